@@ -1,0 +1,1 @@
+"""Readers that turn outside inputs (listings, released datasets, abstracts) into kb records."""

@@ -1,0 +1,187 @@
+"""Shared pieces of the CLI: the group, option decorators, output and progress adapters."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import BaseModel
+
+from kb.errors import KBError
+from kb.store import Store, staged
+
+F = TypeVar("F", bound=Callable[..., Any])
+Progress = Callable[[int, int], None]
+
+DEFAULT_DB = Path("data") / "kb.duckdb"
+# One verbosity number maps to per-logger levels (paper-qa's LOG_VERBOSITY_MAP idea).
+LOG_LEVELS: dict[int, dict[str, int]] = {
+    0: {"kb": logging.WARNING, "ingest": logging.WARNING},
+    1: {"kb": logging.INFO, "ingest": logging.INFO},
+    2: {"kb": logging.DEBUG, "ingest": logging.DEBUG},
+}
+
+
+class Context:
+    """What the group passes to every command."""
+
+    def __init__(self, verbosity: int, quiet: bool):
+        self.verbosity = verbosity
+        self.quiet = quiet
+
+
+class KBGroup(click.Group):
+    """A group that turns every ``KBError`` into a one-line message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KBError as err:
+            raise click.ClickException(str(err)) from err
+
+
+@click.group(cls=KBGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More logging on stderr (-v info, -vv debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Hide progress bars.")
+@click.version_option(package_name="scaling-kb")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """scaling-kb: search, compare and refit neural scaling laws.
+
+    Build a knowledge base, then query it.  Example:
+
+        kb ingest ../shared/seeds ../shared/datasets && kb stats
+    """
+    level_map = LOG_LEVELS[min(verbose, 2)]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    for name, level in level_map.items():
+        log = logging.getLogger(name)
+        log.setLevel(level)
+        if not log.handlers:
+            log.addHandler(handler)
+    ctx.obj = Context(verbose, quiet)
+
+
+def db_path_default() -> str:
+    """``$KB_DB`` if set, else ``data/kb.duckdb``."""
+    return os.environ.get("KB_DB") or str(DEFAULT_DB)
+
+
+def db_option(func: F) -> F:
+    """Add ``--db PATH`` (default ``$KB_DB``, else ``data/kb.duckdb``)."""
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False),
+        default=db_path_default,
+        show_default="$KB_DB or data/kb.duckdb",
+        help="The knowledge base file.",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    """Add ``--json``: one JSON object per line instead of a table."""
+    return click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")(func)
+
+
+@contextmanager
+def reading(db_path: str) -> Iterator[Store]:
+    """Open the store read-only (so a build can run beside us); explain if it is missing."""
+    if not Path(db_path).exists():
+        raise KBError(
+            f"{db_path}: no knowledge base here yet; build it with "
+            f"`kb ingest ../shared/seeds ../shared/datasets --db {db_path}`"
+        )
+    store = Store(db_path, read_only=True)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def writing(db_path: str) -> Iterator[Store]:
+    """Open a staged copy of the store; it replaces ``db_path`` only if the block succeeds."""
+    with staged(db_path) as store:
+        yield store
+
+
+def to_jsonable(value: Any) -> Any:
+    """Records, dates, NaN and nested containers as plain JSON values."""
+    if isinstance(value, BaseModel):
+        return to_jsonable(value.model_dump(mode="json"))
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def emit_json(rows: Iterable[Any]) -> None:
+    """Print one JSON object per line."""
+    for row in rows:
+        click.echo(json.dumps(to_jsonable(row), ensure_ascii=False))
+
+
+def emit_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], widths: Mapping[str, int] | None = None) -> None:
+    """Print rows as an aligned text table for people; long cells are cut with '…'."""
+    widths = dict(widths or {})
+    cells = [[_cell(row.get(c), widths.get(c, 60)) for c in columns] for row in rows]
+    sizes = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(s) for c, s in zip(columns, sizes, strict=True)).rstrip())
+    click.echo("  ".join("-" * s for s in sizes))
+    for r in cells:
+        click.echo("  ".join(v.ljust(s) for v, s in zip(r, sizes, strict=True)).rstrip())
+
+
+def _cell(value: Any, width: int) -> str:
+    if value is None:
+        text = ""
+    elif isinstance(value, float):
+        text = f"{value:.4g}"
+    elif isinstance(value, list | tuple):
+        text = ", ".join(_cell(v, width) for v in value)
+    else:
+        text = str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Progress]:
+    """A ``(done, total)`` callback drawing a click progress bar on stderr (off with --quiet)."""
+    ctx = click.get_current_context(silent=True)
+    quiet = bool(ctx and ctx.find_object(Context) and ctx.find_object(Context).quiet)  # type: ignore[union-attr]
+    if quiet:
+        yield lambda done, total: None
+        return
+    state: dict[str, Any] = {"bar": None, "done": 0}
+
+    def update(done: int, total: int) -> None:
+        if state["bar"] is None:
+            state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr)
+            state["bar"].__enter__()
+        state["bar"].update(done - state["done"])
+        state["done"] = done
+
+    try:
+        yield update
+    finally:
+        if state["bar"] is not None:
+            state["bar"].__exit__(None, None, None)
+
+

@@ -1,0 +1,73 @@
+"""Read-side queries over the store: papers with their appearances, and counts.
+
+Search lives in ``kb.search``, cross-paper comparison in ``kb.compare``; these are the plain
+look-ups that the CLI and the app share.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kb.errors import NotFoundError
+from kb.records import Appearance, Claim, Dataset, Exponent, FitRecord, Paper, Point, ReportedLaw
+from kb.store import Store
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["get_paper", "list_papers", "paper_record", "stats"]
+
+
+def paper_record(paper: Paper, appearances: list[Appearance]) -> dict[str, Any]:
+    """A paper as the CLI's JSON object: its fields plus ``appearances`` (source, position)."""
+    row = paper.model_dump(mode="json")
+    row["appearances"] = [
+        {"source": a.source, "position": a.position, "line": a.line, "format": a.format}
+        for a in appearances
+    ]
+    return row
+
+
+def _appearances_by_paper(store: Store, paper_ids: list[str] | None = None) -> dict[str, list[Appearance]]:
+    if paper_ids is None:
+        rows = store.select(Appearance, order_by="paper_id, source, position")
+    else:
+        rows = store.select(
+            Appearance,
+            "paper_id IN (SELECT unnest(?))",
+            [paper_ids],
+            order_by="paper_id, source, position",
+        )
+    grouped: dict[str, list[Appearance]] = {}
+    for a in rows:
+        grouped.setdefault(a.paper_id, []).append(a)
+    return grouped
+
+
+def list_papers(store: Store, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Every paper (ordered by title) as a JSON-ready dict with its appearances."""
+    papers = store.select(Paper, order_by="lower(title), paper_id", limit=limit)
+    apps = _appearances_by_paper(store, None if limit is None else [p.paper_id for p in papers])
+    return [paper_record(p, apps.get(p.paper_id, [])) for p in papers]
+
+
+def get_paper(store: Store, paper_id: str) -> dict[str, Any]:
+    """One paper with its appearances; raises ``NotFoundError`` naming the id."""
+    paper = store.get(Paper, paper_id)
+    if paper is None:
+        raise NotFoundError(f"no paper with id {paper_id!r}; list ids with `kb papers --json`")
+    return paper_record(paper, _appearances_by_paper(store, [paper_id]).get(paper_id, []))
+
+
+def stats(store: Store) -> dict[str, int]:
+    """Row counts: listing entries, distinct papers, and every other table."""
+    counts = {
+        "listing_entries": store.count(Appearance),
+        "listing_files": int(
+            store.cursor().execute("SELECT count(DISTINCT source) FROM appearances").fetchone()[0]  # type: ignore[index]
+        ),
+        "papers": store.count(Paper),
+    }
+    for model in (Claim, Exponent, Dataset, Point, ReportedLaw, FitRecord):
+        counts[model.table] = store.count(model)
+    return counts

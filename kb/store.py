@@ -1,0 +1,329 @@
+"""The DuckDB store: schema, migrations, and typed reads and writes.
+
+``Store(path)`` opens (and if needed creates) one DuckDB file; ``Store(":memory:")`` is for tests.
+Every table has a record model in ``kb.records``; the DDL below must match the models' fields
+(``tests/test_store.py`` checks). SQL takes ``?`` parameters; identifiers only ever come from the
+record models. Writers use :func:`staged` so that readers (the app) keep serving the old file
+until a build finishes, and a failed build leaves the old file untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import types
+import typing
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import pyarrow as pa
+
+from kb.errors import BadInputError, KBError
+from kb.records import (
+    Appearance,
+    Claim,
+    Dataset,
+    Exponent,
+    FitRecord,
+    Paper,
+    Point,
+    Record,
+    ReportedLaw,
+)
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R", bound=Record)
+
+MODELS: tuple[type[Record], ...] = (
+    Paper, Appearance, Claim, Exponent, Dataset, Point, ReportedLaw, FitRecord,
+)  # fmt: skip
+
+# Numbered migrations: each is a list of statements, applied once, recorded in _meta.
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE papers (
+            paper_id VARCHAR PRIMARY KEY, arxiv_id VARCHAR, title VARCHAR NOT NULL,
+            abstract VARCHAR NOT NULL, authors VARCHAR[], n_authors INTEGER, published DATE,
+            upvotes INTEGER, organization VARCHAR, categories VARCHAR[],
+            studies_scaling_law BOOLEAN, domain VARCHAR, extractor_version VARCHAR)""",
+        """CREATE TABLE appearances (
+            paper_id VARCHAR NOT NULL, source VARCHAR NOT NULL, position INTEGER NOT NULL,
+            line INTEGER NOT NULL, format VARCHAR NOT NULL, raw_date VARCHAR,
+            PRIMARY KEY (source, position))""",
+        """CREATE TABLE claims (
+            claim_id VARCHAR PRIMARY KEY, paper_id VARCHAR NOT NULL, response VARCHAR NOT NULL,
+            variables VARCHAR[], form VARCHAR NOT NULL, direction VARCHAR NOT NULL,
+            evidence VARCHAR NOT NULL, span_start INTEGER NOT NULL, span_end INTEGER NOT NULL,
+            extractor_version VARCHAR NOT NULL)""",
+        """CREATE TABLE exponents (
+            exponent_id VARCHAR PRIMARY KEY, paper_id VARCHAR NOT NULL, claim_id VARCHAR,
+            symbol VARCHAR, value DOUBLE NOT NULL, variable VARCHAR NOT NULL,
+            text VARCHAR NOT NULL, span_start INTEGER NOT NULL, span_end INTEGER NOT NULL,
+            extractor_version VARCHAR NOT NULL)""",
+        """CREATE TABLE datasets (
+            name VARCHAR PRIMARY KEY, arxiv_id VARCHAR, paper_title VARCHAR,
+            source_repo VARCHAR, source_commit VARCHAR, source_paths VARCHAR[],
+            license VARCHAR, caveats VARCHAR NOT NULL, n_points INTEGER NOT NULL,
+            path VARCHAR NOT NULL, adapter_version VARCHAR NOT NULL)""",
+        """CREATE TABLE points (
+            point_id VARCHAR PRIMARY KEY, dataset VARCHAR NOT NULL, run_key VARCHAR,
+            n_params DOUBLE, n_params_kind VARCHAR, n_tokens DOUBLE, compute_flops DOUBLE,
+            compute_method VARCHAR, metric VARCHAR NOT NULL, value DOUBLE NOT NULL,
+            unit VARCHAR NOT NULL, step BIGINT, derived VARCHAR[], source_file VARCHAR NOT NULL,
+            source_row INTEGER NOT NULL, extras VARCHAR)""",
+        """CREATE TABLE laws (
+            law_id VARCHAR PRIMARY KEY, arxiv_id VARCHAR NOT NULL, title VARCHAR NOT NULL,
+            year INTEGER NOT NULL, name VARCHAR NOT NULL, form VARCHAR, formula VARCHAR NOT NULL,
+            params VARCHAR, intervals VARCHAR, derived VARCHAR, conventions VARCHAR,
+            dataset VARCHAR, source VARCHAR NOT NULL, verified BOOLEAN NOT NULL,
+            notes VARCHAR NOT NULL)""",
+        """CREATE TABLE fits (
+            fit_id VARCHAR PRIMARY KEY, dataset VARCHAR NOT NULL, law VARCHAR NOT NULL,
+            recipe VARCHAR NOT NULL, metric VARCHAR, options VARCHAR, params VARCHAR,
+            intervals VARCHAR, derived VARCHAR, objective DOUBLE NOT NULL,
+            n_points INTEGER NOT NULL, n_starts INTEGER NOT NULL, n_converged INTEGER NOT NULL,
+            seed INTEGER NOT NULL, holdout VARCHAR, version VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL)""",
+        "CREATE INDEX appearances_paper ON appearances (paper_id)",
+        "CREATE INDEX claims_paper ON claims (paper_id)",
+        "CREATE INDEX exponents_paper ON exponents (paper_id)",
+        "CREATE INDEX points_dataset ON points (dataset)",
+    ],
+]
+
+
+def _is_json_field(annotation: Any) -> bool:
+    """Fields stored as JSON text: dicts, and lists of anything but strings."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_json_field(a) for a in typing.get_args(annotation) if a is not type(None))
+    if origin is dict:
+        return True
+    if origin is list:
+        return typing.get_args(annotation) != (str,)
+    return False
+
+
+def json_columns(model: type[Record]) -> frozenset[str]:
+    """Names of the model's fields that the store keeps as JSON text."""
+    return frozenset(n for n, f in model.model_fields.items() if _is_json_field(f.annotation))
+
+
+class Store:
+    """One DuckDB file holding the whole knowledge base.
+
+    Args:
+        path: a file path, or ":memory:".
+        read_only: open without write access (the app); the file must exist.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = ":memory:", *, read_only: bool = False):
+        self.path = str(path)
+        if read_only and (self.path == ":memory:" or not Path(self.path).exists()):
+            raise KBError(
+                f"{self.path}: no knowledge base here; build one with "
+                f"`kb ingest ../shared/seeds ../shared/datasets --db {self.path}`"
+            )
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as err:
+            raise KBError(f"{self.path}: cannot open the knowledge base: {err}") from err
+        self.read_only = read_only
+        if not read_only:
+            self._migrate()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with contextlib.suppress(duckdb.Error):
+            self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        self.con.execute("CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        row = self.con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()
+        version = int(row[0]) if row else 0
+        for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for sql in statements:
+                    self.con.execute(sql)
+                self.set_meta("schema_version", str(number))
+            logger.debug("applied migration %d", number)
+
+    @property
+    def schema_version(self) -> int:
+        """The number of migrations applied."""
+        value = self.get_meta("schema_version")
+        return int(value) if value else 0
+
+    # -- meta ------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        """A value from the key/value meta table, or None."""
+        row = self.con.execute("SELECT value FROM _meta WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value in the key/value meta table."""
+        self.con.execute("DELETE FROM _meta WHERE key = ?", [key])
+        self.con.execute("INSERT INTO _meta VALUES (?, ?)", [key, value])
+
+    # -- transactions ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All writes inside commit together, or none do (the exception propagates)."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for one thread (DuckDB connections are not thread-safe)."""
+        return self.con.cursor()
+
+    # -- typed I/O -------------------------------------------------------------------------
+    def upsert(self, records: Iterable[Record]) -> int:
+        """Insert records, replacing rows with the same key. Returns the number written.
+
+        Records may be of several models; each model's rows are written in one batch.
+        """
+        by_model: dict[type[Record], list[Record]] = {}
+        for rec in records:
+            by_model.setdefault(type(rec), []).append(rec)
+        total = 0
+        for model, recs in by_model.items():
+            total += self._upsert_model(model, recs)
+        return total
+
+    def _upsert_model(self, model: type[Record], recs: Sequence[Record]) -> int:
+        # Last one wins within a batch, as it would across batches.
+        unique = list({tuple(getattr(r, k) for k in model.key): r for r in recs}.values())
+        jcols = json_columns(model)
+        fields = list(model.model_fields)
+        columns: dict[str, list[Any]] = {f: [] for f in fields}
+        for rec in unique:
+            for f in fields:
+                value = getattr(rec, f)
+                columns[f].append(json.dumps(value, sort_keys=True) if f in jcols else value)
+        batch = pa.table(columns)  # noqa: F841  (read by DuckDB's replacement scan)
+        cols = ", ".join(fields)
+        keys = " AND ".join(f"t.{k} = b.{k}" for k in model.key)
+        self.con.execute(f"DELETE FROM {model.table} t WHERE EXISTS (SELECT 1 FROM batch b WHERE {keys})")
+        self.con.execute(f"INSERT INTO {model.table} ({cols}) SELECT {cols} FROM batch")
+        return len(unique)
+
+    def select(
+        self,
+        model: type[R],
+        where: str = "",
+        params: Sequence[Any] = (),
+        *,
+        order_by: str | None = None,
+        limit: int | None = None,
+    ) -> list[R]:
+        """Rows of ``model``'s table as records. ``where`` is SQL with ``?`` parameters."""
+        fields = list(model.model_fields)
+        sql = f"SELECT {', '.join(fields)} FROM {model.table}"
+        if where:
+            sql += f" WHERE {where}"
+        sql += f" ORDER BY {order_by or ', '.join(model.key)}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        cur = self.cursor()
+        rows = cur.execute(sql, list(params)).fetchall()
+        return [self._to_record(model, fields, row) for row in rows]
+
+    @staticmethod
+    def _to_record(model: type[R], fields: list[str], row: Sequence[Any]) -> R:
+        jcols = json_columns(model)
+        data = {
+            f: (json.loads(v) if f in jcols and v is not None else v)
+            for f, v in zip(fields, row, strict=True)
+        }
+        for f, info in model.model_fields.items():
+            if data[f] is None and typing.get_origin(info.annotation) is list:
+                data[f] = []
+        return model.model_validate(data)
+
+    def get(self, model: type[R], *key: Any) -> R | None:
+        """The record with this primary key, or None."""
+        where = " AND ".join(f"{k} = ?" for k in model.key)
+        rows = self.select(model, where, key, limit=1)
+        return rows[0] if rows else None
+
+    def count(self, model: type[Record], where: str = "", params: Sequence[Any] = ()) -> int:
+        """Number of rows in ``model``'s table (optionally matching ``where``)."""
+        sql = f"SELECT count(*) FROM {model.table}" + (f" WHERE {where}" if where else "")
+        row = self.cursor().execute(sql, list(params)).fetchone()
+        return int(row[0]) if row else 0
+
+    def delete(self, model: type[Record], where: str, params: Sequence[Any] = ()) -> None:
+        """Delete rows of ``model``'s table matching ``where`` (required: no accidental wipes)."""
+        if not where:
+            raise BadInputError("delete needs a WHERE clause")
+        self.con.execute(f"DELETE FROM {model.table} WHERE {where}", list(params))
+
+
+def companion_files(db_path: Path) -> list[Path]:
+    """Files that live beside a store and are swapped with it (e.g. the search index)."""
+    return sorted(db_path.parent.glob(db_path.name + ".*"))
+
+
+@contextlib.contextmanager
+def staged(path: str | os.PathLike[str]) -> Iterator[Store]:
+    """Open a copy of the store at ``path`` for writing; swap it in only on success.
+
+    Readers that already have the old file open keep reading it; new readers see the new one.
+    If the body raises, the copy is deleted and ``path`` is exactly as it was. Companion files
+    named ``<db>.<suffix>`` (the search index) written as ``<tmp>.<suffix>`` are swapped too.
+    """
+    target = Path(path)
+    if str(path) == ":memory:":
+        with Store(":memory:") as store:
+            yield store
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.building-{os.getpid()}")
+    _remove_with_companions(tmp)
+    if target.exists():
+        with contextlib.suppress(duckdb.Error), duckdb.connect(str(target)) as con:
+            con.execute("CHECKPOINT")  # fold any WAL into the file before copying it
+        shutil.copy2(target, tmp)
+        for comp in companion_files(target):
+            shutil.copy2(comp, tmp.with_name(tmp.name + comp.name[len(target.name) :]))
+    store = Store(tmp)
+    try:
+        yield store
+        store.con.execute("CHECKPOINT")
+    except BaseException:
+        store.close()
+        _remove_with_companions(tmp)
+        raise
+    store.close()
+    for comp in companion_files(tmp):
+        if comp.suffix == ".wal":
+            continue
+        os.replace(comp, target.with_name(target.name + comp.name[len(tmp.name) :]))
+    os.replace(tmp, target)
+    _remove_with_companions(tmp)
+
+
+def _remove_with_companions(path: Path) -> None:
+    for p in [path, *companion_files(path)]:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
