@@ -28,7 +28,9 @@ def paper_record(paper: Paper, appearances: list[Appearance]) -> dict[str, Any]:
     return row
 
 
-def _appearances_by_paper(store: Store, paper_ids: list[str] | None = None) -> dict[str, list[Appearance]]:
+def _appearances_by_paper(
+    store: Store, paper_ids: list[str] | None = None
+) -> dict[str, list[Appearance]]:
     if paper_ids is None:
         rows = store.select(Appearance, order_by="paper_id, source, position")
     else:

@@ -11,14 +11,14 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
+    "DIRECTIONS",
     "DOMAINS",
     "FORMS",
-    "DIRECTIONS",
     "RESPONSES",
     "VARIABLES",
     "Appearance",

@@ -153,7 +153,9 @@ class Store:
         self.close()
 
     def _migrate(self) -> None:
-        self.con.execute("CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        self.con.execute(
+            "CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
+        )
         row = self.con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()
         version = int(row[0]) if row else 0
         for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
@@ -223,7 +225,9 @@ class Store:
         batch = pa.table(columns)  # noqa: F841  (read by DuckDB's replacement scan)
         cols = ", ".join(fields)
         keys = " AND ".join(f"t.{k} = b.{k}" for k in model.key)
-        self.con.execute(f"DELETE FROM {model.table} t WHERE EXISTS (SELECT 1 FROM batch b WHERE {keys})")
+        self.con.execute(
+            f"DELETE FROM {model.table} t WHERE EXISTS (SELECT 1 FROM batch b WHERE {keys})"
+        )
         self.con.execute(f"INSERT INTO {model.table} ({cols}) SELECT {cols} FROM batch")
         return len(unique)
 

@@ -22,7 +22,8 @@ def test_there_are_commands() -> None:
 def test_command_help_has_an_example(name: str) -> None:
     command = cli.commands[name]
     assert command.help, f"kb {name} has no help text"
-    assert "Example" in command.help and f"kb {name}" in command.help.split("Example")[-1]
+    assert "Example" in command.help
+    assert f"kb {name}" in command.help.split("Example")[-1]
     result = CliRunner().invoke(cli, [name, "--help"])
     assert result.exit_code == 0, result.output
 

@@ -42,7 +42,8 @@ def test_upsert_is_idempotent_and_round_trips(store: Store) -> None:
     assert store.count(Paper) == 1
     assert store.select(Paper) == [paper]
     assert store.select(Point) == [point]
-    assert paper.title == "A Title" and paper.abstract == "some text"
+    assert paper.title == "A Title"
+    assert paper.abstract == "some text"
 
 
 def test_failed_transaction_changes_nothing(store: Store) -> None:

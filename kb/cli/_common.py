@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import math
@@ -137,7 +136,11 @@ def emit_json(rows: Iterable[Any]) -> None:
         click.echo(json.dumps(to_jsonable(row), ensure_ascii=False))
 
 
-def emit_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], widths: Mapping[str, int] | None = None) -> None:
+def emit_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    widths: Mapping[str, int] | None = None,
+) -> None:
     """Print rows as an aligned text table for people; long cells are cut with '…'."""
     widths = dict(widths or {})
     cells = [[_cell(row.get(c), widths.get(c, 60)) for c in columns] for row in rows]
@@ -169,19 +172,19 @@ def progress_bar(label: str) -> Iterator[Progress]:
     if quiet:
         yield lambda done, total: None
         return
-    state: dict[str, Any] = {"bar": None, "done": 0}
+    bar: Any = None
+    shown = 0
 
     def update(done: int, total: int) -> None:
-        if state["bar"] is None:
-            state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr)
-            state["bar"].__enter__()
-        state["bar"].update(done - state["done"])
-        state["done"] = done
+        nonlocal bar, shown
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - shown)
+        shown = done
 
     try:
         yield update
     finally:
-        if state["bar"] is not None:
-            state["bar"].__exit__(None, None, None)
-
-
+        if bar is not None:
+            bar.__exit__(None, None, None)
