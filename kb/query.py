@@ -15,7 +15,14 @@ from kb.store import Store
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["get_paper", "list_papers", "paper_record", "stats"]
+__all__ = [
+    "get_paper",
+    "highlight_segments",
+    "list_papers",
+    "paper_claims",
+    "paper_record",
+    "stats",
+]
 
 
 def paper_record(paper: Paper, appearances: list[Appearance]) -> dict[str, Any]:
@@ -73,3 +80,35 @@ def stats(store: Store) -> dict[str, int]:
     for model in (Claim, Exponent, Dataset, Point, ReportedLaw, FitRecord):
         counts[model.table] = store.count(model)
     return counts
+
+
+def paper_claims(store: Store, paper_id: str) -> tuple[list[Claim], list[Exponent]]:
+    """The claims and exponents extracted from one paper, in abstract order."""
+    claims = store.select(Claim, "paper_id = ?", [paper_id], order_by="span_start, claim_id")
+    exps = store.select(Exponent, "paper_id = ?", [paper_id], order_by="span_start, exponent_id")
+    return claims, exps
+
+
+def highlight_segments(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """Split ``text`` into (segment, highlighted) pieces; overlapping spans are merged.
+
+    Spans outside the text are clipped; an empty span list gives one plain segment.
+    """
+    merged: list[list[int]] = []
+    for start, end in sorted((max(0, s), min(len(text), e)) for s, e in spans):
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    pieces: list[tuple[str, bool]] = []
+    cursor = 0
+    for start, end in merged:
+        if start > cursor:
+            pieces.append((text[cursor:start], False))
+        pieces.append((text[start:end], True))
+        cursor = end
+    if cursor < len(text) or not pieces:
+        pieces.append((text[cursor:], False))
+    return pieces

@@ -1,0 +1,16 @@
+"""scaling-kb web app: the router. Run with `kb app` (or `streamlit run app/main.py`)."""
+
+import streamlit as st
+
+st.set_page_config(page_title="scaling-kb", page_icon=":material/trending_down:", layout="wide")
+
+PAGES = [
+    st.Page(
+        "views/search.py", title="Search", icon=":material/search:", url_path="search", default=True
+    ),
+    st.Page("views/paper.py", title="Paper", icon=":material/article:", url_path="paper"),
+    st.Page("views/compare.py", title="Compare", icon=":material/bar_chart:", url_path="compare"),
+    st.Page("views/refit.py", title="Refit", icon=":material/functions:", url_path="refit"),
+]
+
+st.navigation(PAGES).run()

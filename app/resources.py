@@ -1,0 +1,79 @@
+"""Cached handles shared by every page: the read-only store and what is loaded from it.
+
+The store is opened once per file version (path + modification time), read-only, so `kb ingest`
+can build a new file beside the running app; when the build swaps the file in, the next rerun
+opens the new one. DuckDB connections are not thread-safe, so queries take a cursor each.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from kb.errors import KBError
+from kb.store import Store
+
+DEFAULT_DB = Path("data") / "kb.duckdb"
+BUILD_HINT = (
+    "Build it with `kb ingest ../shared/seeds ../shared/datasets && kb index` "
+    "(or `make run` from the repository), then reload this page."
+)
+
+
+def db_path() -> Path:
+    """The knowledge base file: `$KB_DB`, else data/kb.duckdb."""
+    return Path(os.environ.get("KB_DB") or DEFAULT_DB).resolve()
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _open_store(path: str, version: int) -> Store:
+    # `version` (the file's mtime) is only a cache key: a swapped-in build gets a new handle.
+    return Store(path, read_only=True)
+
+
+def store_version() -> int:
+    """Modification time of the store file (0 if missing): part of every cache key."""
+    path = db_path()
+    return path.stat().st_mtime_ns if path.exists() else 0
+
+
+def get_store() -> Store | None:
+    """The read-only store, or None (after telling the user how to build it) if missing."""
+    path = db_path()
+    if not path.exists():
+        st.info(f"The knowledge base `{path}` does not exist yet. {BUILD_HINT}")
+        return None
+    try:
+        return _open_store(str(path), store_version())
+    except KBError as err:
+        st.error(str(err))
+        return None
+
+
+def empty_notice(store: Store) -> bool:
+    """Show how to build the knowledge base when it holds no papers; True if it was empty."""
+    from kb.query import stats
+
+    if stats(store)["papers"] == 0:
+        st.info(f"The knowledge base is empty. {BUILD_HINT}")
+        return True
+    return False
+
+
+def show_error(err: KBError) -> None:
+    """Report a library error to the user in one line."""
+    st.error(str(err))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _paper_options(path: str, version: int, _store: Store) -> dict[str, str]:
+    from kb.query import list_papers
+
+    return {p["paper_id"]: p["title"] for p in list_papers(_store)}
+
+
+def paper_options(store: Store) -> dict[str, str]:
+    """paper_id -> title for every paper, cached per store version."""
+    return _paper_options(str(db_path()), store_version(), store)

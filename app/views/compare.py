@@ -1,0 +1,5 @@
+"""compare page (grows as its backend lands)."""
+
+import streamlit as st
+
+st.title("Compare")

@@ -1,0 +1,94 @@
+"""Paper page: metadata, listing appearances, claims highlighted in the abstract, exponents."""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from app.resources import empty_notice, get_store, paper_options, show_error
+from kb.errors import KBError
+from kb.query import get_paper, highlight_segments, paper_claims
+
+store = get_store()
+if store is None or empty_notice(store):
+    st.stop()
+
+options = paper_options(store)
+current = st.query_params.get("id")
+ids = list(options)
+choice = st.selectbox(
+    "Paper",
+    ids,
+    index=ids.index(current) if current in options else None,
+    format_func=lambda pid: options[pid],
+    placeholder="Choose a paper (or open one from Search)",
+    key="paper_pick",
+)
+if choice is None:
+    st.stop()
+st.query_params["id"] = choice
+
+try:
+    paper = get_paper(store, choice)
+    claims, exponents = paper_claims(store, choice)
+except KBError as err:
+    show_error(err)
+    st.stop()
+
+st.title(paper["title"])
+meta = [
+    f"`{paper['paper_id']}`",
+    f"published {paper['published']}" if paper["published"] else "date not given",
+]
+if paper["n_authors"]:
+    meta.append(f"{paper['n_authors']} authors")
+if paper["upvotes"] is not None:
+    meta.append(f"{paper['upvotes']} upvotes")
+if paper["organization"]:
+    meta.append(paper["organization"])
+if paper["domain"]:
+    meta.append(f"domain: {paper['domain']}")
+if paper["studies_scaling_law"] is not None:
+    meta.append("studies a scaling law" if paper["studies_scaling_law"] else "no scaling law")
+st.caption(" · ".join(meta))
+
+st.subheader("Abstract")
+pieces = highlight_segments(paper["abstract"], [(c.span_start, c.span_end) for c in claims])
+marked = "".join(
+    f"<mark>{html.escape(text)}</mark>" if hit else html.escape(text) for text, hit in pieces
+)
+st.html(f"<div style='line-height:1.6'>{marked}</div>")
+
+st.subheader(f"Claims ({len(claims)})")
+if claims:
+    st.dataframe(
+        [
+            {
+                "response": c.response,
+                "variables": ", ".join(c.variables),
+                "form": c.form,
+                "direction": c.direction,
+                "evidence": c.evidence,
+            }
+            for c in claims
+        ],
+        hide_index=True,
+        key="paper_claims",
+    )
+else:
+    st.caption("No scaling claim was extracted from this abstract.")
+
+if exponents:
+    st.subheader(f"Exponents ({len(exponents)})")
+    st.dataframe(
+        [
+            {"symbol": e.symbol, "value": e.value, "variable": e.variable, "text": e.text}
+            for e in exponents
+        ],
+        hide_index=True,
+        key="paper_exponents",
+    )
+
+st.subheader("Listing appearances")
+st.dataframe(paper["appearances"], hide_index=True, key="paper_appearances")

@@ -1,0 +1,5 @@
+"""refit page (grows as its backend lands)."""
+
+import streamlit as st
+
+st.title("Refit")

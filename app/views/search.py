@@ -1,0 +1,5 @@
+"""search page (grows as its backend lands)."""
+
+import streamlit as st
+
+st.title("Search")

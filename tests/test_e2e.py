@@ -1,0 +1,127 @@
+"""One real-browser smoke test: `kb app` on a free port, driven by Debian's Chromium.
+
+Playwright cannot download a browser here, so it drives /usr/bin/chromium. Screenshots of each
+page are kept in test-artifacts/ (not committed); on failure the server's output is attached.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import seed_app_store
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """A running `kb app` process and where its output goes."""
+
+    def __init__(self, db: Path, log: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        cmd = [sys.executable, "-m", "kb", "app", "--port", str(self.port), "--db", str(db)]
+        env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+        )
+
+    def wait(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"kb app exited early:\n{self.output()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"kb app did not answer within {timeout}s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture
+def browser_page(request: pytest.FixtureRequest) -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: apt-get install -y chromium (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        yield page
+        browser.close()
+
+
+def _settle(page: object, timeout_ms: int = 30_000) -> None:
+    """Wait until Streamlit has finished running the script and drawing its elements."""
+    page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('[data-testid=\"stSkeleton\"]')",
+        timeout=timeout_ms,
+    )
+    page.wait_for_timeout(500)  # type: ignore[attr-defined]
+
+
+def _shot(page: object, name: str) -> None:
+    _settle(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def test_paper_page_in_a_real_browser(tmp_path: Path, browser_page: object) -> None:
+    from playwright.sync_api import expect
+
+    from kb.records import paper_id_for
+
+    db = tmp_path / "kb.duckdb"
+    seed_app_store(db)
+    server = Server(db, tmp_path / "server.log")
+    page = browser_page
+    try:
+        server.wait()
+        pid = paper_id_for("Invented Scaling Laws for Testing")
+        page.goto(f"{server.url}/paper?id={pid}")  # type: ignore[attr-defined]
+        heading = page.get_by_role("heading", name="Invented Scaling Laws for Testing")  # type: ignore[attr-defined]
+        expect(heading).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Listing appearances")).to_be_visible()  # type: ignore[attr-defined]
+        _shot(page, "paper")
+    except Exception as err:
+        _shot(page, "failure-paper")
+        raise AssertionError(f"{err}\n--- server output ---\n{server.output()}") from err
+    finally:
+        server.stop()
