@@ -156,7 +156,9 @@ def _check_law(law: ReportedLaw, where: str) -> None:
             "and notes saying why no values are recorded"
         )
     if not law.verified and not law.notes.strip():
-        raise BadInputError(f"{where}: field 'notes': an unverified law must say what was not checked")
+        raise BadInputError(
+            f"{where}: field 'notes': an unverified law must say what was not checked"
+        )
     for key, value in [*law.params.items(), *law.derived.items()]:
         if not math.isfinite(value):
             raise BadInputError(f"{where}: '{key}' = {value}: expected a finite number")
@@ -248,7 +250,8 @@ def laws_for_paper(store: Store, paper_id: str) -> list[ReportedLaw]:
     if paper_id.startswith("t:"):
         return [law for law in list_laws(store) if paper_id_for(law.title) == paper_id]
     raise BadInputError(
-        f"'{paper_id}' is not a paper id; expected 'arxiv:<id>' (e.g. arxiv:2203.15556) or 't:<hash>'"
+        f"'{paper_id}' is not a paper id; expected 'arxiv:<id>' "
+        "(e.g. arxiv:2203.15556) or 't:<hash>'"
     )
 
 
