@@ -41,6 +41,7 @@ __all__ = [
     "registry_is_stale",
     "registry_path",
     "sync_registry",
+    "validate_entry",
 ]
 
 logger = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ def load_registry(path: str | os.PathLike[str] | None = None) -> list[ReportedLa
     seen: dict[str, int] = {}
     for number, entry in enumerate(entries, start=1):
         where = _where(file, text, entry, number)
-        law = _validate(entry, where)
+        law = validate_entry(entry, where)
         if law.law_id in seen:
             raise BadInputError(
                 f"{where}: law_id '{law.law_id}' is used twice (first by entry {seen[law.law_id]});"
@@ -123,7 +124,12 @@ def _where(file: Path, text: str, entry: Mapping[str, Any], number: int) -> str:
     return f"{file}: entry {number}, law '{law_id}'"
 
 
-def _validate(entry: Mapping[str, Any], where: str) -> ReportedLaw:
+def validate_entry(entry: Mapping[str, Any], where: str = "registry entry") -> ReportedLaw:
+    """One registry entry as a ReportedLaw, with every check; ``where`` prefixes error messages.
+
+    Raises:
+        BadInputError: naming ``where``, the field and what was expected.
+    """
     try:
         law = ReportedLaw.model_validate(dict(entry))
     except ValidationError as err:

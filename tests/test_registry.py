@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kb.cli import cli
 from kb.errors import BadInputError, ParseError
@@ -24,6 +26,7 @@ from kb.registry import (
     registry_is_stale,
     registry_path,
     sync_registry,
+    validate_entry,
 )
 from kb.store import Store
 
@@ -173,6 +176,34 @@ def test_bad_entries_are_named(tmp_path: Path, change: tuple[str, str], message:
     assert text != GOOD
     with pytest.raises(BadInputError, match=message):
         load_registry(_write(tmp_path, text))
+
+
+def test_forms_known_to_the_fit_module(shipped: list[ReportedLaw]) -> None:
+    laws = pytest.importorskip("kb.laws", reason="kb.laws (the fit forms) not on this branch yet")
+    used = {law.form for law in shipped if law.form}
+    assert used <= set(laws.FORMS), (
+        f"forms the registry uses but kb.laws lacks: {used - set(laws.FORMS)}"
+    )
+
+
+_EXPONENTS = st.floats(min_value=0.05, max_value=1.0, allow_nan=False)
+
+
+@given(alpha=_EXPONENTS, beta=_EXPONENTS, shift=st.floats(min_value=-0.3, max_value=0.3))
+def test_derived_check_property(alpha: float, beta: float, shift: float) -> None:
+    """Implied a = β/(α+β) always passes; a moved by more than the tolerance always fails."""
+    implied_a = beta / (alpha + beta)
+    law = {
+        "law_id": "p", "arxiv_id": "2001.00001", "title": "T", "year": 2020, "name": "N",
+        "form": "chinchilla", "formula": "f", "source": "s", "verified": True,
+        "params": {"E": 1.0, "A": 1.0, "B": 1.0, "alpha": alpha, "beta": beta},
+        "derived": {"a": implied_a + shift},
+    }  # fmt: skip
+    if abs(shift) <= EXPONENT_TOLERANCE * 0.99:
+        assert validate_entry(law, "x").derived["a"] == implied_a + shift
+    elif abs(shift) > EXPONENT_TOLERANCE * 1.01:
+        with pytest.raises(BadInputError, match=r"derived\.a"):
+            validate_entry(law, "x")
 
 
 def test_empty_params_need_an_explanation(tmp_path: Path) -> None:
