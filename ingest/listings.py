@@ -46,6 +46,7 @@ __all__ = [
     "ListingEntry",
     "ParsedEntry",
     "decode_text",
+    "is_metadata_line",
     "parse_listing",
     "parse_listing_text",
     "render_listing",
@@ -121,24 +122,26 @@ def decode_text(data: bytes, source: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _is_meta(text: str) -> bool:
+def is_metadata_line(text: str) -> bool:
+    """Whether a (stripped) line is an author-count, '·' or date line."""
     return text == _DOT or bool(_AUTHORS.match(text) or _DATE.match(text))
 
 
-def _units(lines: Sequence[str]) -> list[_Unit]:
+def _units(lines: Sequence[str]) -> tuple[list[_Unit], bool]:
     """Split lines into units: a title, an abstract, or one metadata line.
 
     Compact layout (no blank line between the first and last text line): one unit per line.
     Blocks layout: one unit per blank-line-separated block, except that a metadata block
     (starting with a metadata line, or whose second line is '·') gives one unit per line.
+    Returns the units and whether the layout is compact.
     """
     numbered = [(i, ln.strip()) for i, ln in enumerate(lines, start=1)]
     nonblank = [i for i, t in numbered if t]
     if not nonblank:
-        return []
+        return [], False
     inner = numbered[nonblank[0] - 1 : nonblank[-1]]
     if all(t for _, t in inner):
-        return [_Unit(i, normalize_whitespace(t), 1) for i, t in inner]
+        return [_Unit(i, normalize_whitespace(t), 1) for i, t in inner], True
     units: list[_Unit] = []
     block: list[tuple[int, str]] = []
     for i, t in [*inner, (0, "")]:
@@ -148,12 +151,12 @@ def _units(lines: Sequence[str]) -> list[_Unit]:
         if not block:
             continue
         texts = [b[1] for b in block]
-        if _is_meta(texts[0]) or (len(texts) > 1 and texts[1] == _DOT):
+        if is_metadata_line(texts[0]) or (len(texts) > 1 and texts[1] == _DOT):
             units.extend(_Unit(j, normalize_whitespace(s), 1) for j, s in block)
         else:
             units.append(_Unit(block[0][0], normalize_whitespace(" ".join(texts)), len(block)))
         block = []
-    return units
+    return units, False
 
 
 def _parse_date(match: re.Match[str], where: str) -> dt.date | None:
@@ -174,7 +177,7 @@ def parse_listing_text(text: str, source: str) -> Iterator[ParsedEntry]:
     Raises ``ParseError`` (naming ``source:line``) for an entry without a title or abstract,
     a metadata line in the wrong place, a truncated entry, or a page with no entries.
     """
-    units = _units(text.splitlines())
+    units, compact = _units(text.splitlines())
     pos = 0
     seen_entry = False
     position = 0
@@ -192,9 +195,10 @@ def parse_listing_text(text: str, source: str) -> Iterator[ParsedEntry]:
             pos += 1  # the page's own date header
             continue
         title = unit.text
-        if not seen_entry and title.startswith(_GLUED_PREFIX) and len(title) > len(_GLUED_PREFIX):
+        glued = compact and not seen_entry and len(title) > len(_GLUED_PREFIX)
+        if glued and title.startswith(_GLUED_PREFIX):
             title = title[len(_GLUED_PREFIX) :].strip()
-        if _is_meta(title):
+        if is_metadata_line(title):
             raise ParseError(
                 f"{where}: metadata line {title!r} in the wrong place; expected a paper title "
                 "(metadata lines follow an entry's abstract)"
@@ -213,7 +217,7 @@ def parse_listing_text(text: str, source: str) -> Iterator[ParsedEntry]:
         abstract_unit = at(pos + 1)
         if abstract_unit is None:
             raise ParseError(f"{where}: title {title!r} has no abstract (truncated file?)")
-        if _is_meta(abstract_unit.text):
+        if is_metadata_line(abstract_unit.text):
             raise ParseError(
                 f"{source}:{abstract_unit.line}: metadata line {abstract_unit.text!r} in the "
                 f"wrong place: the entry titled {title!r} (line {unit.line}) has no abstract"
@@ -245,7 +249,7 @@ def _read_meta(
     if first is not None and (m := _AUTHORS.match(first)):
         n_authors = int(m["n"])
         pos += 1
-    elif first is not None and text(pos + 1) == _DOT and not _is_meta(first):
+    elif first is not None and text(pos + 1) == _DOT and not is_metadata_line(first):
         org = first
         pos += 1
     if text(pos) == _DOT:
@@ -325,10 +329,10 @@ def render_listing(entries: Sequence[ListingEntry], *, layout: str = "blocks") -
             meta.append(f"  • {e.n_authors} authors")
         elif e.organization is not None:
             meta.append(e.organization)
-        if meta or e.raw_date is not None:
-            meta.append(_DOT)
-        if e.raw_date is not None:
-            meta.append(e.raw_date + (f" {e.upvotes}" if e.upvotes is not None else ""))
+        if e.raw_date is not None:  # authors/organisation lines are only printed with a date
+            meta.extend([_DOT, e.raw_date + (f" {e.upvotes}" if e.upvotes is not None else "")])
+        else:
+            meta = []
         if meta:
             units.append(meta)
     if layout == "compact":
