@@ -216,7 +216,13 @@ def _read_jsonl(source: str, fmt: str) -> Iterator[ParsedEntry]:
         for line_no, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
-            text = decode_text(raw, f"{source}:{line_no}")
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ParseError(
+                    f"{source}:{line_no}: not UTF-8 (byte 0x{raw[err.start]:02x} at column "
+                    f"{err.start + 1}); re-save the file as UTF-8"
+                ) from err
             try:
                 obj = json.loads(text)
             except ValueError as err:
@@ -305,9 +311,7 @@ def _read_atom(data: bytes, source: str) -> Iterator[ParsedEntry]:
         published = _parse_iso_date(published_text, where, "published")
         authors = [_text(a.find(f"{_ATOM}name")) for a in entry.findall(f"{_ATOM}author")]
         authors = [a for a in authors if a]
-        categories = [
-            c.get("term", "") for c in entry.findall(f"{_ATOM}category") if c.get("term")
-        ]
+        categories = [c.get("term", "") for c in entry.findall(f"{_ATOM}category") if c.get("term")]
         primary = entry.find(f"{_ARXIV_NS}primary_category")
         if primary is not None and primary.get("term") in categories:
             categories.remove(primary.get("term", ""))

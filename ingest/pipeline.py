@@ -79,7 +79,9 @@ class IngestReport(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-def collect_inputs(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[Path], list[Path]]:
+def collect_inputs(
+    paths: Iterable[str | os.PathLike[str]],
+) -> tuple[list[Path], list[Path], list[Path]]:
     """Split ``paths`` into (input files, dataset folders, skipped files), all sorted.
 
     Folders are walked recursively; a folder holding ``MANIFEST.md`` is a dataset folder and is
@@ -137,7 +139,9 @@ def merge_papers(base: Paper, other: Paper) -> Paper:
     fills = {
         name: getattr(other, name)
         for name in Paper.model_fields
-        if name != "paper_id" and _is_empty(getattr(base, name)) and not _is_empty(getattr(other, name))
+        if name != "paper_id"
+        and _is_empty(getattr(base, name))
+        and not _is_empty(getattr(other, name))
     }
     return base.model_copy(update=fills) if fills else base
 

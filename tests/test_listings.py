@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from ingest.listings import (
     CHROME_LINES,
     ListingEntry,
+    ParsedEntry,
     decode_text,
     is_metadata_line,
     parse_listing,
@@ -60,7 +62,11 @@ def test_blocks_layout_with_metadata_lines() -> None:
         None,
         None,
     )
-    assert (c.paper.n_authors, c.paper.published, c.paper.upvotes) == (1, dt.date(2017, 12, 1), None)
+    assert (c.paper.n_authors, c.paper.published, c.paper.upvotes) == (
+        1,
+        dt.date(2017, 12, 1),
+        None,
+    )
 
 
 def test_yearless_dates_keep_raw_date_and_organisation_lines() -> None:
@@ -163,23 +169,27 @@ def test_binary_and_non_utf8_files(tmp_path: Path) -> None:
 
 
 # -- properties --------------------------------------------------------------------------------
+def _parse_or_error(text: str) -> list[ParsedEntry] | ParseError:
+    try:
+        return list(parse_listing_text(text, "x.txt"))
+    except ParseError as err:
+        return err
+
+
 @given(st.text(max_size=400))
 def test_arbitrary_text_parses_or_raises_parse_error(text: str) -> None:
-    try:
-        entries = list(parse_listing_text(text, "x.txt"))
-    except ParseError as err:
-        assert str(err).startswith("x.txt:")
+    result = _parse_or_error(text)
+    if isinstance(result, ParseError):
+        assert str(result).startswith("x.txt:")  # names the file and line
     else:
-        assert entries
-        assert all(e.paper.title and e.paper.abstract for e in entries)
+        assert result
+        assert all(e.paper.title and e.paper.abstract for e in result)
 
 
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_parse_or_raise_parse_error(data: bytes) -> None:
-    try:
+    with contextlib.suppress(ParseError):
         list(parse_listing_text(decode_text(data, "x.txt"), "x.txt"))
-    except ParseError:
-        pass
 
 
 _chars = st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"))

@@ -32,7 +32,9 @@ def ingest_cmd(paths: tuple[str, ...], fmt: str, db_path: str, as_json: bool) ->
     Example:  kb ingest ../shared/seeds
     """
     with writing(db_path) as store, progress_bar("Ingesting") as progress:
-        report = ingest_paths(store, paths, fmt=None if fmt == "auto" else fmt, on_progress=progress)
+        report = ingest_paths(
+            store, paths, fmt=None if fmt == "auto" else fmt, on_progress=progress
+        )
     if as_json:
         emit_json([report])
         return
