@@ -159,8 +159,8 @@ def _entry_from_mapping(
 ) -> ParsedEntry:
     where = f"{source}:{line}"
     row = {str(k).strip().lower(): v for k, v in obj.items()}
-    title = normalize_whitespace(str(row.get("title") or ""))
-    if not title:
+    title = str(row.get("title") or "")  # Paper normalises whitespace
+    if not title.strip():
         raise ParseError(f"{where}: record {position} has no title (column 'title')")
     abstract = row.get("abstract", row.get("summary"))
     warnings = [] if abstract else [f"{where}: record {position} has an empty abstract"]
@@ -169,8 +169,9 @@ def _entry_from_mapping(
     if fmt == "arxiv-jsonl" and arxiv_id is None:
         raise ParseError(f"{where}: 'id' {raw_id!r} is not an arXiv id (e.g. '2203.15556')")
     if isinstance(row.get("authors_parsed"), list):
+        # [last, first, suffix] -> "first last suffix"
         authors = [
-            normalize_whitespace(" ".join(str(x) for x in (*a[1:2], a[0], *a[2:]) if x))
+            " ".join(" ".join(str(x) for x in (*a[1:2], a[0], *a[2:]) if x).split())
             for a in row["authors_parsed"]
             if isinstance(a, list) and a
         ]

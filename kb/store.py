@@ -10,6 +10,7 @@ until a build finishes, and a failed build leaves the old file untouched.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -110,6 +111,7 @@ def _is_json_field(annotation: Any) -> bool:
     return False
 
 
+@functools.cache
 def json_columns(model: type[Record]) -> frozenset[str]:
     """Names of the model's fields that the store keeps as JSON text."""
     return frozenset(n for n, f in model.model_fields.items() if _is_json_field(f.annotation))
