@@ -164,3 +164,20 @@ def test_cli_format_option(tmp_path: Path) -> None:
     assert report["files"][0]["format"] == "atom"
     with Store(db) as s:
         assert [p["paper_id"] for p in list_papers(s)] == ["arxiv:2001.08361", "arxiv:2203.15556"]
+
+
+def test_real_seeds_ingest_counts_and_is_idempotent(store: Store, shared: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    report = ingest_paths(store, [shared / "seeds"], on_progress=lambda d, t: calls.append((d, t)))
+    assert (report.entries, report.papers_seen, report.new_papers) == (377, 270, 270)
+    assert calls == [(i, 5) for i in range(1, 6)]
+    counts = stats(store)
+    assert (counts["listing_entries"], counts["listing_files"], counts["papers"]) == (377, 5, 270)
+    # "Superposition Yields Robust Neural Scaling" is in all five pages; only 001 gives a year.
+    sup = store.get(Paper, paper_id_for("Superposition Yields Robust Neural Scaling"))
+    assert sup is not None
+    assert (sup.published, sup.n_authors) == (dt.date(2025, 5, 15), 3)
+    before = snapshot(store)
+    again = ingest_paths(store, [shared / "seeds"])
+    assert (again.new_papers, again.updated_papers, again.unchanged_papers) == (0, 0, 270)
+    assert snapshot(store) == before
