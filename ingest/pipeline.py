@@ -12,7 +12,9 @@ input file it recognises (``ingest.formats``) and merges what it reads into the 
 
 Folders holding a ``MANIFEST.md`` are released datasets, not listings; they are set aside for
 ``ingest_dataset_folders``. Everything runs in one ``store.transaction()``: if anything fails,
-the store is exactly as before and the error propagates.
+the store is exactly as before and the error propagates. (The agreed later steps, registry
+sync and claim extraction, belong after ``ingest_dataset_folders`` inside that transaction;
+they are not part of this module yet.)
 """
 
 from __future__ import annotations
