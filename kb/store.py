@@ -10,6 +10,7 @@ until a build finishes, and a failed build leaves the old file untouched.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -110,6 +111,7 @@ def _is_json_field(annotation: Any) -> bool:
     return False
 
 
+@functools.cache
 def json_columns(model: type[Record]) -> frozenset[str]:
     """Names of the model's fields that the store keeps as JSON text."""
     return frozenset(n for n, f in model.model_fields.items() if _is_json_field(f.annotation))
@@ -137,6 +139,7 @@ class Store:
         except duckdb.IOException as err:
             raise KBError(f"{self.path}: cannot open the knowledge base: {err}") from err
         self.read_only = read_only
+        self._in_transaction = False
         if not read_only:
             self._migrate()
 
@@ -187,15 +190,24 @@ class Store:
     def transaction(self) -> Iterator[Store]:
         """All writes inside commit together, or none do (the exception propagates)."""
         self.con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
         try:
             yield self
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        finally:
+            self._in_transaction = False
         self.con.execute("COMMIT")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor for one thread (DuckDB connections are not thread-safe)."""
+        """A cursor for one thread (DuckDB connections are not thread-safe).
+
+        Inside ``transaction()`` this is the transaction's own connection, so reads (``select``,
+        ``count``) see the transaction's uncommitted writes; a fresh cursor would not.
+        """
+        if self._in_transaction:
+            return self.con
         return self.con.cursor()
 
     # -- typed I/O -------------------------------------------------------------------------

@@ -1,0 +1,339 @@
+"""Every input format we read, and format detection: ``read_papers(path, fmt=None)``.
+
+Formats (``FORMATS``):
+
+* ``listing``: paper-listing text dumps (``ingest.listings``).
+* ``atom``: an arXiv API response (Atom feed; one ``<entry>`` per paper).
+* ``arxiv-jsonl``: the arXiv metadata snapshot, one JSON object per line with ``id``, ``title``,
+  ``abstract``, ``authors`` (a string) or ``authors_parsed``, ``categories`` (space-separated),
+  ``versions`` (``created`` of v1 is the publication date) and ``update_date``.
+* ``csv`` / ``jsonl``: a table with at least ``title`` and ``abstract`` columns (header names are
+  case-insensitive); optional ``arxiv_id`` (or ``id``), ``authors`` (list, or a string separated
+  by ``;``), ``n_authors``, ``published`` (or ``date``; ISO ``YYYY-MM-DD``), ``upvotes``,
+  ``organization``, ``categories``.
+
+Detection looks at the extension, then at the first bytes (``<`` -> atom, ``{`` -> JSON lines,
+an arXiv-looking object -> arxiv-jsonl); anything else is read as a listing. Every record keeps
+its file, 1-based position and line, so errors and appearances name them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import email.utils
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ingest.listings import ParsedEntry, decode_text, parse_listing_text
+from kb.errors import ParseError
+from kb.records import Appearance, Paper, normalize_arxiv_id, normalize_whitespace, paper_id_for
+
+__all__ = ["FORMATS", "detect_format", "iter_papers", "read_papers"]
+
+FORMATS = ("listing", "atom", "arxiv-jsonl", "csv", "jsonl")
+_EXTENSIONS = {
+    ".txt": "listing",
+    ".xml": "atom",
+    ".atom": "atom",
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+_ARXIV_KEYS = frozenset({"authors_parsed", "versions", "update_date", "submitter", "journal-ref"})
+_ATOM = "{http://www.w3.org/2005/Atom}"
+_ARXIV_NS = "{http://arxiv.org/schemas/atom}"
+_ENTRY_TAG = re.compile(rb"<(?:[\w.-]+:)?entry[\s>]")
+_AND = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+
+
+def _source(path: str | Path) -> str:
+    return str(Path(path).resolve())
+
+
+def detect_format(path: str | Path) -> str:
+    """The format of ``path``, from its extension and first bytes (see module docstring)."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(65536)
+    except OSError as err:
+        raise ParseError(f"{_source(p)}: cannot read: {err.strerror}") from err
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    guess = _EXTENSIONS.get(p.suffix.lower())
+    if stripped.startswith(b"<"):
+        return "atom"
+    if stripped.startswith(b"{") or guess == "jsonl":
+        first = stripped.split(b"\n", 1)[0]
+        try:
+            obj = json.loads(first)
+        except ValueError:
+            return "jsonl"  # the reader reports the bad line
+        if isinstance(obj, dict) and "id" in obj and _ARXIV_KEYS & obj.keys():
+            return "arxiv-jsonl"
+        return "jsonl"
+    return guess or "listing"
+
+
+def read_papers(path: str | Path, *, fmt: str | None = None) -> list[ParsedEntry]:
+    """Every entry of one file, as papers with their appearances. ``fmt`` forces a format."""
+    return list(iter_papers(path, fmt=fmt))
+
+
+def iter_papers(path: str | Path, *, fmt: str | None = None) -> Iterator[ParsedEntry]:
+    """Like ``read_papers`` but streaming (JSON lines and CSV are read row by row)."""
+    if fmt is not None and fmt not in FORMATS:
+        raise ParseError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    fmt = fmt or detect_format(path)
+    source = _source(path)
+    if fmt == "listing":
+        yield from parse_listing_text(decode_text(_read_bytes(source), source), source)
+    elif fmt == "atom":
+        yield from _read_atom(_read_bytes(source), source)
+    elif fmt == "csv":
+        yield from _read_csv(source)
+    else:
+        yield from _read_jsonl(source, fmt)
+
+
+def _read_bytes(source: str) -> bytes:
+    try:
+        return Path(source).read_bytes()
+    except OSError as err:
+        raise ParseError(f"{source}: cannot read: {err.strerror}") from err
+
+
+# -- records from mappings (JSON lines, CSV) ---------------------------------------------------
+def _split_authors(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [normalize_whitespace(str(a)) for a in value if str(a).strip()]
+    text = normalize_whitespace(str(value or ""))
+    if not text:
+        return []
+    parts = text.split(";") if ";" in text else _AND.split(text)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _parse_iso_date(value: Any, where: str, column: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10])
+    except ValueError as err:
+        raise ParseError(
+            f"{where}: column {column!r}: {value!r} is not a date; expected YYYY-MM-DD"
+        ) from err
+
+
+def _parse_int(value: Any, where: str, column: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError) as err:
+        raise ParseError(f"{where}: column {column!r}: {value!r} is not an integer") from err
+
+
+def _arxiv_published(obj: Mapping[str, Any], where: str) -> tuple[dt.date | None, str | None]:
+    versions = obj.get("versions")
+    if isinstance(versions, list) and versions and isinstance(versions[0], dict):
+        created = versions[0].get("created")
+        if created:
+            try:
+                return email.utils.parsedate_to_datetime(str(created)).date(), str(created)
+            except (TypeError, ValueError) as err:
+                raise ParseError(
+                    f"{where}: versions[0].created {created!r} is not an RFC 2822 date"
+                ) from err
+    return None, None
+
+
+def _entry_from_mapping(
+    obj: Mapping[str, Any], *, source: str, position: int, line: int, fmt: str
+) -> ParsedEntry:
+    where = f"{source}:{line}"
+    row = {str(k).strip().lower(): v for k, v in obj.items()}
+    title = str(row.get("title") or "")  # Paper normalises whitespace
+    if not title.strip():
+        raise ParseError(f"{where}: record {position} has no title (column 'title')")
+    abstract = row.get("abstract", row.get("summary"))
+    warnings = [] if abstract else [f"{where}: record {position} has an empty abstract"]
+    raw_id = row.get("arxiv_id") or row.get("id")
+    arxiv_id = normalize_arxiv_id(str(raw_id)) if raw_id else None
+    if fmt == "arxiv-jsonl" and arxiv_id is None:
+        raise ParseError(f"{where}: 'id' {raw_id!r} is not an arXiv id (e.g. '2203.15556')")
+    if isinstance(row.get("authors_parsed"), list):
+        # [last, first, suffix] -> "first last suffix"
+        authors = [
+            " ".join(" ".join(str(x) for x in (*a[1:2], a[0], *a[2:]) if x).split())
+            for a in row["authors_parsed"]
+            if isinstance(a, list) and a
+        ]
+    else:
+        authors = _split_authors(row.get("authors"))
+    published, raw_date = _arxiv_published(row, where)
+    if published is None:
+        for col in ("published", "date"):
+            if row.get(col):
+                published = _parse_iso_date(row[col], where, col)
+                raw_date = str(row[col])
+                break
+    cats = row.get("categories") or []
+    categories = cats.split() if isinstance(cats, str) else [str(c) for c in cats]
+    n_authors = _parse_int(row.get("n_authors"), where, "n_authors")
+    org = row.get("organization")
+    pid = paper_id_for(title, arxiv_id)
+    paper = Paper(
+        paper_id=pid,
+        arxiv_id=arxiv_id,
+        title=title,
+        abstract=str(abstract or ""),
+        authors=authors,
+        n_authors=n_authors if n_authors is not None else (len(authors) or None),
+        published=published,
+        upvotes=_parse_int(row.get("upvotes"), where, "upvotes"),
+        organization=normalize_whitespace(str(org)) if org else None,
+        categories=categories,
+    )
+    app = Appearance(
+        paper_id=pid, source=source, position=position, line=line, format=fmt, raw_date=raw_date
+    )
+    return ParsedEntry(paper=paper, appearance=app, warnings=warnings)
+
+
+def _read_jsonl(source: str, fmt: str) -> Iterator[ParsedEntry]:
+    position = 0
+    try:
+        fh = open(source, "rb")  # noqa: SIM115  (closed below; streaming)
+    except OSError as err:
+        raise ParseError(f"{source}: cannot read: {err.strerror}") from err
+    with fh:
+        for line_no, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ParseError(
+                    f"{source}:{line_no}: not UTF-8 (byte 0x{raw[err.start]:02x} at column "
+                    f"{err.start + 1}); re-save the file as UTF-8"
+                ) from err
+            try:
+                obj = json.loads(text)
+            except ValueError as err:
+                raise ParseError(
+                    f"{source}:{line_no}: not a JSON object ({err}); expected one JSON object "
+                    "per line (truncated file?)"
+                ) from err
+            if not isinstance(obj, dict):
+                raise ParseError(f"{source}:{line_no}: expected a JSON object, found {obj!r:.40}")
+            position += 1
+            yield _entry_from_mapping(obj, source=source, position=position, line=line_no, fmt=fmt)
+    if position == 0:
+        raise ParseError(f"{source}:1: no records found (empty file)")
+
+
+def _read_csv(source: str) -> Iterator[ParsedEntry]:
+    text = decode_text(_read_bytes(source), source)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ParseError(f"{source}:1: empty CSV file; expected a header row") from None
+    except csv.Error as err:
+        raise ParseError(f"{source}:1: bad CSV header: {err}") from err
+    columns = [h.strip().lower() for h in header]
+    missing = [c for c in ("title", "abstract") if c not in columns]
+    if missing:
+        raise ParseError(
+            f"{source}:1: CSV header lacks column(s) {', '.join(missing)}; found {header}"
+        )
+    position = 0
+    start = reader.line_num + 1
+    try:
+        for values in reader:
+            line = start
+            start = reader.line_num + 1
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(columns):
+                raise ParseError(
+                    f"{source}:{line}: {len(values)} fields, expected {len(columns)} "
+                    f"({', '.join(columns)}); truncated or unquoted comma?"
+                )
+            position += 1
+            row = dict(zip(columns, values, strict=True))
+            yield _entry_from_mapping(row, source=source, position=position, line=line, fmt="csv")
+    except csv.Error as err:
+        raise ParseError(f"{source}:{reader.line_num}: bad CSV: {err}") from err
+    if position == 0:
+        raise ParseError(f"{source}:2: CSV has a header but no rows")
+
+
+# -- arXiv API Atom feeds ----------------------------------------------------------------------
+def _text(elem: ET.Element | None) -> str:
+    return normalize_whitespace("".join(elem.itertext())) if elem is not None else ""
+
+
+def _read_atom(data: bytes, source: str) -> Iterator[ParsedEntry]:
+    if not data.strip():
+        raise ParseError(f"{source}:1: empty file; expected an Atom feed")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as err:
+        line, col = err.position
+        raise ParseError(
+            f"{source}:{line}: not well-formed XML at column {col}; expected an arXiv API "
+            "Atom feed (truncated file?)"
+        ) from err
+    if root.tag != f"{_ATOM}feed":
+        raise ParseError(f"{source}:1: root element is {root.tag!r}; expected an Atom <feed>")
+    lines = [data[: m.start()].count(b"\n") + 1 for m in _ENTRY_TAG.finditer(data)]
+    entries = root.findall(f"{_ATOM}entry")
+    for position, entry in enumerate(entries, start=1):
+        line = lines[position - 1] if position - 1 < len(lines) else 1
+        where = f"{source}:{line}"
+        raw_id = _text(entry.find(f"{_ATOM}id"))
+        if "/api/errors" in raw_id:
+            msg = _text(entry.find(f"{_ATOM}summary"))
+            raise ParseError(f"{where}: the arXiv API returned an error: {msg}")
+        title = _text(entry.find(f"{_ATOM}title"))
+        if not title:
+            raise ParseError(f"{where}: <entry> {position} has no <title>")
+        arxiv_id = normalize_arxiv_id(raw_id) if raw_id else None
+        warnings = [] if arxiv_id else [f"{where}: <entry> {position} has no arXiv <id>"]
+        published_text = _text(entry.find(f"{_ATOM}published")) or None
+        published = _parse_iso_date(published_text, where, "published")
+        authors = [_text(a.find(f"{_ATOM}name")) for a in entry.findall(f"{_ATOM}author")]
+        authors = [a for a in authors if a]
+        categories = [c.get("term", "") for c in entry.findall(f"{_ATOM}category") if c.get("term")]
+        primary = entry.find(f"{_ARXIV_NS}primary_category")
+        if primary is not None and primary.get("term") in categories:
+            categories.remove(primary.get("term", ""))
+            categories.insert(0, primary.get("term", ""))
+        pid = paper_id_for(title, arxiv_id)
+        paper = Paper(
+            paper_id=pid,
+            arxiv_id=arxiv_id,
+            title=title,
+            abstract=_text(entry.find(f"{_ATOM}summary")),
+            authors=authors,
+            n_authors=len(authors) or None,
+            published=published,
+            categories=categories,
+        )
+        app = Appearance(
+            paper_id=pid,
+            source=source,
+            position=position,
+            line=line,
+            format="atom",
+            raw_date=published_text,
+        )
+        yield ParsedEntry(paper=paper, appearance=app, warnings=warnings)

@@ -1,0 +1,247 @@
+"""One ingest run: files and folders in, papers and appearances out, in one transaction.
+
+``ingest_paths`` walks the given paths (folders recursively, in sorted order), reads every
+input file it recognises (``ingest.formats``) and merges what it reads into the store:
+
+* a paper is identified by ``kb.records.paper_id_for`` (the arXiv id when known, else a hash of
+  the normalised title), so the same paper in several listings is one row;
+* every entry is an ``Appearance`` (file, position, line); re-reading a file replaces that
+  file's appearances, so ingesting the same input twice changes nothing;
+* a field a paper lacks (date, author count, upvotes, ...) is filled from another appearance;
+  values already stored, then earlier appearances, win over later ones.
+
+Folders holding a ``MANIFEST.md`` are released datasets, not listings; they are set aside for
+``ingest_dataset_folders``. Everything runs in one ``store.transaction()``: if anything fails,
+the store is exactly as before and the error propagates. (The agreed later steps, registry
+sync and claim extraction, belong after ``ingest_dataset_folders`` inside that transaction;
+they are not part of this module yet.)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import typing
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ingest.formats import iter_papers
+from ingest.listings import ParsedEntry
+from kb.errors import BadInputError
+from kb.records import Appearance, Paper
+from kb.store import Store
+
+__all__ = [
+    "INPUT_EXTENSIONS",
+    "FileReport",
+    "IngestReport",
+    "collect_inputs",
+    "ingest_dataset_folders",
+    "ingest_paths",
+    "merge_papers",
+]
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+BATCH_SIZE = 5000
+MANIFEST = "MANIFEST.md"
+# Files inside folders that are read; a file named explicitly is always read.
+INPUT_EXTENSIONS = frozenset({".txt", ".xml", ".atom", ".csv", ".jsonl", ".ndjson", ".json"})
+
+
+class FileReport(BaseModel):
+    """What one input file gave."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    format: str = Field(description="the format it was read as")
+    entries: int
+
+
+class IngestReport(BaseModel):
+    """The outcome of one ``ingest_paths`` run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    files: list[FileReport] = Field(default_factory=list)
+    entries: int = Field(0, description="entries read (= appearances written)")
+    papers_seen: int = Field(0, description="distinct papers among the entries")
+    new_papers: int = 0
+    updated_papers: int = Field(0, description="papers already stored that gained data")
+    unchanged_papers: int = 0
+    skipped_files: list[str] = Field(default_factory=list, description="not an input format")
+    skipped_dataset_folders: list[str] = Field(
+        default_factory=list, description="folders with a MANIFEST.md, not read as listings"
+    )
+    warnings: list[str] = Field(default_factory=list)
+
+
+def collect_inputs(
+    paths: Iterable[str | os.PathLike[str]],
+) -> tuple[list[Path], list[Path], list[Path]]:
+    """Split ``paths`` into (input files, dataset folders, skipped files), all sorted.
+
+    Folders are walked recursively; a folder holding ``MANIFEST.md`` is a dataset folder and is
+    not descended into. Hidden files and folders are ignored; files in folders whose extension
+    is not in ``INPUT_EXTENSIONS`` are skipped.
+    """
+    files: list[Path] = []
+    folders: list[Path] = []
+    skipped: list[Path] = []
+    for raw in paths:
+        path = Path(raw).resolve()
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path):
+                here = Path(dirpath)
+                if MANIFEST in filenames:
+                    folders.append(here)
+                    dirnames.clear()
+                    continue
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    if name.startswith("."):
+                        continue
+                    target = files if Path(name).suffix.lower() in INPUT_EXTENSIONS else skipped
+                    target.append(here / name)
+        else:
+            raise BadInputError(f"{raw}: no such file or folder")
+
+    def unique(items: list[Path]) -> list[Path]:
+        return sorted(dict.fromkeys(items))
+
+    return unique(files), unique(folders), unique(skipped)
+
+
+def ingest_dataset_folders(
+    store: Store, folders: Sequence[Path], *, on_progress: Progress | None = None
+) -> list[str]:
+    """Where released-dataset folders are dispatched; returns the folders left unread.
+
+    Dataset ingestion (``ingest.released.ingest_datasets``) is wired in separately; until it
+    is, no folder is read and every one is returned, and the report lists them as
+    ``skipped_dataset_folders``.
+    """
+    del store, on_progress
+    return [str(f) for f in folders]
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def merge_papers(base: Paper, other: Paper) -> Paper:
+    """``base`` with each empty field filled from ``other`` (base wins where both have one)."""
+    fills = {
+        name: getattr(other, name)
+        for name in Paper.model_fields
+        if name != "paper_id"
+        and _is_empty(getattr(base, name))
+        and not _is_empty(getattr(other, name))
+    }
+    return base.model_copy(update=fills) if fills else base
+
+
+def _batches(items: Iterator[ParsedEntry], size: int) -> Iterator[list[ParsedEntry]]:
+    while batch := list(islice(items, size)):
+        yield batch
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.new: set[str] = set()
+        self.updated: set[str] = set()
+
+
+_PAPER_FIELDS = list(Paper.model_fields)
+_LIST_FIELDS = [n for n, f in Paper.model_fields.items() if typing.get_origin(f.annotation) is list]
+
+
+def _stored_papers(store: Store, ids: list[str]) -> dict[str, Paper]:
+    """The stored papers among ``ids``, built without re-validation (the rows were validated
+    when written; re-validating 100k abstracts doubles the cost of a re-ingest)."""
+    sql = f"SELECT {', '.join(_PAPER_FIELDS)} FROM papers WHERE paper_id IN (SELECT unnest(?))"
+    found: dict[str, Paper] = {}
+    for row in store.cursor().execute(sql, [ids]).fetchall():
+        data = dict(zip(_PAPER_FIELDS, row, strict=True))
+        for name in _LIST_FIELDS:
+            data[name] = data[name] or []
+        found[data["paper_id"]] = Paper.model_construct(**data)
+    return found
+
+
+def _write_batch(store: Store, batch: list[ParsedEntry], tally: _Tally) -> None:
+    incoming: dict[str, Paper] = {}
+    for entry in batch:
+        pid = entry.paper.paper_id
+        incoming[pid] = merge_papers(incoming[pid], entry.paper) if pid in incoming else entry.paper
+    existing = _stored_papers(store, list(incoming))
+    changed: list[Paper] = []
+    for pid, paper in incoming.items():
+        tally.seen.add(pid)
+        old = existing.get(pid)
+        if old is None:
+            tally.new.add(pid)
+            changed.append(paper)
+            continue
+        merged = merge_papers(old, paper)
+        if merged != old:
+            changed.append(merged)
+            if pid not in tally.new:
+                tally.updated.add(pid)
+    store.upsert(changed)
+    store.upsert(e.appearance for e in batch)
+
+
+def ingest_paths(
+    store: Store,
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    fmt: str | None = None,
+    on_progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest files and folders into ``store`` in one transaction; see the module docstring.
+
+    Args:
+        store: an open, writable store.
+        paths: files and folders (folders are walked recursively).
+        fmt: force one input format for every file (default: detect per file).
+        on_progress: called as ``on_progress(files_done, files_total)``.
+
+    Raises:
+        ParseError / BadInputError naming the file and line; the store is then unchanged.
+    """
+    files, folders, skipped = collect_inputs(paths)
+    report = IngestReport(skipped_files=[str(s) for s in skipped])
+    tally = _Tally()
+    with store.transaction():
+        for done, path in enumerate(files, start=1):
+            source = str(path)
+            store.delete(Appearance, "source = ?", [source])
+            count = 0
+            read_as = fmt
+            for batch in _batches(iter_papers(path, fmt=fmt), BATCH_SIZE):
+                read_as = batch[0].appearance.format
+                count += len(batch)
+                for entry in batch:
+                    report.warnings.extend(entry.warnings)
+                _write_batch(store, batch, tally)
+            report.files.append(FileReport(path=source, format=read_as or "?", entries=count))
+            report.entries += count
+            logger.info("%s: %d entries as %s", source, count, read_as)
+            if on_progress is not None:
+                on_progress(done, len(files))
+        report.skipped_dataset_folders = ingest_dataset_folders(store, folders)
+    report.papers_seen = len(tally.seen)
+    report.new_papers = len(tally.new)
+    report.updated_papers = len(tally.updated)
+    report.unchanged_papers = len(tally.seen - tally.new - tally.updated)
+    return report

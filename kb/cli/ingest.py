@@ -1,0 +1,54 @@
+"""``kb ingest``: read listings and paper metadata files into the knowledge base."""
+
+from __future__ import annotations
+
+import click
+
+from ingest.formats import FORMATS
+from ingest.pipeline import ingest_paths
+from kb.cli._common import cli, db_option, emit_json, json_option, progress_bar, writing
+
+
+@cli.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", *FORMATS]),
+    default="auto",
+    show_default=True,
+    help="Read every file as this format instead of detecting it.",
+)
+@db_option
+@json_option
+def ingest_cmd(paths: tuple[str, ...], fmt: str, db_path: str, as_json: bool) -> None:
+    """Read paper listings (files or folders) into the knowledge base, in one transaction.
+
+    Listings (.txt pages of titles and abstracts), arXiv API Atom feeds, the arXiv metadata
+    JSON-lines snapshot, and CSV/JSON-lines with title and abstract columns are read; the
+    same paper seen several times is one paper remembering every appearance. Folders with a
+    MANIFEST.md are dataset folders. If any file is malformed, nothing is written.
+
+    Example:  kb ingest ../shared/seeds
+    """
+    with writing(db_path) as store, progress_bar("Ingesting") as progress:
+        report = ingest_paths(
+            store, paths, fmt=None if fmt == "auto" else fmt, on_progress=progress
+        )
+    if as_json:
+        emit_json([report])
+        return
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(
+        f"{len(report.files)} files, {report.entries} entries, {report.papers_seen} distinct "
+        f"papers: {report.new_papers} new, {report.updated_papers} updated, "
+        f"{report.unchanged_papers} unchanged"
+    )
+    if report.skipped_dataset_folders:
+        click.echo(
+            f"{len(report.skipped_dataset_folders)} dataset folders (MANIFEST.md) not read: "
+            + ", ".join(report.skipped_dataset_folders)
+        )
+    if report.skipped_files:
+        click.echo(f"{len(report.skipped_files)} files of no input format skipped")
