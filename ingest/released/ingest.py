@@ -1,0 +1,191 @@
+"""Find dataset folders and write their points into the store (inside the caller's transaction)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+
+from ingest.released.adapter import ADAPTER_VERSION, Adapter
+from ingest.released.base import Frame
+from kb.errors import BadInputError
+from kb.records import Point, stable_id
+from kb.store import Store
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+BATCH_ROWS = 200_000
+DIGEST_KEY = "dataset_digest:{}"
+DEFAULT_METRIC_KEY = "dataset_default_metric:{}"
+
+
+class DatasetReport(BaseModel):
+    """What one ``ingest_datasets`` call did."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ingested: dict[str, int] = Field(default_factory=dict, description="dataset -> points")
+    unchanged: list[str] = Field(default_factory=list, description="skipped: same content")
+    seconds: float = 0.0
+
+    @property
+    def n_points(self) -> int:
+        """Points written by this call."""
+        return sum(self.ingested.values())
+
+
+def find_dataset_folders(path: str | Path) -> list[Path]:
+    """Folders holding a MANIFEST.md: ``path`` itself if it has one, else any below it."""
+    root = Path(path)
+    if (root / "MANIFEST.md").is_file():
+        return [root]
+    if not root.is_dir():
+        return []
+    found = sorted({p.parent for p in root.rglob("MANIFEST.md")})
+    # A folder inside another dataset folder is part of that dataset, not a new one.
+    return [f for f in found if not any(o != f and o in f.parents for o in found)]
+
+
+def folder_digest(folder: Path) -> str:
+    """A content digest of every file in ``folder`` (names and bytes) and the adapter version."""
+    h = hashlib.sha256(ADAPTER_VERSION.encode())
+    for p in sorted(q for q in folder.rglob("*") if q.is_file()):
+        h.update(str(p.relative_to(folder)).encode() + b"\0")
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def ingest_datasets(
+    store: Store,
+    folders: Sequence[str | Path],
+    *,
+    on_progress: Progress | None = None,
+    adapters: dict[str, Adapter] | None = None,
+) -> DatasetReport:
+    """Read each folder with the adapter of its name and replace that dataset's points.
+
+    Does not open a transaction: the caller wraps one, so a ``BadInputError`` in any folder
+    leaves the store as it was. A folder whose content digest is unchanged since the last
+    ingest is skipped.
+
+    Raises:
+        BadInputError: no adapter for a folder, no MANIFEST.md, or a bad value in a file.
+    """
+    from ingest.released import ADAPTERS
+
+    registry = ADAPTERS if adapters is None else adapters
+    start = time.perf_counter()
+    report = DatasetReport()
+    total = len(folders)
+    for done, raw in enumerate(folders, start=1):
+        folder = Path(raw)
+        adapter = registry.get(folder.name)
+        if adapter is None:
+            raise BadInputError(
+                f"{folder}: no dataset adapter is named '{folder.name}'; "
+                f"known: {', '.join(sorted(registry))}"
+            )
+        if not (folder / "MANIFEST.md").is_file():
+            raise BadInputError(f"{folder}: no MANIFEST.md; not a dataset folder")
+        digest = folder_digest(folder)
+        key = DIGEST_KEY.format(adapter.name)
+        if store.get_meta(key) == digest and store.count(Point, "dataset = ?", [adapter.name]):
+            report.unchanged.append(adapter.name)
+        else:
+            frames = adapter.read(folder)
+            n = write_frames(store, adapter.name, frames)
+            store.upsert([adapter.dataset(folder, n)])
+            store.set_meta(key, digest)
+            store.set_meta(DEFAULT_METRIC_KEY.format(adapter.name), adapter.default_metric)
+            report.ingested[adapter.name] = n
+            logger.info("%s: %d points", adapter.name, n)
+        if on_progress:
+            on_progress(done, total)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _nullable(values: np.ndarray) -> pa.Array:  # type: ignore[type-arg]
+    return pa.array(values, mask=np.isnan(values), type=pa.float64())
+
+
+def _table(dataset: str, frame: Frame, sl: slice) -> pa.Table:
+    rows = frame.source_row[sl]
+    metrics = frame.metric[sl]
+    ids = [
+        stable_id(dataset, frame.source_file, str(r), m, s) if s else
+        stable_id(dataset, frame.source_file, str(r), m)
+        for r, m, s in zip(rows.tolist(), metrics, frame.sub[sl], strict=True)
+    ]  # fmt: skip
+    n = len(ids)
+    step = frame.step[sl]
+    columns = {
+        "point_id": pa.array(ids, pa.string()),
+        "dataset": pa.array([dataset] * n, pa.string()),
+        "run_key": pa.array(frame.run_key[sl], pa.string()),
+        "n_params": _nullable(frame.n_params[sl]),
+        "n_params_kind": pa.array(frame.n_params_kind[sl], pa.string()),
+        "n_tokens": _nullable(frame.n_tokens[sl]),
+        "compute_flops": _nullable(frame.compute_flops[sl]),
+        "compute_method": pa.array(frame.compute_method[sl], pa.string()),
+        "metric": pa.array(metrics, pa.string()),
+        "value": pa.array(frame.value[sl], pa.float64()),
+        "unit": pa.array(frame.unit[sl], pa.string()),
+        "step": pa.array(
+            np.nan_to_num(step, nan=0).astype(np.int64), mask=np.isnan(step), type=pa.int64()
+        ),
+        "derived": pa.array([frame.derived] * n, pa.list_(pa.string())),
+        "source_file": pa.array([frame.source_file] * n, pa.string()),
+        "source_row": pa.array(rows, pa.int32()),
+        "extras": pa.array(frame.extras[sl], pa.string()),
+    }
+    assert list(columns) == list(Point.model_fields)  # the DDL and model agree (test_store)
+    return pa.table(columns)
+
+
+def write_frames(store: Store, dataset: str, frames: Sequence[Frame]) -> int:
+    """Replace the points of ``dataset`` by ``frames``; returns the number written.
+
+    The first point of each frame is validated as a ``Point`` (schema drift shows at once);
+    ids must be unique within the dataset.
+    """
+    seen: set[str] = set()
+    tables: list[pa.Table] = []
+    for frame in frames:
+        for start in range(0, len(frame), BATCH_ROWS):
+            tbl = _table(dataset, frame, slice(start, start + BATCH_ROWS))
+            ids = tbl.column("point_id").to_pylist()
+            before = len(seen)
+            seen.update(ids)
+            if len(seen) != before + len(ids):
+                raise BadInputError(
+                    f"{dataset}/{frame.source_file}: two points share a (row, metric); "
+                    "the adapter emits one metric twice for a row"
+                )
+            tables.append(tbl)
+        if len(frame):
+            _validate_first(store, tables[-1] if len(frame) <= BATCH_ROWS else tables[-1])
+    store.con.execute("DELETE FROM points WHERE dataset = ?", [dataset])
+    cols = ", ".join(Point.model_fields)
+    for tbl in tables:
+        store.con.register("_kb_points_batch", tbl)
+        try:
+            store.con.execute(f"INSERT INTO points ({cols}) SELECT {cols} FROM _kb_points_batch")
+        finally:
+            store.con.unregister("_kb_points_batch")
+    return len(seen)
+
+
+def _validate_first(store: Store, tbl: pa.Table) -> None:
+    row = {k: v[0] for k, v in tbl.slice(0, 1).to_pydict().items()}
+    import json
+
+    row["extras"] = json.loads(row["extras"])
+    Point.model_validate(row)
