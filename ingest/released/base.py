@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from kb.errors import BadInputError
 
 FloatArray = NDArray[np.float64]
+ObjArray = NDArray[np.object_]  # strings or None, one per point
 
 # What n_params counts. 'total' includes embeddings; 'non_embedding' as in Kaplan et al.;
 # 'non_embedding_plus_head' adds the output layer (Porian et al.'s 'standard');
@@ -180,19 +181,19 @@ class Frame:
 
     source_file: str
     source_row: NDArray[np.int64]
-    sub: list[str]
-    metric: list[str]
+    sub: ObjArray
+    metric: ObjArray
     value: FloatArray
-    unit: list[str]
-    run_key: list[str | None]
+    unit: ObjArray
+    run_key: ObjArray
     n_params: FloatArray
-    n_params_kind: list[str | None]
+    n_params_kind: ObjArray
     n_tokens: FloatArray
     compute_flops: FloatArray
-    compute_method: list[str | None]
+    compute_method: ObjArray
     step: FloatArray
     derived: list[str]
-    extras: list[str]
+    extras: ObjArray
 
     def __len__(self) -> int:
         return len(self.metric)
@@ -250,6 +251,7 @@ def build_frame(
     rows: NDArray[np.int64] | None = None,
     sub: Sequence[str] | None = None,
     header_lines: int = 1,
+    extras_json: Sequence[str] | None = None,
 ) -> Frame:
     """Check a file's sizes and metric values and lay them out as points (one per metric cell).
 
@@ -263,6 +265,8 @@ def build_frame(
         sub: per array row, a distinguishing suffix of the point id when one source row
             yields several points of one metric (a logged list); '' otherwise.
         header_lines: lines before the first data row (0 for JSON lines), for messages.
+        extras_json: the extras already as JSON text per row (then ``extras`` is only used
+            for ``metric_extras`` merging).
 
     Raises:
         BadInputError: a required size or value is empty/NaN, a size is not positive, or a
@@ -272,12 +276,17 @@ def build_frame(
     N = _checked_size(n_params, file, n_rows, "n_params", src_rows, header_lines)
     D = _checked_size(n_tokens, file, n_rows, "n_tokens", src_rows, header_lines)
     C = _checked_size(compute, file, n_rows, "compute_flops", src_rows, header_lines)
-    kinds, methods = _per_row(n_params_kind, n_rows), _per_row(compute_method, n_rows)
-    keys = list(run_key) if run_key is not None else [None] * n_rows
-    subs = list(sub) if sub is not None else [""] * n_rows
+    kinds = _objects(_per_row(n_params_kind, n_rows))
+    kinds[np.isnan(N)] = None
+    methods = _objects(_per_row(compute_method, n_rows))
+    methods[np.isnan(C)] = None
+    keys = _objects(list(run_key) if run_key is not None else [None] * n_rows)
+    subs = _objects(list(sub) if sub is not None else [""] * n_rows)
     steps = np.full(n_rows, np.nan) if step is None else step
-    row_json = [json.dumps(e, sort_keys=True, default=_jsonable) for e in extras]
-    parts: list[tuple[Metric, NDArray[np.intp]]] = []
+    if extras_json is None:
+        extras_json = [json.dumps(e, sort_keys=True, default=_jsonable) for e in extras]
+    row_json = _objects(extras_json)
+    parts: list[tuple[Metric, FloatArray, NDArray[np.intp]]] = []
     for metric, values in metrics:
         vals = np.asarray(values, dtype=float)
         missing = np.isnan(vals)
@@ -289,40 +298,44 @@ def build_frame(
                 f"{'empty or NaN' if missing[i] else repr(vals[i])}; expected a finite number "
                 f"({metric.unit})"
             )
-        parts.append((metric, np.flatnonzero(~missing)))
-    frame = Frame(
-        source_file=file.split("/", 1)[1],
-        source_row=np.concatenate([src_rows[idx] for _, idx in parts] or [np.zeros(0, np.int64)]),
-        sub=[],
-        metric=[],
-        value=np.concatenate([np.asarray(v, float)[idx] for (_, v), (_, idx) in zip(
-            metrics, parts, strict=True)] or [np.zeros(0)]),
-        unit=[],
-        run_key=[],
-        n_params=np.concatenate([N[idx] for _, idx in parts] or [np.zeros(0)]),
-        n_params_kind=[],
-        n_tokens=np.concatenate([D[idx] for _, idx in parts] or [np.zeros(0)]),
-        compute_flops=np.concatenate([C[idx] for _, idx in parts] or [np.zeros(0)]),
-        compute_method=[],
-        step=np.concatenate([steps[idx] for _, idx in parts] or [np.zeros(0)]),
-        derived=list(derived),
-        extras=[],
-    )  # fmt: skip
-    for metric, idx in parts:
+        parts.append((metric, vals, np.flatnonzero(~missing)))
+
+    def cat(arr: NDArray[Any]) -> NDArray[Any]:
+        return np.concatenate([arr[idx] for _, _, idx in parts] or [arr[:0]])
+
+    def own_json(metric: Metric, idx: NDArray[np.intp]) -> NDArray[np.object_]:
         own = (metric_extras or {}).get(metric.name)
-        for i in idx:
-            frame.sub.append(subs[i])
-            frame.run_key.append(keys[i])
-            frame.n_params_kind.append(kinds[i] if not np.isnan(N[i]) else None)
-            frame.compute_method.append(methods[i] if not np.isnan(C[i]) else None)
-            if own is None:
-                frame.extras.append(row_json[i])
-            else:
-                merged = {**extras[i], **own[i]}
-                frame.extras.append(json.dumps(merged, sort_keys=True, default=_jsonable))
-        frame.metric.extend([metric.name] * len(idx))
-        frame.unit.extend([metric.unit] * len(idx))
-    return frame
+        if own is None:
+            return row_json[idx]  # type: ignore[no-any-return]
+        return _objects(
+            [json.dumps({**extras[i], **own[i]}, sort_keys=True, default=_jsonable) for i in idx]
+        )
+
+    return Frame(
+        source_file=file.split("/", 1)[1],
+        source_row=cat(src_rows),
+        sub=cat(subs),
+        metric=np.concatenate([np.full(len(idx), m.name, object) for m, _, idx in parts]
+                              or [_objects([])]),
+        value=np.concatenate([v[idx] for _, v, idx in parts] or [np.zeros(0)]),
+        unit=np.concatenate([np.full(len(idx), m.unit, object) for m, _, idx in parts]
+                            or [_objects([])]),
+        run_key=cat(keys),
+        n_params=cat(N),
+        n_params_kind=cat(kinds),
+        n_tokens=cat(D),
+        compute_flops=cat(C),
+        compute_method=cat(methods),
+        step=cat(steps),
+        derived=list(derived),
+        extras=np.concatenate([own_json(m, idx) for m, _, idx in parts] or [_objects([])]),
+    )  # fmt: skip
+
+
+def _objects(values: Sequence[Any]) -> NDArray[np.object_]:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def _jsonable(value: Any) -> Any:

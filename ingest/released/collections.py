@@ -200,7 +200,8 @@ def _gzip(folder: Path) -> Frame:
     vals: list[float] = []
     N: list[float] = []
     D: list[float] = []
-    extras: list[dict[str, Any]] = []
+    extras: list[str] = []
+    keys: list[str] = []
     for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -215,6 +216,9 @@ def _gzip(folder: Path) -> Frame:
                 raise BadInputError(f"{file}: row {line_no} (line {line_no}), column '{col}': "
                                     "missing")  # fmt: skip
         extra = {k: v for k, v in rec.items() if k not in {"train_loss", "valid_loss"}}
+        # One JSON text per run; each point splices its log index in front (cheap at 100k).
+        run_json = json.dumps(clean_extras([extra])[0], sort_keys=True)[1:]
+        key = f"{rec['dataset_name']}|N={rec['model_size']}|D={rec['token_ct']}"
         for split in ("train_loss", "valid_loss"):
             for k, v in enumerate(rec[split]):
                 rows.append(line_no)
@@ -223,7 +227,8 @@ def _gzip(folder: Path) -> Frame:
                 vals.append(float("nan") if v is None else float(v))
                 N.append(float(rec["model_size"]))
                 D.append(float(rec["token_ct"]))
-                extras.append({**extra, "log_index": k})
+                extras.append(f'{{"log_index": {k}, {run_json}' if extra else f'{{"log_index": {k}}}')
+                keys.append(key)
     n_pts = len(rows)
     split_arr = np.array(which)
     value = np.array(vals)
@@ -236,10 +241,10 @@ def _gzip(folder: Path) -> Frame:
         file, n_pts,
         [(Metric(s, f"gzip/{s}", "nats/token (synthetic PCFG language)"),
           np.where(split_arr == s, value, np.nan)) for s in ("train_loss", "valid_loss")],
-        extras=clean_extras(extras), rows=np.array(rows, np.int64), sub=subs, header_lines=0,
+        extras=[], extras_json=extras, rows=np.array(rows, np.int64), sub=subs, header_lines=0,
         n_params=Size(np.array(N), "model_size"), n_params_kind="total",
         n_tokens=Size(np.array(D), "token_ct"),
-        run_key=[f"{e['dataset_name']}|N={e['model_size']}|D={e['token_ct']}" for e in extras],
+        run_key=keys,
     )  # fmt: skip
 
 
