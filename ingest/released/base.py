@@ -81,11 +81,11 @@ class Table:
         self.require([column])
         col = self.data.column(column)
         if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
-            return np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False), float)
+            return np.asarray(col.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False), float)
         if pa.types.is_null(col.type):
             return np.full(self.n_rows, np.nan)
         if pa.types.is_boolean(col.type):
-            return np.asarray(col.cast(pa.float64()).to_numpy(zero_copy_only=False), float)
+            return np.asarray(col.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False), float)
         return self._parse(column, col.to_pylist(), _plain_number)
 
     def count(self, column: str) -> FloatArray:

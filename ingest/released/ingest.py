@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -183,7 +184,9 @@ def write_frames(store: Store, dataset: str, frames: Sequence[Frame]) -> int:
                 )
             tables.append(tbl)
         if len(frame):
-            _validate_first(store, tables[-1] if len(frame) <= BATCH_ROWS else tables[-1])
+            _validate_first(tables[-1])
+    # DuckDB draws a progress bar on stdout for queries over ~2 s; it would corrupt --json.
+    store.con.execute("SET enable_progress_bar = false")
     store.con.execute("DELETE FROM points WHERE dataset = ?", [dataset])
     cols = ", ".join(Point.model_fields)
     for tbl in tables:
@@ -195,9 +198,7 @@ def write_frames(store: Store, dataset: str, frames: Sequence[Frame]) -> int:
     return len(seen)
 
 
-def _validate_first(store: Store, tbl: pa.Table) -> None:
+def _validate_first(tbl: pa.Table) -> None:
     row = {k: v[0] for k, v in tbl.slice(0, 1).to_pydict().items()}
-    import json
-
     row["extras"] = json.loads(row["extras"])
     Point.model_validate(row)
