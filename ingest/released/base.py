@@ -213,7 +213,7 @@ def _checked_size(
     if bad.any():
         i = int(np.argmax(bad))
         v = vals[i]
-        problem = "is empty or NaN" if np.isnan(v) else f"is {v!r}"
+        problem = "is empty or NaN" if np.isnan(v) else f"is {float(v):g}"
         raise BadInputError(
             f"{where(file, int(rows[i]), size.column, header)}: {what} {problem}; expected a "
             "positive, "
@@ -295,7 +295,7 @@ def build_frame(
             i = int(np.argmax(bad))
             raise BadInputError(
                 f"{where(file, int(src_rows[i]), metric.column, header_lines)}: value is "
-                f"{'empty or NaN' if missing[i] else repr(vals[i])}; expected a finite number "
+                f"{'empty or NaN' if missing[i] else format(float(vals[i]), 'g')}; expected a finite number "
                 f"({metric.unit})"
             )
         parts.append((metric, vals, np.flatnonzero(~missing)))

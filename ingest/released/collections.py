@@ -133,7 +133,7 @@ def _revisiting(folder: Path, name: str) -> Frame:
     if bad.any():
         i = int(np.argmax(bad))
         raise BadInputError(
-            f"{where(t.name, i + 1, 'Seen Examples')}: is {seen[i]!r}; expected a positive count"
+            f"{where(t.name, i + 1, 'Seen Examples')}: is {float(seen[i]):g}; expected a positive count"
         )
     keys = ["|".join(str(v) for v in vals) for vals in
             zip(t.text("Domain"), t.text("Task"), t.text("Model"), strict=True)]  # fmt: skip

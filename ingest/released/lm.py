@@ -72,7 +72,7 @@ def read_caballero(folder: Path) -> list[Frame]:
     if bad.any():
         i = int(np.argmax(bad))
         raise BadInputError(
-            f"{t.name}: row {i + 1} (line {i + 2}), column 'train_set_size': is {size[i]!r}; "
+            f"{t.name}: row {i + 1} (line {i + 2}), column 'train_set_size': is {float(size[i]):g}; "
             "expected a positive number of training examples"
         )
     return [

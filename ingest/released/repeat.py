@@ -70,7 +70,7 @@ def _code_mix_metrics(t: Table) -> list[tuple[Metric, np.ndarray]]:  # type: ign
     if bad.any():
         i = int(np.argmax(bad))
         raise BadInputError(
-            f"{where(t.name, i + 1, 'Seed')}: {seed[i]!r}; expected 1 (C4 loss) or 2 (code loss)"
+            f"{where(t.name, i + 1, 'Seed')}: {float(seed[i]):g}; expected 1 (C4 loss) or 2 (code loss)"
         )
     return [
         (Metric("loss", "code_mix_c4_val_loss", NATS), seed == 1),
