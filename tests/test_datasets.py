@@ -87,8 +87,11 @@ def test_each_adapter_gives_valid_points_and_provenance(full: Store, name: str) 
     adapter = ADAPTERS[name]
     ds = kd.get_dataset(full, name)
     assert ds.arxiv_id == adapter.arxiv_id
-    assert ds.source_repo and ds.source_repo.startswith("https://github.com/")
-    assert ds.license and ds.caveats and ds.source_paths
+    assert ds.source_repo
+    assert ds.source_repo.startswith("https://github.com/")
+    assert ds.license
+    assert ds.caveats
+    assert ds.source_paths
     pts = kd.points(full, name, metric="*")
     assert len(pts) == ds.n_points > 0
     assert len({p.point_id for p in pts}) == len(pts)
@@ -96,7 +99,9 @@ def test_each_adapter_gives_valid_points_and_provenance(full: Store, name: str) 
     for p in pts:
         for size in (p.n_params, p.n_tokens, p.compute_flops):
             assert size is None or (math.isfinite(size) and size > 0)
-        assert math.isfinite(p.value) and p.unit and p.source_row >= 1
+        assert math.isfinite(p.value)
+        assert p.unit
+        assert p.source_row >= 1
         assert (p.n_params_kind is None) == (p.n_params is None)
         assert (p.compute_method is None) == (p.compute_flops is None)
 
@@ -106,8 +111,12 @@ def test_epoch_chinchilla_derives_tokens_from_compute(full: Store) -> None:
     pts = kd.points(full, "epoch_chinchilla")
     assert [p.source_row for p in pts] == [1, 2, 3, 4]
     for p in pts:
-        assert p.metric == "loss" and p.unit == "nats/token" and p.derived == ["n_tokens"]
-        assert p.n_params and p.n_tokens and p.compute_flops
+        assert p.metric == "loss"
+        assert p.unit == "nats/token"
+        assert p.derived == ["n_tokens"]
+        assert p.n_params
+        assert p.n_tokens
+        assert p.compute_flops
         assert p.n_tokens == pytest.approx(p.compute_flops / (6 * p.n_params))
         assert set(p.extras) == {"x", "y", "color", "hex_color"}
 
@@ -122,22 +131,27 @@ def test_misfitting_separates_all_and_final_checkpoints(full: Store) -> None:
     counts = kd.metric_counts(full, "li2025_misfitting")
     assert counts == {"c4_val_loss": 3, "c4_val_loss_final": 2}
     p = by_metric(full, "li2025_misfitting", "c4_val_loss")[0]
-    assert p.step == 128 and p.n_params_kind == "total" and "N_no_emb" in p.extras
+    assert p.step == 128
+    assert p.n_params_kind == "total"
+    assert "N_no_emb" in p.extras
 
 
 def test_steplaw_dense_is_non_embedding_and_moe_prefixed(full: Store) -> None:
     counts = kd.metric_counts(full, "li2025_steplaw")
-    assert counts["smooth_train_loss"] == 3 and counts["moe_smooth_train_loss"] == 2
+    assert counts["smooth_train_loss"] == 3
+    assert counts["moe_smooth_train_loss"] == 2
     assert counts["bootstrap_lr_coefN"] == 2
     dense = by_metric(full, "li2025_steplaw", "smooth_train_loss")[0]
-    assert dense.n_params_kind == "non_embedding" and dense.step == 66342
+    assert dense.n_params_kind == "non_embedding"
+    assert dense.step == 66342
 
 
 def test_porian_kind_follows_param_count(full: Store) -> None:
     pts = by_metric(full, "porian2024_discrepancies", "isoflop_loss")
     assert {p.n_params_kind for p in pts} == {"non_embedding"}
     opt = by_metric(full, "porian2024_discrepancies", "n_opt")
-    assert len(opt) == 2 and all(p.unit == "parameters" and p.compute_flops for p in opt)
+    assert len(opt) == 2
+    assert all(p.unit == "parameters" and p.compute_flops for p in opt)
 
 
 def test_datablations_recomputes_compute_and_splits_code_mix(full: Store) -> None:
@@ -153,16 +167,20 @@ def test_gadre_keeps_loss_bounds_with_their_metric(full: Store) -> None:
     p = by_metric(full, "gadre2024_overtraining", "loss_c4_val")[0]
     assert {"loss_c4_val_lo95", "loss_c4_val_hi95"} <= set(p.extras)
     err = by_metric(full, "gadre2024_overtraining", "err_avg46")[0]
-    assert "loss_c4_val_lo95" not in err.extras and err.compute_method
+    assert "loss_c4_val_lo95" not in err.extras
+    assert err.compute_method
 
 
 def test_cherti_error_and_compute(full: Store) -> None:
     for p in by_metric(full, "cherti2023_openclip", "zeroshot_error"):
-        assert "value" not in p.derived and "compute_flops" in p.derived
+        assert "value" not in p.derived
+        assert "compute_flops" in p.derived
         assert p.compute_flops == pytest.approx(6e9 * p.extras["gmacs_total"])
     acc = {p.source_row: p.value for p in by_metric(full, "cherti2023_openclip", "acc1")}
     err = {p.source_row: p.value for p in by_metric(full, "cherti2023_openclip", "zeroshot_error")}
-    assert err[1] == pytest.approx(1 - acc[1]) and 4 in err and 4 not in acc
+    assert err[1] == pytest.approx(1 - acc[1])
+    assert 4 in err
+    assert 4 not in acc
 
 
 def test_ruan_scales_units_and_joins_sizes(full: Store) -> None:
@@ -170,28 +188,34 @@ def test_ruan_scales_units_and_joins_sizes(full: Store) -> None:
     assert mmlu.n_params == pytest.approx(7.0e9 * 0.97) or mmlu.n_params  # perturbed fixture
     emergent = kd.points(full, "ruan2024_obsscaling", metric="*")
     joined = [p for p in emergent if p.metric.startswith("emergent/")]
-    assert joined and joined[0].n_params and "n_params" in joined[0].derived
+    assert joined
+    assert joined[0].n_params
+    assert "n_params" in joined[0].derived
 
 
 def test_choshen_quirks(full: Store) -> None:
     k2 = by_metric(full, "choshen2024_colpret", "k2/k2 training - lm loss")
-    assert k2[0].n_tokens is None and k2[1].n_tokens  # checkpoint 0 has no tokens
+    assert k2[0].n_tokens is None
+    assert k2[1].n_tokens
     assert "k2 training - lm loss__MIN" in k2[0].extras
     gz = by_metric(full, "choshen2024_colpret", "gzip/train_loss")
-    assert len(gz) == 6 and sorted({p.extras["log_index"] for p in gz}) == [0, 1, 2]
+    assert len(gz) == 6
+    assert sorted({p.extras["log_index"] for p in gz}) == [0, 1, 2]
     mf = by_metric(full, "choshen2024_colpret", "moduleformer/wikitext ppl")
     assert [p.n_tokens for p in mf] == [64e9, 95e9, None]  # 'Pile' = full pass, count unknown
     rows = {p.source_row for p in kd.points(full, "choshen2024_colpret", metric="*")
             if p.source_file == "ibm_moduleformer.csv"}  # fmt: skip
-    assert 4 not in rows and 5 in rows  # the blank separator row gives no point
+    assert 4 not in rows
+    assert 5 in rows
     gpt3 = kd.points(full, "choshen2024_colpret")
-    assert gpt3 and {p.n_params for p in gpt3} <= {125e6, 175e9}
+    assert gpt3
+    assert {p.n_params for p in gpt3} <= {125e6, 175e9}
 
 
 def test_bhagia_compute_uses_flops_per_token(full: Store) -> None:
     c4 = by_metric(full, "bhagia2024_olmo_ladder", "eval/c4_en-validation/CrossEntropyLoss")
     assert {p.run_key for p in c4} == {"190M-1xC", "190M-2xC", "peteish7_eval_anneal"}
-    small = [p for p in c4 if p.run_key == "190M-1xC"][0]
+    small = next(p for p in c4 if p.run_key == "190M-1xC")
     assert small.compute_flops == pytest.approx(small.n_tokens * 1903391232)  # type: ignore[operator]
     assert small.step == 200
 
@@ -207,7 +231,8 @@ def test_reingest_skips_unchanged_and_a_forced_reingest_changes_nothing(store: S
     before = _snapshot(full)
     with full.transaction():
         report = ingest_datasets(full, find_dataset_folders(DATASETS))
-    assert report.ingested == {} and len(report.unchanged) == len(ADAPTERS)
+    assert report.ingested == {}
+    assert len(report.unchanged) == len(ADAPTERS)
     for name in ADAPTERS:
         full.set_meta(DIGEST_KEY.format(name), "stale")
     assert set(ingest(full, *find_dataset_folders(DATASETS))) == set(ADAPTERS)
@@ -289,7 +314,7 @@ def test_read_api_errors(full: Store) -> None:
     assert [d.name for d in kd.list_datasets(full)] == sorted(ADAPTERS)
     with pytest.raises(NotFoundError, match="no dataset named 'nope'"):
         kd.get_dataset(full, "nope")
-    with pytest.raises(NotFoundError, match="has no metric 'acc'.*loss"):
+    with pytest.raises(NotFoundError, match=r"has no metric 'acc'.*loss"):
         kd.points(full, "epoch_chinchilla", metric="acc")
     assert len(kd.points(full, "ruan2024_obsscaling", metric="*", limit=3)) == 3
 
@@ -302,13 +327,17 @@ def test_cli_ingest_list_and_points(tmp_path: Path) -> None:
     res = runner.invoke(cli, ["datasets", "--json", "--db", db])
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     epoch = next(r for r in rows if r["name"] == "epoch_chinchilla")
-    assert epoch["rows"] == 4 and epoch["metrics"] == {"loss": 4}
+    assert epoch["rows"] == 4
+    assert epoch["metrics"] == {"loss": 4}
     assert epoch["paper_title"].startswith("Chinchilla Scaling")
     res = runner.invoke(cli, ["points", "epoch_chinchilla", "--json", "--limit", "2", "--db", db])
     pts = [json.loads(line) for line in res.stdout.splitlines()]
-    assert len(pts) == 2 and pts[0]["n_tokens"] and pts[0]["derived"] == ["n_tokens"]
+    assert len(pts) == 2
+    assert pts[0]["n_tokens"]
+    assert pts[0]["derived"] == ["n_tokens"]
     res = runner.invoke(cli, ["points", "epoch_chinchilla", "--metric", "acc", "--db", db])
-    assert res.exit_code == 1 and "has no metric 'acc'" in res.output
+    assert res.exit_code == 1
+    assert "has no metric 'acc'" in res.output
 
 
 def test_cli_bad_input_aborts_and_keeps_the_old_store(tmp_path: Path) -> None:
@@ -319,7 +348,8 @@ def test_cli_bad_input_aborts_and_keeps_the_old_store(tmp_path: Path) -> None:
     bad = copy_fixture(tmp_path, "caballero2022_bnsl")
     edit_csv(bad / "four_digit_addition.csv", 1, "test_cross_entropy", "x")
     res = runner.invoke(cli, ["-q", "ingest-datasets", str(bad), "--db", db])
-    assert res.exit_code == 1 and "four_digit_addition.csv: row 1" in res.output
+    assert res.exit_code == 1
+    assert "four_digit_addition.csv: row 1" in res.output
     res = runner.invoke(cli, ["datasets", "--json", "--db", db])
     assert [json.loads(line)["name"] for line in res.stdout.splitlines()] == ["epoch_chinchilla"]
 
@@ -330,13 +360,14 @@ def test_real_datasets_ingest_and_reingest_changes_nothing(shared: Path) -> None
     assert {f.name for f in folders} == set(ADAPTERS)
     with Store(":memory:") as store:
         counts = ingest(store, *folders)
-        assert all(n > 0 for n in counts.values()) and set(counts) == set(ADAPTERS)
+        assert all(n > 0 for n in counts.values())
+        assert set(counts) == set(ADAPTERS)
         pts = kd.points(store, "epoch_chinchilla")
         assert len(pts) == 245
         assert all(p.n_params and p.n_tokens and p.compute_flops for p in pts)
         with store.transaction():
             assert ingest_datasets(store, folders).ingested == {}
-        some = ["epoch_chinchilla", "muennighoff2023_datablations", "choshen2024_colpret"]
+        some = ["epoch_chinchilla", "muennighoff2023_datablations", "porian2024_discrepancies"]
         before = store.con.execute(
             "SELECT count(*), sum(hash(point_id, value, extras, n_tokens)) FROM points"
         ).fetchall()

@@ -81,11 +81,15 @@ class Table:
         self.require([column])
         col = self.data.column(column)
         if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
-            return np.asarray(col.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False), float)
+            return np.asarray(
+                col.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False), float
+            )
         if pa.types.is_null(col.type):
             return np.full(self.n_rows, np.nan)
         if pa.types.is_boolean(col.type):
-            return np.asarray(col.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False), float)
+            return np.asarray(
+                col.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False), float
+            )
         return self._parse(column, col.to_pylist(), _plain_number)
 
     def count(self, column: str) -> FloatArray:
@@ -295,8 +299,8 @@ def build_frame(
             i = int(np.argmax(bad))
             raise BadInputError(
                 f"{where(file, int(src_rows[i]), metric.column, header_lines)}: value is "
-                f"{'empty or NaN' if missing[i] else format(float(vals[i]), 'g')}; expected a finite number "
-                f"({metric.unit})"
+                f"{'empty or NaN' if missing[i] else format(float(vals[i]), 'g')}; "
+                f"expected a finite number ({metric.unit})"
             )
         parts.append((metric, vals, np.flatnonzero(~missing)))
 
@@ -306,7 +310,7 @@ def build_frame(
     def own_json(metric: Metric, idx: NDArray[np.intp]) -> NDArray[np.object_]:
         own = (metric_extras or {}).get(metric.name)
         if own is None:
-            return row_json[idx]  # type: ignore[no-any-return]
+            return row_json[idx]
         return _objects(
             [json.dumps({**extras[i], **own[i]}, sort_keys=True, default=_jsonable) for i in idx]
         )

@@ -62,8 +62,11 @@ def read_cherti(folder: Path) -> list[Frame]:
             run_key=z.text("name"),
         )
     ]  # fmt: skip
-    c = Table(folder, "imagenet_zeroshot_learning_curves.csv",
-              ["imagenet-zeroshot-val-top1", "imagenet-zeroshot-val-top5", "name", "epoch"])
+    c = Table(
+        folder,
+        "imagenet_zeroshot_learning_curves.csv",
+        ["imagenet-zeroshot-val-top1", "imagenet-zeroshot-val-top5", "name", "epoch"],
+    )
     ckpt = c.text("name")
     carch = [info_arch.get(str(n)) for n in ckpt]
     _lookup(c, "name", ckpt, {str(k): 0.0 for k in info_arch})
@@ -96,8 +99,12 @@ CHERTI = Adapter(
     title="Reproducible scaling laws for contrastive language-image learning",
     source_repo="https://github.com/LAION-AI/scaling-laws-openclip",
     source_commit="652b1e7471f7ccf372277f67cb680de5c9fa139d",
-    source_paths=("zeroshot_results.csv", "trained_models_info.csv", "arch_info.csv",
-                  "imagenet_zeroshot_learning_curves.csv"),  # fmt: skip
+    source_paths=(
+        "zeroshot_results.csv",
+        "trained_models_info.csv",
+        "arch_info.csv",
+        "imagenet_zeroshot_learning_curves.csv",
+    ),
     license="none stated (no license file)",
     caveats=(
         "32 CLIP models x 41 downstream datasets (3 OpenAI CLIP models trained on private WIT; "
@@ -180,16 +187,20 @@ def read_ruan(folder: Path) -> list[Frame]:
 RUAN = Adapter(
     name="ruan2024_obsscaling",
     arxiv_id="2405.10938",
-    title=(
-        "Observational Scaling Laws and the Predictability of Language Model Performance"
-    ),
+    title=("Observational Scaling Laws and the Predictability of Language Model Performance"),
     source_repo="https://github.com/ryoungj/ObsScaling",
     source_commit="4d6e1e43fd2635d04654aa77d1df9d5266ea0382",
-    source_paths=tuple(f"eval_results/{f}" for f in (
-        "base_llm_benchmark_eval.csv", "base_llm_emergent_capability_eval.csv",
-        "base_llm_leaderboard_v2_eval.csv", "base_llm_post_training_eval.csv",
-        "instruct_llm_benchmark_eval.csv", "instruct_llm_agent_eval.csv",
-    )),  # fmt: skip
+    source_paths=tuple(
+        f"eval_results/{f}"
+        for f in (
+            "base_llm_benchmark_eval.csv",
+            "base_llm_emergent_capability_eval.csv",
+            "base_llm_leaderboard_v2_eval.csv",
+            "base_llm_post_training_eval.csv",
+            "instruct_llm_benchmark_eval.csv",
+            "instruct_llm_agent_eval.csv",
+        )
+    ),
     license="Apache-2.0",
     caveats=(
         "Observational data on heterogeneous public models, no controlled scaling; N, D, FLOPs "
@@ -202,7 +213,5 @@ RUAN = Adapter(
     ),
     default_metric="MMLU",
     read=read_ruan,
-    skipped={
-        "base_llm_benchmark_eval_sub_10b.csv": "a subset (models < 10B) of the main table"
-    },
+    skipped={"base_llm_benchmark_eval_sub_10b.csv": "a subset (models < 10B) of the main table"},
 )

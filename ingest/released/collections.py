@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -133,7 +132,8 @@ def _revisiting(folder: Path, name: str) -> Frame:
     if bad.any():
         i = int(np.argmax(bad))
         raise BadInputError(
-            f"{where(t.name, i + 1, 'Seen Examples')}: is {float(seen[i]):g}; expected a positive count"
+            f"{where(t.name, i + 1, 'Seen Examples')}: is {float(seen[i]):g}; "
+            "expected a positive count"
         )
     keys = ["|".join(str(v) for v in vals) for vals in
             zip(t.text("Domain"), t.text("Task"), t.text("Model"), strict=True)]  # fmt: skip
@@ -162,12 +162,12 @@ def _moduleformer(folder: Path) -> Frame:
     # (the raw text stays in extras); any other text is an error.
     raw_tokens, data = t.text("tokens_seen"), t.text("data")
     tokens = np.full(t.n_rows, np.nan)
-    for i in keep:
+    for i in keep.tolist():
         text = raw_tokens[i]
         value = parse_count(text) if text is not None else None
         if value is None and (text is None or text != data[i]):
             raise BadInputError(
-                f"{where(t.name, int(i) + 1, 'tokens_seen')}: cannot read {text!r} as a token "
+                f"{where(t.name, i + 1, 'tokens_seen')}: cannot read {text!r} as a token "
                 "count (expected e.g. '64B', or the row's data set name for a full pass)"
             )
         tokens[i] = np.nan if value is None else value
@@ -227,7 +227,9 @@ def _gzip(folder: Path) -> Frame:
                 vals.append(float("nan") if v is None else float(v))
                 N.append(float(rec["model_size"]))
                 D.append(float(rec["token_ct"]))
-                extras.append(f'{{"log_index": {k}, {run_json}' if extra else f'{{"log_index": {k}}}')
+                extras.append(
+                    f'{{"log_index": {k}, {run_json}' if extra else f'{{"log_index": {k}}}'
+                )
                 keys.append(key)
     n_pts = len(rows)
     split_arr = np.array(which)
@@ -264,11 +266,16 @@ CHOSHEN = Adapter(
     source_repo="https://github.com/IBM/ColPret",
     source_commit="16f23bbe054277ddc4afd07a972dd7cfbe3f48c3",
     source_paths=(
-        "aggregated_eval/olmo.csv", "aggregated_eval/opt_trajectories.csv",
-        "aggregated_eval/opt.csv", "aggregated_eval/K2.csv", "raw_data/gpt3/extracted.csv",
-        "aggregated_eval/revisiting_lang.csv", "aggregated_eval/revisiting_vision.csv",
-        "raw_data/IBM_MoE.csv", "raw_data/gzip/results_new.jsonl",
-    ),  # fmt: skip
+        "aggregated_eval/olmo.csv",
+        "aggregated_eval/opt_trajectories.csv",
+        "aggregated_eval/opt.csv",
+        "aggregated_eval/K2.csv",
+        "raw_data/gpt3/extracted.csv",
+        "aggregated_eval/revisiting_lang.csv",
+        "aggregated_eval/revisiting_vision.csv",
+        "raw_data/IBM_MoE.csv",
+        "raw_data/gzip/results_new.jsonl",
+    ),
     license="MIT (IBM/ColPret; contents from third parties, cite the original sources)",
     caveats=(
         "A SUBSET of the paper's collection (Pythia, Amber, over-train and the consolidated "
@@ -338,8 +345,10 @@ def _ladder_file(folder: Path, name: str, n: float, fpt: float) -> Frame:
         D = step * t.num("batch_size_in_tokens")
         d_col, derived = "_step x batch_size_in_tokens", ["n_params", "n_tokens", "compute_flops"]
     else:
-        raise BadInputError(f"{t.name}: row 0 (line 1, the header), column "
-                            "'throughput/total_tokens': missing (and no _step to derive it)")
+        raise BadInputError(
+            f"{t.name}: row 0 (line 1, the header), column "
+            "'throughput/total_tokens': missing (and no _step to derive it)"
+        )
     return build_frame(
         t.name, t.n_rows, [(Metric(c, c, _ladder_unit(c)), t.num(c)) for c in metric_cols],
         extras=t.records([c for c in t.columns if c not in metric_cols and c != "_step"]),

@@ -14,9 +14,9 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.released.adapter import ADAPTER_VERSION, Adapter
-from ingest.released.base import Frame
+from ingest.released.base import FloatArray, Frame
 from kb.errors import BadInputError
-from kb.records import Point, stable_id
+from kb.records import Point
 from kb.store import Store
 
 logger = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def ingest_datasets(
     return report
 
 
-def _nullable(values: np.ndarray) -> pa.Array:  # type: ignore[type-arg]
+def _nullable(values: FloatArray) -> pa.Array:
     return pa.array(values, mask=np.isnan(values), type=pa.float64())
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.released.adapter import Adapter
-from ingest.released.base import Frame, Metric, Size, Table, build_frame
+from ingest.released.base import Frame, Metric, Size, Table, build_frame, where
 from kb.errors import BadInputError
 
 NATS = "nats/token"
@@ -72,8 +72,8 @@ def read_caballero(folder: Path) -> list[Frame]:
     if bad.any():
         i = int(np.argmax(bad))
         raise BadInputError(
-            f"{t.name}: row {i + 1} (line {i + 2}), column 'train_set_size': is {float(size[i]):g}; "
-            "expected a positive number of training examples"
+            f"{where(t.name, i + 1, 'train_set_size')}: is {float(size[i]):g}; expected a "
+            "positive number of training examples"
         )
     return [
         build_frame(
@@ -199,9 +199,10 @@ STEPLAW = Adapter(
     source_repo="https://github.com/step-law/steplaw",
     source_commit="32a8f4cc50247695fb56cc6c9117abdf67c97763",
     source_paths=(
-        "data/dense_lr_bs_loss.csv", "data/moe_lr_bs_loss.csv",
+        "data/dense_lr_bs_loss.csv",
+        "data/moe_lr_bs_loss.csv",
         "data/1004_fitted_lr_bs_scaling_model_parameters.csv",
-    ),  # fmt: skip
+    ),
     license="none stated (no license file)",
     caveats=(
         "Final (smoothed) TRAINING loss over (lr, bs) grids at 17 dense (N, D) cells; the target "
@@ -288,9 +289,11 @@ PORIAN = Adapter(
     source_repo="https://github.com/formll/resolving-scaling-law-discrepancies",
     source_commit="0dc60d91b8a525858a3067fc9e4a46ff5374cc6f",
     source_paths=(
-        "data/summary_df.pickle.xz", "data/summary_df_owt2.pickle.xz",
-        "data/summary_df_att.pickle.xz", "data/summary_df_kaplan_tuned_hparams.pickle.xz",
-    ),  # fmt: skip
+        "data/summary_df.pickle.xz",
+        "data/summary_df_owt2.pickle.xz",
+        "data/summary_df_att.pickle.xz",
+        "data/summary_df_kaplan_tuned_hparams.pickle.xz",
+    ),
     license="MIT-style permission notice (LICENSE)",
     caveats=(
         "Processed points the paper's fits consume (CSV exports of the authors' summary "

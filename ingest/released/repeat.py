@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ingest.released.adapter import Adapter
 from ingest.released.base import Frame, Metric, Size, Table, build_frame, where
@@ -60,17 +61,18 @@ def _rest(table: Table, used: set[str]) -> list[str]:
     return [c for c in table.columns if c not in used]
 
 
-def _repetition_metric(t: Table) -> list[tuple[Metric, np.ndarray]]:  # type: ignore[type-arg]
+def _repetition_metric(t: Table) -> list[tuple[Metric, NDArray[np.bool_]]]:
     return [(Metric("loss", "curve_loss", NATS, required=True), np.ones(t.n_rows, bool))]
 
 
-def _code_mix_metrics(t: Table) -> list[tuple[Metric, np.ndarray]]:  # type: ignore[type-arg]
+def _code_mix_metrics(t: Table) -> list[tuple[Metric, NDArray[np.bool_]]]:
     seed = t.num("Seed")
     bad = ~np.isin(seed, [1.0, 2.0])
     if bad.any():
         i = int(np.argmax(bad))
         raise BadInputError(
-            f"{where(t.name, i + 1, 'Seed')}: {float(seed[i]):g}; expected 1 (C4 loss) or 2 (code loss)"
+            f"{where(t.name, i + 1, 'Seed')}: {float(seed[i]):g}; expected 1 (C4 loss) or 2 "
+            "(code loss)"
         )
     return [
         (Metric("loss", "code_mix_c4_val_loss", NATS), seed == 1),
@@ -145,9 +147,7 @@ def read_gadre(folder: Path) -> list[Frame]:
         raise BadInputError(f"{t.name}: row 0 (line 1, the header): no err_<task> columns")
     metrics = [(Metric(c, c, NATS, required=True), t.num(c)) for c in losses]
     metrics += [(Metric(c, c, "fraction (1 - accuracy)"), t.num(c)) for c in errs]
-    per_loss = {
-        c: [f"{c}_lo95", f"{c}_hi95", f"{c}_eval_tokens"] for c in losses
-    }
+    per_loss = {c: [f"{c}_lo95", f"{c}_hi95", f"{c}_eval_tokens"] for c in losses}
     metric_extras = {c: t.records(cols) for c, cols in per_loss.items()}
     used = {"n_params", "n_tokens", "compute_flops_6ND", *losses, *errs}
     used |= {x for cols in per_loss.values() for x in cols}
@@ -169,8 +169,12 @@ GADRE = Adapter(
     title="Language models scale reliably with over-training and on downstream tasks",
     source_repo="https://github.com/mlfoundations/scaling",
     source_commit="a003c4913793ac2ae7ef87b28ecb562955d026d5",
-    source_paths=("exp_data/models/*.json", "exp_data/evals/evaluation_*_heavy.json",
-                  "exp_data/eval_metadata.csv", "exp_data/grid.json"),  # fmt: skip
+    source_paths=(
+        "exp_data/models/*.json",
+        "exp_data/evals/evaluation_*_heavy.json",
+        "exp_data/eval_metadata.csv",
+        "exp_data/grid.json",
+    ),
     license="MIT",
     caveats=(
         "104 OpenLM models (C4, RedPajama, RefinedWeb; 11M-6.9B; M = 5-640 tokens/param). "
