@@ -239,6 +239,23 @@ def test_reingest_skips_unchanged_and_a_forced_reingest_changes_nothing(store: S
     assert _snapshot(full) == before
 
 
+def test_a_changed_folder_updates_only_what_changed(store: Store, tmp_path: Path) -> None:
+    folder = copy_fixture(tmp_path, "epoch_chinchilla")
+    ingest(store, folder)
+    old = {p.source_row: p for p in kd.points(store, "epoch_chinchilla")}
+    edit_csv(folder / "svg_extracted_data.csv", 2, "loss", "2.5")
+    path = folder / "svg_extracted_data.csv"
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:-1]))  # drop row 4
+    assert ingest(store, folder) == {"epoch_chinchilla": 3}
+    new = {p.source_row: p for p in kd.points(store, "epoch_chinchilla")}
+    assert sorted(new) == [1, 2, 3]
+    assert new[2].value == 2.5
+    assert new[2].point_id == old[2].point_id
+    assert new[1] == old[1]
+    assert new[3] == old[3]
+    assert kd.get_dataset(store, "epoch_chinchilla").n_points == 3
+
+
 # -- bad input --------------------------------------------------------------------------------
 def test_missing_column_is_named(store: Store, tmp_path: Path) -> None:
     folder = copy_fixture(tmp_path, "epoch_chinchilla")

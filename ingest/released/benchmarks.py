@@ -68,9 +68,9 @@ def read_cherti(folder: Path) -> list[Frame]:
         ["imagenet-zeroshot-val-top1", "imagenet-zeroshot-val-top5", "name", "epoch"],
     )
     ckpt = c.text("name")
-    carch = [info_arch.get(str(n)) for n in ckpt]
-    _lookup(c, "name", ckpt, {str(k): 0.0 for k in info_arch})
+    # Checkpoint -> samples per epoch (raises on an unknown checkpoint) and -> architecture.
     samples = c.num("epoch") * _lookup(c, "name", ckpt, {str(k): v for k, v in per_epoch.items()})
+    carch = [info_arch.get(str(n)) for n in ckpt]
     extras = c.records(["name", "epoch"])
     for rec, s, a in zip(extras, samples, carch, strict=True):
         rec["samples_seen"] = float(s)
@@ -171,7 +171,7 @@ def read_ruan(folder: Path) -> list[Frame]:
     base = _ruan_table(folder, "base_llm_benchmark_eval.csv", "", None)
     t = Table(folder, "base_llm_benchmark_eval.csv", ["Model", *_RUAN_SIZES])
     sizes = {
-        str(m): (n * 1e0, d, c)
+        str(m): (n, d, c)
         for m, n, d, c in zip(t.text("Model"), *(t.num(x) for x in _RUAN_SIZES), strict=True)
     }
     return [

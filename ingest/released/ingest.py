@@ -164,7 +164,7 @@ def _table(dataset: str, frame: Frame, sl: slice) -> pa.Table:
 
 
 def write_frames(store: Store, dataset: str, frames: Sequence[Frame]) -> int:
-    """Replace the points of ``dataset`` by ``frames``; returns the number written.
+    """Make the points of ``dataset`` exactly ``frames``; returns their number.
 
     The first point of each frame is validated as a ``Point`` (schema drift shows at once);
     ids must be unique within the dataset.
@@ -187,14 +187,31 @@ def write_frames(store: Store, dataset: str, frames: Sequence[Frame]) -> int:
             _validate_first(tables[-1])
     # DuckDB draws a progress bar on stdout for queries over ~2 s; it would corrupt --json.
     store.con.execute("SET enable_progress_bar = false")
-    store.con.execute("DELETE FROM points WHERE dataset = ?", [dataset])
-    cols = ", ".join(Point.model_fields)
-    for tbl in tables:
-        store.con.register("_kb_points_batch", tbl)
-        try:
-            store.con.execute(f"INSERT INTO points ({cols}) SELECT {cols} FROM _kb_points_batch")
-        finally:
-            store.con.unregister("_kb_points_batch")
+    fields = list(Point.model_fields)
+    cols = ", ".join(fields)
+    new = pa.concat_tables(tables) if tables else None
+    if new is None:
+        store.con.execute("DELETE FROM points WHERE dataset = ?", [dataset])
+        return 0
+    store.con.register("_kb_points_new", new)
+    try:
+        if store.count(Point, "dataset = ?", [dataset]):
+            # Keep identical points untouched (deleting and re-inserting a primary key costs
+            # an index rebuild); drop the ones that vanished or changed, insert the rest.
+            same = " AND ".join(f"p.{f} IS NOT DISTINCT FROM n.{f}" for f in fields)
+            store.con.execute(
+                "DELETE FROM points p WHERE p.dataset = ? AND NOT EXISTS "
+                f"(SELECT 1 FROM _kb_points_new n WHERE {same})",
+                [dataset],
+            )
+            store.con.execute(
+                f"INSERT INTO points ({cols}) SELECT {cols} FROM _kb_points_new n "
+                "WHERE NOT EXISTS (SELECT 1 FROM points p WHERE p.point_id = n.point_id)"
+            )
+        else:
+            store.con.execute(f"INSERT INTO points ({cols}) SELECT {cols} FROM _kb_points_new")
+    finally:
+        store.con.unregister("_kb_points_new")
     return len(seen)
 
 
