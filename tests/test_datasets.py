@@ -395,3 +395,14 @@ def test_real_datasets_ingest_and_reingest_changes_nothing(shared: Path) -> None
             "SELECT count(*), sum(hash(point_id, value, extras, n_tokens)) FROM points"
         ).fetchall()
         assert after == before
+
+
+def test_duckdb_point_ids_equal_stable_id(store: Store) -> None:
+    from kb.records import stable_id
+
+    ingest(store, DATASETS / "choshen2024_colpret")
+    for p in kd.points(store, "choshen2024_colpret", metric="*"):
+        parts = [p.dataset, p.source_file, str(p.source_row), p.metric]
+        if p.source_file.endswith(".jsonl"):
+            parts.append(str(p.extras["log_index"]))
+        assert p.point_id == stable_id(*parts)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingest.released.adapter import ADAPTER_VERSION, Adapter
 from ingest.released.base import FloatArray, Frame
@@ -22,7 +22,6 @@ from kb.store import Store
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-BATCH_ROWS = 200_000
 DIGEST_KEY = "dataset_digest:{}"
 DEFAULT_METRIC_KEY = "dataset_default_metric:{}"
 
@@ -117,84 +116,85 @@ def _nullable(values: FloatArray) -> pa.Array:
     return pa.array(values, mask=np.isnan(values), type=pa.float64())
 
 
-def _point_ids(dataset: str, frame: Frame, sl: slice) -> list[str]:
-    """``stable_id(dataset, file, row, metric[, sub])`` for each point, sharing the prefix hash."""
-    prefix = hashlib.sha256(f"{dataset}\x1f{frame.source_file}\x1f".encode())
-    ids = []
-    for r, m, s in zip(frame.source_row[sl].tolist(), frame.metric[sl], frame.sub[sl],
-                       strict=True):  # fmt: skip
-        h = prefix.copy()
-        h.update((f"{r}\x1f{m}\x1f{s}" if s else f"{r}\x1f{m}").encode())
-        ids.append(h.hexdigest()[:16])
-    return ids
+# The point id is kb.records.stable_id(dataset, file, row, metric[, sub]) computed by DuckDB
+# (the same sha256 over the same '\x1f'-joined text; tests check the two agree).
+POINT_ID_SQL = (
+    "substr(sha256(concat_ws(chr(31), dataset, source_file, source_row::VARCHAR, metric)"
+    " || CASE WHEN _sub = '' THEN '' ELSE chr(31) || _sub END), 1, 16)"
+)
 
 
-def _table(dataset: str, frame: Frame, sl: slice) -> pa.Table:
-    ids = _point_ids(dataset, frame, sl)
-    n = len(ids)
-    step = frame.step[sl]
+def _table(dataset: str, frame: Frame) -> pa.Table:
+    """A frame as an Arrow table: the Point columns but ``point_id``, plus ``_sub``."""
+    n = len(frame)
+    step = frame.step
     k = len(frame.derived)
+    offsets = np.arange(0, (n + 1) * k, k, dtype=np.int32) if k else np.zeros(n + 1, np.int32)
     columns = {
-        "point_id": pa.array(ids, pa.string()),
         "dataset": pa.array(np.full(n, dataset, object), pa.string()),
-        "run_key": pa.array(frame.run_key[sl], pa.string()),
-        "n_params": _nullable(frame.n_params[sl]),
-        "n_params_kind": pa.array(frame.n_params_kind[sl], pa.string()),
-        "n_tokens": _nullable(frame.n_tokens[sl]),
-        "compute_flops": _nullable(frame.compute_flops[sl]),
-        "compute_method": pa.array(frame.compute_method[sl], pa.string()),
-        "metric": pa.array(frame.metric[sl], pa.string()),
-        "value": pa.array(frame.value[sl], pa.float64()),
-        "unit": pa.array(frame.unit[sl], pa.string()),
+        "run_key": pa.array(frame.run_key, pa.string()),
+        "n_params": _nullable(frame.n_params),
+        "n_params_kind": pa.array(frame.n_params_kind, pa.string()),
+        "n_tokens": _nullable(frame.n_tokens),
+        "compute_flops": _nullable(frame.compute_flops),
+        "compute_method": pa.array(frame.compute_method, pa.string()),
+        "metric": pa.array(frame.metric, pa.string()),
+        "value": pa.array(frame.value, pa.float64()),
+        "unit": pa.array(frame.unit, pa.string()),
         "step": pa.array(
             np.nan_to_num(step, nan=0).astype(np.int64), mask=np.isnan(step), type=pa.int64()
         ),
         "derived": pa.ListArray.from_arrays(
-            pa.array(np.arange(0, (n + 1) * k, k, dtype=np.int32) if k else np.zeros(n + 1,
-                     np.int32)),
-            pa.array(frame.derived * n, pa.string()),
+            pa.array(offsets), pa.array(frame.derived * n, pa.string())
         ),
         "source_file": pa.array(np.full(n, frame.source_file, object), pa.string()),
-        "source_row": pa.array(frame.source_row[sl], pa.int32()),
-        "extras": pa.array(frame.extras[sl], pa.string()),
-    }  # fmt: skip
-    if list(columns) != list(Point.model_fields):  # the DDL and model agree (test_store)
-        raise RuntimeError("points columns drifted from kb.records.Point")
+        "source_row": pa.array(frame.source_row, pa.int32()),
+        "extras": pa.array(frame.extras, pa.string()),
+        "_sub": pa.array(frame.sub, pa.string()),
+    }
+    if ["point_id", *list(columns)[:-1]] != list(Point.model_fields):
+        raise RuntimeError("points columns drifted from kb.records.Point")  # a bug, not input
     return pa.table(columns)
 
 
 def write_frames(store: Store, dataset: str, frames: Sequence[Frame]) -> int:
     """Make the points of ``dataset`` exactly ``frames``; returns their number.
 
-    The first point of each frame is validated as a ``Point`` (schema drift shows at once);
-    ids must be unique within the dataset.
+    Runs inside the caller's transaction. Points identical to the stored ones are left
+    untouched; vanished or changed ones are replaced.
+
+    Raises:
+        BadInputError: two points of the dataset would share an id (one metric twice in a row).
     """
-    seen: set[str] = set()
-    tables: list[pa.Table] = []
-    for frame in frames:
-        for start in range(0, len(frame), BATCH_ROWS):
-            tbl = _table(dataset, frame, slice(start, start + BATCH_ROWS))
-            ids = tbl.column("point_id").to_pylist()
-            before = len(seen)
-            seen.update(ids)
-            if len(seen) != before + len(ids):
-                raise BadInputError(
-                    f"{dataset}/{frame.source_file}: two points share a (row, metric); "
-                    "the adapter emits one metric twice for a row"
-                )
-            tables.append(tbl)
-        if len(frame):
-            _validate_first(tables[-1])
+    tables = [_table(dataset, f) for f in frames if len(f)]
+    for frame, tbl in zip([f for f in frames if len(f)], tables, strict=True):
+        _validate_first(frame, tbl)
     # DuckDB draws a progress bar on stdout for queries over ~2 s; it would corrupt --json.
     store.con.execute("SET enable_progress_bar = false")
-    fields = list(Point.model_fields)
-    cols = ", ".join(fields)
-    new = pa.concat_tables(tables) if tables else None
-    if new is None:
+    if not tables:
         store.con.execute("DELETE FROM points WHERE dataset = ?", [dataset])
         return 0
-    store.con.register("_kb_points_new", new)
+    fields = list(Point.model_fields)
+    cols = ", ".join(fields)
+    store.con.register("_kb_points_raw", pa.concat_tables(tables))
     try:
+        store.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _kb_points_new AS "
+            f"SELECT {POINT_ID_SQL} AS point_id, * EXCLUDE (_sub) FROM _kb_points_raw"
+        )
+    finally:
+        store.con.unregister("_kb_points_raw")
+    try:
+        dup = store.con.execute(
+            "SELECT any_value(source_file), any_value(source_row), any_value(metric) "
+            "FROM _kb_points_new GROUP BY point_id HAVING count(*) > 1 LIMIT 1"
+        ).fetchall()
+        if dup:
+            file, row, metric = dup[0]
+            raise BadInputError(
+                f"{dataset}/{file}: row {row}: two points of metric '{metric}'; the adapter "
+                "emits one metric twice for a row"
+            )
         if store.count(Point, "dataset = ?", [dataset]):
             # Keep identical points untouched (deleting and re-inserting a primary key costs
             # an index rebuild); drop the ones that vanished or changed, insert the rest.
@@ -210,12 +210,22 @@ def write_frames(store: Store, dataset: str, frames: Sequence[Frame]) -> int:
             )
         else:
             store.con.execute(f"INSERT INTO points ({cols}) SELECT {cols} FROM _kb_points_new")
+        n = store.con.execute("SELECT count(*) FROM _kb_points_new").fetchall()[0][0]
     finally:
-        store.con.unregister("_kb_points_new")
-    return len(seen)
+        store.con.execute("DROP TABLE IF EXISTS _kb_points_new")
+    return int(n)
 
 
-def _validate_first(tbl: pa.Table) -> None:
+def _validate_first(frame: Frame, tbl: pa.Table) -> None:
+    """Validate a frame's first point as a ``Point`` (schema drift shows at once)."""
     row = {k: v[0] for k, v in tbl.slice(0, 1).to_pydict().items()}
     row["extras"] = json.loads(row["extras"])
-    Point.model_validate(row)
+    row["point_id"] = "unchecked"
+    del row["_sub"]
+    try:
+        Point.model_validate(row)
+    except ValidationError as err:
+        raise BadInputError(
+            f"{row['dataset']}/{frame.source_file}: row {row['source_row']}: not a valid point: "
+            f"{err}"
+        ) from err
