@@ -184,13 +184,23 @@ def test_cherti_error_and_compute(full: Store) -> None:
 
 
 def test_ruan_scales_units_and_joins_sizes(full: Store) -> None:
+    import csv
+
+    with (DATASETS / "ruan2024_obsscaling" / "base_llm_benchmark_eval.csv").open() as f:
+        first = next(csv.DictReader(f))
     mmlu = by_metric(full, "ruan2024_obsscaling", "MMLU")[0]
-    assert mmlu.n_params == pytest.approx(7.0e9 * 0.97) or mmlu.n_params  # perturbed fixture
-    emergent = kd.points(full, "ruan2024_obsscaling", metric="*")
-    joined = [p for p in emergent if p.metric.startswith("emergent/")]
+    assert mmlu.n_params == pytest.approx(float(first["Model Size (B)"]) * 1e9)
+    assert mmlu.n_tokens == pytest.approx(float(first["Pretraining Data Size (T)"]) * 1e12)
+    assert mmlu.compute_flops == pytest.approx(float(first["FLOPs (1E21)"]) * 1e21)
+    assert mmlu.value == pytest.approx(float(first["MMLU"]))
+    every = kd.points(full, "ruan2024_obsscaling", metric="*")
+    joined = [p for p in every if p.metric.startswith("emergent/")]
     assert joined
-    assert joined[0].n_params
+    assert joined[0].n_params == mmlu.n_params  # joined from the main table by Model
     assert "n_params" in joined[0].derived
+    agent = [p for p in every if p.metric.startswith("agent/")]
+    assert agent
+    assert all(p.n_params is None for p in agent)
 
 
 def test_choshen_quirks(full: Store) -> None:
@@ -406,3 +416,42 @@ def test_duckdb_point_ids_equal_stable_id(store: Store) -> None:
         if p.source_file.endswith(".jsonl"):
             parts.append(str(p.extras["log_index"]))
         assert p.point_id == stable_id(*parts)
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.floats(allow_nan=True, allow_infinity=True),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_build_frame_accepts_only_positive_sizes_and_finite_values(
+    rows: list[tuple[float, float]],
+) -> None:
+    import numpy as np
+
+    from ingest.released.base import Frame, Metric, Size, build_frame
+
+    sizes = np.array([r[0] for r in rows])
+    values = np.array([r[1] for r in rows])
+
+    def build() -> Frame:
+        return build_frame(
+            "f/x.csv",
+            len(rows),
+            [(Metric("v", "v", "1", required=True), values)],
+            extras=[{} for _ in rows],
+            n_params=Size(sizes, "N"),
+        )
+
+    if (~np.isfinite(sizes) | (sizes <= 0) | ~np.isfinite(values)).any():
+        with pytest.raises(BadInputError, match=r"f/x\.csv: row \d+ \(line \d+\), column"):
+            build()
+    else:
+        frame = build()
+        assert len(frame) == len(rows)
+        assert (frame.n_params > 0).all()
