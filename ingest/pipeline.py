@@ -11,10 +11,10 @@ input file it recognises (``ingest.formats``) and merges what it reads into the 
   values already stored, then earlier appearances, win over later ones.
 
 Folders holding a ``MANIFEST.md`` are released datasets, not listings; they are set aside for
-``ingest_dataset_folders``. Everything runs in one ``store.transaction()``: if anything fails,
-the store is exactly as before and the error propagates. (The agreed later steps, registry
-sync and claim extraction, belong after ``ingest_dataset_folders`` inside that transaction;
-they are not part of this module yet.)
+``ingest_dataset_folders`` (``ingest.released``). Then the registry of reported laws
+(``data/laws.toml``) is synced, so every law can be linked to the papers now in the corpus.
+Everything runs in one ``store.transaction()``: if anything fails, the store is exactly as
+before and the error propagates.
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.formats import iter_papers
 from ingest.listings import ParsedEntry
+from ingest.released import DatasetReport, ingest_datasets
 from kb.errors import BadInputError
 from kb.records import Appearance, Paper
+from kb.registry import sync_registry
 from kb.store import Store
 
 __all__ = [
@@ -76,9 +78,13 @@ class IngestReport(BaseModel):
     updated_papers: int = Field(0, description="papers already stored that gained data")
     unchanged_papers: int = 0
     skipped_files: list[str] = Field(default_factory=list, description="not an input format")
-    skipped_dataset_folders: list[str] = Field(
-        default_factory=list, description="folders with a MANIFEST.md, not read as listings"
+    datasets: dict[str, int] = Field(
+        default_factory=dict, description="dataset folder -> points written this run"
     )
+    unchanged_datasets: list[str] = Field(
+        default_factory=list, description="dataset folders skipped: content unchanged"
+    )
+    laws: int = Field(0, description="reported laws in the registry, synced this run")
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -122,15 +128,14 @@ def collect_inputs(
 
 def ingest_dataset_folders(
     store: Store, folders: Sequence[Path], *, on_progress: Progress | None = None
-) -> list[str]:
-    """Where released-dataset folders are dispatched; returns the folders left unread.
+) -> DatasetReport:
+    """Read released-dataset folders (each with a MANIFEST.md) with their adapters.
 
-    Dataset ingestion (``ingest.released.ingest_datasets``) is wired in separately; until it
-    is, no folder is read and every one is returned, and the report lists them as
-    ``skipped_dataset_folders``.
+    Runs inside the caller's transaction; an unchanged folder is skipped by its digest.
     """
-    del store, on_progress
-    return [str(f) for f in folders]
+    if not folders:
+        return DatasetReport()
+    return ingest_datasets(store, folders, on_progress=on_progress)
 
 
 def _is_empty(value: Any) -> bool:
@@ -239,7 +244,10 @@ def ingest_paths(
             logger.info("%s: %d entries as %s", source, count, read_as)
             if on_progress is not None:
                 on_progress(done, len(files))
-        report.skipped_dataset_folders = ingest_dataset_folders(store, folders)
+        datasets = ingest_dataset_folders(store, folders)
+        report.datasets = datasets.ingested
+        report.unchanged_datasets = datasets.unchanged
+        report.laws = sync_registry(store)
     report.papers_seen = len(tally.seen)
     report.new_papers = len(tally.new)
     report.updated_papers = len(tally.updated)

@@ -349,7 +349,7 @@ def test_read_api_errors(full: Store) -> None:
 def test_cli_ingest_list_and_points(tmp_path: Path) -> None:
     db = str(tmp_path / "kb.duckdb")
     runner = CliRunner()
-    res = runner.invoke(cli, ["-q", "ingest-datasets", str(DATASETS), "--db", db])
+    res = runner.invoke(cli, ["-q", "ingest", str(DATASETS), "--db", db])
     assert res.exit_code == 0, res.output
     res = runner.invoke(cli, ["datasets", "--json", "--db", db])
     rows = [json.loads(line) for line in res.stdout.splitlines()]
@@ -370,11 +370,11 @@ def test_cli_ingest_list_and_points(tmp_path: Path) -> None:
 def test_cli_bad_input_aborts_and_keeps_the_old_store(tmp_path: Path) -> None:
     db = str(tmp_path / "kb.duckdb")
     runner = CliRunner()
-    assert runner.invoke(cli, ["-q", "ingest-datasets", str(DATASETS / "epoch_chinchilla"),
+    assert runner.invoke(cli, ["-q", "ingest", str(DATASETS / "epoch_chinchilla"),
                                "--db", db]).exit_code == 0  # fmt: skip
     bad = copy_fixture(tmp_path, "caballero2022_bnsl")
     edit_csv(bad / "four_digit_addition.csv", 1, "test_cross_entropy", "x")
-    res = runner.invoke(cli, ["-q", "ingest-datasets", str(bad), "--db", db])
+    res = runner.invoke(cli, ["-q", "ingest", str(bad), "--db", db])
     assert res.exit_code == 1
     assert "four_digit_addition.csv: row 1" in res.output
     res = runner.invoke(cli, ["datasets", "--json", "--db", db])

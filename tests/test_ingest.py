@@ -26,7 +26,7 @@ TINY = paper_id_for("Scaling Laws for Tiny Test Models")
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    """A folder of good listings and tables, a dataset folder and a stray README."""
+    """A folder of good listings and tables, a released-dataset folder and a stray README."""
     root = tmp_path / "corpus"
     (root / "sub").mkdir(parents=True)
     for name in GOOD[:2]:
@@ -34,10 +34,7 @@ def corpus(tmp_path: Path) -> Path:
     for name in GOOD[2:]:
         shutil.copy(LISTINGS / name, root / "sub" / name)
     shutil.copy(FORMATS / "papers.csv", root / "sub" / "papers.csv")
-    data = root / "some_dataset"
-    data.mkdir()
-    (data / "MANIFEST.md").write_text("# a dataset\n", encoding="utf-8")
-    (data / "points.csv").write_text("not,a,listing\n", encoding="utf-8")
+    shutil.copytree(FIXTURES / "datasets" / "epoch_chinchilla", root / "epoch_chinchilla")
     (root / "README.md").write_text("# notes\n", encoding="utf-8")
     return root
 
@@ -49,7 +46,7 @@ def snapshot(store: Store) -> tuple[list[Paper], list[Appearance]]:
 def test_collect_inputs_walks_folders_and_sets_aside_datasets(corpus: Path) -> None:
     files, folders, skipped = collect_inputs([corpus])
     assert [f.name for f in files] == [*sorted(GOOD[:2]), *sorted([*GOOD[2:], "papers.csv"])]
-    assert folders == [(corpus / "some_dataset").resolve()]
+    assert folders == [(corpus / "epoch_chinchilla").resolve()]
     assert skipped == [(corpus / "README.md").resolve()]
 
 
@@ -58,7 +55,8 @@ def test_ingest_merges_duplicates_and_keeps_every_appearance(store: Store, corpu
     # 3 + 3 + 3 + 3 listing entries + 2 CSV rows; the tiny paper is in all five files.
     assert report.entries == 14
     assert [f.entries for f in report.files] == [3, 3, 3, 3, 2]
-    assert report.skipped_dataset_folders == [str((corpus / "some_dataset").resolve())]
+    assert report.datasets == {"epoch_chinchilla": 4}
+    assert report.laws >= 20
     assert store.count(Appearance) == 14
     distinct = {a.paper_id for a in store.select(Appearance)}
     assert store.count(Paper) == len(distinct) == report.new_papers == 9
@@ -105,7 +103,7 @@ def test_cli_ingest_then_stats_and_papers(tmp_path: Path, corpus: Path) -> None:
     result = runner.invoke(cli, ["-q", "ingest", str(corpus), "--db", db])
     assert result.exit_code == 0, result.output
     assert "5 files, 14 entries, 9 distinct papers: 9 new, 0 updated, 0 unchanged" in result.output
-    assert "1 dataset folders" in result.output
+    assert "1 datasets read (4 points), 0 unchanged" in result.output
     result = runner.invoke(cli, ["stats", "--json", "--db", db])
     counts = json.loads(result.output)
     assert (counts["listing_entries"], counts["papers"]) == (14, 9)

@@ -1,24 +1,18 @@
-"""``kb datasets``, ``kb points`` and ``kb ingest-datasets``."""
+"""``kb datasets`` and ``kb points``."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from ingest.released import find_dataset_folders, ingest_datasets
 from kb.cli._common import (
     cli,
     db_option,
     emit_json,
     emit_table,
     json_option,
-    progress_bar,
     reading,
-    writing,
 )
 from kb.datasets import default_metric, list_datasets, metric_counts, points
-from kb.errors import BadInputError
 
 
 @cli.command("datasets")
@@ -69,27 +63,3 @@ def points_cmd(
         cols = ["run_key", "n_params", "n_tokens", "compute_flops", "step", "metric", "value",
                 "unit", "source_row"]  # fmt: skip
         emit_table([r.model_dump() for r in rows], cols, {"run_key": 30, "metric": 40})
-
-
-@cli.command("ingest-datasets")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@db_option
-def ingest_datasets_cmd(db_path: str, paths: tuple[str, ...]) -> None:
-    """Ingest released dataset folders (those holding a MANIFEST.md) into the knowledge base.
-
-    Unchanged folders are skipped; a bad file aborts the whole run and leaves the store as it
-    was. (Temporary: `kb ingest` will take dataset folders too.)
-
-    Example:  kb ingest-datasets ../shared/datasets
-    """
-    folders = [f for p in paths for f in find_dataset_folders(Path(p))]
-    if not folders:
-        raise BadInputError(f"no dataset folder (with a MANIFEST.md) in {', '.join(paths)}")
-    with writing(db_path) as store, progress_bar("datasets") as bar, store.transaction():
-        report = ingest_datasets(store, folders, on_progress=bar)
-    click.echo(
-        f"{len(report.ingested)} datasets ingested ({report.n_points} points), "
-        f"{len(report.unchanged)} unchanged, in {report.seconds:.1f} s",
-        err=True,
-    )
-    emit_json([{"dataset": name, "points": n} for name, n in report.ingested.items()])

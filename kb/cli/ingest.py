@@ -27,9 +27,10 @@ def ingest_cmd(paths: tuple[str, ...], fmt: str, db_path: str, as_json: bool) ->
     Listings (.txt pages of titles and abstracts), arXiv API Atom feeds, the arXiv metadata
     JSON-lines snapshot, and CSV/JSON-lines with title and abstract columns are read; the
     same paper seen several times is one paper remembering every appearance. Folders with a
-    MANIFEST.md are dataset folders. If any file is malformed, nothing is written.
+    MANIFEST.md are released datasets, read into points by their adapters. The registry
+    of reported laws is synced too. If any file is malformed, nothing is written.
 
-    Example:  kb ingest ../shared/seeds
+    Example:  kb ingest ../shared/seeds ../shared/datasets
     """
     with writing(db_path) as store, progress_bar("Ingesting") as progress:
         report = ingest_paths(
@@ -45,10 +46,12 @@ def ingest_cmd(paths: tuple[str, ...], fmt: str, db_path: str, as_json: bool) ->
         f"papers: {report.new_papers} new, {report.updated_papers} updated, "
         f"{report.unchanged_papers} unchanged"
     )
-    if report.skipped_dataset_folders:
+    if report.datasets or report.unchanged_datasets:
+        points = sum(report.datasets.values())
         click.echo(
-            f"{len(report.skipped_dataset_folders)} dataset folders (MANIFEST.md) not read: "
-            + ", ".join(report.skipped_dataset_folders)
+            f"{len(report.datasets)} datasets read ({points} points), "
+            f"{len(report.unchanged_datasets)} unchanged"
         )
+    click.echo(f"{report.laws} reported laws synced from the registry")
     if report.skipped_files:
         click.echo(f"{len(report.skipped_files)} files of no input format skipped")
