@@ -79,7 +79,10 @@ def read_sentence(text: str, start: int, end: int) -> SentenceReading:
     reading = SentenceReading(start, end)
     cues = lx.HEARSAY.sub(" ", body)
     reading.first_person = bool(lx.FIRST_PERSON.search(body))
+    complexity = bool(lx.COMPLEXITY.search(cues))
     for name, (rx, strong) in lx.RELATION_PATTERNS.items():
+        if complexity and not strong:
+            continue  # "scales linearly in the input size" is a cost, not a law
         if rx.search(cues):
             reading.relations.append(name)
             reading.strong = reading.strong or strong
@@ -121,6 +124,7 @@ def _remove(body: str, variable: str) -> str:
 
 def _responses(body: str) -> list[str]:
     """Measures the sentence names; bare "performance" is returned as ``GENERIC``."""
+    body = lx.PREDICTION_ACCURACY.sub(" ", body)
     found = [name for name, rx in lx.RESPONSE_PATTERNS.items() if rx.search(body)]
     if "downstream_performance" in found and not lx.DOWNSTREAM_EXPLICIT.search(body):
         found[found.index("downstream_performance")] = GENERIC
@@ -133,14 +137,16 @@ GENERIC = "performance"
 """Marker for an unnamed measure ("performance"); resolved per paper by ``_resolve``."""
 
 
-def _resolve(responses: list[str], named: set[str]) -> list[str]:
+def _resolve(responses: list[str], named: list[str]) -> list[str]:
     """A claim's responses with ``GENERIC`` made concrete.
 
-    An unnamed measure means the one measure (loss, error or accuracy) the paper's other claims
-    name, if there is exactly one; otherwise performance on tasks (``downstream_performance``).
+    An unnamed measure means the measure (loss, error or accuracy) the paper's claims name most
+    often (the first named on a tie); with none named, performance on tasks.
     """
-    measures = named & {"loss", "error", "accuracy"}
-    concrete = next(iter(measures)) if len(measures) == 1 else "downstream_performance"
+    measures = [r for r in named if r in ("loss", "error", "accuracy")]
+    concrete = (
+        max(dict.fromkeys(measures), key=measures.count) if measures else "downstream_performance"
+    )
     out = {concrete if r == GENERIC else r for r in responses} or {concrete}
     return sorted(out)
 
@@ -162,15 +168,18 @@ def extract(paper: Paper) -> Extraction:
     claims: list[Claim] = []
     exponents: list[Exponent] = []
     text = paper.abstract
-    named = {r for reading in claim_readings for r in reading.responses}
+    named = [r for reading in claim_readings for r in reading.responses]
+    title_variables = _variables(paper.title)
     for reading in claim_readings:
         responses = _resolve(reading.responses, named)
+        # A claim naming no scale quantity is about the one the title names, if any.
+        variables = reading.variables or title_variables
         sentence_claims = [
             Claim(
                 claim_id=stable_id(paper.paper_id, str(reading.start), response),
                 paper_id=paper.paper_id,
                 response=response,
-                variables=reading.variables,
+                variables=variables,
                 form=reading.form,
                 direction=reading.direction,
                 evidence=text[reading.start : reading.end],

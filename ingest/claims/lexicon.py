@@ -11,11 +11,13 @@ import re
 
 __all__ = [
     "BACKGROUND",
+    "COMPLEXITY",
     "DIRECTION_PATTERNS",
     "DOWNSTREAM_EXPLICIT",
     "DOMAIN_PATTERNS",
     "FIRST_PERSON",
     "HEARSAY",
+    "PREDICTION_ACCURACY",
     "FORM_PATTERNS",
     "RELATION_PATTERNS",
     "RESPONSE_PATTERNS",
@@ -33,7 +35,10 @@ def _rx(pattern: str) -> re.Pattern[str]:
 RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     "scaling_law": (_rx(r"scaling[- ]laws?|\blaws?\b"), True),
     "power_law": (
-        _rx(r"power[- ]?laws?|\bpropto\b|∝|[A-Za-z}]\s?\^\s?\{?[-−]?(?:\d|alpha|beta|c\b)|exponents?\b(?! bits)"),
+        _rx(
+            r"power[- ]?laws?|\bpropto\b|∝|[A-Za-z}]\s?\^\s?\{\s?[-−]?\s?(?:\d|\\?alpha|\\?beta|c\b)|"
+            r"exponents?\b(?! bits)|irreducible (?:loss|error)"
+        ),
         True,
     ),
     "scales_as": (
@@ -45,10 +50,14 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
         ),
         False,
     ),
+    "scales_predictably": (
+        _rx(r"\bscal(?:es|ed|ing)\s+(?:predictably|reliably|log-linearly|as a power\b)"),
+        True,
+    ),
     "scaling_behavior": (
         _rx(
             r"(?:(?:empirical|quantitative)\s+)?scaling\s+(?:behaviou?rs?|(?<=(?:rical|ative)\sscaling\s)propert(?:y|ies)|trends?|curves?|relation(?:ship)?s?|"
-            r"phenomen(?:on|a)|patterns?|functions?|coefficients?|formulations?|regimes?|exponents?|"
+            r"phenomen(?:on|a)|patterns?|functions?|coefficients?|formulations?|regimes?|exponents?|effects?|"
             r"crossover|rules?\s+(?:for|of)\s+(?:optimal|the\s+optimal|hyper))"
             r"|(?:inverse|U-shaped|positive|linear|sigmoid(?:-shaped)?)\s+scaling"
         ),
@@ -65,6 +74,11 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
             r"|\bas\s+(?:the\s+)?(?:model|data(?:set)?|training|compute|pre-?training)[\w\s-]{0,40}?"
             r"(?:increases|grows|scales)\b"
             r"|\bwith\s+(?:increas\w+|more)\s+[\w\s-]{0,30}?,\s"
+            r"|(?:improv|gain|decreas|reduc|degrad)\w*\s+(?:\w+\s+){0,3}with\s+"
+            r"(?:more|increas\w*|larger|additional|parallel|longer|growing)\s+(?:\w+\s+)?"
+            r"(?:sampling|compute|data|scale|size|parameters|tokens|steps|budgets?|length)\b"
+            r"|(?:additional|more|extra|increas\w*)\s+(?:computation|compute|data|parameters|samples|tokens)"
+            r"[\w\s]{0,20}?\b(?:yields?|gives?|leads? to|brings?)\s+(?:diminishing|smaller|larger|better|worse)"
             r"|\b(?:adding|more|increasing|additional)\s+(?:layers|parameters|data|compute|tokens|"
             r"examples|experts)\b[\w\s]{0,30}?\b(?:benefit|help|improv|hurt|degrad)"
             r"|\b(?:larger|bigger)\s+(?:and\s+longer-trained\s+)?(?:models?|LMs|networks?)\b"
@@ -82,7 +96,7 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     "impact": (
         _rx(
             r"(?:little|no|minimal|significant|strong|greater|substantial)\s+(?:impact|effects?|influence)"
-            r"\s+(?:on|of)\b|\bdepends? (?:on|primarily on)\b"
+            r"\s+(?:on|of)\b"
         ),
         False,
     ),
@@ -111,7 +125,11 @@ HEARSAY = _rx(
     r"\b(?:bounded|driven|inspired|guided|motivated|dictated|governed|predicted) by (?:the )?"
     r"(?:neural |data |empirical )?scaling[- ]laws?(?: phenomenon| of LLMs)?"
     r"|\b(?:following|according to|based on) (?:the )?(?:neural )?scaling[- ]laws?"
+    r"|\b(?:transcend\w*|existing|standard|conventional|established|original|traditional|prevailing)"
+    r" (?:neural |pretraining |pre-training )?scaling[- ]laws?(?: function)?"
 )
+# Sentences about algorithmic cost: "scales linearly" there is complexity, not a scaling law.
+COMPLEXITY = _rx(r"\bcomplexity\b|\bO\(|\blatency\b|\bthroughput\b|\bmemory (?:usage|footprint|cost)")
 FIRST_PERSON = _rx(
     r"\b(?:we|our|us)\b|\bthis (?:paper|work|study|report)\b|\bresults? (?:show|indicate|suggest|reveal)"
     r"|\bfindings\b|\bexperiments? (?:show|indicate|reveal)"
@@ -122,7 +140,7 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
     "inference_compute": _rx(
         r"test[- ]time (?:compute|scaling|budget|interaction)|inference[- ](?:time )?(?:compute|scaling|budgets?)|"
         r"inference time|generation length|output token length|number of samples|resampling|"
-        r"majority voting|voting numbers|thinking budgets?|\bTTS\b"
+        r"majority voting|voting numbers|thinking budgets?|\bTTS\b|parallel sampling|scaling budget"
     ),
     "finetuning_data": _rx(
         r"fine-?tuning (?:examples|data(?:set)?s?(?: size)?|samples)|number of finetuning|"
@@ -165,7 +183,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:larger|bigger|smaller) (?:language )?models|scaling up (?:\w+ )?models|"
         r"(?:network|autoencoder|encoder|decoder|teacher|detector) sizes?|\bmodel scale\b|"
         r"scale of the (?:LM|model)|\bscaled up\b|\bmodel scaling\b|\b\d+(?:\.\d+)?[MB] parameters?|"
-        r"\bmodels?(?: and|,| or) (?:data(?:set)?|samples?|compute)\b|(?:increas\w+|larger) (?:model )?scale"
+        r"\bmodels?(?: and|,| or) (?:data(?:set)?|samples?|compute)\b|(?:increas\w+|larger) (?:model )?scale|"
+        r"\b(?:with|across|at (?:larger|different|various)) scales?\b|\bscal(?:ing|e) up\b(?! (?:the )?(?:data|test))"
     ),
     "other": _rx(
         r"mixture ratios?|domain weights?|number of (?:tasks|real domains|deepfake methods|"
@@ -176,11 +195,19 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
 }
 
+# "predicts with high accuracy" is about the prediction, not an accuracy that scales.
+PREDICTION_ACCURACY = _rx(
+    r"(?:prediction|predictive|extrapolation|fit(?:ting)?) accuracy|"
+    r"(?:with|to) (?:good|high|excellent|sufficient|remarkable) (?:prediction )?accuracy|"
+    r"accuracy (?:of|in) (?:the |our )?(?:prediction|performance inference|fit|estimat)\w*|"
+    r"accurately|prediction accuracy"
+)
+
 RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
     "optimal_model_size": _rx(
-        r"optimal (?:model[- ](?:size|parameter)|allocation|token[- ]to[- ]parameter|"
-        r"model-parameter-count|N and D)|compute[- ]optimal|model size scales sublinearly|"
-        r"optimal model-parameter"
+        r"optimal (?:model[- ](?:size|parameter)|token[- ]to[- ]parameter|model-parameter-count|"
+        r"N and D|sizing)|compute[- ]optimal (?:model size|N\b|allocation)|model size scales sublinearly|"
+        r"predicting the model size"
     ),
     "optimal_hyperparameter": _rx(
         r"optimal (?:learning rate|batch size|hyper-?parameters?|weight decay|\{?\\?lambda|"
