@@ -77,7 +77,7 @@ def read_sentence(text: str, start: int, end: int) -> SentenceReading:
     """Apply every cue to ``text[start:end]``."""
     body = text[start:end]
     reading = SentenceReading(start, end)
-    cues = lx.HEARSAY.sub(" ", body)
+    cues = lx.HEARSAY.sub(" ", lx.NOT_A_LAW.sub(" ", body))
     reading.first_person = bool(lx.FIRST_PERSON.search(body))
     complexity = bool(lx.COMPLEXITY.search(cues))
     for name, (rx, strong) in lx.RELATION_PATTERNS.items():
@@ -86,7 +86,7 @@ def read_sentence(text: str, start: int, end: int) -> SentenceReading:
         if rx.search(cues):
             reading.relations.append(name)
             reading.strong = reading.strong or strong
-    cites_law = cues != body
+    cites_law = lx.HEARSAY.search(body) is not None
     reading.background = (bool(lx.BACKGROUND.search(body)) or cites_law) and not (
         reading.first_person and not (cites_law and not reading.strong)
     )
@@ -168,12 +168,22 @@ def extract(paper: Paper) -> Extraction:
     claims: list[Claim] = []
     exponents: list[Exponent] = []
     text = paper.abstract
-    named = [r for reading in claim_readings for r in reading.responses]
+    # Measures named anywhere outside background sentences resolve a bare "performance".
+    named = [r for reading in readings if not reading.background for r in reading.responses]
     title_variables = _variables(paper.title)
+    # Quantities the abstract varies ("models from 10M to 8B parameters") outside background.
+    setup_variables = sorted(
+        {v for r in readings if not r.background and lx.SETUP.search(text[r.start : r.end])
+         for v in r.variables}
+    )  # fmt: skip
+    # Last resort: the quantities a background sentence defines the law over.
+    defined_variables = sorted(
+        {v for r in readings if r.background and r.strong for v in r.variables}
+    )
     for reading in claim_readings:
         responses = _resolve(reading.responses, named)
         # A claim naming no scale quantity is about the one the title names, if any.
-        variables = reading.variables or title_variables
+        variables = reading.variables or title_variables or setup_variables or defined_variables
         sentence_claims = [
             Claim(
                 claim_id=stable_id(paper.paper_id, str(reading.start), response),

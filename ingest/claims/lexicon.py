@@ -17,10 +17,12 @@ __all__ = [
     "DOMAIN_PATTERNS",
     "FIRST_PERSON",
     "HEARSAY",
+    "NOT_A_LAW",
     "PREDICTION_ACCURACY",
     "FORM_PATTERNS",
     "RELATION_PATTERNS",
     "RESPONSE_PATTERNS",
+    "SETUP",
     "TITLE_LAW",
     "VARIABLE_PATTERNS",
 ]
@@ -120,6 +122,11 @@ BACKGROUND = _rx(
     r"|\bet al\b|\bprior (?:work|studies)|\bprevious (?:work|studies|research)"
     r"|\bknown as (?:a |the )?neural scaling law"
 )
+# Power laws of data, physics laws and the like: not a scaling law of a model.
+NOT_A_LAW = _rx(
+    r"power[- ]law (?:distribut\w+|tails?|frequenc\w+)|heavy[- ]tailed|\bZipf\w*|Moore's law|"
+    r"law enforcement|\blaws? of (?:physics|motion|nature|thermodynamics)"
+)
 # Phrases that cite a law as motivation; blanked before the relation cues are applied.
 HEARSAY = _rx(
     r"\b(?:bounded|driven|inspired|guided|motivated|dictated|governed|predicted) by (?:the )?"
@@ -130,6 +137,11 @@ HEARSAY = _rx(
 )
 # Sentences about algorithmic cost: "scales linearly" there is complexity, not a scaling law.
 COMPLEXITY = _rx(r"\bcomplexity\b|\bO\(|\blatency\b|\bthroughput\b|\bmemory (?:usage|footprint|cost)")
+# A sentence describing the experimental grid: the quantities it names are the ones varied.
+SETUP = _rx(
+    r"\b(?:ranging|spanning|from)\b[^.]{0,40}?\b(?:to|up to)\b|\bvarying\b|\bvarious\b|"
+    r"\bdifferent (?:sizes|scales)|\bacross (?:a wide range|orders of magnitude|\w+ scales)|\bup to\b"
+)
 FIRST_PERSON = _rx(
     r"\b(?:we|our|us)\b|\bthis (?:paper|work|study|report)\b|\bresults? (?:show|indicate|suggest|reveal)"
     r"|\bfindings\b|\bexperiments? (?:show|indicate|reveal)"
@@ -144,7 +156,7 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "finetuning_data": _rx(
         r"fine-?tuning (?:examples|data(?:set)?s?(?: size)?|samples)|number of finetuning|"
-        r"instruction data|SFT data|post-training|quantity of difficult problems|"
+        r"instruction data|SFT data|post-training (?:data|examples)|quantity of difficult problems|"
         r"(?:amount|size) of (?:the )?fine-?tuning|data amounts?"
     ),
     "datastore_size": _rx(r"datastore"),
@@ -175,7 +187,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"\b(?:training|pre-?training) data\b|number of (?:training )?(?:tokens|observations|examples|samples)|"
         r"samples seen|\btokens\b|(?:more|additional) data|data scaling|scaling (?:the )?data|"
         r"amount of (?:pre-?training )?data|data volume|training set|dataset sizes?|"
-        r"\bmodels? and data\b|\b(?:with|of) (?:the )?data\b"
+        r"\bmodels? and data\b|\b(?:with|of) (?:the )?data\b|token volume|\bdemonstrations\b|"
+        r"\bscal\w*\s+(?:\w+\s+){0,3}and data\b"
     ),
     "model_size": _rx(
         r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?|sizes? of (?:the )?models?|"
@@ -184,14 +197,14 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:network|autoencoder|encoder|decoder|teacher|detector) sizes?|\bmodel scale\b|"
         r"scale of the (?:LM|model)|\bscaled up\b|\bmodel scaling\b|\b\d+(?:\.\d+)?[MB] parameters?|"
         r"\bmodels?(?: and|,| or) (?:data(?:set)?|samples?|compute)\b|(?:increas\w+|larger) (?:model )?scale|"
-        r"\b(?:with|across|at (?:larger|different|various)) scales?\b|\bscal(?:ing|e) up\b(?! (?:the )?(?:data|test))"
+        r"\b(?:with|across|at (?:larger|different|various)) scales?\b|\b(?:small|smaller) models\b|\bscal(?:ing|e) up\b(?! (?:the )?(?:data|test))"
     ),
     "other": _rx(
         r"mixture ratios?|domain weights?|number of (?:tasks|real domains|deepfake methods|"
         r"parallel streams)|intrinsic dimension|\bd_\{?(?:data|repr)|parallel (?:streams|computation)|"
         r"width-depth ratio|task diversity|memory length|richness of the training task|"
         r"quantization group size|\bUTD\b|updates-to-data|task scaling|"
-        r"\bP parallel"
+        r"\bP parallel|number of (?:training )?(?:environments|objects|languages)|adding languages"
     ),
 }
 
@@ -225,14 +238,14 @@ RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
     "accuracy": _rx(r"\baccuracy\b|\baccuracies\b"),
     "downstream_performance": _rx(
         r"performance|downstream|\bBLEU\b|quality|capabilit(?:y|ies)|\bscores?\b|success|"
-        r"abilit(?:y|ies)|alignment|improvements?|gains?|generaliz|\bbetter\b"
+        r"abilit(?:y|ies)|benchmarks?"
     ),
 }
 
 # A sentence naming one of these means task performance, not just "performance".
 DOWNSTREAM_EXPLICIT = _rx(
-    r"downstream|\bBLEU\b|task performance|benchmarks?\b|quality|capabilit|abilit(?:y|ies)|"
-    r"success|\bscores?\b|alignment"
+    r"downstream|\bBLEU\b|task performance|benchmarks?\b|capabilit|abilit(?:y|ies)|"
+    r"success|\bscores?\b"
 )
 
 FORM_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
