@@ -24,9 +24,7 @@ _FURNITURE = {
     "byak and the research community",
     "·",
 }
-_META = re.compile(
-    r"^(?:•\s*\d+\s+authors?|[A-Z][a-z]{2} \d{1,2}(?:, \d{4})?(?: \d+)?|\d+|·)$"
-)
+_META = re.compile(r"^(?:•\s*\d+\s+authors?|[A-Z][a-z]{2} \d{1,2}(?:, \d{4})?(?: \d+)?|\d+|·)$")
 _MIN_ABSTRACT = 150  # characters: shorter lines are titles or furniture, not abstracts
 
 
@@ -65,9 +63,7 @@ def read_seed_file(path: Path) -> list[SeedPaper]:
     while i + 1 < len(lines):
         (number, title), (_, abstract) = lines[i], lines[i + 1]
         if len(title) < _MIN_ABSTRACT and len(abstract) >= _MIN_ABSTRACT:
-            papers.append(
-                SeedPaper(paper_id_for(title), title, abstract, str(path), number)
-            )
+            papers.append(SeedPaper(paper_id_for(title), title, abstract, str(path), number))
             i += 2
         else:
             i += 1

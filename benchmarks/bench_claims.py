@@ -105,7 +105,9 @@ def evaluate(rows: list[dict[str, Any]], preds: dict[str, Extraction]) -> dict[s
     }
 
 
-def _errors(rows: list[dict[str, Any]], preds: dict[str, Extraction], seeds: dict[str, SeedPaper]) -> None:
+def _errors(
+    rows: list[dict[str, Any]], preds: dict[str, Extraction], seeds: dict[str, SeedPaper]
+) -> None:
     for row in rows:
         ex = preds[row["paper_id"]]
         title = seeds[row["paper_id"]].title[:70]

@@ -21,18 +21,21 @@ from dataclasses import dataclass
 
 __all__ = ["ExponentMatch", "find_exponents", "parse_number"]
 
-_NUM = r"[-−–]?\s?\d+(?:\.\d+)?(?:\s?/\s?\d+(?:\.\d+)?)?(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
+_NUM = (
+    r"[-−\u2013]?\s?\d+(?:\.\d+)?(?:\s?/\s?\d+(?:\.\d+)?)?"
+    r"(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
+)
 _GREEK = r"\\?(?:alpha|beta|gamma|nu|kappa)|α|β|γ|ν|κ"
 _POWER = re.compile(
     rf"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?\{{\s?(?P<num>{_NUM})\s?\}}"
 )
 _POWER_BARE = re.compile(
-    r"(?:\\?propto|∝|~|∼|\bscales?\s+(?:approximately\s+|roughly\s+)?(?:as|like))\s*"
+    r"(?:\\?propto|∝|~|\u223c|\bscales?\s+(?:approximately\s+|roughly\s+)?(?:as|like))\s*"
     rf"(?P<base>[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?(?P<num>{_NUM})"
 )
 _SYMBOL = re.compile(
     rf"(?<![A-Za-z\\])(?P<sym>{_GREEK})(?:_\{{?[A-Za-z0-9]+\}}?)?\s?"
-    rf"(?:=|≈|≃|~|∼|\\?approx\b|\\?simeq\b|\\?sim\b)\s?(?P<num>{_NUM})",
+    rf"(?:=|≈|≃|~|\u223c|\\?approx\b|\\?simeq\b|\\?sim\b)\s?(?P<num>{_NUM})",
 )
 _WORDS = re.compile(
     r"\b(?P<kind>exponents?|slopes?)\s*"
@@ -80,7 +83,7 @@ class ExponentMatch:
 
 def parse_number(text: str) -> float | None:
     """A printed number (unicode minus, spaces, simple fractions) as a float, else None."""
-    clean = text.replace("−", "-").replace("–", "-").replace(" ", "")
+    clean = text.replace("−", "-").replace("\u2013", "-").replace(" ", "")
     try:
         if "/" in clean:
             num, den = clean.split("/", 1)
@@ -151,7 +154,9 @@ def find_exponents(text: str, sentence: tuple[int, int]) -> list[ExponentMatch]:
             continue
         numbers = [(m.start("num"), m.end("num"))]
         offset = m.start("more")
-        numbers += [(offset + n.start(), offset + n.end()) for n in _MORE_NUM.finditer(m.group("more"))]
+        numbers += [
+            (offset + n.start(), offset + n.end()) for n in _MORE_NUM.finditer(m.group("more"))
+        ]
         for n_start, n_end in numbers:
             value = parse_number(body[n_start:n_end])
             if not _plausible(body, n_start, n_end, value):
@@ -167,7 +172,9 @@ def _dedupe(found: list[ExponentMatch]) -> list[ExponentMatch]:
     """Drop a match overlapping an earlier one with the same value (two rules, one number)."""
     kept: list[ExponentMatch] = []
     for match in sorted(found, key=lambda e: (e.start, -e.end)):
-        if any(k.value == match.value and k.start < match.end and match.start < k.end for k in kept):
+        if any(
+            k.value == match.value and k.start < match.end and match.start < k.end for k in kept
+        ):
             continue
         kept.append(match)
     return kept

@@ -13,13 +13,13 @@ __all__ = [
     "BACKGROUND",
     "COMPLEXITY",
     "DIRECTION_PATTERNS",
-    "DOWNSTREAM_EXPLICIT",
     "DOMAIN_PATTERNS",
+    "DOWNSTREAM_EXPLICIT",
     "FIRST_PERSON",
+    "FORM_PATTERNS",
     "HEARSAY",
     "NOT_A_LAW",
     "PREDICTION_ACCURACY",
-    "FORM_PATTERNS",
     "RELATION_PATTERNS",
     "RESPONSE_PATTERNS",
     "SETUP",
@@ -38,14 +38,16 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     "scaling_law": (_rx(r"scaling[- ]laws?|\blaws?\b"), True),
     "power_law": (
         _rx(
-            r"power[- ]?laws?|\bpropto\b|∝|[A-Za-z}]\s?\^\s?\{\s?[-−]?\s?(?:\d|\\?alpha|\\?beta|c\b)|"
+            r"power[- ]?laws?|\bpropto\b|∝|[A-Za-z}]\s?\^\s?\{\s?[-−]?\s?(?:\d|\\?alpha|\\?beta"
+            r"|c\b)|"
             r"exponents?\b(?! bits)|irreducible (?:loss|error)"
         ),
         True,
     ),
     "scales_as": (
         _rx(
-            r"\bscal(?:es|ed)\s+(?:approximately\s+|roughly\s+)?(?:as\b|like\b|linearly|sublinearly|"
+            r"\bscal(?:es|ed)\s+(?:approximately\s+|roughly\s+)?(?:as\b|like\b|linearly"
+            r"|sublinearly|"
             r"superlinearly|log-linearly|logarithmically|proportionally|inversely|predictably|"
             r"smoothly|reliably|poorly|favorably|better|with(?!\s+respect))"
             r"|\bscaling\s+(?:linearly|sublinearly|superlinearly|predictably|smoothly|reliably)"
@@ -58,29 +60,37 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     ),
     "scaling_behavior": (
         _rx(
-            r"(?:(?:empirical|quantitative)\s+)?scaling\s+(?:behaviou?rs?|(?<=(?:rical|ative)\sscaling\s)propert(?:y|ies)|trends?|curves?|relation(?:ship)?s?|"
-            r"phenomen(?:on|a)|patterns?|functions?|coefficients?|formulations?|regimes?|exponents?|effects?|"
+            r"(?:(?:empirical|quantitative)\s+)?scaling\s+(?:behaviou?rs?|(?<=(?:rical"
+            r"|ative)\sscaling\s)propert(?:y|ies)|trends?|curves?|relation(?:ship)?s?|"
+            r"phenomen(?:on|a)|patterns?|functions?|coefficients?|formulations?|regimes?"
+            r"|exponents?|effects?|"
             r"crossover|rules?\s+(?:for|of)\s+(?:optimal|the\s+optimal|hyper))"
             r"|(?:inverse|U-shaped|positive|linear|sigmoid(?:-shaped)?)\s+scaling"
         ),
         True,
     ),
     "log_linear": (_rx(r"log-linear(?:ly)?|logarithmic(?:ally)?\b|inversely proportional"), False),
-    "function_of": (_rx(r"as (?:a )?functions? of|in terms of the scale|relationships? between"), False),
+    "function_of": (
+        _rx(r"as (?:a )?functions? of|in terms of the scale|relationships? between"),
+        False,
+    ),
     "trend": (
         _rx(
             r"(?:improv|increas|decreas|decay|grow|drop|reduc|declin|degrad|worse|better|gain|"
             r"plateau|saturat|level(?:s|ed)? off|diminish|hallucinate less|rises?\b)\w*"
             r"(?:\s+[\w-]+){0,6}\s+(?:as|with)\s+(?:the\s+)?(?:increas|more|larger|bigger|longer|"
             r"additional|scal|growing|model|data|pre-?training|(?:the\s+)?(?:number|amount|size))"
-            r"|\bas\s+(?:the\s+)?(?:model|data(?:set)?|training|compute|pre-?training)[\w\s-]{0,40}?"
+            r"|\bas\s+(?:the\s+)?(?:model|data(?:set)?|training|compute"
+            r"|pre-?training)[\w\s-]{0,40}?"
             r"(?:increases|grows|scales)\b"
             r"|\bwith\s+(?:increas\w+|more)\s+[\w\s-]{0,30}?,\s"
             r"|(?:improv|gain|decreas|reduc|degrad)\w*\s+(?:\w+\s+){0,3}with\s+"
             r"(?:more|increas\w*|larger|additional|parallel|longer|growing)\s+(?:\w+\s+)?"
             r"(?:sampling|compute|data|scale|size|parameters|tokens|steps|budgets?|length)\b"
-            r"|(?:additional|more|extra|increas\w*)\s+(?:computation|compute|data|parameters|samples|tokens)"
-            r"[\w\s]{0,20}?\b(?:yields?|gives?|leads? to|brings?)\s+(?:diminishing|smaller|larger|better|worse)"
+            r"|(?:additional|more|extra|increas\w*)\s+(?:computation|compute|data|parameters"
+            r"|samples|tokens)"
+            r"[\w\s]{0,20}?\b(?:yields?|gives?|leads? to|brings?)\s+(?:diminishing|smaller|larger"
+            r"|better|worse)"
             r"|\b(?:adding|more|increasing|additional)\s+(?:layers|parameters|data|compute|tokens|"
             r"examples|experts)\b[\w\s]{0,30}?\b(?:benefit|help|improv|hurt|degrad)"
             r"|\b(?:larger|bigger)\s+(?:and\s+longer-trained\s+)?(?:models?|LMs|networks?)\b"
@@ -97,7 +107,8 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     ),
     "impact": (
         _rx(
-            r"(?:little|no|minimal|significant|strong|greater|substantial)\s+(?:impact|effects?|influence)"
+            r"(?:little|no|minimal|significant|strong|greater|substantial)\s+(?:impact|effects?"
+            r"|influence)"
             r"\s+(?:on|of)\b"
         ),
         False,
@@ -132,25 +143,31 @@ HEARSAY = _rx(
     r"\b(?:bounded|driven|inspired|guided|motivated|dictated|governed|predicted) by (?:the )?"
     r"(?:neural |data |empirical )?scaling[- ]laws?(?: phenomenon| of LLMs)?"
     r"|\b(?:following|according to|based on) (?:the )?(?:neural )?scaling[- ]laws?"
-    r"|\b(?:transcend\w*|existing|standard|conventional|established|original|traditional|prevailing)"
+    r"|\b(?:transcend\w*|existing|standard|conventional|established|original|traditional"
+    r"|prevailing)"
     r" (?:neural |pretraining |pre-training )?scaling[- ]laws?(?: function)?"
 )
 # Sentences about algorithmic cost: "scales linearly" there is complexity, not a scaling law.
-COMPLEXITY = _rx(r"\bcomplexity\b|\bO\(|\blatency\b|\bthroughput\b|\bmemory (?:usage|footprint|cost)")
+COMPLEXITY = _rx(
+    r"\bcomplexity\b|\bO\(|\blatency\b|\bthroughput\b|\bmemory (?:usage|footprint|cost)"
+)
 # A sentence describing the experimental grid: the quantities it names are the ones varied.
 SETUP = _rx(
     r"\b(?:ranging|spanning|from)\b[^.]{0,40}?\b(?:to|up to)\b|\bvarying\b|\bvarious\b|"
-    r"\bdifferent (?:sizes|scales)|\bacross (?:a wide range|orders of magnitude|\w+ scales)|\bup to\b"
+    r"\bdifferent (?:sizes|scales)|\bacross (?:a wide range|orders of magnitude|\w+ scales)"
+    r"|\bup to\b"
 )
 FIRST_PERSON = _rx(
-    r"\b(?:we|our|us)\b|\bthis (?:paper|work|study|report)\b|\bresults? (?:show|indicate|suggest|reveal)"
+    r"\b(?:we|our|us)\b|\bthis (?:paper|work|study|report)\b|\bresults? (?:show|indicate|suggest"
+    r"|reveal)"
     r"|\bfindings\b|\bexperiments? (?:show|indicate|reveal)"
 )
 
 # -- labels ----------------------------------------------------------------------------------
 VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
     "inference_compute": _rx(
-        r"test[- ]time (?:compute|scaling|budget|interaction)|inference[- ](?:time )?(?:compute|scaling|budgets?)|"
+        r"test[- ]time (?:compute|scaling|budget|interaction)|inference[- ](?:time )?(?:compute"
+        r"|scaling|budgets?)|"
         r"inference time|generation length|output token length|number of samples|resampling|"
         r"majority voting|voting numbers|thinking budgets?|\bTTS\b|parallel sampling|scaling budget"
     ),
@@ -162,7 +179,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
     "datastore_size": _rx(r"datastore"),
     "batch_size": _rx(r"batch[- ]sizes?|\bB_?(?:opt|crit)\b|mini-batching"),
     "training_steps": _rx(
-        r"training (?:steps|time|iterations|duration|epochs)|\bsteps?\s*\(s\)|number of (?:training )?"
+        r"training (?:steps|time|iterations|duration|epochs)|\bsteps?\s*\(s\)"
+        r"|number of (?:training )?"
         r"(?:steps|iterations|epochs)|increasing epochs|longer[- ]trained|iteration counts|"
         r"throughout training|during training|over training|training checkpoints"
     ),
@@ -171,7 +189,9 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"computational (?:resources|budget)|\bFLOPs\b|floating point operation|"
         r"training budget|compute-cost|compute budgets?"
     ),
-    "precision": _rx(r"\bprecision\b(?! training)|\bbit[- ]?widths?|\b\d+-bit\b|quantization granularity"),
+    "precision": _rx(
+        r"\bprecision\b(?! training)|\bbit[- ]?widths?|\b\d+-bit\b|quantization granularity"
+    ),
     "num_experts": _rx(
         r"number of (?:activated )?experts|expert (?:count|activation ratio|granularity)|"
         r"activated experts|experts? per token"
@@ -184,24 +204,30 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
     "data_size": _rx(
         r"data(?:set)?[- ]sizes?|(?:size|amount|quantity|volume) of (?:the )?(?:pre-?)?training "
         r"(?:data|set|tokens)|training (?:data|tokens|set size|sets? grow|images)|"
-        r"\b(?:training|pre-?training) data\b|number of (?:training )?(?:tokens|observations|examples|samples)|"
+        r"\b(?:training|pre-?training) data\b|number of (?:training )?(?:tokens|observations"
+        r"|examples|samples)|"
         r"samples seen|\btokens\b|(?:more|additional) data|data scaling|scaling (?:the )?data|"
         r"amount of (?:pre-?training )?data|data volume|training set|dataset sizes?|"
         r"\bmodels? and data\b|\b(?:with|of) (?:the )?data\b|token volume|\bdemonstrations\b|"
         r"\bscal\w*\s+(?:\w+\s+){0,3}and data\b"
     ),
     "model_size": _rx(
-        r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?|sizes? of (?:the )?models?|"
+        r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?"
+        r"|sizes? of (?:the )?models?|"
         r"number of (?:model )?parameters|parameter (?:count|scal\w*)|\bparameters\b|"
         r"(?:larger|bigger|smaller) (?:language )?models|scaling up (?:\w+ )?models|"
         r"(?:network|autoencoder|encoder|decoder|teacher|detector) sizes?|\bmodel scale\b|"
-        r"scale of the (?:LM|model)|\bscaled up\b|\bmodel scaling\b|\b\d+(?:\.\d+)?[MB] parameters?|"
-        r"\bmodels?(?: and|,| or) (?:data(?:set)?|samples?|compute)\b|(?:increas\w+|larger) (?:model )?scale|"
-        r"\b(?:with|across|at (?:larger|different|various)) scales?\b|\b(?:small|smaller) models\b|\bscal(?:ing|e) up\b(?! (?:the )?(?:data|test))"
+        r"scale of the (?:LM|model)|\bscaled up\b|\bmodel scaling\b"
+        r"|\b\d+(?:\.\d+)?[MB] parameters?|"
+        r"\bmodels?(?: and|,| or) (?:data(?:set)?|samples?|compute)\b|(?:increas\w+"
+        r"|larger) (?:model )?scale|"
+        r"\b(?:with|across|at (?:larger|different|various)) scales?\b|\b(?:small"
+        r"|smaller) models\b|\bscal(?:ing|e) up\b(?! (?:the )?(?:data|test))"
     ),
     "other": _rx(
         r"mixture ratios?|domain weights?|number of (?:tasks|real domains|deepfake methods|"
-        r"parallel streams)|intrinsic dimension|\bd_\{?(?:data|repr)|parallel (?:streams|computation)|"
+        r"parallel streams)|intrinsic dimension|\bd_\{?(?:data|repr)|parallel (?:streams"
+        r"|computation)|"
         r"width-depth ratio|task diversity|memory length|richness of the training task|"
         r"quantization group size|\bUTD\b|updates-to-data|task scaling|"
         r"\bP parallel|number of (?:training )?(?:environments|objects|languages)|adding languages"
@@ -219,13 +245,15 @@ PREDICTION_ACCURACY = _rx(
 RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
     "optimal_model_size": _rx(
         r"optimal (?:model[- ](?:size|parameter)|token[- ]to[- ]parameter|model-parameter-count|"
-        r"N and D|sizing)|compute[- ]optimal (?:model size|N\b|allocation)|model size scales sublinearly|"
+        r"N and D|sizing)|compute[- ]optimal (?:model size|N\b|allocation)"
+        r"|model size scales sublinearly|"
         r"predicting the model size"
     ),
     "optimal_hyperparameter": _rx(
         r"optimal (?:learning rate|batch size|hyper-?parameters?|weight decay|\{?\\?lambda|"
         r"timescale|mixture ratio|data mixture|domain weights|number of samples|lr)|"
-        r"critical batch size|\bB_?(?:opt|crit)\b|learning[- ]rates? (?:as a function|scal|transfer|rule)|"
+        r"critical batch size|\bB_?(?:opt|crit)\b|learning[- ]rates? (?:as a function|scal"
+        r"|transfer|rule)|"
         r"hyper-?parameters?\b.*\bscal|scal\w*\b.*\bhyper-?parameters?|largest useful batch size|"
         r"maximal learning rates?|weight-decay scaling|spectral norm"
     ),
@@ -250,8 +278,14 @@ DOWNSTREAM_EXPLICIT = _rx(
 
 FORM_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("power_law_plus_constant", _rx(r"power[- ]law plus (?:a )?constant|L_0 \+|\bE \+")),
-    ("broken_power_law", _rx(r"broken power[- ]law|break (?:of|in) the power[- ]law|universal break")),
-    ("power_law", _rx(r"power[- ]?laws?|\bpropto\b|∝|\^\{?[-−]?(?:\d|alpha|beta)|inversely proportional")),
+    (
+        "broken_power_law",
+        _rx(r"broken power[- ]law|break (?:of|in) the power[- ]law|universal break"),
+    ),
+    (
+        "power_law",
+        _rx(r"power[- ]?laws?|\bpropto\b|∝|\^\{?[-−]?(?:\d|alpha|beta)|inversely proportional"),
+    ),
     ("log_linear", _rx(r"log-linear|logarithmic|log-law")),
     ("exponential", _rx(r"\bexponential(?:ly)?\b(?! linear)")),
     ("sigmoidal", _rx(r"sigmoid")),
@@ -260,11 +294,23 @@ FORM_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 DIRECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("non_monotonic", _rx(r"U-shaped|inverted-U|non-?monotonic|fluctuat|crossover|reverses")),
-    ("saturates", _rx(r"plateau|saturat|levels? off|diminish|stops improving|bottleneck|does not result in a significant")),
-    ("worsens", _rx(r"inverse scaling|\bworse\b|degrad|\bhurts?\b|rises with|increases more rapidly")),
+    (
+        "saturates",
+        _rx(
+            r"plateau|saturat|levels? off|diminish|stops improving|bottleneck"
+            r"|does not result in a significant"
+        ),
+    ),
+    (
+        "worsens",
+        _rx(r"inverse scaling|\bworse\b|degrad|\bhurts?\b|rises with|increases more rapidly"),
+    ),
     (
         "improves",
-        _rx(r"improv|\bbetter\b|decreas|\bdecay|reduc|gains?\b|hallucinate less|increases? (?:the )?(?:performance|accuracy)|predictably increases"),
+        _rx(
+            r"improv|\bbetter\b|decreas|\bdecay|reduc|gains?\b|hallucinate less"
+            r"|increases? (?:the )?(?:performance|accuracy)|predictably increases"
+        ),
     ),
 )
 
@@ -275,7 +321,13 @@ DOMAIN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("recsys", _rx(r"recommend\w*|\bCTR\b|click-through")),
     ("robotics", _rx(r"\brobot\w*|manipulation polic|dexterous|embodied")),
     ("speech", _rx(r"\bspeech\b|\bASR\b|acoustic|\baudio\b")),
-    ("rl", _rx(r"reinforcement learning|\bdeep RL\b|\bRL agents?\b|offline RL|Atari|\bDota\b|value-based")),
+    (
+        "rl",
+        _rx(
+            r"reinforcement learning|\bdeep RL\b|\bRL agents?\b|offline RL|Atari|\bDota\b"
+            r"|value-based"
+        ),
+    ),
     (
         "science",
         _rx(
