@@ -16,6 +16,7 @@ exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts,
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -44,8 +45,15 @@ _WORDS = re.compile(
     rf"(?P<num>{_NUM})(?P<more>(?:\s*(?:,\s*(?:and\s+)?|and\s+|or\s+){_NUM})*)"
 )
 _MORE_NUM = re.compile(_NUM)
+# A sentence that speaks of a law: needed before a symbol's value counts as an exponent.
 _LAW_CUE = re.compile(
     r"exponent|power[- ]?law|scaling[- ]?law|\bscal(?:es|ing)\b|propto|∝|\blaw\b", re.IGNORECASE
+)
+# Looser, for a braced power: the rest of its sentence must relate quantities somehow.
+_POWER_CUE = re.compile(
+    rf"{_LAW_CUE.pattern}|\bdecays?\b|\bfollows?\b|\brates?\b|\bfalls? (?:off )?as\b|"
+    r"\bgrows? as\b",
+    re.IGNORECASE,
 )
 _AFTER_BAD = re.compile(
     r"\s?(?:%|x\b|×|times\b|[KMBT]\b|billion|million|thousand|tokens?|parameters?|params|GPUs?|"
@@ -103,8 +111,12 @@ def _strip(symbol: str) -> str:
     return symbol.lstrip("\\")
 
 
+@functools.lru_cache(maxsize=16)
 def _exponent_symbols(text: str) -> dict[str, str | None]:
-    """Greek symbols used as exponents (``N^{-alpha}``), mapped to the variable of their base."""
+    """Greek symbols used as exponents (``N^{-alpha}``), mapped to the variable of their base.
+
+    Cached: every sentence of one abstract asks about the same text. Callers must not mutate.
+    """
     found: dict[str, str | None] = {}
     for m in re.finditer(
         rf"(?P<base>[A-Za-z][A-Za-z0-9]*)(?:_\{{?[A-Za-z0-9]+\}}?)?\s?\^\s?\{{?\s?[-−]?\s?(?P<sym>{_GREEK})",
@@ -124,6 +136,8 @@ def find_exponents(text: str, sentence: tuple[int, int]) -> list[ExponentMatch]:
 
     for rx, rule in ((_POWER, "power"), (_POWER_BARE, "power")):
         for m in rx.finditer(body):
+            if rx is _POWER and not _POWER_CUE.search(body[: m.start()] + body[m.end() :]):
+                continue  # a bare x^{2} in a formula is not the exponent of a law
             if _BEFORE_BIG_O.search(body[: m.start("base")]):
                 continue  # O(n^{2}) is a cost, not a law of performance
             value = parse_number(m.group("num"))

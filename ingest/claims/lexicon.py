@@ -98,6 +98,7 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
         ),
         False,
     ),
+    "saturation": (_rx(r"\b(?:plateau|saturat|levels? off|diminishing returns)\w*"), False),
     "predictable": (
         _rx(
             r"\bpredictabl[ey]\b|\bpredict(?:s|ed|ing)?\s+(?:the\s+)?(?:loss|performance|accuracy|"
