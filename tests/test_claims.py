@@ -44,7 +44,8 @@ def assert_spans_exact(p: Paper, result: Extraction | None = None) -> None:
     result = result or extract(p)
     for c in result.claims:
         assert p.abstract[c.span_start : c.span_end] == c.evidence
-        assert c.evidence.strip() == c.evidence and c.evidence
+        assert c.evidence.strip() == c.evidence
+        assert c.evidence
     for e in result.exponents:
         assert p.abstract[e.span_start : e.span_end] == e.text
 
@@ -201,8 +202,10 @@ def test_bare_performance_takes_the_measure_the_paper_names() -> None:
 def test_explain_lists_the_cues_that_fired() -> None:
     p = paper("Recent work found scaling laws. We find loss scales as a power law in compute.")
     readings = explain(p)
-    assert readings[0].background and not readings[0].is_claim
-    assert readings[1].is_claim and "power_law" in readings[1].relations
+    assert readings[0].background
+    assert not readings[0].is_claim
+    assert readings[1].is_claim
+    assert "power_law" in readings[1].relations
 
 
 def test_domain_labels() -> None:
@@ -218,7 +221,8 @@ def test_domain_labels() -> None:
 def test_empty_abstract() -> None:
     result = extract(paper(""))
     assert not result.studies_scaling_law
-    assert result.claims == [] and result.exponents == []
+    assert result.claims == []
+    assert result.exponents == []
 
 
 def test_huge_abstract_is_bounded_and_fast() -> None:
@@ -253,7 +257,8 @@ def test_odd_text_invents_nothing(abstract: str) -> None:
     p = paper(abstract)
     result = extract(p)
     assert not result.studies_scaling_law
-    assert result.claims == [] and result.exponents == []
+    assert result.claims == []
+    assert result.exponents == []
 
 
 def test_fixture_abstracts() -> None:
@@ -287,7 +292,8 @@ def test_spans_are_exact_for_any_text(words: list[str], noise: str) -> None:
     for c in result.claims:
         assert c.response in RESPONSES
         assert set(c.variables) <= set(VARIABLES)
-        assert c.form in FORMS and c.direction in DIRECTIONS
+        assert c.form in FORMS
+        assert c.direction in DIRECTIONS
     for e in result.exponents:
         assert e.variable in VARIABLES
 
@@ -318,13 +324,18 @@ def test_extract_into_writes_labels_and_rows(store: Store) -> None:
     store.upsert(_papers())
     seen: list[tuple[int, int]] = []
     n = extract_into(store, _papers(), on_progress=lambda d, t: seen.append((d, t)))
-    assert n == 1 and seen[-1] == (2, 2)
+    assert n == 1
+    assert seen[-1] == (2, 2)
     law = store.get(Paper, "t:law")
     plain = store.get(Paper, "t:plain")
-    assert law is not None and plain is not None
-    assert law.studies_scaling_law is True and law.extractor_version == EXTRACTOR_VERSION
-    assert plain.studies_scaling_law is False and plain.domain == "other"
-    assert store.count(Claim) == 1 and store.count(Exponent) == 1
+    assert law is not None
+    assert plain is not None
+    assert law.studies_scaling_law is True
+    assert law.extractor_version == EXTRACTOR_VERSION
+    assert plain.studies_scaling_law is False
+    assert plain.domain == "other"
+    assert store.count(Claim) == 1
+    assert store.count(Exponent) == 1
 
 
 def test_extract_into_replaces_instead_of_duplicating(store: Store) -> None:
@@ -336,7 +347,8 @@ def test_extract_into_replaces_instead_of_duplicating(store: Store) -> None:
     )  # fmt: skip
     store.upsert([stale])
     extract_into(store, _papers())
-    assert store.count(Claim) == 1 and store.get(Claim, "stale") is None
+    assert store.count(Claim) == 1
+    assert store.get(Claim, "stale") is None
     assert extract_store(store) == 1
     assert store.count(Exponent) == 1
 
@@ -348,7 +360,8 @@ def test_extract_into_runs_inside_the_callers_transaction(store: Store) -> None:
         raise RuntimeError("boom")
     assert store.count(Claim) == 0
     stored = store.get(Paper, "t:law")
-    assert stored is not None and stored.studies_scaling_law is None
+    assert stored is not None
+    assert stored.studies_scaling_law is None
 
 
 def test_extract_into_nothing(store: Store) -> None:
@@ -396,13 +409,15 @@ def test_cli_extract_claims_exponents_papers(db: Path) -> None:
     assert out.output == ""
     out = runner.invoke(cli, ["exponents", "--json", "--db", str(db)])
     (exp,) = [json.loads(line) for line in out.output.splitlines()]
-    assert exp["value"] == -0.07 and exp["text"] == "N^{-0.07}"
+    assert exp["value"] == -0.07
+    assert exp["text"] == "N^{-0.07}"
     out = runner.invoke(cli, ["papers", "--json", "--db", str(db)])
     papers = {r["paper_id"]: r for r in map(json.loads, out.output.splitlines())}
     assert papers["t:law"]["studies_scaling_law"] is True
     assert papers["t:plain"]["domain"] == "other"
     table = runner.invoke(cli, ["claims", "--db", str(db)])
-    assert "loss" in table.output and "evidence" in table.output
+    assert "loss" in table.output
+    assert "evidence" in table.output
     table = runner.invoke(cli, ["exponents", "--db", str(db)])
     assert "N^{-0.07}" in table.output
 
