@@ -240,7 +240,8 @@ PREDICTION_ACCURACY = _rx(
     r"(?:prediction|predictive|extrapolation|fit(?:ting)?) accuracy|"
     r"(?:with|to) (?:good|high|excellent|sufficient|remarkable) (?:prediction )?accuracy|"
     r"accuracy (?:of|in) (?:the |our )?(?:prediction|performance inference|fit|estimat)\w*|"
-    r"accurately|prediction accuracy"
+    r"accurately|prediction accuracy|"
+    r"(?:high|moderate|good|excellent) accuracy (?:for|in predicting|of)"
 )
 
 RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
@@ -260,7 +261,8 @@ RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "efficiency": _rx(r"efficiency leverage|\bEL\b|computational advantage"),
     "loss": _rx(
-        r"\bloss(?:es)?\b(?! of generality)|cross[- ]entropy|perplexity|\bnats\b|\bMSE\b|"
+        r"(?<!plasticity )(?<!information )(?<!compression )\bloss(?:es)?\b"
+        r"(?! of generality| landscape| function)|cross[- ]entropy|perplexity|\bnats\b|\bMSE\b|"
         r"log-likelihood|reconstruction"
     ),
     "error": _rx(r"\berrors?\b(?! correction)|error rates?|\bWER\b|hallucinat\w*"),
