@@ -65,7 +65,7 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
             r"phenomen(?:on|a)|patterns?|functions?|coefficients?|formulations?|regimes?"
             r"|exponents?|effects?|"
             r"crossover|rules?\s+(?:for|of)\s+(?:optimal|the\s+optimal|hyper))"
-            r"|(?:inverse|U-shaped|positive|linear|sigmoid(?:-shaped)?)\s+scaling"
+            r"|(?:inverse|U-shaped|positive|negative|sigmoid(?:-shaped)?)\s+scaling"
         ),
         True,
     ),
@@ -128,7 +128,9 @@ BACKGROUND = _rx(
     r"scaling laws (?:have|are|offer|provide|predict|signify|play|validate)|"
     r"(?:neural |empirical )?scaling laws? (?:principles )?(?:indicate|prescribe|suggest)|"
     r"the (?:success|remarkable|performance emergence|impressive|push)|large (?:language )?models|"
-    r"it (?:is|has been)|language models have been|scaling (?:up|data|has))"
+    r"it (?:is|has been)|language models have been|scaling (?:up|data|has)|"
+    r"(?:the\s+)?(?:neural\s+|empirical\s+)?scaling[- ]laws?\b|(?:a|the) (?:growing|large) body|"
+    r"there (?:has|have) been|as (?:models|LLMs)|conventional wisdom)"
     r"|\b(?:has|have) been (?:empirically )?(?:shown|demonstrated|observed|found|validated)"
     r"|\bis (?:commonly|widely) believed|\binspired by\b|\bdriven by (?:the )?(?:data )?scaling"
     r"|\bet al\b|\bprior (?:work|studies)|\bprevious (?:work|studies|research)"
