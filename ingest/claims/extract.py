@@ -49,6 +49,7 @@ class SentenceReading:
     strong: bool = False
     background: bool = False
     first_person: bool = False
+    release: bool = False
     variables: list[str] = field(default_factory=list)
     responses: list[str] = field(default_factory=list)
     form: str = "unspecified"
@@ -59,7 +60,7 @@ class SentenceReading:
     def is_claim(self) -> bool:
         """A claim: not background, a relation cue, and a scale variable or exponent; a strong
         cue such as "scaling law" also counts with a performance measure or as our finding."""
-        if self.background or not self.relations:
+        if self.background or self.release or not self.relations:
             return False
         if self.variables or self.exponents:
             return True
@@ -87,6 +88,7 @@ def read_sentence(text: str, start: int, end: int) -> SentenceReading:
             reading.relations.append(name)
             reading.strong = reading.strong or strong
     cites_law = lx.HEARSAY.search(body) is not None
+    reading.release = bool(lx.RELEASE.search(body))
     reading.background = (bool(lx.BACKGROUND.search(body)) or cites_law) and not (
         reading.first_person and not (cites_law and not reading.strong)
     )

@@ -21,6 +21,7 @@ __all__ = [
     "NOT_A_LAW",
     "PREDICTION_ACCURACY",
     "RELATION_PATTERNS",
+    "RELEASE",
     "RESPONSE_PATTERNS",
     "SETUP",
     "TITLE_LAW",
@@ -135,6 +136,12 @@ BACKGROUND = _rx(
     r"|\bis (?:commonly|widely) believed|\binspired by\b|\bdriven by (?:the )?(?:data )?scaling"
     r"|\bet al\b|\bprior (?:work|studies)|\bprevious (?:work|studies|research)"
     r"|\bknown as (?:a |the )?neural scaling law"
+)
+# Sentences about releasing code, data or models state no finding.
+RELEASE = _rx(
+    r"\b(?:we (?:will )?(?:release|open-source|make)|"
+    r"(?:code|data|models?|dataset) (?:is|are|will be) (?:publicly )?(?:available|released)|"
+    r"https?://|github\.com)"
 )
 # Power laws of data, physics laws and the like: not a scaling law of a model.
 NOT_A_LAW = _rx(
