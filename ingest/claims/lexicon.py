@@ -195,7 +195,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"throughout training|during training|over training|training checkpoints"
     ),
     "compute": _rx(
-        r"(?<!test-time )(?<!inference )\bcompute(?! requirement)(?:[- ]budgets?|[- ]optimal)?\b|"
+        r"(?<!test-time )(?<!inference )(?<!we )(?<!to )"
+        r"\bcompute(?! requirement| the\b| a\b| an\b| its\b| their\b)(?:[- ]budgets?|[- ]optimal)?\b|"
         r"computational (?:resources|budget)|\bFLOPs\b|floating point operation|"
         r"training budget|compute-cost|compute budgets?"
     ),
@@ -262,10 +263,12 @@ RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "optimal_hyperparameter": _rx(
         r"optimal (?:learning rate|batch size|hyper-?parameters?|weight decay|\{?\\?lambda|"
-        r"timescale|mixture ratio|data mixture|domain weights|number of samples|lr)|"
+        r"timescale|mixture ratio|data mixture|domain weights|number of samples|lr)"
+        r"(?: and (?:the )?(?:learning rate|batch size|weight decay))?|"
         r"critical batch size|\bB_?(?:opt|crit)\b|learning[- ]rates? (?:as a function|scal"
         r"|transfer|rule)|"
-        r"hyper-?parameters?\b.*\bscal|scal\w*\b.*\bhyper-?parameters?|largest useful batch size|"
+        r"hyper-?parameters?\b.{0,40}\bscal|scal\w*\b.{0,40}\bhyper-?parameters?|"
+        r"largest useful batch size|"
         r"maximal learning rates?|weight-decay scaling|spectral norm"
     ),
     "efficiency": _rx(r"efficiency leverage|\bEL\b|computational advantage"),
