@@ -196,7 +196,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "compute": _rx(
         r"(?<!test-time )(?<!inference )(?<!we )(?<!to )"
-        r"\bcompute(?! requirement| the\b| a\b| an\b| its\b| their\b)(?:[- ]budgets?|[- ]optimal)?\b|"
+        r"\bcompute(?! requirement| the\b| a\b| an\b| its\b| their\b)"
+        r"(?:[- ]budgets?|[- ]optimal)?\b|"
         r"computational (?:resources|budget)|\bFLOPs\b|floating point operation|"
         r"training budget|compute-cost|compute budgets?"
     ),
