@@ -1,0 +1,180 @@
+"""Quality of the claim extractor against the labelled set data/eval/claims_dev.jsonl.
+
+Prints, for the dev and held-out splits: paper-level precision/recall/F1 of
+``studies_scaling_law``; mean per-paper F1 of the variable set and of the response set (over
+papers labelled as studying a scaling law; a paper predicted negative counts as empty sets);
+exponent precision/recall over each paper's distinct exponent magnitudes (papers write
+N^{-alpha} with alpha > 0 as often as N^{-0.07}, and N^{-1} with alpha=1 is one exponent); and
+domain accuracy.
+
+    PYTHONPATH=. python benchmarks/bench_claims.py [--seeds DIR] [--errors dev]
+
+``--errors dev`` lists the disagreements on the dev split (tune rules on dev only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._seeds import SeedPaper, read_seed_dir  # noqa: E402
+from ingest.claims import EXTRACTOR_VERSION, Extraction, extract  # noqa: E402
+from kb.records import Paper  # noqa: E402
+
+LABELS = ROOT / "data" / "eval" / "claims_dev.jsonl"
+DEFAULT_SEEDS = Path(os.environ.get("KB_SHARED", ROOT.parent / "shared")) / "seeds"
+
+
+def set_f1(pred: Iterable[str], gold: Iterable[str]) -> float:
+    """F1 of two label sets; two empty sets agree perfectly."""
+    p, g = set(pred), set(gold)
+    if not p and not g:
+        return 1.0
+    tp = len(p & g)
+    return 0.0 if tp == 0 else 2 * tp / (len(p) + len(g))
+
+
+def _distinct(values: Iterable[float]) -> list[float]:
+    """Magnitudes, each once (N^{-1} and alpha=1 state one exponent)."""
+    out: list[float] = []
+    for v in sorted(abs(x) for x in values):
+        if not out or abs(v - out[-1]) > 1e-3 * max(1.0, v):
+            out.append(v)
+    return out
+
+
+def _match(values: list[float], gold: list[float]) -> int:
+    left = _distinct(gold)
+    hits = 0
+    for v in values:
+        for i, g in enumerate(left):
+            if abs(abs(v) - g) <= 1e-3 * max(1.0, g):
+                hits += 1
+                del left[i]
+                break
+    return hits
+
+
+def evaluate(rows: list[dict[str, Any]], preds: dict[str, Extraction]) -> dict[str, float]:
+    """All figures for one split."""
+    tp = fp = fn = 0
+    var_f1: list[float] = []
+    resp_f1: list[float] = []
+    n_pred_exp = n_gold_exp = exp_hits_p = 0
+    domain_ok = 0
+    for row in rows:
+        ex = preds[row["paper_id"]]
+        gold = bool(row["studies_scaling_law"])
+        tp += ex.studies_scaling_law and gold
+        fp += ex.studies_scaling_law and not gold
+        fn += gold and not ex.studies_scaling_law
+        domain_ok += ex.domain == row["domain"]
+        if gold:
+            pv = {v for c in ex.claims for v in c.variables} if ex.studies_scaling_law else set()
+            pr = {c.response for c in ex.claims} if ex.studies_scaling_law else set()
+            var_f1.append(set_f1(pv, row["variables"]))
+            resp_f1.append(set_f1(pr, row["responses"]))
+        values = _distinct(e.value for e in ex.exponents)
+        n_pred_exp += len(values)
+        n_gold_exp += len(_distinct(row["exponents"]))
+        exp_hits_p += _match(values, row["exponents"])
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "papers": len(rows),
+        "positives": tp + fn,
+        "paper_precision": precision,
+        "paper_recall": recall,
+        "paper_f1": f1,
+        "variables_f1": sum(var_f1) / len(var_f1) if var_f1 else 1.0,
+        "response_f1": sum(resp_f1) / len(resp_f1) if resp_f1 else 1.0,
+        "exponent_precision": exp_hits_p / n_pred_exp if n_pred_exp else 1.0,
+        "exponent_recall": exp_hits_p / n_gold_exp if n_gold_exp else 1.0,
+        "exponents_predicted": n_pred_exp,
+        "exponents_labelled": n_gold_exp,
+        "domain_accuracy": domain_ok / len(rows) if rows else 1.0,
+    }
+
+
+def _errors(
+    rows: list[dict[str, Any]], preds: dict[str, Extraction], seeds: dict[str, SeedPaper]
+) -> None:
+    for row in rows:
+        ex = preds[row["paper_id"]]
+        title = seeds[row["paper_id"]].title[:70]
+        gold = row["studies_scaling_law"]
+        if ex.studies_scaling_law != gold:
+            print(f"PAPER {'FN' if gold else 'FP'} {row['paper_id']} {title}")
+            for c in ex.claims[:3]:
+                print(f"    claim: {c.evidence[:160]}")
+        elif gold:
+            pv = sorted({v for c in ex.claims for v in c.variables})
+            pr = sorted({c.response for c in ex.claims})
+            if set(pv) != set(row["variables"]) or set(pr) != set(row["responses"]):
+                print(f"LABELS {row['paper_id']} {title}")
+                print(f"    vars pred={pv} gold={row['variables']}")
+                print(f"    resp pred={pr} gold={row['responses']}")
+        values = _distinct(e.value for e in ex.exponents)
+        gold_values = _distinct(row["exponents"])
+        if _match(values, gold_values) != len(values) or len(values) != len(gold_values):
+            print(f"EXPONENTS {row['paper_id']} {title}: pred={values} gold={row['exponents']}")
+        if ex.domain != row["domain"]:
+            print(f"DOMAIN {row['paper_id']} {title}: pred={ex.domain} gold={row['domain']}")
+
+
+def main() -> None:
+    """Run the extractor over the labelled papers and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=Path, default=DEFAULT_SEEDS, help="seed listings folder")
+    parser.add_argument("--labels", type=Path, default=LABELS)
+    parser.add_argument("--errors", choices=["dev", "heldout"], help="list disagreements")
+    args = parser.parse_args()
+
+    seeds = {p.paper_id: p for p in read_seed_dir(args.seeds)}
+    rows = [json.loads(line) for line in args.labels.read_text().splitlines() if line.strip()]
+    missing = [r["paper_id"] for r in rows if r["paper_id"] not in seeds]
+    if missing:
+        raise SystemExit(
+            f"{len(missing)} labelled papers not found in {args.seeds} (set KB_SHARED or --seeds): "
+            f"{missing[:3]}"
+        )
+    preds = {
+        r["paper_id"]: extract(
+            Paper(paper_id=r["paper_id"], title=seeds[r["paper_id"]].title,
+                  abstract=seeds[r["paper_id"]].abstract)
+        )
+        for r in rows
+    }  # fmt: skip
+    print(f"extractor {EXTRACTOR_VERSION}; labels {args.labels.relative_to(ROOT)}")
+    header = f"{'figure':<22}" + "".join(f"{s:>10}" for s in ("dev", "heldout", "all"))
+    print(header)
+    splits = {
+        "dev": [r for r in rows if r["split"] == "dev"],
+        "heldout": [r for r in rows if r["split"] == "heldout"],
+        "all": rows,
+    }
+    results = {name: evaluate(split_rows, preds) for name, split_rows in splits.items()}
+    for key in results["all"]:
+        cells = "".join(
+            f"{results[s][key]:>10.3f}" if isinstance(results[s][key], float) and key not in
+            ("papers", "positives", "exponents_predicted", "exponents_labelled")
+            else f"{results[s][key]:>10.0f}"
+            for s in splits
+        )  # fmt: skip
+        print(f"{key:<22}{cells}")
+    if args.errors:
+        print()
+        _errors(splits[args.errors], preds, seeds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""Numbers stated as the exponent or slope of a law, read from abstract text.
+
+Listings print mathematics with backslashes stripped, so ``L \\propto N^{0.068}`` arrives as
+``L propto N^{0.068}``; both spellings, the Unicode forms (∝, α, ≈, −) and words ("an exponent
+of 0.5") are read. Precision comes first: a number is taken only in one of three shapes, each of
+which says "exponent" by its syntax, and is then checked against the things that look like
+exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts, years):
+
+1. ``power``: a braced power of a symbol, ``N^{0.068}``, ``d^{-1}``; unbraced ``N^-0.5`` only right
+   after ∝/propto/~/"scales as".
+2. ``symbol``: a Greek exponent symbol given a value, ``alpha=0.34``, ``β ≈ 0.28``, taken only when
+   the symbol is used as an exponent in the abstract (``N^{-alpha}``) or the sentence speaks of
+   an exponent, power law or scaling law.
+3. ``words``: "exponent(s) of/is/≈ 0.5[, 0.3 and 0.2]", "slope of -0.5" in a law sentence.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+__all__ = ["ExponentMatch", "find_exponents", "parse_number"]
+
+_NUM = (
+    r"[-−\u2013]?\s?\d+(?:\.\d+)?(?:\s?/\s?\d+(?:\.\d+)?)?"
+    r"(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
+)
+_GREEK = r"\\?(?:alpha|beta|gamma|nu|kappa)|α|β|γ|ν|κ"
+_POWER = re.compile(
+    rf"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?\{{\s?(?P<num>{_NUM})\s?\}}"
+)
+_POWER_BARE = re.compile(
+    r"(?:\\?propto|∝|~|\u223c|\bscales?\s+(?:approximately\s+|roughly\s+)?(?:as|like))\s*"
+    rf"(?P<base>[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?(?P<num>{_NUM})"
+)
+_SYMBOL = re.compile(
+    rf"(?<![A-Za-z\\])(?P<sym>{_GREEK})(?:_\{{?[A-Za-z0-9]+\}}?)?\s?"
+    rf"(?:=|≈|≃|~|\u223c|\\?approx\b|\\?simeq\b|\\?sim\b)\s?(?P<num>{_NUM})",
+)
+_WORDS = re.compile(
+    r"\b(?P<kind>exponents?|slopes?)\s*"
+    r"(?:(?:of|=|≈|~|is|are|was|were|equal to|equals|close to|near|around|about|approximately|"
+    r"roughly|nearly|of about|of approximately|of roughly|at)\s*){0,3}"
+    rf"(?P<num>{_NUM})(?P<more>(?:\s*(?:,\s*(?:and\s+)?|and\s+|or\s+){_NUM})*)"
+)
+_MORE_NUM = re.compile(_NUM)
+# A sentence that speaks of a law: needed before a symbol's value counts as an exponent.
+_LAW_CUE = re.compile(
+    r"exponent|power[- ]?law|scaling[- ]?law|\bscal(?:es|ing)\b|propto|∝|\blaw\b", re.IGNORECASE
+)
+# Looser, for a braced power: the rest of its sentence must relate quantities somehow.
+_POWER_CUE = re.compile(
+    rf"{_LAW_CUE.pattern}|\bdecays?\b|\bfollows?\b|\brates?\b|\bfalls? (?:off )?as\b|"
+    r"\bgrows? as\b",
+    re.IGNORECASE,
+)
+_AFTER_BAD = re.compile(
+    r"\s?(?:%|x\b|×|times\b|[KMBT]\b|billion|million|thousand|tokens?|parameters?|params|GPUs?|"
+    r"hours?|days?|years?|erg|bits?\b|layers?|FLOPs?)",
+    re.IGNORECASE,
+)
+_BEFORE_BIG_O = re.compile(r"(?:\bO|mathcal\{O\}|\\mathcal\{O\})\s?\(\s?$")
+_BASE_VARIABLE = {
+    "N": "model_size",
+    "D": "data_size",
+    "C": "compute",
+    "B": "batch_size",
+    "d": "width",
+    "width": "width",
+    "depth": "depth",
+    "S": "training_steps",
+    "s": "training_steps",
+    "t": "training_steps",
+    "steps": "training_steps",
+}
+_MAX_ABS = 10.0  # exponents of scaling laws are small numbers; larger ones are counts or units
+
+
+@dataclass(frozen=True)
+class ExponentMatch:
+    """One exponent found in a text: where, how it was read, and what it belongs to."""
+
+    value: float
+    start: int
+    end: int
+    rule: str
+    symbol: str | None
+    variable: str | None  # from the base symbol (N -> model_size), None if it does not say
+
+
+def parse_number(text: str) -> float | None:
+    """A printed number (unicode minus, spaces, simple fractions) as a float, else None."""
+    clean = text.replace("−", "-").replace("\u2013", "-").replace(" ", "")
+    try:
+        if "/" in clean:
+            num, den = clean.split("/", 1)
+            return float(num) / float(den) if float(den) != 0 else None
+        return float(clean)
+    except ValueError:
+        return None
+
+
+def _plausible(text: str, num_start: int, num_end: int, value: float | None) -> bool:
+    if value is None or value == 0 or abs(value) > _MAX_ABS:
+        return False
+    return not _AFTER_BAD.match(text, num_end)
+
+
+def _strip(symbol: str) -> str:
+    return symbol.lstrip("\\")
+
+
+@functools.lru_cache(maxsize=16)
+def _exponent_symbols(text: str) -> dict[str, str | None]:
+    """Greek symbols used as exponents (``N^{-alpha}``), mapped to the variable of their base.
+
+    Cached: every sentence of one abstract asks about the same text. Callers must not mutate.
+    """
+    found: dict[str, str | None] = {}
+    for m in re.finditer(
+        rf"(?P<base>[A-Za-z][A-Za-z0-9]*)(?:_\{{?[A-Za-z0-9]+\}}?)?\s?\^\s?\{{?\s?[-−]?\s?(?P<sym>{_GREEK})",
+        text,
+    ):
+        found.setdefault(_strip(m.group("sym")), _BASE_VARIABLE.get(m.group("base")))
+    return found
+
+
+def find_exponents(text: str, sentence: tuple[int, int]) -> list[ExponentMatch]:
+    """Exponents stated in ``text[sentence[0]:sentence[1]]``; offsets are into ``text``."""
+    start, end = sentence
+    body = text[start:end]
+    law_sentence = bool(_LAW_CUE.search(body))
+    symbols = _exponent_symbols(text)
+    out: list[ExponentMatch] = []
+
+    for rx, rule in ((_POWER, "power"), (_POWER_BARE, "power")):
+        for m in rx.finditer(body):
+            if rx is _POWER and not _POWER_CUE.search(body[: m.start()] + body[m.end() :]):
+                continue  # a bare x^{2} in a formula is not the exponent of a law
+            if _BEFORE_BIG_O.search(body[: m.start("base")]):
+                continue  # O(n^{2}) is a cost, not a law of performance
+            value = parse_number(m.group("num"))
+            if not _plausible(body, m.start("num"), m.end("num"), value):
+                continue
+            assert value is not None
+            base = _strip(m.group("base")).split("_")[0]
+            out.append(
+                ExponentMatch(value, start + m.start(), start + m.end(), rule, None,
+                              _BASE_VARIABLE.get(base))
+            )  # fmt: skip
+
+    for m in _SYMBOL.finditer(body):
+        sym = _strip(m.group("sym"))
+        if sym not in symbols and not law_sentence:
+            continue
+        value = parse_number(m.group("num"))
+        if not _plausible(body, m.start("num"), m.end("num"), value):
+            continue
+        assert value is not None
+        out.append(
+            ExponentMatch(value, start + m.start(), start + m.end(), "symbol", sym,
+                          symbols.get(sym))
+        )  # fmt: skip
+
+    for m in _WORDS.finditer(body):
+        if m.group("kind").startswith("slope") and not law_sentence:
+            continue
+        numbers = [(m.start("num"), m.end("num"))]
+        offset = m.start("more")
+        numbers += [
+            (offset + n.start(), offset + n.end()) for n in _MORE_NUM.finditer(m.group("more"))
+        ]
+        for n_start, n_end in numbers:
+            value = parse_number(body[n_start:n_end])
+            if not _plausible(body, n_start, n_end, value):
+                continue
+            assert value is not None
+            span_start = start + (m.start() if (n_start, n_end) == numbers[0] else n_start)
+            out.append(ExponentMatch(value, span_start, start + n_end, "words", None, None))
+
+    return _dedupe(out)
+
+
+def _dedupe(found: list[ExponentMatch]) -> list[ExponentMatch]:
+    """Drop a match overlapping an earlier one with the same value (two rules, one number)."""
+    kept: list[ExponentMatch] = []
+    for match in sorted(found, key=lambda e: (e.start, -e.end)):
+        if any(
+            k.value == match.value and k.start < match.end and match.start < k.end for k in kept
+        ):
+            continue
+        kept.append(match)
+    return kept

@@ -1,0 +1,246 @@
+"""Rule-based extraction of scaling claims and exponents from one paper's title and abstract.
+
+A sentence states a claim when it carries a relation cue (a strong one such as "scaling law",
+"power law", "scales as", "scaling behavior"; or a weak one such as a trend "improves as ...
+increases" together with a scale variable) and is not background (a sentence recalling what
+others found, with no first person). Each claim gets one row per response the sentence names;
+the paper studies a scaling law when it has a claim, or its title names a law and its abstract
+has a relation cue. Every decision is a named pattern of ``ingest.claims.lexicon`` and
+``explain()`` lists which ones fired for a sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ingest.claims import lexicon as lx
+from ingest.claims.exponents import ExponentMatch, find_exponents
+from ingest.claims.sentences import sentence_spans
+from kb.records import Claim, Exponent, Paper, stable_id
+
+__all__ = ["EXTRACTOR_VERSION", "Extraction", "SentenceReading", "explain", "extract"]
+
+EXTRACTOR_VERSION = "claims-rules-1"
+"""Stamped on every paper label, claim and exponent row; bump when any rule changes output."""
+
+MAX_ABSTRACT_CHARS = 20_000
+"""Abstracts are a few thousand characters; beyond this only the first part is read."""
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What the extractor read from one paper."""
+
+    paper_id: str
+    studies_scaling_law: bool
+    domain: str
+    claims: list[Claim]
+    exponents: list[Exponent]
+    extractor_version: str = EXTRACTOR_VERSION
+
+
+@dataclass
+class SentenceReading:
+    """Why one sentence did or did not become a claim (the cues that fired)."""
+
+    start: int
+    end: int
+    relations: list[str] = field(default_factory=list)
+    strong: bool = False
+    background: bool = False
+    first_person: bool = False
+    release: bool = False
+    variables: list[str] = field(default_factory=list)
+    responses: list[str] = field(default_factory=list)
+    form: str = "unspecified"
+    direction: str = "unspecified"
+    exponents: list[ExponentMatch] = field(default_factory=list)
+
+    @property
+    def is_claim(self) -> bool:
+        """A claim: not background, a relation cue, and a scale variable or exponent; a strong
+        cue such as "scaling law" also counts with a performance measure or as our finding."""
+        if self.background or self.release or not self.relations:
+            return False
+        if self.variables or self.exponents:
+            return True
+        return self.strong and (bool(self.responses) or self.first_person)
+
+
+def _first(patterns: tuple[tuple[str, object], ...], text: str, default: str) -> str:
+    for name, rx in patterns:
+        if rx.search(text):  # type: ignore[attr-defined]
+            return name
+    return default
+
+
+def read_sentence(text: str, start: int, end: int) -> SentenceReading:
+    """Apply every cue to ``text[start:end]``."""
+    body = text[start:end]
+    reading = SentenceReading(start, end)
+    cues = lx.HEARSAY.sub(" ", lx.NOT_A_LAW.sub(" ", body))
+    reading.first_person = bool(lx.FIRST_PERSON.search(body))
+    complexity = bool(lx.COMPLEXITY.search(cues))
+    for name, (rx, strong) in lx.RELATION_PATTERNS.items():
+        if complexity and not strong:
+            continue  # "scales linearly in the input size" is a cost, not a law
+        if rx.search(cues):
+            reading.relations.append(name)
+            reading.strong = reading.strong or strong
+    cites_law = lx.HEARSAY.search(body) is not None
+    reading.release = bool(lx.RELEASE.search(body))
+    reading.background = (bool(lx.BACKGROUND.search(body)) or cites_law) and not (
+        reading.first_person and not (cites_law and not reading.strong)
+    )
+    reading.variables = _variables(body)
+    reading.responses = _responses(body)
+    reading.form = _first(lx.FORM_PATTERNS, body, "unspecified")
+    reading.direction = _first(lx.DIRECTION_PATTERNS, body, "unspecified")
+    reading.exponents = find_exponents(text, (start, end))
+    return reading
+
+
+def _variables(body: str) -> list[str]:
+    # "optimal batch size" is a response: its words do not make batch size a variable.
+    body = lx.RESPONSE_PATTERNS["optimal_hyperparameter"].sub(" ", body)
+    found = [name for name, rx in lx.VARIABLE_PATTERNS.items() if rx.search(body)]
+    # Specific quantities win over the generic words they contain ("fine-tuning data" is data).
+    if "finetuning_data" in found and "data_size" in found and not _generic_data(body):
+        found.remove("data_size")
+    if "inference_compute" in found and "compute" in found and not _training_compute(body):
+        found.remove("compute")
+    return sorted(found)
+
+
+def _generic_data(body: str) -> bool:
+    return bool(lx.VARIABLE_PATTERNS["data_size"].search(_remove(body, "finetuning_data")))
+
+
+def _training_compute(body: str) -> bool:
+    return bool(lx.VARIABLE_PATTERNS["compute"].search(_remove(body, "inference_compute")))
+
+
+def _remove(body: str, variable: str) -> str:
+    return lx.VARIABLE_PATTERNS[variable].sub(" ", body)
+
+
+def _responses(body: str) -> list[str]:
+    """Measures the sentence names; bare "performance" is returned as ``GENERIC``."""
+    body = lx.PREDICTION_ACCURACY.sub(" ", body)
+    found = [name for name, rx in lx.RESPONSE_PATTERNS.items() if rx.search(body)]
+    if "downstream_performance" in found and not lx.DOWNSTREAM_EXPLICIT.search(body):
+        found[found.index("downstream_performance")] = GENERIC
+    specific = [r for r in found if r != GENERIC]
+    # A sentence naming loss or accuracy besides "performance" is about that measure.
+    return sorted(specific or found)
+
+
+GENERIC = "performance"
+"""Marker for an unnamed measure ("performance"); resolved per paper by ``_resolve``."""
+
+
+def _resolve(responses: list[str], named: list[str]) -> list[str]:
+    """A claim's responses with ``GENERIC`` made concrete.
+
+    An unnamed measure means the measure (loss, error or accuracy) the paper's claims name most
+    often (the first named on a tie); with none named, performance on tasks.
+    """
+    measures = [r for r in named if r in ("loss", "error", "accuracy")]
+    concrete = (
+        max(dict.fromkeys(measures), key=measures.count) if measures else "downstream_performance"
+    )
+    out = {concrete if r == GENERIC else r for r in responses} or {concrete}
+    return sorted(out)
+
+
+def explain(paper: Paper) -> list[SentenceReading]:
+    """Every sentence of the abstract with the cues that fired on it."""
+    text = paper.abstract[:MAX_ABSTRACT_CHARS]
+    return [read_sentence(text, s, e) for s, e in sentence_spans(text)]
+
+
+def extract(paper: Paper) -> Extraction:
+    """Labels, claims and exponents of one paper; never raises on odd text, never invents."""
+    readings = explain(paper)
+    title_law = bool(lx.TITLE_LAW.search(paper.title))
+    claim_readings = [r for r in readings if r.is_claim]
+    if not claim_readings and title_law:
+        claim_readings = [r for r in readings if r.relations and r.variables and not r.background]
+    studies = bool(claim_readings)
+    claims: list[Claim] = []
+    exponents: list[Exponent] = []
+    text = paper.abstract
+    # Measures named anywhere outside background sentences resolve a bare "performance".
+    named = [r for reading in readings if not reading.background for r in reading.responses]
+    title_variables = _variables(paper.title)
+    # Quantities the abstract varies ("models from 10M to 8B parameters") outside background.
+    setup_variables = sorted(
+        {v for r in readings if not r.background and lx.SETUP.search(text[r.start : r.end])
+         for v in r.variables}
+    )  # fmt: skip
+    # Last resort: the quantities a background sentence defines the law over.
+    defined_variables = sorted(
+        {v for r in readings if r.background and r.strong for v in r.variables}
+    )
+    for reading in claim_readings:
+        responses = _resolve(reading.responses, named)
+        # A claim naming no scale quantity is about the one the title names, if any.
+        variables = reading.variables or title_variables or setup_variables or defined_variables
+        sentence_claims = [
+            Claim(
+                claim_id=stable_id(paper.paper_id, str(reading.start), response),
+                paper_id=paper.paper_id,
+                response=response,
+                variables=variables,
+                form=reading.form,
+                direction=reading.direction,
+                evidence=text[reading.start : reading.end],
+                span_start=reading.start,
+                span_end=reading.end,
+                extractor_version=EXTRACTOR_VERSION,
+            )
+            for response in responses
+        ]
+        claims.extend(sentence_claims)
+        for match in reading.exponents:
+            exponents.append(_exponent(paper, text, match, reading, sentence_claims[0]))
+    return Extraction(
+        paper_id=paper.paper_id,
+        studies_scaling_law=studies,
+        domain=classify_domain(paper.title, text[:MAX_ABSTRACT_CHARS]),
+        claims=claims,
+        exponents=exponents,
+    )
+
+
+def _exponent(
+    paper: Paper, text: str, match: ExponentMatch, reading: SentenceReading, claim: Claim
+) -> Exponent:
+    variable = match.variable
+    if variable is None:
+        variable = reading.variables[0] if len(reading.variables) == 1 else "other"
+    return Exponent(
+        exponent_id=stable_id(paper.paper_id, "exp", str(match.start), str(match.end)),
+        paper_id=paper.paper_id,
+        claim_id=claim.claim_id,
+        symbol=match.symbol,
+        value=match.value,
+        variable=variable,
+        text=text[match.start : match.end],
+        span_start=match.start,
+        span_end=match.end,
+        extractor_version=EXTRACTOR_VERSION,
+    )
+
+
+def classify_domain(title: str, abstract: str) -> str:
+    """The first domain named in the title, else the one the abstract names most often."""
+    for name, rx in lx.DOMAIN_PATTERNS:
+        if rx.search(title):
+            return name
+    best, best_count = "other", 0
+    for name, rx in lx.DOMAIN_PATTERNS:
+        count = len(rx.findall(abstract))
+        if count > best_count:
+            best, best_count = name, count
+    return best

@@ -1,0 +1,383 @@
+"""Word lists behind every label the claim extractor assigns.
+
+Each label is decided by the first (or every) pattern of a small, named table that matches the
+sentence; keeping them here, as data, is what makes each decision explainable: ``explain()`` in
+``ingest.claims.extract`` reports which entry fired.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "BACKGROUND",
+    "COMPLEXITY",
+    "DIRECTION_PATTERNS",
+    "DOMAIN_PATTERNS",
+    "DOWNSTREAM_EXPLICIT",
+    "FIRST_PERSON",
+    "FORM_PATTERNS",
+    "HEARSAY",
+    "NOT_A_LAW",
+    "PREDICTION_ACCURACY",
+    "RELATION_PATTERNS",
+    "RELEASE",
+    "RESPONSE_PATTERNS",
+    "SETUP",
+    "TITLE_LAW",
+    "VARIABLE_PATTERNS",
+]
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+# -- what makes a sentence state a quantitative scaling relationship -------------------------
+# name -> (pattern, strong). A strong cue alone makes a claim; a weak one needs a scale variable.
+RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
+    "scaling_law": (_rx(r"scaling[- ]laws?|\blaws?\b"), True),
+    "power_law": (
+        _rx(
+            r"power[- ]?laws?|\bpropto\b|∝|[A-Za-z}]\s?\^\s?\{\s?[-−]?\s?(?:\d|\\?alpha|\\?beta"
+            r"|c\b)|"
+            r"exponents?\b(?! bits)|irreducible (?:loss|error)"
+        ),
+        True,
+    ),
+    "scales_as": (
+        _rx(
+            r"\bscal(?:es|ed)\s+(?:approximately\s+|roughly\s+)?(?:as\b|like\b|linearly"
+            r"|sublinearly|"
+            r"superlinearly|log-linearly|logarithmically|proportionally|inversely|predictably|"
+            r"smoothly|reliably|poorly|favorably|better|with(?!\s+respect))"
+            r"|\bscaling\s+(?:linearly|sublinearly|superlinearly|predictably|smoothly|reliably)"
+        ),
+        False,
+    ),
+    "scales_predictably": (
+        _rx(r"\bscal(?:es|ed|ing)\s+(?:predictably|reliably|log-linearly|as a power\b)"),
+        True,
+    ),
+    "scaling_behavior": (
+        _rx(
+            r"(?:(?:empirical|quantitative)\s+)?scaling\s+(?:behaviou?rs?|(?<=(?:rical"
+            r"|ative)\sscaling\s)propert(?:y|ies)|trends?|curves?|relation(?:ship)?s?|"
+            r"phenomen(?:on|a)|patterns?|functions?|coefficients?|formulations?|regimes?"
+            r"|exponents?|effects?|"
+            r"crossover|rules?\s+(?:for|of)\s+(?:optimal|the\s+optimal|hyper))"
+            r"|(?:inverse|U-shaped|positive|negative|sigmoid(?:-shaped)?)\s+scaling"
+        ),
+        True,
+    ),
+    "log_linear": (_rx(r"log-linear(?:ly)?|logarithmic(?:ally)?\b|inversely proportional"), False),
+    "function_of": (
+        _rx(r"as (?:a )?functions? of|in terms of the scale|relationships? between"),
+        False,
+    ),
+    "trend": (
+        _rx(
+            r"(?:improv|increas|decreas|decay|grow|drop|reduc|declin|degrad|worse|better|gain|"
+            r"plateau|saturat|level(?:s|ed)? off|diminish|hallucinate less|rises?\b)\w*"
+            r"(?:\s+[\w-]+){0,6}\s+(?:as|with)\s+(?:the\s+)?(?:increas|more|larger|bigger|longer|"
+            r"additional|scal|growing|model|data|pre-?training|(?:the\s+)?(?:number|amount|size))"
+            r"|\bas\s+(?:the\s+)?(?:model|data(?:set)?|training|compute"
+            r"|pre-?training)[\w\s-]{0,40}?"
+            r"(?:increases|grows|scales)\b"
+            r"|\bwith\s+(?:increas\w+|more)\s+[\w\s-]{0,30}?,\s"
+            r"|(?:improv|gain|decreas|reduc|degrad)\w*\s+(?:\w+\s+){0,3}with\s+"
+            r"(?:more|increas\w*|larger|additional|parallel|longer|growing)\s+(?:\w+\s+)?"
+            r"(?:sampling|compute|data|scale|size|parameters|tokens|steps|budgets?|length)\b"
+            r"|(?:additional|more|extra|increas\w*)\s+(?:computation|compute|data|parameters"
+            r"|samples|tokens)"
+            r"[\w\s]{0,20}?\b(?:yields?|gives?|leads? to|brings?)\s+(?:diminishing|smaller|larger"
+            r"|better|worse)"
+            r"|\b(?:adding|more|increasing|additional)\s+(?:layers|parameters|data|compute|tokens|"
+            r"examples|experts)\b[\w\s]{0,30}?\b(?:benefit|help|improv|hurt|degrad)"
+            r"|\b(?:larger|bigger)\s+(?:and\s+longer-trained\s+)?(?:models?|LMs|networks?)\b"
+            r"[\w\s-]{0,30}?\b(?:perform|hallucinate|are\s+(?:more|less))"
+        ),
+        False,
+    ),
+    "saturation": (_rx(r"\b(?:plateau|saturat|levels? off|diminishing returns)\w*"), False),
+    "predictable": (
+        _rx(
+            r"\bpredictabl[ey]\b|\bpredict(?:s|ed|ing)?\s+(?:the\s+)?(?:loss|performance|accuracy|"
+            r"largest|optimal|critical)"
+        ),
+        False,
+    ),
+    "impact": (
+        _rx(
+            r"(?:little|no|minimal|significant|strong|greater|substantial)\s+(?:impact|effects?"
+            r"|influence)"
+            r"\s+(?:on|of)\b"
+        ),
+        False,
+    ),
+}
+
+TITLE_LAW = _rx(
+    r"scaling[- ]laws?|\b[A-Z][\w-]*\s+law\b|inverse scaling|scales? predictably|"
+    r"scale reliably|scaling is predictable|\bpower[- ]laws?\b"
+)
+
+# A sentence that merely recalls what others found: background, not this paper's claim.
+BACKGROUND = _rx(
+    r"^(?:recent|prior|previous|existing|modern|many|most|much|despite|although|while|though|"
+    r"inspired|motivated|driven|following|work on|empirical scaling laws prescribe|"
+    r"scaling laws (?:have|are|offer|provide|predict|signify|play|validate)|"
+    r"(?:neural |empirical )?scaling laws? (?:principles )?(?:indicate|prescribe|suggest)|"
+    r"the (?:success|remarkable|performance emergence|impressive|push)|large (?:language )?models|"
+    r"it (?:is|has been)|language models have been|scaling (?:up|data|has)|"
+    r"(?:the\s+)?(?:neural\s+|empirical\s+)?scaling[- ]laws?\b|(?:a|the) (?:growing|large) body|"
+    r"there (?:has|have) been|as (?:models|LLMs)|conventional wisdom)"
+    r"|\b(?:has|have) been (?:empirically )?(?:shown|demonstrated|observed|found|validated)"
+    r"|\bis (?:commonly|widely) believed|\binspired by\b|\bdriven by (?:the )?(?:data )?scaling"
+    r"|\bet al\b|\bprior (?:work|studies)|\bprevious (?:work|studies|research)"
+    r"|\bknown as (?:a |the )?neural scaling law"
+)
+# Sentences about releasing code, data or models state no finding.
+RELEASE = _rx(
+    r"\b(?:we (?:will )?(?:release|open-source|make)|"
+    r"(?:code|data|models?|dataset) (?:is|are|will be) (?:publicly )?(?:available|released)|"
+    r"https?://|github\.com)"
+)
+# Power laws of data, physics laws and the like: not a scaling law of a model.
+NOT_A_LAW = _rx(
+    r"power[- ]law (?:distribut\w+|tails?|frequenc\w+)|heavy[- ]tailed|\bZipf\w*|Moore's law|"
+    r"law enforcement|\blaws? of (?:physics|motion|nature|thermodynamics)"
+)
+# Phrases that cite a law as motivation; blanked before the relation cues are applied.
+HEARSAY = _rx(
+    r"\b(?:bounded|driven|inspired|guided|motivated|dictated|governed|predicted) by (?:the )?"
+    r"(?:neural |data |empirical )?scaling[- ]laws?(?: phenomenon| of LLMs)?"
+    r"|\b(?:following|according to|based on) (?:the )?(?:neural )?scaling[- ]laws?"
+    r"|\b(?:transcend\w*|existing|standard|conventional|established|original|traditional"
+    r"|prevailing)"
+    r" (?:neural |pretraining |pre-training )?scaling[- ]laws?(?: function)?"
+)
+# Sentences about algorithmic cost: "scales linearly" there is complexity, not a scaling law.
+COMPLEXITY = _rx(
+    r"\bcomplexity\b|\bO\(|\blatency\b|\bthroughput\b|\bmemory (?:usage|footprint|cost)"
+)
+# A sentence describing the experimental grid: the quantities it names are the ones varied.
+SETUP = _rx(
+    r"\b(?:ranging|spanning|from)\b[^.]{0,40}?\b(?:to|up to)\b|\bvarying\b|\bvarious\b|"
+    r"\bdifferent (?:sizes|scales)|\bacross (?:a wide range|orders of magnitude|\w+ scales)"
+    r"|\bup to\b"
+)
+FIRST_PERSON = _rx(
+    r"\b(?:we|our|us)\b|\bthis (?:paper|work|study|report)\b|\bresults? (?:show|indicate|suggest"
+    r"|reveal)"
+    r"|\bfindings\b|\bexperiments? (?:show|indicate|reveal)"
+)
+
+# -- labels ----------------------------------------------------------------------------------
+VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
+    "inference_compute": _rx(
+        r"test[- ]time (?:compute|scaling|budget|interaction)|inference[- ](?:time )?(?:compute"
+        r"|scaling|budgets?)|"
+        r"inference time|generation length|output token length|number of samples|resampling|"
+        r"majority voting|voting numbers|thinking budgets?|\bTTS\b|parallel sampling|scaling budget"
+    ),
+    "finetuning_data": _rx(
+        r"fine-?tuning (?:examples|data(?:set)?s?(?: size)?|samples)|number of finetuning|"
+        r"instruction data|SFT data|post-training (?:data|examples)|quantity of difficult problems|"
+        r"(?:amount|size) of (?:the )?fine-?tuning|data amounts?"
+    ),
+    "datastore_size": _rx(r"datastore"),
+    "batch_size": _rx(r"batch[- ]sizes?|\bB_?(?:opt|crit)\b|mini-batching"),
+    "training_steps": _rx(
+        r"training (?:steps|time|iterations|duration|epochs)|\bsteps?\s*\(s\)"
+        r"|number of (?:training )?"
+        r"(?:steps|iterations|epochs)|increasing epochs|longer[- ]trained|iteration counts|"
+        r"throughout training|during training|over training|training checkpoints"
+    ),
+    "compute": _rx(
+        r"(?<!test-time )(?<!inference )(?<!we )(?<!to )"
+        r"\bcompute(?! requirement| the\b| a\b| an\b| its\b| their\b)"
+        r"(?:[- ]budgets?|[- ]optimal)?\b|"
+        r"computational (?:resources|budget)|\bFLOPs\b|floating point operation|"
+        r"training budget|compute-cost|compute budgets?"
+    ),
+    "precision": _rx(
+        r"\bprecision\b(?! training)|\bbit[- ]?widths?|\b\d+-bit\b|quantization granularity"
+    ),
+    "num_experts": _rx(
+        r"number of (?:activated )?experts|expert (?:count|activation ratio|granularity)|"
+        r"activated experts|experts? per token"
+    ),
+    "depth": _rx(r"\bdepth\b|number of layers|adding layers|\blayers\b"),
+    "width": _rx(
+        r"\bwidths?\b|hidden dimensions?|model dimensions?|\bfan-(?:in|out)\b|channel numbers|"
+        r"width scaling"
+    ),
+    "data_size": _rx(
+        r"data(?:set)?[- ]sizes?|(?:size|amount|quantity|volume) of (?:the )?(?:pre-?)?training "
+        r"(?:data|set|tokens)|training (?:data|tokens|set size|sets? grow|images)|"
+        r"\b(?:training|pre-?training) data\b|number of (?:training )?(?:tokens|observations"
+        r"|examples|samples)|"
+        r"samples seen|\btokens\b|(?:more|additional) data|data scaling|scaling (?:the )?data|"
+        r"amount of (?:pre-?training )?data|data volume|training set|dataset sizes?|"
+        r"\bmodels? and data\b|\b(?:with|of) (?:the )?data\b|token volume|\bdemonstrations\b|"
+        r"\bscal\w*\s+(?:\w+\s+){0,3}and data\b"
+    ),
+    "model_size": _rx(
+        r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?"
+        r"|sizes? of (?:the )?models?|"
+        r"number of (?:model )?parameters|parameter (?:count|scal\w*)|\bparameters\b|"
+        r"(?:larger|bigger|smaller) (?:language )?models|scaling up (?:\w+ )?models|"
+        r"(?:network|autoencoder|encoder|decoder|teacher|detector) sizes?|\bmodel scale\b|"
+        r"scale of the (?:LM|model)|\bscaled up\b|\bmodel scaling\b"
+        r"|\b\d+(?:\.\d+)?[MB] parameters?|"
+        r"\bmodels?(?: and|,| or) (?:data(?:set)?|samples?|compute)\b|(?:increas\w+"
+        r"|larger) (?:model )?scale|"
+        r"\b(?:with|across|at (?:larger|different|various)) scales?\b|\b(?:small"
+        r"|smaller) models\b|\bscal(?:ing|e) up\b(?! (?:the )?(?:data|test))"
+    ),
+    "other": _rx(
+        r"mixture ratios?|domain weights?|number of (?:tasks|real domains|deepfake methods|"
+        r"parallel streams)|intrinsic dimension|\bd_\{?(?:data|repr)|parallel (?:streams"
+        r"|computation)|"
+        r"width-depth ratio|task diversity|memory length|richness of the training task|"
+        r"quantization group size|\bUTD\b|updates-to-data|task scaling|"
+        r"\bP parallel|number of (?:training )?(?:environments|objects|languages)|adding languages"
+    ),
+}
+
+# "predicts with high accuracy" is about the prediction, not an accuracy that scales.
+PREDICTION_ACCURACY = _rx(
+    r"(?:prediction|predictive|extrapolation|fit(?:ting)?) accuracy|"
+    r"(?:with|to) (?:good|high|excellent|sufficient|remarkable) (?:prediction )?accuracy|"
+    r"accuracy (?:of|in) (?:the |our )?(?:prediction|performance inference|fit|estimat)\w*|"
+    r"accurately|prediction accuracy|"
+    r"(?:high|moderate|good|excellent) accuracy (?:for|in predicting|of)"
+)
+
+RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
+    "optimal_model_size": _rx(
+        r"optimal (?:model[- ](?:size|parameter)|token[- ]to[- ]parameter|model-parameter-count|"
+        r"N and D|sizing)|compute[- ]optimal (?:model size|N\b|allocation)"
+        r"|model size scales sublinearly|"
+        r"predicting the model size"
+    ),
+    "optimal_hyperparameter": _rx(
+        r"optimal (?:learning rate|batch size|hyper-?parameters?|weight decay|\{?\\?lambda|"
+        r"timescale|mixture ratio|data mixture|domain weights|number of samples|lr)"
+        r"(?: and (?:the )?(?:learning rate|batch size|weight decay))?|"
+        r"critical batch size|\bB_?(?:opt|crit)\b|learning[- ]rates? (?:as a function|scal"
+        r"|transfer|rule)|"
+        r"hyper-?parameters?\b.{0,40}\bscal|scal\w*\b.{0,40}\bhyper-?parameters?|"
+        r"largest useful batch size|"
+        r"maximal learning rates?|weight-decay scaling|spectral norm"
+    ),
+    "efficiency": _rx(r"efficiency leverage|\bEL\b|computational advantage"),
+    "loss": _rx(
+        r"(?<!plasticity )(?<!information )(?<!compression )\bloss(?:es)?\b"
+        r"(?! of generality| landscape| function)|cross[- ]entropy|perplexity|\bnats\b|\bMSE\b|"
+        r"log-likelihood|reconstruction"
+    ),
+    "error": _rx(r"\berrors?\b(?! correction)|error rates?|\bWER\b|hallucinat\w*"),
+    "accuracy": _rx(r"\baccuracy\b|\baccuracies\b"),
+    "downstream_performance": _rx(
+        r"performance|downstream|\bBLEU\b|quality|capabilit(?:y|ies)|\bscores?\b|success|"
+        r"abilit(?:y|ies)|benchmarks?"
+    ),
+}
+
+# A sentence naming one of these means task performance, not just "performance".
+DOWNSTREAM_EXPLICIT = _rx(
+    r"downstream|\bBLEU\b|task performance|benchmarks?\b|capabilit|abilit(?:y|ies)|"
+    r"success|\bscores?\b"
+)
+
+FORM_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("power_law_plus_constant", _rx(r"power[- ]law plus (?:a )?constant|L_0 \+|\bE \+")),
+    (
+        "broken_power_law",
+        _rx(r"broken power[- ]law|break (?:of|in) the power[- ]law|universal break"),
+    ),
+    (
+        "power_law",
+        _rx(r"power[- ]?laws?|\bpropto\b|∝|\^\{?[-−]?(?:\d|alpha|beta)|inversely proportional"),
+    ),
+    ("log_linear", _rx(r"log-linear|logarithmic|log-law")),
+    ("exponential", _rx(r"\bexponential(?:ly)?\b(?! linear)")),
+    ("sigmoidal", _rx(r"sigmoid")),
+    ("other", _rx(r"U-shaped|inverted-U|\blinear(?:ly)?\b|quadratic")),
+)
+
+DIRECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("non_monotonic", _rx(r"U-shaped|inverted-U|non-?monotonic|fluctuat|crossover|reverses")),
+    (
+        "saturates",
+        _rx(
+            r"plateau|saturat|levels? off|diminish|stops improving|bottleneck"
+            r"|does not result in a significant"
+        ),
+    ),
+    (
+        "worsens",
+        _rx(r"inverse scaling|\bworse\b|degrad|\bhurts?\b|rises with|increases more rapidly"),
+    ),
+    (
+        "improves",
+        _rx(
+            r"improv|\bbetter\b|decreas|\bdecay|reduc|gains?\b|hallucinate less"
+            r"|increases? (?:the )?(?:performance|accuracy)|predictably increases"
+        ),
+    ),
+)
+
+# Domain: the first label whose pattern matches the title, else the one matching most often in
+# the abstract (ties broken by this order, which puts specific domains before general ones).
+DOMAIN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("time_series", _rx(r"time[- ]series|forecasting")),
+    ("recsys", _rx(r"recommend\w*|\bCTR\b|click-through")),
+    ("robotics", _rx(r"\brobot\w*|manipulation polic|dexterous|embodied")),
+    ("speech", _rx(r"\bspeech\b|\bASR\b|acoustic|\baudio\b")),
+    (
+        "rl",
+        _rx(
+            r"reinforcement learning|\bdeep RL\b|\bRL agents?\b|offline RL|Atari|\bDota\b"
+            r"|value-based"
+        ),
+    ),
+    (
+        "science",
+        _rx(
+            r"molecul\w*|protein|\bPDEs?\b|chemi\w+|atomistic|interatomic|materials|neuron\w*|"
+            r"\bbrain\b|fMRI|neuroscience|astro\w*|radio bursts?|magnetar|quantum|conformal field|"
+            r"gravity|climate|genom\w*"
+        ),
+    ),
+    (
+        "multimodal",
+        _rx(
+            r"vision[- ]language|multi-?modal|image[- ]text|text[- ]image|\bVLMs?\b|\bMLLMs?\b|"
+            r"\bCLIP\b|captions?"
+        ),
+    ),
+    (
+        "vision",
+        _rx(
+            r"\bimages?\b|\bvision\b|visual|\bViTs?\b|ImageNet|\bvideos?\b|\b3D\b|detection|"
+            r"segmentation|diffusion|\bConvNets?\b|\bCNNs?\b|pixel"
+        ),
+    ),
+    (
+        "language",
+        _rx(
+            r"language models?|\bLLMs?\b|\bLMs?\b|\bNLP\b|translation|\btext\b|\bBERT\b|\bGPT|"
+            r"tokens?\b|reasoning|instruction"
+        ),
+    ),
+    (
+        "theory",
+        _rx(
+            r"\btheor(?:y|etical\w*)\b|solvable model|random feature|\bwe prove\b|toy model|"
+            r"random matrix|infinite-width|mean-field|kernel regime"
+        ),
+    ),
+)

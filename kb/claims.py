@@ -1,0 +1,72 @@
+"""Read-side queries over extracted claims and exponents.
+
+The extractor lives in ``ingest.claims``; this module only reads what it wrote, so the CLI and
+the app share one way of filtering claims by paper, response or scale variable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kb.errors import BadInputError
+from kb.records import RESPONSES, VARIABLES, Claim, Exponent
+from kb.store import Store
+
+__all__ = ["claim_record", "list_claims", "list_exponents"]
+
+
+def list_claims(
+    store: Store,
+    *,
+    paper_id: str | None = None,
+    response: str | None = None,
+    variable: str | None = None,
+) -> list[Claim]:
+    """Claims, optionally of one paper, one response or one scale variable, in abstract order.
+
+    Raises ``BadInputError`` for a response or variable outside the controlled vocabulary.
+    """
+    where: list[str] = []
+    params: list[Any] = []
+    if paper_id is not None:
+        where.append("paper_id = ?")
+        params.append(paper_id)
+    if response is not None:
+        if response not in RESPONSES:
+            raise BadInputError(
+                f"unknown response {response!r}; expected one of {', '.join(RESPONSES)}"
+            )
+        where.append("response = ?")
+        params.append(response)
+    if variable is not None:
+        if variable not in VARIABLES:
+            raise BadInputError(
+                f"unknown variable {variable!r}; expected one of {', '.join(VARIABLES)}"
+            )
+        where.append("list_contains(variables, ?)")
+        params.append(variable)
+    return store.select(
+        Claim, " AND ".join(where), params, order_by="paper_id, span_start, response, claim_id"
+    )
+
+
+def list_exponents(store: Store, *, paper_id: str | None = None) -> list[Exponent]:
+    """Exponents, optionally of one paper, in abstract order."""
+    if paper_id is None:
+        return store.select(Exponent, order_by="paper_id, span_start, exponent_id")
+    return store.select(Exponent, "paper_id = ?", [paper_id], order_by="span_start, exponent_id")
+
+
+def claim_record(claim: Claim) -> dict[str, Any]:
+    """A claim as the CLI's JSON object: the evidence text plus its ``[start, end]`` span."""
+    return {
+        "claim_id": claim.claim_id,
+        "paper_id": claim.paper_id,
+        "response": claim.response,
+        "variables": list(claim.variables),
+        "form": claim.form,
+        "direction": claim.direction,
+        "evidence": claim.evidence,
+        "span": [claim.span_start, claim.span_end],
+        "extractor_version": claim.extractor_version,
+    }

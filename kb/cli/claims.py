@@ -1,0 +1,89 @@
+"""``kb claims``, ``kb exponents`` and ``kb extract``: findings read from abstracts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ingest.claims import EXTRACTOR_VERSION, extract_store
+from kb.claims import claim_record, list_claims, list_exponents
+from kb.cli._common import (
+    cli,
+    db_option,
+    emit_json,
+    emit_table,
+    json_option,
+    progress_bar,
+    reading,
+    writing,
+)
+from kb.errors import KBError
+from kb.records import RESPONSES, VARIABLES
+
+
+@cli.command("claims")
+@click.option("--paper", "paper_id", default=None, help="Only this paper id (see `kb papers`).")
+@click.option(
+    "--response", type=click.Choice(RESPONSES), default=None, help="Only claims about this."
+)
+@click.option(
+    "--variable", type=click.Choice(VARIABLES), default=None, help="Only claims in this scale."
+)
+@db_option
+@json_option
+def claims_cmd(
+    db_path: str, as_json: bool, paper_id: str | None, response: str | None, variable: str | None
+) -> None:
+    """List scaling claims extracted from abstracts, each with the sentence that states it.
+
+    Example:  kb claims --paper arxiv:2001.08361 --json
+    """
+    with reading(db_path) as store:
+        claims = list_claims(store, paper_id=paper_id, response=response, variable=variable)
+    rows = [claim_record(c) for c in claims]
+    if as_json:
+        emit_json(rows)
+    else:
+        emit_table(
+            rows,
+            ["paper_id", "response", "variables", "form", "direction", "evidence"],
+            {"evidence": 70},
+        )
+
+
+@cli.command("exponents")
+@click.option("--paper", "paper_id", default=None, help="Only this paper id (see `kb papers`).")
+@db_option
+@json_option
+def exponents_cmd(db_path: str, as_json: bool, paper_id: str | None) -> None:
+    """List numbers stated as exponents of a scaling law, with the text they were read from.
+
+    Example:  kb exponents --json
+    """
+    with reading(db_path) as store:
+        exponents = list_exponents(store, paper_id=paper_id)
+    if as_json:
+        emit_json(exponents)
+    else:
+        rows = [e.model_dump() for e in exponents]
+        emit_table(rows, ["paper_id", "symbol", "value", "variable", "text"], {"text": 40})
+
+
+@cli.command("extract")
+@db_option
+def extract_cmd(db_path: str) -> None:
+    """Re-extract claims, exponents and paper labels for every paper, in one transaction.
+
+    Run it after the extractor improves; every row is stamped with the extractor version.
+
+    Example:  kb extract --db data/kb.duckdb
+    """
+    if not Path(db_path).exists():
+        raise KBError(
+            f"{db_path}: no knowledge base here yet; build it with "
+            f"`kb ingest ../shared/seeds --db {db_path}`"
+        )
+    with writing(db_path) as store, store.transaction(), progress_bar("extracting") as bar:
+        n_claims = extract_store(store, on_progress=bar)
+    click.echo(f"{n_claims} claims extracted by {EXTRACTOR_VERSION}", err=True)
