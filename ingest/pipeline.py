@@ -12,7 +12,9 @@ input file it recognises (``ingest.formats``) and merges what it reads into the 
 
 Folders holding a ``MANIFEST.md`` are released datasets, not listings; they are set aside for
 ``ingest_dataset_folders`` (``ingest.released``). Then the registry of reported laws
-(``data/laws.toml``) is synced, so every law can be linked to the papers now in the corpus.
+(``data/laws.toml``) is synced, so every law can be linked to the papers now in the corpus,
+and the claim extractor (``ingest.claims``) labels every paper it has not labelled yet (new
+papers, changed papers, or all of them after the extractor's version changed).
 Everything runs in one ``store.transaction()``: if anything fails, the store is exactly as
 before and the error propagates.
 """
@@ -29,6 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingest.claims import EXTRACTOR_VERSION, extract_into
 from ingest.formats import iter_papers
 from ingest.listings import ParsedEntry
 from ingest.released import DatasetReport, ingest_datasets
@@ -85,6 +88,8 @@ class IngestReport(BaseModel):
         default_factory=list, description="dataset folders skipped: content unchanged"
     )
     laws: int = Field(0, description="reported laws in the registry, synced this run")
+    papers_labelled: int = Field(0, description="papers the claim extractor (re)read this run")
+    claims: int = Field(0, description="claims written for those papers")
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -206,6 +211,21 @@ def _write_batch(store: Store, batch: list[ParsedEntry], tally: _Tally) -> None:
     store.upsert(e.appearance for e in batch)
 
 
+def _extract_claims(store: Store) -> tuple[int, int]:
+    """Run the claim extractor over papers it has not labelled in its current version.
+
+    Returns (papers labelled, claims written). Papers are read and written in batches, so a
+    100k-paper snapshot never sits in memory twice.
+    """
+    sql = "SELECT paper_id FROM papers WHERE extractor_version IS DISTINCT FROM ? ORDER BY 1"
+    ids = [row[0] for row in store.cursor().execute(sql, [EXTRACTOR_VERSION]).fetchall()]
+    claims = 0
+    for start in range(0, len(ids), BATCH_SIZE):
+        papers = list(_stored_papers(store, ids[start : start + BATCH_SIZE]).values())
+        claims += extract_into(store, papers)
+    return len(ids), claims
+
+
 def ingest_paths(
     store: Store,
     paths: Iterable[str | os.PathLike[str]],
@@ -248,6 +268,7 @@ def ingest_paths(
         report.datasets = datasets.ingested
         report.unchanged_datasets = datasets.unchanged
         report.laws = sync_registry(store)
+        report.papers_labelled, report.claims = _extract_claims(store)
     report.papers_seen = len(tally.seen)
     report.new_papers = len(tally.new)
     report.updated_papers = len(tally.updated)

@@ -28,7 +28,7 @@ def ingest_cmd(paths: tuple[str, ...], fmt: str, db_path: str, as_json: bool) ->
     JSON-lines snapshot, and CSV/JSON-lines with title and abstract columns are read; the
     same paper seen several times is one paper remembering every appearance. Folders with a
     MANIFEST.md are released datasets, read into points by their adapters. The registry
-    of reported laws is synced too. If any file is malformed, nothing is written.
+    of reported laws is synced and new papers' claims are extracted. If any file is malformed, nothing is written.
 
     Example:  kb ingest ../shared/seeds ../shared/datasets
     """
@@ -53,5 +53,7 @@ def ingest_cmd(paths: tuple[str, ...], fmt: str, db_path: str, as_json: bool) ->
             f"{len(report.unchanged_datasets)} unchanged"
         )
     click.echo(f"{report.laws} reported laws synced from the registry")
+    if report.papers_labelled:
+        click.echo(f"{report.claims} claims extracted from {report.papers_labelled} papers")
     if report.skipped_files:
         click.echo(f"{len(report.skipped_files)} files of no input format skipped")
