@@ -28,7 +28,8 @@ def ingest_cmd(paths: tuple[str, ...], fmt: str, db_path: str, as_json: bool) ->
     JSON-lines snapshot, and CSV/JSON-lines with title and abstract columns are read; the
     same paper seen several times is one paper remembering every appearance. Folders with a
     MANIFEST.md are released datasets, read into points by their adapters. The registry
-    of reported laws is synced and new papers' claims are extracted. If any file is malformed, nothing is written.
+    of reported laws is synced and new papers' claims are extracted. If any file is
+    malformed, nothing is written.
 
     Example:  kb ingest ../shared/seeds ../shared/datasets
     """
