@@ -1,4 +1,5 @@
-"""Paper page: metadata, listing appearances, claims highlighted in the abstract, exponents."""
+"""Paper page: metadata, listing appearances, claims highlighted in the abstract, exponents,
+the laws the paper reported (from the registry)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import streamlit as st
 from app.resources import empty_notice, get_store, paper_options, show_error
 from kb.errors import KBError
 from kb.query import get_paper, highlight_segments, paper_claims
+from kb.registry import laws_for_paper
 
 store = get_store()
 if store is None or empty_notice(store):
@@ -32,6 +34,7 @@ st.query_params["id"] = choice
 try:
     paper = get_paper(store, choice)
     claims, exponents = paper_claims(store, choice)
+    laws = laws_for_paper(store, choice)
 except KBError as err:
     show_error(err)
     st.stop()
@@ -89,6 +92,25 @@ if exponents:
         hide_index=True,
         key="paper_exponents",
     )
+
+if laws:
+    st.subheader(f"Reported laws ({len(laws)})")
+    for law in laws:
+        with st.container(border=True):
+            st.markdown(f"**{law.name}** · `{law.law_id}` · {law.source}")
+            st.code(law.formula, language=None)
+            values = ", ".join(f"{k} = {v:g}" for k, v in law.params.items()) or "no values"
+            derived = ", ".join(f"{k} = {v:g}" for k, v in law.derived.items())
+            st.caption(
+                values
+                + (f"; derived {derived}" if derived else "")
+                + (
+                    "; checked against the paper"
+                    if law.verified
+                    else "; not checked against the paper"
+                )
+                + (f"; fitted on our dataset `{law.dataset}`" if law.dataset else "")
+            )
 
 st.subheader("Listing appearances")
 st.dataframe(paper["appearances"], hide_index=True, key="paper_appearances")
