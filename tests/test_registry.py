@@ -200,6 +200,25 @@ def test_gadre_rpj_fit_reproduces_authors_printout(
         assert error == pytest.approx(printed, abs=0.002), config
 
 
+def test_bhagia_step1_values_predict_the_reported_target(
+    shipped: list[ReportedLaw], shared: Path
+) -> None:
+    """The recorded step-1 fits give the 13B-5T task-loss predictions the authors' script wrote
+    to step1_main.csv ('Pred'), at that run's (n, tokens) from final_config.json."""
+    pd = pytest.importorskip("pandas")
+    folder = shared / "datasets" / "bhagia2024_olmo_ladder"
+    target = json.loads((folder / "final_config.json").read_text())["13B-5T"]
+    run = pd.read_csv(folder / "runs" / Path(target["paths"][0]).name)
+    last = run.iloc[-1]  # offline evals log steps, not tokens (as the authors' loader handles)
+    tokens = float(last["_step"]) * float(last["batch_size_in_tokens"])
+    reported = pd.read_csv(folder / "reported" / "step1_main.csv").set_index("Task")
+    laws = _by_id(shipped)
+    for task, row in reported.iterrows():
+        p = laws[f"bhagia2024_step1_{str(task).removesuffix('_5shot')}"].params
+        predicted = p["E"] + p["A"] / target["n"] ** p["alpha"] + p["B"] / tokens ** p["beta"]
+        assert predicted == pytest.approx(row["Pred"], rel=1e-4), task
+
+
 def test_registry_path_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KB_REGISTRY", raising=False)
     assert registry_path() == DEFAULT_REGISTRY
