@@ -431,13 +431,12 @@ def test_cli_extract_needs_a_knowledge_base(tmp_path: Path) -> None:
 # -- the seed corpus -------------------------------------------------------------------------
 def test_seed_corpus_spans_and_no_crash(shared: Path) -> None:
     """Every seed abstract: extraction runs, every span is exact, and few exponents appear."""
-    from benchmarks._seeds import read_seed_dir
+    from benchmarks.bench_claims import read_seed_papers
 
-    seeds = read_seed_dir(shared / "seeds")
+    seeds = read_seed_papers(shared / "seeds")
     assert len(seeds) > 200
     n_exponents = 0
-    for s in seeds:
-        p = paper(s.abstract, title=s.title, pid=s.paper_id)
+    for p in seeds.values():
         result = extract(p)
         assert_spans_exact(p, result)
         n_exponents += len(result.exponents)
