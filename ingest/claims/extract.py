@@ -182,10 +182,21 @@ def extract(paper: Paper) -> Extraction:
     defined_variables = sorted(
         {v for r in readings if r.background and r.strong for v in r.variables}
     )
+    # Then any quantity the abstract names at all, in our own sentences before background ones.
+    named_variables = sorted(
+        {v for r in readings if not r.background and not r.release for v in r.variables}
+        or {v for r in readings for v in r.variables}
+    )
     for reading in claim_readings:
         responses = _resolve(reading.responses, named)
         # A claim naming no scale quantity is about the one the title names, if any.
-        variables = reading.variables or title_variables or setup_variables or defined_variables
+        variables = (
+            reading.variables
+            or title_variables
+            or setup_variables
+            or defined_variables
+            or named_variables
+        )
         sentence_claims = [
             Claim(
                 claim_id=stable_id(paper.paper_id, str(reading.start), response),

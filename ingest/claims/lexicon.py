@@ -176,64 +176,74 @@ FIRST_PERSON = _rx(
 # -- labels ----------------------------------------------------------------------------------
 VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
     "inference_compute": _rx(
-        r"test[- ]time (?:compute|scaling|budget|interaction)|inference[- ](?:time )?(?:compute"
-        r"|scaling|budgets?)|"
-        r"inference time|generation length|output token length|number of samples|resampling|"
-        r"majority voting|voting numbers|thinking budgets?|\bTTS\b|parallel sampling|scaling budget"
+        r"test[- ]time (?:compute|computation|scaling|budgets?|interaction|samples)"
+        r"|inference[- ](?:time )?(?:compute|computation|scaling|budgets?|FLOPs|samples)"
+        r"|inference time|generation length|output token length|number of (?:generated |sampled )?"
+        r"(?:samples|candidates|attempts|rollouts|generations|votes)|(?:re|repeated )sampling"
+        r"|majority voting|voting numbers|self-consistency|best-of-[Nk]\b|thinking (?:budgets?|tokens"
+        r"|length)|reasoning (?:length|tokens|budgets?)|chain[- ]of[- ]thought length|\bTTS\b"
+        r"|parallel sampling|scaling budget|samples at inference"
     ),
     "finetuning_data": _rx(
-        r"fine-?tuning (?:examples|data(?:set)?s?(?: size)?|samples)|number of finetuning|"
-        r"instruction data|SFT data|post-training (?:data|examples)|quantity of difficult problems|"
-        r"(?:amount|size) of (?:the )?fine-?tuning|data amounts?"
+        r"fine-?tuning (?:examples|data(?:set)?s?(?: size)?|samples|set size)|number of finetuning"
+        r"|instruction(?:[- ]tuning)? data|SFT data|post-training (?:data|examples)"
+        r"|quantity of difficult problems|(?:amount|size|number) of (?:the )?(?:fine-?tuning|SFT"
+        r"|instruction)|data amounts?"
     ),
     "datastore_size": _rx(r"datastore"),
     "batch_size": _rx(r"batch[- ]sizes?|\bB_?(?:opt|crit)\b|mini-batching"),
     "training_steps": _rx(
-        r"training (?:steps|time|iterations|duration|epochs)|\bsteps?\s*\(s\)"
-        r"|number of (?:training )?"
-        r"(?:steps|iterations|epochs)|increasing epochs|longer[- ]trained|iteration counts|"
-        r"throughout training|during training|over training|training checkpoints"
+        r"training (?:steps|time|iterations|duration|epochs|length|horizon)|\bsteps?\s*\(s\)"
+        r"|number of (?:training |gradient |optimi[sz]ation )?(?:steps|iterations|epochs|updates)"
+        r"|increasing epochs|longer[- ]trained|longer training|iteration counts"
+        r"|throughout training|during training|over training|training checkpoints"
+        r"|\b(?:multiple|more|repeated) epochs\b"
     ),
     "compute": _rx(
         r"(?<!test-time )(?<!inference )(?<!we )(?<!to )"
-        r"\bcompute(?! requirement| the\b| a\b| an\b| its\b| their\b)"
+        r"\bcompute(?! requirement| cost| the\b| a\b| an\b| its\b| their\b)"
         r"(?:[- ]budgets?|[- ]optimal)?\b|"
-        r"computational (?:resources|budget)|\bFLOPs\b|floating point operation|"
-        r"training budget|compute-cost|compute budgets?"
+        r"computational (?:resources|budget)|\bFLOPs\b|floating point operation|GPU[- ]hours"
+        r"|training budget|compute budgets?|training compute|amount of compute"
     ),
     "precision": _rx(
         r"\bprecision\b(?! training)|\bbit[- ]?widths?|\b\d+-bit\b|quantization granularity"
+        r"|number of bits|bits per (?:parameter|weight)|low-precision"
     ),
     "num_experts": _rx(
-        r"number of (?:activated )?experts|expert (?:count|activation ratio|granularity)|"
-        r"activated experts|experts? per token"
+        r"number of (?:activated |routed )?experts|expert (?:count|activation ratio|granularity)|"
+        r"activated experts|experts? per token|\bgranularity\b"
     ),
     "depth": _rx(r"\bdepth\b|number of layers|adding layers|\blayers\b"),
     "width": _rx(
-        r"\bwidths?\b|hidden dimensions?|model dimensions?|\bfan-(?:in|out)\b|channel numbers|"
-        r"width scaling"
+        r"\bwidths?\b|hidden (?:dimensions?|sizes?|units)|model dimensions?|\bfan-(?:in|out)\b"
+        r"|channel numbers|width scaling|number of (?:neurons|hidden units|channels)"
+        r"|embedding dimensions?"
     ),
     "data_size": _rx(
-        r"data(?:set)?[- ]sizes?|(?:size|amount|quantity|volume) of (?:the )?(?:pre-?)?training "
-        r"(?:data|set|tokens)|training (?:data|tokens|set size|sets? grow|images)|"
-        r"\b(?:training|pre-?training) data\b|number of (?:training )?(?:tokens|observations"
-        r"|examples|samples)|"
-        r"samples seen|\btokens\b|(?:more|additional) data|data scaling|scaling (?:the )?data|"
-        r"amount of (?:pre-?training )?data|data volume|training set|dataset sizes?|"
-        r"\bmodels? and data\b|\b(?:with|of) (?:the )?data\b|token volume|\bdemonstrations\b|"
-        r"\bscal\w*\s+(?:\w+\s+){0,3}and data\b"
+        r"data(?:set)?[- ](?:sizes?|scales?|quantity)|(?:size|amount|quantity|volume|scale) of "
+        r"(?:the )?(?:pre-?)?training (?:data|set|tokens|corpus)|training (?:data|tokens|set size"
+        r"|sets? grow|images|examples|samples)|"
+        r"\b(?:training|pre-?training) data\b|number of (?:training |unique |pre-?training )?"
+        r"(?:tokens|observations|examples|samples|images|data points|demonstrations|trajectories)"
+        r"|samples seen|\btokens\b|(?:more|additional|less) data\b|data scaling|scaling (?:the )?data"
+        r"|amount of (?:pre-?training )?data|data volume|training set|dataset sizes?|corpus size"
+        r"|\bmodels? and data\b|\b(?:with|of) (?:the )?data\b|token volume|\bdemonstrations\b"
+        r"|\bscal\w*\s+(?:\w+\s+){0,3}and data\b|\bsize of (?:the )?(?:training )?(?:data|corpus)"
     ),
     "model_size": _rx(
         r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?"
-        r"|sizes? of (?:the )?models?|"
-        r"number of (?:model )?parameters|parameter (?:count|scal\w*)|\bparameters\b|"
-        r"(?:larger|bigger|smaller) (?:language )?models|scaling up (?:\w+ )?models|"
-        r"(?:network|autoencoder|encoder|decoder|teacher|detector) sizes?|\bmodel scale\b|"
-        r"scale of the (?:LM|model)|\bscaled up\b|\bmodel scaling\b"
-        r"|\b\d+(?:\.\d+)?[MB] parameters?|"
-        r"\bmodels?(?: and|,| or) (?:data(?:set)?|samples?|compute)\b|(?:increas\w+"
-        r"|larger) (?:model )?scale|"
-        r"\b(?:with|across|at (?:larger|different|various)) scales?\b|\b(?:small"
+        r"|sizes? of (?:the )?(?:models?|networks?)|"
+        r"number of (?:model |trainable |non-embedding )?parameters|parameter (?:count|scal\w*)"
+        r"|\bparameters\b|(?:larger|bigger|smaller) (?:language |vision |transformer )?(?:models"
+        r"|LMs|LLMs|networks)|scaling up (?:\w+ )?models|"
+        r"(?:network|autoencoder|encoder|decoder|teacher|student|detector|backbone) sizes?"
+        r"|\bmodel scale\b|scale of the (?:LM|model|network)|\bscaled up\b|\bmodel scaling\b"
+        r"|\b\d+(?:\.\d+)?[MBK] parameters?|\b\d+(?:\.\d+)?[MBK]?\s?(?:to|-)\s?\d+(?:\.\d+)?[MB]\b"
+        r"|\bmodels?(?: and|,| or) (?:data(?:set)?|samples?|compute)\b|(?:increas\w+"
+        r"|larger) (?:model )?scale|(?:models|LMs|LLMs|networks) of (?:different|various|varying"
+        r"|increasing) sizes"
+        r"|\b(?:with|across|at (?:larger|different|various)) scales?\b|\b(?:small"
         r"|smaller) models\b|\bscal(?:ing|e) up\b(?! (?:the )?(?:data|test))"
     ),
     "other": _rx(
