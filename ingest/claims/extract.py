@@ -23,6 +23,8 @@ __all__ = ["EXTRACTOR_VERSION", "Extraction", "SentenceReading", "explain", "ext
 EXTRACTOR_VERSION = "claims-rules-1"
 """Stamped on every paper label, claim and exponent row; bump when any rule changes output."""
 
+_OPTIMAL_SETTINGS = frozenset({"optimal_hyperparameter", "optimal_model_size"})
+
 MAX_ABSTRACT_CHARS = 20_000
 """Abstracts are a few thousand characters; beyond this only the first part is read."""
 
@@ -64,6 +66,8 @@ class SentenceReading:
             return False
         if self.variables or self.exponents:
             return True
+        if self.first_person and _OPTIMAL_SETTINGS & set(self.responses):
+            return True  # "we predict the largest useful batch size": an optimum across scale
         return self.strong and (bool(self.responses) or self.first_person)
 
 
@@ -166,6 +170,10 @@ def extract(paper: Paper) -> Extraction:
     claim_readings = [r for r in readings if r.is_claim]
     if not claim_readings and title_law:
         claim_readings = [r for r in readings if r.relations and r.variables and not r.background]
+    if not claim_readings and lx.TITLE_SCALING_LAW.search(paper.title):
+        # The title says the paper is about scaling laws: its sentences naming one state it,
+        # even when they open like background ("Scaling laws for X are ...").
+        claim_readings = [r for r in readings if r.strong and not r.release]
     studies = bool(claim_readings)
     claims: list[Claim] = []
     exponents: list[Exponent] = []

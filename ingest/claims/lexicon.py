@@ -25,6 +25,7 @@ __all__ = [
     "RESPONSE_PATTERNS",
     "SETUP",
     "TITLE_LAW",
+    "TITLE_SCALING_LAW",
     "VARIABLE_PATTERNS",
 ]
 
@@ -39,9 +40,10 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     "scaling_law": (_rx(r"scaling[- ]laws?|\blaws?\b"), True),
     "power_law": (
         _rx(
-            r"power[- ]?laws?|\bpropto\b|∝|[A-Za-z}]\s?\^\s?\{\s?[-−]?\s?(?:\d|\\?alpha|\\?beta"
-            r"|c\b)|"
-            r"exponents?\b(?! bits)|irreducible (?:loss|error)"
+            r"power[- ]?laws?|\bpropto\b|∝|(?!(?<![A-Za-z])[RL]\s?\^)[A-Za-z}]"
+            r"\s?\^\s?\{\s?[-−]?\s?(?:\d|\\?alpha|\\?beta|c\b)|"
+            r"(?<!Lyapunov )(?<!Hurst )(?<!critical )exponents?\b(?! bits)"
+            r"|irreducible (?:loss|error)"
         ),
         True,
     ),
@@ -69,6 +71,15 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
             r"|(?:inverse|U-shaped|positive|negative|sigmoid(?:-shaped)?)\s+scaling"
         ),
         True,
+    ),
+    # "a scaling experiment", "the scaling of data size": a study across scale (needs a variable).
+    "scaling_study": (
+        _rx(
+            r"\bscaling (?:experiments?|analys[ie]s|stud(?:y|ies)|sweeps?|ladders?)\b"
+            r"|\b(?:joint|simultaneous) scaling\b|\bscaling (?:of|in) (?:the )?(?:data|model"
+            r"|compute|training|parameters|width|depth|batch|number|amount|size)"
+        ),
+        False,
     ),
     "log_linear": (_rx(r"log-linear(?:ly)?|logarithmic(?:ally)?\b|inversely proportional"), False),
     "function_of": (
@@ -99,7 +110,15 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
         ),
         False,
     ),
-    "saturation": (_rx(r"\b(?:plateau|saturat|levels? off|diminishing returns)\w*"), False),
+    # Verb forms only: "colour saturation" or a "saturating activation" is not a trend.
+    "saturation": (
+        _rx(
+            r"\b(?:plateau(?:s|ed|ing)|saturat(?:es|ed)|saturating(?! (?:activation|non-?linear))"
+            r"|reach(?:es|ed)? a plateau|levels? off|leveled off|diminishing returns)\b"
+            r"|(?:performance|accuracy|loss|gains?|improvements?|returns?) saturation"
+        ),
+        False,
+    ),
     "predictable": (
         _rx(
             r"\bpredictabl[ey]\b|\bpredict(?:s|ed|ing)?\s+(?:the\s+)?(?:loss|performance|accuracy|"
@@ -117,6 +136,8 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     ),
 }
 
+# A title naming scaling laws outright: the paper is about one (see ``extract``'s fallback).
+TITLE_SCALING_LAW = _rx(r"\bscaling[- ]laws?\b")
 TITLE_LAW = _rx(
     r"scaling[- ]laws?|\b[A-Z][\w-]*\s+law\b|inverse scaling|scales? predictably|"
     r"scale reliably|scaling is predictable|\bpower[- ]laws?\b"
@@ -146,7 +167,9 @@ RELEASE = _rx(
 # Power laws of data, physics laws and the like: not a scaling law of a model.
 NOT_A_LAW = _rx(
     r"power[- ]law (?:distribut\w+|tails?|frequenc\w+)|heavy[- ]tailed|\bZipf\w*|Moore's law|"
-    r"law enforcement|\blaws? of (?:physics|motion|nature|thermodynamics)"
+    r"law enforcement|\blaws? of (?:physics|motion|nature|thermodynamics|large numbers)"
+    r"|\b(?!Chinchilla|Kaplan|Hoffmann)[A-Z][a-z]+'s? laws?\b|\b(?:case|criminal|civil|contract|tax|international|privacy"
+    r"|constitutional|patent|copyright|conservation|legal) laws?\b|\blaws? and regulations"
 )
 # Phrases that cite a law as motivation; blanked before the relation cues are applied.
 HEARSAY = _rx(
@@ -160,6 +183,8 @@ HEARSAY = _rx(
 # Sentences about algorithmic cost: "scales linearly" there is complexity, not a scaling law.
 COMPLEXITY = _rx(
     r"\bcomplexity\b|\bO\(|\blatency\b|\bthroughput\b|\bmemory (?:usage|footprint|cost)"
+    r"|\bspeed-?ups?\b|\b(?:number of )?(?:GPUs|nodes|devices|workers|cores|accelerators)\b"
+    r"|wall-?clock"
 )
 # A sentence describing the experimental grid: the quantities it names are the ones varied.
 SETUP = _rx(
