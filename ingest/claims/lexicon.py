@@ -113,7 +113,7 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     # Verb forms only: "colour saturation" or a "saturating activation" is not a trend.
     "saturation": (
         _rx(
-            r"\b(?:plateau(?:s|ed|ing)|saturat(?:es|ed)|saturating(?! (?:activation|non-?linear))"
+            r"\b(?:plateau(?:s|ed|ing)?|saturat(?:es|ed)|saturating(?! (?:activation|non-?linear))"
             r"|reach(?:es|ed)? a plateau|levels? off|leveled off|diminishing returns)\b"
             r"|(?:performance|accuracy|loss|gains?|improvements?|returns?) saturation"
         ),
