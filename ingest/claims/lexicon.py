@@ -52,8 +52,10 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
             r"\bscal(?:es|ed)\s+(?:approximately\s+|roughly\s+)?(?:as\b|like\b|linearly"
             r"|sublinearly|"
             r"superlinearly|log-linearly|logarithmically|proportionally|inversely|predictably|"
-            r"smoothly|reliably|poorly|favorably|better|with(?!\s+respect))"
+            r"smoothly|reliably|with(?!\s+respect))"
             r"|\bscaling\s+(?:linearly|sublinearly|superlinearly|predictably|smoothly|reliably)"
+            # a comparison of scaling trends; "scales favourably" alone is a boast, not a law
+            r"|\bscal(?:e|es|ed)\s+(?:better|worse|poorly)\s+(?:than|compared|asymptotically)"
         ),
         False,
     ),
