@@ -195,9 +195,10 @@ def extract(paper: Paper) -> Extraction:
         {v for r in readings if not r.background and not r.release for v in r.variables}
         or {v for r in readings for v in r.variables}
     )
+    # A claim naming no scale quantity is about the ones the title names, else those the
+    # abstract varies, else those a background law is defined over, else any the abstract names.
     for reading in claim_readings:
         responses = _resolve(reading.responses, named)
-        # A claim naming no scale quantity is about the one the title names, if any.
         variables = (
             reading.variables
             or title_variables

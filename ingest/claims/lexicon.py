@@ -309,7 +309,10 @@ RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"largest useful batch size|"
         r"maximal learning rates?|weight-decay scaling|spectral norm"
     ),
-    "efficiency": _rx(r"efficiency leverage|\bEL\b|computational advantage"),
+    "efficiency": _rx(
+        r"efficiency leverage|\bEL\b|computational advantage|\bspeed-?ups?\b"
+        r"|acceptance (?:rates?|lengths?)"
+    ),
     "loss": _rx(
         r"(?<!plasticity )(?<!information )(?<!compression )\bloss(?:es)?\b"
         r"(?! of generality| landscape| function)|cross[- ]entropy|perplexity|\bnats\b|\bMSE\b|"
@@ -320,6 +323,12 @@ RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
     "downstream_performance": _rx(
         r"performance|downstream|\bBLEU\b|quality|capabilit(?:y|ies)|\bscores?\b|success|"
         r"abilit(?:y|ies)|benchmarks?"
+    ),
+    # Measures of behaviour other than quality (the labelling guide's "other" response).
+    "other": _rx(
+        r"\brobustness\b|\b(?:activation )?sparsity\b|attack success|memori[sz]ation"
+        r"|\bcalibration\b|\btoxicity\b|\btruthfulness\b|massive activations"
+        r"|activation (?:magnitudes?|outliers)"
     ),
 }
 
