@@ -234,14 +234,18 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|training budget|compute budgets?|training compute|amount of compute"
     ),
     "precision": _rx(
-        r"\bprecision\b(?! training)|\bbit[- ]?widths?|\b\d+-bit\b|quantization granularity"
+        r"(?<!average )(?<!recall and )(?<!recall, )\bprecision\b(?! training| and recall|, recall"
+        r"|/recall|@)|\bbit[- ]?widths?|\b\d+-bit\b|quantization granularity"
         r"|number of bits|bits per (?:parameter|weight)|low-precision"
     ),
     "num_experts": _rx(
         r"number of (?:activated |routed )?experts|expert (?:count|activation ratio|granularity)|"
-        r"activated experts|experts? per token|\bgranularity\b"
+        r"activated experts|experts? per token|granularity of (?:the )?experts|fine-grained experts"
     ),
-    "depth": _rx(r"\bdepth\b|number of layers|adding layers|\blayers\b"),
+    "depth": _rx(
+        r"\bdepth\b|number of layers|adding layers|(?:more|fewer) layers|layer counts?"
+        r"|deeper (?:models|networks|transformers)"
+    ),
     "width": _rx(
         r"\bwidths?\b|hidden (?:dimensions?|sizes?|units)|model dimensions?|\bfan-(?:in|out)\b"
         r"|channel numbers|width scaling|number of (?:neurons|hidden units|channels)"
