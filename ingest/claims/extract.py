@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from ingest.claims import lexicon as lx
 from ingest.claims.exponents import ExponentMatch, find_exponents
 from ingest.claims.sentences import sentence_spans
+from ingest.claims.trends import read_direction, read_form
 from kb.records import Claim, Exponent, Paper, stable_id
 
 __all__ = ["EXTRACTOR_VERSION", "Extraction", "SentenceReading", "explain", "extract"]
 
-EXTRACTOR_VERSION = "claims-rules-1"
+EXTRACTOR_VERSION = "claims-rules-2"
 """Stamped on every paper label, claim and exponent row; bump when any rule changes output."""
 
 _OPTIMAL_SETTINGS = frozenset({"optimal_hyperparameter", "optimal_model_size"})
@@ -71,13 +72,6 @@ class SentenceReading:
         return self.strong and (bool(self.responses) or self.first_person)
 
 
-def _first(patterns: tuple[tuple[str, object], ...], text: str, default: str) -> str:
-    for name, rx in patterns:
-        if rx.search(text):  # type: ignore[attr-defined]
-            return name
-    return default
-
-
 def read_sentence(text: str, start: int, end: int) -> SentenceReading:
     """Apply every cue to ``text[start:end]``."""
     body = text[start:end]
@@ -98,8 +92,8 @@ def read_sentence(text: str, start: int, end: int) -> SentenceReading:
     )
     reading.variables = _variables(body)
     reading.responses = _responses(body)
-    reading.form = _first(lx.FORM_PATTERNS, body, "unspecified")
-    reading.direction = _first(lx.DIRECTION_PATTERNS, body, "unspecified")
+    reading.form = read_form(body)
+    reading.direction = read_direction(body, reading.responses)
     reading.exponents = find_exponents(text, (start, end))
     return reading
 
@@ -197,7 +191,14 @@ def extract(paper: Paper) -> Extraction:
     )
     # A claim naming no scale quantity is about the ones the title names, else those the
     # abstract varies, else those a background law is defined over, else any the abstract names.
+    # A claim naming "the (scaling) law" without its shape has the one shape the paper's claims
+    # state, when they state exactly one ("we fit a power law ... the law predicts ...").
+    forms = {r.form for r in claim_readings} - {"unspecified"}
+    paper_form = forms.pop() if len(forms) == 1 else "unspecified"
     for reading in claim_readings:
+        form = reading.form
+        if form == "unspecified" and "scaling_law" in reading.relations:
+            form = paper_form
         responses = _resolve(reading.responses, named)
         variables = (
             reading.variables
@@ -212,7 +213,7 @@ def extract(paper: Paper) -> Extraction:
                 paper_id=paper.paper_id,
                 response=response,
                 variables=variables,
-                form=reading.form,
+                form=form,
                 direction=reading.direction,
                 evidence=text[reading.start : reading.end],
                 span_start=reading.start,

@@ -12,11 +12,9 @@ import re
 __all__ = [
     "BACKGROUND",
     "COMPLEXITY",
-    "DIRECTION_PATTERNS",
     "DOMAIN_PATTERNS",
     "DOWNSTREAM_EXPLICIT",
     "FIRST_PERSON",
-    "FORM_PATTERNS",
     "HEARSAY",
     "NOT_A_LAW",
     "PREDICTION_ACCURACY",
@@ -80,6 +78,14 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
             r"\bscaling (?:experiments?|analys[ie]s|stud(?:y|ies)|sweeps?|ladders?)\b"
             r"|\b(?:joint|simultaneous) scaling\b|\bscaling (?:of|in) (?:the )?(?:data|model"
             r"|compute|training|parameters|width|depth|batch|number|amount|size)"
+        ),
+        False,
+    ),
+    # A named curve shape ("an S-shaped curve in model size", "double descent"); needs a variable.
+    "shape": (
+        _rx(
+            r"S-shaped|S-curve|\bsigmoid(?:al)?\b|double descent|\b(?:follows?|obeys?) an? [\w-]+"
+            r"(?: [\w-]+)? curve"
         ),
         False,
     ),
@@ -168,9 +174,10 @@ RELEASE = _rx(
 )
 # Power laws of data, physics laws and the like: not a scaling law of a model.
 NOT_A_LAW = _rx(
-    r"power[- ]law (?:distribut\w+|tails?|frequenc\w+)|heavy[- ]tailed|\bZipf\w*|Moore's law|"
+    r"\b(?!Chinchilla|Kaplan|Hoffmann)[A-Z][a-z]+'s? laws?\b"
+    r"|power[- ]law (?:distribut\w+|tails?|frequenc\w+)|heavy[- ]tailed|\bZipf\w*|Moore's law|"
     r"law enforcement|\blaws? of (?:physics|motion|nature|thermodynamics|large numbers)"
-    r"|\b(?!Chinchilla|Kaplan|Hoffmann)[A-Z][a-z]+'s? laws?\b|\b(?:case|criminal|civil|contract|tax|international|privacy"
+    r"|\b(?:case|criminal|civil|contract|tax|international|privacy"
     r"|constitutional|patent|copyright|conservation|legal) laws?\b|\blaws? and regulations"
 )
 # Phrases that cite a law as motivation; blanked before the relation cues are applied.
@@ -207,8 +214,9 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|inference[- ](?:time )?(?:compute|computation|scaling|budgets?|FLOPs|samples)"
         r"|inference time|generation length|output token length|number of (?:generated |sampled )?"
         r"(?:samples|candidates|attempts|rollouts|generations|votes)|(?:re|repeated )sampling"
-        r"|majority voting|voting numbers|self-consistency|best-of-[Nk]\b|thinking (?:budgets?|tokens"
-        r"|length)|reasoning (?:length|tokens|budgets?)|chain[- ]of[- ]thought length|\bTTS\b"
+        r"|majority voting|voting numbers|self-consistency|best-of-[Nk]\b"
+        r"|thinking (?:budgets?|tokens|length)|reasoning (?:length|tokens|budgets?)"
+        r"|chain[- ]of[- ]thought length|\bTTS\b"
         r"|parallel sampling|scaling budget|samples at inference"
     ),
     "finetuning_data": _rx(
@@ -257,7 +265,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|sets? grow|images|examples|samples)|"
         r"\b(?:training|pre-?training) data\b|number of (?:training |unique |pre-?training )?"
         r"(?:tokens|observations|examples|samples|images|data points|demonstrations|trajectories)"
-        r"|samples seen|\btokens\b|(?:more|additional|less) data\b|data scaling|scaling (?:the )?data"
+        r"|samples seen|\btokens\b|(?:more|additional|less) data\b|data scaling"
+        r"|scaling (?:the )?data"
         r"|amount of (?:pre-?training )?data|data volume|training set|dataset sizes?|corpus size"
         r"|\bmodels? and data\b|\b(?:with|of) (?:the )?data\b|token volume|\bdemonstrations\b"
         r"|\bscal\w*\s+(?:\w+\s+){0,3}and data\b|\bsize of (?:the )?(?:training )?(?:data|corpus)"
@@ -340,44 +349,6 @@ RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
 DOWNSTREAM_EXPLICIT = _rx(
     r"downstream|\bBLEU\b|task performance|benchmarks?\b|capabilit|abilit(?:y|ies)|"
     r"success|\bscores?\b"
-)
-
-FORM_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("power_law_plus_constant", _rx(r"power[- ]law plus (?:a )?constant|L_0 \+|\bE \+")),
-    (
-        "broken_power_law",
-        _rx(r"broken power[- ]law|break (?:of|in) the power[- ]law|universal break"),
-    ),
-    (
-        "power_law",
-        _rx(r"power[- ]?laws?|\bpropto\b|∝|\^\{?[-−]?(?:\d|alpha|beta)|inversely proportional"),
-    ),
-    ("log_linear", _rx(r"log-linear|logarithmic|log-law")),
-    ("exponential", _rx(r"\bexponential(?:ly)?\b(?! linear)")),
-    ("sigmoidal", _rx(r"sigmoid")),
-    ("other", _rx(r"U-shaped|inverted-U|\blinear(?:ly)?\b|quadratic")),
-)
-
-DIRECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("non_monotonic", _rx(r"U-shaped|inverted-U|non-?monotonic|fluctuat|crossover|reverses")),
-    (
-        "saturates",
-        _rx(
-            r"plateau|saturat|levels? off|diminish|stops improving|bottleneck"
-            r"|does not result in a significant"
-        ),
-    ),
-    (
-        "worsens",
-        _rx(r"inverse scaling|\bworse\b|degrad|\bhurts?\b|rises with|increases more rapidly"),
-    ),
-    (
-        "improves",
-        _rx(
-            r"improv|\bbetter\b|decreas|\bdecay|reduc|gains?\b|hallucinate less"
-            r"|increases? (?:the )?(?:performance|accuracy)|predictably increases"
-        ),
-    ),
 )
 
 # Domain: the first label whose pattern matches the title, else the one matching most often in
