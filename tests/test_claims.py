@@ -201,6 +201,7 @@ def test_papers_that_do_not_study_a_scaling_law(abstract: str) -> None:
         ("We find loss follows a power law in the hidden size.", "width"),
         ("We find loss follows a power law in the number of neurons.", "width"),
         ("We find loss follows a power law in corpus size.", "data_size"),
+        ("We find loss follows a power law in N for models trained on D tokens.", "data_size"),
         ("We find loss follows a power law in the number of training examples.", "data_size"),
         ("We find loss follows a power law for models from 10M to 1B.", "model_size"),
         ("We find loss follows a power law in the number of bits per parameter.", "precision"),
@@ -223,6 +224,8 @@ def test_variable_lexicon(sentence: str, variable: str) -> None:
         ("We find loss follows a power law in data for every one of the layers.", "depth"),
         ("We find loss follows a power law in data at any annotation granularity.",
          "num_experts"),
+        ("We find loss follows a power law in model size when pruning visual tokens.",
+         "data_size"),
     ],
 )  # fmt: skip
 def test_variable_look_alikes(sentence: str, absent: str) -> None:
