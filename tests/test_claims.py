@@ -277,6 +277,7 @@ def test_a_law_sentence_takes_the_form_the_paper_states() -> None:
         "We compute the Lyapunov exponent of the training dynamics.",
         "Augmentations vary hue and colour saturation of the training images.",
         "Our method scales favorably with model size.",
+        "We use scaling laws to select pretraining data for our larger models.",
         "Training scales linearly with the number of GPUs, with a 7x speed-up on 8 nodes.",
     ],
 )

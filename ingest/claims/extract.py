@@ -110,6 +110,14 @@ def _variables(body: str) -> list[str]:
     return sorted(found)
 
 
+def _most_named(variables: list[str]) -> list[str]:
+    """The quantities named in the most sentences (all of them on a tie)."""
+    if not variables:
+        return []
+    top = max(variables.count(v) for v in variables)
+    return sorted({v for v in variables if variables.count(v) == top})
+
+
 def _generic_data(body: str) -> bool:
     return bool(lx.VARIABLE_PATTERNS["data_size"].search(_remove(body, "finetuning_data")))
 
@@ -185,9 +193,9 @@ def extract(paper: Paper) -> Extraction:
         {v for r in readings if r.background and r.strong for v in r.variables}
     )
     # Then any quantity the abstract names at all, in our own sentences before background ones.
-    named_variables = sorted(
-        {v for r in readings if not r.background and not r.release for v in r.variables}
-        or {v for r in readings for v in r.variables}
+    named_variables = _most_named(
+        [v for r in readings if not r.background and not r.release for v in r.variables]
+        or [v for r in readings for v in r.variables]
     )
     # A claim naming no scale quantity is about the ones the title names, else those the
     # abstract varies, else those a background law is defined over, else any the abstract names.

@@ -188,6 +188,11 @@ HEARSAY = _rx(
     r"|\b(?:transcend\w*|existing|standard|conventional|established|original|traditional"
     r"|prevailing)"
     r" (?:neural |pretraining |pre-training )?scaling[- ]laws?(?: function)?"
+    # a law used as a tool for something else ("we use scaling laws to select data") is cited,
+    # unless it is used to study, fit or compare
+    r"|\b(?:leverag|exploit|us|apply|appli|employ|utiliz)\w* (?:the |existing |known )?"
+    r"(?:neural )?scaling[- ]laws? (?:to|for) (?!stud|analy|investigat|understand|examin|compar"
+    r"|estimat|deriv|fit|predict|extrapolat|forecast)"
 )
 # Sentences about algorithmic cost: "scales linearly" there is complexity, not a scaling law.
 COMPLEXITY = _rx(
