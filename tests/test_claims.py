@@ -258,6 +258,22 @@ def test_direction_from_the_measure_polarity(sentence: str, form: str, direction
     assert {c.direction for c in result.claims} == {direction}
 
 
+@pytest.mark.parametrize(
+    ("sentence", "responses"),
+    [
+        ("We find loss follows a power law in model size at any data quality.", ["loss"]),
+        ("We find activation sparsity follows a power law in data size.", ["other"]),
+        ("We find loss of sparse autoencoders follows a power law in sparsity and width.",
+         ["loss"]),
+        ("We find robustness follows a logarithmic law in data size.", ["other"]),
+        ("We find the acceptance rate follows a log-linear law in draft model size.",
+         ["efficiency"]),
+    ],
+)  # fmt: skip
+def test_response_lexicon(sentence: str, responses: list[str]) -> None:
+    assert sorted({c.response for c in extract(paper(sentence)).claims}) == responses
+
+
 def test_a_law_sentence_takes_the_form_the_paper_states() -> None:
     result = extract(
         paper(

@@ -341,12 +341,12 @@ RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
     "error": _rx(r"\berrors?\b(?! correction)|error rates?|\bWER\b|hallucinat\w*"),
     "accuracy": _rx(r"\baccuracy\b|\baccuracies\b"),
     "downstream_performance": _rx(
-        r"performance|downstream|\bBLEU\b|quality|capabilit(?:y|ies)|\bscores?\b|success|"
-        r"abilit(?:y|ies)|benchmarks?"
+        r"performance|downstream|\bBLEU\b|(?<!data )(?<!annotation )quality|capabilit(?:y|ies)"
+        r"|\bscores?\b|success(?! of)|(?<!predictive )abilit(?:y|ies)(?! to)|benchmarks?"
     ),
     # Measures of behaviour other than quality (the labelling guide's "other" response).
     "other": _rx(
-        r"\brobustness\b|\b(?:activation )?sparsity\b|attack success|memori[sz]ation"
+        r"\brobustness\b|\bactivation sparsity\b|attack success|memori[sz]ation"
         r"|\bcalibration\b|\btoxicity\b|\btruthfulness\b|massive activations"
         r"|activation (?:magnitudes?|outliers)"
     ),
@@ -354,8 +354,8 @@ RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
 
 # A sentence naming one of these means task performance, not just "performance".
 DOWNSTREAM_EXPLICIT = _rx(
-    r"downstream|\bBLEU\b|task performance|benchmarks?\b|capabilit|abilit(?:y|ies)|"
-    r"success|\bscores?\b"
+    r"downstream|\bBLEU\b|task performance|benchmarks?\b|capabilit"
+    r"|(?<!predictive )abilit(?:y|ies)(?! to)|success(?! of)|\bscores?\b"
 )
 
 # Domain: the first label whose pattern matches the title, else the one matching most often in
