@@ -5,8 +5,11 @@ A sentence states a claim when it carries a relation cue (a strong one such as "
 increases" together with a scale variable) and is not background (a sentence recalling what
 others found, with no first person). Each claim gets one row per response the sentence names;
 the paper studies a scaling law when it has a claim, or its title names a law and its abstract
-has a relation cue. Every decision is a named pattern of ``ingest.claims.lexicon`` and
-``explain()`` lists which ones fired for a sentence.
+has a relation cue (a title naming "scaling laws" also accepts its law sentences). A claim naming no
+scale quantity takes the title's, else those the abstract varies, else those a background law is
+defined over, else the one the abstract names most often. Form and direction come from
+``ingest.claims.trends``. Every decision is a named pattern of ``ingest.claims.lexicon`` or
+``ingest.claims.trends`` and ``explain()`` lists which ones fired for a sentence.
 """
 
 from __future__ import annotations
