@@ -25,12 +25,27 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._seeds import SeedPaper, read_seed_dir  # noqa: E402
 from ingest.claims import EXTRACTOR_VERSION, Extraction, extract  # noqa: E402
+from ingest.formats import read_papers  # noqa: E402
+from ingest.pipeline import merge_papers  # noqa: E402
 from kb.records import Paper  # noqa: E402
 
 LABELS = ROOT / "data" / "eval" / "claims_dev.jsonl"
 DEFAULT_SEEDS = Path(os.environ.get("KB_SHARED", ROOT.parent / "shared")) / "seeds"
+
+
+def read_seed_papers(folder: Path) -> dict[str, Paper]:
+    """Every paper of the ``*.txt`` listings in ``folder``, read and merged as ``kb ingest`` does.
+
+    Uses the real listing parser (``ingest.formats.read_papers``) and the pipeline's merge (the
+    first appearance wins, later ones fill empty fields), so ids are ``kb.records.paper_id_for``.
+    """
+    papers: dict[str, Paper] = {}
+    for path in sorted(folder.glob("*.txt")):
+        for entry in read_papers(path):
+            p = entry.paper
+            papers[p.paper_id] = merge_papers(papers[p.paper_id], p) if p.paper_id in papers else p
+    return papers
 
 
 def set_f1(pred: Iterable[str], gold: Iterable[str]) -> float:
@@ -106,7 +121,7 @@ def evaluate(rows: list[dict[str, Any]], preds: dict[str, Extraction]) -> dict[s
 
 
 def _errors(
-    rows: list[dict[str, Any]], preds: dict[str, Extraction], seeds: dict[str, SeedPaper]
+    rows: list[dict[str, Any]], preds: dict[str, Extraction], seeds: dict[str, Paper]
 ) -> None:
     for row in rows:
         ex = preds[row["paper_id"]]
@@ -139,7 +154,7 @@ def main() -> None:
     parser.add_argument("--errors", choices=["dev", "heldout"], help="list disagreements")
     args = parser.parse_args()
 
-    seeds = {p.paper_id: p for p in read_seed_dir(args.seeds)}
+    seeds = read_seed_papers(args.seeds)
     rows = [json.loads(line) for line in args.labels.read_text().splitlines() if line.strip()]
     missing = [r["paper_id"] for r in rows if r["paper_id"] not in seeds]
     if missing:
@@ -147,13 +162,7 @@ def main() -> None:
             f"{len(missing)} labelled papers not found in {args.seeds} (set KB_SHARED or --seeds): "
             f"{missing[:3]}"
         )
-    preds = {
-        r["paper_id"]: extract(
-            Paper(paper_id=r["paper_id"], title=seeds[r["paper_id"]].title,
-                  abstract=seeds[r["paper_id"]].abstract)
-        )
-        for r in rows
-    }  # fmt: skip
+    preds = {r["paper_id"]: extract(seeds[r["paper_id"]]) for r in rows}
     print(f"extractor {EXTRACTOR_VERSION}; labels {args.labels.relative_to(ROOT)}")
     header = f"{'figure':<22}" + "".join(f"{s:>10}" for s in ("dev", "heldout", "all"))
     print(header)

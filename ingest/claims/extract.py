@@ -5,8 +5,11 @@ A sentence states a claim when it carries a relation cue (a strong one such as "
 increases" together with a scale variable) and is not background (a sentence recalling what
 others found, with no first person). Each claim gets one row per response the sentence names;
 the paper studies a scaling law when it has a claim, or its title names a law and its abstract
-has a relation cue. Every decision is a named pattern of ``ingest.claims.lexicon`` and
-``explain()`` lists which ones fired for a sentence.
+has a relation cue (a title naming "scaling laws" also accepts its law sentences). A claim naming no
+scale quantity takes the title's, else those the abstract varies, else those a background law is
+defined over, else the one the abstract names most often. Form and direction come from
+``ingest.claims.trends``. Every decision is a named pattern of ``ingest.claims.lexicon`` or
+``ingest.claims.trends`` and ``explain()`` lists which ones fired for a sentence.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from dataclasses import dataclass, field
 from ingest.claims import lexicon as lx
 from ingest.claims.exponents import ExponentMatch, find_exponents
 from ingest.claims.sentences import sentence_spans
+from ingest.claims.trends import read_direction, read_form
 from kb.records import Claim, Exponent, Paper, stable_id
 
 __all__ = ["EXTRACTOR_VERSION", "Extraction", "SentenceReading", "explain", "extract"]
 
-EXTRACTOR_VERSION = "claims-rules-1"
+EXTRACTOR_VERSION = "claims-rules-2"
 """Stamped on every paper label, claim and exponent row; bump when any rule changes output."""
+
+_OPTIMAL_SETTINGS = frozenset({"optimal_hyperparameter", "optimal_model_size"})
 
 MAX_ABSTRACT_CHARS = 20_000
 """Abstracts are a few thousand characters; beyond this only the first part is read."""
@@ -64,14 +70,9 @@ class SentenceReading:
             return False
         if self.variables or self.exponents:
             return True
+        if self.first_person and _OPTIMAL_SETTINGS & set(self.responses):
+            return True  # "we predict the largest useful batch size": an optimum across scale
         return self.strong and (bool(self.responses) or self.first_person)
-
-
-def _first(patterns: tuple[tuple[str, object], ...], text: str, default: str) -> str:
-    for name, rx in patterns:
-        if rx.search(text):  # type: ignore[attr-defined]
-            return name
-    return default
 
 
 def read_sentence(text: str, start: int, end: int) -> SentenceReading:
@@ -94,8 +95,8 @@ def read_sentence(text: str, start: int, end: int) -> SentenceReading:
     )
     reading.variables = _variables(body)
     reading.responses = _responses(body)
-    reading.form = _first(lx.FORM_PATTERNS, body, "unspecified")
-    reading.direction = _first(lx.DIRECTION_PATTERNS, body, "unspecified")
+    reading.form = read_form(body)
+    reading.direction = read_direction(body, reading.responses)
     reading.exponents = find_exponents(text, (start, end))
     return reading
 
@@ -110,6 +111,14 @@ def _variables(body: str) -> list[str]:
     if "inference_compute" in found and "compute" in found and not _training_compute(body):
         found.remove("compute")
     return sorted(found)
+
+
+def _most_named(variables: list[str]) -> list[str]:
+    """The quantities named in the most sentences (all of them on a tie)."""
+    if not variables:
+        return []
+    top = max(variables.count(v) for v in variables)
+    return sorted({v for v in variables if variables.count(v) == top})
 
 
 def _generic_data(body: str) -> bool:
@@ -166,6 +175,10 @@ def extract(paper: Paper) -> Extraction:
     claim_readings = [r for r in readings if r.is_claim]
     if not claim_readings and title_law:
         claim_readings = [r for r in readings if r.relations and r.variables and not r.background]
+    if not claim_readings and lx.TITLE_SCALING_LAW.search(paper.title):
+        # The title says the paper is about scaling laws: its sentences naming one state it,
+        # even when they open like background ("Scaling laws for X are ...").
+        claim_readings = [r for r in readings if r.strong and not r.release]
     studies = bool(claim_readings)
     claims: list[Claim] = []
     exponents: list[Exponent] = []
@@ -182,17 +195,36 @@ def extract(paper: Paper) -> Extraction:
     defined_variables = sorted(
         {v for r in readings if r.background and r.strong for v in r.variables}
     )
+    # Then any quantity the abstract names at all, in our own sentences before background ones.
+    named_variables = _most_named(
+        [v for r in readings if not r.background and not r.release for v in r.variables]
+        or [v for r in readings for v in r.variables]
+    )
+    # A claim naming no scale quantity is about the ones the title names, else those the
+    # abstract varies, else those a background law is defined over, else any the abstract names.
+    # A claim naming "the (scaling) law" without its shape has the one shape the paper's claims
+    # state, when they state exactly one ("we fit a power law ... the law predicts ...").
+    forms = {r.form for r in claim_readings} - {"unspecified"}
+    paper_form = forms.pop() if len(forms) == 1 else "unspecified"
     for reading in claim_readings:
+        form = reading.form
+        if form == "unspecified" and "scaling_law" in reading.relations:
+            form = paper_form
         responses = _resolve(reading.responses, named)
-        # A claim naming no scale quantity is about the one the title names, if any.
-        variables = reading.variables or title_variables or setup_variables or defined_variables
+        variables = (
+            reading.variables
+            or title_variables
+            or setup_variables
+            or defined_variables
+            or named_variables
+        )
         sentence_claims = [
             Claim(
                 claim_id=stable_id(paper.paper_id, str(reading.start), response),
                 paper_id=paper.paper_id,
                 response=response,
                 variables=variables,
-                form=reading.form,
+                form=form,
                 direction=reading.direction,
                 evidence=text[reading.start : reading.end],
                 span_start=reading.start,

@@ -12,11 +12,9 @@ import re
 __all__ = [
     "BACKGROUND",
     "COMPLEXITY",
-    "DIRECTION_PATTERNS",
     "DOMAIN_PATTERNS",
     "DOWNSTREAM_EXPLICIT",
     "FIRST_PERSON",
-    "FORM_PATTERNS",
     "HEARSAY",
     "NOT_A_LAW",
     "PREDICTION_ACCURACY",
@@ -25,6 +23,7 @@ __all__ = [
     "RESPONSE_PATTERNS",
     "SETUP",
     "TITLE_LAW",
+    "TITLE_SCALING_LAW",
     "VARIABLE_PATTERNS",
 ]
 
@@ -39,9 +38,10 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     "scaling_law": (_rx(r"scaling[- ]laws?|\blaws?\b"), True),
     "power_law": (
         _rx(
-            r"power[- ]?laws?|\bpropto\b|∝|[A-Za-z}]\s?\^\s?\{\s?[-−]?\s?(?:\d|\\?alpha|\\?beta"
-            r"|c\b)|"
-            r"exponents?\b(?! bits)|irreducible (?:loss|error)"
+            r"power[- ]?laws?|\bpropto\b|∝|(?!(?<![A-Za-z])[RL]\s?\^)[A-Za-z}]"
+            r"\s?\^\s?\{\s?[-−]?\s?(?:\d|\\?alpha|\\?beta|c\b)|"
+            r"(?<!Lyapunov )(?<!Hurst )(?<!critical )exponents?\b(?! bits)"
+            r"|irreducible (?:loss|error)"
         ),
         True,
     ),
@@ -50,8 +50,10 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
             r"\bscal(?:es|ed)\s+(?:approximately\s+|roughly\s+)?(?:as\b|like\b|linearly"
             r"|sublinearly|"
             r"superlinearly|log-linearly|logarithmically|proportionally|inversely|predictably|"
-            r"smoothly|reliably|poorly|favorably|better|with(?!\s+respect))"
+            r"smoothly|reliably|with(?!\s+respect))"
             r"|\bscaling\s+(?:linearly|sublinearly|superlinearly|predictably|smoothly|reliably)"
+            # a comparison of scaling trends; "scales favourably" alone is a boast, not a law
+            r"|\bscal(?:e|es|ed)\s+(?:better|worse|poorly)\s+(?:than|compared|asymptotically)"
         ),
         False,
     ),
@@ -69,6 +71,23 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
             r"|(?:inverse|U-shaped|positive|negative|sigmoid(?:-shaped)?)\s+scaling"
         ),
         True,
+    ),
+    # "a scaling experiment", "the scaling of data size": a study across scale (needs a variable).
+    "scaling_study": (
+        _rx(
+            r"\bscaling (?:experiments?|analys[ie]s|stud(?:y|ies)|sweeps?|ladders?)\b"
+            r"|\b(?:joint|simultaneous) scaling\b|\bscaling (?:of|in) (?:the )?(?:data|model"
+            r"|compute|training|parameters|width|depth|batch|number|amount|size)"
+        ),
+        False,
+    ),
+    # A named curve shape ("an S-shaped curve in model size", "double descent"); needs a variable.
+    "shape": (
+        _rx(
+            r"S-shaped|S-curve|\bsigmoid(?:al)?\b|double descent|\b(?:follows?|obeys?) an? [\w-]+"
+            r"(?: [\w-]+)? curve"
+        ),
+        False,
     ),
     "log_linear": (_rx(r"log-linear(?:ly)?|logarithmic(?:ally)?\b|inversely proportional"), False),
     "function_of": (
@@ -99,7 +118,15 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
         ),
         False,
     ),
-    "saturation": (_rx(r"\b(?:plateau|saturat|levels? off|diminishing returns)\w*"), False),
+    # Verb forms only: "colour saturation" or a "saturating activation" is not a trend.
+    "saturation": (
+        _rx(
+            r"\b(?:plateau(?:s|ed|ing)?|saturat(?:es|ed)|saturating(?! (?:activation|non-?linear))"
+            r"|reach(?:es|ed)? a plateau|levels? off|leveled off|diminishing returns)\b"
+            r"|(?:performance|accuracy|loss|gains?|improvements?|returns?) saturation"
+        ),
+        False,
+    ),
     "predictable": (
         _rx(
             r"\bpredictabl[ey]\b|\bpredict(?:s|ed|ing)?\s+(?:the\s+)?(?:loss|performance|accuracy|"
@@ -117,6 +144,8 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     ),
 }
 
+# A title naming scaling laws outright: the paper is about one (see ``extract``'s fallback).
+TITLE_SCALING_LAW = _rx(r"\bscaling[- ]laws?\b")
 TITLE_LAW = _rx(
     r"scaling[- ]laws?|\b[A-Z][\w-]*\s+law\b|inverse scaling|scales? predictably|"
     r"scale reliably|scaling is predictable|\bpower[- ]laws?\b"
@@ -145,8 +174,11 @@ RELEASE = _rx(
 )
 # Power laws of data, physics laws and the like: not a scaling law of a model.
 NOT_A_LAW = _rx(
-    r"power[- ]law (?:distribut\w+|tails?|frequenc\w+)|heavy[- ]tailed|\bZipf\w*|Moore's law|"
-    r"law enforcement|\blaws? of (?:physics|motion|nature|thermodynamics)"
+    r"\b(?!Chinchilla|Kaplan|Hoffmann)[A-Z][a-z]+'s? laws?\b"
+    r"|power[- ]law (?:distribut\w+|tails?|frequenc\w+)|heavy[- ]tailed|\bZipf\w*|Moore's law|"
+    r"law enforcement|\blaws? of (?:physics|motion|nature|thermodynamics|large numbers)"
+    r"|\b(?:case|criminal|civil|contract|tax|international|privacy"
+    r"|constitutional|patent|copyright|conservation|legal) laws?\b|\blaws? and regulations"
 )
 # Phrases that cite a law as motivation; blanked before the relation cues are applied.
 HEARSAY = _rx(
@@ -156,10 +188,17 @@ HEARSAY = _rx(
     r"|\b(?:transcend\w*|existing|standard|conventional|established|original|traditional"
     r"|prevailing)"
     r" (?:neural |pretraining |pre-training )?scaling[- ]laws?(?: function)?"
+    # a law used as a tool for something else ("we use scaling laws to select data") is cited,
+    # unless it is used to study, fit or compare
+    r"|\b(?:leverag|exploit|us|apply|appli|employ|utiliz)\w* (?:the |existing |known )?"
+    r"(?:neural )?scaling[- ]laws? (?:to|for) (?!stud|analy|investigat|understand|examin|compar"
+    r"|estimat|deriv|fit|predict|extrapolat|forecast)"
 )
 # Sentences about algorithmic cost: "scales linearly" there is complexity, not a scaling law.
 COMPLEXITY = _rx(
     r"\bcomplexity\b|\bO\(|\blatency\b|\bthroughput\b|\bmemory (?:usage|footprint|cost)"
+    r"|\bspeed-?ups?\b|\b(?:number of )?(?:GPUs|nodes|devices|workers|cores|accelerators)\b"
+    r"|wall-?clock"
 )
 # A sentence describing the experimental grid: the quantities it names are the ones varied.
 SETUP = _rx(
@@ -176,64 +215,82 @@ FIRST_PERSON = _rx(
 # -- labels ----------------------------------------------------------------------------------
 VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
     "inference_compute": _rx(
-        r"test[- ]time (?:compute|scaling|budget|interaction)|inference[- ](?:time )?(?:compute"
-        r"|scaling|budgets?)|"
-        r"inference time|generation length|output token length|number of samples|resampling|"
-        r"majority voting|voting numbers|thinking budgets?|\bTTS\b|parallel sampling|scaling budget"
+        r"test[- ]time (?:compute|computation|scaling|budgets?|interaction|samples)"
+        r"|inference[- ](?:time )?(?:compute|computation|scaling|budgets?|FLOPs|samples)"
+        r"|inference time|generation length|output token length|number of (?:generated |sampled )?"
+        r"(?:samples|candidates|attempts|rollouts|generations|votes)|(?:re|repeated )sampling"
+        r"|majority voting|voting numbers|self-consistency|best-of-[Nk]\b"
+        r"|thinking (?:budgets?|tokens|length)|reasoning (?:length|tokens|budgets?)"
+        r"|chain[- ]of[- ]thought length|\bTTS\b"
+        r"|parallel sampling|scaling budget|samples at inference"
     ),
     "finetuning_data": _rx(
-        r"fine-?tuning (?:examples|data(?:set)?s?(?: size)?|samples)|number of finetuning|"
-        r"instruction data|SFT data|post-training (?:data|examples)|quantity of difficult problems|"
-        r"(?:amount|size) of (?:the )?fine-?tuning|data amounts?"
+        r"fine-?tuning (?:examples|data(?:set)?s?(?: size)?|samples|set size)|number of finetuning"
+        r"|instruction(?:[- ]tuning)? data|SFT data|post-training (?:data|examples)"
+        r"|quantity of difficult problems|(?:amount|size|number) of (?:the )?(?:fine-?tuning|SFT"
+        r"|instruction)|data amounts?"
     ),
     "datastore_size": _rx(r"datastore"),
     "batch_size": _rx(r"batch[- ]sizes?|\bB_?(?:opt|crit)\b|mini-batching"),
     "training_steps": _rx(
-        r"training (?:steps|time|iterations|duration|epochs)|\bsteps?\s*\(s\)"
-        r"|number of (?:training )?"
-        r"(?:steps|iterations|epochs)|increasing epochs|longer[- ]trained|iteration counts|"
-        r"throughout training|during training|over training|training checkpoints"
+        r"training (?:steps|time|iterations|duration|epochs|length|horizon)|\bsteps?\s*\(s\)"
+        r"|number of (?:training |gradient |optimi[sz]ation )?(?:steps|iterations|epochs|updates)"
+        r"|increasing epochs|longer[- ]trained|longer training|iteration counts"
+        r"|throughout training|during training|over training|training checkpoints"
+        r"|\b(?:multiple|more|repeated) epochs\b"
     ),
     "compute": _rx(
         r"(?<!test-time )(?<!inference )(?<!we )(?<!to )"
-        r"\bcompute(?! requirement| the\b| a\b| an\b| its\b| their\b)"
+        r"\bcompute(?! requirement| cost| the\b| a\b| an\b| its\b| their\b)"
         r"(?:[- ]budgets?|[- ]optimal)?\b|"
-        r"computational (?:resources|budget)|\bFLOPs\b|floating point operation|"
-        r"training budget|compute-cost|compute budgets?"
+        r"computational (?:resources|budget)|\bFLOPs\b|floating point operation|GPU[- ]hours"
+        r"|training budget|compute budgets?|training compute|amount of compute"
     ),
     "precision": _rx(
-        r"\bprecision\b(?! training)|\bbit[- ]?widths?|\b\d+-bit\b|quantization granularity"
+        r"(?<!average )(?<!recall and )(?<!recall, )\bprecision\b(?! training| and recall|, recall"
+        r"|/recall|@)|\bbit[- ]?widths?|\b\d+-bit\b|quantization granularity"
+        r"|number of bits|bits per (?:parameter|weight)|low-precision"
     ),
     "num_experts": _rx(
-        r"number of (?:activated )?experts|expert (?:count|activation ratio|granularity)|"
-        r"activated experts|experts? per token"
+        r"number of (?:activated |routed )?experts|expert (?:count|activation ratio|granularity)|"
+        r"activated experts|experts? per token|granularity of (?:the )?experts|fine-grained experts"
     ),
-    "depth": _rx(r"\bdepth\b|number of layers|adding layers|\blayers\b"),
+    "depth": _rx(
+        r"\bdepth\b|number of layers|adding layers|(?:more|fewer) layers|layer counts?"
+        r"|deeper (?:models|networks|transformers)"
+    ),
     "width": _rx(
-        r"\bwidths?\b|hidden dimensions?|model dimensions?|\bfan-(?:in|out)\b|channel numbers|"
-        r"width scaling"
+        r"\bwidths?\b|hidden (?:dimensions?|sizes?|units)|model dimensions?|\bfan-(?:in|out)\b"
+        r"|channel numbers|width scaling|number of (?:neurons|hidden units|channels)"
+        r"|embedding dimensions?"
     ),
     "data_size": _rx(
-        r"data(?:set)?[- ]sizes?|(?:size|amount|quantity|volume) of (?:the )?(?:pre-?)?training "
-        r"(?:data|set|tokens)|training (?:data|tokens|set size|sets? grow|images)|"
-        r"\b(?:training|pre-?training) data\b|number of (?:training )?(?:tokens|observations"
-        r"|examples|samples)|"
-        r"samples seen|\btokens\b|(?:more|additional) data|data scaling|scaling (?:the )?data|"
-        r"amount of (?:pre-?training )?data|data volume|training set|dataset sizes?|"
-        r"\bmodels? and data\b|\b(?:with|of) (?:the )?data\b|token volume|\bdemonstrations\b|"
-        r"\bscal\w*\s+(?:\w+\s+){0,3}and data\b"
+        r"data(?:set)?[- ](?:sizes?|scales?|quantity)|(?:size|amount|quantity|volume|scale) of "
+        r"(?:the )?(?:pre-?)?training (?:data|set|tokens|corpus)|training (?:data|tokens|set size"
+        r"|sets? grow|images|examples|samples)|"
+        r"\b(?:training|pre-?training) data\b|number of (?:training |unique |pre-?training )?"
+        r"(?:tokens|observations|examples|samples|images|data points|demonstrations|trajectories)"
+        r"|samples seen|(?:training|pre-?training|unique|text|more|fewer|data|\d[\d.,]*\s?[KMBT]?"
+        r"|(?:thousand|million|billion|trillion)s?|\bD) tokens\b|tokens (?:seen|processed|of data)"
+        r"|trained (?:on|with) (?:\w+ ){0,2}tokens\b|(?:more|additional|less) data\b|data scaling"
+        r"|scaling (?:the )?data"
+        r"|amount of (?:pre-?training )?data|data volume|training set|dataset sizes?|corpus size"
+        r"|\bmodels? and data\b|\b(?:with|of) (?:the )?data\b|token volume|\bdemonstrations\b"
+        r"|\bscal\w*\s+(?:\w+\s+){0,3}and data\b|\bsize of (?:the )?(?:training )?(?:data|corpus)"
     ),
     "model_size": _rx(
         r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?"
-        r"|sizes? of (?:the )?models?|"
-        r"number of (?:model )?parameters|parameter (?:count|scal\w*)|\bparameters\b|"
-        r"(?:larger|bigger|smaller) (?:language )?models|scaling up (?:\w+ )?models|"
-        r"(?:network|autoencoder|encoder|decoder|teacher|detector) sizes?|\bmodel scale\b|"
-        r"scale of the (?:LM|model)|\bscaled up\b|\bmodel scaling\b"
-        r"|\b\d+(?:\.\d+)?[MB] parameters?|"
-        r"\bmodels?(?: and|,| or) (?:data(?:set)?|samples?|compute)\b|(?:increas\w+"
-        r"|larger) (?:model )?scale|"
-        r"\b(?:with|across|at (?:larger|different|various)) scales?\b|\b(?:small"
+        r"|sizes? of (?:the )?(?:models?|networks?)|"
+        r"number of (?:model |trainable |non-embedding )?parameters|parameter (?:count|scal\w*)"
+        r"|\bparameters\b|(?:larger|bigger|smaller) (?:language |vision |transformer )?(?:models"
+        r"|LMs|LLMs|networks)|scaling up (?:\w+ )?models|"
+        r"(?:network|autoencoder|encoder|decoder|teacher|student|detector|backbone) sizes?"
+        r"|\bmodel scale\b|scale of the (?:LM|model|network)|\bscaled up\b|\bmodel scaling\b"
+        r"|\b\d+(?:\.\d+)?[MBK] parameters?|\b\d+(?:\.\d+)?[MBK]?\s?(?:to|-)\s?\d+(?:\.\d+)?[MB]\b"
+        r"|\bmodels?(?: and|,| or) (?:data(?:set)?|samples?|compute)\b|(?:increas\w+"
+        r"|larger) (?:model )?scale|(?:models|LMs|LLMs|networks) of (?:different|various|varying"
+        r"|increasing) sizes"
+        r"|\b(?:with|across|at (?:larger|different|various)) scales?\b|\b(?:small"
         r"|smaller) models\b|\bscal(?:ing|e) up\b(?! (?:the )?(?:data|test))"
     ),
     "other": _rx(
@@ -272,7 +329,10 @@ RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"largest useful batch size|"
         r"maximal learning rates?|weight-decay scaling|spectral norm"
     ),
-    "efficiency": _rx(r"efficiency leverage|\bEL\b|computational advantage"),
+    "efficiency": _rx(
+        r"efficiency leverage|\bEL\b|computational advantage|\bspeed-?ups?\b"
+        r"|acceptance (?:rates?|lengths?)"
+    ),
     "loss": _rx(
         r"(?<!plasticity )(?<!information )(?<!compression )\bloss(?:es)?\b"
         r"(?! of generality| landscape| function)|cross[- ]entropy|perplexity|\bnats\b|\bMSE\b|"
@@ -281,53 +341,21 @@ RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
     "error": _rx(r"\berrors?\b(?! correction)|error rates?|\bWER\b|hallucinat\w*"),
     "accuracy": _rx(r"\baccuracy\b|\baccuracies\b"),
     "downstream_performance": _rx(
-        r"performance|downstream|\bBLEU\b|quality|capabilit(?:y|ies)|\bscores?\b|success|"
-        r"abilit(?:y|ies)|benchmarks?"
+        r"performance|downstream|\bBLEU\b|(?<!data )(?<!annotation )quality|capabilit(?:y|ies)"
+        r"|\bscores?\b|success(?! of)|(?<!predictive )abilit(?:y|ies)(?! to)|benchmarks?"
+    ),
+    # Measures of behaviour other than quality (the labelling guide's "other" response).
+    "other": _rx(
+        r"\brobustness\b|\bactivation sparsity\b|attack success|memori[sz]ation"
+        r"|\bcalibration\b|\btoxicity\b|\btruthfulness\b|massive activations"
+        r"|activation (?:magnitudes?|outliers)"
     ),
 }
 
 # A sentence naming one of these means task performance, not just "performance".
 DOWNSTREAM_EXPLICIT = _rx(
-    r"downstream|\bBLEU\b|task performance|benchmarks?\b|capabilit|abilit(?:y|ies)|"
-    r"success|\bscores?\b"
-)
-
-FORM_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("power_law_plus_constant", _rx(r"power[- ]law plus (?:a )?constant|L_0 \+|\bE \+")),
-    (
-        "broken_power_law",
-        _rx(r"broken power[- ]law|break (?:of|in) the power[- ]law|universal break"),
-    ),
-    (
-        "power_law",
-        _rx(r"power[- ]?laws?|\bpropto\b|∝|\^\{?[-−]?(?:\d|alpha|beta)|inversely proportional"),
-    ),
-    ("log_linear", _rx(r"log-linear|logarithmic|log-law")),
-    ("exponential", _rx(r"\bexponential(?:ly)?\b(?! linear)")),
-    ("sigmoidal", _rx(r"sigmoid")),
-    ("other", _rx(r"U-shaped|inverted-U|\blinear(?:ly)?\b|quadratic")),
-)
-
-DIRECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("non_monotonic", _rx(r"U-shaped|inverted-U|non-?monotonic|fluctuat|crossover|reverses")),
-    (
-        "saturates",
-        _rx(
-            r"plateau|saturat|levels? off|diminish|stops improving|bottleneck"
-            r"|does not result in a significant"
-        ),
-    ),
-    (
-        "worsens",
-        _rx(r"inverse scaling|\bworse\b|degrad|\bhurts?\b|rises with|increases more rapidly"),
-    ),
-    (
-        "improves",
-        _rx(
-            r"improv|\bbetter\b|decreas|\bdecay|reduc|gains?\b|hallucinate less"
-            r"|increases? (?:the )?(?:performance|accuracy)|predictably increases"
-        ),
-    ),
+    r"downstream|\bBLEU\b|task performance|benchmarks?\b|capabilit"
+    r"|(?<!predictive )abilit(?:y|ies)(?! to)|success(?! of)|\bscores?\b"
 )
 
 # Domain: the first label whose pattern matches the title, else the one matching most often in
