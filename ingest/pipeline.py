@@ -211,7 +211,7 @@ def _write_batch(store: Store, batch: list[ParsedEntry], tally: _Tally) -> None:
     store.upsert(e.appearance for e in batch)
 
 
-def _extract_claims(store: Store) -> tuple[int, int]:
+def _extract_claims(store: Store, workers: int) -> tuple[int, int]:
     """Run the claim extractor over papers it has not labelled in its current version.
 
     Returns (papers labelled, claims written). Papers are read and written in batches, so a
@@ -222,7 +222,7 @@ def _extract_claims(store: Store) -> tuple[int, int]:
     claims = 0
     for start in range(0, len(ids), BATCH_SIZE):
         papers = list(_stored_papers(store, ids[start : start + BATCH_SIZE]).values())
-        claims += extract_into(store, papers)
+        claims += extract_into(store, papers, workers=workers)
     return len(ids), claims
 
 
@@ -231,6 +231,8 @@ def ingest_paths(
     paths: Iterable[str | os.PathLike[str]],
     *,
     fmt: str | None = None,
+    extract: bool = True,
+    workers: int | None = None,
     on_progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest files and folders into ``store`` in one transaction; see the module docstring.
@@ -239,6 +241,9 @@ def ingest_paths(
         store: an open, writable store.
         paths: files and folders (folders are walked recursively).
         fmt: force one input format for every file (default: detect per file).
+        extract: run the claim extractor on papers it has not labelled (``kb extract`` can do
+            it later; bulk imports of hundreds of thousands of papers may defer it).
+        workers: processes for claim extraction (default: the machine's CPU count).
         on_progress: called as ``on_progress(files_done, files_total)``.
 
     Raises:
@@ -268,7 +273,10 @@ def ingest_paths(
         report.datasets = datasets.ingested
         report.unchanged_datasets = datasets.unchanged
         report.laws = sync_registry(store)
-        report.papers_labelled, report.claims = _extract_claims(store)
+        if extract:
+            report.papers_labelled, report.claims = _extract_claims(
+                store, workers or os.cpu_count() or 1
+            )
     report.papers_seen = len(tally.seen)
     report.new_papers = len(tally.new)
     report.updated_papers = len(tally.updated)

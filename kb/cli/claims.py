@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
 import click
@@ -85,5 +87,5 @@ def extract_cmd(db_path: str) -> None:
             f"`kb ingest ../shared/seeds --db {db_path}`"
         )
     with writing(db_path) as store, store.transaction(), progress_bar("extracting") as bar:
-        n_claims = extract_store(store, on_progress=bar)
+        n_claims = extract_store(store, on_progress=bar, workers=os.cpu_count() or 1)
     click.echo(f"{n_claims} claims extracted by {EXTRACTOR_VERSION}", err=True)

@@ -19,9 +19,16 @@ from kb.cli._common import cli, db_option, emit_json, json_option, progress_bar,
     show_default=True,
     help="Read every file as this format instead of detecting it.",
 )
+@click.option(
+    "--no-extract",
+    is_flag=True,
+    help="Skip claim extraction (for bulk imports; run `kb extract` afterwards).",
+)
 @db_option
 @json_option
-def ingest_cmd(paths: tuple[str, ...], fmt: str, db_path: str, as_json: bool) -> None:
+def ingest_cmd(
+    paths: tuple[str, ...], fmt: str, no_extract: bool, db_path: str, as_json: bool
+) -> None:
     """Read paper listings (files or folders) into the knowledge base, in one transaction.
 
     Listings (.txt pages of titles and abstracts), arXiv API Atom feeds, the arXiv metadata
@@ -35,7 +42,11 @@ def ingest_cmd(paths: tuple[str, ...], fmt: str, db_path: str, as_json: bool) ->
     """
     with writing(db_path) as store, progress_bar("Ingesting") as progress:
         report = ingest_paths(
-            store, paths, fmt=None if fmt == "auto" else fmt, on_progress=progress
+            store,
+            paths,
+            fmt=None if fmt == "auto" else fmt,
+            extract=not no_extract,
+            on_progress=progress,
         )
     if as_json:
         emit_json([report])
