@@ -95,6 +95,5 @@ def _chinchilla(
     return f_out, g_out
 
 
-
 chinchilla_serial = njit(parallel=False, cache=True, fastmath=_FLAGS)(_chinchilla)
 chinchilla_parallel = njit(parallel=True, cache=True, fastmath=_FLAGS)(_chinchilla)

@@ -14,9 +14,9 @@ How a fit runs (``fit_arrays``; ``fit_points`` and ``fit_dataset`` only gather t
    weights on the points, and all refits run as one batch from the full-data optimum. Percentile
    intervals are given for every parameter and derived quantity.
 
-The objective is ``sum_i w_i ρ(r_i)`` with ``r_i`` the residual in the form's space (log y for
-losses) and ρ Huber's loss with the recipe's δ (or ½r²). Everything is deterministic given
-``seed``; no global random state is touched.
+The objective is ``sum_i w_i huber(r_i)`` with ``r_i`` the residual in the form's space (log y
+for losses) and Huber's loss with the recipe's δ (or ½r² for least squares). Everything is
+deterministic given ``seed``; no global random state is touched.
 """
 
 from __future__ import annotations
@@ -30,19 +30,30 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import minimize
+from scipy.optimize import minimize  # type: ignore[import-untyped]
 
 from kb._kernels import fused_objective
 from kb._lbfgs import minimize_batch
-from kb.frontier import AXES, derived_quantities
 from kb.errors import BadInputError, FitError
+from kb.frontier import AXES, derived_quantities
 from kb.laws import LawForm, get_form
 from kb.recipes import Recipe, get_recipe
-from kb.records import FitRecord, stable_id
+from kb.records import FitRecord, Point, stable_id
+from kb.store import Store
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FIT_VERSION", "FitResult", "Holdout", "fit_arrays", "objective_and_grad"]
+__all__ = [
+    "FIT_VERSION",
+    "FitResult",
+    "Holdout",
+    "compare_forms",
+    "fit_arrays",
+    "fit_dataset",
+    "fit_points",
+    "objective_and_grad",
+    "points_to_arrays",
+]
 
 FIT_VERSION = "fit-1"
 N_POLISH = 8
@@ -72,7 +83,9 @@ class Holdout:
         try:
             return cls(axis.strip(), float(frac) if frac else 0.2)
         except ValueError:
-            raise BadInputError(f"holdout {text!r}: expected AXIS:FRACTION, e.g. compute:0.2")
+            raise BadInputError(
+                f"holdout {text!r}: expected AXIS:FRACTION, e.g. compute:0.2"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -175,9 +188,7 @@ def objective_and_grad(
     Uses a compiled kernel for the form when one exists (``kb._kernels``), else numpy.
     """
     if USE_KERNELS:
-        fused = fused_objective(
-            form.name, theta, logX, target, weights, recipe.loss, recipe.delta
-        )
+        fused = fused_objective(form.name, theta, logX, target, weights, recipe.loss, recipe.delta)
         if fused is not None:
             return fused
     return _objective_numpy(form, theta, logX, target, weights, recipe)
@@ -212,7 +223,7 @@ def _objective_numpy(
 
 def _prepare(
     X: Mapping[str, Any], y: Any, form: LawForm
-) -> tuple[dict[str, FloatArray], FloatArray, FloatArray]:
+) -> tuple[dict[str, FloatArray], dict[str, FloatArray], FloatArray]:
     """Validated inputs: raw arrays, log inputs and the target in the form's space."""
     missing = [name for name in form.inputs if name not in X]
     if missing:
@@ -411,7 +422,13 @@ def fit_arrays(
     raw, _, _ = _prepare(X, y, form)
     yv = np.asarray(y, dtype=float).ravel()
     garr = None if groups is None else np.asarray([str(g) for g in groups], dtype=object)
-    raw, yv, garr, _ = _apply_filters(raw, yv, garr, rec)
+    scales = {
+        k: np.asarray(X[k], dtype=float).ravel()
+        for k in ("compute_flops", "n_params", "n_tokens")
+        if k in X and k not in raw and np.asarray(X[k]).size == yv.size
+    }
+    raw, yv, garr, keep = _apply_filters(raw, yv, garr, rec)
+    scales = {k: v[keep] for k, v in scales.items()}
     n_par = len(form.params)
     if yv.size <= n_par:
         raise FitError(
@@ -441,7 +458,7 @@ def fit_arrays(
         intervals = _summaries(form, boot, budgets, level)
     hold = None
     if holdout is not None:
-        hold = holdout_check(raw, yv, form=form, recipe=rec, holdout=holdout)
+        hold = holdout_check(raw, yv, form=form, recipe=rec, holdout=holdout, scales=scales)
     return FitResult(
         law=form.name,
         recipe=rec.name,
@@ -487,13 +504,14 @@ def holdout_check(
     form: LawForm,
     recipe: Recipe,
     holdout: Holdout,
+    scales: Mapping[str, FloatArray] | None = None,
 ) -> dict[str, Any]:
     """Fit on points below the (1 − fraction) quantile of ``axis``; score the rest.
 
     Returns axis, fraction, threshold, n_train, n_test, rmse (in the form's residual space:
     log units for losses), mean and max relative error of the predicted values.
     """
-    vals = _axis_values(raw, holdout.axis)
+    vals = _axis_values({**(scales or {}), **raw}, holdout.axis)
     threshold = float(np.quantile(vals, 1.0 - holdout.fraction))
     test = vals >= threshold
     if test.all():
@@ -510,10 +528,7 @@ def holdout_check(
     theta, _, _, _ = _multistart(form, logX, target, plain)
     pred = form.predict(theta, {k: v[test] for k, v in raw.items()})
     actual = y[test]
-    if form.space == "log":
-        resid = np.log(actual) - np.log(pred)
-    else:
-        resid = actual - pred
+    resid = np.log(actual) - np.log(pred) if form.space == "log" else actual - pred
     rel = np.abs(pred - actual) / np.abs(actual)
     return {
         "axis": holdout.axis,
@@ -526,3 +541,204 @@ def holdout_check(
         "mean_rel_error": float(np.mean(rel)),
         "max_rel_error": float(np.max(rel)),
     }
+
+
+# -- points and the store --------------------------------------------------------------------
+
+SINGLE_INPUT_DEFAULT = "compute_flops"
+
+
+def points_to_arrays(
+    points: Sequence[Point], form: LawForm, *, x: str = SINGLE_INPUT_DEFAULT
+) -> tuple[dict[str, FloatArray], FloatArray, list[str] | None]:
+    """The arrays a form needs from points: inputs, values and run keys (None if no run keys).
+
+    ``n_tokens`` missing but compute present gives ``C / (6N)``, and compute missing gives
+    ``6ND`` (the usual approximation; Epoch and Hoffmann et al. use it). Single-input forms read
+    ``x`` (a point field, or a key of ``extras``). ``unique_tokens`` comes from ``extras``.
+    """
+    if not points:
+        raise FitError("no points to fit; check the dataset name and --metric")
+    cols: dict[str, list[float | None]] = {}
+    for name in form.inputs:
+        field_name = x if name == "x" else name
+        cols[name] = [_point_value(p, field_name) for p in points]
+    for name, values in cols.items():
+        missing = [i for i, v in enumerate(values) if v is None]
+        if missing:
+            p = points[missing[0]]
+            raise FitError(
+                f"law {form.name!r} needs {x if name == 'x' else name!r} for every point; "
+                f"{len(missing)} of {len(points)} lack it (first: {p.source_file} row "
+                f"{p.source_row}); pick a law or --x axis the dataset has"
+            )
+    X = {k: np.array(v, dtype=float) for k, v in cols.items()}
+    for axis in ("compute_flops", "n_params", "n_tokens"):  # for holdouts along other axes
+        vals = [_point_value(p, axis) for p in points]
+        if axis not in X and all(v is not None for v in vals):
+            X[axis] = np.array(vals, dtype=float)
+    y = np.array([p.value for p in points], dtype=float)
+    keys = [p.run_key for p in points]
+    groups = (
+        None if all(k is None for k in keys) else [k or f"point-{i}" for i, k in enumerate(keys)]
+    )
+    return X, y, groups
+
+
+def _point_value(p: Point, name: str) -> float | None:
+    if name == "n_tokens" and p.n_tokens is None and p.compute_flops and p.n_params:
+        return p.compute_flops / (6.0 * p.n_params)
+    if name == "compute_flops" and p.compute_flops is None and p.n_params and p.n_tokens:
+        return 6.0 * p.n_params * p.n_tokens
+    value = getattr(p, name, None) if name in Point.model_fields else p.extras.get(name)
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def fit_points(
+    points: Sequence[Point],
+    *,
+    law: str,
+    recipe: str = "standard",
+    x: str = SINGLE_INPUT_DEFAULT,
+    n_boot: int = 0,
+    seed: int = 0,
+    holdout: Holdout | None = None,
+    budgets: Sequence[float] = (5.76e23,),
+    on_progress: Progress | None = None,
+) -> FitResult:
+    """Fit ``law`` to ``Point`` records (one metric); the bootstrap resamples by ``run_key``.
+
+    ``x`` names the column single-input forms use (``compute_flops``, ``n_params``,
+    ``n_tokens`` or an ``extras`` key).
+    """
+    metrics = sorted({p.metric for p in points})
+    if len(metrics) > 1:
+        raise FitError(f"points mix metrics {metrics}; fit one metric at a time (--metric)")
+    form = get_form(law)
+    X, y, groups = points_to_arrays(points, form, x=x)
+    result = fit_arrays(
+        X, y, law=law, recipe=recipe, n_boot=n_boot, seed=seed, holdout=holdout,
+        groups=groups, budgets=budgets, on_progress=on_progress,
+    )  # fmt: skip
+    if "x" in form.inputs:
+        options = {**result.options, "x": x}
+        return _replace(result, options=options)
+    return result
+
+
+def _replace(result: FitResult, **changes: Any) -> FitResult:
+    from dataclasses import replace
+
+    return replace(result, **changes)
+
+
+def dataset_points(
+    store: Store, dataset: str, metric: str | None = None
+) -> tuple[list[Point], str]:
+    """The dataset's points for one metric (the only one, or ``loss``-like if several)."""
+    points = store.select(Point, "dataset = ?", [dataset])
+    if not points:
+        raise FitError(
+            f"dataset {dataset!r} has no points in this knowledge base; "
+            "ingest it first (`kb ingest ../shared/datasets`)"
+        )
+    metrics = sorted({p.metric for p in points})
+    if metric is None:
+        if len(metrics) == 1:
+            metric = metrics[0]
+        else:
+            lossy = [m for m in metrics if "loss" in m]
+            if len(lossy) != 1:
+                raise FitError(
+                    f"dataset {dataset!r} has metrics {', '.join(metrics)}; "
+                    "choose one with --metric"
+                )
+            metric = lossy[0]
+    chosen = [p for p in points if p.metric == metric]
+    if not chosen:
+        raise FitError(f"dataset {dataset!r} has no metric {metric!r}; it has {', '.join(metrics)}")
+    return chosen, metric
+
+
+def fit_dataset(
+    store: Store,
+    dataset: str,
+    *,
+    law: str,
+    recipe: str = "standard",
+    metric: str | None = None,
+    x: str = SINGLE_INPUT_DEFAULT,
+    n_boot: int = 0,
+    seed: int = 0,
+    holdout: Holdout | None = None,
+    save: bool = True,
+    on_progress: Progress | None = None,
+) -> FitResult:
+    """Fit ``law`` to a stored dataset's points; with ``save`` upsert the ``fits`` row."""
+    points, metric = dataset_points(store, dataset, metric)
+    result = fit_points(
+        points, law=law, recipe=recipe, x=x, n_boot=n_boot, seed=seed, holdout=holdout,
+        on_progress=on_progress,
+    )  # fmt: skip
+    result = _replace(result, options={**result.options, "dataset": dataset, "metric": metric})
+    if save:
+        store.upsert([result.to_record(dataset, metric=metric)])
+    return result
+
+
+def compare_forms(
+    source: Store | Mapping[str, Any],
+    *,
+    dataset: str | None = None,
+    y: Any = None,
+    forms: Sequence[str] | None = None,
+    recipe: str = "standard",
+    metric: str | None = None,
+    x: str = SINGLE_INPUT_DEFAULT,
+    holdout: Holdout | None = None,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Fit several forms to one dataset (a store + ``dataset``, or arrays + ``y``) and compare.
+
+    Each row: law, n_params (fitted parameters), objective, train RMSE (residual space), and the
+    holdout's n_train, n_test, rmse and relative errors. Forms whose inputs the data lacks are
+    listed with ``skipped`` saying why. Rows are sorted by holdout RMSE (else train RMSE).
+    """
+    holdout = holdout or Holdout()
+    rows: list[dict[str, Any]] = []
+    for name in forms or list(get_form_names()):
+        form = get_form(name)
+        try:
+            if isinstance(source, Store):
+                if dataset is None:
+                    raise BadInputError("compare_forms on a store needs dataset=")
+                points, _ = dataset_points(source, dataset, metric)
+                res = fit_points(points, law=name, recipe=recipe, x=x, seed=seed, holdout=holdout)
+            else:
+                res = fit_arrays(source, y, law=name, recipe=recipe, seed=seed, holdout=holdout)
+        except FitError as err:
+            rows.append({"law": name, "skipped": str(err)})
+            continue
+        rows.append(
+            {
+                "law": name,
+                "n_fitted": len(form.params),
+                "objective": res.objective,
+                "train_rmse": float(np.sqrt(np.mean(res.residuals**2))),
+                **{f"holdout_{k}": v for k, v in (res.holdout or {}).items()},
+            }
+        )
+    rows.sort(
+        key=lambda r: (r.get("skipped") is not None, r.get("holdout_rmse", r.get("train_rmse", 0)))
+    )
+    return rows
+
+
+def get_form_names() -> list[str]:
+    """Names of every registered form."""
+    from kb.laws import FORMS
+
+    return list(FORMS)

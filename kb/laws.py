@@ -123,7 +123,7 @@ class LawForm:
     def applicable(self, columns: Sequence[str] | set[str]) -> bool:
         """True when every input of the form is among ``columns`` (``x`` matches any column)."""
         have = set(columns)
-        return all(name == "x" and bool(have) or name in have for name in self.inputs)
+        return all((name == "x" and bool(have)) or name in have for name in self.inputs)
 
     def grid(
         self,
@@ -250,9 +250,7 @@ def _pub_exp_two(theta: FloatArray) -> FloatArray:
 # -- chinchilla: L = E + A/N^alpha + B/D^beta -------------------------------------------------
 
 
-def _chinchilla(
-    theta: FloatArray, logX: Mapping[str, FloatArray]
-) -> tuple[FloatArray, FloatArray]:
+def _chinchilla(theta: FloatArray, logX: Mapping[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
     ln, ld = _x(logX, "n_params"), _x(logX, "n_tokens")
     e, a, b = _col(theta, 0), _col(theta, 1), _col(theta, 2)
     alpha, beta = _col(theta, 3), _col(theta, 4)
@@ -350,9 +348,7 @@ def _bnsl_grid(logX: Mapping[str, FloatArray], y: FloatArray) -> FloatArray:
 # -- log_linear: y = k + m ln x -----------------------------------------------------------------
 
 
-def _log_linear(
-    theta: FloatArray, logX: Mapping[str, FloatArray]
-) -> tuple[FloatArray, FloatArray]:
+def _log_linear(theta: FloatArray, logX: Mapping[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
     lx = _x(logX, "x")
     k, m = _col(theta, 0), _col(theta, 1)
     pred = k + m * lx
@@ -436,7 +432,15 @@ def _pub_dc(theta: FloatArray) -> FloatArray:
 
 
 def _dc_grid(logX: Mapping[str, FloatArray], y: FloatArray) -> FloatArray:
-    axes = [(0.5,), (5.0, 7.0), (6.0, 8.0), (0.3, 0.4), (0.3, 0.4), (1.0, 2.7, 4.0), (0.5, 1.7, 3.0)]
+    axes = [
+        (0.5,),
+        (5.0, 7.0),
+        (6.0, 8.0),
+        (0.3, 0.4),
+        (0.3, 0.4),
+        (1.0, 2.7, 4.0),
+        (0.5, 1.7, 3.0),
+    ]
     return np.array(list(itertools.product(*axes)), dtype=float)
 
 
