@@ -72,7 +72,8 @@ class LawForm:
         jacobian: ``(theta (S, p), logX) -> (pred (S, n), d pred / d theta (S, n, p))``, where
             ``logX`` maps each input name to the natural log of the input.
         to_published: fit-space vector ``(p,)`` or ``(S, p)`` -> published values, one row each.
-        start_grid: optional data-dependent starting grid ``(logX, y) -> (S, p)``; when absent
+        start_grid: optional data-dependent starting grid ``(logX, target) -> (S, p)``, where
+            ``target`` is y in the form's space (log y for log-space forms); when absent
             the product of the parameters' grids is used.
         kind: ``"loss_nd"`` for E + A/N^α + B/D^β-type forms that have a compute-optimal
             frontier, else ``"generic"``.
@@ -333,7 +334,7 @@ def _pub_bnsl(theta: FloatArray) -> FloatArray:
 
 def _bnsl_grid(logX: Mapping[str, FloatArray], y: FloatArray) -> FloatArray:
     lx = logX["x"]
-    ly = float(np.log(np.min(y)))
+    ly = float(np.min(y))  # the target is already log y (a log-space form)
     axes = [
         (ly - 3.0, ly - 0.5, ly - 0.05),  # e = log a, below the smallest value
         (ly, ly + 2.0, ly + 5.0),  # log b
