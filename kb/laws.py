@@ -380,10 +380,12 @@ def _sigmoid_grid(logX: Mapping[str, FloatArray], y: FloatArray) -> FloatArray:
     lx = logX["x"]
     lo, hi = float(np.min(y)), float(np.max(y))
     span = max(hi - lo, 1e-6)
+    # k >= 0 makes the parameters identifiable ((lo, hi, k) ~ (hi, lo, -k)); a falling curve
+    # (error, loss) has lo > hi, so both orders are tried.
     axes = [
-        (lo - 0.1 * span, lo),
-        (hi, hi + 0.1 * span),
-        (-3.0, -1.0, -0.3, 0.3, 1.0, 3.0),
+        (lo - 0.1 * span, hi),
+        (hi + 0.1 * span, lo),
+        (0.3, 1.0, 3.0),
         _quantiles(lx, (0.1, 0.3, 0.5, 0.7, 0.9)),
     ]
     return np.array(list(itertools.product(*axes)), dtype=float)
@@ -565,9 +567,9 @@ FORMS: dict[str, LawForm] = {
         formula="y = lo + (hi − lo) / (1 + exp(−k · (ln x − m)))",
         inputs=("x",),
         params=(
-            Param("lo", -1e6, 1e6, (0.0,), "lower asymptote (e.g. chance accuracy)"),
-            Param("hi", -1e6, 1e6, (1.0,), "upper asymptote"),
-            Param("k", -50.0, 50.0, (1.0,), "steepness per e-fold of x"),
+            Param("lo", -1e6, 1e6, (0.0,), "asymptote at small x (e.g. chance accuracy)"),
+            Param("hi", -1e6, 1e6, (1.0,), "asymptote at large x"),
+            Param("k", 0.0, 50.0, (1.0,), "steepness per e-fold of x (>= 0)"),
             Param("m", -_BIG * 2, _BIG * 2, (20.0,), "ln x at the midpoint"),
         ),
         space="linear",
