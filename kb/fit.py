@@ -58,6 +58,10 @@ __all__ = [
 FIT_VERSION = "fit-1"
 N_POLISH = 8
 BOOT_FTOL = 1e-10
+# The batched grid stage stops after this many iterations; the best N_POLISH distinct end points
+# are then run to convergence by scipy. Starts still moving at this point are far behind the
+# leaders (benchmarks/bench_fit.py --check-full compares with scipy from every start).
+GRID_MAX_ITER = 150
 USE_KERNELS = True  # tests switch this off to check the numpy path gives the same fit
 Progress = Callable[[int, int], None]
 FloatArray = NDArray[np.float64]
@@ -284,7 +288,7 @@ def _multistart(
     def batch(th: FloatArray, rows: NDArray[np.intp]) -> tuple[FloatArray, FloatArray]:
         return objective_and_grad(form, th, logX, target, w, recipe)
 
-    res = minimize_batch(batch, starts, lower=lower, upper=upper)
+    res = minimize_batch(batch, starts, lower=lower, upper=upper, max_iter=GRID_MAX_ITER)
     n_conv = int(np.sum(res.converged & np.isfinite(res.fun)))
     finite = np.flatnonzero(np.isfinite(res.fun))
     if finite.size == 0:
@@ -400,6 +404,7 @@ def fit_arrays(
     groups: Sequence[Any] | None = None,
     budgets: Sequence[float] = (5.76e23,),
     level: float = 0.95,
+    fixed: Mapping[str, float] | None = None,
     on_progress: Progress | None = None,
 ) -> FitResult:
     """Fit law form ``law`` to inputs ``X`` (column name -> array) and values ``y``.
@@ -413,11 +418,13 @@ def fit_arrays(
         groups: run key per point; the bootstrap then resamples whole runs.
         budgets: compute budgets (FLOP) for derived N_opt, D_opt, loss at a budget.
         level: interval coverage (0.95: 2.5th and 97.5th percentiles).
+        fixed: fit-space parameters held at given values (e.g. a two-stage procedure).
 
     Raises:
         FitError: too few points, bad values, missing inputs, or no start converged.
     """
-    form = get_form(law)
+    base = get_form(law)
+    form = base.with_fixed(fixed) if fixed else base
     rec = get_recipe(recipe)
     raw, _, _ = _prepare(X, y, form)
     yv = np.asarray(y, dtype=float).ravel()
@@ -460,9 +467,9 @@ def fit_arrays(
     if holdout is not None:
         hold = holdout_check(raw, yv, form=form, recipe=rec, holdout=holdout, scales=scales)
     return FitResult(
-        law=form.name,
+        law=base.name,
         recipe=rec.name,
-        theta=theta,
+        theta=theta if not fixed else _full_theta(base, theta, fixed),
         params=params,
         intervals=intervals,
         derived=derived,
@@ -479,9 +486,19 @@ def fit_arrays(
             "level": level,
             "budgets": list(budgets),
             "holdout": None if holdout is None else [holdout.axis, holdout.fraction],
+            **({"fixed": dict(fixed)} if fixed else {}),
         },
-        boot_params=boot,
+        boot_params=(
+            boot
+            if boot is None or not fixed
+            else np.array([_full_theta(base, row, fixed) for row in boot])
+        ),
     )
+
+
+def _full_theta(base: LawForm, theta: FloatArray, fixed: Mapping[str, float]) -> FloatArray:
+    it = iter(theta)
+    return np.array([fixed[n] if n in fixed else next(it) for n in base.param_names], dtype=float)
 
 
 def _axis_values(raw: Mapping[str, FloatArray], axis: str) -> FloatArray:

@@ -180,6 +180,66 @@ class LawForm:
         pred = self.predict_fit_space(self.theta_from(theta), self.log_inputs(X))
         return np.exp(pred) if self.space == "log" else pred
 
+    def with_fixed(self, fixed: Mapping[str, float]) -> LawForm:
+        """A form over the remaining parameters, with ``fixed`` (fit-space names) held constant.
+
+        Used for two-stage procedures, e.g. Muennighoff et al. fit R*_D and R*_N with the
+        Chinchilla coefficients fixed. Predictions and published values are those of the full form.
+        """
+        unknown = sorted(set(fixed) - set(self.param_names))
+        if unknown:
+            raise BadInputError(
+                f"law {self.name!r} has no parameter(s) {unknown}; fit-space names are "
+                f"{list(self.param_names)}"
+            )
+        free = [i for i, n in enumerate(self.param_names) if n not in fixed]
+        if not free:
+            raise BadInputError(f"law {self.name!r}: every parameter is fixed; nothing to fit")
+        full0 = np.array([float(fixed.get(n, 0.0)) for n in self.param_names])
+
+        def full(theta: FloatArray) -> FloatArray:
+            out = np.repeat(full0[None, :], theta.shape[0], axis=0)
+            out[:, free] = theta
+            return out
+
+        def jacobian(
+            theta: FloatArray, logX: Mapping[str, FloatArray]
+        ) -> tuple[FloatArray, FloatArray]:
+            pred, jac = self.jacobian(full(theta), logX)
+            return pred, jac[:, :, free]
+
+        def vjp(
+            theta: FloatArray, logX: Mapping[str, FloatArray]
+        ) -> tuple[FloatArray, Callable[[FloatArray], FloatArray]]:
+            pred, back = self.value_and_vjp(full(theta), logX)
+            return pred, lambda u: back(u)[:, free]
+
+        base_grid = self.start_grid
+
+        def grid(logX: Mapping[str, FloatArray], target: FloatArray) -> FloatArray:
+            rows = (
+                base_grid(logX, target)
+                if base_grid is not None
+                else np.array(list(itertools.product(*(p.grid for p in self.params))))
+            )
+            return np.unique(rows[:, free], axis=0)
+
+        return LawForm(
+            name=f"{self.name}[fixed:{','.join(sorted(fixed))}]",
+            formula=self.formula,
+            inputs=self.inputs,
+            params=tuple(self.params[i] for i in free),
+            space=self.space,
+            source=self.source,
+            published_names=self.published_names,
+            jacobian=jacobian,
+            to_published=lambda theta: self.to_published(full(np.atleast_2d(theta))),
+            start_grid=grid,
+            kind=self.kind,
+            notes=f"{self.notes} Fixed: {dict(fixed)}".strip(),
+            fast_vjp=vjp,
+        )
+
     def published(self, theta: FloatArray) -> dict[str, float]:
         """The published-form parameters of one fit-space vector."""
         values = self.to_published(np.atleast_2d(theta))[0]
@@ -404,7 +464,8 @@ def _dc_predict(theta: FloatArray, logX: Mapping[str, FloatArray]) -> FloatArray
     # U_N: the compute-optimal size for U_D tokens under the fitted Chinchilla frontier.
     ab = alpha + beta
     log_g = (np.log(alpha) + a - np.log(beta) - b) / ab
-    log_n_opt = log_g + (alpha / beta) * (log_g + lu)  # from D_opt = (C/6)^b / G, N_opt = G (C/6)^a
+    # D_opt = (C/6)^b / G = U_D gives (C/6) = (G U_D)^(1/b); N_opt = G (C/6)^a, a/b = beta/alpha.
+    log_n_opt = log_g + (beta / alpha) * (log_g + lu)
     u_n = np.minimum(np.exp(log_n_opt), n)
     r_n = np.maximum(n / u_n - 1.0, 0.0)
     n_eff = u_n + u_n * rs_n * (-np.expm1(-r_n / rs_n))
