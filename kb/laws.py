@@ -598,7 +598,7 @@ FORMS: dict[str, LawForm] = {
             Param("e", -30.0, 10.0, (-1.0,), "log a, the limit"),
             Param("log_b", -_BIG, _BIG, (1.0,), "log b"),
             Param("c0", -5.0, 5.0, (0.1,), "exponent before the break"),
-            Param("c1", -5.0, 5.0, (0.5,), "change of exponent at the break"),
+            Param("c1", -20.0, 20.0, (0.5,), "change of exponent at the break"),
             Param("log_d1", -_BIG, _BIG, (10.0,), "log of the break's location"),
             Param("f1", 1e-3, 10.0, (0.5,), "sharpness of the break (smaller: sharper)"),
         ),
