@@ -520,9 +520,12 @@ def _compute_optimal(
 
 # -- the registry -----------------------------------------------------------------------------
 
-_HOFFMANN_AB = tuple(float(v) for v in np.arange(0.0, 30.0, 5.0))
-_HOFFMANN_EXP = tuple(float(v) for v in np.arange(0.0, 2.5, 0.5))
-_HOFFMANN_E = tuple(float(v) for v in np.arange(-1.0, 1.5, 0.5))
+# Our default Chinchilla grid (675 starts) spans the same region as Hoffmann et al.'s 4,500-start
+# grid (kb.recipes 'hoffmann' and 'epoch' use theirs) at a coarser step; on epoch_chinchilla both
+# reach the same optimum.
+_CHIN_AB = (0.0, 5.0, 10.0, 15.0, 20.0)
+_CHIN_EXP = (0.2, 0.5, 1.0)
+_CHIN_E = (-1.0, 0.0, 1.0)
 _BIG = 60.0  # bound on log-space coefficients: exp(60) ~ 1e26, far beyond any published A, B
 
 FORMS: dict[str, LawForm] = {
@@ -560,11 +563,11 @@ FORMS: dict[str, LawForm] = {
         formula="L(N, D) = E + A / N^α + B / D^β",
         inputs=("n_params", "n_tokens"),
         params=(
-            Param("e", -20.0, 10.0, _HOFFMANN_E, "log E"),
-            Param("a", -_BIG, _BIG, _HOFFMANN_AB, "log A"),
-            Param("b", -_BIG, _BIG, _HOFFMANN_AB, "log B"),
-            Param("alpha", 0.0, 5.0, _HOFFMANN_EXP, "exponent of N"),
-            Param("beta", 0.0, 5.0, _HOFFMANN_EXP, "exponent of D"),
+            Param("e", -20.0, 10.0, _CHIN_E, "log E"),
+            Param("a", -_BIG, _BIG, _CHIN_AB, "log A"),
+            Param("b", -_BIG, _BIG, _CHIN_AB, "log B"),
+            Param("alpha", 0.0, 5.0, _CHIN_EXP, "exponent of N"),
+            Param("beta", 0.0, 5.0, _CHIN_EXP, "exponent of D"),
         ),
         space="log",
         source="Hoffmann et al. 2022, arXiv:2203.15556, eq. 2 and appendix D.2",

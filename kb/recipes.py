@@ -5,7 +5,8 @@ log-space for losses), the starting grid, point filters, whether parameters are 
 the bootstrap scheme. ``kb fit --recipe NAME`` picks one; ``standard`` is the default.
 
 - ``standard`` (ours): Huber δ = 1e-3 on log residuals (the Hoffmann/Epoch choice, robust to
-  outliers), the form's own grid, L-BFGS-B with the form's bounds, all points, bootstrap by run
+  outliers), the form's own grid (675 starts for Chinchilla: the region of Hoffmann et al.'s
+  grid at a coarser step), L-BFGS-B with the form's bounds, all points, bootstrap by run
   when points carry a ``run_key`` shared by several points (curves), else by point.
 - ``hoffmann`` (Hoffmann et al. 2022, appendix D.2): Huber δ = 1e-3 on log loss, L-BFGS from
   their grid (α, β ∈ {0, 0.5, …, 2}, e ∈ {−1, −0.5, …, 1}, a, b ∈ {0, 5, …, 25}), all points.

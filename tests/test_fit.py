@@ -15,8 +15,8 @@ from kb.cli import cli
 from kb.errors import BadInputError, FitError, UnknownLawError
 from kb.fit import Holdout, compare_forms, fit_arrays, fit_dataset, fit_points
 from kb.laws import FORMS
-from kb.records import FitRecord, Point
 from kb.recipes import RECIPES
+from kb.records import FitRecord, Point
 from kb.store import Store
 
 RNG_SEED = 1234
@@ -204,8 +204,8 @@ def test_muennighoff_two_stage_refit(shared: Path) -> None:
     path = shared / "datasets" / "muennighoff2023_datablations" / "final_val_losses.csv"
     with path.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
-    col = {k: np.array([float(r[k]) for r in rows]) for k in ("n_params", "n_tokens",
-                                                              "unique_tokens", "val_loss")}  # fmt: skip
+    names = ("n_params", "n_tokens", "unique_tokens", "val_loss")
+    col = {k: np.array([float(r[k]) for r in rows]) for k in names}
     ok = col["val_loss"] < 6  # 20 diverged runs (losses 6-11) are left out
     single = ok & (col["n_tokens"] <= col["unique_tokens"] * 1.001)
     base = fit_arrays({k: col[k][single] for k in ("n_params", "n_tokens")},
@@ -296,7 +296,8 @@ def test_bootstrap_is_seeded_and_deterministic() -> None:
     a = fit_arrays(X, y, law="chinchilla", n_boot=60, seed=3, groups=runs)
     b = fit_arrays(X, y, law="chinchilla", n_boot=60, seed=3, groups=runs)
     c = fit_arrays(X, y, law="chinchilla", n_boot=60, seed=4, groups=runs)
-    assert a.params == b.params and a.intervals == b.intervals
+    assert a.params == b.params
+    assert a.intervals == b.intervals
     assert a.intervals != c.intervals
     assert set(a.intervals) >= {"E", "A", "B", "alpha", "beta", "a", "b", "N_opt@5.76e+23"}
     lo, hi = a.intervals["alpha"]
@@ -316,10 +317,14 @@ def test_holdout_reports_error_and_counts() -> None:
     X, y, _ = _chin_data()
     res = fit_arrays(X, y, law="chinchilla", holdout=Holdout("compute", 0.25))
     h = res.holdout
-    assert h is not None and h["n_train"] + h["n_test"] == y.size
-    assert h["n_test"] >= 1 and h["rmse"] < 0.05 and h["mean_rel_error"] < 0.05
+    assert h is not None
+    assert h["n_train"] + h["n_test"] == y.size
+    assert h["n_test"] >= 1
+    assert h["rmse"] < 0.05
+    assert h["mean_rel_error"] < 0.05
     res = fit_arrays(X, y, law="chinchilla", holdout=Holdout.parse("n_params:0.3"))
-    assert res.holdout is not None and res.holdout["axis"] == "n_params"
+    assert res.holdout is not None
+    assert res.holdout["axis"] == "n_params"
 
 
 def _points(dataset: str = "toy") -> list[Point]:
@@ -337,8 +342,11 @@ def test_fit_points_and_dataset_save_a_record(store: Store) -> None:
     store.upsert(_points())
     res = fit_dataset(store, "toy", law="chinchilla", n_boot=20, seed=1)
     rec = store.get(FitRecord, res.fit_id("toy", "loss"))
-    assert rec is not None and rec.law == "chinchilla" and rec.metric == "loss"
-    assert rec.params == pytest.approx(res.params) and rec.n_starts == 4500
+    assert rec is not None
+    assert rec.law == "chinchilla"
+    assert rec.metric == "loss"
+    assert rec.params == pytest.approx(res.params)
+    assert rec.n_starts == 675
     again = fit_dataset(store, "toy", law="chinchilla", n_boot=20, seed=1)
     assert again.fit_id("toy", "loss") == res.fit_id("toy", "loss")
     assert store.count(FitRecord) == 1
@@ -360,8 +368,17 @@ def test_compare_forms_ranks_and_skips(store: Store) -> None:
     rows = compare_forms(
         store, dataset="toy", forms=["chinchilla", "kaplan_nd", "data_constrained"]
     )
-    assert [r["law"] for r in rows][-1] == "data_constrained" and "skipped" in rows[-1]
+    assert [r["law"] for r in rows][-1] == "data_constrained"
+    assert "skipped" in rows[-1]
     assert all("holdout_rmse" in r for r in rows[:2])
+
+
+def test_standard_grid_reaches_the_epoch_optimum(shared: Path, epoch_fit) -> None:
+    X, y = read_epoch_chinchilla(shared)
+    keep = np.sort(np.argsort(y)[:-5])
+    res = fit_arrays({k: v[keep] for k, v in X.items()}, y[keep], law="chinchilla")
+    assert res.n_starts == 675
+    assert res.objective == pytest.approx(epoch_fit.objective, rel=1e-9)
 
 
 def test_hoffmann_grid_is_4500_starts() -> None:
@@ -392,7 +409,8 @@ def test_cli_fit_json_shape(tmp_path: Path) -> None:
                               "--recipe", "nope"])  # fmt: skip
     assert out.exit_code == 2
     out = runner.invoke(cli, ["fit", "absent", "--law", "chinchilla", "--db", str(db)])
-    assert out.exit_code == 1 and "no points" in out.output
+    assert out.exit_code == 1
+    assert "no points" in out.output
 
 
 def test_cli_laws_forms_json() -> None:
