@@ -318,6 +318,10 @@ def _multistart(
             # A polished start that scipy reports converged counts even if the batch stage ran
             # out of iterations on it.
             n_conv = max(n_conv, int(bool(out.success)))
+    logger.debug(
+        "%s: %d starts, %d converged in the batch stage, best objective %.6g",
+        form.name, starts.shape[0], n_conv, best_f,
+    )  # fmt: skip
     if n_conv == 0:
         raise FitError(
             f"law {form.name!r}: none of {starts.shape[0]} starts converged; try another "

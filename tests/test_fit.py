@@ -381,6 +381,20 @@ def test_standard_grid_reaches_the_epoch_optimum(shared: Path, epoch_fit) -> Non
     assert res.objective == pytest.approx(epoch_fit.objective, rel=1e-9)
 
 
+def test_applicable_and_fixed_parameters() -> None:
+    assert FORMS["chinchilla"].applicable({"n_params", "n_tokens", "compute_flops"})
+    assert not FORMS["chinchilla"].applicable({"n_params"})
+    assert FORMS["power_law"].applicable({"compute_flops"})
+    assert not FORMS["data_constrained"].applicable({"n_params", "n_tokens"})
+    with pytest.raises(BadInputError, match="no parameter"):
+        FORMS["chinchilla"].with_fixed({"gamma": 1.0})
+    X, y, _ = _chin_data()
+    res = fit_arrays(X, y, law="chinchilla", fixed={"alpha": 0.34, "beta": 0.3})
+    assert res.params["alpha"] == 0.34
+    assert res.params["beta"] == 0.3
+    assert res.theta.shape == (5,)
+
+
 def test_hoffmann_grid_is_4500_starts() -> None:
     form = FORMS["chinchilla"]
     grid = form.grid({}, np.ones(1), RECIPES["hoffmann"].grids["chinchilla"])
