@@ -67,6 +67,8 @@ def minimize_batch(
     gtol: float = GTOL,
     f_floor: float = 1.0,
     max_backtracks: int = 40,
+    prune_at: int = 0,
+    prune_keep: float = 1.0,
 ) -> BatchResult:
     """Minimise B independent problems from starts ``x0`` ``(B, p)`` with batched L-BFGS.
 
@@ -76,6 +78,10 @@ def minimize_batch(
     as a Huber objective with δ = 1e-3 is) or its largest projected-gradient component is at most
     ``gtol``. Problems whose objective is not finite at the start are left where they are and
     reported as not converged.
+
+    With ``prune_at > 0``, after that many iterations only the best ``prune_keep`` fraction of
+    the still-running problems (by current objective) keeps going; the rest stop where they are
+    and count as not converged (successive-halving style, for multi-start searches).
     """
     x = _project(np.array(x0, dtype=float), lower, upper)
     n_prob, n_par = x.shape
@@ -92,6 +98,11 @@ def minimize_batch(
     gamma = np.ones(n_prob)
     first = np.ones(n_prob, dtype=bool)
     for it in range(max_iter):
+        if prune_at and it == prune_at:
+            running = np.flatnonzero(active)
+            if running.size > 1:
+                cut = np.quantile(f[running], prune_keep)
+                active[running[f[running] > cut]] = False
         rows = np.flatnonzero(active)
         if rows.size == 0:
             break

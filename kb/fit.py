@@ -62,6 +62,10 @@ BOOT_FTOL = 1e-10
 # are then run to convergence by scipy. Starts still moving at this point are far behind the
 # leaders (benchmarks/bench_fit.py --check-full compares with scipy from every start).
 GRID_MAX_ITER = 150
+# After GRID_PRUNE_AT iterations only the best GRID_PRUNE_KEEP of the starts still running carry
+# on (starts that have already converged are kept too); see kb._lbfgs.minimize_batch.
+GRID_PRUNE_AT = 20
+GRID_PRUNE_KEEP = 0.1
 USE_KERNELS = True  # tests switch this off to check the numpy path gives the same fit
 Progress = Callable[[int, int], None]
 FloatArray = NDArray[np.float64]
@@ -288,7 +292,10 @@ def _multistart(
     def batch(th: FloatArray, rows: NDArray[np.intp]) -> tuple[FloatArray, FloatArray]:
         return objective_and_grad(form, th, logX, target, w, recipe)
 
-    res = minimize_batch(batch, starts, lower=lower, upper=upper, max_iter=GRID_MAX_ITER)
+    res = minimize_batch(
+        batch, starts, lower=lower, upper=upper, max_iter=GRID_MAX_ITER,
+        prune_at=GRID_PRUNE_AT, prune_keep=GRID_PRUNE_KEEP,
+    )  # fmt: skip
     n_conv = int(np.sum(res.converged & np.isfinite(res.fun)))
     finite = np.flatnonzero(np.isfinite(res.fun))
     if finite.size == 0:
