@@ -11,7 +11,7 @@ How a fit runs (``fit_arrays``; ``fit_points`` and ``fit_dataset`` only gather t
 3. The ``N_POLISH`` best distinct end points are polished with ``scipy.optimize.minimize``
    (L-BFGS-B, ``jac=True``); the best polished point is the fit. ``benchmarks/bench_fit.py
    --check-full`` runs scipy from every one of the 4,500 starts on epoch_chinchilla and reaches
-   the same optimum (objectives equal to 1e-14, parameters to 5 digits).
+   the same optimum (objectives agree to 1e-12, parameters to 5 digits).
 4. Bootstrap: resamples (of points, or of runs when points are curves) are expressed as integer
    weights on the points, and all refits run as one batch from the full-data optimum. Percentile
    intervals are given for every parameter and derived quantity.
