@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from kb.errors import KBError
 from kb.store import Store
+
+if TYPE_CHECKING:  # the search stack (torch, FAISS) loads only when a page searches
+    from kb.search import Searcher
 
 DEFAULT_DB = Path("data") / "kb.duckdb"
 BUILD_HINT = (
@@ -77,3 +81,19 @@ def _paper_options(path: str, version: int, _store: Store) -> dict[str, str]:
 def paper_options(store: Store) -> dict[str, str]:
     """paper_id -> title for every paper, cached per store version."""
     return _paper_options(str(db_path()), store_version(), store)
+
+
+@st.cache_resource(show_spinner="Loading the search index and embedding model…", max_entries=2)
+def _open_searcher(path: str, version: int, _store: Store) -> Searcher:
+    from kb.search import Searcher
+
+    return Searcher.open(_store, Path(path))
+
+
+def get_searcher(store: Store) -> Searcher | None:
+    """The search engine over this store (model loaded once per store version), or None."""
+    try:
+        return _open_searcher(str(db_path()), store_version(), store)
+    except KBError as err:
+        st.error(str(err))
+        return None

@@ -39,7 +39,7 @@ from kb._lbfgs import minimize_batch
 from kb.errors import BadInputError, FitError
 from kb.frontier import AXES, derived_quantities
 from kb.laws import LawForm, get_form
-from kb.recipes import Recipe, get_recipe
+from kb.recipes import RECIPES, Recipe, get_recipe
 from kb.records import FitRecord, Point, stable_id
 from kb.store import Store
 
@@ -413,7 +413,7 @@ def fit_arrays(
     y: Any,
     *,
     law: str,
-    recipe: str = "standard",
+    recipe: str | Recipe = "standard",
     n_boot: int = 0,
     seed: int = 0,
     holdout: Holdout | None = None,
@@ -428,7 +428,7 @@ def fit_arrays(
     Args:
         X: the form's inputs by name (``n_params``, ``n_tokens``, ``x`` ...), all > 0.
         y: measured values (> 0 for log-space forms).
-        recipe: a name in ``kb.recipes.RECIPES``.
+        recipe: a name in ``kb.recipes.RECIPES``, or a ``Recipe`` (e.g. one with another δ).
         n_boot: bootstrap resamples (0: no intervals).
         holdout: also fit on the smaller scales and report the error on the largest.
         groups: run key per point; the bootstrap then resamples whole runs.
@@ -441,7 +441,7 @@ def fit_arrays(
     """
     base = get_form(law)
     form = base.with_fixed(fixed) if fixed else base
-    rec = get_recipe(recipe)
+    rec = recipe if isinstance(recipe, Recipe) else get_recipe(recipe)
     raw, _, _ = _prepare(X, y, form)
     yv = np.asarray(y, dtype=float).ravel()
     garr = None if groups is None else np.asarray([str(g) for g in groups], dtype=object)
@@ -503,6 +503,7 @@ def fit_arrays(
             "budgets": list(budgets),
             "holdout": None if holdout is None else [holdout.axis, holdout.fraction],
             **({"fixed": dict(fixed)} if fixed else {}),
+            **_recipe_changes(rec),
         },
         boot_params=(
             boot
@@ -510,6 +511,15 @@ def fit_arrays(
             else np.array([_full_theta(base, row, fixed) for row in boot])
         ),
     )
+
+
+def _recipe_changes(rec: Recipe) -> dict[str, Any]:
+    """Settings of a customised recipe that differ from the registered one of its name."""
+    registered = RECIPES.get(rec.name)
+    if registered is None or registered == rec:
+        return {}
+    mine, theirs = rec.model_dump(), registered.model_dump()
+    return {f"recipe.{k}": v for k, v in mine.items() if theirs.get(k) != v}
 
 
 def _full_theta(base: LawForm, theta: FloatArray, fixed: Mapping[str, float]) -> FloatArray:
@@ -634,7 +644,7 @@ def fit_points(
     points: Sequence[Point],
     *,
     law: str,
-    recipe: str = "standard",
+    recipe: str | Recipe = "standard",
     x: str = SINGLE_INPUT_DEFAULT,
     n_boot: int = 0,
     seed: int = 0,
@@ -701,7 +711,7 @@ def fit_dataset(
     dataset: str,
     *,
     law: str,
-    recipe: str = "standard",
+    recipe: str | Recipe = "standard",
     metric: str | None = None,
     x: str = SINGLE_INPUT_DEFAULT,
     n_boot: int = 0,
@@ -728,7 +738,7 @@ def compare_forms(
     dataset: str | None = None,
     y: Any = None,
     forms: Sequence[str] | None = None,
-    recipe: str = "standard",
+    recipe: str | Recipe = "standard",
     metric: str | None = None,
     x: str = SINGLE_INPUT_DEFAULT,
     holdout: Holdout | None = None,

@@ -1,5 +1,234 @@
-"""refit page (grows as its backend lands)."""
+"""Refit page: fit a law form to a released dataset (or an uploaded CSV) in the browser.
 
+Choose data, a law form and the fitting options, fit with a progress bar, then read the fit:
+data and fitted curve on log-log axes with the bootstrap extrapolation band, residuals,
+parameters with intervals next to what the papers reported, the held-out error, and downloads.
+Dataset, metric, law and recipe live in the URL.
+"""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import pandas as pd
 import streamlit as st
 
-st.title("Refit")
+from app.resources import get_store, show_error
+from kb.curves import curve_axis, fitted_curve, observed_frame
+from kb.datasets import default_metric, list_datasets, metrics, points
+from kb.errors import KBError
+from kb.fit import FitResult, Holdout, fit_points, points_to_arrays
+from kb.frontier import AXES as HOLDOUT_AXES
+from kb.laws import FORMS
+from kb.recipes import RECIPES
+from kb.registry import laws_for_dataset
+from kb.uploads import MAX_UPLOAD_BYTES, parse_upload, template_csv
+
+MAX_BOOT = 2000
+AXES = ("compute_flops", "n_params", "n_tokens")  # columns single-input forms can use
+
+store = get_store()
+if store is None:
+    st.stop()
+params = st.query_params
+st.title("Refit a scaling law")
+
+
+def _pick(label: str, options: list[str], key: str, url: str, default: str | None = None) -> str:
+    wanted = params.get(url, default)
+    index = options.index(wanted) if wanted in options else 0
+    choice = st.selectbox(label, options, index=index, key=key)
+    st.query_params[url] = choice
+    return str(choice)
+
+
+source = st.radio(
+    "Data", ["Released dataset", "Upload a CSV"], horizontal=True, key="refit_source",
+    index=1 if params.get("source") == "upload" else 0,
+)  # fmt: skip
+data_name = "upload"
+pts = []
+try:
+    if source == "Released dataset":
+        st.query_params.pop("source", None)
+        names = [d.name for d in list_datasets(store)]
+        if not names:
+            st.info("No released dataset is in the knowledge base: `kb ingest ../shared/datasets`.")
+            st.stop()
+        cols = st.columns(2)
+        with cols[0]:
+            data_name = _pick("Dataset", names, "refit_dataset", "dataset", "epoch_chinchilla")
+        with cols[1]:
+            metric = _pick(
+                "Metric", metrics(store, data_name), "refit_metric", "metric",
+                default_metric(store, data_name),
+            )  # fmt: skip
+        pts = points(store, data_name, metric=metric)
+    else:
+        st.query_params["source"] = "upload"
+        st.download_button(
+            "Download the CSV template", template_csv(), file_name="scaling_points.csv",
+            mime="text/csv", key="refit_template",
+        )  # fmt: skip
+        upload = st.file_uploader(
+            f"Your points (CSV, at most {MAX_UPLOAD_BYTES // 1_000_000} MB)", type=["csv"],
+            key="refit_upload",
+        )  # fmt: skip
+        if upload is None:
+            st.stop()
+        pts = parse_upload(upload.getvalue(), name=upload.name)
+        metric = pts[0].metric if pts else "value"
+except KBError as err:
+    show_error(err)
+    st.stop()
+
+st.caption(f"{len(pts)} points of `{metric}` from `{data_name}`.")
+cols = st.columns(3)
+with cols[0]:
+    law = _pick("Law form", list(FORMS), "refit_law", "law", "chinchilla")
+with cols[1]:
+    recipe_name = _pick("Recipe", list(RECIPES), "refit_recipe", "recipe", "standard")
+recipe = RECIPES[recipe_name]
+form = FORMS[law]
+with cols[2]:
+    x_axis = (
+        st.selectbox("x (single-input forms)", AXES, key="refit_x")
+        if "x" in form.inputs
+        else "compute_flops"
+    )
+st.code(form.formula, language=None)
+with st.expander("Options", expanded=False):
+    cols = st.columns(4)
+    delta = cols[0].number_input(
+        "Huber δ", min_value=1e-5, max_value=10.0, value=float(recipe.delta), format="%.4g",
+        key="refit_delta",
+    )  # fmt: skip
+    drop = cols[1].number_input(
+        "Drop highest-value points", min_value=0, max_value=max(0, len(pts) - 1),
+        value=int(recipe.drop_highest), key="refit_drop",
+    )  # fmt: skip
+    n_boot = cols[2].number_input(
+        "Bootstrap refits", min_value=0, max_value=MAX_BOOT, value=200, step=100,
+        key="refit_boot",
+    )  # fmt: skip
+    seed = cols[3].number_input("Seed", min_value=0, value=0, key="refit_seed")
+    cols = st.columns(4)
+    holdout_axis = cols[0].selectbox("Held-out axis", HOLDOUT_AXES, key="refit_hold_axis")
+    holdout_frac = cols[1].slider(
+        "Held-out fraction (largest)", 0.0, 0.5, 0.2, 0.05, key="refit_hold_frac"
+    )
+    min_params = cols[2].number_input(
+        "Only N ≥", min_value=0.0, value=0.0, format="%.3g", key="refit_min_n",
+        help="Drop points of models smaller than this many parameters (0: keep all).",
+    )  # fmt: skip
+
+chosen = [p for p in pts if not min_params or (p.n_params or 0) >= min_params]
+run = st.button("Fit", type="primary", key="refit_go")
+key = json.dumps(
+    [data_name, metric, law, recipe_name, x_axis, delta, drop, n_boot, seed, holdout_axis,
+     holdout_frac, min_params, len(chosen)], default=str,
+)  # fmt: skip
+if run:
+    bar = st.progress(0.0, text="Fitting…")
+
+    def _progress(done: int, total: int) -> None:
+        bar.progress(done / max(total, 1), text=f"Bootstrap refits {done}/{total}")
+
+    try:
+        custom = recipe.model_copy(update={"delta": float(delta), "drop_highest": int(drop)})
+        fitted = fit_points(
+            chosen, law=law, recipe=custom, x=x_axis, n_boot=int(n_boot), seed=int(seed),
+            holdout=Holdout(holdout_axis, holdout_frac) if holdout_frac > 0 else None,
+            on_progress=_progress,
+        )  # fmt: skip
+    except KBError as err:
+        bar.empty()
+        show_error(err)
+        st.stop()
+    bar.empty()
+    st.session_state["refit_result"] = (key, fitted)
+
+stored = st.session_state.get("refit_result")
+if not stored or stored[0] != key:
+    st.info("Choose the data, the law and the options, then press **Fit**.")
+    st.stop()
+result: FitResult = stored[1]
+X, y, _ = points_to_arrays(chosen, form, x=x_axis)
+
+st.subheader("Fitted parameters")
+reported = {
+    law_.law_id: law_ for law_ in laws_for_dataset(store, data_name) if law_.form == law
+} if source == "Released dataset" else {}  # fmt: skip
+rows = []
+for name, value in {**result.params, **result.derived}.items():
+    row = {"parameter": name, "refit": value}
+    low_high = result.intervals.get(name)
+    row["low"], row["high"] = (low_high or [None, None])[:2]
+    for law_id, rep in reported.items():
+        rep_value = rep.params.get(name, rep.derived.get(name))
+        row[f"reported ({law_id})"] = rep_value
+    rows.append(row)
+st.dataframe(pd.DataFrame(rows), hide_index=True, key="refit_params")
+facts = [
+    f"objective {result.objective:.4g}",
+    f"{result.n_points} points",
+    f"{result.n_converged}/{result.n_starts} starts converged",
+    f"{result.n_boot} bootstrap refits",
+]
+st.caption(" · ".join(facts))
+if result.holdout:
+    h = result.holdout
+    st.metric(
+        f"Held-out error: largest {h['fraction']:.0%} by {h['axis']} ({h['n_test']} points)",
+        f"{h['mean_rel_error']:.2%} mean relative error",
+        help=f"RMSE {h['rmse']:.4g} in {h['space']} space; fit on {h['n_train']} points",
+        delta_color="off",
+    )
+
+axis = curve_axis(result)
+obs = pd.DataFrame(observed_frame(result, X, y))
+if axis is not None:
+    curve = pd.DataFrame(fitted_curve(result, X))
+    xs = alt.X("x:Q", scale=alt.Scale(type="log"), title=axis)
+    ys = alt.Y("value:Q", scale=alt.Scale(type="log", zero=False), title=metric)
+    dots = alt.Chart(obs).mark_circle(size=30, opacity=0.6).encode(x=xs, y=ys)
+    line = (
+        alt.Chart(curve)
+        .mark_line(color="#d62728")
+        .encode(x="x:Q", y=alt.Y("fit:Q", title=metric), strokeDash="extrapolated:N")
+    )
+    layers = [dots, line]
+    if curve["low"].notna().any():
+        band = (
+            alt.Chart(curve)
+            .mark_area(opacity=0.2, color="#d62728")
+            .encode(x="x:Q", y="low:Q", y2="high:Q")
+        )
+        layers.insert(0, band)
+    st.altair_chart(alt.layer(*layers).properties(height=380), width="stretch")
+    st.caption(
+        "Points: the data. Line: the fitted law"
+        + (" along its compute-optimal frontier" if len(form.inputs) == 2 else "")
+        + "; dashed beyond the data; band: bootstrap range."
+    )
+resid = (
+    alt.Chart(obs)
+    .mark_circle(size=25)
+    .encode(
+        x=alt.X("x:Q", scale=alt.Scale(type="log"), title=axis or form.inputs[0]),
+        y=alt.Y("residual:Q", title="residual (log space)" if form.space == "log" else "residual"),
+    )
+)
+st.altair_chart(resid.properties(height=200, title="Residuals"), width="stretch")
+
+payload = {"dataset": data_name, "metric": metric, **result.to_json()}
+cols = st.columns(2)
+cols[0].download_button(
+    "Download fit (JSON)", json.dumps(payload, indent=2, default=str), file_name=f"fit_{law}.json",
+    mime="application/json", key="refit_json",
+)  # fmt: skip
+cols[1].download_button(
+    "Download parameters (CSV)", pd.DataFrame(rows).to_csv(index=False),
+    file_name=f"fit_{law}.csv", mime="text/csv", key="refit_csv",
+)  # fmt: skip
