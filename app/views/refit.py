@@ -124,6 +124,11 @@ with st.expander("Options", expanded=False):
     )  # fmt: skip
 
 chosen = [p for p in pts if not min_params or (p.n_params or 0) >= min_params]
+if len(chosen) < len(pts):
+    st.caption(f"{len(chosen)} of {len(pts)} points kept by the N ≥ {min_params:.3g} filter.")
+if not chosen:
+    st.error("No point is left to fit: lower the N filter.")
+    st.stop()
 run = st.button("Fit", type="primary", key="refit_go")
 key = json.dumps(
     [data_name, metric, law, recipe_name, x_axis, delta, drop, n_boot, seed, holdout_axis,
