@@ -37,6 +37,7 @@ __all__ = ["Hit", "SearchFilters", "Searcher", "Tuning", "tokenize"]
 
 Mode = Literal["fused", "keyword", "semantic"]
 MODES: tuple[str, ...] = ("fused", "keyword", "semantic")
+QUERY_CACHE = 512
 
 _TOKEN = re.compile(r"\w\w+")
 _STOP = frozenset(
@@ -191,6 +192,7 @@ class Searcher:
         self.tuning = tuning or Tuning()
         self._model_arg = model
         self._embedder: Embedder | None = model if isinstance(model, Embedder) else None
+        self._query_vectors: dict[str, FloatMatrix] = {}  # repeated queries skip the model
         self.papers = store.select(Paper)
         self._pos = {p.paper_id: i for i, p in enumerate(self.papers)}
         claims: dict[str, list[str]] = {}
@@ -255,7 +257,7 @@ class Searcher:
         allowed = self._allowed(filters)
         n = len(self.papers)
         kw = self._keyword_scores(query) if mode != "semantic" else np.zeros(n, np.float32)
-        qvec = self.embedder.encode([query])[0] if mode != "keyword" else None
+        qvec = self._encode(query) if mode != "keyword" else None
         sem = self._semantic_scores(qvec, allowed) if qvec is not None else None
         scores = self._combine(kw, sem, mode)
         if allowed is not None:
@@ -288,6 +290,15 @@ class Searcher:
             if r >= 0 and int(self._row_paper[r]) != pos:
                 hits.append(self._hit(int(self._row_paper[r]), float(s), "", qvec))
         return hits[:k]
+
+    def _encode(self, query: str) -> FloatMatrix:
+        vec = self._query_vectors.get(query)
+        if vec is None:
+            vec = self.embedder.encode([query])[0]
+            if len(self._query_vectors) >= QUERY_CACHE:
+                self._query_vectors.pop(next(iter(self._query_vectors)))
+            self._query_vectors[query] = vec
+        return vec
 
     # -- ranking ---------------------------------------------------------------------------
     def _allowed(self, filters: SearchFilters | None) -> list[int] | None:
