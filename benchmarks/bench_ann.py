@@ -3,7 +3,8 @@
 Vectors are L2-normalised Gaussian draws whose covariance spectrum and mean norm are those of
 real sentence embeddings (the cached vectors of a kb store, ``--like``; bench_search.py makes
 one), since embeddings are far from uniform on the sphere; ``--isotropic`` gives uniform
-directions, the worst case for any graph index. Queries are fresh draws from the same distribution. Prints the exact
+directions, the worst case for any graph index. Queries are fresh draws from the same
+distribution. Prints the exact
 (IndexFlatIP) p95 latency at several sizes, which is what sets ``kb.index.HNSW_MIN_ROWS``, then
 for the full size: HNSW build time, resident memory added, p95 query latency (one query per
 call, as the search service does) and recall@10 against exact search, per efSearch.
@@ -23,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.index import HNSW_EF_CONSTRUCTION, HNSW_M, make_faiss_index  # noqa: E402
+from kb.index import HNSW_EF_CONSTRUCTION, HNSW_M, make_faiss_index
 
 DIM = 384
 
@@ -80,16 +81,25 @@ def p95_ms(index: faiss.Index, queries: np.ndarray, k: int = 10) -> tuple[float,
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:
     """Mean share of the true top-k found."""
-    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth, strict=True)]))
+    return float(
+        np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth, strict=True)])
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--like", type=Path, default=Path("/tmp/kb_bench_search.duckdb"),
-                        help="a kb store whose cached embeddings give the covariance spectrum")
-    parser.add_argument("--isotropic", action="store_true",
-                        help="uniform directions instead (the worst case for graph indexes)")
+    parser.add_argument(
+        "--like",
+        type=Path,
+        default=Path("/tmp/kb_bench_search.duckdb"),
+        help="a kb store whose cached embeddings give the covariance spectrum",
+    )
+    parser.add_argument(
+        "--isotropic",
+        action="store_true",
+        help="uniform directions instead (the worst case for graph indexes)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="FAISS threads per query")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--ef", type=str, default="32,64,128,256")
@@ -122,7 +132,8 @@ def main() -> None:
     build = time.perf_counter() - t0
     faiss.omp_set_num_threads(args.threads)
     print(f"HNSW M={HNSW_M} efConstruction={HNSW_EF_CONSTRUCTION}: build {build:.0f} s, "
-          f"memory +{rss_mb() - before:.0f} MB (process {rss_mb() - base:.0f} MB incl. data)")  # fmt: skip
+          f"memory +{rss_mb() - before:.0f} MB "
+          f"(process {rss_mb() - base:.0f} MB incl. data)")  # fmt: skip
     for ef in (int(e) for e in args.ef.split(",")):
         hnsw.hnsw.efSearch = ef
         lat, found = p95_ms(hnsw, queries)

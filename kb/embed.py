@@ -101,9 +101,8 @@ class SentenceTransformerEmbedder:
 
         self.path = folder.resolve()
         self._model: Any = SentenceTransformer(str(self.path), device="cpu")
-        getter = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
-        )
+        getter = getattr(self._model, "get_embedding_dimension", None)
+        getter = getter or self._model.get_sentence_embedding_dimension
         dim = getter()
         if not dim:
             raise BadInputError(f"{folder}: the model does not state its embedding dimension")
@@ -150,7 +149,9 @@ def model_name(model: str | os.PathLike[str] | Embedder | None = None) -> str:
     for part in ("modules.json", "config.json", "sentence_bert_config.json"):
         if (folder / part).is_file():
             digest.update((folder / part).read_bytes())
-    return f"{folder.name if folder.name != 'model' else folder.parent.name}:{digest.hexdigest()[:8]}"
+    return (
+        f"{folder.name if folder.name != 'model' else folder.parent.name}:{digest.hexdigest()[:8]}"
+    )
 
 
 def load_embedder(model: str | os.PathLike[str] | Embedder | None = None) -> Embedder:
@@ -245,6 +246,5 @@ class EmbedCache:
             }
         )
         self.store.con.execute(
-            "INSERT INTO embeddings SELECT * FROM batch "
-            "ON CONFLICT (content_sha, model) DO NOTHING"
+            "INSERT INTO embeddings SELECT * FROM batch ON CONFLICT (content_sha, model) DO NOTHING"
         )

@@ -281,7 +281,7 @@ def open_index(
             f"{path}: built with model {meta.model!r} but {wanted!r} was asked for; "
             f"query with the same model, or {fix}"
         )
-    index = faiss.read_index(str(path))
+    index: Any = faiss.read_index(str(path))
     rows = [
         IndexRow(*r)
         for r in store.cursor()

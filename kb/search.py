@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import bm25s
-import faiss
+import faiss as _faiss
 import numpy as np
 import Stemmer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -32,6 +32,8 @@ from kb.store import Store
 from kb.vocabulary import expand_query
 
 logger = logging.getLogger(__name__)
+# faiss's bundled stubs lack the SWIG search-parameter classes used for filtered search.
+faiss: Any = _faiss
 
 __all__ = ["Hit", "SearchFilters", "Searcher", "Tuning", "tokenize"]
 
@@ -40,11 +42,12 @@ MODES: tuple[str, ...] = ("fused", "keyword", "semantic")
 QUERY_CACHE = 512
 
 _TOKEN = re.compile(r"\w\w+")
-_STOP = frozenset(
-    "a an and are as at be but by can do does for from has have how in into is it its of on or "
-    "that the their there these they this to was we were what when where which while who why "
-    "will with our us paper papers study studies show shows find found".split()
+_STOPWORDS = (
+    "a an and are as at be but by can do does for from has have how in into is it its of on "
+    "or that the their there these they this to was we were what when where which while who "
+    "why will with our us paper papers study studies show shows find found"
 )
+_STOP = frozenset(_STOPWORDS.split())
 _STEMMER = Stemmer.Stemmer("english")
 
 
@@ -81,9 +84,7 @@ class SearchFilters(BaseModel):
     @classmethod
     def _known_variable(cls, value: str | None) -> str | None:
         if value is not None and value not in VARIABLES:
-            raise ValueError(
-                f"unknown variable {value!r}; expected one of {', '.join(VARIABLES)}"
-            )
+            raise ValueError(f"unknown variable {value!r}; expected one of {', '.join(VARIABLES)}")
         return value
 
     def is_empty(self) -> bool:
@@ -282,9 +283,7 @@ class Searcher:
         qvec = self.index.faiss_index.reconstruct(row)
         sel = faiss.IDSelectorBatch(np.flatnonzero(self._is_paper_row).astype(np.int64))
         depth = min(k + 1, self.index.faiss_index.ntotal)
-        scores, ids = self.index.faiss_index.search(
-            qvec[None, :], depth, params=self._params(sel)
-        )
+        scores, ids = self.index.faiss_index.search(qvec[None, :], depth, params=self._params(sel))
         hits = []
         for s, r in zip(scores[0], ids[0], strict=True):
             if r >= 0 and int(self._row_paper[r]) != pos:
@@ -305,9 +304,7 @@ class Searcher:
         if filters is None or filters.is_empty():
             return None
         where, params = filters.where()
-        rows = self.store.cursor().execute(
-            f"SELECT p.paper_id FROM papers p WHERE {where}", params
-        )
+        rows = self.store.cursor().execute(f"SELECT p.paper_id FROM papers p WHERE {where}", params)
         return sorted(self._pos[pid] for (pid,) in rows.fetchall() if pid in self._pos)
 
     def _keyword_scores(self, query: str) -> FloatMatrix:
@@ -322,15 +319,17 @@ class Searcher:
 
     def _params(self, sel: Any) -> Any:
         if self.index.meta.kind == "hnsw":
-            return faiss.SearchParametersHNSW(sel=sel, efSearch=self.index.faiss_index.hnsw.efSearch)
+            return faiss.SearchParametersHNSW(
+                sel=sel, efSearch=self.index.faiss_index.hnsw.efSearch
+            )
         return faiss.SearchParameters(sel=sel)
 
     def _semantic_scores(self, qvec: FloatMatrix, allowed: list[int] | None) -> FloatMatrix:
         index = self.index.faiss_index
         params = None
         if allowed is not None:
-            rows = np.concatenate([self._rows_of[i] for i in allowed] or [np.zeros(0)])
-            params = self._params(faiss.IDSelectorBatch(rows.astype(np.int64)))
+            rows = [r for i in allowed for r in self._rows_of[i]]
+            params = self._params(faiss.IDSelectorBatch(np.array(rows, dtype=np.int64)))
         depth = min(self.tuning.semantic_depth, index.ntotal)
         sims, ids = index.search(qvec[None, :], depth, params=params)
         sims, ids = sims[0], ids[0]

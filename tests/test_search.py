@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from kb.embed import EmbedCache, content_sha
 from kb.errors import BadInputError, IndexMismatchError, NotFoundError
 from kb.index import build_index, index_path, make_faiss_index, open_index, sentence_spans
 from kb.records import Claim, Exponent, Paper, paper_id_for
-from kb.search import SearchFilters, Searcher, tokenize
+from kb.search import Searcher, SearchFilters, tokenize
 from kb.store import Store, staged
 from kb.vocabulary import expand_query, query_variables
 
@@ -140,7 +141,7 @@ def test_sentence_spans_cover_sentences_in_order(parts: list[str]) -> None:
     text = " ".join(parts)
     spans = sentence_spans(text)
     assert all(0 <= s < e <= len(text) for s, e in spans)
-    assert all(e1 <= s2 for (_, e1), (s2, _) in zip(spans, spans[1:], strict=False))
+    assert all(e1 <= s2 for (_, e1), (s2, _) in itertools.pairwise(spans))
     assert all(text[s:e] == text[s:e].strip() and text[s:e] for s, e in spans)
     assert "".join(text[s:e] for s, e in spans).replace(" ", "") == text.replace(" ", "")
 
@@ -168,9 +169,11 @@ def test_reindexing_embeds_nothing_and_new_papers_only_theirs(db: Path) -> None:
         first = build_index(s, db, model=embedder)
         assert first.n_embedded == embedder.n_texts == first.n_rows
         again = build_index(s, db, model=embedder)
-        assert again.up_to_date and again.n_embedded == 0
+        assert again.up_to_date
+        assert again.n_embedded == 0
         forced = build_index(s, db, model=embedder, rebuild=True)
-        assert not forced.up_to_date and forced.n_embedded == 0
+        assert not forced.up_to_date
+        assert forced.n_embedded == 0
         s.upsert([_paper("A New Paper", "First sentence here. Second one there.")])
         grown = build_index(s, db, model=embedder)
     assert grown.n_embedded == 3  # the paper row and its two sentences
@@ -181,7 +184,8 @@ def test_progress_is_reported_while_embedding(db: Path) -> None:
     calls: list[tuple[int, int]] = []
     with Store(db) as s:
         build_index(s, db, model=HashEmbedder(), on_progress=lambda d, t: calls.append((d, t)))
-    assert calls and calls[-1][0] == calls[-1][1]
+    assert calls
+    assert calls[-1][0] == calls[-1][1]
 
 
 # -- stale and mismatched indexes -------------------------------------------------------------
@@ -256,7 +260,9 @@ def test_every_mode_ranks_the_obvious_paper_first(
     db, embedder = indexed
     with Store(db, read_only=True) as s:
         hits = Searcher.open(s, db, model=embedder).search(
-            "robot grasping demonstrations", k=3, mode=mode  # type: ignore[arg-type]
+            "robot grasping demonstrations",
+            k=3,
+            mode=mode,  # type: ignore[arg-type]
         )
     assert hits[0].title == "Robot Grasping with Many Demonstrations"
     assert len(hits) <= 3
@@ -346,7 +352,8 @@ def test_cli_index_and_batch_search_with_the_real_model(db: Path, tmp_path: Path
     assert [line["query"] for line in lines] == ["robots picking up objects",
                                                  "when larger networks get worse"]  # fmt: skip
     for line in lines:
-        assert set(line) == {"query", "hits"} and len(line["hits"]) == 2
+        assert set(line) == {"query", "hits"}
+        assert len(line["hits"]) == 2
         assert all(set(h) == {"paper_id", "title", "score", "snippet"} for h in line["hits"])
     assert lines[0]["hits"][0]["title"] == "Robot Grasping with Many Demonstrations"
     assert lines[1]["hits"][0]["title"] == "Inverse Trends in Arithmetic"

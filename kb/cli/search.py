@@ -20,8 +20,7 @@ from kb.cli._common import (
 from kb.errors import BadInputError
 from kb.index import build_index
 from kb.records import DOMAINS, VARIABLES
-from kb.search import MODES, Mode, SearchFilters, Searcher
-
+from kb.search import MODES, Mode, Searcher, SearchFilters
 
 BATCH_FIELDS = {"paper_id", "title", "score", "snippet"}
 
@@ -56,24 +55,41 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
         emit_json([row])
     else:
         state = "up to date" if report.up_to_date else "built"
-        click.echo(f"{row['path']}: {state}, {report.n_papers} papers, {report.n_rows} vectors "
-                   f"({report.kind}, {report.model}), {report.n_embedded} texts embedded")  # fmt: skip
+        click.echo(
+            f"{row['path']}: {state}, {report.n_papers} papers, {report.n_rows} vectors "
+            f"({report.kind}, {report.model}), {report.n_embedded} texts embedded"
+        )
 
 
 @cli.command("search")
 @click.argument("query", required=False)
-@click.option("--k", "k", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Number of results.")
-@click.option("--batch", "batch", type=click.File("r", encoding="utf-8"), default=None,
-              help="Answer every line of FILE as a query ('-' for stdin); one JSON line each.")
-@click.option("--mode", type=click.Choice(MODES), default="fused", show_default=True,
-              help="Ranking: keyword (BM25), semantic (embeddings) or both fused.")
+@click.option(
+    "--k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Number of results."
+)
+@click.option(
+    "--batch",
+    "batch",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="Answer every line of FILE as a query ('-' for stdin); one JSON line each.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="fused",
+    show_default=True,
+    help="Ranking: keyword (BM25), semantic (embeddings) or both fused.",
+)
 @click.option("--year-min", type=int, default=None, help="Published in this year or later.")
 @click.option("--year-max", type=int, default=None, help="Published in this year or earlier.")
 @click.option("--domain", type=click.Choice(DOMAINS), default=None, help="Only this domain.")
 @click.option("--scaling-only", is_flag=True, help="Only papers that study a scaling law.")
-@click.option("--variable", type=click.Choice(VARIABLES), default=None,
-              help="Only papers with a claim or exponent about this variable.")
+@click.option(
+    "--variable",
+    type=click.Choice(VARIABLES),
+    default=None,
+    help="Only papers with a claim or exponent about this variable.",
+)
 @click.option("--has-exponent", is_flag=True, help="Only papers stating an exponent value.")
 @_model_option
 @db_option
@@ -92,9 +108,14 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Te
     if (query is None) == (batch is None):
         raise click.UsageError("give either a QUERY or --batch FILE")
     how = cast(Mode, mode)
-    filters = SearchFilters(year_min=year_min, year_max=year_max, domain=domain,
-                            studies_scaling_law=True if scaling_only else None,
-                            variable=variable, has_exponent=True if has_exponent else None)  # fmt: skip
+    filters = SearchFilters(
+        year_min=year_min,
+        year_max=year_max,
+        domain=domain,
+        studies_scaling_law=True if scaling_only else None,
+        variable=variable,
+        has_exponent=True if has_exponent else None,
+    )
     with reading(db_path) as store:
         searcher = Searcher.open(store, db_path, model=model)
         if batch is not None:
