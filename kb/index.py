@@ -54,8 +54,9 @@ Progress = Callable[[int, int], None]
 IndexKind = Literal["flat", "hnsw"]
 
 # Above this many rows the index is HNSW instead of exact: benchmarks/bench_ann.py measured exact
-# search at ~2.2 ms p95 for 10k rows and ~22 ms for 100k 384-d rows on 2 cores, so the exact
-# scan stops fitting a 50 ms end-to-end budget (with filters, fusion and snippets) near 100k.
+# single-query search (384-d, one thread, busy 2-core machine) at p95 0.6-8 ms for 10k rows,
+# 12-22 ms for 100k and 361 ms for 1M, so past ~100k rows the exact scan alone would eat most
+# of the 50 ms end-to-end budget (query encoding, BM25, fusion, snippets).
 HNSW_MIN_ROWS = 100_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80

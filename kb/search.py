@@ -144,9 +144,9 @@ class Tuning:
     w_claims: float = 0.5
     expand: bool = True  # scaling-vocabulary expansion of the keyword query
     w_expansion: float = 0.5  # weight of expansion terms relative to the query's own words
-    paper_vs_sentence: float = 0.5  # semantic score = a*paper row + (1-a)*best sentence
+    paper_vs_sentence: float = 0.7  # semantic score = a*paper row + (1-a)*best sentence
     fusion: Literal["weighted", "rrf"] = "weighted"
-    w_keyword: float = 0.4  # weighted fusion: share of the keyword score
+    w_keyword: float = 0.5  # weighted fusion: share of the keyword score
     rrf_k: int = 60
     semantic_depth: int = 2000  # index rows fetched per query (all of them for small corpora)
 
@@ -331,7 +331,14 @@ class Searcher:
             rows = [r for i in allowed for r in self._rows_of[i]]
             params = self._params(faiss.IDSelectorBatch(np.array(rows, dtype=np.int64)))
         depth = min(self.tuning.semantic_depth, index.ntotal)
-        sims, ids = index.search(qvec[None, :], depth, params=params)
+        # One query gains nothing from OpenMP threads, whose spinning costs ~10x on a busy
+        # machine (benchmarks/bench_ann.py: 60 ms vs 0.6 ms p95 at 10k rows, load 8, 2 cores).
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            sims, ids = index.search(qvec[None, :], depth, params=params)
+        finally:
+            faiss.omp_set_num_threads(threads)
         sims, ids = sims[0], ids[0]
         keep = ids >= 0
         sims, ids = sims[keep], ids[keep]
