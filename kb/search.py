@@ -326,6 +326,9 @@ class Searcher:
 
     def _semantic_scores(self, qvec: FloatMatrix, allowed: list[int] | None) -> FloatMatrix:
         index = self.index.faiss_index
+        n = len(self.papers)
+        if index.ntotal == 0:
+            return np.zeros(n, dtype=np.float32)
         params = None
         if allowed is not None:
             rows = [r for i in allowed for r in self._rows_of[i]]
@@ -342,7 +345,6 @@ class Searcher:
         sims, ids = sims[0], ids[0]
         keep = ids >= 0
         sims, ids = sims[keep], ids[keep]
-        n = len(self.papers)
         floor = float(sims.min()) if sims.size else 0.0
         paper_sim = np.full(n, floor, dtype=np.float32)
         sent_sim = np.full(n, floor, dtype=np.float32)
@@ -354,7 +356,7 @@ class Searcher:
         return a * paper_sim + (1 - a) * sent_sim
 
     def _combine(self, kw: FloatMatrix, sem: FloatMatrix | None, mode: Mode) -> FloatMatrix:
-        if mode == "keyword" or sem is None:
+        if mode == "keyword" or sem is None or not kw.size:
             return kw
         if mode == "semantic":
             return sem

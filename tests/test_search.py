@@ -289,6 +289,14 @@ def test_filters_restrict_results(indexed: tuple[Path, HashEmbedder]) -> None:
         assert _ids(sr, SearchFilters(domain="speech")) == set()
 
 
+def test_an_empty_knowledge_base_finds_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "empty.duckdb"
+    embedder = HashEmbedder()
+    with Store(db) as s:
+        assert build_index(s, db, model=embedder).n_rows == 0
+        assert Searcher.open(s, db, model=embedder).search("anything") == []
+
+
 def test_unknown_filter_values_name_the_choices() -> None:
     with pytest.raises(ValueError, match="expected one of language"):
         SearchFilters(domain="poetry")
