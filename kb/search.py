@@ -209,8 +209,13 @@ class Searcher:
         self._row_paper = np.array([self._pos[r.paper_id] for r in index.rows], dtype=np.int64)
         self._is_paper_row = np.array([r.field == "paper" for r in index.rows], dtype=bool)
         self._rows_of: dict[int, list[int]] = {}
+        self._row_terms: dict[int, frozenset[str]] = {}  # snippet scoring, tokenised once
         for row_id, r in enumerate(index.rows):
-            self._rows_of.setdefault(self._pos[r.paper_id], []).append(row_id)
+            pos = self._pos[r.paper_id]
+            self._rows_of.setdefault(pos, []).append(row_id)
+            if r.field == "sentence":
+                text = self.papers[pos].abstract[r.span_start : r.span_end]
+                self._row_terms[row_id] = frozenset(tokenize(text))
 
     @classmethod
     def open(
@@ -268,7 +273,8 @@ class Searcher:
         order = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if np.isfinite(scores[i])]
         if mode == "keyword":
             order = [i for i in order if kw[i] > 0]
-        return [self._hit(i, float(scores[i]), query, qvec) for i in order]
+        terms = frozenset(tokenize(query) + tokenize(" ".join(expand_query(query))))
+        return [self._hit(i, float(scores[i]), terms, qvec) for i in order]
 
     def related(self, paper_id: str, k: int = 5) -> list[Hit]:
         """Papers whose whole-text vectors are nearest to this paper's, itself excluded.
@@ -287,8 +293,12 @@ class Searcher:
         hits = []
         for s, r in zip(scores[0], ids[0], strict=True):
             if r >= 0 and int(self._row_paper[r]) != pos:
-                hits.append(self._hit(int(self._row_paper[r]), float(s), "", qvec))
+                hits.append(self._hit(int(self._row_paper[r]), float(s), frozenset(), qvec))
         return hits[:k]
+
+    def clear_query_cache(self) -> None:
+        """Forget the cached query vectors (benchmarks time the encoder with this)."""
+        self._query_vectors.clear()
 
     def _encode(self, query: str) -> FloatMatrix:
         vec = self._query_vectors.get(query)
@@ -370,9 +380,9 @@ class Searcher:
         return t.w_keyword * kw_norm + (1 - t.w_keyword) * sem_norm
 
     # -- results ---------------------------------------------------------------------------
-    def _hit(self, pos: int, score: float, query: str, qvec: FloatMatrix | None) -> Hit:
+    def _hit(self, pos: int, score: float, terms: frozenset[str], qvec: FloatMatrix | None) -> Hit:
         paper = self.papers[pos]
-        snippet, span, field = self._snippet(pos, query, qvec)
+        snippet, span, field = self._snippet(pos, terms, qvec)
         return Hit(
             paper_id=paper.paper_id, title=paper.title, score=round(score, 6), snippet=snippet,
             snippet_span=span, snippet_field=field,
@@ -380,7 +390,7 @@ class Searcher:
         )  # fmt: skip
 
     def _snippet(
-        self, pos: int, query: str, qvec: FloatMatrix | None
+        self, pos: int, terms: frozenset[str], qvec: FloatMatrix | None
     ) -> tuple[str, tuple[int, int], Literal["abstract", "title"]]:
         paper = self.papers[pos]
         rows: Sequence[int] = [r for r in self._rows_of[pos] if not self._is_paper_row[r]]
@@ -390,10 +400,11 @@ class Searcher:
                 return paper.title, (0, len(paper.title)), "title"
             candidates = [IndexRow(paper.paper_id, "paper", 0, len(paper.abstract))]
             rows = [self._rows_of[pos][0]]
-        terms = set(tokenize(query) + tokenize(" ".join(expand_query(query))))
         best, best_score = 0, -np.inf
         for i, (row, cand) in enumerate(zip(rows, candidates, strict=True)):
-            words = set(tokenize(paper.abstract[cand.span_start : cand.span_end]))
+            words = self._row_terms.get(row) or frozenset(
+                tokenize(paper.abstract[cand.span_start : cand.span_end])
+            )
             score = len(terms & words) / (len(terms) or 1)
             if qvec is not None:
                 score = 0.3 * score + float(self.index.faiss_index.reconstruct(row) @ qvec)
