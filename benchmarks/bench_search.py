@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._corpus import load_seeds  # noqa: E402
 from kb.index import build_index  # noqa: E402
+from kb.records import Paper  # noqa: E402
 from kb.search import Searcher, Tuning  # noqa: E402
 from kb.store import Store  # noqa: E402
 
@@ -64,9 +65,14 @@ def evaluate(searcher: Searcher, queries: list[dict], mode: str) -> dict[str, fl
 
 
 def ensure_store(db: Path) -> Store:
-    """The benchmark store: seeds loaded and indexed (embeddings cached across runs)."""
+    """The benchmark store: seeds loaded (unless it has papers already) and indexed.
+
+    A store built by `kb ingest ../shared/seeds` (claims, dates, domains) can be passed with
+    --db; embeddings are cached in the store across runs.
+    """
     store = Store(db)
-    load_seeds(store, SEEDS)
+    if not store.count(Paper):
+        load_seeds(store, SEEDS)
     report = build_index(store, str(db))
     print(f"index: {report.n_papers} papers, {report.n_rows} rows, {report.kind}, "
           f"{report.n_embedded} texts embedded now", file=sys.stderr)  # fmt: skip
@@ -77,7 +83,7 @@ GRID = {
     "w_keyword": [0.2, 0.3, 0.4, 0.5, 0.6],
     "paper_vs_sentence": [0.3, 0.5, 0.7],
     "w_expansion": [0.0, 0.3, 0.5],
-    "w_claims": [0.5],
+    "w_claims": [0.0, 0.5],
     "w_title": [1.0, 2.0],
 }
 
