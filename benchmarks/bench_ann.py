@@ -86,6 +86,26 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
     )
 
 
+def ivf_section(
+    data: np.ndarray, queries: np.ndarray, truth: np.ndarray, args: argparse.Namespace
+) -> None:
+    """IVF-Flat (inner product), trained on 100k sampled vectors: build, memory, p95, recall."""
+    faiss.omp_set_num_threads(2)
+    before = rss_mb()
+    t0 = time.perf_counter()
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(DIM), DIM, args.ivf, faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(2).choice(len(data), min(len(data), 100_000), replace=False)
+    ivf.train(data[sample])
+    ivf.add(data)
+    build = time.perf_counter() - t0
+    print(f"IVF-Flat nlist={args.ivf}: build {build:.0f} s, memory +{rss_mb() - before:.0f} MB")
+    faiss.omp_set_num_threads(args.threads)
+    for nprobe in (int(p) for p in args.nprobe.split(",")):
+        ivf.nprobe = nprobe
+        lat, found = p95_ms(ivf, queries)
+        print(f"  nprobe={nprobe:4d}: p95 {lat:.2f} ms/query, recall@10 {recall(found, truth):.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -101,6 +121,9 @@ def main() -> None:
         help="uniform directions instead (the worst case for graph indexes)",
     )
     parser.add_argument("--threads", type=int, default=1, help="FAISS threads per query")
+    parser.add_argument("--ivf", type=int, default=0, help="also IVF-Flat with this many lists")
+    parser.add_argument("--nprobe", type=str, default="32,64,128,256")
+    parser.add_argument("--skip-hnsw", action="store_true", help="only exact (and --ivf)")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--ef", type=str, default="32,64,128,256")
     args = parser.parse_args()
@@ -126,6 +149,10 @@ def main() -> None:
     print(f"exact top-10 of {args.queries} queries (batched): {time.perf_counter() - t0:.1f} s")
     del flat
 
+    if args.ivf:
+        ivf_section(data, queries, truth, args)
+    if args.skip_hnsw:
+        return
     before = rss_mb()
     t0 = time.perf_counter()
     hnsw = make_faiss_index(data, "hnsw")
