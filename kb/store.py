@@ -96,6 +96,17 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX exponents_paper ON exponents (paper_id)",
         "CREATE INDEX points_dataset ON points (dataset)",
     ],
+    # 2: the search index's side tables (kb.embed, kb.index). Not record tables: they are
+    # derived caches, rebuilt by `kb index --rebuild`; the index's own metadata is the
+    # JSON value of `index_meta` in _meta.
+    [
+        """CREATE TABLE embeddings (
+            content_sha VARCHAR NOT NULL, model VARCHAR NOT NULL, dim INTEGER NOT NULL,
+            vector FLOAT[] NOT NULL, PRIMARY KEY (content_sha, model))""",
+        """CREATE TABLE index_rows (
+            row_id INTEGER PRIMARY KEY, paper_id VARCHAR NOT NULL, field VARCHAR NOT NULL,
+            span_start INTEGER NOT NULL, span_end INTEGER NOT NULL)""",
+    ],
 ]
 
 

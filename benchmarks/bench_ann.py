@@ -1,0 +1,171 @@
+"""Approximate search at scale: HNSW over synthetic 384-d vectors against exact search.
+
+Vectors are L2-normalised Gaussian draws whose covariance spectrum and mean norm are those of
+real sentence embeddings (the cached vectors of a kb store, ``--like``; bench_search.py makes
+one), since embeddings are far from uniform on the sphere; ``--isotropic`` gives uniform
+directions, the worst case for any graph index. Queries are fresh draws from the same
+distribution. Prints the exact
+(IndexFlatIP) p95 latency at several sizes, which is what sets ``kb.index.HNSW_MIN_ROWS``, then
+for the full size: HNSW build time, resident memory added, p95 query latency (one query per
+call, as the search service does) and recall@10 against exact search, per efSearch.
+
+    PYTHONPATH=. python benchmarks/bench_ann.py [--n 1000000] [--clusters 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kb.index import HNSW_EF_CONSTRUCTION, HNSW_M, make_faiss_index
+
+DIM = 384
+
+
+def spectrum_of(db: Path) -> tuple[np.ndarray, float]:
+    """Eigenvalues of the covariance of a store's cached embeddings, and their mean's norm."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT vector FROM embeddings").fetchall()
+    if len(rows) < DIM:
+        raise SystemExit(f"{db}: only {len(rows)} cached embeddings; run bench_search.py first")
+    vectors = np.array([r[0] for r in rows], dtype=np.float64)
+    mean = vectors.mean(axis=0)
+    eigen = np.sort(np.linalg.eigvalsh(np.cov((vectors - mean).T)))[::-1]
+    return np.clip(eigen, 1e-8, None), float(np.linalg.norm(mean))
+
+
+def synthetic(
+    n: int, rng: np.random.Generator, eigen: np.ndarray | None, mean_norm: float
+) -> np.ndarray:
+    """``n`` unit vectors: Gaussian with the given covariance spectrum and mean (or isotropic)."""
+    out = np.empty((n, DIM), dtype=np.float32)
+    scale = np.sqrt(eigen).astype(np.float32) if eigen is not None else np.float32(DIM**-0.5)
+    mean = np.zeros(DIM, dtype=np.float32)
+    mean[0] = mean_norm  # the distribution is rotation-free up to this one direction
+    step = 100_000
+    for start in range(0, n, step):
+        m = min(step, n - start)
+        block = rng.standard_normal((m, DIM), dtype=np.float32) * scale + mean
+        out[start : start + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def rss_mb() -> float:
+    """Resident memory of this process, MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def p95_ms(index: faiss.Index, queries: np.ndarray, k: int = 10) -> tuple[float, np.ndarray]:
+    """p95 wall time of one-query searches, and the ids found."""
+    times, found = [], []
+    for q in queries:
+        t0 = time.perf_counter()
+        _, ids = index.search(q[None, :], k)
+        times.append((time.perf_counter() - t0) * 1000)
+        found.append(ids[0])
+    times.sort()
+    return times[int(len(times) * 0.95)], np.array(found)
+
+
+def recall(found: np.ndarray, truth: np.ndarray) -> float:
+    """Mean share of the true top-k found."""
+    return float(
+        np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth, strict=True)])
+    )
+
+
+def ivf_section(
+    data: np.ndarray, queries: np.ndarray, truth: np.ndarray, args: argparse.Namespace
+) -> None:
+    """IVF-Flat (inner product), trained on 100k sampled vectors: build, memory, p95, recall."""
+    faiss.omp_set_num_threads(2)
+    before = rss_mb()
+    t0 = time.perf_counter()
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(DIM), DIM, args.ivf, faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(2).choice(len(data), min(len(data), 100_000), replace=False)
+    ivf.train(data[sample])
+    ivf.add(data)
+    build = time.perf_counter() - t0
+    print(f"IVF-Flat nlist={args.ivf}: build {build:.0f} s, memory +{rss_mb() - before:.0f} MB")
+    faiss.omp_set_num_threads(args.threads)
+    for nprobe in (int(p) for p in args.nprobe.split(",")):
+        ivf.nprobe = nprobe
+        lat, found = p95_ms(ivf, queries)
+        print(f"  nprobe={nprobe:4d}: p95 {lat:.2f} ms/query, recall@10 {recall(found, truth):.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument(
+        "--like",
+        type=Path,
+        default=Path("/tmp/kb_bench_search.duckdb"),
+        help="a kb store whose cached embeddings give the covariance spectrum",
+    )
+    parser.add_argument(
+        "--isotropic",
+        action="store_true",
+        help="uniform directions instead (the worst case for graph indexes)",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="FAISS threads per query")
+    parser.add_argument("--ivf", type=int, default=0, help="also IVF-Flat with this many lists")
+    parser.add_argument("--nprobe", type=str, default="32,64,128,256")
+    parser.add_argument("--skip-hnsw", action="store_true", help="only exact (and --ivf)")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--ef", type=str, default="32,64,128,256")
+    args = parser.parse_args()
+    eigen, mean_norm = (None, 0.0) if args.isotropic else spectrum_of(args.like)
+    base = rss_mb()
+    data = synthetic(args.n, np.random.default_rng(0), eigen, mean_norm)
+    queries = synthetic(args.queries, np.random.default_rng(1), eigen, mean_norm)
+    faiss.omp_set_num_threads(args.threads)
+    kind = "isotropic" if eigen is None else f"spectrum of {args.like.name}, mean {mean_norm:.2f}"
+    print(f"data: {args.n} x {DIM} float32 ({data.nbytes / 2**20:.0f} MB), {kind}; "
+          f"faiss threads {args.threads}")  # fmt: skip
+
+    for size in sorted({10_000, 100_000, args.n}):
+        if size > args.n:
+            continue
+        flat = make_faiss_index(data[:size], "flat")
+        lat, _ = p95_ms(flat, queries[:100])
+        print(f"exact IndexFlatIP n={size:>9,}: p95 {lat:.2f} ms/query")
+    flat = make_faiss_index(data, "flat")
+    faiss.omp_set_num_threads(2)
+    t0 = time.perf_counter()
+    _, truth = flat.search(queries, 10)
+    print(f"exact top-10 of {args.queries} queries (batched): {time.perf_counter() - t0:.1f} s")
+    del flat
+
+    if args.ivf:
+        ivf_section(data, queries, truth, args)
+    if args.skip_hnsw:
+        return
+    before = rss_mb()
+    t0 = time.perf_counter()
+    hnsw = make_faiss_index(data, "hnsw")
+    build = time.perf_counter() - t0
+    faiss.omp_set_num_threads(args.threads)
+    print(f"HNSW M={HNSW_M} efConstruction={HNSW_EF_CONSTRUCTION}: build {build:.0f} s, "
+          f"memory +{rss_mb() - before:.0f} MB "
+          f"(process {rss_mb() - base:.0f} MB incl. data)")  # fmt: skip
+    for ef in (int(e) for e in args.ef.split(",")):
+        hnsw.hnsw.efSearch = ef
+        lat, found = p95_ms(hnsw, queries)
+        print(f"  efSearch={ef:4d}: p95 {lat:.2f} ms/query, recall@10 {recall(found, truth):.3f}")
+
+
+if __name__ == "__main__":
+    main()

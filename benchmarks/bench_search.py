@@ -1,0 +1,161 @@
+"""Relevance and latency of kb.search on the seed corpus and data/eval/search_dev.jsonl.
+
+Prints nDCG@10 and recall@10 for keyword-only, semantic-only and fused ranking (overall and per
+query kind), and warm end-to-end query latency (query encoding included). With ``--tune`` it
+grid-searches the fusion knobs and reports both the in-sample best and a two-fold
+cross-validated figure (tuned on one half of the queries, scored on the other), so the gain is
+not only the grid's fit to 40 queries.
+
+    PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/bench_search.py [--db PATH] [--tune]
+
+Relevance grades are 2 (about exactly this) and 1 (partly); nDCG uses gain 2^g - 1, recall@10
+counts grade >= 1 papers found in the top 10 over all relevant ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._corpus import load_seeds  # noqa: E402
+from kb.index import build_index  # noqa: E402
+from kb.records import Paper  # noqa: E402
+from kb.search import Searcher, Tuning  # noqa: E402
+from kb.store import Store  # noqa: E402
+
+DEV = ROOT / "data" / "eval" / "search_dev.jsonl"
+SEEDS = Path(ROOT.parent / "shared" / "seeds")
+
+
+def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
+    """Normalised discounted cumulative gain of the top k."""
+    dcg = sum((2 ** relevant.get(p, 0) - 1) / math.log2(i + 2) for i, p in enumerate(ranked[:k]))
+    ideal = sorted(relevant.values(), reverse=True)[:k]
+    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
+    """Share of the relevant papers found in the top k."""
+    return len(set(ranked[:k]) & set(relevant)) / len(relevant)
+
+
+def evaluate(searcher: Searcher, queries: list[dict], mode: str) -> dict[str, float]:
+    """Mean nDCG@10 and recall@10 over ``queries``, also per kind."""
+    out: dict[str, list[float]] = {}
+    for q in queries:
+        ids = [h.paper_id for h in searcher.search(q["query"], k=10, mode=mode)]  # type: ignore[arg-type]
+        for key, value in (
+            ("ndcg", ndcg_at(ids, q["relevant"])),
+            ("recall", recall_at(ids, q["relevant"])),
+            (f"ndcg_{q['kind']}", ndcg_at(ids, q["relevant"])),
+        ):
+            out.setdefault(key, []).append(value)
+    return {k: statistics.fmean(v) for k, v in out.items()}
+
+
+def ensure_store(db: Path) -> Store:
+    """The benchmark store: seeds loaded (unless it has papers already) and indexed.
+
+    A store built by `kb ingest ../shared/seeds` (claims, dates, domains) can be passed with
+    --db; embeddings are cached in the store across runs.
+    """
+    store = Store(db)
+    if not store.count(Paper):
+        load_seeds(store, SEEDS)
+    report = build_index(store, str(db))
+    print(f"index: {report.n_papers} papers, {report.n_rows} rows, {report.kind}, "
+          f"{report.n_embedded} texts embedded now", file=sys.stderr)  # fmt: skip
+    return store
+
+
+GRID = {
+    "w_keyword": [0.2, 0.3, 0.4, 0.5, 0.6],
+    "paper_vs_sentence": [0.3, 0.5, 0.7],
+    "w_expansion": [0.0, 0.3, 0.5],
+    "w_claims": [0.0, 0.5],
+    "w_title": [1.0, 2.0],
+}
+
+
+def tune(searcher: Searcher, queries: list[dict]) -> tuple[Tuning, float]:
+    """The grid point with the best fused nDCG@10 on ``queries``."""
+    best, best_score = searcher.tuning, -1.0
+    keys = list(GRID)
+    for values in itertools.product(*(GRID[k] for k in keys)):
+        searcher.tuning = dataclasses.replace(Tuning(), **dict(zip(keys, values, strict=True)))
+        score = evaluate(searcher, queries, "fused")["ndcg"]
+        if score > best_score:
+            best, best_score = searcher.tuning, score
+    return best, best_score
+
+
+def latency(searcher: Searcher, queries: list[dict], rounds: int = 5) -> dict[str, float]:
+    """Warm per-query wall time of ``search`` (fused, k=10, query encoding included), in ms."""
+    for q in queries:
+        searcher.search(q["query"])
+    times, cpu = [], []
+    for _ in range(rounds):
+        for q in queries:
+            searcher.clear_query_cache()  # time the model too, as a fresh query would
+            t0, c0 = time.perf_counter(), time.process_time()
+            searcher.search(q["query"])
+            times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
+    times.sort()
+    cpu.sort()
+    return {"p50_ms": times[len(times) // 2], "p95_ms": times[int(len(times) * 0.95)],
+            "cpu_p50_ms": cpu[len(cpu) // 2], "cpu_p95_ms": cpu[int(len(cpu) * 0.95)],
+            "n": len(times)}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", type=Path, default=Path("/tmp/kb_bench_search.duckdb"))
+    parser.add_argument("--tune", action="store_true", help="grid-search the fusion knobs")
+    args = parser.parse_args()
+    queries = [json.loads(line) for line in DEV.read_text().splitlines() if line.strip()]
+    store = ensure_store(args.db)
+    searcher = Searcher.open(store, str(args.db))
+    print(f"{len(queries)} queries, {len(searcher.papers)} papers")
+    results = {m: evaluate(searcher, queries, m) for m in ("keyword", "semantic", "fused")}
+    for mode, r in results.items():
+        kinds = "  ".join(f"{k[5:]}={v:.3f}" for k, v in r.items() if k.startswith("ndcg_"))
+        print(f"{mode:9s} nDCG@10={r['ndcg']:.3f} recall@10={r['recall']:.3f}  ({kinds})")
+    best_single = max(results["keyword"]["ndcg"], results["semantic"]["ndcg"])
+    print(f"fused - best single = {results['fused']['ndcg'] - best_single:+.3f} (target +0.10)")
+    no_expand = dataclasses.replace(searcher.tuning, expand=False)
+    searcher.tuning, default = no_expand, searcher.tuning
+    for mode in ("keyword", "fused"):
+        r = evaluate(searcher, queries, mode)
+        print(f"{mode:9s} without query expansion: nDCG@10={r['ndcg']:.3f}")
+    searcher.tuning = default
+    if args.tune:
+        best, score = tune(searcher, queries)
+        print(f"in-sample best fused nDCG@10={score:.3f} with {best}")
+        halves = (queries[0::2], queries[1::2])
+        cv = []
+        for train, test in (halves, halves[::-1]):
+            searcher.tuning, _ = tune(searcher, train)
+            cv.append(evaluate(searcher, test, "fused")["ndcg"])
+        print(f"2-fold cross-validated fused nDCG@10={statistics.fmean(cv):.3f}")
+        searcher.tuning = default
+    lat = latency(searcher, queries)
+    print(f"warm fused query latency: p50={lat['p50_ms']:.1f} ms p95={lat['p95_ms']:.1f} ms "
+          f"over {lat['n']} queries (target p95 < 50 ms); CPU time per query "
+          f"p50={lat['cpu_p50_ms']:.1f} ms p95={lat['cpu_p95_ms']:.1f} ms "
+          f"(= wall time on an idle core; wall > CPU means the machine is busy)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""``kb search`` and ``kb index``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TextIO, cast
+
+import click
+
+from kb.cli._common import (
+    cli,
+    db_option,
+    emit_json,
+    emit_table,
+    json_option,
+    progress_bar,
+    reading,
+    writing,
+)
+from kb.errors import BadInputError
+from kb.index import build_index
+from kb.records import DOMAINS, VARIABLES
+from kb.search import MODES, Mode, Searcher, SearchFilters
+
+BATCH_FIELDS = {"paper_id", "title", "score", "snippet"}
+
+
+def _model_option(func: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--model",
+        type=click.Path(file_okay=False, exists=True),
+        default=None,
+        help="Local sentence-transformers folder (default $KB_MODEL, else the packaged model).",
+    )(func)
+
+
+@cli.command("index")
+@click.option("--rebuild", is_flag=True, help="Rebuild even if the index matches the store.")
+@_model_option
+@db_option
+@json_option
+def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> None:
+    """Build or refresh the semantic search index beside the knowledge base.
+
+    Only texts not embedded before (with this model) are sent to the model.
+
+    Example:  kb index --rebuild --db data/kb.duckdb
+    """
+    if not Path(db_path).exists():
+        raise BadInputError(f"{db_path}: no knowledge base here yet; run `kb ingest` first")
+    with writing(db_path) as store, progress_bar("Embedding") as bar:
+        report = build_index(store, store.path, rebuild=rebuild, model=model, on_progress=bar)
+    row = report.model_dump() | {"path": f"{db_path}.faiss"}
+    if as_json:
+        emit_json([row])
+    else:
+        state = "up to date" if report.up_to_date else "built"
+        click.echo(
+            f"{row['path']}: {state}, {report.n_papers} papers, {report.n_rows} vectors "
+            f"({report.kind}, {report.model}), {report.n_embedded} texts embedded"
+        )
+
+
+@cli.command("search")
+@click.argument("query", required=False)
+@click.option(
+    "--k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Number of results."
+)
+@click.option(
+    "--batch",
+    "batch",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="Answer every line of FILE as a query ('-' for stdin); one JSON line each.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="fused",
+    show_default=True,
+    help="Ranking: keyword (BM25), semantic (embeddings) or both fused.",
+)
+@click.option("--year-min", type=int, default=None, help="Published in this year or later.")
+@click.option("--year-max", type=int, default=None, help="Published in this year or earlier.")
+@click.option("--domain", type=click.Choice(DOMAINS), default=None, help="Only this domain.")
+@click.option("--scaling-only", is_flag=True, help="Only papers that study a scaling law.")
+@click.option(
+    "--variable",
+    type=click.Choice(VARIABLES),
+    default=None,
+    help="Only papers with a claim or exponent about this variable.",
+)
+@click.option("--has-exponent", is_flag=True, help="Only papers stating an exponent value.")
+@_model_option
+@db_option
+@json_option
+def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: TextIO | None,
+               mode: str, year_min: int | None, year_max: int | None, domain: str | None,
+               scaling_only: bool, variable: str | None, has_exponent: bool,
+               model: str | None) -> None:  # fmt: skip
+    """Search papers by keywords and meaning, best first.
+
+    With --batch FILE, every non-empty line is a query and each prints one JSON object
+    {query, hits: [{paper_id, title, score, snippet}]}; the model loads once.
+
+    Example:  kb search "compute-optimal split between parameters and tokens" --k 5
+    """
+    if (query is None) == (batch is None):
+        raise click.UsageError("give either a QUERY or --batch FILE")
+    how = cast(Mode, mode)
+    filters = SearchFilters(
+        year_min=year_min,
+        year_max=year_max,
+        domain=domain,
+        studies_scaling_law=True if scaling_only else None,
+        variable=variable,
+        has_exponent=True if has_exponent else None,
+    )
+    with reading(db_path) as store:
+        searcher = Searcher.open(store, db_path, model=model)
+        if batch is not None:
+            queries = [line.strip() for line in batch if line.strip()]
+            emit_json(
+                {"query": q, "hits": [h.model_dump(include=BATCH_FIELDS)
+                                      for h in searcher.search(q, k=k, filters=filters, mode=how)]}
+                for q in queries
+            )  # fmt: skip
+            return
+        hits = searcher.search(query or "", k=k, filters=filters, mode=how)
+    if as_json:
+        emit_json(hits)
+    else:
+        emit_table([h.model_dump() for h in hits], ["score", "year", "title", "snippet"],
+                   {"title": 60, "snippet": 70})  # fmt: skip

@@ -1,0 +1,311 @@
+"""The FAISS semantic index: built from the store's papers, persisted beside the DuckDB file.
+
+The index file is the companion ``<db>.faiss`` (``kb.store.staged`` swaps it with the store).
+Rows are L2-normalised vectors, so inner product is cosine. Each paper contributes one row for
+its whole text (title and abstract) and one row per abstract sentence, so a question matching
+one sentence of a long abstract is still found, and the best row gives the snippet.
+
+The row -> paper map lives in the ``index_rows`` table; the model name, dimension, index kind
+and a digest of the indexed texts live in ``_meta['index_meta']``. :func:`open_index` compares
+them with the store and the requested model and raises ``IndexMismatchError`` explaining what
+differs and to run ``kb index --rebuild``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import faiss
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+
+from kb.embed import EmbedCache, Embedder, FloatMatrix, content_sha, load_embedder, model_name
+from kb.errors import BadInputError, IndexMismatchError
+from kb.records import Paper
+from kb.store import Store
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "HNSW_MIN_ROWS",
+    "IndexMeta",
+    "IndexReport",
+    "IndexRow",
+    "LoadedIndex",
+    "build_index",
+    "corpus_digest",
+    "index_path",
+    "make_faiss_index",
+    "open_index",
+    "paper_text",
+    "sentence_spans",
+]
+
+Progress = Callable[[int, int], None]
+IndexKind = Literal["flat", "hnsw"]
+
+# Above this many rows the index is HNSW instead of exact: benchmarks/bench_ann.py measured exact
+# single-query search (384-d, one thread, busy 2-core machine) at p95 0.6-8 ms for 10k rows,
+# 12-22 ms for 100k and 361 ms for 1M, so past ~100k rows the exact scan alone would eat most
+# of the 50 ms end-to-end budget (query encoding, BM25, fusion, snippets).
+HNSW_MIN_ROWS = 100_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+# bench_ann.py, 1M spectrum-matched synthetic vectors (M=32, efConstruction=80): efSearch 512 ->
+# recall@10 0.869 at p95 9.9 ms, 1024 -> 0.923 at 21.7 ms (100k vectors: 256 -> 0.937, 5.4 ms).
+# Recall comes first here; the query still fits the 50 ms end-to-end budget.
+HNSW_EF_SEARCH = 1024
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+_META_KEY = "index_meta"
+
+
+class IndexMeta(BaseModel):
+    """What an index was built from; stored as JSON in ``_meta['index_meta']``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(description="embedding model name (folder name plus config digest)")
+    dim: int = Field(description="vector width")
+    kind: IndexKind = Field(description="'flat' (exact) or 'hnsw' (approximate)")
+    n_rows: int = Field(description="vectors in the FAISS file")
+    n_papers: int = Field(description="papers indexed")
+    digest: str = Field(description="sha256 over the sorted (paper_id, text hash) pairs")
+    built_at: dt.datetime
+
+
+class IndexReport(BaseModel):
+    """What :func:`build_index` did."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    up_to_date: bool = Field(description="nothing changed, the index was left as it was")
+    n_papers: int
+    n_rows: int
+    n_embedded: int = Field(description="texts sent to the model (cache misses)")
+    kind: IndexKind
+    model: str
+    dim: int
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """One vector of the index: its paper and which text it embeds."""
+
+    paper_id: str
+    field: str  # 'paper' (title + abstract) or 'sentence' (one abstract sentence)
+    span_start: int
+    span_end: int
+
+
+def index_path(db_path: str | os.PathLike[str]) -> Path:
+    """The companion file holding the FAISS index of the store at ``db_path``."""
+    if str(db_path) == ":memory:":
+        raise BadInputError(
+            "an in-memory store has no file to keep a search index beside; use a file path"
+        )
+    return Path(f"{db_path}.faiss")
+
+
+def paper_text(paper: Paper) -> str:
+    """The text embedded for a paper as a whole: title, then abstract."""
+    return f"{paper.title}. {paper.abstract}" if paper.abstract else paper.title
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character offsets of the sentences of ``text`` (whitespace excluded)."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for end in [m.start() for m in _SENTENCE_END.finditer(text)] + [len(text)]:
+        piece = text[start:end]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            spans.append((start + lead, start + len(piece.rstrip())))
+        start = end
+    return spans
+
+
+def _rows_and_texts(papers: list[Paper]) -> tuple[list[IndexRow], list[str]]:
+    rows: list[IndexRow] = []
+    texts: list[str] = []
+    for p in papers:
+        rows.append(IndexRow(p.paper_id, "paper", 0, len(p.abstract)))
+        texts.append(paper_text(p))
+        spans = sentence_spans(p.abstract)
+        if len(spans) > 1:  # a one-sentence abstract is already the paper row
+            for s, e in spans:
+                rows.append(IndexRow(p.paper_id, "sentence", s, e))
+                texts.append(p.abstract[s:e])
+    return rows, texts
+
+
+def corpus_digest(papers: list[Paper]) -> str:
+    """A digest of what would be indexed: changes when a paper is added, removed or edited."""
+    digest = hashlib.sha256()
+    for p in sorted(papers, key=lambda p: p.paper_id):
+        digest.update(f"{p.paper_id}\x1f{content_sha(paper_text(p))}\n".encode())
+    return digest.hexdigest()
+
+
+def make_faiss_index(vectors: FloatMatrix, kind: IndexKind | None = None) -> Any:
+    """An inner-product FAISS index holding ``vectors``: exact below HNSW_MIN_ROWS, else HNSW."""
+    n, dim = vectors.shape
+    chosen: IndexKind = kind or ("hnsw" if n >= HNSW_MIN_ROWS else "flat")
+    index: Any
+    if chosen == "flat":
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    if n:
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def get_meta(store: Store) -> IndexMeta | None:
+    """The stored index metadata, or None if no index was ever built."""
+    raw = store.get_meta(_META_KEY)
+    return None if raw is None else IndexMeta.model_validate_json(raw)
+
+
+def build_index(
+    store: Store,
+    db_path: str | os.PathLike[str] | None = None,
+    *,
+    rebuild: bool = False,
+    model: str | os.PathLike[str] | Embedder | None = None,
+    on_progress: Progress | None = None,
+) -> IndexReport:
+    """Embed every paper (through the cache) and write ``<db_path>.faiss``.
+
+    Args:
+        store: a writable store (inside ``kb.store.staged`` pass ``store.path`` as db_path, so
+            the index is swapped in with the store).
+        db_path: the DuckDB file the index sits beside; default ``store.path``.
+        rebuild: rebuild even if the index matches the store and model.
+        model: a local sentence-transformers folder or an :class:`Embedder`; default the
+            packaged model (or ``$KB_MODEL``).
+        on_progress: ``(done, total)`` while embedding cache misses.
+
+    Returns:
+        An :class:`IndexReport`; ``up_to_date`` is True when nothing had to be done.
+    """
+    path = index_path(db_path if db_path is not None else store.path)
+    papers = store.select(Paper)
+    digest = corpus_digest(papers)
+    name = model_name(model)
+    meta = get_meta(store)
+    if not rebuild and meta and meta.digest == digest and meta.model == name and path.exists():
+        logger.info("index %s is up to date (%d papers)", path, meta.n_papers)
+        return IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
+                           n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
+                           dim=meta.dim)  # fmt: skip
+    embedder = load_embedder(model)
+    rows, texts = _rows_and_texts(papers)
+    cache = EmbedCache(store, embedder)
+    # No transaction of our own: the caller's (ingest's, or the CLI's staged copy) wraps it.
+    vectors = cache.embed(texts, on_progress=on_progress)
+    index = make_faiss_index(vectors)
+    meta = IndexMeta(model=embedder.name, dim=embedder.dim, kind=_kind(index),
+                     n_rows=len(rows), n_papers=len(papers), digest=digest,
+                     built_at=dt.datetime.now(dt.UTC).replace(microsecond=0))  # fmt: skip
+    _write_rows(store, rows)
+    store.set_meta(_META_KEY, meta.model_dump_json())
+    tmp = path.with_name(path.name + ".tmp")
+    faiss.write_index(index, str(tmp))
+    os.replace(tmp, path)
+    logger.info("indexed %d papers (%d rows, %d embedded)", len(papers), len(rows),
+                cache.n_encoded)  # fmt: skip
+    return IndexReport(path=str(path), up_to_date=False, n_papers=len(papers), n_rows=len(rows),
+                       n_embedded=cache.n_encoded, kind=meta.kind, model=meta.model,
+                       dim=meta.dim)  # fmt: skip
+
+
+def _kind(index: Any) -> IndexKind:
+    return "hnsw" if isinstance(index, faiss.IndexHNSWFlat) else "flat"
+
+
+def _write_rows(store: Store, rows: list[IndexRow]) -> None:
+    store.con.execute("DELETE FROM index_rows")
+    batch = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
+        {
+            "row_id": list(range(len(rows))),
+            "paper_id": [r.paper_id for r in rows],
+            "field": [r.field for r in rows],
+            "span_start": [r.span_start for r in rows],
+            "span_end": [r.span_end for r in rows],
+        }
+    )
+    store.con.execute("INSERT INTO index_rows SELECT * FROM batch")
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    """An index checked against its store: the FAISS object, its rows and metadata."""
+
+    faiss_index: Any
+    rows: list[IndexRow]
+    meta: IndexMeta
+    path: Path
+
+
+def open_index(
+    store: Store,
+    db_path: str | os.PathLike[str] | None = None,
+    *,
+    model: str | os.PathLike[str] | Embedder | None = None,
+) -> LoadedIndex:
+    """Load ``<db_path>.faiss`` and check it against the store and the model.
+
+    Raises:
+        IndexMismatchError: no index, another model, another dimension, a row count that
+            disagrees, or papers added/changed since it was built; the message says which and
+            to run ``kb index --rebuild``.
+    """
+    path = index_path(db_path if db_path is not None else store.path)
+    fix = f"run `kb index --rebuild --db {db_path or store.path}`"
+    meta = get_meta(store)
+    if meta is None or not path.exists():
+        what = "no search index has been built" if meta is None else f"{path} is missing"
+        raise IndexMismatchError(f"{store.path}: {what}; {fix}")
+    wanted = model_name(model)
+    if meta.model != wanted:
+        raise IndexMismatchError(
+            f"{path}: built with model {meta.model!r} but {wanted!r} was asked for; "
+            f"query with the same model, or {fix}"
+        )
+    index: Any = faiss.read_index(str(path))
+    rows = [
+        IndexRow(*r)
+        for r in store.cursor()
+        .execute("SELECT paper_id, field, span_start, span_end FROM index_rows ORDER BY row_id")
+        .fetchall()
+    ]
+    if index.d != meta.dim or index.ntotal != meta.n_rows or len(rows) != meta.n_rows:
+        raise IndexMismatchError(
+            f"{path}: holds {index.ntotal} vectors of dimension {index.d}, but the store "
+            f"records {meta.n_rows} rows of dimension {meta.dim} ({len(rows)} mapped); {fix}"
+        )
+    papers = store.select(Paper)
+    if corpus_digest(papers) != meta.digest:
+        indexed = {r.paper_id for r in rows}
+        new = sum(p.paper_id not in indexed for p in papers)
+        raise IndexMismatchError(
+            f"{path}: stale, built for {meta.n_papers} papers on {meta.built_at:%Y-%m-%d %H:%M}; "
+            f"the store now has {len(papers)} ({new} not indexed, the rest possibly edited); "
+            f"{fix}"
+        )
+    if meta.kind == "hnsw":
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    return LoadedIndex(faiss_index=index, rows=rows, meta=meta, path=path)

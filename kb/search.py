@@ -1,0 +1,424 @@
+"""Paper search: BM25 keyword ranking and FAISS semantic ranking, fused, with filters.
+
+``Searcher.open(store, db_path)`` checks the index against the store (``kb.index.open_index``),
+builds the in-memory BM25 indexes (title, abstract and claim text as separate fields, weighted)
+and loads the embedding model on the first query that needs it. Then ``search`` answers many
+queries. Scaling vocabulary in a query ("bigger models", "more data") is expanded into the
+words papers use ("model size", "parameters", "tokens") for the keyword side; see
+``kb.vocabulary``. Fusion is a weighted sum of max-normalised scores, tuned on
+``data/eval/search_dev.jsonl`` (``benchmarks/bench_search.py`` prints the figures).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import bm25s
+import faiss as _faiss
+import numpy as np
+import Stemmer
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kb.embed import Embedder, FloatMatrix, load_embedder
+from kb.errors import BadInputError, NotFoundError
+from kb.index import IndexRow, LoadedIndex, open_index
+from kb.records import DOMAINS, VARIABLES, Claim, Paper
+from kb.store import Store
+from kb.vocabulary import expand_query
+
+logger = logging.getLogger(__name__)
+# faiss's bundled stubs lack the SWIG search-parameter classes used for filtered search.
+faiss: Any = _faiss
+
+__all__ = ["Hit", "SearchFilters", "Searcher", "Tuning", "tokenize"]
+
+Mode = Literal["fused", "keyword", "semantic"]
+MODES: tuple[str, ...] = ("fused", "keyword", "semantic")
+QUERY_CACHE = 512
+
+_TOKEN = re.compile(r"\w\w+")
+_STOPWORDS = (
+    "a an and are as at be but by can do does for from has have how in into is it its of on "
+    "or that the their there these they this to was we were what when where which while who "
+    "why will with our us paper papers study studies show shows find found"
+)
+_STOP = frozenset(_STOPWORDS.split())
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stop-words dropped, Snowball-stemmed word tokens (BM25's vocabulary)."""
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOP]
+    return list(_STEMMER.stemWords(words))
+
+
+class SearchFilters(BaseModel):
+    """Restrict results; every filter left as None lets everything through."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    year_min: int | None = Field(None, description="published in this year or later")
+    year_max: int | None = Field(None, description="published in this year or earlier")
+    domain: str | None = Field(None, description=f"one of {', '.join(DOMAINS)}")
+    studies_scaling_law: bool | None = Field(
+        None, description="only papers labelled as studying (True) or not (False) a scaling law"
+    )
+    variable: str | None = Field(
+        None, description=f"a claim or exponent concerns this variable: {', '.join(VARIABLES)}"
+    )
+    has_exponent: bool | None = Field(None, description="the abstract states an exponent value")
+
+    @field_validator("domain")
+    @classmethod
+    def _known_domain(cls, value: str | None) -> str | None:
+        if value is not None and value not in DOMAINS:
+            raise ValueError(f"unknown domain {value!r}; expected one of {', '.join(DOMAINS)}")
+        return value
+
+    @field_validator("variable")
+    @classmethod
+    def _known_variable(cls, value: str | None) -> str | None:
+        if value is not None and value not in VARIABLES:
+            raise ValueError(f"unknown variable {value!r}; expected one of {', '.join(VARIABLES)}")
+        return value
+
+    def is_empty(self) -> bool:
+        """True when no filter is set."""
+        return all(v is None for v in self.model_dump().values())
+
+    def where(self) -> tuple[str, list[Any]]:
+        """SQL condition over ``papers p`` with its parameters."""
+        parts: list[str] = []
+        params: list[Any] = []
+        if self.year_min is not None:
+            parts.append("year(p.published) >= ?")
+            params.append(self.year_min)
+        if self.year_max is not None:
+            parts.append("year(p.published) <= ?")
+            params.append(self.year_max)
+        if self.domain is not None:
+            parts.append("p.domain = ?")
+            params.append(self.domain)
+        if self.studies_scaling_law is not None:
+            parts.append("p.studies_scaling_law = ?")
+            params.append(self.studies_scaling_law)
+        if self.variable is not None:
+            parts.append(
+                "(EXISTS (SELECT 1 FROM claims c WHERE c.paper_id = p.paper_id "
+                "AND list_contains(c.variables, ?)) OR EXISTS (SELECT 1 FROM exponents e "
+                "WHERE e.paper_id = p.paper_id AND e.variable = ?))"
+            )
+            params += [self.variable, self.variable]
+        if self.has_exponent is not None:
+            exists = "EXISTS (SELECT 1 FROM exponents e WHERE e.paper_id = p.paper_id)"
+            parts.append(exists if self.has_exponent else f"NOT {exists}")
+        return " AND ".join(parts) or "TRUE", params
+
+
+class Hit(BaseModel):
+    """One search result: the paper, its score and the sentence that best matches the query."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    paper_id: str
+    title: str
+    score: float = Field(description="fused (or single-mode) score; higher is better")
+    snippet: str = Field(description="best-matching abstract sentence (the title if none)")
+    snippet_span: tuple[int, int] = Field(description="(start, end) of the snippet in its field")
+    snippet_field: Literal["abstract", "title"] = "abstract"
+    year: int | None = None
+    domain: str | None = None
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Ranking knobs; the defaults are the values tuned on the development set."""
+
+    w_title: float = 1.0  # BM25 field weights
+    w_abstract: float = 1.0
+    # Claim evidence is abstract text already counted in the abstract field: on the dev set with
+    # the extractor's claims, weight 0.5 cost 0.016 fused nDCG@10 and 1.0 gave +-0, so it is off
+    # by default (the field stays indexed for callers who tune it).
+    w_claims: float = 0.0
+    expand: bool = True  # scaling-vocabulary expansion of the keyword query
+    w_expansion: float = 0.5  # weight of expansion terms relative to the query's own words
+    paper_vs_sentence: float = 0.7  # semantic score = a*paper row + (1-a)*best sentence
+    fusion: Literal["weighted", "rrf"] = "weighted"
+    w_keyword: float = 0.5  # weighted fusion: share of the keyword score
+    rrf_k: int = 60
+    semantic_depth: int = 2000  # index rows fetched per query (all of them for small corpora)
+
+
+class _Keyword:
+    """BM25 over the title, abstract and claim text of every paper, one index per field."""
+
+    def __init__(self, fields: dict[str, list[str]]):
+        self.fields: dict[str, Any] = {}
+        for name, texts in fields.items():
+            tokens = [tokenize(t) for t in texts]
+            if not any(tokens):
+                continue
+            retriever = bm25s.BM25()
+            retriever.index(tokens, show_progress=False)
+            self.fields[name] = retriever
+
+    def scores(self, weighted_terms: dict[str, float], weights: dict[str, float]) -> FloatMatrix:
+        """Per-paper score: sum over fields and terms of weight * BM25(term)."""
+        total: FloatMatrix | None = None
+        for name, retriever in self.fields.items():
+            vocab = retriever.vocab_dict
+            for term, w in weighted_terms.items():
+                if term not in vocab or not w or not weights.get(name):
+                    continue
+                s = retriever.get_scores([term]) * (w * weights[name])
+                total = s if total is None else total + s
+        return total if total is not None else np.zeros(0, dtype=np.float32)
+
+
+class Searcher:
+    """Open once, query many: the index, BM25 fields, and the model (loaded on first use)."""
+
+    def __init__(
+        self,
+        store: Store,
+        index: LoadedIndex,
+        *,
+        model: str | os.PathLike[str] | Embedder | None = None,
+        tuning: Tuning | None = None,
+    ):
+        self.store = store
+        self.index = index
+        self.tuning = tuning or Tuning()
+        self._model_arg = model
+        self._embedder: Embedder | None = model if isinstance(model, Embedder) else None
+        self._query_vectors: dict[str, FloatMatrix] = {}  # repeated queries skip the model
+        self.papers = store.select(Paper)
+        self._pos = {p.paper_id: i for i, p in enumerate(self.papers)}
+        claims: dict[str, list[str]] = {}
+        for c in store.select(Claim):
+            claims.setdefault(c.paper_id, []).append(c.evidence)
+        self.keyword = _Keyword(
+            {
+                "title": [p.title for p in self.papers],
+                "abstract": [p.abstract for p in self.papers],
+                "claims": [" ".join(claims.get(p.paper_id, [])) for p in self.papers],
+            }
+        )
+        self._row_paper = np.array([self._pos[r.paper_id] for r in index.rows], dtype=np.int64)
+        self._is_paper_row = np.array([r.field == "paper" for r in index.rows], dtype=bool)
+        self._rows_of: dict[int, list[int]] = {}
+        self._row_terms: dict[int, frozenset[str]] = {}  # snippet scoring, tokenised once
+        for row_id, r in enumerate(index.rows):
+            pos = self._pos[r.paper_id]
+            self._rows_of.setdefault(pos, []).append(row_id)
+            if r.field == "sentence":
+                text = self.papers[pos].abstract[r.span_start : r.span_end]
+                self._row_terms[row_id] = frozenset(tokenize(text))
+
+    @classmethod
+    def open(
+        cls,
+        store: Store,
+        db_path: str | os.PathLike[str] | None = None,
+        *,
+        model: str | os.PathLike[str] | Embedder | None = None,
+        tuning: Tuning | None = None,
+    ) -> Searcher:
+        """Check and load the index of ``store`` (file ``<db_path>.faiss``) for querying.
+
+        Raises:
+            IndexMismatchError: the index is missing, stale or built with another model.
+        """
+        return cls(store, open_index(store, db_path, model=model), model=model, tuning=tuning)
+
+    @property
+    def embedder(self) -> Embedder:
+        """The query encoder; loaded (importing torch) on first use."""
+        if self._embedder is None:
+            self._embedder = load_embedder(self._model_arg)
+        return self._embedder
+
+    # -- public ----------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        filters: SearchFilters | None = None,
+        mode: Mode = "fused",
+    ) -> list[Hit]:
+        """The ``k`` best papers for ``query``, best first.
+
+        Raises:
+            BadInputError: empty query, ``k`` < 1, or an unknown mode.
+        """
+        if not query.strip():
+            raise BadInputError("empty search query; type some words to search for")
+        if k < 1:
+            raise BadInputError(f"k must be at least 1, got {k}")
+        if mode not in MODES:
+            raise BadInputError(f"unknown search mode {mode!r}; expected one of {MODES}")
+        allowed = self._allowed(filters)
+        n = len(self.papers)
+        kw = self._keyword_scores(query) if mode != "semantic" else np.zeros(n, np.float32)
+        qvec = self._encode(query) if mode != "keyword" else None
+        sem = self._semantic_scores(qvec, allowed) if qvec is not None else None
+        scores = self._combine(kw, sem, mode)
+        if allowed is not None:
+            mask = np.zeros(n, dtype=bool)
+            mask[allowed] = True
+            scores = np.where(mask, scores, -np.inf)
+        order = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if np.isfinite(scores[i])]
+        if mode == "keyword":
+            order = [i for i in order if kw[i] > 0]
+        terms = frozenset(tokenize(query) + tokenize(" ".join(expand_query(query))))
+        return [self._hit(i, float(scores[i]), terms, qvec) for i in order]
+
+    def related(self, paper_id: str, k: int = 5) -> list[Hit]:
+        """Papers whose whole-text vectors are nearest to this paper's, itself excluded.
+
+        Raises:
+            NotFoundError: the paper is not in the index.
+        """
+        pos = self._pos.get(paper_id)
+        if pos is None:
+            raise NotFoundError(f"no paper with id {paper_id!r}; list ids with `kb papers --json`")
+        row = next(r for r in self._rows_of[pos] if self._is_paper_row[r])
+        qvec = self.index.faiss_index.reconstruct(row)
+        sel = faiss.IDSelectorBatch(np.flatnonzero(self._is_paper_row).astype(np.int64))
+        depth = min(k + 1, self.index.faiss_index.ntotal)
+        scores, ids = self.index.faiss_index.search(qvec[None, :], depth, params=self._params(sel))
+        hits = []
+        for s, r in zip(scores[0], ids[0], strict=True):
+            if r >= 0 and int(self._row_paper[r]) != pos:
+                hits.append(self._hit(int(self._row_paper[r]), float(s), frozenset(), qvec))
+        return hits[:k]
+
+    def clear_query_cache(self) -> None:
+        """Forget the cached query vectors (benchmarks time the encoder with this)."""
+        self._query_vectors.clear()
+
+    def _encode(self, query: str) -> FloatMatrix:
+        vec = self._query_vectors.get(query)
+        if vec is None:
+            vec = self.embedder.encode([query])[0]
+            if len(self._query_vectors) >= QUERY_CACHE:
+                self._query_vectors.pop(next(iter(self._query_vectors)))
+            self._query_vectors[query] = vec
+        return vec
+
+    # -- ranking ---------------------------------------------------------------------------
+    def _allowed(self, filters: SearchFilters | None) -> list[int] | None:
+        if filters is None or filters.is_empty():
+            return None
+        where, params = filters.where()
+        rows = self.store.cursor().execute(f"SELECT p.paper_id FROM papers p WHERE {where}", params)
+        return sorted(self._pos[pid] for (pid,) in rows.fetchall() if pid in self._pos)
+
+    def _keyword_scores(self, query: str) -> FloatMatrix:
+        t = self.tuning
+        terms: dict[str, float] = dict.fromkeys(tokenize(query), 1.0)
+        if t.expand:
+            for term in tokenize(" ".join(expand_query(query))):
+                terms.setdefault(term, t.w_expansion)
+        weights = {"title": t.w_title, "abstract": t.w_abstract, "claims": t.w_claims}
+        scores = self.keyword.scores(terms, weights)
+        return scores if scores.size else np.zeros(len(self.papers), dtype=np.float32)
+
+    def _params(self, sel: Any) -> Any:
+        if self.index.meta.kind == "hnsw":
+            return faiss.SearchParametersHNSW(
+                sel=sel, efSearch=self.index.faiss_index.hnsw.efSearch
+            )
+        return faiss.SearchParameters(sel=sel)
+
+    def _semantic_scores(self, qvec: FloatMatrix, allowed: list[int] | None) -> FloatMatrix:
+        index = self.index.faiss_index
+        n = len(self.papers)
+        if index.ntotal == 0:
+            return np.zeros(n, dtype=np.float32)
+        params = None
+        if allowed is not None:
+            rows = [r for i in allowed for r in self._rows_of[i]]
+            params = self._params(faiss.IDSelectorBatch(np.array(rows, dtype=np.int64)))
+        depth = min(self.tuning.semantic_depth, index.ntotal)
+        # One query gains nothing from OpenMP threads, whose spinning costs ~10x on a busy
+        # machine (benchmarks/bench_ann.py: 60 ms vs 0.6 ms p95 at 10k rows, load 8, 2 cores).
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            sims, ids = index.search(qvec[None, :], depth, params=params)
+        finally:
+            faiss.omp_set_num_threads(threads)
+        sims, ids = sims[0], ids[0]
+        keep = ids >= 0
+        sims, ids = sims[keep], ids[keep]
+        floor = float(sims.min()) if sims.size else 0.0
+        paper_sim = np.full(n, floor, dtype=np.float32)
+        sent_sim = np.full(n, floor, dtype=np.float32)
+        owners = self._row_paper[ids]
+        is_paper = self._is_paper_row[ids]
+        paper_sim[owners[is_paper]] = sims[is_paper]
+        np.maximum.at(sent_sim, owners, sims)  # a paper row counts as its best "sentence" too
+        a = self.tuning.paper_vs_sentence
+        return a * paper_sim + (1 - a) * sent_sim
+
+    def _combine(self, kw: FloatMatrix, sem: FloatMatrix | None, mode: Mode) -> FloatMatrix:
+        if mode == "keyword" or sem is None or not kw.size:
+            return kw
+        if mode == "semantic":
+            return sem
+        t = self.tuning
+        if t.fusion == "rrf":
+            return _rrf(kw, t.rrf_k) + _rrf(sem, t.rrf_k)
+        top = float(kw.max()) if kw.size else 0.0
+        kw_norm = kw / top if top > 0 else kw
+        lo, hi = float(np.percentile(sem, 50)), float(sem.max())
+        sem_norm = np.clip((sem - lo) / (hi - lo), 0, None) if hi > lo else sem * 0
+        return t.w_keyword * kw_norm + (1 - t.w_keyword) * sem_norm
+
+    # -- results ---------------------------------------------------------------------------
+    def _hit(self, pos: int, score: float, terms: frozenset[str], qvec: FloatMatrix | None) -> Hit:
+        paper = self.papers[pos]
+        snippet, span, field = self._snippet(pos, terms, qvec)
+        return Hit(
+            paper_id=paper.paper_id, title=paper.title, score=round(score, 6), snippet=snippet,
+            snippet_span=span, snippet_field=field,
+            year=paper.published.year if paper.published else None, domain=paper.domain,
+        )  # fmt: skip
+
+    def _snippet(
+        self, pos: int, terms: frozenset[str], qvec: FloatMatrix | None
+    ) -> tuple[str, tuple[int, int], Literal["abstract", "title"]]:
+        paper = self.papers[pos]
+        rows: Sequence[int] = [r for r in self._rows_of[pos] if not self._is_paper_row[r]]
+        candidates: list[IndexRow] = [self.index.rows[r] for r in rows]
+        if not candidates:
+            if not paper.abstract:
+                return paper.title, (0, len(paper.title)), "title"
+            candidates = [IndexRow(paper.paper_id, "paper", 0, len(paper.abstract))]
+            rows = [self._rows_of[pos][0]]
+        best, best_score = 0, -np.inf
+        for i, (row, cand) in enumerate(zip(rows, candidates, strict=True)):
+            words = self._row_terms.get(row) or frozenset(
+                tokenize(paper.abstract[cand.span_start : cand.span_end])
+            )
+            score = len(terms & words) / (len(terms) or 1)
+            if qvec is not None:
+                score = 0.3 * score + float(self.index.faiss_index.reconstruct(row) @ qvec)
+            if score > best_score:
+                best, best_score = i, score
+        c = candidates[best]
+        return paper.abstract[c.span_start : c.span_end], (c.span_start, c.span_end), "abstract"
+
+
+def _rrf(scores: FloatMatrix, k: int) -> FloatMatrix:
+    ranks = np.empty(len(scores), dtype=np.float64)
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
+    out: FloatMatrix = (1.0 / (k + ranks)).astype(np.float32)
+    return out

@@ -1,0 +1,66 @@
+"""Scaling vocabulary: how people ask ("bigger models") versus what papers write ("model size").
+
+``expand_query`` returns extra words to add to a keyword query; ``query_variables`` names the
+``kb.records.VARIABLES`` a query is about. The rules are general scaling-law vocabulary, not
+phrases of any particular abstract.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["RULES", "expand_query", "query_variables"]
+
+# (pattern over the lower-cased query, words papers use for it, variable it concerns or None)
+RULES: tuple[tuple[str, str, str | None], ...] = (
+    (r"\b(bigger|larger|big|large|huge|smaller|small|tiny) (models?|networks?|nets?|lms?)\b",
+     "model size parameters", "model_size"),
+    (r"\b(model size|number of parameters|parameter counts?|more parameters|params)\b",
+     "model size parameters", "model_size"),
+    (r"\b(more|less|amount of|bigger|larger) (data|training data|text|tokens)\b|\bdata ?set size\b",
+     "data size dataset tokens", "data_size"),
+    (r"\b(compute|flops?|gpu hours|training budget|budget)\b", "compute", "compute"),
+    (r"\bcompute.optimal|chinchilla|\bsplit between|allocat\w*|trade.?off between",
+     "compute optimal allocation model size tokens", "compute"),
+    (r"\b(test.time|inference.time|at inference|thinking longer|think longer|sampling more|"
+     r"more samples|reasoning budget)\b",
+     "test-time inference compute scaling", "inference_compute"),
+    (r"\b(do|does|get|gets|perform|performs) worse\b|\bhurts?\b|\bdegrad\w*|\binverse\b",
+     "inverse scaling worse degrade", None),
+    (r"\bsudden\w*|\bunpredictabl\w*|\bjumps?\b|\bemergen\w*", "emergent abilities", None),
+    (r"\brobot\w*|\bembodied|\bmanipulation\b", "robotics robot embodied", None),
+    (r"\blearning rates?\b|\bbatch sizes?\b|\bhyper.?parameters?\b",
+     "hyperparameter learning rate batch size", "batch_size"),
+    (r"\bexperts?\b|\bmoe\b|\bsparse(ly)? activated\b|\brouting\b",
+     "mixture-of-experts moe experts", "num_experts"),
+    (r"\bquantiz\w*|\blow.?precision\b|\bbits?\b|\bfp8\b|\bint[48]\b",
+     "quantization precision bits", "precision"),
+    (r"\bwider\b|\bwidth\b", "width", "width"),
+    (r"\bdeeper\b|\bdepth\b|\bnumber of layers\b", "depth layers", "depth"),
+    (r"\bfine.?tun\w*|\bdownstream\b|\btransfer\b", "fine-tuning downstream transfer",
+     "finetuning_data"),
+    (r"\bretriev\w*|\bdatastore\b", "retrieval datastore", "datastore_size"),
+    (r"\b(power.?laws?|exponents?|scaling laws?|predictable)\b", "scaling law power law", None),
+    (r"\b(images?|vision|visual|pixels?)\b", "vision image visual", None),
+    (r"\b(speech|audio|acoustic)\b", "speech audio acoustic", None),
+    (r"\b(recommend\w*)\b", "recommendation recommender", None),
+    (r"\b(training steps?|longer training|train longer|epochs?|repeat\w* data)\b",
+     "training steps epochs", "training_steps"),
+)  # fmt: skip
+_COMPILED = tuple((re.compile(p), words, var) for p, words, var in RULES)
+
+
+def expand_query(query: str) -> list[str]:
+    """Words papers use for the scaling notions in ``query`` (empty if none is recognised)."""
+    text = query.lower()
+    return [words for pattern, words, _ in _COMPILED if pattern.search(text)]
+
+
+def query_variables(query: str) -> list[str]:
+    """The scale variables (``kb.records.VARIABLES``) the query asks about, in rule order."""
+    text = query.lower()
+    found: list[str] = []
+    for pattern, _, var in _COMPILED:
+        if var and var not in found and pattern.search(text):
+            found.append(var)
+    return found

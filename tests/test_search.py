@@ -1,0 +1,373 @@
+"""Search: FAISS against brute force, the embedding cache, stale-index detection, filters, CLI.
+
+Fast tests use ``HashEmbedder``, a deterministic bag-of-words hashing encoder implementing the
+``kb.embed.Embedder`` protocol; tests needing the real sentence-transformers model are ``slow``.
+Papers here are invented for the tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.typing import NDArray
+
+from kb.cli import cli
+from kb.embed import EmbedCache, content_sha
+from kb.errors import BadInputError, IndexMismatchError, NotFoundError
+from kb.index import build_index, index_path, make_faiss_index, open_index, sentence_spans
+from kb.records import Claim, Exponent, Paper, paper_id_for
+from kb.search import Searcher, SearchFilters, tokenize
+from kb.store import Store, staged
+from kb.vocabulary import expand_query, query_variables
+
+
+class HashEmbedder:
+    """Signed feature hashing of word tokens, L2-normalised; counts the texts it encodes."""
+
+    def __init__(self, name: str = "hash-test", dim: int = 64):
+        self.name = name
+        self.dim = dim
+        self.n_texts = 0
+
+    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        self.n_texts += len(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                h = int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "little")
+                out[i, h % self.dim] += 1.0 if (h >> 16) & 1 else -1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+
+def _paper(title: str, abstract: str, **kw: object) -> Paper:
+    return Paper(paper_id=paper_id_for(title), title=title, abstract=abstract, **kw)  # type: ignore[arg-type]
+
+
+PAPERS = [
+    _paper("Loss Curves of Tiny Transformers", "We train tiny transformers. The loss falls as a "
+           "power law in model size. Larger models need fewer steps.", domain="language",
+           studies_scaling_law=True, published=dt.date(2021, 3, 1)),
+    _paper("Robot Grasping with Many Demonstrations", "We collect demonstrations in many homes. "
+           "Success grows with the number of environments. A policy generalises to new objects.",
+           domain="robotics", studies_scaling_law=True, published=dt.date(2024, 6, 2)),
+    _paper("A Faster Tokenizer", "We make tokenization fast. It is written in a systems "
+           "language.", domain="language", studies_scaling_law=False,
+           published=dt.date(2023, 1, 5)),
+    _paper("Pixels at Scale", "Image classifiers improve with more pixels and data. Accuracy "
+           "saturates for the largest datasets.", domain="vision", studies_scaling_law=True,
+           published=dt.date(2022, 7, 9)),
+    _paper("Inverse Trends in Arithmetic", "Some tasks get worse as models grow. We call this "
+           "inverse scaling and study four such tasks.", domain="language",
+           studies_scaling_law=True),
+]  # fmt: skip
+
+
+def _claims_and_exponents() -> list[Claim | Exponent]:
+    p = PAPERS[0]
+    sentence = "The loss falls as a power law in model size."
+    start = p.abstract.index(sentence)
+    return [
+        Claim(claim_id="c1", paper_id=p.paper_id, response="loss", variables=["model_size"],
+              form="power_law", direction="improves", evidence=sentence, span_start=start,
+              span_end=start + len(sentence), extractor_version="t"),
+        Exponent(exponent_id="e1", paper_id=p.paper_id, claim_id="c1", value=0.07,
+                 variable="model_size", text="power law", span_start=start,
+                 span_end=start + 9, extractor_version="t"),
+        Claim(claim_id="c2", paper_id=PAPERS[1].paper_id, response="accuracy",
+              variables=["data_size"], form="unspecified", direction="improves",
+              evidence="Success grows with the number of environments.", span_start=0,
+              span_end=10, extractor_version="t"),
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """A store file with the invented papers, claims and an exponent (no index yet)."""
+    path = tmp_path / "kb.duckdb"
+    with Store(path) as s:
+        s.upsert([*PAPERS, *_claims_and_exponents()])
+    return path
+
+
+@pytest.fixture
+def indexed(db: Path) -> tuple[Path, HashEmbedder]:
+    """The store above with an index built by a fresh HashEmbedder."""
+    embedder = HashEmbedder()
+    with Store(db) as s:
+        build_index(s, db, model=embedder)
+    return db, embedder
+
+
+# -- the index --------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_flat_index_equals_brute_force_top_k(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    data = rng.standard_normal((500, 32)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    queries = data[:20] + 0.1 * rng.standard_normal((20, 32)).astype(np.float32)
+    index = make_faiss_index(data, "flat")
+    _, ids = index.search(queries, 10)
+    brute = np.argsort(-(queries @ data.T), axis=1, kind="stable")[:, :10]
+    assert [set(r) for r in ids] == [set(r) for r in brute]
+
+
+def test_hnsw_recall_against_exact_on_random_vectors() -> None:
+    rng = np.random.default_rng(3)
+    data = rng.standard_normal((2000, 32)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    queries = rng.standard_normal((50, 32)).astype(np.float32)
+    hnsw = make_faiss_index(data, "hnsw")
+    _, approx = hnsw.search(queries, 10)
+    exact = np.argsort(-(queries @ data.T), axis=1)[:, :10]
+    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)])
+    assert recall >= 0.95
+
+
+@given(st.lists(st.sampled_from(["Alpha beta.", "Gamma?", "Delta 3.5 holds!", " ", "(Eps)"]),
+                max_size=8))  # fmt: skip
+def test_sentence_spans_cover_sentences_in_order(parts: list[str]) -> None:
+    text = " ".join(parts)
+    spans = sentence_spans(text)
+    assert all(0 <= s < e <= len(text) for s, e in spans)
+    assert all(e1 <= s2 for (_, e1), (s2, _) in itertools.pairwise(spans))
+    assert all(text[s:e] == text[s:e].strip() and text[s:e] for s, e in spans)
+    assert "".join(text[s:e] for s, e in spans).replace(" ", "") == text.replace(" ", "")
+
+
+# -- the embedding cache ----------------------------------------------------------------------
+def test_cache_layer_encodes_each_text_once(store: Store) -> None:
+    embedder = HashEmbedder()
+    cache = EmbedCache(store, embedder)
+    first = cache.embed(["one text", "two text", "one text"])
+    assert embedder.n_texts == 2  # the repeated text is encoded once
+    again = EmbedCache(store, embedder).embed(["two text", "one text"])
+    assert embedder.n_texts == 2
+    np.testing.assert_allclose(again, first[[1, 0]])
+    other = HashEmbedder(name="another-model")
+    EmbedCache(store, other).embed(["one text"])
+    assert other.n_texts == 1  # the key is (text hash, model name)
+    n = store.con.execute("SELECT count(*) FROM embeddings WHERE content_sha = ?",
+                          [content_sha("one text")]).fetchone()  # fmt: skip
+    assert n == (2,)
+
+
+def test_reindexing_embeds_nothing_and_new_papers_only_theirs(db: Path) -> None:
+    embedder = HashEmbedder()
+    with Store(db) as s:
+        first = build_index(s, db, model=embedder)
+        assert first.n_embedded == embedder.n_texts == first.n_rows
+        again = build_index(s, db, model=embedder)
+        assert again.up_to_date
+        assert again.n_embedded == 0
+        forced = build_index(s, db, model=embedder, rebuild=True)
+        assert not forced.up_to_date
+        assert forced.n_embedded == 0
+        s.upsert([_paper("A New Paper", "First sentence here. Second one there.")])
+        grown = build_index(s, db, model=embedder)
+    assert grown.n_embedded == 3  # the paper row and its two sentences
+    assert grown.n_papers == len(PAPERS) + 1
+
+
+def test_progress_is_reported_while_embedding(db: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    with Store(db) as s:
+        build_index(s, db, model=HashEmbedder(), on_progress=lambda d, t: calls.append((d, t)))
+    assert calls
+    assert calls[-1][0] == calls[-1][1]
+
+
+# -- stale and mismatched indexes -------------------------------------------------------------
+def test_missing_index_says_how_to_build_it(db: Path) -> None:
+    with Store(db) as s, pytest.raises(IndexMismatchError, match="kb index --rebuild"):
+        open_index(s, db, model=HashEmbedder())
+
+
+def test_stale_index_is_detected_and_rebuild_fixes_it(indexed: tuple[Path, HashEmbedder]) -> None:
+    db, embedder = indexed
+    with Store(db) as s:
+        s.upsert([_paper("Added Later", "Nothing indexed yet.")])
+        with pytest.raises(IndexMismatchError, match=r"stale.*1 not indexed.*kb index --rebuild"):
+            Searcher.open(s, db, model=embedder)
+        build_index(s, db, model=embedder, rebuild=True)
+        assert Searcher.open(s, db, model=embedder).search("added later", mode="keyword")
+
+
+def test_edited_abstract_makes_the_index_stale(indexed: tuple[Path, HashEmbedder]) -> None:
+    db, embedder = indexed
+    with Store(db) as s:
+        s.upsert([PAPERS[2].model_copy(update={"abstract": "Changed text."})])
+        with pytest.raises(IndexMismatchError, match="stale"):
+            Searcher.open(s, db, model=embedder)
+
+
+def test_other_model_is_refused(indexed: tuple[Path, HashEmbedder]) -> None:
+    db, _ = indexed
+    with Store(db) as s, pytest.raises(IndexMismatchError, match="built with model 'hash-test'"):
+        Searcher.open(s, db, model=HashEmbedder(name="other"))
+
+
+def test_corrupt_index_file_is_detected(indexed: tuple[Path, HashEmbedder]) -> None:
+    db, embedder = indexed
+    import faiss
+
+    faiss.write_index(make_faiss_index(np.eye(3, 16, dtype=np.float32), "flat"),
+                      str(index_path(db)))  # fmt: skip
+    with Store(db) as s, pytest.raises(IndexMismatchError, match="dimension 16"):
+        Searcher.open(s, db, model=embedder)
+
+
+def test_index_travels_with_a_staged_store(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    embedder = HashEmbedder()
+    with staged(db) as s:
+        s.upsert(PAPERS)
+        build_index(s, s.path, model=embedder)
+    assert index_path(db).exists()
+    with Store(db, read_only=True) as s:
+        assert Searcher.open(s, db, model=embedder).search("tokenizer", mode="keyword")
+
+
+# -- ranking, snippets, filters ---------------------------------------------------------------
+def test_keyword_search_finds_the_exact_term_with_its_sentence(
+    indexed: tuple[Path, HashEmbedder],
+) -> None:
+    db, embedder = indexed
+    with Store(db, read_only=True) as s:
+        hits = Searcher.open(s, db, model=embedder).search("inverse scaling", mode="keyword")
+    assert hits[0].title == "Inverse Trends in Arithmetic"
+    abstract = PAPERS[4].abstract
+    start, end = hits[0].snippet_span
+    assert abstract[start:end] == hits[0].snippet
+    assert "inverse scaling" in hits[0].snippet
+
+
+@pytest.mark.parametrize("mode", ["fused", "semantic", "keyword"])
+def test_every_mode_ranks_the_obvious_paper_first(
+    indexed: tuple[Path, HashEmbedder], mode: str
+) -> None:
+    db, embedder = indexed
+    with Store(db, read_only=True) as s:
+        hits = Searcher.open(s, db, model=embedder).search(
+            "robot grasping demonstrations",
+            k=3,
+            mode=mode,  # type: ignore[arg-type]
+        )
+    assert hits[0].title == "Robot Grasping with Many Demonstrations"
+    assert len(hits) <= 3
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def _ids(searcher: Searcher, filters: SearchFilters) -> set[str]:
+    return {h.paper_id for h in searcher.search("models scale data", k=10, filters=filters)}
+
+
+def test_filters_restrict_results(indexed: tuple[Path, HashEmbedder]) -> None:
+    db, embedder = indexed
+    pid = [p.paper_id for p in PAPERS]
+    with Store(db, read_only=True) as s:
+        sr = Searcher.open(s, db, model=embedder)
+        assert _ids(sr, SearchFilters(year_min=2022)) <= {pid[1], pid[2], pid[3]}
+        assert _ids(sr, SearchFilters(year_min=2022, year_max=2023)) <= {pid[2], pid[3]}
+        assert _ids(sr, SearchFilters(domain="robotics")) == {pid[1]}
+        assert pid[2] not in _ids(sr, SearchFilters(studies_scaling_law=True))
+        assert _ids(sr, SearchFilters(variable="model_size")) == {pid[0]}
+        assert _ids(sr, SearchFilters(variable="data_size")) == {pid[1]}
+        assert _ids(sr, SearchFilters(has_exponent=True)) == {pid[0]}
+        assert pid[0] not in _ids(sr, SearchFilters(has_exponent=False))
+        assert _ids(sr, SearchFilters(domain="speech")) == set()
+
+
+def test_an_empty_knowledge_base_finds_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "empty.duckdb"
+    embedder = HashEmbedder()
+    with Store(db) as s:
+        assert build_index(s, db, model=embedder).n_rows == 0
+        assert Searcher.open(s, db, model=embedder).search("anything") == []
+
+
+def test_unknown_filter_values_name_the_choices() -> None:
+    with pytest.raises(ValueError, match="expected one of language"):
+        SearchFilters(domain="poetry")
+    with pytest.raises(ValueError, match="model_size"):
+        SearchFilters(variable="vibes")
+
+
+def test_bad_queries_are_explained(indexed: tuple[Path, HashEmbedder]) -> None:
+    db, embedder = indexed
+    with Store(db, read_only=True) as s:
+        sr = Searcher.open(s, db, model=embedder)
+        with pytest.raises(BadInputError, match="empty search query"):
+            sr.search("  ")
+        with pytest.raises(BadInputError, match="k must be"):
+            sr.search("loss", k=0)
+        with pytest.raises(NotFoundError, match="no paper with id"):
+            sr.related("t:nope")
+
+
+def test_related_excludes_the_paper_itself(indexed: tuple[Path, HashEmbedder]) -> None:
+    db, embedder = indexed
+    with Store(db, read_only=True) as s:
+        hits = Searcher.open(s, db, model=embedder).related(PAPERS[0].paper_id, k=3)
+    assert 0 < len(hits) <= 3
+    assert PAPERS[0].paper_id not in {h.paper_id for h in hits}
+
+
+def test_scaling_vocabulary_is_understood() -> None:
+    assert "model size parameters" in expand_query("Do bigger models do worse?")
+    assert "inverse scaling worse degrade" in expand_query("Do bigger models do worse?")
+    assert query_variables("more data or more compute?") == ["data_size", "compute"]
+    assert expand_query("a faster tokenizer") == []
+    assert tokenize("Scaling the Models") == ["scale", "model"]
+
+
+# -- CLI --------------------------------------------------------------------------------------
+def test_cli_search_without_index_explains(db: Path) -> None:
+    result = CliRunner().invoke(cli, ["search", "loss", "--db", str(db)])
+    assert result.exit_code == 1
+    assert "kb index --rebuild" in result.output
+
+
+def test_cli_needs_a_query_or_a_batch(db: Path) -> None:
+    result = CliRunner().invoke(cli, ["search", "--db", str(db)])
+    assert result.exit_code == 2
+
+
+@pytest.mark.slow
+def test_cli_index_and_batch_search_with_the_real_model(db: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    built = runner.invoke(cli, ["-q", "index", "--db", str(db), "--json"])
+    assert built.exit_code == 0, built.output
+    assert json.loads(built.stdout)["n_embedded"] > 0
+    again = runner.invoke(cli, ["-q", "index", "--db", str(db), "--json"])
+    assert json.loads(again.stdout)["up_to_date"] is True
+    queries = tmp_path / "queries.txt"
+    queries.write_text("robots picking up objects\n\nwhen larger networks get worse\n")
+    result = runner.invoke(cli, ["search", "--batch", str(queries), "--k", "2", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [line["query"] for line in lines] == ["robots picking up objects",
+                                                 "when larger networks get worse"]  # fmt: skip
+    for line in lines:
+        assert set(line) == {"query", "hits"}
+        assert len(line["hits"]) == 2
+        assert all(set(h) == {"paper_id", "title", "score", "snippet"} for h in line["hits"])
+    assert lines[0]["hits"][0]["title"] == "Robot Grasping with Many Demonstrations"
+    assert lines[1]["hits"][0]["title"] == "Inverse Trends in Arithmetic"
+    one = runner.invoke(cli, ["search", "tiny transformer loss", "--json", "--db", str(db),
+                              "--has-exponent"])  # fmt: skip
+    assert one.exit_code == 0, one.output
+    assert [json.loads(x)["title"] for x in one.stdout.splitlines() if x.startswith("{")] == [
+        "Loss Curves of Tiny Transformers"
+    ]
