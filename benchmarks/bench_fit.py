@@ -7,8 +7,9 @@ numba's compiled kernel from its on-disk cache), the machine's load average (oth
 slow wall time), the published-style estimate (Huber likelihood with free scale, BFGS from
 Hoffmann's values) against Besiroglu et al.'s Table 1 (arXiv:2404.10102), the grid optimum of
 the summed Huber loss against their notebook's grid cell, and the bootstrap intervals and
-standard deviations against their standard errors (seed 42 = their exact resamples). ``--check-full`` also runs scipy's L-BFGS-B from
-every one of the 4,500 starts (slow) and compares its best optimum with ours.
+standard deviations against their standard errors (seed 42 = their exact resamples).
+``--check-full`` also runs scipy's L-BFGS-B from every one of the 4,500 starts (slow) and
+compares its best optimum with our grid optimum.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def main() -> None:
             f"{name:8s}{value:12.5g}{PUBLISHED[name]:12.5g}{value / PUBLISHED[name] - 1:10.3%}"
             f"   [{lo:.5g}, {hi:.5g}]{sd.get(name, float('nan')):14.4g}{PUBLISHED_SE[name]:12.4g}"
         )
-    print(f"(Huber-likelihood scale σ = {res.options['scale']:.3g})")
+    print(f"(Huber-likelihood scale sigma = {res.options['scale']:.3g})")
     grid = res.options["grid_fit"]
     print(f"\ngrid optimum of the summed Huber loss (objective {grid['objective']:.10g}):")
     for name, value in grid["params"].items():

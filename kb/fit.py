@@ -13,9 +13,9 @@ How a fit runs (``fit_arrays``; ``fit_points`` and ``fit_dataset`` only gather t
    --check-full`` runs scipy from every one of the 4,500 starts on epoch_chinchilla and reaches
    the same optimum (objectives agree to 1e-12, parameters to 5 digits).
 4. Recipes with ``estimator='huber_likelihood'`` (``epoch``) then compute the source paper's
-   published estimate: the maximum of a Huber likelihood with a free scale σ (``_likelihood_fit``,
-   scipy BFGS with the exact gradient, from the recipe's start). The grid optimum is kept in
-   ``FitResult.options['grid_fit']``.
+   published estimate: the maximum of a Huber likelihood with a free scale sigma
+   (``_likelihood_fit``, scipy BFGS with the exact gradient, from the recipe's start). The grid
+   optimum is kept in ``FitResult.options['grid_fit']``.
 5. Bootstrap: resamples (of points, or of runs when points are curves) are expressed as integer
    weights on the points, and all refits run as one batch from the full-data optimum (or the
    recipe's start). Percentile intervals are given for every parameter and derived quantity,
@@ -350,7 +350,7 @@ def _multistart(
 
 
 def huber_log_norm(delta: float) -> float:
-    """log of the normaliser of the density ∝ exp(−huber_δ(x)) (Epoch's huber_normalizing_factor)."""
+    """log of the normaliser of the density ∝ exp(−huber_δ(x)) (Epoch's normalizing factor)."""
     z = math.sqrt(2 * math.pi) * (1 - 2 * float(norm.sf(delta)))
     return math.log(z + 2 * math.exp(-0.5 * delta * delta) / delta)
 
@@ -364,8 +364,9 @@ def huber_nll_and_grad(
 ) -> tuple[float, FloatArray]:
     """Negative Huber log-likelihood with free log-scale ``z[-1]`` and its exact gradient.
 
-    ``sum_i [huber_δ(r_i / σ) + log σ + log Z(δ)]`` with ``r_i = target_i − pred_i(z[:-1])`` and
-    ``σ = exp(z[-1])``: Epoch's ``objective`` (``-sum(huber_logpdf(...))``).
+    ``sum_i [huber_δ(r_i / sigma) + log sigma + log Z(δ)]`` with
+    ``r_i = target_i − pred_i(z[:-1])`` and ``sigma = exp(z[-1])``: Epoch's ``objective``
+    (``-sum(huber_logpdf(...))``).
     """
     theta, s = z[:-1], float(z[-1])
     with np.errstate(all="ignore"):
@@ -393,8 +394,8 @@ def _likelihood_fit(
 ) -> tuple[FloatArray, float, float]:
     """Epoch's published estimator: BFGS (exact gradient) on the Huber likelihood from ``x0``.
 
-    Returns fit-space parameters, the scale σ and the negative log-likelihood. Like their
-    notebook, it takes wherever scipy's BFGS stops: with σ → ~5e-6 the likelihood is nearly an
+    Returns fit-space parameters, the scale sigma and the negative log-likelihood. Like their
+    notebook, it takes wherever scipy's BFGS stops: with sigma → ~5e-6 the likelihood is nearly an
     L1 fit whose valley floor is flat, and BFGS ends with "precision loss" on it.
     """
     z0 = np.append(x0, 0.0)

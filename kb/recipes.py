@@ -15,8 +15,8 @@ the bootstrap scheme. ``kb fit --recipe NAME`` picks one; ``standard`` is the de
   it: drop the five highest-loss points (``losses[i] < sorted(losses)[-5]``: 240 of 245 remain);
   run the 4,500-start grid on the summed Huber loss (their "Replicate exactly" cell; reported
   under ``options['grid_fit']``); then the **published point estimate**, which is not that grid
-  optimum but the maximum of a Huber *likelihood* with a free scale σ (their ``objective``:
-  ``-sum(huber_logpdf(log L, loc=pred, scale=exp(σ), δ=1e-3))``), minimised by scipy BFGS with
+  optimum but the maximum of a Huber *likelihood* with a free scale sigma (their ``objective``:
+  ``-sum(huber_logpdf(log L, loc=pred, scale=exp(sigma), δ=1e-3))``), minimised by scipy BFGS with
   an exact gradient from Hoffmann et al.'s published values (their ``true_params``). Bootstrap:
   resample the 240 points with numpy's legacy generator (their ``np.random.seed(42)`` then
   ``np.random.choice`` per resample; ``--seed 42`` gives their exact resamples) and refit the

@@ -160,7 +160,7 @@ def test_epoch_reproduction_point_estimate(epoch_fit) -> None:
     assert epoch_fit.n_starts == 4500
     for name, value in EPOCH.items():
         assert epoch_fit.params[name] == pytest.approx(value, rel=0.001), name
-    assert 1e-6 < epoch_fit.options["scale"] < 1e-5  # the likelihood's σ collapses to ~5e-6
+    assert 1e-6 < epoch_fit.options["scale"] < 1e-5  # the likelihood's sigma collapses to ~5e-6
     assert epoch_fit.derived["a"] + epoch_fit.derived["b"] == pytest.approx(1.0)
 
 
@@ -175,7 +175,7 @@ def test_huber_likelihood_gradient_matches_finite_differences(shared: Path, epoc
     keep = np.sort(np.argsort(y)[:-5])
     logX = {k: np.log(X[k][keep]) for k in ("n_params", "n_tokens")}
     form, target = FORMS["chinchilla"], np.log(y[keep])
-    z = np.array([0.52, 6.0, 6.0, 0.34, 0.28, np.log(0.02)])  # σ large: smooth region
+    z = np.array([0.52, 6.0, 6.0, 0.34, 0.28, np.log(0.02)])  # sigma large: smooth region
     f, g = fitmod.huber_nll_and_grad(form, z, logX, target, 1e-3)
     for i in range(z.size):
         h = np.zeros(z.size)
