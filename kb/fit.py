@@ -12,9 +12,14 @@ How a fit runs (``fit_arrays``; ``fit_points`` and ``fit_dataset`` only gather t
    (L-BFGS-B, ``jac=True``); the best polished point is the fit. ``benchmarks/bench_fit.py
    --check-full`` runs scipy from every one of the 4,500 starts on epoch_chinchilla and reaches
    the same optimum (objectives agree to 1e-12, parameters to 5 digits).
-4. Bootstrap: resamples (of points, or of runs when points are curves) are expressed as integer
-   weights on the points, and all refits run as one batch from the full-data optimum. Percentile
-   intervals are given for every parameter and derived quantity.
+4. Recipes with ``estimator='huber_likelihood'`` (``epoch``) then compute the source paper's
+   published estimate: the maximum of a Huber likelihood with a free scale sigma
+   (``_likelihood_fit``, scipy BFGS with the exact gradient, from the recipe's start). The grid
+   optimum is kept in ``FitResult.options['grid_fit']``.
+5. Bootstrap: resamples (of points, or of runs when points are curves) are expressed as integer
+   weights on the points, and all refits run as one batch from the full-data optimum (or the
+   recipe's start). Percentile intervals are given for every parameter and derived quantity,
+   and bootstrap standard deviations in ``FitResult.options['boot_sd']``.
 
 The objective is ``sum_i w_i huber(r_i)`` with ``r_i`` the residual in the form's space (log y
 for losses) and Huber's loss with the recipe's δ (or ½r² for least squares). Everything is
@@ -33,6 +38,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize  # type: ignore[import-untyped]
+from scipy.stats import norm  # type: ignore[import-untyped]
 
 from kb._kernels import fused_objective
 from kb._lbfgs import minimize_batch
@@ -53,6 +59,7 @@ __all__ = [
     "fit_arrays",
     "fit_dataset",
     "fit_points",
+    "huber_nll_and_grad",
     "objective_and_grad",
     "points_to_arrays",
 ]
@@ -342,10 +349,92 @@ def _multistart(
     return best_x, best_f, int(starts.shape[0]), n_conv
 
 
+def huber_log_norm(delta: float) -> float:
+    """log of the normaliser of the density ∝ exp(−huber_δ(x)) (Epoch's normalizing factor)."""
+    z = math.sqrt(2 * math.pi) * (1 - 2 * float(norm.sf(delta)))
+    return math.log(z + 2 * math.exp(-0.5 * delta * delta) / delta)
+
+
+def huber_nll_and_grad(
+    form: LawForm,
+    z: FloatArray,
+    logX: Mapping[str, FloatArray],
+    target: FloatArray,
+    delta: float,
+) -> tuple[float, FloatArray]:
+    """Negative Huber log-likelihood with free log-scale ``z[-1]`` and its exact gradient.
+
+    ``sum_i [huber_δ(r_i / sigma) + log sigma + log Z(δ)]`` with
+    ``r_i = target_i − pred_i(z[:-1])`` and ``sigma = exp(z[-1])``: Epoch's ``objective``
+    (``-sum(huber_logpdf(...))``).
+    """
+    theta, s = z[:-1], float(z[-1])
+    with np.errstate(all="ignore"):
+        pred, vjp = form.value_and_vjp(theta[None, :], logX)
+        sigma = math.exp(s)
+        x = (target[None, :] - pred) / sigma
+        a = np.abs(x)
+        rho = np.where(a <= delta, 0.5 * x * x, delta * (a - 0.5 * delta))
+        psi = np.clip(x, -delta, delta)
+        f = float(np.sum(rho)) + target.size * (s + huber_log_norm(delta))
+        g = np.empty(z.size)
+        g[:-1] = -vjp(psi / sigma)[0]
+        g[-1] = target.size - float(np.sum(psi * x))
+    if not np.isfinite(f) or not np.all(np.isfinite(g)):
+        return math.inf, np.zeros(z.size)
+    return f, g
+
+
+def _likelihood_fit(
+    form: LawForm,
+    logX: Mapping[str, FloatArray],
+    target: FloatArray,
+    recipe: Recipe,
+    x0: FloatArray,
+) -> tuple[FloatArray, float, float]:
+    """Epoch's published estimator: BFGS (exact gradient) on the Huber likelihood from ``x0``.
+
+    Returns fit-space parameters, the scale sigma and the negative log-likelihood. Like their
+    notebook, it takes wherever scipy's BFGS stops: with sigma → ~5e-6 the likelihood is nearly an
+    L1 fit whose valley floor is flat, and BFGS ends with "precision loss" on it.
+    """
+    z0 = np.append(x0, 0.0)
+    out = minimize(
+        lambda z: huber_nll_and_grad(form, z, logX, target, recipe.delta), z0, jac=True,
+        method="BFGS",
+    )  # fmt: skip
+    if not np.isfinite(out.fun):
+        raise FitError(
+            f"law {form.name!r}: the Huber likelihood fit of recipe {recipe.name!r} diverged "
+            f"from its start; use --recipe standard for the plain Huber-loss fit"
+        )
+    return np.asarray(out.x[:-1], dtype=float), math.exp(float(out.x[-1])), float(out.fun)
+
+
+def _recipe_start(form: LawForm, recipe: Recipe, fallback: FloatArray) -> FloatArray:
+    """The recipe's fit-space start for ``form`` (``Recipe.starts``), else ``fallback``."""
+    start = recipe.starts.get(form.name)
+    if not start:
+        return fallback
+    return np.array([start[name] for name in form.param_names], dtype=float)
+
+
 def _resample_weights(
-    n: int, groups: FloatArray | None, n_boot: int, rng: np.random.Generator
+    n: int,
+    groups: FloatArray | None,
+    n_boot: int,
+    rng: np.random.Generator,
+    legacy_seed: int | None = None,
 ) -> FloatArray:
-    """Bootstrap counts ``(n_boot, n)``: points drawn with replacement, or whole groups."""
+    """Bootstrap counts ``(n_boot, n)``: points drawn with replacement, or whole groups.
+
+    With ``legacy_seed`` points are drawn as Epoch's notebook does (``np.random.seed(s)``, then
+    ``np.random.choice(indices, size=n)`` per resample), from a private ``RandomState``.
+    """
+    if legacy_seed is not None and groups is None:
+        legacy = np.random.RandomState(legacy_seed)
+        idx = np.stack([legacy.choice(n, size=n, replace=True) for _ in range(n_boot)])
+        return np.stack([np.bincount(r, minlength=n) for r in idx]).astype(float)
     if groups is None:
         idx = rng.integers(0, n, size=(n_boot, n))
         return np.stack([np.bincount(r, minlength=n) for r in idx]).astype(float)
@@ -461,6 +550,13 @@ def fit_arrays(
         )
     _, logX, target = _prepare(raw, yv, form)
     theta, obj, n_starts, n_conv = _multistart(form, logX, target, rec)
+    extra: dict[str, Any] = {}
+    if rec.estimator == "huber_likelihood":
+        extra["grid_fit"] = {"params": form.published(theta), "objective": obj}
+        theta, sigma, obj = _likelihood_fit(
+            form, logX, target, rec, _recipe_start(form, rec, theta)
+        )
+        extra["scale"] = sigma
     pred = form.predict_fit_space(theta, logX)
     params = form.published(theta)
     derived = {
@@ -476,9 +572,18 @@ def fit_arrays(
             use_groups = None  # one point per run: resampling runs is resampling points
         if scheme == "runs" and use_groups is None:
             raise FitError("recipe bootstraps by run but the points carry no run_key")
-        weights = _resample_weights(yv.size, use_groups, n_boot, np.random.default_rng(seed))
-        boot = _bootstrap(form, logX, target, rec, theta, weights, on_progress)
+        weights = _resample_weights(
+            yv.size, use_groups, n_boot, np.random.default_rng(seed),
+            legacy_seed=seed if rec.resampler == "legacy" else None,
+        )  # fmt: skip
+        start = _recipe_start(form, rec, theta) if rec.boot_start == "recipe" else theta
+        boot = _bootstrap(form, logX, target, rec, start, weights, on_progress)
         intervals = _summaries(form, boot, budgets, level)
+        pub = form.to_published(boot)
+        extra["boot_sd"] = {
+            name: float(np.std(pub[np.isfinite(pub[:, i]), i], ddof=1))
+            for i, name in enumerate(form.published_names)
+        }
     hold = None
     if holdout is not None:
         hold = holdout_check(raw, yv, form=form, recipe=rec, holdout=holdout, scales=scales)
@@ -504,6 +609,7 @@ def fit_arrays(
             "holdout": None if holdout is None else [holdout.axis, holdout.fraction],
             **({"fixed": dict(fixed)} if fixed else {}),
             **_recipe_changes(rec),
+            **extra,
         },
         boot_params=(
             boot

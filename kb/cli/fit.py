@@ -31,7 +31,13 @@ from kb.store import Store
 )  # fmt: skip
 @click.option("--boot", "n_boot", type=click.IntRange(min=0), default=0, show_default=True,
               help="Bootstrap resamples for intervals (0: none).")  # fmt: skip
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Bootstrap seed (with --recipe epoch, 42 draws Epoch's exact resamples).",
+)
 @click.option("--metric", default=None, help="Metric to fit when the dataset has several.")
 @click.option("--x", "x_axis", default="compute_flops", show_default=True,
               help="Column used by single-input laws (power_law, log_linear, ...).")  # fmt: skip
@@ -47,7 +53,7 @@ def fit_cmd(
 ) -> None:  # fmt: skip
     """Fit a law form to a released DATASET and print parameters, intervals and derived values.
 
-    Example:  kb fit epoch_chinchilla --law chinchilla --recipe epoch --boot 4000 --json
+    Example:  kb fit epoch_chinchilla --law chinchilla --recipe epoch --boot 4000 --seed 42 --json
     """
     hold = Holdout.parse(holdout) if holdout else None
     opener: AbstractContextManager[Store] = writing(db_path) if save else reading(db_path)
