@@ -22,10 +22,11 @@ $(VENV)/.installed: pyproject.toml
 
 build: setup
 	$(KB) ingest $(SHARED)/seeds $(SHARED)/datasets --db $(DB)
+	$(KB) index --db $(DB)
 	$(KB) stats --db $(DB)
 
 run: build
-	$(KB) stats --db $(DB)
+	$(KB) app --db $(DB) --port $(PORT)
 
 # Debian's Chromium for the real-browser test (Playwright cannot download a browser here).
 browser:

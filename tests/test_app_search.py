@@ -1,0 +1,62 @@
+"""AppTest: the search page reads its query from the URL, filters, and links to paper pages.
+
+These load the real embedding model to build the index of the small app store: marked slow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kb.index import build_index
+from kb.records import paper_id_for
+from kb.store import Store
+
+MAIN = Path(__file__).resolve().parent.parent / "app" / "main.py"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def indexed_db(app_db: Path) -> Path:
+    with Store(app_db) as store:
+        build_index(store, app_db)
+    return app_db
+
+
+def _search(query: dict[str, str]) -> AppTest:
+    at = AppTest.from_file(str(MAIN), default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    return at
+
+
+def test_query_from_the_url_shows_highlighted_results(indexed_db: Path) -> None:
+    at = _search({"q": "power law in model size"})
+    assert not at.exception
+    assert at.text_input(key="search_q").value == "power law in model size"
+    assert "<mark>Loss follows a power law in model size" in at.html[0].proto.body
+    link = at.get("page_link")[0].proto
+    assert link.label == "1. Invented Scaling Laws for Testing"
+    pid = paper_id_for("Invented Scaling Laws for Testing")
+    assert link.query_string == "id=" + quote(pid)
+
+
+def test_filters_go_into_the_url_and_narrow_results(indexed_db: Path) -> None:
+    at = _search({"q": "method"})
+    assert not at.exception
+    n_all = len(at.get("page_link"))
+    at.selectbox(key="search_domain").set_value("language").run()
+    assert at.query_params["domain"] in ("language", ["language"])
+    titles = [str(el.proto.label) for el in at.get("page_link")]
+    assert titles and all("Invented Scaling Laws" in t for t in titles)
+    assert len(titles) <= n_all
+
+
+def test_empty_query_explains_what_to_do(indexed_db: Path) -> None:
+    at = _search({})
+    assert not at.exception
+    assert "Type a query" in at.info[0].value
