@@ -90,10 +90,14 @@ def _open_searcher(path: str, version: int, _store: Store) -> Searcher:
     return Searcher.open(_store, Path(path))
 
 
-def get_searcher(store: Store) -> Searcher | None:
-    """The search engine over this store (model loaded once per store version), or None."""
+def get_searcher(store: Store, *, quiet: bool = False) -> Searcher | None:
+    """The search engine over this store (model loaded once per store version), or None.
+
+    When the index is missing or stale the reason is shown as an error, or as a caption with
+    ``quiet`` (pages where search is a side feature).
+    """
     try:
         return _open_searcher(str(db_path()), store_version(), store)
     except KBError as err:
-        st.error(str(err))
+        (st.caption if quiet else st.error)(str(err))
         return None

@@ -52,7 +52,8 @@ def test_filters_go_into_the_url_and_narrow_results(indexed_db: Path) -> None:
     at.selectbox(key="search_domain").set_value("language").run()
     assert at.query_params["domain"] in ("language", ["language"])
     titles = [str(el.proto.label) for el in at.get("page_link")]
-    assert titles and all("Invented Scaling Laws" in t for t in titles)
+    assert titles
+    assert all("Invented Scaling Laws" in t for t in titles)
     assert len(titles) <= n_all
 
 

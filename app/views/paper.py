@@ -7,7 +7,7 @@ import html
 
 import streamlit as st
 
-from app.resources import empty_notice, get_store, paper_options, show_error
+from app.resources import empty_notice, get_searcher, get_store, paper_options, show_error
 from kb.errors import KBError
 from kb.query import get_paper, highlight_segments, paper_claims
 from kb.registry import laws_for_paper
@@ -111,6 +111,21 @@ if laws:
                 )
                 + (f"; fitted on our dataset `{law.dataset}`" if law.dataset else "")
             )
+
+st.subheader("Related papers")
+searcher = get_searcher(store, quiet=True)
+if searcher is not None:
+    try:
+        related = searcher.related(choice, k=5)
+    except KBError as err:
+        related = []
+        st.caption(str(err))
+    for hit in related:
+        st.page_link(
+            "views/paper.py",
+            label=f"{hit.title} (similarity {hit.score:.2f})",
+            query_params={"id": hit.paper_id},
+        )
 
 st.subheader("Listing appearances")
 st.dataframe(paper["appearances"], hide_index=True, key="paper_appearances")

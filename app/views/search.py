@@ -82,7 +82,11 @@ state = {
     "scaling": "1" if scaling_only else None,
     "exponent": "1" if has_exponent else None,
 }
-st.query_params.from_dict({key: value for key, value in state.items() if value})
+for name, value in state.items():  # only this page's keys: others may belong to a link
+    if value:
+        st.query_params[name] = value
+    else:
+        st.query_params.pop(name, None)
 
 if not query.strip():
     st.info("Type a query to search titles, abstracts and extracted claims.")
