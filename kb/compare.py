@@ -156,16 +156,16 @@ def _explain(view: LawView, profile: Profile, quantity: str, best: Derived) -> l
         if profile.irreducible is False:
             notes.append(
                 "fitted without an irreducible loss term: the pure power law has to bend the "
-                "whole loss, so the exponents and the optimum they imply are effective ones for "
-                "the range fitted (Kaplan et al. took N_opt(C) from early-stopped points of runs "
-                "on one long schedule, which favours larger models)"
+                "whole loss, so its exponents and the optimum they imply are effective values "
+                "for the range fitted"
             )
         if profile.schedule and any(
             w in profile.schedule for w in ("fixed", "not matched", "single", "long")
         ):
             notes.append(
-                f"learning-rate schedule: {profile.schedule}; Hoffmann et al. attributed the gap "
-                "to schedules not matched to run length"
+                f"learning-rate schedule: {profile.schedule}; losses read from runs cut short "
+                "along one long schedule are too high at small budgets, which favours larger "
+                "models (Hoffmann et al. 2022's explanation of the gap)"
             )
         if notes and (profile.n_params == "non_embedding" or profile.irreducible is False):
             notes.append(

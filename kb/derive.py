@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
@@ -60,9 +61,14 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "loss_compute": ("alpha_C_min", "alpha_c_min", "alpha_C", "alpha_c", "loss_compute", "gamma"),
 }
 # Forms whose loss includes an irreducible term E (their alpha/beta are reducible-loss exponents).
-WITH_IRREDUCIBLE = frozenset({"chinchilla", "power_law_plus_constant"})
+WITH_IRREDUCIBLE = frozenset({"chinchilla", "power_law_plus_constant", "data_constrained"})
 WITHOUT_IRREDUCIBLE = frozenset({"kaplan_nd", "power_law"})
-_TWO_VARIABLE = frozenset({"chinchilla", "kaplan_nd"})
+# Two-variable forms with a loss term A/N^α + B/D^β (data_constrained reduces to it for unique
+# data: D' = D, N' = N when nothing is repeated).
+_TWO_VARIABLE = frozenset({"chinchilla", "kaplan_nd", "data_constrained"})
+# Words in a law's metric that say its response is not a loss or error (hyperparameter laws).
+_EXPONENT_NAME = re.compile(r"^(alpha|beta|gamma|α|β|γ)(_|$)", re.IGNORECASE)
+NOT_PERFORMANCE = ("not applicable", "hyperparameter", "learning rate", "batch size")
 
 
 class LawView(BaseModel):
@@ -74,6 +80,7 @@ class LawView(BaseModel):
     kind: Literal["reported", "fit"]
     arxiv_id: str | None = Field(None, description="the paper; None for our own fits")
     title: str
+    name: str = Field("", description="short human name, e.g. 'Loss vs compute'")
     year: int | None = None
     dataset: str | None = Field(None, description="our dataset it was fitted on, if any")
     form: str | None = Field(None, description="kb.laws form name, e.g. 'chinchilla'")
@@ -106,7 +113,7 @@ def view_of_law(law: ReportedLaw) -> LawView:
     """A registry law as a :class:`LawView`."""
     return LawView(
         source_id=law.law_id, kind="reported", arxiv_id=law.arxiv_id, title=law.title,
-        year=law.year, dataset=law.dataset, form=law.form, params=law.params,
+        name=law.name, year=law.year, dataset=law.dataset, form=law.form, params=law.params,
         intervals=law.intervals, derived=law.derived, conventions=law.conventions,
         verified=law.verified, notes=law.notes,
     )  # fmt: skip
@@ -117,8 +124,11 @@ def view_of_fit(
 ) -> LawView:
     """A stored fit as a :class:`LawView`; ``conventions`` describe its dataset's columns."""
     title = f"refit of {fit.law} ({fit.recipe} recipe) on {fit.dataset}"
+    x = fit.options.get("x")
+    inputs = (*inputs, str(x)) if x else tuple(inputs)
     return LawView(
-        source_id=fit.fit_id, kind="fit", arxiv_id=None, title=title, dataset=fit.dataset,
+        source_id=fit.fit_id, kind="fit", arxiv_id=None, title=title, name=title,
+        dataset=fit.dataset,
         form=fit.law, params=fit.params, intervals=fit.intervals, derived=fit.derived,
         conventions=dict(conventions), inputs=tuple(inputs),
         notes=f"recipe {fit.recipe}, {fit.n_points} points, seed {fit.seed}",
@@ -141,7 +151,10 @@ def _interval(view: LawView, name: str) -> Interval | None:
 
 
 def _interval_words(view: LawView) -> str:
-    return "bootstrap percentile interval" if view.kind == "fit" else "interval as reported"
+    if view.kind == "fit":
+        return "bootstrap percentile interval"
+    kind = view.conventions.get("intervals")
+    return f"interval as reported ({kind})" if kind else "interval as reported"
 
 
 def allocation_a(alpha: float, beta: float) -> float:
@@ -229,15 +242,33 @@ def _from_exponents(view: LawView) -> list[Derived]:
 
 
 def _variable_of_power_law(view: LawView) -> str | None:
-    """Which quantity a one-variable power law's exponent is: alpha (N), beta (D) or compute."""
-    text = " ".join([*view.inputs, view.conventions.get("variable", ""), *view.params]).lower()
-    if "compute" in text or "flop" in text or "alpha_c" in text:
-        return "loss_compute"
-    if "n_tokens" in text or "alpha_d" in text or "data" in text:
-        return "beta"
-    if "n_params" in text or "alpha_n" in text or "model" in text:
-        return "alpha"
+    """Which quantity a one-variable power law's exponent is: alpha (N), beta (D) or compute.
+
+    Looked for in the parameter names (alpha_N, alpha_D, alpha_C), then the form's inputs
+    (n_params, n_tokens, compute_flops), then the law's stated variable or its name ("... vs
+    training set size").
+    """
+    sources = [
+        " ".join(view.params).lower(),
+        " ".join(view.inputs).lower(),
+        (view.conventions.get("variable", "") + " " + view.name.split(" vs ")[-1]).lower(),
+    ]
+    for text in sources:
+        if "compute" in text or "flop" in text or "alpha_c" in text:
+            return "loss_compute"
+        if any(w in text for w in ("n_tokens", "alpha_d", "data", "training set", "tokens")):
+            return "beta"
+        if any(w in text for w in ("n_params", "alpha_n", "parameters", "model size")):
+            return "alpha"
     return None
+
+
+def _is_performance(view: LawView) -> bool:
+    """False for laws of a hyperparameter (optimal learning rate, batch size), not a loss."""
+    text = " ".join(
+        view.conventions.get(k, "") for k in ("loss_units", "loss", "metric")
+    ).lower()
+    return not any(w in text for w in NOT_PERFORMANCE)
 
 
 def _from_power_law(view: LawView) -> list[Derived]:
@@ -246,6 +277,10 @@ def _from_power_law(view: LawView) -> list[Derived]:
         return []
     hit = _lookup(view.params, "loss_compute" if quantity == "loss_compute" else quantity)
     hit = hit or _lookup(view.params, "alpha")
+    if hit is None:
+        # A single exponent-like parameter (Hestness et al.'s beta_g) is the exponent.
+        named = [(k, v) for k, v in view.params.items() if _EXPONENT_NAME.match(k)]
+        hit = named[0] if len(named) == 1 else None
     if hit is None:
         return []
     name, value = hit
@@ -302,6 +337,27 @@ def _from_allocation(view: LawView, values: Mapping[str, float], method: str) ->
     return out
 
 
+def _as_allocation(view: LawView) -> LawView:
+    """A compute_optimal law whose fitted 'exponent' is renamed a or b by what it predicts.
+
+    kb.laws' compute_optimal form fits ``y = k·C^exponent``; the exponent is a when y is the
+    optimal model size and b when y is the optimal number of tokens (the fit's metric says).
+    """
+    if "exponent" not in view.params or "a" in view.params or "b" in view.params:
+        return view
+    target = " ".join([view.conventions.get("loss", ""), view.conventions.get("target", "")])
+    target = target.lower()
+    if "token" in target or "d_opt" in target:
+        name = "b"
+    elif "n_opt" in target or "param" in target:
+        name = "a"
+    else:
+        return view
+    params = {(name if k == "exponent" else k): v for k, v in view.params.items()}
+    intervals = {(name if k == "exponent" else k): v for k, v in view.intervals.items()}
+    return view.model_copy(update={"params": params, "intervals": intervals})
+
+
 def _compute_is_nd(view: LawView) -> bool:
     """True unless the conventions say compute is counted other than proportional to N·D."""
     text = view.conventions.get("compute", "").lower()
@@ -338,12 +394,15 @@ def derive_all(view: LawView) -> list[Derived]:
     formula of the form's parameters, then a conversion (``b = 1 − a``).
     """
     out = _from_reported(view)
+    if not _is_performance(view):
+        return out
     if view.form in _TWO_VARIABLE:
         out += _from_exponents(view)
     elif view.form in ("power_law", "power_law_plus_constant"):
         out += _from_power_law(view)
     elif view.form == "compute_optimal":
-        out += _from_allocation(view, view.params, "parameter")
+        renamed = _as_allocation(view)
+        out += _from_allocation(renamed, renamed.params, "parameter")
     rank = {"reported": 0, "parameter": 1, "formula": 2, "conversion": 3}
     order = {q: i for i, q in enumerate(QUANTITIES)}
     return sorted(out, key=lambda d: (order[d.quantity], rank[d.method]))
@@ -351,9 +410,21 @@ def derive_all(view: LawView) -> list[Derived]:
 
 def derive(view: LawView, quantity: str | None = None) -> list[Derived]:
     """The preferred derivation of each quantity (or only ``quantity``) the law allows."""
+    found = [d for d in derive_all(view) if quantity is None or d.quantity == quantity]
     best: dict[str, Derived] = {}
-    for d in derive_all(view):
-        if quantity is not None and d.quantity != quantity:
-            continue
+    for d in found:
         best.setdefault(d.quantity, d)
+    for q, d in list(best.items()):
+        if d.interval is not None:
+            continue
+        # A stated value without an interval borrows the propagated one of the same value.
+        for alt in found:
+            if alt.quantity == q and alt.interval and abs(alt.value - d.value) <= 0.01:
+                best[q] = d.model_copy(
+                    update={
+                        "interval": alt.interval,
+                        "derivation": f"{d.derivation}; interval from {alt.derivation}",
+                    }
+                )
+                break
     return list(best.values())

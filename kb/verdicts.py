@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kb.derive import WITH_IRREDUCIBLE, WITHOUT_IRREDUCIBLE, Derived, LawView
+from kb.derive import NOT_PERFORMANCE, WITH_IRREDUCIBLE, WITHOUT_IRREDUCIBLE, Derived, LawView
 
 __all__ = [
     "RULES",
@@ -89,11 +89,16 @@ def _first(conv: dict[str, str], *keys: str) -> str:
     return ""
 
 
-def _n_params(text: str) -> Literal["total", "non_embedding", "flops_per_token", "effective", "unknown"]:
-    if any(w in text for w in ("non-embed", "non_embed", "nonembed", "excluding embed")):
-        return "non_embedding"
+NParams = Literal["total", "non_embedding", "flops_per_token", "effective", "unknown"]
+
+
+def _n_params(text: str) -> NParams:
+    if " or " in text or "both" in text or "varies" in text:
+        return "unknown"
     if "per token" in text or "flops/token" in text or "flop/token" in text:
         return "flops_per_token"
+    if any(w in text for w in ("non-embed", "non_embed", "nonembed", "excluding embed")):
+        return "non_embedding"
     if "effective" in text or "attention" in text:
         return "effective"
     if any(w in text for w in ("total", "including embed", "all param", "with embed")):
@@ -102,10 +107,14 @@ def _n_params(text: str) -> Literal["total", "non_embedding", "flops_per_token",
 
 
 def _compute_basis(text: str) -> Literal["ND", "counted", "unknown"]:
-    if any(w in text for w in ("attention", "counted", "exact", "last layer", "per-layer")):
+    """'ND' when compute is k·N·D (6ND, 6N per token, M·D), 'counted' when it adds terms."""
+    squashed = text.replace(" ", "").replace("·", "").replace("*", "").replace("≈", "")
+    if any(w in text for w in ("plus", "attention", "last-layer", "last layer", "per-layer")):
         return "counted"
-    if "nd" in text.replace(" ", "").replace("·", "").replace("*", ""):
+    if any(w in squashed for w in ("6nd", "6npertoken", "=md", "=nd", "6nbs")):
         return "ND"
+    if "counted" in text or "exact" in text:
+        return "counted"
     return "unknown"
 
 
@@ -114,7 +123,7 @@ def _compute_unit(text: str) -> Literal["FLOP", "PF-day", "MAC", "unknown"]:
         return "PF-day"
     if "mac" in text:
         return "MAC"
-    if "flop" in text or "nd" in text.replace(" ", ""):
+    if "flop" in text or "6nd" in text.replace(" ", ""):
         return "FLOP"
     return "unknown"
 
@@ -122,10 +131,12 @@ def _compute_unit(text: str) -> Literal["FLOP", "PF-day", "MAC", "unknown"]:
 def _metric(text: str) -> Literal["loss", "perplexity", "error", "accuracy", "other", "unknown"]:
     if not text:
         return "unknown"
+    if any(w in text for w in NOT_PERFORMANCE):
+        return "other"
     for word, family in (("perplex", "perplexity"), ("error", "error"), ("accura", "accuracy")):
         if word in text:
             return family  # type: ignore[return-value]
-    if any(w in text for w in ("loss", "cross-entropy", "cross entropy", "nats", "bits")):
+    if any(w in text for w in ("loss", "cross-entropy", "cross entropy", "nats", "bits", "likelihood")):
         return "loss"
     return "other"
 
@@ -140,6 +151,13 @@ def _loss_unit(text: str) -> Literal["nats", "bits", "bits_per_byte", "unknown"]
     return "unknown"
 
 
+def _data(text: str) -> str:
+    """The corpus named first (before details after ';', ',' or '(')."""
+    for sep in (";", ",", "("):
+        text = text.split(sep)[0]
+    return text.strip()
+
+
 def profile_of(view: LawView) -> Profile:
     """Normalise a law's free-text conventions (keys like 'n_params', 'compute', 'loss')."""
     conv = {k.lower(): v for k, v in view.conventions.items()}
@@ -151,12 +169,12 @@ def profile_of(view: LawView) -> Profile:
         irreducible = False
     compute_text = _first(conv, "compute", "c", "flops", "compute_method")
     return Profile(
-        n_params=_n_params(_first(conv, "n_params", "n", "params", "parameters", "model_size")),
+        n_params=_n_params(_first(conv, "n_counts", "n_params", "n", "parameters", "model_size")),
         compute_basis=_compute_basis(compute_text),
         compute_unit=_compute_unit(compute_text),
         metric=_metric(metric_text),
         loss_unit=_loss_unit(metric_text),
-        data=_first(conv, "data", "training_data", "corpus") or view.dataset,
+        data=_data(_first(conv, "data", "training_data", "corpus")) or view.dataset,
         domain=_first(conv, "domain", "modality") or None,
         irreducible=irreducible,
         schedule=_first(conv, "schedule", "lr_schedule") or None,
