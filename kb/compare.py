@@ -123,7 +123,9 @@ def _views(store: Store) -> list[LawView]:
         if "domain" not in conv and "modality" not in conv:
             domain = domains.get(f"arxiv:{law.arxiv_id}")
             if domain:
-                view = view.model_copy(update={"conventions": {**law.conventions, "domain": domain}})
+                view = view.model_copy(
+                    update={"conventions": {**law.conventions, "domain": domain}}
+                )
         views.append(view)
     cache: dict[tuple[str, str | None], dict[str, str]] = {}
     for fit in store.select(FitRecord):
@@ -179,9 +181,10 @@ def _explain(view: LawView, profile: Profile, quantity: str, best: Derived) -> l
 
 
 def _pick_reference(rows: Sequence[tuple[LawView, Derived]], quantity: str) -> int:
-    """Index of the row comparable (direct or converted) with the most others.
+    """Index of the reported law comparable (direct or converted) with the most others.
 
-    Ties go to a verified reported law with an interval, then the earliest, then by id.
+    A paper's law is preferred to our own fits; ties go to a verified law with an interval,
+    then the earliest, then by id.
     """
     scores: list[tuple[int, int, int, int, str]] = []
     for i, (vi, di) in enumerate(rows):
@@ -190,8 +193,8 @@ def _pick_reference(rows: Sequence[tuple[LawView, Derived]], quantity: str) -> i
             for j, (vj, dj) in enumerate(rows)
             if j != i
         )
-        pref = int(vi.kind == "reported" and vi.verified) + int(di.interval is not None)
-        scores.append((-n_ok, -pref, vi.year or 9999, 0, vi.source_id))
+        pref = int(vi.verified) + int(di.interval is not None)
+        scores.append((int(vi.kind != "reported"), -n_ok, -pref, vi.year or 9999, vi.source_id))
     return min(range(len(rows)), key=lambda i: scores[i])
 
 
@@ -264,9 +267,10 @@ def disagreements(rows: Sequence[ComparisonRow]) -> list[Disagreement]:
     for q, group in by_q.items():
         for i, x in enumerate(group):
             for y in group[i + 1 :]:
-                assert x.interval is not None and y.interval is not None
+                assert x.interval is not None
+                assert y.interval is not None
                 gap = max(x.interval[0], y.interval[0]) - min(x.interval[1], y.interval[1])
-                if gap <= 0 or x.view.arxiv_id and x.view.arxiv_id == y.view.arxiv_id:
+                if gap <= 0 or (x.view.arxiv_id and x.view.arxiv_id == y.view.arxiv_id):
                     continue
                 v = verdict(q, x.view, x.derived, y.view, y.derived)
                 if v.kind == "not_comparable":

@@ -221,6 +221,7 @@ def _from_exponents(view: LawView) -> list[Derived]:
     ]  # fmt: skip
     for quantity, (fn, text, _, _) in _FORMULAS.items():
         own = _interval(view, quantity)
+        interval: Interval | None
         if own is not None:
             interval, how = own, f"; {_interval_words(view)} for {quantity} itself"
         else:
@@ -265,9 +266,7 @@ def _variable_of_power_law(view: LawView) -> str | None:
 
 def _is_performance(view: LawView) -> bool:
     """False for laws of a hyperparameter (optimal learning rate, batch size), not a loss."""
-    text = " ".join(
-        view.conventions.get(k, "") for k in ("loss_units", "loss", "metric")
-    ).lower()
+    text = " ".join(view.conventions.get(k, "") for k in ("loss_units", "loss", "metric")).lower()
     return not any(w in text for w in NOT_PERFORMANCE)
 
 
@@ -287,7 +286,10 @@ def _from_power_law(view: LawView) -> list[Derived]:
     value = abs(value)  # some papers write the exponent as a negative slope
     interval = _interval(view, name)
     if interval is not None:
-        interval = (min(abs(interval[0]), abs(interval[1])), max(abs(interval[0]), abs(interval[1])))
+        interval = (
+            min(abs(interval[0]), abs(interval[1])),
+            max(abs(interval[0]), abs(interval[1])),
+        )
     loss_kind = "reducible loss" if view.form in WITH_IRREDUCIBLE else "loss (no irreducible term)"
     return [
         Derived(
@@ -404,7 +406,7 @@ def derive_all(view: LawView) -> list[Derived]:
         renamed = _as_allocation(view)
         out += _from_allocation(renamed, renamed.params, "parameter")
     rank = {"reported": 0, "parameter": 1, "formula": 2, "conversion": 3}
-    order = {q: i for i, q in enumerate(QUANTITIES)}
+    order: dict[str, int] = {q: i for i, q in enumerate(QUANTITIES)}
     return sorted(out, key=lambda d: (order[d.quantity], rank[d.method]))
 
 

@@ -136,7 +136,9 @@ def _metric(text: str) -> Literal["loss", "perplexity", "error", "accuracy", "ot
     for word, family in (("perplex", "perplexity"), ("error", "error"), ("accura", "accuracy")):
         if word in text:
             return family  # type: ignore[return-value]
-    if any(w in text for w in ("loss", "cross-entropy", "cross entropy", "nats", "bits", "likelihood")):
+    if any(
+        w in text for w in ("loss", "cross-entropy", "cross entropy", "nats", "bits", "likelihood")
+    ):
         return "loss"
     return "other"
 
@@ -251,9 +253,12 @@ def rule_n_params(q: str, x: Pair, y: Pair) -> list[Finding]:
     """Non-embedding vs total N: the embedding share falls with scale, so no constant converts."""
     nx, ny = x[1].n_params, y[1].n_params
     if "unknown" in (nx, ny):
+        if nx == ny:
+            return []
         missing = _name(x[0]) if nx == "unknown" else _name(y[0])
-        return [Finding(rule="n_params", effect="caveat",
-                        text=f"{missing} does not state how N is counted")] if nx != ny else []  # fmt: skip
+        return [
+            Finding(rule="n_params", effect="caveat", text=f"{missing} does not say how N counts")
+        ]
     if nx == ny:
         return []
     text = (

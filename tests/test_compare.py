@@ -1,0 +1,381 @@
+"""Cross-paper comparison: derivations (hand-computed), verdict rules one by one, rows, CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from kb.cli import cli
+from kb.compare import compare, disagreements
+from kb.derive import Derived, LawView, derive, derive_all, view_of_fit, view_of_law
+from kb.errors import BadInputError, NotFoundError
+from kb.records import FitRecord, ReportedLaw
+from kb.store import Store
+from kb.verdicts import (
+    profile_of,
+    rule_compute_basis,
+    rule_compute_unit,
+    rule_conversion,
+    rule_data,
+    rule_defined,
+    rule_domain,
+    rule_irreducible,
+    rule_loss_unit,
+    rule_metric,
+    rule_n_params,
+    rule_schedule,
+    verdict,
+)
+
+TOTAL = {
+    "n_counts": "total",
+    "compute": "C = 6ND",
+    "loss_units": "nats/token",
+    "data": "MassiveText",
+}
+
+
+def law(law_id: str, form: str | None, params: dict[str, float], **kw: Any) -> ReportedLaw:
+    """A hand-made registry law (total N, C = 6ND, nats, MassiveText unless overridden)."""
+    fields: dict[str, Any] = {
+        "law_id": law_id, "arxiv_id": kw.pop("arxiv_id", "2203.15556"),
+        "title": kw.pop("title", f"Paper of {law_id}"), "year": kw.pop("year", 2022),
+        "name": kw.pop("name", law_id), "form": form, "formula": "f", "params": params,
+        "conventions": {**TOTAL, **kw.pop("conventions", {})}, "source": "here",
+        "verified": True,
+    }  # fmt: skip
+    fields.update(kw)
+    return ReportedLaw(**fields)
+
+
+def fit(dataset: str, form: str, params: dict[str, float], **kw: Any) -> FitRecord:
+    """A hand-made stored fit."""
+    fields: dict[str, Any] = {
+        "fit_id": f"fit-{dataset}-{form}", "dataset": dataset, "law": form, "recipe": "standard",
+        "params": params, "objective": 0.1, "n_points": 10, "n_starts": 4, "n_converged": 4,
+        "seed": 0, "version": "t", "created_at": dt.datetime(2026, 1, 1),
+    }  # fmt: skip
+    fields.update(kw)
+    return FitRecord(**fields)
+
+
+def by_q(view: LawView) -> dict[str, Derived]:
+    return {d.quantity: d for d in derive(view)}
+
+
+# -- derivations ------------------------------------------------------------------------------
+
+
+def test_chinchilla_gives_a_b_and_loss_compute() -> None:
+    got = by_q(view_of_law(law("h", "chinchilla", {"E": 1.69, "alpha": 0.34, "beta": 0.28})))
+    assert got["a"].value == pytest.approx(0.28 / 0.62)  # 0.4516
+    assert got["b"].value == pytest.approx(0.34 / 0.62)  # 0.5484
+    assert got["loss_compute"].value == pytest.approx(0.34 * 0.28 / 0.62)  # 0.1535
+    assert got["alpha"].value == 0.34
+    assert got["beta"].value == 0.28
+    assert got["a"].method == "formula"
+    assert "β/(α+β)" in got["a"].derivation
+    assert got["a"].interval is None
+
+
+def test_intervals_propagate_by_monotonicity() -> None:
+    v = view_of_law(
+        law("h", "chinchilla", {"alpha": 0.35, "beta": 0.25},
+            intervals={"alpha": [0.3, 0.4], "beta": [0.2, 0.3]})
+    )  # fmt: skip
+    got = by_q(v)
+    assert got["a"].interval == pytest.approx((0.2 / 0.6, 0.3 / 0.6))
+    assert got["b"].interval == pytest.approx((0.3 / 0.6, 0.4 / 0.6))
+    assert got["loss_compute"].interval == pytest.approx((0.06 / 0.5, 0.12 / 0.7))
+    assert "conservative" in got["a"].derivation
+
+
+def test_one_sided_interval_treats_the_other_as_exact() -> None:
+    v = view_of_law(law("h", "chinchilla", {"alpha": 0.3, "beta": 0.3},
+                        intervals={"beta": [0.2, 0.4]}))  # fmt: skip
+    assert by_q(v)["a"].interval == pytest.approx((0.2 / 0.5, 0.4 / 0.7))
+
+
+def test_stated_value_wins_and_borrows_a_matching_interval() -> None:
+    v = view_of_law(
+        law("b", "chinchilla", {"alpha": 0.3478, "beta": 0.3658},
+            intervals={"alpha": [0.3278, 0.3678], "beta": [0.3458, 0.3858]},
+            derived={"a": 0.5126})
+    )  # fmt: skip
+    a = by_q(v)["a"]
+    assert a.method == "reported"
+    assert a.value == 0.5126
+    assert a.interval == pytest.approx((0.3458 / (0.3678 + 0.3458), 0.3858 / (0.3278 + 0.3858)))
+    assert "interval from" in a.derivation
+
+
+def test_kaplan_form_implies_a_from_its_exponents() -> None:
+    v = view_of_law(law("k", "kaplan_nd", {"alpha_N": 0.076, "alpha_D": 0.095}))
+    got = by_q(v)
+    assert got["a"].value == pytest.approx(0.095 / 0.171)  # 0.5556, not Kaplan's 0.73
+    assert got["loss_compute"].value == pytest.approx(0.076 * 0.095 / 0.171)  # 0.0422
+    assert "no irreducible term" in got["alpha"].derivation
+
+
+def test_b_from_a_is_a_stated_conversion() -> None:
+    v = view_of_law(law("k", "compute_optimal", {"a": 0.73}, intervals={"a": [0.7, 0.76]}))
+    got = by_q(v)
+    assert got["a"].value == 0.73
+    assert got["a"].method == "parameter"
+    assert got["b"].value == pytest.approx(0.27)
+    assert got["b"].interval == pytest.approx((0.24, 0.30))
+    assert got["b"].method == "conversion"
+    assert got["b"].conversion.startswith("b = 1 − a")
+
+
+def test_no_conversion_when_compute_is_not_proportional_to_nd() -> None:
+    v = view_of_law(law("p", "compute_optimal", {"a": 0.5},
+                        conventions={"compute": "6ND plus attention FLOPs"}))  # fmt: skip
+    assert set(by_q(v)) == {"a"}
+
+
+def test_one_variable_power_laws_by_variable() -> None:
+    cmin = view_of_law(law("c", "power_law", {"alpha_C_min": 0.05, "C_c_min": 3.1e8}))
+    assert by_q(cmin).keys() == {"loss_compute"}
+    assert by_q(cmin)["loss_compute"].value == 0.05
+    hestness = view_of_law(
+        law("h", "power_law", {"beta_g": -0.066}, name="LM error vs training set size")
+    )
+    assert by_q(hestness)["beta"].value == pytest.approx(0.066)  # sign normalised
+    assert by_q(view_of_law(law("n", "power_law", {"alpha_N": 0.076})))["alpha"].value == 0.076
+
+
+def test_hyperparameter_laws_give_no_loss_exponents() -> None:
+    lr = law("lr", "power_law", {"c": 1.79, "alpha": -0.713, "beta": 0.307},
+             name="optimal peak learning rate vs N and D",
+             conventions={"loss_units": "not applicable (hyperparameter)"})  # fmt: skip
+    assert derive(view_of_law(lr)) == []
+
+
+def test_fit_of_compute_optimal_is_a_or_b_by_target() -> None:
+    rec = fit("porian", "compute_optimal", {"k": 1.0, "exponent": 0.52},
+              intervals={"exponent": [0.5, 0.54]})  # fmt: skip
+    got = by_q(view_of_fit(rec, {"loss": "n_opt (parameters)"}))
+    assert got["a"].value == 0.52
+    assert got["a"].interval == (0.5, 0.54)
+    assert got["b"].value == pytest.approx(0.48)
+    assert got["b"].method == "conversion"
+    tokens = by_q(view_of_fit(rec, {"loss": "n_tokens_opt (tokens)"}))
+    assert tokens["b"].value == 0.52
+
+
+def test_fit_bootstrap_interval_of_a_is_used_as_is() -> None:
+    rec = fit(
+        "epoch", "chinchilla", {"alpha": 0.35, "beta": 0.37},
+        derived={"a": 0.37 / 0.72}, intervals={"a": [0.50, 0.53], "alpha": [0.3, 0.4]},
+    )  # fmt: skip
+    a = by_q(view_of_fit(rec, {}))["a"]
+    assert a.interval == (0.50, 0.53)
+    assert "bootstrap" in a.derivation
+
+
+def test_derive_all_orders_stated_before_formula() -> None:
+    v = view_of_law(law("k", "kaplan_nd", {"alpha_N": 0.076, "alpha_D": 0.095},
+                        derived={"a": 0.73}))  # fmt: skip
+    methods = [d.method for d in derive_all(v) if d.quantity == "a"]
+    assert methods == ["reported", "formula"]
+
+
+# -- verdict rules, one by one -----------------------------------------------------------------
+
+
+def pair(lv: ReportedLaw, quantity: str) -> tuple[LawView, Any, Derived | None]:
+    view = view_of_law(lv)
+    return view, profile_of(view), by_q(view).get(quantity)
+
+
+H = law("hoff", "chinchilla", {"alpha": 0.34, "beta": 0.28})
+K = law("kap", "compute_optimal", {"a": 0.73},
+        conventions={"n_counts": "non_embedding", "compute": "C_min, 6N per token, PF-days",
+                     "data": "WebText2", "schedule": "fixed long cosine schedule"})  # fmt: skip
+
+
+def test_rule_defined_blocks_a_missing_quantity() -> None:
+    out = rule_defined("alpha", pair(H, "alpha"), pair(K, "alpha"))
+    assert [f.effect for f in out] == ["block"]
+    assert "kap" in out[0].text
+
+
+def test_rule_domain() -> None:
+    vis = law("v", "chinchilla", {"alpha": 0.3, "beta": 0.3}, conventions={"domain": "vision"})
+    lang = law("l", "chinchilla", {"alpha": 0.3, "beta": 0.3}, conventions={"domain": "language"})
+    assert rule_domain("a", pair(vis, "a"), pair(lang, "a"))[0].effect == "block"
+    assert rule_domain("a", pair(vis, "a"), pair(H, "a")) == []  # unknown domain: no finding
+
+
+def test_rule_metric() -> None:
+    err = law("e", "power_law", {"alpha": -0.11}, name="error vs compute",
+              conventions={"loss_units": "top-1 error (fraction)"})  # fmt: skip
+    out = rule_metric("loss_compute", pair(err, "loss_compute"), pair(H, "loss_compute"))
+    assert out[0].effect == "block"
+    assert "error vs loss" in out[0].text
+    assert rule_metric("a", pair(H, "a"), pair(H, "a")) == []
+
+
+def test_rule_loss_unit_converts_bits_and_nats() -> None:
+    bits = law(
+        "b", "chinchilla", {"alpha": 0.3, "beta": 0.3}, conventions={"loss_units": "bits/token"}
+    )
+    out = rule_loss_unit("alpha", pair(bits, "alpha"), pair(H, "alpha"))
+    assert out[0].effect == "convert"
+    assert "ln 2" in out[0].text
+
+
+def test_rule_irreducible_blocks_loss_exponents_only() -> None:
+    kap_nd = law("knd", "kaplan_nd", {"alpha_N": 0.076, "alpha_D": 0.095})
+    assert rule_irreducible("alpha", pair(kap_nd, "alpha"), pair(H, "alpha"))[0].effect == "block"
+    assert rule_irreducible("a", pair(kap_nd, "a"), pair(H, "a"))[0].effect == "caveat"
+
+
+def test_rule_n_params_embedding_vs_total() -> None:
+    out = rule_n_params("a", pair(K, "a"), pair(H, "a"))
+    assert out[0].effect == "block"
+    assert "non_embedding" in out[0].text
+    assert "2406.12907" in out[0].text
+    assert rule_n_params("beta", pair(K, "a"), pair(H, "a"))[0].effect == "caveat"
+
+
+def test_rule_compute_basis() -> None:
+    att = law("att", "compute_optimal", {"a": 0.5},
+              conventions={"compute": "6ND plus attention FLOPs"})  # fmt: skip
+    out = rule_compute_basis("a", pair(att, "a"), pair(H, "a"))
+    assert out[0].effect == "block"
+    assert "2406.19146" in out[0].text
+    assert rule_compute_basis("beta", pair(att, "a"), pair(H, "a")) == []
+
+
+def test_rule_compute_unit_is_a_conversion() -> None:
+    pf = law("pf", "compute_optimal", {"a": 0.5}, conventions={"compute": "6ND, PF-days"})
+    out = rule_compute_unit("a", pair(pf, "a"), pair(H, "a"))
+    assert out[0].effect == "convert"
+    assert "8.64e19" in out[0].text
+
+
+def test_rule_conversion_names_the_conversion() -> None:
+    only_a = law("oa", "compute_optimal", {"a": 0.5})
+    out = rule_conversion("b", pair(only_a, "b"), pair(H, "b"))
+    assert out[0].effect == "convert"
+    assert "b = 1 − a" in out[0].text
+
+
+def test_rule_data_is_a_caveat_unless_same_dataset() -> None:
+    other = law("o", "chinchilla", {"alpha": 0.3, "beta": 0.3}, conventions={"data": "C4; more"})
+    assert rule_data("a", pair(other, "a"), pair(H, "a"))[0].effect == "caveat"
+    same = law("s", "chinchilla", {"alpha": 0.3, "beta": 0.3},
+               conventions={"data": "MassiveText, 9 budgets"})  # fmt: skip
+    assert rule_data("a", pair(same, "a"), pair(H, "a")) == []
+
+
+def test_rule_schedule_is_a_caveat_for_allocation() -> None:
+    sched = law("s", "compute_optimal", {"a": 0.5}, conventions={"schedule": "matched cosine"})
+    assert rule_schedule("a", pair(K, "a"), pair(sched, "a"))[0].effect == "caveat"
+    assert rule_schedule("alpha", pair(K, "a"), pair(sched, "a")) == []
+
+
+def test_verdict_combines_block_then_convert_then_direct() -> None:
+    kv, hv = view_of_law(K), view_of_law(H)
+    v = verdict("a", kv, by_q(kv)["a"], hv, by_q(hv)["a"])
+    assert v.kind == "not_comparable"
+    assert v.reasons
+    only_a = view_of_law(law("oa", "compute_optimal", {"a": 0.5}))
+    assert verdict("b", only_a, by_q(only_a)["b"], hv, by_q(hv)["b"]).kind == "converted"
+    h2 = view_of_law(law("h2", "compute_optimal", {"a": 0.49, "b": 0.51}))
+    assert verdict("a", h2, by_q(h2)["a"], hv, by_q(hv)["a"]).kind == "direct"
+
+
+# -- compare() and disagreements() --------------------------------------------------------------
+
+
+def seed(store: Store) -> None:
+    store.upsert(
+        [
+            law("hoffmann_a1", "compute_optimal", {"a": 0.5, "b": 0.5},
+                intervals={"a": [0.488, 0.502], "b": [0.501, 0.512]}),
+            law("hoffmann_a3", "chinchilla", {"E": 1.69, "alpha": 0.34, "beta": 0.28},
+                derived={"a": 0.46, "b": 0.54}, intervals={"a": [0.454, 0.455]},
+                dataset="epoch_chinchilla"),
+            law("besiroglu", "chinchilla", {"alpha": 0.3478, "beta": 0.3658},
+                intervals={"alpha": [0.3278, 0.3678], "beta": [0.3458, 0.3858]},
+                arxiv_id="2404.10102", year=2024, dataset="epoch_chinchilla"),
+            law("kaplan", "compute_optimal", {"exp_N": 0.73}, derived={"a": 0.73, "b": 0.27},
+                arxiv_id="2001.08361", year=2020, conventions=K.conventions),
+            fit("epoch_chinchilla", "chinchilla", {"alpha": 0.35, "beta": 0.37},
+                intervals={"a": [0.50, 0.53]}),
+        ]
+    )  # fmt: skip
+
+
+def test_compare_rows_verdicts_and_kaplan_notes(store: Store) -> None:
+    seed(store)
+    rows = {r.source_id: r for r in compare(store, quantity="a")}
+    assert set(rows) == {"hoffmann_a1", "hoffmann_a3", "besiroglu", "kaplan",
+                         "fit-epoch_chinchilla-chinchilla"}  # fmt: skip
+    assert rows["hoffmann_a1"].verdict == "reference"
+    assert rows["besiroglu"].verdict == "direct"
+    kaplan = rows["kaplan"]
+    assert kaplan.verdict == "not_comparable"
+    assert kaplan.value == 0.73
+    assert "non-embedding" in kaplan.notes
+    assert "2406.19146" in kaplan.notes
+    assert "schedule" in kaplan.notes
+    refit = rows["fit-epoch_chinchilla-chinchilla"]
+    assert refit.kind == "fit"
+    assert refit.arxiv_id is None
+    assert refit.dataset == "epoch_chinchilla"
+
+
+def test_compare_reference_and_bad_quantity(store: Store) -> None:
+    seed(store)
+    rows = compare(store, quantity="a", reference="besiroglu")
+    assert {r.reference for r in rows} == {"besiroglu"}
+    with pytest.raises(BadInputError, match="unknown quantity 'c'"):
+        compare(store, quantity="c")
+    with pytest.raises(NotFoundError, match="'kaplan' has no value of alpha"):
+        compare(store, quantity="alpha", reference="kaplan")
+
+
+def test_disagreements_are_between_comparable_papers(store: Store) -> None:
+    seed(store)
+    found = disagreements(compare(store))
+    pairs = {(d.quantity, frozenset((d.left, d.right))) for d in found}
+    # Hoffmann's approach-3 interval for a excludes Besiroglu's and our refit's.
+    assert ("a", frozenset(("besiroglu", "hoffmann_a3"))) in pairs
+    assert ("a", frozenset(("fit-epoch_chinchilla-chinchilla", "hoffmann_a3"))) in pairs
+    # Kaplan has no interval and is not comparable anyway; same-paper pairs are not listed.
+    assert not any("kaplan" in p for _, p in pairs)
+    assert ("a", frozenset(("hoffmann_a1", "hoffmann_a3"))) not in pairs
+    assert all(d.gap > 0 for d in found)
+
+
+# -- CLI ---------------------------------------------------------------------------------------
+
+
+def test_cli_compare_json_shape(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    with Store(db) as s:
+        seed(s)
+    result = CliRunner().invoke(cli, ["compare", "--quantity", "a", "--json", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert len(rows) == 5
+    for row in rows:
+        assert {"arxiv_id", "title", "dataset", "quantity", "value", "interval", "derivation",
+                "notes", "kind", "verdict"} <= set(row)  # fmt: skip
+        assert "view" not in row
+    result = CliRunner().invoke(cli, ["compare", "--disagreements", "--json", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert all(
+        json.loads(x)["verdict"] in ("direct", "converted") for x in result.output.splitlines()
+    )
+    bad = CliRunner().invoke(cli, ["compare", "--quantity", "zz", "--db", str(db)])
+    assert bad.exit_code == 2
