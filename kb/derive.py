@@ -53,7 +53,7 @@ QUANTITY_LABELS: dict[str, str] = {
 Interval = tuple[float, float]
 
 # Parameter names as papers and kb.laws spell them, per role.
-_ALIASES: dict[str, tuple[str, ...]] = {
+PARAM_ALIASES: dict[str, tuple[str, ...]] = {
     "alpha": ("alpha", "α", "alpha_N", "alpha_n"),
     "beta": ("beta", "β", "alpha_D", "alpha_d"),
     "a": ("a", "a_N", "exponent_N"),
@@ -136,7 +136,7 @@ def view_of_fit(
 
 
 def _lookup(values: Mapping[str, float], role: str) -> tuple[str, float] | None:
-    for name in _ALIASES[role]:
+    for name in PARAM_ALIASES[role]:
         if name in values and math.isfinite(values[name]):
             return name, float(values[name])
     return None

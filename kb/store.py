@@ -95,6 +95,17 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX exponents_paper ON exponents (paper_id)",
         "CREATE INDEX points_dataset ON points (dataset)",
     ],
+    # 2: the extrapolation scoreboard (record model: kb.scoreboard.Score).
+    [
+        """CREATE TABLE scores (
+            score_id VARCHAR PRIMARY KEY, dataset VARCHAR NOT NULL, metric VARCHAR NOT NULL,
+            law VARCHAR NOT NULL, recipe VARCHAR NOT NULL, x VARCHAR,
+            holdout_axis VARCHAR NOT NULL, holdout_fraction DOUBLE NOT NULL, n_train INTEGER,
+            n_test INTEGER, rmse DOUBLE, mean_rel_error DOUBLE, max_rel_error DOUBLE,
+            status VARCHAR NOT NULL, message VARCHAR NOT NULL, version VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL)""",
+        "CREATE INDEX scores_dataset ON scores (dataset)",
+    ],
 ]
 
 

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from kb.audit import audit_law, paper_recipe
 from kb.cli import cli
 from kb.compare import compare, disagreements
 from kb.derive import Derived, LawView, derive, derive_all, view_of_fit, view_of_law
 from kb.errors import BadInputError, NotFoundError
 from kb.records import FitRecord, ReportedLaw
+from kb.scoreboard import Score, scoreboard
 from kb.store import Store
 from kb.verdicts import (
     profile_of,
@@ -379,3 +381,103 @@ def test_cli_compare_json_shape(tmp_path: Path) -> None:
     )
     bad = CliRunner().invoke(cli, ["compare", "--quantity", "zz", "--db", str(db)])
     assert bad.exit_code == 2
+
+
+# -- audit -------------------------------------------------------------------------------------
+
+HOFFMANN3 = law(
+    "hoffmann2022_approach3", "chinchilla",
+    {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28},
+    derived={"a": 0.46, "b": 0.54}, intervals={"a": [0.454, 0.455]}, dataset="epoch_chinchilla",
+)  # fmt: skip
+BESIROGLU = law(
+    "besiroglu2024_refit", "chinchilla",
+    {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658},
+    arxiv_id="2404.10102", dataset="epoch_chinchilla",
+)  # fmt: skip
+# A hand-made refit shaped like the Epoch replication: intervals around Besiroglu's values.
+EPOCH_LIKE = fit(
+    "epoch_chinchilla", "chinchilla",
+    {"E": 1.82, "A": 482.0, "B": 2085.0, "alpha": 0.348, "beta": 0.366},
+    intervals={"E": [1.79, 1.85], "A": [360.0, 610.0], "B": [790.0, 3400.0],
+               "alpha": [0.328, 0.368], "beta": [0.346, 0.386], "a": [0.50, 0.53]},
+    derived={"a": 0.513, "b": 0.487}, recipe="epoch",
+)  # fmt: skip
+
+
+def test_audit_law_inside_and_outside() -> None:
+    rows = {r.param: r for r in audit_law(HOFFMANN3, EPOCH_LIKE, is_paper_recipe=False)}
+    assert list(rows) == ["E", "A", "B", "alpha", "beta", "a", "b"]
+    assert rows["E"].inside is False  # 1.69 < 1.79
+    assert rows["A"].inside is True
+    assert rows["B"].inside is False  # 410.7 < 790
+    assert rows["beta"].inside is False  # 0.28 < 0.346
+    assert rows["a"].inside is False  # 0.46 < 0.50
+    assert rows["a"].reported_interval == [0.454, 0.455]
+    assert rows["b"].refit == 0.487
+    assert rows["b"].interval is None
+    assert rows["b"].inside is None  # no bootstrap interval for b: undecided, not "inside"
+    besiroglu = audit_law(BESIROGLU, EPOCH_LIKE, is_paper_recipe=True)
+    assert all(r.inside for r in besiroglu)
+    assert {r.recipe for r in besiroglu} == {"epoch"}
+
+
+def test_audit_law_without_a_matching_parameter() -> None:
+    kap = law("k", "kaplan_nd", {"alpha_N": 0.076, "N_c": 6.4e13}, dataset="epoch_chinchilla")
+    rows = {r.param: r for r in audit_law(kap, EPOCH_LIKE, is_paper_recipe=False)}
+    assert rows["alpha_N"].refit == 0.348  # alias of the N exponent
+    assert rows["N_c"].refit is None
+    assert rows["N_c"].inside is None
+
+
+def test_paper_recipe_by_source() -> None:
+    sources = {"standard": "this project", "hoffmann": "Hoffmann et al. 2022, arXiv:2203.15556",
+               "epoch": "Besiroglu et al. 2024, arXiv:2404.10102"}  # fmt: skip
+    assert paper_recipe(HOFFMANN3, sources) == "hoffmann"
+    assert paper_recipe(BESIROGLU, sources) == "epoch"
+    assert paper_recipe(law("x", "chinchilla", {}, arxiv_id="1111.11111"), sources) is None
+
+
+# -- scoreboard table ----------------------------------------------------------------------------
+
+
+def test_scores_table_matches_its_model(store: Store) -> None:
+    cols = [
+        r[0]
+        for r in store.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'scores' "
+            "ORDER BY ordinal_position"
+        ).fetchall()
+    ]
+    assert cols == list(Score.model_fields)
+
+
+def test_scoreboard_lists_best_first_and_failures_last(store: Store) -> None:
+    def score(law_name: str, rmse: float | None, status: str = "ok") -> Score:
+        return Score(
+            score_id=law_name, dataset="d", metric="loss", law=law_name, recipe="standard",
+            holdout_axis="compute", holdout_fraction=0.2, rmse=rmse, status=status,
+            message="" if status == "ok" else "no start converged", version="t",
+            created_at=dt.datetime(2026, 1, 1),
+        )  # fmt: skip
+
+    store.upsert([score("bad", None, "failed"), score("worse", 0.2), score("best", 0.01)])
+    assert [s.law for s in scoreboard(store)] == ["best", "worse", "bad"]
+    assert scoreboard(store, dataset="other") == []
+
+
+def test_an_older_store_gains_the_scores_table(tmp_path: Path) -> None:
+    import duckdb
+
+    from kb.store import MIGRATIONS
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE _meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    for sql in MIGRATIONS[0]:
+        con.execute(sql)
+    con.execute("INSERT INTO _meta VALUES ('schema_version', '1')")
+    con.close()
+    with Store(db) as s:
+        assert s.schema_version == len(MIGRATIONS)
+        assert scoreboard(s) == []

@@ -9,7 +9,7 @@ import pytest
 
 from kb.errors import KBError
 from kb.records import Paper, Point, paper_id_for
-from kb.store import MODELS, Store, staged
+from kb.store import MIGRATIONS, MODELS, Store, staged
 
 
 def test_every_table_matches_its_model(store: Store) -> None:
@@ -88,4 +88,4 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     db = tmp_path / "kb.duckdb"
     Store(db).close()
     with Store(db) as s:
-        assert s.schema_version == 1
+        assert s.schema_version == len(MIGRATIONS)

@@ -6,16 +6,20 @@ from typing import Any
 
 import click
 
+from kb.audit import audit
 from kb.cli._common import (
     cli,
     db_option,
     emit_json,
     emit_table,
     json_option,
+    progress_bar,
     reading,
+    writing,
 )
 from kb.compare import compare, disagreements
 from kb.derive import QUANTITIES
+from kb.scoreboard import build_scoreboard, scoreboard
 
 
 def _compare_json(row: Any) -> dict[str, Any]:
@@ -63,3 +67,69 @@ def compare_cmd(
         table = [{**r.model_dump(), "who": r.arxiv_id or r.dataset} for r in rows]
         emit_table(table, ["quantity", "source_id", "who", "value", "interval", "verdict",
                            "notes"], {"notes": 70})  # fmt: skip
+
+
+@cli.command("audit")
+@click.argument("dataset", required=False)
+@click.option(
+    "--boot",
+    "n_boot",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Bootstrap resamples per refit (0: no intervals, so no inside/outside).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the refits.")
+@db_option
+@json_option
+def audit_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int, seed: int) -> None:
+    """Refit registry laws on their own data (paper's recipe and standard) vs reported values.
+
+    Example:  kb audit epoch_chinchilla --boot 200 --json
+    """
+    with reading(db_path) as store, progress_bar("refitting") as bar:
+        rows = audit(store, dataset, n_boot=n_boot, seed=seed, on_progress=bar)
+    if as_json:
+        emit_json(rows)
+    else:
+        columns = ["law", "recipe", "param", "reported", "refit", "interval", "inside"]
+        emit_table([r.model_dump() for r in rows], columns)
+
+
+@cli.command("scoreboard")
+@click.option("--dataset", default=None, help="Only this dataset.")
+@click.option(
+    "--build",
+    is_flag=True,
+    help="Refit every form × recipe with a held-out largest scale and store the scores.",
+)
+@click.option(
+    "--fraction",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.2,
+    show_default=True,
+    help="Share of points held out (with --build).",
+)
+@db_option
+@json_option
+def scoreboard_cmd(
+    db_path: str, as_json: bool, dataset: str | None, build: bool, fraction: float
+) -> None:
+    """List (or --build) extrapolation scores: law form × recipe per dataset, best first.
+
+    Example:  kb scoreboard --build --dataset epoch_chinchilla
+    """
+    if build:
+        with writing(db_path) as store, progress_bar("scoring") as bar:
+            build_scoreboard(
+                store, datasets=[dataset] if dataset else None, fraction=fraction,
+                on_progress=bar,
+            )  # fmt: skip
+    with reading(db_path) as store:
+        rows = scoreboard(store, dataset=dataset)
+    if as_json:
+        emit_json(rows)
+    else:
+        emit_table([r.model_dump() for r in rows],
+                   ["dataset", "law", "recipe", "x", "rmse", "mean_rel_error", "status",
+                    "message"], {"message": 50})  # fmt: skip
