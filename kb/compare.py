@@ -10,15 +10,17 @@ pairs of comparable rows whose intervals do not overlap.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kb.derive import QUANTITIES, Derived, LawView, derive, derive_all, view_of_fit, view_of_law
 from kb.errors import BadInputError, NotFoundError
+from kb.optima import OPTIMUM_METRICS, setting_of
 from kb.records import Dataset, FitRecord, Paper, Point, ReportedLaw
 from kb.store import Store
 from kb.verdicts import PEARCE_SONG, PORIAN, Profile, Verdict, profile_of, verdict
@@ -85,19 +87,33 @@ def _form_inputs(form: str) -> tuple[str, ...]:
     return tuple(getattr(law, "inputs", ())) if law is not None else ()
 
 
-def dataset_conventions(store: Store, name: str, metric: str | None = None) -> dict[str, str]:
-    """A dataset's conventions from its points: how N and C were counted, metric, unit."""
+def dataset_conventions(
+    store: Store,
+    name: str,
+    metric: str | None = None,
+    setting: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """A dataset's conventions from its points: how N and C were counted, metric, unit.
+
+    ``setting`` restricts to the points of one experimental setting (text-valued extras), whose
+    counting may differ from the rest of the dataset (Porian et al.'s param_count).
+    """
     where = "dataset = ?" + (" AND metric = ?" if metric else "")
     params = [name, metric] if metric else [name]
-    rows = (
-        store.cursor()
-        .execute(
-            f"SELECT n_params_kind, compute_method, metric, unit, count(*) AS n FROM "
-            f"{Point.table} WHERE {where} GROUP BY ALL ORDER BY n DESC LIMIT 1",
-            params,
+    if setting:
+        pts = [p for p in store.select(Point, where, params) if setting_of(p) == dict(setting)]
+        tally = Counter((p.n_params_kind, p.compute_method, p.metric, p.unit) for p in pts)
+        rows = [(*key, n) for key, n in tally.most_common(1)]
+    else:
+        rows = (
+            store.cursor()
+            .execute(
+                f"SELECT n_params_kind, compute_method, metric, unit, count(*) AS n FROM "
+                f"{Point.table} WHERE {where} GROUP BY ALL ORDER BY n DESC LIMIT 1",
+                params,
+            )
+            .fetchall()
         )
-        .fetchall()
-    )
     conv: dict[str, str] = {"data": name}
     ds = store.get(Dataset, name)
     if ds is not None and ds.arxiv_id:
@@ -110,7 +126,12 @@ def dataset_conventions(store: Store, name: str, metric: str | None = None) -> d
             conv["n_params"] = str(kind).replace("_", "-")
         if method:
             conv["compute"] = str(method)
-        conv["loss"] = f"{metric_name} ({unit})"
+        if metric_name in OPTIMUM_METRICS:
+            # The fitted values are optimal sizes; the metric they optimise is the loss.
+            conv["loss"] = "loss minimised at each compute budget"
+            conv["target"] = str(metric_name)
+        else:
+            conv["loss"] = f"{metric_name} ({unit})"
     return conv
 
 
@@ -127,11 +148,13 @@ def _views(store: Store) -> list[LawView]:
                     update={"conventions": {**law.conventions, "domain": domain}}
                 )
         views.append(view)
-    cache: dict[tuple[str, str | None], dict[str, str]] = {}
+    cache: dict[tuple[str, str | None, str], dict[str, str]] = {}
     for fit in store.select(FitRecord):
-        key = (fit.dataset, fit.metric)
+        setting = fit.options.get("setting")
+        setting = setting if isinstance(setting, dict) else None
+        key = (fit.dataset, fit.metric, json.dumps(setting, sort_keys=True))
         if key not in cache:
-            cache[key] = dataset_conventions(store, fit.dataset, fit.metric)
+            cache[key] = dataset_conventions(store, fit.dataset, fit.metric, setting)
         views.append(view_of_fit(fit, cache[key], _form_inputs(fit.law)))
     return views
 

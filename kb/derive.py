@@ -124,6 +124,11 @@ def view_of_fit(
 ) -> LawView:
     """A stored fit as a :class:`LawView`; ``conventions`` describe its dataset's columns."""
     title = f"refit of {fit.law} ({fit.recipe} recipe) on {fit.dataset}"
+    setting = fit.options.get("setting")
+    if isinstance(setting, dict) and setting:
+        label = setting.get("setting") or ", ".join(f"{k}={v}" for k, v in setting.items())
+        rest = [f"{k}={v}" for k, v in setting.items() if k != "setting"]
+        title += f": {label}" + (f" ({', '.join(rest)})" if "setting" in setting else "")
     x = fit.options.get("x")
     inputs = (*inputs, str(x)) if x else tuple(inputs)
     return LawView(

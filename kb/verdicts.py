@@ -13,6 +13,7 @@ plain functions, applied in :data:`RULES` order; each reads the two laws' :class
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Literal
 
@@ -30,6 +31,8 @@ __all__ = [
 ]
 
 Kind = Literal["direct", "converted", "not_comparable"]
+NParams = Literal["total", "non_embedding", "with_head", "flops_per_token", "effective", "unknown"]
+
 # Quantities that depend on how N is counted / how compute is counted.
 N_DEPENDENT = frozenset({"a", "b", "alpha", "loss_compute"})
 C_DEPENDENT = frozenset({"a", "b", "loss_compute"})
@@ -44,7 +47,9 @@ class Profile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    n_params: Literal["total", "non_embedding", "flops_per_token", "effective", "unknown"]
+    n_params: NParams = Field(
+        description="what N counts; 'with_head': non-embedding plus the output layer (Porian)"
+    )
     compute_basis: Literal["ND", "counted", "unknown"] = Field(
         description="'ND': C = k·N·D for the law's N; 'counted': FLOPs counted per layer "
         "(attention, last layer), not proportional to N·D"
@@ -89,14 +94,18 @@ def _first(conv: dict[str, str], *keys: str) -> str:
     return ""
 
 
-NParams = Literal["total", "non_embedding", "flops_per_token", "effective", "unknown"]
-
-
 def _n_params(text: str) -> NParams:
     if " or " in text or "both" in text or "varies" in text:
         return "unknown"
     if "per token" in text or "flops/token" in text or "flop/token" in text:
         return "flops_per_token"
+    if (
+        "plus_head" in text
+        or "plus head" in text
+        or "output layer" in text
+        or "last (unemb" in text
+    ):
+        return "with_head"
     if any(w in text for w in ("non-embed", "non_embed", "nonembed", "excluding embed")):
         return "non_embedding"
     if "effective" in text or "attention" in text:
@@ -111,11 +120,14 @@ def _compute_basis(text: str) -> Literal["ND", "counted", "unknown"]:
     squashed = text.replace(" ", "").replace("·", "").replace("*", "").replace("≈", "")
     if any(w in text for w in ("plus", "attention", "last-layer", "last layer", "per-layer")):
         return "counted"
-    if any(w in squashed for w in ("6nd", "6npertoken", "=md", "=nd", "6nbs")):
+    if _SIX_N_D.search(text) or any(w in squashed for w in ("6npertoken", "=md", "=nd", "6nbs")):
         return "ND"
     if "counted" in text or "exact" in text:
         return "counted"
     return "unknown"
+
+
+_SIX_N_D = re.compile(r"6\s*[*·×]?\s*n\w*\s*[*·×]?\s*d\b")
 
 
 def _compute_unit(text: str) -> Literal["FLOP", "PF-day", "MAC", "unknown"]:
@@ -261,6 +273,11 @@ def rule_n_params(q: str, x: Pair, y: Pair) -> list[Finding]:
         ]
     if nx == ny:
         return []
+    if {nx, ny} == {"with_head", "total"}:
+        return [Finding(rule="n_params", effect="caveat",
+                        text="N counts the output layer but not the input embedding in one law "
+                        "and every parameter in the other; the input embedding does no FLOPs, "
+                        f"and {PORIAN} match Hoffmann et al. with this counting")]  # fmt: skip
     text = (
         f"N counted differently: {nx} ({_name(x[0])}) vs {ny} ({_name(y[0])}); the embedding "
         "share of parameters falls with scale, so no constant factor converts one into the "

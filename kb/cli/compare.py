@@ -19,6 +19,7 @@ from kb.cli._common import (
 )
 from kb.compare import compare, disagreements
 from kb.derive import QUANTITIES
+from kb.optima import fit_optima
 from kb.scoreboard import build_scoreboard, scoreboard
 
 
@@ -133,3 +134,34 @@ def scoreboard_cmd(
         emit_table([r.model_dump() for r in rows],
                    ["dataset", "law", "recipe", "x", "rmse", "mean_rel_error", "status",
                     "message"], {"message": 50})  # fmt: skip
+
+
+@cli.command("optima")
+@click.argument("dataset", required=False)
+@click.option(
+    "--boot",
+    "n_boot",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Bootstrap resamples per setting (for the intervals of a and b).",
+)
+@db_option
+@json_option
+def optima_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int) -> None:
+    """Refit N_opt ∝ C^a and D_opt ∝ C^b per setting from released optima; store the fits.
+
+    The fits then appear in `kb compare` as our own refits.
+
+    Example:  kb optima porian2024_discrepancies --boot 200
+    """
+    with writing(db_path) as store, progress_bar("fitting settings") as bar:
+        records = fit_optima(store, dataset, n_boot=n_boot, on_progress=bar)
+        store.upsert(records)
+    if as_json:
+        emit_json(records)
+    else:
+        rows = [{**r.model_dump(), "exponent": r.options.get("exponent"),
+                 "value": r.params.get("exponent"), "interval": r.intervals.get("exponent"),
+                 "setting": (r.options.get("setting") or {}).get("setting")} for r in records]  # fmt: skip
+        emit_table(rows, ["dataset", "metric", "exponent", "value", "interval", "setting"])
