@@ -161,7 +161,14 @@ def optima_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int) ->
     if as_json:
         emit_json(records)
     else:
-        rows = [{**r.model_dump(), "exponent": r.options.get("exponent"),
-                 "value": r.params.get("exponent"), "interval": r.intervals.get("exponent"),
-                 "setting": (r.options.get("setting") or {}).get("setting")} for r in records]  # fmt: skip
+        rows = [
+            {
+                **r.model_dump(),
+                "exponent": r.options.get("exponent"),
+                "value": r.params.get("exponent"),
+                "interval": r.intervals.get("exponent"),
+                "setting": (r.options.get("setting") or {}).get("setting"),
+            }
+            for r in records
+        ]
         emit_table(rows, ["dataset", "metric", "exponent", "value", "interval", "setting"])
