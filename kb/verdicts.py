@@ -94,9 +94,22 @@ def _first(conv: dict[str, str], *keys: str) -> str:
     return ""
 
 
-def _n_params(text: str) -> NParams:
+def _n_params(raw: str) -> NParams:
+    """What N counts, from text like 'non_embedding', 'total (embeddings included)'."""
+    text = raw.replace("_", " ").replace("-", " ")
     if " or " in text or "both" in text or "varies" in text:
         return "unknown"
+    if any(w in text for w in ("per token", "flops/token", "flop/token")):
+        return "flops_per_token"
+    if any(w in text for w in ("plus head", "output layer", "last (unemb", "with head")):
+        return "with_head"
+    if any(w in text for w in ("non embed", "nonembed", "excluding embed")):
+        return "non_embedding"
+    if "effective" in text or "attention" in text:
+        return "effective"
+    if any(w in text for w in ("total", "including embed", "all param", "with embed")):
+        return "total"
+    return "unknown"
     if "per token" in text or "flops/token" in text or "flop/token" in text:
         return "flops_per_token"
     if (

@@ -12,10 +12,11 @@ from click.testing import CliRunner
 
 from kb.audit import audit_law, paper_recipe
 from kb.cli import cli
-from kb.compare import compare, disagreements
+from kb.compare import compare, dataset_conventions, disagreements
 from kb.derive import Derived, LawView, derive, derive_all, view_of_fit, view_of_law
 from kb.errors import BadInputError, NotFoundError
-from kb.records import FitRecord, ReportedLaw
+from kb.optima import setting_of, settings
+from kb.records import Dataset, FitRecord, Point, ReportedLaw
 from kb.scoreboard import Score, scoreboard
 from kb.store import Store
 from kb.verdicts import (
@@ -481,3 +482,95 @@ def test_an_older_store_gains_the_scores_table(tmp_path: Path) -> None:
     with Store(db) as s:
         assert s.schema_version == len(MIGRATIONS)
         assert scoreboard(s) == []
+
+
+# -- per-setting optima and dataset conventions --------------------------------------------------
+
+
+def optimum(i: int, setting: str, kind: str, method: str, metric: str = "n_opt") -> Point:
+    return Point(
+        point_id=f"{setting}-{metric}-{i}", dataset="por", metric=metric,
+        value=1e6 * 2**i, unit="parameters", compute_flops=1e16 * 4**i, n_params_kind=kind,
+        compute_method=method, source_file="o.csv", source_row=i,
+        extras={"setting": setting, "param_count": kind, "log_n_opt_std": 0.1},
+    )  # fmt: skip
+
+
+def test_settings_group_by_text_extras() -> None:
+    pts = [optimum(i, s, "k", "m") for s in ("A", "B") for i in range(3)]
+    groups = settings(pts)
+    assert len(groups) == 2
+    assert setting_of(pts[0]) == {"param_count": "k", "setting": "A"}  # numbers are not settings
+
+
+def test_fit_conventions_come_from_their_setting(store: Store) -> None:
+    store.upsert(
+        [optimum(i, "Reproducing Kaplan", "non_embedding", "6 * N_nonembed * D") for i in range(4)]
+        + [optimum(i, "Tuned", "non_embedding_plus_head", "6 * N * D") for i in range(4)]
+        + [Dataset(name="por", path="/x", adapter_version="t")]
+    )
+    kaplan = dataset_conventions(store, "por", "n_opt", {"param_count": "non_embedding",
+                                                          "setting": "Reproducing Kaplan"})  # fmt: skip
+    assert kaplan["n_params"] == "non-embedding"
+    assert kaplan["target"] == "n_opt"
+    tuned = dataset_conventions(store, "por", "n_opt", {"param_count": "non_embedding_plus_head",
+                                                        "setting": "Tuned"})  # fmt: skip
+    assert profile_of(view_of_fit(fit("por", "compute_optimal", {}), tuned)).n_params == "with_head"
+    assert profile_of(view_of_fit(fit("por", "compute_optimal", {}), kaplan)).n_params == (
+        "non_embedding"
+    )
+
+
+def test_setting_fits_are_rows_with_their_own_verdicts(store: Store) -> None:
+    seed(store)
+    store.upsert(
+        [optimum(i, "Reproducing Kaplan", "non_embedding", "6 * N_nonembed * D") for i in range(4)]
+        + [optimum(i, "Tuned", "non_embedding_plus_head", "6 * N * D") for i in range(4)]
+    )
+    for name, exp, kind in (("Reproducing Kaplan", 0.88, "non_embedding"),
+                            ("Tuned", 0.5, "non_embedding_plus_head")):  # fmt: skip
+        store.upsert([fit("por", "compute_optimal", {"k": 1.0, "exponent": exp},
+                          intervals={"exponent": [exp - 0.02, exp + 0.02]}, metric="n_opt",
+                          fit_id=f"por-{name}",
+                          options={"setting": {"setting": name, "param_count": kind}})])  # fmt: skip
+    rows = {r.source_id: r for r in compare(store, quantity="a")}
+    assert rows["por-Reproducing Kaplan"].verdict == "not_comparable"
+    assert "non-embedding" in rows["por-Reproducing Kaplan"].notes
+    assert rows["por-Tuned"].verdict == "direct"
+    assert rows["por-Tuned"].title.endswith(": Tuned (param_count=non_embedding_plus_head)")
+    assert rows["por-Tuned"].interval == [0.48, 0.52]
+
+
+@pytest.mark.parametrize(
+    ("conventions", "n_params", "basis", "unit", "metric"),
+    [
+        ({"n_counts": "non_embedding", "compute": "C_min in PF-days (1 PF-day = 8.64e19 FLOP), "
+          "non-embedding 6N per token", "loss_units": "nats/token"},
+         "non_embedding", "ND", "PF-day", "loss"),
+        ({"n_counts": "total", "compute": "FLOPs counted per architecture (≈ 6ND)",
+          "loss_units": "nats/token, MassiveText"}, "total", "ND", "FLOP", "loss"),
+        ({"n_counts": "M = non-embedding FLOPs per token (includes attention compute)",
+          "compute": "C = M·D", "loss_units": "bits-per-byte / loss"},
+         "flops_per_token", "ND", "unknown", "loss"),
+        ({"n_counts": "total incl. last (unembedding) layer, as corrected",
+          "compute": "6ND plus last-layer FLOPs"}, "with_head", "counted", "FLOP", "unknown"),
+        ({"n_counts": "total or non_embedding (both studied)", "compute": "GMACs total",
+          "loss_units": "top-1 zero-shot error (fraction)"}, "unknown", "unknown", "MAC", "error"),
+        ({"n_counts": "non_embedding", "loss_units": "not applicable (hyperparameter)"},
+         "non_embedding", "unknown", "unknown", "other"),
+        ({"n_params": "non-embedding", "compute": "6 * N_nonembed * D (Kaplan counting)"},
+         "non_embedding", "ND", "unknown", "unknown"),
+    ],
+)  # fmt: skip
+def test_profiles_from_free_text(
+    conventions: dict[str, str], n_params: str, basis: str, unit: str, metric: str
+) -> None:
+    lv = law("x", "chinchilla", {}, conventions={})
+    view = view_of_law(lv).model_copy(update={"conventions": conventions})
+    p = profile_of(view)
+    assert (p.n_params, p.compute_basis, p.compute_unit, p.metric) == (
+        n_params,
+        basis,
+        unit,
+        metric,
+    )
