@@ -509,8 +509,8 @@ def test_fit_conventions_come_from_their_setting(store: Store) -> None:
         + [optimum(i, "Tuned", "non_embedding_plus_head", "6 * N * D") for i in range(4)]
         + [Dataset(name="por", path="/x", adapter_version="t")]
     )
-    kaplan = dataset_conventions(store, "por", "n_opt", {"param_count": "non_embedding",
-                                                          "setting": "Reproducing Kaplan"})  # fmt: skip
+    k_setting = {"param_count": "non_embedding", "setting": "Reproducing Kaplan"}
+    kaplan = dataset_conventions(store, "por", "n_opt", k_setting)
     assert kaplan["n_params"] == "non-embedding"
     assert kaplan["target"] == "n_opt"
     tuned = dataset_conventions(store, "por", "n_opt", {"param_count": "non_embedding_plus_head",
@@ -529,10 +529,12 @@ def test_setting_fits_are_rows_with_their_own_verdicts(store: Store) -> None:
     )
     for name, exp, kind in (("Reproducing Kaplan", 0.88, "non_embedding"),
                             ("Tuned", 0.5, "non_embedding_plus_head")):  # fmt: skip
-        store.upsert([fit("por", "compute_optimal", {"k": 1.0, "exponent": exp},
-                          intervals={"exponent": [exp - 0.02, exp + 0.02]}, metric="n_opt",
-                          fit_id=f"por-{name}",
-                          options={"setting": {"setting": name, "param_count": kind}})])  # fmt: skip
+        rec = fit(
+            "por", "compute_optimal", {"k": 1.0, "exponent": exp},
+            intervals={"exponent": [exp - 0.02, exp + 0.02]}, metric="n_opt",
+            fit_id=f"por-{name}", options={"setting": {"setting": name, "param_count": kind}},
+        )  # fmt: skip
+        store.upsert([rec])
     rows = {r.source_id: r for r in compare(store, quantity="a")}
     assert rows["por-Reproducing Kaplan"].verdict == "not_comparable"
     assert "non-embedding" in rows["por-Reproducing Kaplan"].notes
