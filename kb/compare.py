@@ -159,47 +159,70 @@ def _views(store: Store) -> list[LawView]:
     return views
 
 
-def _explain(view: LawView, profile: Profile, quantity: str, best: Derived) -> list[str]:
-    """Notes on convention effects known to move this quantity, from the law's profile."""
+def _explain(
+    view: LawView, profile: Profile, quantity: str, best: Derived, siblings: Sequence[LawView]
+) -> list[str]:
+    """Notes on convention effects known to move this quantity.
+
+    Read from the law's own profile and from its paper's other laws (``siblings``): a
+    compute-optimal law inherits the caveats of the loss laws it was derived with.
+    """
     notes: list[str] = []
-    alternatives = [
-        d for d in derive_all(view) if d.quantity == quantity and d.method != best.method
-    ]
-    for alt in alternatives:
-        if abs(alt.value - best.value) > 0.02:
+    for alt in derive_all(view):
+        same = alt.quantity == quantity and alt.method != best.method
+        if same and abs(alt.value - best.value) > 0.02:
             notes.append(
-                f"the fitted form itself gives {quantity} = {alt.value:.3g} ({alt.derivation}); "
-                f"the value shown ({best.value:.3g}) is the one the paper states"
+                f"the fitted form itself gives {quantity} = {alt.value:.3g} "
+                f"({alt.derivation}); the value shown ({best.value:.3g}) is the one stated"
             )
     if quantity in ("a", "b", "loss_compute"):
-        if profile.n_params == "non_embedding":
-            notes.append(
-                "N counts non-embedding parameters: at small scale embeddings are a large share "
-                "of all parameters, which steepens N_opt(C) when C is also counted from "
-                f"non-embedding N ({PEARCE_SONG})"
-            )
-        if profile.irreducible is False:
-            notes.append(
-                "fitted without an irreducible loss term: the pure power law has to bend the "
-                "whole loss, so its exponents and the optimum they imply are effective values "
-                "for the range fitted"
-            )
-        if profile.schedule and any(
-            w in profile.schedule for w in ("fixed", "not matched", "single", "long")
-        ):
-            notes.append(
-                f"learning-rate schedule: {profile.schedule}; losses read from runs cut short "
-                "along one long schedule are too high at small budgets, which favours larger "
-                "models (Hoffmann et al. 2022's explanation of the gap)"
-            )
-        if notes and (profile.n_params == "non_embedding" or profile.irreducible is False):
-            notes.append(
-                f"{PORIAN} reproduced Kaplan's exponent and recovered Hoffmann's ≈ 0.5 by "
-                "counting last-layer FLOPs, shortening warmup and tuning the optimizer per "
-                "scale; careful learning-rate decay was not needed"
-            )
+        notes += _allocation_notes(view, profile, siblings)
     if view.notes:
         notes.append(view.notes)
+    return notes
+
+
+def _allocation_notes(view: LawView, profile: Profile, siblings: Sequence[LawView]) -> list[str]:
+    """Why a compute-optimal exponent may be biased: N counting, form, early-stopped runs."""
+    notes: list[str] = []
+    if profile.n_params == "non_embedding":
+        notes.append(
+            "N counts non-embedding parameters: at small scale embeddings are a large share "
+            "of all parameters, which steepens N_opt(C) when C is also counted from "
+            f"non-embedding N ({PEARCE_SONG})"
+        )
+    # The paper's own loss laws (not e.g. its critical-batch-size law) without a term E.
+    without_e = [v.source_id for v in siblings if profile_of(v).irreducible is False and derive(v)]
+    if profile.irreducible is False or without_e:
+        where = "" if profile.irreducible is False else f" (as in {', '.join(without_e)})"
+        notes.append(
+            f"loss fitted without an irreducible term{where}: a pure power law has to bend "
+            "the whole loss, so its exponents and the optimum they imply are effective values "
+            "for the small scales fitted"
+        )
+    compute = view.conventions.get("compute", "").lower()
+    early = "c_min" in compute.replace(" ", "_")
+    if early:
+        notes.append(
+            "compute is C_min, read off intermediate points of training curves (early-stopped "
+            "runs); with one long learning-rate schedule for every run, those losses are too "
+            "high at small budgets, which favours larger models (Hoffmann et al. 2022's "
+            "explanation)"
+        )
+    if profile.schedule and any(
+        w in profile.schedule for w in ("fixed", "not matched", "single", "long")
+    ):
+        notes.append(
+            f"learning-rate schedule: {profile.schedule}; losses read from runs cut short "
+            "along one long schedule are too high at small budgets, which favours larger "
+            "models (Hoffmann et al. 2022's explanation)"
+        )
+    if notes and (profile.n_params == "non_embedding" or without_e or early):
+        notes.append(
+            f"{PORIAN} reproduced Kaplan's exponent and recovered Hoffmann's ≈ 0.5 by "
+            "counting last-layer FLOPs, shortening warmup and tuning the optimizer per "
+            "scale; careful learning-rate decay was not needed"
+        )
     return notes
 
 
@@ -241,6 +264,10 @@ def compare(
             f"unknown quantity {quantity!r}; expected one of {', '.join(QUANTITIES)}"
         )
     views = _views(store)
+    by_paper: dict[str | None, list[LawView]] = {}
+    for view in views:
+        if view.arxiv_id:
+            by_paper.setdefault(view.arxiv_id, []).append(view)
     out: list[ComparisonRow] = []
     for q in [quantity] if quantity else list(QUANTITIES):
         rows = [(v, d) for v in views for d in derive(v, q)]
@@ -264,7 +291,9 @@ def compare(
                     dataset=view.dataset, quantity=q, value=value.value,
                     interval=list(value.interval) if value.interval else None,
                     derivation=value.derivation,
-                    notes="; ".join(_explain(view, profile_of(view), q, value)),
+                    notes="; ".join(
+                        _explain(view, profile_of(view), q, value, by_paper.get(view.arxiv_id, []))
+                    ),
                     kind=view.kind, domain=profile_of(view).domain, form=view.form,
                     year=view.year, verdict="reference" if v is None else v.kind,
                     reference=ref_view.source_id,
