@@ -19,7 +19,6 @@ from kb.optima import setting_of, settings
 from kb.records import Dataset, FitRecord, Point, ReportedLaw
 from kb.scoreboard import Score, scoreboard
 from kb.store import Store
-from tests.conftest import SHARED
 from kb.verdicts import (
     profile_of,
     rule_compute_basis,
@@ -35,6 +34,7 @@ from kb.verdicts import (
     rule_schedule,
     verdict,
 )
+from tests.conftest import SHARED
 
 TOTAL = {
     "n_counts": "total",
