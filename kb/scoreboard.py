@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kb.errors import KBError, NotFoundError
 from kb.records import Dataset, Point, Record, stable_id
+from kb.optima import OPTIMUM_METRICS, settings
 from kb.store import Store
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ class Score(Record):
     law: str = Field(description="kb.laws form name")
     recipe: str = Field(description="kb.recipes recipe name")
     x: str | None = Field(None, description="the input column of a one-variable form")
+    setting: str | None = Field(
+        None, description="the experimental setting fitted alone (JSON of text extras), if any"
+    )
     holdout_axis: str = Field(description="'compute', 'n_params' or 'n_tokens'")
     holdout_fraction: float = Field(description="share of points held out at the largest scale")
     n_train: int | None = None
@@ -71,6 +75,7 @@ class Entry(BaseModel):
     law: str
     recipe: str
     x: str | None
+    setting: str | None = None
     holdout_axis: str
 
 
@@ -108,7 +113,20 @@ def plan_scoreboard(store: Store, datasets: Sequence[str] | None = None) -> list
             logger.info("scoreboard: %s has no scale column filled for every point", name)
             continue
         scale = dict(_AXES)[axis]
+        if metric in OPTIMUM_METRICS:
+            # Optimal sizes vs compute: only compute_optimal means anything, one setting at a
+            # time (settings differ in how N and C are counted; never pool them).
+            pts = store.select(Point, "dataset = ? AND metric = ?", [name, metric])
+            for key in settings(pts):
+                for recipe in RECIPES:
+                    plan.append(
+                        Entry(dataset=name, metric=metric, law="compute_optimal", recipe=recipe,
+                              x=None, setting=key, holdout_axis=axis)
+                    )  # fmt: skip
+            continue
         for form in FORMS.values():
+            if form.name == "compute_optimal":
+                continue  # fits optimal sizes, not a loss or score
             if "x" in form.inputs:
                 x: str | None = scale
             elif form.applicable(cols):
@@ -124,23 +142,32 @@ def plan_scoreboard(store: Store, datasets: Sequence[str] | None = None) -> list
 
 
 def _score(store: Store, entry: Entry, fraction: float, seed: int) -> Score:
-    from kb.fit import Holdout, fit_dataset
+    from kb.fit import FitResult, Holdout, fit_dataset, fit_points
 
     base: dict[str, Any] = {
         **entry.model_dump(),
         "holdout_fraction": fraction,
         "score_id": stable_id(
             entry.dataset, entry.metric, entry.law, entry.recipe, str(entry.x),
-            entry.holdout_axis, f"{fraction:g}", str(seed),
+            str(entry.setting), entry.holdout_axis, f"{fraction:g}", str(seed),
         ),
         "version": SCOREBOARD_VERSION,
         "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
     }  # fmt: skip
+    holdout = Holdout(entry.holdout_axis, fraction)
     try:
-        result = fit_dataset(
-            store, entry.dataset, law=entry.law, recipe=entry.recipe, metric=entry.metric,
-            x=entry.x, seed=seed, holdout=Holdout(entry.holdout_axis, fraction), save=False,
-        )  # fmt: skip
+        result: FitResult
+        if entry.setting is not None:
+            pts = store.select(Point, "dataset = ? AND metric = ?", [entry.dataset, entry.metric])
+            group = settings(pts)[entry.setting]
+            result = fit_points(
+                group, law=entry.law, recipe=entry.recipe, seed=seed, holdout=holdout
+            )
+        else:
+            result = fit_dataset(
+                store, entry.dataset, law=entry.law, recipe=entry.recipe, metric=entry.metric,
+                x=entry.x, seed=seed, holdout=holdout, save=False,
+            )  # fmt: skip
     except KBError as err:
         return Score(**base, status="failed", message=str(err))
     hold = result.holdout or {}

@@ -99,7 +99,7 @@ MIGRATIONS: list[list[str]] = [
     [
         """CREATE TABLE scores (
             score_id VARCHAR PRIMARY KEY, dataset VARCHAR NOT NULL, metric VARCHAR NOT NULL,
-            law VARCHAR NOT NULL, recipe VARCHAR NOT NULL, x VARCHAR,
+            law VARCHAR NOT NULL, recipe VARCHAR NOT NULL, x VARCHAR, setting VARCHAR,
             holdout_axis VARCHAR NOT NULL, holdout_fraction DOUBLE NOT NULL, n_train INTEGER,
             n_test INTEGER, rmse DOUBLE, mean_rel_error DOUBLE, max_rel_error DOUBLE,
             status VARCHAR NOT NULL, message VARCHAR NOT NULL, version VARCHAR NOT NULL,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -131,9 +132,16 @@ def scoreboard_cmd(
     if as_json:
         emit_json(rows)
     else:
-        emit_table([r.model_dump() for r in rows],
-                   ["dataset", "law", "recipe", "x", "rmse", "mean_rel_error", "status",
-                    "message"], {"message": 50})  # fmt: skip
+        table = [
+            {
+                **r.model_dump(),
+                "setting": json.loads(r.setting).get("setting") if r.setting else None,
+            }
+            for r in rows
+        ]
+        columns = ["dataset", "setting", "law", "recipe", "x", "rmse", "mean_rel_error", "status",
+                   "message"]  # fmt: skip
+        emit_table(table, columns, {"message": 50, "setting": 30})
 
 
 @cli.command("optima")
