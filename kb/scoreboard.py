@@ -18,8 +18,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kb.errors import KBError, NotFoundError
-from kb.records import Dataset, Point, Record, stable_id
 from kb.optima import OPTIMUM_METRICS, settings
+from kb.records import Dataset, Point, Record, stable_id
 from kb.store import Store
 
 logger = logging.getLogger(__name__)
