@@ -58,7 +58,7 @@ PARAM_ALIASES: dict[str, tuple[str, ...]] = {
     "beta": ("beta", "β", "alpha_D", "alpha_d"),
     "a": ("a", "a_N", "exponent_N"),
     "b": ("b", "b_D", "exponent_D"),
-    "loss_compute": ("alpha_C_min", "alpha_c_min", "alpha_C", "alpha_c", "loss_compute", "gamma"),
+    "loss_compute": ("alpha_C_min", "alpha_c_min", "alpha_C", "alpha_c", "loss_compute"),
 }
 # Forms whose loss includes an irreducible term E (their alpha/beta are reducible-loss exponents).
 WITH_IRREDUCIBLE = frozenset({"chinchilla", "power_law_plus_constant", "data_constrained"})
