@@ -166,7 +166,7 @@ def _score(store: Store, entry: Entry, fraction: float, seed: int) -> Score:
         else:
             result = fit_dataset(
                 store, entry.dataset, law=entry.law, recipe=entry.recipe, metric=entry.metric,
-                x=entry.x, seed=seed, holdout=holdout, save=False,
+                seed=seed, holdout=holdout, save=False, **({"x": entry.x} if entry.x else {}),
             )  # fmt: skip
     except KBError as err:
         return Score(**base, status="failed", message=str(err))
