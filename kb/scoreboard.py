@@ -142,7 +142,7 @@ def plan_scoreboard(store: Store, datasets: Sequence[str] | None = None) -> list
 
 
 def _score(store: Store, entry: Entry, fraction: float, seed: int) -> Score:
-    from kb.fit import FitResult, Holdout, fit_dataset, fit_points
+    from kb.fit import SINGLE_INPUT_DEFAULT, FitResult, Holdout, fit_dataset, fit_points
 
     base: dict[str, Any] = {
         **entry.model_dump(),
@@ -166,7 +166,7 @@ def _score(store: Store, entry: Entry, fraction: float, seed: int) -> Score:
         else:
             result = fit_dataset(
                 store, entry.dataset, law=entry.law, recipe=entry.recipe, metric=entry.metric,
-                seed=seed, holdout=holdout, save=False, **({"x": entry.x} if entry.x else {}),
+                x=entry.x or SINGLE_INPUT_DEFAULT, seed=seed, holdout=holdout, save=False,
             )  # fmt: skip
     except KBError as err:
         return Score(**base, status="failed", message=str(err))
