@@ -17,8 +17,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kb.derive import PARAM_ALIASES
-from kb.errors import NotFoundError
+from kb.derive import PARAM_ALIASES, is_performance, power_law_variable, view_of_law
+from kb.errors import KBError, NotFoundError
 from kb.records import Dataset, FitRecord, ReportedLaw
 from kb.store import Store
 
@@ -33,7 +33,16 @@ class Refit(Protocol):
     """What the audit needs to refit a law: ``kb.fit.fit_dataset``'s signature, as a record."""
 
     def __call__(
-        self, store: Store, dataset: str, *, law: str, recipe: str, n_boot: int, seed: int
+        self,
+        store: Store,
+        dataset: str,
+        *,
+        law: str,
+        recipe: str,
+        metric: str,
+        x: str | None,
+        n_boot: int,
+        seed: int,
     ) -> FitRecord: ...
 
 
@@ -53,7 +62,9 @@ class AuditRow(BaseModel):
     inside: bool | None = Field(description="reported value within the refit interval")
     recipe: str
     paper_recipe: bool = Field(description="the recipe is the paper's own")
-    fit_id: str
+    metric: str = Field(description="the dataset metric refitted")
+    fit_id: str | None = Field(description="id of the refit (not saved); None if it failed")
+    error: str | None = Field(None, description="why the refit failed, if it did")
 
 
 def paper_recipe(law: ReportedLaw, recipes: Mapping[str, str]) -> str | None:
@@ -80,6 +91,21 @@ def _match(name: str, values: Mapping[str, float]) -> str | None:
                 if alias in values:
                     return alias
     return None
+
+
+def failed_rows(
+    law: ReportedLaw, recipe: str, metric: str, error: str, *, is_paper_recipe: bool
+) -> list[AuditRow]:
+    """Rows for a law whose refit failed: reported values, no refit, the reason."""
+    return [
+        AuditRow(
+            arxiv_id=law.arxiv_id, law=law.law_id, dataset=law.dataset or "", param=name,
+            reported=value, reported_interval=law.intervals.get(name), refit=None, interval=None,
+            inside=None, recipe=recipe, paper_recipe=is_paper_recipe, metric=metric,
+            fit_id=None, error=error,
+        )
+        for name, value in {**law.params, **law.derived}.items()
+    ]  # fmt: skip
 
 
 def audit_law(law: ReportedLaw, fit: FitRecord, *, is_paper_recipe: bool) -> list[AuditRow]:
@@ -109,21 +135,46 @@ def audit_law(law: ReportedLaw, fit: FitRecord, *, is_paper_recipe: bool) -> lis
                 arxiv_id=law.arxiv_id, law=law.law_id, dataset=fit.dataset, param=name,
                 reported=value, reported_interval=law.intervals.get(name), refit=refit,
                 interval=list(interval) if interval is not None else None, inside=inside,
-                recipe=fit.recipe, paper_recipe=is_paper_recipe, fit_id=fit.fit_id,
+                recipe=fit.recipe, paper_recipe=is_paper_recipe, metric=fit.metric or "",
+                fit_id=fit.fit_id,
             )
         )  # fmt: skip
     return rows
 
 
 def _fit_dataset(
-    store: Store, dataset: str, *, law: str, recipe: str, n_boot: int, seed: int
+    store: Store,
+    dataset: str,
+    *,
+    law: str,
+    recipe: str,
+    metric: str,
+    x: str | None,
+    n_boot: int,
+    seed: int,
 ) -> FitRecord:
-    from kb.fit import fit_dataset
+    from kb.fit import SINGLE_INPUT_DEFAULT, fit_dataset
 
     result = fit_dataset(
-        store, dataset, law=law, recipe=recipe, n_boot=n_boot, seed=seed, save=False
-    )
-    return result.to_record(dataset)
+        store, dataset, law=law, recipe=recipe, metric=metric, x=x or SINGLE_INPUT_DEFAULT,
+        n_boot=n_boot, seed=seed, save=False,
+    )  # fmt: skip
+    return result.to_record(dataset, metric=metric)
+
+
+# The point column a one-input law reads, by the quantity its exponent is.
+_X_BY_QUANTITY = {"loss_compute": "compute_flops", "alpha": "n_params", "beta": "n_tokens"}
+
+
+def auditable(law: ReportedLaw, forms: Mapping[str, object]) -> str | None:
+    """Why a registry law cannot be audited, or None if it can."""
+    if not law.params:
+        return "no parameters recorded"
+    if law.form not in forms:
+        return f"form {law.form!r} is not one kb.laws can fit"
+    if not is_performance(view_of_law(law)):
+        return "it predicts a hyperparameter, not the dataset's measured metric"
+    return None
 
 
 def audit(
@@ -148,6 +199,7 @@ def audit(
     Raises:
         NotFoundError: ``dataset`` is not in the store, or no registry law is fitted on it.
     """
+    from kb.datasets import default_metric
     from kb.laws import FORMS
     from kb.recipes import RECIPES
 
@@ -155,17 +207,19 @@ def audit(
     ours = {d.name for d in store.select(Dataset)}
     if dataset is not None and dataset not in ours:
         raise NotFoundError(f"no dataset {dataset!r}; list them with `kb datasets`")
-    laws = [
-        law
-        for law in store.select(ReportedLaw)
-        if law.dataset in ours
-        and (dataset is None or law.dataset == dataset)
-        and law.form in FORMS
-        and law.params
-    ]
+    laws: list[ReportedLaw] = []
+    for law in store.select(ReportedLaw):
+        if law.dataset not in ours or (dataset is not None and law.dataset != dataset):
+            continue
+        why = auditable(law, FORMS)
+        if why is None:
+            laws.append(law)
+        else:
+            logger.info("audit: %s not audited: %s", law.law_id, why)
     if dataset is not None and not laws:
         raise NotFoundError(
-            f"no registry law with parameters is fitted on {dataset!r}; see `kb laws`"
+            f"no registry law on {dataset!r} can be refitted (none has parameters of a form "
+            "kb.laws fits); see `kb laws`"
         )
     sources = {name: r.source for name, r in RECIPES.items()}
     plan: list[tuple[ReportedLaw, str, bool]] = []
@@ -175,18 +229,28 @@ def audit(
             plan.append((law, own, True))
         if own != "standard":
             plan.append((law, "standard", False))
-    cache: dict[tuple[str, str, str], FitRecord] = {}
+    cache: dict[tuple[str, str, str, str | None], FitRecord | str] = {}
     rows: list[AuditRow] = []
     for done, (law, recipe, own_recipe) in enumerate(plan, start=1):
         assert law.dataset is not None  # filtered above
         assert law.form is not None
-        key = (law.dataset, law.form, recipe)
+        metric = default_metric(store, law.dataset)
+        x = _X_BY_QUANTITY.get(power_law_variable(view_of_law(law)) or "")
+        key = (law.dataset, law.form, recipe, x)
         if key not in cache:
             logger.info("audit: refitting %s on %s with %s", law.form, law.dataset, recipe)
-            cache[key] = refit(
-                store, law.dataset, law=law.form, recipe=recipe, n_boot=n_boot, seed=seed
-            )
-        rows += audit_law(law, cache[key], is_paper_recipe=own_recipe)
+            try:
+                cache[key] = refit(
+                    store, law.dataset, law=law.form, recipe=recipe, metric=metric, x=x,
+                    n_boot=n_boot, seed=seed,
+                )  # fmt: skip
+            except KBError as err:
+                cache[key] = str(err)
+        done_fit = cache[key]
+        if isinstance(done_fit, str):
+            rows += failed_rows(law, recipe, metric, done_fit, is_paper_recipe=own_recipe)
+        else:
+            rows += audit_law(law, done_fit, is_paper_recipe=own_recipe)
         if on_progress is not None:
             on_progress(done, len(plan))
     return rows

@@ -247,7 +247,7 @@ def _from_exponents(view: LawView) -> list[Derived]:
     return out
 
 
-def _variable_of_power_law(view: LawView) -> str | None:
+def power_law_variable(view: LawView) -> str | None:
     """Which quantity a one-variable power law's exponent is: alpha (N), beta (D) or compute.
 
     Looked for in the parameter names (alpha_N, alpha_D, alpha_C), then the form's inputs
@@ -269,14 +269,14 @@ def _variable_of_power_law(view: LawView) -> str | None:
     return None
 
 
-def _is_performance(view: LawView) -> bool:
+def is_performance(view: LawView) -> bool:
     """False for laws of a hyperparameter (optimal learning rate, batch size), not a loss."""
     text = " ".join(view.conventions.get(k, "") for k in ("loss_units", "loss", "metric")).lower()
     return not any(w in text for w in NOT_PERFORMANCE)
 
 
 def _from_power_law(view: LawView) -> list[Derived]:
-    quantity = _variable_of_power_law(view)
+    quantity = power_law_variable(view)
     if quantity is None:
         return []
     hit = _lookup(view.params, "loss_compute" if quantity == "loss_compute" else quantity)
@@ -401,7 +401,7 @@ def derive_all(view: LawView) -> list[Derived]:
     formula of the form's parameters, then a conversion (``b = 1 − a``).
     """
     out = _from_reported(view)
-    if not _is_performance(view):
+    if not is_performance(view):
         return out
     if view.form in _TWO_VARIABLE:
         out += _from_exponents(view)

@@ -14,7 +14,7 @@ from kb.audit import audit, audit_law, paper_recipe
 from kb.cli import cli
 from kb.compare import compare, dataset_conventions, disagreements
 from kb.derive import Derived, LawView, derive, derive_all, view_of_fit, view_of_law
-from kb.errors import BadInputError, NotFoundError
+from kb.errors import BadInputError, FitError, NotFoundError
 from kb.optima import setting_of, settings
 from kb.records import Dataset, FitRecord, Point, ReportedLaw
 from kb.scoreboard import Score, scoreboard
@@ -627,3 +627,54 @@ def test_real_compare_with_refits(chinchilla_store: Store) -> None:
     assert ours[0].verdict in ("direct", "converted")
     kaplan = next(r for r in rows if r.source_id == "kaplan2020_compute_optimal")
     assert kaplan.verdict == "not_comparable"
+
+
+def test_audit_plans_paper_and_standard_recipes(store: Store) -> None:
+    store.upsert(
+        [
+            HOFFMANN3, BESIROGLU,
+            law("lr", "power_law", {"alpha": -0.7}, dataset="epoch_chinchilla",
+                conventions={"loss_units": "not applicable (hyperparameter)"}),
+            law("kap", "kaplan_nd", {"alpha_N": 0.076, "alpha_D": 0.095},
+                dataset="epoch_chinchilla", arxiv_id="2001.08361"),
+            Dataset(name="epoch_chinchilla", path="/x", adapter_version="t"),
+            Point(point_id="p", dataset="epoch_chinchilla", metric="loss", value=3.0,
+                  unit="nats/token", source_file="f", source_row=1),
+        ]
+    )  # fmt: skip
+    calls: list[tuple[str, str]] = []
+
+    def refit(store: Store, dataset: str, *, law: str, recipe: str, metric: str,
+              x: str | None, n_boot: int, seed: int) -> FitRecord:  # fmt: skip
+        calls.append((law, recipe))
+        if law == "kaplan_nd":
+            raise FitError("no start converged")
+        return EPOCH_LIKE.model_copy(update={"recipe": recipe, "metric": metric})
+
+    rows = audit(store, "epoch_chinchilla", n_boot=10, refit=refit)
+    # One refit per (form, recipe): the standard chinchilla refit is shared by both laws.
+    assert sorted(calls) == [("chinchilla", "epoch"), ("chinchilla", "hoffmann"),
+                             ("chinchilla", "standard"), ("kaplan_nd", "standard")]  # fmt: skip
+    assert {r.law for r in rows} == {"hoffmann2022_approach3", "besiroglu2024_refit", "kap"}
+    failed = [r for r in rows if r.law == "kap"]
+    assert all(r.error == "no start converged" and r.inside is None for r in failed)
+    own = {(r.law, r.recipe) for r in rows if r.paper_recipe}
+    assert own == {("hoffmann2022_approach3", "hoffmann"), ("besiroglu2024_refit", "epoch")}
+    with pytest.raises(NotFoundError, match="no dataset 'nope'"):
+        audit(store, "nope", refit=refit)
+
+
+def test_cli_audit_and_scoreboard_json(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    with Store(db) as s:
+        s.upsert([Score(score_id="x", dataset="d", metric="loss", law="chinchilla",
+                        recipe="standard", holdout_axis="compute", holdout_fraction=0.2,
+                        rmse=0.01, status="ok", version="t",
+                        created_at=dt.datetime(2026, 1, 1))])  # fmt: skip
+    result = CliRunner().invoke(cli, ["scoreboard", "--json", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    (row,) = [json.loads(line) for line in result.output.splitlines()]
+    assert {"dataset", "law", "recipe", "rmse", "status"} <= set(row)
+    bad = CliRunner().invoke(cli, ["audit", "nope", "--json", "--db", str(db)])
+    assert bad.exit_code == 1
+    assert "no dataset 'nope'" in bad.output
