@@ -17,7 +17,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kb.derive import PARAM_ALIASES, is_performance, power_law_variable, view_of_law
+from kb.derive import EXPONENT_NAME, PARAM_ALIASES, is_performance, power_law_variable, view_of_law
 from kb.errors import KBError, NotFoundError
 from kb.records import Dataset, FitRecord, ReportedLaw
 from kb.store import Store
@@ -65,6 +65,7 @@ class AuditRow(BaseModel):
     metric: str = Field(description="the dataset metric refitted")
     fit_id: str | None = Field(description="id of the refit (not saved); None if it failed")
     error: str | None = Field(None, description="why the refit failed, if it did")
+    note: str = Field("", description="conversions made before comparing, e.g. a sign")
 
 
 def paper_recipe(law: ReportedLaw, recipes: Mapping[str, str]) -> str | None:
@@ -108,6 +109,15 @@ def failed_rows(
     ]  # fmt: skip
 
 
+def _opposite_sign_convention(law: ReportedLaw, name: str, reported: float, refit: float) -> bool:
+    """A one-input power-law exponent reported negative where kb.laws fits a positive decay."""
+    return (
+        law.form in ("power_law", "power_law_plus_constant")
+        and EXPONENT_NAME.match(name) is not None
+        and reported < 0 < refit
+    )
+
+
 def audit_law(law: ReportedLaw, fit: FitRecord, *, is_paper_recipe: bool) -> list[AuditRow]:
     """Rows for one law against one refit: every reported parameter, then every derived one.
 
@@ -127,16 +137,21 @@ def audit_law(law: ReportedLaw, fit: FitRecord, *, is_paper_recipe: bool) -> lis
         key = _match(name, pool)
         refit = float(pool[key]) if key is not None else None
         interval = fit.intervals.get(key) if key is not None else None
+        compared, note = value, ""
+        if refit is not None and _opposite_sign_convention(law, name, value, refit):
+            # kb.laws writes power laws as x^(−α); a paper writing x^α reports −α.
+            compared = -value
+            note = f"sign flipped: the paper writes x^{name}, kb.laws x^(−{name})"
         inside = None
         if interval is not None and len(interval) == 2:
-            inside = bool(min(interval) <= value <= max(interval))
+            inside = bool(min(interval) <= compared <= max(interval))
         rows.append(
             AuditRow(
                 arxiv_id=law.arxiv_id, law=law.law_id, dataset=fit.dataset, param=name,
                 reported=value, reported_interval=law.intervals.get(name), refit=refit,
                 interval=list(interval) if interval is not None else None, inside=inside,
                 recipe=fit.recipe, paper_recipe=is_paper_recipe, metric=fit.metric or "",
-                fit_id=fit.fit_id,
+                fit_id=fit.fit_id, note=note,
             )
         )  # fmt: skip
     return rows

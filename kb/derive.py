@@ -67,7 +67,7 @@ WITHOUT_IRREDUCIBLE = frozenset({"kaplan_nd", "power_law"})
 # data: D' = D, N' = N when nothing is repeated).
 _TWO_VARIABLE = frozenset({"chinchilla", "kaplan_nd", "data_constrained"})
 # Words in a law's metric that say its response is not a loss or error (hyperparameter laws).
-_EXPONENT_NAME = re.compile(r"^(alpha|beta|gamma|α|β|γ)(_|$)", re.IGNORECASE)
+EXPONENT_NAME = re.compile(r"^(alpha|beta|gamma|α|β|γ)(_|$)", re.IGNORECASE)
 NOT_PERFORMANCE = ("not applicable", "hyperparameter", "learning rate", "batch size")
 
 
@@ -283,7 +283,7 @@ def _from_power_law(view: LawView) -> list[Derived]:
     hit = hit or _lookup(view.params, "alpha")
     if hit is None:
         # A single exponent-like parameter (Hestness et al.'s beta_g) is the exponent.
-        named = [(k, v) for k, v in view.params.items() if _EXPONENT_NAME.match(k)]
+        named = [(k, v) for k, v in view.params.items() if EXPONENT_NAME.match(k)]
         hit = named[0] if len(named) == 1 else None
     if hit is None:
         return []

@@ -678,3 +678,12 @@ def test_cli_audit_and_scoreboard_json(tmp_path: Path) -> None:
     bad = CliRunner().invoke(cli, ["audit", "nope", "--json", "--db", str(db)])
     assert bad.exit_code == 1
     assert "no dataset 'nope'" in bad.output
+
+
+def test_audit_law_flips_a_paper_sign_convention() -> None:
+    cherti = law("c", "power_law", {"alpha": -0.11}, name="error vs compute")
+    refit = fit("ch", "power_law", {"A": 3.0, "alpha": 0.1}, intervals={"alpha": [0.09, 0.12]})
+    (row,) = audit_law(cherti, refit, is_paper_recipe=False)
+    assert row.inside is True
+    assert row.reported == -0.11
+    assert "sign flipped" in row.note
