@@ -229,8 +229,8 @@ def _allocation_notes(view: LawView, profile: Profile, siblings: Sequence[LawVie
 def _pick_reference(rows: Sequence[tuple[LawView, Derived]], quantity: str) -> int:
     """Index of the reported law comparable (direct or converted) with the most others.
 
-    A paper's law is preferred to our own fits; ties go to a verified law with an interval,
-    then the earliest, then by id.
+    A paper's law is preferred to our own fits, and a stated value to a converted one; ties go
+    to a verified law with an interval, then the earliest, then by id.
     """
     scores: list[tuple[int, int, int, int, str]] = []
     for i, (vi, di) in enumerate(rows):
@@ -240,7 +240,8 @@ def _pick_reference(rows: Sequence[tuple[LawView, Derived]], quantity: str) -> i
             if j != i
         )
         pref = int(vi.verified) + int(di.interval is not None)
-        scores.append((int(vi.kind != "reported"), -n_ok, -pref, vi.year or 9999, vi.source_id))
+        secondhand = int(vi.kind != "reported") + int(di.method == "conversion")
+        scores.append((secondhand, -n_ok, -pref, vi.year or 9999, vi.source_id))
     return min(range(len(rows)), key=lambda i: scores[i])
 
 

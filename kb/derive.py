@@ -326,7 +326,10 @@ def _from_allocation(view: LawView, values: Mapping[str, float], method: str) ->
                 + (f"; {_interval_words(view)}" if iv else ""),
             )
         )  # fmt: skip
-    # With C ∝ N·D, N_opt·D_opt ∝ C, so a + b = 1 and a missing one follows exactly.
+    # With C ∝ N·D, N_opt·D_opt ∝ C, so a + b = 1 and a missing one follows exactly. Our fits
+    # of optimal sizes fit a and b separately (n_opt, n_tokens_opt), so they are not converted.
+    if view.kind == "fit":
+        return out
     for q, other in (("a", "b"), ("b", "a")):
         hit = found[other]
         if found[q] is None and hit is not None and _compute_is_nd(view):

@@ -195,8 +195,13 @@ def profile_of(view: LawView) -> Profile:
     elif view.form in WITHOUT_IRREDUCIBLE:
         irreducible = False
     compute_text = _first(conv, "compute", "c", "flops", "compute_method")
+    n_text = _first(conv, "n_counts", "n_params", "n", "parameters", "model_size")
+    n_params = _n_params(n_text)
+    if not n_text and _n_params(compute_text) in ("non_embedding", "with_head", "effective"):
+        # A compute convention often names the N it multiplies ("6 * N_nonembed * D").
+        n_params = _n_params(compute_text)
     return Profile(
-        n_params=_n_params(_first(conv, "n_counts", "n_params", "n", "parameters", "model_size")),
+        n_params=n_params,
         compute_basis=_compute_basis(compute_text),
         compute_unit=_compute_unit(compute_text),
         metric=_metric(metric_text),

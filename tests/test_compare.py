@@ -167,8 +167,7 @@ def test_fit_of_compute_optimal_is_a_or_b_by_target() -> None:
     got = by_q(view_of_fit(rec, {"loss": "n_opt (parameters)"}))
     assert got["a"].value == 0.52
     assert got["a"].interval == (0.5, 0.54)
-    assert got["b"].value == pytest.approx(0.48)
-    assert got["b"].method == "conversion"
+    assert "b" not in got  # a fit of n_opt gives a; b is fitted separately from n_tokens_opt
     tokens = by_q(view_of_fit(rec, {"loss": "n_tokens_opt (tokens)"}))
     assert tokens["b"].value == 0.52
 
@@ -563,6 +562,10 @@ def test_setting_fits_are_rows_with_their_own_verdicts(store: Store) -> None:
          "non_embedding", "unknown", "unknown", "other"),
         ({"n_params": "non-embedding", "compute": "6 * N_nonembed * D (Kaplan counting)"},
          "non_embedding", "ND", "unknown", "unknown"),
+        ({"compute": "6 * N * D, N with the output layer"}, "with_head", "ND", "unknown",
+         "unknown"),
+        ({"compute": "6 * N_eff * D, attention FLOPs included"}, "effective", "counted",
+         "FLOP", "unknown"),
     ],
 )  # fmt: skip
 def test_profiles_from_free_text(

@@ -66,7 +66,11 @@ def compare_cmd(
     if as_json:
         emit_json(_compare_json(r) for r in rows)
     else:
-        table = [{**r.model_dump(), "who": r.arxiv_id or r.dataset} for r in rows]
+        # Papers by arXiv id; our fits by what was fitted ("dataset: setting").
+        table = [
+            {**r.model_dump(), "who": r.arxiv_id or r.title.partition(" on ")[2] or r.dataset}
+            for r in rows
+        ]
         emit_table(table, ["quantity", "source_id", "who", "value", "interval", "verdict",
                            "notes"], {"notes": 70})  # fmt: skip
 
