@@ -306,15 +306,20 @@ def compare(
     return out
 
 
-def disagreements(rows: Sequence[ComparisonRow]) -> list[Disagreement]:
-    """Pairs of rows of one quantity, comparable with each other, whose intervals are disjoint.
+def disagreements(
+    rows: Sequence[ComparisonRow], *, include_fits: bool = False
+) -> list[Disagreement]:
+    """Pairs of papers' rows of one quantity, comparable with each other, with disjoint intervals.
 
     Comparability is judged pairwise (not through the reference); rows without an interval
-    cannot disagree.
+    cannot disagree, nor can two laws of the same paper. ``include_fits`` also pairs our own
+    refits with the papers and with each other.
     """
     out: list[Disagreement] = []
     by_q: dict[str, list[ComparisonRow]] = {}
     for row in rows:
+        if row.kind == "fit" and not include_fits:
+            continue
         if row.interval is not None:
             by_q.setdefault(row.quantity, []).append(row)
     for q, group in by_q.items():

@@ -38,7 +38,9 @@ def _compare_json(row: Any) -> dict[str, Any]:
 )
 @click.option("--reference", default=None, help="law_id or fit_id to judge the others against.")
 @click.option("--disagreements", "only_disagreements", is_flag=True,
-              help="Only pairs of comparable rows whose intervals do not overlap.")  # fmt: skip
+              help="Only pairs of comparable papers whose intervals do not overlap.")  # fmt: skip
+@click.option("--include-fits", is_flag=True,
+              help="With --disagreements: also pair our own refits with the papers.")  # fmt: skip
 @db_option
 @json_option
 def compare_cmd(
@@ -47,6 +49,7 @@ def compare_cmd(
     quantity: str | None,
     reference: str | None,
     only_disagreements: bool,
+    include_fits: bool,
 ) -> None:
     """Put every reported law and stored fit on one axis per quantity, with verdicts and notes.
 
@@ -54,23 +57,23 @@ def compare_cmd(
     """
     with reading(db_path) as store:
         rows = compare(store, quantity=quantity, reference=reference)
+    # Papers by arXiv id; our fits by what was fitted ("dataset: setting").
+    who = {r.source_id: r.arxiv_id or r.title.partition(" on ")[2] or r.dataset for r in rows}
     if only_disagreements:
-        found = disagreements(rows)
+        found = disagreements(rows, include_fits=include_fits)
         if as_json:
             emit_json(found)
         else:
-            table = [d.model_dump() for d in found]
-            emit_table(table, ["quantity", "left", "left_interval", "right", "right_interval",
-                               "gap", "verdict"])  # fmt: skip
+            table = [{**d.model_dump(), "left_who": who[d.left], "right_who": who[d.right]}
+                     for d in found]  # fmt: skip
+            emit_table(table, ["quantity", "left", "left_who", "left_interval", "right",
+                               "right_who", "right_interval", "gap"], {"left_who": 30,
+                               "right_who": 30})  # fmt: skip
         return
     if as_json:
         emit_json(_compare_json(r) for r in rows)
     else:
-        # Papers by arXiv id; our fits by what was fitted ("dataset: setting").
-        table = [
-            {**r.model_dump(), "who": r.arxiv_id or r.title.partition(" on ")[2] or r.dataset}
-            for r in rows
-        ]
+        table = [{**r.model_dump(), "who": who[r.source_id]} for r in rows]
         emit_table(table, ["quantity", "source_id", "who", "value", "interval", "verdict",
                            "notes"], {"notes": 70})  # fmt: skip
 
