@@ -20,7 +20,14 @@ from kb.store import Store
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["OPTIMUM_METRICS", "fit_optima", "optima_datasets", "setting_of", "settings"]
+__all__ = [
+    "OPTIMUM_METRICS",
+    "fit_optima",
+    "optima_datasets",
+    "setting_label",
+    "setting_of",
+    "settings",
+]
 
 # Metrics that are compute-optimal sizes, and the exponent a fit of each gives.
 OPTIMUM_METRICS: dict[str, str] = {"n_opt": "a", "n_tokens_opt": "b"}
@@ -31,6 +38,13 @@ Progress = Callable[[int, int], None]
 def setting_of(point: Point) -> dict[str, str]:
     """The text-valued extras of a point: the experimental setting it belongs to."""
     return {k: v for k, v in sorted(point.extras.items()) if isinstance(v, str)}
+
+
+def setting_label(setting: dict[str, Any]) -> str:
+    """A short label: the 'setting' value (if any), then the other values in brackets."""
+    rest = [str(v) for k, v in setting.items() if k != "setting"]
+    head = str(setting.get("setting", ""))
+    return f"{head} [{', '.join(rest)}]" if head else ", ".join(rest)
 
 
 def settings(points: Sequence[Point]) -> dict[str, list[Point]]:

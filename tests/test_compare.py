@@ -15,7 +15,7 @@ from kb.cli import cli
 from kb.compare import compare, dataset_conventions, disagreements
 from kb.derive import Derived, LawView, derive, derive_all, view_of_fit, view_of_law
 from kb.errors import BadInputError, FitError, NotFoundError
-from kb.optima import setting_of, settings
+from kb.optima import fit_optima, setting_of, settings
 from kb.records import Dataset, FitRecord, Point, ReportedLaw
 from kb.scoreboard import Score, scoreboard
 from kb.store import Store
@@ -691,3 +691,31 @@ def test_audit_law_flips_a_paper_sign_convention() -> None:
     assert row.inside is True
     assert row.reported == -0.11
     assert "sign flipped" in row.note
+
+
+def test_fit_optima_one_fit_per_setting(store: Store) -> None:
+    pts = []
+    for setting, exponent in (("Kaplan-like", 0.85), ("Chinchilla-like", 0.5)):
+        for i in range(6):
+            c = 1e16 * 4**i
+            for metric, value in (
+                ("n_opt", 0.1 * c**exponent),
+                ("n_tokens_opt", 0.1 * c ** (1 - exponent)),
+            ):
+                pts.append(Point(
+                    point_id=f"{setting}-{metric}-{i}", dataset="por", metric=metric,
+                    value=value, unit="parameters", compute_flops=c, source_file="o.csv",
+                    source_row=i, extras={"setting": setting},
+                ))  # fmt: skip
+    store.upsert([*pts, Dataset(name="por", path="/x", adapter_version="t")])
+    records = fit_optima(store, "por", n_boot=20)
+    got = {(r.options["setting"]["setting"], r.options["exponent"]): r for r in records}
+    assert got[("Kaplan-like", "a")].params["exponent"] == pytest.approx(0.85, abs=1e-6)
+    assert got[("Chinchilla-like", "b")].params["exponent"] == pytest.approx(0.5, abs=1e-6)
+    assert len({r.fit_id for r in records}) == 4
+    store.upsert(records)
+    rows = {r.title: r for r in compare(store, quantity="b")}
+    assert any(t.endswith(": Chinchilla-like") for t in rows)
+    with pytest.raises(NotFoundError, match="no compute-optimal metric"):
+        store.upsert([Dataset(name="other", path="/y", adapter_version="t")])
+        fit_optima(store, "other")

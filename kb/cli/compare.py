@@ -20,7 +20,7 @@ from kb.cli._common import (
 )
 from kb.compare import compare, disagreements
 from kb.derive import QUANTITIES
-from kb.optima import fit_optima
+from kb.optima import fit_optima, setting_label
 from kb.scoreboard import build_scoreboard, scoreboard
 
 
@@ -182,8 +182,10 @@ def optima_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int) ->
                 "exponent": r.options.get("exponent"),
                 "value": r.params.get("exponent"),
                 "interval": r.intervals.get("exponent"),
-                "setting": (r.options.get("setting") or {}).get("setting"),
+                "setting": setting_label(r.options.get("setting") or {}),
             }
             for r in records
         ]
-        emit_table(rows, ["dataset", "metric", "exponent", "value", "interval", "setting"])
+        emit_table(
+            rows, ["dataset", "metric", "exponent", "value", "interval", "setting"], {"setting": 90}
+        )
