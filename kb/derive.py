@@ -128,7 +128,7 @@ def view_of_fit(
     if isinstance(setting, dict) and setting:
         label = setting.get("setting") or ", ".join(f"{k}={v}" for k, v in setting.items())
         rest = [f"{k}={v}" for k, v in setting.items() if k != "setting"]
-        title += f": {label}" + (f" ({', '.join(rest)})" if "setting" in setting else "")
+        title += f": {label}" + (f" ({', '.join(rest)})" if "setting" in setting and rest else "")
     x = fit.options.get("x")
     inputs = (*inputs, str(x)) if x else tuple(inputs)
     return LawView(
