@@ -1,0 +1,105 @@
+"""``kb fit`` (refit a law form to a stored dataset) and ``kb laws-forms`` (list the forms)."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+
+import click
+
+from kb.cli._common import (
+    cli,
+    db_option,
+    emit_json,
+    emit_table,
+    json_option,
+    progress_bar,
+    reading,
+    writing,
+)
+from kb.fit import Holdout, fit_dataset
+from kb.laws import FORMS
+from kb.recipes import RECIPES
+from kb.store import Store
+
+
+@cli.command("fit")
+@click.argument("dataset")
+@click.option("--law", "law", required=True, type=click.Choice(list(FORMS)), help="Law form.")
+@click.option(
+    "--recipe", default="standard", show_default=True, type=click.Choice(list(RECIPES)),
+    help="Fitting procedure (objective, grid, filters, bootstrap scheme).",
+)  # fmt: skip
+@click.option("--boot", "n_boot", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Bootstrap resamples for intervals (0: none).")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--metric", default=None, help="Metric to fit when the dataset has several.")
+@click.option("--x", "x_axis", default="compute_flops", show_default=True,
+              help="Column used by single-input laws (power_law, log_linear, ...).")  # fmt: skip
+@click.option("--holdout", "holdout", default=None, metavar="AXIS:FRACTION",
+              help="Fit smaller scales, score the largest, e.g. compute:0.2.")  # fmt: skip
+@click.option("--save/--no-save", default=True, show_default=True,
+              help="Store the fit in the fits table.")  # fmt: skip
+@db_option
+@json_option
+def fit_cmd(
+    dataset: str, law: str, recipe: str, n_boot: int, seed: int, metric: str | None,
+    x_axis: str, holdout: str | None, save: bool, db_path: str, as_json: bool,
+) -> None:  # fmt: skip
+    """Fit a law form to a released DATASET and print parameters, intervals and derived values.
+
+    Example:  kb fit epoch_chinchilla --law chinchilla --recipe epoch --boot 4000 --json
+    """
+    hold = Holdout.parse(holdout) if holdout else None
+    opener: AbstractContextManager[Store] = writing(db_path) if save else reading(db_path)
+    with opener as store, progress_bar("bootstrap") as bar:
+        result = fit_dataset(
+            store, dataset, law=law, recipe=recipe, metric=metric, x=x_axis, n_boot=n_boot,
+            seed=seed, holdout=hold, save=save, on_progress=bar if n_boot else None,
+        )  # fmt: skip
+    if as_json:
+        emit_json([result.to_json()])
+        return
+    rows = [
+        {"quantity": k, "value": v, "interval": result.intervals.get(k)}
+        for k, v in {**result.params, **result.derived}.items()
+    ]
+    emit_table(rows, ["quantity", "value", "interval"])
+    click.echo(
+        f"objective {result.objective:.6g}; {result.n_points} points; "
+        f"{result.n_converged}/{result.n_starts} starts converged"
+    )
+    if result.holdout:
+        h = result.holdout
+        click.echo(
+            f"holdout {h['axis']}:{h['fraction']}: rmse {h['rmse']:.4g} ({h['space']}), "
+            f"mean rel. error {h['mean_rel_error']:.3%}, n_train {h['n_train']}, "
+            f"n_test {h['n_test']}"
+        )
+
+
+@cli.command("laws-forms")
+@json_option
+def laws_forms_cmd(as_json: bool) -> None:
+    """List the law forms ``kb fit --law`` accepts, with formula, inputs and source.
+
+    Example:  kb laws-forms --json
+    """
+    rows = [
+        {
+            "name": f.name,
+            "formula": f.formula,
+            "inputs": list(f.inputs),
+            "params": list(f.published_names),
+            "fit_params": [
+                {"name": p.name, "lower": p.lower, "upper": p.upper, "grid": list(p.grid)}
+                for p in f.params
+            ],
+            "space": f.space,
+            "source": f.source,
+        }
+        for f in FORMS.values()
+    ]
+    if as_json:
+        emit_json(rows)
+    else:
+        emit_table(rows, ["name", "inputs", "formula", "source"], {"formula": 60, "source": 50})

@@ -1,0 +1,84 @@
+"""``kb laws``: the registry of laws as their papers reported them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kb.cli._common import cli, db_option, emit_json, emit_table, json_option, reading, writing
+from kb.errors import KBError
+from kb.records import ReportedLaw
+from kb.registry import (
+    law_paper_id,
+    laws_for_paper,
+    list_laws,
+    registry_is_stale,
+    sync_registry,
+)
+from kb.store import Store
+
+# Parameter names that are exponents in the registry's entries (shown in the table).
+_EXPONENT = re.compile(r"^(alpha|beta|gamma|eta_exp|B_exp|exp_)", re.IGNORECASE)
+
+
+@cli.command("laws")
+@click.option("--paper", "paper_id", default=None, help="Only this paper: arxiv:<id> or t:<hash>.")
+@db_option
+@json_option
+def laws_cmd(db_path: str, as_json: bool, paper_id: str | None) -> None:
+    """List the laws papers reported: formula, fitted values, source, verified or not.
+
+    The laws table is refreshed from the registry file ($KB_REGISTRY, else data/laws.toml)
+    when it is empty or the file changed since the last sync.
+
+    Example:  kb laws --paper arxiv:2203.15556 --json
+    """
+    if not Path(db_path).exists():
+        raise KBError(
+            f"{db_path}: no knowledge base here yet; build it with "
+            f"`kb ingest ../shared/seeds ../shared/datasets --db {db_path}`"
+        )
+    with reading(db_path) as store:
+        stale = registry_is_stale(store)
+    if stale:
+        with writing(db_path) as store:
+            sync_registry(store)
+    with reading(db_path) as store:
+        laws = laws_for_paper(store, paper_id) if paper_id else list_laws(store)
+        rows = [_row(store, law) for law in laws]
+    if as_json:
+        emit_json(rows)
+    else:
+        emit_table(
+            [
+                {
+                    **r,
+                    "paper": _paper_label(r),
+                    "exponents": _exponents(r),
+                    "verified": "yes" if r["verified"] else "no",
+                }
+                for r in rows
+            ],
+            ["law_id", "paper", "exponents", "verified"],
+            {"paper": 40, "exponents": 60},
+        )
+
+
+def _row(store: Store, law: ReportedLaw) -> dict[str, Any]:
+    paper = law_paper_id(store, law)
+    row = law.model_dump(mode="json")
+    row.update(paper_id=paper, in_corpus=paper is not None)
+    return row
+
+
+def _paper_label(row: dict[str, Any]) -> str:
+    return f"{row['arxiv_id']} {row['title']}"
+
+
+def _exponents(row: dict[str, Any]) -> str:
+    shown = {k: v for k, v in row["params"].items() if _EXPONENT.match(k)}
+    shown.update({k: v for k, v in row["derived"].items() if k in ("a", "b")})
+    return ", ".join(f"{k}={v:.4g}" for k, v in shown.items()) or "-"

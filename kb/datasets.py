@@ -1,0 +1,112 @@
+"""Read-side access to released datasets and their points (written by ``ingest.released``).
+
+A dataset is one folder of ``../shared/datasets`` (name = folder name); its points share one
+schema (:class:`kb.records.Point`). Each dataset has a default metric, the one a law is usually
+fitted to (e.g. ``loss`` for ``epoch_chinchilla``); the ingest step records it in the store's
+meta table, so this module needs no knowledge of the adapters.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kb.errors import NotFoundError
+from kb.records import Dataset, Point
+from kb.store import Store
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_METRIC_KEY",
+    "default_metric",
+    "get_dataset",
+    "list_datasets",
+    "metric_counts",
+    "metrics",
+    "points",
+]
+
+# Must match ingest.released.DEFAULT_METRIC_KEY (tests/test_datasets.py checks).
+DEFAULT_METRIC_KEY = "dataset_default_metric:{}"
+
+
+def list_datasets(store: Store) -> list[Dataset]:
+    """Every ingested dataset, ordered by name."""
+    return store.select(Dataset)
+
+
+def get_dataset(store: Store, name: str) -> Dataset:
+    """The dataset called ``name``.
+
+    Raises:
+        NotFoundError: no such dataset; the message lists the known names.
+    """
+    found = store.get(Dataset, name)
+    if found is None:
+        known = ", ".join(d.name for d in list_datasets(store)) or "none; run `kb ingest`"
+        raise NotFoundError(f"no dataset named '{name}' (known: {known})")
+    return found
+
+
+def metric_counts(store: Store, name: str) -> dict[str, int]:
+    """Metric name -> number of points, for one dataset (ordered by metric name)."""
+    get_dataset(store, name)
+    rows = (
+        store.cursor()
+        .execute(
+            "SELECT metric, count(*) FROM points WHERE dataset = ? GROUP BY metric ORDER BY metric",
+            [name],
+        )
+        .fetchall()
+    )
+    return {str(m): int(n) for m, n in rows}
+
+
+def metrics(store: Store, name: str) -> list[str]:
+    """The metric names of a dataset, sorted."""
+    return list(metric_counts(store, name))
+
+
+def default_metric(store: Store, name: str) -> str:
+    """The metric a law is fitted to by default for this dataset.
+
+    The adapter's choice recorded at ingest; if absent (an older store), the metric with the
+    most points.
+
+    Raises:
+        NotFoundError: no such dataset, or it has no points.
+    """
+    recorded = store.get_meta(DEFAULT_METRIC_KEY.format(name))
+    counts = metric_counts(store, name)
+    if recorded and recorded in counts:
+        return recorded
+    if not counts:
+        raise NotFoundError(f"dataset '{name}' has no points; re-run `kb ingest`")
+    return max(counts, key=lambda m: (counts[m], m))
+
+
+def points(
+    store: Store, name: str, *, metric: str | None = None, limit: int | None = None
+) -> list[Point]:
+    """Points of one metric of a dataset, in source order (file, row).
+
+    Args:
+        metric: the metric name; None means :func:`default_metric`. ``'*'`` means every metric.
+        limit: at most this many points.
+
+    Raises:
+        NotFoundError: unknown dataset or metric (the message lists the metrics).
+    """
+    chosen = default_metric(store, name) if metric is None else metric
+    if chosen == "*":
+        get_dataset(store, name)
+        where, params = "dataset = ?", [name]
+    else:
+        known = metrics(store, name)
+        if chosen not in known:
+            shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
+            raise NotFoundError(f"dataset '{name}' has no metric '{chosen}' (metrics: {shown})")
+        where, params = "dataset = ? AND metric = ?", [name, chosen]
+    return store.select(
+        Point, where, params, order_by="source_file, source_row, metric, point_id", limit=limit
+    )

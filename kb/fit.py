@@ -1,0 +1,777 @@
+"""Fit law forms to scaling data: multi-start L-BFGS, bootstrap intervals, held-out checks.
+
+How a fit runs (``fit_arrays``; ``fit_points`` and ``fit_dataset`` only gather the arrays):
+
+1. The recipe's point filter (e.g. Epoch's "drop the five highest-loss points") is applied.
+2. **Every start of the grid** (the product of the parameters' starting values, 4,500 for the
+   Chinchilla/Hoffmann grid) is minimised at once by a batched L-BFGS (``kb._lbfgs``): one
+   vectorised (for Chinchilla, compiled: ``kb._kernels``) evaluation of the objective and its
+   analytic gradient serves all starts. For grids of 500+ starts, after 20 iterations only the
+   best 10% of the starts still running carry on, for at most 150 iterations.
+3. The ``N_POLISH`` best distinct end points are polished with ``scipy.optimize.minimize``
+   (L-BFGS-B, ``jac=True``); the best polished point is the fit. ``benchmarks/bench_fit.py
+   --check-full`` runs scipy from every one of the 4,500 starts on epoch_chinchilla and reaches
+   the same optimum (objectives equal to 1e-14, parameters to 5 digits).
+4. Bootstrap: resamples (of points, or of runs when points are curves) are expressed as integer
+   weights on the points, and all refits run as one batch from the full-data optimum. Percentile
+   intervals are given for every parameter and derived quantity.
+
+The objective is ``sum_i w_i huber(r_i)`` with ``r_i`` the residual in the form's space (log y
+for losses) and Huber's loss with the recipe's δ (or ½r² for least squares). Everything is
+deterministic given ``seed``; no global random state is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import minimize  # type: ignore[import-untyped]
+
+from kb._kernels import fused_objective
+from kb._lbfgs import minimize_batch
+from kb.errors import BadInputError, FitError
+from kb.frontier import AXES, derived_quantities
+from kb.laws import LawForm, get_form
+from kb.recipes import Recipe, get_recipe
+from kb.records import FitRecord, Point, stable_id
+from kb.store import Store
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FIT_VERSION",
+    "FitResult",
+    "Holdout",
+    "compare_forms",
+    "fit_arrays",
+    "fit_dataset",
+    "fit_points",
+    "objective_and_grad",
+    "points_to_arrays",
+]
+
+FIT_VERSION = "fit-1"
+N_POLISH = 8
+BOOT_FTOL = 1e-10
+# The batched grid stage stops after this many iterations; the best N_POLISH distinct end points
+# are then run to convergence by scipy. Starts still moving at this point are far behind the
+# leaders (benchmarks/bench_fit.py --check-full compares with scipy from every start).
+GRID_MAX_ITER = 150
+# After GRID_PRUNE_AT iterations only the best GRID_PRUNE_KEEP of the starts still running carry
+# on (starts that have already converged are kept too); see kb._lbfgs.minimize_batch. Pruned
+# starts count as not converged in FitResult.n_converged.
+GRID_PRUNE_AT = 20
+GRID_PRUNE_KEEP = 0.1
+GRID_PRUNE_MIN = 500  # smaller grids run every start to the end
+USE_KERNELS = True  # tests switch this off to check the numpy path gives the same fit
+Progress = Callable[[int, int], None]
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Fit on the smaller scales, predict the largest ``fraction`` of points along ``axis``."""
+
+    axis: str = "compute"
+    fraction: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.axis not in AXES:
+            raise BadInputError(f"holdout axis {self.axis!r}: expected one of {', '.join(AXES)}")
+        if not 0.0 < self.fraction < 1.0:
+            raise BadInputError(f"holdout fraction {self.fraction}: expected 0 < fraction < 1")
+
+    @classmethod
+    def parse(cls, text: str) -> Holdout:
+        """``"compute:0.2"`` -> ``Holdout("compute", 0.2)``."""
+        axis, _, frac = text.partition(":")
+        try:
+            return cls(axis.strip(), float(frac) if frac else 0.2)
+        except ValueError:
+            raise BadInputError(
+                f"holdout {text!r}: expected AXIS:FRACTION, e.g. compute:0.2"
+            ) from None
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The outcome of one fit. Parameters are reported in the published form (E, A, B, α, β)."""
+
+    law: str
+    recipe: str
+    theta: FloatArray = field(repr=False)
+    params: dict[str, float]
+    intervals: dict[str, list[float]]
+    derived: dict[str, float]
+    objective: float
+    n_points: int
+    n_starts: int
+    n_converged: int
+    seed: int
+    n_boot: int
+    residuals: FloatArray = field(repr=False)
+    holdout: dict[str, Any] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    boot_params: FloatArray | None = field(default=None, repr=False)
+
+    @property
+    def form(self) -> LawForm:
+        """The law form that was fitted."""
+        return get_form(self.law)
+
+    @property
+    def fit_params(self) -> dict[str, float]:
+        """Parameters in fit space (e.g. e = log E), as the optimiser saw them."""
+        return dict(zip(self.form.param_names, map(float, self.theta), strict=True))
+
+    def predict(self, X: Mapping[str, Any]) -> FloatArray:
+        """Predicted values (natural units) at inputs ``X`` (the form's input names)."""
+        return self.form.predict(self.theta, X)
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain-JSON summary (what ``kb fit --json`` prints)."""
+        return {
+            "law": self.law,
+            "recipe": self.recipe,
+            "params": self.params,
+            "intervals": self.intervals,
+            "derived": self.derived,
+            "objective": self.objective,
+            "n_points": self.n_points,
+            "n_starts": self.n_starts,
+            "n_converged": self.n_converged,
+            "n_boot": self.n_boot,
+            "seed": self.seed,
+            "holdout": self.holdout,
+            "options": self.options,
+        }
+
+    def fit_id(self, dataset: str, metric: str | None = None) -> str:
+        """Stable id from dataset, law, recipe, options and seed."""
+        opts = json.dumps({**self.options, "metric": metric}, sort_keys=True, default=str)
+        return stable_id(dataset, self.law, self.recipe, opts, str(self.seed))
+
+    def to_record(self, dataset: str, *, metric: str | None = None) -> FitRecord:
+        """The ``fits`` table row for this result."""
+        import datetime as dt
+
+        return FitRecord(
+            fit_id=self.fit_id(dataset, metric),
+            dataset=dataset,
+            law=self.law,
+            recipe=self.recipe,
+            metric=metric,
+            options=self.options,
+            params=self.params,
+            intervals=self.intervals,
+            derived={k: v for k, v in self.derived.items() if math.isfinite(v)},
+            objective=self.objective,
+            n_points=self.n_points,
+            n_starts=self.n_starts,
+            n_converged=self.n_converged,
+            seed=self.seed,
+            holdout=self.holdout,
+            version=FIT_VERSION,
+            created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        )
+
+
+# -- objective --------------------------------------------------------------------------------
+
+
+def objective_and_grad(
+    form: LawForm,
+    theta: FloatArray,
+    logX: Mapping[str, FloatArray],
+    target: FloatArray,
+    weights: FloatArray,
+    recipe: Recipe,
+) -> tuple[FloatArray, FloatArray]:
+    """Objective ``(S,)`` and its analytic gradient ``(S, p)`` for ``theta`` ``(S, p)``.
+
+    ``weights`` is ``(n,)`` or ``(S, n)`` (bootstrap counts). Non-finite predictions give inf.
+    Uses a compiled kernel for the form when one exists (``kb._kernels``), else numpy.
+    """
+    if USE_KERNELS:
+        fused = fused_objective(form.name, theta, logX, target, weights, recipe.loss, recipe.delta)
+        if fused is not None:
+            return fused
+    return _objective_numpy(form, theta, logX, target, weights, recipe)
+
+
+def _objective_numpy(
+    form: LawForm,
+    theta: FloatArray,
+    logX: Mapping[str, FloatArray],
+    target: FloatArray,
+    weights: FloatArray,
+    recipe: Recipe,
+) -> tuple[FloatArray, FloatArray]:
+    pred, vjp = form.value_and_vjp(theta, logX)
+    r = target[None, :] - pred
+    if recipe.loss == "huber":
+        a = np.abs(r)
+        rho = np.where(a <= recipe.delta, 0.5 * r * r, recipe.delta * (a - 0.5 * recipe.delta))
+        psi = np.clip(r, -recipe.delta, recipe.delta)
+    else:
+        rho, psi = 0.5 * r * r, r
+    f = np.sum(weights * rho, axis=1)
+    g = -vjp(weights * psi)
+    bad = ~np.isfinite(f) | ~np.all(np.isfinite(g), axis=1)
+    f[bad] = np.inf
+    g[bad] = 0.0
+    return f, g
+
+
+# -- the fit ----------------------------------------------------------------------------------
+
+
+def _prepare(
+    X: Mapping[str, Any], y: Any, form: LawForm
+) -> tuple[dict[str, FloatArray], dict[str, FloatArray], FloatArray]:
+    """Validated inputs: raw arrays, log inputs and the target in the form's space."""
+    missing = [name for name in form.inputs if name not in X]
+    if missing:
+        raise FitError(
+            f"law {form.name!r} needs input(s) {', '.join(missing)} but the data has "
+            f"{', '.join(sorted(X)) or 'none'}; pick a law whose inputs the data has "
+            "(`kb laws-forms` lists them)"
+        )
+    yv = np.asarray(y, dtype=float).ravel()
+    raw = {name: np.asarray(X[name], dtype=float).ravel() for name in form.inputs}
+    for name, arr in raw.items():
+        if arr.shape != yv.shape:
+            raise FitError(f"input {name!r} has {arr.size} values but y has {yv.size}")
+        bad = np.flatnonzero(~np.isfinite(arr) | (arr <= 0))
+        if bad.size:
+            raise FitError(
+                f"input {name!r} must be finite and > 0 (it enters through its log); "
+                f"{bad.size} bad value(s), first at row {bad[0]} ({arr[bad[0]]!r}); "
+                "drop or fix those rows"
+            )
+    bad = np.flatnonzero(~np.isfinite(yv) | ((yv <= 0) if form.space == "log" else False))
+    if bad.size:
+        need = "finite and > 0 (log-space fit)" if form.space == "log" else "finite"
+        raise FitError(
+            f"values must be {need}; {bad.size} bad value(s), first at row {bad[0]} "
+            f"({yv[bad[0]]!r}); drop those rows or use a linear-space law (log_linear, sigmoid_log)"
+        )
+    logX = {name: np.log(arr) for name, arr in raw.items()}
+    target = np.log(yv) if form.space == "log" else yv
+    return raw, logX, target
+
+
+def _apply_filters(
+    raw: dict[str, FloatArray], y: FloatArray, groups: FloatArray | None, recipe: Recipe
+) -> tuple[dict[str, FloatArray], FloatArray, FloatArray | None, NDArray[np.intp]]:
+    keep = np.arange(y.size)
+    if recipe.drop_highest:
+        keep = np.sort(np.argsort(y, kind="stable")[: max(y.size - recipe.drop_highest, 0)])
+    sub = {k: v[keep] for k, v in raw.items()}
+    return sub, y[keep], None if groups is None else groups[keep], keep
+
+
+def _bounds(form: LawForm, recipe: Recipe) -> tuple[FloatArray | None, FloatArray | None]:
+    return (form.lower, form.upper) if recipe.bounded else (None, None)
+
+
+def _multistart(
+    form: LawForm,
+    logX: Mapping[str, FloatArray],
+    target: FloatArray,
+    recipe: Recipe,
+) -> tuple[FloatArray, float, int, int]:
+    """Best fit-space vector, its objective, the number of starts, and how many converged."""
+    starts = form.grid(logX, target, recipe.grids.get(form.name))
+    w = np.ones(target.size)
+    lower, upper = _bounds(form, recipe)
+
+    def batch(th: FloatArray, rows: NDArray[np.intp]) -> tuple[FloatArray, FloatArray]:
+        return objective_and_grad(form, th, logX, target, w, recipe)
+
+    res = minimize_batch(
+        batch, starts, lower=lower, upper=upper, max_iter=GRID_MAX_ITER,
+        prune_at=GRID_PRUNE_AT if starts.shape[0] >= GRID_PRUNE_MIN else 0,
+        prune_keep=GRID_PRUNE_KEEP,
+    )  # fmt: skip
+    n_conv = int(np.sum(res.converged & np.isfinite(res.fun)))
+    finite = np.flatnonzero(np.isfinite(res.fun))
+    if finite.size == 0:
+        raise FitError(
+            f"law {form.name!r}: no start converged ({starts.shape[0]} starts, objective not "
+            "finite anywhere); check the data's units and that the law suits this metric"
+        )
+    order = finite[np.argsort(res.fun[finite], kind="stable")]
+    picked: list[FloatArray] = []
+    for i in order:
+        if all(np.max(np.abs(res.x[i] - p)) > 1e-3 for p in picked):
+            picked.append(res.x[i])
+        if len(picked) >= N_POLISH:
+            break
+    bounds = None if lower is None or upper is None else list(zip(lower, upper, strict=True))
+
+    def one(th: FloatArray) -> tuple[float, FloatArray]:
+        with np.errstate(all="ignore"):
+            f, g = objective_and_grad(form, th[None, :], logX, target, w, recipe)
+        return float(f[0]), g[0]
+
+    best_x, best_f = res.x[order[0]], float(res.fun[order[0]])
+    for x0 in picked:
+        out = minimize(one, x0, jac=True, method="L-BFGS-B", bounds=bounds)
+        if np.isfinite(out.fun) and out.fun <= best_f:
+            best_x, best_f = out.x, float(out.fun)
+            # A polished start that scipy reports converged counts even if the batch stage ran
+            # out of iterations on it.
+            n_conv = max(n_conv, int(bool(out.success)))
+    logger.debug(
+        "%s: %d starts, %d converged in the batch stage, best objective %.6g",
+        form.name, starts.shape[0], n_conv, best_f,
+    )  # fmt: skip
+    if n_conv == 0:
+        raise FitError(
+            f"law {form.name!r}: none of {starts.shape[0]} starts converged; try another "
+            "recipe or law, or check for outliers (e.g. --recipe epoch drops the worst points)"
+        )
+    return best_x, best_f, int(starts.shape[0]), n_conv
+
+
+def _resample_weights(
+    n: int, groups: FloatArray | None, n_boot: int, rng: np.random.Generator
+) -> FloatArray:
+    """Bootstrap counts ``(n_boot, n)``: points drawn with replacement, or whole groups."""
+    if groups is None:
+        idx = rng.integers(0, n, size=(n_boot, n))
+        return np.stack([np.bincount(r, minlength=n) for r in idx]).astype(float)
+    labels, inv = np.unique(groups, return_inverse=True)
+    picks = rng.integers(0, labels.size, size=(n_boot, labels.size))
+    counts = np.stack([np.bincount(r, minlength=labels.size) for r in picks]).astype(float)
+    return counts[:, inv]
+
+
+def _bootstrap(
+    form: LawForm,
+    logX: Mapping[str, FloatArray],
+    target: FloatArray,
+    recipe: Recipe,
+    theta: FloatArray,
+    weights: FloatArray,
+    on_progress: Progress | None,
+) -> FloatArray:
+    """Refit every resample (rows of ``weights``) from ``theta``; returns ``(n_boot, p)``."""
+    lower, upper = _bounds(form, recipe)
+    n_boot = weights.shape[0]
+    chunks = np.array_split(np.arange(n_boot), max(1, min(4, n_boot // 1000)))
+    done = 0
+
+    def run(rows: NDArray[np.intp]) -> FloatArray:
+        w = weights[rows]
+
+        def batch(th: FloatArray, r: NDArray[np.intp]) -> tuple[FloatArray, FloatArray]:
+            return objective_and_grad(form, th, logX, target, w[r], recipe)
+
+        x0 = np.repeat(theta[None, :], rows.size, axis=0)
+        # Relative stopping: the objective is O(1e-3), so scipy's absolute floor would stop the
+        # refits right at the warm start (the loss-scale trap Besiroglu et al. describe).
+        res = minimize_batch(
+            batch, x0, lower=lower, upper=upper, ftol=BOOT_FTOL, f_floor=0.0, max_iter=1000
+        )
+        return res.x
+
+    out = np.empty((n_boot, theta.size))
+    for rows in chunks:  # chunks only pace the progress callback; each runs as one batch
+        out[rows] = run(rows)
+        done += rows.size
+        if on_progress is not None:
+            on_progress(done, n_boot)
+    return out
+
+
+def _summaries(
+    form: LawForm, boot: FloatArray, budgets: Sequence[float], level: float
+) -> dict[str, list[float]]:
+    pub = form.to_published(boot)
+    cols: dict[str, FloatArray] = {n: pub[:, i] for i, n in enumerate(form.published_names)}
+    cols.update(derived_quantities(form, pub, budgets))
+    lo, hi = 50 * (1 - level), 50 * (1 + level)
+    out: dict[str, list[float]] = {}
+    for name, vals in cols.items():
+        v = vals[np.isfinite(vals)]
+        if v.size:
+            out[name] = [float(np.percentile(v, lo)), float(np.percentile(v, hi))]
+    return out
+
+
+def fit_arrays(
+    X: Mapping[str, Any],
+    y: Any,
+    *,
+    law: str,
+    recipe: str = "standard",
+    n_boot: int = 0,
+    seed: int = 0,
+    holdout: Holdout | None = None,
+    groups: Sequence[Any] | None = None,
+    budgets: Sequence[float] = (5.76e23,),
+    level: float = 0.95,
+    fixed: Mapping[str, float] | None = None,
+    on_progress: Progress | None = None,
+) -> FitResult:
+    """Fit law form ``law`` to inputs ``X`` (column name -> array) and values ``y``.
+
+    Args:
+        X: the form's inputs by name (``n_params``, ``n_tokens``, ``x`` ...), all > 0.
+        y: measured values (> 0 for log-space forms).
+        recipe: a name in ``kb.recipes.RECIPES``.
+        n_boot: bootstrap resamples (0: no intervals).
+        holdout: also fit on the smaller scales and report the error on the largest.
+        groups: run key per point; the bootstrap then resamples whole runs.
+        budgets: compute budgets (FLOP) for derived N_opt, D_opt, loss at a budget.
+        level: interval coverage (0.95: 2.5th and 97.5th percentiles).
+        fixed: fit-space parameters held at given values (e.g. a two-stage procedure).
+
+    Raises:
+        FitError: too few points, bad values, missing inputs, or no start converged.
+    """
+    base = get_form(law)
+    form = base.with_fixed(fixed) if fixed else base
+    rec = get_recipe(recipe)
+    raw, _, _ = _prepare(X, y, form)
+    yv = np.asarray(y, dtype=float).ravel()
+    garr = None if groups is None else np.asarray([str(g) for g in groups], dtype=object)
+    scales = {
+        k: np.asarray(X[k], dtype=float).ravel()
+        for k in ("compute_flops", "n_params", "n_tokens")
+        if k in X and k not in raw and np.asarray(X[k]).size == yv.size
+    }
+    raw, yv, garr, keep = _apply_filters(raw, yv, garr, rec)
+    scales = {k: v[keep] for k, v in scales.items()}
+    n_par = len(form.params)
+    if yv.size <= n_par:
+        raise FitError(
+            f"law {form.name!r} has {n_par} parameters but only {yv.size} point(s) remain"
+            f"{' after the recipe drops ' + str(rec.drop_highest) if rec.drop_highest else ''}; "
+            "it needs more points than parameters: add data or choose a law with fewer parameters"
+        )
+    _, logX, target = _prepare(raw, yv, form)
+    theta, obj, n_starts, n_conv = _multistart(form, logX, target, rec)
+    pred = form.predict_fit_space(theta, logX)
+    params = form.published(theta)
+    derived = {
+        k: float(v[0])
+        for k, v in derived_quantities(form, form.to_published(theta[None, :]), budgets).items()
+    }
+    intervals: dict[str, list[float]] = {}
+    boot = None
+    if n_boot > 0:
+        scheme = rec.bootstrap
+        use_groups = garr if scheme in ("runs", "auto") else None
+        if use_groups is not None and scheme == "auto" and np.unique(use_groups).size == yv.size:
+            use_groups = None  # one point per run: resampling runs is resampling points
+        if scheme == "runs" and use_groups is None:
+            raise FitError("recipe bootstraps by run but the points carry no run_key")
+        weights = _resample_weights(yv.size, use_groups, n_boot, np.random.default_rng(seed))
+        boot = _bootstrap(form, logX, target, rec, theta, weights, on_progress)
+        intervals = _summaries(form, boot, budgets, level)
+    hold = None
+    if holdout is not None:
+        hold = holdout_check(raw, yv, form=form, recipe=rec, holdout=holdout, scales=scales)
+    return FitResult(
+        law=base.name,
+        recipe=rec.name,
+        theta=theta if not fixed else _full_theta(base, theta, fixed),
+        params=params,
+        intervals=intervals,
+        derived=derived,
+        objective=obj,
+        n_points=int(yv.size),
+        n_starts=n_starts,
+        n_converged=n_conv,
+        seed=seed,
+        n_boot=n_boot,
+        residuals=target - pred,
+        holdout=hold,
+        options={
+            "n_boot": n_boot,
+            "level": level,
+            "budgets": list(budgets),
+            "holdout": None if holdout is None else [holdout.axis, holdout.fraction],
+            **({"fixed": dict(fixed)} if fixed else {}),
+        },
+        boot_params=(
+            boot
+            if boot is None or not fixed
+            else np.array([_full_theta(base, row, fixed) for row in boot])
+        ),
+    )
+
+
+def _full_theta(base: LawForm, theta: FloatArray, fixed: Mapping[str, float]) -> FloatArray:
+    it = iter(theta)
+    return np.array([fixed[n] if n in fixed else next(it) for n in base.param_names], dtype=float)
+
+
+def _axis_values(raw: Mapping[str, FloatArray], axis: str) -> FloatArray:
+    if axis == "compute":
+        if "compute_flops" in raw:
+            return raw["compute_flops"]
+        if "n_params" in raw and "n_tokens" in raw:
+            return 6.0 * raw["n_params"] * raw["n_tokens"]
+        if "x" in raw:
+            return raw["x"]
+    elif axis in raw:
+        return raw[axis]
+    raise FitError(f"holdout along {axis!r}: the data has no such column ({', '.join(raw)})")
+
+
+def holdout_check(
+    raw: Mapping[str, FloatArray],
+    y: FloatArray,
+    *,
+    form: LawForm,
+    recipe: Recipe,
+    holdout: Holdout,
+    scales: Mapping[str, FloatArray] | None = None,
+) -> dict[str, Any]:
+    """Fit on points below the (1 − fraction) quantile of ``axis``; score the rest.
+
+    Returns axis, fraction, threshold, n_train, n_test, rmse (in the form's residual space:
+    log units for losses), mean and max relative error of the predicted values.
+    """
+    vals = _axis_values({**(scales or {}), **raw}, holdout.axis)
+    threshold = float(np.quantile(vals, 1.0 - holdout.fraction))
+    test = vals >= threshold
+    if test.all():
+        test = vals > threshold
+    n_test, n_train = int(test.sum()), int((~test).sum())
+    if n_test == 0 or n_train <= len(form.params):
+        raise FitError(
+            f"holdout {holdout.axis}:{holdout.fraction}: {n_train} training and {n_test} test "
+            "points; need more training points than parameters and at least one test point"
+        )
+    train = {k: v[~test] for k, v in raw.items()}
+    _, logX, target = _prepare(train, y[~test], form)
+    plain = recipe.model_copy(update={"drop_highest": 0})
+    theta, _, _, _ = _multistart(form, logX, target, plain)
+    pred = form.predict(theta, {k: v[test] for k, v in raw.items()})
+    actual = y[test]
+    resid = np.log(actual) - np.log(pred) if form.space == "log" else actual - pred
+    rel = np.abs(pred - actual) / np.abs(actual)
+    return {
+        "axis": holdout.axis,
+        "fraction": holdout.fraction,
+        "threshold": threshold,
+        "n_train": n_train,
+        "n_test": n_test,
+        "rmse": float(np.sqrt(np.mean(resid**2))),
+        "space": form.space,
+        "mean_rel_error": float(np.mean(rel)),
+        "max_rel_error": float(np.max(rel)),
+    }
+
+
+# -- points and the store --------------------------------------------------------------------
+
+SINGLE_INPUT_DEFAULT = "compute_flops"
+
+
+def points_to_arrays(
+    points: Sequence[Point], form: LawForm, *, x: str = SINGLE_INPUT_DEFAULT
+) -> tuple[dict[str, FloatArray], FloatArray, list[str] | None]:
+    """The arrays a form needs from points: inputs, values and run keys (None if no run keys).
+
+    ``n_tokens`` missing but compute present gives ``C / (6N)``, and compute missing gives
+    ``6ND`` (the usual approximation; Epoch and Hoffmann et al. use it). Single-input forms read
+    ``x`` (a point field, or a key of ``extras``). ``unique_tokens`` comes from ``extras``.
+    """
+    if not points:
+        raise FitError("no points to fit; check the dataset name and --metric")
+    cols: dict[str, list[float | None]] = {}
+    for name in form.inputs:
+        field_name = x if name == "x" else name
+        cols[name] = [_point_value(p, field_name) for p in points]
+    for name, values in cols.items():
+        missing = [i for i, v in enumerate(values) if v is None]
+        if missing:
+            p = points[missing[0]]
+            raise FitError(
+                f"law {form.name!r} needs {x if name == 'x' else name!r} for every point; "
+                f"{len(missing)} of {len(points)} lack it (first: {p.source_file} row "
+                f"{p.source_row}); pick a law or --x axis the dataset has"
+            )
+    X = {k: np.array(v, dtype=float) for k, v in cols.items()}
+    for axis in ("compute_flops", "n_params", "n_tokens"):  # for holdouts along other axes
+        vals = [_point_value(p, axis) for p in points]
+        if axis not in X and all(v is not None for v in vals):
+            X[axis] = np.array(vals, dtype=float)
+    y = np.array([p.value for p in points], dtype=float)
+    keys = [p.run_key for p in points]
+    groups = (
+        None if all(k is None for k in keys) else [k or f"point-{i}" for i, k in enumerate(keys)]
+    )
+    return X, y, groups
+
+
+def _point_value(p: Point, name: str) -> float | None:
+    if name == "n_tokens" and p.n_tokens is None and p.compute_flops and p.n_params:
+        return p.compute_flops / (6.0 * p.n_params)
+    if name == "compute_flops" and p.compute_flops is None and p.n_params and p.n_tokens:
+        return 6.0 * p.n_params * p.n_tokens
+    value = getattr(p, name, None) if name in Point.model_fields else p.extras.get(name)
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def fit_points(
+    points: Sequence[Point],
+    *,
+    law: str,
+    recipe: str = "standard",
+    x: str = SINGLE_INPUT_DEFAULT,
+    n_boot: int = 0,
+    seed: int = 0,
+    holdout: Holdout | None = None,
+    budgets: Sequence[float] = (5.76e23,),
+    on_progress: Progress | None = None,
+) -> FitResult:
+    """Fit ``law`` to ``Point`` records (one metric); the bootstrap resamples by ``run_key``.
+
+    ``x`` names the column single-input forms use (``compute_flops``, ``n_params``,
+    ``n_tokens`` or an ``extras`` key).
+    """
+    metrics = sorted({p.metric for p in points})
+    if len(metrics) > 1:
+        raise FitError(f"points mix metrics {metrics}; fit one metric at a time (--metric)")
+    form = get_form(law)
+    X, y, groups = points_to_arrays(points, form, x=x)
+    result = fit_arrays(
+        X, y, law=law, recipe=recipe, n_boot=n_boot, seed=seed, holdout=holdout,
+        groups=groups, budgets=budgets, on_progress=on_progress,
+    )  # fmt: skip
+    if "x" in form.inputs:
+        options = {**result.options, "x": x}
+        return _replace(result, options=options)
+    return result
+
+
+def _replace(result: FitResult, **changes: Any) -> FitResult:
+    from dataclasses import replace
+
+    return replace(result, **changes)
+
+
+def dataset_points(
+    store: Store, dataset: str, metric: str | None = None
+) -> tuple[list[Point], str]:
+    """The dataset's points for one metric (the only one, or ``loss``-like if several)."""
+    points = store.select(Point, "dataset = ?", [dataset])
+    if not points:
+        raise FitError(
+            f"dataset {dataset!r} has no points in this knowledge base; "
+            "ingest it first (`kb ingest ../shared/datasets`)"
+        )
+    metrics = sorted({p.metric for p in points})
+    if metric is None:
+        if len(metrics) == 1:
+            metric = metrics[0]
+        else:
+            lossy = [m for m in metrics if "loss" in m]
+            if len(lossy) != 1:
+                raise FitError(
+                    f"dataset {dataset!r} has metrics {', '.join(metrics)}; "
+                    "choose one with --metric"
+                )
+            metric = lossy[0]
+    chosen = [p for p in points if p.metric == metric]
+    if not chosen:
+        raise FitError(f"dataset {dataset!r} has no metric {metric!r}; it has {', '.join(metrics)}")
+    return chosen, metric
+
+
+def fit_dataset(
+    store: Store,
+    dataset: str,
+    *,
+    law: str,
+    recipe: str = "standard",
+    metric: str | None = None,
+    x: str = SINGLE_INPUT_DEFAULT,
+    n_boot: int = 0,
+    seed: int = 0,
+    holdout: Holdout | None = None,
+    save: bool = True,
+    on_progress: Progress | None = None,
+) -> FitResult:
+    """Fit ``law`` to a stored dataset's points; with ``save`` upsert the ``fits`` row."""
+    points, metric = dataset_points(store, dataset, metric)
+    result = fit_points(
+        points, law=law, recipe=recipe, x=x, n_boot=n_boot, seed=seed, holdout=holdout,
+        on_progress=on_progress,
+    )  # fmt: skip
+    result = _replace(result, options={**result.options, "dataset": dataset, "metric": metric})
+    if save:
+        store.upsert([result.to_record(dataset, metric=metric)])
+    return result
+
+
+def compare_forms(
+    source: Store | Mapping[str, Any],
+    *,
+    dataset: str | None = None,
+    y: Any = None,
+    forms: Sequence[str] | None = None,
+    recipe: str = "standard",
+    metric: str | None = None,
+    x: str = SINGLE_INPUT_DEFAULT,
+    holdout: Holdout | None = None,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Fit several forms to one dataset (a store + ``dataset``, or arrays + ``y``) and compare.
+
+    Each row: law, n_params (fitted parameters), objective, train RMSE (residual space), and the
+    holdout's n_train, n_test, rmse and relative errors. Forms whose inputs the data lacks are
+    listed with ``skipped`` saying why. Rows are sorted by holdout RMSE (else train RMSE).
+    """
+    holdout = holdout or Holdout()
+    rows: list[dict[str, Any]] = []
+    for name in forms or list(get_form_names()):
+        form = get_form(name)
+        try:
+            if isinstance(source, Store):
+                if dataset is None:
+                    raise BadInputError("compare_forms on a store needs dataset=")
+                points, _ = dataset_points(source, dataset, metric)
+                res = fit_points(points, law=name, recipe=recipe, x=x, seed=seed, holdout=holdout)
+            else:
+                res = fit_arrays(source, y, law=name, recipe=recipe, seed=seed, holdout=holdout)
+        except FitError as err:
+            rows.append({"law": name, "skipped": str(err)})
+            continue
+        rows.append(
+            {
+                "law": name,
+                "n_fitted": len(form.params),
+                "objective": res.objective,
+                "train_rmse": float(np.sqrt(np.mean(res.residuals**2))),
+                **{f"holdout_{k}": v for k, v in (res.holdout or {}).items()},
+            }
+        )
+    rows.sort(
+        key=lambda r: (r.get("skipped") is not None, r.get("holdout_rmse", r.get("train_rmse", 0)))
+    )
+    return rows
+
+
+def get_form_names() -> list[str]:
+    """Names of every registered form."""
+    from kb.laws import FORMS
+
+    return list(FORMS)

@@ -1,0 +1,290 @@
+"""The registry of reported laws: ``data/laws.toml`` loaded, validated and synced into the store.
+
+The registry is a curated TOML file of facts (numbers, formulas, locations in the paper), one
+``[[laws]]`` table per law. :func:`load_registry` validates every entry into
+:class:`kb.records.ReportedLaw` and checks what pydantic cannot: known form names, arXiv ids,
+unique ids, intervals that bracket a parameter, and compute-optimal exponents that agree with the
+fitted ones (``a = β/(α+β)``, ``b = α/(α+β)``, ``a + b = 1``). :func:`sync_registry` makes the
+``laws`` table equal to the file and records the file's digest in ``_meta`` so that callers can
+tell when the table is stale (:func:`registry_is_stale`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from kb.errors import BadInputError, NotFoundError, ParseError
+from kb.records import Paper, ReportedLaw, normalize_arxiv_id, paper_id_for
+from kb.store import Store
+
+__all__ = [
+    "DEFAULT_REGISTRY",
+    "DIGEST_KEY",
+    "EXPONENT_TOLERANCE",
+    "LAW_FORMS",
+    "get_law",
+    "law_paper_id",
+    "laws_for_dataset",
+    "laws_for_paper",
+    "list_laws",
+    "load_registry",
+    "registry_digest",
+    "registry_is_stale",
+    "registry_path",
+    "sync_registry",
+    "validate_entry",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The curated file shipped with the project; ``$KB_REGISTRY`` overrides it.
+DEFAULT_REGISTRY = Path(__file__).resolve().parent.parent / "data" / "laws.toml"
+#: ``_meta`` key holding the sha256 of the registry file last synced.
+DIGEST_KEY = "registry_digest"
+#: Law forms a registry entry may name: the forms ``kb.laws`` can refit.
+LAW_FORMS: tuple[str, ...] = (
+    "power_law", "power_law_plus_constant", "chinchilla", "kaplan_nd", "broken_power_law",
+    "log_linear", "sigmoid_log", "data_constrained", "compute_optimal",
+)  # fmt: skip
+#: How far a reported a or b may sit from the value implied by the fitted exponents. Papers
+#: round α and β to two digits but derive a, b from the unrounded ones (Chinchilla: 0.46 vs
+#: 0.28/0.62 = 0.452), so an exact check would reject faithful entries.
+EXPONENT_TOLERANCE = 0.01
+
+
+def registry_path() -> Path:
+    """The registry file: ``$KB_REGISTRY`` if set, else ``data/laws.toml`` of the project."""
+    env = os.environ.get("KB_REGISTRY")
+    return Path(env) if env else DEFAULT_REGISTRY
+
+
+def registry_digest(path: str | os.PathLike[str] | None = None) -> str:
+    """sha256 of the registry file's bytes (what ``_meta`` stores after a sync)."""
+    file = Path(path) if path is not None else registry_path()
+    try:
+        return hashlib.sha256(file.read_bytes()).hexdigest()
+    except OSError as err:
+        raise BadInputError(f"{file}: cannot read the law registry: {err.strerror}") from err
+
+
+def load_registry(path: str | os.PathLike[str] | None = None) -> list[ReportedLaw]:
+    """Read and validate the registry; returns the laws in file order.
+
+    Raises:
+        ParseError: the file is not valid TOML, or has no ``[[laws]]`` array of tables.
+        BadInputError: an entry fails validation; the message names the file, the line of the
+            entry, its ``law_id`` and the field, and says what was expected.
+    """
+    file = Path(path) if path is not None else registry_path()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as err:
+        raise BadInputError(f"{file}: cannot read the law registry: {err.strerror}") from err
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ParseError(f"{file}: not valid TOML: {err}") from err
+    entries = doc.get("laws")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ParseError(f"{file}: expected an array of tables [[laws]], one per law")
+    laws: list[ReportedLaw] = []
+    seen: dict[str, int] = {}
+    for number, entry in enumerate(entries, start=1):
+        where = _where(file, text, entry, number)
+        law = validate_entry(entry, where)
+        if law.law_id in seen:
+            raise BadInputError(
+                f"{where}: law_id '{law.law_id}' is used twice (first by entry {seen[law.law_id]});"
+                " every law needs its own id"
+            )
+        seen[law.law_id] = number
+        laws.append(law)
+    logger.debug("loaded %d laws from %s", len(laws), file)
+    return laws
+
+
+def _where(file: Path, text: str, entry: Mapping[str, Any], number: int) -> str:
+    """``file:line: law 'id'`` for messages; the line is that of the entry's ``law_id``."""
+    law_id = entry.get("law_id")
+    if not isinstance(law_id, str):
+        return f"{file}: entry {number} (no law_id)"
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        key, _, value = line.partition("=")
+        if key.strip() == "law_id" and value.strip().strip("\"'") == law_id:
+            return f"{file}:{lineno}: law '{law_id}'"
+    return f"{file}: entry {number}, law '{law_id}'"
+
+
+def validate_entry(entry: Mapping[str, Any], where: str = "registry entry") -> ReportedLaw:
+    """One registry entry as a ReportedLaw, with every check; ``where`` prefixes error messages.
+
+    Raises:
+        BadInputError: naming ``where``, the field and what was expected.
+    """
+    try:
+        law = ReportedLaw.model_validate(dict(entry))
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "entry"
+        more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+        raise BadInputError(f"{where}: field '{field}': {first['msg']}{more}") from err
+    _check_law(law, where)
+    return law
+
+
+def _check_law(law: ReportedLaw, where: str) -> None:
+    """The checks pydantic's types cannot express."""
+    if normalize_arxiv_id(law.arxiv_id) != law.arxiv_id:
+        raise BadInputError(
+            f"{where}: field 'arxiv_id': '{law.arxiv_id}' is not a bare arXiv id "
+            "(expected e.g. '2203.15556', no prefix or version)"
+        )
+    if law.form is not None and law.form not in LAW_FORMS:
+        raise BadInputError(
+            f"{where}: field 'form': unknown form '{law.form}'; expected one of "
+            f"{', '.join(LAW_FORMS)} (or leave it out when no form fits)"
+        )
+    for name in ("name", "formula", "source"):
+        if not getattr(law, name).strip():
+            raise BadInputError(f"{where}: field '{name}' is empty")
+    if not law.params and (law.verified or not law.notes.strip()):
+        raise BadInputError(
+            f"{where}: field 'params' is empty; a law without values must have verified = false "
+            "and notes saying why no values are recorded"
+        )
+    if not law.verified and not law.notes.strip():
+        raise BadInputError(
+            f"{where}: field 'notes': an unverified law must say what was not checked"
+        )
+    for key, value in [*law.params.items(), *law.derived.items()]:
+        if not math.isfinite(value):
+            raise BadInputError(f"{where}: '{key}' = {value}: expected a finite number")
+    _check_intervals(law, where)
+    _check_derived(law, where)
+
+
+def _check_intervals(law: ReportedLaw, where: str) -> None:
+    for key, bounds in law.intervals.items():
+        if key not in law.params and key not in law.derived:
+            raise BadInputError(
+                f"{where}: field 'intervals.{key}': no parameter or derived value named '{key}'"
+            )
+        if len(bounds) != 2 or not bounds[0] <= bounds[1]:
+            raise BadInputError(
+                f"{where}: field 'intervals.{key}': expected [low, high] with low <= high, "
+                f"got {bounds}"
+            )
+
+
+def _check_derived(law: ReportedLaw, where: str) -> None:
+    a, b = law.derived.get("a"), law.derived.get("b")
+    if a is not None and b is not None and abs(a + b - 1.0) > EXPONENT_TOLERANCE:
+        raise BadInputError(
+            f"{where}: field 'derived': a + b = {a + b:.4g}, expected 1 (N_opt·D_opt ∝ C) "
+            f"within {EXPONENT_TOLERANCE}"
+        )
+    alpha, beta = law.params.get("alpha"), law.params.get("beta")
+    if law.form not in ("chinchilla", "data_constrained") or alpha is None or beta is None:
+        return
+    implied = {"a": beta / (alpha + beta), "b": alpha / (alpha + beta)}
+    for key, value in implied.items():
+        given = law.derived.get(key)
+        if given is not None and abs(given - value) > EXPONENT_TOLERANCE:
+            formula = "beta/(alpha+beta)" if key == "a" else "alpha/(alpha+beta)"
+            raise BadInputError(
+                f"{where}: field 'derived.{key}' = {given} but {formula} = {value:.4f} "
+                f"(tolerance {EXPONENT_TOLERANCE})"
+            )
+
+
+# -- the store ----------------------------------------------------------------------------------
+
+
+def sync_registry(store: Store, path: str | os.PathLike[str] | None = None) -> int:
+    """Make the ``laws`` table equal to the registry file; returns the number of laws.
+
+    Upserts every law, deletes laws no longer in the file and records the file's digest in
+    ``_meta``. Opens no transaction of its own: call it inside ``store.transaction()`` (the
+    ingest pipeline does) so a bad file leaves the table untouched.
+    """
+    file = Path(path) if path is not None else registry_path()
+    laws = load_registry(file)
+    keep = {law.law_id for law in laws}
+    stale = [r[0] for r in store.con.execute("SELECT law_id FROM laws").fetchall()]
+    for law_id in stale:
+        if law_id not in keep:
+            store.delete(ReportedLaw, "law_id = ?", [law_id])
+    store.upsert(laws)
+    store.set_meta(DIGEST_KEY, registry_digest(file))
+    logger.info("synced %d laws from %s", len(laws), file)
+    return len(laws)
+
+
+def registry_is_stale(store: Store, path: str | os.PathLike[str] | None = None) -> bool:
+    """True when the ``laws`` table is empty or was synced from a different registry file."""
+    if store.count(ReportedLaw) == 0:
+        return True
+    return store.get_meta(DIGEST_KEY) != registry_digest(path)
+
+
+def list_laws(store: Store) -> list[ReportedLaw]:
+    """Every law in the store, ordered by law_id."""
+    return store.select(ReportedLaw)
+
+
+def laws_for_paper(store: Store, paper_id: str) -> list[ReportedLaw]:
+    """Laws reported by one paper.
+
+    ``paper_id`` is ``arxiv:<id>`` (a bare arXiv id is accepted too) or a corpus paper's
+    ``t:<hash>`` id, matched through the normalised title of the laws' papers.
+
+    Raises:
+        BadInputError: ``paper_id`` is neither form.
+    """
+    arxiv_id = normalize_arxiv_id(paper_id)
+    if arxiv_id is not None:
+        return store.select(ReportedLaw, "arxiv_id = ?", [arxiv_id])
+    if paper_id.startswith("t:"):
+        return [law for law in list_laws(store) if paper_id_for(law.title) == paper_id]
+    raise BadInputError(
+        f"'{paper_id}' is not a paper id; expected 'arxiv:<id>' "
+        "(e.g. arxiv:2203.15556) or 't:<hash>'"
+    )
+
+
+def laws_for_dataset(store: Store, name: str) -> list[ReportedLaw]:
+    """Laws fitted on one of our datasets (by folder name, e.g. ``epoch_chinchilla``)."""
+    return store.select(ReportedLaw, "dataset = ?", [name])
+
+
+def law_paper_id(store: Store, law: ReportedLaw) -> str | None:
+    """The corpus paper a law belongs to, or None when that paper is not in the corpus.
+
+    Matches ``arxiv:<id>`` first; seed papers listed without an arXiv id are matched on the
+    normalised title (``paper_id_for(title)``).
+    """
+    for candidate in (f"arxiv:{law.arxiv_id}", paper_id_for(law.title)):
+        if store.get(Paper, candidate) is not None:
+            return candidate
+    return None
+
+
+def get_law(store: Store, law_id: str) -> ReportedLaw:
+    """One law by id.
+
+    Raises:
+        NotFoundError: no such law; the message lists how to see the ids.
+    """
+    law = store.get(ReportedLaw, law_id)
+    if law is None:
+        raise NotFoundError(f"no law '{law_id}' in the registry; `kb laws` lists the law ids")
+    return law
