@@ -42,7 +42,8 @@ def setting_of(point: Point) -> dict[str, str]:
 
 def setting_label(setting: dict[str, Any]) -> str:
     """A short label: the 'setting' value (if any), then the other values in brackets."""
-    rest = [str(v) for k, v in setting.items() if k != "setting"]
+    # File names (the source a row came from) say nothing about the setting itself.
+    rest = [str(v) for k, v in setting.items() if k != "setting" and "/" not in str(v)]
     head = str(setting.get("setting", ""))
     return f"{head} [{', '.join(rest)}]" if head else ", ".join(rest)
 
