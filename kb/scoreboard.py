@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kb.errors import KBError, NotFoundError
+from kb.errors import KBError, NotFoundError, UnknownLawError
 from kb.optima import OPTIMUM_METRICS, settings
 from kb.records import Dataset, Point, Record, stable_id
 from kb.store import Store
@@ -92,12 +92,26 @@ def _columns(store: Store, dataset: str, metric: str) -> set[str]:
     return {c for c, n in zip(_COLUMNS, filled, strict=True) if n == total}
 
 
-def plan_scoreboard(store: Store, datasets: Sequence[str] | None = None) -> list[Entry]:
-    """The (dataset, metric, form, recipe, x, axis) fits the scoreboard runs."""
+def plan_scoreboard(
+    store: Store,
+    datasets: Sequence[str] | None = None,
+    *,
+    forms: Sequence[str] | None = None,
+    recipes: Sequence[str] | None = None,
+) -> list[Entry]:
+    """The (dataset, metric, form, recipe, x, axis) fits the scoreboard runs.
+
+    ``forms`` and ``recipes`` restrict the board (default: every form and recipe).
+    """
     from kb.datasets import default_metric
     from kb.laws import FORMS
     from kb.recipes import RECIPES
 
+    unknown = sorted(set(forms or ()) - set(FORMS)) + sorted(set(recipes or ()) - set(RECIPES))
+    if unknown:
+        raise UnknownLawError(f"unknown form or recipe: {', '.join(unknown)}")
+    form_list = [FORMS[f] for f in forms] if forms else list(FORMS.values())
+    recipe_list = list(recipes) if recipes else list(RECIPES)
     names = [d.name for d in store.select(Dataset)]
     if datasets:
         missing = sorted(set(datasets) - set(names))
@@ -117,14 +131,16 @@ def plan_scoreboard(store: Store, datasets: Sequence[str] | None = None) -> list
             # Optimal sizes vs compute: only compute_optimal means anything, one setting at a
             # time (settings differ in how N and C are counted; never pool them).
             pts = store.select(Point, "dataset = ? AND metric = ?", [name, metric])
+            if "compute_optimal" not in [f.name for f in form_list]:
+                continue
             for key in settings(pts):
-                for recipe in RECIPES:
+                for recipe in recipe_list:
                     plan.append(
                         Entry(dataset=name, metric=metric, law="compute_optimal", recipe=recipe,
                               x=None, setting=key, holdout_axis=axis)
                     )  # fmt: skip
             continue
-        for form in FORMS.values():
+        for form in form_list:
             if form.name == "compute_optimal":
                 continue  # fits optimal sizes, not a loss or score
             if "x" in form.inputs:
@@ -133,7 +149,7 @@ def plan_scoreboard(store: Store, datasets: Sequence[str] | None = None) -> list
                 x = None
             else:
                 continue
-            for recipe in RECIPES:
+            for recipe in recipe_list:
                 plan.append(
                     Entry(dataset=name, metric=metric, law=form.name, recipe=recipe, x=x,
                           holdout_axis=axis)
@@ -182,6 +198,8 @@ def build_scoreboard(
     store: Store,
     *,
     datasets: Sequence[str] | None = None,
+    forms: Sequence[str] | None = None,
+    recipes: Sequence[str] | None = None,
     fraction: float = 0.2,
     seed: int = 0,
     on_progress: Progress | None = None,
@@ -191,15 +209,17 @@ def build_scoreboard(
     A fit that fails (too few points, no start converged) is stored with status 'failed' and
     the reason, so the board shows what could not be scored instead of hiding it.
     """
-    plan = plan_scoreboard(store, datasets)
+    plan = plan_scoreboard(store, datasets, forms=forms, recipes=recipes)
     scores: list[Score] = []
     for done, entry in enumerate(plan, start=1):
         scores.append(_score(store, entry, fraction, seed))
         if on_progress is not None:
             on_progress(done, len(plan))
     with store.transaction():
-        for name in {e.dataset for e in plan}:
-            store.delete(Score, "dataset = ?", [name])
+        if not forms and not recipes:
+            # A full rebuild of these datasets: drop scores of forms or recipes that are gone.
+            for name in {e.dataset for e in plan}:
+                store.delete(Score, "dataset = ?", [name])
         store.upsert(scores)
     logger.info("scoreboard: %d scores, %d failed", len(scores),
                 sum(s.status == "failed" for s in scores))  # fmt: skip

@@ -14,10 +14,10 @@ from kb.audit import audit, audit_law, paper_recipe
 from kb.cli import cli
 from kb.compare import compare, dataset_conventions, disagreements
 from kb.derive import Derived, LawView, derive, derive_all, view_of_fit, view_of_law
-from kb.errors import BadInputError, FitError, NotFoundError
+from kb.errors import BadInputError, FitError, NotFoundError, UnknownLawError
 from kb.optima import fit_optima, setting_of, settings
 from kb.records import Dataset, FitRecord, Point, ReportedLaw
-from kb.scoreboard import Score, scoreboard
+from kb.scoreboard import Score, build_scoreboard, scoreboard
 from kb.store import Store
 from kb.verdicts import (
     profile_of,
@@ -719,3 +719,30 @@ def test_fit_optima_one_fit_per_setting(store: Store) -> None:
     with pytest.raises(NotFoundError, match="no compute-optimal metric"):
         store.upsert([Dataset(name="other", path="/y", adapter_version="t")])
         fit_optima(store, "other")
+
+
+def test_build_scoreboard_on_synthetic_loss(store: Store) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    pts = []
+    for i, n in enumerate(np.geomspace(1e7, 1e9, 6)):
+        for j, d in enumerate(np.geomspace(1e9, 1e11, 5)):
+            loss = (1.8 + 400 / n**0.34 + 400 / d**0.28) * np.exp(rng.normal(0, 0.005))
+            pts.append(Point(
+                point_id=f"p{i}-{j}", dataset="syn", metric="loss", value=float(loss),
+                unit="nats/token", n_params=float(n), n_tokens=float(d),
+                compute_flops=float(6 * n * d), source_file="s.csv", source_row=5 * i + j + 1,
+            ))  # fmt: skip
+    store.upsert([*pts, Dataset(name="syn", path="/x", adapter_version="t")])
+    scores = build_scoreboard(store, forms=["power_law", "chinchilla"], recipes=["standard"])
+    assert {(s.law, s.x, s.holdout_axis) for s in scores} == {
+        ("power_law", "compute_flops", "compute"), ("chinchilla", None, "compute"),
+    }  # fmt: skip
+    assert all(s.status == "ok" and s.n_test for s in scores)
+    board = scoreboard(store, dataset="syn")
+    assert board[0].law == "chinchilla"  # the true form extrapolates best
+    assert board[0].rmse is not None
+    assert board[0].rmse < board[1].rmse  # type: ignore[operator]
+    with pytest.raises(UnknownLawError, match="unknown form or recipe: nope"):
+        build_scoreboard(store, forms=["nope"])
