@@ -107,6 +107,17 @@ MIGRATIONS: list[list[str]] = [
             row_id INTEGER PRIMARY KEY, paper_id VARCHAR NOT NULL, field VARCHAR NOT NULL,
             span_start INTEGER NOT NULL, span_end INTEGER NOT NULL)""",
     ],
+    # 3: the extrapolation scoreboard (record model: kb.scoreboard.Score).
+    [
+        """CREATE TABLE scores (
+            score_id VARCHAR PRIMARY KEY, dataset VARCHAR NOT NULL, metric VARCHAR NOT NULL,
+            law VARCHAR NOT NULL, recipe VARCHAR NOT NULL, x VARCHAR, setting VARCHAR,
+            holdout_axis VARCHAR NOT NULL, holdout_fraction DOUBLE NOT NULL, n_train INTEGER,
+            n_test INTEGER, rmse DOUBLE, mean_rel_error DOUBLE, max_rel_error DOUBLE,
+            status VARCHAR NOT NULL, message VARCHAR NOT NULL, version VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL)""",
+        "CREATE INDEX scores_dataset ON scores (dataset)",
+    ],
 ]
 
 

@@ -1,0 +1,271 @@
+"""Reported vs refit: check a paper's numbers against its own data, refitted here.
+
+For every registry law whose ``dataset`` is one of ours and whose form ``kb.laws`` can fit, the
+data is refitted twice: with the paper's own recipe (the ``kb.recipes`` recipe whose source is
+that paper, if any) and with the ``standard`` one. Each reported parameter (and each reported
+derived quantity, e.g. a and b) becomes one :class:`AuditRow` per recipe, with the refit value,
+its bootstrap interval and whether the reported value lies inside it. On ``epoch_chinchilla``,
+Hoffmann et al.'s approach-3 estimates fall outside the refit intervals and Besiroglu et al.'s
+inside, which is the finding of Besiroglu et al. 2024 (arXiv:2404.10102).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kb.derive import EXPONENT_NAME, PARAM_ALIASES, is_performance, power_law_variable, view_of_law
+from kb.errors import KBError, NotFoundError
+from kb.records import Dataset, FitRecord, ReportedLaw
+from kb.store import Store
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["AuditRow", "audit", "audit_law", "paper_recipe"]
+
+Progress = Callable[[int, int], None]
+
+
+class Refit(Protocol):
+    """What the audit needs to refit a law: ``kb.fit.fit_dataset``'s signature, as a record."""
+
+    def __call__(
+        self,
+        store: Store,
+        dataset: str,
+        *,
+        law: str,
+        recipe: str,
+        metric: str,
+        x: str | None,
+        n_boot: int,
+        seed: int,
+    ) -> FitRecord: ...
+
+
+class AuditRow(BaseModel):
+    """One reported parameter of one law, next to its refit under one recipe."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    arxiv_id: str
+    law: str = Field(description="registry law_id")
+    dataset: str
+    param: str = Field(description="parameter (or derived quantity) as the registry names it")
+    reported: float
+    reported_interval: list[float] | None = Field(description="interval the paper gives, if any")
+    refit: float | None = Field(description="the refit's value; None if it has no such parameter")
+    interval: list[float] | None = Field(description="the refit's bootstrap interval")
+    inside: bool | None = Field(description="reported value within the refit interval")
+    recipe: str
+    paper_recipe: bool = Field(description="the recipe is the paper's own")
+    metric: str = Field(description="the dataset metric refitted")
+    fit_id: str | None = Field(description="id of the refit (not saved); None if it failed")
+    error: str | None = Field(None, description="why the refit failed, if it did")
+    note: str = Field("", description="conversions made before comparing, e.g. a sign")
+
+
+def paper_recipe(law: ReportedLaw, recipes: Mapping[str, str]) -> str | None:
+    """The recipe whose source names the law's paper (``recipes``: name -> source text)."""
+    named = law.conventions.get("recipe")
+    if named and named in recipes:
+        return named
+    for name, source in recipes.items():
+        if law.arxiv_id and law.arxiv_id in source:
+            return name
+    return None
+
+
+def _match(name: str, values: Mapping[str, float]) -> str | None:
+    """The key of ``values`` that means the registry's parameter ``name`` (E, alpha, alpha_N…)."""
+    if name in values:
+        return name
+    lower = {k.lower(): k for k in values}
+    if name.lower() in lower:
+        return lower[name.lower()]
+    for aliases in PARAM_ALIASES.values():
+        if name in aliases:
+            for alias in aliases:
+                if alias in values:
+                    return alias
+    return None
+
+
+def failed_rows(
+    law: ReportedLaw, recipe: str, metric: str, error: str, *, is_paper_recipe: bool
+) -> list[AuditRow]:
+    """Rows for a law whose refit failed: reported values, no refit, the reason."""
+    return [
+        AuditRow(
+            arxiv_id=law.arxiv_id, law=law.law_id, dataset=law.dataset or "", param=name,
+            reported=value, reported_interval=law.intervals.get(name), refit=None, interval=None,
+            inside=None, recipe=recipe, paper_recipe=is_paper_recipe, metric=metric,
+            fit_id=None, error=error,
+        )
+        for name, value in {**law.params, **law.derived}.items()
+    ]  # fmt: skip
+
+
+def _opposite_sign_convention(law: ReportedLaw, name: str, reported: float, refit: float) -> bool:
+    """A one-input power-law exponent reported negative where kb.laws fits a positive decay."""
+    return (
+        law.form in ("power_law", "power_law_plus_constant")
+        and EXPONENT_NAME.match(name) is not None
+        and reported < 0 < refit
+    )
+
+
+def audit_law(law: ReportedLaw, fit: FitRecord, *, is_paper_recipe: bool) -> list[AuditRow]:
+    """Rows for one law against one refit: every reported parameter, then every derived one.
+
+    ``inside`` is None when the refit has no interval for the parameter (no bootstrap) or no
+    such parameter; otherwise ``low <= reported <= high``.
+    """
+    rows: list[AuditRow] = []
+    reported: list[tuple[str, float, Mapping[str, float]]] = [
+        *((k, v, fit.params) for k, v in law.params.items()),
+        *((k, v, {**fit.derived, **fit.params}) for k, v in law.derived.items()),
+    ]
+    seen: set[str] = set()
+    for name, value, pool in reported:
+        if name in seen:
+            continue
+        seen.add(name)
+        key = _match(name, pool)
+        refit = float(pool[key]) if key is not None else None
+        interval = fit.intervals.get(key) if key is not None else None
+        compared, note = value, ""
+        if refit is not None and _opposite_sign_convention(law, name, value, refit):
+            # kb.laws writes power laws as x^(−α); a paper writing x^α reports −α.
+            compared = -value
+            note = f"sign flipped: the paper writes x^{name}, kb.laws x^(−{name})"
+        inside = None
+        if interval is not None and len(interval) == 2:
+            inside = bool(min(interval) <= compared <= max(interval))
+        rows.append(
+            AuditRow(
+                arxiv_id=law.arxiv_id, law=law.law_id, dataset=fit.dataset, param=name,
+                reported=value, reported_interval=law.intervals.get(name), refit=refit,
+                interval=list(interval) if interval is not None else None, inside=inside,
+                recipe=fit.recipe, paper_recipe=is_paper_recipe, metric=fit.metric or "",
+                fit_id=fit.fit_id, note=note,
+            )
+        )  # fmt: skip
+    return rows
+
+
+def _fit_dataset(
+    store: Store,
+    dataset: str,
+    *,
+    law: str,
+    recipe: str,
+    metric: str,
+    x: str | None,
+    n_boot: int,
+    seed: int,
+) -> FitRecord:
+    from kb.fit import SINGLE_INPUT_DEFAULT, fit_dataset
+
+    result = fit_dataset(
+        store, dataset, law=law, recipe=recipe, metric=metric, x=x or SINGLE_INPUT_DEFAULT,
+        n_boot=n_boot, seed=seed, save=False,
+    )  # fmt: skip
+    return result.to_record(dataset, metric=metric)
+
+
+# The point column a one-input law reads, by the quantity its exponent is.
+_X_BY_QUANTITY = {"loss_compute": "compute_flops", "alpha": "n_params", "beta": "n_tokens"}
+
+
+def auditable(law: ReportedLaw, forms: Mapping[str, object]) -> str | None:
+    """Why a registry law cannot be audited, or None if it can."""
+    if not law.params:
+        return "no parameters recorded"
+    if law.form not in forms:
+        return f"form {law.form!r} is not one kb.laws can fit"
+    if not is_performance(view_of_law(law)):
+        return "it predicts a hyperparameter, not the dataset's measured metric"
+    return None
+
+
+def audit(
+    store: Store,
+    dataset: str | None = None,
+    *,
+    n_boot: int = 200,
+    seed: int = 0,
+    refit: Refit | None = None,
+    on_progress: Progress | None = None,
+) -> list[AuditRow]:
+    """Audit every registry law fitted on one of our datasets (or only on ``dataset``).
+
+    Args:
+        store: the knowledge base (read-only is enough: refits are not saved).
+        dataset: only laws on this dataset.
+        n_boot: bootstrap resamples per refit (intervals need n_boot > 0).
+        seed: the refits' seed.
+        refit: how to refit (default ``kb.fit.fit_dataset``); tests pass their own.
+        on_progress: ``(done, total)`` over refits.
+
+    Raises:
+        NotFoundError: ``dataset`` is not in the store, or no registry law is fitted on it.
+    """
+    from kb.datasets import default_metric
+    from kb.laws import FORMS
+    from kb.recipes import RECIPES
+
+    refit = refit or _fit_dataset
+    ours = {d.name for d in store.select(Dataset)}
+    if dataset is not None and dataset not in ours:
+        raise NotFoundError(f"no dataset {dataset!r}; list them with `kb datasets`")
+    laws: list[ReportedLaw] = []
+    for law in store.select(ReportedLaw):
+        if law.dataset not in ours or (dataset is not None and law.dataset != dataset):
+            continue
+        why = auditable(law, FORMS)
+        if why is None:
+            laws.append(law)
+        else:
+            logger.info("audit: %s not audited: %s", law.law_id, why)
+    if dataset is not None and not laws:
+        raise NotFoundError(
+            f"no registry law on {dataset!r} can be refitted (none has parameters of a form "
+            "kb.laws fits); see `kb laws`"
+        )
+    sources = {name: r.source for name, r in RECIPES.items()}
+    plan: list[tuple[ReportedLaw, str, bool]] = []
+    for law in laws:
+        own = paper_recipe(law, sources)
+        if own is not None:
+            plan.append((law, own, True))
+        if own != "standard":
+            plan.append((law, "standard", False))
+    cache: dict[tuple[str, str, str, str | None], FitRecord | str] = {}
+    rows: list[AuditRow] = []
+    for done, (law, recipe, own_recipe) in enumerate(plan, start=1):
+        assert law.dataset is not None  # filtered above
+        assert law.form is not None
+        metric = default_metric(store, law.dataset)
+        x = _X_BY_QUANTITY.get(power_law_variable(view_of_law(law)) or "")
+        key = (law.dataset, law.form, recipe, x)
+        if key not in cache:
+            logger.info("audit: refitting %s on %s with %s", law.form, law.dataset, recipe)
+            try:
+                cache[key] = refit(
+                    store, law.dataset, law=law.form, recipe=recipe, metric=metric, x=x,
+                    n_boot=n_boot, seed=seed,
+                )  # fmt: skip
+            except KBError as err:
+                cache[key] = str(err)
+        done_fit = cache[key]
+        if isinstance(done_fit, str):
+            rows += failed_rows(law, recipe, metric, done_fit, is_paper_recipe=own_recipe)
+        else:
+            rows += audit_law(law, done_fit, is_paper_recipe=own_recipe)
+        if on_progress is not None:
+            on_progress(done, len(plan))
+    return rows

@@ -1,0 +1,191 @@
+"""``kb compare``, ``kb audit`` and ``kb scoreboard``: laws on one axis, audits, extrapolation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from kb.audit import audit
+from kb.cli._common import (
+    cli,
+    db_option,
+    emit_json,
+    emit_table,
+    json_option,
+    progress_bar,
+    reading,
+    writing,
+)
+from kb.compare import compare, disagreements
+from kb.derive import QUANTITIES
+from kb.optima import fit_optima, setting_label
+from kb.scoreboard import build_scoreboard, scoreboard
+
+
+def _compare_json(row: Any) -> dict[str, Any]:
+    data: dict[str, Any] = row.model_dump(mode="json")
+    return data
+
+
+@cli.command("compare")
+@click.option(
+    "--quantity",
+    type=click.Choice(QUANTITIES),
+    default=None,
+    help="Only this quantity (default: all). a, b: N_opt ∝ C^a, D_opt ∝ C^b.",
+)
+@click.option("--reference", default=None, help="law_id or fit_id to judge the others against.")
+@click.option("--disagreements", "only_disagreements", is_flag=True,
+              help="Only pairs of comparable papers whose intervals do not overlap.")  # fmt: skip
+@click.option("--include-fits", is_flag=True,
+              help="With --disagreements: also pair our own refits with the papers.")  # fmt: skip
+@db_option
+@json_option
+def compare_cmd(
+    db_path: str,
+    as_json: bool,
+    quantity: str | None,
+    reference: str | None,
+    only_disagreements: bool,
+    include_fits: bool,
+) -> None:
+    """Put every reported law and stored fit on one axis per quantity, with verdicts and notes.
+
+    Example:  kb compare --quantity a --json
+    """
+    with reading(db_path) as store:
+        rows = compare(store, quantity=quantity, reference=reference)
+    # Papers by arXiv id; our fits by what was fitted ("dataset: setting").
+    who = {r.source_id: r.arxiv_id or r.title.partition(" on ")[2] or r.dataset for r in rows}
+    if only_disagreements:
+        found = disagreements(rows, include_fits=include_fits)
+        if as_json:
+            emit_json(found)
+        else:
+            table = [{**d.model_dump(), "left_who": who[d.left], "right_who": who[d.right]}
+                     for d in found]  # fmt: skip
+            emit_table(table, ["quantity", "left", "left_who", "left_interval", "right",
+                               "right_who", "right_interval", "gap"], {"left_who": 30,
+                               "right_who": 30})  # fmt: skip
+        return
+    if as_json:
+        emit_json(_compare_json(r) for r in rows)
+    else:
+        table = [{**r.model_dump(), "who": who[r.source_id]} for r in rows]
+        emit_table(table, ["quantity", "source_id", "who", "value", "interval", "verdict",
+                           "notes"], {"notes": 70})  # fmt: skip
+
+
+@cli.command("audit")
+@click.argument("dataset", required=False)
+@click.option(
+    "--boot",
+    "n_boot",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Bootstrap resamples per refit (0: no intervals, so no inside/outside).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the refits.")
+@db_option
+@json_option
+def audit_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int, seed: int) -> None:
+    """Refit registry laws on their own data (paper's recipe and standard) vs reported values.
+
+    Example:  kb audit epoch_chinchilla --boot 200 --json
+    """
+    with reading(db_path) as store, progress_bar("refitting") as bar:
+        rows = audit(store, dataset, n_boot=n_boot, seed=seed, on_progress=bar)
+    if as_json:
+        emit_json(rows)
+    else:
+        columns = ["law", "recipe", "param", "reported", "refit", "interval", "inside"]
+        emit_table([r.model_dump() for r in rows], columns)
+
+
+@cli.command("scoreboard")
+@click.option("--dataset", default=None, help="Only this dataset.")
+@click.option(
+    "--build",
+    is_flag=True,
+    help="Refit every form × recipe with a held-out largest scale and store the scores.",
+)
+@click.option(
+    "--fraction",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.2,
+    show_default=True,
+    help="Share of points held out (with --build).",
+)
+@db_option
+@json_option
+def scoreboard_cmd(
+    db_path: str, as_json: bool, dataset: str | None, build: bool, fraction: float
+) -> None:
+    """List (or --build) extrapolation scores: law form × recipe per dataset, best first.
+
+    Example:  kb scoreboard --build --dataset epoch_chinchilla
+    """
+    if build:
+        with writing(db_path) as store, progress_bar("scoring") as bar:
+            build_scoreboard(
+                store, datasets=[dataset] if dataset else None, fraction=fraction,
+                on_progress=bar,
+            )  # fmt: skip
+    with reading(db_path) as store:
+        rows = scoreboard(store, dataset=dataset)
+    if as_json:
+        emit_json(rows)
+    else:
+        table = [
+            {
+                **r.model_dump(),
+                "setting": json.loads(r.setting).get("setting") if r.setting else None,
+            }
+            for r in rows
+        ]
+        columns = ["dataset", "setting", "law", "recipe", "x", "rmse", "mean_rel_error", "status",
+                   "message"]  # fmt: skip
+        emit_table(table, columns, {"message": 50, "setting": 30})
+
+
+@cli.command("optima")
+@click.argument("dataset", required=False)
+@click.option(
+    "--boot",
+    "n_boot",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Bootstrap resamples per setting (for the intervals of a and b).",
+)
+@db_option
+@json_option
+def optima_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int) -> None:
+    """Refit N_opt ∝ C^a and D_opt ∝ C^b per setting from released optima; store the fits.
+
+    The fits then appear in `kb compare` as our own refits.
+
+    Example:  kb optima porian2024_discrepancies --boot 200
+    """
+    with writing(db_path) as store, progress_bar("fitting settings") as bar:
+        records = fit_optima(store, dataset, n_boot=n_boot, on_progress=bar)
+        store.upsert(records)
+    if as_json:
+        emit_json(records)
+    else:
+        rows = [
+            {
+                **r.model_dump(),
+                "exponent": r.options.get("exponent"),
+                "value": r.params.get("exponent"),
+                "interval": r.intervals.get("exponent"),
+                "setting": setting_label(r.options.get("setting") or {}),
+            }
+            for r in records
+        ]
+        emit_table(
+            rows, ["dataset", "metric", "exponent", "value", "interval", "setting"], {"setting": 90}
+        )

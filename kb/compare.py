@@ -1,0 +1,346 @@
+"""Cross-paper comparison: every law and fit on one axis per quantity, with verdicts and notes.
+
+``compare(store)`` returns one :class:`ComparisonRow` per (law or fit, quantity) that the law's
+form allows (see :mod:`kb.derive`), each with a verdict against a reference row (see
+:mod:`kb.verdicts`) and notes that explain known convention effects, e.g. why Kaplan et al.'s
+``N_opt ∝ C^0.73`` differs from Hoffmann et al.'s ``≈ C^0.5``. ``disagreements(rows)`` lists the
+pairs of comparable rows whose intervals do not overlap.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kb.derive import QUANTITIES, Derived, LawView, derive, derive_all, view_of_fit, view_of_law
+from kb.errors import BadInputError, NotFoundError
+from kb.optima import OPTIMUM_METRICS, setting_of
+from kb.records import Dataset, FitRecord, Paper, Point, ReportedLaw
+from kb.store import Store
+from kb.verdicts import PEARCE_SONG, PORIAN, Profile, Verdict, profile_of, verdict
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ComparisonRow", "Disagreement", "compare", "dataset_conventions", "disagreements"]
+
+
+class ComparisonRow(BaseModel):
+    """One quantity of one reported law or stored fit, with its verdict against a reference."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source_id: str = Field(description="law_id of a registry law, fit_id of a stored fit")
+    arxiv_id: str | None = Field(description="the paper; None for our own fits")
+    title: str
+    dataset: str | None = Field(description="our dataset it was fitted on, if any")
+    quantity: str
+    value: float
+    interval: list[float] | None = Field(description="[low, high] when known")
+    derivation: str = Field(description="how the value was derived")
+    notes: str = Field(description="convention effects that explain differences")
+    kind: Literal["reported", "fit"]
+    domain: str | None
+    form: str | None
+    year: int | None
+    verdict: Literal["reference", "direct", "converted", "not_comparable"] = Field(
+        description="comparability with the reference row of this quantity"
+    )
+    reference: str = Field(description="source_id of the reference row")
+    reasons: list[str] = Field(default_factory=list, description="why (not) comparable")
+    view: LawView = Field(exclude=True, description="the law or fit itself (not serialised)")
+    derived: Derived = Field(exclude=True)
+
+
+class Disagreement(BaseModel):
+    """Two comparable rows of one quantity whose intervals do not overlap."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    quantity: str
+    left: str
+    left_title: str
+    left_value: float
+    left_interval: list[float]
+    right: str
+    right_title: str
+    right_value: float
+    right_interval: list[float]
+    gap: float = Field(description="distance between the two intervals")
+    verdict: Literal["direct", "converted"]
+    conversions: list[str] = Field(default_factory=list)
+    caveats: list[str] = Field(default_factory=list)
+
+
+def _form_inputs(form: str) -> tuple[str, ...]:
+    """The inputs of a kb.laws form (e.g. ('compute_flops',)), or () when unknown."""
+    try:
+        laws = importlib.import_module("kb.laws")
+    except ModuleNotFoundError:
+        return ()
+    law = laws.FORMS.get(form)
+    return tuple(getattr(law, "inputs", ())) if law is not None else ()
+
+
+def dataset_conventions(
+    store: Store,
+    name: str,
+    metric: str | None = None,
+    setting: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """A dataset's conventions from its points: how N and C were counted, metric, unit.
+
+    ``setting`` restricts to the points of one experimental setting (text-valued extras), whose
+    counting may differ from the rest of the dataset (Porian et al.'s param_count).
+    """
+    where = "dataset = ?" + (" AND metric = ?" if metric else "")
+    params = [name, metric] if metric else [name]
+    if setting:
+        pts = [p for p in store.select(Point, where, params) if setting_of(p) == dict(setting)]
+        tally = Counter((p.n_params_kind, p.compute_method, p.metric, p.unit) for p in pts)
+        rows = [(*key, n) for key, n in tally.most_common(1)]
+    else:
+        rows = (
+            store.cursor()
+            .execute(
+                f"SELECT n_params_kind, compute_method, metric, unit, count(*) AS n FROM "
+                f"{Point.table} WHERE {where} GROUP BY ALL ORDER BY n DESC LIMIT 1",
+                params,
+            )
+            .fetchall()
+        )
+    conv: dict[str, str] = {"data": name}
+    ds = store.get(Dataset, name)
+    if ds is not None and ds.arxiv_id:
+        paper = store.get(Paper, f"arxiv:{ds.arxiv_id}")
+        if paper is not None and paper.domain:
+            conv["domain"] = paper.domain
+    if rows:
+        kind, method, metric_name, unit, _ = rows[0]
+        if kind:
+            conv["n_params"] = str(kind).replace("_", "-")
+        if method:
+            conv["compute"] = str(method)
+        if metric_name in OPTIMUM_METRICS:
+            # The fitted values are optimal sizes; the metric they optimise is the loss.
+            conv["loss"] = "loss minimised at each compute budget"
+            conv["target"] = str(metric_name)
+        else:
+            conv["loss"] = f"{metric_name} ({unit})"
+    return conv
+
+
+def _views(store: Store) -> list[LawView]:
+    views: list[LawView] = []
+    domains = {p.paper_id: p.domain for p in store.select(Paper) if p.domain}
+    for law in store.select(ReportedLaw):
+        view = view_of_law(law)
+        conv = {k.lower(): v for k, v in law.conventions.items()}
+        if "domain" not in conv and "modality" not in conv:
+            domain = domains.get(f"arxiv:{law.arxiv_id}")
+            if domain:
+                view = view.model_copy(
+                    update={"conventions": {**law.conventions, "domain": domain}}
+                )
+        views.append(view)
+    cache: dict[tuple[str, str | None, str], dict[str, str]] = {}
+    for fit in store.select(FitRecord):
+        setting = fit.options.get("setting")
+        setting = setting if isinstance(setting, dict) else None
+        key = (fit.dataset, fit.metric, json.dumps(setting, sort_keys=True))
+        if key not in cache:
+            cache[key] = dataset_conventions(store, fit.dataset, fit.metric, setting)
+        views.append(view_of_fit(fit, cache[key], _form_inputs(fit.law)))
+    return views
+
+
+def _explain(
+    view: LawView, profile: Profile, quantity: str, best: Derived, siblings: Sequence[LawView]
+) -> list[str]:
+    """Notes on convention effects known to move this quantity.
+
+    Read from the law's own profile and from its paper's other laws (``siblings``): a
+    compute-optimal law inherits the caveats of the loss laws it was derived with.
+    """
+    notes: list[str] = []
+    for alt in derive_all(view):
+        same = alt.quantity == quantity and alt.method != best.method
+        if same and abs(alt.value - best.value) > 0.02:
+            notes.append(
+                f"the fitted form itself gives {quantity} = {alt.value:.3g} "
+                f"({alt.derivation}); the value shown ({best.value:.3g}) is the one stated"
+            )
+    if quantity in ("a", "b", "loss_compute"):
+        notes += _allocation_notes(view, profile, siblings)
+    if view.notes:
+        notes.append(view.notes)
+    return notes
+
+
+def _allocation_notes(view: LawView, profile: Profile, siblings: Sequence[LawView]) -> list[str]:
+    """Why a compute-optimal exponent may be biased: N counting, form, early-stopped runs."""
+    notes: list[str] = []
+    if profile.n_params == "non_embedding":
+        notes.append(
+            "N counts non-embedding parameters: at small scale embeddings are a large share "
+            "of all parameters, which steepens N_opt(C) when C is also counted from "
+            f"non-embedding N ({PEARCE_SONG})"
+        )
+    # The paper's own loss laws (not e.g. its critical-batch-size law) without a term E.
+    without_e = [v.source_id for v in siblings if profile_of(v).irreducible is False and derive(v)]
+    if profile.irreducible is False or without_e:
+        where = "" if profile.irreducible is False else f" (as in {', '.join(without_e)})"
+        notes.append(
+            f"loss fitted without an irreducible term{where}: a pure power law has to bend "
+            "the whole loss, so its exponents and the optimum they imply are effective values "
+            "for the small scales fitted"
+        )
+    compute = view.conventions.get("compute", "").lower()
+    early = "c_min" in compute.replace(" ", "_")
+    if early:
+        notes.append(
+            "compute is C_min, read off intermediate points of training curves (early-stopped "
+            "runs); with one long learning-rate schedule for every run, those losses are too "
+            "high at small budgets, which favours larger models (Hoffmann et al. 2022's "
+            "explanation)"
+        )
+    if profile.schedule and any(
+        w in profile.schedule for w in ("fixed", "not matched", "single", "long")
+    ):
+        notes.append(
+            f"learning-rate schedule: {profile.schedule}; losses read from runs cut short "
+            "along one long schedule are too high at small budgets, which favours larger "
+            "models (Hoffmann et al. 2022's explanation)"
+        )
+    if notes and (profile.n_params == "non_embedding" or without_e or early):
+        notes.append(
+            f"{PORIAN} reproduced Kaplan's exponent and recovered Hoffmann's ≈ 0.5 by "
+            "counting last-layer FLOPs, shortening warmup and tuning the optimizer per "
+            "scale; careful learning-rate decay was not needed"
+        )
+    return notes
+
+
+def _pick_reference(rows: Sequence[tuple[LawView, Derived]], quantity: str) -> int:
+    """Index of the reported law comparable (direct or converted) with the most others.
+
+    A paper's law is preferred to our own fits, and a stated value to a converted one; ties go
+    to a verified law with an interval, then the earliest, then by id.
+    """
+    scores: list[tuple[int, int, int, int, str]] = []
+    for i, (vi, di) in enumerate(rows):
+        n_ok = sum(
+            verdict(quantity, vi, di, vj, dj).kind != "not_comparable"
+            for j, (vj, dj) in enumerate(rows)
+            if j != i
+        )
+        pref = int(vi.verified) + int(di.interval is not None)
+        secondhand = int(vi.kind != "reported") + int(di.method == "conversion")
+        scores.append((secondhand, -n_ok, -pref, vi.year or 9999, vi.source_id))
+    return min(range(len(rows)), key=lambda i: scores[i])
+
+
+def compare(
+    store: Store, *, quantity: str | None = None, reference: str | None = None
+) -> list[ComparisonRow]:
+    """Every registry law and stored fit, one row per quantity its form allows.
+
+    Args:
+        store: the knowledge base.
+        quantity: only this quantity (one of ``a, b, alpha, beta, loss_compute``).
+        reference: source_id (law_id or fit_id) to judge the others against; by default the row
+            comparable with the most others.
+
+    Raises:
+        BadInputError: an unknown quantity.
+        NotFoundError: ``reference`` has no row for the quantity.
+    """
+    if quantity is not None and quantity not in QUANTITIES:
+        raise BadInputError(
+            f"unknown quantity {quantity!r}; expected one of {', '.join(QUANTITIES)}"
+        )
+    views = _views(store)
+    by_paper: dict[str | None, list[LawView]] = {}
+    for view in views:
+        if view.arxiv_id:
+            by_paper.setdefault(view.arxiv_id, []).append(view)
+    out: list[ComparisonRow] = []
+    for q in [quantity] if quantity else list(QUANTITIES):
+        rows = [(v, d) for v in views for d in derive(v, q)]
+        if not rows:
+            continue
+        if reference is not None:
+            idx = next((i for i, (v, _) in enumerate(rows) if v.source_id == reference), None)
+            if idx is None:
+                raise NotFoundError(
+                    f"reference {reference!r} has no value of {q}; "
+                    "see `kb compare --json` for the rows"
+                )
+        else:
+            idx = _pick_reference(rows, q)
+        ref_view, ref_value = rows[idx]
+        for i, (view, value) in enumerate(rows):
+            v: Verdict | None = None if i == idx else verdict(q, view, value, ref_view, ref_value)
+            out.append(
+                ComparisonRow(
+                    source_id=view.source_id, arxiv_id=view.arxiv_id, title=view.title,
+                    dataset=view.dataset, quantity=q, value=value.value,
+                    interval=list(value.interval) if value.interval else None,
+                    derivation=value.derivation,
+                    notes="; ".join(
+                        _explain(view, profile_of(view), q, value, by_paper.get(view.arxiv_id, []))
+                    ),
+                    kind=view.kind, domain=profile_of(view).domain, form=view.form,
+                    year=view.year, verdict="reference" if v is None else v.kind,
+                    reference=ref_view.source_id,
+                    reasons=[] if v is None else [*v.reasons, *v.conversions, *v.caveats],
+                    view=view, derived=value,
+                )
+            )  # fmt: skip
+    logger.info("compare: %d rows", len(out))
+    return out
+
+
+def disagreements(
+    rows: Sequence[ComparisonRow], *, include_fits: bool = False
+) -> list[Disagreement]:
+    """Pairs of papers' rows of one quantity, comparable with each other, with disjoint intervals.
+
+    Comparability is judged pairwise (not through the reference); rows without an interval
+    cannot disagree, nor can two laws of the same paper. ``include_fits`` also pairs our own
+    refits with the papers and with each other.
+    """
+    out: list[Disagreement] = []
+    by_q: dict[str, list[ComparisonRow]] = {}
+    for row in rows:
+        if row.kind == "fit" and not include_fits:
+            continue
+        if row.interval is not None:
+            by_q.setdefault(row.quantity, []).append(row)
+    for q, group in by_q.items():
+        for i, x in enumerate(group):
+            for y in group[i + 1 :]:
+                assert x.interval is not None
+                assert y.interval is not None
+                gap = max(x.interval[0], y.interval[0]) - min(x.interval[1], y.interval[1])
+                if gap <= 0 or (x.view.arxiv_id and x.view.arxiv_id == y.view.arxiv_id):
+                    continue
+                v = verdict(q, x.view, x.derived, y.view, y.derived)
+                if v.kind == "not_comparable":
+                    continue
+                out.append(
+                    Disagreement(
+                        quantity=q, left=x.source_id, left_title=x.title, left_value=x.value,
+                        left_interval=x.interval, right=y.source_id, right_title=y.title,
+                        right_value=y.value, right_interval=y.interval, gap=gap,
+                        verdict=v.kind, conversions=v.conversions, caveats=v.caveats,
+                    )
+                )  # fmt: skip
+    counts = Counter(d.quantity for d in out)
+    logger.info("disagreements: %s", dict(counts))
+    return out

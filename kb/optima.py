@@ -1,0 +1,132 @@
+"""Compute-optimal exponents refit from released optima, one fit per experimental setting.
+
+Some datasets release the compute-optimal points themselves (Porian et al. 2024,
+arXiv:2406.19146: ``n_opt`` and ``n_tokens_opt`` per compute budget under 15 settings). Fitting
+``N_opt = k·C^a`` to each setting separately gives our own values of a (and b) with bootstrap
+intervals, which ``kb compare`` puts next to the papers'. Settings are never pooled: a setting
+is the set of text-valued ``extras`` a point carries (dataset, warmup, decay, param_count...).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from kb.errors import KBError, NotFoundError
+from kb.records import Dataset, FitRecord, Point, stable_id
+from kb.store import Store
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "OPTIMUM_METRICS",
+    "fit_optima",
+    "optima_datasets",
+    "setting_label",
+    "setting_of",
+    "settings",
+]
+
+# Metrics that are compute-optimal sizes, and the exponent a fit of each gives.
+OPTIMUM_METRICS: dict[str, str] = {"n_opt": "a", "n_tokens_opt": "b"}
+MIN_POINTS = 4
+Progress = Callable[[int, int], None]
+
+
+def setting_of(point: Point) -> dict[str, str]:
+    """The text-valued extras of a point: the experimental setting it belongs to."""
+    return {k: v for k, v in sorted(point.extras.items()) if isinstance(v, str)}
+
+
+def setting_label(setting: dict[str, Any]) -> str:
+    """A short label: the 'setting' value (if any), then the other values in brackets."""
+    # File names (the source a row came from) say nothing about the setting itself.
+    rest = [str(v) for k, v in setting.items() if k != "setting" and "/" not in str(v)]
+    head = str(setting.get("setting", ""))
+    return f"{head} [{', '.join(rest)}]" if head else ", ".join(rest)
+
+
+def settings(points: Sequence[Point]) -> dict[str, list[Point]]:
+    """Points grouped by setting (key: the setting as sorted JSON)."""
+    groups: dict[str, list[Point]] = {}
+    for p in points:
+        groups.setdefault(json.dumps(setting_of(p), sort_keys=True), []).append(p)
+    return groups
+
+
+def optima_datasets(store: Store) -> list[str]:
+    """Datasets that have at least one compute-optimal metric (n_opt, n_tokens_opt)."""
+    rows = (
+        store.cursor()
+        .execute(
+            f"SELECT DISTINCT dataset FROM {Point.table} WHERE metric IN (SELECT unnest(?)) "
+            "ORDER BY dataset",
+            [list(OPTIMUM_METRICS)],
+        )
+        .fetchall()
+    )
+    return [str(r[0]) for r in rows]
+
+
+def _usable(points: Sequence[Point]) -> list[Point]:
+    return [p for p in points if p.compute_flops and p.compute_flops > 0 and p.value > 0]
+
+
+def fit_optima(
+    store: Store,
+    dataset: str | None = None,
+    *,
+    n_boot: int = 200,
+    seed: int = 0,
+    on_progress: Progress | None = None,
+) -> list[FitRecord]:
+    """Fit ``compute_optimal`` to each setting's optima; the records are returned, not saved.
+
+    Each record's ``options`` carry the ``setting`` (dict) and the ``exponent`` it gives ('a'
+    for n_opt, 'b' for n_tokens_opt); its ``fit_id`` includes the setting. Settings with fewer
+    than ``MIN_POINTS`` usable optima are skipped (logged); a setting whose fit fails is logged
+    and skipped, so one bad setting does not lose the others.
+
+    Raises:
+        NotFoundError: ``dataset`` does not exist or has no optimum metric.
+    """
+    from kb.fit import fit_points
+
+    names = optima_datasets(store)
+    if dataset is not None:
+        if store.get(Dataset, dataset) is None:
+            raise NotFoundError(f"no dataset {dataset!r}; list them with `kb datasets`")
+        if dataset not in names:
+            raise NotFoundError(
+                f"dataset {dataset!r} has no compute-optimal metric "
+                f"({', '.join(OPTIMUM_METRICS)}); nothing to refit"
+            )
+        names = [dataset]
+    jobs: list[tuple[str, str, str, list[Point]]] = []
+    for name in names:
+        for metric in OPTIMUM_METRICS:
+            pts = store.select(Point, "dataset = ? AND metric = ?", [name, metric])
+            for key, group in settings(_usable(pts)).items():
+                if len({p.compute_flops for p in group}) < MIN_POINTS:
+                    logger.info("optima: %s %s %s: too few budgets, skipped", name, metric, key)
+                    continue
+                jobs.append((name, metric, key, group))
+    out: list[FitRecord] = []
+    for done, (name, metric, key, group) in enumerate(jobs, start=1):
+        try:
+            result = fit_points(group, law="compute_optimal", n_boot=n_boot, seed=seed)
+        except KBError as err:
+            logger.warning("optima: %s %s %s: fit failed: %s", name, metric, key, err)
+            continue
+        rec = result.to_record(name, metric=metric)
+        options: dict[str, Any] = {
+            **rec.options, "setting": json.loads(key), "exponent": OPTIMUM_METRICS[metric],
+        }  # fmt: skip
+        out.append(
+            rec.model_copy(update={"options": options, "fit_id": stable_id(rec.fit_id, key)})
+        )
+        if on_progress is not None:
+            on_progress(done, len(jobs))
+    return out
