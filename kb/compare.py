@@ -229,10 +229,12 @@ def _allocation_notes(view: LawView, profile: Profile, siblings: Sequence[LawVie
 def _pick_reference(rows: Sequence[tuple[LawView, Derived]], quantity: str) -> int:
     """Index of the reported law comparable (direct or converted) with the most others.
 
-    A paper's law is preferred to our own fits, and a stated value to a converted one; ties go
-    to a verified law with an interval, then the earliest, then by id.
+    A paper's law is preferred to our own fits, a stated value to a converted one, and a law
+    whose numbers were checked against the paper to an unchecked one (so the axis is anchored
+    on a value we can vouch for); ties go to a law with an interval, then the earliest, then
+    by id.
     """
-    scores: list[tuple[int, int, int, int, str]] = []
+    scores: list[tuple[int, int, int, int, int, str]] = []
     for i, (vi, di) in enumerate(rows):
         n_ok = sum(
             verdict(quantity, vi, di, vj, dj).kind != "not_comparable"
@@ -241,7 +243,8 @@ def _pick_reference(rows: Sequence[tuple[LawView, Derived]], quantity: str) -> i
         )
         pref = int(vi.verified) + int(di.interval is not None)
         secondhand = int(vi.kind != "reported") + int(di.method == "conversion")
-        scores.append((secondhand, -n_ok, -pref, vi.year or 9999, vi.source_id))
+        checked = int(vi.verified)
+        scores.append((secondhand, -checked, -n_ok, -pref, vi.year or 9999, vi.source_id))
     return min(range(len(rows)), key=lambda i: scores[i])
 
 

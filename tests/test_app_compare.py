@@ -1,0 +1,66 @@
+"""AppTest: the compare page puts reported laws on one axis with verdicts, and exports CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kb.records import ReportedLaw
+from kb.store import Store
+
+MAIN = Path(__file__).resolve().parent.parent / "app" / "main.py"
+
+
+def _law(law_id: str, alpha: float, beta: float, year: int = 2022) -> ReportedLaw:
+    return ReportedLaw(
+        law_id=law_id, arxiv_id="2203.15556", title=f"Paper {law_id}", year=year,
+        name=law_id, form="chinchilla", formula="L = E + A/N^alpha + B/D^beta",
+        params={"E": 1.7, "A": 400.0, "B": 400.0, "alpha": alpha, "beta": beta},
+        conventions={"n_counts": "total", "compute": "6ND", "loss_units": "nats/token"},
+        source="Table 1", verified=True,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def compare_db(app_db: Path) -> Path:
+    with Store(app_db) as s:
+        s.upsert([_law("one", 0.34, 0.28), _law("two", 0.35, 0.37, year=2024)])
+    return app_db
+
+
+def test_compare_shows_quantity_from_url_with_verdicts(compare_db: Path) -> None:
+    at = AppTest.from_file(str(MAIN), default_timeout=60)
+    at.query_params["quantity"] = "a"
+    at.run()
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    assert at.selectbox(key="compare_quantity").value == "a"
+    table = at.dataframe[0].value.set_index("source")
+    # a = beta / (alpha + beta) for the Chinchilla form
+    assert table.loc["one", "value"] == pytest.approx(0.28 / 0.62)
+    assert table.loc["two", "value"] == pytest.approx(0.37 / 0.72)
+    assert set(table["verdict"]) <= {"reference", "direct", "converted", "not_comparable"}
+    assert "reference" in set(table["verdict"])
+    assert at.get("download_button")
+    assert len(at.get("vega_lite_chart")) == 1
+
+
+def test_compare_other_quantity_updates_url(compare_db: Path) -> None:
+    at = AppTest.from_file(str(MAIN), default_timeout=60)
+    at.run()
+    at.switch_page("views/compare.py").run()
+    at.selectbox(key="compare_quantity").set_value("beta").run()
+    assert not at.exception
+    assert at.query_params["quantity"] in ("beta", ["beta"])
+    values = sorted(at.dataframe[0].value["value"])
+    assert values == pytest.approx([0.28, 0.37])
+
+
+def test_compare_empty_store_says_how_to_fill_it(app_db: Path) -> None:
+    at = AppTest.from_file(str(MAIN), default_timeout=60)
+    at.run()
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    assert "kb ingest" in at.info[0].value
