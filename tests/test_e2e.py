@@ -125,3 +125,55 @@ def test_paper_page_in_a_real_browser(tmp_path: Path, browser_page: object) -> N
         raise AssertionError(f"{err}\n--- server output ---\n{server.output()}") from err
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def built_db(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> Path:
+    """A real knowledge base: the seed listings and the Chinchilla data, indexed."""
+    db = tmp_path_factory.mktemp("e2e") / "kb.duckdb"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
+    for args in (
+        ["ingest", str(shared / "seeds"), str(shared / "datasets" / "epoch_chinchilla")],
+        ["index"],
+    ):
+        subprocess.run(
+            [sys.executable, "-m", "kb", "-q", *args, "--db", str(db)],
+            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+    return db
+
+
+def test_search_open_paper_and_refit(tmp_path: Path, built_db: Path, browser_page: object) -> None:
+    """The main journey: search, open the paper, refit the Chinchilla data, compare."""
+    from playwright.sync_api import expect
+
+    server = Server(built_db, tmp_path / "server.log")
+    page = browser_page
+    step = "start"
+    try:
+        server.wait()
+        step = "search"
+        page.goto(f"{server.url}/search?q=inverse+scaling")  # type: ignore[attr-defined]
+        link = page.get_by_role("link", name="Inverse Scaling: When Bigger Isn't Better")  # type: ignore[attr-defined]
+        expect(link.first).to_be_visible(timeout=60_000)
+        _shot(page, "search")
+        step = "paper"
+        link.first.click()
+        heading = page.get_by_role("heading", name="Inverse Scaling: When Bigger Isn't Better")  # type: ignore[attr-defined]
+        expect(heading).to_be_visible(timeout=30_000)
+        assert "/paper?id=" in page.url  # type: ignore[attr-defined]
+        _shot(page, "paper-real")
+        step = "refit"
+        page.goto(f"{server.url}/refit?dataset=epoch_chinchilla&law=chinchilla")  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Fit").click(timeout=30_000)  # type: ignore[attr-defined]
+        expect(page.get_by_text("Fitted parameters")).to_be_visible(timeout=60_000)  # type: ignore[attr-defined]
+        _shot(page, "refit")
+        step = "compare"
+        page.goto(f"{server.url}/compare?quantity=a")  # type: ignore[attr-defined]
+        expect(page.get_by_text("Compare exponents across papers")).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
+        _shot(page, "compare")
+    except Exception as err:
+        _shot(page, f"failure-{step}")
+        raise AssertionError(f"at {step}: {err}\n--- server output ---\n{server.output()}") from err
+    finally:
+        server.stop()
