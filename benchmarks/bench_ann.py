@@ -126,7 +126,9 @@ def ivf_section(
         index.k_factor = args.refine
     index.add(data)
     build = time.perf_counter() - t0
-    name = f"IVF-{args.ivf_codec} nlist={args.ivf}" + (f" + refine x{args.refine}" * bool(args.refine))
+    name = f"IVF-{args.ivf_codec} nlist={args.ivf}" + (
+        f" + refine x{args.refine}" * bool(args.refine)
+    )
     print(f"{name}: build {build:.0f} s (trained on {train}), memory +{rss_mb() - before:.0f} MB")
     faiss.omp_set_num_threads(args.threads)
     for nprobe in (int(p) for p in args.nprobe.split(",")):
