@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import math
 import os
 import re
 from collections.abc import Callable
@@ -34,6 +35,8 @@ from kb.records import Paper
 from kb.store import Store
 
 logger = logging.getLogger(__name__)
+# faiss's bundled stubs lack the SWIG search-parameter classes and downcast results used below.
+_faiss: Any = faiss
 
 __all__ = [
     "APPROX_MIN_ROWS",
@@ -175,7 +178,7 @@ def corpus_digest(papers: list[Paper]) -> str:
 
 def ivf_nlist(n: int) -> int:
     """Inverted lists for ``n`` vectors: ~4 sqrt(n) as a power of two, at least 16, at most n."""
-    return max(1, min(n, max(16, 1 << round(np.log2(4 * max(n, 1) ** 0.5)))))
+    return max(1, min(n, max(16, 1 << round(math.log2(4 * max(n, 1) ** 0.5)))))
 
 
 def ivf_nprobe(nlist: int) -> int:
@@ -211,9 +214,7 @@ def make_faiss_index(vectors: FloatMatrix, kind: IndexKind | None = None) -> Any
         ivf.train(data if sample is None else data[np.sort(sample)])
         index = faiss.IndexRefineFlat(ivf)
         index.k_factor = IVF_K_FACTOR
-        # IndexRefineFlat does not own its base by default; keep it alive with the wrapper.
-        index.own_fields = True
-        ivf.this.disown()
+        # faiss's Python constructor keeps a reference to ``ivf``, so it lives as long as index.
     if n:
         index.add(data)
     return index
@@ -234,16 +235,16 @@ def search_params(index: Any, kind: IndexKind, sel: Any = None) -> Any:
     The approximate kinds keep their tuned breadth (efSearch, nprobe and k_factor) under a filter.
     """
     if kind == "hnsw":
-        return faiss.SearchParametersHNSW(sel=sel, efSearch=index.hnsw.efSearch)
+        return _faiss.SearchParametersHNSW(sel=sel, efSearch=index.hnsw.efSearch)
     if kind == "ivf":
-        base = faiss.downcast_index(index.base_index)
-        params = faiss.IndexRefineSearchParameters(
+        base = _faiss.downcast_index(index.base_index)
+        params = _faiss.IndexRefineSearchParameters(
             k_factor=index.k_factor,
-            base_index_params=faiss.SearchParametersIVF(sel=sel, nprobe=base.nprobe),
+            base_index_params=_faiss.SearchParametersIVF(sel=sel, nprobe=base.nprobe),
         )
         params.sel = sel
         return params
-    return faiss.SearchParameters(sel=sel)
+    return _faiss.SearchParameters(sel=sel)
 
 
 def get_meta(store: Store) -> IndexMeta | None:
@@ -378,7 +379,7 @@ def open_index(
     if meta.kind == "hnsw":
         index.hnsw.efSearch = HNSW_EF_SEARCH
     elif meta.kind == "ivf":  # read_index returns the IndexRefineFlat itself
-        base = faiss.downcast_index(index.base_index)
+        base = _faiss.downcast_index(index.base_index)
         base.nprobe = ivf_nprobe(base.nlist)
         index.k_factor = IVF_K_FACTOR
     return LoadedIndex(faiss_index=index, rows=rows, meta=meta, path=path)
