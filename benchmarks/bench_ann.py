@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.index import HNSW_EF_CONSTRUCTION, HNSW_M, make_faiss_index
+from kb.index import HNSW_EF_CONSTRUCTION, HNSW_M, index_kind, make_faiss_index
 
 DIM = 384
 
@@ -144,6 +144,26 @@ def ivf_section(
               f"recall@10 {recall(found, truth):.3f}")  # fmt: skip
 
 
+def auto_section(data: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> None:
+    """The index kb.index.make_faiss_index chooses for this size, with its own settings."""
+    faiss.omp_set_num_threads(2)
+    before = rss_mb()
+    t0 = time.perf_counter()
+    index = make_faiss_index(data)
+    build = time.perf_counter() - t0
+    kind = index_kind(index)
+    detail = ""
+    if kind == "ivf":
+        base = faiss.downcast_index(index.base_index)
+        detail = f" nlist={base.nlist} nprobe={base.nprobe} refine x{index.k_factor}"
+    print(f"make_faiss_index: {kind}{detail}: build {build:.0f} s, "
+          f"memory +{rss_mb() - before:.0f} MB")  # fmt: skip
+    faiss.omp_set_num_threads(1)
+    lat, found = p95_ms(index, queries)
+    print(f"  p95 {lat:.2f} ms/query (CPU {CPU_P95[0]:.2f} ms), "
+          f"recall@10 {recall(found, truth):.3f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -165,6 +185,7 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=0, help="k-means sample (0: 40 per list)")
     parser.add_argument("--refine", type=int, default=0, help="re-rank k*R candidates exactly")
     parser.add_argument("--skip-exact-sizes", action="store_true", help="no exact-size sweep")
+    parser.add_argument("--auto", action="store_true", help="the index kb chooses for --n")
     parser.add_argument("--skip-hnsw", action="store_true", help="only exact (and --ivf)")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--ef", type=str, default="32,64,128,256")
@@ -191,6 +212,8 @@ def main() -> None:
     print(f"exact top-10 of {args.queries} queries (batched): {time.perf_counter() - t0:.1f} s")
     del flat
 
+    if args.auto:
+        auto_section(data, queries, truth)
     if args.ivf:
         ivf_section(data, queries, truth, args)
     if args.skip_hnsw:

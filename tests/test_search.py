@@ -183,7 +183,8 @@ def test_automatic_kind_by_size() -> None:
     rng = np.random.default_rng(5)
     small = rng.standard_normal((100, 8)).astype(np.float32)
     assert index_kind(make_faiss_index(small)) == "flat"
-    assert ivf_nlist(1_000_000) == 4096
+    assert ivf_nlist(1_000_000) == 8192
+    assert ivf_nprobe(8192) == 384
     assert 1 <= ivf_nprobe(ivf_nlist(APPROX_MIN_ROWS)) <= ivf_nlist(APPROX_MIN_ROWS)
 
 
