@@ -1,15 +1,17 @@
-"""Approximate search at scale: HNSW over synthetic 384-d vectors against exact search.
+"""Approximate search at scale: IVF and HNSW over synthetic 384-d vectors against exact search.
 
 Vectors are L2-normalised Gaussian draws whose covariance spectrum and mean norm are those of
 real sentence embeddings (the cached vectors of a kb store, ``--like``; bench_search.py makes
-one), since embeddings are far from uniform on the sphere; ``--isotropic`` gives uniform
-directions, the worst case for any graph index. Queries are fresh draws from the same
-distribution. Prints the exact
-(IndexFlatIP) p95 latency at several sizes, which is what sets ``kb.index.HNSW_MIN_ROWS``, then
-for the full size: HNSW build time, resident memory added, p95 query latency (one query per
-call, as the search service does) and recall@10 against exact search, per efSearch.
+one; without it the spectrum stored in ``data/embedding_spectrum.npz`` is used), since
+embeddings are far from uniform on the sphere; ``--isotropic`` gives uniform directions, the
+worst case for any index. Queries are fresh draws from the same distribution. Prints the exact
+(IndexFlatIP) p95 latency at several sizes, which is what sets ``kb.index.APPROX_MIN_ROWS``, then
+for the full size: build time, resident memory added, p95 query latency (one query per call, as
+the search service does; wall and CPU time) and recall@10 against exact search, for the index
+kb chooses (``--auto``), IVF variants (``--ivf NLIST --ivf-codec sq8 --refine 4 --nprobe ...``)
+and HNSW per efSearch (unless ``--skip-hnsw``).
 
-    PYTHONPATH=. python benchmarks/bench_ann.py [--n 1000000] [--clusters 1000]
+    PYTHONPATH=. python benchmarks/bench_ann.py --n 1000000 --auto --skip-hnsw
 """
 
 from __future__ import annotations
