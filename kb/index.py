@@ -61,10 +61,10 @@ __all__ = [
 Progress = Callable[[int, int], None]
 IndexKind = Literal["flat", "hnsw", "ivf"]
 
-# Above this many rows the index is HNSW instead of exact: benchmarks/bench_ann.py measured exact
-# single-query search (384-d, one thread, busy 2-core machine) at p95 0.6-8 ms for 10k rows,
-# 12-22 ms for 100k and 361 ms for 1M, so past ~100k rows the exact scan alone would eat most
-# of the 50 ms end-to-end budget (query encoding, BM25, fusion, snippets).
+# Above this many rows the index is approximate (IVF, below) instead of exact: bench_ann.py
+# measured exact single-query search (384-d, one thread, busy 2-core machine) at p95 0.6-8 ms
+# for 10k rows, 12-22 ms for 100k and 361 ms for 1M (less busy: 0.56, 8.0 and 80 ms), so past
+# ~100k rows the exact scan alone would eat most of the 50 ms end-to-end budget.
 APPROX_MIN_ROWS = 100_000
 HNSW_MIN_ROWS = APPROX_MIN_ROWS  # the name callers used before IVF became the default
 HNSW_M = 32
