@@ -80,6 +80,8 @@ HNSW_EF_SEARCH = 1024
 # spectrum-matched vectors, one thread, one query per call, 300 queries:
 #   nlist 8192, refine x4: nprobe 256 -> recall@10 0.940 at p95 8.1 ms, 320 -> 0.959 at 8.1 ms,
 #   384 -> 0.974 at 9.8 ms; build 214 s (k-means on 120k), +1955 MB (codes + full vectors).
+#   make_faiss_index itself (`bench_ann.py --auto`, quieter machine): nlist 8192, nprobe 384,
+#   recall@10 0.968, p95 9.7 ms (CPU 9.7 ms), build 86 s, +1955 MB.
 #   nlist 4096, refine x4 (machine under load 4-6): nprobe 192 -> 0.949 at 20.0 ms, 256 -> 0.969
 #   at 23.2 ms. HNSW M=32 efSearch 1024 was 0.923 at 21.7 ms; IVF-Flat 2048 0.954 at 24.7 ms.
 IVF_PROBE_SHARE = 3 / 64  # 384 of 8192 lists
