@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import math
 import os
 import re
 from collections.abc import Callable
@@ -34,8 +35,11 @@ from kb.records import Paper
 from kb.store import Store
 
 logger = logging.getLogger(__name__)
+# faiss's bundled stubs lack the SWIG search-parameter classes and downcast results used below.
+_faiss: Any = faiss
 
 __all__ = [
+    "APPROX_MIN_ROWS",
     "HNSW_MIN_ROWS",
     "IndexMeta",
     "IndexReport",
@@ -43,27 +47,50 @@ __all__ = [
     "LoadedIndex",
     "build_index",
     "corpus_digest",
+    "index_kind",
     "index_path",
+    "ivf_nlist",
+    "ivf_nprobe",
     "make_faiss_index",
     "open_index",
     "paper_text",
+    "search_params",
     "sentence_spans",
 ]
 
 Progress = Callable[[int, int], None]
-IndexKind = Literal["flat", "hnsw"]
+IndexKind = Literal["flat", "hnsw", "ivf"]
 
-# Above this many rows the index is HNSW instead of exact: benchmarks/bench_ann.py measured exact
-# single-query search (384-d, one thread, busy 2-core machine) at p95 0.6-8 ms for 10k rows,
-# 12-22 ms for 100k and 361 ms for 1M, so past ~100k rows the exact scan alone would eat most
-# of the 50 ms end-to-end budget (query encoding, BM25, fusion, snippets).
-HNSW_MIN_ROWS = 100_000
+# Above this many rows the index is approximate (IVF, below) instead of exact: bench_ann.py
+# measured exact single-query search (384-d, one thread, busy 2-core machine) at p95 0.6-8 ms
+# for 10k rows, 12-22 ms for 100k and 361 ms for 1M (less busy: 0.56, 8.0 and 80 ms), so past
+# ~100k rows the exact scan alone would eat most of the 50 ms end-to-end budget.
+APPROX_MIN_ROWS = 100_000
+HNSW_MIN_ROWS = APPROX_MIN_ROWS  # the name callers used before IVF became the default
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 # bench_ann.py, 1M spectrum-matched synthetic vectors (M=32, efConstruction=80): efSearch 512 ->
 # recall@10 0.869 at p95 9.9 ms, 1024 -> 0.923 at 21.7 ms (100k vectors: 256 -> 0.937, 5.4 ms).
 # Recall comes first here; the query still fits the 50 ms end-to-end budget.
 HNSW_EF_SEARCH = 1024
+# The automatic approximate index: IVF over 8-bit scalar-quantised codes (a quarter of the bytes
+# to scan), then the IVF_K_FACTOR * k best candidates re-ranked exactly against the full vectors
+# (faiss.IndexRefineFlat). nlist ~ 8 sqrt(n) as a power of two (8192 at 1M); the share of lists
+# probed is what holds recall, so nprobe scales with nlist. benchmarks/bench_ann.py, 1M
+# spectrum-matched vectors, one thread, one query per call, 300 queries:
+#   nlist 8192, refine x4: nprobe 256 -> recall@10 0.940 at p95 8.1 ms, 320 -> 0.959 at 8.1 ms,
+#   384 -> 0.974 at 9.8 ms; build 214 s (k-means on 120k), +1955 MB (codes + full vectors).
+#   make_faiss_index itself (`bench_ann.py --auto`, quieter machine): nlist 8192, nprobe 384,
+#   recall@10 0.968, p95 9.7 ms (CPU 9.7 ms), build 86 s, +1955 MB.
+#   nlist 4096, refine x4 (machine under load 4-6): nprobe 192 -> 0.949 at 20.0 ms, 256 -> 0.969
+#   at 23.2 ms. HNSW M=32 efSearch 1024 was 0.923 at 21.7 ms; IVF-Flat 2048 0.954 at 24.7 ms.
+IVF_PROBE_SHARE = 3 / 64  # 384 of 8192 lists
+# Smaller stores have fewer vectors per list, so the same share finds less: 120k vectors (2048
+# lists) gave 0.923 at nprobe 96, 0.954 at 128, 0.990 at 256 (p95 3.1 ms); hence a floor.
+IVF_MIN_NPROBE = 256
+IVF_K_FACTOR = 4
+# k-means sample per list: 15 (faiss warns below 39) measured as above; 40 costs 2.7x the time.
+IVF_TRAIN_PER_LIST = 15
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 _META_KEY = "index_meta"
@@ -76,7 +103,9 @@ class IndexMeta(BaseModel):
 
     model: str = Field(description="embedding model name (folder name plus config digest)")
     dim: int = Field(description="vector width")
-    kind: IndexKind = Field(description="'flat' (exact) or 'hnsw' (approximate)")
+    kind: IndexKind = Field(
+        description="'flat' (exact), 'ivf' (IVF-SQ8 + exact re-rank) or 'hnsw' (approximate)"
+    )
     n_rows: int = Field(description="vectors in the FAISS file")
     n_papers: int = Field(description="papers indexed")
     digest: str = Field(description="sha256 over the sorted (paper_id, text hash) pairs")
@@ -157,20 +186,75 @@ def corpus_digest(papers: list[Paper]) -> str:
     return digest.hexdigest()
 
 
+def ivf_nlist(n: int) -> int:
+    """Inverted lists for ``n`` vectors: ~8 sqrt(n) as a power of two, at least 16, at most n."""
+    return max(1, min(n, max(16, 1 << round(math.log2(8 * max(n, 1) ** 0.5)))))
+
+
+def ivf_nprobe(nlist: int) -> int:
+    """Lists scanned per query: IVF_PROBE_SHARE of ``nlist``, at least IVF_MIN_NPROBE."""
+    return max(1, min(nlist, max(IVF_MIN_NPROBE, round(nlist * IVF_PROBE_SHARE))))
+
+
 def make_faiss_index(vectors: FloatMatrix, kind: IndexKind | None = None) -> Any:
-    """An inner-product FAISS index holding ``vectors``: exact below HNSW_MIN_ROWS, else HNSW."""
+    """An inner-product FAISS index holding ``vectors``.
+
+    Exact (IndexFlatIP) below APPROX_MIN_ROWS, else IVF-SQ8 with exact re-ranking (``"ivf"``,
+    see IVF_PROBE_SHARE); ``"hnsw"`` on request only.
+    """
     n, dim = vectors.shape
-    chosen: IndexKind = kind or ("hnsw" if n >= HNSW_MIN_ROWS else "flat")
+    chosen: IndexKind = kind or ("ivf" if n >= APPROX_MIN_ROWS else "flat")
+    data = np.ascontiguousarray(vectors, dtype=np.float32)
     index: Any
     if chosen == "flat":
         index = faiss.IndexFlatIP(dim)
-    else:
+    elif chosen == "hnsw":
         index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         index.hnsw.efSearch = HNSW_EF_SEARCH
+    else:
+        nlist = ivf_nlist(n)
+        ivf = faiss.IndexIVFScalarQuantizer(
+            faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+            faiss.METRIC_INNER_PRODUCT,
+        )  # fmt: skip
+        ivf.nprobe = ivf_nprobe(nlist)
+        train = min(n, IVF_TRAIN_PER_LIST * nlist)
+        sample = np.random.default_rng(0).choice(n, train, replace=False) if train < n else None
+        ivf.train(data if sample is None else data[np.sort(sample)])
+        index = faiss.IndexRefineFlat(ivf)
+        index.k_factor = IVF_K_FACTOR
+        # faiss's Python constructor keeps a reference to ``ivf``, so it lives as long as index.
     if n:
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        index.add(data)
     return index
+
+
+def index_kind(index: Any) -> IndexKind:
+    """The :data:`IndexKind` of a FAISS index made by :func:`make_faiss_index`."""
+    if isinstance(index, faiss.IndexHNSWFlat):
+        return "hnsw"
+    if isinstance(index, faiss.IndexRefine):
+        return "ivf"
+    return "flat"
+
+
+def search_params(index: Any, kind: IndexKind, sel: Any = None) -> Any:
+    """FAISS search parameters for ``index`` restricted to the ids ``sel`` lets through.
+
+    The approximate kinds keep their tuned breadth (efSearch, nprobe and k_factor) under a filter.
+    """
+    if kind == "hnsw":
+        return _faiss.SearchParametersHNSW(sel=sel, efSearch=index.hnsw.efSearch)
+    if kind == "ivf":
+        base = _faiss.downcast_index(index.base_index)
+        params = _faiss.IndexRefineSearchParameters(
+            k_factor=index.k_factor,
+            base_index_params=_faiss.SearchParametersIVF(sel=sel, nprobe=base.nprobe),
+        )
+        params.sel = sel
+        return params
+    return _faiss.SearchParameters(sel=sel)
 
 
 def get_meta(store: Store) -> IndexMeta | None:
@@ -217,7 +301,7 @@ def build_index(
     # No transaction of our own: the caller's (ingest's, or the CLI's staged copy) wraps it.
     vectors = cache.embed(texts, on_progress=on_progress)
     index = make_faiss_index(vectors)
-    meta = IndexMeta(model=embedder.name, dim=embedder.dim, kind=_kind(index),
+    meta = IndexMeta(model=embedder.name, dim=embedder.dim, kind=index_kind(index),
                      n_rows=len(rows), n_papers=len(papers), digest=digest,
                      built_at=dt.datetime.now(dt.UTC).replace(microsecond=0))  # fmt: skip
     _write_rows(store, rows)
@@ -230,10 +314,6 @@ def build_index(
     return IndexReport(path=str(path), up_to_date=False, n_papers=len(papers), n_rows=len(rows),
                        n_embedded=cache.n_encoded, kind=meta.kind, model=meta.model,
                        dim=meta.dim)  # fmt: skip
-
-
-def _kind(index: Any) -> IndexKind:
-    return "hnsw" if isinstance(index, faiss.IndexHNSWFlat) else "flat"
 
 
 def _write_rows(store: Store, rows: list[IndexRow]) -> None:
@@ -308,4 +388,8 @@ def open_index(
         )
     if meta.kind == "hnsw":
         index.hnsw.efSearch = HNSW_EF_SEARCH
+    elif meta.kind == "ivf":  # read_index returns the IndexRefineFlat itself
+        base = _faiss.downcast_index(index.base_index)
+        base.nprobe = ivf_nprobe(base.nlist)
+        index.k_factor = IVF_K_FACTOR
     return LoadedIndex(faiss_index=index, rows=rows, meta=meta, path=path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["RULES", "expand_query", "query_variables"]
+__all__ = ["RULES", "expand_query", "is_scaling_query", "query_variables"]
 
 # (pattern over the lower-cased query, words papers use for it, variable it concerns or None)
 RULES: tuple[tuple[str, str, str | None], ...] = (
@@ -64,3 +64,14 @@ def query_variables(query: str) -> list[str]:
         if var and var not in found and pattern.search(text):
             found.append(var)
     return found
+
+
+_SCALING = re.compile(
+    r"\bscal\w*|\bpower.?laws?\b|\bexponents?\b|\bcompute.optimal|\bchinchilla\b|"
+    r"\b(bigger|larger|more|smaller)\b|\bgrows?\b|\bgrowing\b|\bpredict\w*"
+)
+
+
+def is_scaling_query(query: str) -> bool:
+    """True when the query asks how something changes with scale (not only about a topic)."""
+    return bool(_SCALING.search(query.lower()) or query_variables(query))

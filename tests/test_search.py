@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -25,7 +26,18 @@ from numpy.typing import NDArray
 from kb.cli import cli
 from kb.embed import EmbedCache, content_sha
 from kb.errors import BadInputError, IndexMismatchError, NotFoundError
-from kb.index import build_index, index_path, make_faiss_index, open_index, sentence_spans
+from kb.index import (
+    APPROX_MIN_ROWS,
+    build_index,
+    index_kind,
+    index_path,
+    ivf_nlist,
+    ivf_nprobe,
+    make_faiss_index,
+    open_index,
+    search_params,
+    sentence_spans,
+)
 from kb.records import Claim, Exponent, Paper, paper_id_for
 from kb.search import Searcher, SearchFilters, tokenize
 from kb.store import Store, staged
@@ -133,6 +145,47 @@ def test_hnsw_recall_against_exact_on_random_vectors() -> None:
     exact = np.argsort(-(queries @ data.T), axis=1)[:, :10]
     recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)])
     assert recall >= 0.95
+
+
+def _clustered(n: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors around 50 centres (as embeddings are), and 50 queries from the same law."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((50, dim)).astype(np.float32)
+    data = centres[rng.integers(0, 50, n)] + 0.6 * rng.standard_normal((n, dim)).astype(np.float32)
+    queries = centres[rng.integers(0, 50, 50)] + 0.6 * rng.standard_normal((50, dim)).astype(
+        np.float32
+    )
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    return data, queries
+
+
+def test_ivf_recall_against_exact_and_filters() -> None:
+    data, queries = _clustered(6000, 32, seed=4)
+    ivf = make_faiss_index(data, "ivf")
+    assert index_kind(ivf) == "ivf"
+    _, approx = ivf.search(queries, 10)
+    exact = np.argsort(-(queries @ data.T), axis=1)[:, :10]
+    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)])
+    assert recall >= 0.95
+    # A filter on the approximate path: only allowed ids come back, nearly all of the true ones.
+    allowed = np.arange(0, len(data), 3, dtype=np.int64)
+    sel = faiss.IDSelectorBatch(allowed)
+    _, ids = ivf.search(queries, 10, params=search_params(ivf, "ivf", sel))
+    assert set(ids.ravel()) <= set(allowed.tolist())
+    sub = np.argsort(-(queries @ data[allowed].T), axis=1)[:, :10]
+    exact_allowed = allowed[sub]
+    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(ids, exact_allowed, strict=True)])
+    assert recall >= 0.95
+
+
+def test_automatic_kind_by_size() -> None:
+    rng = np.random.default_rng(5)
+    small = rng.standard_normal((100, 8)).astype(np.float32)
+    assert index_kind(make_faiss_index(small)) == "flat"
+    assert ivf_nlist(1_000_000) == 8192
+    assert ivf_nprobe(8192) == 384
+    assert 1 <= ivf_nprobe(ivf_nlist(APPROX_MIN_ROWS)) <= ivf_nlist(APPROX_MIN_ROWS)
 
 
 @given(st.lists(st.sampled_from(["Alpha beta.", "Gamma?", "Delta 3.5 holds!", " ", "(Eps)"]),
@@ -273,11 +326,19 @@ def _ids(searcher: Searcher, filters: SearchFilters) -> set[str]:
     return {h.paper_id for h in searcher.search("models scale data", k=10, filters=filters)}
 
 
-def test_filters_restrict_results(indexed: tuple[Path, HashEmbedder]) -> None:
-    db, embedder = indexed
+@pytest.mark.parametrize("approximate", [False, True])
+def test_filters_restrict_results(
+    db: Path, approximate: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if approximate:  # the IVF path (IVF-SQ8 + refine) that large stores get automatically
+        monkeypatch.setattr("kb.index.APPROX_MIN_ROWS", 1)
+    embedder = HashEmbedder()
+    with Store(db) as s:
+        assert build_index(s, db, model=embedder).kind == ("ivf" if approximate else "flat")
     pid = [p.paper_id for p in PAPERS]
     with Store(db, read_only=True) as s:
         sr = Searcher.open(s, db, model=embedder)
+        assert sr.index.meta.kind == ("ivf" if approximate else "flat")
         assert _ids(sr, SearchFilters(year_min=2022)) <= {pid[1], pid[2], pid[3]}
         assert _ids(sr, SearchFilters(year_min=2022, year_max=2023)) <= {pid[2], pid[3]}
         assert _ids(sr, SearchFilters(domain="robotics")) == {pid[1]}
