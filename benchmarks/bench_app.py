@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = str(ROOT / "app" / "main.py")
 PAGES = {
+    "home": ("views/home.py", {}),
     "search": ("views/search.py", {"q": "compute-optimal tokens per parameter"}),
     "paper": ("views/paper.py", {}),
     "compare": ("views/compare.py", {"quantity": "a"}),

@@ -31,6 +31,7 @@ def _search(query: dict[str, str]) -> AppTest:
     for key, value in query.items():
         at.query_params[key] = value
     at.run()
+    at.switch_page("views/search.py").run()
     return at
 
 

@@ -129,7 +129,12 @@ def test_paper_page_in_a_real_browser(tmp_path: Path, browser_page: object) -> N
 
 @pytest.fixture(scope="module")
 def built_db(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> Path:
-    """A real knowledge base: the seed listings and the Chinchilla data, indexed."""
+    """A real knowledge base: the seed listings and the Chinchilla data, indexed.
+
+    While iterating, ``KB_E2E_DB=path`` reuses a knowledge base built by `make build`.
+    """
+    if os.environ.get("KB_E2E_DB"):
+        return Path(os.environ["KB_E2E_DB"])
     db = tmp_path_factory.mktemp("e2e") / "kb.duckdb"
     env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
     for args in (
