@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kb.derive import QUANTITIES, Derived, LawView, derive, derive_all, view_of_fit, view_of_law
 from kb.errors import BadInputError, NotFoundError
 from kb.optima import OPTIMUM_METRICS, setting_of
-from kb.records import Dataset, FitRecord, Paper, Point, ReportedLaw
+from kb.records import Dataset, FitRecord, Paper, Point, ReportedLaw, paper_id_for
 from kb.store import Store
 from kb.verdicts import PEARCE_SONG, PORIAN, Profile, Verdict, profile_of, verdict
 
@@ -142,7 +142,7 @@ def _views(store: Store) -> list[LawView]:
         view = view_of_law(law)
         conv = {k.lower(): v for k, v in law.conventions.items()}
         if "domain" not in conv and "modality" not in conv:
-            domain = domains.get(f"arxiv:{law.arxiv_id}")
+            domain = domains.get(f"arxiv:{law.arxiv_id}") or domains.get(paper_id_for(law.title))
             if domain:
                 view = view.model_copy(
                     update={"conventions": {**law.conventions, "domain": domain}}

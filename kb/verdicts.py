@@ -131,11 +131,12 @@ def _n_params(raw: str) -> NParams:
 def _compute_basis(text: str) -> Literal["ND", "counted", "unknown"]:
     """'ND' when compute is k·N·D (6ND, 6N per token, M·D), 'counted' when it adds terms."""
     squashed = text.replace(" ", "").replace("·", "").replace("*", "").replace("≈", "")
-    if any(w in text for w in ("plus", "attention", "last-layer", "last layer", "per-layer")):
+    if any(w in text for w in ("plus", "attention")):
         return "counted"
+    # "6ND with N including the last layer" is still k·N·D: what N counts is a separate rule.
     if _SIX_N_D.search(text) or any(w in squashed for w in ("6npertoken", "=md", "=nd", "6nbs")):
         return "ND"
-    if "counted" in text or "exact" in text:
+    if any(w in text for w in ("last-layer", "last layer", "per-layer", "counted", "exact")):
         return "counted"
     return "unknown"
 

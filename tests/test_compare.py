@@ -746,3 +746,11 @@ def test_build_scoreboard_on_synthetic_loss(store: Store) -> None:
     assert board[0].rmse < board[1].rmse  # type: ignore[operator]
     with pytest.raises(UnknownLawError, match="unknown form or recipe: nope"):
         build_scoreboard(store, forms=["nope"])
+
+
+def test_compute_basis_reads_what_n_counts_separately() -> None:
+    from kb.verdicts import _compute_basis
+
+    assert _compute_basis("6nd with n incl. the last layer, flop") == "ND"
+    assert _compute_basis("6nd plus attention flops") == "counted"
+    assert _compute_basis("last-layer flops counted") == "counted"
