@@ -302,6 +302,26 @@ def _power_const(
     return pred, np.stack([s0, s1, -s1 * lx], axis=-1)
 
 
+def _power_const_grid(logX: Mapping[str, FloatArray], target: FloatArray) -> FloatArray:
+    """Data-scaled starts plus the fixed grid, for any scale of E and A.
+
+    E is tried at fractions of the smallest value; for each (E, α), log A is the median of
+    ``log(y − E) + α log x``, so the power term matches the data wherever the data lies (fixed
+    values of log A miss it by orders of magnitude when x ~ 1e20 or y ~ 1e3).
+    """
+    params = FORMS["power_law_plus_constant"].params
+    fixed = np.array(list(itertools.product(*(p.grid for p in params))), dtype=float)
+    lx, y = logX["x"], np.exp(target)
+    rows = []
+    for frac, alpha in itertools.product((0.01, 0.3, 0.7, 0.95), params[2].grid):
+        e = float(np.log(frac * np.min(y)))
+        rest = y - np.exp(e)
+        a = float(np.median(np.log(rest) + alpha * lx))
+        rows.append((e, a, alpha))
+    found = np.clip(np.array(rows), [p.lower for p in params], [p.upper for p in params])
+    return np.vstack([found, fixed])
+
+
 def _pub_exp_two(theta: FloatArray) -> FloatArray:
     out = theta.copy()
     out[:, :2] = np.exp(theta[:, :2])
@@ -593,6 +613,7 @@ FORMS: dict[str, LawForm] = {
         published_names=("E", "A", "alpha"),
         jacobian=_power_const,
         to_published=_pub_exp_two,
+        start_grid=_power_const_grid,
     ),
     "chinchilla": LawForm(
         name="chinchilla",
