@@ -125,7 +125,10 @@ def minimize_batch(
         yv = gn - ga
         sy = np.sum(step * yv, axis=1)
         yy = np.sum(yv * yv, axis=1)
-        keep = found & (sy > 1e-10 * np.maximum(yy, 1e-300))
+        # Curvature pair kept only when y'y is a normal positive number: with yy underflowing to
+        # 0 (flat Huber tails, saturated sigmoids) sy / yy is inf, and gamma = inf then makes
+        # the next direction inf · 0 = nan.
+        keep = found & (yy > np.finfo(float).tiny) & np.isfinite(yy) & (sy > 1e-10 * yy)
         slot = it % m
         S[rows, slot] = np.where(keep[:, None], step, 0.0)
         Y[rows, slot] = np.where(keep[:, None], yv, 0.0)
@@ -207,7 +210,12 @@ def _line_search(
             fc, gc = fun(cand, rows[todo])
         # Armijo on the projected step (g · step < 0 for a descent step).
         expected = np.sum((cand - x[todo]) * g[todo], axis=1)
-        accept = np.isfinite(fc) & (fc <= f[todo] + 1e-4 * expected) & (fc < f[todo])
+        accept = (
+            np.isfinite(fc)
+            & np.all(np.isfinite(gc), axis=1)
+            & (fc <= f[todo] + 1e-4 * expected)
+            & (fc < f[todo])
+        )
         acc = todo[accept]
         xn[acc], fn[acc], gn[acc] = cand[accept], fc[accept], gc[accept]
         found[acc] = True

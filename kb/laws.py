@@ -302,6 +302,26 @@ def _power_const(
     return pred, np.stack([s0, s1, -s1 * lx], axis=-1)
 
 
+def _power_const_grid(logX: Mapping[str, FloatArray], target: FloatArray) -> FloatArray:
+    """Data-scaled starts plus the fixed grid, for any scale of E and A.
+
+    E is tried at fractions of the smallest value; for each (E, α), log A is the median of
+    ``log(y − E) + α log x``, so the power term matches the data wherever the data lies (fixed
+    values of log A miss it by orders of magnitude when x ~ 1e20 or y ~ 1e3).
+    """
+    params = FORMS["power_law_plus_constant"].params
+    fixed = np.array(list(itertools.product(*(p.grid for p in params))), dtype=float)
+    lx, y = logX["x"], np.exp(target)
+    rows = []
+    for frac, alpha in itertools.product((0.01, 0.3, 0.7, 0.95), params[2].grid):
+        e = float(np.log(frac * np.min(y)))
+        rest = y - np.exp(e)
+        a = float(np.median(np.log(rest) + alpha * lx))
+        rows.append((e, a, alpha))
+    found = np.clip(np.array(rows), [p.lower for p in params], [p.upper for p in params])
+    return np.vstack([found, fixed])
+
+
 def _pub_exp_two(theta: FloatArray) -> FloatArray:
     out = theta.copy()
     out[:, :2] = np.exp(theta[:, :2])
@@ -518,6 +538,45 @@ def _compute_optimal(
     return pred, np.stack([ones, lc * ones], axis=-1)
 
 
+_BIG = 60.0  # bound on log-space coefficients: exp(60) ~ 1e26, far beyond any published A, B
+
+
+def _linear_grid(column: str, sign: float, params: tuple[Param, ...]) -> GridFn:
+    """Starts for ``target = c0 + sign · c1 · log x``: the least-squares line, then the grid.
+
+    These forms are linear in their parameters, so the least-squares line is the exact fit of
+    exact data and, for any residual loss, a start in the optimum's basin: the intercept is at
+    x = 1, far outside the data (log C ~ 40), where fixed starting values of it sit in a
+    long, narrow valley.
+    """
+
+    def grid(logX: Mapping[str, FloatArray], target: FloatArray) -> FloatArray:
+        lx = logX[column]
+        fixed = np.array(list(itertools.product(*(p.grid for p in params))), dtype=float)
+        if lx.size < 2 or float(np.ptp(lx)) == 0.0:
+            return fixed
+        slope, icept = np.polyfit(lx, target, 1)
+        lower = np.array([p.lower for p in params])
+        upper = np.array([p.upper for p in params])
+        ls = np.clip(np.array([icept, sign * slope]), lower, upper)
+        return np.vstack([ls[None, :], fixed])
+
+    return grid
+
+
+_POWER_PARAMS = (
+    Param("a", -_BIG, _BIG, (0.0, 2.0, 5.0, 10.0), "log A"),
+    Param("alpha", -5.0, 5.0, (0.05, 0.2, 0.5, 1.0), "exponent"),
+)
+_LOGLIN_PARAMS = (
+    Param("k", -1e6, 1e6, (0.0, 1.0), "intercept at x = 1"),
+    Param("m", -1e3, 1e3, (-0.1, 0.1), "slope per e-fold of x"),
+)
+_OPTIMAL_PARAMS = (
+    Param("log_k", -_BIG * 2, _BIG * 2, (0.0, -10.0), "log of the prefactor"),
+    Param("exponent", -5.0, 5.0, (0.5,), "a (for N_opt) or b (for D_opt)"),
+)
+
 # -- the registry -----------------------------------------------------------------------------
 
 # Our default Chinchilla grid (675 starts) spans the same region as Hoffmann et al.'s 4,500-start
@@ -526,22 +585,19 @@ def _compute_optimal(
 _CHIN_AB = (0.0, 5.0, 10.0, 15.0, 20.0)
 _CHIN_EXP = (0.2, 0.5, 1.0)
 _CHIN_E = (-1.0, 0.0, 1.0)
-_BIG = 60.0  # bound on log-space coefficients: exp(60) ~ 1e26, far beyond any published A, B
 
 FORMS: dict[str, LawForm] = {
     "power_law": LawForm(
         name="power_law",
         formula="y = A · x^(−α)",
         inputs=("x",),
-        params=(
-            Param("a", -_BIG, _BIG, (0.0, 2.0, 5.0, 10.0), "log A"),
-            Param("alpha", -5.0, 5.0, (0.05, 0.2, 0.5, 1.0), "exponent"),
-        ),
+        params=_POWER_PARAMS,
         space="log",
         source="Kaplan et al. 2020, arXiv:2001.08361, eqs. 1.1-1.3",
         published_names=("A", "alpha"),
         jacobian=_power_law,
         to_published=_pub_exp_first,
+        start_grid=_linear_grid("x", -1.0, _POWER_PARAMS),
     ),
     "power_law_plus_constant": LawForm(
         name="power_law_plus_constant",
@@ -557,6 +613,7 @@ FORMS: dict[str, LawForm] = {
         published_names=("E", "A", "alpha"),
         jacobian=_power_const,
         to_published=_pub_exp_two,
+        start_grid=_power_const_grid,
     ),
     "chinchilla": LawForm(
         name="chinchilla",
@@ -616,15 +673,13 @@ FORMS: dict[str, LawForm] = {
         name="log_linear",
         formula="y = k + m · ln x",
         inputs=("x",),
-        params=(
-            Param("k", -1e6, 1e6, (0.0, 1.0), "intercept at x = 1"),
-            Param("m", -1e3, 1e3, (-0.1, 0.1), "slope per e-fold of x"),
-        ),
+        params=_LOGLIN_PARAMS,
         space="linear",
         source="e.g. Ruan et al. 2024, arXiv:2405.10938 (downstream metrics linear in log compute)",
         published_names=("k", "m"),
         jacobian=_log_linear,
         to_published=_identity,
+        start_grid=_linear_grid("x", 1.0, _LOGLIN_PARAMS),
     ),
     "sigmoid_log": LawForm(
         name="sigmoid_log",
@@ -673,15 +728,13 @@ FORMS: dict[str, LawForm] = {
         name="compute_optimal",
         formula="N_opt = k · C^a  (or D_opt = k · C^b): a log-linear fit of optimal points",
         inputs=("compute_flops",),
-        params=(
-            Param("log_k", -_BIG * 2, _BIG * 2, (0.0, -10.0), "log of the prefactor"),
-            Param("exponent", -5.0, 5.0, (0.5,), "a (for N_opt) or b (for D_opt)"),
-        ),
+        params=_OPTIMAL_PARAMS,
         space="log",
         source="Hoffmann et al. 2022, arXiv:2203.15556, Approaches 1-2 (eq. 4)",
         published_names=("k", "exponent"),
         jacobian=_compute_optimal,
         to_published=_pub_exp_first,
+        start_grid=_linear_grid("compute_flops", 1.0, _OPTIMAL_PARAMS),
     ),
 }
 
