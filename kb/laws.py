@@ -284,10 +284,15 @@ def _power_law(theta: FloatArray, logX: Mapping[str, FloatArray]) -> tuple[Float
     return pred, np.stack([ones, -lx * ones], axis=-1)
 
 
-def _pub_exp_first(theta: FloatArray) -> FloatArray:
-    out = theta.copy()
-    out[:, 0] = np.exp(theta[:, 0])
-    return out
+def _pub_exp(k: int) -> Callable[[FloatArray], FloatArray]:
+    """Published form of a fit vector whose first ``k`` entries are logs (e = log E, ...)."""
+
+    def to_published(theta: FloatArray) -> FloatArray:
+        out = theta.copy()
+        out[:, :k] = np.exp(theta[:, :k])
+        return out
+
+    return to_published
 
 
 # -- power_law_plus_constant: y = E + A x^-alpha ---------------------------------------------
@@ -322,12 +327,6 @@ def _power_const_grid(logX: Mapping[str, FloatArray], target: FloatArray) -> Flo
     return np.vstack([found, fixed])
 
 
-def _pub_exp_two(theta: FloatArray) -> FloatArray:
-    out = theta.copy()
-    out[:, :2] = np.exp(theta[:, :2])
-    return out
-
-
 # -- chinchilla: L = E + A/N^alpha + B/D^beta -------------------------------------------------
 
 
@@ -360,12 +359,6 @@ def _chinchilla_vjp(
         )
 
     return pred, vjp
-
-
-def _pub_chinchilla(theta: FloatArray) -> FloatArray:
-    out = theta.copy()
-    out[:, :3] = np.exp(theta[:, :3])
-    return out
 
 
 # -- kaplan_nd: L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D ------------------------------
@@ -596,7 +589,7 @@ FORMS: dict[str, LawForm] = {
         source="Kaplan et al. 2020, arXiv:2001.08361, eqs. 1.1-1.3",
         published_names=("A", "alpha"),
         jacobian=_power_law,
-        to_published=_pub_exp_first,
+        to_published=_pub_exp(1),
         start_grid=_linear_grid("x", -1.0, _POWER_PARAMS),
     ),
     "power_law_plus_constant": LawForm(
@@ -612,7 +605,7 @@ FORMS: dict[str, LawForm] = {
         source="Henighan et al. 2020, arXiv:2010.14701, eq. 1.1",
         published_names=("E", "A", "alpha"),
         jacobian=_power_const,
-        to_published=_pub_exp_two,
+        to_published=_pub_exp(2),
         start_grid=_power_const_grid,
     ),
     "chinchilla": LawForm(
@@ -630,7 +623,7 @@ FORMS: dict[str, LawForm] = {
         source="Hoffmann et al. 2022, arXiv:2203.15556, eq. 2 and appendix D.2",
         published_names=("E", "A", "B", "alpha", "beta"),
         jacobian=_chinchilla,
-        to_published=_pub_chinchilla,
+        to_published=_pub_exp(3),
         kind="loss_nd",
         fast_vjp=_chinchilla_vjp,
     ),
@@ -733,7 +726,7 @@ FORMS: dict[str, LawForm] = {
         source="Hoffmann et al. 2022, arXiv:2203.15556, Approaches 1-2 (eq. 4)",
         published_names=("k", "exponent"),
         jacobian=_compute_optimal,
-        to_published=_pub_exp_first,
+        to_published=_pub_exp(1),
         start_grid=_linear_grid("compute_flops", 1.0, _OPTIMAL_PARAMS),
     ),
 }
