@@ -93,6 +93,14 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")(func)
 
 
+def boot_option(default: int, help: str) -> Callable[[F], F]:
+    """Add ``--boot N`` (bootstrap resamples, ``n_boot``) with a command's own default and help."""
+    return click.option(
+        "--boot", "n_boot", type=click.IntRange(min=0), default=default, show_default=True,
+        help=help,
+    )  # fmt: skip
+
+
 @contextmanager
 def reading(db_path: str) -> Iterator[Store]:
     """Open the store read-only (so a build can run beside us); explain if it is missing."""

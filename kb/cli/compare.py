@@ -9,6 +9,7 @@ import click
 
 from kb.audit import audit
 from kb.cli._common import (
+    boot_option,
     cli,
     db_option,
     emit_json,
@@ -80,14 +81,7 @@ def compare_cmd(
 
 @cli.command("audit")
 @click.argument("dataset", required=False)
-@click.option(
-    "--boot",
-    "n_boot",
-    type=click.IntRange(min=0),
-    default=200,
-    show_default=True,
-    help="Bootstrap resamples per refit (0: no intervals, so no inside/outside).",
-)
+@boot_option(200, "Bootstrap resamples per refit (0: no intervals, so no inside/outside).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the refits.")
 @db_option
 @json_option
@@ -153,14 +147,7 @@ def scoreboard_cmd(
 
 @cli.command("optima")
 @click.argument("dataset", required=False)
-@click.option(
-    "--boot",
-    "n_boot",
-    type=click.IntRange(min=0),
-    default=200,
-    show_default=True,
-    help="Bootstrap resamples per setting (for the intervals of a and b).",
-)
+@boot_option(200, "Bootstrap resamples per setting (for the intervals of a and b).")
 @db_option
 @json_option
 def optima_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int) -> None:

@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 import click
 
 from kb.cli._common import (
+    boot_option,
     cli,
     db_option,
     emit_json,
@@ -29,8 +30,7 @@ from kb.store import Store
     "--recipe", default="standard", show_default=True, type=click.Choice(list(RECIPES)),
     help="Fitting procedure (objective, grid, filters, bootstrap scheme).",
 )  # fmt: skip
-@click.option("--boot", "n_boot", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Bootstrap resamples for intervals (0: none).")  # fmt: skip
+@boot_option(0, "Bootstrap resamples for intervals (0: none).")
 @click.option(
     "--seed",
     type=int,
