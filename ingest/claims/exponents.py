@@ -20,6 +20,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+from ingest.claims.prefilter import finditer, fold, matches
+
 __all__ = ["ExponentMatch", "find_exponents", "parse_number"]
 
 _NUM = (
@@ -130,12 +132,13 @@ def find_exponents(text: str, sentence: tuple[int, int]) -> list[ExponentMatch]:
     """Exponents stated in ``text[sentence[0]:sentence[1]]``; offsets are into ``text``."""
     start, end = sentence
     body = text[start:end]
-    law_sentence = bool(_LAW_CUE.search(body))
+    folded = fold(body)
+    law_sentence = matches(_LAW_CUE, body, folded)
     symbols = _exponent_symbols(text)
     out: list[ExponentMatch] = []
 
     for rx, rule in ((_POWER, "power"), (_POWER_BARE, "power")):
-        for m in rx.finditer(body):
+        for m in finditer(rx, body, folded):
             if rx is _POWER and not _POWER_CUE.search(body[: m.start()] + body[m.end() :]):
                 continue  # a bare x^{2} in a formula is not the exponent of a law
             if _BEFORE_BIG_O.search(body[: m.start("base")]):
@@ -150,7 +153,7 @@ def find_exponents(text: str, sentence: tuple[int, int]) -> list[ExponentMatch]:
                               _BASE_VARIABLE.get(base))
             )  # fmt: skip
 
-    for m in _SYMBOL.finditer(body):
+    for m in finditer(_SYMBOL, body, folded):
         sym = _strip(m.group("sym"))
         if sym not in symbols and not law_sentence:
             continue
@@ -163,7 +166,7 @@ def find_exponents(text: str, sentence: tuple[int, int]) -> list[ExponentMatch]:
                           symbols.get(sym))
         )  # fmt: skip
 
-    for m in _WORDS.finditer(body):
+    for m in finditer(_WORDS, body, folded):
         if m.group("kind").startswith("slope") and not law_sentence:
             continue
         numbers = [(m.start("num"), m.end("num"))]
