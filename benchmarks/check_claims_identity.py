@@ -41,8 +41,14 @@ from ingest.claims.sentences import sentence_spans  # noqa: E402
 from ingest.formats import read_papers  # noqa: E402
 from kb.records import Paper  # noqa: E402
 
-_SHARED = [os.environ.get("KB_SHARED", ""), ROOT.parent / "shared", ROOT.parent.parent / "shared"]
-DEFAULT_SEEDS = next((Path(p) / "seeds" for p in _SHARED if p and Path(p).is_dir()), Path("seeds"))
+_SHARED: list[str | Path] = [
+    os.environ.get("KB_SHARED", ""),
+    ROOT.parent / "shared",
+    ROOT.parent.parent / "shared",
+]
+DEFAULT_SEEDS = next(
+    (Path(p) / "seeds" for p in _SHARED if p and Path(p).is_dir()), Path("..") / "shared" / "seeds"
+)
 FROZEN = "claims_frozen"
 # Characters ``re.IGNORECASE`` matches to ASCII letters, and other casing traps.
 NOISE = ("\u0130", "\u0131", "\u017f", "\u212a", "\u03a3", "ß", "ϐ", "∝", "Å")

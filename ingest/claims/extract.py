@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ingest.claims import lexicon as lx
 from ingest.claims.exponents import ExponentMatch, find_exponents
-from ingest.claims.prefilter import fold, matches, may_match, sub
+from ingest.claims.prefilter import fold, matches, may_match, register, sub
 from ingest.claims.sentences import sentence_spans
 from ingest.claims.trends import read_direction, read_form
 from kb.records import Claim, Exponent, Paper, stable_id
@@ -28,6 +28,15 @@ __all__ = ["EXTRACTOR_VERSION", "Extraction", "SentenceReading", "explain", "ext
 
 EXTRACTOR_VERSION = "claims-rules-2"
 """Stamped on every paper label, claim and exponent row; bump when any rule changes output."""
+
+register(
+    *(rx for rx, _ in lx.RELATION_PATTERNS.values()),
+    *lx.VARIABLE_PATTERNS.values(),
+    *lx.RESPONSE_PATTERNS.values(),
+    *(rx for _, rx in lx.DOMAIN_PATTERNS),
+    lx.BACKGROUND, lx.RELEASE, lx.NOT_A_LAW, lx.HEARSAY, lx.COMPLEXITY, lx.SETUP,
+    lx.FIRST_PERSON, lx.PREDICTION_ACCURACY, lx.DOWNSTREAM_EXPLICIT,
+)  # fmt: skip
 
 _OPTIMAL_SETTINGS = frozenset({"optimal_hyperparameter", "optimal_model_size"})
 
@@ -104,14 +113,15 @@ def read_sentence(text: str, start: int, end: int) -> SentenceReading:
     reading.responses = _responses(body, folded)
     reading.form = read_form(body, folded=folded)
     reading.direction = read_direction(body, reading.responses, folded=folded)
-    reading.exponents = find_exponents(text, (start, end))
+    reading.exponents = find_exponents(text, (start, end), folded=folded)
     return reading
 
 
-def _sub(rx: re.Pattern[str], body: str, folded: str) -> tuple[str, str]:
-    """``rx`` replaced by a space in ``body``, with the result's folded text."""
+def _sub(rx: re.Pattern[str], body: str, folded: str, *, scan: bool = True) -> tuple[str, str]:
+    """``rx`` replaced by a space in ``body``, with the result's folded text (``scan`` as in
+    ``prefilter.fold``: worth it when many patterns follow)."""
     out = sub(rx, " ", body, folded)
-    return (body, folded) if out == body else (out, fold(out))
+    return (body, folded) if out == body else (out, fold(out, scan=scan))
 
 
 def _variables(body: str, folded: str | None = None) -> list[str]:
@@ -128,7 +138,7 @@ def _variables(body: str, folded: str | None = None) -> list[str]:
 
 
 def _names_setup(body: str) -> bool:
-    return matches(lx.SETUP, body, fold(body))
+    return matches(lx.SETUP, body, fold(body, scan=False))
 
 
 def _most_named(variables: list[str]) -> list[str]:
@@ -149,7 +159,7 @@ def _training_compute(body: str, folded: str) -> bool:
 
 def _still_named(body: str, folded: str, variable: str, specific: str) -> bool:
     """Whether ``variable`` is named in ``body`` outside the matches of ``specific``."""
-    rest, rest_folded = _sub(lx.VARIABLE_PATTERNS[specific], body, folded)
+    rest, rest_folded = _sub(lx.VARIABLE_PATTERNS[specific], body, folded, scan=False)
     return matches(lx.VARIABLE_PATTERNS[variable], rest, rest_folded)
 
 
@@ -288,11 +298,11 @@ def _exponent(
 
 def classify_domain(title: str, abstract: str) -> str:
     """The first domain named in the title, else the one the abstract names most often."""
-    title_folded = fold(title)
+    title_folded = fold(title, scan=False)
     for name, rx in lx.DOMAIN_PATTERNS:
         if matches(rx, title, title_folded):
             return name
-    abstract_folded = fold(abstract)
+    abstract_folded = fold(abstract, scan=False)
     best, best_count = "other", 0
     for name, rx in lx.DOMAIN_PATTERNS:
         if not may_match(rx, abstract_folded):

@@ -3,32 +3,40 @@
 Most cue patterns match nothing in most sentences, yet ``re`` spends tens of microseconds per
 pattern per sentence finding that out (an ``IGNORECASE`` alternation gets no literal-prefix
 scan). Every match of a pattern must contain one of a few literal strings ("scaling law" needs
-``"scaling"`` or ``"law"``), so a plain ``in`` test on the sentence's folded text can prove a
-pattern cannot match and skip it. The literals are derived mechanically from the compiled
-pattern's parse tree (:func:`required_literals`), never written by hand, so the gate cannot drift
-from the rules; a pattern with no such literal is always run. The gate only ever skips a search
-whose result is "no match": answers are byte-identical to running every pattern.
+``"scaling"`` or ``"law"``), so a plain substring test on the sentence's folded text can prove
+a pattern cannot match and skip it. The literals are derived mechanically from the compiled
+pattern's parse tree (:func:`required_literals`), never written by hand, so the gate cannot
+drift from the rules; a pattern with no such literal is always run.
+
+Where only the existence of a match matters (:func:`matches`), a pattern ``A|B|C`` is split
+into its top-level alternatives, each with its own gate, and only the alternatives whose
+literals occur are searched: ``A|B`` has a match exactly when ``A`` or ``B`` has one.
+:func:`sub` and :func:`finditer` keep the whole pattern (which match wins matters there) and
+only skip it when no match is possible. So every answer equals running every pattern.
 
 Case folding: the gate compares lower-cased literals with :func:`fold` of the text. Under
-``re.IGNORECASE`` four non-ASCII characters also match ASCII letters (``İ ı ſ K``); ``fold``
-maps them to those letters first, so a match the regex would find is never hidden. Literal runs
-keep only characters without case variants (ASCII, or caseless symbols such as ``∝``), so Greek
-letters (``β`` also matches ``ϐ``) never enter a literal.
+``re.IGNORECASE`` four non-ASCII characters also match ASCII letters (U+0130, U+0131, U+017F,
+U+212A); ``fold`` maps them to those letters first, so a match the regex would find is never
+hidden. Literal runs keep only characters without case variants (ASCII, or caseless symbols
+such as ``∝``), so Greek letters (``β`` also matches ``ϐ``) never enter a literal.
 """
 
 from __future__ import annotations
 
 import re
-import re._constants as sre_c
-import re._parser as sre_p
-from collections.abc import Iterator
+import re._constants as sre_c  # type: ignore[import-not-found]
+import re._parser as sre_p  # type: ignore[import-not-found]
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "Folded",
     "finditer",
     "fold",
     "matches",
     "may_match",
+    "register",
     "required_literals",
     "split_alternatives",
     "sub",
@@ -40,9 +48,25 @@ _TO_ASCII = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a"
 Literals = frozenset[str]
 
 
-def fold(text: str) -> str:
-    """``text`` as the gate compares it: the IGNORECASE look-alikes made ASCII, then lower-cased."""
-    return text.translate(_TO_ASCII).lower()
+class Folded(str):
+    """A text as the gate compares it, with the registered literals it contains (``present``)."""
+
+    present: frozenset[str]
+    version: int
+
+
+def fold(text: str, *, scan: bool = True) -> Folded:
+    """``text`` with the IGNORECASE look-alikes made ASCII and lower-cased.
+
+    With ``scan``, the result also records which literals of the registered patterns it
+    contains, so a text searched by many patterns pays for the substring tests once and each
+    gate is a set operation; without, each gate tests its own literals.
+    """
+    lowered = text.translate(_TO_ASCII).lower()
+    folded = Folded(lowered)
+    folded.present = frozenset(filter(lowered.__contains__, _universe)) if scan else frozenset()
+    folded.version = len(_universe) if scan else -1
+    return folded
 
 
 def _caseless(char: int) -> bool:
@@ -50,6 +74,11 @@ def _caseless(char: int) -> bool:
     if c.isascii():
         return True
     return c.lower() == c == c.upper() and not c.isalpha()
+
+
+def _minimal(literals: Literals) -> Literals:
+    """``literals`` without those containing another one (which is then present too)."""
+    return frozenset(a for a in literals if not any(b != a and b in a for b in literals))
 
 
 def _best(candidates: list[Literals]) -> Literals | None:
@@ -109,11 +138,11 @@ def required_literals(pattern: re.Pattern[str]) -> Literals | None:
     if pattern.flags & ~(re.IGNORECASE | re.UNICODE):
         return None
     found = _sequence(sre_p.parse(pattern.pattern, pattern.flags))
-    return found
+    return None if found is None else _minimal(found)
 
 
 def split_alternatives(source: str) -> list[str]:
-    """The top-level alternatives of a regular expression's source (``a|(b|c)`` -> ``a``, ``(b|c)``).
+    """The top-level alternatives of a pattern's source: ``a|(b|c)`` gives ``a`` and ``(b|c)``.
 
     A pattern ``A|B`` has a match in a text exactly when ``A`` or ``B`` has one, so each part
     can be gated and searched on its own when only the existence of a match matters.
@@ -145,49 +174,103 @@ def split_alternatives(source: str) -> list[str]:
     return parts
 
 
-_Gate = tuple[re.Pattern[str], Literals | None]
-_CACHE: dict[re.Pattern[str], Literals | None] = {}
-_PARTS: dict[re.Pattern[str], list[_Gate]] = {}
+@dataclass(frozen=True)
+class _Gates:
+    """One pattern's gates: its parts (top-level alternatives) and the literals each needs."""
+
+    pattern: re.Pattern[str]  # kept alive: the table is keyed by its id
+    whole: Literals | None
+    parts: tuple[re.Pattern[str], ...]
+    by_literal: dict[str, tuple[int, ...]]  # literal -> the parts needing it
+    literals: frozenset[str]
+    ungated: frozenset[int]  # parts needing no known literal: always searched
+
+
+# Keyed by id(): hashing a compiled pattern hashes its whole program, on every lookup.
+_GATES: dict[int, _Gates] = {}
+_universe: list[str] = []  # every literal of a registered pattern; only ever grows
+_known: set[str] = set()
+
+
+def _gates(pattern: re.Pattern[str]) -> _Gates:
+    whole = required_literals(pattern)
+    sources = split_alternatives(pattern.pattern) if not pattern.flags & re.VERBOSE else []
+    if len(sources) < 2:
+        gated = [(pattern, whole)]
+    else:
+        compiled = [re.compile(source, pattern.flags) for source in sources]
+        gated = [(rx, required_literals(rx)) for rx in compiled]
+    by_literal: dict[str, list[int]] = {}
+    for i, (_, literals) in enumerate(gated):
+        for literal in literals or ():
+            by_literal.setdefault(literal, []).append(i)
+    return _Gates(
+        pattern=pattern,
+        whole=whole,
+        parts=tuple(rx for rx, _ in gated),
+        by_literal={k: tuple(v) for k, v in by_literal.items()},
+        literals=frozenset(by_literal),
+        ungated=frozenset(i for i, (_, literals) in enumerate(gated) if literals is None),
+    )
+
+
+def register(*patterns: re.Pattern[str]) -> None:
+    """Derive the gates of ``patterns`` now, adding their literals to what ``fold`` scans for.
+
+    Patterns met unregistered are registered on first use; a text folded before that is then
+    gated by plain substring tests instead (its ``present`` set predates their literals).
+    """
+    for pattern in patterns:
+        if id(pattern) in _GATES:
+            continue
+        gates = _gates(pattern)
+        for literal in sorted(gates.literals | (gates.whole or frozenset())):
+            if literal not in _known:
+                _known.add(literal)
+                _universe.append(literal)
+        _GATES[id(pattern)] = gates
+
+
+def _get(pattern: re.Pattern[str]) -> _Gates:
+    gates = _GATES.get(id(pattern))
+    if gates is None:
+        register(pattern)
+        gates = _GATES[id(pattern)]
+    return gates
+
+
+def _present(folded: str) -> frozenset[str] | None:
+    """The scanned literals of ``folded``, if it was scanned against every registered one."""
+    if type(folded) is Folded and folded.version == len(_universe):
+        return folded.present
+    return None
 
 
 def may_match(pattern: re.Pattern[str], folded: str) -> bool:
     """False only if ``pattern`` certainly has no match in the text whose ``fold`` is ``folded``."""
-    try:
-        literals = _CACHE[pattern]
-    except KeyError:
-        literals = _CACHE[pattern] = required_literals(pattern)
-    if literals is None:
+    whole = _get(pattern).whole
+    if whole is None:
         return True
-    for literal in literals:
-        if literal in folded:
-            return True
-    return False
-
-
-def _parts(pattern: re.Pattern[str]) -> list[_Gate]:
-    sources = split_alternatives(pattern.pattern) if pattern.flags & re.VERBOSE == 0 else []
-    if len(sources) < 2:
-        return [(pattern, required_literals(pattern))]
-    compiled = [re.compile(source, pattern.flags) for source in sources]
-    return [(rx, required_literals(rx)) for rx in compiled]
+    present = _present(folded)
+    if present is not None:
+        return not whole.isdisjoint(present)
+    return any(literal in folded for literal in whole)
 
 
 def matches(pattern: re.Pattern[str], text: str, folded: str) -> bool:
     """``pattern.search(text) is not None``, searching only the alternatives the gate allows."""
-    try:
-        parts = _PARTS[pattern]
-    except KeyError:
-        parts = _PARTS[pattern] = _parts(pattern)
-    for rx, literals in parts:
-        if literals is not None:
-            for literal in literals:
-                if literal in folded:
-                    break
-            else:
-                continue
-        if rx.search(text) is not None:
-            return True
-    return False
+    gates = _GATES.get(id(pattern)) or _get(pattern)
+    if type(folded) is Folded and folded.version == len(_universe):
+        hits: Iterable[str] = gates.literals.intersection(folded.present)
+    else:
+        hits = [lit for lit in gates.literals if lit in folded]
+    if not hits and not gates.ungated:
+        return False
+    todo = set(gates.ungated)
+    for literal in hits:
+        todo.update(gates.by_literal[literal])
+    parts = gates.parts
+    return any(parts[i].search(text) for i in sorted(todo))
 
 
 def sub(pattern: re.Pattern[str], repl: str, text: str, folded: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ingest.claims.prefilter import fold, matches, sub
+from ingest.claims.prefilter import fold, matches, register, sub
 
 __all__ = ["DIRECTION_PATTERNS", "FORM_PATTERNS", "read_direction", "read_form"]
 
@@ -102,6 +102,13 @@ _SCALE_CLAUSE = _rx(
 )
 _UP = _rx(r"\b(?:increas\w*|grow\w*|rises?|higher|larger|greater|more)\b")
 _DOWN = _rx(r"\b(?:decreas\w*|declin\w*|drops?|reduc\w*|lower\w*|fewer|smaller|decay\w*|falls?)\b")
+register(
+    *(rx for _, rx in FORM_PATTERNS),
+    *(rx for _, rx in DIRECTION_PATTERNS),
+    _SCALE_CLAUSE,
+    _UP,
+    _DOWN,
+)
 _LOWER_IS_BETTER = frozenset({"loss", "error"})
 # Measures with a better end; an optimal setting or "other" (sparsity) has none.
 _POLAR = _LOWER_IS_BETTER | {"accuracy", "downstream_performance", "performance", "efficiency"}
@@ -132,7 +139,7 @@ def read_direction(body: str, responses: Sequence[str], *, folded: str | None = 
     if not measures:
         return "unspecified"
     rest = sub(_SCALE_CLAUSE, " ", body, folded)
-    rest_folded = folded if rest == body else fold(rest)
+    rest_folded = folded if rest == body else fold(rest, scan=False)
     up, down = matches(_UP, rest, rest_folded), matches(_DOWN, rest, rest_folded)
     if up == down:
         return "unspecified"  # neither, or both ("fewer errors but higher cost"): not decidable
