@@ -36,7 +36,8 @@ PIECES = [
     "loss", "LOSS", "accuracy", "model size", "data", "tokens", "compute", "FLOPs", "we", "Our",
     "improves as", "with more data", "plateaus", "exponent of 0.5", "Zipf's law", "Moore's law",
     "test-time compute", "fine-tuning data", "batch size", "optimal learning rate", "depth",
-    "width", "precision", "8-bit", "experts", "ımproves", "\u0130NCREASES", "ſcaling", "\u212aV",
+    "width", "precision", "8-bit", "experts", "\u0131mproves", "\u0130NCREASES", "\u017fcaling",
+    "\u212aV",
     "ϐ", "Σ", "ß", ", ", ". ", " ", "-", "the", "as a function of", "log-linear", "1B to 7B",
     "Recent work", "et al.", "speech", "ImageNet", "protein", "O(n^{2})", "10^{38} erg",
 ]  # fmt: skip
