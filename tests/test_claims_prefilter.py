@@ -15,6 +15,7 @@ from ingest.claims.prefilter import (
     matches,
     may_match,
     required_literals,
+    required_sets,
     split_alternatives,
     sub,
 )
@@ -63,6 +64,12 @@ def test_required_literals() -> None:
     )
     assert required_literals(re.compile(r"a?b*|c", re.I)) is None  # a branch needs nothing
     assert required_literals(re.compile(r"Scal(?:es|ing)", re.I)) == frozenset({"scal"})
+
+
+def test_required_sets_are_a_conjunction() -> None:
+    rx = re.compile(r"size of (?:the )?training data", re.I)
+    assert required_sets(rx) == [frozenset({"training data"}), frozenset({"size of "})]
+    assert required_sets(re.compile(r"\d+", re.I)) == []
 
 
 @settings(max_examples=300, deadline=None)

@@ -38,6 +38,7 @@ __all__ = [
     "may_match",
     "register",
     "required_literals",
+    "required_sets",
     "split_alternatives",
     "sub",
 ]
@@ -90,6 +91,11 @@ def _best(candidates: list[Literals]) -> Literals | None:
 
 def _sequence(items: Any) -> Literals | None:
     """Literals one of which every match of the concatenation ``items`` contains."""
+    return _best(_candidates(items))
+
+
+def _candidates(items: Any) -> list[Literals]:
+    """Literal sets each of which every match of ``items`` meets (contains one literal of)."""
     candidates: list[Literals] = []
     run: list[str] = []
 
@@ -114,7 +120,7 @@ def _sequence(items: Any) -> Literals | None:
         if found is not None:
             candidates.append(found)
     close()
-    return _best(candidates)
+    return candidates
 
 
 def _branch(alternatives: Any) -> Literals | None:
@@ -139,6 +145,15 @@ def required_literals(pattern: re.Pattern[str]) -> Literals | None:
         return None
     found = _sequence(sre_p.parse(pattern.pattern, pattern.flags))
     return None if found is None else _minimal(found)
+
+
+def required_sets(pattern: re.Pattern[str]) -> list[Literals]:
+    """Literal sets every match meets *each* of, most selective first (``required_literals``
+    is the first); empty if none is known. ``a[- ]b c`` needs ``a`` and ``b c``."""
+    if pattern.flags & ~(re.IGNORECASE | re.UNICODE):
+        return []
+    sets = {_minimal(c) for c in _candidates(sre_p.parse(pattern.pattern, pattern.flags))}
+    return sorted(sets, key=lambda c: (min(map(len, c)), -len(c), sorted(c)), reverse=True)
 
 
 def split_alternatives(source: str) -> list[str]:
@@ -184,6 +199,7 @@ class _Gates:
     by_literal: dict[str, tuple[int, ...]]  # literal -> the parts needing it
     literals: frozenset[str]
     ungated: frozenset[int]  # parts needing no known literal: always searched
+    also: tuple[tuple[Literals, ...], ...]  # per part: further sets it needs one literal of
 
 
 # Keyed by id(): hashing a compiled pattern hashes its whole program, on every lookup.
@@ -200,6 +216,7 @@ def _gates(pattern: re.Pattern[str]) -> _Gates:
     else:
         compiled = [re.compile(source, pattern.flags) for source in sources]
         gated = [(rx, required_literals(rx)) for rx in compiled]
+    also = tuple(tuple(required_sets(rx)[1:]) for rx, _ in gated)
     by_literal: dict[str, list[int]] = {}
     for i, (_, literals) in enumerate(gated):
         for literal in literals or ():
@@ -211,6 +228,7 @@ def _gates(pattern: re.Pattern[str]) -> _Gates:
         by_literal={k: tuple(v) for k, v in by_literal.items()},
         literals=frozenset(by_literal),
         ungated=frozenset(i for i, (_, literals) in enumerate(gated) if literals is None),
+        also=also,
     )
 
 
@@ -269,8 +287,19 @@ def matches(pattern: re.Pattern[str], text: str, folded: str) -> bool:
     todo = set(gates.ungated)
     for literal in hits:
         todo.update(gates.by_literal[literal])
-    parts = gates.parts
-    return any(parts[i].search(text) for i in sorted(todo))
+    parts, also = gates.parts, gates.also
+    for i in sorted(todo):
+        # the further sets are tested directly: few parts get this far
+        needs = also[i]
+        if needs and not all(_meets(literals, folded) for literals in needs):
+            continue
+        if parts[i].search(text):
+            return True
+    return False
+
+
+def _meets(literals: Literals, folded: str) -> bool:
+    return any(literal in folded for literal in literals)
 
 
 def sub(pattern: re.Pattern[str], repl: str, text: str, folded: str) -> str:
