@@ -20,6 +20,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+from ingest.claims.prefilter import finditer, fold, matches, register
+
 __all__ = ["ExponentMatch", "find_exponents", "parse_number"]
 
 _NUM = (
@@ -61,6 +63,11 @@ _AFTER_BAD = re.compile(
     re.IGNORECASE,
 )
 _BEFORE_BIG_O = re.compile(r"(?:\bO|mathcal\{O\}|\\mathcal\{O\})\s?\(\s?$")
+# A Greek symbol used as an exponent: ``N^{-alpha}``.
+_SYMBOL_POWER = re.compile(
+    rf"(?P<base>[A-Za-z][A-Za-z0-9]*)(?:_\{{?[A-Za-z0-9]+\}}?)?\s?\^\s?\{{?\s?[-−]?\s?(?P<sym>{_GREEK})"
+)
+register(_POWER, _POWER_BARE, _SYMBOL, _WORDS, _LAW_CUE, _SYMBOL_POWER)
 _BASE_VARIABLE = {
     "N": "model_size",
     "D": "data_size",
@@ -118,24 +125,27 @@ def _exponent_symbols(text: str) -> dict[str, str | None]:
     Cached: every sentence of one abstract asks about the same text. Callers must not mutate.
     """
     found: dict[str, str | None] = {}
-    for m in re.finditer(
-        rf"(?P<base>[A-Za-z][A-Za-z0-9]*)(?:_\{{?[A-Za-z0-9]+\}}?)?\s?\^\s?\{{?\s?[-−]?\s?(?P<sym>{_GREEK})",
-        text,
-    ):
+    for m in finditer(_SYMBOL_POWER, text, fold(text, scan=False)):
         found.setdefault(_strip(m.group("sym")), _BASE_VARIABLE.get(m.group("base")))
     return found
 
 
-def find_exponents(text: str, sentence: tuple[int, int]) -> list[ExponentMatch]:
-    """Exponents stated in ``text[sentence[0]:sentence[1]]``; offsets are into ``text``."""
+def find_exponents(
+    text: str, sentence: tuple[int, int], *, folded: str | None = None
+) -> list[ExponentMatch]:
+    """Exponents stated in ``text[sentence[0]:sentence[1]]``; offsets are into ``text``.
+
+    ``folded``, if given, is ``prefilter.fold`` of that sentence (saves computing it again).
+    """
     start, end = sentence
     body = text[start:end]
-    law_sentence = bool(_LAW_CUE.search(body))
+    folded = fold(body) if folded is None else folded
+    law_sentence = matches(_LAW_CUE, body, folded)
     symbols = _exponent_symbols(text)
     out: list[ExponentMatch] = []
 
     for rx, rule in ((_POWER, "power"), (_POWER_BARE, "power")):
-        for m in rx.finditer(body):
+        for m in finditer(rx, body, folded):
             if rx is _POWER and not _POWER_CUE.search(body[: m.start()] + body[m.end() :]):
                 continue  # a bare x^{2} in a formula is not the exponent of a law
             if _BEFORE_BIG_O.search(body[: m.start("base")]):
@@ -150,7 +160,7 @@ def find_exponents(text: str, sentence: tuple[int, int]) -> list[ExponentMatch]:
                               _BASE_VARIABLE.get(base))
             )  # fmt: skip
 
-    for m in _SYMBOL.finditer(body):
+    for m in finditer(_SYMBOL, body, folded):
         sym = _strip(m.group("sym"))
         if sym not in symbols and not law_sentence:
             continue
@@ -163,7 +173,7 @@ def find_exponents(text: str, sentence: tuple[int, int]) -> list[ExponentMatch]:
                           symbols.get(sym))
         )  # fmt: skip
 
-    for m in _WORDS.finditer(body):
+    for m in finditer(_WORDS, body, folded):
         if m.group("kind").startswith("slope") and not law_sentence:
             continue
         numbers = [(m.start("num"), m.end("num"))]

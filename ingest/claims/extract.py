@@ -14,10 +14,12 @@ defined over, else the one the abstract names most often. Form and direction com
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ingest.claims import lexicon as lx
 from ingest.claims.exponents import ExponentMatch, find_exponents
+from ingest.claims.prefilter import fold, matches, may_match, register, sub
 from ingest.claims.sentences import sentence_spans
 from ingest.claims.trends import read_direction, read_form
 from kb.records import Claim, Exponent, Paper, stable_id
@@ -26,6 +28,15 @@ __all__ = ["EXTRACTOR_VERSION", "Extraction", "SentenceReading", "explain", "ext
 
 EXTRACTOR_VERSION = "claims-rules-2"
 """Stamped on every paper label, claim and exponent row; bump when any rule changes output."""
+
+register(
+    *(rx for rx, _ in lx.RELATION_PATTERNS.values()),
+    *lx.VARIABLE_PATTERNS.values(),
+    *lx.RESPONSE_PATTERNS.values(),
+    *(rx for _, rx in lx.DOMAIN_PATTERNS),
+    lx.BACKGROUND, lx.RELEASE, lx.NOT_A_LAW, lx.HEARSAY, lx.COMPLEXITY, lx.SETUP,
+    lx.FIRST_PERSON, lx.PREDICTION_ACCURACY, lx.DOWNSTREAM_EXPLICIT,
+)  # fmt: skip
 
 _OPTIMAL_SETTINGS = frozenset({"optimal_hyperparameter", "optimal_model_size"})
 
@@ -76,41 +87,58 @@ class SentenceReading:
 
 
 def read_sentence(text: str, start: int, end: int) -> SentenceReading:
-    """Apply every cue to ``text[start:end]``."""
+    """Apply every cue to ``text[start:end]``.
+
+    Each pattern runs behind ``ingest.claims.prefilter``'s literal gate, which skips only
+    searches that cannot match: the reading is the one every pattern would give.
+    """
     body = text[start:end]
+    folded = fold(body)
     reading = SentenceReading(start, end)
-    cues = lx.HEARSAY.sub(" ", lx.NOT_A_LAW.sub(" ", body))
-    reading.first_person = bool(lx.FIRST_PERSON.search(body))
-    complexity = bool(lx.COMPLEXITY.search(cues))
+    cues, cues_folded = _sub(lx.HEARSAY, *_sub(lx.NOT_A_LAW, body, folded))
+    reading.first_person = matches(lx.FIRST_PERSON, body, folded)
+    complexity = matches(lx.COMPLEXITY, cues, cues_folded)
     for name, (rx, strong) in lx.RELATION_PATTERNS.items():
         if complexity and not strong:
             continue  # "scales linearly in the input size" is a cost, not a law
-        if rx.search(cues):
+        if matches(rx, cues, cues_folded):
             reading.relations.append(name)
             reading.strong = reading.strong or strong
-    cites_law = lx.HEARSAY.search(body) is not None
-    reading.release = bool(lx.RELEASE.search(body))
-    reading.background = (bool(lx.BACKGROUND.search(body)) or cites_law) and not (
+    cites_law = matches(lx.HEARSAY, body, folded)
+    reading.release = matches(lx.RELEASE, body, folded)
+    reading.background = (matches(lx.BACKGROUND, body, folded) or cites_law) and not (
         reading.first_person and not (cites_law and not reading.strong)
     )
-    reading.variables = _variables(body)
-    reading.responses = _responses(body)
-    reading.form = read_form(body)
-    reading.direction = read_direction(body, reading.responses)
-    reading.exponents = find_exponents(text, (start, end))
+    reading.variables = _variables(body, folded)
+    reading.responses = _responses(body, folded)
+    reading.form = read_form(body, folded=folded)
+    reading.direction = read_direction(body, reading.responses, folded=folded)
+    reading.exponents = find_exponents(text, (start, end), folded=folded)
     return reading
 
 
-def _variables(body: str) -> list[str]:
+def _sub(rx: re.Pattern[str], body: str, folded: str, *, scan: bool = True) -> tuple[str, str]:
+    """``rx`` replaced by a space in ``body``, with the result's folded text (``scan`` as in
+    ``prefilter.fold``: worth it when many patterns follow)."""
+    out = sub(rx, " ", body, folded)
+    return (body, folded) if out == body else (out, fold(out, scan=scan))
+
+
+def _variables(body: str, folded: str | None = None) -> list[str]:
+    folded = fold(body) if folded is None else folded
     # "optimal batch size" is a response: its words do not make batch size a variable.
-    body = lx.RESPONSE_PATTERNS["optimal_hyperparameter"].sub(" ", body)
-    found = [name for name, rx in lx.VARIABLE_PATTERNS.items() if rx.search(body)]
+    body, folded = _sub(lx.RESPONSE_PATTERNS["optimal_hyperparameter"], body, folded)
+    found = [name for name, rx in lx.VARIABLE_PATTERNS.items() if matches(rx, body, folded)]
     # Specific quantities win over the generic words they contain ("fine-tuning data" is data).
-    if "finetuning_data" in found and "data_size" in found and not _generic_data(body):
+    if "finetuning_data" in found and "data_size" in found and not _generic_data(body, folded):
         found.remove("data_size")
-    if "inference_compute" in found and "compute" in found and not _training_compute(body):
+    if "inference_compute" in found and "compute" in found and not _training_compute(body, folded):
         found.remove("compute")
     return sorted(found)
+
+
+def _names_setup(body: str) -> bool:
+    return matches(lx.SETUP, body, fold(body, scan=False))
 
 
 def _most_named(variables: list[str]) -> list[str]:
@@ -121,23 +149,26 @@ def _most_named(variables: list[str]) -> list[str]:
     return sorted({v for v in variables if variables.count(v) == top})
 
 
-def _generic_data(body: str) -> bool:
-    return bool(lx.VARIABLE_PATTERNS["data_size"].search(_remove(body, "finetuning_data")))
+def _generic_data(body: str, folded: str) -> bool:
+    return _still_named(body, folded, "data_size", "finetuning_data")
 
 
-def _training_compute(body: str) -> bool:
-    return bool(lx.VARIABLE_PATTERNS["compute"].search(_remove(body, "inference_compute")))
+def _training_compute(body: str, folded: str) -> bool:
+    return _still_named(body, folded, "compute", "inference_compute")
 
 
-def _remove(body: str, variable: str) -> str:
-    return lx.VARIABLE_PATTERNS[variable].sub(" ", body)
+def _still_named(body: str, folded: str, variable: str, specific: str) -> bool:
+    """Whether ``variable`` is named in ``body`` outside the matches of ``specific``."""
+    rest, rest_folded = _sub(lx.VARIABLE_PATTERNS[specific], body, folded, scan=False)
+    return matches(lx.VARIABLE_PATTERNS[variable], rest, rest_folded)
 
 
-def _responses(body: str) -> list[str]:
+def _responses(body: str, folded: str | None = None) -> list[str]:
     """Measures the sentence names; bare "performance" is returned as ``GENERIC``."""
-    body = lx.PREDICTION_ACCURACY.sub(" ", body)
-    found = [name for name, rx in lx.RESPONSE_PATTERNS.items() if rx.search(body)]
-    if "downstream_performance" in found and not lx.DOWNSTREAM_EXPLICIT.search(body):
+    folded = fold(body) if folded is None else folded
+    body, folded = _sub(lx.PREDICTION_ACCURACY, body, folded)
+    found = [name for name, rx in lx.RESPONSE_PATTERNS.items() if matches(rx, body, folded)]
+    if "downstream_performance" in found and not matches(lx.DOWNSTREAM_EXPLICIT, body, folded):
         found[found.index("downstream_performance")] = GENERIC
     specific = [r for r in found if r != GENERIC]
     # A sentence naming loss or accuracy besides "performance" is about that measure.
@@ -188,7 +219,7 @@ def extract(paper: Paper) -> Extraction:
     title_variables = _variables(paper.title)
     # Quantities the abstract varies ("models from 10M to 8B parameters") outside background.
     setup_variables = sorted(
-        {v for r in readings if not r.background and lx.SETUP.search(text[r.start : r.end])
+        {v for r in readings if not r.background and _names_setup(text[r.start : r.end])
          for v in r.variables}
     )  # fmt: skip
     # Last resort: the quantities a background sentence defines the law over.
@@ -267,11 +298,15 @@ def _exponent(
 
 def classify_domain(title: str, abstract: str) -> str:
     """The first domain named in the title, else the one the abstract names most often."""
+    title_folded = fold(title, scan=False)
     for name, rx in lx.DOMAIN_PATTERNS:
-        if rx.search(title):
+        if matches(rx, title, title_folded):
             return name
+    abstract_folded = fold(abstract, scan=False)
     best, best_count = "other", 0
     for name, rx in lx.DOMAIN_PATTERNS:
+        if not may_match(rx, abstract_folded):
+            continue
         count = len(rx.findall(abstract))
         if count > best_count:
             best, best_count = name, count

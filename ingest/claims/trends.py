@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ingest.claims.prefilter import fold, matches, register, sub
+
 __all__ = ["DIRECTION_PATTERNS", "FORM_PATTERNS", "read_direction", "read_form"]
 
 
@@ -100,29 +102,45 @@ _SCALE_CLAUSE = _rx(
 )
 _UP = _rx(r"\b(?:increas\w*|grow\w*|rises?|higher|larger|greater|more)\b")
 _DOWN = _rx(r"\b(?:decreas\w*|declin\w*|drops?|reduc\w*|lower\w*|fewer|smaller|decay\w*|falls?)\b")
+register(
+    *(rx for _, rx in FORM_PATTERNS),
+    *(rx for _, rx in DIRECTION_PATTERNS),
+    _SCALE_CLAUSE,
+    _UP,
+    _DOWN,
+)
 _LOWER_IS_BETTER = frozenset({"loss", "error"})
 # Measures with a better end; an optimal setting or "other" (sparsity) has none.
 _POLAR = _LOWER_IS_BETTER | {"accuracy", "downstream_performance", "performance", "efficiency"}
 
 
-def read_form(body: str) -> str:
-    """The first form whose phrase the sentence uses, else ``unspecified``."""
+def read_form(body: str, *, folded: str | None = None) -> str:
+    """The first form whose phrase the sentence uses, else ``unspecified``.
+
+    ``folded``, if given, is ``prefilter.fold(body)`` (saves computing it again).
+    """
+    folded = fold(body) if folded is None else folded
     for name, rx in FORM_PATTERNS:
-        if rx.search(body):
+        if matches(rx, body, folded):
             return name
     return "unspecified"
 
 
-def read_direction(body: str, responses: Sequence[str]) -> str:
-    """The direction the sentence states for its measure (see the module docstring)."""
+def read_direction(body: str, responses: Sequence[str], *, folded: str | None = None) -> str:
+    """The direction the sentence states for its measure (see the module docstring).
+
+    ``folded``, if given, is ``prefilter.fold(body)`` (saves computing it again).
+    """
+    folded = fold(body) if folded is None else folded
     for name, rx in DIRECTION_PATTERNS:
-        if rx.search(body):
+        if matches(rx, body, folded):
             return name
     measures = [r for r in responses if r in _POLAR]
     if not measures:
         return "unspecified"
-    rest = _SCALE_CLAUSE.sub(" ", body)
-    up, down = bool(_UP.search(rest)), bool(_DOWN.search(rest))
+    rest = sub(_SCALE_CLAUSE, " ", body, folded)
+    rest_folded = folded if rest == body else fold(rest, scan=False)
+    up, down = matches(_UP, rest, rest_folded), matches(_DOWN, rest, rest_folded)
     if up == down:
         return "unspecified"  # neither, or both ("fewer errors but higher cost"): not decidable
     lower_better = {r in _LOWER_IS_BETTER for r in measures}
