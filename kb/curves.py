@@ -26,7 +26,7 @@ from kb.fit import FitResult
 __all__ = ["curve_axis", "fitted_curve", "observed_frame"]
 
 FloatArray = NDArray[np.float64]
-N_GRID = 240  # model sizes tried per budget when tracing the compute-optimal frontier
+N_GRID = 400  # model sizes tried per budget when tracing the compute-optimal frontier
 MAX_BAND_SAMPLES = 200
 
 
@@ -44,11 +44,10 @@ def _values(result: FitResult, theta: FloatArray, x: FloatArray) -> FloatArray:
     inputs = result.form.inputs
     if len(inputs) == 1:
         return np.asarray(result.form.predict(theta, {inputs[0]: x}), dtype=float).ravel()
-    # Frontier: for each budget C, the best N on a log grid spanning 1e-6..1 of C's square root
-    # scale is wide enough for every dataset we hold (N from 1e5 to 1e13 at C up to 1e26).
-    n_grid = np.logspace(np.log10(1e4), np.log10(1e14), N_GRID)
+    # Frontier: for each budget C, try model sizes spread over eight decades around the
+    # balanced point N = D = sqrt(C/6), so the grid follows the budget instead of a fixed range.
     c = x[:, None]
-    n = np.broadcast_to(n_grid[None, :], (x.size, N_GRID))
+    n = np.sqrt(c / 6.0) * np.logspace(-4.0, 4.0, N_GRID)[None, :]
     d = c / (6.0 * n)
     pred = np.asarray(
         result.form.predict(theta, {"n_params": n.ravel(), "n_tokens": d.ravel()}), dtype=float
