@@ -11,7 +11,7 @@ input file it recognises (``ingest.formats``) and merges what it reads into the 
   values already stored, then earlier appearances, win over later ones.
 
 Folders holding a ``MANIFEST.md`` are released datasets, not listings; they are set aside for
-``ingest_dataset_folders`` (``ingest.released``). Then the registry of reported laws
+``ingest.released.ingest_datasets``. Then the registry of reported laws
 (``data/laws.toml``) is synced, so every law can be linked to the papers now in the corpus,
 and the claim extractor (``ingest.claims``) labels every paper it has not labelled yet (new
 papers, changed papers, or all of them after the extractor's version changed).
@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import typing
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ingest.claims import EXTRACTOR_VERSION, extract_into
 from ingest.formats import iter_papers
 from ingest.listings import ParsedEntry
-from ingest.released import DatasetReport, ingest_datasets
+from ingest.released import ingest_datasets
 from kb.errors import BadInputError
 from kb.records import Appearance, Paper
 from kb.registry import sync_registry
@@ -45,7 +45,6 @@ __all__ = [
     "FileReport",
     "IngestReport",
     "collect_inputs",
-    "ingest_dataset_folders",
     "ingest_paths",
     "merge_papers",
 ]
@@ -129,18 +128,6 @@ def collect_inputs(
         return sorted(dict.fromkeys(items))
 
     return unique(files), unique(folders), unique(skipped)
-
-
-def ingest_dataset_folders(
-    store: Store, folders: Sequence[Path], *, on_progress: Progress | None = None
-) -> DatasetReport:
-    """Read released-dataset folders (each with a MANIFEST.md) with their adapters.
-
-    Runs inside the caller's transaction; an unchanged folder is skipped by its digest.
-    """
-    if not folders:
-        return DatasetReport()
-    return ingest_datasets(store, folders, on_progress=on_progress)
 
 
 def _is_empty(value: Any) -> bool:
@@ -269,7 +256,7 @@ def ingest_paths(
             logger.info("%s: %d entries as %s", source, count, read_as)
             if on_progress is not None:
                 on_progress(done, len(files))
-        datasets = ingest_dataset_folders(store, folders)
+        datasets = ingest_datasets(store, folders)
         report.datasets = datasets.ingested
         report.unchanged_datasets = datasets.unchanged
         report.laws = sync_registry(store)
