@@ -22,14 +22,22 @@ import bm25s
 import faiss as _faiss
 import numpy as np
 import Stemmer
+from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kb.embed import Embedder, FloatMatrix, load_embedder
 from kb.errors import BadInputError, NotFoundError
 from kb.index import IndexRow, LoadedIndex, open_index, search_params
+from kb.ranking import FEATURES, FeatureMatrix, PaperFacets, scale_bm25, scale_cosine
 from kb.records import DOMAINS, VARIABLES, Claim, Exponent, Paper
 from kb.store import Store
-from kb.vocabulary import expand_query, is_scaling_query, query_variables
+from kb.vocabulary import (
+    expand_query,
+    is_scaling_query,
+    query_directions,
+    query_domains,
+    query_variables,
+)
 
 logger = logging.getLogger(__name__)
 # faiss's bundled stubs lack the SWIG search-parameter classes used for filtered search.
@@ -135,6 +143,12 @@ class Hit(BaseModel):
     domain: str | None = None
 
 
+# Fitted by benchmarks/fit_search_weights.py on data/eval/search_dev.jsonl, one per FEATURES name.
+LEARNED_WEIGHTS: tuple[float, ...] = (
+    0.3, 0.3, 0.0, 0.15, 0.0, 0.3, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0,
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Tuning:
     """Ranking knobs; the defaults are the values tuned on the development set."""
@@ -148,7 +162,13 @@ class Tuning:
     expand: bool = True  # scaling-vocabulary expansion of the keyword query
     w_expansion: float = 0.5  # weight of expansion terms relative to the query's own words
     paper_vs_sentence: float = 0.7  # semantic score = a*paper row + (1-a)*best sentence
-    fusion: Literal["weighted", "rrf"] = "weighted"
+    # "learned": weighted sum of the kb.ranking.FEATURES columns with ``weights`` (fitted by
+    # benchmarks/fit_search_weights.py); "weighted": w_keyword * keyword + rest * semantic,
+    # both max-normalised; "rrf": reciprocal-rank fusion of the two rankings.
+    fusion: Literal["learned", "weighted", "rrf"] = "learned"
+    weights: tuple[float, ...] = LEARNED_WEIGHTS
+    prf_depth: int = 5  # pseudo-relevance feedback: first-stage papers averaged (Rocchio)
+    prf_beta: float = 1.0  # weight of their mean vector added to the query vector
     w_keyword: float = 0.5  # weighted fusion: share of the keyword score
     rrf_k: int = 60
     semantic_depth: int = 2000  # index rows fetched per query (all of them for small corpora)
@@ -178,14 +198,30 @@ class _Keyword:
     def scores(self, weighted_terms: dict[str, float], weights: dict[str, float]) -> FloatMatrix:
         """Per-paper score: sum over fields and terms of weight * BM25(term)."""
         total: FloatMatrix | None = None
-        for name, retriever in self.fields.items():
-            vocab = retriever.vocab_dict
-            for term, w in weighted_terms.items():
-                if term not in vocab or not w or not weights.get(name):
-                    continue
-                s = retriever.get_scores([term]) * (w * weights[name])
-                total = s if total is None else total + s
+        for name in self.fields:
+            if not weights.get(name):
+                continue
+            s = self.field_scores(name, weighted_terms)
+            if s is not None:
+                total = s * weights[name] if total is None else total + s * weights[name]
         return total if total is not None else np.zeros(0, dtype=np.float32)
+
+    def field_scores(self, name: str, weighted_terms: dict[str, float]) -> FloatMatrix | None:
+        """Sum over terms of weight * BM25(term) in one field (None: no term is in it)."""
+        total: FloatMatrix | None = None
+        for term, w in weighted_terms.items():
+            s = self.term_scores(name, term) if w else None
+            if s is not None:
+                total = s * w if total is None else total + s * w
+        return total
+
+    def term_scores(self, name: str, term: str) -> FloatMatrix | None:
+        """BM25 of one (tokenised) term in one field for every paper; None if it is absent."""
+        retriever = self.fields.get(name)
+        if retriever is None or term not in retriever.vocab_dict:
+            return None
+        out: FloatMatrix = retriever.get_scores([term])
+        return out
 
 
 class Searcher:
@@ -209,14 +245,19 @@ class Searcher:
         self._pos = {p.paper_id: i for i, p in enumerate(self.papers)}
         claims: dict[str, list[str]] = {}
         self._variables: list[set[str]] = [set() for _ in self.papers]
+        directions: list[set[str]] = [set() for _ in self.papers]
         for c in store.select(Claim):
             claims.setdefault(c.paper_id, []).append(c.evidence)
             if c.paper_id in self._pos:
                 self._variables[self._pos[c.paper_id]].update(c.variables)
+                directions[self._pos[c.paper_id]].add(c.direction)
         for e in store.select(Exponent):
             if e.paper_id in self._pos:
                 self._variables[self._pos[e.paper_id]].add(e.variable)
         self._studies_law = np.array([bool(p.studies_scaling_law) for p in self.papers])
+        self.facets = PaperFacets(
+            self._variables, directions, [p.domain for p in self.papers], list(self._studies_law)
+        )
         self.keyword = _Keyword(
             {
                 "title": [p.title for p in self.papers],
@@ -226,6 +267,9 @@ class Searcher:
         )
         self._row_paper = np.array([self._pos[r.paper_id] for r in index.rows], dtype=np.int64)
         self._is_paper_row = np.array([r.field == "paper" for r in index.rows], dtype=bool)
+        self._paper_row = np.full(len(self.papers), -1, dtype=np.int64)
+        for paper_row in np.flatnonzero(self._is_paper_row).tolist():
+            self._paper_row[self._row_paper[paper_row]] = paper_row
         self._rows_of: dict[int, list[int]] = {}
         self._row_terms: dict[int, frozenset[str]] = {}  # snippet scoring, tokenised once
         for row_id, r in enumerate(index.rows):
@@ -282,10 +326,13 @@ class Searcher:
         n = len(self.papers)
         kw = self._keyword_scores(query) if mode != "semantic" else np.zeros(n, np.float32)
         qvec = self._encode(query) if mode != "keyword" else None
-        sem = self._semantic_scores(qvec, allowed) if qvec is not None else None
-        scores = self._combine(kw, sem, mode)
-        if mode == "fused":
-            scores = scores + self._priors(query)
+        if mode == "fused" and self.tuning.fusion == "learned" and qvec is not None:
+            scores = self._learned_scores(query, qvec, allowed)
+        else:
+            sem = self._semantic_scores(qvec, allowed) if qvec is not None else None
+            scores = self._combine(kw, sem, mode)
+            if mode == "fused":
+                scores = scores + self._priors(query)
         if allowed is not None:
             mask = np.zeros(n, dtype=bool)
             mask[allowed] = True
@@ -315,6 +362,13 @@ class Searcher:
             if r >= 0 and int(self._row_paper[r]) != pos:
                 hits.append(self._hit(int(self._row_paper[r]), float(s), frozenset(), qvec))
         return hits[:k]
+
+    def features(self, query: str, *, filters: SearchFilters | None = None) -> FeatureMatrix:
+        """The (papers x ``kb.ranking.FEATURES``) matrix the learned fusion weighs, for ``query``.
+
+        ``prf`` is computed with the current ``tuning.weights`` as the first stage.
+        """
+        return self._features(query, self._encode(query), self._allowed(filters), prf=True)
 
     def clear_query_cache(self) -> None:
         """Forget the cached query vectors (benchmarks time the encoder with this)."""
@@ -351,10 +405,18 @@ class Searcher:
         return search_params(self.index.faiss_index, self.index.meta.kind, sel)
 
     def _semantic_scores(self, qvec: FloatMatrix, allowed: list[int] | None) -> FloatMatrix:
+        paper_sim, sent_sim = self._semantic_parts(qvec, allowed)
+        a = self.tuning.paper_vs_sentence
+        return a * paper_sim + (1 - a) * sent_sim
+
+    def _semantic_parts(
+        self, qvec: FloatMatrix, allowed: list[int] | None
+    ) -> tuple[FloatMatrix, FloatMatrix]:
+        """Per paper: cosine to its whole-text row, and to its best row (sentence or whole)."""
         index = self.index.faiss_index
         n = len(self.papers)
         if index.ntotal == 0:
-            return np.zeros(n, dtype=np.float32)
+            return np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32)
         params = None
         if allowed is not None:
             rows = [r for i in allowed for r in self._rows_of[i]]
@@ -378,8 +440,87 @@ class Searcher:
         is_paper = self._is_paper_row[ids]
         paper_sim[owners[is_paper]] = sims[is_paper]
         np.maximum.at(sent_sim, owners, sims)  # a paper row counts as its best "sentence" too
-        a = self.tuning.paper_vs_sentence
-        return a * paper_sim + (1 - a) * sent_sim
+        return paper_sim, sent_sim
+
+    def _learned_scores(
+        self, query: str, qvec: FloatMatrix, allowed: list[int] | None
+    ) -> FloatMatrix:
+        w = np.asarray(self.tuning.weights, dtype=np.float32)
+        if w.shape != (len(FEATURES),):
+            raise BadInputError(
+                f"Tuning.weights has {w.size} values; expected one per feature: {FEATURES}"
+            )
+        use_prf = bool(w[FEATURES.index("prf")])
+        out: FloatMatrix = self._features(query, qvec, allowed, prf=use_prf) @ w
+        return out
+
+    def _features(
+        self, query: str, qvec: FloatMatrix, allowed: list[int] | None, *, prf: bool
+    ) -> FeatureMatrix:
+        cols = self._keyword_features(query)
+        paper_sim, sent_sim = self._semantic_parts(qvec, allowed)
+        cols["sem_paper"], cols["sem_sentence"] = scale_cosine(paper_sim), scale_cosine(sent_sim)
+        cols.update(
+            self.facets.match(
+                query_variables(query), query_domains(query), query_directions(query),
+                is_scaling_query(query),
+            )
+        )  # fmt: skip
+        cols["prf"] = np.zeros(len(self.papers), dtype=np.float32)
+        matrix = np.stack([cols[name] for name in FEATURES], axis=1).astype(np.float32)
+        if prf and self.tuning.prf_depth > 0:
+            first = matrix @ np.asarray(self.tuning.weights, dtype=np.float32)
+            if allowed is not None:
+                mask = np.full(len(first), -np.inf, dtype=np.float32)
+                mask[allowed] = 0
+                first = first + mask
+            matrix[:, FEATURES.index("prf")] = self._feedback(qvec, first, allowed)
+        return matrix
+
+    def _keyword_features(self, query: str) -> dict[str, FloatMatrix]:
+        """BM25 per field of the query's words, of its expansion words, and IDF coverage."""
+        n = len(self.papers)
+        own = list(dict.fromkeys(tokenize(query)))
+        extra = [t for t in dict.fromkeys(tokenize(" ".join(expand_query(query)))) if t not in own]
+        cols = {name: np.zeros(n, dtype=np.float32) for name in ("title", "abstract", "claims")}
+        expansion = np.zeros(n, dtype=np.float32)
+        coverage = np.zeros(n, dtype=np.float32)
+        idf_total = 0.0
+        for term in own:
+            present: NDArray[np.bool_] = np.zeros(n, dtype=bool)
+            for name, col in cols.items():
+                s = self.keyword.term_scores(name, term)
+                if s is not None:
+                    col += s
+                    if name != "claims":
+                        present |= s > 0
+            idf = float(np.log1p(n / (1 + present.sum())))
+            idf_total += idf
+            coverage += idf * present
+        for term in extra:
+            for name in ("title", "abstract"):
+                s = self.keyword.term_scores(name, term)
+                if s is not None:
+                    expansion += s
+        out = {name: scale_bm25(col) for name, col in cols.items()}
+        out["expansion"] = scale_bm25(expansion)
+        out["coverage"] = coverage / idf_total if idf_total else coverage
+        return out
+
+    def _feedback(
+        self, qvec: FloatMatrix, first: FloatMatrix, allowed: list[int] | None
+    ) -> FloatMatrix:
+        """Rocchio: cosine to the query plus the mean whole-text vector of the top papers."""
+        top = np.argsort(-first, kind="stable")[: self.tuning.prf_depth]
+        rows = [int(self._paper_row[i]) for i in top if self._paper_row[i] >= 0]
+        if not rows:
+            return np.zeros(len(self.papers), dtype=np.float32)
+        index = self.index.faiss_index
+        centroid = np.mean([index.reconstruct(r) for r in rows], axis=0)
+        vec = qvec + self.tuning.prf_beta * centroid
+        vec = (vec / (np.linalg.norm(vec) or 1.0)).astype(np.float32)
+        paper_sim, _ = self._semantic_parts(vec, allowed)
+        return scale_cosine(paper_sim)
 
     def _combine(self, kw: FloatMatrix, sem: FloatMatrix | None, mode: Mode) -> FloatMatrix:
         if mode == "keyword" or sem is None or not kw.size:

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["RULES", "expand_query", "is_scaling_query", "query_variables"]
+__all__ = [
+    "DIRECTION_RULES",
+    "DOMAIN_RULES",
+    "RULES",
+    "expand_query",
+    "is_scaling_query",
+    "query_directions",
+    "query_domains",
+    "query_variables",
+]
 
 # (pattern over the lower-cased query, words papers use for it, variable it concerns or None)
 RULES: tuple[tuple[str, str, str | None], ...] = (
@@ -75,3 +84,46 @@ _SCALING = re.compile(
 def is_scaling_query(query: str) -> bool:
     """True when the query asks how something changes with scale (not only about a topic)."""
     return bool(_SCALING.search(query.lower()) or query_variables(query))
+
+
+# (pattern over the lower-cased query, kb.records.DOMAINS value it names)
+DOMAIN_RULES: tuple[tuple[str, str], ...] = (
+    (r"\b(language models?|llms?|lms?|nlp|natural language|machine translation|"
+     r"text generation|tokens?)\b", "language"),
+    (r"\b(vision|visual|images?|pixels?|vit|videos?|object detection|segmentation|"
+     r"image classification)\b", "vision"),
+    (r"\b(multimodal|multi-modal|vision.language|image.text|text.to.image|clip|"
+     r"captioning)\b", "multimodal"),
+    (r"\b(speech|audio|acoustic|asr)\b", "speech"),
+    (r"\brobot\w*|\bembodied\b|\bmanipulation\b", "robotics"),
+    (r"\btime.series\b|\bforecast\w*", "time_series"),
+    (r"\bprotein\w*|\bmolecul\w*|\bchemi\w*|\bmaterials?\b|\bbiolog\w*|\bgenom\w*|"
+     r"\bneuroscien\w*|\bbrain\b|\bweather\b|\bclimate\b|\bphysics\b", "science"),
+    (r"\brecommend\w*", "recsys"),
+    (r"\breinforcement learning\b|\brl\b|\bagents?\b|\bpolic(y|ies)\b|\breward\w*",
+     "rl"),
+    (r"\btheor\w*|\bmathematical\w*|\banalytic\w*|\bexplain\w*|\bderiv\w*|"
+     r"\bwhy\b", "theory"),
+)  # fmt: skip
+_DOMAINS = tuple((re.compile(p), domain) for p, domain in DOMAIN_RULES)
+
+# (pattern over the lower-cased query, kb.records.DIRECTIONS value it asks about)
+DIRECTION_RULES: tuple[tuple[str, str], ...] = (
+    (r"\bworse\b|\bhurts?\b|\bdegrad\w*|\binverse\b|\bless accurate\b|\bdeclin\w*|"
+     r"\bdeteriorat\w*", "worsens"),
+    (r"\bsaturat\w*|\bplateau\w*|\bdiminishing returns?\b|\bceiling\b", "saturates"),
+    (r"\bnon.?monotonic\w*|\bdouble descent\b|\bu.shaped\b", "non_monotonic"),
+)  # fmt: skip
+_DIRECTIONS = tuple((re.compile(p), d) for p, d in DIRECTION_RULES)
+
+
+def query_domains(query: str) -> list[str]:
+    """The domains (``kb.records.DOMAINS``) the query names, in rule order."""
+    text = query.lower()
+    return [domain for pattern, domain in _DOMAINS if pattern.search(text)]
+
+
+def query_directions(query: str) -> list[str]:
+    """The claim directions (``kb.records.DIRECTIONS``) the query asks about, e.g. 'worsens'."""
+    text = query.lower()
+    return [d for pattern, d in _DIRECTIONS if pattern.search(text)]

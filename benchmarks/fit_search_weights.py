@@ -1,0 +1,156 @@
+"""Fit the learned-fusion weights (kb.search LEARNED_WEIGHTS) and cross-validate them.
+
+For every development query, ``Searcher.features`` gives a (papers x kb.ranking.FEATURES)
+matrix; :func:`kb.ranking.fit_weights` finds the weights maximising mean nDCG@10 by coordinate
+ascent. Fitting runs in two stages because the ``prf`` column (Rocchio feedback) depends on the
+first-stage ranking: stage 1 fits every weight but ``prf`` (held at 0), the ``prf`` column is
+recomputed with those weights, stage 2 fits all weights.
+
+It prints the in-sample fit, leave-one-query-out (LOQO) and two-fold (even/odd queries, both
+ways) cross-validated nDCG@10, each fold re-running both stages on its training queries only,
+and ablations (one feature group dropped, refit, LOQO). Paste the printed weights into
+``LEARNED_WEIGHTS`` in kb/search.py.
+
+    PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/fit_search_weights.py [--db PATH] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_search import DEV, ensure_store, load_queries  # noqa: E402
+from kb.ranking import FEATURES, FeatureMatrix, fit_weights, mean_ndcg  # noqa: E402
+from kb.search import Searcher, Tuning  # noqa: E402
+
+PRF = FEATURES.index("prf")
+# Start of the ascent: roughly the previous fixed fusion (keyword and semantic halves).
+START = np.array(
+    [{"title": 0.5, "abstract": 0.5, "expansion": 0.25, "sem_paper": 0.35,
+      "sem_sentence": 0.15}.get(f, 0.0) for f in FEATURES]
+)  # fmt: skip
+
+
+def gains_of(searcher: Searcher, queries: Sequence[dict]) -> list[NDArray[np.float32]]:
+    """``2**grade - 1`` per paper (searcher order) for every query."""
+    out = []
+    for q in queries:
+        g = np.zeros(len(searcher.papers), dtype=np.float32)
+        for pid, grade in q["relevant"].items():
+            if pid in searcher._pos:
+                g[searcher._pos[pid]] = 2**grade - 1
+        out.append(g)
+    return out
+
+
+def features_of(
+    searcher: Searcher, queries: Sequence[dict], weights: NDArray[np.float64]
+) -> list[FeatureMatrix]:
+    """Feature matrices of ``queries`` with ``prf`` computed from a first stage of ``weights``."""
+    saved = searcher.tuning
+    searcher.tuning = dataclasses.replace(saved, weights=tuple(float(w) for w in weights))
+    try:
+        return [searcher.features(q["query"]) for q in queries]
+    finally:
+        searcher.tuning = saved
+
+
+def fit_two_stage(
+    searcher: Searcher,
+    queries: Sequence[dict],
+    gains: Sequence[NDArray[np.float32]],
+    drop: Sequence[int] = (),
+) -> NDArray[np.float64]:
+    """Stage 1 without ``prf``, recompute ``prf``, stage 2 with it; ``drop``: weights held at 0."""
+    start = START.copy()
+    start[list(drop)] = 0.0
+    first = features_of(searcher, queries, start)
+    w1, _ = fit_weights(first, gains, start=start, fixed=(*drop, PRF))
+    if PRF in drop:
+        return w1
+    second = features_of(searcher, queries, w1)
+    w2, _ = fit_weights(second, gains, start=w1, fixed=tuple(drop))
+    return w2
+
+
+def evaluate(
+    searcher: Searcher, queries: Sequence[dict], gains: Sequence[NDArray[np.float32]],
+    weights: NDArray[np.float64],
+) -> list[float]:  # fmt: skip
+    """Per-query nDCG@10 of the learned fusion with ``weights`` (prf from the same weights)."""
+    feats = features_of(searcher, queries, weights)
+    return [mean_ndcg([f], [g], weights) for f, g in zip(feats, gains, strict=True)]
+
+
+def cross_validate(
+    searcher: Searcher, queries: list[dict], gains: list[NDArray[np.float32]],
+    folds: list[list[int]], drop: Sequence[int] = (),
+) -> list[float]:  # fmt: skip
+    """Per-query held-out nDCG@10: each fold's queries scored with weights fitted on the rest."""
+    scores = [0.0] * len(queries)
+    for test in folds:
+        train = [i for i in range(len(queries)) if i not in test]
+        w = fit_two_stage(searcher, [queries[i] for i in train], [gains[i] for i in train], drop)
+        held = evaluate(searcher, [queries[i] for i in test], [gains[i] for i in test], w)
+        for i, s in zip(test, held, strict=True):
+            scores[i] = s
+    return scores
+
+
+def by_kind(queries: list[dict], scores: list[float]) -> str:
+    """Mean score overall and per query kind, as one line."""
+    kinds = sorted({q["kind"] for q in queries})
+    parts = [
+        f"{k}={statistics.fmean(s for q, s in zip(queries, scores, strict=True) if q['kind'] == k):.3f}"
+        for k in kinds
+    ]
+    return f"{statistics.fmean(scores):.3f} ({' '.join(parts)})"
+
+
+GROUPS = {
+    "claims field": ["claims"],
+    "expansion": ["expansion"],
+    "coverage": ["coverage"],
+    "prf": ["prf"],
+    "facets (facet, domain, direction, scaling)": ["facet", "domain", "direction", "scaling"],
+    "sentence cosine": ["sem_sentence"],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", type=Path, default=Path("/tmp/kb_bench_search_ingested.duckdb"))
+    parser.add_argument("--quick", action="store_true", help="skip LOQO and ablations")
+    args = parser.parse_args()
+    queries = load_queries(DEV)
+    searcher = Searcher.open(ensure_store(args.db), str(args.db), tuning=Tuning())
+    gains = gains_of(searcher, queries)
+    weights = fit_two_stage(searcher, queries, gains)
+    print("fitted weights (all dev queries):")
+    print("  " + ", ".join(f"{f}={w:g}" for f, w in zip(FEATURES, weights, strict=True)))
+    print(f"  LEARNED_WEIGHTS = {tuple(float(w) for w in weights)}")
+    print(f"in-sample fused nDCG@10 {by_kind(queries, evaluate(searcher, queries, gains, weights))}")
+    halves = [list(range(0, len(queries), 2)), list(range(1, len(queries), 2))]
+    print(f"2-fold CV (even/odd, both ways) {by_kind(queries, cross_validate(searcher, queries, gains, halves))}")  # noqa: E501
+    if args.quick:
+        return
+    loqo = [[i] for i in range(len(queries))]
+    print(f"leave-one-query-out CV {by_kind(queries, cross_validate(searcher, queries, gains, loqo))}")  # noqa: E501
+    for name, group in GROUPS.items():
+        drop = [FEATURES.index(f) for f in group]
+        scores = cross_validate(searcher, queries, gains, loqo, drop)
+        print(f"  without {name}: LOQO {by_kind(queries, scores)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Learned fusion: a few explainable features per (query, paper), combined linearly.
+
+:class:`kb.search.Searcher` computes, for one query and every paper, the columns named in
+:data:`FEATURES` (each scaled to about [0, 1] within the query, so one weight fits all queries)
+and ranks by their weighted sum. The weights (``Tuning.weights``) are fitted on the development
+queries by :func:`fit_weights` (coordinate ascent on mean nDCG@10);
+``benchmarks/fit_search_weights.py`` runs it and reports leave-one-query-out figures.
+
+Features:
+
+- ``title``, ``abstract``, ``claims``: BM25 of the query's own words in that field.
+- ``expansion``: BM25 (title + abstract) of the scaling-vocabulary words the query implies
+  (:func:`kb.vocabulary.expand_query`) that the query does not already contain.
+- ``coverage``: IDF-weighted share of the query's words found in the title or abstract.
+- ``sem_paper``, ``sem_sentence``: cosine of the query to the paper's whole text, and to its
+  best-matching abstract sentence.
+- ``prf``: cosine to a pseudo-relevance-feedback query vector (Rocchio: the query vector plus
+  the mean whole-text vector of the first-stage top papers).
+- ``facet``: share of the query's scale variables (:func:`kb.vocabulary.query_variables`) that
+  the paper's extracted claims or exponents concern.
+- ``domain``: the paper's domain is one the query names (:func:`kb.vocabulary.query_domains`).
+- ``direction``: a claim of the paper goes the way the query asks (e.g. "worsens").
+- ``scaling``: the paper is labelled ``studies_scaling_law`` and the query asks about scaling.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "FACET_FEATURES",
+    "FEATURES",
+    "FeatureMatrix",
+    "PaperFacets",
+    "fit_weights",
+    "mean_ndcg",
+    "ndcg_at",
+    "scale_bm25",
+    "scale_cosine",
+]
+
+FeatureMatrix = NDArray[np.float32]
+
+FEATURES: tuple[str, ...] = (
+    "title", "abstract", "claims", "expansion", "coverage", "sem_paper", "sem_sentence", "prf",
+    "facet", "domain", "direction", "scaling",
+)  # fmt: skip
+
+# Values coordinate ascent tries for each weight.
+WEIGHT_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
+
+
+def scale_bm25(scores: NDArray[np.float32]) -> NDArray[np.float32]:
+    """BM25 scores divided by the query's best score (all zeros stay zeros)."""
+    top = float(scores.max()) if scores.size else 0.0
+    out: NDArray[np.float32] = (scores / top if top > 0 else scores * 0).astype(np.float32)
+    return out
+
+
+def scale_cosine(sims: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Cosines mapped so the query's median paper is 0 and its best is 1 (below median: 0)."""
+    if not sims.size:
+        return sims
+    lo, hi = float(np.median(sims)), float(sims.max())
+    if hi <= lo:
+        return np.zeros_like(sims)
+    out: NDArray[np.float32] = np.clip((sims - lo) / (hi - lo), 0, None).astype(np.float32)
+    return out
+
+
+def ndcg_at(ranked: Sequence[str], relevant: dict[str, int], k: int = 10) -> float:
+    """Normalised discounted cumulative gain of the top ``k``, gain ``2**grade - 1``."""
+    dcg = sum((2 ** relevant.get(p, 0) - 1) / math.log2(i + 2) for i, p in enumerate(ranked[:k]))
+    ideal = sorted(relevant.values(), reverse=True)[:k]
+    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def _query_ndcg(
+    scores: NDArray[np.floating[Any]], gains: NDArray[np.float32], ideal: float
+) -> float:
+    top = np.argsort(-scores, kind="stable")[:10]
+    discounts = 1.0 / np.log2(np.arange(2, len(top) + 2))
+    return float((gains[top] * discounts).sum() / ideal) if ideal else 0.0
+
+
+def _ideal(gains: NDArray[np.float32]) -> float:
+    best = np.sort(gains)[::-1][:10]
+    return float((best / np.log2(np.arange(2, len(best) + 2))).sum())
+
+
+def mean_ndcg(
+    features: Sequence[FeatureMatrix],
+    gains: Sequence[NDArray[np.float32]],
+    weights: NDArray[np.float64],
+) -> float:
+    """Mean nDCG@10 of ranking each query's papers by ``features @ weights``.
+
+    ``features[q]`` is (papers, len(FEATURES)); ``gains[q]`` is ``2**grade - 1`` per paper.
+    """
+    return float(
+        np.mean(
+            [_query_ndcg(f @ weights, g, _ideal(g)) for f, g in zip(features, gains, strict=True)]
+        )
+    )
+
+
+def fit_weights(
+    features: Sequence[FeatureMatrix],
+    gains: Sequence[NDArray[np.float32]],
+    *,
+    start: NDArray[np.float64] | None = None,
+    sweeps: int = 4,
+    grid: Sequence[float] = WEIGHT_GRID,
+    fixed: Sequence[int] = (),
+    on_sweep: Callable[[int, float], None] | None = None,
+) -> tuple[NDArray[np.float64], float]:
+    """Weights maximising mean nDCG@10 by coordinate ascent over ``grid``; returns (w, nDCG).
+
+    Each sweep tries every grid value for each weight in turn (others held) and keeps the best,
+    ties going to the smaller weight; it stops early when a sweep changes nothing. Weights at
+    the indices in ``fixed`` keep their ``start`` value. Deterministic for given inputs.
+    """
+    n_feat = features[0].shape[1]
+    w = np.zeros(n_feat) if start is None else np.array(start, dtype=np.float64)
+    ideals = [_ideal(g) for g in gains]
+
+    def score(weights: NDArray[np.float64]) -> float:
+        return float(
+            np.mean(
+                [
+                    _query_ndcg(f @ weights, g, i)
+                    for f, g, i in zip(features, gains, ideals, strict=True)
+                ]
+            )
+        )
+
+    best = score(w)
+    for sweep in range(sweeps):
+        changed = False
+        for j in range(n_feat):
+            if j in fixed:
+                continue
+            for value in sorted(grid):
+                if value == w[j]:
+                    continue
+                trial = w.copy()
+                trial[j] = value
+                s = score(trial)
+                if s > best + 1e-9:
+                    best, w, changed = s, trial, True
+        if on_sweep is not None:
+            on_sweep(sweep, best)
+        if not changed:
+            break
+    return w, best
+
+
+class PaperFacets:
+    """What the claim extractor says about every paper, in the searcher's paper order."""
+
+    def __init__(
+        self,
+        variables: Sequence[set[str]],
+        directions: Sequence[set[str]],
+        domains: Sequence[str | None],
+        studies_law: Sequence[bool],
+    ):
+        self.variables = list(variables)
+        self.directions = list(directions)
+        self.domains = np.array([d or "" for d in domains])
+        self.studies_law = np.array(studies_law, dtype=np.float32)
+
+    def match(
+        self, variables: Sequence[str], domains: Sequence[str], directions: Sequence[str],
+        scaling: bool,
+    ) -> dict[str, NDArray[np.float32]]:  # fmt: skip
+        """The ``facet``, ``domain``, ``direction`` and ``scaling`` feature columns."""
+        n = len(self.variables)
+        out = {name: np.zeros(n, dtype=np.float32) for name in FACET_FEATURES}
+        if variables:
+            wanted = set(variables)
+            out["facet"] = np.array(
+                [len(v & wanted) / len(wanted) for v in self.variables], dtype=np.float32
+            )
+        if domains:
+            out["domain"] = np.isin(self.domains, list(domains)).astype(np.float32)
+        if directions:
+            wanted = set(directions)
+            out["direction"] = np.array([bool(d & wanted) for d in self.directions], np.float32)
+        if scaling:
+            out["scaling"] = self.studies_law.copy()
+        return out
+
+
+FACET_FEATURES: tuple[str, ...] = ("facet", "domain", "direction", "scaling")
