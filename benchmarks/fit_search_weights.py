@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_search import DEV, ensure_store, load_queries  # noqa: E402
-from kb.ranking import FEATURES, FeatureMatrix, fit_weights, mean_ndcg  # noqa: E402
+from kb.ranking import FEATURES, FeatureMatrix, fit_pairwise, fit_weights, mean_ndcg  # noqa: E402
 from kb.search import Searcher, Tuning  # noqa: E402
 
 PRF = FEATURES.index("prf")
@@ -65,6 +65,18 @@ def features_of(
         searcher.tuning = saved
 
 
+METHOD = {"method": "ascent", "l2": 1.0}  # set from the command line
+
+
+def _fit(
+    feats: list[FeatureMatrix], gains: Sequence[NDArray[np.float32]],
+    start: NDArray[np.float64], fixed: tuple[int, ...],
+) -> NDArray[np.float64]:  # fmt: skip
+    if METHOD["method"] == "pairwise":
+        return fit_pairwise(feats, gains, start=start, l2=float(METHOD["l2"]), fixed=fixed)
+    return fit_weights(feats, gains, start=start, fixed=fixed)[0]
+
+
 def fit_two_stage(
     searcher: Searcher,
     queries: Sequence[dict],
@@ -75,11 +87,11 @@ def fit_two_stage(
     start = START.copy()
     start[list(drop)] = 0.0
     first = features_of(searcher, queries, start)
-    w1, _ = fit_weights(first, gains, start=start, fixed=(*drop, PRF))
+    w1 = _fit(first, gains, start, (*drop, PRF))
     if PRF in drop:
         return w1
     second = features_of(searcher, queries, w1)
-    w2, _ = fit_weights(second, gains, start=w1, fixed=tuple(drop))
+    w2 = _fit(second, gains, w1, tuple(drop))
     return w2
 
 
@@ -122,7 +134,15 @@ GROUPS = {
     "expansion": ["expansion"],
     "coverage": ["coverage"],
     "prf": ["prf"],
-    "facets (facet, domain, direction, scaling)": ["facet", "domain", "direction", "scaling"],
+    "facets (facet, response, domain, direction, scaling)": [
+        "facet",
+        "response",
+        "domain",
+        "direction",
+        "scaling",
+    ],
+    "response facet": ["response"],
+    "domain facet": ["domain"],
     "sentence cosine": ["sem_sentence"],
 }
 
@@ -131,7 +151,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", type=Path, default=Path("/tmp/kb_bench_search_ingested.duckdb"))
     parser.add_argument("--quick", action="store_true", help="skip LOQO and ablations")
+    parser.add_argument(
+        "--method", choices=("ascent", "pairwise"), default="ascent",
+        help="coordinate ascent on nDCG@10, or pairwise logistic regression",
+    )  # fmt: skip
+    parser.add_argument("--l2", type=float, default=1.0, help="pairwise: L2 penalty")
+    parser.add_argument("--no-ablations", action="store_true", help="LOQO of the full model only")
     args = parser.parse_args()
+    METHOD.update(method=args.method, l2=args.l2)
     queries = load_queries(DEV)
     searcher = Searcher.open(ensure_store(args.db), str(args.db), tuning=Tuning())
     gains = gains_of(searcher, queries)
@@ -139,14 +166,20 @@ def main() -> None:
     print("fitted weights (all dev queries):")
     print("  " + ", ".join(f"{f}={w:g}" for f, w in zip(FEATURES, weights, strict=True)))
     print(f"  LEARNED_WEIGHTS = {tuple(float(w) for w in weights)}")
-    print(f"in-sample fused nDCG@10 {by_kind(queries, evaluate(searcher, queries, gains, weights))}")
+    print(
+        f"in-sample fused nDCG@10 {by_kind(queries, evaluate(searcher, queries, gains, weights))}"
+    )
     halves = [list(range(0, len(queries), 2)), list(range(1, len(queries), 2))]
-    print(f"2-fold CV (even/odd, both ways) {by_kind(queries, cross_validate(searcher, queries, gains, halves))}")  # noqa: E501
+    print(
+        f"2-fold CV (even/odd, both ways) {by_kind(queries, cross_validate(searcher, queries, gains, halves))}"
+    )  # noqa: E501
     if args.quick:
         return
     loqo = [[i] for i in range(len(queries))]
-    print(f"leave-one-query-out CV {by_kind(queries, cross_validate(searcher, queries, gains, loqo))}")  # noqa: E501
-    for name, group in GROUPS.items():
+    print(
+        f"leave-one-query-out CV {by_kind(queries, cross_validate(searcher, queries, gains, loqo))}"
+    )  # noqa: E501
+    for name, group in ({} if args.no_ablations else GROUPS).items():
         drop = [FEATURES.index(f) for f in group]
         scores = cross_validate(searcher, queries, gains, loqo, drop)
         print(f"  without {name}: LOQO {by_kind(queries, scores)}")

@@ -18,6 +18,8 @@ Features:
   the mean whole-text vector of the first-stage top papers).
 - ``facet``: share of the query's scale variables (:func:`kb.vocabulary.query_variables`) that
   the paper's extracted claims or exponents concern.
+- ``response``: a claim of the paper concerns what the query asks to see scale
+  (:func:`kb.vocabulary.query_responses`, e.g. the compute-optimal model size).
 - ``domain``: the paper's domain is one the query names (:func:`kb.vocabulary.query_domains`).
 - ``direction``: a claim of the paper goes the way the query asks (e.g. "worsens").
 - ``scaling``: the paper is labelled ``studies_scaling_law`` and the query asks about scaling.
@@ -31,12 +33,14 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import optimize  # type: ignore[import-untyped]
 
 __all__ = [
     "FACET_FEATURES",
     "FEATURES",
     "FeatureMatrix",
     "PaperFacets",
+    "fit_pairwise",
     "fit_weights",
     "mean_ndcg",
     "ndcg_at",
@@ -48,7 +52,7 @@ FeatureMatrix = NDArray[np.float32]
 
 FEATURES: tuple[str, ...] = (
     "title", "abstract", "claims", "expansion", "coverage", "sem_paper", "sem_sentence", "prf",
-    "facet", "domain", "direction", "scaling",
+    "facet", "response", "domain", "direction", "scaling",
 )  # fmt: skip
 
 # Values coordinate ascent tries for each weight.
@@ -168,19 +172,21 @@ class PaperFacets:
         self,
         variables: Sequence[set[str]],
         directions: Sequence[set[str]],
+        responses: Sequence[set[str]],
         domains: Sequence[str | None],
         studies_law: Sequence[bool],
     ):
         self.variables = list(variables)
         self.directions = list(directions)
+        self.responses = list(responses)
         self.domains = np.array([d or "" for d in domains])
         self.studies_law = np.array(studies_law, dtype=np.float32)
 
     def match(
-        self, variables: Sequence[str], domains: Sequence[str], directions: Sequence[str],
-        scaling: bool,
+        self, variables: Sequence[str], responses: Sequence[str], domains: Sequence[str],
+        directions: Sequence[str], scaling: bool,
     ) -> dict[str, NDArray[np.float32]]:  # fmt: skip
-        """The ``facet``, ``domain``, ``direction`` and ``scaling`` feature columns."""
+        """The :data:`FACET_FEATURES` columns for what the query asks about."""
         n = len(self.variables)
         out = {name: np.zeros(n, dtype=np.float32) for name in FACET_FEATURES}
         if variables:
@@ -188,6 +194,9 @@ class PaperFacets:
             out["facet"] = np.array(
                 [len(v & wanted) / len(wanted) for v in self.variables], dtype=np.float32
             )
+        if responses:
+            asked = set(responses)
+            out["response"] = np.array([bool(r & asked) for r in self.responses], np.float32)
         if domains:
             out["domain"] = np.isin(self.domains, list(domains)).astype(np.float32)
         if directions:
@@ -198,4 +207,54 @@ class PaperFacets:
         return out
 
 
-FACET_FEATURES: tuple[str, ...] = ("facet", "domain", "direction", "scaling")
+FACET_FEATURES: tuple[str, ...] = ("facet", "response", "domain", "direction", "scaling")
+
+
+def fit_pairwise(
+    features: Sequence[FeatureMatrix],
+    gains: Sequence[NDArray[np.float32]],
+    *,
+    start: NDArray[np.float64],
+    l2: float = 1.0,
+    depth: int = 50,
+    fixed: Sequence[int] = (),
+) -> NDArray[np.float64]:
+    """Non-negative weights from L2-regularised pairwise logistic regression (RankNet-style).
+
+    Pairs per query: each paper against every less relevant one among the ``depth`` best
+    papers by ``start`` plus all relevant papers; every query weighs the same. Weights at
+    ``fixed`` indices are held at 0. Returns weights scaled to sum 1 (ranking is scale-free).
+    """
+    diffs: list[NDArray[np.float64]] = []
+    shares: list[NDArray[np.float64]] = []
+    for f, g in zip(features, gains, strict=True):
+        pool = np.union1d(np.argsort(-(f @ start), kind="stable")[:depth], np.flatnonzero(g))
+        hi, lo = np.meshgrid(pool, pool, indexing="ij")
+        keep = g[hi] > g[lo]
+        if not keep.any():
+            continue
+        d = (f[hi[keep]] - f[lo[keep]]).astype(np.float64)
+        diffs.append(d)
+        shares.append(np.full(len(d), 1.0 / len(d)))
+    x = np.concatenate(diffs)
+    share = np.concatenate(shares) / len(diffs)
+    free = np.array([j not in fixed for j in range(x.shape[1])])
+
+    def loss(w: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        margin = x @ w
+        value = float(share @ np.logaddexp(0.0, -margin)) + l2 * float(w @ w) / 2
+        grad = -(x.T @ (share * _sigmoid(-margin))) + l2 * w
+        return value, grad * free
+
+    bounds = [(0.0, None) if j else (0.0, 0.0) for j in free]
+    result = optimize.minimize(
+        loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds
+    )
+    w = np.asarray(result.x, dtype=np.float64)
+    total = float(w.sum())
+    return w / total if total > 0 else w
+
+
+def _sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    out: NDArray[np.float64] = 0.5 * (1.0 + np.tanh(z / 2))
+    return out

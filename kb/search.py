@@ -36,6 +36,7 @@ from kb.vocabulary import (
     is_scaling_query,
     query_directions,
     query_domains,
+    query_responses,
     query_variables,
 )
 
@@ -145,7 +146,7 @@ class Hit(BaseModel):
 
 # Fitted by benchmarks/fit_search_weights.py on data/eval/search_dev.jsonl, one per FEATURES name.
 LEARNED_WEIGHTS: tuple[float, ...] = (
-    0.3, 0.3, 0.0, 0.15, 0.0, 0.3, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0,
+    0.3, 0.3, 0.0, 0.15, 0.0, 0.3, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
 )  # fmt: skip
 
 
@@ -246,17 +247,23 @@ class Searcher:
         claims: dict[str, list[str]] = {}
         self._variables: list[set[str]] = [set() for _ in self.papers]
         directions: list[set[str]] = [set() for _ in self.papers]
+        responses: list[set[str]] = [set() for _ in self.papers]
         for c in store.select(Claim):
             claims.setdefault(c.paper_id, []).append(c.evidence)
             if c.paper_id in self._pos:
                 self._variables[self._pos[c.paper_id]].update(c.variables)
                 directions[self._pos[c.paper_id]].add(c.direction)
+                responses[self._pos[c.paper_id]].add(c.response)
         for e in store.select(Exponent):
             if e.paper_id in self._pos:
                 self._variables[self._pos[e.paper_id]].add(e.variable)
         self._studies_law = np.array([bool(p.studies_scaling_law) for p in self.papers])
         self.facets = PaperFacets(
-            self._variables, directions, [p.domain for p in self.papers], list(self._studies_law)
+            self._variables,
+            directions,
+            responses,
+            [p.domain for p in self.papers],
+            list(self._studies_law),
         )
         self.keyword = _Keyword(
             {
@@ -462,8 +469,8 @@ class Searcher:
         cols["sem_paper"], cols["sem_sentence"] = scale_cosine(paper_sim), scale_cosine(sent_sim)
         cols.update(
             self.facets.match(
-                query_variables(query), query_domains(query), query_directions(query),
-                is_scaling_query(query),
+                query_variables(query), query_responses(query), query_domains(query),
+                query_directions(query), is_scaling_query(query),
             )
         )  # fmt: skip
         cols["prf"] = np.zeros(len(self.papers), dtype=np.float32)

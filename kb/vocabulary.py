@@ -12,11 +12,13 @@ import re
 __all__ = [
     "DIRECTION_RULES",
     "DOMAIN_RULES",
+    "RESPONSE_RULES",
     "RULES",
     "expand_query",
     "is_scaling_query",
     "query_directions",
     "query_domains",
+    "query_responses",
     "query_variables",
 ]
 
@@ -127,3 +129,25 @@ def query_directions(query: str) -> list[str]:
     """The claim directions (``kb.records.DIRECTIONS``) the query asks about, e.g. 'worsens'."""
     text = query.lower()
     return [d for pattern, d in _DIRECTIONS if pattern.search(text)]
+
+
+# (pattern over the lower-cased query, kb.records.RESPONSES value it asks about)
+RESPONSE_RULES: tuple[tuple[str, str], ...] = (
+    (r"\bcompute.optimal|\boptimal (model )?sizes?\b|\ballocat\w*|\bsplit between\b|"
+     r"\bdivid\w* .*budget|\btrade.?off between\b", "optimal_model_size"),
+    (r"\blearning rates?\b|\bbatch sizes?\b|\bhyper.?parameters?\b|\bstep sizes?\b|"
+     r"\bminibatch\w*|\bweight decay\b|\bwarm.?up\b|\bschedules?\b", "optimal_hyperparameter"),
+    (r"\bdownstream\b|\bbenchmarks?\b|\btasks?\b|\babilit\w*|\bcapabilit\w*",
+     "downstream_performance"),
+    (r"\baccura\w*", "accuracy"),
+    (r"\blosses\b|\bloss\b|\bperplexity\b|\bcross.entropy\b", "loss"),
+    (r"\berrors?\b|\berror rates?\b", "error"),
+    (r"\befficien\w*|\bthroughput\b|\blatency\b|\bspeed.?ups?\b", "efficiency"),
+)  # fmt: skip
+_RESPONSES = tuple((re.compile(p), r) for p, r in RESPONSE_RULES)
+
+
+def query_responses(query: str) -> list[str]:
+    """What the query asks to see scale (``kb.records.RESPONSES``), e.g. 'optimal_model_size'."""
+    text = query.lower()
+    return [r for pattern, r in _RESPONSES if pattern.search(text)]
