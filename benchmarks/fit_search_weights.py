@@ -33,7 +33,7 @@ from benchmarks.bench_search import DEV, ensure_store, load_queries  # noqa: E40
 from kb.ranking import FEATURES, FeatureMatrix, fit_pairwise, fit_weights, mean_ndcg  # noqa: E402
 from kb.search import Searcher, Tuning  # noqa: E402
 
-PRF = FEATURES.index("prf")
+PRF = (FEATURES.index("prf"), FEATURES.index("rm3"))
 # Start of the ascent: roughly the previous fixed fusion (keyword and semantic halves).
 START = np.array(
     [{"title": 0.5, "abstract": 0.5, "expansion": 0.25, "sem_paper": 0.35,
@@ -87,8 +87,8 @@ def fit_two_stage(
     start = START.copy()
     start[list(drop)] = 0.0
     first = features_of(searcher, queries, start)
-    w1 = _fit(first, gains, start, (*drop, PRF))
-    if PRF in drop:
+    w1 = _fit(first, gains, start, (*drop, *PRF))
+    if set(PRF) <= set(drop):
         return w1
     second = features_of(searcher, queries, w1)
     w2 = _fit(second, gains, w1, tuple(drop))
@@ -133,7 +133,8 @@ GROUPS = {
     "claims field": ["claims"],
     "expansion": ["expansion"],
     "coverage": ["coverage"],
-    "prf": ["prf"],
+    "prf (embedding Rocchio)": ["prf"],
+    "rm3 (keyword feedback)": ["rm3"],
     "facets (facet, response, domain, direction, scaling)": [
         "facet",
         "response",

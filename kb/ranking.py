@@ -16,6 +16,8 @@ Features:
   best-matching abstract sentence.
 - ``prf``: cosine to a pseudo-relevance-feedback query vector (Rocchio: the query vector plus
   the mean whole-text vector of the first-stage top papers).
+- ``rm3``: BM25 of the words most typical of the first-stage top papers (RM3-style keyword
+  feedback), the query's own words excluded.
 - ``facet``: share of the query's scale variables (:func:`kb.vocabulary.query_variables`) that
   the paper's extracted claims or exponents concern.
 - ``response``: a claim of the paper concerns what the query asks to see scale
@@ -51,7 +53,7 @@ __all__ = [
 FeatureMatrix = NDArray[np.float32]
 
 FEATURES: tuple[str, ...] = (
-    "title", "abstract", "claims", "expansion", "coverage", "sem_paper", "sem_sentence", "prf",
+    "title", "abstract", "claims", "expansion", "coverage", "sem_paper", "sem_sentence", "prf", "rm3",
     "facet", "response", "domain", "direction", "scaling",
 )  # fmt: skip
 

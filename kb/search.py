@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -146,7 +147,7 @@ class Hit(BaseModel):
 
 # Fitted by benchmarks/fit_search_weights.py on data/eval/search_dev.jsonl, one per FEATURES name.
 LEARNED_WEIGHTS: tuple[float, ...] = (
-    0.3, 0.3, 0.0, 0.15, 0.0, 0.3, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+    0.3, 0.3, 0.0, 0.15, 0.0, 0.3, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
 )  # fmt: skip
 
 
@@ -170,6 +171,7 @@ class Tuning:
     weights: tuple[float, ...] = LEARNED_WEIGHTS
     prf_depth: int = 5  # pseudo-relevance feedback: first-stage papers averaged (Rocchio)
     prf_beta: float = 1.0  # weight of their mean vector added to the query vector
+    prf_terms: int = 10  # RM3-style feedback: words taken from those papers
     w_keyword: float = 0.5  # weighted fusion: share of the keyword score
     rrf_k: int = 60
     semantic_depth: int = 2000  # index rows fetched per query (all of them for small corpora)
@@ -274,6 +276,8 @@ class Searcher:
         )
         self._row_paper = np.array([self._pos[r.paper_id] for r in index.rows], dtype=np.int64)
         self._is_paper_row = np.array([r.field == "paper" for r in index.rows], dtype=bool)
+        self._doc_tokens = [tokenize(f"{p.title} {p.abstract}") for p in self.papers]
+        self._df = Counter(t for tokens in self._doc_tokens for t in set(tokens))
         self._paper_row = np.full(len(self.papers), -1, dtype=np.int64)
         for paper_row in np.flatnonzero(self._is_paper_row).tolist():
             self._paper_row[self._row_paper[paper_row]] = paper_row
@@ -457,7 +461,7 @@ class Searcher:
             raise BadInputError(
                 f"Tuning.weights has {w.size} values; expected one per feature: {FEATURES}"
             )
-        use_prf = bool(w[FEATURES.index("prf")])
+        use_prf = bool(w[FEATURES.index("prf")] or w[FEATURES.index("rm3")])
         out: FloatMatrix = self._features(query, qvec, allowed, prf=use_prf) @ w
         return out
 
@@ -474,6 +478,7 @@ class Searcher:
             )
         )  # fmt: skip
         cols["prf"] = np.zeros(len(self.papers), dtype=np.float32)
+        cols["rm3"] = np.zeros(len(self.papers), dtype=np.float32)
         matrix = np.stack([cols[name] for name in FEATURES], axis=1).astype(np.float32)
         if prf and self.tuning.prf_depth > 0:
             first = matrix @ np.asarray(self.tuning.weights, dtype=np.float32)
@@ -481,7 +486,10 @@ class Searcher:
                 mask = np.full(len(first), -np.inf, dtype=np.float32)
                 mask[allowed] = 0
                 first = first + mask
-            matrix[:, FEATURES.index("prf")] = self._feedback(qvec, first, allowed)
+            top = np.argsort(-first, kind="stable")[: self.tuning.prf_depth]
+            top = top[np.isfinite(first[top])]
+            matrix[:, FEATURES.index("prf")] = self._feedback(qvec, top, allowed)
+            matrix[:, FEATURES.index("rm3")] = self._rm3(query, top)
         return matrix
 
     def _keyword_features(self, query: str) -> dict[str, FloatMatrix]:
@@ -514,11 +522,37 @@ class Searcher:
         out["coverage"] = coverage / idf_total if idf_total else coverage
         return out
 
+    def _rm3(self, query: str, top: NDArray[np.intp]) -> FloatMatrix:
+        """BM25 (title + abstract) of the words most typical of the first-stage top papers.
+
+        Each word of those papers scores its summed in-paper frequency times its IDF; the
+        ``prf_terms`` best words not in the query are searched, weighted by that score.
+        """
+        n = len(self.papers)
+        own = set(tokenize(query))
+        weight: dict[str, float] = {}
+        for i in top.tolist():
+            tokens = self._doc_tokens[i]
+            for term, count in Counter(tokens).items():
+                if term not in own:
+                    gain = count / len(tokens) * float(np.log(n / self._df[term]))
+                    weight[term] = weight.get(term, 0.0) + gain
+        chosen = sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))[: self.tuning.prf_terms]
+        if not chosen:
+            return np.zeros(n, dtype=np.float32)
+        top_weight = chosen[0][1] or 1.0
+        terms = {term: w / top_weight for term, w in chosen}
+        total = np.zeros(n, dtype=np.float32)
+        for name in ("title", "abstract"):
+            s = self.keyword.field_scores(name, terms)
+            if s is not None:
+                total += s
+        return scale_bm25(total)
+
     def _feedback(
-        self, qvec: FloatMatrix, first: FloatMatrix, allowed: list[int] | None
+        self, qvec: FloatMatrix, top: NDArray[np.intp], allowed: list[int] | None
     ) -> FloatMatrix:
         """Rocchio: cosine to the query plus the mean whole-text vector of the top papers."""
-        top = np.argsort(-first, kind="stable")[: self.tuning.prf_depth]
         rows = [int(self._paper_row[i]) for i in top if self._paper_row[i] >= 0]
         if not rows:
             return np.zeros(len(self.papers), dtype=np.float32)

@@ -1,0 +1,197 @@
+"""Learned fusion: feature scaling, nDCG, the two weight fitters, facets, query understanding,
+and the Searcher's feature matrix on the invented papers of test_search.py (hashing encoder)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.typing import NDArray
+
+from kb.errors import BadInputError
+from kb.ranking import (
+    FACET_FEATURES,
+    FEATURES,
+    PaperFacets,
+    fit_pairwise,
+    fit_weights,
+    mean_ndcg,
+    ndcg_at,
+    scale_bm25,
+    scale_cosine,
+)
+from kb.search import LEARNED_WEIGHTS, Searcher, SearchFilters, Tuning
+from kb.store import Store
+from kb.vocabulary import query_directions, query_domains, query_responses
+from tests.test_search import PAPERS, HashEmbedder, db, indexed  # noqa: F401  (fixtures)
+
+
+# -- scaling and metrics ----------------------------------------------------------------------
+@given(st.lists(st.floats(0, 50, width=32), min_size=1, max_size=30))
+def test_scaled_bm25_is_within_unit_interval_and_keeps_order(values: list[float]) -> None:
+    x = np.array(values, dtype=np.float32)
+    y = scale_bm25(x)
+    assert y.min() >= 0 and y.max() <= 1 + 1e-6
+    assert (np.argsort(-x, kind="stable") == np.argsort(-y, kind="stable")).all() or x.max() == 0
+
+
+def test_scaled_cosine_puts_median_at_zero_and_best_at_one() -> None:
+    y = scale_cosine(np.array([0.1, 0.2, 0.3, 0.5, 0.9], dtype=np.float32))
+    assert y.tolist() == pytest.approx([0, 0, 0, 1 / 3, 1])
+    assert scale_cosine(np.full(4, 0.3, dtype=np.float32)).tolist() == [0, 0, 0, 0]
+    assert scale_bm25(np.zeros(3, dtype=np.float32)).tolist() == [0, 0, 0]
+
+
+def test_ndcg_of_perfect_and_reversed_rankings() -> None:
+    relevant = {"a": 2, "b": 1}
+    assert ndcg_at(["a", "b", "c"], relevant) == pytest.approx(1.0)
+    worse = ndcg_at(["c", "b", "a"], relevant)
+    assert 0 < worse < ndcg_at(["b", "a", "c"], relevant) < 1
+    assert ndcg_at(["c"], {}) == 0.0
+
+
+def _synthetic(seed: int, n_queries: int = 12, n_papers: int = 60) -> tuple[list, list]:
+    """Relevance decided by feature 0 (2x) plus feature 2; features 1 and 3 are noise."""
+    rng = np.random.default_rng(seed)
+    feats, gains = [], []
+    for _ in range(n_queries):
+        f = rng.random((n_papers, 4)).astype(np.float32)
+        signal = 2 * f[:, 0] + f[:, 2]
+        grade = np.zeros(n_papers, dtype=np.float32)
+        grade[np.argsort(-signal)[:3]] = 3.0  # 2**2 - 1
+        grade[np.argsort(-signal)[3:6]] = 1.0
+        feats.append(f)
+        gains.append(grade)
+    return feats, gains
+
+
+def test_coordinate_ascent_finds_the_informative_features() -> None:
+    feats, gains = _synthetic(0)
+    start = np.full(4, 0.1)
+    w, score = fit_weights(feats, gains, start=start)
+    assert score == pytest.approx(mean_ndcg(feats, gains, w))
+    assert score > mean_ndcg(feats, gains, start)
+    assert w[0] > w[1] and w[0] > w[3] and w[2] > w[3]
+    held_f, held_g = _synthetic(1)
+    assert mean_ndcg(held_f, held_g, w) > 0.9
+
+
+def test_pairwise_fit_finds_the_informative_features_and_respects_fixed() -> None:
+    feats, gains = _synthetic(2)
+    w = fit_pairwise(feats, gains, start=np.ones(4), l2=0.01)
+    assert w.sum() == pytest.approx(1.0)
+    assert (w >= 0).all()
+    assert w[0] > w[2] > max(w[1], w[3])
+    fixed = fit_pairwise(feats, gains, start=np.ones(4), l2=0.01, fixed=(0,))
+    assert fixed[0] == 0 and fixed[2] > 0
+
+
+def test_fixed_weights_keep_their_start_value() -> None:
+    feats, gains = _synthetic(3)
+    start = np.array([0.0, 0.2, 0.1, 0.3])
+    w, _ = fit_weights(feats, gains, start=start, fixed=(1, 3))
+    assert w[1] == 0.2 and w[3] == 0.3
+
+
+# -- facets and query understanding ----------------------------------------------------------
+def test_paper_facets_match_what_the_query_asks() -> None:
+    facets = PaperFacets(
+        variables=[{"model_size", "data_size"}, {"compute"}, set()],
+        directions=[{"worsens"}, {"improves"}, set()],
+        responses=[{"loss"}, {"optimal_model_size"}, set()],
+        domains=["language", "vision", None],
+        studies_law=[True, False, True],
+    )
+    cols = facets.match(["model_size", "compute"], ["optimal_model_size"], ["vision"],
+                        ["worsens"], True)  # fmt: skip
+    assert set(cols) == set(FACET_FEATURES)
+    assert cols["facet"].tolist() == [0.5, 0.5, 0.0]
+    assert cols["response"].tolist() == [0, 1, 0]
+    assert cols["domain"].tolist() == [0, 1, 0]
+    assert cols["direction"].tolist() == [1, 0, 0]
+    assert cols["scaling"].tolist() == [1, 0, 1]
+    none = facets.match([], [], [], [], False)
+    assert all(not c.any() for c in none.values())
+
+
+def test_query_understanding_of_domains_directions_and_responses() -> None:
+    assert query_domains("scaling of speech recognition") == ["speech"]
+    assert "robotics" in query_domains("robot manipulation from demonstrations")
+    assert query_domains("forecasting demand") == ["time_series"]
+    assert query_domains("a faster tokenizer") == []
+    assert query_directions("when does more data hurt?") == ["worsens"]
+    assert query_directions("returns plateau at scale") == ["saturates"]
+    assert query_directions("bigger is better") == []
+    assert query_responses("the compute-optimal number of parameters") == ["optimal_model_size"]
+    assert query_responses("how to set the learning rate") == ["optimal_hyperparameter"]
+    assert "loss" in query_responses("does perplexity keep falling")
+
+
+# -- the searcher's features ------------------------------------------------------------------
+def _searcher(s: Store, db: Path, embedder: HashEmbedder, **tuning: object) -> Searcher:
+    return Searcher.open(s, db, model=embedder, tuning=dataclasses.replace(Tuning(), **tuning))  # type: ignore[arg-type]
+
+
+def _col(matrix: NDArray[np.float32], name: str) -> NDArray[np.float32]:
+    return matrix[:, FEATURES.index(name)]
+
+
+def test_feature_matrix_columns_say_what_matches(indexed: tuple[Path, HashEmbedder]) -> None:  # noqa: F811
+    db, embedder = indexed
+    with Store(db, read_only=True) as s:
+        sr = _searcher(s, db, embedder)
+        m = sr.features("robot demonstrations in many environments")
+        assert m.shape == (len(PAPERS), len(FEATURES))
+        assert m.dtype == np.float32 and np.isfinite(m).all()
+        robot = sr._pos[PAPERS[1].paper_id]
+        assert _col(m, "domain")[robot] == 1 and _col(m, "domain").sum() == 1
+        assert _col(m, "abstract").argmax() == robot
+        assert _col(m, "sem_paper").argmax() == robot
+        assert 0 < _col(m, "coverage")[robot] <= 1
+        bigger = sr.features("bigger models")
+        tiny = sr._pos[PAPERS[0].paper_id]
+        assert _col(bigger, "facet")[tiny] == 1  # its claim concerns model_size
+        assert _col(bigger, "expansion")[tiny] > 0  # "model size" is in its abstract
+        worse = sr.features("tasks that get worse")
+        assert _col(worse, "direction").sum() == 0  # no claim says "worsens" here
+
+
+def test_feedback_features_reflect_the_first_stage(indexed: tuple[Path, HashEmbedder]) -> None:  # noqa: F811
+    db, embedder = indexed
+    with Store(db, read_only=True) as s:
+        sr = _searcher(s, db, embedder, prf_depth=1)
+        m = sr.features("robot grasping")
+        robot = sr._pos[PAPERS[1].paper_id]
+        assert _col(m, "prf").argmax() == robot
+        assert _col(m, "rm3").argmax() == robot  # its own words, the query's excluded
+        off = _searcher(s, db, embedder, prf_depth=0).features("robot grasping")
+        assert not _col(off, "prf").any() and not _col(off, "rm3").any()
+
+
+def test_learned_fusion_ranks_and_filters(indexed: tuple[Path, HashEmbedder]) -> None:  # noqa: F811
+    db, embedder = indexed
+    with Store(db, read_only=True) as s:
+        sr = _searcher(s, db, embedder)
+        assert sr.tuning.fusion == "learned" and sr.tuning.weights == LEARNED_WEIGHTS
+        hits = sr.search("inverse scaling tasks", k=3)
+        assert hits[0].title == "Inverse Trends in Arithmetic"
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        filtered = sr.search("inverse scaling tasks", filters=SearchFilters(domain="vision"))
+        assert {h.paper_id for h in filtered} == {PAPERS[3].paper_id}
+
+
+def test_wrong_number_of_weights_is_explained(indexed: tuple[Path, HashEmbedder]) -> None:  # noqa: F811
+    db, embedder = indexed
+    with Store(db, read_only=True) as s:
+        sr = _searcher(s, db, embedder, weights=(1.0, 2.0))
+        with pytest.raises(BadInputError, match="expected one per feature"):
+            sr.search("loss")
+
+
+def test_shipped_weights_have_one_value_per_feature() -> None:
+    assert len(LEARNED_WEIGHTS) == len(FEATURES)
+    assert all(w >= 0 for w in LEARNED_WEIGHTS) and any(LEARNED_WEIGHTS)
