@@ -42,8 +42,10 @@ from kb.store import Store
 
 __all__ = [
     "INPUT_EXTENSIONS",
+    "STAGES",
     "FileReport",
     "IngestReport",
+    "StageProgress",
     "collect_inputs",
     "ingest_paths",
     "merge_papers",
@@ -52,6 +54,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+# on_progress(stage, done, total): stage is one of STAGES, reported in that order.
+StageProgress = Callable[[str, int, int], None]
+STAGES = ("listings", "datasets", "claims")
 BATCH_SIZE = 5000
 MANIFEST = "MANIFEST.md"
 # Files inside folders that are read; a file named explicitly is always read.
@@ -198,7 +203,26 @@ def _write_batch(store: Store, batch: list[ParsedEntry], tally: _Tally) -> None:
     store.upsert(e.appearance for e in batch)
 
 
-def _extract_claims(store: Store, workers: int) -> tuple[int, int]:
+def _stage(
+    on_progress: StageProgress | None, stage: str, *, offset: int = 0, total: int | None = None
+) -> Progress | None:
+    """A ``(done, total)`` callback reporting ``stage`` to ``on_progress`` (None if it is None).
+
+    ``offset`` and ``total`` turn a batch's own count into the stage's running count.
+    """
+    if on_progress is None:
+        return None
+    report = on_progress
+
+    def progress(done: int, batch_total: int) -> None:
+        report(stage, offset + done, batch_total if total is None else total)
+
+    return progress
+
+
+def _extract_claims(
+    store: Store, workers: int, on_progress: StageProgress | None = None
+) -> tuple[int, int]:
     """Run the claim extractor over papers it has not labelled in its current version.
 
     Returns (papers labelled, claims written). Papers are read and written in batches, so a
@@ -207,10 +231,18 @@ def _extract_claims(store: Store, workers: int) -> tuple[int, int]:
     sql = "SELECT paper_id FROM papers WHERE extractor_version IS DISTINCT FROM ? ORDER BY 1"
     ids = [row[0] for row in store.cursor().execute(sql, [EXTRACTOR_VERSION]).fetchall()]
     claims = 0
-    for start in range(0, len(ids), BATCH_SIZE):
+    total = len(ids)
+    for start in range(0, total, BATCH_SIZE):
         papers = list(_stored_papers(store, ids[start : start + BATCH_SIZE]).values())
-        claims += extract_into(store, papers, workers=workers)
-    return len(ids), claims
+        claims += extract_into(
+            store,
+            papers,
+            workers=workers,
+            on_progress=_stage(on_progress, "claims", offset=start, total=total),
+        )
+        if on_progress is not None:
+            on_progress("claims", start + len(papers), total)
+    return total, claims
 
 
 def ingest_paths(
@@ -220,7 +252,7 @@ def ingest_paths(
     fmt: str | None = None,
     extract: bool = True,
     workers: int | None = None,
-    on_progress: Progress | None = None,
+    on_progress: StageProgress | None = None,
 ) -> IngestReport:
     """Ingest files and folders into ``store`` in one transaction; see the module docstring.
 
@@ -231,7 +263,8 @@ def ingest_paths(
         extract: run the claim extractor on papers it has not labelled (``kb extract`` can do
             it later; bulk imports of hundreds of thousands of papers may defer it).
         workers: processes for claim extraction (default: the machine's CPU count).
-        on_progress: called as ``on_progress(files_done, files_total)``.
+        on_progress: called as ``on_progress(stage, done, total)``, stage one of ``STAGES``:
+            listing files read, dataset folders read, papers labelled by the extractor.
 
     Raises:
         ParseError / BadInputError naming the file and line; the store is then unchanged.
@@ -255,14 +288,16 @@ def ingest_paths(
             report.entries += count
             logger.info("%s: %d entries as %s", source, count, read_as)
             if on_progress is not None:
-                on_progress(done, len(files))
-        datasets = ingest_datasets(store, folders)
+                on_progress("listings", done, len(files))
+        if on_progress is not None and folders:
+            on_progress("datasets", 0, len(folders))  # the first folder can take seconds
+        datasets = ingest_datasets(store, folders, on_progress=_stage(on_progress, "datasets"))
         report.datasets = datasets.ingested
         report.unchanged_datasets = datasets.unchanged
         report.laws = sync_registry(store)
         if extract:
             report.papers_labelled, report.claims = _extract_claims(
-                store, workers or os.cpu_count() or 1
+                store, workers or os.cpu_count() or 1, on_progress
             )
     report.papers_seen = len(tally.seen)
     report.new_papers = len(tally.new)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ingest.pipeline import collect_inputs, ingest_paths
+from ingest.pipeline import STAGES, collect_inputs, ingest_paths
 from kb.cli import cli
 from kb.errors import ParseError
 from kb.query import list_papers, stats
@@ -119,6 +119,23 @@ def test_cli_ingest_then_stats_and_papers(tmp_path: Path, corpus: Path) -> None:
     assert {"paper_id", "title", "abstract", "n_authors", "published", "upvotes"} <= tiny.keys()
 
 
+def test_progress_reports_every_stage_in_order(store: Store, corpus: Path) -> None:
+    calls: list[tuple[str, int, int]] = []
+    ingest_paths(store, [corpus], on_progress=lambda s, d, t: calls.append((s, d, t)))
+    stages = [c[0] for c in calls]
+    assert sorted(set(stages), key=STAGES.index) == list(STAGES)
+    assert stages == sorted(stages, key=STAGES.index)
+    last = {stage: (done, total) for stage, done, total in calls}
+    assert last == {"listings": (5, 5), "datasets": (1, 1), "claims": (9, 9)}
+
+
+def test_cli_ingest_shows_one_bar_per_stage(tmp_path: Path, corpus: Path) -> None:
+    result = CliRunner().invoke(cli, ["ingest", str(corpus), "--db", str(tmp_path / "kb.duckdb")])
+    assert result.exit_code == 0, result.output
+    for label in ("Reading listings", "Reading datasets", "Extracting claims"):
+        assert label in result.stderr
+
+
 def test_cli_bad_input_is_a_clean_error_and_db_unchanged(tmp_path: Path) -> None:
     db = tmp_path / "kb.duckdb"
     runner = CliRunner()
@@ -165,10 +182,16 @@ def test_cli_format_option(tmp_path: Path) -> None:
 
 
 def test_real_seeds_ingest_counts_and_is_idempotent(store: Store, shared: Path) -> None:
-    calls: list[tuple[int, int]] = []
-    report = ingest_paths(store, [shared / "seeds"], on_progress=lambda d, t: calls.append((d, t)))
+    calls: list[tuple[str, int, int]] = []
+    report = ingest_paths(
+        store, [shared / "seeds"], on_progress=lambda s, d, t: calls.append((s, d, t))
+    )
     assert (report.entries, report.papers_seen, report.new_papers) == (377, 270, 270)
-    assert calls == [(i, 5) for i in range(1, 6)]
+    listings = [c for c in calls if c[0] == "listings"]
+    assert listings == [("listings", i, 5) for i in range(1, 6)]
+    # stages come in order, and the extractor's count ends at every paper it labelled
+    assert [c[0] for c in calls] == sorted((c[0] for c in calls), key=STAGES.index)
+    assert calls[-1] == ("claims", 270, 270)
     counts = stats(store)
     assert (counts["listing_entries"], counts["listing_files"], counts["papers"]) == (377, 5, 270)
     # "Superposition Yields Robust Neural Scaling" is in all five pages; only 001 gives a year.

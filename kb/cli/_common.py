@@ -8,7 +8,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -170,6 +170,30 @@ def _cell(value: Any, width: int) -> str:
         text = str(value)
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@contextmanager
+def staged_progress_bars(labels: Mapping[str, str]) -> Iterator[Callable[[str, int, int], None]]:
+    """A ``(stage, done, total)`` callback drawing one progress bar per stage on stderr.
+
+    ``labels`` maps each stage name to its bar's label (unknown stages use their name). A
+    stage's bar is closed when the next stage reports; off with --quiet, like ``progress_bar``.
+    """
+    active: dict[str, Progress] = {}
+    with ExitStack() as outer:
+        stage_stack = ExitStack()
+        outer.callback(lambda: stage_stack.close())
+
+        def update(stage: str, done: int, total: int) -> None:
+            nonlocal stage_stack
+            if stage not in active:
+                stage_stack.close()
+                active.clear()
+                stage_stack = ExitStack()
+                active[stage] = stage_stack.enter_context(progress_bar(labels.get(stage, stage)))
+            active[stage](done, total)
+
+        yield update
 
 
 @contextmanager

@@ -6,7 +6,13 @@ import click
 
 from ingest.formats import FORMATS
 from ingest.pipeline import ingest_paths
-from kb.cli._common import cli, db_option, emit_json, json_option, progress_bar, writing
+from kb.cli._common import cli, db_option, emit_json, json_option, staged_progress_bars, writing
+
+STAGE_LABELS = {
+    "listings": "Reading listings",
+    "datasets": "Reading datasets",
+    "claims": "Extracting claims",
+}
 
 
 @cli.command("ingest")
@@ -40,7 +46,7 @@ def ingest_cmd(
 
     Example:  kb ingest ../shared/seeds ../shared/datasets
     """
-    with writing(db_path) as store, progress_bar("Ingesting") as progress:
+    with writing(db_path) as store, staged_progress_bars(STAGE_LABELS) as progress:
         report = ingest_paths(
             store,
             paths,
