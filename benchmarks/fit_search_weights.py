@@ -122,10 +122,8 @@ def cross_validate(
 def by_kind(queries: list[dict], scores: list[float]) -> str:
     """Mean score overall and per query kind, as one line."""
     kinds = sorted({q["kind"] for q in queries})
-    parts = [
-        f"{k}={statistics.fmean(s for q, s in zip(queries, scores, strict=True) if q['kind'] == k):.3f}"
-        for k in kinds
-    ]
+    pairs = list(zip(queries, scores, strict=True))
+    parts = [f"{k}={statistics.fmean(s for q, s in pairs if q['kind'] == k):.3f}" for k in kinds]
     return f"{statistics.fmean(scores):.3f} ({' '.join(parts)})"
 
 
@@ -171,15 +169,14 @@ def main() -> None:
         f"in-sample fused nDCG@10 {by_kind(queries, evaluate(searcher, queries, gains, weights))}"
     )
     halves = [list(range(0, len(queries), 2)), list(range(1, len(queries), 2))]
-    print(
-        f"2-fold CV (even/odd, both ways) {by_kind(queries, cross_validate(searcher, queries, gains, halves))}"
-    )  # noqa: E501
+    two_fold = cross_validate(searcher, queries, gains, halves)
+    print(f"2-fold CV (even/odd, both ways) {by_kind(queries, two_fold)}")
     if args.quick:
         return
     loqo = [[i] for i in range(len(queries))]
     print(
         f"leave-one-query-out CV {by_kind(queries, cross_validate(searcher, queries, gains, loqo))}"
-    )  # noqa: E501
+    )
     for name, group in ({} if args.no_ablations else GROUPS).items():
         drop = [FEATURES.index(f) for f in group]
         scores = cross_validate(searcher, queries, gains, loqo, drop)

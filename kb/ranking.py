@@ -53,8 +53,8 @@ __all__ = [
 FeatureMatrix = NDArray[np.float32]
 
 FEATURES: tuple[str, ...] = (
-    "title", "abstract", "claims", "expansion", "coverage", "sem_paper", "sem_sentence", "prf", "rm3",
-    "facet", "response", "domain", "direction", "scaling",
+    "title", "abstract", "claims", "expansion", "coverage", "sem_paper", "sem_sentence",
+    "prf", "rm3", "facet", "response", "domain", "direction", "scaling",
 )  # fmt: skip
 
 # Values coordinate ascent tries for each weight.

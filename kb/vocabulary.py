@@ -133,10 +133,10 @@ def query_directions(query: str) -> list[str]:
 
 # (pattern over the lower-cased query, kb.records.RESPONSES value it asks about)
 RESPONSE_RULES: tuple[tuple[str, str], ...] = (
-    (r"\bcompute.optimal|\boptimal (model )?sizes?\b|\ballocat\w*|\bsplit between\b|"
-     r"\bdivid\w* .*budget|\btrade.?off between\b", "optimal_model_size"),
-    (r"\blearning rates?\b|\bbatch sizes?\b|\bhyper.?parameters?\b|\bstep sizes?\b|"
-     r"\bminibatch\w*|\bweight decay\b|\bwarm.?up\b|\bschedules?\b", "optimal_hyperparameter"),
+    (r"\bcompute.optimal|\boptimal (model )?sizes?\b|\ballocat\w*|\btrade.?offs?\b",
+     "optimal_model_size"),
+    (r"\blearning rates?\b|\bbatch sizes?\b|\bhyper.?parameters?\b|\bweight decay\b|"
+     r"\bwarm.?up\b|\bschedules?\b", "optimal_hyperparameter"),
     (r"\bdownstream\b|\bbenchmarks?\b|\btasks?\b|\babilit\w*|\bcapabilit\w*",
      "downstream_performance"),
     (r"\baccura\w*", "accuracy"),

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from kb.errors import BadInputError
+from kb.index import build_index
 from kb.ranking import (
     FACET_FEATURES,
     FEATURES,
@@ -27,7 +28,18 @@ from kb.ranking import (
 from kb.search import LEARNED_WEIGHTS, Searcher, SearchFilters, Tuning
 from kb.store import Store
 from kb.vocabulary import query_directions, query_domains, query_responses
-from tests.test_search import PAPERS, HashEmbedder, db, indexed  # noqa: F401  (fixtures)
+from tests.test_search import PAPERS, HashEmbedder, _claims_and_exponents
+
+
+@pytest.fixture
+def indexed(tmp_path: Path) -> tuple[Path, HashEmbedder]:
+    """test_search.py's invented papers, claims and exponent, indexed with a hashing encoder."""
+    path = tmp_path / "kb.duckdb"
+    embedder = HashEmbedder()
+    with Store(path) as s:
+        s.upsert([*PAPERS, *_claims_and_exponents()])
+        build_index(s, path, model=embedder)
+    return path, embedder
 
 
 # -- scaling and metrics ----------------------------------------------------------------------
@@ -35,7 +47,8 @@ from tests.test_search import PAPERS, HashEmbedder, db, indexed  # noqa: F401  (
 def test_scaled_bm25_is_within_unit_interval_and_keeps_order(values: list[float]) -> None:
     x = np.array(values, dtype=np.float32)
     y = scale_bm25(x)
-    assert y.min() >= 0 and y.max() <= 1 + 1e-6
+    assert y.min() >= 0
+    assert y.max() <= 1 + 1e-6
     assert (np.argsort(-x, kind="stable") == np.argsort(-y, kind="stable")).all() or x.max() == 0
 
 
@@ -75,7 +88,9 @@ def test_coordinate_ascent_finds_the_informative_features() -> None:
     w, score = fit_weights(feats, gains, start=start)
     assert score == pytest.approx(mean_ndcg(feats, gains, w))
     assert score > mean_ndcg(feats, gains, start)
-    assert w[0] > w[1] and w[0] > w[3] and w[2] > w[3]
+    assert w[0] > w[1]
+    assert w[0] > w[3]
+    assert w[2] > w[3]
     held_f, held_g = _synthetic(1)
     assert mean_ndcg(held_f, held_g, w) > 0.9
 
@@ -87,14 +102,16 @@ def test_pairwise_fit_finds_the_informative_features_and_respects_fixed() -> Non
     assert (w >= 0).all()
     assert w[0] > w[2] > max(w[1], w[3])
     fixed = fit_pairwise(feats, gains, start=np.ones(4), l2=0.01, fixed=(0,))
-    assert fixed[0] == 0 and fixed[2] > 0
+    assert fixed[0] == 0
+    assert fixed[2] > 0
 
 
 def test_fixed_weights_keep_their_start_value() -> None:
     feats, gains = _synthetic(3)
     start = np.array([0.0, 0.2, 0.1, 0.3])
     w, _ = fit_weights(feats, gains, start=start, fixed=(1, 3))
-    assert w[1] == 0.2 and w[3] == 0.3
+    assert w[1] == 0.2
+    assert w[3] == 0.3
 
 
 # -- facets and query understanding ----------------------------------------------------------
@@ -140,15 +157,17 @@ def _col(matrix: NDArray[np.float32], name: str) -> NDArray[np.float32]:
     return matrix[:, FEATURES.index(name)]
 
 
-def test_feature_matrix_columns_say_what_matches(indexed: tuple[Path, HashEmbedder]) -> None:  # noqa: F811
-    db, embedder = indexed
-    with Store(db, read_only=True) as s:
-        sr = _searcher(s, db, embedder)
+def test_feature_matrix_columns_say_what_matches(indexed: tuple[Path, HashEmbedder]) -> None:
+    path, embedder = indexed
+    with Store(path, read_only=True) as s:
+        sr = _searcher(s, path, embedder)
         m = sr.features("robot demonstrations in many environments")
         assert m.shape == (len(PAPERS), len(FEATURES))
-        assert m.dtype == np.float32 and np.isfinite(m).all()
+        assert m.dtype == np.float32
+        assert np.isfinite(m).all()
         robot = sr._pos[PAPERS[1].paper_id]
-        assert _col(m, "domain")[robot] == 1 and _col(m, "domain").sum() == 1
+        assert _col(m, "domain")[robot] == 1
+        assert _col(m, "domain").sum() == 1
         assert _col(m, "abstract").argmax() == robot
         assert _col(m, "sem_paper").argmax() == robot
         assert 0 < _col(m, "coverage")[robot] <= 1
@@ -160,23 +179,25 @@ def test_feature_matrix_columns_say_what_matches(indexed: tuple[Path, HashEmbedd
         assert _col(worse, "direction").sum() == 0  # no claim says "worsens" here
 
 
-def test_feedback_features_reflect_the_first_stage(indexed: tuple[Path, HashEmbedder]) -> None:  # noqa: F811
-    db, embedder = indexed
-    with Store(db, read_only=True) as s:
-        sr = _searcher(s, db, embedder, prf_depth=1)
+def test_feedback_features_reflect_the_first_stage(indexed: tuple[Path, HashEmbedder]) -> None:
+    path, embedder = indexed
+    with Store(path, read_only=True) as s:
+        sr = _searcher(s, path, embedder, prf_depth=1)
         m = sr.features("robot grasping")
         robot = sr._pos[PAPERS[1].paper_id]
         assert _col(m, "prf").argmax() == robot
         assert _col(m, "rm3").argmax() == robot  # its own words, the query's excluded
-        off = _searcher(s, db, embedder, prf_depth=0).features("robot grasping")
-        assert not _col(off, "prf").any() and not _col(off, "rm3").any()
+        off = _searcher(s, path, embedder, prf_depth=0).features("robot grasping")
+        assert not _col(off, "prf").any()
+        assert not _col(off, "rm3").any()
 
 
-def test_learned_fusion_ranks_and_filters(indexed: tuple[Path, HashEmbedder]) -> None:  # noqa: F811
-    db, embedder = indexed
-    with Store(db, read_only=True) as s:
-        sr = _searcher(s, db, embedder)
-        assert sr.tuning.fusion == "learned" and sr.tuning.weights == LEARNED_WEIGHTS
+def test_learned_fusion_ranks_and_filters(indexed: tuple[Path, HashEmbedder]) -> None:
+    path, embedder = indexed
+    with Store(path, read_only=True) as s:
+        sr = _searcher(s, path, embedder)
+        assert sr.tuning.fusion == "learned"
+        assert sr.tuning.weights == LEARNED_WEIGHTS
         hits = sr.search("inverse scaling tasks", k=3)
         assert hits[0].title == "Inverse Trends in Arithmetic"
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
@@ -184,14 +205,15 @@ def test_learned_fusion_ranks_and_filters(indexed: tuple[Path, HashEmbedder]) ->
         assert {h.paper_id for h in filtered} == {PAPERS[3].paper_id}
 
 
-def test_wrong_number_of_weights_is_explained(indexed: tuple[Path, HashEmbedder]) -> None:  # noqa: F811
-    db, embedder = indexed
-    with Store(db, read_only=True) as s:
-        sr = _searcher(s, db, embedder, weights=(1.0, 2.0))
+def test_wrong_number_of_weights_is_explained(indexed: tuple[Path, HashEmbedder]) -> None:
+    path, embedder = indexed
+    with Store(path, read_only=True) as s:
+        sr = _searcher(s, path, embedder, weights=(1.0, 2.0))
         with pytest.raises(BadInputError, match="expected one per feature"):
             sr.search("loss")
 
 
 def test_shipped_weights_have_one_value_per_feature() -> None:
     assert len(LEARNED_WEIGHTS) == len(FEATURES)
-    assert all(w >= 0 for w in LEARNED_WEIGHTS) and any(LEARNED_WEIGHTS)
+    assert all(w >= 0 for w in LEARNED_WEIGHTS)
+    assert any(LEARNED_WEIGHTS)
