@@ -5,8 +5,12 @@ builds the in-memory BM25 indexes (title, abstract and claim text as separate fi
 and loads the embedding model on the first query that needs it. Then ``search`` answers many
 queries. Scaling vocabulary in a query ("bigger models", "more data") is expanded into the
 words papers use ("model size", "parameters", "tokens") for the keyword side; see
-``kb.vocabulary``. Fusion is a weighted sum of max-normalised scores, tuned on
-``data/eval/search_dev.jsonl`` (``benchmarks/bench_search.py`` prints the figures).
+``kb.vocabulary``. The default fusion is learned (``kb.ranking``): a weighted sum of a few
+explainable per-paper features (BM25 per field, semantic cosines, pseudo-relevance feedback,
+and matches between what the query asks and the paper's extracted claim facets), with weights
+fitted on ``data/eval/search_dev.jsonl`` by ``benchmarks/fit_search_weights.py``;
+``benchmarks/bench_search.py`` prints the figures. ``Tuning(fusion="weighted")`` is the
+earlier fixed keyword + semantic sum.
 """
 
 from __future__ import annotations
@@ -158,7 +162,12 @@ LEARNED_WEIGHTS: tuple[float, ...] = (
 
 @dataclass(frozen=True)
 class Tuning:
-    """Ranking knobs; the defaults are the values tuned on the development set."""
+    """Ranking knobs; the defaults are the values tuned on the development set.
+
+    ``w_title`` .. ``w_expansion`` shape keyword-only mode and the "weighted"/"rrf" fusions
+    (``expand`` also switches the learned fusion's ``expansion`` column); ``w_facet`` and
+    ``w_scaling_prior`` apply to those fusions only: the learned one weighs facets itself.
+    """
 
     w_title: float = 1.0  # BM25 field weights
     w_abstract: float = 1.0
@@ -501,7 +510,8 @@ class Searcher:
         """BM25 per field of the query's words, of its expansion words, and IDF coverage."""
         n = len(self.papers)
         own = list(dict.fromkeys(tokenize(query)))
-        extra = [t for t in dict.fromkeys(tokenize(" ".join(expand_query(query)))) if t not in own]
+        implied = tokenize(" ".join(expand_query(query))) if self.tuning.expand else []
+        extra = [t for t in dict.fromkeys(implied) if t not in own]
         cols = {name: np.zeros(n, dtype=np.float32) for name in ("title", "abstract", "claims")}
         expansion = np.zeros(n, dtype=np.float32)
         coverage = np.zeros(n, dtype=np.float32)
