@@ -19,6 +19,7 @@ import dataclasses
 import itertools
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -36,7 +37,7 @@ from kb.store import Store  # noqa: E402
 
 DEV = ROOT / "data" / "eval" / "search_dev.jsonl"
 HELDOUT = ROOT / "data" / "eval" / "search_heldout.jsonl"  # scored read-only, never tuned on
-SEEDS = Path(ROOT.parent / "shared" / "seeds")
+SEEDS = Path(os.environ.get("KB_SHARED", ROOT.parent / "shared")) / "seeds"  # as tests/conftest
 
 
 def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
@@ -75,6 +76,10 @@ def ensure_store(db: Path, *, papers_only: bool = False) -> Store:
     """
     store = Store(db)
     if not store.count(Paper):
+        if not SEEDS.is_dir():
+            raise SystemExit(
+                f"seed listings not found at {SEEDS}; set KB_SHARED to the shared folder"
+            )
         if papers_only:
             load_seeds(store, SEEDS)
         else:

@@ -160,6 +160,9 @@ LEARNED_WEIGHTS: tuple[float, ...] = (
 )  # fmt: skip
 
 
+FEEDBACK = frozenset({"prf", "rm3"})  # feature columns that need a first-stage ranking
+
+
 @dataclass(frozen=True)
 class Tuning:
     """Ranking knobs; the defaults are the values tuned on the development set.
@@ -391,9 +394,11 @@ class Searcher:
     def features(self, query: str, *, filters: SearchFilters | None = None) -> FeatureMatrix:
         """The (papers x ``kb.ranking.FEATURES``) matrix the learned fusion weighs, for ``query``.
 
-        ``prf`` is computed with the current ``tuning.weights`` as the first stage.
+        The feedback columns (``prf``, ``rm3``) are computed with the current ``tuning.weights``
+        as the first stage.
         """
-        return self._features(query, self._encode(query), self._allowed(filters), prf=True)
+        qvec = self._encode(query)
+        return self._features(query, qvec, self._allowed(filters), feedback=FEEDBACK)
 
     def clear_query_cache(self) -> None:
         """Forget the cached query vectors (benchmarks time the encoder with this)."""
@@ -475,12 +480,17 @@ class Searcher:
             raise BadInputError(
                 f"Tuning.weights has {w.size} values; expected one per feature: {FEATURES}"
             )
-        use_prf = bool(w[FEATURES.index("prf")] or w[FEATURES.index("rm3")])
-        out: FloatMatrix = self._features(query, qvec, allowed, prf=use_prf) @ w
+        feedback = frozenset(f for f in FEEDBACK if w[FEATURES.index(f)])  # skip unweighted
+        out: FloatMatrix = self._features(query, qvec, allowed, feedback=feedback) @ w
         return out
 
     def _features(
-        self, query: str, qvec: FloatMatrix, allowed: list[int] | None, *, prf: bool
+        self,
+        query: str,
+        qvec: FloatMatrix,
+        allowed: list[int] | None,
+        *,
+        feedback: frozenset[str],
     ) -> FeatureMatrix:
         cols = self._keyword_features(query)
         paper_sim, sent_sim = self._semantic_parts(qvec, allowed)
@@ -494,7 +504,7 @@ class Searcher:
         cols["prf"] = np.zeros(len(self.papers), dtype=np.float32)
         cols["rm3"] = np.zeros(len(self.papers), dtype=np.float32)
         matrix = np.stack([cols[name] for name in FEATURES], axis=1).astype(np.float32)
-        if prf and self.tuning.prf_depth > 0:
+        if feedback and self.tuning.prf_depth > 0:
             first = matrix @ np.asarray(self.tuning.weights, dtype=np.float32)
             if allowed is not None:
                 mask = np.full(len(first), -np.inf, dtype=np.float32)
@@ -502,8 +512,10 @@ class Searcher:
                 first = first + mask
             top = np.argsort(-first, kind="stable")[: self.tuning.prf_depth]
             top = top[np.isfinite(first[top])]
-            matrix[:, FEATURES.index("prf")] = self._feedback(qvec, top, allowed)
-            matrix[:, FEATURES.index("rm3")] = self._rm3(query, top)
+            if "prf" in feedback:
+                matrix[:, FEATURES.index("prf")] = self._feedback(qvec, top, allowed)
+            if "rm3" in feedback:
+                matrix[:, FEATURES.index("rm3")] = self._rm3(query, top)
         return matrix
 
     def _keyword_features(self, query: str) -> dict[str, FloatMatrix]:

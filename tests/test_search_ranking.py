@@ -217,3 +217,17 @@ def test_shipped_weights_have_one_value_per_feature() -> None:
     assert len(LEARNED_WEIGHTS) == len(FEATURES)
     assert all(w >= 0 for w in LEARNED_WEIGHTS)
     assert any(LEARNED_WEIGHTS)
+
+
+def test_unweighted_feedback_columns_are_not_computed(
+    indexed: tuple[Path, HashEmbedder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, embedder = indexed
+    calls: list[str] = []
+    monkeypatch.setattr(Searcher, "_feedback", lambda *a: calls.append("prf") or np.zeros(5))
+    weights = tuple(0.0 if f == "prf" else 1.0 for f in FEATURES)
+    with Store(path, read_only=True) as s:
+        assert _searcher(s, path, embedder, weights=weights).search("robot grasping")
+        assert calls == []
+        assert _searcher(s, path, embedder, weights=(1.0,) * len(FEATURES)).search("robot")
+        assert calls == ["prf"]
