@@ -89,9 +89,7 @@ for name, value in state.items():  # only this page's keys: others may belong to
         st.query_params.pop(name, None)
 
 if not query.strip():
-    st.info(
-        "Type a query to search paper titles, abstracts and the claims extracted from them."
-    )
+    st.info("Type a query to search paper titles, abstracts and the claims extracted from them.")
     st.stop()
 
 searcher = get_searcher(store)
