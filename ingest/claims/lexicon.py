@@ -238,6 +238,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|increasing epochs|longer[- ]trained|longer training|iteration counts"
         r"|throughout training|during training|over training|training checkpoints"
         r"|\b(?:multiple|more|repeated) epochs\b"
+        # the guide counts epochs as training steps, however they are introduced
+        r"|\bepochs\b"
     ),
     "compute": _rx(
         r"(?<!test-time )(?<!inference )(?<!we )(?<!to )"
@@ -250,6 +252,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?<!average )(?<!recall and )(?<!recall, )\bprecision\b(?! training| and recall|, recall"
         r"|/recall|@)|\bbit[- ]?widths?|\b\d+-bit\b|quantization granularity"
         r"|number of bits|bits per (?:parameter|weight)|low-precision"
+        # bare "bits" of weights or activations; "bits per byte/character" is a loss, not precision
+        r"|\b(?:\d+|fewer|more|lower|higher) bits\b(?! per (?:byte|char|dim|token|pixel|sample))"
     ),
     "num_experts": _rx(
         r"number of (?:activated |routed )?experts|expert (?:count|activation ratio|granularity)|"
@@ -277,6 +281,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|amount of (?:pre-?training )?data|data volume|training set|dataset sizes?|corpus size"
         r"|\bmodels? and data\b|\b(?:with|of) (?:the )?data\b|token volume|\bdemonstrations\b"
         r"|\bscal\w*\s+(?:\w+\s+){0,3}and data\b|\bsize of (?:the )?(?:training )?(?:data|corpus)"
+        # "data" listed beside another scale quantity: "compute and data", "parameters, or data"
+        r"|\b(?:compute|parameters|model size|size),? (?:and|or) data\b"
     ),
     "model_size": _rx(
         r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?"
@@ -300,6 +306,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"width-depth ratio|task diversity|memory length|richness of the training task|"
         r"quantization group size|\bUTD\b|updates-to-data|task scaling|"
         r"\bP parallel|number of (?:training )?(?:environments|objects|languages)|adding languages"
+        # the guide's "resolution" (of images or inputs) as a scale quantity
+        r"|\b(?:image|input|spatial) resolutions?\b"
     ),
 }
 
