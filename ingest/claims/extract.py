@@ -5,7 +5,9 @@ A sentence states a claim when it carries a relation cue (a strong one such as "
 increases" together with a scale variable) and is not background (a sentence recalling what
 others found, with no first person). Each claim gets one row per response the sentence names;
 the paper studies a scaling law when it has a claim, or its title names a law and its abstract
-has a relation cue (a title naming "scaling laws" also accepts its law sentences). A claim naming no
+has a relation cue (a title naming "scaling laws" also accepts its law sentences). In a paper
+that has a claim, its own sentences naming a scale quantity with a support cue ("we find", "is
+related to", "predict") are further claims. A claim naming no
 scale quantity takes the title's, else those the abstract varies, else those a background law is
 defined over, else the one the abstract names most often. Form and direction come from
 ``ingest.claims.trends``. Every decision is a named pattern of ``ingest.claims.lexicon`` or
@@ -26,7 +28,7 @@ from kb.records import Claim, Exponent, Paper, stable_id
 
 __all__ = ["EXTRACTOR_VERSION", "Extraction", "SentenceReading", "explain", "extract"]
 
-EXTRACTOR_VERSION = "claims-rules-2"
+EXTRACTOR_VERSION = "claims-rules-3"
 """Stamped on every paper label, claim and exponent row; bump when any rule changes output."""
 
 register(
@@ -36,7 +38,18 @@ register(
     *(rx for _, rx in lx.DOMAIN_PATTERNS),
     lx.BACKGROUND, lx.RELEASE, lx.NOT_A_LAW, lx.HEARSAY, lx.COMPLEXITY, lx.SETUP,
     lx.FIRST_PERSON, lx.PREDICTION_ACCURACY, lx.DOWNSTREAM_EXPLICIT,
+    *lx.SUPPORT_PATTERNS.values(),
 )  # fmt: skip
+
+SUPPORT_CUES: tuple[str, ...] = (
+    "correlated", "depends_on", "finding", "fixed_budget", "given_more", "predicts", "related",
+)  # fmt: skip
+"""The ``lexicon.SUPPORT_PATTERNS`` that make a sentence of a positive paper a further finding.
+
+Chosen by 5-fold cross-validation on the dev split among four declared approaches (none,
+reported results only, stated links only, both): ``benchmarks/cv_claims.py``; data/eval/README.md
+gives the figures.
+"""
 
 _OPTIMAL_SETTINGS = frozenset({"optimal_hyperparameter", "optimal_model_size"})
 
@@ -72,6 +85,7 @@ class SentenceReading:
     form: str = "unspecified"
     direction: str = "unspecified"
     exponents: list[ExponentMatch] = field(default_factory=list)
+    support: list[str] = field(default_factory=list)
 
     @property
     def is_claim(self) -> bool:
@@ -114,7 +128,29 @@ def read_sentence(text: str, start: int, end: int) -> SentenceReading:
     reading.form = read_form(body, folded=folded)
     reading.direction = read_direction(body, reading.responses, folded=folded)
     reading.exponents = find_exponents(text, (start, end), folded=folded)
+    if reading.variables:
+        reading.support = [
+            name for name, rx in lx.SUPPORT_PATTERNS.items() if matches(rx, body, folded)
+        ]
     return reading
+
+
+def _supporting(
+    readings: list[SentenceReading], claim_readings: list[SentenceReading]
+) -> list[SentenceReading]:
+    """``claim_readings`` with the paper's further findings (see ``SUPPORT_CUES``), in order.
+
+    Only for a paper that already has a claim: a sentence of its own (not background or a
+    release note) naming a scale quantity and a support cue in use.
+    """
+    chosen = {id(r) for r in claim_readings}
+    cues = set(SUPPORT_CUES)
+    return [
+        r
+        for r in readings
+        if id(r) in chosen
+        or (not r.background and not r.release and r.variables and cues.intersection(r.support))
+    ]
 
 
 def _sub(rx: re.Pattern[str], body: str, folded: str, *, scan: bool = True) -> tuple[str, str]:
@@ -211,6 +247,8 @@ def extract(paper: Paper) -> Extraction:
         # even when they open like background ("Scaling laws for X are ...").
         claim_readings = [r for r in readings if r.strong and not r.release]
     studies = bool(claim_readings)
+    if studies:
+        claim_readings = _supporting(readings, claim_readings)
     claims: list[Claim] = []
     exponents: list[Exponent] = []
     text = paper.abstract

@@ -22,6 +22,7 @@ __all__ = [
     "RELEASE",
     "RESPONSE_PATTERNS",
     "SETUP",
+    "SUPPORT_PATTERNS",
     "TITLE_LAW",
     "TITLE_SCALING_LAW",
     "VARIABLE_PATTERNS",
@@ -206,6 +207,33 @@ SETUP = _rx(
     r"\bdifferent (?:sizes|scales)|\bacross (?:a wide range|orders of magnitude|\w+ scales)"
     r"|\bup to\b"
 )
+# -- further findings of a paper already judged to state a scaling claim ------------------------
+# name -> pattern. Once a paper has a claim, its own sentences (not background, not a release
+# note) that name a scale quantity and one of these cues are further findings about that
+# quantity ("We also discovered that diversity is directly related to model width"). They never
+# make a paper positive. ``extract.SUPPORT_CUES`` lists the ones in use, chosen by
+# cross-validation on the dev split (benchmarks/cv_claims.py).
+SUPPORT_PATTERNS: dict[str, re.Pattern[str]] = {
+    # a reported result: "we find/show/observe ...", "our results indicate ..."
+    "finding": _rx(
+        r"\bwe (?:also |further )?(?:find|found|show|observe|demonstrate|discover(?:ed)?|reveal"
+        r"|confirm)\b|\bour (?:findings|results|analysis|experiments) (?:show|indicate|suggest"
+        r"|reveal)|\bresults (?:show|indicate|suggest|reveal)"
+    ),
+    # a stated link: "diversity is directly related to model width"
+    "related": _rx(r"\b(?:directly |inversely |closely |strongly )?related to\b"),
+    # "negatively correlated with", "correlates with"
+    "correlated": _rx(r"\bcorrelat\w+ with\b"),
+    # a prediction from the quantity: "use model and data size to predict a task loss"
+    "predicts": _rx(r"\bpredict\w*"),
+    # a comparison at a fixed amount: "for equivalent compute budgets", "for a fixed dataset"
+    "fixed_budget": _rx(r"\bfor (?:a )?(?:fixed|given|equivalent|equal|same)\b"),
+    # a dependence: "the optimum depends on the data size"
+    "depends_on": _rx(r"\bdepends? (?:on|upon)\b"),
+    # a what-if in the quantity: "given more compute"
+    "given_more": _rx(r"\bgiven (?:more|increasing|a fixed|a given)\b"),
+}
+
 FIRST_PERSON = _rx(
     r"\b(?:we|our|us)\b|\bthis (?:paper|work|study|report)\b|\bresults? (?:show|indicate|suggest"
     r"|reveal)"
