@@ -37,6 +37,7 @@ register(
     *lx.RESPONSE_PATTERNS.values(),
     *(rx for _, rx in lx.DOMAIN_PATTERNS),
     lx.BACKGROUND, lx.RELEASE, lx.NOT_A_LAW, lx.HEARSAY, lx.COMPLEXITY, lx.SETUP,
+    lx.SCALING_FACTOR, lx.DATA_PROPERTY, lx.ML_CONTEXT,
     lx.FIRST_PERSON, lx.PREDICTION_ACCURACY, lx.DOWNSTREAM_EXPLICIT,
     *lx.SUPPORT_PATTERNS.values(),
 )  # fmt: skip
@@ -109,7 +110,9 @@ def read_sentence(text: str, start: int, end: int) -> SentenceReading:
     body = text[start:end]
     folded = fold(body)
     reading = SentenceReading(start, end)
-    cues, cues_folded = _sub(lx.HEARSAY, *_sub(lx.NOT_A_LAW, body, folded))
+    cues, cues_folded = _sub(
+        lx.HEARSAY, *_sub(lx.SCALING_FACTOR, *_sub(lx.NOT_A_LAW, body, folded))
+    )
     reading.first_person = matches(lx.FIRST_PERSON, body, folded)
     complexity = matches(lx.COMPLEXITY, cues, cues_folded)
     for name, (rx, strong) in lx.RELATION_PATTERNS.items():
@@ -164,6 +167,8 @@ def _variables(body: str, folded: str | None = None) -> list[str]:
     folded = fold(body) if folded is None else folded
     # "optimal batch size" is a response: its words do not make batch size a variable.
     body, folded = _sub(lx.RESPONSE_PATTERNS["optimal_hyperparameter"], body, folded)
+    # "training data quality" or "data mixture" is a property of the data, not its amount.
+    body, folded = _sub(lx.DATA_PROPERTY, body, folded)
     found = [name for name, rx in lx.VARIABLE_PATTERNS.items() if matches(rx, body, folded)]
     # Specific quantities win over the generic words they contain ("fine-tuning data" is data).
     if "finetuning_data" in found and "data_size" in found and not _generic_data(body, folded):
@@ -171,6 +176,11 @@ def _variables(body: str, folded: str | None = None) -> list[str]:
     if "inference_compute" in found and "compute" in found and not _training_compute(body, folded):
         found.remove("compute")
     return sorted(found)
+
+
+def _machine_learning(title: str, abstract: str) -> bool:
+    """Whether the title or abstract names any machine-learning term (``lexicon.ML_CONTEXT``)."""
+    return any(matches(lx.ML_CONTEXT, t, fold(t, scan=False)) for t in (title, abstract))
 
 
 def _names_setup(body: str) -> bool:
@@ -246,6 +256,8 @@ def extract(paper: Paper) -> Extraction:
         # The title says the paper is about scaling laws: its sentences naming one state it,
         # even when they open like background ("Scaling laws for X are ...").
         claim_readings = [r for r in readings if r.strong and not r.release]
+    if claim_readings and not _machine_learning(paper.title, paper.abstract[:MAX_ABSTRACT_CHARS]):
+        claim_readings = []  # another field's power laws (the guide: astrophysics, CFT)
     studies = bool(claim_readings)
     if studies:
         claim_readings = _supporting(readings, claim_readings)

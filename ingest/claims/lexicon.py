@@ -12,15 +12,18 @@ import re
 __all__ = [
     "BACKGROUND",
     "COMPLEXITY",
+    "DATA_PROPERTY",
     "DOMAIN_PATTERNS",
     "DOWNSTREAM_EXPLICIT",
     "FIRST_PERSON",
     "HEARSAY",
+    "ML_CONTEXT",
     "NOT_A_LAW",
     "PREDICTION_ACCURACY",
     "RELATION_PATTERNS",
     "RELEASE",
     "RESPONSE_PATTERNS",
+    "SCALING_FACTOR",
     "SETUP",
     "SUPPORT_PATTERNS",
     "TITLE_LAW",
@@ -137,8 +140,9 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     ),
     "impact": (
         _rx(
-            r"(?:little|no|minimal|significant|strong|greater|substantial)\s+(?:impact|effects?"
-            r"|influence)"
+            # a flat trend ("model size has little impact on performance"); "a significant
+            # impact" only says a quantity matters, which is no relationship across scale
+            r"(?:little|no|minimal|negligible|marginal)\s+(?:impact|effects?|influence)"
             r"\s+(?:on|of)\b"
         ),
         False,
@@ -180,6 +184,26 @@ NOT_A_LAW = _rx(
     r"law enforcement|\blaws? of (?:physics|motion|nature|thermodynamics|large numbers)"
     r"|\b(?:case|criminal|civil|contract|tax|international|privacy"
     r"|constitutional|patent|copyright|conservation|legal) laws?\b|\blaws? and regulations"
+    # a power law used as a tool (a learning-rate schedule, a prior, a random graph), not found
+    r"|\bpower[- ]law (?:learning[- ]rate |LR )?(?:schedul\w*|warm-?up|priors?|initiali[sz]\w*"
+    r"|random graphs?|graphs?|networks? model)"
+)
+# "scaling" as a multiplicative factor (the guide's activation, feature or logit scaling): its
+# "scaling function", "scaling coefficients" or "scaling effect" is no law of scale.
+SCALING_FACTOR = _rx(
+    r"\b(?:learn(?:able|ed)|per-(?:channel|token|tensor|group)|(?:channel|layer|element|token"
+    r"|group|tensor|row|column)-wise|adaptive|dynamic|temperature|activation|feature|logits?"
+    r"|gradient|loss|reward|rotary|RoPE|NTK|frequency|positional|attention|image|intensity"
+    r"|contrast|colou?r|multiplicative)[- ]scaling(?: (?:factors?|coefficients?|functions?"
+    r"|parameters?|vectors?|effects?|schemes?|methods?|strateg(?:y|ies)|terms?))?"
+    r"|\bscaling (?:factors?|vectors?|matri(?:x|ces))\b(?:\s+(?:coefficients?|functions?))?"
+)
+# Properties of the training data that are not its amount: "training data quality" names no
+# scale quantity (blanked before the variable patterns are read).
+DATA_PROPERTY = _rx(
+    r"\b(?:training |pre-?training )?data(?:set)? (?:quality|distributions?|composition"
+    r"|diversity|selection|contamination|attribution|privacy|leakage|curation"
+    r"|filtering|format)\b"
 )
 # Phrases that cite a law as motivation; blanked before the relation cues are applied.
 HEARSAY = _rx(
@@ -200,6 +224,13 @@ COMPLEXITY = _rx(
     r"\bcomplexity\b|\bO\(|\blatency\b|\bthroughput\b|\bmemory (?:usage|footprint|cost)"
     r"|\bspeed-?ups?\b|\b(?:number of )?(?:GPUs|nodes|devices|workers|cores|accelerators)\b"
     r"|wall-?clock"
+)
+# Machine-learning context: a paper whose title and abstract name none of these is from another
+# field (astrophysics, conformal field theory), and its power laws are not the guide's laws.
+ML_CONTEXT = _rx(
+    r"neural|deep learning|machine learning|\blearn\w*|\btrain\w*|\bLLMs?\b|transformer"
+    r"|pre-?train|fine-?tun|language models?|\bGPT|\bBERT|\bSGD\b|gradient descent|\bAI\b"
+    r"|artificial intelligence|reinforcement|embedding|\binference\b|benchmark"
 )
 # A sentence describing the experimental grid: the quantities it names are the ones varied.
 SETUP = _rx(
