@@ -35,7 +35,7 @@ from ingest.claims import Extraction, extract  # noqa: E402
 from ingest.claims.lexicon import SUPPORT_PATTERNS  # noqa: E402
 
 # The module, not the package's ``extract`` function of the same name.
-extract_module = importlib.import_module("ingest.claims.extract")
+extract_module: Any = importlib.import_module("ingest.claims.extract")
 # The approaches compared, declared before looking at any score: no further findings; only
 # reported results ("we find"); only stated links (every other pattern); both.
 _LINKS = tuple(sorted(n for n in SUPPORT_PATTERNS if n != "finding"))

@@ -37,7 +37,7 @@ register(
     *lx.RESPONSE_PATTERNS.values(),
     *(rx for _, rx in lx.DOMAIN_PATTERNS),
     lx.BACKGROUND, lx.RELEASE, lx.NOT_A_LAW, lx.HEARSAY, lx.COMPLEXITY, lx.SETUP,
-    lx.SCALING_FACTOR, lx.DATA_PROPERTY, lx.ML_CONTEXT,
+    lx.SCALING_FACTOR, lx.DATA_PROPERTY, lx.ML_CONTEXT, lx.OTHER_FIELD,
     lx.FIRST_PERSON, lx.PREDICTION_ACCURACY, lx.DOWNSTREAM_EXPLICIT,
     *lx.SUPPORT_PATTERNS.values(),
 )  # fmt: skip
@@ -178,9 +178,11 @@ def _variables(body: str, folded: str | None = None) -> list[str]:
     return sorted(found)
 
 
-def _machine_learning(title: str, abstract: str) -> bool:
-    """Whether the title or abstract names any machine-learning term (``lexicon.ML_CONTEXT``)."""
-    return any(matches(lx.ML_CONTEXT, t, fold(t, scan=False)) for t in (title, abstract))
+def _other_field(title: str, abstract: str) -> bool:
+    """Whether the paper names another field (``lexicon.OTHER_FIELD``) and no ML term."""
+    text = f"{title}\n{abstract}"
+    folded = fold(text, scan=False)
+    return matches(lx.OTHER_FIELD, text, folded) and not matches(lx.ML_CONTEXT, text, folded)
 
 
 def _names_setup(body: str) -> bool:
@@ -256,7 +258,7 @@ def extract(paper: Paper) -> Extraction:
         # The title says the paper is about scaling laws: its sentences naming one state it,
         # even when they open like background ("Scaling laws for X are ...").
         claim_readings = [r for r in readings if r.strong and not r.release]
-    if claim_readings and not _machine_learning(paper.title, paper.abstract[:MAX_ABSTRACT_CHARS]):
+    if claim_readings and _other_field(paper.title, paper.abstract[:MAX_ABSTRACT_CHARS]):
         claim_readings = []  # another field's power laws (the guide: astrophysics, CFT)
     studies = bool(claim_readings)
     if studies:

@@ -19,6 +19,7 @@ __all__ = [
     "HEARSAY",
     "ML_CONTEXT",
     "NOT_A_LAW",
+    "OTHER_FIELD",
     "PREDICTION_ACCURACY",
     "RELATION_PATTERNS",
     "RELEASE",
@@ -225,8 +226,15 @@ COMPLEXITY = _rx(
     r"|\bspeed-?ups?\b|\b(?:number of )?(?:GPUs|nodes|devices|workers|cores|accelerators)\b"
     r"|wall-?clock"
 )
-# Machine-learning context: a paper whose title and abstract name none of these is from another
-# field (astrophysics, conformal field theory), and its power laws are not the guide's laws.
+# Another field's subject matter: a paper naming one of these and no machine-learning term
+# (``ML_CONTEXT``) is from outside machine learning, and the guide counts its power laws of
+# physical quantities (astrophysics, conformal field theory) as false.
+OTHER_FIELD = _rx(
+    r"astro\w*|galax\w*|magnetars?|radio bursts?|cosmolog\w*|conformal field|gravit\w*"
+    r"|quantum field|black holes?|supernova\w*|stellar|turbulen\w*|plasma|seismic|earthquake"
+    r"|condensed matter|spin glass|critical phenomena|\bIsing\b|percolation|string theory"
+    r"|particle physics|hadron\w*|quarks?\b|\bCFTs?\b|luminosit\w*|X-ray|\bdark matter"
+)
 ML_CONTEXT = _rx(
     r"neural|deep learning|machine learning|\blearn\w*|\btrain\w*|\bLLMs?\b|transformer"
     r"|pre-?train|fine-?tun|language models?|\bGPT|\bBERT|\bSGD\b|gradient descent|\bAI\b"
