@@ -37,7 +37,7 @@ register(
     *lx.RESPONSE_PATTERNS.values(),
     *(rx for _, rx in lx.DOMAIN_PATTERNS),
     lx.BACKGROUND, lx.RELEASE, lx.NOT_A_LAW, lx.HEARSAY, lx.COMPLEXITY, lx.SETUP,
-    lx.SCALING_FACTOR, lx.DATA_PROPERTY, lx.ML_CONTEXT, lx.OTHER_FIELD,
+    lx.SCALING_FACTOR, lx.DATA_PROPERTY,
     lx.FIRST_PERSON, lx.PREDICTION_ACCURACY, lx.DOWNSTREAM_EXPLICIT,
     *lx.SUPPORT_PATTERNS.values(),
 )  # fmt: skip
@@ -110,17 +110,17 @@ def read_sentence(text: str, start: int, end: int) -> SentenceReading:
     body = text[start:end]
     folded = fold(body)
     reading = SentenceReading(start, end)
-    cues, cues_folded = _sub(
-        lx.HEARSAY, *_sub(lx.SCALING_FACTOR, *_sub(lx.NOT_A_LAW, body, folded))
-    )
+    cues, cues_folded = _sub(lx.HEARSAY, *_sub(lx.NOT_A_LAW, body, folded))
     reading.first_person = matches(lx.FIRST_PERSON, body, folded)
     complexity = matches(lx.COMPLEXITY, cues, cues_folded)
-    for name, (rx, strong) in lx.RELATION_PATTERNS.items():
-        if complexity and not strong:
-            continue  # "scales linearly in the input size" is a cost, not a law
-        if matches(rx, cues, cues_folded):
-            reading.relations.append(name)
-            reading.strong = reading.strong or strong
+    _read_relations(reading, cues, cues_folded, complexity=complexity)
+    if reading.relations:
+        # "per-channel scaling coefficients" is a multiplicative factor, not a law of scale: read
+        # the cues again without it (only when a cue fired, since most sentences have none).
+        factored, factored_folded = _sub(lx.SCALING_FACTOR, cues, cues_folded)
+        if factored != cues:
+            reading.relations, reading.strong = [], False
+            _read_relations(reading, factored, factored_folded, complexity=complexity)
     cites_law = matches(lx.HEARSAY, body, folded)
     reading.release = matches(lx.RELEASE, body, folded)
     reading.background = (matches(lx.BACKGROUND, body, folded) or cites_law) and not (
@@ -131,11 +131,24 @@ def read_sentence(text: str, start: int, end: int) -> SentenceReading:
     reading.form = read_form(body, folded=folded)
     reading.direction = read_direction(body, reading.responses, folded=folded)
     reading.exponents = find_exponents(text, (start, end), folded=folded)
-    if reading.variables:
+    if reading.variables and not (reading.background or reading.release or reading.is_claim):
+        # only a sentence that could be a further finding (see ``_supporting``) needs them
         reading.support = [
             name for name, rx in lx.SUPPORT_PATTERNS.items() if matches(rx, body, folded)
         ]
     return reading
+
+
+def _read_relations(
+    reading: SentenceReading, cues: str, cues_folded: str, *, complexity: bool
+) -> None:
+    """Add the relation cues of ``cues`` to ``reading``; weak ones not in a cost sentence."""
+    for name, (rx, strong) in lx.RELATION_PATTERNS.items():
+        if complexity and not strong:
+            continue  # "scales linearly in the input size" is a cost, not a law
+        if matches(rx, cues, cues_folded):
+            reading.relations.append(name)
+            reading.strong = reading.strong or strong
 
 
 def _supporting(
@@ -167,9 +180,13 @@ def _variables(body: str, folded: str | None = None) -> list[str]:
     folded = fold(body) if folded is None else folded
     # "optimal batch size" is a response: its words do not make batch size a variable.
     body, folded = _sub(lx.RESPONSE_PATTERNS["optimal_hyperparameter"], body, folded)
-    # "training data quality" or "data mixture" is a property of the data, not its amount.
-    body, folded = _sub(lx.DATA_PROPERTY, body, folded)
     found = [name for name, rx in lx.VARIABLE_PATTERNS.items() if matches(rx, body, folded)]
+    # "training data quality" is a property of the data, not its amount: data counts only when
+    # named outside such phrases.
+    if "data_size" in found:
+        rest, rest_folded = _sub(lx.DATA_PROPERTY, body, folded, scan=False)
+        if rest != body and not matches(lx.VARIABLE_PATTERNS["data_size"], rest, rest_folded):
+            found.remove("data_size")
     # Specific quantities win over the generic words they contain ("fine-tuning data" is data).
     if "finetuning_data" in found and "data_size" in found and not _generic_data(body, folded):
         found.remove("data_size")
@@ -181,8 +198,8 @@ def _variables(body: str, folded: str | None = None) -> list[str]:
 def _other_field(title: str, abstract: str) -> bool:
     """Whether the paper names another field (``lexicon.OTHER_FIELD``) and no ML term."""
     text = f"{title}\n{abstract}"
-    folded = fold(text, scan=False)
-    return matches(lx.OTHER_FIELD, text, folded) and not matches(lx.ML_CONTEXT, text, folded)
+    # ML terms come early in an ML abstract, so this search usually stops after a few words.
+    return not lx.ML_CONTEXT.search(text) and bool(lx.OTHER_FIELD.search(text))
 
 
 def _names_setup(body: str) -> bool:
