@@ -11,6 +11,7 @@ mean of those scores estimates how the selection itself generalises; the candida
 split picks is the one to ship.
 
     PYTHONPATH=. python benchmarks/cv_claims.py [--folds 5] [--seed 0] [--subsets] [--seeds DIR]
+    PYTHONPATH=. python benchmarks/cv_claims.py --families   # which relation families matter
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import importlib
 import itertools
 import json
 import random
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -31,8 +33,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_claims import DEFAULT_SEEDS, LABELS, evaluate, read_seed_papers  # noqa: E402
 
-from ingest.claims import Extraction, extract  # noqa: E402
-from ingest.claims.lexicon import SUPPORT_PATTERNS  # noqa: E402
+from ingest.claims import Extraction, explain, extract  # noqa: E402
+from ingest.claims.lexicon import RELATION_PATTERNS, SUPPORT_PATTERNS  # noqa: E402
 
 # The module, not the package's ``extract`` function of the same name.
 extract_module: Any = importlib.import_module("ingest.claims.extract")
@@ -70,6 +72,33 @@ def predictions(papers: dict[str, Any], cues: tuple[str, ...]) -> dict[str, Extr
         extract_module.SUPPORT_CUES = saved
 
 
+def relation_families(dev: list[dict[str, Any]], papers: dict[str, Any]) -> None:
+    """Print, per ``lexicon.RELATION_PATTERNS`` family, how it bears on the dev paper labels.
+
+    ``fires_neg``: dev negatives with a sentence where the family fires (the precision risk that
+    the background, release and variable conditions have to hold back);
+    ``lost_tp``/``lost_fp``: dev papers that stop being positive when the family is switched off.
+    """
+    gold = {r["paper_id"]: bool(r["studies_scaling_law"]) for r in dev}
+    base = {pid: extract(p).studies_scaling_law for pid, p in papers.items()}
+    print(f"{'family':<20}{'strong':>8}{'fires_neg':>11}{'lost_tp':>9}{'lost_fp':>9}")
+    never = re.compile(r"(?!x)x")
+    for name, (rx, strong) in list(RELATION_PATTERNS.items()):
+        fires = sum(
+            1
+            for pid, p in papers.items()
+            if not gold[pid] and any(name in r.relations for r in explain(p))
+        )
+        RELATION_PATTERNS[name] = (never, strong)
+        try:
+            off = {pid: extract(p).studies_scaling_law for pid, p in papers.items()}
+        finally:
+            RELATION_PATTERNS[name] = (rx, strong)
+        lost_tp = sum(base[p] and not off[p] and gold[p] for p in papers)
+        lost_fp = sum(base[p] and not off[p] and not gold[p] for p in papers)
+        print(f"{name:<20}{strong!s:>8}{fires:>11}{lost_tp:>9}{lost_fp:>9}")
+
+
 def main() -> None:
     """Print per-subset dev-CV figures and the nested-CV estimate of the selection."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -77,6 +106,11 @@ def main() -> None:
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0, help="shuffle seed of the folds")
+    parser.add_argument(
+        "--families",
+        action="store_true",
+        help="instead: per relation family, what switching it off changes on dev",
+    )
     parser.add_argument(
         "--subsets",
         action="store_true",
@@ -88,6 +122,9 @@ def main() -> None:
     dev = [r for r in rows if r["split"] == "dev"]  # held-out papers are never read here
     seeds = read_seed_papers(args.seeds)
     papers = {r["paper_id"]: seeds[r["paper_id"]] for r in dev}
+    if args.families:
+        relation_families(dev, papers)
+        return
     folds = folds_of(dev, args.folds, args.seed)
     names = sorted(SUPPORT_PATTERNS)
     if args.subsets:
