@@ -86,6 +86,8 @@ class SentenceReading:
     form: str = "unspecified"
     direction: str = "unspecified"
     exponents: list[ExponentMatch] = field(default_factory=list)
+    # support cues (``lexicon.SUPPORT_PATTERNS``), read only where they can matter: a sentence of
+    # our own that names a scale quantity and is not a claim by itself
     support: list[str] = field(default_factory=list)
 
     @property
