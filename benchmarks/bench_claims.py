@@ -152,6 +152,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=Path, default=DEFAULT_SEEDS, help="seed listings folder")
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--errors", choices=["dev", "heldout"], help="list disagreements")
+    parser.add_argument(
+        "--splits",
+        default="dev,heldout,all",
+        help="comma-separated splits to print (dev, heldout, all); tune with --splits dev",
+    )
     args = parser.parse_args()
 
     seeds = read_seed_papers(args.seeds)
@@ -162,17 +167,26 @@ def main() -> None:
             f"{len(missing)} labelled papers not found in {args.seeds} (set KB_SHARED or --seeds): "
             f"{missing[:3]}"
         )
-    preds = {r["paper_id"]: extract(seeds[r["paper_id"]]) for r in rows}
-    print(f"extractor {EXTRACTOR_VERSION}; labels {args.labels.relative_to(ROOT)}")
-    header = f"{'figure':<22}" + "".join(f"{s:>10}" for s in ("dev", "heldout", "all"))
-    print(header)
-    splits = {
+    every = {
         "dev": [r for r in rows if r["split"] == "dev"],
         "heldout": [r for r in rows if r["split"] == "heldout"],
         "all": rows,
     }
+    chosen = [s.strip() for s in args.splits.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in every]
+    if unknown:
+        raise SystemExit(f"--splits: unknown split(s) {unknown}; expected dev, heldout or all")
+    if args.errors and args.errors not in chosen:
+        chosen.append(args.errors)
+    splits = {name: every[name] for name in chosen}
+    # Only the papers of the printed splits are read.
+    needed = {r["paper_id"] for split_rows in splits.values() for r in split_rows}
+    preds = {pid: extract(seeds[pid]) for pid in needed}
+    print(f"extractor {EXTRACTOR_VERSION}; labels {args.labels.relative_to(ROOT)}")
+    header = f"{'figure':<22}" + "".join(f"{s:>10}" for s in splits)
+    print(header)
     results = {name: evaluate(split_rows, preds) for name, split_rows in splits.items()}
-    for key in results["all"]:
+    for key in next(iter(results.values())):
         cells = "".join(
             f"{results[s][key]:>10.3f}" if isinstance(results[s][key], float) and key not in
             ("papers", "positives", "exponents_predicted", "exponents_labelled")

@@ -1,7 +1,7 @@
 """Prove the claim extractor's output unchanged against a frozen copy of it from another commit.
 
     PYTHONPATH=. python benchmarks/check_claims_identity.py [--ref main] [--synthetic 5000]
-        [--mixes 2000] [--seeds DIR]
+        [--mixes 2000] [--seeds DIR] [--ungated]
 
 The package ``ingest/claims`` at ``--ref`` (default: the commit where this branch left main) is
 written from ``git show`` into a temporary package and imported beside the working tree's. Both
@@ -11,6 +11,10 @@ abstracts made of real seed sentences shuffled across papers (with some case and
 look-alike noise, which the literal prefilter must survive). Every ``Extraction`` must be equal
 field by field (claims and exponents compared by ``model_dump``). Prints both extractors' ms per
 paper on each set; exits 1 on the first difference, naming the paper.
+
+After a rule change the output is meant to differ from ``--ref``; ``--ungated`` instead compares
+the working tree with a copy of itself whose prefilter searches every pattern (``matches`` is
+``pattern.search``), which proves the gates still change nothing.
 """
 
 from __future__ import annotations
@@ -69,6 +73,43 @@ def load_frozen(ref: str, into: Path) -> ModuleType:
             source = _git("show", f"{ref}:ingest/claims/{name}")
             source = source.replace("ingest.claims", FROZEN)
             (package / name).write_text(source, encoding="utf-8")
+    sys.path.insert(0, str(into))
+    return importlib.import_module(FROZEN)
+
+
+# Appended to the reference copy's prefilter with --ungated: every gate answers "search".
+_UNGATED = """
+
+def may_match(pattern, folded):
+    return True
+
+
+def matches(pattern, text, folded):
+    return pattern.search(text) is not None
+
+
+def sub(pattern, repl, text, folded):
+    return pattern.sub(repl, text)
+
+
+def finditer(pattern, text, folded):
+    return pattern.finditer(text)
+"""
+
+
+def load_ungated(into: Path) -> ModuleType:
+    """The working tree's ``ingest/claims`` with the literal prefilter switched off.
+
+    Importable as package ``claims_frozen``: the same rules, every pattern searched, so
+    comparing it with the working tree proves the gates change no output after a rule change.
+    """
+    package = into / FROZEN
+    package.mkdir()
+    for path in sorted((ROOT / "ingest" / "claims").glob("*.py")):
+        source = path.read_text(encoding="utf-8").replace("ingest.claims", FROZEN)
+        if path.name == "prefilter.py":
+            source += _UNGATED
+        (package / path.name).write_text(source, encoding="utf-8")
     sys.path.insert(0, str(into))
     return importlib.import_module(FROZEN)
 
@@ -151,11 +192,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=Path, default=DEFAULT_SEEDS)
     parser.add_argument("--synthetic", type=int, default=5000)
     parser.add_argument("--mixes", type=int, default=2000)
+    parser.add_argument(
+        "--ungated",
+        action="store_true",
+        help="compare with the working tree's own rules with the prefilter off (after a rule "
+        "change, when the output is meant to differ from --ref)",
+    )
     args = parser.parse_args(argv)
     ref = args.ref or _git("merge-base", "HEAD", "main").strip()
     with tempfile.TemporaryDirectory() as tmp:
-        frozen = load_frozen(ref, Path(tmp))
-        print(f"reference extractor: {FROZEN} from {ref[:12]} ({frozen.EXTRACTOR_VERSION})")
+        if args.ungated:
+            frozen = load_ungated(Path(tmp))
+            print(f"reference extractor: working tree, prefilter off ({frozen.EXTRACTOR_VERSION})")
+        else:
+            frozen = load_frozen(ref, Path(tmp))
+            print(f"reference extractor: {FROZEN} from {ref[:12]} ({frozen.EXTRACTOR_VERSION})")
         seeds = seed_papers(args.seeds)
         if not seeds:
             print(f"no seed listings (*.txt) in {args.seeds}; pass --seeds DIR or set KB_SHARED")

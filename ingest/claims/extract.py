@@ -5,7 +5,9 @@ A sentence states a claim when it carries a relation cue (a strong one such as "
 increases" together with a scale variable) and is not background (a sentence recalling what
 others found, with no first person). Each claim gets one row per response the sentence names;
 the paper studies a scaling law when it has a claim, or its title names a law and its abstract
-has a relation cue (a title naming "scaling laws" also accepts its law sentences). A claim naming no
+has a relation cue (a title naming "scaling laws" also accepts its law sentences). In a paper
+that has a claim, its own sentences naming a scale quantity with a support cue ("we find", "is
+related to", "predict") are further claims. A claim naming no
 scale quantity takes the title's, else those the abstract varies, else those a background law is
 defined over, else the one the abstract names most often. Form and direction come from
 ``ingest.claims.trends``. Every decision is a named pattern of ``ingest.claims.lexicon`` or
@@ -26,7 +28,7 @@ from kb.records import Claim, Exponent, Paper, stable_id
 
 __all__ = ["EXTRACTOR_VERSION", "Extraction", "SentenceReading", "explain", "extract"]
 
-EXTRACTOR_VERSION = "claims-rules-2"
+EXTRACTOR_VERSION = "claims-rules-3"
 """Stamped on every paper label, claim and exponent row; bump when any rule changes output."""
 
 register(
@@ -35,8 +37,20 @@ register(
     *lx.RESPONSE_PATTERNS.values(),
     *(rx for _, rx in lx.DOMAIN_PATTERNS),
     lx.BACKGROUND, lx.RELEASE, lx.NOT_A_LAW, lx.HEARSAY, lx.COMPLEXITY, lx.SETUP,
+    lx.SCALING_FACTOR, lx.DATA_PROPERTY,
     lx.FIRST_PERSON, lx.PREDICTION_ACCURACY, lx.DOWNSTREAM_EXPLICIT,
+    *lx.SUPPORT_PATTERNS.values(),
 )  # fmt: skip
+
+SUPPORT_CUES: tuple[str, ...] = (
+    "correlated", "depends_on", "finding", "fixed_budget", "given_more", "predicts", "related",
+)  # fmt: skip
+"""The ``lexicon.SUPPORT_PATTERNS`` that make a sentence of a positive paper a further finding.
+
+Chosen by 5-fold cross-validation on the dev split among four declared approaches (none,
+reported results only, stated links only, both): ``benchmarks/cv_claims.py``; data/eval/README.md
+gives the figures.
+"""
 
 _OPTIMAL_SETTINGS = frozenset({"optimal_hyperparameter", "optimal_model_size"})
 
@@ -72,6 +86,9 @@ class SentenceReading:
     form: str = "unspecified"
     direction: str = "unspecified"
     exponents: list[ExponentMatch] = field(default_factory=list)
+    # support cues (``lexicon.SUPPORT_PATTERNS``), read only where they can matter: a sentence of
+    # our own that names a scale quantity and is not a claim by itself
+    support: list[str] = field(default_factory=list)
 
     @property
     def is_claim(self) -> bool:
@@ -98,12 +115,14 @@ def read_sentence(text: str, start: int, end: int) -> SentenceReading:
     cues, cues_folded = _sub(lx.HEARSAY, *_sub(lx.NOT_A_LAW, body, folded))
     reading.first_person = matches(lx.FIRST_PERSON, body, folded)
     complexity = matches(lx.COMPLEXITY, cues, cues_folded)
-    for name, (rx, strong) in lx.RELATION_PATTERNS.items():
-        if complexity and not strong:
-            continue  # "scales linearly in the input size" is a cost, not a law
-        if matches(rx, cues, cues_folded):
-            reading.relations.append(name)
-            reading.strong = reading.strong or strong
+    _read_relations(reading, cues, cues_folded, complexity=complexity)
+    if reading.relations:
+        # "per-channel scaling coefficients" is a multiplicative factor, not a law of scale: read
+        # the cues again without it (only when a cue fired, since most sentences have none).
+        factored, factored_folded = _sub(lx.SCALING_FACTOR, cues, cues_folded)
+        if factored != cues:
+            reading.relations, reading.strong = [], False
+            _read_relations(reading, factored, factored_folded, complexity=complexity)
     cites_law = matches(lx.HEARSAY, body, folded)
     reading.release = matches(lx.RELEASE, body, folded)
     reading.background = (matches(lx.BACKGROUND, body, folded) or cites_law) and not (
@@ -114,7 +133,42 @@ def read_sentence(text: str, start: int, end: int) -> SentenceReading:
     reading.form = read_form(body, folded=folded)
     reading.direction = read_direction(body, reading.responses, folded=folded)
     reading.exponents = find_exponents(text, (start, end), folded=folded)
+    if reading.variables and not (reading.background or reading.release or reading.is_claim):
+        # only a sentence that could be a further finding (see ``_supporting``) needs them
+        reading.support = [
+            name for name, rx in lx.SUPPORT_PATTERNS.items() if matches(rx, body, folded)
+        ]
     return reading
+
+
+def _read_relations(
+    reading: SentenceReading, cues: str, cues_folded: str, *, complexity: bool
+) -> None:
+    """Add the relation cues of ``cues`` to ``reading``; weak ones not in a cost sentence."""
+    for name, (rx, strong) in lx.RELATION_PATTERNS.items():
+        if complexity and not strong:
+            continue  # "scales linearly in the input size" is a cost, not a law
+        if matches(rx, cues, cues_folded):
+            reading.relations.append(name)
+            reading.strong = reading.strong or strong
+
+
+def _supporting(
+    readings: list[SentenceReading], claim_readings: list[SentenceReading]
+) -> list[SentenceReading]:
+    """``claim_readings`` with the paper's further findings (see ``SUPPORT_CUES``), in order.
+
+    Only for a paper that already has a claim: a sentence of its own (not background or a
+    release note) naming a scale quantity and a support cue in use.
+    """
+    chosen = {id(r) for r in claim_readings}
+    cues = set(SUPPORT_CUES)
+    return [
+        r
+        for r in readings
+        if id(r) in chosen
+        or (not r.background and not r.release and r.variables and cues.intersection(r.support))
+    ]
 
 
 def _sub(rx: re.Pattern[str], body: str, folded: str, *, scan: bool = True) -> tuple[str, str]:
@@ -129,12 +183,25 @@ def _variables(body: str, folded: str | None = None) -> list[str]:
     # "optimal batch size" is a response: its words do not make batch size a variable.
     body, folded = _sub(lx.RESPONSE_PATTERNS["optimal_hyperparameter"], body, folded)
     found = [name for name, rx in lx.VARIABLE_PATTERNS.items() if matches(rx, body, folded)]
+    # "training data quality" is a property of the data, not its amount: data counts only when
+    # named outside such phrases.
+    if "data_size" in found:
+        rest, rest_folded = _sub(lx.DATA_PROPERTY, body, folded, scan=False)
+        if rest != body and not matches(lx.VARIABLE_PATTERNS["data_size"], rest, rest_folded):
+            found.remove("data_size")
     # Specific quantities win over the generic words they contain ("fine-tuning data" is data).
     if "finetuning_data" in found and "data_size" in found and not _generic_data(body, folded):
         found.remove("data_size")
     if "inference_compute" in found and "compute" in found and not _training_compute(body, folded):
         found.remove("compute")
     return sorted(found)
+
+
+def _other_field(title: str, abstract: str) -> bool:
+    """Whether the paper names another field (``lexicon.OTHER_FIELD``) and no ML term."""
+    text = f"{title}\n{abstract}"
+    # ML terms come early in an ML abstract, so this search usually stops after a few words.
+    return not lx.ML_CONTEXT.search(text) and bool(lx.OTHER_FIELD.search(text))
 
 
 def _names_setup(body: str) -> bool:
@@ -210,7 +277,11 @@ def extract(paper: Paper) -> Extraction:
         # The title says the paper is about scaling laws: its sentences naming one state it,
         # even when they open like background ("Scaling laws for X are ...").
         claim_readings = [r for r in readings if r.strong and not r.release]
+    if claim_readings and _other_field(paper.title, paper.abstract[:MAX_ABSTRACT_CHARS]):
+        claim_readings = []  # another field's power laws (the guide: astrophysics, CFT)
     studies = bool(claim_readings)
+    if studies:
+        claim_readings = _supporting(readings, claim_readings)
     claims: list[Claim] = []
     exponents: list[Exponent] = []
     text = paper.abstract

@@ -12,16 +12,21 @@ import re
 __all__ = [
     "BACKGROUND",
     "COMPLEXITY",
+    "DATA_PROPERTY",
     "DOMAIN_PATTERNS",
     "DOWNSTREAM_EXPLICIT",
     "FIRST_PERSON",
     "HEARSAY",
+    "ML_CONTEXT",
     "NOT_A_LAW",
+    "OTHER_FIELD",
     "PREDICTION_ACCURACY",
     "RELATION_PATTERNS",
     "RELEASE",
     "RESPONSE_PATTERNS",
+    "SCALING_FACTOR",
     "SETUP",
+    "SUPPORT_PATTERNS",
     "TITLE_LAW",
     "TITLE_SCALING_LAW",
     "VARIABLE_PATTERNS",
@@ -136,8 +141,9 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     ),
     "impact": (
         _rx(
-            r"(?:little|no|minimal|significant|strong|greater|substantial)\s+(?:impact|effects?"
-            r"|influence)"
+            # a flat trend ("model size has little impact on performance"); "a significant
+            # impact" only says a quantity matters, which is no relationship across scale
+            r"(?:little|no|minimal|negligible|marginal)\s+(?:impact|effects?|influence)"
             r"\s+(?:on|of)\b"
         ),
         False,
@@ -179,6 +185,26 @@ NOT_A_LAW = _rx(
     r"law enforcement|\blaws? of (?:physics|motion|nature|thermodynamics|large numbers)"
     r"|\b(?:case|criminal|civil|contract|tax|international|privacy"
     r"|constitutional|patent|copyright|conservation|legal) laws?\b|\blaws? and regulations"
+    # a power law used as a tool (a learning-rate schedule, a prior, a random graph), not found
+    r"|\bpower[- ]law (?:learning[- ]rate |LR )?(?:schedul\w*|warm-?up|priors?|initiali[sz]\w*"
+    r"|random graphs?|graphs?|networks? model)"
+)
+# "scaling" as a multiplicative factor (the guide's activation, feature or logit scaling): its
+# "scaling function", "scaling coefficients" or "scaling effect" is no law of scale.
+SCALING_FACTOR = _rx(
+    r"\b(?:learn(?:able|ed)|per-(?:channel|token|tensor|group)|(?:channel|layer|element|token"
+    r"|group|tensor|row|column)-wise|adaptive|dynamic|temperature|activation|feature|logits?"
+    r"|gradient|loss|reward|rotary|RoPE|NTK|frequency|positional|attention|image|intensity"
+    r"|contrast|colou?r|multiplicative)[- ]scaling(?: (?:factors?|coefficients?|functions?"
+    r"|parameters?|vectors?|effects?|schemes?|methods?|strateg(?:y|ies)|terms?))?"
+    r"|\bscaling (?:factors?|vectors?|matri(?:x|ces))\b(?:\s+(?:coefficients?|functions?))?"
+)
+# Properties of the training data that are not its amount: "training data quality" names no
+# scale quantity (blanked before the variable patterns are read).
+DATA_PROPERTY = _rx(
+    r"\b(?:training |pre-?training )?data(?:set)? (?:quality|distributions?|composition"
+    r"|diversity|selection|contamination|attribution|privacy|leakage|curation"
+    r"|filtering|format)\b"
 )
 # Phrases that cite a law as motivation; blanked before the relation cues are applied.
 HEARSAY = _rx(
@@ -200,12 +226,53 @@ COMPLEXITY = _rx(
     r"|\bspeed-?ups?\b|\b(?:number of )?(?:GPUs|nodes|devices|workers|cores|accelerators)\b"
     r"|wall-?clock"
 )
+# Another field's subject matter: a paper naming one of these and no machine-learning term
+# (``ML_CONTEXT``) is from outside machine learning, and the guide counts its power laws of
+# physical quantities (astrophysics, conformal field theory) as false.
+OTHER_FIELD = _rx(
+    r"astro\w*|galax\w*|magnetars?|radio bursts?|cosmolog\w*|conformal field|gravit\w*"
+    r"|quantum field|black holes?|supernova\w*|stellar|turbulen\w*|plasma|seismic|earthquake"
+    r"|condensed matter|spin glass|critical phenomena|\bIsing\b|percolation|string theory"
+    r"|particle physics|hadron\w*|quarks?\b|\bCFTs?\b|luminosit\w*|X-ray|\bdark matter"
+)
+ML_CONTEXT = _rx(
+    r"neural|deep learning|machine learning|\blearn\w*|\btrain\w*|\bLLMs?\b|transformer"
+    r"|pre-?train|fine-?tun|language models?|\bGPT|\bBERT|\bSGD\b|gradient descent|\bAI\b"
+    r"|artificial intelligence|reinforcement|embedding|\binference\b|benchmark"
+)
 # A sentence describing the experimental grid: the quantities it names are the ones varied.
 SETUP = _rx(
     r"\b(?:ranging|spanning|from)\b[^.]{0,40}?\b(?:to|up to)\b|\bvarying\b|\bvarious\b|"
     r"\bdifferent (?:sizes|scales)|\bacross (?:a wide range|orders of magnitude|\w+ scales)"
     r"|\bup to\b"
 )
+# -- further findings of a paper already judged to state a scaling claim ------------------------
+# name -> pattern. Once a paper has a claim, its own sentences (not background, not a release
+# note) that name a scale quantity and one of these cues are further findings about that
+# quantity ("We also discovered that diversity is directly related to model width"). They never
+# make a paper positive. ``extract.SUPPORT_CUES`` lists the ones in use, chosen by
+# cross-validation on the dev split (benchmarks/cv_claims.py).
+SUPPORT_PATTERNS: dict[str, re.Pattern[str]] = {
+    # a reported result: "we find/show/observe ...", "our results indicate ..."
+    "finding": _rx(
+        r"\bwe (?:also |further )?(?:find|found|show|observe|demonstrate|discover(?:ed)?|reveal"
+        r"|confirm)\b|\bour (?:findings|results|analysis|experiments) (?:show|indicate|suggest"
+        r"|reveal)|\bresults (?:show|indicate|suggest|reveal)"
+    ),
+    # a stated link: "diversity is directly related to model width"
+    "related": _rx(r"\b(?:directly |inversely |closely |strongly )?related to\b"),
+    # "negatively correlated with", "correlates with"
+    "correlated": _rx(r"\bcorrelat\w+ with\b"),
+    # a prediction from the quantity: "use model and data size to predict a task loss"
+    "predicts": _rx(r"\bpredict\w*"),
+    # a comparison at a fixed amount: "for equivalent compute budgets", "for a fixed dataset"
+    "fixed_budget": _rx(r"\bfor (?:a )?(?:fixed|given|equivalent|equal|same)\b"),
+    # a dependence: "the optimum depends on the data size"
+    "depends_on": _rx(r"\bdepends? (?:on|upon)\b"),
+    # a what-if in the quantity: "given more compute"
+    "given_more": _rx(r"\bgiven (?:more|increasing|a fixed|a given)\b"),
+}
+
 FIRST_PERSON = _rx(
     r"\b(?:we|our|us)\b|\bthis (?:paper|work|study|report)\b|\bresults? (?:show|indicate|suggest"
     r"|reveal)"
@@ -238,6 +305,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|increasing epochs|longer[- ]trained|longer training|iteration counts"
         r"|throughout training|during training|over training|training checkpoints"
         r"|\b(?:multiple|more|repeated) epochs\b"
+        # the guide counts epochs as training steps, however they are introduced
+        r"|\bepochs\b"
     ),
     "compute": _rx(
         r"(?<!test-time )(?<!inference )(?<!we )(?<!to )"
@@ -250,6 +319,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?<!average )(?<!recall and )(?<!recall, )\bprecision\b(?! training| and recall|, recall"
         r"|/recall|@)|\bbit[- ]?widths?|\b\d+-bit\b|quantization granularity"
         r"|number of bits|bits per (?:parameter|weight)|low-precision"
+        # bare "bits" of weights or activations; "bits per byte/character" is a loss, not precision
+        r"|\b(?:\d+|fewer|more|lower|higher) bits\b(?! per (?:byte|char|dim|token|pixel|sample))"
     ),
     "num_experts": _rx(
         r"number of (?:activated |routed )?experts|expert (?:count|activation ratio|granularity)|"
@@ -277,6 +348,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|amount of (?:pre-?training )?data|data volume|training set|dataset sizes?|corpus size"
         r"|\bmodels? and data\b|\b(?:with|of) (?:the )?data\b|token volume|\bdemonstrations\b"
         r"|\bscal\w*\s+(?:\w+\s+){0,3}and data\b|\bsize of (?:the )?(?:training )?(?:data|corpus)"
+        # "data" listed beside another scale quantity: "compute and data", "parameters, or data"
+        r"|\b(?:compute|parameters|model size|size),? (?:and|or) data\b"
     ),
     "model_size": _rx(
         r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?"
@@ -300,6 +373,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"width-depth ratio|task diversity|memory length|richness of the training task|"
         r"quantization group size|\bUTD\b|updates-to-data|task scaling|"
         r"\bP parallel|number of (?:training )?(?:environments|objects|languages)|adding languages"
+        # the guide's "resolution" (of images or inputs) as a scale quantity
+        r"|\b(?:image|input|spatial) resolutions?\b"
     ),
 }
 
