@@ -150,6 +150,10 @@ GROUPS = {
     "response facet": ["response"],
     "domain facet": ["domain"],
     "sentence cosine": ["sem_sentence"],
+    "title cosine": ["sem_title"],
+    "query-adaptive (sem_no_expansion, sem_weak_keyword)": ["sem_no_expansion", "sem_weak_keyword"],
+    "sem_no_expansion": ["sem_no_expansion"],
+    "sem_weak_keyword": ["sem_weak_keyword"],
 }
 
 
