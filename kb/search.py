@@ -157,13 +157,15 @@ class Hit(BaseModel):
 
 
 # Fitted by `benchmarks/fit_search_weights.py` (pairwise logistic regression, L2 0.1, ``prf``
-# held at 0) on all 40 queries of data/eval/search_dev.jsonl, one weight per kb.ranking.FEATURES
-# name: title, abstract, claims, expansion, coverage, sem_paper, sem_sentence, prf, rm3, facet,
-# response, domain, direction, scaling. Dev nDCG@10: in-sample 0.816, leave-one-query-out
-# 0.804, 2-fold 0.796. (Coordinate ascent on nDCG fitted 0.837 in-sample but 0.770 LOQO.)
+# and ``sem_title`` held at 0) on all 40 queries of data/eval/search_dev.jsonl, one weight per
+# kb.ranking.FEATURES name: title, abstract, claims, expansion, coverage, sem_paper,
+# sem_sentence, prf, rm3, facet, response, domain, direction, scaling, sem_title,
+# sem_no_expansion, sem_weak_keyword. Dev nDCG@10 (vocabulary without dev-query phrases):
+# in-sample 0.804, leave-one-query-out 0.792, 2-fold 0.801; without the two query-adaptive
+# columns 0.794 / 0.774 / 0.796. With ``sem_title`` weighted LOQO fell to 0.764 (2-fold 0.787).
 LEARNED_WEIGHTS: tuple[float, ...] = (
-    0.1300, 0.1146, 0.0744, 0.0399, 0.0934, 0.1302, 0.1068,
-    0.0000, 0.1483, 0.0430, 0.0151, 0.0796, 0.0246, 0.0000, 0.0, 0.0, 0.0,
+    0.1278, 0.1137, 0.0731, 0.0317, 0.0928, 0.1262, 0.1017, 0.0000, 0.1462,
+    0.0320, 0.0153, 0.0784, 0.0091, 0.0000, 0.0000, 0.0382, 0.0138,
 )  # fmt: skip
 
 
