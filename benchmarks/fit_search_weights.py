@@ -10,7 +10,8 @@ fits all weights.
 
 It prints the in-sample fit, leave-one-query-out (LOQO) and two-fold (even/odd queries, both
 ways) cross-validated nDCG@10, each fold re-running both stages on its training queries only,
-and ablations (one feature group dropped, refit, LOQO). Paste the printed weights into
+and ablations (one feature group dropped, refit, LOQO; the title cosine and the query-adaptive
+columns ``sem_no_expansion`` / ``sem_weak_keyword`` are groups too). Paste the printed weights into
 ``LEARNED_WEIGHTS`` in kb/search.py. It never reads data/eval/search_heldout.jsonl.
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/fit_search_weights.py \

@@ -7,7 +7,9 @@ queries. Scaling vocabulary in a query ("bigger models", "more data") is expande
 words papers use ("model size", "parameters", "tokens") for the keyword side; see
 ``kb.vocabulary``. The default fusion is learned (``kb.ranking``): a weighted sum of a few
 explainable per-paper features (BM25 per field, semantic cosines, pseudo-relevance feedback,
-and matches between what the query asks and the paper's extracted claim facets), with weights
+matches between what the query asks and the paper's extracted claim facets, and two
+query-adaptive columns that give the embeddings more say when the query's wording is not the
+papers': see ``kb.ranking.query_adaptive``), with weights
 fitted on ``data/eval/search_dev.jsonl`` by ``benchmarks/fit_search_weights.py``;
 ``benchmarks/bench_search.py`` prints the figures. ``Tuning(fusion="weighted")`` is the
 earlier fixed keyword + semantic sum.

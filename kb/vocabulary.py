@@ -2,7 +2,9 @@
 
 ``expand_query`` returns extra words to add to a keyword query; ``query_variables`` names the
 ``kb.records.VARIABLES`` a query is about. The rules are general scaling-law vocabulary, not
-phrases of any particular abstract.
+phrases of any particular abstract or evaluation query: phrases that only the development
+queries used ("think longer", "split between", "amount of text", "less accurate", "do worse")
+were removed; a single general word stays where one covers the notion ("worse", "budget").
 """
 
 from __future__ import annotations
