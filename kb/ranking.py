@@ -14,6 +14,14 @@ Features:
 - ``coverage``: IDF-weighted share of the query's words found in the title or abstract.
 - ``sem_paper``, ``sem_sentence``: cosine of the query to the paper's whole text, and to its
   best-matching abstract sentence.
+- ``sem_title``: cosine of the query to the paper's title alone (titles name the topic in few
+  words, which the whole-text vector dilutes).
+- ``sem_no_expansion``, ``sem_weak_keyword``: query-adaptive fusion (:func:`query_adaptive`).
+  The semantic evidence (mean of ``sem_paper`` and ``sem_sentence``) times a query-level
+  predictor that keyword evidence is weak: no scaling vocabulary was recognised in the query
+  (so the keyword side has no expansion to lean on), and one minus the best paper's
+  ``coverage`` (the query's words are not the papers' words). A positive weight on them moves
+  weight from BM25 to the embeddings for exactly those queries.
 - ``prf``: cosine to a pseudo-relevance-feedback query vector (Rocchio: the query vector plus
   the mean whole-text vector of the first-stage top papers).
 - ``rm3``: BM25 of the words most typical of the first-stage top papers (RM3-style keyword
@@ -38,6 +46,7 @@ from numpy.typing import NDArray
 from scipy import optimize  # type: ignore[import-untyped]
 
 __all__ = [
+    "ADAPTIVE_FEATURES",
     "FACET_FEATURES",
     "FEATURES",
     "FeatureMatrix",
@@ -46,6 +55,7 @@ __all__ = [
     "fit_weights",
     "mean_ndcg",
     "ndcg_at",
+    "query_adaptive",
     "scale_bm25",
     "scale_cosine",
 ]
@@ -55,7 +65,10 @@ FeatureMatrix = NDArray[np.float32]
 FEATURES: tuple[str, ...] = (
     "title", "abstract", "claims", "expansion", "coverage", "sem_paper", "sem_sentence",
     "prf", "rm3", "facet", "response", "domain", "direction", "scaling",
+    "sem_title", "sem_no_expansion", "sem_weak_keyword",
 )  # fmt: skip
+# The query-adaptive interaction columns (see :func:`query_adaptive`).
+ADAPTIVE_FEATURES: tuple[str, ...] = ("sem_no_expansion", "sem_weak_keyword")
 
 # Values coordinate ascent tries for each weight.
 WEIGHT_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
@@ -77,6 +90,33 @@ def scale_cosine(sims: NDArray[np.float32]) -> NDArray[np.float32]:
         return np.zeros_like(sims)
     out: NDArray[np.float32] = np.clip((sims - lo) / (hi - lo), 0, None).astype(np.float32)
     return out
+
+
+def query_adaptive(
+    sem_paper: NDArray[np.float32],
+    sem_sentence: NDArray[np.float32],
+    coverage: NDArray[np.float32],
+    *,
+    expanded: bool,
+) -> dict[str, NDArray[np.float32]]:
+    """The :data:`ADAPTIVE_FEATURES` columns: semantic evidence where keyword evidence is weak.
+
+    Args:
+        sem_paper, sem_sentence: the query's scaled cosine columns (:func:`scale_cosine`).
+        coverage: the query's ``coverage`` column (IDF-weighted share of its words per paper).
+        expanded: whether scaling-vocabulary expansion added words to the keyword query.
+
+    Returns ``sem_no_expansion`` = (0 if ``expanded`` else 1) * semantic and
+    ``sem_weak_keyword`` = (1 - max coverage) * semantic, semantic being the mean of the two
+    cosine columns. Both are constant multiples of one column within a query, so they only
+    change how much the query trusts the embeddings relative to BM25.
+    """
+    semantic = ((sem_paper + sem_sentence) / 2).astype(np.float32)
+    best = float(coverage.max()) if coverage.size else 0.0
+    return {
+        "sem_no_expansion": semantic * np.float32(0.0 if expanded else 1.0),
+        "sem_weak_keyword": semantic * np.float32(1.0 - min(max(best, 0.0), 1.0)),
+    }
 
 
 def ndcg_at(ranked: Sequence[str], relevant: dict[str, int], k: int = 10) -> float:

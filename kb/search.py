@@ -7,7 +7,9 @@ queries. Scaling vocabulary in a query ("bigger models", "more data") is expande
 words papers use ("model size", "parameters", "tokens") for the keyword side; see
 ``kb.vocabulary``. The default fusion is learned (``kb.ranking``): a weighted sum of a few
 explainable per-paper features (BM25 per field, semantic cosines, pseudo-relevance feedback,
-and matches between what the query asks and the paper's extracted claim facets), with weights
+matches between what the query asks and the paper's extracted claim facets, and two
+query-adaptive columns that give the embeddings more say when the query's wording is not the
+papers': see ``kb.ranking.query_adaptive``), with weights
 fitted on ``data/eval/search_dev.jsonl`` by ``benchmarks/fit_search_weights.py``;
 ``benchmarks/bench_search.py`` prints the figures. ``Tuning(fusion="weighted")`` is the
 earlier fixed keyword + semantic sum.
@@ -30,10 +32,17 @@ import Stemmer
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kb.embed import Embedder, FloatMatrix, load_embedder
+from kb.embed import EmbedCache, Embedder, FloatMatrix, load_embedder
 from kb.errors import BadInputError, NotFoundError
 from kb.index import IndexRow, LoadedIndex, open_index, search_params
-from kb.ranking import FEATURES, FeatureMatrix, PaperFacets, scale_bm25, scale_cosine
+from kb.ranking import (
+    FEATURES,
+    FeatureMatrix,
+    PaperFacets,
+    query_adaptive,
+    scale_bm25,
+    scale_cosine,
+)
 from kb.records import DOMAINS, VARIABLES, Claim, Exponent, Paper
 from kb.store import Store
 from kb.vocabulary import (
@@ -150,13 +159,15 @@ class Hit(BaseModel):
 
 
 # Fitted by `benchmarks/fit_search_weights.py` (pairwise logistic regression, L2 0.1, ``prf``
-# held at 0) on all 40 queries of data/eval/search_dev.jsonl, one weight per kb.ranking.FEATURES
-# name: title, abstract, claims, expansion, coverage, sem_paper, sem_sentence, prf, rm3, facet,
-# response, domain, direction, scaling. Dev nDCG@10: in-sample 0.816, leave-one-query-out
-# 0.804, 2-fold 0.796. (Coordinate ascent on nDCG fitted 0.837 in-sample but 0.770 LOQO.)
+# and ``sem_title`` held at 0) on all 40 queries of data/eval/search_dev.jsonl, one weight per
+# kb.ranking.FEATURES name: title, abstract, claims, expansion, coverage, sem_paper,
+# sem_sentence, prf, rm3, facet, response, domain, direction, scaling, sem_title,
+# sem_no_expansion, sem_weak_keyword. Dev nDCG@10 (vocabulary without dev-query phrases):
+# in-sample 0.804, leave-one-query-out 0.792, 2-fold 0.801; without the two query-adaptive
+# columns 0.794 / 0.774 / 0.796. With ``sem_title`` weighted LOQO fell to 0.764 (2-fold 0.787).
 LEARNED_WEIGHTS: tuple[float, ...] = (
-    0.1300, 0.1146, 0.0744, 0.0399, 0.0934, 0.1302, 0.1068,
-    0.0000, 0.1483, 0.0430, 0.0151, 0.0796, 0.0246, 0.0000,
+    0.1278, 0.1137, 0.0731, 0.0317, 0.0928, 0.1262, 0.1017, 0.0000, 0.1462,
+    0.0320, 0.0153, 0.0784, 0.0091, 0.0000, 0.0000, 0.0382, 0.0138,
 )  # fmt: skip
 
 
@@ -261,6 +272,7 @@ class Searcher:
         self._model_arg = model
         self._embedder: Embedder | None = model if isinstance(model, Embedder) else None
         self._query_vectors: dict[str, FloatMatrix] = {}  # repeated queries skip the model
+        self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
         self.papers = store.select(Paper)
         self._pos = {p.paper_id: i for i, p in enumerate(self.papers)}
         claims: dict[str, list[str]] = {}
@@ -398,7 +410,19 @@ class Searcher:
         as the first stage.
         """
         qvec = self._encode(query)
-        return self._features(query, qvec, self._allowed(filters), feedback=FEEDBACK)
+        return self._features(query, qvec, self._allowed(filters), feedback=FEEDBACK, title=True)
+
+    @property
+    def title_vectors(self) -> FloatMatrix:
+        """One title embedding per paper (searcher order), through the store's embedding cache.
+
+        Computed on first use: titles cached in the ``embeddings`` table (content hash and
+        model) are read, the rest encoded once (and cached when the store is writable).
+        """
+        if self._titles is None:
+            titles = [p.title for p in self.papers]
+            self._titles = EmbedCache(self.store, self.embedder).embed(titles)
+        return self._titles
 
     def clear_query_cache(self) -> None:
         """Forget the cached query vectors (benchmarks time the encoder with this)."""
@@ -481,7 +505,8 @@ class Searcher:
                 f"Tuning.weights has {w.size} values; expected one per feature: {FEATURES}"
             )
         feedback = frozenset(f for f in FEEDBACK if w[FEATURES.index(f)])  # skip unweighted
-        out: FloatMatrix = self._features(query, qvec, allowed, feedback=feedback) @ w
+        title = bool(w[FEATURES.index("sem_title")])
+        out: FloatMatrix = self._features(query, qvec, allowed, feedback=feedback, title=title) @ w
         return out
 
     def _features(
@@ -491,10 +516,23 @@ class Searcher:
         allowed: list[int] | None,
         *,
         feedback: frozenset[str],
+        title: bool,
     ) -> FeatureMatrix:
+        """The feature matrix; ``feedback`` columns and (unless ``title``) ``sem_title`` are
+        computed only when asked (else zeros), as the learned fusion skips unweighted ones."""
+        n = len(self.papers)
         cols = self._keyword_features(query)
         paper_sim, sent_sim = self._semantic_parts(qvec, allowed)
         cols["sem_paper"], cols["sem_sentence"] = scale_cosine(paper_sim), scale_cosine(sent_sim)
+        cols["sem_title"] = (
+            self._title_similarity(qvec, allowed) if title and n else np.zeros(n, np.float32)
+        )
+        expanded = self.tuning.expand and bool(expand_query(query))
+        cols.update(
+            query_adaptive(
+                cols["sem_paper"], cols["sem_sentence"], cols["coverage"], expanded=expanded
+            )
+        )
         cols.update(
             self.facets.match(
                 query_variables(query), query_responses(query), query_domains(query),
@@ -517,6 +555,16 @@ class Searcher:
             if "rm3" in feedback:
                 matrix[:, FEATURES.index("rm3")] = self._rm3(query, top)
         return matrix
+
+    def _title_similarity(self, qvec: FloatMatrix, allowed: list[int] | None) -> FloatMatrix:
+        """Scaled cosine of the query to every title (scaled among ``allowed`` papers)."""
+        sims: FloatMatrix = (self.title_vectors @ qvec).astype(np.float32)
+        if allowed is None:
+            return scale_cosine(sims)
+        out = np.zeros(len(sims), dtype=np.float32)
+        if allowed:
+            out[allowed] = scale_cosine(sims[allowed])
+        return out
 
     def _keyword_features(self, query: str) -> dict[str, FloatMatrix]:
         """BM25 per field of the query's words, of its expansion words, and IDF coverage."""

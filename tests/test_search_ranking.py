@@ -12,9 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
+from kb.embed import EmbedCache
 from kb.errors import BadInputError
 from kb.index import build_index
 from kb.ranking import (
+    ADAPTIVE_FEATURES,
     FACET_FEATURES,
     FEATURES,
     PaperFacets,
@@ -22,12 +24,13 @@ from kb.ranking import (
     fit_weights,
     mean_ndcg,
     ndcg_at,
+    query_adaptive,
     scale_bm25,
     scale_cosine,
 )
 from kb.search import LEARNED_WEIGHTS, Searcher, SearchFilters, Tuning
 from kb.store import Store
-from kb.vocabulary import query_directions, query_domains, query_responses
+from kb.vocabulary import expand_query, query_directions, query_domains, query_responses
 from tests.test_search import PAPERS, HashEmbedder, _claims_and_exponents
 
 
@@ -231,3 +234,87 @@ def test_unweighted_feedback_columns_are_not_computed(
         assert calls == []
         assert _searcher(s, path, embedder, weights=(1.0,) * len(FEATURES)).search("robot")
         assert calls == ["prf"]
+
+
+# -- query-adaptive fusion and the title cosine -------------------------------------------------
+def test_query_adaptive_columns_follow_the_keyword_evidence() -> None:
+    paper = np.array([1.0, 0.5, 0.0], dtype=np.float32)
+    sentence = np.array([0.0, 0.5, 1.0], dtype=np.float32)
+    semantic = (paper + sentence) / 2
+    weak = query_adaptive(paper, sentence, np.array([0.25, 0.0, 0.1], np.float32), expanded=False)
+    assert set(weak) == set(ADAPTIVE_FEATURES) <= set(FEATURES)
+    np.testing.assert_allclose(weak["sem_no_expansion"], semantic)
+    np.testing.assert_allclose(weak["sem_weak_keyword"], 0.75 * semantic)
+    strong = query_adaptive(paper, sentence, np.array([1.0, 0.2, 0.0], np.float32), expanded=True)
+    assert not strong["sem_no_expansion"].any()  # expansion fired: keyword side has vocabulary
+    assert not strong["sem_weak_keyword"].any()  # a paper has every query word
+
+
+@given(
+    st.lists(st.floats(0, 1, width=32), min_size=1, max_size=20),
+    st.floats(0, 1, width=32),
+    st.booleans(),
+)
+def test_query_adaptive_columns_scale_one_column_within_unit_interval(
+    values: list[float], best: float, expanded: bool
+) -> None:
+    sem = np.array(values, dtype=np.float32)
+    coverage = np.full(len(values), best, dtype=np.float32)
+    cols = query_adaptive(sem, sem, coverage, expanded=expanded)
+    for col in cols.values():
+        assert col.dtype == np.float32
+        assert ((col >= 0) & (col <= 1)).all()
+        big = sem > 1e-3
+        ratio = col[big] / sem[big]
+        assert np.allclose(ratio, ratio[0] if ratio.size else 0, atol=1e-5)  # same factor
+
+
+def test_searcher_shifts_weight_to_semantic_for_unrecognised_wording(
+    indexed: tuple[Path, HashEmbedder],
+) -> None:
+    path, embedder = indexed
+    with Store(path, read_only=True) as s:
+        sr = _searcher(s, path, embedder)
+        assert expand_query("bigger models")
+        known = sr.features("bigger models")
+        assert not _col(known, "sem_no_expansion").any()
+        assert not expand_query("arithmetic puzzles humans solve")
+        odd = sr.features("arithmetic puzzles humans solve")
+        sem = (_col(odd, "sem_paper") + _col(odd, "sem_sentence")) / 2
+        np.testing.assert_allclose(_col(odd, "sem_no_expansion"), sem, rtol=1e-6)
+        best = float(_col(odd, "coverage").max())
+        assert 0 < best < 1  # "arithmetic" is in a title, the other words nowhere
+        np.testing.assert_allclose(_col(odd, "sem_weak_keyword"), (1 - best) * sem, rtol=1e-5)
+
+
+def test_title_cosine_ranks_the_matching_title_first_and_is_cached(
+    indexed: tuple[Path, HashEmbedder],
+) -> None:
+    path, embedder = indexed
+    with Store(path) as s:  # writable: the title vectors go into the embedding cache
+        sr = _searcher(s, path, embedder)
+        m = sr.features("robot grasping demonstrations")
+        robot = sr._pos[PAPERS[1].paper_id]
+        assert _col(m, "sem_title").argmax() == robot
+        assert _col(m, "sem_title")[robot] == 1
+        cache = EmbedCache(s, embedder)
+        cache.embed([p.title for p in sr.papers])
+        assert cache.n_encoded == 0  # every title was cached by the searcher
+        filtered = sr._title_similarity(sr._encode("robot"), [robot])
+        assert np.count_nonzero(filtered) <= 1
+
+
+def test_unweighted_title_cosine_is_not_computed(
+    indexed: tuple[Path, HashEmbedder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, embedder = indexed
+    calls: list[str] = []
+    monkeypatch.setattr(
+        Searcher, "_title_similarity", lambda *a: calls.append("title") or np.zeros(5, np.float32)
+    )
+    weights = tuple(0.0 if f == "sem_title" else 1.0 for f in FEATURES)
+    with Store(path, read_only=True) as s:
+        assert _searcher(s, path, embedder, weights=weights).search("robot grasping")
+        assert calls == []
+        assert _searcher(s, path, embedder, weights=(1.0,) * len(FEATURES)).search("robot")
+        assert calls == ["title"]
