@@ -1,49 +1,45 @@
 """Paper search: BM25 keyword ranking and FAISS semantic ranking, fused, with filters.
 
 ``Searcher.open(store, db_path)`` checks the index against the store (``kb.index.open_index``),
-builds the in-memory BM25 indexes (title, abstract and claim text as separate fields, weighted)
-and loads the embedding model on the first query that needs it. Then ``search`` answers many
-queries. Scaling vocabulary in a query ("bigger models", "more data") is expanded into the
-words papers use ("model size", "parameters", "tokens") for the keyword side; see
-``kb.vocabulary``. The default fusion is learned (``kb.ranking``): a weighted sum of a few
-explainable per-paper features (BM25 per field, semantic cosines, pseudo-relevance feedback,
-matches between what the query asks and the paper's extracted claim facets, and two
-query-adaptive columns that give the embeddings more say when the query's wording is not the
-papers': see ``kb.ranking.query_adaptive``), with weights
-fitted on ``data/eval/search_dev.jsonl`` by ``benchmarks/fit_search_weights.py``;
-``benchmarks/bench_search.py`` prints the figures. ``Tuning(fusion="weighted")`` is the
-earlier fixed keyword + semantic sum.
+builds the in-memory BM25 indexes (``kb.keyword.KeywordIndex``: title, abstract and claim text
+as separate fields, weighted) and loads the embedding model on the first query that needs it.
+Then ``search`` answers many queries, restricted by ``kb.filters.SearchFilters``. Scaling
+vocabulary in a query ("bigger models", "more data") is expanded into the words papers use
+("model size", "parameters", "tokens") for the keyword side; see ``kb.vocabulary``. The default
+fusion is learned (``kb.ranking``): a weighted sum of a few explainable per-paper features
+(BM25 per field, semantic cosines, pseudo-relevance feedback, matches between what the query
+asks and the paper's extracted claim facets, and two query-adaptive columns that give the
+embeddings more say when the query's wording is not the papers': see
+``kb.ranking.query_adaptive``), with weights fitted on ``data/eval/search_dev.jsonl`` by
+``benchmarks/fit_search_weights.py``; ``benchmarks/bench_search.py`` prints the figures.
+``Tuning(fusion="weighted")`` is the earlier fixed keyword + semantic sum.
+
+This module keeps the searcher itself (``Searcher``, ``Hit``, ``Tuning``, ``LEARNED_WEIGHTS``,
+the semantic side and the fusions); the tokenizer, the BM25 field indexes and the RM3 keyword
+feedback live in ``kb.keyword``, the filter model in ``kb.filters``. ``tokenize`` and
+``SearchFilters`` are re-exported here, so ``from kb.search import ...`` works as before.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import bm25s
 import faiss as _faiss
 import numpy as np
-import Stemmer
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from kb.embed import EmbedCache, Embedder, FloatMatrix, load_embedder
 from kb.errors import BadInputError, NotFoundError
+from kb.filters import SearchFilters
 from kb.index import IndexRow, LoadedIndex, open_index, search_params
-from kb.ranking import (
-    FEATURES,
-    FeatureMatrix,
-    PaperFacets,
-    query_adaptive,
-    scale_bm25,
-    scale_cosine,
-)
-from kb.records import DOMAINS, VARIABLES, Claim, Exponent, Paper
+from kb.keyword import KeywordIndex, tokenize
+from kb.ranking import FEATURES, FeatureMatrix, PaperFacets, query_adaptive, scale_cosine
+from kb.records import Claim, Exponent, Paper
 from kb.store import Store
 from kb.vocabulary import (
     expand_query,
@@ -58,89 +54,21 @@ logger = logging.getLogger(__name__)
 # faiss's bundled stubs lack the SWIG search-parameter classes used for filtered search.
 faiss: Any = _faiss
 
-__all__ = ["Hit", "SearchFilters", "Searcher", "Tuning", "tokenize"]
+# SearchFilters (kb.filters) and tokenize (kb.keyword) are re-exported for existing callers.
+__all__ = [
+    "LEARNED_WEIGHTS",
+    "MODES",
+    "Hit",
+    "Mode",
+    "SearchFilters",
+    "Searcher",
+    "Tuning",
+    "tokenize",
+]
 
 Mode = Literal["fused", "keyword", "semantic"]
 MODES: tuple[str, ...] = ("fused", "keyword", "semantic")
 QUERY_CACHE = 512
-
-_TOKEN = re.compile(r"\w\w+")
-_STOPWORDS = (
-    "a an and are as at be but by can do does for from has have how in into is it its of on "
-    "or that the their there these they this to was we were what when where which while who "
-    "why will with our us paper papers study studies show shows find found"
-)
-_STOP = frozenset(_STOPWORDS.split())
-_STEMMER = Stemmer.Stemmer("english")
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased, stop-words dropped, Snowball-stemmed word tokens (BM25's vocabulary)."""
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOP]
-    return list(_STEMMER.stemWords(words))
-
-
-class SearchFilters(BaseModel):
-    """Restrict results; every filter left as None lets everything through."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    year_min: int | None = Field(None, description="published in this year or later")
-    year_max: int | None = Field(None, description="published in this year or earlier")
-    domain: str | None = Field(None, description=f"one of {', '.join(DOMAINS)}")
-    studies_scaling_law: bool | None = Field(
-        None, description="only papers labelled as studying (True) or not (False) a scaling law"
-    )
-    variable: str | None = Field(
-        None, description=f"a claim or exponent concerns this variable: {', '.join(VARIABLES)}"
-    )
-    has_exponent: bool | None = Field(None, description="the abstract states an exponent value")
-
-    @field_validator("domain")
-    @classmethod
-    def _known_domain(cls, value: str | None) -> str | None:
-        if value is not None and value not in DOMAINS:
-            raise ValueError(f"unknown domain {value!r}; expected one of {', '.join(DOMAINS)}")
-        return value
-
-    @field_validator("variable")
-    @classmethod
-    def _known_variable(cls, value: str | None) -> str | None:
-        if value is not None and value not in VARIABLES:
-            raise ValueError(f"unknown variable {value!r}; expected one of {', '.join(VARIABLES)}")
-        return value
-
-    def is_empty(self) -> bool:
-        """True when no filter is set."""
-        return all(v is None for v in self.model_dump().values())
-
-    def where(self) -> tuple[str, list[Any]]:
-        """SQL condition over ``papers p`` with its parameters."""
-        parts: list[str] = []
-        params: list[Any] = []
-        if self.year_min is not None:
-            parts.append("year(p.published) >= ?")
-            params.append(self.year_min)
-        if self.year_max is not None:
-            parts.append("year(p.published) <= ?")
-            params.append(self.year_max)
-        if self.domain is not None:
-            parts.append("p.domain = ?")
-            params.append(self.domain)
-        if self.studies_scaling_law is not None:
-            parts.append("p.studies_scaling_law = ?")
-            params.append(self.studies_scaling_law)
-        if self.variable is not None:
-            parts.append(
-                "(EXISTS (SELECT 1 FROM claims c WHERE c.paper_id = p.paper_id "
-                "AND list_contains(c.variables, ?)) OR EXISTS (SELECT 1 FROM exponents e "
-                "WHERE e.paper_id = p.paper_id AND e.variable = ?))"
-            )
-            params += [self.variable, self.variable]
-        if self.has_exponent is not None:
-            exists = "EXISTS (SELECT 1 FROM exponents e WHERE e.paper_id = p.paper_id)"
-            parts.append(exists if self.has_exponent else f"NOT {exists}")
-        return " AND ".join(parts) or "TRUE", params
 
 
 class Hit(BaseModel):
@@ -215,48 +143,6 @@ class Tuning:
     w_scaling_prior: float = 0.0
 
 
-class _Keyword:
-    """BM25 over the title, abstract and claim text of every paper, one index per field."""
-
-    def __init__(self, fields: dict[str, list[str]]):
-        self.fields: dict[str, Any] = {}
-        for name, texts in fields.items():
-            tokens = [tokenize(t) for t in texts]
-            if not any(tokens):
-                continue
-            retriever = bm25s.BM25()
-            retriever.index(tokens, show_progress=False)
-            self.fields[name] = retriever
-
-    def scores(self, weighted_terms: dict[str, float], weights: dict[str, float]) -> FloatMatrix:
-        """Per-paper score: sum over fields and terms of weight * BM25(term)."""
-        total: FloatMatrix | None = None
-        for name in self.fields:
-            if not weights.get(name):
-                continue
-            s = self.field_scores(name, weighted_terms)
-            if s is not None:
-                total = s * weights[name] if total is None else total + s * weights[name]
-        return total if total is not None else np.zeros(0, dtype=np.float32)
-
-    def field_scores(self, name: str, weighted_terms: dict[str, float]) -> FloatMatrix | None:
-        """Sum over terms of weight * BM25(term) in one field (None: no term is in it)."""
-        total: FloatMatrix | None = None
-        for term, w in weighted_terms.items():
-            s = self.term_scores(name, term) if w else None
-            if s is not None:
-                total = s * w if total is None else total + s * w
-        return total
-
-    def term_scores(self, name: str, term: str) -> FloatMatrix | None:
-        """BM25 of one (tokenised) term in one field for every paper; None if it is absent."""
-        retriever = self.fields.get(name)
-        if retriever is None or term not in retriever.vocab_dict:
-            return None
-        out: FloatMatrix = retriever.get_scores([term])
-        return out
-
-
 class Searcher:
     """Open once, query many: the index, BM25 fields, and the model (loaded on first use)."""
 
@@ -298,17 +184,16 @@ class Searcher:
             [p.domain for p in self.papers],
             list(self._studies_law),
         )
-        self.keyword = _Keyword(
+        self.keyword = KeywordIndex(
             {
                 "title": [p.title for p in self.papers],
                 "abstract": [p.abstract for p in self.papers],
                 "claims": [" ".join(claims.get(p.paper_id, [])) for p in self.papers],
-            }
+            },
+            [f"{p.title} {p.abstract}" for p in self.papers],
         )
         self._row_paper = np.array([self._pos[r.paper_id] for r in index.rows], dtype=np.int64)
         self._is_paper_row = np.array([r.field == "paper" for r in index.rows], dtype=bool)
-        self._doc_tokens = [tokenize(f"{p.title} {p.abstract}") for p in self.papers]
-        self._df = Counter(t for tokens in self._doc_tokens for t in set(tokens))
         self._paper_row = np.full(len(self.papers), -1, dtype=np.int64)
         for paper_row in np.flatnonzero(self._is_paper_row).tolist():
             self._paper_row[self._row_paper[paper_row]] = paper_row
@@ -449,13 +334,8 @@ class Searcher:
 
     def _keyword_scores(self, query: str) -> FloatMatrix:
         t = self.tuning
-        terms: dict[str, float] = dict.fromkeys(tokenize(query), 1.0)
-        if t.expand:
-            for term in tokenize(" ".join(expand_query(query))):
-                terms.setdefault(term, t.w_expansion)
         weights = {"title": t.w_title, "abstract": t.w_abstract, "claims": t.w_claims}
-        scores = self.keyword.scores(terms, weights)
-        return scores if scores.size else np.zeros(len(self.papers), dtype=np.float32)
+        return self.keyword.query_scores(query, weights, expand=t.expand, w_expansion=t.w_expansion)
 
     def _params(self, sel: Any) -> Any:
         return search_params(self.index.faiss_index, self.index.meta.kind, sel)
@@ -523,7 +403,7 @@ class Searcher:
         """The feature matrix; ``feedback`` columns and (unless ``title``) ``sem_title`` are
         computed only when asked (else zeros), as the learned fusion skips unweighted ones."""
         n = len(self.papers)
-        cols = self._keyword_features(query)
+        cols = self.keyword.query_features(query, expand=self.tuning.expand)
         paper_sim, sent_sim = self._semantic_parts(qvec, allowed)
         cols["sem_paper"], cols["sem_sentence"] = scale_cosine(paper_sim), scale_cosine(sent_sim)
         cols["sem_title"] = (
@@ -555,7 +435,9 @@ class Searcher:
             if "prf" in feedback:
                 matrix[:, FEATURES.index("prf")] = self._feedback(qvec, top, allowed)
             if "rm3" in feedback:
-                matrix[:, FEATURES.index("rm3")] = self._rm3(query, top)
+                matrix[:, FEATURES.index("rm3")] = self.keyword.rm3(
+                    query, top, self.tuning.prf_terms
+                )
         return matrix
 
     def _title_similarity(self, qvec: FloatMatrix, allowed: list[int] | None) -> FloatMatrix:
@@ -567,64 +449,6 @@ class Searcher:
         if allowed:
             out[allowed] = scale_cosine(sims[allowed])
         return out
-
-    def _keyword_features(self, query: str) -> dict[str, FloatMatrix]:
-        """BM25 per field of the query's words, of its expansion words, and IDF coverage."""
-        n = len(self.papers)
-        own = list(dict.fromkeys(tokenize(query)))
-        implied = tokenize(" ".join(expand_query(query))) if self.tuning.expand else []
-        extra = [t for t in dict.fromkeys(implied) if t not in own]
-        cols = {name: np.zeros(n, dtype=np.float32) for name in ("title", "abstract", "claims")}
-        expansion = np.zeros(n, dtype=np.float32)
-        coverage = np.zeros(n, dtype=np.float32)
-        idf_total = 0.0
-        for term in own:
-            present: NDArray[np.bool_] = np.zeros(n, dtype=bool)
-            for name, col in cols.items():
-                s = self.keyword.term_scores(name, term)
-                if s is not None:
-                    col += s
-                    if name != "claims":
-                        present |= s > 0
-            idf = float(np.log1p(n / (1 + present.sum())))
-            idf_total += idf
-            coverage += idf * present
-        for term in extra:
-            for name in ("title", "abstract"):
-                s = self.keyword.term_scores(name, term)
-                if s is not None:
-                    expansion += s
-        out = {name: scale_bm25(col) for name, col in cols.items()}
-        out["expansion"] = scale_bm25(expansion)
-        out["coverage"] = coverage / idf_total if idf_total else coverage
-        return out
-
-    def _rm3(self, query: str, top: NDArray[np.intp]) -> FloatMatrix:
-        """BM25 (title + abstract) of the words most typical of the first-stage top papers.
-
-        Each word of those papers scores its summed in-paper frequency times its IDF; the
-        ``prf_terms`` best words not in the query are searched, weighted by that score.
-        """
-        n = len(self.papers)
-        own = set(tokenize(query))
-        weight: dict[str, float] = {}
-        for i in top.tolist():
-            tokens = self._doc_tokens[i]
-            for term, count in Counter(tokens).items():
-                if term not in own:
-                    gain = count / len(tokens) * float(np.log(n / self._df[term]))
-                    weight[term] = weight.get(term, 0.0) + gain
-        chosen = sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))[: self.tuning.prf_terms]
-        if not chosen:
-            return np.zeros(n, dtype=np.float32)
-        top_weight = chosen[0][1] or 1.0
-        terms = {term: w / top_weight for term, w in chosen}
-        total = np.zeros(n, dtype=np.float32)
-        for name in ("title", "abstract"):
-            s = self.keyword.field_scores(name, terms)
-            if s is not None:
-                total += s
-        return scale_bm25(total)
 
     def _feedback(
         self, qvec: FloatMatrix, top: NDArray[np.intp], allowed: list[int] | None

@@ -1,0 +1,165 @@
+"""The keyword side of paper search: tokenizer, BM25 field indexes and RM3 term feedback.
+
+``tokenize`` is BM25's vocabulary (lower-cased, stop-words dropped, Snowball-stemmed).
+``KeywordIndex`` holds one ``bm25s`` index per paper field (title, abstract, claim text) and the
+title + abstract tokens of every paper; ``kb.search.Searcher`` builds one per store and asks it
+for keyword-only scores (``query_scores``), the learned fusion's keyword columns
+(``query_features``) and the RM3-style feedback column (``rm3``). Scaling vocabulary in a query
+is expanded with ``kb.vocabulary.expand_query``; columns are scaled with ``kb.ranking.scale_bm25``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import bm25s
+import numpy as np
+import Stemmer
+from numpy.typing import NDArray
+
+from kb.embed import FloatMatrix
+from kb.ranking import scale_bm25
+from kb.vocabulary import expand_query
+
+__all__ = ["KeywordIndex", "tokenize"]
+
+_TOKEN = re.compile(r"\w\w+")
+_STOPWORDS = (
+    "a an and are as at be but by can do does for from has have how in into is it its of on "
+    "or that the their there these they this to was we were what when where which while who "
+    "why will with our us paper papers study studies show shows find found"
+)
+_STOP = frozenset(_STOPWORDS.split())
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stop-words dropped, Snowball-stemmed word tokens (BM25's vocabulary)."""
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOP]
+    return list(_STEMMER.stemWords(words))
+
+
+class KeywordIndex:
+    """BM25 over the title, abstract and claim text of every paper, one index per field.
+
+    ``fields`` maps a field name to one text per paper; ``documents`` is one title + abstract
+    text per paper (same order), the vocabulary RM3 feedback picks its words from.
+    """
+
+    def __init__(self, fields: dict[str, list[str]], documents: Sequence[str]):
+        self.fields: dict[str, Any] = {}
+        for name, texts in fields.items():
+            tokens = [tokenize(t) for t in texts]
+            if not any(tokens):
+                continue
+            retriever = bm25s.BM25()
+            retriever.index(tokens, show_progress=False)
+            self.fields[name] = retriever
+        self.size = len(documents)
+        self._doc_tokens = [tokenize(d) for d in documents]
+        self._df = Counter(t for tokens in self._doc_tokens for t in set(tokens))
+
+    def scores(self, weighted_terms: dict[str, float], weights: dict[str, float]) -> FloatMatrix:
+        """Per-paper score: sum over fields and terms of weight * BM25(term)."""
+        total: FloatMatrix | None = None
+        for name in self.fields:
+            if not weights.get(name):
+                continue
+            s = self.field_scores(name, weighted_terms)
+            if s is not None:
+                total = s * weights[name] if total is None else total + s * weights[name]
+        return total if total is not None else np.zeros(0, dtype=np.float32)
+
+    def field_scores(self, name: str, weighted_terms: dict[str, float]) -> FloatMatrix | None:
+        """Sum over terms of weight * BM25(term) in one field (None: no term is in it)."""
+        total: FloatMatrix | None = None
+        for term, w in weighted_terms.items():
+            s = self.term_scores(name, term) if w else None
+            if s is not None:
+                total = s * w if total is None else total + s * w
+        return total
+
+    def term_scores(self, name: str, term: str) -> FloatMatrix | None:
+        """BM25 of one (tokenised) term in one field for every paper; None if it is absent."""
+        retriever = self.fields.get(name)
+        if retriever is None or term not in retriever.vocab_dict:
+            return None
+        out: FloatMatrix = retriever.get_scores([term])
+        return out
+
+    def query_scores(
+        self, query: str, weights: dict[str, float], *, expand: bool, w_expansion: float
+    ) -> FloatMatrix:
+        """Keyword-only score of every paper: field-weighted BM25 of the query's words and
+        (when ``expand``) of its expansion words, those weighted ``w_expansion``."""
+        terms: dict[str, float] = dict.fromkeys(tokenize(query), 1.0)
+        if expand:
+            for term in tokenize(" ".join(expand_query(query))):
+                terms.setdefault(term, w_expansion)
+        scores = self.scores(terms, weights)
+        return scores if scores.size else np.zeros(self.size, dtype=np.float32)
+
+    def query_features(self, query: str, *, expand: bool) -> dict[str, FloatMatrix]:
+        """BM25 per field of the query's words, of its expansion words, and IDF coverage.
+
+        The ``title``, ``abstract``, ``claims``, ``expansion`` and ``coverage`` columns of
+        ``kb.ranking.FEATURES``.
+        """
+        n = self.size
+        own = list(dict.fromkeys(tokenize(query)))
+        implied = tokenize(" ".join(expand_query(query))) if expand else []
+        extra = [t for t in dict.fromkeys(implied) if t not in own]
+        cols = {name: np.zeros(n, dtype=np.float32) for name in ("title", "abstract", "claims")}
+        expansion = np.zeros(n, dtype=np.float32)
+        coverage = np.zeros(n, dtype=np.float32)
+        idf_total = 0.0
+        for term in own:
+            present: NDArray[np.bool_] = np.zeros(n, dtype=bool)
+            for name, col in cols.items():
+                s = self.term_scores(name, term)
+                if s is not None:
+                    col += s
+                    if name != "claims":
+                        present |= s > 0
+            idf = float(np.log1p(n / (1 + present.sum())))
+            idf_total += idf
+            coverage += idf * present
+        for term in extra:
+            for name in ("title", "abstract"):
+                s = self.term_scores(name, term)
+                if s is not None:
+                    expansion += s
+        out = {name: scale_bm25(col) for name, col in cols.items()}
+        out["expansion"] = scale_bm25(expansion)
+        out["coverage"] = coverage / idf_total if idf_total else coverage
+        return out
+
+    def rm3(self, query: str, top: NDArray[np.intp], n_terms: int) -> FloatMatrix:
+        """BM25 (title + abstract) of the words most typical of the first-stage top papers.
+
+        Each word of those papers scores its summed in-paper frequency times its IDF; the
+        ``n_terms`` best words not in the query are searched, weighted by that score.
+        """
+        n = self.size
+        own = set(tokenize(query))
+        weight: dict[str, float] = {}
+        for i in top.tolist():
+            tokens = self._doc_tokens[i]
+            for term, count in Counter(tokens).items():
+                if term not in own:
+                    gain = count / len(tokens) * float(np.log(n / self._df[term]))
+                    weight[term] = weight.get(term, 0.0) + gain
+        chosen = sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))[:n_terms]
+        if not chosen:
+            return np.zeros(n, dtype=np.float32)
+        top_weight = chosen[0][1] or 1.0
+        terms = {term: w / top_weight for term, w in chosen}
+        total = np.zeros(n, dtype=np.float32)
+        for name in ("title", "abstract"):
+            s = self.field_scores(name, terms)
+            if s is not None:
+                total += s
+        return scale_bm25(total)
