@@ -15,9 +15,11 @@ embeddings more say when the query's wording is not the papers': see
 ``Tuning(fusion="weighted")`` is the earlier fixed keyword + semantic sum.
 
 This module keeps the searcher itself (``Searcher``, ``Hit``, ``Tuning``, ``LEARNED_WEIGHTS``,
-the semantic side and the fusions); the tokenizer, the BM25 field indexes and the RM3 keyword
-feedback live in ``kb.keyword``, the filter model in ``kb.filters``. ``tokenize`` and
-``SearchFilters`` are re-exported here, so ``from kb.search import ...`` works as before.
+the feature matrix, the fusions and snippets). The tokenizer, the BM25 field indexes and the
+RM3 keyword feedback live in ``kb.keyword``; the FAISS row-to-paper maps, per-paper cosines,
+Rocchio feedback and nearest papers in ``kb.semantic``; the filter model in ``kb.filters``.
+``tokenize`` and ``SearchFilters`` are re-exported here, so ``from kb.search import ...`` works
+as before.
 """
 
 from __future__ import annotations
@@ -26,9 +28,8 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-import faiss as _faiss
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,10 +37,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from kb.embed import EmbedCache, Embedder, FloatMatrix, load_embedder
 from kb.errors import BadInputError, NotFoundError
 from kb.filters import SearchFilters
-from kb.index import IndexRow, LoadedIndex, open_index, search_params
+from kb.index import IndexRow, LoadedIndex, open_index
 from kb.keyword import KeywordIndex, tokenize
 from kb.ranking import FEATURES, FeatureMatrix, PaperFacets, query_adaptive, scale_cosine
 from kb.records import Claim, Exponent, Paper
+from kb.semantic import SemanticIndex
 from kb.store import Store
 from kb.vocabulary import (
     expand_query,
@@ -51,8 +53,6 @@ from kb.vocabulary import (
 )
 
 logger = logging.getLogger(__name__)
-# faiss's bundled stubs lack the SWIG search-parameter classes used for filtered search.
-faiss: Any = _faiss
 
 # SearchFilters (kb.filters) and tokenize (kb.keyword) are re-exported for existing callers.
 __all__ = [
@@ -192,16 +192,10 @@ class Searcher:
             },
             [f"{p.title} {p.abstract}" for p in self.papers],
         )
-        self._row_paper = np.array([self._pos[r.paper_id] for r in index.rows], dtype=np.int64)
-        self._is_paper_row = np.array([r.field == "paper" for r in index.rows], dtype=bool)
-        self._paper_row = np.full(len(self.papers), -1, dtype=np.int64)
-        for paper_row in np.flatnonzero(self._is_paper_row).tolist():
-            self._paper_row[self._row_paper[paper_row]] = paper_row
-        self._rows_of: dict[int, list[int]] = {}
+        self.semantic = SemanticIndex(index, self._pos, len(self.papers))
         self._row_terms: dict[int, frozenset[str]] = {}  # snippet scoring, tokenised once
         for row_id, r in enumerate(index.rows):
             pos = self._pos[r.paper_id]
-            self._rows_of.setdefault(pos, []).append(row_id)
             if r.field == "sentence":
                 text = self.papers[pos].abstract[r.span_start : r.span_end]
                 self._row_terms[row_id] = frozenset(tokenize(text))
@@ -279,16 +273,8 @@ class Searcher:
         pos = self._pos.get(paper_id)
         if pos is None:
             raise NotFoundError(f"no paper with id {paper_id!r}; list ids with `kb papers --json`")
-        row = next(r for r in self._rows_of[pos] if self._is_paper_row[r])
-        qvec = self.index.faiss_index.reconstruct(row)
-        sel = faiss.IDSelectorBatch(np.flatnonzero(self._is_paper_row).astype(np.int64))
-        depth = min(k + 1, self.index.faiss_index.ntotal)
-        scores, ids = self.index.faiss_index.search(qvec[None, :], depth, params=self._params(sel))
-        hits = []
-        for s, r in zip(scores[0], ids[0], strict=True):
-            if r >= 0 and int(self._row_paper[r]) != pos:
-                hits.append(self._hit(int(self._row_paper[r]), float(s), frozenset(), qvec))
-        return hits[:k]
+        qvec, near = self.semantic.nearest_papers(pos, k)
+        return [self._hit(i, s, frozenset(), qvec) for i, s in near]
 
     def features(self, query: str, *, filters: SearchFilters | None = None) -> FeatureMatrix:
         """The (papers x ``kb.ranking.FEATURES``) matrix the learned fusion weighs, for ``query``.
@@ -337,9 +323,6 @@ class Searcher:
         weights = {"title": t.w_title, "abstract": t.w_abstract, "claims": t.w_claims}
         return self.keyword.query_scores(query, weights, expand=t.expand, w_expansion=t.w_expansion)
 
-    def _params(self, sel: Any) -> Any:
-        return search_params(self.index.faiss_index, self.index.meta.kind, sel)
-
     def _semantic_scores(self, qvec: FloatMatrix, allowed: list[int] | None) -> FloatMatrix:
         paper_sim, sent_sim = self._semantic_parts(qvec, allowed)
         a = self.tuning.paper_vs_sentence
@@ -349,34 +332,7 @@ class Searcher:
         self, qvec: FloatMatrix, allowed: list[int] | None
     ) -> tuple[FloatMatrix, FloatMatrix]:
         """Per paper: cosine to its whole-text row, and to its best row (sentence or whole)."""
-        index = self.index.faiss_index
-        n = len(self.papers)
-        if index.ntotal == 0:
-            return np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32)
-        params = None
-        if allowed is not None:
-            rows = [r for i in allowed for r in self._rows_of[i]]
-            params = self._params(faiss.IDSelectorBatch(np.array(rows, dtype=np.int64)))
-        depth = min(self.tuning.semantic_depth, index.ntotal)
-        # One query gains nothing from OpenMP threads, whose spinning costs ~10x on a busy
-        # machine (benchmarks/bench_ann.py: 60 ms vs 0.6 ms p95 at 10k rows, load 8, 2 cores).
-        threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
-        try:
-            sims, ids = index.search(qvec[None, :], depth, params=params)
-        finally:
-            faiss.omp_set_num_threads(threads)
-        sims, ids = sims[0], ids[0]
-        keep = ids >= 0
-        sims, ids = sims[keep], ids[keep]
-        floor = float(sims.min()) if sims.size else 0.0
-        paper_sim = np.full(n, floor, dtype=np.float32)
-        sent_sim = np.full(n, floor, dtype=np.float32)
-        owners = self._row_paper[ids]
-        is_paper = self._is_paper_row[ids]
-        paper_sim[owners[is_paper]] = sims[is_paper]
-        np.maximum.at(sent_sim, owners, sims)  # a paper row counts as its best "sentence" too
-        return paper_sim, sent_sim
+        return self.semantic.parts(qvec, allowed, self.tuning.semantic_depth)
 
     def _learned_scores(
         self, query: str, qvec: FloatMatrix, allowed: list[int] | None
@@ -454,14 +410,12 @@ class Searcher:
         self, qvec: FloatMatrix, top: NDArray[np.intp], allowed: list[int] | None
     ) -> FloatMatrix:
         """Rocchio: cosine to the query plus the mean whole-text vector of the top papers."""
-        rows = [int(self._paper_row[i]) for i in top if self._paper_row[i] >= 0]
-        if not rows:
+        t = self.tuning
+        paper_sim = self.semantic.rocchio(
+            qvec, top, allowed, beta=t.prf_beta, depth=t.semantic_depth
+        )
+        if paper_sim is None:
             return np.zeros(len(self.papers), dtype=np.float32)
-        index = self.index.faiss_index
-        centroid = np.mean([index.reconstruct(r) for r in rows], axis=0)
-        vec = qvec + self.tuning.prf_beta * centroid
-        vec = (vec / (np.linalg.norm(vec) or 1.0)).astype(np.float32)
-        paper_sim, _ = self._semantic_parts(vec, allowed)
         return scale_cosine(paper_sim)
 
     def _combine(self, kw: FloatMatrix, sem: FloatMatrix | None, mode: Mode) -> FloatMatrix:
@@ -504,13 +458,14 @@ class Searcher:
         self, pos: int, terms: frozenset[str], qvec: FloatMatrix | None
     ) -> tuple[str, tuple[int, int], Literal["abstract", "title"]]:
         paper = self.papers[pos]
-        rows: Sequence[int] = [r for r in self._rows_of[pos] if not self._is_paper_row[r]]
+        rows_of, is_paper_row = self.semantic.rows_of, self.semantic.is_paper_row
+        rows: Sequence[int] = [r for r in rows_of[pos] if not is_paper_row[r]]
         candidates: list[IndexRow] = [self.index.rows[r] for r in rows]
         if not candidates:
             if not paper.abstract:
                 return paper.title, (0, len(paper.title)), "title"
             candidates = [IndexRow(paper.paper_id, "paper", 0, len(paper.abstract))]
-            rows = [self._rows_of[pos][0]]
+            rows = [rows_of[pos][0]]
         best, best_score = 0, -np.inf
         for i, (row, cand) in enumerate(zip(rows, candidates, strict=True)):
             words = self._row_terms.get(row) or frozenset(
