@@ -12,7 +12,8 @@ for the dev, held-out and all positive papers:
   macro mean over labels (labels no annotator uses in a split have no kappa and are skipped);
 - unless ``--no-extractor``: the extractor's variables / response F1 (``bench_claims.evaluate``,
   so a positive paper the extractor misses scores 0) against annotator 1, against annotator 2,
-  and against the closer of the two per paper.
+  and against the closer of the two per paper; then the same over the positives the extractor
+  finds (``_found_``), which separates wrong variable sets from missed papers.
 
     PYTHONPATH=. KB_SHARED=../shared python benchmarks/agreement_claims.py [--no-extractor]
     PYTHONPATH=. python benchmarks/agreement_claims.py --disagreements   # dev papers only
@@ -107,7 +108,7 @@ def _print_table(title: str, results: dict[str, dict[str, float]]) -> None:
     print(f"{'figure':<24}" + "".join(f"{s:>10}" for s in results))
     for key in next(iter(results.values())):
         cells = "".join(
-            f"{results[s][key]:>10.0f}" if key in ("papers", "positives")
+            f"{results[s][key]:>10.0f}" if key in ("papers", "positives", "positives_found")
             else f"{results[s][key]:>10.3f}"
             for s in results
         )  # fmt: skip
@@ -190,20 +191,27 @@ def main() -> None:
             figures[s][f"variables_f1_vs_{short}"] = result["variables_f1"]
             figures[s][f"response_f1_vs_{short}"] = result["response_f1"]
     for s in SPLITS:
+        found = [pid for pid in ids[s] if preds[pid].studies_scaling_law]
+        figures[s]["positives"] = float(len(ids[s]))
+        figures[s]["positives_found"] = float(len(found))
         for field, key in (("variables", "variables_f1"), ("responses", "response_f1")):
-            best = []
-            for pid in ids[s]:
+            f1_a1: list[float] = []
+            f1_a2: list[float] = []
+            for pid in found:
                 ex = preds[pid]
-                if not ex.studies_scaling_law:
-                    best.append(0.0)
-                    continue
                 pred = (
                     {v for c in ex.claims for v in c.variables}
                     if field == "variables"
                     else {c.response for c in ex.claims}
                 )
-                best.append(max(set_f1(pred, first[pid][field]), set_f1(pred, second[pid][field])))
-            figures[s][f"{key}_vs_closer"] = statistics.fmean(best) if best else 1.0
+                f1_a1.append(set_f1(pred, first[pid][field]))
+                f1_a2.append(set_f1(pred, second[pid][field]))
+            best = [max(a, b) for a, b in zip(f1_a1, f1_a2, strict=True)]
+            # Papers the extractor misses score 0 against either annotator.
+            misses = [0.0] * (len(ids[s]) - len(found))
+            figures[s][f"{key}_vs_closer"] = statistics.fmean(best + misses) if ids[s] else 1.0
+            for short, values in (("a1", f1_a1), ("a2", f1_a2)):
+                figures[s][f"{key}_found_vs_{short}"] = statistics.fmean(values) if values else 1.0
     _print_table(f"extractor {EXTRACTOR_VERSION} against each annotator", figures)
 
 
