@@ -52,7 +52,10 @@ def test_scaled_bm25_is_within_unit_interval_and_keeps_order(values: list[float]
     y = scale_bm25(x)
     assert y.min() >= 0
     assert y.max() <= 1 + 1e-6
-    assert (np.argsort(-x, kind="stable") == np.argsort(-y, kind="stable")).all() or x.max() == 0
+    # monotone: a higher score never scales below a lower one (float rounding may tie two
+    # scores, e.g. a subnormal next to 0, so the order is kept weakly, not strictly)
+    order = np.argsort(x, kind="stable")
+    assert (np.diff(y[order]) >= 0).all()
 
 
 def test_scaled_cosine_puts_median_at_zero_and_best_at_one() -> None:
