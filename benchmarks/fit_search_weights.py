@@ -153,6 +153,7 @@ GROUPS = {
     "domain facet": ["domain"],
     "sentence cosine": ["sem_sentence"],
     "title cosine": ["sem_title"],
+    "embedding expansion (sem_expansion)": ["sem_expansion"],
     "query-adaptive (sem_no_expansion, sem_weak_keyword)": ["sem_no_expansion", "sem_weak_keyword"],
     "sem_no_expansion": ["sem_no_expansion"],
     "sem_weak_keyword": ["sem_weak_keyword"],
@@ -173,12 +174,22 @@ def main() -> None:
         "--drop", nargs="*", default=list(DROPPED), choices=FEATURES, metavar="FEATURE",
         help=f"features whose weight stays 0 (default: {' '.join(DROPPED)})",
     )  # fmt: skip
+    parser.add_argument("--embed-terms", type=int, default=Tuning.embed_terms,
+                        help="sem_expansion: nearest corpus terms taken")
+    parser.add_argument("--embed-floor", type=float, default=Tuning.embed_floor,
+                        help="sem_expansion: lowest cosine of a term taken")
+    parser.add_argument("--embed-mode", choices=("query", "word", "both"),
+                        default=Tuning.embed_mode, help="sem_expansion: nearest to what")
     args = parser.parse_args()
     base = [FEATURES.index(f) for f in args.drop]
     print(f"features held at weight 0: {', '.join(args.drop) or 'none'}")
     METHOD.update(method=args.method, l2=args.l2)
     queries = load_queries(DEV)
-    searcher = Searcher.open(ensure_store(args.db), str(args.db), tuning=Tuning())
+    tuning = Tuning(
+        embed_terms=args.embed_terms, embed_floor=args.embed_floor, embed_mode=args.embed_mode
+    )
+    print(f"sem_expansion: {args.embed_mode}, top {args.embed_terms}, floor {args.embed_floor}")
+    searcher = Searcher.open(ensure_store(args.db), str(args.db), tuning=tuning)
     gains = gains_of(searcher, queries)
     weights = fit_two_stage(searcher, queries, gains, base)
     print("fitted weights (all dev queries):")

@@ -59,8 +59,31 @@ class KeywordIndex:
             retriever.index(tokens, show_progress=False)
             self.fields[name] = retriever
         self.size = len(documents)
+        self._documents = list(documents)
         self._doc_tokens = [tokenize(d) for d in documents]
         self._df = Counter(t for tokens in self._doc_tokens for t in set(tokens))
+
+    def vocabulary(self, min_df: int = 2) -> tuple[list[str], list[str]]:
+        """Terms (stemmed) found in at least ``min_df`` documents, and the most frequent
+        surface form (lower-cased word) of each; sorted by term."""
+        forms: dict[str, Counter[str]] = {}
+        for doc in self._documents:
+            words = [w for w in _TOKEN.findall(doc.lower()) if w not in _STOP]
+            for word, stem in zip(words, _STEMMER.stemWords(words), strict=True):
+                forms.setdefault(stem, Counter())[word] += 1
+        terms = sorted(t for t, df in self._df.items() if df >= min_df and t in forms)
+        # Ties between surface forms go to the alphabetically first, so the result is stable.
+        surfaces = [min(forms[t].items(), key=lambda kv: (-kv[1], kv[0]))[0] for t in terms]
+        return terms, surfaces
+
+    def expansion_scores(self, weighted_terms: dict[str, float]) -> FloatMatrix:
+        """Scaled BM25 (title + abstract) of weighted terms; zeros if none is indexed."""
+        total = np.zeros(self.size, dtype=np.float32)
+        for name in ("title", "abstract"):
+            s = self.field_scores(name, weighted_terms)
+            if s is not None:
+                total += s
+        return scale_bm25(total)
 
     def scores(self, weighted_terms: dict[str, float], weights: dict[str, float]) -> FloatMatrix:
         """Per-paper score: sum over fields and terms of weight * BM25(term)."""

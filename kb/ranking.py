@@ -22,6 +22,9 @@ Features:
   (so the keyword side has no expansion to lean on), and one minus the best paper's
   ``coverage`` (the query's words are not the papers' words). A positive weight on them moves
   weight from BM25 to the embeddings for exactly those queries.
+- ``sem_expansion``: BM25 (title + abstract) of the corpus terms whose embedding is nearest to
+  the query's (:class:`kb.expansion.TermExpansion`), each weighted by its cosine; the query's
+  own words excluded. Reaches papers whose words a paraphrased query avoids.
 - ``prf``: cosine to a pseudo-relevance-feedback query vector (Rocchio: the query vector plus
   the mean whole-text vector of the first-stage top papers).
 - ``rm3``: BM25 of the words most typical of the first-stage top papers (RM3-style keyword
@@ -65,7 +68,7 @@ FeatureMatrix = NDArray[np.float32]
 FEATURES: tuple[str, ...] = (
     "title", "abstract", "claims", "expansion", "coverage", "sem_paper", "sem_sentence",
     "prf", "rm3", "facet", "response", "domain", "direction", "scaling",
-    "sem_title", "sem_no_expansion", "sem_weak_keyword",
+    "sem_title", "sem_no_expansion", "sem_weak_keyword", "sem_expansion",
 )  # fmt: skip
 # The query-adaptive interaction columns (see :func:`query_adaptive`).
 ADAPTIVE_FEATURES: tuple[str, ...] = ("sem_no_expansion", "sem_weak_keyword")

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kb.embed import EmbedCache, Embedder, FloatMatrix, load_embedder
 from kb.errors import BadInputError, NotFoundError
+from kb.expansion import TermExpansion
 from kb.filters import SearchFilters
 from kb.index import IndexRow, LoadedIndex, open_index
 from kb.keyword import KeywordIndex, tokenize
@@ -97,7 +98,7 @@ class Hit(BaseModel):
 # 0.764 (2-fold 0.787).
 LEARNED_WEIGHTS: tuple[float, ...] = (
     0.1297, 0.1145, 0.0724, 0.0322, 0.0930, 0.1269, 0.1030, 0.0000, 0.1473,
-    0.0279, 0.0142, 0.0785, 0.0082, 0.0000, 0.0000, 0.0384, 0.0138,
+    0.0279, 0.0142, 0.0785, 0.0082, 0.0000, 0.0000, 0.0384, 0.0138, 0.0000,
 )  # fmt: skip
 
 
@@ -141,6 +142,13 @@ class Tuning:
     # B 0.707 -> 0.678; tuned on the odd ones, B 0.707 -> 0.713 and held-out A 0.828 -> 0.806.
     w_facet: float = 0.0
     w_scaling_prior: float = 0.0
+    # Embedding-based expansion (the ``sem_expansion`` column, kb.expansion): corpus terms in
+    # at least ``embed_min_df`` papers; the ``embed_terms`` nearest to the query vector
+    # ("query"), to each query word ("word"), or both, with cosine >= ``embed_floor``.
+    embed_terms: int = 10
+    embed_floor: float = 0.3
+    embed_mode: Literal["query", "word", "both"] = "query"
+    embed_min_df: int = 2
 
 
 class Searcher:
@@ -161,6 +169,7 @@ class Searcher:
         self._embedder: Embedder | None = model if isinstance(model, Embedder) else None
         self._query_vectors: dict[str, FloatMatrix] = {}  # repeated queries skip the model
         self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
+        self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
         self.papers = store.select(Paper)
         self._pos = {p.paper_id: i for i, p in enumerate(self.papers)}
         claims: dict[str, list[str]] = {}
@@ -283,7 +292,8 @@ class Searcher:
         as the first stage.
         """
         qvec = self._encode(query)
-        return self._features(query, qvec, self._allowed(filters), feedback=FEEDBACK, title=True)
+        allowed = self._allowed(filters)
+        return self._features(query, qvec, allowed, feedback=FEEDBACK, title=True, terms=True)
 
     @property
     def title_vectors(self) -> FloatMatrix:
@@ -296,6 +306,34 @@ class Searcher:
             titles = [p.title for p in self.papers]
             self._titles = EmbedCache(self.store, self.embedder).embed(titles)
         return self._titles
+
+    @property
+    def term_expansion(self) -> TermExpansion:
+        """The corpus's BM25 terms with embeddings of their surface forms (``kb.expansion``).
+
+        Built on first use: surface forms cached in the ``embeddings`` table (content hash and
+        model) are read, the rest encoded once (and cached when the store is writable).
+        """
+        if self._terms is None:
+            terms, surfaces = self.keyword.vocabulary(self.tuning.embed_min_df)
+            vectors = EmbedCache(self.store, self.embedder).embed(surfaces)
+            self._terms = TermExpansion(terms, surfaces, vectors.reshape(len(terms), -1))
+        return self._terms
+
+    def expansion_terms(self, query: str, qvec: FloatMatrix | None = None) -> dict[str, float]:
+        """The corpus terms the ``sem_expansion`` column searches for ``query``, with weights."""
+        t = self.tuning
+        vocab = self.term_expansion
+        own = list(dict.fromkeys(tokenize(query)))
+        out: dict[str, float] = {}
+        if t.embed_mode in ("query", "both"):
+            vec = self._encode(query) if qvec is None else qvec
+            out = vocab.nearest(vec, top=t.embed_terms, floor=t.embed_floor, exclude=own)
+        if t.embed_mode in ("word", "both"):
+            near = vocab.nearest_to_words(own, top=t.embed_terms, floor=t.embed_floor, exclude=own)
+            for term, sim in near.items():
+                out[term] = max(sim, out.get(term, 0.0))
+        return out
 
     def clear_query_cache(self) -> None:
         """Forget the cached query vectors (benchmarks time the encoder with this)."""
@@ -344,7 +382,10 @@ class Searcher:
             )
         feedback = frozenset(f for f in FEEDBACK if w[FEATURES.index(f)])  # skip unweighted
         title = bool(w[FEATURES.index("sem_title")])
-        out: FloatMatrix = self._features(query, qvec, allowed, feedback=feedback, title=title) @ w
+        terms = bool(w[FEATURES.index("sem_expansion")])
+        out: FloatMatrix = (
+            self._features(query, qvec, allowed, feedback=feedback, title=title, terms=terms) @ w
+        )
         return out
 
     def _features(
@@ -355,15 +396,22 @@ class Searcher:
         *,
         feedback: frozenset[str],
         title: bool,
+        terms: bool,
     ) -> FeatureMatrix:
-        """The feature matrix; ``feedback`` columns and (unless ``title``) ``sem_title`` are
-        computed only when asked (else zeros), as the learned fusion skips unweighted ones."""
+        """The feature matrix; ``feedback`` columns, ``sem_title`` (if ``title``) and
+        ``sem_expansion`` (if ``terms``) are computed only when asked (else zeros), as the
+        learned fusion skips unweighted ones."""
         n = len(self.papers)
         cols = self.keyword.query_features(query, expand=self.tuning.expand)
         paper_sim, sent_sim = self._semantic_parts(qvec, allowed)
         cols["sem_paper"], cols["sem_sentence"] = scale_cosine(paper_sim), scale_cosine(sent_sim)
         cols["sem_title"] = (
             self._title_similarity(qvec, allowed) if title and n else np.zeros(n, np.float32)
+        )
+        cols["sem_expansion"] = (
+            self.keyword.expansion_scores(self.expansion_terms(query, qvec))
+            if terms and n
+            else np.zeros(n, np.float32)
         )
         expanded = self.tuning.expand and bool(expand_query(query))
         cols.update(
