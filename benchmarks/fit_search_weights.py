@@ -174,12 +174,24 @@ def main() -> None:
         "--drop", nargs="*", default=list(DROPPED), choices=FEATURES, metavar="FEATURE",
         help=f"features whose weight stays 0 (default: {' '.join(DROPPED)})",
     )  # fmt: skip
-    parser.add_argument("--embed-terms", type=int, default=Tuning.embed_terms,
-                        help="sem_expansion: nearest corpus terms taken")
-    parser.add_argument("--embed-floor", type=float, default=Tuning.embed_floor,
-                        help="sem_expansion: lowest cosine of a term taken")
-    parser.add_argument("--embed-mode", choices=("query", "word", "both"),
-                        default=Tuning.embed_mode, help="sem_expansion: nearest to what")
+    parser.add_argument(
+        "--embed-terms",
+        type=int,
+        default=Tuning.embed_terms,
+        help="sem_expansion: nearest corpus terms taken",
+    )
+    parser.add_argument(
+        "--embed-floor",
+        type=float,
+        default=Tuning.embed_floor,
+        help="sem_expansion: lowest cosine of a term taken",
+    )
+    parser.add_argument(
+        "--embed-mode",
+        choices=("query", "word", "both"),
+        default=Tuning.embed_mode,
+        help="sem_expansion: nearest to what",
+    )
     args = parser.parse_args()
     base = [FEATURES.index(f) for f in args.drop]
     print(f"features held at weight 0: {', '.join(args.drop) or 'none'}")

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kb.embed import EmbedCache, Embedder, FloatMatrix, content_sha, load_embedder, model_name
 from kb.errors import BadInputError, IndexMismatchError
+from kb.keyword import vocabulary
 from kb.records import Paper
 from kb.store import Store
 
@@ -66,6 +67,8 @@ IndexKind = Literal["flat", "hnsw", "ivf"]
 # for 10k rows, 12-22 ms for 100k and 361 ms for 1M (less busy: 0.56, 8.0 and 80 ms), so past
 # ~100k rows the exact scan alone would eat most of the 50 ms end-to-end budget.
 APPROX_MIN_ROWS = 100_000
+# Corpus terms whose vectors kb.expansion uses: those in at least this many papers.
+TERM_MIN_DF = 2
 HNSW_MIN_ROWS = APPROX_MIN_ROWS  # the name callers used before IVF became the default
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
@@ -300,6 +303,10 @@ def build_index(
     cache = EmbedCache(store, embedder)
     # No transaction of our own: the caller's (ingest's, or the CLI's staged copy) wraps it.
     vectors = cache.embed(texts, on_progress=on_progress)
+    # The corpus terms' vectors (kb.expansion) are cached now too, so searching a read-only
+    # store never has to embed them.
+    _, surfaces = vocabulary([f"{p.title} {p.abstract}" for p in papers], TERM_MIN_DF)
+    cache.embed(surfaces, on_progress=on_progress)
     index = make_faiss_index(vectors)
     meta = IndexMeta(model=embedder.name, dim=embedder.dim, kind=index_kind(index),
                      n_rows=len(rows), n_papers=len(papers), digest=digest,

@@ -24,7 +24,7 @@ from kb.embed import FloatMatrix
 from kb.ranking import scale_bm25
 from kb.vocabulary import expand_query
 
-__all__ = ["KeywordIndex", "tokenize"]
+__all__ = ["KeywordIndex", "tokenize", "vocabulary"]
 
 _TOKEN = re.compile(r"\w\w+")
 _STOPWORDS = (
@@ -40,6 +40,23 @@ def tokenize(text: str) -> list[str]:
     """Lower-cased, stop-words dropped, Snowball-stemmed word tokens (BM25's vocabulary)."""
     words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOP]
     return list(_STEMMER.stemWords(words))
+
+
+def vocabulary(documents: Sequence[str], min_df: int = 2) -> tuple[list[str], list[str]]:
+    """BM25 terms (stemmed, as :func:`tokenize`) found in at least ``min_df`` documents, and
+    the most frequent surface form (lower-cased word) of each; sorted by term."""
+    forms: dict[str, Counter[str]] = {}
+    df: Counter[str] = Counter()
+    for doc in documents:
+        words = [w for w in _TOKEN.findall(doc.lower()) if w not in _STOP]
+        stems = _STEMMER.stemWords(words)
+        df.update(set(stems))
+        for word, stem in zip(words, stems, strict=True):
+            forms.setdefault(stem, Counter())[word] += 1
+    terms = sorted(t for t, n in df.items() if n >= min_df)
+    # Ties between surface forms go to the alphabetically first, so the result is stable.
+    surfaces = [min(forms[t].items(), key=lambda kv: (-kv[1], kv[0]))[0] for t in terms]
+    return terms, surfaces
 
 
 class KeywordIndex:
@@ -64,17 +81,8 @@ class KeywordIndex:
         self._df = Counter(t for tokens in self._doc_tokens for t in set(tokens))
 
     def vocabulary(self, min_df: int = 2) -> tuple[list[str], list[str]]:
-        """Terms (stemmed) found in at least ``min_df`` documents, and the most frequent
-        surface form (lower-cased word) of each; sorted by term."""
-        forms: dict[str, Counter[str]] = {}
-        for doc in self._documents:
-            words = [w for w in _TOKEN.findall(doc.lower()) if w not in _STOP]
-            for word, stem in zip(words, _STEMMER.stemWords(words), strict=True):
-                forms.setdefault(stem, Counter())[word] += 1
-        terms = sorted(t for t, df in self._df.items() if df >= min_df and t in forms)
-        # Ties between surface forms go to the alphabetically first, so the result is stable.
-        surfaces = [min(forms[t].items(), key=lambda kv: (-kv[1], kv[0]))[0] for t in terms]
-        return terms, surfaces
+        """:func:`vocabulary` of this index's documents (title + abstract per paper)."""
+        return vocabulary(self._documents, min_df)
 
     def expansion_scores(self, weighted_terms: dict[str, float]) -> FloatMatrix:
         """Scaled BM25 (title + abstract) of weighted terms; zeros if none is indexed."""

@@ -38,7 +38,7 @@ from kb.embed import EmbedCache, Embedder, FloatMatrix, load_embedder
 from kb.errors import BadInputError, NotFoundError
 from kb.expansion import TermExpansion
 from kb.filters import SearchFilters
-from kb.index import IndexRow, LoadedIndex, open_index
+from kb.index import TERM_MIN_DF, IndexRow, LoadedIndex, open_index
 from kb.keyword import KeywordIndex, tokenize
 from kb.ranking import FEATURES, FeatureMatrix, PaperFacets, query_adaptive, scale_cosine
 from kb.records import Claim, Exponent, Paper
@@ -145,10 +145,10 @@ class Tuning:
     # Embedding-based expansion (the ``sem_expansion`` column, kb.expansion): corpus terms in
     # at least ``embed_min_df`` papers; the ``embed_terms`` nearest to the query vector
     # ("query"), to each query word ("word"), or both, with cosine >= ``embed_floor``.
-    embed_terms: int = 10
+    embed_terms: int = 20
     embed_floor: float = 0.3
     embed_mode: Literal["query", "word", "both"] = "query"
-    embed_min_df: int = 2
+    embed_min_df: int = TERM_MIN_DF
 
 
 class Searcher:
