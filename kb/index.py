@@ -125,6 +125,9 @@ class IndexReport(BaseModel):
     n_papers: int
     n_rows: int
     n_embedded: int = Field(description="texts sent to the model (cache misses)")
+    n_terms_embedded: int = Field(
+        default=0, description="corpus terms (kb.expansion) sent to the model (cache misses)"
+    )
     kind: IndexKind
     model: str
     dim: int
@@ -306,7 +309,8 @@ def build_index(
     # The corpus terms' vectors (kb.expansion) are cached now too, so searching a read-only
     # store never has to embed them.
     _, surfaces = vocabulary([f"{p.title} {p.abstract}" for p in papers], TERM_MIN_DF)
-    cache.embed(surfaces, on_progress=on_progress)
+    terms = EmbedCache(store, embedder)
+    terms.embed(surfaces, on_progress=on_progress)
     index = make_faiss_index(vectors)
     meta = IndexMeta(model=embedder.name, dim=embedder.dim, kind=index_kind(index),
                      n_rows=len(rows), n_papers=len(papers), digest=digest,
@@ -319,8 +323,8 @@ def build_index(
     logger.info("indexed %d papers (%d rows, %d embedded)", len(papers), len(rows),
                 cache.n_encoded)  # fmt: skip
     return IndexReport(path=str(path), up_to_date=False, n_papers=len(papers), n_rows=len(rows),
-                       n_embedded=cache.n_encoded, kind=meta.kind, model=meta.model,
-                       dim=meta.dim)  # fmt: skip
+                       n_embedded=cache.n_encoded, n_terms_embedded=terms.n_encoded,
+                       kind=meta.kind, model=meta.model, dim=meta.dim)  # fmt: skip
 
 
 def _write_rows(store: Store, rows: list[IndexRow]) -> None:
