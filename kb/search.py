@@ -317,8 +317,11 @@ class Searcher:
         """
         if self._terms is None:
             terms, surfaces = self.keyword.vocabulary(self.tuning.embed_min_df)
-            vectors = EmbedCache(self.store, self.embedder).embed(surfaces)
-            self._terms = TermExpansion(terms, surfaces, vectors.reshape(len(terms), -1))
+            if terms:
+                vectors = EmbedCache(self.store, self.embedder).embed(surfaces)
+            else:  # a corpus too small for any term to be in two papers
+                vectors = np.zeros((0, self.embedder.dim), dtype=np.float32)
+            self._terms = TermExpansion(terms, surfaces, vectors)
         return self._terms
 
     def expansion_terms(self, query: str, qvec: FloatMatrix | None = None) -> dict[str, float]:

@@ -146,3 +146,15 @@ def test_unweighted_expansion_column_is_not_computed(
         assert calls == []
         assert _searcher(s, path, embedder, weights=(1.0,) * len(FEATURES)).search("robot")
         assert calls == ["x"]
+
+
+def test_corpus_without_shared_terms_gives_an_empty_column(tmp_path: Path) -> None:
+    path = tmp_path / "one.duckdb"
+    embedder = HashEmbedder()
+    with Store(path) as s:
+        s.upsert(PAPERS[:1])
+        build_index(s, path, model=embedder)
+        sr = _searcher(s, path, embedder, weights=(1.0,) * len(FEATURES))
+        assert len(sr.term_expansion) == 0
+        assert not sr.features("robots")[:, FEATURES.index("sem_expansion")].any()
+        assert sr.search("tiny transformers")
