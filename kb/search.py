@@ -5,7 +5,9 @@ builds the in-memory BM25 indexes (``kb.keyword.KeywordIndex``: title, abstract 
 as separate fields, weighted) and loads the embedding model on the first query that needs it.
 Then ``search`` answers many queries, restricted by ``kb.filters.SearchFilters``. Scaling
 vocabulary in a query ("bigger models", "more data") is expanded into the words papers use
-("model size", "parameters", "tokens") for the keyword side; see ``kb.vocabulary``. The default
+("model size", "parameters", "tokens") for the keyword side; see ``kb.vocabulary``. The
+corpus terms whose embeddings are nearest to the query's are searched too (``kb.expansion``,
+the ``sem_expansion`` column), for queries that avoid the papers' words. The default
 fusion is learned (``kb.ranking``): a weighted sum of a few explainable per-paper features
 (BM25 per field, semantic cosines, pseudo-relevance feedback, matches between what the query
 asks and the paper's extracted claim facets, and two query-adaptive columns that give the
