@@ -310,7 +310,11 @@ def build_index(
     # store never has to embed them.
     _, surfaces = vocabulary([f"{p.title} {p.abstract}" for p in papers], TERM_MIN_DF)
     terms = EmbedCache(store, embedder)
-    terms.embed(surfaces, on_progress=on_progress)
+    done = cache.n_encoded  # the term batches continue the same progress count
+    terms.embed(
+        surfaces,
+        on_progress=None if on_progress is None else lambda d, t: on_progress(done + d, done + t),
+    )
     index = make_faiss_index(vectors)
     meta = IndexMeta(model=embedder.name, dim=embedder.dim, kind=index_kind(index),
                      n_rows=len(rows), n_papers=len(papers), digest=digest,
