@@ -320,7 +320,14 @@ class Searcher:
         if self._terms is None:
             terms, surfaces = self.keyword.vocabulary(self.tuning.embed_min_df)
             if terms:
-                vectors = EmbedCache(self.store, self.embedder).embed(surfaces)
+                cache = EmbedCache(self.store, self.embedder)
+                vectors = cache.embed(surfaces)
+                if cache.n_encoded and self.store.read_only:
+                    logger.warning(
+                        "%d corpus terms were embedded for query expansion and could not be "
+                        "cached (read-only store); run `kb index --rebuild` to cache them",
+                        cache.n_encoded,
+                    )
             else:  # a corpus too small for any term to be in two papers
                 vectors = np.zeros((0, self.embedder.dim), dtype=np.float32)
             self._terms = TermExpansion(terms, surfaces, vectors)

@@ -158,3 +158,15 @@ def test_corpus_without_shared_terms_gives_an_empty_column(tmp_path: Path) -> No
         assert len(sr.term_expansion) == 0
         assert not sr.features("robots")[:, FEATURES.index("sem_expansion")].any()
         assert sr.search("tiny transformers")
+
+
+def test_read_only_store_without_term_vectors_says_how_to_cache_them(
+    indexed: tuple[Path, HashEmbedder], caplog: pytest.LogCaptureFixture
+) -> None:
+    path, embedder = indexed
+    with Store(path) as s:  # as built before term vectors were cached at index time
+        s.con.execute("DELETE FROM embeddings")
+    with Store(path, read_only=True) as s:
+        sr = _searcher(s, path, embedder)
+        assert len(sr.term_expansion) > 0
+    assert "kb index --rebuild" in caplog.text
