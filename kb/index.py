@@ -67,6 +67,9 @@ IndexKind = Literal["flat", "hnsw", "ivf"]
 # for 10k rows, 12-22 ms for 100k and 361 ms for 1M (less busy: 0.56, 8.0 and 80 ms), so past
 # ~100k rows the exact scan alone would eat most of the 50 ms end-to-end budget.
 APPROX_MIN_ROWS = 100_000
+# Bumped when build_index caches more than before: `kb index` then brings an older index up to
+# date (embedding only what is missing) instead of reporting it up to date.
+INDEX_LAYOUT = 2
 # Corpus terms whose vectors kb.expansion uses: those in at least this many papers.
 TERM_MIN_DF = 2
 HNSW_MIN_ROWS = APPROX_MIN_ROWS  # the name callers used before IVF became the default
@@ -113,6 +116,9 @@ class IndexMeta(BaseModel):
     n_papers: int = Field(description="papers indexed")
     digest: str = Field(description="sha256 over the sorted (paper_id, text hash) pairs")
     built_at: dt.datetime
+    # 1: paper and sentence vectors; 2: the corpus terms' vectors (kb.expansion) are cached
+    # too. Indexes written before this field existed read as 1.
+    layout: int = Field(default=1, description="what build_index cached besides the index")
 
 
 class IndexReport(BaseModel):
@@ -296,7 +302,14 @@ def build_index(
     digest = corpus_digest(papers)
     name = model_name(model)
     meta = get_meta(store)
-    if not rebuild and meta and meta.digest == digest and meta.model == name and path.exists():
+    up_to_date = (
+        meta is not None
+        and meta.layout >= INDEX_LAYOUT
+        and meta.digest == digest
+        and meta.model == name
+        and path.exists()
+    )
+    if not rebuild and meta is not None and up_to_date:
         logger.info("index %s is up to date (%d papers)", path, meta.n_papers)
         return IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
                            n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
@@ -318,7 +331,8 @@ def build_index(
     index = make_faiss_index(vectors)
     meta = IndexMeta(model=embedder.name, dim=embedder.dim, kind=index_kind(index),
                      n_rows=len(rows), n_papers=len(papers), digest=digest,
-                     built_at=dt.datetime.now(dt.UTC).replace(microsecond=0))  # fmt: skip
+                     built_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+                     layout=INDEX_LAYOUT)  # fmt: skip
     _write_rows(store, rows)
     store.set_meta(_META_KEY, meta.model_dump_json())
     tmp = path.with_name(path.name + ".tmp")

@@ -28,7 +28,9 @@ from kb.embed import EmbedCache, content_sha
 from kb.errors import BadInputError, IndexMismatchError, NotFoundError
 from kb.index import (
     APPROX_MIN_ROWS,
+    INDEX_LAYOUT,
     build_index,
+    get_meta,
     index_kind,
     index_path,
     ivf_nlist,
@@ -233,6 +235,22 @@ def test_reindexing_embeds_nothing_and_new_papers_only_theirs(db: Path) -> None:
         grown = build_index(s, db, model=embedder)
     assert grown.n_embedded == 3  # the paper row and its two sentences
     assert grown.n_papers == len(PAPERS) + 1
+
+
+def test_index_from_an_older_layout_is_brought_up_to_date(db: Path) -> None:
+    """An index built before the term vectors were cached is not 'up to date' for `kb index`."""
+    embedder = HashEmbedder()
+    with Store(db) as s:
+        build_index(s, db, model=embedder)
+        old = get_meta(s)
+        assert old is not None
+        assert old.layout == INDEX_LAYOUT
+        s.set_meta("index_meta", old.model_copy(update={"layout": 1}).model_dump_json())
+        s.con.execute("DELETE FROM embeddings")  # nothing cached, as in an older store
+        again = build_index(s, db, model=embedder)
+        assert not again.up_to_date
+        assert again.n_terms_embedded > 0
+        assert build_index(s, db, model=embedder).up_to_date
 
 
 def test_progress_is_reported_while_embedding(db: Path) -> None:

@@ -57,7 +57,8 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
         state = "up to date" if report.up_to_date else "built"
         click.echo(
             f"{row['path']}: {state}, {report.n_papers} papers, {report.n_rows} vectors "
-            f"({report.kind}, {report.model}), {report.n_embedded} texts embedded"
+            f"({report.kind}, {report.model}), {report.n_embedded} texts and "
+            f"{report.n_terms_embedded} expansion terms embedded"
         )
 
 
