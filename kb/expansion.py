@@ -16,11 +16,17 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from kb.embed import FloatMatrix
 from kb.errors import BadInputError
 
 __all__ = ["TermExpansion"]
+
+# One query's product is a 0.03 ms matrix-vector product; handed to OpenBLAS's threads it is
+# no faster, and the idle threads then spin: measured on the seed corpus, CPU per query 38 ms
+# against 21 ms wall (20 ms with one thread), time a busy machine's other work pays for.
+_BLAS = ThreadpoolController()
 
 
 class TermExpansion:
@@ -66,7 +72,8 @@ class TermExpansion:
         if top < 1 or not self.terms:
             return {}
         norm = float(np.linalg.norm(qvec)) or 1.0
-        sims = self.vectors @ (qvec / norm).astype(np.float32)
+        with _BLAS.limit(limits=1, user_api="blas"):
+            sims = self.vectors @ (qvec / norm).astype(np.float32)
         return self._pick(sims, top, floor, exclude)
 
     def nearest_to_words(
