@@ -2,9 +2,11 @@
 
 :class:`kb.search.Searcher` computes, for one query and every paper, the columns named in
 :data:`FEATURES` (each scaled to about [0, 1] within the query, so one weight fits all queries)
-and ranks by their weighted sum. The weights (``Tuning.weights``) are fitted on the development
-queries by :func:`fit_weights` (coordinate ascent on mean nDCG@10);
-``benchmarks/fit_search_weights.py`` runs it and reports leave-one-query-out figures.
+and ranks by their weighted sum. The shipped weights (``Tuning.weights``) are fitted on the
+development queries by :func:`fit_pairwise` (L2-regularised pairwise logistic regression);
+:func:`fit_weights` (coordinate ascent on mean nDCG@10) is the alternative, which overfits 40
+queries. ``benchmarks/fit_search_weights.py`` runs either and reports leave-one-query-out and
+2-fold figures.
 
 Features:
 
