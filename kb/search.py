@@ -257,11 +257,12 @@ class Searcher:
             raise BadInputError(f"unknown search mode {mode!r}; expected one of {MODES}")
         allowed = self._allowed(filters)
         n = len(self.papers)
-        kw = self._keyword_scores(query) if mode != "semantic" else np.zeros(n, np.float32)
         qvec = self._encode(query) if mode != "keyword" else None
+        kw: FloatMatrix | None = None  # the learned fusion computes its own keyword columns
         if mode == "fused" and self.tuning.fusion == "learned" and qvec is not None:
             scores = self._learned_scores(query, qvec, allowed)
         else:
+            kw = self._keyword_scores(query) if mode != "semantic" else np.zeros(n, np.float32)
             sem = self._semantic_scores(qvec, allowed) if qvec is not None else None
             scores = self._combine(kw, sem, mode)
             if mode == "fused":
@@ -271,7 +272,7 @@ class Searcher:
             mask[allowed] = True
             scores = np.where(mask, scores, -np.inf)
         order = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if np.isfinite(scores[i])]
-        if mode == "keyword":
+        if mode == "keyword" and kw is not None:
             order = [i for i in order if kw[i] > 0]
         terms = frozenset(tokenize(query) + tokenize(" ".join(expand_query(query))))
         return [self._hit(i, float(scores[i]), terms, qvec) for i in order]
