@@ -18,7 +18,6 @@ import argparse
 import dataclasses
 import itertools
 import json
-import math
 import os
 import statistics
 import sys
@@ -31,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._corpus import load_seeds  # noqa: E402
 from ingest.pipeline import ingest_paths  # noqa: E402
 from kb.index import build_index  # noqa: E402
+from kb.ranking import ndcg_at  # noqa: E402
 from kb.records import Paper  # noqa: E402
 from kb.search import Searcher, Tuning  # noqa: E402
 from kb.store import Store  # noqa: E402
@@ -38,14 +38,6 @@ from kb.store import Store  # noqa: E402
 DEV = ROOT / "data" / "eval" / "search_dev.jsonl"
 HELDOUT = ROOT / "data" / "eval" / "search_heldout.jsonl"  # scored read-only, never tuned on
 SEEDS = Path(os.environ.get("KB_SHARED", ROOT.parent / "shared")) / "seeds"  # as tests/conftest
-
-
-def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
-    """Normalised discounted cumulative gain of the top k."""
-    dcg = sum((2 ** relevant.get(p, 0) - 1) / math.log2(i + 2) for i, p in enumerate(ranked[:k]))
-    ideal = sorted(relevant.values(), reverse=True)[:k]
-    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
-    return dcg / idcg if idcg else 0.0
 
 
 def recall_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
