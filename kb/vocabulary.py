@@ -121,16 +121,20 @@ DIRECTION_RULES: tuple[tuple[str, str], ...] = (
 _DIRECTIONS = tuple((re.compile(p), d) for p, d in DIRECTION_RULES)
 
 
+def _labels(rules: tuple[tuple[re.Pattern[str], str], ...], query: str) -> list[str]:
+    """The label of every rule whose pattern occurs in the lower-cased query, in rule order."""
+    text = query.lower()
+    return [label for pattern, label in rules if pattern.search(text)]
+
+
 def query_domains(query: str) -> list[str]:
     """The domains (``kb.records.DOMAINS``) the query names, in rule order."""
-    text = query.lower()
-    return [domain for pattern, domain in _DOMAINS if pattern.search(text)]
+    return _labels(_DOMAINS, query)
 
 
 def query_directions(query: str) -> list[str]:
     """The claim directions (``kb.records.DIRECTIONS``) the query asks about, e.g. 'worsens'."""
-    text = query.lower()
-    return [d for pattern, d in _DIRECTIONS if pattern.search(text)]
+    return _labels(_DIRECTIONS, query)
 
 
 # (pattern over the lower-cased query, kb.records.RESPONSES value it asks about)
@@ -151,5 +155,4 @@ _RESPONSES = tuple((re.compile(p), r) for p, r in RESPONSE_RULES)
 
 def query_responses(query: str) -> list[str]:
     """What the query asks to see scale (``kb.records.RESPONSES``), e.g. 'optimal_model_size'."""
-    text = query.lower()
-    return [r for pattern, r in _RESPONSES if pattern.search(text)]
+    return _labels(_RESPONSES, query)
