@@ -9,7 +9,9 @@ not only the grid's fit to 40 queries.
     PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/bench_search.py [--db PATH] [--tune] [--priors]
 
 Relevance grades are 2 (about exactly this) and 1 (partly); nDCG uses gain 2^g - 1, recall@10
-counts grade >= 1 papers found in the top 10 over all relevant ones.
+counts grade >= 1 papers found in the top 10 over all relevant ones, and judged@10 is the share
+of the top 10 that has a grade at all (0 included; unjudged papers count as not relevant, so a
+low share means the figures may undersell a ranking: see benchmarks/pool_search.py).
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ def evaluate(searcher: Searcher, queries: list[dict], mode: str) -> dict[str, fl
     out: dict[str, list[float]] = {}
     for q in queries:
         ids = [h.paper_id for h in searcher.search(q["query"], k=10, mode=mode)]  # type: ignore[arg-type]
+        graded = set(q["relevant"]) | set(q.get("not_relevant", []))
         for key, value in (
+            ("judged", sum(i in graded for i in ids) / max(len(ids), 1)),
             ("ndcg", ndcg_at(ids, q["relevant"])),
             ("recall", recall_at(ids, q["relevant"])),
             (f"ndcg_{q['kind']}", ndcg_at(ids, q["relevant"])),
@@ -159,7 +163,8 @@ def latency(searcher: Searcher, queries: list[dict], rounds: int = 5) -> dict[st
 
 
 def load_queries(path: Path) -> list[dict]:
-    """The JSON-lines query file at ``path`` (qid, kind, query, relevant {paper_id: grade})."""
+    """The JSON-lines query file at ``path`` (qid, kind, query, relevant {paper_id: grade},
+    optional not_relevant [paper_id]: judged grade 0 by pooling, see pool_search.py)."""
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
@@ -169,7 +174,8 @@ def report(searcher: Searcher, queries: list[dict], label: str) -> dict[str, dic
     results = {m: evaluate(searcher, queries, m) for m in ("keyword", "semantic", "fused")}
     for mode, r in results.items():
         kinds = "  ".join(f"{k[5:]}={v:.3f}" for k, v in r.items() if k.startswith("ndcg_"))
-        print(f"  {mode:9s} nDCG@10={r['ndcg']:.3f} recall@10={r['recall']:.3f}  ({kinds})")
+        print(f"  {mode:9s} nDCG@10={r['ndcg']:.3f} recall@10={r['recall']:.3f}  ({kinds})"
+              f"  judged@10={r['judged']:.2f}")  # fmt: skip
     default = searcher.tuning
     searcher.tuning = dataclasses.replace(default, expand=False)
     plain = evaluate(searcher, queries, "keyword")["ndcg"]
