@@ -98,9 +98,18 @@ class SentenceTransformerEmbedder:
             )
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
         self.path = folder.resolve()
-        self._model: Any = SentenceTransformer(str(self.path), device="cpu")
+        # transformers draws a "Loading weights" bar for a load that takes a fraction of a
+        # second; on every `kb search` it is noise on stderr, so it is off while loading.
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        try:
+            self._model: Any = SentenceTransformer(str(self.path), device="cpu")
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
         getter = getattr(self._model, "get_embedding_dimension", None)
         getter = getter or self._model.get_sentence_embedding_dimension
         dim = getter()
