@@ -6,7 +6,8 @@ grid-searches the fusion knobs and reports both the in-sample best and a two-fol
 cross-validated figure (tuned on one half of the queries, scored on the other), so the gain is
 not only the grid's fit to 40 queries.
 
-    PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/bench_search.py [--db PATH] [--tune] [--priors]
+    PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/bench_search.py [--db PATH] [--tune] \
+        [--priors] [--dev PATH] [--heldout PATH | --no-heldout]
 
 Relevance grades are 2 (about exactly this) and 1 (partly); nDCG uses gain 2^g - 1, recall@10
 counts grade >= 1 papers found in the top 10 over all relevant ones.
@@ -195,13 +196,23 @@ def main() -> None:
     parser.add_argument(
         "--priors", action="store_true", help="claim-facet / scaling-prior boosts, half by half"
     )
+    parser.add_argument(
+        "--dev", type=Path, default=DEV, metavar="PATH",
+        help="development query file (weights fitted on it; default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--heldout", type=Path, default=HELDOUT, metavar="PATH",
+        help="held-out query file, scored only (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument("--no-heldout", action="store_true", help="do not score the held-out file")
     args = parser.parse_args()
-    queries = load_queries(DEV)
+    queries = load_queries(args.dev)
     store = ensure_store(args.db, papers_only=args.papers_only)
     searcher = Searcher.open(store, str(args.db))
-    report(searcher, queries, "development set (weights fitted on it: in-sample)")
-    if HELDOUT.exists():
-        report(searcher, load_queries(HELDOUT), f"held-out set {HELDOUT.name} (never tuned on)")
+    report(searcher, queries, f"development set {args.dev.name} (weights fitted on it)")
+    if args.heldout.exists() and not args.no_heldout:
+        held = load_queries(args.heldout)
+        report(searcher, held, f"held-out set {args.heldout.name} (never tuned on)")
     default = searcher.tuning
     if args.tune:
         searcher.tuning = dataclasses.replace(default, fusion="weighted")
