@@ -7,7 +7,7 @@ cross-validated figure (tuned on one half of the queries, scored on the other), 
 not only the grid's fit to 40 queries.
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/bench_search.py [--db PATH] [--tune] \
-        [--priors] [--dev PATH] [--heldout PATH | --no-heldout]
+        [--priors] [--dev PATH ...] [--heldout PATH ... | --no-heldout]
 
 Relevance grades are 2 (about exactly this) and 1 (partly); nDCG uses gain 2^g - 1, recall@10
 counts grade >= 1 papers found in the top 10 over all relevant ones.
@@ -197,22 +197,24 @@ def main() -> None:
         "--priors", action="store_true", help="claim-facet / scaling-prior boosts, half by half"
     )
     parser.add_argument(
-        "--dev", type=Path, default=DEV, metavar="PATH",
-        help="development query file (weights fitted on it; default: %(default)s)",
+        "--dev", type=Path, nargs="+", default=[DEV], metavar="PATH",
+        help="development query files, e.g. the same queries with other judgments (the first "
+        "is the one --tune and --priors use; default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
-        "--heldout", type=Path, default=HELDOUT, metavar="PATH",
-        help="held-out query file, scored only (default: %(default)s)",
+        "--heldout", type=Path, nargs="+", default=[HELDOUT], metavar="PATH",
+        help="held-out query files, scored only (default: %(default)s)",
     )  # fmt: skip
-    parser.add_argument("--no-heldout", action="store_true", help="do not score the held-out file")
+    parser.add_argument("--no-heldout", action="store_true", help="do not score held-out files")
     args = parser.parse_args()
-    queries = load_queries(args.dev)
+    queries = load_queries(args.dev[0])
     store = ensure_store(args.db, papers_only=args.papers_only)
     searcher = Searcher.open(store, str(args.db))
-    report(searcher, queries, f"development set {args.dev.name} (weights fitted on it)")
-    if args.heldout.exists() and not args.no_heldout:
-        held = load_queries(args.heldout)
-        report(searcher, held, f"held-out set {args.heldout.name} (never tuned on)")
+    for path in args.dev:
+        report(searcher, load_queries(path), f"development set {path.name} (weights fitted on it)")
+    for path in [] if args.no_heldout else args.heldout:
+        if path.exists():
+            report(searcher, load_queries(path), f"held-out set {path.name} (never tuned on)")
     default = searcher.tuning
     if args.tune:
         searcher.tuning = dataclasses.replace(default, fusion="weighted")
