@@ -15,7 +15,8 @@ whether cheap per-query predictors of each side's reliability can move weight be
   query with the judgments (an oracle no predictor can beat);
 - interaction columns: ``(semantic - keyword) * (predictor - its mean)`` appended to the
   feature matrix, weight of either sign, fitted with the rest by kb.ranking.fit_pairwise;
-- with ``--gate``: ``lam = a + b * predictor``, (a, b) grid-searched on training nDCG@10;
+- with ``--gate``: ``lam = a + b * predictor``, (a, b) grid-searched on training nDCG@10
+  after refitting the weights on the training queries;
 - with ``--norms``: other per-query score normalisations (z-score, min-max, reciprocal rank).
 
 Every variant reports in-sample, leave-one-query-out (LOQO) and 2-fold (even/odd) nDCG@10 on
@@ -150,30 +151,38 @@ def interaction(queries: list[Query], preds: list[dict[str, float]], name: str) 
 LAMBDAS = np.round(np.arange(-0.4, 0.401, 0.05), 3)
 
 
-def lambda_table(queries: list[Query]) -> NDArray[np.float64]:
-    """nDCG@10 of every query (rows) ranked by shipped score + lam * (sem - kw), per lam."""
+def lambda_table(queries: list[Query], w: NDArray[np.float64]) -> NDArray[np.float64]:
+    """nDCG@10 of every query (rows) ranked by ``features @ w + lam * (sem - kw)``, per lam."""
     out = np.zeros((len(queries), len(LAMBDAS)))
     for i, q in enumerate(queries):
         keyword, semantic = sides(q.features)
-        base = q.features @ SHIPPED
+        base = q.features @ w
         for j, lam in enumerate(LAMBDAS):
             out[i, j] = ndcg(base + lam * (semantic - keyword), q.gains)
     return out
 
 
-def gate(table: NDArray[np.float64], values: NDArray[np.float64]) -> Fitter:
-    """lam = a + b * z(predictor), clipped to the table's range, (a, b) best on training."""
-    z = (values - values.mean()) / (values.std() or 1.0)
-    grid = [(a, b) for a in np.linspace(-0.3, 0.3, 13) for b in np.linspace(-0.3, 0.3, 13)]
-
-    def column(a: float, b: float, i: int) -> int:
-        lam = float(np.clip(a + b * z[i], LAMBDAS[0], LAMBDAS[-1]))
-        return int(np.argmin(np.abs(LAMBDAS - lam)))
+def gate(queries: list[Query], values: NDArray[np.float64] | None) -> Fitter:
+    """Weights refitted on the training queries, then ``lam = a + b * z(predictor)`` (clipped
+    to the table's range; z standardised on the training queries), (a, b) the grid point best
+    on training nDCG@10. ``values`` None: ``b`` = 0 (one shift for every query)."""
+    b_grid = np.linspace(-0.3, 0.3, 13) if values is not None else np.zeros(1)
+    grid = [(a, b) for a in np.linspace(-0.3, 0.3, 13) for b in b_grid]
+    v = np.zeros(len(queries)) if values is None else values
 
     def fitter(train: Sequence[int]) -> Callable[[int], float]:
+        feats, gains = [queries[i].features for i in train], [queries[i].gains for i in train]
+        w = fit_pairwise(feats, gains, start=SHIPPED, l2=0.1, fixed=FIXED)
+        table = lambda_table(queries, w)
+        mean, sd = float(v[list(train)].mean()), float(v[list(train)].std()) or 1.0
+
+        def column(a: float, b: float, i: int) -> int:
+            lam = float(np.clip(a + b * (v[i] - mean) / sd, LAMBDAS[0], LAMBDAS[-1]))
+            return int(np.argmin(np.abs(LAMBDAS - lam)))
+
         def fit_score(ab: tuple[float, float]) -> tuple[float, float]:
-            mean = statistics.fmean(table[i, column(*ab, i)] for i in train)
-            return round(mean, 9), -abs(ab[0]) - abs(ab[1])  # ties: the smaller gate
+            fit = statistics.fmean(table[i, column(*ab, i)] for i in train)
+            return round(fit, 9), -abs(ab[0]) - abs(ab[1])  # ties: the smaller gate
 
         a, b = max(grid, key=fit_score)
         return lambda i: float(table[i, column(a, b, i)])
@@ -239,7 +248,7 @@ def main() -> None:
     queries = load(args.db, args.queries)
     preds = [predictors(q) for q in queries]
     n = len(queries)
-    table = lambda_table(queries)
+    table = lambda_table(queries, SHIPPED)
     centre = int(np.argmin(np.abs(LAMBDAS)))
     print(f"{args.queries.name}: {n} queries; nDCG@10 (in-sample / LOQO / 2-fold)")
     base = figures(n, linear_fitter([q.features for q in queries], queries))
@@ -250,12 +259,14 @@ def main() -> None:
     )
     kw = np.array([ndcg(sides(q.features)[0], q.gains) for q in queries])
     sem = np.array([ndcg(sides(q.features)[1], q.gains) for q in queries])
+    if args.gate:
+        print(f"  gate without a predictor (one shift for all): {figures(n, gate(queries, None))}")
     for name in preds[0]:
         values = np.array([p[name] for p in preds])
         corr = float(np.corrcoef(values, sem - kw)[0, 1])
         line = figures(n, interaction(queries, preds, name))
         if args.gate:
-            line += f"; gate {figures(n, gate(table, values))}"
+            line += f"; gate {figures(n, gate(queries, values))}"
         print(f"  {name:5s} corr(sem - kw) {corr:+.2f}  interaction {line}")
     if args.norms:
         variants = [normalisations(q) for q in queries]
