@@ -209,6 +209,9 @@ def normalisations(q: Query) -> dict[str, FeatureMatrix]:
     rr60 = np.stack([_reciprocal_rank(keyword, 60), _reciprocal_rank(semantic, 60)], 1)
     z_sem = x.copy()
     z_sem[:, COL["sem_paper"]] = _zscore(q.paper_sim)
+    minmax = x.copy()
+    lo, hi = float(q.paper_sim.min()), float(q.paper_sim.max())
+    minmax[:, COL["sem_paper"]] = (q.paper_sim - lo) / (hi - lo) if hi > lo else 0.0
     z_kw = x.copy()
     for f in ("title", "abstract", "expansion", "sem_expansion", "rm3"):
         z_kw[:, COL[f]] = _zscore(x[:, COL[f]])
@@ -219,6 +222,7 @@ def normalisations(q: Query) -> dict[str, FeatureMatrix]:
         "+ reciprocal-rank columns (k=10)": np.hstack([x, rr10]),
         "+ reciprocal-rank columns (k=60)": np.hstack([x, rr60]),
         "z-score paper cosine (not median..max)": z_sem,
+        "min-max paper cosine (not median..max)": minmax,
         "z-score BM25 columns (not /max)": z_kw,
         "reciprocal rank for BM25 title/abstract": rank_kw,
     }
