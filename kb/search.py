@@ -12,8 +12,9 @@ fusion is learned (``kb.ranking``): a weighted sum of a few explainable per-pape
 (BM25 per field, semantic cosines, pseudo-relevance feedback, matches between what the query
 asks and the paper's extracted claim facets, and two query-adaptive columns that give the
 embeddings more say when the query's wording is not the papers': see
-``kb.ranking.query_adaptive``), with weights fitted on ``data/eval/search_dev.jsonl`` by
-``benchmarks/fit_search_weights.py``; ``benchmarks/bench_search.py`` prints the figures.
+``kb.ranking.query_adaptive``), with weights fitted on the development queries
+(``data/eval/search_dev.jsonl``, pooled judgments) by ``benchmarks/fit_search_weights.py``;
+``benchmarks/bench_search.py`` prints the figures.
 ``Tuning(fusion="weighted")`` is the earlier fixed keyword + semantic sum.
 
 This module keeps the searcher itself (``Searcher``, ``Hit``, ``Tuning``, ``LEARNED_WEIGHTS``,
