@@ -6,7 +6,8 @@ grid-searches the fusion knobs and reports both the in-sample best and a two-fol
 cross-validated figure (tuned on one half of the queries, scored on the other), so the gain is
 not only the grid's fit to 40 queries.
 
-    PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/bench_search.py [--db PATH] [--tune] [--priors]
+    PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/bench_search.py [--db PATH] [--tune] \
+        [--priors] [--dev PATH ...] [--heldout PATH ... | --no-heldout]
 
 Relevance grades are 2 (about exactly this) and 1 (partly); nDCG uses gain 2^g - 1, recall@10
 counts grade >= 1 papers found in the top 10 over all relevant ones, and judged@10 is the share
@@ -201,13 +202,25 @@ def main() -> None:
     parser.add_argument(
         "--priors", action="store_true", help="claim-facet / scaling-prior boosts, half by half"
     )
+    parser.add_argument(
+        "--dev", type=Path, nargs="+", default=[DEV], metavar="PATH",
+        help="development query files, e.g. the same queries with other judgments (the first "
+        "is the one --tune and --priors use; default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--heldout", type=Path, nargs="+", default=[HELDOUT], metavar="PATH",
+        help="held-out query files, scored only (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument("--no-heldout", action="store_true", help="do not score held-out files")
     args = parser.parse_args()
-    queries = load_queries(DEV)
+    queries = load_queries(args.dev[0])
     store = ensure_store(args.db, papers_only=args.papers_only)
     searcher = Searcher.open(store, str(args.db))
-    report(searcher, queries, "development set (weights fitted on it: in-sample)")
-    if HELDOUT.exists():
-        report(searcher, load_queries(HELDOUT), f"held-out set {HELDOUT.name} (never tuned on)")
+    for path in args.dev:
+        report(searcher, load_queries(path), f"development set {path.name} (weights fitted on it)")
+    for path in [] if args.no_heldout else args.heldout:
+        if path.exists():
+            report(searcher, load_queries(path), f"held-out set {path.name} (never tuned on)")
     default = searcher.tuning
     if args.tune:
         searcher.tuning = dataclasses.replace(default, fusion="weighted")

@@ -12,10 +12,13 @@ It prints the in-sample fit, leave-one-query-out (LOQO) and two-fold (even/odd q
 ways) cross-validated nDCG@10, each fold re-running both stages on its training queries only,
 and ablations (one feature group dropped, refit, LOQO; the title cosine and the query-adaptive
 columns ``sem_no_expansion`` / ``sem_weak_keyword`` are groups too). Paste the printed weights into
-``LEARNED_WEIGHTS`` in kb/search.py. It never reads data/eval/search_heldout.jsonl.
+``LEARNED_WEIGHTS`` in kb/search.py. It never reads data/eval/search_heldout.jsonl;
+``--queries`` fits on another development file of the same format (e.g. one with pooled
+judgments).
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/fit_search_weights.py \
-        [--db PATH] [--method pairwise|ascent] [--l2 0.1] [--quick | --no-ablations]
+        [--db PATH] [--queries PATH] [--method pairwise|ascent] [--l2 0.1] \
+        [--quick | --no-ablations]
 """
 
 from __future__ import annotations
@@ -169,6 +172,10 @@ def main() -> None:
         help="coordinate ascent on nDCG@10, or pairwise logistic regression",
     )  # fmt: skip
     parser.add_argument("--l2", type=float, default=0.1, help="pairwise: L2 penalty")
+    parser.add_argument(
+        "--queries", type=Path, default=DEV, metavar="PATH",
+        help="development query file fitted and cross-validated on (default: %(default)s)",
+    )  # fmt: skip
     parser.add_argument("--no-ablations", action="store_true", help="LOQO of the full model only")
     parser.add_argument(
         "--drop", nargs="*", default=list(DROPPED), choices=FEATURES, metavar="FEATURE",
@@ -196,7 +203,8 @@ def main() -> None:
     base = [FEATURES.index(f) for f in args.drop]
     print(f"features held at weight 0: {', '.join(args.drop) or 'none'}")
     METHOD.update(method=args.method, l2=args.l2)
-    queries = load_queries(DEV)
+    queries = load_queries(args.queries)
+    print(f"queries: {args.queries} ({len(queries)})")
     tuning = Tuning(
         embed_terms=args.embed_terms, embed_floor=args.embed_floor, embed_mode=args.embed_mode
     )
