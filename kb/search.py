@@ -13,7 +13,7 @@ fusion is learned (``kb.ranking``): a weighted sum of a few explainable per-pape
 asks and the paper's extracted claim facets, and two query-adaptive columns that give the
 embeddings more say when the query's wording is not the papers': see
 ``kb.ranking.query_adaptive``), with weights fitted on the development queries
-(``data/eval/search_dev.jsonl``, pooled judgments) by ``benchmarks/fit_search_weights.py``;
+(``data/eval/search_dev.jsonl``) by ``benchmarks/fit_search_weights.py``;
 ``benchmarks/bench_search.py`` prints the figures.
 ``Tuning(fusion="weighted")`` is the earlier fixed keyword + semantic sum.
 
@@ -90,21 +90,21 @@ class Hit(BaseModel):
     domain: str | None = None
 
 
-# Fitted by `benchmarks/fit_search_weights.py --queries search_dev_pooled.jsonl` (pairwise
-# logistic regression, L2 0.1, ``prf`` and ``sem_title`` held at 0) on the 40 dev queries with
-# pooled judgments (every system's unjudged top-10 papers judged blind: 165 -> 252 graded
-# papers), one weight per kb.ranking.FEATURES name: title, abstract, claims, expansion,
-# coverage, sem_paper, sem_sentence, prf, rm3, facet, response, domain, direction, scaling,
-# sem_title, sem_no_expansion, sem_weak_keyword, sem_expansion. On the store built by extractor
-# claims-rules-3, pooled dev nDCG@10: in-sample 0.816, leave-one-query-out 0.809, 2-fold 0.796
-# (the round-3 weights, fitted on the original judgments, score 0.808 on the pooled ones). The
-# features and settings are round 3's (``sem_expansion``: 20 nearest corpus terms to the query
-# vector, cosine >= 0.3), chosen by dev LOQO and 2-fold; round 4 found no query-dependent
-# weighting that raises both (benchmarks/qpp_search.py). With ``sem_title`` weighted LOQO fell
-# (round 2: 0.764).
+# Fitted by `benchmarks/fit_search_weights.py` (pairwise logistic regression, L2 0.1, ``prf``
+# and ``sem_title`` held at 0) on all 40 queries of data/eval/search_dev.jsonl as first judged
+# (before pooling; see data/eval/README.md: a refit on the pooled judgments did not win on dev
+# cross-validation, LOQO 0.814 vs 0.808 but 2-fold 0.804 vs 0.808, so these stay), one weight per
+# kb.ranking.FEATURES name: title, abstract, claims, expansion, coverage, sem_paper,
+# sem_sentence, prf, rm3, facet, response, domain, direction, scaling, sem_title,
+# sem_no_expansion, sem_weak_keyword, sem_expansion. With the embedding-based expansion column
+# ``sem_expansion`` (20 nearest corpus terms to the query vector, cosine >= 0.3), on the store
+# built by extractor claims-rules-3: dev nDCG@10 in-sample 0.795, leave-one-query-out 0.795,
+# 2-fold 0.800 (without it: 0.801 / 0.784 / 0.796). The variant (query vs per-word
+# neighbours, 5-30 terms, floor 0.2-0.6) was chosen among 13 by dev LOQO and 2-fold, so its
+# gain is slightly optimistic. With ``sem_title`` weighted LOQO fell (round 2: 0.764).
 LEARNED_WEIGHTS: tuple[float, ...] = (
-    0.0983, 0.1217, 0.0684, 0.0417, 0.1081, 0.1071, 0.0945, 0.0000, 0.1576,
-    0.0203, 0.0243, 0.0729, 0.0074, 0.0000, 0.0000, 0.0366, 0.0189, 0.0221,
+    0.1260, 0.1116, 0.0717, 0.0307, 0.0903, 0.1205, 0.0983, 0.0000, 0.1412,
+    0.0256, 0.0146, 0.0754, 0.0082, 0.0000, 0.0000, 0.0363, 0.0131, 0.0363,
 )  # fmt: skip
 
 
