@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -187,9 +187,7 @@ def tuned(
     return best
 
 
-def train_approach(
-    name: str, train: Sequence[DevPaper], seed: int
-) -> tuple[Predictor, float, str]:
+def train_approach(name: str, train: Sequence[DevPaper], seed: int) -> tuple[Predictor, float, str]:
     """Predictor of approach ``name`` fitted on ``train``, its inner-CV score, its settings."""
     if name == "rules":
         return rules_predictor, score(rules_predictor, train), "-"

@@ -29,14 +29,13 @@ from ingest.claims.variables import (
     VariableModel,
     assign_variables,
     candidates,
-    default_model,
 )
 from kb.records import Claim, Exponent, Paper, stable_id
 
 __all__ = [
     "EXTRACTOR_VERSION",
-    "Extraction",
     "VARIABLE_MODEL_TAG",
+    "Extraction",
     "PaperReading",
     "SentenceReading",
     "explain",

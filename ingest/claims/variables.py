@@ -118,7 +118,7 @@ def candidates(
         rule_variables: the union of the rules' claim variables (their fallbacks included).
         variables_of: the lexicon's reading of a piece of text (``extract._variables``).
     """
-    claims = [r for r in claim_readings]
+    claims = list(claim_readings)
     main = next((r for r in claims if r.strong), claims[0] if claims else None)
     named: dict[str, list[int]] = {}
     for i, r in enumerate(readings):
@@ -140,7 +140,7 @@ def candidates(
             "mentions": math.log1p(len(own)),
             "law_sentence": float(any(_LAW_CUES.intersection(r.relations) for r in own)),
             "background_only": float(bool(where) and not own and v not in title_variables),
-            "setup": float(any(lx.SETUP.search(b) for b, r in zip(bodies, where) if r in own)),
+            "setup": float(any(lx.SETUP.search(text[r.start : r.end]) for r in own)),
             "fixed_only": float(bool(bodies) and all(_FIXED.search(b) for b in bodies)),
             "optimal_only": float(bool(bodies) and all(_only_optimal(b, v, variables_of)
                                                        for b in bodies)),
