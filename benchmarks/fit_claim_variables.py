@@ -24,6 +24,11 @@ set, so it estimates the whole procedure.
 
     PYTHONPATH=. python benchmarks/fit_claim_variables.py [--shuffles 5]
     PYTHONPATH=. python benchmarks/fit_claim_variables.py --write   # refit, write the weights
+    PYTHONPATH=. python benchmarks/fit_claim_variables.py --recall  # rescue conditions, counted
+
+``--recall`` instead counts, on dev papers the rules call negative, how many positives and
+negatives each declared rescue condition (``RESCUES``: an own sentence naming a scale quantity
+with a relation cue, "predict", an optimal setting, or any support cue) would make positive.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_claims import DEFAULT_SEEDS, LABELS, read_seed_papers, set_f1  # noqa: E402
 
-from ingest.claims.extract import read_paper  # noqa: E402
+from ingest.claims.extract import SentenceReading, explain, read_paper  # noqa: E402
 from ingest.claims.variables import (  # noqa: E402
     DEFAULT_WEIGHTS,
     FEATURES,
@@ -69,6 +74,35 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 APPROACHES = ("rules", *VARIANTS)
+
+
+_OPTIMA = frozenset({"optimal_hyperparameter", "optimal_model_size"})
+RESCUES: dict[str, Callable[[SentenceReading], bool]] = {
+    "relation": lambda r: bool(r.first_person and r.variables and r.relations),
+    "predict": lambda r: bool(r.first_person and r.variables and "predicts" in r.support),
+    "optimal": lambda r: bool(r.first_person and r.variables and _OPTIMA & set(r.responses)),
+    "any support": lambda r: bool(r.first_person and r.variables and r.support),
+}
+
+
+def recall_probe(seeds_dir: Path, labels: Path) -> None:
+    """Print what each rescue condition would add on the dev papers the rules call negative."""
+    rows = [json.loads(line) for line in labels.read_text().splitlines() if line.strip()]
+    seeds = read_seed_papers(seeds_dir)
+    missed = [
+        (r, explain(seeds[r["paper_id"]]))
+        for r in rows
+        if r["split"] == "dev" and not read_paper(seeds[r["paper_id"]]).studies
+    ]
+    print(f"dev papers the rules call negative: {len(missed)} "
+          f"({sum(r['studies_scaling_law'] for r, _ in missed)} labelled positive)")  # fmt: skip
+    for name, condition in RESCUES.items():
+        fired = [
+            r for r, readings in missed
+            if any(condition(s) for s in readings if not s.background and not s.release)
+        ]  # fmt: skip
+        gained = sum(r["studies_scaling_law"] for r in fired)
+        print(f"  {name:<12} rescues {gained} positives, adds {len(fired) - gained} negatives")
 
 
 @dataclass(frozen=True)
@@ -250,7 +284,11 @@ def main() -> None:
     parser.add_argument("--approach", choices=list(VARIANTS), default="logreg")
     parser.add_argument("--write", action="store_true", help=f"write {DEFAULT_WEIGHTS.name}")
     parser.add_argument("--no-cv", action="store_true", help="skip the nested comparison")
+    parser.add_argument("--recall", action="store_true", help="count the rescue conditions")
     args = parser.parse_args()
+    if args.recall:
+        recall_probe(args.seeds, args.labels)
+        return
 
     papers = load_dev(args.seeds, args.labels, args.second)
     print(f"dev positives {len(papers)}, found by the rules {sum(p.found for p in papers)}")
