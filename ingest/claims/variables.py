@@ -7,8 +7,11 @@ by a few named features (:data:`FEATURES`: is it named in a claim sentence, in t
 the title, beside a law cue, only in background, only as held fixed, ...), and a small logistic
 regression (:class:`VariableModel`, weights in ``data/claims_variables.json``, fitted on the dev
 labels by ``benchmarks/fit_claim_variables.py``) keeps the candidates whose probability reaches
-its threshold. Each feature is a plain fact about the abstract, and ``VariableModel.explain``
-gives every feature's contribution to a decision.
+its threshold. Each feature is a plain fact about the abstract, and
+``VariableModel.contributions`` gives every feature's term in a decision.
+
+Opt-in (``extract(paper, model=...)``): in nested cross-validation on dev it did not beat the
+rules against either annotator (data/eval/README.md), so ``kb ingest`` keeps the rules.
 """
 
 from __future__ import annotations
