@@ -24,9 +24,24 @@ from ingest.claims.exponents import ExponentMatch, find_exponents
 from ingest.claims.prefilter import fold, matches, may_match, register, sub
 from ingest.claims.sentences import sentence_spans
 from ingest.claims.trends import read_direction, read_form
+from ingest.claims.variables import (
+    Candidate,
+    VariableModel,
+    assign_variables,
+    candidates,
+)
 from kb.records import Claim, Exponent, Paper, stable_id
 
-__all__ = ["EXTRACTOR_VERSION", "Extraction", "SentenceReading", "explain", "extract"]
+__all__ = [
+    "EXTRACTOR_VERSION",
+    "VARIABLE_MODEL_TAG",
+    "Extraction",
+    "PaperReading",
+    "SentenceReading",
+    "explain",
+    "extract",
+    "read_paper",
+]
 
 EXTRACTOR_VERSION = "claims-rules-3"
 """Stamped on every paper label, claim and exponent row; bump when any rule changes output."""
@@ -51,6 +66,9 @@ Chosen by 5-fold cross-validation on the dev split among four declared approache
 reported results only, stated links only, both): ``benchmarks/cv_claims.py``; data/eval/README.md
 gives the figures.
 """
+
+VARIABLE_MODEL_TAG = "+variable-model"
+"""Appended to the version stamp of rows whose variables a ``VariableModel`` chose."""
 
 _OPTIMAL_SETTINGS = frozenset({"optimal_hyperparameter", "optimal_model_size"})
 
@@ -266,8 +284,78 @@ def explain(paper: Paper) -> list[SentenceReading]:
     return [read_sentence(text, s, e) for s, e in sentence_spans(text)]
 
 
-def extract(paper: Paper) -> Extraction:
-    """Labels, claims and exponents of one paper; never raises on odd text, never invents."""
+def extract(paper: Paper, *, model: VariableModel | None = None) -> Extraction:
+    """Labels, claims and exponents of one paper; never raises on odd text, never invents.
+
+    A scaling paper's variables are the union of its claim sentences' (the rules). With
+    ``model`` (``ingest.claims.variables``, opt-in: it did not beat the rules in nested
+    cross-validation on dev, see data/eval/README.md) a per-(paper, quantity) logistic decision
+    chooses them instead, and every row is stamped ``EXTRACTOR_VERSION + VARIABLE_MODEL_TAG``.
+    """
+    reading = read_paper(paper, with_candidates=model is not None)
+    version = EXTRACTOR_VERSION
+    claim_variables = reading.claim_variables
+    if model is not None:
+        version += VARIABLE_MODEL_TAG
+        if reading.studies:
+            claim_variables = assign_variables(claim_variables, model.choose(reading.candidates))
+    claims: list[Claim] = []
+    exponents: list[Exponent] = []
+    text = paper.abstract
+    for r, variables in zip(reading.claim_readings, claim_variables, strict=True):
+        form = r.form
+        if form == "unspecified" and "scaling_law" in r.relations:
+            form = reading.paper_form
+        sentence_claims = [
+            Claim(
+                claim_id=stable_id(paper.paper_id, str(r.start), response),
+                paper_id=paper.paper_id,
+                response=response,
+                variables=variables,
+                form=form,
+                direction=r.direction,
+                evidence=text[r.start : r.end],
+                span_start=r.start,
+                span_end=r.end,
+                extractor_version=version,
+            )
+            for response in _resolve(r.responses, reading.named_responses)
+        ]
+        claims.extend(sentence_claims)
+        for match in r.exponents:
+            exponents.append(_exponent(paper, text, match, r, sentence_claims[0], version))
+    return Extraction(
+        paper_id=paper.paper_id,
+        studies_scaling_law=reading.studies,
+        domain=classify_domain(paper.title, text[:MAX_ABSTRACT_CHARS]),
+        claims=claims,
+        exponents=exponents,
+        extractor_version=version,
+    )
+
+
+@dataclass(frozen=True)
+class PaperReading:
+    """What the rules read of one paper, before the variables are chosen."""
+
+    studies: bool
+    claim_readings: list[SentenceReading]
+    claim_variables: list[list[str]]
+    """Per claim sentence, the rules' variables (its own, else the paper's fallback)."""
+    candidates: list[Candidate]
+    """Every quantity the title or abstract names, with its features (when asked for)."""
+    named_responses: list[str]
+    paper_form: str
+
+    @property
+    def rule_variables(self) -> list[str]:
+        """The union of the rules' claim variables (what ``claims-rules-3`` reported)."""
+        return sorted({v for vs in self.claim_variables for v in vs})
+
+
+def read_paper(paper: Paper, *, with_candidates: bool = False) -> PaperReading:
+    """Apply the rules to one paper: its claim sentences and (``with_candidates``, for a
+    scaling paper) every quantity it names with its features."""
     readings = explain(paper)
     title_law = bool(lx.TITLE_LAW.search(paper.title))
     claim_readings = [r for r in readings if r.is_claim]
@@ -282,73 +370,64 @@ def extract(paper: Paper) -> Extraction:
     studies = bool(claim_readings)
     if studies:
         claim_readings = _supporting(readings, claim_readings)
-    claims: list[Claim] = []
-    exponents: list[Exponent] = []
     text = paper.abstract
     # Measures named anywhere outside background sentences resolve a bare "performance".
     named = [r for reading in readings if not reading.background for r in reading.responses]
+    # A claim naming "the (scaling) law" without its shape has the one shape the paper's claims
+    # state, when they state exactly one ("we fit a power law ... the law predicts ...").
+    forms = {r.form for r in claim_readings} - {"unspecified"}
+    paper_form = forms.pop() if len(forms) == 1 else "unspecified"
+    if not studies:
+        return PaperReading(False, [], [], [], named, paper_form)
     title_variables = _variables(paper.title)
+    fallback = _fallback_variables(text, readings, title_variables)
+    claim_variables = [r.variables or fallback for r in claim_readings]
+    rule_variables = sorted({v for vs in claim_variables for v in vs})
+    found = (
+        candidates(text[:MAX_ABSTRACT_CHARS], title_variables, readings, claim_readings,
+                   rule_variables, _variables)
+        if with_candidates else []
+    )  # fmt: skip
+    return PaperReading(True, claim_readings, claim_variables, found, named, paper_form)
+
+
+def _fallback_variables(
+    text: str, readings: list[SentenceReading], title_variables: list[str]
+) -> list[str]:
+    """The quantities a claim naming none is about.
+
+    The ones the title names, else those the abstract varies, else those a background law is
+    defined over, else any the abstract names (most often named first).
+    """
+    if title_variables:
+        return title_variables
     # Quantities the abstract varies ("models from 10M to 8B parameters") outside background.
     setup_variables = sorted(
         {v for r in readings if not r.background and _names_setup(text[r.start : r.end])
          for v in r.variables}
     )  # fmt: skip
-    # Last resort: the quantities a background sentence defines the law over.
+    if setup_variables:
+        return setup_variables
+    # Then the quantities a background sentence defines the law over.
     defined_variables = sorted(
         {v for r in readings if r.background and r.strong for v in r.variables}
     )
+    if defined_variables:
+        return defined_variables
     # Then any quantity the abstract names at all, in our own sentences before background ones.
-    named_variables = _most_named(
+    return _most_named(
         [v for r in readings if not r.background and not r.release for v in r.variables]
         or [v for r in readings for v in r.variables]
-    )
-    # A claim naming no scale quantity is about the ones the title names, else those the
-    # abstract varies, else those a background law is defined over, else any the abstract names.
-    # A claim naming "the (scaling) law" without its shape has the one shape the paper's claims
-    # state, when they state exactly one ("we fit a power law ... the law predicts ...").
-    forms = {r.form for r in claim_readings} - {"unspecified"}
-    paper_form = forms.pop() if len(forms) == 1 else "unspecified"
-    for reading in claim_readings:
-        form = reading.form
-        if form == "unspecified" and "scaling_law" in reading.relations:
-            form = paper_form
-        responses = _resolve(reading.responses, named)
-        variables = (
-            reading.variables
-            or title_variables
-            or setup_variables
-            or defined_variables
-            or named_variables
-        )
-        sentence_claims = [
-            Claim(
-                claim_id=stable_id(paper.paper_id, str(reading.start), response),
-                paper_id=paper.paper_id,
-                response=response,
-                variables=variables,
-                form=form,
-                direction=reading.direction,
-                evidence=text[reading.start : reading.end],
-                span_start=reading.start,
-                span_end=reading.end,
-                extractor_version=EXTRACTOR_VERSION,
-            )
-            for response in responses
-        ]
-        claims.extend(sentence_claims)
-        for match in reading.exponents:
-            exponents.append(_exponent(paper, text, match, reading, sentence_claims[0]))
-    return Extraction(
-        paper_id=paper.paper_id,
-        studies_scaling_law=studies,
-        domain=classify_domain(paper.title, text[:MAX_ABSTRACT_CHARS]),
-        claims=claims,
-        exponents=exponents,
     )
 
 
 def _exponent(
-    paper: Paper, text: str, match: ExponentMatch, reading: SentenceReading, claim: Claim
+    paper: Paper,
+    text: str,
+    match: ExponentMatch,
+    reading: SentenceReading,
+    claim: Claim,
+    version: str,
 ) -> Exponent:
     variable = match.variable
     if variable is None:
@@ -363,7 +442,7 @@ def _exponent(
         text=text[match.start : match.end],
         span_start=match.start,
         span_end=match.end,
-        extractor_version=EXTRACTOR_VERSION,
+        extractor_version=version,
     )
 
 
