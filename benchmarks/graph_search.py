@@ -1,0 +1,286 @@
+"""Search round 5: do score regularisation, phrase matches or claim-sentence cosines pay?
+
+Candidate feature columns for the learned fusion (kb.ranking), appended to the shipped
+kb.ranking.FEATURES matrix and fitted with the same two-stage pairwise fit as
+``benchmarks/fit_search_weights.py`` (stage 1 with the feedback columns held at 0, feedback
+recomputed from the stage-1 weights, stage 2 with all), scored by in-sample, leave-one-query-out
+(LOQO) and 2-fold (even/odd, both ways) nDCG@10 on the development queries only. It never
+reads a held-out file.
+
+- Score regularisation over the paper-similarity graph (the cluster hypothesis; Diaz 2005,
+  "Regularizing ad hoc retrieval scores"): every paper's ``k`` nearest papers by whole-text
+  cosine (at least ``floor``), and the similarity-weighted mean over them of a score column:
+  ``g_first`` of the first-stage fused score (the shipped weights without feedback columns, as
+  ``rm3`` uses; a feedback column itself), ``g_sem`` of ``sem_paper``, ``g_bm25`` of the mean
+  of the ``title`` and ``abstract`` BM25 columns. Each is max-scaled within the query.
+- ``phrase``: IDF-weighted share of the query's adjacent token pairs (kb.keyword.tokenize:
+  stop-words out, stemmed) that occur adjacent in the paper's title or abstract.
+- ``claim_sem``: the query's best cosine to a sentence of the paper that an extracted claim
+  cites as evidence (kb.ranking.scale_cosine; papers without claims get the floor).
+
+Two baselines, computed with the same code: the shipped features refitted on the pooled
+judgments (``base``), and refitted on the judgments as first written but scored on the pooled
+ones (``base-first``, ``--first PATH``: the round-3 situation).
+
+    PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/graph_search.py [--db PATH] \\
+        [--queries PATH] [--first PATH] [--variants NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_search import DEV, ensure_store, load_queries  # noqa: E402
+from benchmarks.fit_search_weights import DROPPED, START, gains_of  # noqa: E402
+from kb.keyword import tokenize  # noqa: E402
+from kb.ranking import FEATURES, FeatureMatrix, fit_pairwise, mean_ndcg, scale_cosine  # noqa: E402
+from kb.records import Claim  # noqa: E402
+from kb.search import Searcher  # noqa: E402
+
+Vector = NDArray[np.float32]
+COL = {f: i for i, f in enumerate(FEATURES)}
+EXTRA = ("g_first", "g_sem", "g_bm25", "phrase", "claim_sem")
+FEEDBACK = ("prf", "rm3", "g_first")  # columns that depend on the first-stage weights
+L2 = 0.1
+
+
+def neighbour_weights(vectors: Vector, k: int, floor: float) -> NDArray[np.float32]:
+    """Row-normalised (n x n) matrix: each paper's ``k`` nearest others with cosine >= floor."""
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    out = np.zeros_like(sims)
+    near = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    rows = np.arange(len(sims))[:, None]
+    keep = sims[rows, near] >= floor
+    out[np.broadcast_to(rows, near.shape)[keep], near[keep]] = sims[rows, near][keep]
+    total = out.sum(axis=1, keepdims=True)
+    return (out / np.where(total > 0, total, 1.0)).astype(np.float32)
+
+
+def max_scale(x: Vector) -> Vector:
+    top = float(x.max()) if x.size else 0.0
+    return (x / top if top > 0 else x * 0).astype(np.float32)
+
+
+def bigrams(tokens: Sequence[str]) -> set[tuple[str, str]]:
+    return set(zip(tokens, tokens[1:], strict=False))
+
+
+class Corpus:
+    """Per-query static columns and the pieces the extra columns are computed from."""
+
+    def __init__(self, searcher: Searcher, queries: list[dict]):
+        self.searcher = searcher
+        self.queries = queries
+        sem = searcher.semantic
+        index = sem.index.faiss_index
+        n = len(searcher.papers)
+        self.vectors = np.stack([index.reconstruct(int(sem.paper_row[i])) for i in range(n)])
+        self.paper_bigrams = [
+            bigrams(tokenize(p.title)) | bigrams(tokenize(p.abstract)) for p in searcher.papers
+        ]
+        df = Counter(b for s in self.paper_bigrams for b in s)
+        self.bigram_idf = {b: math.log1p(n / (1 + c)) for b, c in df.items()}
+        # Sentence rows an extracted claim cites (its evidence span overlaps the sentence).
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for c in searcher.store.select(Claim):
+            spans.setdefault(c.paper_id, []).append((c.span_start, c.span_end))
+        self.claim_rows = np.array(
+            [
+                row
+                for row, r in enumerate(sem.index.rows)
+                if r.field == "sentence"
+                and any(s < r.span_end and r.span_start < e for s, e in spans.get(r.paper_id, []))
+            ],
+            dtype=np.int64,
+        )
+        claim_vecs = np.stack([index.reconstruct(int(r)) for r in self.claim_rows])
+        self.static: list[FeatureMatrix] = []
+        self.phrase: list[Vector] = []
+        self.claim_sem: list[Vector] = []
+        for q in queries:
+            qvec = searcher._encode(q["query"])
+            self.static.append(
+                searcher._features(q["query"], qvec, None, feedback=frozenset(), title=True,
+                                   terms=True)
+            )  # fmt: skip
+            self.phrase.append(self._phrase(q["query"]))
+            sims = np.full(n, -1.0, dtype=np.float32)
+            np.maximum.at(sims, sem.row_paper[self.claim_rows], claim_vecs @ qvec)
+            lo = float(sims[sims > -1].min()) if (sims > -1).any() else 0.0
+            self.claim_sem.append(scale_cosine(np.where(sims > -1, sims, lo).astype(np.float32)))
+        self._rm3: dict[tuple[int, tuple[int, ...]], Vector] = {}
+        self.graph: NDArray[np.float32] | None = None
+
+    def _phrase(self, query: str) -> Vector:
+        wanted = bigrams(tokenize(query))
+        n = len(self.paper_bigrams)
+        if not wanted:
+            return np.zeros(n, dtype=np.float32)
+        idf = {b: self.bigram_idf.get(b, math.log1p(n)) for b in wanted}
+        total = sum(idf.values())
+        return np.array(
+            [sum(idf[b] for b in wanted & have) / total for have in self.paper_bigrams],
+            dtype=np.float32,
+        )
+
+    def set_graph(self, k: int, floor: float) -> None:
+        self.graph = neighbour_weights(self.vectors, k, floor)
+
+    def matrix(self, qi: int, w: NDArray[np.float64], extras: Sequence[str]) -> FeatureMatrix:
+        """Query ``qi``'s FEATURES + ``extras`` columns, feedback from first-stage ``w``."""
+        base = self.static[qi].copy()
+        first = base @ w[: len(FEATURES)].astype(np.float32)  # prf, rm3 are 0 in static
+        top = tuple(np.argsort(-first, kind="stable")[: self.searcher.tuning.prf_depth].tolist())
+        key = (qi, top)
+        if key not in self._rm3:
+            self._rm3[key] = self.searcher.keyword.rm3(
+                self.queries[qi]["query"], np.array(top, dtype=np.intp),
+                self.searcher.tuning.prf_terms,
+            )  # fmt: skip
+        base[:, COL["rm3"]] = self._rm3[key]
+        cols = [base]
+        for name in extras:
+            if name == "g_first":
+                col = max_scale(self._graph() @ max_scale(first))
+            elif name == "g_sem":
+                col = max_scale(self._graph() @ base[:, COL["sem_paper"]])
+            elif name == "g_bm25":
+                kw = (base[:, COL["title"]] + base[:, COL["abstract"]]) / 2
+                col = max_scale(self._graph() @ kw)
+            elif name == "phrase":
+                col = self.phrase[qi]
+            elif name == "claim_sem":
+                col = self.claim_sem[qi]
+            else:
+                raise SystemExit(f"unknown extra column {name!r}; expected one of {EXTRA}")
+            cols.append(col[:, None])
+        return np.concatenate(cols, axis=1).astype(np.float32)
+
+    def _graph(self) -> NDArray[np.float32]:
+        if self.graph is None:
+            raise SystemExit("set_graph first")
+        return self.graph
+
+
+def fit_two_stage(
+    corpus: Corpus, train: Sequence[int], gains: Sequence[Vector], extras: Sequence[str]
+) -> NDArray[np.float64]:
+    """fit_search_weights.fit_two_stage with ``extras`` appended (start weight 0)."""
+    names = (*FEATURES, *extras)
+    start = np.concatenate([START, np.zeros(len(extras))])
+    dropped = tuple(names.index(f) for f in DROPPED)
+    feedback = tuple(names.index(f) for f in FEEDBACK if f in names)
+    g = [gains[i] for i in train]
+    first = [corpus.matrix(i, start, extras) for i in train]
+    w1 = fit_pairwise(first, g, start=start, l2=L2, fixed=(*dropped, *feedback))
+    second = [corpus.matrix(i, w1, extras) for i in train]
+    return fit_pairwise(second, g, start=w1, l2=L2, fixed=dropped)
+
+
+def scores_of(
+    corpus: Corpus, test: Sequence[int], gains: Sequence[Vector], w: NDArray[np.float64],
+    extras: Sequence[str],
+) -> list[float]:  # fmt: skip
+    return [mean_ndcg([corpus.matrix(i, w, extras)], [gains[i]], w) for i in test]
+
+
+def cross_validate(
+    corpus: Corpus, fit_gains: Sequence[Vector], score_gains: Sequence[Vector],
+    extras: Sequence[str],
+) -> tuple[list[float], list[float], list[float], NDArray[np.float64]]:  # fmt: skip
+    """Per-query in-sample, LOQO and 2-fold nDCG@10, and the weights fitted on every query."""
+    n = len(corpus.queries)
+    everyone = list(range(n))
+    w_all = fit_two_stage(corpus, everyone, fit_gains, extras)
+    in_sample = scores_of(corpus, everyone, score_gains, w_all, extras)
+
+    def held(folds: list[list[int]]) -> list[float]:
+        out = [0.0] * n
+        for test in folds:
+            w = fit_two_stage(corpus, [i for i in everyone if i not in test], fit_gains, extras)
+            for i, s in zip(test, scores_of(corpus, test, score_gains, w, extras), strict=True):
+                out[i] = s
+        return out
+
+    return in_sample, held([[i] for i in everyone]), held([everyone[0::2], everyone[1::2]]), w_all
+
+
+def by_kind(queries: list[dict], scores: list[float]) -> str:
+    kinds = sorted({q["kind"] for q in queries})
+    pairs = list(zip(queries, scores, strict=True))
+    parts = [f"{k[:4]}={statistics.fmean(s for q, s in pairs if q['kind'] == k):.3f}" for k in kinds]
+    return f"{statistics.fmean(scores):.3f} ({' '.join(parts)})"
+
+
+VARIANTS: dict[str, tuple[tuple[str, ...], int, float]] = {
+    # name: (extra columns, k neighbours, similarity floor)
+    "base": ((), 0, 0.0),
+    "g_first k3": (("g_first",), 3, 0.0),
+    "g_first k5": (("g_first",), 5, 0.0),
+    "g_first k10": (("g_first",), 10, 0.0),
+    "g_first k5 f0.5": (("g_first",), 5, 0.5),
+    "g_sem k5": (("g_sem",), 5, 0.0),
+    "g_bm25 k5": (("g_bm25",), 5, 0.0),
+    "g_all k5": (("g_first", "g_sem", "g_bm25"), 5, 0.0),
+    "g_sem+bm25 k5": (("g_sem", "g_bm25"), 5, 0.0),
+    "g_sem+bm25 k10": (("g_sem", "g_bm25"), 10, 0.0),
+    "g_sem+bm25 k3": (("g_sem", "g_bm25"), 3, 0.0),
+    "phrase": (("phrase",), 0, 0.0),
+    "claim_sem": (("claim_sem",), 0, 0.0),
+    "phrase+claim_sem": (("phrase", "claim_sem"), 0, 0.0),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", type=Path, default=Path("/tmp/kb_bench_search_ingested.duckdb"))
+    parser.add_argument("--queries", type=Path, default=DEV, metavar="PATH")
+    parser.add_argument(
+        "--first", type=Path, default=None, metavar="PATH",
+        help="the same queries with the judgments as first written (baseline base-first)",
+    )  # fmt: skip
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    args = parser.parse_args()
+    queries = load_queries(args.queries)
+    searcher = Searcher.open(ensure_store(args.db), str(args.db))
+    t0 = time.perf_counter()
+    corpus = Corpus(searcher, queries)
+    gains = gains_of(searcher, queries)
+    print(f"{len(queries)} queries from {args.queries}; columns in {time.perf_counter() - t0:.1f} s;"
+          f" {len(corpus.claim_rows)} claim-evidence sentence rows")  # fmt: skip
+    print("variant: in-sample / LOQO / 2-fold nDCG@10 (exact, paraphrase, conceptual)")
+    runs: list[tuple[str, Sequence[Vector], tuple[str, ...], int, float]] = []
+    if args.first is not None:
+        first = load_queries(args.first)
+        if [q["qid"] for q in first] != [q["qid"] for q in queries]:
+            raise SystemExit(f"{args.first} does not list the queries of {args.queries}")
+        runs.append(("base-first", gains_of(searcher, first), (), 0, 0.0))
+    runs += [(name, gains, *VARIANTS[name]) for name in args.variants]
+    report: Callable[[list[float]], str] = lambda s: by_kind(queries, s)  # noqa: E731
+    for name, fit_gains, extras, k, floor in runs:
+        if k:
+            corpus.set_graph(k, floor)
+        ins, loqo, two, w = cross_validate(corpus, fit_gains, gains, extras)
+        print(f"{name:18s} {report(ins)} / {report(loqo)} / {report(two)}")
+        if extras:
+            names = (*FEATURES, *extras)
+            print("  weights: " + ", ".join(f"{f}={v:.3f}" for f, v in zip(names, w, strict=True)
+                                            if v > 0.0005))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
