@@ -29,6 +29,7 @@ ones (``base-first``, ``--first PATH``: the round-3 situation).
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import statistics
 import sys
@@ -36,6 +37,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_search import DEV, ensure_store, load_queries  # noqa: E402
 from benchmarks.fit_search_weights import DROPPED, START, gains_of  # noqa: E402
+from kb.index import IndexRow  # noqa: E402
 from kb.keyword import tokenize  # noqa: E402
 from kb.ranking import FEATURES, FeatureMatrix, fit_pairwise, mean_ndcg, scale_cosine  # noqa: E402
 from kb.records import Claim  # noqa: E402
@@ -52,8 +55,13 @@ from kb.search import Searcher  # noqa: E402
 
 Vector = NDArray[np.float32]
 COL = {f: i for i, f in enumerate(FEATURES)}
-EXTRA = ("g_first", "g_sem", "g_bm25", "phrase", "claim_sem")
-FEEDBACK = ("prf", "rm3", "g_first")  # columns that depend on the first-stage weights
+EXTRA = ("g_first", "g_first_max", "g_sem", "g_bm25", "phrase", "claim_sem")
+FEEDBACK = (
+    "prf",
+    "rm3",
+    "g_first",
+    "g_first_max",
+)  # columns that depend on the first-stage weights
 L2 = 0.1
 
 
@@ -71,20 +79,71 @@ def neighbour_weights(vectors: Vector, k: int, floor: float) -> NDArray[np.float
 
 
 def max_scale(x: Vector) -> Vector:
+    """``x`` divided by its maximum (all zeros, or an empty or non-positive ``x``: zeros)."""
     top = float(x.max()) if x.size else 0.0
     return (x / top if top > 0 else x * 0).astype(np.float32)
 
 
 def bigrams(tokens: Sequence[str]) -> set[tuple[str, str]]:
-    return set(zip(tokens, tokens[1:], strict=False))
+    """Adjacent token pairs of ``tokens``."""
+    return set(itertools.pairwise(tokens))
+
+
+def phrase_scores(
+    query: str, paper_bigrams: Sequence[set[tuple[str, str]]], idf: dict[tuple[str, str], float]
+) -> Vector:
+    """Per paper, the IDF-weighted share of the query's adjacent token pairs it contains.
+
+    A pair absent from ``idf`` (in no paper) counts with the largest IDF, log(1 + n).
+    """
+    wanted = bigrams(tokenize(query))
+    n = len(paper_bigrams)
+    if not wanted:
+        return np.zeros(n, dtype=np.float32)
+    weight = {b: idf.get(b, math.log1p(n)) for b in wanted}
+    total = sum(weight.values())
+    return np.array(
+        [sum(weight[b] for b in wanted & have) / total for have in paper_bigrams],
+        dtype=np.float32,
+    )
+
+
+def bigram_idf(paper_bigrams: Sequence[set[tuple[str, str]]]) -> dict[tuple[str, str], float]:
+    """log(1 + n / (1 + df)) of every adjacent pair found in some paper."""
+    n = len(paper_bigrams)
+    df = Counter(b for s in paper_bigrams for b in s)
+    return {b: math.log1p(n / (1 + c)) for b, c in df.items()}
+
+
+def claim_sentence_rows(
+    rows: Sequence[IndexRow], spans: dict[str, list[tuple[int, int]]]
+) -> NDArray[np.int64]:
+    """Index rows of abstract sentences that overlap a claim's evidence span of their paper."""
+    return np.array(
+        [
+            i
+            for i, r in enumerate(rows)
+            if r.field == "sentence"
+            and any(s < r.span_end and r.span_start < e for s, e in spans.get(r.paper_id, []))
+        ],
+        dtype=np.int64,
+    )
 
 
 class Corpus:
     """Per-query static columns and the pieces the extra columns are computed from."""
 
-    def __init__(self, searcher: Searcher, queries: list[dict]):
+    def __init__(self, searcher: Searcher, queries: list[dict[str, Any]]):
         self.searcher = searcher
         self.queries = queries
+        self.condensed = False  # score on condensed lists (judged papers only)
+        self.judged: list[NDArray[np.bool_]] = []
+        for q in queries:
+            mask = np.zeros(len(searcher.papers), dtype=bool)
+            for pid in [*q["relevant"], *q.get("not_relevant", [])]:
+                if pid in searcher._pos:
+                    mask[searcher._pos[pid]] = True
+            self.judged.append(mask)
         sem = searcher.semantic
         index = sem.index.faiss_index
         n = len(searcher.papers)
@@ -92,21 +151,12 @@ class Corpus:
         self.paper_bigrams = [
             bigrams(tokenize(p.title)) | bigrams(tokenize(p.abstract)) for p in searcher.papers
         ]
-        df = Counter(b for s in self.paper_bigrams for b in s)
-        self.bigram_idf = {b: math.log1p(n / (1 + c)) for b, c in df.items()}
+        self.bigram_idf = bigram_idf(self.paper_bigrams)
         # Sentence rows an extracted claim cites (its evidence span overlaps the sentence).
         spans: dict[str, list[tuple[int, int]]] = {}
         for c in searcher.store.select(Claim):
             spans.setdefault(c.paper_id, []).append((c.span_start, c.span_end))
-        self.claim_rows = np.array(
-            [
-                row
-                for row, r in enumerate(sem.index.rows)
-                if r.field == "sentence"
-                and any(s < r.span_end and r.span_start < e for s, e in spans.get(r.paper_id, []))
-            ],
-            dtype=np.int64,
-        )
+        self.claim_rows = claim_sentence_rows(sem.index.rows, spans)
         claim_vecs = np.stack([index.reconstruct(int(r)) for r in self.claim_rows])
         self.static: list[FeatureMatrix] = []
         self.phrase: list[Vector] = []
@@ -117,25 +167,13 @@ class Corpus:
                 searcher._features(q["query"], qvec, None, feedback=frozenset(), title=True,
                                    terms=True)
             )  # fmt: skip
-            self.phrase.append(self._phrase(q["query"]))
+            self.phrase.append(phrase_scores(q["query"], self.paper_bigrams, self.bigram_idf))
             sims = np.full(n, -1.0, dtype=np.float32)
             np.maximum.at(sims, sem.row_paper[self.claim_rows], claim_vecs @ qvec)
             lo = float(sims[sims > -1].min()) if (sims > -1).any() else 0.0
             self.claim_sem.append(scale_cosine(np.where(sims > -1, sims, lo).astype(np.float32)))
         self._rm3: dict[tuple[int, tuple[int, ...]], Vector] = {}
         self.graph: NDArray[np.float32] | None = None
-
-    def _phrase(self, query: str) -> Vector:
-        wanted = bigrams(tokenize(query))
-        n = len(self.paper_bigrams)
-        if not wanted:
-            return np.zeros(n, dtype=np.float32)
-        idf = {b: self.bigram_idf.get(b, math.log1p(n)) for b in wanted}
-        total = sum(idf.values())
-        return np.array(
-            [sum(idf[b] for b in wanted & have) / total for have in self.paper_bigrams],
-            dtype=np.float32,
-        )
 
     def set_graph(self, k: int, floor: float) -> None:
         self.graph = neighbour_weights(self.vectors, k, floor)
@@ -156,11 +194,13 @@ class Corpus:
         for name in extras:
             if name == "g_first":
                 col = max_scale(self._graph() @ max_scale(first))
+            elif name == "g_first_max":
+                col = max_scale((self._graph() * max_scale(first)[None, :]).max(axis=1))
             elif name == "g_sem":
-                col = max_scale(self._graph() @ base[:, COL["sem_paper"]])
+                col = max_scale((self._graph() @ base[:, COL["sem_paper"]]).astype(np.float32))
             elif name == "g_bm25":
                 kw = (base[:, COL["title"]] + base[:, COL["abstract"]]) / 2
-                col = max_scale(self._graph() @ kw)
+                col = max_scale((self._graph() @ kw).astype(np.float32))
             elif name == "phrase":
                 col = self.phrase[qi]
             elif name == "claim_sem":
@@ -195,7 +235,27 @@ def scores_of(
     corpus: Corpus, test: Sequence[int], gains: Sequence[Vector], w: NDArray[np.float64],
     extras: Sequence[str],
 ) -> list[float]:  # fmt: skip
-    return [mean_ndcg([corpus.matrix(i, w, extras)], [gains[i]], w) for i in test]
+    """Per-query nDCG@10 with weights ``w``; with ``corpus.condensed`` the unjudged papers are
+    left out of the ranking (Sakai's condensed lists) instead of counting as not relevant."""
+    out = []
+    for i in test:
+        score = corpus.matrix(i, w, extras) @ w.astype(np.float32)
+        if corpus.condensed:
+            score = np.where(corpus.judged[i], score, -np.inf).astype(np.float32)
+        out.append(mean_ndcg([score[:, None]], [gains[i]], np.ones(1)))
+    return out
+
+
+def judged_at_10(
+    corpus: Corpus, judged: Sequence[NDArray[np.bool_]], w: NDArray[np.float64],
+    extras: Sequence[str],
+) -> float:  # fmt: skip
+    """Mean share of each query's top 10 (ranked with ``w``) that has a grade (0 included)."""
+    shares = []
+    for i, mask in enumerate(judged):
+        top = np.argsort(-(corpus.matrix(i, w, extras) @ w), kind="stable")[:10]
+        shares.append(float(mask[top].mean()))
+    return statistics.fmean(shares)
 
 
 def cross_validate(
@@ -219,10 +279,12 @@ def cross_validate(
     return in_sample, held([[i] for i in everyone]), held([everyone[0::2], everyone[1::2]]), w_all
 
 
-def by_kind(queries: list[dict], scores: list[float]) -> str:
+def by_kind(queries: list[dict[str, Any]], scores: list[float]) -> str:
     kinds = sorted({q["kind"] for q in queries})
     pairs = list(zip(queries, scores, strict=True))
-    parts = [f"{k[:4]}={statistics.fmean(s for q, s in pairs if q['kind'] == k):.3f}" for k in kinds]
+    parts = [
+        f"{k[:4]}={statistics.fmean(s for q, s in pairs if q['kind'] == k):.3f}" for k in kinds
+    ]
     return f"{statistics.fmean(scores):.3f} ({' '.join(parts)})"
 
 
@@ -233,6 +295,8 @@ VARIANTS: dict[str, tuple[tuple[str, ...], int, float]] = {
     "g_first k5": (("g_first",), 5, 0.0),
     "g_first k10": (("g_first",), 10, 0.0),
     "g_first k5 f0.5": (("g_first",), 5, 0.5),
+    "g_first k5 f0.7": (("g_first",), 5, 0.7),
+    "g_first_max k5": (("g_first_max",), 5, 0.0),
     "g_sem k5": (("g_sem",), 5, 0.0),
     "g_bm25 k5": (("g_bm25",), 5, 0.0),
     "g_all k5": (("g_first", "g_sem", "g_bm25"), 5, 0.0),
@@ -254,28 +318,42 @@ def main() -> None:
         help="the same queries with the judgments as first written (baseline base-first)",
     )  # fmt: skip
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument(
+        "--condensed", action="store_true",
+        help="score on condensed lists: unjudged papers left out of every ranking",
+    )  # fmt: skip
+    parser.add_argument(
+        "--fit-first", action="store_true",
+        help="also fit every variant on the first judgments (--first), scored on the pooled ones",
+    )  # fmt: skip
     args = parser.parse_args()
     queries = load_queries(args.queries)
     searcher = Searcher.open(ensure_store(args.db), str(args.db))
     t0 = time.perf_counter()
     corpus = Corpus(searcher, queries)
     gains = gains_of(searcher, queries)
-    print(f"{len(queries)} queries from {args.queries}; columns in {time.perf_counter() - t0:.1f} s;"
-          f" {len(corpus.claim_rows)} claim-evidence sentence rows")  # fmt: skip
-    print("variant: in-sample / LOQO / 2-fold nDCG@10 (exact, paraphrase, conceptual)")
+    took = time.perf_counter() - t0
+    print(f"{len(queries)} queries from {args.queries}; columns in {took:.1f} s; "
+          f"{len(corpus.claim_rows)} claim-evidence sentence rows")  # fmt: skip
+    print("variant: in-sample / LOQO / 2-fold nDCG@10 (conceptual, exact, paraphrase); judged@10")
     runs: list[tuple[str, Sequence[Vector], tuple[str, ...], int, float]] = []
+    first_gains: Sequence[Vector] = ()
     if args.first is not None:
         first = load_queries(args.first)
         if [q["qid"] for q in first] != [q["qid"] for q in queries]:
             raise SystemExit(f"{args.first} does not list the queries of {args.queries}")
-        runs.append(("base-first", gains_of(searcher, first), (), 0, 0.0))
-    runs += [(name, gains, *VARIANTS[name]) for name in args.variants]
+        first_gains = gains_of(searcher, first)
+    for name in args.variants:
+        runs.append((name, gains, *VARIANTS[name]))
+        if first_gains and (args.fit_first or name == "base"):
+            runs.append((f"{name} [first]", first_gains, *VARIANTS[name]))
     report: Callable[[list[float]], str] = lambda s: by_kind(queries, s)  # noqa: E731
     for name, fit_gains, extras, k, floor in runs:
         if k:
             corpus.set_graph(k, floor)
         ins, loqo, two, w = cross_validate(corpus, fit_gains, gains, extras)
-        print(f"{name:18s} {report(ins)} / {report(loqo)} / {report(two)}")
+        cover = judged_at_10(corpus, corpus.judged, w, extras)
+        print(f"{name:22s} {report(ins)} / {report(loqo)} / {report(two)}; {cover:.3f}")
         if extras:
             names = (*FEATURES, *extras)
             print("  weights: " + ", ".join(f"{f}={v:.3f}" for f, v in zip(names, w, strict=True)
