@@ -66,13 +66,14 @@ L2 = 0.1
 
 
 def neighbour_weights(vectors: Vector, k: int, floor: float) -> NDArray[np.float32]:
-    """Row-normalised (n x n) matrix: each paper's ``k`` nearest others with cosine >= floor."""
+    """Row-normalised (n x n) matrix: each paper's ``k`` nearest others with cosine >= floor,
+    weighted by cosine (only positive cosines count; a paper with none has an all-zero row)."""
     sims = vectors @ vectors.T
     np.fill_diagonal(sims, -np.inf)
     out = np.zeros_like(sims)
     near = np.argsort(-sims, axis=1, kind="stable")[:, :k]
     rows = np.arange(len(sims))[:, None]
-    keep = sims[rows, near] >= floor
+    keep = (sims[rows, near] >= floor) & (sims[rows, near] > 0)
     out[np.broadcast_to(rows, near.shape)[keep], near[keep]] = sims[rows, near][keep]
     total = out.sum(axis=1, keepdims=True)
     return (out / np.where(total > 0, total, 1.0)).astype(np.float32)
@@ -332,6 +333,7 @@ def main() -> None:
     t0 = time.perf_counter()
     corpus = Corpus(searcher, queries)
     gains = gains_of(searcher, queries)
+    corpus.condensed = args.condensed
     took = time.perf_counter() - t0
     print(f"{len(queries)} queries from {args.queries}; columns in {took:.1f} s; "
           f"{len(corpus.claim_rows)} claim-evidence sentence rows")  # fmt: skip
