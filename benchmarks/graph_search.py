@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_search import DEV, ensure_store, load_queries  # noqa: E402
 from benchmarks.fit_search_weights import DROPPED, START, gains_of  # noqa: E402
+from benchmarks.pool_search import write_jsonl  # noqa: E402
 from kb.index import IndexRow  # noqa: E402
 from kb.keyword import tokenize  # noqa: E402
 from kb.ranking import FEATURES, FeatureMatrix, fit_pairwise, mean_ndcg, scale_cosine  # noqa: E402
@@ -138,6 +139,8 @@ class Corpus:
         self.searcher = searcher
         self.queries = queries
         self.condensed = False  # score on condensed lists (judged papers only)
+        # Every paper some scored ranking put in a query's top 10 (the pool to judge).
+        self.seen_top: list[set[int]] = [set() for _ in queries]
         self.judged: list[NDArray[np.bool_]] = []
         for q in queries:
             mask = np.zeros(len(searcher.papers), dtype=bool)
@@ -241,6 +244,7 @@ def scores_of(
     out = []
     for i in test:
         score = corpus.matrix(i, w, extras) @ w.astype(np.float32)
+        corpus.seen_top[i].update(np.argsort(-score, kind="stable")[:10].tolist())
         if corpus.condensed:
             score = np.where(corpus.judged[i], score, -np.inf).astype(np.float32)
         out.append(mean_ndcg([score[:, None]], [gains[i]], np.ones(1)))
@@ -320,6 +324,10 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument(
+        "--pool", type=Path, default=None, metavar="PATH",
+        help="write the unjudged papers of every scored ranking's top 10 (pool_search.py format)",
+    )  # fmt: skip
+    parser.add_argument(
         "--condensed", action="store_true",
         help="score on condensed lists: unjudged papers left out of every ranking",
     )  # fmt: skip
@@ -360,6 +368,23 @@ def main() -> None:
             names = (*FEATURES, *extras)
             print("  weights: " + ", ".join(f"{f}={v:.3f}" for f, v in zip(names, w, strict=True)
                                             if v > 0.0005))  # fmt: skip
+
+    if args.pool is not None:
+        write_pool(args.pool, corpus)
+
+
+def write_pool(path: Path, corpus: Corpus) -> None:
+    """The unjudged top-10 papers of every ranking scored, one line per query, in the format of
+    ``pool_search.py pool`` (paper-id order, so a judge cannot tell which ranking found one)."""
+    rows, total = [], 0
+    papers = corpus.searcher.papers
+    for q, seen, judged in zip(corpus.queries, corpus.seen_top, corpus.judged, strict=True):
+        todo = sorted(papers[i].paper_id for i in seen if not judged[i])
+        total += len(todo)
+        rows.append({"qid": q["qid"], "kind": q["kind"], "query": q["query"],
+                     "judged": q["relevant"], "to_judge": todo})  # fmt: skip
+    write_jsonl(path, rows)
+    print(f"{path}: {len(rows)} queries, {total} papers to judge")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ columns, and the experiment's fit on the invented papers of test_search.py (hash
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from benchmarks.graph_search import (
     max_scale,
     neighbour_weights,
     phrase_scores,
+    write_pool,
 )
 from kb.index import IndexRow, build_index
 from kb.keyword import tokenize
@@ -186,3 +188,18 @@ def test_cross_validation_and_judged_share_run_on_every_variant(corpus: Corpus) 
     corpus.condensed = True  # unjudged papers left out: only judged ones can be ranked
     ins, *_ = cross_validate(corpus, gains, gains, ())
     assert ins[0] == pytest.approx(1.0)  # the one relevant judged paper beats the judged miss
+
+
+def test_pool_lists_unjudged_top_papers_in_id_order(corpus: Corpus, tmp_path: Path) -> None:
+    gains = gains_of(corpus.searcher, QUERIES)
+    cross_validate(corpus, gains, gains, ())
+    out = tmp_path / "pool.jsonl"
+    write_pool(out, corpus)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["qid"] for r in rows] == [q["qid"] for q in QUERIES]
+    for row, q in zip(rows, QUERIES, strict=True):
+        assert row["to_judge"] == sorted(row["to_judge"])
+        graded = {*q["relevant"], *q.get("not_relevant", [])}
+        assert not graded & set(row["to_judge"])
+        # five papers, all in every top 10: everything not graded is to be judged
+        assert len(row["to_judge"]) == len(PAPERS) - len(graded)
