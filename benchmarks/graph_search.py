@@ -22,8 +22,13 @@ Two baselines, computed with the same code: the shipped features refitted on the
 judgments (``base``), and refitted on the judgments as first written but scored on the pooled
 ones (``base-first``, ``--first PATH``: the round-3 situation).
 
+``--condensed`` scores on condensed lists (unjudged papers left out of every ranking, Sakai
+2007), ``--pool PATH`` writes the unjudged top-10 papers of every ranking scored in the format
+of ``pool_search.py pool``, for a judge. Round-5 figures and verdict: data/eval/README.md.
+
     PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/graph_search.py [--db PATH] \\
-        [--queries PATH] [--first PATH] [--variants NAME ...]
+        [--queries PATH] [--first PATH [--fit-first]] [--condensed] [--pool PATH] \\
+        [--variants NAME ...]
 """
 
 from __future__ import annotations
