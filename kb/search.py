@@ -176,7 +176,7 @@ class Searcher:
         self._query_vectors: dict[str, FloatMatrix] = {}  # repeated queries skip the model
         self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
         self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
-        self.papers = store.select(Paper)
+        self.papers = index.papers if index.papers is not None else store.select(Paper)
         self._pos = {p.paper_id: i for i, p in enumerate(self.papers)}
         claims: dict[str, list[str]] = {}
         self._variables: list[set[str]] = [set() for _ in self.papers]
@@ -205,15 +205,11 @@ class Searcher:
                 "abstract": [p.abstract for p in self.papers],
                 "claims": [" ".join(claims.get(p.paper_id, [])) for p in self.papers],
             },
-            [f"{p.title} {p.abstract}" for p in self.papers],
-        )
+        )  # documents: title + abstract, reusing those fields' tokens
         self.semantic = SemanticIndex(index, self._pos, len(self.papers))
-        self._row_terms: dict[int, frozenset[str]] = {}  # snippet scoring, tokenised once
-        for row_id, r in enumerate(index.rows):
-            pos = self._pos[r.paper_id]
-            if r.field == "sentence":
-                text = self.papers[pos].abstract[r.span_start : r.span_end]
-                self._row_terms[row_id] = frozenset(tokenize(text))
+        # Snippet scoring: a sentence row's terms, tokenised when a hit first needs them (all
+        # of them up front was a third of Searcher.open at 100k papers).
+        self._row_terms: dict[int, frozenset[str]] = {}
 
     @classmethod
     def open(
@@ -533,9 +529,11 @@ class Searcher:
             rows = [rows_of[pos][0]]
         best, best_score = 0, -np.inf
         for i, (row, cand) in enumerate(zip(rows, candidates, strict=True)):
-            words = self._row_terms.get(row) or frozenset(
-                tokenize(paper.abstract[cand.span_start : cand.span_end])
-            )
+            words = self._row_terms.get(row)
+            if words is None:
+                words = frozenset(tokenize(paper.abstract[cand.span_start : cand.span_end]))
+                if cand.field == "sentence":
+                    self._row_terms[row] = words
             score = len(terms & words) / (len(terms) or 1)
             if qvec is not None:
                 score = 0.3 * score + float(self.index.faiss_index.reconstruct(row) @ qvec)
