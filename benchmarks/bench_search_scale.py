@@ -231,10 +231,14 @@ def run_size(n: int, sampler: WordSampler, n_queries: int, rounds: int, tmp: Pat
     cmd = [sys.executable, __file__, "--child", str(db), str(qfile), str(rounds)]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True, env=os.environ)
     r = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"  Searcher.open (fresh process, imports {r['imports_s']:.1f} s excluded): "
-          f"{r['open_s']:.2f} s wall, {r['open_cpu_s']:.2f} s CPU, RSS {r['rss_open_mb']:,.0f} MB")
-    print(f"  term expansion: {r['vocab']:,} terms, first use {r['terms_s']:.2f} s "
-          f"(cached vectors read from the store); peak RSS {r['rss_peak_mb']:,.0f} MB")
+    print(
+        f"  Searcher.open (fresh process, imports {r['imports_s']:.1f} s excluded): "
+        f"{r['open_s']:.2f} s wall, {r['open_cpu_s']:.2f} s CPU, RSS {r['rss_open_mb']:,.0f} MB"
+    )
+    print(
+        f"  term expansion: {r['vocab']:,} terms, first use {r['terms_s']:.2f} s "
+        f"(cached vectors read from the store); peak RSS {r['rss_peak_mb']:,.0f} MB"
+    )
     for mode in MODES:
         m = r[mode]
         print(f"  {mode:8s} warm latency ms (encode excluded): p50 {m['p50']:.1f} "
@@ -295,8 +299,10 @@ def main(argv: list[str] | None = None) -> int:
         for n in args.papers:
             run_size(n, sampler, args.queries, args.rounds, work)
     rate = model_rate(args.model_sample, [p.abstract for p in seeds]) if args.model_sample else None
-    print("\n| N | ingest s | index s (fake) | kind | open s | RSS MB | vocab | terms s | "
-          "fused p50/p95 ms | keyword p50/p95 | semantic p50/p95 | MiniLM index est. |")
+    print(
+        "\n| N | ingest s | index s (fake) | kind | open s | RSS MB | vocab | terms s | "
+        "fused p50/p95 ms | keyword p50/p95 | semantic p50/p95 | MiniLM index est. |"
+    )
     print("|---" * 12 + "|")
     for n, ingest_s, index_s, kind, r, texts in return_rows:
         est = f"{texts / rate[0] / 60:,.0f} min" if rate else "n/a"
@@ -305,8 +311,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['rss_peak_mb']:,.0f} | {r['vocab']:,} | {r['terms_s']:.1f} | "
               f"{' | '.join(cells)} | {est} |")  # fmt: skip
     if rate:
-        print(f"real model: {rate[0]:,.0f} abstract-sized texts/s on {os.cpu_count()} CPUs; "
-              f"one short query encodes in {rate[1]:.1f} ms (add to the latencies above)")
+        print(
+            f"real model: {rate[0]:,.0f} abstract-sized texts/s on {os.cpu_count()} CPUs; "
+            f"one short query encodes in {rate[1]:.1f} ms (add to the latencies above)"
+        )
     return 0
 
 
