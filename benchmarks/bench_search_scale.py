@@ -42,6 +42,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -102,8 +103,8 @@ class WordSampler:
         common = np.minimum(common, len(self.words) - 1)
         rare = self.rng.random(n) < RARE_SHARE
         tail = self.rng.zipf(RARE_ZIPF, n)
-        return [_pseudo_word(int(t)) if r else self.words[c]
-                for c, r, t in zip(common.tolist(), rare.tolist(), tail.tolist(), strict=True)]  # fmt: skip
+        picks = zip(common.tolist(), rare.tolist(), tail.tolist(), strict=True)
+        return [_pseudo_word(int(t)) if r else self.words[c] for c, r, t in picks]
 
 
 def _pseudo_word(k: int) -> str:
@@ -224,8 +225,10 @@ def run_size(n: int, sampler: WordSampler, n_queries: int, rounds: int, tmp: Pat
         report = build_index(store, db, model=HashEmbedder())
         index_s = time.perf_counter() - t0
     print(f"  ingest (no claim extraction) {ingest_s:.1f} s" + (" (reused store)" if reuse else ""))
-    print(f"  build_index {index_s:.1f} s: {report.n_rows:,} rows, kind {report.kind}, "
-          f"{report.n_embedded:,} texts + {report.n_terms_embedded:,} terms embedded (fake)")  # fmt: skip
+    print(
+        f"  build_index {index_s:.1f} s: {report.n_rows:,} rows, kind {report.kind}, "
+        f"{report.n_embedded:,} texts + {report.n_terms_embedded:,} terms embedded (fake)"
+    )
     qfile = tmp / "queries.txt"
     qfile.write_text("\n".join(queries(sampler, n_queries)) + "\n", "utf-8")
     cmd = [sys.executable, __file__, "--child", str(db), str(qfile), str(rounds)]
@@ -241,13 +244,15 @@ def run_size(n: int, sampler: WordSampler, n_queries: int, rounds: int, tmp: Pat
     )
     for mode in MODES:
         m = r[mode]
-        print(f"  {mode:8s} warm latency ms (encode excluded): p50 {m['p50']:.1f} "
-              f"p95 {m['p95']:.1f} | CPU p50 {m['cpu_p50']:.1f} p95 {m['cpu_p95']:.1f}")  # fmt: skip
+        print(
+            f"  {mode:8s} warm latency ms (encode excluded): p50 {m['p50']:.1f} "
+            f"p95 {m['p95']:.1f} | CPU p50 {m['cpu_p50']:.1f} p95 {m['cpu_p95']:.1f}"
+        )
     real_texts = report.n_embedded + report.n_terms_embedded
     return_rows.append((n, ingest_s, index_s, report.kind, r, real_texts))
 
 
-return_rows: list[tuple[int, float, float, str, dict, int]] = []
+return_rows: list[tuple[int, float, float, str, dict[str, Any], int]] = []
 
 
 def model_rate(sample: int, texts: Sequence[str]) -> tuple[float, float] | None:

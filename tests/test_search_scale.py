@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from benchmarks.bench_search_scale import HashEmbedder, WordSampler, _pseudo_word
 from kb.index import build_index, open_index
-from kb.keyword import KeywordIndex, tokenize, vocabulary
 from kb.keyword import _STEMMER as STEMMER
+from kb.keyword import KeywordIndex, tokenize, vocabulary
 from kb.keyword import _words as words_of
 from kb.records import Paper, paper_id_for
 from kb.search import Searcher
