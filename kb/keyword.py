@@ -119,7 +119,9 @@ class KeywordIndex:
             self._doc_tokens = [tokenize(d) for d in documents]
             self._documents, self._counts = list(documents), Counter()
         self.size = len(self._doc_tokens)
-        self._df = Counter(t for tokens in self._doc_tokens for t in set(tokens))
+        self._df: Counter[str] = Counter()
+        for tokens in self._doc_tokens:
+            self._df.update(set(tokens))
 
     def vocabulary(self, min_df: int = 2) -> tuple[list[str], list[str]]:
         """:func:`vocabulary` of this index's documents (title + abstract per paper)."""
