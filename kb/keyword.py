@@ -120,8 +120,8 @@ class KeywordIndex:
             self._documents, self._counts = list(documents), Counter()
         self.size = len(self._doc_tokens)
         self._df: Counter[str] = Counter()
-        for tokens in self._doc_tokens:
-            self._df.update(set(tokens))
+        for doc in self._doc_tokens:
+            self._df.update(set(doc))
 
     def vocabulary(self, min_df: int = 2) -> tuple[list[str], list[str]]:
         """:func:`vocabulary` of this index's documents (title + abstract per paper)."""
