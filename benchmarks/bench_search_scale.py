@@ -21,8 +21,9 @@ frequencies (read at run time from ``$KB_SHARED/seeds``; nothing is copied into 
 frequent words are as frequent as in real abstracts (Zipf-like). With probability ``RARE_SHARE``
 a word is instead drawn from an unbounded Zipf law over generated pseudo-words (exponent
 ``RARE_ZIPF``), so the vocabulary keeps growing with N, roughly as N ** (1 / RARE_ZIPF) (Heaps'
-law; real text shows exponents of 0.4-0.7, so this grows a little faster, from a smaller start). Queries: the development queries
-(data/eval/search_dev.jsonl, ours) and as many again sampled from the same word distribution.
+law; real text shows exponents of 0.4-0.7, so this grows a little faster, from a smaller
+start). Queries: the development queries (data/eval/search_dev.jsonl, ours) and as many again
+sampled from the same word distribution.
 """
 
 from __future__ import annotations
