@@ -270,7 +270,7 @@ class Searcher:
             mask = np.zeros(n, dtype=bool)
             mask[allowed] = True
             scores = np.where(mask, scores, -np.inf)
-        order = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if np.isfinite(scores[i])]
+        order = [int(i) for i in top_k(scores, k) if np.isfinite(scores[i])]
         if mode == "keyword" and kw is not None:
             order = [i for i in order if kw[i] > 0]
         terms = frozenset(tokenize(query) + tokenize(" ".join(expand_query(query))))
@@ -447,7 +447,7 @@ class Searcher:
                 mask = np.full(len(first), -np.inf, dtype=np.float32)
                 mask[allowed] = 0
                 first = first + mask
-            top = np.argsort(-first, kind="stable")[: self.tuning.prf_depth]
+            top = top_k(first, self.tuning.prf_depth)
             top = top[np.isfinite(first[top])]
             if "prf" in feedback:
                 matrix[:, FEATURES.index("prf")] = self._feedback(qvec, top, allowed)
@@ -541,6 +541,25 @@ class Searcher:
                 best, best_score = i, score
         c = candidates[best]
         return paper.abstract[c.span_start : c.span_end], (c.span_start, c.span_end), "abstract"
+
+
+def top_k(scores: NDArray[np.floating], k: int) -> NDArray[np.intp]:
+    """``np.argsort(-scores, kind="stable")[:k]``: the ``k`` best, ties in index order.
+
+    A full sort of 100,000 papers was 8 ms of every query, twice; this partitions first and
+    sorts only the papers scoring at least the k-th best score (ties included, so the order
+    is the stable sort's exactly). NaN scores fall back to the full sort.
+    """
+    n = len(scores)
+    if k <= 0:
+        return np.zeros(0, dtype=np.intp)
+    if k >= n or np.isnan(scores).any():
+        return np.argsort(-scores, kind="stable")[:k]
+    kth = np.partition(scores, n - k)[n - k]  # the k-th largest score
+    candidates = np.flatnonzero(scores >= kth)  # ascending indices: ties stay in index order
+    order = np.argsort(-scores[candidates], kind="stable")[:k]
+    out: NDArray[np.intp] = candidates[order]
+    return out
 
 
 def _rrf(scores: FloatMatrix, k: int) -> FloatMatrix:

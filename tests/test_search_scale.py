@@ -21,8 +21,9 @@ from kb.index import build_index, open_index
 from kb.keyword import _STEMMER as STEMMER
 from kb.keyword import KeywordIndex, tokenize, vocabulary
 from kb.keyword import _words as words_of
+from kb.ranking import PaperFacets
 from kb.records import Paper, paper_id_for
-from kb.search import Searcher
+from kb.search import Searcher, top_k
 from kb.store import Store
 
 TITLES = [
@@ -130,3 +131,34 @@ def test_corpus_sampler_follows_the_seed_frequencies_and_grows_its_vocabulary() 
     assert len(rare_large) > 5 * len(rare_small)  # Heaps: distinct rare words keep growing
     assert len({_pseudo_word(k) for k in range(1, 5000)}) == 4999
     assert all(len(tokenize(_pseudo_word(k))) == 1 for k in (1, 70, 4999))
+
+
+@given(
+    st.lists(st.sampled_from([0.0, 0.5, 1.0, -1.0, float("-inf"), 0.25]), max_size=40),
+    st.integers(0, 45),
+    st.booleans(),
+)
+def test_top_k_is_the_stable_sort_prefix(values: list[float], k: int, nan: bool) -> None:
+    scores = np.array(values + ([float("nan")] if nan else []), dtype=np.float32)
+    expected = np.argsort(-scores, kind="stable")[:k]
+    np.testing.assert_array_equal(top_k(scores, k), expected)
+
+
+def test_facet_match_visits_only_papers_with_facets_and_equals_every_paper() -> None:
+    variables = [set(), {"model_size"}, {"model_size", "data_size"}, set(), {"compute"}]
+    directions = [set(), {"decreasing"}, set(), {"increasing"}, set()]
+    responses = [{"loss"}, set(), {"loss", "accuracy"}, set(), set()]
+    facets = PaperFacets(variables, directions, responses, [None, "nlp", "vision", None, "nlp"],
+                         [True, False, True, False, True])  # fmt: skip
+    got = facets.match(["model_size", "data_size"], ["loss"], ["nlp"], ["decreasing"], True)
+    wanted = {"model_size", "data_size"}
+    np.testing.assert_array_equal(
+        got["facet"], np.array([len(v & wanted) / 2 for v in variables], np.float32)
+    )
+    np.testing.assert_array_equal(
+        got["response"], np.array([bool(r & {"loss"}) for r in responses], np.float32)
+    )
+    np.testing.assert_array_equal(
+        got["direction"], np.array([bool(d & {"decreasing"}) for d in directions], np.float32)
+    )
+    np.testing.assert_array_equal(got["domain"], np.array([0, 1, 0, 0, 1], np.float32))
