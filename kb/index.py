@@ -367,6 +367,9 @@ class LoadedIndex:
     rows: list[IndexRow]
     meta: IndexMeta
     path: Path
+    # The store's papers as read for the staleness check (``Store.select(Paper)`` order), so
+    # the searcher need not read and validate them a second time; None: read them yourself.
+    papers: list[Paper] | None = None
 
 
 def open_index(
@@ -421,4 +424,4 @@ def open_index(
         base = _faiss.downcast_index(index.base_index)
         base.nprobe = ivf_nprobe(base.nlist)
         index.k_factor = IVF_K_FACTOR
-    return LoadedIndex(faiss_index=index, rows=rows, meta=meta, path=path)
+    return LoadedIndex(faiss_index=index, rows=rows, meta=meta, path=path, papers=papers)

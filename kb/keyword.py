@@ -36,53 +36,98 @@ _STOP = frozenset(_STOPWORDS.split())
 _STEMMER = Stemmer.Stemmer("english")
 
 
+def _words(text: str) -> list[str]:
+    """Lower-cased words of at least two characters, stop-words dropped (before stemming)."""
+    return [w for w in _TOKEN.findall(text.lower()) if w not in _STOP]
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stop-words dropped, Snowball-stemmed word tokens (BM25's vocabulary)."""
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOP]
-    return list(_STEMMER.stemWords(words))
+    return list(_STEMMER.stemWords(_words(text)))
 
 
 def vocabulary(documents: Sequence[str], min_df: int = 2) -> tuple[list[str], list[str]]:
     """BM25 terms (stemmed, as :func:`tokenize`) found in at least ``min_df`` documents, and
     the most frequent surface form (lower-cased word) of each; sorted by term."""
-    forms: dict[str, Counter[str]] = {}
+    counts: Counter[str] = Counter()
     df: Counter[str] = Counter()
     for doc in documents:
-        words = [w for w in _TOKEN.findall(doc.lower()) if w not in _STOP]
-        stems = _STEMMER.stemWords(words)
-        df.update(set(stems))
-        for word, stem in zip(words, stems, strict=True):
-            forms.setdefault(stem, Counter())[word] += 1
+        words = _words(doc)
+        counts.update(words)
+        df.update(set(_STEMMER.stemWords(words)))
+    return _pick_vocabulary(df, counts, min_df)
+
+
+def _pick_vocabulary(
+    df: Counter[str], counts: Counter[str], min_df: int
+) -> tuple[list[str], list[str]]:
+    """Terms with document frequency >= ``min_df``, sorted, and each one's commonest word.
+
+    A word's stem is a function of the word, so a stem's surface forms and their counts are
+    the distinct words (``counts``: occurrences over all documents) stemming to it.
+    """
+    words = list(counts)
+    best: dict[str, tuple[int, str]] = {}  # stem -> (-count, word): the smallest wins
+    for word, stem in zip(words, _STEMMER.stemWords(words), strict=True):
+        key = (-counts[word], word)
+        if stem not in best or key < best[stem]:
+            best[stem] = key
     terms = sorted(t for t, n in df.items() if n >= min_df)
     # Ties between surface forms go to the alphabetically first, so the result is stable.
-    surfaces = [min(forms[t].items(), key=lambda kv: (-kv[1], kv[0]))[0] for t in terms]
-    return terms, surfaces
+    return terms, [best[t][1] for t in terms]
 
 
 class KeywordIndex:
     """BM25 over the title, abstract and claim text of every paper, one index per field.
 
     ``fields`` maps a field name to one text per paper; ``documents`` is one title + abstract
-    text per paper (same order), the vocabulary RM3 feedback picks its words from.
+    text per paper (same order), the vocabulary RM3 feedback picks its words from. Without
+    ``documents``, each paper's document is its ``title`` and ``abstract`` fields joined by a
+    space, and their tokens are reused rather than tokenised again (the tokenizer never
+    matches across that space, so the tokens are the same).
     """
 
-    def __init__(self, fields: dict[str, list[str]], documents: Sequence[str]):
+    def __init__(self, fields: dict[str, list[str]], documents: Sequence[str] | None = None):
         self.fields: dict[str, Any] = {}
+        # Stems of the title and abstract fields and the word counts of the documents, kept
+        # while tokenising so documents, RM3 and the vocabulary need no second pass.
+        field_stems: dict[str, list[list[str]]] = {}
+        counts: Counter[str] = Counter()
         for name, texts in fields.items():
-            tokens = [tokenize(t) for t in texts]
+            tokens: list[list[str]] = []
+            for text in texts:
+                words = _words(text)
+                stems: list[str] = _STEMMER.stemWords(words)
+                tokens.append(stems)
+                if documents is None and name in ("title", "abstract"):
+                    counts.update(words)
+            if documents is None and name in ("title", "abstract"):
+                field_stems[name] = tokens
             if not any(tokens):
                 continue
             retriever = bm25s.BM25()
             retriever.index(tokens, show_progress=False)
             self.fields[name] = retriever
-        self.size = len(documents)
-        self._documents = list(documents)
-        self._doc_tokens = [tokenize(d) for d in documents]
-        self._df = Counter(t for tokens in self._doc_tokens for t in set(tokens))
+        self._documents: list[str] | None
+        if documents is None:
+            n = len(next(iter(fields.values()), []))
+            title = field_stems.get("title", [[] for _ in range(n)])
+            abstract = field_stems.get("abstract", [[] for _ in range(n)])
+            self._doc_tokens = [t + a for t, a in zip(title, abstract, strict=True)]
+            self._documents, self._counts = None, counts
+        else:
+            self._doc_tokens = [tokenize(d) for d in documents]
+            self._documents, self._counts = list(documents), Counter()
+        self.size = len(self._doc_tokens)
+        self._df: Counter[str] = Counter()
+        for doc in self._doc_tokens:
+            self._df.update(set(doc))
 
     def vocabulary(self, min_df: int = 2) -> tuple[list[str], list[str]]:
         """:func:`vocabulary` of this index's documents (title + abstract per paper)."""
-        return vocabulary(self._documents, min_df)
+        if self._documents is not None:
+            return vocabulary(self._documents, min_df)
+        return _pick_vocabulary(self._df, self._counts, min_df)
 
     def expansion_scores(self, weighted_terms: dict[str, float]) -> FloatMatrix:
         """Scaled BM25 (title + abstract) of weighted terms; zeros if none is indexed."""

@@ -228,6 +228,9 @@ class PaperFacets:
         self.responses = list(responses)
         self.domains = np.array([d or "" for d in domains])
         self.studies_law = np.array(studies_law, dtype=np.float32)
+        self._with_variables = [i for i, v in enumerate(self.variables) if v]
+        self._with_responses = [i for i, r in enumerate(self.responses) if r]
+        self._with_directions = [i for i, d in enumerate(self.directions) if d]
 
     def match(
         self, variables: Sequence[str], responses: Sequence[str], domains: Sequence[str],
@@ -236,19 +239,22 @@ class PaperFacets:
         """The :data:`FACET_FEATURES` columns for what the query asks about."""
         n = len(self.variables)
         out = {name: np.zeros(n, dtype=np.float32) for name in FACET_FEATURES}
+        # Only papers with any claim facet can match (most of a large corpus has none), so
+        # only they are visited: a Python loop over 100,000 papers was 50 ms per query.
         if variables:
             wanted = set(variables)
-            out["facet"] = np.array(
-                [len(v & wanted) / len(wanted) for v in self.variables], dtype=np.float32
-            )
+            for i in self._with_variables:
+                out["facet"][i] = len(self.variables[i] & wanted) / len(wanted)
         if responses:
             asked = set(responses)
-            out["response"] = np.array([bool(r & asked) for r in self.responses], np.float32)
+            for i in self._with_responses:
+                out["response"][i] = bool(self.responses[i] & asked)
         if domains:
             out["domain"] = np.isin(self.domains, list(domains)).astype(np.float32)
         if directions:
             wanted = set(directions)
-            out["direction"] = np.array([bool(d & wanted) for d in self.directions], np.float32)
+            for i in self._with_directions:
+                out["direction"][i] = bool(self.directions[i] & wanted)
         if scaling:
             out["scaling"] = self.studies_law.copy()
         return out
