@@ -176,19 +176,21 @@ class Searcher:
         self._query_vectors: dict[str, FloatMatrix] = {}  # repeated queries skip the model
         self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
         self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
-        self.papers = index.papers if index.papers is not None else store.select(Paper)
+        self.papers = (
+            index.papers if index.papers is not None else store.select(Paper, validate=False)
+        )
         self._pos = {p.paper_id: i for i, p in enumerate(self.papers)}
         claims: dict[str, list[str]] = {}
         self._variables: list[set[str]] = [set() for _ in self.papers]
         directions: list[set[str]] = [set() for _ in self.papers]
         responses: list[set[str]] = [set() for _ in self.papers]
-        for c in store.select(Claim):
+        for c in store.select(Claim, validate=False):
             claims.setdefault(c.paper_id, []).append(c.evidence)
             if c.paper_id in self._pos:
                 self._variables[self._pos[c.paper_id]].update(c.variables)
                 directions[self._pos[c.paper_id]].add(c.direction)
                 responses[self._pos[c.paper_id]].add(c.response)
-        for e in store.select(Exponent):
+        for e in store.select(Exponent, validate=False):
             if e.paper_id in self._pos:
                 self._variables[self._pos[e.paper_id]].add(e.variable)
         self._studies_law = np.array([bool(p.studies_scaling_law) for p in self.papers])
