@@ -42,7 +42,8 @@ from kb.errors import BadInputError, NotFoundError
 from kb.expansion import TermExpansion
 from kb.filters import SearchFilters
 from kb.index import TERM_MIN_DF, IndexRow, LoadedIndex, open_index
-from kb.keyword import KeywordIndex, tokenize
+from kb.keyword import tokenize
+from kb.keyword_cache import keyword_fields, open_keyword_index
 from kb.ranking import FEATURES, FeatureMatrix, PaperFacets, query_adaptive, scale_cosine
 from kb.records import Claim, Exponent, Paper
 from kb.semantic import SemanticIndex
@@ -201,13 +202,10 @@ class Searcher:
             [p.domain for p in self.papers],
             list(self._studies_law),
         )
-        self.keyword = KeywordIndex(
-            {
-                "title": [p.title for p in self.papers],
-                "abstract": [p.abstract for p in self.papers],
-                "claims": [" ".join(claims.get(p.paper_id, [])) for p in self.papers],
-            },
-        )  # documents: title + abstract, reusing those fields' tokens
+        # Saved by `kb index` beside the store when the texts are unchanged, else built here
+        # (documents: title + abstract, reusing those fields' tokens).
+        db_file = index.path.with_name(index.path.name.removesuffix(".faiss"))
+        self.keyword = open_keyword_index(keyword_fields(self.papers, claims), db_file)
         self.semantic = SemanticIndex(index, self._pos, len(self.papers))
         # Snippet scoring: a sentence row's terms, tokenised when a hit first needs them (all
         # of them up front was a third of Searcher.open at 100k papers).
