@@ -8,7 +8,8 @@ the tokenizer (:data:`kb.keyword.TOKENIZER_VERSION`). :func:`open_keyword_index`
 the digest matches the texts in the store now; after ``kb extract`` (new claims), an ingest or
 an edit it does not match, and the index is built in memory instead, with a log line saying
 why. A missing, unreadable or inconsistent file is the same: built in memory, never a crash.
-Tokenising and indexing 100,000 papers takes about 17 s; loading the file takes about 1 s.
+At 100,000 papers tokenising and indexing take about 17 s, and `kb index` writes a 120 MB file
+that loads in 0.2 s (benchmarks/bench_search_scale.py: Searcher.open 22.5 -> 6.3 s).
 """
 
 from __future__ import annotations
