@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kb.embed import EmbedCache, Embedder, FloatMatrix, content_sha, load_embedder, model_name
 from kb.errors import BadInputError, IndexMismatchError
 from kb.keyword import vocabulary
+from kb.keyword_cache import write_keyword_cache
 from kb.records import Paper
 from kb.store import Store
 
@@ -309,6 +310,9 @@ def build_index(
         and meta.model == name
         and path.exists()
     )
+    # The searcher's BM25 side, saved beside the store (kb.keyword_cache); rewritten only
+    # when papers or claims changed (`kb extract` leaves the FAISS index current).
+    write_keyword_cache(store, db_path if db_path is not None else store.path, papers)
     if not rebuild and meta is not None and up_to_date:
         logger.info("index %s is up to date (%d papers)", path, meta.n_papers)
         return IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
@@ -409,7 +413,7 @@ def open_index(
             f"{path}: holds {index.ntotal} vectors of dimension {index.d}, but the store "
             f"records {meta.n_rows} rows of dimension {meta.dim} ({len(rows)} mapped); {fix}"
         )
-    papers = store.select(Paper)
+    papers = store.select(Paper, validate=False)  # validated when written; 8 s at 100k
     if corpus_digest(papers) != meta.digest:
         indexed = {r.paper_id for r in rows}
         new = sum(p.paper_id not in indexed for p in papers)

@@ -10,9 +10,12 @@ is expanded with ``kb.vocabulary.expand_query``; columns are scaled with ``kb.ra
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import re
 from collections import Counter
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import bm25s
@@ -24,7 +27,7 @@ from kb.embed import FloatMatrix
 from kb.ranking import scale_bm25
 from kb.vocabulary import expand_query
 
-__all__ = ["KeywordIndex", "tokenize", "vocabulary"]
+__all__ = ["TOKENIZER_VERSION", "KeywordIndex", "tokenize", "vocabulary"]
 
 _TOKEN = re.compile(r"\w\w+")
 _STOPWORDS = (
@@ -34,6 +37,13 @@ _STOPWORDS = (
 )
 _STOP = frozenset(_STOPWORDS.split())
 _STEMMER = Stemmer.Stemmer("english")
+# Everything a saved KeywordIndex (kb.keyword_cache) depends on besides the texts: bump the
+# number when tokenize or the state layout changes; library versions and stop-words are in it.
+_PYSTEMMER = importlib.metadata.version("PyStemmer")
+TOKENIZER_VERSION = f"kb-keyword-2|bm25s {bm25s.__version__}|PyStemmer {_PYSTEMMER}|{_STOPWORDS}"
+# BM25 settings that make a bm25s retriever's scores; methods with a non-occurrence array
+# (bm25l, bm25+) would need that array saved too, so they are not persisted.
+_BM25_PARAMS = ("k1", "b", "delta", "method", "idf_method", "dtype", "int_dtype")
 
 
 def _words(text: str) -> list[str]:
@@ -109,11 +119,14 @@ class KeywordIndex:
             retriever.index(tokens, show_progress=False)
             self.fields[name] = retriever
         self._documents: list[str] | None
+        self._packed: tuple[list[str], NDArray[np.int32], NDArray[np.int64]] | None = None
         if documents is None:
             n = len(next(iter(fields.values()), []))
             title = field_stems.get("title", [[] for _ in range(n)])
             abstract = field_stems.get("abstract", [[] for _ in range(n)])
-            self._doc_tokens = [t + a for t, a in zip(title, abstract, strict=True)]
+            self._doc_tokens: list[list[str]] | None = [
+                t + a for t, a in zip(title, abstract, strict=True)
+            ]
             self._documents, self._counts = None, counts
         else:
             self._doc_tokens = [tokenize(d) for d in documents]
@@ -122,6 +135,99 @@ class KeywordIndex:
         self._df: Counter[str] = Counter()
         for doc in self._doc_tokens:
             self._df.update(set(doc))
+
+    def _doc(self, i: int) -> list[str]:
+        """Title + abstract tokens of paper ``i`` (decoded on demand in a loaded index)."""
+        if self._doc_tokens is not None:
+            return self._doc_tokens[i]
+        assert self._packed is not None  # one of the two is always set
+        terms, ids, offsets = self._packed
+        return [terms[t] for t in ids[offsets[i] : offsets[i + 1]].tolist()]
+
+    def to_arrays(self) -> dict[str, NDArray[Any]]:
+        """The whole index as named numpy arrays (no pickles), for :meth:`from_arrays`.
+
+        Strings are stored as one UTF-8 byte array joined by newlines (tokens are ``\\w``
+        runs, so never contain one). Raises ``ValueError`` for an index built from explicit
+        ``documents`` or with a BM25 variant whose state is more than the score matrix.
+        """
+        if self._documents is not None or self._doc_tokens is None:
+            raise ValueError("only an index built from its fields can be saved")
+        terms = sorted(self._df)
+        term_id = {t: i for i, t in enumerate(terms)}
+        lengths = np.fromiter((len(d) for d in self._doc_tokens), np.int64, self.size)
+        offsets = np.zeros(self.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        ids = np.fromiter(
+            (term_id[t] for t in chain.from_iterable(self._doc_tokens)), np.int32, offsets[-1]
+        )
+        words = list(self._counts)
+        fields_meta: dict[str, Any] = {}
+        out: dict[str, NDArray[Any]] = {
+            "doc_terms": _pack(terms),
+            "doc_ids": ids,
+            "doc_offsets": offsets,
+            "df": np.array([self._df[t] for t in terms], dtype=np.int64),
+            "words": _pack(words),
+            "word_counts": np.array([self._counts[w] for w in words], dtype=np.int64),
+        }
+        for name, r in self.fields.items():
+            if r.nonoccurrence_array is not None:
+                raise ValueError(f"BM25 method {r.method!r} cannot be saved")
+            vocab = sorted(r.vocab_dict, key=r.vocab_dict.__getitem__)
+            if [r.vocab_dict[t] for t in vocab] != list(range(len(vocab))):
+                raise ValueError(f"field {name!r}: token ids are not 0..n-1")
+            fields_meta[name] = {
+                "num_docs": int(r.scores["num_docs"]),
+                "n_vocab": len(vocab),  # bm25s adds "" to the vocabulary after the scores
+                "params": {k: getattr(r, k) for k in _BM25_PARAMS},
+            }
+            out[f"{name}.vocab"] = _pack(vocab)
+            for part in ("data", "indices", "indptr"):
+                out[f"{name}.{part}"] = np.asarray(r.scores[part])
+        meta = {"size": self.size, "fields": fields_meta}
+        out["meta"] = _pack([json.dumps(meta, sort_keys=True)])
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, NDArray[Any]]) -> KeywordIndex:
+        """An index equal to the one :meth:`to_arrays` was called on (same scores, bit for bit).
+
+        Raises ``KeyError``/``ValueError`` when an array is missing or inconsistent.
+        """
+        (meta_text,) = _unpack(arrays["meta"], 1)
+        meta = json.loads(meta_text)
+        self = cls.__new__(cls)
+        self.size = int(meta["size"])
+        self._documents, self._doc_tokens = None, None
+        df = arrays["df"].tolist()
+        terms = _unpack(arrays["doc_terms"], len(df))
+        ids = arrays["doc_ids"].astype(np.int32, copy=False)
+        offsets = arrays["doc_offsets"].astype(np.int64, copy=False)
+        counts = arrays["word_counts"].tolist()
+        words = _unpack(arrays["words"], len(counts))
+        if (
+            len(offsets) != self.size + 1
+            or int(offsets[-1]) != len(ids)
+            or (len(ids) > 0 and int(ids.max()) >= len(terms))
+        ):
+            raise ValueError("keyword arrays disagree in length")
+        self._packed = (terms, ids, offsets)
+        self._df = Counter(dict(zip(terms, df, strict=True)))
+        self._counts = Counter(dict(zip(words, counts, strict=True)))
+        self.fields = {}
+        for name, spec in meta["fields"].items():
+            r = bm25s.BM25(**spec["params"])
+            r.scores = {p: arrays[f"{name}.{p}"] for p in ("data", "indices", "indptr")}
+            r.scores["num_docs"] = spec["num_docs"]
+            vocab = _unpack(arrays[f"{name}.vocab"], spec["n_vocab"])
+            if spec["num_docs"] != self.size:
+                raise ValueError(f"field {name!r}: score matrix does not match its vocabulary")
+            r.vocab_dict = {t: i for i, t in enumerate(vocab)}
+            r.unique_token_ids_set = set(r.vocab_dict.values())
+            r.nonoccurrence_array = None
+            self.fields[name] = r
+        return self
 
     def vocabulary(self, min_df: int = 2) -> tuple[list[str], list[str]]:
         """:func:`vocabulary` of this index's documents (title + abstract per paper)."""
@@ -223,7 +329,7 @@ class KeywordIndex:
         own = set(tokenize(query))
         weight: dict[str, float] = {}
         for i in top.tolist():
-            tokens = self._doc_tokens[i]
+            tokens = self._doc(i)
             for term, count in Counter(tokens).items():
                 if term not in own:
                     gain = count / len(tokens) * float(np.log(n / self._df[term]))
@@ -239,3 +345,19 @@ class KeywordIndex:
             if s is not None:
                 total += s
         return scale_bm25(total)
+
+
+def _pack(strings: Sequence[str]) -> NDArray[np.uint8]:
+    """Newline-joined UTF-8 bytes of ``strings`` (none may contain a newline)."""
+    return np.frombuffer("\n".join(strings).encode("utf-8"), dtype=np.uint8)
+
+
+def _unpack(packed: NDArray[Any], n: int) -> list[str]:
+    """Inverse of :func:`_pack` for ``n`` strings ([] and [""] pack alike; ``n`` tells them
+    apart). Raises ``ValueError`` when the bytes hold another number of strings."""
+    if n == 0 and packed.size == 0:
+        return []
+    out = packed.tobytes().decode("utf-8").split("\n")
+    if len(out) != n:
+        raise ValueError(f"expected {n} packed strings, found {len(out)}")
+    return out

@@ -42,7 +42,8 @@ from kb.errors import BadInputError, NotFoundError
 from kb.expansion import TermExpansion
 from kb.filters import SearchFilters
 from kb.index import TERM_MIN_DF, IndexRow, LoadedIndex, open_index
-from kb.keyword import KeywordIndex, tokenize
+from kb.keyword import tokenize
+from kb.keyword_cache import keyword_fields, open_keyword_index
 from kb.ranking import FEATURES, FeatureMatrix, PaperFacets, query_adaptive, scale_cosine
 from kb.records import Claim, Exponent, Paper
 from kb.semantic import SemanticIndex
@@ -176,19 +177,21 @@ class Searcher:
         self._query_vectors: dict[str, FloatMatrix] = {}  # repeated queries skip the model
         self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
         self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
-        self.papers = index.papers if index.papers is not None else store.select(Paper)
+        self.papers = (
+            index.papers if index.papers is not None else store.select(Paper, validate=False)
+        )
         self._pos = {p.paper_id: i for i, p in enumerate(self.papers)}
         claims: dict[str, list[str]] = {}
         self._variables: list[set[str]] = [set() for _ in self.papers]
         directions: list[set[str]] = [set() for _ in self.papers]
         responses: list[set[str]] = [set() for _ in self.papers]
-        for c in store.select(Claim):
+        for c in store.select(Claim, validate=False):
             claims.setdefault(c.paper_id, []).append(c.evidence)
             if c.paper_id in self._pos:
                 self._variables[self._pos[c.paper_id]].update(c.variables)
                 directions[self._pos[c.paper_id]].add(c.direction)
                 responses[self._pos[c.paper_id]].add(c.response)
-        for e in store.select(Exponent):
+        for e in store.select(Exponent, validate=False):
             if e.paper_id in self._pos:
                 self._variables[self._pos[e.paper_id]].add(e.variable)
         self._studies_law = np.array([bool(p.studies_scaling_law) for p in self.papers])
@@ -199,13 +202,10 @@ class Searcher:
             [p.domain for p in self.papers],
             list(self._studies_law),
         )
-        self.keyword = KeywordIndex(
-            {
-                "title": [p.title for p in self.papers],
-                "abstract": [p.abstract for p in self.papers],
-                "claims": [" ".join(claims.get(p.paper_id, [])) for p in self.papers],
-            },
-        )  # documents: title + abstract, reusing those fields' tokens
+        # Saved by `kb index` beside the store when the texts are unchanged, else built here
+        # (documents: title + abstract, reusing those fields' tokens).
+        db_file = index.path.with_name(index.path.name.removesuffix(".faiss"))
+        self.keyword = open_keyword_index(keyword_fields(self.papers, claims), db_file)
         self.semantic = SemanticIndex(index, self._pos, len(self.papers))
         # Snippet scoring: a sentence row's terms, tokenised when a hit first needs them (all
         # of them up front was a third of Searcher.open at 100k papers).

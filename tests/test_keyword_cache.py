@@ -1,0 +1,210 @@
+"""The saved keyword index (``<db>.keyword.npz``): same scores as building it, never stale.
+
+``kb index`` saves the searcher's BM25 side; ``Searcher.open`` loads it when the digest of the
+texts matches. Checked here: a save/load round trip scores every term identically; a searcher
+with the file finds exactly what one without it finds; new claims or papers make it stale (and
+the searcher says so and rebuilds); a damaged file falls back to building, with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from benchmarks.bench_search_scale import HashEmbedder
+from kb.index import build_index
+from kb.keyword import KeywordIndex
+from kb.keyword_cache import (
+    claim_evidence,
+    fields_digest,
+    keyword_cache_path,
+    keyword_fields,
+    load_keyword_index,
+    save_keyword_index,
+)
+from kb.records import Claim, Paper, paper_id_for
+from kb.search import Searcher
+from kb.store import Store
+
+# Invented texts (no copied abstracts), with a claim per paper for the claims field.
+TEXTS = [
+    ("Invented scaling of toy transformers", "Loss falls as a power law in model size. Toy."),
+    ("Data repetition in small models", "Repeating tokens four times costs little loss."),
+    ("A broken curve for tiny networks", "A smoothly broken power law fits the curves well."),
+    ("Compute budgets for pretend runs", "We split compute between parameters and tokens."),
+    ("An unrelated sorting method", "Sorting is fast. Nothing scales here."),
+]
+QUERIES = ["power law model size", "repeating tokens", "compute parameters tokens", "sorting"]
+MODES = ("fused", "keyword", "semantic")
+EMBEDDER = HashEmbedder(dim=32)
+
+
+def _papers() -> list[Paper]:
+    return [Paper(paper_id=paper_id_for(t), title=t, abstract=a) for t, a in TEXTS]
+
+
+def _claim(paper: Paper, n: int) -> Claim:
+    sentence = paper.abstract.split(". ")[0]
+    return Claim(claim_id=f"c{n}", paper_id=paper.paper_id, response="loss",
+                 variables=["model_size"], form="power_law", direction="improves",
+                 evidence=sentence, span_start=0, span_end=len(sentence),
+                 extractor_version="t")  # fmt: skip
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """A small indexed store whose first three papers have a claim."""
+    path = tmp_path / "kb.duckdb"
+    papers = _papers()
+    with Store(path) as store:
+        store.upsert([*papers, *(_claim(p, i) for i, p in enumerate(papers[:3]))])
+        build_index(store, path, model=EMBEDDER)
+    return path
+
+
+def _results(db: Path) -> list[object]:
+    with Store(db, read_only=True) as store:
+        s = Searcher.open(store, db, model=EMBEDDER)
+        return [s.search(q, k=5, mode=m) for m in MODES for q in QUERIES]  # type: ignore[arg-type]
+
+
+def _assert_same_index(a: KeywordIndex, b: KeywordIndex) -> None:
+    assert a.size == b.size
+    assert set(a.fields) == set(b.fields)
+    for name, r in a.fields.items():
+        assert r.vocab_dict == b.fields[name].vocab_dict
+        for term in (t for t in r.vocab_dict if t):  # "" is bm25s's padding, never queried
+            np.testing.assert_array_equal(a.term_scores(name, term), b.term_scores(name, term))
+    assert [a._doc(i) for i in range(a.size)] == [b._doc(i) for i in range(b.size)]
+    assert a.vocabulary(1) == b.vocabulary(1)
+    assert a.vocabulary(2) == b.vocabulary(2)
+    top = np.arange(min(3, a.size), dtype=np.intp)
+    if a.size:
+        np.testing.assert_array_equal(a.rm3("power law", top, 5), b.rm3("power law", top, 5))
+        fa, fb = (
+            a.query_features("power law tokens", expand=True),
+            b.query_features("power law tokens", expand=True),
+        )
+        for col in fa:
+            np.testing.assert_array_equal(fa[col], fb[col])
+
+
+def test_round_trip_scores_every_term_identically(tmp_path: Path) -> None:
+    fields = {
+        "title": [t for t, _ in TEXTS],
+        "abstract": [a for _, a in TEXTS],
+        "claims": ["", "repeating tokens", "", "", ""],
+    }
+    built = KeywordIndex(fields)
+    path = tmp_path / "k.npz"
+    save_keyword_index(path, built, fields_digest(fields))
+    loaded = load_keyword_index(path, fields_digest(fields))
+    assert loaded is not None
+    _assert_same_index(built, loaded)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="ab cdé\n", max_size=30), st.text(alphabet="ab cdé.", max_size=60)
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_round_trip_on_arbitrary_texts(pairs: list[tuple[str, str]]) -> None:
+    fields = {"title": [t for t, _ in pairs], "abstract": [a for _, a in pairs]}
+    built = KeywordIndex(fields)
+    _assert_same_index(built, KeywordIndex.from_arrays(built.to_arrays()))
+
+
+def test_kb_index_saves_it_and_the_searcher_uses_it(
+    db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = keyword_cache_path(db)
+    assert path.exists()
+    with caplog.at_level(logging.INFO, logger="kb.keyword_cache"):
+        cached = _results(db)
+    assert not caplog.records  # loaded silently
+    path.unlink()
+    with caplog.at_level(logging.INFO, logger="kb.keyword_cache"):
+        built = _results(db)
+    assert "building it in memory" in caplog.text
+    assert cached == built
+    assert any(hits for hits in built)
+
+
+def test_new_claims_make_it_stale_until_kb_index(
+    db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = keyword_cache_path(db).read_bytes()
+    with Store(db) as store:
+        store.upsert([_claim(_papers()[4], 9)])  # what `kb extract` does; FAISS stays current
+    with caplog.at_level(logging.WARNING, logger="kb.keyword_cache"):
+        stale = _results(db)
+    assert "is stale" in caplog.text
+    keyword_cache_path(db).unlink()
+    assert stale == _results(db)  # the in-memory rebuild saw the new claim
+    with Store(db) as store:
+        assert build_index(store, db, model=EMBEDDER).up_to_date  # FAISS untouched ...
+    assert keyword_cache_path(db).read_bytes() != before  # ... the keyword side rewritten
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="kb.keyword_cache"):
+        assert _results(db) == stale
+    assert not caplog.records
+
+
+def test_a_new_paper_makes_it_stale(db: Path, caplog: pytest.LogCaptureFixture) -> None:
+    extra = Paper(paper_id=paper_id_for("Another invented paper"),
+                  title="Another invented paper", abstract="Power law again.")  # fmt: skip
+    path = keyword_cache_path(db)
+    with Store(db) as store:
+        store.upsert([extra])
+        fields = keyword_fields(store.select(Paper), claim_evidence(store))
+        with caplog.at_level(logging.WARNING, logger="kb.keyword_cache"):
+            assert load_keyword_index(path, fields_digest(fields)) is None
+        assert "is stale" in caplog.text
+        build_index(store, db, model=EMBEDDER)
+    loaded = load_keyword_index(path, fields_digest(fields))
+    assert loaded is not None
+    assert loaded.size == len(TEXTS) + 1
+    _assert_same_index(loaded, KeywordIndex(fields))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda b: b"not a zip file at all",
+        lambda b: b[: len(b) // 2],
+        lambda b: b"",
+    ],
+    ids=["garbage", "truncated", "empty"],
+)
+def test_a_damaged_file_falls_back_with_a_warning(
+    db: Path, caplog: pytest.LogCaptureFixture, damage: object
+) -> None:
+    good = _results(db)
+    path = keyword_cache_path(db)
+    path.write_bytes(damage(path.read_bytes()))  # type: ignore[operator]
+    with caplog.at_level(logging.WARNING, logger="kb.keyword_cache"):
+        assert _results(db) == good
+    assert "unreadable" in caplog.text
+    assert str(path) in caplog.text
+
+
+def test_inconsistent_arrays_are_refused(db: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = keyword_cache_path(db)
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["doc_offsets"] = arrays["doc_offsets"][:-1]
+    with open(path, "wb") as fh:
+        np.savez(fh, allow_pickle=False, **arrays)
+    good_digest = bytes(arrays["digest"]).decode("ascii")
+    with caplog.at_level(logging.WARNING, logger="kb.keyword_cache"):
+        assert load_keyword_index(path, good_digest) is None
+    assert "disagree in length" in caplog.text
