@@ -138,6 +138,10 @@ class IndexReport(BaseModel):
     kind: IndexKind
     model: str
     dim: int
+    keyword_saved: bool = Field(
+        default=False,
+        description="the keyword (BM25) side was saved anew beside the store (kb.keyword_cache)",
+    )
 
 
 @dataclass(frozen=True)
@@ -312,12 +316,12 @@ def build_index(
     )
     # The searcher's BM25 side, saved beside the store (kb.keyword_cache); rewritten only
     # when papers or claims changed (`kb extract` leaves the FAISS index current).
-    write_keyword_cache(store, db_path if db_path is not None else store.path, papers)
+    saved = write_keyword_cache(store, db_path if db_path is not None else store.path, papers)
     if not rebuild and meta is not None and up_to_date:
         logger.info("index %s is up to date (%d papers)", path, meta.n_papers)
         return IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
                            n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
-                           dim=meta.dim)  # fmt: skip
+                           dim=meta.dim, keyword_saved=saved)  # fmt: skip
     embedder = load_embedder(model)
     rows, texts = _rows_and_texts(papers)
     cache = EmbedCache(store, embedder)
@@ -346,7 +350,8 @@ def build_index(
                 cache.n_encoded)  # fmt: skip
     return IndexReport(path=str(path), up_to_date=False, n_papers=len(papers), n_rows=len(rows),
                        n_embedded=cache.n_encoded, n_terms_embedded=terms.n_encoded,
-                       kind=meta.kind, model=meta.model, dim=meta.dim)  # fmt: skip
+                       kind=meta.kind, model=meta.model, dim=meta.dim,
+                       keyword_saved=saved)  # fmt: skip
 
 
 def _write_rows(store: Store, rows: list[IndexRow]) -> None:

@@ -42,7 +42,9 @@ def _model_option(func: click.decorators.FC) -> click.decorators.FC:
 def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> None:
     """Build or refresh the semantic search index beside the knowledge base.
 
-    Only texts not embedded before (with this model) are sent to the model.
+    Only texts not embedded before (with this model) are sent to the model. The keyword
+    (BM25) side is saved too, as <db>.keyword.npz, so `kb search` starts fast; run `kb index`
+    again after `kb extract`, or searches rebuild it in memory and warn.
 
     Example:  kb index --rebuild --db data/kb.duckdb
     """
@@ -59,6 +61,7 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
             f"{row['path']}: {state}, {report.n_papers} papers, {report.n_rows} vectors "
             f"({report.kind}, {report.model}), {report.n_embedded} texts and "
             f"{report.n_terms_embedded} expansion terms embedded"
+            + ("; keyword index saved" if report.keyword_saved else "")
         )
 
 
