@@ -217,7 +217,8 @@ def main() -> None:
     store = ensure_store(args.db, papers_only=args.papers_only)
     searcher = Searcher.open(store, str(args.db))
     for path in args.dev:
-        report(searcher, load_queries(path), f"development set {path.name} (weights fitted on it)")
+        label = f"development set {path.name} (tuning set; LEARNED_WEIGHTS fitted on q01-q40)"
+        report(searcher, load_queries(path), label)
     for path in [] if args.no_heldout else args.heldout:
         if path.exists():
             report(searcher, load_queries(path), f"held-out set {path.name} (never tuned on)")
