@@ -316,12 +316,12 @@ def build_index(
     )
     # The searcher's BM25 side, saved beside the store (kb.keyword_cache); rewritten only
     # when papers or claims changed (`kb extract` leaves the FAISS index current).
-    saved = write_keyword_cache(store, db_path if db_path is not None else store.path, papers)
+    keyword = write_keyword_cache(store, db_path if db_path is not None else store.path, papers)
     if not rebuild and meta is not None and up_to_date:
         logger.info("index %s is up to date (%d papers)", path, meta.n_papers)
         return IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
                            n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
-                           dim=meta.dim, keyword_saved=saved)  # fmt: skip
+                           dim=meta.dim, keyword_saved=keyword is not None)  # fmt: skip
     embedder = load_embedder(model)
     rows, texts = _rows_and_texts(papers)
     cache = EmbedCache(store, embedder)
@@ -329,7 +329,12 @@ def build_index(
     vectors = cache.embed(texts, on_progress=on_progress)
     # The corpus terms' vectors (kb.expansion) are cached now too, so searching a read-only
     # store never has to embed them.
-    _, surfaces = vocabulary([f"{p.title} {p.abstract}" for p in papers], TERM_MIN_DF)
+    # The keyword index just built holds the same title + abstract tokens; reuse them.
+    _, surfaces = (
+        keyword.vocabulary(TERM_MIN_DF)
+        if keyword is not None
+        else vocabulary([f"{p.title} {p.abstract}" for p in papers], TERM_MIN_DF)
+    )
     terms = EmbedCache(store, embedder)
     done = cache.n_encoded  # the term batches continue the same progress count
     terms.embed(
@@ -351,7 +356,7 @@ def build_index(
     return IndexReport(path=str(path), up_to_date=False, n_papers=len(papers), n_rows=len(rows),
                        n_embedded=cache.n_encoded, n_terms_embedded=terms.n_encoded,
                        kind=meta.kind, model=meta.model, dim=meta.dim,
-                       keyword_saved=saved)  # fmt: skip
+                       keyword_saved=keyword is not None)  # fmt: skip
 
 
 def _write_rows(store: Store, rows: list[IndexRow]) -> None:

@@ -90,14 +90,14 @@ def _pick_vocabulary(
 class KeywordIndex:
     """BM25 over the title, abstract and claim text of every paper, one index per field.
 
-    ``fields`` maps a field name to one text per paper; ``documents`` is one title + abstract
-    text per paper (same order), the vocabulary RM3 feedback picks its words from. Without
-    ``documents``, each paper's document is its ``title`` and ``abstract`` fields joined by a
-    space, and their tokens are reused rather than tokenised again (the tokenizer never
-    matches across that space, so the tokens are the same).
+    ``fields`` maps a field name to one text per paper. Each paper's document, the
+    vocabulary RM3 feedback and the expansion terms come from, is its ``title`` and
+    ``abstract`` joined by a space; their tokens are reused rather than tokenised again (the
+    tokenizer never matches across that space, so the tokens are the same as
+    ``tokenize(title + " " + abstract)``).
     """
 
-    def __init__(self, fields: dict[str, list[str]], documents: Sequence[str] | None = None):
+    def __init__(self, fields: dict[str, list[str]]):
         self.fields: dict[str, Any] = {}
         # Stems of the title and abstract fields and the word counts of the documents, kept
         # while tokenising so documents, RM3 and the vocabulary need no second pass.
@@ -109,28 +109,23 @@ class KeywordIndex:
                 words = _words(text)
                 stems: list[str] = _STEMMER.stemWords(words)
                 tokens.append(stems)
-                if documents is None and name in ("title", "abstract"):
+                if name in ("title", "abstract"):
                     counts.update(words)
-            if documents is None and name in ("title", "abstract"):
+            if name in ("title", "abstract"):
                 field_stems[name] = tokens
             if not any(tokens):
                 continue
             retriever = bm25s.BM25()
             retriever.index(tokens, show_progress=False)
             self.fields[name] = retriever
-        self._documents: list[str] | None
         self._packed: tuple[list[str], NDArray[np.int32], NDArray[np.int64]] | None = None
-        if documents is None:
-            n = len(next(iter(fields.values()), []))
-            title = field_stems.get("title", [[] for _ in range(n)])
-            abstract = field_stems.get("abstract", [[] for _ in range(n)])
-            self._doc_tokens: list[list[str]] | None = [
-                t + a for t, a in zip(title, abstract, strict=True)
-            ]
-            self._documents, self._counts = None, counts
-        else:
-            self._doc_tokens = [tokenize(d) for d in documents]
-            self._documents, self._counts = list(documents), Counter()
+        n = len(next(iter(fields.values()), []))
+        title = field_stems.get("title", [[] for _ in range(n)])
+        abstract = field_stems.get("abstract", [[] for _ in range(n)])
+        self._doc_tokens: list[list[str]] | None = [
+            t + a for t, a in zip(title, abstract, strict=True)
+        ]
+        self._counts = counts
         self.size = len(self._doc_tokens)
         self._df: Counter[str] = Counter()
         for doc in self._doc_tokens:
@@ -148,10 +143,10 @@ class KeywordIndex:
         """The whole index as named numpy arrays (no pickles), for :meth:`from_arrays`.
 
         Strings are stored as one UTF-8 byte array joined by newlines (tokens are ``\\w``
-        runs, so never contain one). Raises ``ValueError`` for an index built from explicit
-        ``documents`` or with a BM25 variant whose state is more than the score matrix.
+        runs, so never contain one). Raises ``ValueError`` for a loaded index (save the one it
+        was loaded from) or a BM25 variant whose state is more than the score matrix.
         """
-        if self._documents is not None or self._doc_tokens is None:
+        if self._doc_tokens is None:
             raise ValueError("only an index built from its fields can be saved")
         terms = sorted(self._df)
         term_id = {t: i for i, t in enumerate(terms)}
@@ -199,7 +194,7 @@ class KeywordIndex:
         meta = json.loads(meta_text)
         self = cls.__new__(cls)
         self.size = int(meta["size"])
-        self._documents, self._doc_tokens = None, None
+        self._doc_tokens = None
         df = arrays["df"].tolist()
         terms = _unpack(arrays["doc_terms"], len(df))
         ids = arrays["doc_ids"].astype(np.int32, copy=False)
@@ -231,8 +226,6 @@ class KeywordIndex:
 
     def vocabulary(self, min_df: int = 2) -> tuple[list[str], list[str]]:
         """:func:`vocabulary` of this index's documents (title + abstract per paper)."""
-        if self._documents is not None:
-            return vocabulary(self._documents, min_df)
         return _pick_vocabulary(self._df, self._counts, min_df)
 
     def expansion_scores(self, weighted_terms: dict[str, float]) -> FloatMatrix:

@@ -25,6 +25,7 @@ from kb.keyword_cache import (
     keyword_cache_path,
     keyword_fields,
     load_keyword_index,
+    refresh_keyword_cache,
     save_keyword_index,
 )
 from kb.records import Claim, Paper, paper_id_for
@@ -157,6 +158,32 @@ def test_new_claims_make_it_stale_until_kb_index(
     with caplog.at_level(logging.WARNING, logger="kb.keyword_cache"):
         assert _results(db) == stale
     assert not caplog.records
+
+
+def test_kb_extract_and_ingest_refresh_a_saved_index(
+    db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`kb extract` and `kb ingest` call refresh_keyword_cache inside their staged write, so
+    new claims never leave searches on a stale file."""
+    with Store(db) as store:
+        store.upsert([_claim(_papers()[4], 9)])
+        assert refresh_keyword_cache(store)  # rewritten for the new claim
+        assert not refresh_keyword_cache(store)  # and then current
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        fresh = _results(db)
+    assert not [r for r in caplog.records if r.name == "kb.keyword_cache"]  # loaded as current
+    assert "Building index" not in caplog.text  # bm25s built nothing: the file was used
+    keyword_cache_path(db).unlink()
+    assert _results(db) == fresh  # the same as building it in memory
+
+
+def test_refresh_writes_nothing_for_a_store_never_indexed(tmp_path: Path) -> None:
+    path = tmp_path / "kb.duckdb"
+    with Store(path) as store:
+        store.upsert(_papers())
+        assert not refresh_keyword_cache(store)
+    assert not keyword_cache_path(path).exists()
 
 
 def test_a_new_paper_makes_it_stale(db: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -20,6 +20,7 @@ from kb.cli._common import (
     writing,
 )
 from kb.errors import KBError
+from kb.keyword_cache import refresh_keyword_cache
 from kb.records import RESPONSES, VARIABLES
 
 
@@ -85,6 +86,8 @@ def extract_cmd(db_path: str) -> None:
             f"{db_path}: no knowledge base here yet; build it with "
             f"`kb ingest ../shared/seeds --db {db_path}`"
         )
-    with writing(db_path) as store, store.transaction(), progress_bar("extracting") as bar:
-        n_claims = extract_store(store, on_progress=bar, workers=os.cpu_count() or 1)
+    with writing(db_path) as store:
+        with store.transaction(), progress_bar("extracting") as bar:
+            n_claims = extract_store(store, on_progress=bar, workers=os.cpu_count() or 1)
+        refresh_keyword_cache(store)  # claim text is searched: keep a saved index current
     click.echo(f"{n_claims} claims extracted by {EXTRACTOR_VERSION}", err=True)

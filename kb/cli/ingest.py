@@ -7,6 +7,7 @@ import click
 from ingest.formats import FORMATS
 from ingest.pipeline import ingest_paths
 from kb.cli._common import cli, db_option, emit_json, json_option, staged_progress_bars, writing
+from kb.keyword_cache import refresh_keyword_cache
 
 STAGE_LABELS = {
     "listings": "Reading listings",
@@ -54,6 +55,7 @@ def ingest_cmd(
             extract=not no_extract,
             on_progress=progress,
         )
+        refresh_keyword_cache(store)  # papers or claims changed: keep a saved index current
     if as_json:
         emit_json([report])
         return

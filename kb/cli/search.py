@@ -43,8 +43,8 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
     """Build or refresh the semantic search index beside the knowledge base.
 
     Only texts not embedded before (with this model) are sent to the model. The keyword
-    (BM25) side is saved too, as <db>.keyword.npz, so `kb search` starts fast; run `kb index`
-    again after `kb extract`, or searches rebuild it in memory and warn.
+    (BM25) side is saved too, as <db>.keyword.npz, so `kb search` starts fast; `kb ingest`
+    and `kb extract` keep that file current once it exists.
 
     Example:  kb index --rebuild --db data/kb.duckdb
     """
