@@ -357,6 +357,7 @@ def read_paper(paper: Paper, *, with_candidates: bool = False) -> PaperReading:
     """Apply the rules to one paper: its claim sentences and (``with_candidates``, for a
     scaling paper) every quantity it names with its features."""
     readings = explain(paper)
+    text = paper.abstract
     title_law = bool(lx.TITLE_LAW.search(paper.title))
     claim_readings = [r for r in readings if r.is_claim]
     if not claim_readings and title_law:
@@ -364,13 +365,16 @@ def read_paper(paper: Paper, *, with_candidates: bool = False) -> PaperReading:
     if not claim_readings and lx.TITLE_SCALING_LAW.search(paper.title):
         # The title says the paper is about scaling laws: its sentences naming one state it,
         # even when they open like background ("Scaling laws for X are ...").
-        claim_readings = [r for r in readings if r.strong and not r.release]
+        claim_readings = [
+            r
+            for r in readings
+            if r.strong and not r.release and not lx.CITATION.search(text[r.start : r.end])
+        ]
     if claim_readings and _other_field(paper.title, paper.abstract[:MAX_ABSTRACT_CHARS]):
         claim_readings = []  # another field's power laws (the guide: astrophysics, CFT)
     studies = bool(claim_readings)
     if studies:
         claim_readings = _supporting(readings, claim_readings)
-    text = paper.abstract
     # Measures named anywhere outside background sentences resolve a bare "performance".
     named = [r for reading in readings if not reading.background for r in reading.responses]
     # A claim naming "the (scaling) law" without its shape has the one shape the paper's claims

@@ -11,6 +11,7 @@ import re
 
 __all__ = [
     "BACKGROUND",
+    "CITATION",
     "COMPLEXITY",
     "DATA_PROPERTY",
     "DOMAIN_PATTERNS",
@@ -172,6 +173,9 @@ BACKGROUND = _rx(
     r"|\bet al\b|\bprior (?:work|studies)|\bprevious (?:work|studies|research)"
     r"|\bknown as (?:a |the )?neural scaling law"
 )
+# A sentence citing others by name ("see (Sorscher et al., 2022)", "(Guo and Bai, 2022)"): what
+# it says about a law is theirs, even in a paper whose title names scaling laws.
+CITATION = _rx(r"\bet al\b|\((?:[^()]*?\b)?(?:19|20)\d\d[a-z]?\)")
 # Sentences about releasing code, data or models state no finding.
 RELEASE = _rx(
     r"\b(?:we (?:will )?(?:release|open-source|make)|"
@@ -234,6 +238,8 @@ OTHER_FIELD = _rx(
     r"|quantum field|black holes?|supernova\w*|stellar|turbulen\w*|plasma|seismic|earthquake"
     r"|condensed matter|spin glass|critical phenomena|\bIsing\b|percolation|string theory"
     r"|particle physics|hadron\w*|quarks?\b|\bCFTs?\b|luminosit\w*|X-ray|\bdark matter"
+    # biology's allometric and metabolic scaling (body mass, species)
+    r"|allometr\w*|metabolic rate|body (?:mass|size)|\bspecies\b|\btaxa\b|mammals|ecolog\w*"
 )
 ML_CONTEXT = _rx(
     r"neural|deep learning|machine learning|\blearn\w*|\btrain\w*|\bLLMs?\b|transformer"
