@@ -95,6 +95,14 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
         ),
         False,
     ),
+    # A study of how a quantity moves a measure ("we study how model size, data scale and bitrate
+    # affect intelligibility"); weak, so it needs a scale quantity in the sentence.
+    "how_affects": (
+        _rx(
+            r"\bhow\s+(?:the\s+)?[\w\s,-]{0,60}?\b(?:affects?|influences?|impacts?)\b"
+        ),
+        False,
+    ),
     "log_linear": (_rx(r"log-linear(?:ly)?|logarithmic(?:ally)?\b|inversely proportional"), False),
     "function_of": (
         _rx(r"as (?:a )?functions? of|in terms of the scale|relationships? between"),
