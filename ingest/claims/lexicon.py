@@ -98,9 +98,7 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     # A study of how a quantity moves a measure ("we study how model size, data scale and bitrate
     # affect intelligibility"); weak, so it needs a scale quantity in the sentence.
     "how_affects": (
-        _rx(
-            r"\bhow\s+(?:the\s+)?[\w\s,-]{0,60}?\b(?:affects?|influences?|impacts?)\b"
-        ),
+        _rx(r"\bhow\s+(?:the\s+)?[\w\s,-]{0,60}?\b(?:affects?|influences?|impacts?)\b"),
         False,
     ),
     "log_linear": (_rx(r"log-linear(?:ly)?|logarithmic(?:ally)?\b|inversely proportional"), False),
@@ -127,6 +125,10 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
             r"|better|worse)"
             r"|\b(?:adding|more|increasing|additional)\s+(?:layers|parameters|data|compute|tokens|"
             r"examples|experts)\b[\w\s]{0,30}?\b(?:benefit|help|improv|hurt|degrad)"
+            # "scaling train-time compute consistently improves naturalness"
+            r"|\bscaling\s+(?:up\s+)?(?:the\s+)?(?:[\w-]+\s+){0,2}?(?:compute|data|parameters"
+            r"|model size|models?|tokens|steps|samples)\b[\w\s-]{0,30}?\b(?:improv|boost|enhanc"
+            r"|benefit|help|hurt|degrad)\w*"
             r"|\b(?:larger|bigger)\s+(?:and\s+longer-trained\s+)?(?:models?|LMs|networks?)\b"
             r"[\w\s-]{0,30}?\b(?:perform|hallucinate|are\s+(?:more|less))"
         ),
@@ -220,6 +222,10 @@ DATA_PROPERTY = _rx(
 )
 # Phrases that cite a law as motivation; blanked before the relation cues are applied.
 HEARSAY = _rx(
+    # a belief the paper questions is someone else's claim: "we challenge the assumption that
+    # scaling up data improves performance"
+    r"\b(?:challeng|question|revisit|overturn)\w* (?:the |this |a )?(?:common |widespread |prevailing "
+    r"|conventional )?(?:assumption|belief|notion|view|wisdom) that [^.;]*|"
     r"\b(?:bounded|driven|inspired|guided|motivated|dictated|governed|predicted) by (?:the )?"
     r"(?:neural |data |empirical )?scaling[- ]laws?(?: phenomenon| of LLMs)?"
     r"|\b(?:following|according to|based on) (?:the )?(?:neural )?scaling[- ]laws?"
