@@ -378,7 +378,7 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?"
         r"|sizes? of (?:the )?(?:models?|networks?)|"
         r"number of (?:model |trainable |non-embedding )?parameters|parameter (?:count|scal\w*)"
-        r"|\bparameters\b|(?:larger|bigger|smaller) (?:language |vision |transformer )?(?:models"
+        r"|(?<!free )(?<!fitted )(?<!fitting )(?<!adjustable )\bparameters\b|(?:larger|bigger|smaller) (?:language |vision |transformer )?(?:models"
         r"|LMs|LLMs|networks)|scaling up (?:\w+ )?models|"
         r"(?:network|autoencoder|encoder|decoder|teacher|student|detector|backbone) sizes?"
         r"|\bmodel scale\b|scale of the (?:LM|model|network)|\bscaled up\b|\bmodel scaling\b"
