@@ -398,6 +398,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"\bP parallel|number of (?:training )?(?:environments|objects|languages)|adding languages"
         # the guide's "resolution" (of images or inputs) as a scale quantity
         r"|\b(?:image|input|spatial) resolutions?\b"
+        # sizes of the task or tokenizer: classes to tell apart, vocabulary
+        r"|\bnumber of (?:\w+ )?(?:classes|categories)\b|\bvocabulary sizes?\b"
     ),
 }
 
