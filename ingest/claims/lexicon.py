@@ -365,7 +365,7 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|(?:thousand|million|billion|trillion)s?|\bD) tokens\b|tokens (?:seen|processed|of data)"
         r"|trained (?:on|with) (?:\w+ ){0,2}tokens\b|(?:more|additional|less) data\b|data scaling"
         r"|scaling (?:the )?data"
-        r"|amount of (?:pre-?training )?data|data volume|training set|dataset sizes?|corpus size"
+        r"|amount of (?:[\w-]+ ){0,2}?data\b|data volume|\btoken budgets?\b|training set|dataset sizes?|corpus size"
         r"|\bmodels? and data\b|token volume"
         # "with data", "of data", not "of data modalities/types/quality"
         r"|\b(?:with|of) (?:the )?data\b(?![- ](?:modalit|types?\b|formats?\b|sources?\b|domains?\b"
@@ -375,7 +375,7 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|\b(?:compute|parameters|model size|size),? (?:and|or) data\b"
     ),
     "model_size": _rx(
-        r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?"
+        r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?|\bcapacity of (?:a|the) model"
         r"|sizes? of (?:the )?(?:models?|networks?)|"
         r"number of (?:model |trainable |non-embedding )?parameters|parameter (?:count|scal\w*)"
         r"|(?<!free )(?<!fitted )(?<!fitting )(?<!adjustable )\bparameters\b|(?:larger|bigger|smaller) (?:language |vision |transformer )?(?:models"
