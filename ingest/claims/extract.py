@@ -212,6 +212,13 @@ def _variables(body: str, folded: str | None = None) -> list[str]:
         found.remove("data_size")
     if "inference_compute" in found and "compute" in found and not _training_compute(body, folded):
         found.remove("compute")
+    # "the number of samples" drawn at inference is test-time compute, not training data
+    if (
+        "inference_compute" in found
+        and "data_size" in found
+        and not _still_named(body, folded, "data_size", "inference_compute")
+    ):
+        found.remove("data_size")
     return sorted(found)
 
 
