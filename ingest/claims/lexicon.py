@@ -277,7 +277,7 @@ SUPPORT_PATTERNS: dict[str, re.Pattern[str]] = {
     "finding": _rx(
         r"\bwe (?:also |further )?(?:find|found|show|observe|demonstrate|discover(?:ed)?|reveal"
         r"|confirm)\b|\bour (?:findings|results|analysis|experiments) (?:show|indicate|suggest"
-        r"|reveal)|\bresults (?:show|indicate|suggest|reveal)"
+        r"|reveal|unveil|uncover|demonstrate|highlight)|\bfinding that\b|\bresults (?:show|indicate|suggest|reveal)"
     ),
     # a stated link: "diversity is directly related to model width"
     "related": _rx(r"\b(?:directly |inversely |closely |strongly )?related to\b"),
