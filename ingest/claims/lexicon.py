@@ -180,6 +180,9 @@ BACKGROUND = _rx(
     r"there (?:has|have) been|as (?:models|LLMs)|conventional wisdom)"
     r"|\b(?:has|have) been (?:empirically )?(?:shown|demonstrated|observed|found|validated)"
     r"|\bis (?:commonly|widely) believed|\binspired by\b|\bdriven by (?:the )?(?:data )?scaling"
+    # a gap statement: "scaling laws of DiT are less explored"
+    r"|\b(?:remains?|are|is) (?:still |largely |relatively )?(?:less|under|un|poorly|not well)"
+    r"[- ]?(?:explored|studied|understood|examined)\b"
     r"|\bet al\b|\bprior (?:work|studies)|\bprevious (?:work|studies|research)"
     r"|\bknown as (?:a |the )?neural scaling law"
 )
@@ -224,8 +227,8 @@ DATA_PROPERTY = _rx(
 HEARSAY = _rx(
     # a belief the paper questions is someone else's claim: "we challenge the assumption that
     # scaling up data improves performance"
-    r"\b(?:challeng|question|revisit|overturn)\w* (?:the |this |a )?(?:common |widespread |prevailing "
-    r"|conventional )?(?:assumption|belief|notion|view|wisdom) that [^.;]*|"
+    r"\b(?:challeng|question|revisit|overturn)\w* (?:the |this |a )?(?:common |widespread "
+    r"|prevailing |conventional )?(?:assumption|belief|notion|view|wisdom) that [^.;]*|"
     r"\b(?:bounded|driven|inspired|guided|motivated|dictated|governed|predicted) by (?:the )?"
     r"(?:neural |data |empirical )?scaling[- ]laws?(?: phenomenon| of LLMs)?"
     r"|\b(?:following|according to|based on) (?:the )?(?:neural )?scaling[- ]laws?"
@@ -277,7 +280,8 @@ SUPPORT_PATTERNS: dict[str, re.Pattern[str]] = {
     "finding": _rx(
         r"\bwe (?:also |further )?(?:find|found|show|observe|demonstrate|discover(?:ed)?|reveal"
         r"|confirm)\b|\bour (?:findings|results|analysis|experiments) (?:show|indicate|suggest"
-        r"|reveal|unveil|uncover|demonstrate|highlight)|\bfinding that\b|\bresults (?:show|indicate|suggest|reveal)"
+        r"|reveal|unveil|uncover|demonstrate|highlight)|\bfinding that\b"
+        r"|\bresults (?:show|indicate|suggest|reveal)"
     ),
     # a stated link: "diversity is directly related to model width"
     "related": _rx(r"\b(?:directly |inversely |closely |strongly )?related to\b"),
@@ -365,7 +369,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|(?:thousand|million|billion|trillion)s?|\bD) tokens\b|tokens (?:seen|processed|of data)"
         r"|trained (?:on|with) (?:\w+ ){0,2}tokens\b|(?:more|additional|less) data\b|data scaling"
         r"|scaling (?:the )?data"
-        r"|amount of (?:[\w-]+ ){0,2}?data\b|data volume|\btoken budgets?\b|training set|dataset sizes?|corpus size"
+        r"|amount of (?:[\w-]+ ){0,2}?data\b|data volume|\btoken budgets?\b|training set"
+        r"|dataset sizes?|corpus size"
         r"|\bmodels? and data\b|token volume"
         # "with data", "of data", not "of data modalities/types/quality"
         r"|\b(?:with|of) (?:the )?data\b(?![- ](?:modalit|types?\b|formats?\b|sources?\b|domains?\b"
@@ -375,10 +380,13 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|\b(?:compute|parameters|model size|size),? (?:and|or) data\b"
     ),
     "model_size": _rx(
-        r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?|\bcapacity of (?:a|the) model"
+        r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?"
+        r"|\bcapacity of (?:a|the) model"
         r"|sizes? of (?:the )?(?:models?|networks?)|"
         r"number of (?:model |trainable |non-embedding )?parameters|parameter (?:count|scal\w*)"
-        r"|(?<!free )(?<!fitted )(?<!fitting )(?<!adjustable )\bparameters\b|(?:larger|bigger|smaller) (?:language |vision |transformer )?(?:models"
+        # a law's "free parameters" are not the model's
+        r"|(?<!free )(?<!fitted )(?<!fitting )(?<!adjustable )\bparameters\b"
+        r"|(?:larger|bigger|smaller) (?:language |vision |transformer )?(?:models"
         r"|LMs|LLMs|networks)|scaling up (?:\w+ )?models|"
         r"(?:network|autoencoder|encoder|decoder|teacher|student|detector|backbone) sizes?"
         r"|\bmodel scale\b|scale of the (?:LM|model|network)|\bscaled up\b|\bmodel scaling\b"
