@@ -103,7 +103,11 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     ),
     "log_linear": (_rx(r"log-linear(?:ly)?|logarithmic(?:ally)?\b|inversely proportional"), False),
     "function_of": (
-        _rx(r"as (?:a )?functions? of|in terms of the scale|relationships? between"),
+        _rx(
+            r"as (?:a )?functions? of|in terms of the scale|relationships? between"
+            # "its relation to model size"
+            r"|\b(?:its|their) relation(?:ships?)? (?:to|with)\b"
+        ),
         False,
     ),
     "trend": (
