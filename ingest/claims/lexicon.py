@@ -101,6 +101,10 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
         _rx(r"\bhow\s+(?:the\s+)?[\w\s,-]{0,60}?\b(?:affects?|influences?|impacts?)\b"),
         False,
     ),
+    # An ability that appears only beyond some scale ("emergent if it is not present in smaller
+    # models but is present in larger models"): a trend across scale; needs a scale quantity, and
+    # the paper's own voice, since the term is often only defined or cited.
+    "emergence": (_rx(r"\b(?:we|our)\b[^.;]{0,80}?\bemergen(?:t|ce)\b"), False),
     "log_linear": (_rx(r"log-linear(?:ly)?|logarithmic(?:ally)?\b|inversely proportional"), False),
     "function_of": (
         _rx(
