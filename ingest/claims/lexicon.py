@@ -287,7 +287,8 @@ SUPPORT_PATTERNS: dict[str, re.Pattern[str]] = {
     # a reported result: "we find/show/observe ...", "our results indicate ..."
     "finding": _rx(
         r"\bwe (?:also |further )?(?:find|found|show|observe|demonstrate|discover(?:ed)?|reveal"
-        r"|confirm)\b|\bour (?:findings|results|analysis|experiments) (?:show|indicate|suggest"
+        r"|confirm)\b|\bour (?:[\w-]+ ){0,2}?(?:findings|results|analysis|experiments|study)"
+        r" (?:show|indicate|suggest"
         r"|reveal|unveil|uncover|demonstrate|highlight)|\bfinding that\b"
         r"|\bresults (?:show|indicate|suggest|reveal)"
     ),
