@@ -356,7 +356,7 @@ class PaperReading:
 
     @property
     def rule_variables(self) -> list[str]:
-        """The union of the rules' claim variables (what ``claims-rules-3`` reported)."""
+        """The union of the rules' claim variables (what the extractor reports)."""
         return sorted({v for vs in self.claim_variables for v in vs})
 
 
