@@ -43,7 +43,7 @@ __all__ = [
     "read_paper",
 ]
 
-EXTRACTOR_VERSION = "claims-rules-4"
+EXTRACTOR_VERSION = "claims-rules-3"
 """Stamped on every paper label, claim and exponent row; bump when any rule changes output."""
 
 register(
@@ -212,13 +212,6 @@ def _variables(body: str, folded: str | None = None) -> list[str]:
         found.remove("data_size")
     if "inference_compute" in found and "compute" in found and not _training_compute(body, folded):
         found.remove("compute")
-    # "the number of samples" drawn at inference is test-time compute, not training data
-    if (
-        "inference_compute" in found
-        and "data_size" in found
-        and not _still_named(body, folded, "data_size", "inference_compute")
-    ):
-        found.remove("data_size")
     return sorted(found)
 
 
@@ -356,7 +349,7 @@ class PaperReading:
 
     @property
     def rule_variables(self) -> list[str]:
-        """The union of the rules' claim variables (what the extractor reports)."""
+        """The union of the rules' claim variables (what ``claims-rules-3`` reported)."""
         return sorted({v for vs in self.claim_variables for v in vs})
 
 
@@ -364,7 +357,6 @@ def read_paper(paper: Paper, *, with_candidates: bool = False) -> PaperReading:
     """Apply the rules to one paper: its claim sentences and (``with_candidates``, for a
     scaling paper) every quantity it names with its features."""
     readings = explain(paper)
-    text = paper.abstract
     title_law = bool(lx.TITLE_LAW.search(paper.title))
     claim_readings = [r for r in readings if r.is_claim]
     if not claim_readings and title_law:
@@ -372,16 +364,13 @@ def read_paper(paper: Paper, *, with_candidates: bool = False) -> PaperReading:
     if not claim_readings and lx.TITLE_SCALING_LAW.search(paper.title):
         # The title says the paper is about scaling laws: its sentences naming one state it,
         # even when they open like background ("Scaling laws for X are ...").
-        claim_readings = [
-            r
-            for r in readings
-            if r.strong and not r.release and not lx.CITATION.search(text[r.start : r.end])
-        ]
+        claim_readings = [r for r in readings if r.strong and not r.release]
     if claim_readings and _other_field(paper.title, paper.abstract[:MAX_ABSTRACT_CHARS]):
         claim_readings = []  # another field's power laws (the guide: astrophysics, CFT)
     studies = bool(claim_readings)
     if studies:
         claim_readings = _supporting(readings, claim_readings)
+    text = paper.abstract
     # Measures named anywhere outside background sentences resolve a bare "performance".
     named = [r for reading in readings if not reading.background for r in reading.responses]
     # A claim naming "the (scaling) law" without its shape has the one shape the paper's claims
