@@ -7,14 +7,21 @@ exponent precision/recall over each paper's distinct exponent magnitudes (papers
 N^{-alpha} with alpha > 0 as often as N^{-0.07}, and N^{-1} with alpha=1 is one exponent); and
 domain accuracy.
 
-    PYTHONPATH=. python benchmarks/bench_claims.py [--seeds DIR] [--errors dev]
+    PYTHONPATH=. python benchmarks/bench_claims.py [--seeds DIR] [--errors dev|ext-tune]
+        [--external-texts PATH] [--splits dev,ext-tune]
 
-``--errors dev`` lists the disagreements on the dev split (tune rules on dev only).
+``--errors dev`` lists the disagreements on the dev split (tune rules on dev and ext-tune only).
+
+The external sample (``data/eval/claims_external.jsonl``: labels of abstracts from outside the
+seed corpus) adds the splits ``ext-tune`` and ``ext-test``. Its texts are not redistributed: give
+them with ``--external-texts PATH`` or ``$KB_EXTERNAL_TEXTS`` (JSON lines with ``ext_id``,
+``title``, ``abstract``); without them the external figures are skipped with a message.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -31,6 +38,8 @@ from ingest.pipeline import merge_papers  # noqa: E402
 from kb.records import Paper  # noqa: E402
 
 LABELS = ROOT / "data" / "eval" / "claims_dev.jsonl"
+EXTERNAL_LABELS = ROOT / "data" / "eval" / "claims_external.jsonl"
+EXTERNAL_SPLITS = ("ext-tune", "ext-test")
 DEFAULT_SEEDS = Path(os.environ.get("KB_SHARED", ROOT.parent / "shared")) / "seeds"
 
 
@@ -46,6 +55,64 @@ def read_seed_papers(folder: Path) -> dict[str, Paper]:
             p = entry.paper
             papers[p.paper_id] = merge_papers(papers[p.paper_id], p) if p.paper_id in papers else p
     return papers
+
+
+def external_split(ext_id: str) -> str:
+    """``ext-test`` when ``int(sha256(ext_id)[:8], 16) % 3 == 0``, else ``ext-tune``.
+
+    Fixed before any extractor output on the external sample was seen.
+    """
+    digest = hashlib.sha256(ext_id.encode("utf-8")).hexdigest()
+    return "ext-test" if int(digest[:8], 16) % 3 == 0 else "ext-tune"
+
+
+def external_paper_id(ext_id: str) -> str:
+    """The id an external abstract gets inside the benchmark (never stored anywhere)."""
+    return f"ext:{ext_id}"
+
+
+def read_external(
+    labels_path: Path, texts_path: Path
+) -> tuple[list[dict[str, Any]], dict[str, Paper]]:
+    """The external labels (with ``paper_id`` and ``split`` set) and their papers.
+
+    ``texts_path`` holds one JSON object per line with ``ext_id``, ``title`` and ``abstract``.
+    Raises ``SystemExit`` naming the file and line when a label has no text or a line is broken.
+    """
+    papers: dict[str, Paper] = {}
+    for number, line in enumerate(texts_path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            paper = Paper(
+                paper_id=external_paper_id(item["ext_id"]),
+                title=item["title"],
+                abstract=item["abstract"],
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise SystemExit(
+                f"{texts_path}, line {number}: expected a JSON object with ext_id, title and "
+                f"abstract ({exc})"
+            ) from exc
+        papers[paper.paper_id] = paper
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(labels_path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        pid = external_paper_id(row["ext_id"])
+        if pid not in papers:
+            raise SystemExit(
+                f"{labels_path}, line {number}: no text for {row['ext_id']} in {texts_path}"
+            )
+        if row["split"] != external_split(row["ext_id"]):
+            raise SystemExit(
+                f"{labels_path}, line {number}: split {row['split']!r} is not "
+                f"{external_split(row['ext_id'])!r} (sha256 rule)"
+            )
+        rows.append({**row, "paper_id": pid})
+    return rows, papers
 
 
 def set_f1(pred: Iterable[str], gold: Iterable[str]) -> float:
@@ -121,11 +188,11 @@ def evaluate(rows: list[dict[str, Any]], preds: dict[str, Extraction]) -> dict[s
 
 
 def _errors(
-    rows: list[dict[str, Any]], preds: dict[str, Extraction], seeds: dict[str, Paper]
+    rows: list[dict[str, Any]], preds: dict[str, Extraction], papers: dict[str, Paper]
 ) -> None:
     for row in rows:
         ex = preds[row["paper_id"]]
-        title = seeds[row["paper_id"]].title[:70]
+        title = papers[row["paper_id"]].title[:70]
         gold = row["studies_scaling_law"]
         if ex.studies_scaling_law != gold:
             print(f"PAPER {'FN' if gold else 'FP'} {row['paper_id']} {title}")
@@ -151,11 +218,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=Path, default=DEFAULT_SEEDS, help="seed listings folder")
     parser.add_argument("--labels", type=Path, default=LABELS)
-    parser.add_argument("--errors", choices=["dev", "heldout"], help="list disagreements")
+    parser.add_argument("--external-labels", type=Path, default=EXTERNAL_LABELS)
+    parser.add_argument(
+        "--external-texts",
+        type=Path,
+        default=Path(os.environ["KB_EXTERNAL_TEXTS"])
+        if os.environ.get("KB_EXTERNAL_TEXTS")
+        else None,
+        help="JSON lines (ext_id, title, abstract) of the external sample; $KB_EXTERNAL_TEXTS",
+    )
+    parser.add_argument(
+        "--errors",
+        choices=["dev", "ext-tune"],
+        help="list disagreements (only on the splits rules may be tuned on)",
+    )
     parser.add_argument(
         "--splits",
-        default="dev,heldout,all",
-        help="comma-separated splits to print (dev, heldout, all); tune with --splits dev",
+        default="dev,heldout,all,ext-tune,ext-test",
+        help="comma-separated splits to print (dev, heldout, all, ext-tune, ext-test); "
+        "tune with --splits dev,ext-tune",
     )
     args = parser.parse_args()
 
@@ -167,21 +248,41 @@ def main() -> None:
             f"{len(missing)} labelled papers not found in {args.seeds} (set KB_SHARED or --seeds): "
             f"{missing[:3]}"
         )
+    papers = dict(seeds)
     every = {
         "dev": [r for r in rows if r["split"] == "dev"],
         "heldout": [r for r in rows if r["split"] == "heldout"],
         "all": rows,
     }
     chosen = [s.strip() for s in args.splits.split(",") if s.strip()]
-    unknown = [s for s in chosen if s not in every]
-    if unknown:
-        raise SystemExit(f"--splits: unknown split(s) {unknown}; expected dev, heldout or all")
     if args.errors and args.errors not in chosen:
         chosen.append(args.errors)
+    wants_external = [s for s in chosen if s in EXTERNAL_SPLITS]
+    if wants_external and args.external_texts is None:
+        print(
+            f"external splits {wants_external} skipped: their texts are not in the repository; "
+            "give --external-texts PATH or set KB_EXTERNAL_TEXTS"
+        )
+        chosen = [s for s in chosen if s not in EXTERNAL_SPLITS]
+        if args.errors in EXTERNAL_SPLITS:
+            raise SystemExit(f"--errors {args.errors} needs --external-texts")
+    elif wants_external:
+        ext_rows, ext_papers = read_external(args.external_labels, args.external_texts)
+        papers.update(ext_papers)
+        for name in EXTERNAL_SPLITS:
+            every[name] = [r for r in ext_rows if r["split"] == name]
+    unknown = [s for s in chosen if s not in every]
+    if unknown:
+        raise SystemExit(
+            f"--splits: unknown split(s) {unknown}; "
+            "expected dev, heldout, all, ext-tune or ext-test"
+        )
+    if not chosen:
+        raise SystemExit("--splits: nothing to print")
     splits = {name: every[name] for name in chosen}
     # Only the papers of the printed splits are read.
     needed = {r["paper_id"] for split_rows in splits.values() for r in split_rows}
-    preds = {pid: extract(seeds[pid]) for pid in needed}
+    preds = {pid: extract(papers[pid]) for pid in needed}
     print(f"extractor {EXTRACTOR_VERSION}; labels {args.labels.relative_to(ROOT)}")
     header = f"{'figure':<22}" + "".join(f"{s:>10}" for s in splits)
     print(header)
@@ -196,7 +297,7 @@ def main() -> None:
         print(f"{key:<22}{cells}")
     if args.errors:
         print()
-        _errors(splits[args.errors], preds, seeds)
+        _errors(splits[args.errors], preds, papers)
 
 
 if __name__ == "__main__":

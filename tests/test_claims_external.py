@@ -1,0 +1,102 @@
+"""The external claims sample: labels only, split by a fixed rule, read by the benchmark.
+
+``data/eval/claims_external.jsonl`` labels abstracts from outside the seed corpus; their texts
+are not in the repository, so these tests check the labels and the benchmark's reader on a small
+fixture of our own sentences.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kb.records import DOMAINS, RESPONSES, VARIABLES
+
+ROOT = Path(__file__).resolve().parent.parent
+EXTERNAL = ROOT / "data" / "eval" / "claims_external.jsonl"
+FIELDS = {
+    "ext_id", "url", "split", "studies_scaling_law", "domain", "variables", "responses",
+    "exponents",
+}  # fmt: skip
+
+
+def _rows() -> list[dict[str, Any]]:
+    lines = EXTERNAL.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _bench() -> Any:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        return importlib.import_module("bench_claims")
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+
+# -- the external labels ---------------------------------------------------------------------
+def test_external_labels_are_labels_only() -> None:
+    rows = _rows()
+    assert len(rows) >= 60
+    ids = [r["ext_id"] for r in rows]
+    assert len(ids) == len(set(ids))
+    for number, row in enumerate(rows, start=1):
+        # no title, abstract or annotator note: the texts are not redistributed
+        assert set(row) == FIELDS, f"line {number}"
+        assert row["url"].startswith(("https://", "http://")), f"line {number}"
+        assert row["domain"] in DOMAINS, f"line {number}"
+        assert set(row["variables"]) <= set(VARIABLES), f"line {number}"
+        assert set(row["responses"]) <= set(RESPONSES), f"line {number}"
+        if row["studies_scaling_law"]:
+            assert row["variables"], f"line {number}"
+            assert row["responses"], f"line {number}"
+        else:
+            assert row["variables"] == row["responses"] == row["exponents"] == [], f"line {number}"
+
+
+def test_external_split_is_the_sha256_rule() -> None:
+    bench = _bench()
+    for row in _rows():
+        digest = hashlib.sha256(row["ext_id"].encode()).hexdigest()
+        expected = "ext-test" if int(digest[:8], 16) % 3 == 0 else "ext-tune"
+        assert row["split"] == expected == bench.external_split(row["ext_id"])
+    splits = {r["split"] for r in _rows()}
+    assert splits == {"ext-tune", "ext-test"}
+
+
+def _texts(tmp_path: Path, ids: list[str]) -> Path:
+    path = tmp_path / "texts.jsonl"
+    lines = [
+        json.dumps({"ext_id": i, "title": f"Paper {i}", "abstract": "We find loss falls."})
+        for i in ids
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_read_external_joins_labels_and_texts(tmp_path: Path) -> None:
+    bench = _bench()
+    ids = [r["ext_id"] for r in _rows()]
+    rows, papers = bench.read_external(EXTERNAL, _texts(tmp_path, ids))
+    assert len(rows) == len(ids)
+    assert {r["paper_id"] for r in rows} == set(papers) == {f"ext:{i}" for i in ids}
+
+
+def test_read_external_names_a_missing_text(tmp_path: Path) -> None:
+    bench = _bench()
+    ids = [r["ext_id"] for r in _rows()]
+    with pytest.raises(SystemExit, match=rf"line 1: no text for {ids[0]}"):
+        bench.read_external(EXTERNAL, _texts(tmp_path, ids[1:]))
+
+
+def test_read_external_names_a_broken_text_line(tmp_path: Path) -> None:
+    bench = _bench()
+    path = tmp_path / "texts.jsonl"
+    path.write_text('{"ext_id": "e001", "title": "T"}\n', encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"texts.jsonl, line 1: expected a JSON object"):
+        bench.read_external(EXTERNAL, path)
