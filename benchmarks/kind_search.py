@@ -108,8 +108,8 @@ def _mixture(x: FeatureMatrix, p: dict[str, float]) -> FeatureMatrix:
     return np.hstack([p[k] * x for k in KINDS]).astype(np.float32)
 
 
-def variants(mix_l2: float) -> list[Variant]:
-    """The gates compared (see the module docstring)."""
+def variants(mix_l2: float, gate_l2: float = 0.1) -> list[Variant]:
+    """The gates compared (see the module docstring); ``gate_l2``: L2 of the gate weights."""
     n = len(FEATURES)
     out = [Variant("baseline (18 features refitted)", lambda x, p: x[:, :0], 0)]
     for names in (
@@ -119,10 +119,11 @@ def variants(mix_l2: float) -> list[Variant]:
         ("sem_lay", "kw_tech", "kw_exact"),
         ("sem_lay", "kw_tech", "sem_concept"),
     ):
-        out.append(Variant(" + ".join(names), _gate(names), len(names)))
+        out.append(Variant(" + ".join(names), _gate(names), len(names), l2=gate_l2))
     out.append(
-        Variant("signed sem_lay + kw_lay", _gate(("sem_lay", "kw_lay")), 2, lower=-np.inf)
-    )
+        Variant("signed sem_lay + kw_lay", _gate(("sem_lay", "kw_lay")), 2, lower=-np.inf,
+                l2=gate_l2)
+    )  # fmt: skip
     out.append(Variant(f"mixture (per-kind deltas, L2 {mix_l2:g})", _mixture, 3 * n,
                        lower=-np.inf, l2=mix_l2))  # fmt: skip
     return out
@@ -264,6 +265,7 @@ def main() -> None:
     parser.add_argument("--queries", type=Path, default=DEV, metavar="PATH")
     parser.add_argument("--gate", choices=("true", "classifier"), default="true")
     parser.add_argument("--mix-l2", type=float, default=1.0, help="mixture: L2 of the deltas")
+    parser.add_argument("--gate-l2", type=float, default=0.1, help="L2 of the gate weights")
     parser.add_argument("--only", nargs="*", default=None, help="variant name prefixes to run")
     args = parser.parse_args()
     searcher, queries = load(args.db, args.queries)
@@ -283,7 +285,7 @@ def main() -> None:
     )  # fmt: skip
     print(f"{args.queries.name}: {len(queries)} queries; gate {args.gate}; nDCG@10 "
           f"(exact / paraphrase / conceptual); shipped weights {shipped:.3f}")  # fmt: skip
-    for v in variants(args.mix_l2):
+    for v in variants(args.mix_l2, args.gate_l2):
         if args.only and not any(v.name.startswith(o) for o in args.only):
             continue
         exp = Experiment(searcher, queries, probs, v)
