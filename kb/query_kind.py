@@ -51,7 +51,7 @@ def lexical_features(query: str) -> dict[str, float]:
     - ``n_words``: number of words / 20 (capped at 1);
     - ``question``: starts with a question word; ``question_mark``: contains "?";
     - ``imperative``: starts with "find", "show", "list" ... (a request for papers);
-    - ``stop_share``: share of the words that are stop-words (dropped by the tokenizer);
+    - ``stop_share``: share of the words that are stop-words (the BM25 tokenizer drops them);
     - ``acronym``: any word written as an acronym or in mixed case ("MoE", "muP", "ViT");
     - ``digit``: any digit; ``hyphen``: any hyphenated word;
     - ``expanded``: scaling vocabulary recognised (:func:`kb.vocabulary.expand_query`);
@@ -61,13 +61,13 @@ def lexical_features(query: str) -> dict[str, float]:
     words = _WORD.findall(query)
     lower = [w.lower() for w in words]
     n = len(words)
-    content = len(tokenize(query))
+    stops = sum(not tokenize(w) for w in words)  # a word the BM25 tokenizer drops entirely
     return {
         "n_words": min(n / 20, 1.0),
         "question": float(bool(lower) and lower[0] in _QUESTION),
         "question_mark": float("?" in query),
         "imperative": float(bool(lower) and lower[0] in _IMPERATIVE),
-        "stop_share": 1.0 - content / n if n else 0.0,
+        "stop_share": stops / n if n else 0.0,
         "acronym": float(any(_ACRONYM.match(w) for w in words)),
         "digit": float(any(c.isdigit() for c in query)),
         "hyphen": float(any("-" in w.strip("-") for w in words)),
