@@ -44,14 +44,22 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_search import DEV, ensure_store, load_queries  # noqa: E402
 from benchmarks.fit_search_weights import DROPPED, START, gains_of  # noqa: E402
-from kb.ranking import FEATURES, FeatureMatrix, mean_ndcg  # noqa: E402
+from kb.query_kind import KINDS, QueryKindModel  # noqa: E402
+from kb.ranking import FEATURES, KIND_FEATURES, FeatureMatrix, mean_ndcg  # noqa: E402
 from kb.search import LEARNED_WEIGHTS, Searcher, top_k  # noqa: E402
 
 Vector = NDArray[np.float32]
-COL = {f: i for i, f in enumerate(FEATURES)}
-BASE_FIXED = tuple(COL[f] for f in DROPPED)
+# The columns before the gate (round 3's 18); the gates are appended by each variant.
+OLD = tuple(f for f in FEATURES if f not in KIND_FEATURES)
+OLD_INDEX = [FEATURES.index(f) for f in OLD]
+COL = {f: i for i, f in enumerate(OLD)}
+BASE_FIXED = tuple(COL[f] for f in DROPPED if f in COL)
 PRF = (COL["prf"], COL["rm3"])
-KINDS = ("exact", "paraphrase", "conceptual")
+# Round 3's weights (the shipped ones before this round) on the old columns.
+ROUND3 = np.array(
+    (0.1260, 0.1116, 0.0717, 0.0307, 0.0903, 0.1205, 0.0983, 0.0000, 0.1412,
+     0.0256, 0.0146, 0.0754, 0.0082, 0.0000, 0.0000, 0.0363, 0.0131, 0.0363)
+)  # fmt: skip
 SHIPPED = np.array(LEARNED_WEIGHTS, dtype=np.float64)
 
 
@@ -110,7 +118,7 @@ def _mixture(x: FeatureMatrix, p: dict[str, float]) -> FeatureMatrix:
 
 def variants(mix_l2: float, gate_l2: float = 0.1) -> list[Variant]:
     """The gates compared (see the module docstring); ``gate_l2``: L2 of the gate weights."""
-    n = len(FEATURES)
+    n = len(OLD)
     out = [Variant("baseline (18 features refitted)", lambda x, p: x[:, :0], 0)]
     for names in (
         ("sem_lay",),
@@ -141,7 +149,7 @@ def fit_pairwise_bounded(
 ) -> NDArray[np.float64]:
     """kb.ranking.fit_pairwise with a per-weight L2 penalty and lower bound (same pairs and
     loss; with zero lower bounds and one L2 it is the same fit), scaled so the first
-    len(FEATURES) weights sum to 1."""
+    len(OLD) weights sum to 1."""
     diffs, shares = [], []
     for f, g in zip(features, gains, strict=True):
         pool = np.union1d(np.argsort(-(f @ start), kind="stable")[:depth], np.flatnonzero(g))
@@ -170,7 +178,7 @@ def fit_pairwise_bounded(
     res = optimize.minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B",
                             bounds=bounds)  # fmt: skip
     w = np.asarray(res.x, dtype=np.float64)
-    total = float(w[: len(FEATURES)].sum())
+    total = float(w[: len(OLD)].sum())
     return w / total if total > 0 else w
 
 
@@ -187,9 +195,9 @@ class Experiment:
             for q, p in zip(queries, probs, strict=True)
         ]
         n = self.aug[0].shape[1]
-        self.start = np.concatenate([START, np.zeros(variant.n_extra)])
-        self.l2 = np.array([0.1] * len(FEATURES) + [variant.l2] * variant.n_extra)
-        self.lower = np.array([0.0] * len(FEATURES) + [variant.lower] * variant.n_extra)
+        self.start = np.concatenate([START[OLD_INDEX], np.zeros(variant.n_extra)])
+        self.l2 = np.array([0.1] * len(OLD) + [variant.l2] * variant.n_extra)
+        self.lower = np.array([0.0] * len(OLD) + [variant.lower] * variant.n_extra)
         self.n = n
 
     def matrix(self, i: int, w: NDArray[np.float64]) -> FeatureMatrix:
@@ -216,8 +224,21 @@ class Experiment:
         """nDCG@10 of query ``i`` ranked with ``w`` (RM3 from the same weights)."""
         return mean_ndcg([self.matrix(i, w)], [self.queries[i].gains], w)
 
-    def run(self) -> dict[str, list[float]]:
-        """Per-query nDCG@10: in-sample, LOQO and 2-fold (even/odd)."""
+    def random_halves(self, seeds: int) -> list[float]:
+        """Per-query nDCG@10 of 2-fold CV averaged over ``seeds`` random halvings (seeded)."""
+        n = len(self.queries)
+        total = np.zeros(n)
+        for seed in range(seeds):
+            order = np.random.default_rng(seed).permutation(n)
+            for test in (order[: n // 2], order[n // 2 :]):
+                w = self.fit([j for j in range(n) if j not in set(test.tolist())])
+                for i in test.tolist():
+                    total[i] += self.score(i, w)
+        return list(total / seeds)
+
+    def run(self, seeds: int = 0) -> dict[str, list[float]]:
+        """Per-query nDCG@10: in-sample, LOQO, 2-fold (even/odd) and, when ``seeds``, 2-fold
+        over that many random halvings."""
         everyone = list(range(len(self.queries)))
         w_all = self.fit(everyone)
         self.weights = w_all
@@ -229,6 +250,8 @@ class Experiment:
             for i in test:
                 two[i] = self.score(i, w)
         out["2-fold"] = two
+        if seeds:
+            out[f"2-fold x{seeds}"] = self.random_halves(seeds)
         return out
 
 
@@ -249,7 +272,7 @@ def load(db: Path, path: Path) -> tuple[Searcher, list[Query]]:
     for q, g in zip(raw, gains_of(searcher, raw), strict=True):
         qvec = searcher._encode(q["query"])
         x = searcher._features(q["query"], qvec, None, feedback=frozenset(), title=False,
-                               terms=True)  # fmt: skip
+                               terms=True, kinds=False)[:, OLD_INDEX]  # fmt: skip
         out.append(Query(q["qid"], q["kind"], q["query"], x, g))
     return searcher, out
 
@@ -266,35 +289,38 @@ def main() -> None:
     parser.add_argument("--gate", choices=("true", "classifier"), default="true")
     parser.add_argument("--mix-l2", type=float, default=1.0, help="mixture: L2 of the deltas")
     parser.add_argument("--gate-l2", type=float, default=0.1, help="L2 of the gate weights")
+    parser.add_argument("--seeds", type=int, default=0, help="random 2-fold repeats")
     parser.add_argument("--only", nargs="*", default=None, help="variant name prefixes to run")
     args = parser.parse_args()
     searcher, queries = load(args.db, args.queries)
     if args.gate == "true":
         probs = true_probs(queries)
     else:
-        from kb.query_kind import QueryKindModel
-
         model = QueryKindModel.load()
         probs = [model.predict(q.text, searcher._encode(q.text)) for q in queries]
         hits = sum(max(p, key=p.__getitem__) == q.kind for p, q in zip(probs, queries, strict=True))
         print(f"classifier accuracy on the dev kinds: {hits}/{len(queries)}")
-    shipped = statistics.fmean(
-        mean_ndcg([Experiment(searcher, queries, probs, variants(1)[0]).matrix(i, SHIPPED)],
-                  [q.gains], SHIPPED)
-        for i, q in enumerate(queries)
-    )  # fmt: skip
+    plain = Experiment(searcher, queries, probs, variants(1)[0])
+    round3 = [plain.score(i, ROUND3) for i in range(len(queries))]
     print(f"{args.queries.name}: {len(queries)} queries; gate {args.gate}; nDCG@10 "
-          f"(exact / paraphrase / conceptual); shipped weights {shipped:.3f}")  # fmt: skip
+          f"(exact / paraphrase / conceptual)")  # fmt: skip
+    print(f"  round-3 weights (shipped before this round): {by_kind(queries, round3)}")
+    gated = [i for i, f in enumerate(FEATURES) if f in KIND_FEATURES]
+    if SHIPPED[gated].any():
+        ship = Experiment(searcher, queries, probs, variants(1)[1 + 4])  # the three gates
+        w = np.concatenate([SHIPPED[OLD_INDEX], SHIPPED[gated]])
+        print(f"  shipped weights (with the gate): "
+              f"{by_kind(queries, [ship.score(i, w) for i in range(len(queries))])}")  # fmt: skip
     for v in variants(args.mix_l2, args.gate_l2):
         if args.only and not any(v.name.startswith(o) for o in args.only):
             continue
         exp = Experiment(searcher, queries, probs, v)
-        res = exp.run()
+        res = exp.run(args.seeds)
         print(f"  {v.name}")
         for label, scores in res.items():
-            print(f"    {label:9s} {by_kind(queries, scores)}")
+            print(f"    {label:11s} {by_kind(queries, scores)}")
         if v.n_extra and v.n_extra <= 3:
-            extra = ", ".join(f"{w:.4f}" for w in exp.weights[len(FEATURES):])
+            extra = ", ".join(f"{w:.4f}" for w in exp.weights[len(OLD):])
             print(f"    extra weights (all queries): {extra}")
 
 

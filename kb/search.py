@@ -45,7 +45,17 @@ from kb.filters import SearchFilters
 from kb.index import TERM_MIN_DF, IndexRow, LoadedIndex, open_index
 from kb.keyword import tokenize
 from kb.keyword_cache import keyword_fields, open_keyword_index
-from kb.ranking import FEATURES, FeatureMatrix, PaperFacets, query_adaptive, scale_cosine
+from kb.query_kind import DEFAULT_MODEL as DEFAULT_KIND_MODEL
+from kb.query_kind import KINDS, QueryKindModel
+from kb.ranking import (
+    FEATURES,
+    KIND_FEATURES,
+    FeatureMatrix,
+    PaperFacets,
+    kind_gate,
+    query_adaptive,
+    scale_cosine,
+)
 from kb.records import Claim, Exponent, Paper
 from kb.semantic import SemanticIndex
 from kb.store import Store
@@ -108,6 +118,7 @@ class Hit(BaseModel):
 LEARNED_WEIGHTS: tuple[float, ...] = (
     0.1260, 0.1116, 0.0717, 0.0307, 0.0903, 0.1205, 0.0983, 0.0000, 0.1412,
     0.0256, 0.0146, 0.0754, 0.0082, 0.0000, 0.0000, 0.0363, 0.0131, 0.0363,
+    0.0000, 0.0000, 0.0000,
 )  # fmt: skip
 
 
@@ -158,6 +169,8 @@ class Tuning:
     embed_floor: float = 0.3
     embed_mode: Literal["query", "word", "both"] = "query"
     embed_min_df: int = TERM_MIN_DF
+    # The query-kind classifier behind the gate columns (kb.query_kind, kb.ranking.kind_gate).
+    kind_model: str = str(DEFAULT_KIND_MODEL)
 
 
 class Searcher:
@@ -179,6 +192,7 @@ class Searcher:
         self._query_vectors: dict[str, FloatMatrix] = {}  # repeated queries skip the model
         self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
         self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
+        self._kind_model: QueryKindModel | None = None  # loaded on first use
         self.papers = (
             index.papers if index.papers is not None else store.select(Paper, validate=False)
         )
@@ -358,6 +372,23 @@ class Searcher:
                 out[term] = max(sim, out.get(term, 0.0))
         return out
 
+    @property
+    def kind_model(self) -> QueryKindModel:
+        """The query-kind classifier (``data/query_kind.json``), loaded on first use."""
+        if self._kind_model is None:
+            self._kind_model = QueryKindModel.load(self.tuning.kind_model)
+        return self._kind_model
+
+    def query_kinds(self, query: str, qvec: FloatMatrix | None = None) -> dict[str, float]:
+        """P(kind | query) from :attr:`kind_model`, or 1/3 each when the query encoder is not
+        the one the classifier was fitted with (its embedding columns would mean nothing)."""
+        model = self.kind_model
+        if model.embedding_dim and (
+            model.encoder != self.embedder.name or model.embedding_dim != self.embedder.dim
+        ):
+            return dict.fromkeys(KINDS, 1.0 / len(KINDS))
+        return model.predict(query, self._encode(query) if qvec is None else qvec)
+
     def clear_query_cache(self) -> None:
         """Forget the cached query vectors (benchmarks time the encoder with this)."""
         self._query_vectors.clear()
@@ -406,9 +437,11 @@ class Searcher:
         feedback = frozenset(f for f in FEEDBACK if w[FEATURES.index(f)])  # skip unweighted
         title = bool(w[FEATURES.index("sem_title")])
         terms = bool(w[FEATURES.index("sem_expansion")])
-        out: FloatMatrix = (
-            self._features(query, qvec, allowed, feedback=feedback, title=title, terms=terms) @ w
+        kinds = any(w[FEATURES.index(f)] for f in KIND_FEATURES)
+        matrix = self._features(
+            query, qvec, allowed, feedback=feedback, title=title, terms=terms, kinds=kinds
         )
+        out: FloatMatrix = matrix @ w
         return out
 
     def _features(
@@ -420,10 +453,11 @@ class Searcher:
         feedback: frozenset[str],
         title: bool,
         terms: bool,
+        kinds: bool = True,
     ) -> FeatureMatrix:
-        """The feature matrix; ``feedback`` columns, ``sem_title`` (if ``title``) and
-        ``sem_expansion`` (if ``terms``) are computed only when asked (else zeros), as the
-        learned fusion skips unweighted ones."""
+        """The feature matrix; ``feedback`` columns, ``sem_title`` (if ``title``),
+        ``sem_expansion`` (if ``terms``) and the query-kind gate (if ``kinds``) are computed
+        only when asked (else zeros), as the learned fusion skips unweighted ones."""
         n = len(self.papers)
         cols = self.keyword.query_features(query, expand=self.tuning.expand)
         paper_sim, sent_sim = self._semantic_parts(qvec, allowed)
@@ -436,6 +470,15 @@ class Searcher:
             if terms and n
             else np.zeros(n, np.float32)
         )
+        if kinds:
+            cols.update(
+                kind_gate(
+                    cols["title"], cols["abstract"], cols["sem_paper"], cols["sem_sentence"],
+                    self.query_kinds(query, qvec),
+                )
+            )  # fmt: skip
+        else:
+            cols.update({name: np.zeros(n, np.float32) for name in KIND_FEATURES})
         expanded = self.tuning.expand and bool(expand_query(query))
         cols.update(
             query_adaptive(
