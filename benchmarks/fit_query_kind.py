@@ -126,7 +126,9 @@ def main() -> None:
     ]
     hits = np.array(pred) == dev_y
     per = "  ".join(f"{k}={hits[dev_y == i].mean():.2f}" for i, k in enumerate(KINDS))
-    print(f"accuracy on the {len(dev)} dev kinds (not used for choosing): {hits.mean():.3f} ({per})")
+    print(
+        f"accuracy on the {len(dev)} dev kinds (not used for choosing): {hits.mean():.3f} ({per})"
+    )
 
 
 if __name__ == "__main__":

@@ -320,7 +320,7 @@ def main() -> None:
         for label, scores in res.items():
             print(f"    {label:11s} {by_kind(queries, scores)}")
         if v.n_extra and v.n_extra <= 3:
-            extra = ", ".join(f"{w:.4f}" for w in exp.weights[len(OLD):])
+            extra = ", ".join(f"{w:.4f}" for w in exp.weights[len(OLD) :])
             print(f"    extra weights (all queries): {extra}")
 
 

@@ -36,12 +36,12 @@ LEXICAL: tuple[str, ...] = (
     "hyphen", "expanded", "variables", "scaling",
 )  # fmt: skip
 
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.-]*")
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\u2019.-]*")
 _QUESTION = frozenset(
-    "what which how does do did is are can could should would why when where will whether "
-    "who".split()
-)
-_IMPERATIVE = frozenset("find show list give papers paper search look".split())
+    ["what", "which", "how", "does", "do", "did", "is", "are", "can", "could", "should",
+     "would", "why", "when", "where", "will", "whether", "who"]
+)  # fmt: skip
+_IMPERATIVE = frozenset(["find", "show", "list", "give", "papers", "paper", "search", "look"])
 _ACRONYM = re.compile(r"^(?:[A-Z]{2,}[a-z]?s?|[a-z]+[A-Z][A-Za-z]*|[A-Z][a-z]*[A-Z][A-Za-z]*)$")
 
 

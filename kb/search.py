@@ -103,22 +103,23 @@ class Hit(BaseModel):
     domain: str | None = None
 
 
-# Fitted by `benchmarks/fit_search_weights.py` (pairwise logistic regression, L2 0.1, ``prf``
-# and ``sem_title`` held at 0) on all 40 queries of data/eval/search_dev.jsonl as first judged
-# (before pooling; see data/eval/README.md: a refit on the pooled judgments did not win on dev
-# cross-validation, LOQO 0.814 vs 0.808 but 2-fold 0.804 vs 0.808, so these stay), one weight per
+# Fitted by `benchmarks/fit_search_weights.py` (pairwise logistic regression, L2 0.1 and 0.03
+# on the query-kind gate columns, ``prf`` and ``sem_title`` held at 0) on all 70 queries of
+# data/eval/search_dev.jsonl with pooled judgments (round 6, 2026-12-02), one weight per
 # kb.ranking.FEATURES name: title, abstract, claims, expansion, coverage, sem_paper,
 # sem_sentence, prf, rm3, facet, response, domain, direction, scaling, sem_title,
-# sem_no_expansion, sem_weak_keyword, sem_expansion. With the embedding-based expansion column
-# ``sem_expansion`` (20 nearest corpus terms to the query vector, cosine >= 0.3), on the store
-# built by extractor claims-rules-3: dev nDCG@10 in-sample 0.795, leave-one-query-out 0.795,
-# 2-fold 0.800 (without it: 0.801 / 0.784 / 0.796). The variant (query vs per-word
-# neighbours, 5-30 terms, floor 0.2-0.6) was chosen among 13 by dev LOQO and 2-fold, so its
-# gain is slightly optimistic. With ``sem_title`` weighted LOQO fell (round 2: 0.764).
+# sem_no_expansion, sem_weak_keyword, sem_expansion, sem_lay, kw_tech, kw_exact. The last three
+# are the query-kind gate (kb.ranking.kind_gate; P(kind | query) from kb.query_kind, trained on
+# data/eval/query_kinds.jsonl, never on dev or held-out queries). Dev nDCG@10 (exact /
+# paraphrase / conceptual): in-sample 0.779, leave-one-query-out 0.774 (0.91 / 0.60 / 0.80),
+# 2-fold 0.765; the same 18 features without the gate refitted the same way: 0.760 / 0.754 /
+# 0.751, and round 3's weights (fitted on q01-q40) 0.763. The gate variant (which columns, L2
+# 0.01-0.1) was chosen among about 15 by dev LOQO and 2-fold, so its gain is slightly
+# optimistic; see data/eval/README.md "Query-kind gate".
 LEARNED_WEIGHTS: tuple[float, ...] = (
-    0.1260, 0.1116, 0.0717, 0.0307, 0.0903, 0.1205, 0.0983, 0.0000, 0.1412,
-    0.0256, 0.0146, 0.0754, 0.0082, 0.0000, 0.0000, 0.0363, 0.0131, 0.0363,
-    0.0000, 0.0000, 0.0000,
+    0.0547, 0.0674, 0.0395, 0.0201, 0.0580, 0.0882, 0.0640, 0.0000, 0.1197,
+    0.0157, 0.0173, 0.0407, 0.0021, 0.0000, 0.0000, 0.0373, 0.0213, 0.0265,
+    0.0780, 0.1665, 0.0830,
 )  # fmt: skip
 
 

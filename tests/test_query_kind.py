@@ -51,7 +51,8 @@ def test_lexical_features_of_typical_queries() -> None:
     q = lexical_features("Does the MoE routing loss depend on model size?")
     assert set(q) == set(LEXICAL)
     assert q["question"] == q["question_mark"] == q["acronym"] == 1.0
-    assert q["variables"] > 0 and q["scaling"] == 1.0
+    assert q["variables"] > 0
+    assert q["scaling"] == 1.0
     e = lexical_features("broken neural scaling law")
     assert e["question"] == e["acronym"] == e["stop_share"] == 0.0
     assert e["n_words"] == pytest.approx(4 / 20)
@@ -116,4 +117,5 @@ def test_shipped_model_loads_and_predicts_probabilities() -> None:
     assert "query_kinds.jsonl" in model.trained_on
     vec = np.random.default_rng(1).normal(size=model.embedding_dim).astype(np.float32)
     p = model.predict("what happens when you give a chatbot more books to read", vec)
-    assert set(p) == set(KINDS) and sum(p.values()) == pytest.approx(1.0)
+    assert set(p) == set(KINDS)
+    assert sum(p.values()) == pytest.approx(1.0)
