@@ -10,9 +10,10 @@ corpus terms whose embeddings are nearest to the query's are searched too (``kb.
 the ``sem_expansion`` column), for queries that avoid the papers' words. The default
 fusion is learned (``kb.ranking``): a weighted sum of a few explainable per-paper features
 (BM25 per field, semantic cosines, pseudo-relevance feedback, matches between what the query
-asks and the paper's extracted claim facets, and two query-adaptive columns that give the
-embeddings more say when the query's wording is not the papers': see
-``kb.ranking.query_adaptive``), with weights fitted on the development queries
+asks and the paper's extracted claim facets, two query-adaptive columns that give the
+embeddings more say when the query's wording is not the papers' (``kb.ranking.query_adaptive``),
+and a query-kind gate: P(exact / paraphrase / conceptual | query) from ``kb.query_kind`` weighs
+the semantic and keyword sides (``kb.ranking.kind_gate``)), with weights fitted on the development queries
 (``data/eval/search_dev.jsonl``) by ``benchmarks/fit_search_weights.py``;
 ``benchmarks/bench_search.py`` prints the figures.
 ``Tuning(fusion="weighted")`` is the earlier fixed keyword + semantic sum.
