@@ -16,8 +16,11 @@ columns ``sem_no_expansion`` / ``sem_weak_keyword`` are groups too). Paste the p
 ``--queries`` fits on another development file of the same format (e.g. one with pooled
 judgments).
 
+The query-kind gate columns (kb.ranking.KIND_FEATURES) get their own, weaker L2 penalty
+(``--gate-l2``, default 0.03: chosen by dev LOQO and 2-fold with benchmarks/kind_search.py).
+
     PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/fit_search_weights.py \
-        [--db PATH] [--queries PATH] [--method pairwise|ascent] [--l2 0.1] \
+        [--db PATH] [--queries PATH] [--method pairwise|ascent] [--l2 0.1] [--gate-l2 0.03] \
         [--quick | --no-ablations]
 """
 
