@@ -35,7 +35,8 @@ mixture (deltas L2 1) 0.773 / 0.759 / 0.750 (L2 0.1: 0.769 / 0.763 / 0.754), all
 0.1; with gate L2 0.03 the three gates give 0.779 / 0.778 / 0.780, with 0.01 0.783 / 0.782 /
 0.774. Classifier gate (kb.query_kind, 63/70 dev kinds right), L2 0.03: ``sem_lay + kw_tech``
 0.775 / 0.772 / 0.764, + ``kw_exact`` 0.779 / 0.774 / 0.765 (2-fold over 5 random halvings
-0.765; no gate 0.755): shipped; L2 0.1: 0.761 / 0.759 / 0.760; L2 0.01: 0.772 / 0.772 / 0.763.
+0.765; no gate 0.755): shipped; L2 0.01: 0.772 / 0.772 / 0.763; L2 0.1 (classifier fitted
+before k041 was dropped): 0.761 / 0.759 / 0.760.
 Per kind (LOQO, exact / paraphrase / conceptual): no gate 0.90 / 0.59 / 0.76, shipped gate
 0.91 / 0.60 / 0.80. Chosen among about 15 variants by dev LOQO and 2-fold: slightly optimistic.
 """
