@@ -94,7 +94,7 @@ def sides(x: FeatureMatrix) -> tuple[Vector, Vector]:
     """Keyword evidence (mean BM25 title and abstract) and semantic evidence (mean cosines)."""
     keyword = (x[:, COL["title"]] + x[:, COL["abstract"]]) / 2
     semantic = (x[:, COL["sem_paper"]] + x[:, COL["sem_sentence"]]) / 2
-    return keyword, semantic
+    return keyword.astype(np.float32), semantic.astype(np.float32)
 
 
 # A variant: extra columns from (base matrix, P(kind)), their lower bounds and L2 penalties.
@@ -322,7 +322,8 @@ def main() -> None:
     print(f"  round-3 weights (shipped before this round): {by_kind(queries, round3)}")
     gated = [i for i, f in enumerate(FEATURES) if f in KIND_FEATURES]
     if SHIPPED[gated].any():
-        ship = Experiment(searcher, queries, probs, variants(1)[1 + 4])  # the three gates
+        three = next(v for v in variants(1) if v.name == " + ".join(KIND_FEATURES))
+        ship = Experiment(searcher, queries, probs, three)
         w = np.concatenate([SHIPPED[OLD_INDEX], SHIPPED[gated]])
         print(f"  shipped weights (with the gate): "
               f"{by_kind(queries, [ship.score(i, w) for i in range(len(queries))])}")  # fmt: skip
