@@ -217,7 +217,7 @@ def main() -> None:
     store = ensure_store(args.db, papers_only=args.papers_only)
     searcher = Searcher.open(store, str(args.db))
     for path in args.dev:
-        label = f"development set {path.name} (tuning set; LEARNED_WEIGHTS fitted on q01-q40)"
+        label = f"development set {path.name} (tuning set; LEARNED_WEIGHTS fitted on all of it)"
         report(searcher, load_queries(path), label)
     for path in [] if args.no_heldout else args.heldout:
         if path.exists():

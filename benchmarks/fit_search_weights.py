@@ -16,8 +16,11 @@ columns ``sem_no_expansion`` / ``sem_weak_keyword`` are groups too). Paste the p
 ``--queries`` fits on another development file of the same format (e.g. one with pooled
 judgments).
 
+The query-kind gate columns (kb.ranking.KIND_FEATURES) get their own, weaker L2 penalty
+(``--gate-l2``, default 0.03: chosen by dev LOQO and 2-fold with benchmarks/kind_search.py).
+
     PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/fit_search_weights.py \
-        [--db PATH] [--queries PATH] [--method pairwise|ascent] [--l2 0.1] \
+        [--db PATH] [--queries PATH] [--method pairwise|ascent] [--l2 0.1] [--gate-l2 0.03] \
         [--quick | --no-ablations]
 """
 
@@ -37,7 +40,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_search import DEV, ensure_store, load_queries  # noqa: E402
-from kb.ranking import FEATURES, FeatureMatrix, fit_pairwise, fit_weights, mean_ndcg  # noqa: E402
+from kb.ranking import (  # noqa: E402
+    FEATURES,
+    KIND_FEATURES,
+    FeatureMatrix,
+    fit_pairwise,
+    fit_weights,
+    mean_ndcg,
+)
 from kb.search import Searcher, Tuning  # noqa: E402
 
 PRF = (FEATURES.index("prf"), FEATURES.index("rm3"))
@@ -72,7 +82,7 @@ def features_of(
         searcher.tuning = saved
 
 
-METHOD = {"method": "pairwise", "l2": 0.1}  # set from the command line
+METHOD = {"method": "pairwise", "l2": 0.1, "gate_l2": 0.03}  # set from the command line
 
 
 def _fit(
@@ -80,7 +90,8 @@ def _fit(
     start: NDArray[np.float64], fixed: tuple[int, ...],
 ) -> NDArray[np.float64]:  # fmt: skip
     if METHOD["method"] == "pairwise":
-        return fit_pairwise(feats, gains, start=start, l2=float(METHOD["l2"]), fixed=fixed)
+        l2 = [float(METHOD["gate_l2" if f in KIND_FEATURES else "l2"]) for f in FEATURES]
+        return fit_pairwise(feats, gains, start=start, l2=l2, fixed=fixed)
     return fit_weights(feats, gains, start=start, fixed=fixed)[0]
 
 
@@ -160,6 +171,7 @@ GROUPS = {
     "query-adaptive (sem_no_expansion, sem_weak_keyword)": ["sem_no_expansion", "sem_weak_keyword"],
     "sem_no_expansion": ["sem_no_expansion"],
     "sem_weak_keyword": ["sem_weak_keyword"],
+    "query-kind gate (sem_lay, kw_tech, kw_exact)": list(KIND_FEATURES),
 }
 
 
@@ -172,6 +184,10 @@ def main() -> None:
         help="coordinate ascent on nDCG@10, or pairwise logistic regression",
     )  # fmt: skip
     parser.add_argument("--l2", type=float, default=0.1, help="pairwise: L2 penalty")
+    parser.add_argument(
+        "--gate-l2", type=float, default=0.03,
+        help="pairwise: L2 penalty of the query-kind gate columns (kb.ranking.KIND_FEATURES)",
+    )  # fmt: skip
     parser.add_argument(
         "--queries", type=Path, default=DEV, metavar="PATH",
         help="development query file fitted and cross-validated on (default: %(default)s)",
@@ -202,7 +218,7 @@ def main() -> None:
     args = parser.parse_args()
     base = [FEATURES.index(f) for f in args.drop]
     print(f"features held at weight 0: {', '.join(args.drop) or 'none'}")
-    METHOD.update(method=args.method, l2=args.l2)
+    METHOD.update(method=args.method, l2=args.l2, gate_l2=args.gate_l2)
     queries = load_queries(args.queries)
     print(f"queries: {args.queries} ({len(queries)})")
     tuning = Tuning(

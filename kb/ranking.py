@@ -38,6 +38,12 @@ Features:
 - ``domain``: the paper's domain is one the query names (:func:`kb.vocabulary.query_domains`).
 - ``direction``: a claim of the paper goes the way the query asks (e.g. "worsens").
 - ``scaling``: the paper is labelled ``studies_scaling_law`` and the query asks about scaling.
+- ``sem_lay``, ``kw_tech``, ``kw_exact``: the query-kind gate (:func:`kind_gate`). The
+  classifier :class:`kb.query_kind.QueryKindModel` gives P(kind | query) from the query's
+  wording; ``sem_lay`` is P(paraphrase) times the semantic evidence, ``kw_tech`` is
+  (1 - P(paraphrase)) times the keyword evidence (BM25 title and abstract), ``kw_exact`` is
+  P(exact) times the keyword evidence. Lay-worded queries lean on the embeddings, technical
+  ones on BM25.
 """
 
 from __future__ import annotations
@@ -54,10 +60,12 @@ __all__ = [
     "ADAPTIVE_FEATURES",
     "FACET_FEATURES",
     "FEATURES",
+    "KIND_FEATURES",
     "FeatureMatrix",
     "PaperFacets",
     "fit_pairwise",
     "fit_weights",
+    "kind_gate",
     "mean_ndcg",
     "ndcg_at",
     "query_adaptive",
@@ -71,9 +79,12 @@ FEATURES: tuple[str, ...] = (
     "title", "abstract", "claims", "expansion", "coverage", "sem_paper", "sem_sentence",
     "prf", "rm3", "facet", "response", "domain", "direction", "scaling",
     "sem_title", "sem_no_expansion", "sem_weak_keyword", "sem_expansion",
+    "sem_lay", "kw_tech", "kw_exact",
 )  # fmt: skip
 # The query-adaptive interaction columns (see :func:`query_adaptive`).
 ADAPTIVE_FEATURES: tuple[str, ...] = ("sem_no_expansion", "sem_weak_keyword")
+# The query-kind gate columns (see :func:`kind_gate`).
+KIND_FEATURES: tuple[str, ...] = ("sem_lay", "kw_tech", "kw_exact")
 
 # Values coordinate ascent tries for each weight.
 WEIGHT_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
@@ -121,6 +132,35 @@ def query_adaptive(
     return {
         "sem_no_expansion": semantic * np.float32(0.0 if expanded else 1.0),
         "sem_weak_keyword": semantic * np.float32(1.0 - min(max(best, 0.0), 1.0)),
+    }
+
+
+def kind_gate(
+    title: NDArray[np.float32],
+    abstract: NDArray[np.float32],
+    sem_paper: NDArray[np.float32],
+    sem_sentence: NDArray[np.float32],
+    kinds: dict[str, float],
+) -> dict[str, NDArray[np.float32]]:
+    """The :data:`KIND_FEATURES` columns: evidence weighed by what kind of query this is.
+
+    Args:
+        title, abstract: the query's scaled BM25 columns; their mean is the keyword evidence.
+        sem_paper, sem_sentence: the scaled cosine columns; their mean is the semantic evidence.
+        kinds: P(kind | query) for ``exact``, ``paraphrase``, ``conceptual``
+            (:meth:`kb.query_kind.QueryKindModel.predict`).
+
+    Returns ``sem_lay`` = P(paraphrase) * semantic, ``kw_tech`` = (1 - P(paraphrase)) *
+    keyword and ``kw_exact`` = P(exact) * keyword. Like :func:`query_adaptive`, each is a
+    constant multiple of one column within a query: they move trust between the two sides.
+    """
+    keyword = ((title + abstract) / 2).astype(np.float32)
+    semantic = ((sem_paper + sem_sentence) / 2).astype(np.float32)
+    lay = min(max(kinds["paraphrase"], 0.0), 1.0)
+    return {
+        "sem_lay": semantic * np.float32(lay),
+        "kw_tech": keyword * np.float32(1.0 - lay),
+        "kw_exact": keyword * np.float32(min(max(kinds["exact"], 0.0), 1.0)),
     }
 
 
@@ -268,15 +308,16 @@ def fit_pairwise(
     gains: Sequence[NDArray[np.float32]],
     *,
     start: NDArray[np.float64],
-    l2: float = 1.0,
+    l2: float | Sequence[float] = 1.0,
     depth: int = 50,
     fixed: Sequence[int] = (),
 ) -> NDArray[np.float64]:
     """Non-negative weights from L2-regularised pairwise logistic regression (RankNet-style).
 
     Pairs per query: each paper against every less relevant one among the ``depth`` best
-    papers by ``start`` plus all relevant papers; every query weighs the same. Weights at
-    ``fixed`` indices are held at 0. Returns weights scaled to sum 1 (ranking is scale-free).
+    papers by ``start`` plus all relevant papers; every query weighs the same. ``l2`` is one
+    penalty for every weight or one per weight. Weights at ``fixed`` indices are held at 0.
+    Returns weights scaled to sum 1 (ranking is scale-free).
     """
     diffs: list[NDArray[np.float64]] = []
     shares: list[NDArray[np.float64]] = []
@@ -292,11 +333,12 @@ def fit_pairwise(
     x = np.concatenate(diffs)
     share = np.concatenate(shares) / len(diffs)
     free = np.array([j not in fixed for j in range(x.shape[1])])
+    penalty = np.broadcast_to(np.asarray(l2, dtype=np.float64), (x.shape[1],))
 
     def loss(w: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         margin = x @ w
-        value = float(share @ np.logaddexp(0.0, -margin)) + l2 * float(w @ w) / 2
-        grad = -(x.T @ (share * _sigmoid(-margin))) + l2 * w
+        value = float(share @ np.logaddexp(0.0, -margin)) + float((penalty * w) @ w) / 2
+        grad = -(x.T @ (share * _sigmoid(-margin))) + penalty * w
         return value, grad * free
 
     bounds = [(0.0, None) if j else (0.0, 0.0) for j in free]

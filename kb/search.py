@@ -10,10 +10,11 @@ corpus terms whose embeddings are nearest to the query's are searched too (``kb.
 the ``sem_expansion`` column), for queries that avoid the papers' words. The default
 fusion is learned (``kb.ranking``): a weighted sum of a few explainable per-paper features
 (BM25 per field, semantic cosines, pseudo-relevance feedback, matches between what the query
-asks and the paper's extracted claim facets, and two query-adaptive columns that give the
-embeddings more say when the query's wording is not the papers': see
-``kb.ranking.query_adaptive``), with weights fitted on the development queries
-(``data/eval/search_dev.jsonl``) by ``benchmarks/fit_search_weights.py``;
+asks and the paper's extracted claim facets, two query-adaptive columns that give the
+embeddings more say when the query's wording is not the papers' (``kb.ranking.query_adaptive``),
+and a query-kind gate: P(exact / paraphrase / conceptual | query) from ``kb.query_kind`` weighs
+the semantic and keyword sides (``kb.ranking.kind_gate``)), with weights fitted on the
+development queries (``data/eval/search_dev.jsonl``) by ``benchmarks/fit_search_weights.py``;
 ``benchmarks/bench_search.py`` prints the figures.
 ``Tuning(fusion="weighted")`` is the earlier fixed keyword + semantic sum.
 
@@ -45,7 +46,17 @@ from kb.filters import SearchFilters
 from kb.index import TERM_MIN_DF, IndexRow, LoadedIndex, open_index
 from kb.keyword import tokenize
 from kb.keyword_cache import keyword_fields, open_keyword_index
-from kb.ranking import FEATURES, FeatureMatrix, PaperFacets, query_adaptive, scale_cosine
+from kb.query_kind import DEFAULT_MODEL as DEFAULT_KIND_MODEL
+from kb.query_kind import KINDS, QueryKindModel
+from kb.ranking import (
+    FEATURES,
+    KIND_FEATURES,
+    FeatureMatrix,
+    PaperFacets,
+    kind_gate,
+    query_adaptive,
+    scale_cosine,
+)
 from kb.records import Claim, Exponent, Paper
 from kb.semantic import SemanticIndex
 from kb.store import Store
@@ -93,21 +104,23 @@ class Hit(BaseModel):
     domain: str | None = None
 
 
-# Fitted by `benchmarks/fit_search_weights.py` (pairwise logistic regression, L2 0.1, ``prf``
-# and ``sem_title`` held at 0) on all 40 queries of data/eval/search_dev.jsonl as first judged
-# (before pooling; see data/eval/README.md: a refit on the pooled judgments did not win on dev
-# cross-validation, LOQO 0.814 vs 0.808 but 2-fold 0.804 vs 0.808, so these stay), one weight per
+# Fitted by `benchmarks/fit_search_weights.py` (pairwise logistic regression, L2 0.1 and 0.03
+# on the query-kind gate columns, ``prf`` and ``sem_title`` held at 0) on all 70 queries of
+# data/eval/search_dev.jsonl with pooled judgments (round 6, 2026-12-02), one weight per
 # kb.ranking.FEATURES name: title, abstract, claims, expansion, coverage, sem_paper,
 # sem_sentence, prf, rm3, facet, response, domain, direction, scaling, sem_title,
-# sem_no_expansion, sem_weak_keyword, sem_expansion. With the embedding-based expansion column
-# ``sem_expansion`` (20 nearest corpus terms to the query vector, cosine >= 0.3), on the store
-# built by extractor claims-rules-3: dev nDCG@10 in-sample 0.795, leave-one-query-out 0.795,
-# 2-fold 0.800 (without it: 0.801 / 0.784 / 0.796). The variant (query vs per-word
-# neighbours, 5-30 terms, floor 0.2-0.6) was chosen among 13 by dev LOQO and 2-fold, so its
-# gain is slightly optimistic. With ``sem_title`` weighted LOQO fell (round 2: 0.764).
+# sem_no_expansion, sem_weak_keyword, sem_expansion, sem_lay, kw_tech, kw_exact. The last three
+# are the query-kind gate (kb.ranking.kind_gate; P(kind | query) from kb.query_kind, trained on
+# data/eval/query_kinds.jsonl, never on dev or held-out queries). Dev nDCG@10 (exact /
+# paraphrase / conceptual): in-sample 0.779, leave-one-query-out 0.774 (0.91 / 0.60 / 0.80),
+# 2-fold 0.765; the same 18 features without the gate refitted the same way: 0.760 / 0.754 /
+# 0.751, and round 3's weights (fitted on q01-q40) 0.763. The gate variant (which columns, L2
+# 0.01-0.1) was chosen among about 15 by dev LOQO and 2-fold, so its gain is slightly
+# optimistic; see data/eval/README.md "Query-kind gate".
 LEARNED_WEIGHTS: tuple[float, ...] = (
-    0.1260, 0.1116, 0.0717, 0.0307, 0.0903, 0.1205, 0.0983, 0.0000, 0.1412,
-    0.0256, 0.0146, 0.0754, 0.0082, 0.0000, 0.0000, 0.0363, 0.0131, 0.0363,
+    0.0547, 0.0674, 0.0395, 0.0201, 0.0580, 0.0882, 0.0640, 0.0000, 0.1197,
+    0.0157, 0.0173, 0.0407, 0.0021, 0.0000, 0.0000, 0.0373, 0.0213, 0.0265,
+    0.0780, 0.1665, 0.0830,
 )  # fmt: skip
 
 
@@ -158,6 +171,8 @@ class Tuning:
     embed_floor: float = 0.3
     embed_mode: Literal["query", "word", "both"] = "query"
     embed_min_df: int = TERM_MIN_DF
+    # The query-kind classifier behind the gate columns (kb.query_kind, kb.ranking.kind_gate).
+    kind_model: str = str(DEFAULT_KIND_MODEL)
 
 
 class Searcher:
@@ -179,6 +194,7 @@ class Searcher:
         self._query_vectors: dict[str, FloatMatrix] = {}  # repeated queries skip the model
         self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
         self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
+        self._kind_model: QueryKindModel | None = None  # loaded on first use
         self.papers = (
             index.papers if index.papers is not None else store.select(Paper, validate=False)
         )
@@ -358,6 +374,23 @@ class Searcher:
                 out[term] = max(sim, out.get(term, 0.0))
         return out
 
+    @property
+    def kind_model(self) -> QueryKindModel:
+        """The query-kind classifier (``data/query_kind.json``), loaded on first use."""
+        if self._kind_model is None:
+            self._kind_model = QueryKindModel.load(self.tuning.kind_model)
+        return self._kind_model
+
+    def query_kinds(self, query: str, qvec: FloatMatrix | None = None) -> dict[str, float]:
+        """P(kind | query) from :attr:`kind_model`, or 1/3 each when the query encoder is not
+        the one the classifier was fitted with (its embedding columns would mean nothing)."""
+        model = self.kind_model
+        if model.embedding_dim and (
+            model.encoder != self.embedder.name or model.embedding_dim != self.embedder.dim
+        ):
+            return dict.fromkeys(KINDS, 1.0 / len(KINDS))
+        return model.predict(query, self._encode(query) if qvec is None else qvec)
+
     def clear_query_cache(self) -> None:
         """Forget the cached query vectors (benchmarks time the encoder with this)."""
         self._query_vectors.clear()
@@ -406,9 +439,11 @@ class Searcher:
         feedback = frozenset(f for f in FEEDBACK if w[FEATURES.index(f)])  # skip unweighted
         title = bool(w[FEATURES.index("sem_title")])
         terms = bool(w[FEATURES.index("sem_expansion")])
-        out: FloatMatrix = (
-            self._features(query, qvec, allowed, feedback=feedback, title=title, terms=terms) @ w
+        kinds = any(w[FEATURES.index(f)] for f in KIND_FEATURES)
+        matrix = self._features(
+            query, qvec, allowed, feedback=feedback, title=title, terms=terms, kinds=kinds
         )
+        out: FloatMatrix = matrix @ w
         return out
 
     def _features(
@@ -420,10 +455,11 @@ class Searcher:
         feedback: frozenset[str],
         title: bool,
         terms: bool,
+        kinds: bool = True,
     ) -> FeatureMatrix:
-        """The feature matrix; ``feedback`` columns, ``sem_title`` (if ``title``) and
-        ``sem_expansion`` (if ``terms``) are computed only when asked (else zeros), as the
-        learned fusion skips unweighted ones."""
+        """The feature matrix; ``feedback`` columns, ``sem_title`` (if ``title``),
+        ``sem_expansion`` (if ``terms``) and the query-kind gate (if ``kinds``) are computed
+        only when asked (else zeros), as the learned fusion skips unweighted ones."""
         n = len(self.papers)
         cols = self.keyword.query_features(query, expand=self.tuning.expand)
         paper_sim, sent_sim = self._semantic_parts(qvec, allowed)
@@ -436,6 +472,15 @@ class Searcher:
             if terms and n
             else np.zeros(n, np.float32)
         )
+        if kinds:
+            cols.update(
+                kind_gate(
+                    cols["title"], cols["abstract"], cols["sem_paper"], cols["sem_sentence"],
+                    self.query_kinds(query, qvec),
+                )
+            )  # fmt: skip
+        else:
+            cols.update({name: np.zeros(n, np.float32) for name in KIND_FEATURES})
         expanded = self.tuning.expand and bool(expand_query(query))
         cols.update(
             query_adaptive(

@@ -15,13 +15,16 @@ from numpy.typing import NDArray
 from kb.embed import EmbedCache
 from kb.errors import BadInputError
 from kb.index import build_index
+from kb.query_kind import KINDS, LEXICAL, QueryKindModel
 from kb.ranking import (
     ADAPTIVE_FEATURES,
     FACET_FEATURES,
     FEATURES,
+    KIND_FEATURES,
     PaperFacets,
     fit_pairwise,
     fit_weights,
+    kind_gate,
     mean_ndcg,
     ndcg_at,
     query_adaptive,
@@ -321,3 +324,78 @@ def test_unweighted_title_cosine_is_not_computed(
         assert calls == []
         assert _searcher(s, path, embedder, weights=(1.0,) * len(FEATURES)).search("robot")
         assert calls == ["title"]
+
+
+# -- the query-kind gate -----------------------------------------------------------------------
+def test_kind_gate_weighs_each_side_by_the_query_kind() -> None:
+    title = np.array([1.0, 0.0, 0.5], dtype=np.float32)
+    abstract = np.array([0.0, 1.0, 0.5], dtype=np.float32)
+    paper = np.array([0.2, 0.4, 1.0], dtype=np.float32)
+    sentence = np.array([0.0, 0.4, 1.0], dtype=np.float32)
+    kinds = {"exact": 0.2, "paraphrase": 0.7, "conceptual": 0.1}
+    cols = kind_gate(title, abstract, paper, sentence, kinds)
+    assert set(cols) == set(KIND_FEATURES) <= set(FEATURES)
+    np.testing.assert_allclose(cols["sem_lay"], 0.7 * (paper + sentence) / 2, rtol=1e-6)
+    np.testing.assert_allclose(cols["kw_tech"], 0.3 * (title + abstract) / 2, rtol=1e-6)
+    np.testing.assert_allclose(cols["kw_exact"], 0.2 * (title + abstract) / 2, rtol=1e-6)
+    lay = kind_gate(title, abstract, paper, sentence, {**kinds, "paraphrase": 1.0})
+    assert not lay["kw_tech"].any()  # a sure paraphrase gets no technical keyword credit
+
+
+def _kind_model(tmp_path: Path, embedder: HashEmbedder) -> Path:
+    """A toy classifier on the hashing encoder: 'paraphrase' rises with the stop-word share."""
+    width = len(LEXICAL) + embedder.dim
+    coef = [[0.0] * width for _ in KINDS]
+    coef[KINDS.index("paraphrase")][LEXICAL.index("stop_share")] = 8.0
+    model = QueryKindModel(
+        kinds=KINDS, lexical=LEXICAL, encoder=embedder.name, embedding_dim=embedder.dim,
+        mean=(0.0,) * width, scale=(1.0,) * width, coef=tuple(tuple(r) for r in coef),
+        intercept=(0.0, 0.0, 0.0), trained_on="test",
+    )  # fmt: skip
+    path = tmp_path / "kinds.json"
+    path.write_text(model.model_dump_json(), "utf-8")
+    return path
+
+
+def test_searcher_gate_columns_use_the_kind_classifier(
+    indexed: tuple[Path, HashEmbedder], tmp_path: Path
+) -> None:
+    path, embedder = indexed
+    model = _kind_model(tmp_path, embedder)
+    with Store(path, read_only=True) as s:
+        sr = _searcher(s, path, embedder, kind_model=str(model))
+        query = "why do the bigger ones of them get worse at it"
+        kinds = sr.query_kinds(query)
+        assert kinds["paraphrase"] > 0.9
+        assert sr.query_kinds("robot grasping")["paraphrase"] == pytest.approx(1 / 3)
+        m = sr.features(query)
+        expected = kind_gate(_col(m, "title"), _col(m, "abstract"), _col(m, "sem_paper"),
+                             _col(m, "sem_sentence"), kinds)  # fmt: skip
+        for name in KIND_FEATURES:
+            np.testing.assert_allclose(_col(m, name), expected[name], rtol=1e-6)
+        # gate weights move the ranking toward the embeddings for the lay query only
+        only_lay = tuple(1.0 if f == "sem_lay" else 0.0 for f in FEATURES)
+        lay = _searcher(s, path, embedder, kind_model=str(model), weights=only_lay)
+        assert [h.paper_id for h in lay.search(query, k=3)] == [
+            h.paper_id for h in sr.search(query, k=3, mode="semantic")
+        ]
+
+
+def test_gate_is_neutral_for_an_encoder_the_classifier_was_not_fitted_with(
+    indexed: tuple[Path, HashEmbedder],
+) -> None:
+    path, embedder = indexed  # the shipped classifier is fitted on MiniLM vectors
+    with Store(path, read_only=True) as s:
+        kinds = _searcher(s, path, embedder).query_kinds("does a chatbot get smarter")
+        assert kinds == dict.fromkeys(KINDS, pytest.approx(1 / 3))
+
+
+def test_fit_pairwise_takes_one_l2_per_weight() -> None:
+    rng = np.random.default_rng(3)
+    feats = [rng.random((12, 3)).astype(np.float32) for _ in range(4)]
+    gains = [np.where(f[:, 0] + 0.2 * f[:, 1] > 0.8, 3.0, 0.0).astype(np.float32) for f in feats]
+    start = np.ones(3)
+    same = fit_pairwise(feats, gains, start=start, l2=0.1)
+    np.testing.assert_allclose(fit_pairwise(feats, gains, start=start, l2=[0.1] * 3), same)
+    loose = fit_pairwise(feats, gains, start=start, l2=[0.1, 0.001, 0.1])
+    assert loose[1] / loose[0] > same[1] / same[0]  # a weaker penalty lets that weight grow
