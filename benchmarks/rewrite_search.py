@@ -12,9 +12,8 @@ round-3 columns plus the query-kind gate ``sem_lay``, ``kw_tech``, ``kw_exact``,
    mean (``rw_sem``), and the title cosine (``rw_title``). Variants: the mean only when the
    vocabulary recognised something (``rw_sem|expanded``), and P(paraphrase) x ``rw_sem``.
 2. Lay document views (template doc2query): for each paper with extracted claims, a short
-   plain-words text built from its claims' facets (:data:`LAY_VARIABLES`,
-   :data:`LAY_RESPONSES`, :data:`LAY_DIRECTIONS`, :data:`LAY_DOMAINS`: general renderings of
-   the kb.records vocabularies, never dev or held-out query wording), embedded once through
+   plain-words text built from its claims' facets (:func:`kb.lay_view.lay_view`: general
+   renderings of the kb.records vocabularies, never dev or held-out query wording), embedded once through
    the store's embedding cache. Column ``lay_view``: scaled cosine of the query (or of the
    rewritten query) to the paper's lay view, 0 for papers without claims.
 
@@ -57,80 +56,14 @@ from benchmarks.kind_search import (  # noqa: E402
 )
 from kb.embed import EmbedCache, FloatMatrix  # noqa: E402
 from kb.keyword import tokenize  # noqa: E402
+from kb.lay_view import lay_view  # noqa: E402
 from kb.query_kind import QueryKindModel  # noqa: E402
-from kb.ranking import KIND_FEATURES, FeatureMatrix, scale_cosine  # noqa: E402
+from kb.ranking import FEATURES, KIND_FEATURES, FeatureMatrix, scale_cosine  # noqa: E402
 from kb.records import Claim, Paper  # noqa: E402
 from kb.search import Searcher  # noqa: E402
 from kb.vocabulary import expand_query  # noqa: E402
 
 Vector = NDArray[np.float32]
-
-# Plain-word renderings of the kb.records vocabularies (general scaling-law notions).
-LAY_VARIABLES: dict[str, str] = {
-    "model_size": "bigger models with more parameters",
-    "data_size": "more training data",
-    "compute": "more compute",
-    "inference_compute": "more computation at inference time",
-    "training_steps": "training for more steps",
-    "batch_size": "the batch size",
-    "width": "wider networks",
-    "depth": "deeper networks with more layers",
-    "num_experts": "more experts",
-    "precision": "lower numeric precision",
-    "datastore_size": "a bigger retrieval datastore",
-    "finetuning_data": "more fine-tuning data",
-    "other": "scale",
-}
-LAY_RESPONSES: dict[str, str] = {
-    "loss": "the loss or error",
-    "error": "the error rate",
-    "accuracy": "the accuracy",
-    "downstream_performance": "performance on downstream tasks",
-    "optimal_hyperparameter": "the best hyperparameter settings",
-    "optimal_model_size": "the best model size for a given budget",
-    "efficiency": "efficiency and cost",
-    "other": "performance",
-}
-LAY_DIRECTIONS: dict[str, str] = {
-    "improves": "gets better",
-    "worsens": "gets worse",
-    "non_monotonic": "first improves and then gets worse, or the reverse",
-    "saturates": "stops improving",
-    "unspecified": "changes predictably",
-}
-LAY_DOMAINS: dict[str, str] = {
-    "language": "language models",
-    "vision": "image and vision models",
-    "multimodal": "models of images and text",
-    "speech": "speech and audio models",
-    "robotics": "robots",
-    "time_series": "time series forecasting",
-    "science": "scientific data",
-    "recsys": "recommender systems",
-    "rl": "reinforcement learning agents",
-    "theory": "a theory of",
-    "other": "",
-}
-
-
-def lay_view(claims: Sequence[Claim], domain: str | None) -> str:
-    """A paper's claims in plain words: one sentence per distinct (variables, response,
-    direction), prefixed by the domain; empty when the paper has no claims."""
-    sentences: list[str] = []
-    for c in claims:
-        scale = " and ".join(LAY_VARIABLES.get(v, v) for v in c.variables) or "scale"
-        text = (
-            f"With {scale}, {LAY_RESPONSES.get(c.response, c.response)} "
-            f"{LAY_DIRECTIONS.get(c.direction, c.direction)}."
-        )
-        if text not in sentences:
-            sentences.append(text)
-    if not sentences:
-        return ""
-    head = LAY_DOMAINS.get(domain or "other", "")
-    prefix = f"Scaling of {head}: " if head else "Scaling: "
-    return prefix + " ".join(sentences)
-
 
 def lay_views(searcher: Searcher) -> list[str]:
     """The lay view of every paper in searcher order ('' when it has no claims)."""
@@ -217,6 +150,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--show-views", type=int, default=0)
+    parser.add_argument("--weights", action="store_true", help="print all fitted weights")
     args = parser.parse_args()
     searcher, queries = load(args.db, args.queries)
     model = QueryKindModel.load()
@@ -256,6 +190,20 @@ def main() -> None:
             print(f"    {label:11s} {by_kind(queries, scores)}")
         extra_w = ", ".join(f"{w:.4f}" for w in exp.weights[len(OLD) :])
         print(f"    gate + new weights (all queries): {extra_w}", flush=True)
+        if args.weights:
+            w = exp.weights / exp.weights.sum()
+            print(f"    all weights, sum 1 (kb.ranking.FEATURES order when one new column): "
+                  f"{', '.join(f'{v:.4f}' for v in w)}")  # fmt: skip
+            if n_new == 1 and pick is CANDIDATES["P(para) x lay_view"]:
+                check = [
+                    searcher._features(q.text, searcher._encode(q.text), None,
+                                       feedback=frozenset(), title=False, terms=False,
+                                       kinds=False, lay=True)[:, FEATURES.index("lay_view")]
+                    for q in queries
+                ]  # fmt: skip
+                same = all(np.allclose(c, pick(cols[i], probs[i])[0], atol=1e-5)
+                           for i, c in enumerate(check))  # fmt: skip
+                print(f"    kb.search lay_view column equals this one: {same}")
 
     print(f"{args.queries.name}: {len(queries)} queries; nDCG@10 (exact / paraphrase / conceptual)")
     run("baseline: shipped configuration (18 + gate) refitted", None, 0.0)

@@ -46,6 +46,7 @@ from kb.filters import SearchFilters
 from kb.index import TERM_MIN_DF, IndexRow, LoadedIndex, open_index
 from kb.keyword import tokenize
 from kb.keyword_cache import keyword_fields, open_keyword_index
+from kb.lay_view import lay_view
 from kb.query_kind import DEFAULT_MODEL as DEFAULT_KIND_MODEL
 from kb.query_kind import KINDS, QueryKindModel
 from kb.ranking import (
@@ -54,6 +55,7 @@ from kb.ranking import (
     FeatureMatrix,
     PaperFacets,
     kind_gate,
+    lay_similarity,
     query_adaptive,
     scale_cosine,
 )
@@ -120,7 +122,7 @@ class Hit(BaseModel):
 LEARNED_WEIGHTS: tuple[float, ...] = (
     0.0547, 0.0674, 0.0395, 0.0201, 0.0580, 0.0882, 0.0640, 0.0000, 0.1197,
     0.0157, 0.0173, 0.0407, 0.0021, 0.0000, 0.0000, 0.0373, 0.0213, 0.0265,
-    0.0780, 0.1665, 0.0830,
+    0.0780, 0.1665, 0.0830, 0.0,
 )  # fmt: skip
 
 
@@ -195,16 +197,19 @@ class Searcher:
         self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
         self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
         self._kind_model: QueryKindModel | None = None  # loaded on first use
+        self._lay: tuple[FloatMatrix, NDArray[np.bool_]] | None = None  # lay-view vectors
         self.papers = (
             index.papers if index.papers is not None else store.select(Paper, validate=False)
         )
         self._pos = {p.paper_id: i for i, p in enumerate(self.papers)}
         claims: dict[str, list[str]] = {}
+        paper_claims: dict[str, list[Claim]] = {}
         self._variables: list[set[str]] = [set() for _ in self.papers]
         directions: list[set[str]] = [set() for _ in self.papers]
         responses: list[set[str]] = [set() for _ in self.papers]
         for c in store.select(Claim, validate=False):
             claims.setdefault(c.paper_id, []).append(c.evidence)
+            paper_claims.setdefault(c.paper_id, []).append(c)
             if c.paper_id in self._pos:
                 self._variables[self._pos[c.paper_id]].update(c.variables)
                 directions[self._pos[c.paper_id]].add(c.direction)
@@ -212,6 +217,9 @@ class Searcher:
         for e in store.select(Exponent, validate=False):
             if e.paper_id in self._pos:
                 self._variables[self._pos[e.paper_id]].add(e.variable)
+        # Each paper's claims in plain words (kb.lay_view; '' without claims), embedded on
+        # first use by `lay_vectors`.
+        self.lay_texts = [lay_view(paper_claims.get(p.paper_id, []), p.domain) for p in self.papers]
         self._studies_law = np.array([bool(p.studies_scaling_law) for p in self.papers])
         self.facets = PaperFacets(
             self._variables,
@@ -337,6 +345,29 @@ class Searcher:
         return self._titles
 
     @property
+    def lay_vectors(self) -> tuple[FloatMatrix, NDArray[np.bool_]]:
+        """One lay-view embedding per paper (zeros without a view) and which papers have one.
+
+        Computed on first use through the store's embedding cache (content hash and model), as
+        ``kb index`` caches them: only views not cached yet are encoded (and cached when the
+        store is writable).
+        """
+        if self._lay is None:
+            has_view = np.array([bool(t) for t in self.lay_texts], dtype=bool)
+            vectors = np.zeros((len(self.lay_texts), self.embedder.dim), dtype=np.float32)
+            if has_view.any():
+                cache = EmbedCache(self.store, self.embedder)
+                vectors[has_view] = cache.embed([t for t in self.lay_texts if t])
+                if cache.n_encoded and self.store.read_only:
+                    logger.warning(
+                        "%d lay views were embedded and could not be cached (read-only "
+                        "store); run `kb index --rebuild` to cache them",
+                        cache.n_encoded,
+                    )
+            self._lay = (vectors, has_view)
+        return self._lay
+
+    @property
     def term_expansion(self) -> TermExpansion:
         """The corpus's BM25 terms with embeddings of their surface forms (``kb.expansion``).
 
@@ -440,9 +471,11 @@ class Searcher:
         title = bool(w[FEATURES.index("sem_title")])
         terms = bool(w[FEATURES.index("sem_expansion")])
         kinds = any(w[FEATURES.index(f)] for f in KIND_FEATURES)
+        lay = bool(w[FEATURES.index("lay_view")])
         matrix = self._features(
-            query, qvec, allowed, feedback=feedback, title=title, terms=terms, kinds=kinds
-        )
+            query, qvec, allowed, feedback=feedback, title=title, terms=terms, kinds=kinds,
+            lay=lay,
+        )  # fmt: skip
         out: FloatMatrix = matrix @ w
         return out
 
@@ -456,10 +489,12 @@ class Searcher:
         title: bool,
         terms: bool,
         kinds: bool = True,
+        lay: bool = True,
     ) -> FeatureMatrix:
         """The feature matrix; ``feedback`` columns, ``sem_title`` (if ``title``),
-        ``sem_expansion`` (if ``terms``) and the query-kind gate (if ``kinds``) are computed
-        only when asked (else zeros), as the learned fusion skips unweighted ones."""
+        ``sem_expansion`` (if ``terms``), the query-kind gate (if ``kinds``) and ``lay_view``
+        (if ``lay``) are computed only when asked (else zeros), as the learned fusion skips
+        unweighted ones."""
         n = len(self.papers)
         cols = self.keyword.query_features(query, expand=self.tuning.expand)
         paper_sim, sent_sim = self._semantic_parts(qvec, allowed)
@@ -472,15 +507,21 @@ class Searcher:
             if terms and n
             else np.zeros(n, np.float32)
         )
-        if kinds:
+        probs = self.query_kinds(query, qvec) if kinds or lay else None
+        if probs is not None and kinds:
             cols.update(
                 kind_gate(
                     cols["title"], cols["abstract"], cols["sem_paper"], cols["sem_sentence"],
-                    self.query_kinds(query, qvec),
+                    probs,
                 )
             )  # fmt: skip
         else:
             cols.update({name: np.zeros(n, np.float32) for name in KIND_FEATURES})
+        cols["lay_view"] = (
+            self._lay_similarity(qvec, allowed, probs["paraphrase"])
+            if probs is not None and lay and n
+            else np.zeros(n, np.float32)
+        )
         expanded = self.tuning.expand and bool(expand_query(query))
         cols.update(
             query_adaptive(
@@ -521,6 +562,18 @@ class Searcher:
         if allowed:
             out[allowed] = scale_cosine(sims[allowed])
         return out
+
+    def _lay_similarity(
+        self, qvec: FloatMatrix, allowed: list[int] | None, paraphrase: float
+    ) -> FloatMatrix:
+        """The ``lay_view`` column (kb.ranking.lay_similarity), scaled among ``allowed``."""
+        vectors, has_view = self.lay_vectors
+        if allowed is not None:
+            inside = np.zeros(len(has_view), dtype=bool)
+            inside[allowed] = True
+            has_view = has_view & inside
+        sims: FloatMatrix = (vectors @ qvec).astype(np.float32)
+        return lay_similarity(sims, has_view, paraphrase)
 
     def _feedback(
         self, qvec: FloatMatrix, top: NDArray[np.intp], allowed: list[int] | None
