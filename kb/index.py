@@ -33,6 +33,7 @@ from kb.embed import EmbedCache, Embedder, FloatMatrix, content_sha, load_embedd
 from kb.errors import BadInputError, IndexMismatchError
 from kb.keyword import vocabulary
 from kb.keyword_cache import write_keyword_cache
+from kb.lay_view import lay_views
 from kb.records import Paper
 from kb.store import Store
 
@@ -132,6 +133,9 @@ class IndexReport(BaseModel):
     n_papers: int
     n_rows: int
     n_embedded: int = Field(description="texts sent to the model (cache misses)")
+    n_views_embedded: int = Field(
+        default=0, description="lay views (kb.lay_view) sent to the model (cache misses)"
+    )
     n_terms_embedded: int = Field(
         default=0, description="corpus terms (kb.expansion) sent to the model (cache misses)"
     )
@@ -341,6 +345,11 @@ def build_index(
         surfaces,
         on_progress=None if on_progress is None else lambda d, t: on_progress(done + d, done + t),
     )
+    # The papers' lay views (kb.lay_view: claims in plain words) are cached as well, so the
+    # searcher's ``lay_view`` column finds them (views of claims extracted later are embedded
+    # by the searcher on first use).
+    views = EmbedCache(store, embedder)
+    views.embed([v for v in lay_views(store, papers) if v])
     index = make_faiss_index(vectors)
     meta = IndexMeta(model=embedder.name, dim=embedder.dim, kind=index_kind(index),
                      n_rows=len(rows), n_papers=len(papers), digest=digest,
@@ -355,6 +364,7 @@ def build_index(
                 cache.n_encoded)  # fmt: skip
     return IndexReport(path=str(path), up_to_date=False, n_papers=len(papers), n_rows=len(rows),
                        n_embedded=cache.n_encoded, n_terms_embedded=terms.n_encoded,
+                       n_views_embedded=views.n_encoded,
                        kind=meta.kind, model=meta.model, dim=meta.dim,
                        keyword_saved=keyword is not None)  # fmt: skip
 

@@ -15,9 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from kb.records import DIRECTIONS, DOMAINS, RESPONSES, VARIABLES, Claim
+from kb.records import Claim, Paper
+from kb.store import Store
 
-__all__ = ["LAY_DIRECTIONS", "LAY_DOMAINS", "LAY_RESPONSES", "LAY_VARIABLES", "lay_view"]
+__all__ = [
+    "LAY_DIRECTIONS",
+    "LAY_DOMAINS",
+    "LAY_RESPONSES",
+    "LAY_VARIABLES",
+    "lay_view",
+    "lay_views",
+]
 
 LAY_VARIABLES: dict[str, str] = {
     "model_size": "bigger models with more parameters",
@@ -64,11 +72,7 @@ LAY_DOMAINS: dict[str, str] = {
     "theory": "a theory of",
     "other": "",
 }
-# Every vocabulary value has a rendering (tests check this stays true as vocabularies grow).
-_VOCABULARIES: tuple[tuple[dict[str, str], Sequence[str]], ...] = (
-    (LAY_VARIABLES, VARIABLES), (LAY_RESPONSES, RESPONSES), (LAY_DIRECTIONS, DIRECTIONS),
-    (LAY_DOMAINS, DOMAINS),
-)  # fmt: skip
+# Every kb.records vocabulary value has a rendering (tests/test_search_ranking.py checks).
 
 
 def lay_view(claims: Iterable[Claim], domain: str | None) -> str:
@@ -92,3 +96,11 @@ def lay_view(claims: Iterable[Claim], domain: str | None) -> str:
     head = LAY_DOMAINS.get(domain or "other", "")
     prefix = f"Scaling of {head}: " if head else "Scaling: "
     return prefix + " ".join(sentences)
+
+
+def lay_views(store: Store, papers: Sequence[Paper]) -> list[str]:
+    """The lay view of each of ``papers`` (same order) from the store's claims ('' if none)."""
+    claims: dict[str, list[Claim]] = {}
+    for c in store.select(Claim, validate=False):
+        claims.setdefault(c.paper_id, []).append(c)
+    return [lay_view(claims.get(p.paper_id, []), p.domain) for p in papers]
