@@ -27,6 +27,8 @@ __all__ = [
     "lay_views",
 ]
 
+# Plain words for every kb.records vocabulary value (tests/test_search_ranking.py checks that
+# none is missing).
 LAY_VARIABLES: dict[str, str] = {
     "model_size": "bigger models with more parameters",
     "data_size": "more training data",
@@ -72,7 +74,6 @@ LAY_DOMAINS: dict[str, str] = {
     "theory": "a theory of",
     "other": "",
 }
-# Every kb.records vocabulary value has a rendering (tests/test_search_ranking.py checks).
 
 
 def lay_view(claims: Iterable[Claim], domain: str | None) -> str:
