@@ -477,3 +477,17 @@ def test_unweighted_lay_view_is_not_computed(
         assert calls == []
         assert _searcher(s, path, embedder, weights=(1.0,) * len(FEATURES)).search("robot")
         assert calls == ["lay"]
+
+
+def test_kb_index_embeds_lay_views_of_new_claims_once(indexed: tuple[Path, HashEmbedder]) -> None:
+    path, embedder = indexed
+    claims = [c for c in _claims_and_exponents() if isinstance(c, Claim)]
+    new = claims[0].model_copy(
+        update={"claim_id": "c3", "paper_id": PAPERS[2].paper_id, "direction": "worsens"}
+    )
+    with Store(path) as s:
+        s.upsert([new])  # as `kb extract` would: the papers, and so the FAISS index, unchanged
+        report = build_index(s, path, model=embedder)
+        assert report.up_to_date
+        assert report.n_views_embedded == 1
+        assert build_index(s, path, model=embedder).n_views_embedded == 0
