@@ -13,7 +13,9 @@ fusion is learned (``kb.ranking``): a weighted sum of a few explainable per-pape
 asks and the paper's extracted claim facets, two query-adaptive columns that give the
 embeddings more say when the query's wording is not the papers' (``kb.ranking.query_adaptive``),
 and a query-kind gate: P(exact / paraphrase / conceptual | query) from ``kb.query_kind`` weighs
-the semantic and keyword sides (``kb.ranking.kind_gate``)), with weights fitted on the
+the semantic and keyword sides (``kb.ranking.kind_gate``), and the cosine of lay-worded queries
+to each paper's claims restated in plain words (``kb.lay_view``, the ``lay_view`` column)),
+with weights fitted on the
 development queries (``data/eval/search_dev.jsonl``) by ``benchmarks/fit_search_weights.py``;
 ``benchmarks/bench_search.py`` prints the figures.
 ``Tuning(fusion="weighted")`` is the earlier fixed keyword + semantic sum.
