@@ -16,8 +16,9 @@ columns ``sem_no_expansion`` / ``sem_weak_keyword`` are groups too). Paste the p
 ``--queries`` fits on another development file of the same format (e.g. one with pooled
 judgments).
 
-The query-kind gate columns (kb.ranking.KIND_FEATURES) get their own, weaker L2 penalty
-(``--gate-l2``, default 0.03: chosen by dev LOQO and 2-fold with benchmarks/kind_search.py).
+The query-kind gate columns (kb.ranking.KIND_FEATURES) and the lay-view column
+(kb.ranking.LAY_FEATURES) get their own, weaker L2 penalty (``--gate-l2``, default 0.03: chosen
+by dev LOQO and 2-fold with benchmarks/kind_search.py and benchmarks/rewrite_search.py).
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/fit_search_weights.py \
         [--db PATH] [--queries PATH] [--method pairwise|ascent] [--l2 0.1] [--gate-l2 0.03] \
@@ -43,6 +44,7 @@ from benchmarks.bench_search import DEV, ensure_store, load_queries  # noqa: E40
 from kb.ranking import (  # noqa: E402
     FEATURES,
     KIND_FEATURES,
+    LAY_FEATURES,
     FeatureMatrix,
     fit_pairwise,
     fit_weights,
@@ -90,7 +92,8 @@ def _fit(
     start: NDArray[np.float64], fixed: tuple[int, ...],
 ) -> NDArray[np.float64]:  # fmt: skip
     if METHOD["method"] == "pairwise":
-        l2 = [float(METHOD["gate_l2" if f in KIND_FEATURES else "l2"]) for f in FEATURES]
+        weak = (*KIND_FEATURES, *LAY_FEATURES)
+        l2 = [float(METHOD["gate_l2" if f in weak else "l2"]) for f in FEATURES]
         return fit_pairwise(feats, gains, start=start, l2=l2, fixed=fixed)
     return fit_weights(feats, gains, start=start, fixed=fixed)[0]
 
@@ -172,6 +175,7 @@ GROUPS = {
     "sem_no_expansion": ["sem_no_expansion"],
     "sem_weak_keyword": ["sem_weak_keyword"],
     "query-kind gate (sem_lay, kw_tech, kw_exact)": list(KIND_FEATURES),
+    "lay view": list(LAY_FEATURES),
 }
 
 
@@ -186,7 +190,7 @@ def main() -> None:
     parser.add_argument("--l2", type=float, default=0.1, help="pairwise: L2 penalty")
     parser.add_argument(
         "--gate-l2", type=float, default=0.03,
-        help="pairwise: L2 penalty of the query-kind gate columns (kb.ranking.KIND_FEATURES)",
+        help="pairwise: L2 penalty of the gate and lay-view columns (KIND_, LAY_FEATURES)",
     )  # fmt: skip
     parser.add_argument(
         "--queries", type=Path, default=DEV, metavar="PATH",

@@ -60,12 +60,19 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.bench_search import DEV, ensure_store, load_queries  # noqa: E402
 from benchmarks.fit_search_weights import DROPPED, START, gains_of  # noqa: E402
 from kb.query_kind import KINDS, QueryKindModel  # noqa: E402
-from kb.ranking import FEATURES, KIND_FEATURES, FeatureMatrix, mean_ndcg  # noqa: E402
+from kb.ranking import (  # noqa: E402
+    FEATURES,
+    KIND_FEATURES,
+    LAY_FEATURES,
+    FeatureMatrix,
+    mean_ndcg,
+)
 from kb.search import LEARNED_WEIGHTS, Searcher, top_k  # noqa: E402
 
 Vector = NDArray[np.float32]
-# The columns before the gate (round 3's 18); the gates are appended by each variant.
-OLD = tuple(f for f in FEATURES if f not in KIND_FEATURES)
+# The columns before the gate (round 3's 18); the gates are appended by each variant (round 7's
+# lay-view column is left out: benchmarks/rewrite_search.py appends it).
+OLD = tuple(f for f in FEATURES if f not in KIND_FEATURES and f not in LAY_FEATURES)
 OLD_INDEX = [FEATURES.index(f) for f in OLD]
 COL = {f: i for i, f in enumerate(OLD)}
 BASE_FIXED = tuple(COL[f] for f in DROPPED if f in COL)
@@ -287,7 +294,7 @@ def load(db: Path, path: Path) -> tuple[Searcher, list[Query]]:
     for q, g in zip(raw, gains_of(searcher, raw), strict=True):
         qvec = searcher._encode(q["query"])
         x = searcher._features(q["query"], qvec, None, feedback=frozenset(), title=False,
-                               terms=True, kinds=False)[:, OLD_INDEX]  # fmt: skip
+                               terms=True, kinds=False, lay=False)[:, OLD_INDEX]  # fmt: skip
         out.append(Query(q["qid"], q["kind"], q["query"], x, g))
     return searcher, out
 

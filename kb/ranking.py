@@ -44,6 +44,10 @@ Features:
   (1 - P(paraphrase)) times the keyword evidence (BM25 title and abstract), ``kw_exact`` is
   P(exact) times the keyword evidence. Lay-worded queries lean on the embeddings, technical
   ones on BM25.
+- ``lay_view``: P(paraphrase) times the scaled cosine of the query to the paper's lay view
+  (:func:`kb.lay_view.lay_view`: its extracted claims restated in plain words, e.g. "with
+  bigger models ... the loss gets better"); 0 for papers without claims. Lay queries meet the
+  papers' findings in their own register.
 """
 
 from __future__ import annotations
@@ -61,11 +65,13 @@ __all__ = [
     "FACET_FEATURES",
     "FEATURES",
     "KIND_FEATURES",
+    "LAY_FEATURES",
     "FeatureMatrix",
     "PaperFacets",
     "fit_pairwise",
     "fit_weights",
     "kind_gate",
+    "lay_similarity",
     "mean_ndcg",
     "ndcg_at",
     "query_adaptive",
@@ -79,12 +85,14 @@ FEATURES: tuple[str, ...] = (
     "title", "abstract", "claims", "expansion", "coverage", "sem_paper", "sem_sentence",
     "prf", "rm3", "facet", "response", "domain", "direction", "scaling",
     "sem_title", "sem_no_expansion", "sem_weak_keyword", "sem_expansion",
-    "sem_lay", "kw_tech", "kw_exact",
+    "sem_lay", "kw_tech", "kw_exact", "lay_view",
 )  # fmt: skip
 # The query-adaptive interaction columns (see :func:`query_adaptive`).
 ADAPTIVE_FEATURES: tuple[str, ...] = ("sem_no_expansion", "sem_weak_keyword")
 # The query-kind gate columns (see :func:`kind_gate`).
 KIND_FEATURES: tuple[str, ...] = ("sem_lay", "kw_tech", "kw_exact")
+# The lay-view column (see :func:`lay_similarity`).
+LAY_FEATURES: tuple[str, ...] = ("lay_view",)
 
 # Values coordinate ascent tries for each weight.
 WEIGHT_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
@@ -162,6 +170,25 @@ def kind_gate(
         "kw_tech": keyword * np.float32(1.0 - lay),
         "kw_exact": keyword * np.float32(min(max(kinds["exact"], 0.0), 1.0)),
     }
+
+
+def lay_similarity(
+    sims: NDArray[np.float32], has_view: NDArray[np.bool_], paraphrase: float
+) -> NDArray[np.float32]:
+    """The ``lay_view`` column: P(paraphrase) times the scaled lay-view cosine.
+
+    Args:
+        sims: per paper, the query's cosine to the paper's lay view (any value where the
+            paper has none).
+        has_view: which papers have a lay view; only they are scaled (:func:`scale_cosine`,
+            among themselves) and the rest get 0.
+        paraphrase: P(paraphrase | query) from the query-kind classifier (clipped to [0, 1]).
+    """
+    out = np.zeros(len(sims), dtype=np.float32)
+    if has_view.any():
+        out[has_view] = scale_cosine(sims[has_view].astype(np.float32))
+    scaled: NDArray[np.float32] = out * np.float32(min(max(paraphrase, 0.0), 1.0))
+    return scaled
 
 
 def ndcg_at(ranked: Sequence[str], relevant: dict[str, int], k: int = 10) -> float:

@@ -13,7 +13,9 @@ fusion is learned (``kb.ranking``): a weighted sum of a few explainable per-pape
 asks and the paper's extracted claim facets, two query-adaptive columns that give the
 embeddings more say when the query's wording is not the papers' (``kb.ranking.query_adaptive``),
 and a query-kind gate: P(exact / paraphrase / conceptual | query) from ``kb.query_kind`` weighs
-the semantic and keyword sides (``kb.ranking.kind_gate``)), with weights fitted on the
+the semantic and keyword sides (``kb.ranking.kind_gate``), and the cosine of lay-worded queries
+to each paper's claims restated in plain words (``kb.lay_view``, the ``lay_view`` column)),
+with weights fitted on the
 development queries (``data/eval/search_dev.jsonl``) by ``benchmarks/fit_search_weights.py``;
 ``benchmarks/bench_search.py`` prints the figures.
 ``Tuning(fusion="weighted")`` is the earlier fixed keyword + semantic sum.
@@ -46,6 +48,7 @@ from kb.filters import SearchFilters
 from kb.index import TERM_MIN_DF, IndexRow, LoadedIndex, open_index
 from kb.keyword import tokenize
 from kb.keyword_cache import keyword_fields, open_keyword_index
+from kb.lay_view import lay_view
 from kb.query_kind import DEFAULT_MODEL as DEFAULT_KIND_MODEL
 from kb.query_kind import KINDS, QueryKindModel
 from kb.ranking import (
@@ -54,6 +57,7 @@ from kb.ranking import (
     FeatureMatrix,
     PaperFacets,
     kind_gate,
+    lay_similarity,
     query_adaptive,
     scale_cosine,
 )
@@ -104,23 +108,25 @@ class Hit(BaseModel):
     domain: str | None = None
 
 
-# Fitted by `benchmarks/fit_search_weights.py` (pairwise logistic regression, L2 0.1 and 0.03
-# on the query-kind gate columns, ``prf`` and ``sem_title`` held at 0) on all 70 queries of
-# data/eval/search_dev.jsonl with pooled judgments (round 6, 2026-12-02), one weight per
+# Fitted by `benchmarks/rewrite_search.py --weights` (the pairwise logistic regression of
+# benchmarks/kind_search.py and fit_search_weights.py: L2 0.1, 0.03 on the query-kind gate
+# columns and on ``lay_view``, ``prf`` and ``sem_title`` held at 0) on all 70 queries of
+# data/eval/search_dev.jsonl with pooled judgments (round 7, 2026-12-02), one weight per
 # kb.ranking.FEATURES name: title, abstract, claims, expansion, coverage, sem_paper,
 # sem_sentence, prf, rm3, facet, response, domain, direction, scaling, sem_title,
-# sem_no_expansion, sem_weak_keyword, sem_expansion, sem_lay, kw_tech, kw_exact. The last three
-# are the query-kind gate (kb.ranking.kind_gate; P(kind | query) from kb.query_kind, trained on
-# data/eval/query_kinds.jsonl, never on dev or held-out queries). Dev nDCG@10 (exact /
-# paraphrase / conceptual): in-sample 0.779, leave-one-query-out 0.774 (0.91 / 0.60 / 0.80),
-# 2-fold 0.765; the same 18 features without the gate refitted the same way: 0.760 / 0.754 /
-# 0.751, and round 3's weights (fitted on q01-q40) 0.763. The gate variant (which columns, L2
-# 0.01-0.1) was chosen among about 15 by dev LOQO and 2-fold, so its gain is slightly
-# optimistic; see data/eval/README.md "Query-kind gate".
+# sem_no_expansion, sem_weak_keyword, sem_expansion, sem_lay, kw_tech, kw_exact, lay_view.
+# sem_lay .. kw_exact are the query-kind gate (kb.ranking.kind_gate; P(kind | query) from
+# kb.query_kind, trained on data/eval/query_kinds.jsonl, never on dev or held-out queries);
+# lay_view is P(paraphrase) x the cosine to the paper's claims in plain words (kb.lay_view).
+# Dev nDCG@10 (exact / paraphrase / conceptual), same code for both: with lay_view in-sample
+# 0.787, leave-one-query-out 0.781 (0.91 / 0.63 / 0.79), 2-fold 0.769, 2-fold over 5 random
+# halvings 0.777; round 6's configuration refitted: 0.777 / 0.772 / 0.764 / 0.766. Chosen
+# among 22 variants (query rewrites, lay views) by dev LOQO and 2-fold, so the gain is
+# slightly optimistic; see data/eval/README.md "Lay document views".
 LEARNED_WEIGHTS: tuple[float, ...] = (
-    0.0547, 0.0674, 0.0395, 0.0201, 0.0580, 0.0882, 0.0640, 0.0000, 0.1197,
-    0.0157, 0.0173, 0.0407, 0.0021, 0.0000, 0.0000, 0.0373, 0.0213, 0.0265,
-    0.0780, 0.1665, 0.0830,
+    0.0520, 0.0663, 0.0333, 0.0194, 0.0567, 0.0839, 0.0614, 0.0000, 0.1166,
+    0.0091, 0.0142, 0.0383, 0.0026, 0.0000, 0.0000, 0.0351, 0.0200, 0.0257,
+    0.0730, 0.1606, 0.0803, 0.0514,
 )  # fmt: skip
 
 
@@ -195,16 +201,19 @@ class Searcher:
         self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
         self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
         self._kind_model: QueryKindModel | None = None  # loaded on first use
+        self._lay: tuple[FloatMatrix, NDArray[np.bool_]] | None = None  # lay-view vectors
         self.papers = (
             index.papers if index.papers is not None else store.select(Paper, validate=False)
         )
         self._pos = {p.paper_id: i for i, p in enumerate(self.papers)}
         claims: dict[str, list[str]] = {}
+        paper_claims: dict[str, list[Claim]] = {}
         self._variables: list[set[str]] = [set() for _ in self.papers]
         directions: list[set[str]] = [set() for _ in self.papers]
         responses: list[set[str]] = [set() for _ in self.papers]
         for c in store.select(Claim, validate=False):
             claims.setdefault(c.paper_id, []).append(c.evidence)
+            paper_claims.setdefault(c.paper_id, []).append(c)
             if c.paper_id in self._pos:
                 self._variables[self._pos[c.paper_id]].update(c.variables)
                 directions[self._pos[c.paper_id]].add(c.direction)
@@ -212,6 +221,9 @@ class Searcher:
         for e in store.select(Exponent, validate=False):
             if e.paper_id in self._pos:
                 self._variables[self._pos[e.paper_id]].add(e.variable)
+        # Each paper's claims in plain words (kb.lay_view; '' without claims), embedded on
+        # first use by `lay_vectors`.
+        self.lay_texts = [lay_view(paper_claims.get(p.paper_id, []), p.domain) for p in self.papers]
         self._studies_law = np.array([bool(p.studies_scaling_law) for p in self.papers])
         self.facets = PaperFacets(
             self._variables,
@@ -337,6 +349,29 @@ class Searcher:
         return self._titles
 
     @property
+    def lay_vectors(self) -> tuple[FloatMatrix, NDArray[np.bool_]]:
+        """One lay-view embedding per paper (zeros without a view) and which papers have one.
+
+        Computed on first use through the store's embedding cache (content hash and model), as
+        ``kb index`` caches them: only views not cached yet are encoded (and cached when the
+        store is writable).
+        """
+        if self._lay is None:
+            has_view = np.array([bool(t) for t in self.lay_texts], dtype=bool)
+            vectors = np.zeros((len(self.lay_texts), self.embedder.dim), dtype=np.float32)
+            if has_view.any():
+                cache = EmbedCache(self.store, self.embedder)
+                vectors[has_view] = cache.embed([t for t in self.lay_texts if t])
+                if cache.n_encoded and self.store.read_only:
+                    logger.warning(
+                        "%d lay views were embedded and could not be cached (read-only "
+                        "store); run `kb index --rebuild` to cache them",
+                        cache.n_encoded,
+                    )
+            self._lay = (vectors, has_view)
+        return self._lay
+
+    @property
     def term_expansion(self) -> TermExpansion:
         """The corpus's BM25 terms with embeddings of their surface forms (``kb.expansion``).
 
@@ -440,9 +475,11 @@ class Searcher:
         title = bool(w[FEATURES.index("sem_title")])
         terms = bool(w[FEATURES.index("sem_expansion")])
         kinds = any(w[FEATURES.index(f)] for f in KIND_FEATURES)
+        lay = bool(w[FEATURES.index("lay_view")])
         matrix = self._features(
-            query, qvec, allowed, feedback=feedback, title=title, terms=terms, kinds=kinds
-        )
+            query, qvec, allowed, feedback=feedback, title=title, terms=terms, kinds=kinds,
+            lay=lay,
+        )  # fmt: skip
         out: FloatMatrix = matrix @ w
         return out
 
@@ -456,10 +493,12 @@ class Searcher:
         title: bool,
         terms: bool,
         kinds: bool = True,
+        lay: bool = True,
     ) -> FeatureMatrix:
         """The feature matrix; ``feedback`` columns, ``sem_title`` (if ``title``),
-        ``sem_expansion`` (if ``terms``) and the query-kind gate (if ``kinds``) are computed
-        only when asked (else zeros), as the learned fusion skips unweighted ones."""
+        ``sem_expansion`` (if ``terms``), the query-kind gate (if ``kinds``) and ``lay_view``
+        (if ``lay``) are computed only when asked (else zeros), as the learned fusion skips
+        unweighted ones."""
         n = len(self.papers)
         cols = self.keyword.query_features(query, expand=self.tuning.expand)
         paper_sim, sent_sim = self._semantic_parts(qvec, allowed)
@@ -472,15 +511,21 @@ class Searcher:
             if terms and n
             else np.zeros(n, np.float32)
         )
-        if kinds:
+        probs = self.query_kinds(query, qvec) if kinds or lay else None
+        if probs is not None and kinds:
             cols.update(
                 kind_gate(
                     cols["title"], cols["abstract"], cols["sem_paper"], cols["sem_sentence"],
-                    self.query_kinds(query, qvec),
+                    probs,
                 )
             )  # fmt: skip
         else:
             cols.update({name: np.zeros(n, np.float32) for name in KIND_FEATURES})
+        cols["lay_view"] = (
+            self._lay_similarity(qvec, allowed, probs["paraphrase"])
+            if probs is not None and lay and n
+            else np.zeros(n, np.float32)
+        )
         expanded = self.tuning.expand and bool(expand_query(query))
         cols.update(
             query_adaptive(
@@ -521,6 +566,18 @@ class Searcher:
         if allowed:
             out[allowed] = scale_cosine(sims[allowed])
         return out
+
+    def _lay_similarity(
+        self, qvec: FloatMatrix, allowed: list[int] | None, paraphrase: float
+    ) -> FloatMatrix:
+        """The ``lay_view`` column (kb.ranking.lay_similarity), scaled among ``allowed``."""
+        vectors, has_view = self.lay_vectors
+        if allowed is not None:
+            inside = np.zeros(len(has_view), dtype=bool)
+            inside[allowed] = True
+            has_view = has_view & inside
+        sims: FloatMatrix = (vectors @ qvec).astype(np.float32)
+        return lay_similarity(sims, has_view, paraphrase)
 
     def _feedback(
         self, qvec: FloatMatrix, top: NDArray[np.intp], allowed: list[int] | None

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from kb.embed import EmbedCache
 from kb.errors import BadInputError
 from kb.index import build_index
+from kb.lay_view import LAY_DIRECTIONS, LAY_DOMAINS, LAY_RESPONSES, LAY_VARIABLES, lay_view
 from kb.query_kind import KINDS, LEXICAL, QueryKindModel
 from kb.ranking import (
     ADAPTIVE_FEATURES,
@@ -25,12 +26,14 @@ from kb.ranking import (
     fit_pairwise,
     fit_weights,
     kind_gate,
+    lay_similarity,
     mean_ndcg,
     ndcg_at,
     query_adaptive,
     scale_bm25,
     scale_cosine,
 )
+from kb.records import DIRECTIONS, DOMAINS, RESPONSES, VARIABLES, Claim
 from kb.search import LEARNED_WEIGHTS, Searcher, SearchFilters, Tuning
 from kb.store import Store
 from kb.vocabulary import expand_query, query_directions, query_domains, query_responses
@@ -399,3 +402,92 @@ def test_fit_pairwise_takes_one_l2_per_weight() -> None:
     np.testing.assert_allclose(fit_pairwise(feats, gains, start=start, l2=[0.1] * 3), same)
     loose = fit_pairwise(feats, gains, start=start, l2=[0.1, 0.001, 0.1])
     assert loose[1] / loose[0] > same[1] / same[0]  # a weaker penalty lets that weight grow
+
+
+# -- lay document views (round 7) --------------------------------------------------------------
+def test_every_vocabulary_value_has_a_lay_rendering() -> None:
+    for rendering, vocabulary in (
+        (LAY_VARIABLES, VARIABLES), (LAY_RESPONSES, RESPONSES), (LAY_DIRECTIONS, DIRECTIONS),
+        (LAY_DOMAINS, DOMAINS),
+    ):  # fmt: skip
+        assert set(vocabulary) <= set(rendering)
+
+
+def test_lay_view_states_each_distinct_finding_once_in_plain_words() -> None:
+    claims = [c for c in _claims_and_exponents() if isinstance(c, Claim)]
+    first = claims[0]
+    view = lay_view([first, first.model_copy(update={"claim_id": "c9"})], "language")
+    assert view == (
+        "Scaling of language models: With bigger models with more parameters, the loss or "
+        "error gets better."
+    )
+    worse = first.model_copy(update={"direction": "worsens", "variables": []})
+    assert lay_view([worse], None) == "Scaling: With scale, the loss or error gets worse."
+    assert lay_view([], "vision") == ""
+
+
+def test_lay_similarity_scales_papers_with_a_view_and_weighs_by_paraphrase() -> None:
+    sims = np.array([0.9, 0.1, 0.5, 0.3, 0.99], dtype=np.float32)
+    has_view = np.array([True, True, True, True, False])
+    col = lay_similarity(sims, has_view, 0.5)
+    assert col[4] == 0  # no view, no credit, whatever the cosine
+    np.testing.assert_allclose(col[:4], 0.5 * scale_cosine(sims[:4]), rtol=1e-6)
+    assert not lay_similarity(sims, has_view, 0.0).any()
+    assert not lay_similarity(sims, np.zeros(5, dtype=bool), 1.0).any()
+
+
+def test_searcher_lay_view_column_uses_the_cached_views(
+    indexed: tuple[Path, HashEmbedder], tmp_path: Path
+) -> None:
+    path, embedder = indexed
+    model = _kind_model(tmp_path, embedder)
+    with Store(path, read_only=True) as s:
+        sr = _searcher(s, path, embedder, kind_model=str(model))
+        texts = [t for t in sr.lay_texts if t]
+        assert len(texts) == 2  # the two papers with claims
+        cache = EmbedCache(s, embedder)
+        cache.embed(texts)
+        assert cache.n_encoded == 0  # `kb index` (build_index) cached the views
+        query = "do the bigger ones of them get better at it"
+        m = sr.features(query)
+        col = _col(m, "lay_view")
+        vectors, has_view = sr.lay_vectors
+        expected = lay_similarity(
+            vectors @ sr._encode(query), has_view, sr.query_kinds(query)["paraphrase"]
+        )
+        np.testing.assert_allclose(col, expected, rtol=1e-6)
+        assert col.max() > 0
+        assert not col[~has_view].any()
+        # filtered to one paper with a view: only it is scaled (a single paper scales to 0)
+        one = int(np.flatnonzero(has_view)[0])
+        assert not sr._lay_similarity(sr._encode(query), [one], 1.0).any()
+
+
+def test_unweighted_lay_view_is_not_computed(
+    indexed: tuple[Path, HashEmbedder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, embedder = indexed
+    calls: list[str] = []
+    monkeypatch.setattr(
+        Searcher, "_lay_similarity", lambda *a: calls.append("lay") or np.zeros(5, np.float32)
+    )
+    weights = tuple(0.0 if f == "lay_view" else 1.0 for f in FEATURES)
+    with Store(path, read_only=True) as s:
+        assert _searcher(s, path, embedder, weights=weights).search("robot grasping")
+        assert calls == []
+        assert _searcher(s, path, embedder, weights=(1.0,) * len(FEATURES)).search("robot")
+        assert calls == ["lay"]
+
+
+def test_kb_index_embeds_lay_views_of_new_claims_once(indexed: tuple[Path, HashEmbedder]) -> None:
+    path, embedder = indexed
+    claims = [c for c in _claims_and_exponents() if isinstance(c, Claim)]
+    new = claims[0].model_copy(
+        update={"claim_id": "c3", "paper_id": PAPERS[2].paper_id, "direction": "worsens"}
+    )
+    with Store(path) as s:
+        s.upsert([new])  # as `kb extract` would: the papers, and so the FAISS index, unchanged
+        report = build_index(s, path, model=embedder)
+        assert report.up_to_date
+        assert report.n_views_embedded == 1
+        assert build_index(s, path, model=embedder).n_views_embedded == 0
