@@ -52,7 +52,6 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -65,6 +64,7 @@ from kb.ranking import (  # noqa: E402
     KIND_FEATURES,
     LAY_FEATURES,
     FeatureMatrix,
+    fit_pairwise,
     mean_ndcg,
 )
 from kb.search import LEARNED_WEIGHTS, Searcher, top_k  # noqa: E402
@@ -169,37 +169,9 @@ def fit_pairwise_bounded(
     fixed: Sequence[int],
     depth: int = 50,
 ) -> NDArray[np.float64]:
-    """kb.ranking.fit_pairwise with a per-weight L2 penalty and lower bound (same pairs and
-    loss; with zero lower bounds and one L2 it is the same fit), scaled so the first
-    len(OLD) weights sum to 1."""
-    diffs, shares = [], []
-    for f, g in zip(features, gains, strict=True):
-        pool = np.union1d(np.argsort(-(f @ start), kind="stable")[:depth], np.flatnonzero(g))
-        hi, lo = np.meshgrid(pool, pool, indexing="ij")
-        keep = g[hi] > g[lo]
-        if not keep.any():
-            continue
-        d = (f[hi[keep]] - f[lo[keep]]).astype(np.float64)
-        diffs.append(d)
-        shares.append(np.full(len(d), 1.0 / len(d)))
-    x = np.concatenate(diffs)
-    share = np.concatenate(shares) / len(diffs)
-    free = np.array([j not in fixed for j in range(x.shape[1])])
-
-    def loss(w: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        margin = x @ w
-        value = float(share @ np.logaddexp(0.0, -margin)) + float((l2 * w) @ w) / 2
-        sig = 0.5 * (1.0 + np.tanh(-margin / 2))
-        grad = -(x.T @ (share * sig)) + l2 * w
-        return value, grad * free
-
-    bounds = [
-        (float(lo) if np.isfinite(lo) else None, None) if ok else (0.0, 0.0)
-        for lo, ok in zip(lower, free, strict=True)
-    ]
-    res = optimize.minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B",
-                            bounds=bounds)  # fmt: skip
-    w = np.asarray(res.x, dtype=np.float64)
+    """kb.ranking.fit_pairwise with a per-weight L2 penalty and lower bound, scaled so the
+    first len(OLD) weights sum to 1 (ranking is scale-free)."""
+    w = fit_pairwise(features, gains, start=start, l2=l2, depth=depth, fixed=fixed, lower=lower)
     total = float(w[: len(OLD)].sum())
     return w / total if total > 0 else w
 

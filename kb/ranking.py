@@ -335,16 +335,19 @@ def fit_pairwise(
     gains: Sequence[NDArray[np.float32]],
     *,
     start: NDArray[np.float64],
-    l2: float | Sequence[float] = 1.0,
+    l2: float | Sequence[float] | NDArray[np.float64] = 1.0,
     depth: int = 50,
     fixed: Sequence[int] = (),
+    lower: float | Sequence[float] | NDArray[np.float64] = 0.0,
 ) -> NDArray[np.float64]:
-    """Non-negative weights from L2-regularised pairwise logistic regression (RankNet-style).
+    """Weights from L2-regularised pairwise logistic regression (RankNet-style).
 
     Pairs per query: each paper against every less relevant one among the ``depth`` best
     papers by ``start`` plus all relevant papers; every query weighs the same. ``l2`` is one
-    penalty for every weight or one per weight. Weights at ``fixed`` indices are held at 0.
-    Returns weights scaled to sum 1 (ranking is scale-free).
+    penalty for every weight or one per weight; ``lower`` is the lower bound of every weight
+    or of each (0 by default, so weights are non-negative; ``-inf`` leaves a weight free to
+    be negative). Weights at ``fixed`` indices are held at 0. Returns weights scaled to sum 1
+    (ranking is scale-free), or as fitted when their sum is not positive.
     """
     diffs: list[NDArray[np.float64]] = []
     shares: list[NDArray[np.float64]] = []
@@ -368,7 +371,11 @@ def fit_pairwise(
         grad = -(x.T @ (share * _sigmoid(-margin))) + penalty * w
         return value, grad * free
 
-    bounds = [(0.0, None) if j else (0.0, 0.0) for j in free]
+    floor = np.broadcast_to(np.asarray(lower, dtype=np.float64), (x.shape[1],))
+    bounds = [
+        (float(lo) if np.isfinite(lo) else None, None) if ok else (0.0, 0.0)
+        for lo, ok in zip(floor, free, strict=True)
+    ]
     result = optimize.minimize(
         loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds
     )

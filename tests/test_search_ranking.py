@@ -313,20 +313,24 @@ def test_title_cosine_ranks_the_matching_title_first_and_is_cached(
         assert np.count_nonzero(filtered) <= 1
 
 
-def test_unweighted_title_cosine_is_not_computed(
-    indexed: tuple[Path, HashEmbedder], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("feature", "method"), [("sem_title", "_title_similarity"), ("lay_view", "_lay_similarity")]
+)
+def test_unweighted_cosine_column_is_not_computed(
+    indexed: tuple[Path, HashEmbedder], monkeypatch: pytest.MonkeyPatch, feature: str, method: str
 ) -> None:
+    """The title cosine and the lay-view cosine cost an extra product: skipped at weight 0."""
     path, embedder = indexed
     calls: list[str] = []
     monkeypatch.setattr(
-        Searcher, "_title_similarity", lambda *a: calls.append("title") or np.zeros(5, np.float32)
+        Searcher, method, lambda *a: calls.append(feature) or np.zeros(5, np.float32)
     )
-    weights = tuple(0.0 if f == "sem_title" else 1.0 for f in FEATURES)
+    weights = tuple(0.0 if f == feature else 1.0 for f in FEATURES)
     with Store(path, read_only=True) as s:
         assert _searcher(s, path, embedder, weights=weights).search("robot grasping")
         assert calls == []
         assert _searcher(s, path, embedder, weights=(1.0,) * len(FEATURES)).search("robot")
-        assert calls == ["title"]
+        assert calls == [feature]
 
 
 # -- the query-kind gate -----------------------------------------------------------------------
@@ -461,22 +465,6 @@ def test_searcher_lay_view_column_uses_the_cached_views(
         # filtered to one paper with a view: only it is scaled (a single paper scales to 0)
         one = int(np.flatnonzero(has_view)[0])
         assert not sr._lay_similarity(sr._encode(query), [one], 1.0).any()
-
-
-def test_unweighted_lay_view_is_not_computed(
-    indexed: tuple[Path, HashEmbedder], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path, embedder = indexed
-    calls: list[str] = []
-    monkeypatch.setattr(
-        Searcher, "_lay_similarity", lambda *a: calls.append("lay") or np.zeros(5, np.float32)
-    )
-    weights = tuple(0.0 if f == "lay_view" else 1.0 for f in FEATURES)
-    with Store(path, read_only=True) as s:
-        assert _searcher(s, path, embedder, weights=weights).search("robot grasping")
-        assert calls == []
-        assert _searcher(s, path, embedder, weights=(1.0,) * len(FEATURES)).search("robot")
-        assert calls == ["lay"]
 
 
 def test_kb_index_embeds_lay_views_of_new_claims_once(indexed: tuple[Path, HashEmbedder]) -> None:
