@@ -64,6 +64,10 @@ FEATURES: tuple[str, ...] = (
     "model_size",
     "data_size",
     "compute",
+    "number_sentence",
+    "first_sentence",
+    "last_sentence",
+    "sentences",
 )
 """Feature names, in the order of :attr:`Candidate.values` (see :func:`candidates`)."""
 
@@ -75,6 +79,8 @@ _LAW_CUES = frozenset(
 _FIXED = re.compile(
     r"\b(?:fixed|constant|held|given|same|equal|matched|frozen|iso-?\w+)\b", re.IGNORECASE
 )
+# A sentence that states a number or refers to a figure/table: results are usually reported so.
+_NUMBER = re.compile(r"\d|\b(?:Fig(?:ure)?|Table)\b", re.IGNORECASE)
 # "compute-optimal models": the phrase describes models trained optimally, not a quantity varied.
 _OPTIMAL_X = re.compile(r"\b(?:compute|data|token|parameter|inference)[- ]optimal\b", re.IGNORECASE)
 
@@ -155,6 +161,10 @@ def candidates(
             "model_size": float(v == "model_size"),
             "data_size": float(v == "data_size"),
             "compute": float(v == "compute"),
+            "number_sentence": float(any(_NUMBER.search(text[r.start : r.end]) for r in own)),
+            "first_sentence": float(0 in named.get(v, [])),
+            "last_sentence": float(len(readings) - 1 in named.get(v, [])),
+            "sentences": math.log1p(len(where)),
         }  # fmt: skip
         out.append(Candidate(v, tuple(values[f] for f in FEATURES)))
     return out
