@@ -1,34 +1,45 @@
-"""Fit and choose the claim extractor's per-(paper, variable) decision on the dev split only.
+"""Fit and choose the per-(paper, variable) claim decision on dev + external tuning papers.
 
-Every scale quantity the lexicon finds in a dev scaling paper's title or abstract is a candidate
-with the features of ``ingest.claims.variables.FEATURES``; its label is whether annotator 1
-(``data/eval/claims_dev.jsonl``) lists it. Held-out papers are never read.
+Every scale quantity the lexicon finds in a scaling paper's title or abstract is a candidate with
+the features of ``ingest.claims.variables.FEATURES``; its label is whether the paper's annotator
+lists it. The papers are the dev positives of ``data/eval/claims_dev.jsonl`` (annotator 1) and,
+when the external texts are given (``--external-texts`` / ``$KB_EXTERNAL_TEXTS``), the external
+positives of ``data/eval/claims_external.jsonl`` outside ``ext-test`` (another annotator with
+other habits). Held-out and ``ext-test`` papers are never read.
 
 Approaches, declared before any score was seen:
 
 - ``rules``: the union of the claim sentences' variables (``claims-rules-3``);
-- ``logreg``: logistic regression on every feature;
-- ``logreg-no-rules``: the same without the two features that restate the rules' output
+- ``logreg``: logistic regression on the 19 original features;
+- ``logreg-new``: the same plus the four general features added for the pooled data
+  (``number_sentence``, ``first_sentence``, ``last_sentence``, ``sentences``);
+- ``logreg-no-rules``: ``logreg-new`` without the two features that restate the rules' output
   (``rules``, ``fallback``), so it must decide from the abstract alone;
+- ``logreg-no-family``: ``logreg-new`` without the family indicators;
 - ``logreg-small``: seven features (``rules``, ``claim``, ``main_claim``, ``title``,
-  ``background_only``, ``law_sentence``, ``mentions``).
+  ``background_only``, ``law_sentence``, ``mentions``);
+- ``logreg-dev-only``: ``logreg`` trained on the dev papers of the training folds only (does the
+  external data help at all?).
 
 Each logistic approach picks its L2 strength ``C`` and keep-threshold by an inner 5-fold
-cross-validation on its training papers (mean per-paper variables F1 against annotator 1). The
-outer loop is 5 folds x ``--shuffles`` shuffles, papers as the unit; each dev positive is
-predicted once per shuffle, and the figure is the mean per-paper variables F1 over all 78 dev
-positives (a positive the rules miss scores 0), against annotator 1 (the labels trained on) and
-annotator 2 (``data/eval/claims_second_annotator.jsonl``, blind, never trained on). The
-``selection`` row picks the approach itself by inner cross-validation on each outer training
-set, so it estimates the whole procedure.
+cross-validation on its training papers; the inner objective is the mean of the per-source mean
+per-paper variables F1 (dev and external weigh the same). The outer loop is 5 folds x
+``--shuffles`` shuffles with papers as the unit, folds dealt within each source so every fold
+holds both; each positive is predicted once per shuffle. Figures are reported per source: the
+mean per-paper variables F1 over the dev positives (against annotator 1, and against annotator
+2 of ``data/eval/claims_second_annotator.jsonl``, never trained on) and over the external
+positives (a positive the rules miss scores 0). The ``selection`` row picks the approach itself by
+the inner cross-validation on each outer training set, so it estimates the whole procedure.
 
-    PYTHONPATH=. python benchmarks/fit_claim_variables.py [--shuffles 5]
-    PYTHONPATH=. python benchmarks/fit_claim_variables.py --write   # refit, write the weights
-    PYTHONPATH=. python benchmarks/fit_claim_variables.py --recall  # rescue conditions, counted
+    PYTHONPATH=. python benchmarks/fit_claim_variables.py --external-texts A.jsonl \\
+        --external-texts B.jsonl [--shuffles 5]
+    PYTHONPATH=. python benchmarks/fit_claim_variables.py ... --no-cv --write  # refit, write
+    PYTHONPATH=. python benchmarks/fit_claim_variables.py ... --recall  # rescue conditions
 
-``--recall`` instead counts, on dev papers the rules call negative, how many positives and
-negatives each declared rescue condition (``RESCUES``: an own sentence naming a scale quantity
-with a relation cue, "predict", an optimal setting, or any support cue) would make positive.
+``--recall`` instead counts, on the dev and external tuning papers the rules call negative, how
+many positives and negatives each declared rescue condition (``RESCUES``: an own sentence naming a
+scale quantity with a relation cue, "predict", an optimal setting, or any support cue) would make
+positive.
 """
 
 from __future__ import annotations
@@ -50,7 +61,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_claims import DEFAULT_SEEDS, LABELS, read_seed_papers, set_f1  # noqa: E402
+from bench_claims import (  # noqa: E402
+    DEFAULT_SEEDS,
+    EXTERNAL_LABELS,
+    LABELS,
+    add_external_texts_option,
+    external_texts_from_env,
+    read_external,
+    read_seed_papers,
+    set_f1,
+)
 
 from ingest.claims.extract import SentenceReading, explain, read_paper  # noqa: E402
 from ingest.claims.variables import (  # noqa: E402
@@ -59,12 +79,16 @@ from ingest.claims.variables import (  # noqa: E402
     Candidate,
     VariableModel,
 )
+from kb.records import Paper  # noqa: E402
 
 SECOND = ROOT / "data" / "eval" / "claims_second_annotator.jsonl"
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+NEW_FEATURES = ("number_sentence", "first_sentence", "last_sentence", "sentences")
+ORIGINAL = tuple(f for f in FEATURES if f not in NEW_FEATURES)
 VARIANTS: dict[str, tuple[str, ...]] = {
-    "logreg": FEATURES,
+    "logreg": ORIGINAL,
+    "logreg-new": FEATURES,
     "logreg-no-rules": tuple(f for f in FEATURES if f not in ("rules", "fallback")),
     "logreg-no-family": tuple(
         f for f in FEATURES if f not in ("model_size", "data_size", "compute")
@@ -72,8 +96,11 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "logreg-small": (
         "rules", "claim", "main_claim", "title", "background_only", "law_sentence", "mentions",
     ),
+    "logreg-dev-only": ORIGINAL,
 }  # fmt: skip
+DEV_ONLY = frozenset({"logreg-dev-only"})
 APPROACHES = ("rules", *VARIANTS)
+SOURCES = ("dev", "ext")
 
 
 _OPTIMA = frozenset({"optimal_hyperparameter", "optimal_model_size"})
@@ -85,75 +112,121 @@ RESCUES: dict[str, Callable[[SentenceReading], bool]] = {
 }
 
 
-def recall_probe(seeds_dir: Path, labels: Path) -> None:
-    """Print what each rescue condition would add on the dev papers the rules call negative."""
-    rows = [json.loads(line) for line in labels.read_text().splitlines() if line.strip()]
-    seeds = read_seed_papers(seeds_dir)
-    missed = [
-        (r, explain(seeds[r["paper_id"]]))
-        for r in rows
-        if r["split"] == "dev" and not read_paper(seeds[r["paper_id"]]).studies
+@dataclass(frozen=True)
+class Labelled:
+    """The labelled papers the fit may read: label rows (with ``paper_id``) and their texts."""
+
+    rows: list[dict[str, Any]]
+    papers: dict[str, Paper]
+    second: dict[str, frozenset[str]]
+
+
+def load_labelled(
+    seeds_dir: Path,
+    labels: Path,
+    second: Path,
+    external_labels: Path,
+    external_texts: Sequence[Path] | None,
+) -> Labelled:
+    """Dev rows of ``labels`` and external rows outside ``ext-test``, each with ``source``."""
+    rows = [
+        {**r, "source": "dev"}
+        for r in (json.loads(line) for line in labels.read_text().splitlines() if line.strip())
+        if r["split"] == "dev"  # held-out papers are never read
     ]
-    print(f"dev papers the rules call negative: {len(missed)} "
-          f"({sum(r['studies_scaling_law'] for r, _ in missed)} labelled positive)")  # fmt: skip
-    for name, condition in RESCUES.items():
-        fired = [
-            r for r, readings in missed
-            if any(condition(s) for s in readings if not s.background and not s.release)
-        ]  # fmt: skip
-        gained = sum(r["studies_scaling_law"] for r in fired)
-        print(f"  {name:<12} rescues {gained} positives, adds {len(fired) - gained} negatives")
+    papers = dict(read_seed_papers(seeds_dir))
+    if external_texts:
+        ext_rows, ext_papers = read_external(external_labels, external_texts)
+        rows += [{**r, "source": "ext"} for r in ext_rows if r["split"] != "ext-test"]
+        papers.update(ext_papers)
+    else:
+        print("no external texts given: dev papers only (--external-texts / KB_EXTERNAL_TEXTS)")
+    ann2 = {
+        r["paper_id"]: frozenset(r["variables"])
+        for r in (json.loads(line) for line in second.read_text().splitlines() if line.strip())
+    }
+    return Labelled(rows=rows, papers=papers, second=ann2)
+
+
+def recall_probe(data: Labelled) -> None:
+    """Print what each rescue condition would add on the papers the rules call negative."""
+    for source in SOURCES:
+        rows = [r for r in data.rows if r["source"] == source]
+        missed = [
+            (r, explain(data.papers[r["paper_id"]]))
+            for r in rows
+            if not read_paper(data.papers[r["paper_id"]]).studies
+        ]
+        positives = sum(r["studies_scaling_law"] for r in rows)
+        print(f"{source}: {len(rows)} papers ({positives} positive); the rules call "
+              f"{len(missed)} negative ({sum(r['studies_scaling_law'] for r, _ in missed)} "
+              "labelled positive)")  # fmt: skip
+        for name, condition in RESCUES.items():
+            fired = [
+                r for r, readings in missed
+                if any(condition(s) for s in readings if not s.background and not s.release)
+            ]  # fmt: skip
+            gained = sum(r["studies_scaling_law"] for r in fired)
+            print(f"  {name:<12} rescues {gained} positives, adds {len(fired) - gained} negatives")
 
 
 @dataclass(frozen=True)
-class DevPaper:
-    """A dev positive: what the rules read, and both annotators' variables."""
+class PositivePaper:
+    """A labelled positive: what the rules read, its source, and its annotators' variables."""
 
     paper_id: str
+    source: str
     found: bool
     candidates: list[Candidate]
     rule_variables: list[str]
     gold: frozenset[str]
-    gold2: frozenset[str]
+    gold2: frozenset[str] | None
 
 
-Predictor = Callable[[DevPaper], list[str]]
+Predictor = Callable[[PositivePaper], list[str]]
 
 
-def load_dev(seeds_dir: Path, labels: Path, second: Path) -> list[DevPaper]:
-    """Every dev paper annotator 1 labels positive, read by the rules."""
-    rows = [json.loads(line) for line in labels.read_text().splitlines() if line.strip()]
-    ann2 = {
-        r["paper_id"]: r
-        for r in (json.loads(line) for line in second.read_text().splitlines() if line.strip())
-    }
-    seeds = read_seed_papers(seeds_dir)
-    out: list[DevPaper] = []
-    for row in rows:
-        if row["split"] != "dev" or not row["studies_scaling_law"]:
-            continue  # held-out papers are never read; negatives have no variables to score
-        reading = read_paper(seeds[row["paper_id"]], with_candidates=True)
+def positives(data: Labelled) -> list[PositivePaper]:
+    """Every positive of ``data``, read by the rules with its candidates."""
+    out: list[PositivePaper] = []
+    for row in data.rows:
+        if not row["studies_scaling_law"]:
+            continue  # negatives have no variables to score
+        reading = read_paper(data.papers[row["paper_id"]], with_candidates=True)
         out.append(
-            DevPaper(
+            PositivePaper(
                 paper_id=row["paper_id"],
+                source=row["source"],
                 found=reading.studies,
                 candidates=reading.candidates,
                 rule_variables=reading.rule_variables,
                 gold=frozenset(row["variables"]),
-                gold2=frozenset(ann2[row["paper_id"]]["variables"]),
+                gold2=data.second.get(row["paper_id"]),
             )
         )
     return out
 
 
-def fit_model(
-    papers: Sequence[DevPaper], features: Sequence[str], c: float, threshold: float, note: str
-) -> VariableModel:
-    """L2 logistic regression on standardised ``features`` (the others get weight 0)."""
+def _design(
+    papers: Sequence[PositivePaper], features: Sequence[str]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     cols = [FEATURES.index(f) for f in features]
     rows = [(cand, cand.variable in p.gold) for p in papers if p.found for cand in p.candidates]
     x = np.array([[cand.values[i] for i in cols] for cand, _ in rows], dtype=float)
     y = np.array([label for _, label in rows], dtype=int)
+    return x, y
+
+
+def fit_model(
+    papers: Sequence[PositivePaper],
+    features: Sequence[str],
+    c: float,
+    threshold: float,
+    note: str,
+) -> VariableModel:
+    """L2 logistic regression on standardised ``features`` (the others get weight 0)."""
+    cols = [FEATURES.index(f) for f in features]
+    x, y = _design(papers, features)
     means = x.mean(axis=0)
     scales = x.std(axis=0)
     scales[scales == 0] = 1.0
@@ -182,59 +255,92 @@ def model_predictor(model: VariableModel) -> Predictor:
     return lambda p: model.choose(p.candidates) if p.found else []
 
 
-def rules_predictor(p: DevPaper) -> list[str]:
+def rules_predictor(p: PositivePaper) -> list[str]:
     """``claims-rules-3``: the union of the claim sentences' variables."""
     return p.rule_variables if p.found else []
 
 
-def score(predict: Predictor, papers: Sequence[DevPaper], second: bool = False) -> float:
-    """Mean per-paper variables F1 against annotator 1 (or 2 with ``second``)."""
-    if not papers:
+def balanced(values: dict[str, float], papers: Sequence[PositivePaper]) -> float:
+    """Mean over the sources present of the mean per-paper F1 (``values`` by paper id)."""
+    means = [
+        statistics.fmean(values[p.paper_id] for p in papers if p.source == s)
+        for s in SOURCES
+        if any(p.source == s for p in papers)
+    ]
+    return statistics.fmean(means) if means else 1.0
+
+
+def score(predict: Predictor, papers: Sequence[PositivePaper], second: bool = False) -> float:
+    """Mean per-paper variables F1 (against annotator 2 with ``second``, where labelled)."""
+    scored = [p for p in papers if not second or p.gold2 is not None]
+    if not scored:
         return 1.0
-    return statistics.fmean(set_f1(predict(p), p.gold2 if second else p.gold) for p in papers)
+    return statistics.fmean(
+        set_f1(predict(p), (p.gold2 if second else p.gold) or frozenset()) for p in scored
+    )
 
 
-def folds_of(papers: Sequence[DevPaper], k: int, seed: int) -> list[list[DevPaper]]:
-    """``papers`` shuffled with ``seed`` and dealt into ``k`` folds."""
-    order = list(papers)
-    random.Random(seed).shuffle(order)
-    return [order[i::k] for i in range(k)]
+def folds_of(papers: Sequence[PositivePaper], k: int, seed: int) -> list[list[PositivePaper]]:
+    """``papers`` shuffled with ``seed`` and dealt into ``k`` folds within each source."""
+    folds: list[list[PositivePaper]] = [[] for _ in range(k)]
+    offset = 0
+    for source in SOURCES:
+        order = [p for p in papers if p.source == source]
+        random.Random(f"{seed}:{source}").shuffle(order)
+        for i, p in enumerate(order):
+            folds[(i + offset) % k].append(p)
+        offset += len(order)
+    return folds
 
 
 def tuned(
-    train: Sequence[DevPaper], features: Sequence[str], seed: int
+    train: Sequence[PositivePaper], features: Sequence[str], seed: int
 ) -> tuple[float, float, float]:
     """The (C, threshold) best by inner 5-fold CV on ``train``, and its inner score."""
     inner = folds_of(train, 5, seed)
+    f1: dict[tuple[float, float], dict[str, float]] = {
+        (c, t): {} for c in C_GRID for t in THRESHOLDS
+    }
+    for i, held in enumerate(inner):
+        rest = [p for j, fold in enumerate(inner) if j != i for p in fold]
+        for c in C_GRID:
+            model = fit_model(rest, features, c, 0.5, "inner")
+            for p in held:
+                probs = [(model.probability(cand), cand.variable) for cand in p.candidates]
+                for t in THRESHOLDS:
+                    kept = [v for q, v in probs if q >= t] or ([max(probs)[1]] if probs else [])
+                    f1[(c, t)][p.paper_id] = set_f1(kept if p.found else [], p.gold)
     best: tuple[float, float, float] | None = None
-    for c in C_GRID:
-        for threshold in THRESHOLDS:
-            preds: list[float] = []
-            for i, held in enumerate(inner):
-                rest = [p for j, fold in enumerate(inner) if j != i for p in fold]
-                model = fit_model(rest, features, c, threshold, "inner")
-                preds.extend(set_f1(model_predictor(model)(p), p.gold) for p in held)
-            value = statistics.fmean(preds)
-            if best is None or value > best[2] + 1e-12:
-                best = (c, threshold, value)
+    for (c, t), values in f1.items():
+        value = balanced(values, train)
+        if best is None or value > best[2] + 1e-12:
+            best = (c, t, value)
     assert best is not None
     return best
 
 
-def train_approach(name: str, train: Sequence[DevPaper], seed: int) -> tuple[Predictor, float, str]:
+def train_approach(
+    name: str, train: Sequence[PositivePaper], seed: int
+) -> tuple[Predictor, float, str]:
     """Predictor of approach ``name`` fitted on ``train``, its inner-CV score, its settings."""
     if name == "rules":
-        return rules_predictor, score(rules_predictor, train), "-"
+        values = {p.paper_id: set_f1(rules_predictor(p), p.gold) for p in train}
+        return rules_predictor, balanced(values, train), "-"
+    if name in DEV_ONLY:
+        train = [p for p in train if p.source == "dev"]
     c, threshold, inner = tuned(train, VARIANTS[name], seed)
     model = fit_model(train, VARIANTS[name], c, threshold, name)
     return model_predictor(model), inner, f"C={c} t={threshold}"
 
 
-def nested(papers: Sequence[DevPaper], shuffles: int) -> None:
-    """Print the outer-CV figures of each approach and of the selection among them."""
+def nested(papers: Sequence[PositivePaper], shuffles: int) -> None:
+    """Print the outer-CV figures of each approach and of the selection, per source."""
     names = [*APPROACHES, "selection"]
-    figures: dict[str, dict[str, list[float]]] = {n: {"a1": [], "a2": []} for n in names}
+    columns = ("dev a1", "dev a2", "ext")
+    figures: dict[str, dict[str, list[float]]] = {n: {c: [] for c in columns} for n in names}
     picks: dict[str, int] = {}
+    dev = [p for p in papers if p.source == "dev"]
+    ext = [p for p in papers if p.source == "ext"]
     for seed in range(shuffles):
         outer = folds_of(papers, 5, 1000 + seed)
         predicted: dict[str, dict[str, list[str]]] = {n: {} for n in names}
@@ -249,17 +355,21 @@ def nested(papers: Sequence[DevPaper], shuffles: int) -> None:
                     predicted[n][p.paper_id] = trained[n][0](p)
                 predicted["selection"][p.paper_id] = predicted[pick][p.paper_id]
         for n in names:
-            for who, gold in (("a1", "gold"), ("a2", "gold2")):
-                figures[n][who].append(
-                    statistics.fmean(
-                        set_f1(predicted[n][p.paper_id], getattr(p, gold)) for p in papers
-                    )
-                )
-    print(f"nested CV: {len(papers)} dev positives, 5 outer folds x {shuffles} shuffles")
-    print(f"{'approach':<18}{'vs annotator 1':>22}{'vs annotator 2':>22}")
+            pred = predicted[n]
+            figures[n]["dev a1"].append(score(lambda p, pred=pred: pred[p.paper_id], dev))
+            figures[n]["dev a2"].append(
+                score(lambda p, pred=pred: pred[p.paper_id], dev, second=True)
+            )
+            if ext:
+                figures[n]["ext"].append(score(lambda p, pred=pred: pred[p.paper_id], ext))
+    print(
+        f"nested CV: {len(dev)} dev + {len(ext)} external positives, 5 outer folds x "
+        f"{shuffles} shuffles (folds dealt within each source)"
+    )
+    print(f"{'approach':<18}" + "".join(f"{c:>22}" for c in columns))
     for n in names:
         cells = "".join(
-            f"{statistics.fmean(v):>14.3f} ± {statistics.pstdev(v):.3f}"
+            f"{statistics.fmean(v):>14.3f} ± {statistics.pstdev(v):.3f}" if v else f"{'-':>22}"
             for v in figures[n].values()
         )
         print(f"{n:<18}{cells}")
@@ -275,40 +385,50 @@ def coefficient_table(model: VariableModel) -> None:
 
 
 def main() -> None:
-    """Run the nested comparison; with ``--write``, refit the shipped approach on all of dev."""
+    """Run the nested comparison; with ``--write``, refit the chosen approach on all papers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=Path, default=DEFAULT_SEEDS, help="seed listings folder")
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--second", type=Path, default=SECOND)
+    parser.add_argument("--external-labels", type=Path, default=EXTERNAL_LABELS)
+    add_external_texts_option(parser)
     parser.add_argument("--shuffles", type=int, default=5, help="outer CV repetitions")
-    parser.add_argument("--approach", choices=list(VARIANTS), default="logreg")
+    parser.add_argument(
+        "--approach", choices=[v for v in VARIANTS if v not in DEV_ONLY], default="logreg"
+    )
     parser.add_argument("--write", action="store_true", help=f"write {DEFAULT_WEIGHTS.name}")
     parser.add_argument("--no-cv", action="store_true", help="skip the nested comparison")
     parser.add_argument("--recall", action="store_true", help="count the rescue conditions")
     args = parser.parse_args()
+    texts = args.external_texts or external_texts_from_env()
+    data = load_labelled(args.seeds, args.labels, args.second, args.external_labels, texts)
     if args.recall:
-        recall_probe(args.seeds, args.labels)
+        recall_probe(data)
         return
 
-    papers = load_dev(args.seeds, args.labels, args.second)
-    print(f"dev positives {len(papers)}, found by the rules {sum(p.found for p in papers)}")
+    papers = positives(data)
+    for source in SOURCES:
+        mine = [p for p in papers if p.source == source]
+        print(f"{source} positives {len(mine)}, found by the rules {sum(p.found for p in mine)}")
     if not args.no_cv:
         nested(papers, args.shuffles)
     c, threshold, inner = tuned(papers, VARIANTS[args.approach], 0)
+    counts = {s: sum(p.found for p in papers if p.source == s) for s in SOURCES}
     note = (
-        f"{args.approach}; dev split of data/eval/claims_dev.jsonl (annotator 1), "
-        f"{sum(p.found for p in papers)} papers; C={c}, threshold={threshold} by 5-fold CV "
+        f"{args.approach}; dev split of data/eval/claims_dev.jsonl (annotator 1, "
+        f"{counts['dev']} papers) + data/eval/claims_external.jsonl outside ext-test "
+        f"({counts['ext']} papers); C={c}, threshold={threshold} by 5-fold CV "
         f"(inner F1 {inner:.3f}); benchmarks/fit_claim_variables.py"
     )
     model = fit_model(papers, VARIANTS[args.approach], c, threshold, note)
-    print(f"\n{args.approach} on all dev: C={c} threshold={threshold} (inner CV {inner:.3f})")
+    print(f"\n{args.approach} on all papers: C={c} threshold={threshold} (inner CV {inner:.3f})")
     coefficient_table(model)
-    print(
-        f"in-sample vs annotator 1 {score(model_predictor(model), papers):.3f}, "
-        f"vs annotator 2 {score(model_predictor(model), papers, second=True):.3f} "
-        f"(rules {score(rules_predictor, papers):.3f} / "
-        f"{score(rules_predictor, papers, second=True):.3f})"
-    )
+    for source in SOURCES:
+        mine = [p for p in papers if p.source == source]
+        print(
+            f"in-sample {source}: {score(model_predictor(model), mine):.3f} "
+            f"(rules {score(rules_predictor, mine):.3f})"
+        )
     if args.write:
         payload: dict[str, Any] = model.model_dump()
         DEFAULT_WEIGHTS.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
