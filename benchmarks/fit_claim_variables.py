@@ -334,6 +334,11 @@ def train_approach(
     return model_predictor(model), inner, f"C={c} t={threshold}"
 
 
+def _lookup(predicted: dict[str, list[str]]) -> Predictor:
+    """A predictor that returns the stored prediction of each paper."""
+    return lambda p: predicted[p.paper_id]
+
+
 def nested(papers: Sequence[PositivePaper], shuffles: int) -> None:
     """Print the outer-CV figures of each approach and of the selection, per source."""
     names = [*APPROACHES, "selection"]
@@ -357,13 +362,11 @@ def nested(papers: Sequence[PositivePaper], shuffles: int) -> None:
                     predicted[n][p.paper_id] = trained[n][0](p)
                 predicted["selection"][p.paper_id] = predicted[pick][p.paper_id]
         for n in names:
-            pred = predicted[n]
-            figures[n]["dev a1"].append(score(lambda p, pred=pred: pred[p.paper_id], dev))
-            figures[n]["dev a2"].append(
-                score(lambda p, pred=pred: pred[p.paper_id], dev, second=True)
-            )
+            lookup = _lookup(predicted[n])
+            figures[n]["dev a1"].append(score(lookup, dev))
+            figures[n]["dev a2"].append(score(lookup, dev, second=True))
             if ext:
-                figures[n]["ext"].append(score(lambda p, pred=pred: pred[p.paper_id], ext))
+                figures[n]["ext"].append(score(lookup, ext))
     print(
         f"nested CV: {len(dev)} dev + {len(ext)} external positives, 5 outer folds x "
         f"{shuffles} shuffles (folds dealt within each source)"
