@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -100,3 +101,32 @@ def test_read_external_names_a_broken_text_line(tmp_path: Path) -> None:
     path.write_text('{"ext_id": "e001", "title": "T"}\n', encoding="utf-8")
     with pytest.raises(SystemExit, match=r"texts.jsonl, line 1: expected a JSON object"):
         bench.read_external(EXTERNAL, path)
+
+
+def test_read_external_joins_several_text_files(tmp_path: Path) -> None:
+    bench = _bench()
+    ids = [r["ext_id"] for r in _rows()]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = _texts(tmp_path / "a", ids[:10])
+    second = _texts(tmp_path / "b", ids[10:])
+    rows, papers = bench.read_external(EXTERNAL, [first, second])
+    assert len(rows) == len(ids) == len(papers)
+
+
+def test_read_external_names_an_id_given_twice(tmp_path: Path) -> None:
+    bench = _bench()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = _texts(tmp_path / "a", ["e001"])
+    second = _texts(tmp_path / "b", ["e001"])
+    with pytest.raises(SystemExit, match=r"line 1: e001 already read from .*texts.jsonl, line 1"):
+        bench.read_external(EXTERNAL, [first, second])
+
+
+def test_external_texts_from_env_splits_on_pathsep(monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = _bench()
+    monkeypatch.setenv("KB_EXTERNAL_TEXTS", f"/x/a.jsonl{os.pathsep}/x/b.jsonl")
+    assert bench.external_texts_from_env() == [Path("/x/a.jsonl"), Path("/x/b.jsonl")]
+    monkeypatch.setenv("KB_EXTERNAL_TEXTS", "")
+    assert bench.external_texts_from_env() is None
