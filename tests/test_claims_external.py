@@ -130,3 +130,45 @@ def test_external_texts_from_env_splits_on_pathsep(monkeypatch: pytest.MonkeyPat
     assert bench.external_texts_from_env() == [Path("/x/a.jsonl"), Path("/x/b.jsonl")]
     monkeypatch.setenv("KB_EXTERNAL_TEXTS", "")
     assert bench.external_texts_from_env() is None
+
+
+def _fold() -> Any:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        return importlib.import_module("fold_claims_external")
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+
+def test_fold_keeps_labels_only_and_sets_the_split(tmp_path: Path) -> None:
+    fold = _fold()
+    stored = tmp_path / "external.jsonl"
+    stored.write_text(EXTERNAL.read_text(encoding="utf-8"), encoding="utf-8")
+    batch = tmp_path / "batch.jsonl"
+    line = {
+        "ext_id": "e901", "url": "https://example.org/p", "title": "A title", "note": "why",
+        "studies_scaling_law": True, "domain": "language", "variables": ["model_size"],
+        "responses": ["loss"], "exponents": [0.07],
+    }  # fmt: skip
+    batch.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    counts = fold.fold(stored, [batch])
+    rows = [json.loads(x) for x in stored.read_text(encoding="utf-8").splitlines()]
+    assert sum(counts.values()) == len(rows) == len(_rows()) + 1
+    added = next(r for r in rows if r["ext_id"] == "e901")
+    assert set(added) == FIELDS
+    digest = hashlib.sha256(b"e901").hexdigest()
+    assert added["split"] == ("ext-test" if int(digest[:8], 16) % 3 == 0 else "ext-tune")
+
+
+def test_fold_names_a_bad_label(tmp_path: Path) -> None:
+    fold = _fold()
+    stored = tmp_path / "external.jsonl"
+    stored.write_text("", encoding="utf-8")
+    batch = tmp_path / "batch.jsonl"
+    line = {
+        "ext_id": "e901", "url": "https://example.org/p", "studies_scaling_law": True,
+        "domain": "language", "variables": ["size"], "responses": ["loss"], "exponents": [],
+    }  # fmt: skip
+    batch.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"batch.jsonl, line 1: variables \['size'\] not in"):
+        fold.fold(stored, [batch])
