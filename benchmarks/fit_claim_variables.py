@@ -19,7 +19,11 @@ Approaches, declared before any score was seen:
 - ``logreg-small``: seven features (``rules``, ``claim``, ``main_claim``, ``title``,
   ``background_only``, ``law_sentence``, ``mentions``);
 - ``logreg-dev-only``: ``logreg`` trained on the dev papers of the training folds only (does the
-  external data help at all?).
+  external data help at all?);
+- ``logreg-embed`` (only with ``--embed``): ``logreg-new`` plus three principal components
+  (fitted on the training candidates) of the shipped all-MiniLM-L6-v2 embedding of each
+  candidate's best sentence (first claim sentence naming it, else first own sentence, else first
+  sentence, else the title).
 
 Each logistic approach picks its L2 strength ``C`` and keep-threshold by an inner 5-fold
 cross-validation on its training papers; the inner objective is the mean of the per-source mean
@@ -101,6 +105,10 @@ VARIANTS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 DEV_ONLY = frozenset({"logreg-dev-only"})
 APPROACHES = ("rules", *VARIANTS)
+EMBED = "logreg-embed"
+"""With ``--embed``: ``logreg-new`` plus EMBED_DIMS principal components of each candidate's
+best-sentence embedding (shipped all-MiniLM-L6-v2), fitted on the training candidates."""
+EMBED_DIMS = 3
 SOURCES = ("dev", "ext")
 
 
@@ -182,6 +190,9 @@ class PositivePaper:
     rule_variables: list[str]
     gold: frozenset[str]
     gold2: frozenset[str] | None
+    sentences: list[str]
+    """Per candidate, its best sentence: the first claim sentence naming it, else the first own
+    (non-background) sentence, else the first sentence, else the title."""
 
 
 Predictor = Callable[[PositivePaper], list[str]]
@@ -193,7 +204,8 @@ def positives(data: Labelled) -> list[PositivePaper]:
     for row in data.rows:
         if not row["studies_scaling_law"]:
             continue  # negatives have no variables to score
-        reading = read_paper(data.papers[row["paper_id"]], with_candidates=True)
+        paper = data.papers[row["paper_id"]]
+        reading = read_paper(paper, with_candidates=True)
         out.append(
             PositivePaper(
                 paper_id=row["paper_id"],
@@ -203,8 +215,41 @@ def positives(data: Labelled) -> list[PositivePaper]:
                 rule_variables=reading.rule_variables,
                 gold=frozenset(row["variables"]),
                 gold2=data.second.get(row["paper_id"]),
+                sentences=[
+                    best_sentence(paper, reading.claim_readings, c.variable)
+                    for c in reading.candidates
+                ],
             )
         )
+    return out
+
+
+def best_sentence(paper: Paper, claims: Sequence[SentenceReading], variable: str) -> str:
+    """The sentence that best shows what ``paper`` says about ``variable``."""
+    readings = explain(paper)
+    ranked = [
+        *(r for r in claims if variable in r.variables),
+        *(r for r in readings if variable in r.variables and not r.background),
+        *(r for r in readings if variable in r.variables),
+    ]
+    return paper.abstract[ranked[0].start : ranked[0].end] if ranked else paper.title
+
+
+Embeddings = dict[str, np.ndarray[Any, Any]]
+
+
+def embed_candidates(papers: Sequence[PositivePaper]) -> Embeddings:
+    """Per paper, the shipped MiniLM embedding of each candidate's best sentence (rows)."""
+    from kb.embed import load_embedder
+
+    embedder = load_embedder(None)
+    texts = [s for p in papers for s in p.sentences]
+    vectors = embedder.encode(texts) if texts else np.zeros((0, 1))
+    out: Embeddings = {}
+    at = 0
+    for p in papers:
+        out[p.paper_id] = np.asarray(vectors[at : at + len(p.sentences)], dtype=float)
+        at += len(p.sentences)
     return out
 
 
@@ -294,9 +339,67 @@ def folds_of(papers: Sequence[PositivePaper], k: int, seed: int) -> list[list[Po
     return folds
 
 
-def tuned(
-    train: Sequence[PositivePaper], features: Sequence[str], seed: int
-) -> tuple[float, float, float]:
+Scorer = Callable[[PositivePaper], list[tuple[float, str]]]
+"""A fitted decision: each candidate's probability and variable."""
+Fitter = Callable[[Sequence[PositivePaper], float], Scorer]
+"""Fits a decision with L2 strength ``C`` on some papers."""
+
+
+def keep(probs: Sequence[tuple[float, str]], threshold: float) -> list[str]:
+    """The variables at or above ``threshold``; the most probable one if none is."""
+    return sorted(v for q, v in probs if q >= threshold) or ([max(probs)[1]] if probs else [])
+
+
+def scorer_predictor(scorer: Scorer, threshold: float) -> Predictor:
+    """The decision of ``scorer`` at ``threshold``: empty for a positive the rules miss."""
+    return lambda p: keep(scorer(p), threshold) if p.found else []
+
+
+def feature_fitter(features: Sequence[str]) -> Fitter:
+    """Logistic regression on ``features`` (:func:`fit_model`)."""
+
+    def fit(papers: Sequence[PositivePaper], c: float) -> Scorer:
+        model = fit_model(papers, features, c, 0.5, "inner")
+        return lambda p: [(model.probability(cand), cand.variable) for cand in p.candidates]
+
+    return fit
+
+
+def embed_fitter(features: Sequence[str], embeddings: Embeddings, dims: int) -> Fitter:
+    """``features`` plus the first ``dims`` principal components (fitted on the training
+    candidates) of each candidate's best-sentence embedding."""
+    cols = [FEATURES.index(f) for f in features]
+
+    def rows(p: PositivePaper) -> np.ndarray[Any, Any]:
+        return np.array([[cand.values[i] for i in cols] for cand in p.candidates], dtype=float)
+
+    def fit(papers: Sequence[PositivePaper], c: float) -> Scorer:
+        found = [p for p in papers if p.found and p.candidates]
+        x = np.vstack([rows(p) for p in found])
+        e = np.vstack([embeddings[p.paper_id] for p in found])
+        centre = e.mean(axis=0)
+        _, _, vt = np.linalg.svd(e - centre, full_matrices=False)
+        basis = vt[:dims].T
+        full = np.hstack([x, (e - centre) @ basis])
+        means = full.mean(axis=0)
+        scales = full.std(axis=0)
+        scales[scales == 0] = 1.0
+        y = np.array([cand.variable in p.gold for p in found for cand in p.candidates], dtype=int)
+        clf = LogisticRegression(C=c, max_iter=1000).fit((full - means) / scales, y)
+
+        def score_paper(p: PositivePaper) -> list[tuple[float, str]]:
+            if not p.candidates:
+                return []
+            z = np.hstack([rows(p), (embeddings[p.paper_id] - centre) @ basis])
+            probs = clf.predict_proba((z - means) / scales)[:, 1]
+            return [(float(q), cand.variable) for q, cand in zip(probs, p.candidates, strict=True)]
+
+        return score_paper
+
+    return fit
+
+
+def tuned(train: Sequence[PositivePaper], fitter: Fitter, seed: int) -> tuple[float, float, float]:
     """The (C, threshold) best by inner 5-fold CV on ``train``, and its inner score."""
     inner = folds_of(train, 5, seed)
     f1: dict[tuple[float, float], dict[str, float]] = {
@@ -305,12 +408,12 @@ def tuned(
     for i, held in enumerate(inner):
         rest = [p for j, fold in enumerate(inner) if j != i for p in fold]
         for c in C_GRID:
-            model = fit_model(rest, features, c, 0.5, "inner")
+            scorer = fitter(rest, c)
             for p in held:
-                probs = [(model.probability(cand), cand.variable) for cand in p.candidates]
+                probs = scorer(p)
                 for t in THRESHOLDS:
-                    kept = [v for q, v in probs if q >= t] or ([max(probs)[1]] if probs else [])
-                    f1[(c, t)][p.paper_id] = set_f1(kept if p.found else [], p.gold)
+                    kept = keep(probs, t) if p.found else []
+                    f1[(c, t)][p.paper_id] = set_f1(kept, p.gold)
     best: tuple[float, float, float] | None = None
     for (c, t), values in f1.items():
         value = balanced(values, train)
@@ -321,7 +424,7 @@ def tuned(
 
 
 def train_approach(
-    name: str, train: Sequence[PositivePaper], seed: int
+    name: str, train: Sequence[PositivePaper], seed: int, embeddings: Embeddings | None = None
 ) -> tuple[Predictor, float, str]:
     """Predictor of approach ``name`` fitted on ``train``, its inner-CV score, its settings."""
     if name == "rules":
@@ -329,9 +432,13 @@ def train_approach(
         return rules_predictor, balanced(values, train), "-"
     if name in DEV_ONLY:
         train = [p for p in train if p.source == "dev"]
-    c, threshold, inner = tuned(train, VARIANTS[name], seed)
-    model = fit_model(train, VARIANTS[name], c, threshold, name)
-    return model_predictor(model), inner, f"C={c} t={threshold}"
+    if name == EMBED:
+        assert embeddings is not None
+        fitter = embed_fitter(FEATURES, embeddings, EMBED_DIMS)
+    else:
+        fitter = feature_fitter(VARIANTS[name])
+    c, threshold, inner = tuned(train, fitter, seed)
+    return scorer_predictor(fitter(train, c), threshold), inner, f"C={c} t={threshold}"
 
 
 def _lookup(predicted: dict[str, list[str]]) -> Predictor:
@@ -339,9 +446,12 @@ def _lookup(predicted: dict[str, list[str]]) -> Predictor:
     return lambda p: predicted[p.paper_id]
 
 
-def nested(papers: Sequence[PositivePaper], shuffles: int) -> None:
+def nested(
+    papers: Sequence[PositivePaper], shuffles: int, embeddings: Embeddings | None = None
+) -> None:
     """Print the outer-CV figures of each approach and of the selection, per source."""
-    names = [*APPROACHES, "selection"]
+    approaches = (*APPROACHES, EMBED) if embeddings is not None else APPROACHES
+    names = [*approaches, "selection"]
     columns = ("dev a1", "dev a2", "ext")
     figures: dict[str, dict[str, list[float]]] = {n: {c: [] for c in columns} for n in names}
     picks: dict[str, int] = {}
@@ -352,13 +462,13 @@ def nested(papers: Sequence[PositivePaper], shuffles: int) -> None:
         predicted: dict[str, dict[str, list[str]]] = {n: {} for n in names}
         for i, held in enumerate(outer):
             train = [p for j, fold in enumerate(outer) if j != i for p in fold]
-            trained = {n: train_approach(n, train, seed) for n in APPROACHES}
+            trained = {n: train_approach(n, train, seed, embeddings) for n in approaches}
             # the selection: the best inner-CV score (rules: its training score, nothing fitted)
             # (``logreg-dev-only`` is a diagnostic: its inner score covers dev papers only)
-            pick = max((n for n in APPROACHES if n not in DEV_ONLY), key=lambda n: trained[n][1])
+            pick = max((n for n in approaches if n not in DEV_ONLY), key=lambda n: trained[n][1])
             picks[pick] = picks.get(pick, 0) + 1
             for p in held:
-                for n in APPROACHES:
+                for n in approaches:
                     predicted[n][p.paper_id] = trained[n][0](p)
                 predicted["selection"][p.paper_id] = predicted[pick][p.paper_id]
         for n in names:
@@ -404,6 +514,9 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help=f"write {DEFAULT_WEIGHTS.name}")
     parser.add_argument("--no-cv", action="store_true", help="skip the nested comparison")
     parser.add_argument("--recall", action="store_true", help="count the rescue conditions")
+    parser.add_argument(
+        "--embed", action="store_true", help=f"add the {EMBED} approach (loads the model)"
+    )
     args = parser.parse_args()
     texts = args.external_texts or external_texts_from_env()
     data = load_labelled(args.seeds, args.labels, args.second, args.external_labels, texts)
@@ -416,8 +529,8 @@ def main() -> None:
         mine = [p for p in papers if p.source == source]
         print(f"{source} positives {len(mine)}, found by the rules {sum(p.found for p in mine)}")
     if not args.no_cv:
-        nested(papers, args.shuffles)
-    c, threshold, inner = tuned(papers, VARIANTS[args.approach], 0)
+        nested(papers, args.shuffles, embed_candidates(papers) if args.embed else None)
+    c, threshold, inner = tuned(papers, feature_fitter(VARIANTS[args.approach]), 0)
     counts = {s: sum(p.found for p in papers if p.source == s) for s in SOURCES}
     note = (
         f"{args.approach}; dev split of data/eval/claims_dev.jsonl (annotator 1, "
