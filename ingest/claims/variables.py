@@ -6,12 +6,13 @@ paper used to be the union of those sentences' variables. Here every quantity th
 by a few named features (:data:`FEATURES`: is it named in a claim sentence, in the main claim, in
 the title, beside a law cue, only in background, only as held fixed, ...), and a small logistic
 regression (:class:`VariableModel`, weights in ``data/claims_variables.json``, fitted on the dev
-labels by ``benchmarks/fit_claim_variables.py``) keeps the candidates whose probability reaches
+and external tuning labels by ``benchmarks/fit_claim_variables.py``) keeps the candidates whose probability reaches
 its threshold. Each feature is a plain fact about the abstract, and
 ``VariableModel.contributions`` gives every feature's term in a decision.
 
-Opt-in (``extract(paper, model=...)``): in nested cross-validation on dev it did not beat the
-rules against either annotator (data/eval/README.md), so ``kb ingest`` keeps the rules.
+Opt-in (``extract(paper, model=...)``): in nested cross-validation on dev and on external papers
+it did not beat the rules by the margin asked on both (data/eval/README.md), so ``kb ingest``
+keeps the rules.
 """
 
 from __future__ import annotations
