@@ -6,8 +6,8 @@ paper used to be the union of those sentences' variables. Here every quantity th
 by a few named features (:data:`FEATURES`: is it named in a claim sentence, in the main claim, in
 the title, beside a law cue, only in background, only as held fixed, ...), and a small logistic
 regression (:class:`VariableModel`, weights in ``data/claims_variables.json``, fitted on the dev
-and external tuning labels by ``benchmarks/fit_claim_variables.py``) keeps the candidates whose probability reaches
-its threshold. Each feature is a plain fact about the abstract, and
+and external tuning labels by ``benchmarks/fit_claim_variables.py``) keeps the candidates whose
+probability reaches its threshold. Each feature is a plain fact about the abstract, and
 ``VariableModel.contributions`` gives every feature's term in a decision.
 
 Opt-in (``extract(paper, model=...)``): in nested cross-validation on dev and on external papers
