@@ -15,7 +15,9 @@ domain accuracy.
 The external sample (``data/eval/claims_external.jsonl``: labels of abstracts from outside the
 seed corpus) adds the splits ``ext-tune`` and ``ext-test``. Its texts are not redistributed: give
 them with ``--external-texts PATH`` or ``$KB_EXTERNAL_TEXTS`` (JSON lines with ``ext_id``,
-``title``, ``abstract``); without them the external figures are skipped with a message.
+``title``, ``abstract``); several files may be given (repeat the option, or separate paths with
+``os.pathsep`` in the variable), e.g. one file per batch of the sample. Without them the external
+figures are skipped with a message.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,31 +73,54 @@ def external_paper_id(ext_id: str) -> str:
     return f"ext:{ext_id}"
 
 
+def read_external_texts(texts_paths: Path | Sequence[Path]) -> dict[str, Paper]:
+    """The external abstracts of one or several JSON-lines files, by benchmark paper id.
+
+    Each line is an object with ``ext_id``, ``title`` and ``abstract``. Raises ``SystemExit``
+    naming the file and line when a line is broken or an ``ext_id`` appears twice.
+    """
+    paths = [texts_paths] if isinstance(texts_paths, Path) else list(texts_paths)
+    papers: dict[str, Paper] = {}
+    where: dict[str, str] = {}
+    for texts_path in paths:
+        lines = texts_path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                paper = Paper(
+                    paper_id=external_paper_id(item["ext_id"]),
+                    title=item["title"],
+                    abstract=item["abstract"],
+                )
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise SystemExit(
+                    f"{texts_path}, line {number}: expected a JSON object with ext_id, title "
+                    f"and abstract ({exc})"
+                ) from exc
+            if paper.paper_id in papers:
+                raise SystemExit(
+                    f"{texts_path}, line {number}: {item['ext_id']} already read from "
+                    f"{where[paper.paper_id]}"
+                )
+            papers[paper.paper_id] = paper
+            where[paper.paper_id] = f"{texts_path}, line {number}"
+    return papers
+
+
 def read_external(
-    labels_path: Path, texts_path: Path
+    labels_path: Path, texts_paths: Path | Sequence[Path]
 ) -> tuple[list[dict[str, Any]], dict[str, Paper]]:
     """The external labels (with ``paper_id`` and ``split`` set) and their papers.
 
-    ``texts_path`` holds one JSON object per line with ``ext_id``, ``title`` and ``abstract``.
-    Raises ``SystemExit`` naming the file and line when a label has no text or a line is broken.
+    ``texts_paths`` is one or several JSON-lines files (:func:`read_external_texts`). Raises
+    ``SystemExit`` naming the file and line when a label has no text or a line is broken.
     """
-    papers: dict[str, Paper] = {}
-    for number, line in enumerate(texts_path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            paper = Paper(
-                paper_id=external_paper_id(item["ext_id"]),
-                title=item["title"],
-                abstract=item["abstract"],
-            )
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise SystemExit(
-                f"{texts_path}, line {number}: expected a JSON object with ext_id, title and "
-                f"abstract ({exc})"
-            ) from exc
-        papers[paper.paper_id] = paper
+    papers = read_external_texts(texts_paths)
+    shown = os.pathsep.join(
+        str(p) for p in ([texts_paths] if isinstance(texts_paths, Path) else texts_paths)
+    )
     rows: list[dict[str, Any]] = []
     for number, line in enumerate(labels_path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -104,7 +129,7 @@ def read_external(
         pid = external_paper_id(row["ext_id"])
         if pid not in papers:
             raise SystemExit(
-                f"{labels_path}, line {number}: no text for {row['ext_id']} in {texts_path}"
+                f"{labels_path}, line {number}: no text for {row['ext_id']} in {shown}"
             )
         if row["split"] != external_split(row["ext_id"]):
             raise SystemExit(
@@ -213,20 +238,32 @@ def _errors(
             print(f"DOMAIN {row['paper_id']} {title}: pred={ex.domain} gold={row['domain']}")
 
 
+def external_texts_from_env() -> list[Path] | None:
+    """``$KB_EXTERNAL_TEXTS`` as a list of paths (``os.pathsep``-separated), or None."""
+    value = os.environ.get("KB_EXTERNAL_TEXTS", "")
+    paths = [Path(p) for p in value.split(os.pathsep) if p]
+    return paths or None
+
+
+def add_external_texts_option(parser: argparse.ArgumentParser) -> None:
+    """``--external-texts PATH`` (repeatable), defaulting to ``$KB_EXTERNAL_TEXTS``."""
+    parser.add_argument(
+        "--external-texts",
+        type=Path,
+        action="append",
+        default=None,
+        help="JSON lines (ext_id, title, abstract) of the external sample; repeat for several "
+        "files; default $KB_EXTERNAL_TEXTS (paths separated by os.pathsep)",
+    )
+
+
 def main() -> None:
     """Run the extractor over the labelled papers and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=Path, default=DEFAULT_SEEDS, help="seed listings folder")
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--external-labels", type=Path, default=EXTERNAL_LABELS)
-    parser.add_argument(
-        "--external-texts",
-        type=Path,
-        default=Path(os.environ["KB_EXTERNAL_TEXTS"])
-        if os.environ.get("KB_EXTERNAL_TEXTS")
-        else None,
-        help="JSON lines (ext_id, title, abstract) of the external sample; $KB_EXTERNAL_TEXTS",
-    )
+    add_external_texts_option(parser)
     parser.add_argument(
         "--errors",
         choices=["dev", "ext-tune"],
@@ -239,6 +276,8 @@ def main() -> None:
         "tune with --splits dev,ext-tune",
     )
     args = parser.parse_args()
+    if args.external_texts is None:
+        args.external_texts = external_texts_from_env()
 
     seeds = read_seed_papers(args.seeds)
     rows = [json.loads(line) for line in args.labels.read_text().splitlines() if line.strip()]

@@ -1,34 +1,50 @@
-"""Fit and choose the claim extractor's per-(paper, variable) decision on the dev split only.
+"""Fit and choose the per-(paper, variable) claim decision on dev + external tuning papers.
 
-Every scale quantity the lexicon finds in a dev scaling paper's title or abstract is a candidate
-with the features of ``ingest.claims.variables.FEATURES``; its label is whether annotator 1
-(``data/eval/claims_dev.jsonl``) lists it. Held-out papers are never read.
+Every scale quantity the lexicon finds in a scaling paper's title or abstract is a candidate with
+the features of ``ingest.claims.variables.FEATURES``; its label is whether the paper's annotator
+lists it. The papers are the dev positives of ``data/eval/claims_dev.jsonl`` (annotator 1) and,
+when the external texts are given (``--external-texts`` / ``$KB_EXTERNAL_TEXTS``), the external
+positives of ``data/eval/claims_external.jsonl`` outside ``ext-test`` (another annotator with
+other habits). Held-out and ``ext-test`` papers are never read.
 
 Approaches, declared before any score was seen:
 
 - ``rules``: the union of the claim sentences' variables (``claims-rules-3``);
-- ``logreg``: logistic regression on every feature;
-- ``logreg-no-rules``: the same without the two features that restate the rules' output
+- ``logreg``: logistic regression on the 19 original features;
+- ``logreg-new``: the same plus the four general features added for the pooled data
+  (``number_sentence``, ``first_sentence``, ``last_sentence``, ``sentences``);
+- ``logreg-no-rules``: ``logreg-new`` without the two features that restate the rules' output
   (``rules``, ``fallback``), so it must decide from the abstract alone;
+- ``logreg-no-family``: ``logreg-new`` without the family indicators;
 - ``logreg-small``: seven features (``rules``, ``claim``, ``main_claim``, ``title``,
-  ``background_only``, ``law_sentence``, ``mentions``).
+  ``background_only``, ``law_sentence``, ``mentions``);
+- ``logreg-dev-only``: ``logreg`` trained on the dev papers of the training folds only (does the
+  external data help at all?);
+- ``logreg-embed`` (only with ``--embed``): ``logreg-new`` plus three principal components
+  (fitted on the training candidates) of the shipped all-MiniLM-L6-v2 embedding of each
+  candidate's best sentence (first claim sentence naming it, else first own sentence, else first
+  sentence, else the title).
 
 Each logistic approach picks its L2 strength ``C`` and keep-threshold by an inner 5-fold
-cross-validation on its training papers (mean per-paper variables F1 against annotator 1). The
-outer loop is 5 folds x ``--shuffles`` shuffles, papers as the unit; each dev positive is
-predicted once per shuffle, and the figure is the mean per-paper variables F1 over all 78 dev
-positives (a positive the rules miss scores 0), against annotator 1 (the labels trained on) and
-annotator 2 (``data/eval/claims_second_annotator.jsonl``, blind, never trained on). The
-``selection`` row picks the approach itself by inner cross-validation on each outer training
-set, so it estimates the whole procedure.
+cross-validation on its training papers; the inner objective is the mean of the per-source mean
+per-paper variables F1 (dev and external weigh the same). The outer loop is 5 folds x
+``--shuffles`` shuffles with papers as the unit, folds dealt within each source so every fold
+holds both; each positive is predicted once per shuffle. Figures are reported per source: the
+mean per-paper variables F1 over the dev positives (against annotator 1, and against annotator
+2 of ``data/eval/claims_second_annotator.jsonl``, never trained on) and over the external
+positives (a positive the rules miss scores 0). The ``selection`` row picks the approach itself
+(not ``logreg-dev-only``) by the inner cross-validation on each outer training set, so it
+estimates the whole procedure.
 
-    PYTHONPATH=. python benchmarks/fit_claim_variables.py [--shuffles 5]
-    PYTHONPATH=. python benchmarks/fit_claim_variables.py --write   # refit, write the weights
-    PYTHONPATH=. python benchmarks/fit_claim_variables.py --recall  # rescue conditions, counted
+    PYTHONPATH=. python benchmarks/fit_claim_variables.py --external-texts A.jsonl \\
+        --external-texts B.jsonl [--shuffles 5]
+    PYTHONPATH=. python benchmarks/fit_claim_variables.py ... --no-cv --write  # refit, write
+    PYTHONPATH=. python benchmarks/fit_claim_variables.py ... --recall  # rescue conditions
 
-``--recall`` instead counts, on dev papers the rules call negative, how many positives and
-negatives each declared rescue condition (``RESCUES``: an own sentence naming a scale quantity
-with a relation cue, "predict", an optimal setting, or any support cue) would make positive.
+``--recall`` instead counts, on the dev and external tuning papers the rules call negative, how
+many positives and negatives each declared rescue condition (``RESCUES``: an own sentence naming a
+scale quantity with a relation cue, "predict", an optimal setting, or any support cue) would make
+positive.
 """
 
 from __future__ import annotations
@@ -50,7 +66,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_claims import DEFAULT_SEEDS, LABELS, read_seed_papers, set_f1  # noqa: E402
+from bench_claims import (  # noqa: E402
+    DEFAULT_SEEDS,
+    EXTERNAL_LABELS,
+    LABELS,
+    add_external_texts_option,
+    external_texts_from_env,
+    read_external,
+    read_seed_papers,
+    set_f1,
+)
 
 from ingest.claims.extract import SentenceReading, explain, read_paper  # noqa: E402
 from ingest.claims.variables import (  # noqa: E402
@@ -59,12 +84,16 @@ from ingest.claims.variables import (  # noqa: E402
     Candidate,
     VariableModel,
 )
+from kb.records import Paper  # noqa: E402
 
 SECOND = ROOT / "data" / "eval" / "claims_second_annotator.jsonl"
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+NEW_FEATURES = ("number_sentence", "first_sentence", "last_sentence", "sentences")
+ORIGINAL = tuple(f for f in FEATURES if f not in NEW_FEATURES)
 VARIANTS: dict[str, tuple[str, ...]] = {
-    "logreg": FEATURES,
+    "logreg": ORIGINAL,
+    "logreg-new": FEATURES,
     "logreg-no-rules": tuple(f for f in FEATURES if f not in ("rules", "fallback")),
     "logreg-no-family": tuple(
         f for f in FEATURES if f not in ("model_size", "data_size", "compute")
@@ -72,8 +101,15 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "logreg-small": (
         "rules", "claim", "main_claim", "title", "background_only", "law_sentence", "mentions",
     ),
+    "logreg-dev-only": ORIGINAL,
 }  # fmt: skip
+DEV_ONLY = frozenset({"logreg-dev-only"})
 APPROACHES = ("rules", *VARIANTS)
+EMBED = "logreg-embed"
+"""With ``--embed``: ``logreg-new`` plus EMBED_DIMS principal components of each candidate's
+best-sentence embedding (shipped all-MiniLM-L6-v2), fitted on the training candidates."""
+EMBED_DIMS = 3
+SOURCES = ("dev", "ext")
 
 
 _OPTIMA = frozenset({"optimal_hyperparameter", "optimal_model_size"})
@@ -85,75 +121,230 @@ RESCUES: dict[str, Callable[[SentenceReading], bool]] = {
 }
 
 
-def recall_probe(seeds_dir: Path, labels: Path) -> None:
-    """Print what each rescue condition would add on the dev papers the rules call negative."""
-    rows = [json.loads(line) for line in labels.read_text().splitlines() if line.strip()]
-    seeds = read_seed_papers(seeds_dir)
-    missed = [
-        (r, explain(seeds[r["paper_id"]]))
-        for r in rows
-        if r["split"] == "dev" and not read_paper(seeds[r["paper_id"]]).studies
+@dataclass(frozen=True)
+class Labelled:
+    """The labelled papers the fit may read: label rows (with ``paper_id``) and their texts."""
+
+    rows: list[dict[str, Any]]
+    papers: dict[str, Paper]
+    second: dict[str, frozenset[str]]
+
+
+def load_labelled(
+    seeds_dir: Path,
+    labels: Path,
+    second: Path,
+    external_labels: Path,
+    external_texts: Sequence[Path] | None,
+) -> Labelled:
+    """Dev rows of ``labels`` and external rows outside ``ext-test``, each with ``source``."""
+    rows = [
+        {**r, "source": "dev"}
+        for r in (json.loads(line) for line in labels.read_text().splitlines() if line.strip())
+        if r["split"] == "dev"  # held-out papers are never read
     ]
-    print(f"dev papers the rules call negative: {len(missed)} "
-          f"({sum(r['studies_scaling_law'] for r, _ in missed)} labelled positive)")  # fmt: skip
-    for name, condition in RESCUES.items():
-        fired = [
-            r for r, readings in missed
-            if any(condition(s) for s in readings if not s.background and not s.release)
-        ]  # fmt: skip
-        gained = sum(r["studies_scaling_law"] for r in fired)
-        print(f"  {name:<12} rescues {gained} positives, adds {len(fired) - gained} negatives")
+    papers = dict(read_seed_papers(seeds_dir))
+    if external_texts:
+        ext_rows, ext_papers = read_external(external_labels, external_texts)
+        rows += [{**r, "source": "ext"} for r in ext_rows if r["split"] != "ext-test"]
+        papers.update(ext_papers)
+    else:
+        print("no external texts given: dev papers only (--external-texts / KB_EXTERNAL_TEXTS)")
+    ann2 = {
+        r["paper_id"]: frozenset(r["variables"])
+        for r in (json.loads(line) for line in second.read_text().splitlines() if line.strip())
+    }
+    return Labelled(rows=rows, papers=papers, second=ann2)
+
+
+def recall_probe(data: Labelled) -> None:
+    """Print what each rescue condition would add on the papers the rules call negative."""
+    for source in SOURCES:
+        rows = [r for r in data.rows if r["source"] == source]
+        missed = [
+            (r, explain(data.papers[r["paper_id"]]))
+            for r in rows
+            if not read_paper(data.papers[r["paper_id"]]).studies
+        ]
+        positives = sum(r["studies_scaling_law"] for r in rows)
+        print(f"{source}: {len(rows)} papers ({positives} positive); the rules call "
+              f"{len(missed)} negative ({sum(r['studies_scaling_law'] for r, _ in missed)} "
+              "labelled positive)")  # fmt: skip
+        for name, condition in RESCUES.items():
+            fired = [
+                r for r, readings in missed
+                if any(condition(s) for s in readings if not s.background and not s.release)
+            ]  # fmt: skip
+            gained = sum(r["studies_scaling_law"] for r in fired)
+            print(f"  {name:<12} rescues {gained} positives, adds {len(fired) - gained} negatives")
+
+
+def paper_f1(tp: int, fp: int, fn: int) -> float:
+    """Paper-level F1 (1.0 when there is nothing to find and nothing found)."""
+    return 1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def recall_cv(data: Labelled, shuffles: int) -> None:
+    """Choose a rescue (or none) by 5-fold CV, papers as the unit, folds dealt per source.
+
+    On each outer training set the option with the best balanced paper F1 (mean over the two
+    sources; ties go to ``none``, then to the declared order) is picked and applied to the
+    held-out papers; the printed figures are the held-out paper F1 per source.
+    """
+    options = ("none", *RESCUES)
+    fired: dict[str, set[str]] = {o: set() for o in options}
+    found: dict[str, bool] = {}
+    for r in data.rows:
+        paper = data.papers[r["paper_id"]]
+        found[r["paper_id"]] = read_paper(paper).studies
+        if found[r["paper_id"]]:
+            continue
+        readings = [s for s in explain(paper) if not s.background and not s.release]
+        for name, condition in RESCUES.items():
+            if any(condition(s) for s in readings):
+                fired[name].add(r["paper_id"])
+
+    def predict(option: str, pid: str) -> bool:
+        return found[pid] or pid in fired[option]
+
+    def f1_of(option: str, rows: Sequence[dict[str, Any]], source: str) -> float:
+        mine = [r for r in rows if r["source"] == source]
+        tp = sum(predict(option, r["paper_id"]) and r["studies_scaling_law"] for r in mine)
+        fp = sum(predict(option, r["paper_id"]) and not r["studies_scaling_law"] for r in mine)
+        fn = sum(not predict(option, r["paper_id"]) and r["studies_scaling_law"] for r in mine)
+        return paper_f1(tp, fp, fn)
+
+    results: dict[str, list[float]] = {s: [] for s in SOURCES}
+    base: dict[str, float] = {s: f1_of("none", data.rows, s) for s in SOURCES}
+    picks: dict[str, int] = {}
+    for seed in range(shuffles):
+        folds: list[list[dict[str, Any]]] = [[] for _ in range(5)]
+        for source in SOURCES:
+            order = [r for r in data.rows if r["source"] == source]
+            random.Random(f"{2000 + seed}:{source}").shuffle(order)
+            for i, r in enumerate(order):
+                folds[i % 5].append(r)
+        chosen: dict[str, str] = {}
+        for i, held in enumerate(folds):
+            train = [r for j, fold in enumerate(folds) if j != i for r in fold]
+            pick = max(
+                options,
+                key=lambda o: statistics.fmean(f1_of(o, train, s) for s in SOURCES),
+            )
+            picks[pick] = picks.get(pick, 0) + 1
+            chosen.update({r["paper_id"]: pick for r in held})
+        for source in SOURCES:
+            mine = [r for r in data.rows if r["source"] == source]
+            tp = sum(predict(chosen[r["paper_id"]], r["paper_id"]) and r["studies_scaling_law"]
+                     for r in mine)  # fmt: skip
+            fp = sum(predict(chosen[r["paper_id"]], r["paper_id"])
+                     and not r["studies_scaling_law"] for r in mine)  # fmt: skip
+            fn = sum(r["studies_scaling_law"] for r in mine) - tp
+            results[source].append(paper_f1(tp, fp, fn))
+    print(f"rescue chosen by 5-fold CV x {shuffles} shuffles (picks {picks})")
+    for source in SOURCES:
+        print(
+            f"  {source}: paper F1 {statistics.fmean(results[source]):.3f} "
+            f"(rules alone {base[source]:.3f}; each option in-sample: "
+            + ", ".join(f"{o} {f1_of(o, data.rows, source):.3f}" for o in options)
+            + ")"
+        )
 
 
 @dataclass(frozen=True)
-class DevPaper:
-    """A dev positive: what the rules read, and both annotators' variables."""
+class PositivePaper:
+    """A labelled positive: what the rules read, its source, and its annotators' variables."""
 
     paper_id: str
+    source: str
     found: bool
     candidates: list[Candidate]
     rule_variables: list[str]
     gold: frozenset[str]
-    gold2: frozenset[str]
+    gold2: frozenset[str] | None
+    sentences: list[str]
+    """Per candidate, its best sentence: the first claim sentence naming it, else the first own
+    (non-background) sentence, else the first sentence, else the title."""
 
 
-Predictor = Callable[[DevPaper], list[str]]
+Predictor = Callable[[PositivePaper], list[str]]
 
 
-def load_dev(seeds_dir: Path, labels: Path, second: Path) -> list[DevPaper]:
-    """Every dev paper annotator 1 labels positive, read by the rules."""
-    rows = [json.loads(line) for line in labels.read_text().splitlines() if line.strip()]
-    ann2 = {
-        r["paper_id"]: r
-        for r in (json.loads(line) for line in second.read_text().splitlines() if line.strip())
-    }
-    seeds = read_seed_papers(seeds_dir)
-    out: list[DevPaper] = []
-    for row in rows:
-        if row["split"] != "dev" or not row["studies_scaling_law"]:
-            continue  # held-out papers are never read; negatives have no variables to score
-        reading = read_paper(seeds[row["paper_id"]], with_candidates=True)
+def positives(data: Labelled) -> list[PositivePaper]:
+    """Every positive of ``data``, read by the rules with its candidates."""
+    out: list[PositivePaper] = []
+    for row in data.rows:
+        if not row["studies_scaling_law"]:
+            continue  # negatives have no variables to score
+        paper = data.papers[row["paper_id"]]
+        reading = read_paper(paper, with_candidates=True)
         out.append(
-            DevPaper(
+            PositivePaper(
                 paper_id=row["paper_id"],
+                source=row["source"],
                 found=reading.studies,
                 candidates=reading.candidates,
                 rule_variables=reading.rule_variables,
                 gold=frozenset(row["variables"]),
-                gold2=frozenset(ann2[row["paper_id"]]["variables"]),
+                gold2=data.second.get(row["paper_id"]),
+                sentences=[
+                    best_sentence(paper, reading.claim_readings, c.variable)
+                    for c in reading.candidates
+                ],
             )
         )
     return out
 
 
-def fit_model(
-    papers: Sequence[DevPaper], features: Sequence[str], c: float, threshold: float, note: str
-) -> VariableModel:
-    """L2 logistic regression on standardised ``features`` (the others get weight 0)."""
+def best_sentence(paper: Paper, claims: Sequence[SentenceReading], variable: str) -> str:
+    """The sentence that best shows what ``paper`` says about ``variable``."""
+    readings = explain(paper)
+    ranked = [
+        *(r for r in claims if variable in r.variables),
+        *(r for r in readings if variable in r.variables and not r.background),
+        *(r for r in readings if variable in r.variables),
+    ]
+    return paper.abstract[ranked[0].start : ranked[0].end] if ranked else paper.title
+
+
+Embeddings = dict[str, np.ndarray[Any, Any]]
+
+
+def embed_candidates(papers: Sequence[PositivePaper]) -> Embeddings:
+    """Per paper, the shipped MiniLM embedding of each candidate's best sentence (rows)."""
+    from kb.embed import load_embedder
+
+    embedder = load_embedder(None)
+    texts = [s for p in papers for s in p.sentences]
+    vectors = embedder.encode(texts) if texts else np.zeros((0, 1))
+    out: Embeddings = {}
+    at = 0
+    for p in papers:
+        out[p.paper_id] = np.asarray(vectors[at : at + len(p.sentences)], dtype=float)
+        at += len(p.sentences)
+    return out
+
+
+def _design(
+    papers: Sequence[PositivePaper], features: Sequence[str]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     cols = [FEATURES.index(f) for f in features]
     rows = [(cand, cand.variable in p.gold) for p in papers if p.found for cand in p.candidates]
     x = np.array([[cand.values[i] for i in cols] for cand, _ in rows], dtype=float)
     y = np.array([label for _, label in rows], dtype=int)
+    return x, y
+
+
+def fit_model(
+    papers: Sequence[PositivePaper],
+    features: Sequence[str],
+    c: float,
+    threshold: float,
+    note: str,
+) -> VariableModel:
+    """L2 logistic regression on standardised ``features`` (the others get weight 0)."""
+    cols = [FEATURES.index(f) for f in features]
+    x, y = _design(papers, features)
     means = x.mean(axis=0)
     scales = x.std(axis=0)
     scales[scales == 0] = 1.0
@@ -182,84 +373,190 @@ def model_predictor(model: VariableModel) -> Predictor:
     return lambda p: model.choose(p.candidates) if p.found else []
 
 
-def rules_predictor(p: DevPaper) -> list[str]:
+def rules_predictor(p: PositivePaper) -> list[str]:
     """``claims-rules-3``: the union of the claim sentences' variables."""
     return p.rule_variables if p.found else []
 
 
-def score(predict: Predictor, papers: Sequence[DevPaper], second: bool = False) -> float:
-    """Mean per-paper variables F1 against annotator 1 (or 2 with ``second``)."""
-    if not papers:
+def balanced(values: dict[str, float], papers: Sequence[PositivePaper]) -> float:
+    """Mean over the sources present of the mean per-paper F1 (``values`` by paper id)."""
+    means = [
+        statistics.fmean(values[p.paper_id] for p in papers if p.source == s)
+        for s in SOURCES
+        if any(p.source == s for p in papers)
+    ]
+    return statistics.fmean(means) if means else 1.0
+
+
+def score(predict: Predictor, papers: Sequence[PositivePaper], second: bool = False) -> float:
+    """Mean per-paper variables F1 (against annotator 2 with ``second``, where labelled)."""
+    scored = [p for p in papers if not second or p.gold2 is not None]
+    if not scored:
         return 1.0
-    return statistics.fmean(set_f1(predict(p), p.gold2 if second else p.gold) for p in papers)
+    return statistics.fmean(
+        set_f1(predict(p), (p.gold2 if second else p.gold) or frozenset()) for p in scored
+    )
 
 
-def folds_of(papers: Sequence[DevPaper], k: int, seed: int) -> list[list[DevPaper]]:
-    """``papers`` shuffled with ``seed`` and dealt into ``k`` folds."""
-    order = list(papers)
-    random.Random(seed).shuffle(order)
-    return [order[i::k] for i in range(k)]
+def folds_of(papers: Sequence[PositivePaper], k: int, seed: int) -> list[list[PositivePaper]]:
+    """``papers`` shuffled with ``seed`` and dealt into ``k`` folds within each source."""
+    folds: list[list[PositivePaper]] = [[] for _ in range(k)]
+    offset = 0
+    for source in SOURCES:
+        order = [p for p in papers if p.source == source]
+        random.Random(f"{seed}:{source}").shuffle(order)
+        for i, p in enumerate(order):
+            folds[(i + offset) % k].append(p)
+        offset += len(order)
+    return folds
 
 
-def tuned(
-    train: Sequence[DevPaper], features: Sequence[str], seed: int
-) -> tuple[float, float, float]:
+Scorer = Callable[[PositivePaper], list[tuple[float, str]]]
+"""A fitted decision: each candidate's probability and variable."""
+Fitter = Callable[[Sequence[PositivePaper], float], Scorer]
+"""Fits a decision with L2 strength ``C`` on some papers."""
+
+
+def keep(probs: Sequence[tuple[float, str]], threshold: float) -> list[str]:
+    """The variables at or above ``threshold``; the most probable one if none is."""
+    return sorted(v for q, v in probs if q >= threshold) or ([max(probs)[1]] if probs else [])
+
+
+def scorer_predictor(scorer: Scorer, threshold: float) -> Predictor:
+    """The decision of ``scorer`` at ``threshold``: empty for a positive the rules miss."""
+    return lambda p: keep(scorer(p), threshold) if p.found else []
+
+
+def feature_fitter(features: Sequence[str]) -> Fitter:
+    """Logistic regression on ``features`` (:func:`fit_model`)."""
+
+    def fit(papers: Sequence[PositivePaper], c: float) -> Scorer:
+        model = fit_model(papers, features, c, 0.5, "inner")
+        return lambda p: [(model.probability(cand), cand.variable) for cand in p.candidates]
+
+    return fit
+
+
+def embed_fitter(features: Sequence[str], embeddings: Embeddings, dims: int) -> Fitter:
+    """``features`` plus the first ``dims`` principal components (fitted on the training
+    candidates) of each candidate's best-sentence embedding."""
+    cols = [FEATURES.index(f) for f in features]
+
+    def rows(p: PositivePaper) -> np.ndarray[Any, Any]:
+        return np.array([[cand.values[i] for i in cols] for cand in p.candidates], dtype=float)
+
+    def fit(papers: Sequence[PositivePaper], c: float) -> Scorer:
+        found = [p for p in papers if p.found and p.candidates]
+        x = np.vstack([rows(p) for p in found])
+        e = np.vstack([embeddings[p.paper_id] for p in found])
+        centre = e.mean(axis=0)
+        _, _, vt = np.linalg.svd(e - centre, full_matrices=False)
+        basis = vt[:dims].T
+        full = np.hstack([x, (e - centre) @ basis])
+        means = full.mean(axis=0)
+        scales = full.std(axis=0)
+        scales[scales == 0] = 1.0
+        y = np.array([cand.variable in p.gold for p in found for cand in p.candidates], dtype=int)
+        clf = LogisticRegression(C=c, max_iter=1000).fit((full - means) / scales, y)
+
+        def score_paper(p: PositivePaper) -> list[tuple[float, str]]:
+            if not p.candidates:
+                return []
+            z = np.hstack([rows(p), (embeddings[p.paper_id] - centre) @ basis])
+            probs = clf.predict_proba((z - means) / scales)[:, 1]
+            return [(float(q), cand.variable) for q, cand in zip(probs, p.candidates, strict=True)]
+
+        return score_paper
+
+    return fit
+
+
+def tuned(train: Sequence[PositivePaper], fitter: Fitter, seed: int) -> tuple[float, float, float]:
     """The (C, threshold) best by inner 5-fold CV on ``train``, and its inner score."""
     inner = folds_of(train, 5, seed)
+    f1: dict[tuple[float, float], dict[str, float]] = {
+        (c, t): {} for c in C_GRID for t in THRESHOLDS
+    }
+    for i, held in enumerate(inner):
+        rest = [p for j, fold in enumerate(inner) if j != i for p in fold]
+        for c in C_GRID:
+            scorer = fitter(rest, c)
+            for p in held:
+                probs = scorer(p)
+                for t in THRESHOLDS:
+                    kept = keep(probs, t) if p.found else []
+                    f1[(c, t)][p.paper_id] = set_f1(kept, p.gold)
     best: tuple[float, float, float] | None = None
-    for c in C_GRID:
-        for threshold in THRESHOLDS:
-            preds: list[float] = []
-            for i, held in enumerate(inner):
-                rest = [p for j, fold in enumerate(inner) if j != i for p in fold]
-                model = fit_model(rest, features, c, threshold, "inner")
-                preds.extend(set_f1(model_predictor(model)(p), p.gold) for p in held)
-            value = statistics.fmean(preds)
-            if best is None or value > best[2] + 1e-12:
-                best = (c, threshold, value)
+    for (c, t), values in f1.items():
+        value = balanced(values, train)
+        if best is None or value > best[2] + 1e-12:
+            best = (c, t, value)
     assert best is not None
     return best
 
 
-def train_approach(name: str, train: Sequence[DevPaper], seed: int) -> tuple[Predictor, float, str]:
+def train_approach(
+    name: str, train: Sequence[PositivePaper], seed: int, embeddings: Embeddings | None = None
+) -> tuple[Predictor, float, str]:
     """Predictor of approach ``name`` fitted on ``train``, its inner-CV score, its settings."""
     if name == "rules":
-        return rules_predictor, score(rules_predictor, train), "-"
-    c, threshold, inner = tuned(train, VARIANTS[name], seed)
-    model = fit_model(train, VARIANTS[name], c, threshold, name)
-    return model_predictor(model), inner, f"C={c} t={threshold}"
+        values = {p.paper_id: set_f1(rules_predictor(p), p.gold) for p in train}
+        return rules_predictor, balanced(values, train), "-"
+    if name in DEV_ONLY:
+        train = [p for p in train if p.source == "dev"]
+    if name == EMBED:
+        assert embeddings is not None
+        fitter = embed_fitter(FEATURES, embeddings, EMBED_DIMS)
+    else:
+        fitter = feature_fitter(VARIANTS[name])
+    c, threshold, inner = tuned(train, fitter, seed)
+    return scorer_predictor(fitter(train, c), threshold), inner, f"C={c} t={threshold}"
 
 
-def nested(papers: Sequence[DevPaper], shuffles: int) -> None:
-    """Print the outer-CV figures of each approach and of the selection among them."""
-    names = [*APPROACHES, "selection"]
-    figures: dict[str, dict[str, list[float]]] = {n: {"a1": [], "a2": []} for n in names}
+def _lookup(predicted: dict[str, list[str]]) -> Predictor:
+    """A predictor that returns the stored prediction of each paper."""
+    return lambda p: predicted[p.paper_id]
+
+
+def nested(
+    papers: Sequence[PositivePaper], shuffles: int, embeddings: Embeddings | None = None
+) -> None:
+    """Print the outer-CV figures of each approach and of the selection, per source."""
+    approaches = (*APPROACHES, EMBED) if embeddings is not None else APPROACHES
+    names = [*approaches, "selection"]
+    columns = ("dev a1", "dev a2", "ext")
+    figures: dict[str, dict[str, list[float]]] = {n: {c: [] for c in columns} for n in names}
     picks: dict[str, int] = {}
+    dev = [p for p in papers if p.source == "dev"]
+    ext = [p for p in papers if p.source == "ext"]
     for seed in range(shuffles):
         outer = folds_of(papers, 5, 1000 + seed)
         predicted: dict[str, dict[str, list[str]]] = {n: {} for n in names}
         for i, held in enumerate(outer):
             train = [p for j, fold in enumerate(outer) if j != i for p in fold]
-            trained = {n: train_approach(n, train, seed) for n in APPROACHES}
+            trained = {n: train_approach(n, train, seed, embeddings) for n in approaches}
             # the selection: the best inner-CV score (rules: its training score, nothing fitted)
-            pick = max(APPROACHES, key=lambda n: trained[n][1])
+            # (``logreg-dev-only`` is a diagnostic: its inner score covers dev papers only)
+            pick = max((n for n in approaches if n not in DEV_ONLY), key=lambda n: trained[n][1])
             picks[pick] = picks.get(pick, 0) + 1
             for p in held:
-                for n in APPROACHES:
+                for n in approaches:
                     predicted[n][p.paper_id] = trained[n][0](p)
                 predicted["selection"][p.paper_id] = predicted[pick][p.paper_id]
         for n in names:
-            for who, gold in (("a1", "gold"), ("a2", "gold2")):
-                figures[n][who].append(
-                    statistics.fmean(
-                        set_f1(predicted[n][p.paper_id], getattr(p, gold)) for p in papers
-                    )
-                )
-    print(f"nested CV: {len(papers)} dev positives, 5 outer folds x {shuffles} shuffles")
-    print(f"{'approach':<18}{'vs annotator 1':>22}{'vs annotator 2':>22}")
+            lookup = _lookup(predicted[n])
+            figures[n]["dev a1"].append(score(lookup, dev))
+            figures[n]["dev a2"].append(score(lookup, dev, second=True))
+            if ext:
+                figures[n]["ext"].append(score(lookup, ext))
+    print(
+        f"nested CV: {len(dev)} dev + {len(ext)} external positives, 5 outer folds x "
+        f"{shuffles} shuffles (folds dealt within each source)"
+    )
+    print(f"{'approach':<18}" + "".join(f"{c:>22}" for c in columns))
     for n in names:
         cells = "".join(
-            f"{statistics.fmean(v):>14.3f} ± {statistics.pstdev(v):.3f}"
+            f"{statistics.fmean(v):>14.3f} ± {statistics.pstdev(v):.3f}" if v else f"{'-':>22}"
             for v in figures[n].values()
         )
         print(f"{n:<18}{cells}")
@@ -275,40 +572,54 @@ def coefficient_table(model: VariableModel) -> None:
 
 
 def main() -> None:
-    """Run the nested comparison; with ``--write``, refit the shipped approach on all of dev."""
+    """Run the nested comparison; with ``--write``, refit the chosen approach on all papers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=Path, default=DEFAULT_SEEDS, help="seed listings folder")
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--second", type=Path, default=SECOND)
+    parser.add_argument("--external-labels", type=Path, default=EXTERNAL_LABELS)
+    add_external_texts_option(parser)
     parser.add_argument("--shuffles", type=int, default=5, help="outer CV repetitions")
-    parser.add_argument("--approach", choices=list(VARIANTS), default="logreg")
+    parser.add_argument(
+        "--approach", choices=[v for v in VARIANTS if v not in DEV_ONLY], default="logreg"
+    )
     parser.add_argument("--write", action="store_true", help=f"write {DEFAULT_WEIGHTS.name}")
     parser.add_argument("--no-cv", action="store_true", help="skip the nested comparison")
     parser.add_argument("--recall", action="store_true", help="count the rescue conditions")
+    parser.add_argument(
+        "--embed", action="store_true", help=f"add the {EMBED} approach (loads the model)"
+    )
     args = parser.parse_args()
+    texts = args.external_texts or external_texts_from_env()
+    data = load_labelled(args.seeds, args.labels, args.second, args.external_labels, texts)
     if args.recall:
-        recall_probe(args.seeds, args.labels)
+        recall_probe(data)
+        recall_cv(data, args.shuffles)
         return
 
-    papers = load_dev(args.seeds, args.labels, args.second)
-    print(f"dev positives {len(papers)}, found by the rules {sum(p.found for p in papers)}")
+    papers = positives(data)
+    for source in SOURCES:
+        mine = [p for p in papers if p.source == source]
+        print(f"{source} positives {len(mine)}, found by the rules {sum(p.found for p in mine)}")
     if not args.no_cv:
-        nested(papers, args.shuffles)
-    c, threshold, inner = tuned(papers, VARIANTS[args.approach], 0)
+        nested(papers, args.shuffles, embed_candidates(papers) if args.embed else None)
+    c, threshold, inner = tuned(papers, feature_fitter(VARIANTS[args.approach]), 0)
+    counts = {s: sum(p.found for p in papers if p.source == s) for s in SOURCES}
     note = (
-        f"{args.approach}; dev split of data/eval/claims_dev.jsonl (annotator 1), "
-        f"{sum(p.found for p in papers)} papers; C={c}, threshold={threshold} by 5-fold CV "
+        f"{args.approach}; dev split of data/eval/claims_dev.jsonl (annotator 1, "
+        f"{counts['dev']} papers) + data/eval/claims_external.jsonl outside ext-test "
+        f"({counts['ext']} papers); C={c}, threshold={threshold} by 5-fold CV "
         f"(inner F1 {inner:.3f}); benchmarks/fit_claim_variables.py"
     )
     model = fit_model(papers, VARIANTS[args.approach], c, threshold, note)
-    print(f"\n{args.approach} on all dev: C={c} threshold={threshold} (inner CV {inner:.3f})")
+    print(f"\n{args.approach} on all papers: C={c} threshold={threshold} (inner CV {inner:.3f})")
     coefficient_table(model)
-    print(
-        f"in-sample vs annotator 1 {score(model_predictor(model), papers):.3f}, "
-        f"vs annotator 2 {score(model_predictor(model), papers, second=True):.3f} "
-        f"(rules {score(rules_predictor, papers):.3f} / "
-        f"{score(rules_predictor, papers, second=True):.3f})"
-    )
+    for source in SOURCES:
+        mine = [p for p in papers if p.source == source]
+        print(
+            f"in-sample {source}: {score(model_predictor(model), mine):.3f} "
+            f"(rules {score(rules_predictor, mine):.3f})"
+        )
     if args.write:
         payload: dict[str, Any] = model.model_dump()
         DEFAULT_WEIGHTS.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -100,3 +101,74 @@ def test_read_external_names_a_broken_text_line(tmp_path: Path) -> None:
     path.write_text('{"ext_id": "e001", "title": "T"}\n', encoding="utf-8")
     with pytest.raises(SystemExit, match=r"texts.jsonl, line 1: expected a JSON object"):
         bench.read_external(EXTERNAL, path)
+
+
+def test_read_external_joins_several_text_files(tmp_path: Path) -> None:
+    bench = _bench()
+    ids = [r["ext_id"] for r in _rows()]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = _texts(tmp_path / "a", ids[:10])
+    second = _texts(tmp_path / "b", ids[10:])
+    rows, papers = bench.read_external(EXTERNAL, [first, second])
+    assert len(rows) == len(ids) == len(papers)
+
+
+def test_read_external_names_an_id_given_twice(tmp_path: Path) -> None:
+    bench = _bench()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = _texts(tmp_path / "a", ["e001"])
+    second = _texts(tmp_path / "b", ["e001"])
+    with pytest.raises(SystemExit, match=r"line 1: e001 already read from .*texts.jsonl, line 1"):
+        bench.read_external(EXTERNAL, [first, second])
+
+
+def test_external_texts_from_env_splits_on_pathsep(monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = _bench()
+    monkeypatch.setenv("KB_EXTERNAL_TEXTS", f"/x/a.jsonl{os.pathsep}/x/b.jsonl")
+    assert bench.external_texts_from_env() == [Path("/x/a.jsonl"), Path("/x/b.jsonl")]
+    monkeypatch.setenv("KB_EXTERNAL_TEXTS", "")
+    assert bench.external_texts_from_env() is None
+
+
+def _fold() -> Any:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        return importlib.import_module("fold_claims_external")
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+
+def test_fold_keeps_labels_only_and_sets_the_split(tmp_path: Path) -> None:
+    fold = _fold()
+    stored = tmp_path / "external.jsonl"
+    stored.write_text(EXTERNAL.read_text(encoding="utf-8"), encoding="utf-8")
+    batch = tmp_path / "batch.jsonl"
+    line = {
+        "ext_id": "e901", "url": "https://example.org/p", "title": "A title", "note": "why",
+        "studies_scaling_law": True, "domain": "language", "variables": ["model_size"],
+        "responses": ["loss"], "exponents": [0.07],
+    }  # fmt: skip
+    batch.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    counts = fold.fold(stored, [batch])
+    rows = [json.loads(x) for x in stored.read_text(encoding="utf-8").splitlines()]
+    assert sum(counts.values()) == len(rows) == len(_rows()) + 1
+    added = next(r for r in rows if r["ext_id"] == "e901")
+    assert set(added) == FIELDS
+    digest = hashlib.sha256(b"e901").hexdigest()
+    assert added["split"] == ("ext-test" if int(digest[:8], 16) % 3 == 0 else "ext-tune")
+
+
+def test_fold_names_a_bad_label(tmp_path: Path) -> None:
+    fold = _fold()
+    stored = tmp_path / "external.jsonl"
+    stored.write_text("", encoding="utf-8")
+    batch = tmp_path / "batch.jsonl"
+    line = {
+        "ext_id": "e901", "url": "https://example.org/p", "studies_scaling_law": True,
+        "domain": "language", "variables": ["size"], "responses": ["loss"], "exponents": [],
+    }  # fmt: skip
+    batch.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"batch.jsonl, line 1: variables \['size'\] not in"):
+        fold.fold(stored, [batch])

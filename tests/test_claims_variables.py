@@ -170,3 +170,29 @@ def test_assigned_variables_union_is_the_choice(
         kept = set(before) & set(chosen)
         if kept:
             assert kept <= set(after)
+
+
+def test_number_first_last_and_all_sentence_features() -> None:
+    found = features_of(
+        "Larger models are known to do better. "
+        "We find that test loss follows a power law in model size. "
+        "Doubling the training data lowers loss by 3% (Figure 2). "
+        "Our results suggest more data and larger models."
+    )
+    size, data = found["model_size"], found["data_size"]
+    # model size: first (background) and last sentences, never beside a number
+    assert size["first_sentence"] == size["last_sentence"] == 1.0
+    assert size["number_sentence"] == 0.0
+    assert size["sentences"] == pytest.approx(1.3863, abs=1e-3)  # log(1 + 3): all sentences
+    # data: named in a sentence with a number and a figure, and in the last sentence
+    assert data["number_sentence"] == 1.0
+    assert data["first_sentence"] == 0.0
+    assert data["last_sentence"] == 1.0
+
+
+def test_a_number_only_in_background_does_not_count() -> None:
+    found = features_of(
+        "Prior work trained models with 175B parameters. "
+        "We find that loss follows a power law in model size."
+    )
+    assert found["model_size"]["number_sentence"] == 0.0

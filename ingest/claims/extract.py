@@ -43,7 +43,7 @@ __all__ = [
     "read_paper",
 ]
 
-EXTRACTOR_VERSION = "claims-rules-3"
+EXTRACTOR_VERSION = "claims-rules-4"
 """Stamped on every paper label, claim and exponent row; bump when any rule changes output."""
 
 register(
@@ -365,6 +365,15 @@ def read_paper(paper: Paper, *, with_candidates: bool = False) -> PaperReading:
         # The title says the paper is about scaling laws: its sentences naming one state it,
         # even when they open like background ("Scaling laws for X are ...").
         claim_readings = [r for r in readings if r.strong and not r.release]
+    if not claim_readings:
+        # Our own finding about an optimal setting across a scale quantity ("we find the optimal
+        # batch size for each model size"), stated without a relation cue: the guide counts an
+        # optimal setting versus scale as a law (chosen by CV in fit_claim_variables.py --recall).
+        claim_readings = [
+            r for r in readings
+            if r.first_person and r.variables and _OPTIMAL_SETTINGS & set(r.responses)
+            and not r.background and not r.release
+        ]  # fmt: skip
     if claim_readings and _other_field(paper.title, paper.abstract[:MAX_ABSTRACT_CHARS]):
         claim_readings = []  # another field's power laws (the guide: astrophysics, CFT)
     studies = bool(claim_readings)
