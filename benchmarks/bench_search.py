@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._corpus import load_seeds  # noqa: E402
+from ingest.claims import EXTRACTOR_VERSION, extract_store  # noqa: E402
 from ingest.pipeline import ingest_paths  # noqa: E402
 from kb.index import build_index  # noqa: E402
 from kb.ranking import ndcg_at  # noqa: E402
@@ -81,6 +82,15 @@ def ensure_store(db: Path, *, papers_only: bool = False) -> Store:
             load_seeds(store, SEEDS)
         else:
             ingest_paths(store, [SEEDS])
+    elif not papers_only:
+        # A store kept from an earlier run may hold claims (facets, claim text, lay views) of an
+        # older extractor: re-extract, as `kb extract` does, so figures are those of this code.
+        stamps = {p.extractor_version for p in store.select(Paper, validate=False)}
+        if stamps != {EXTRACTOR_VERSION}:
+            print(f"{db}: papers labelled by {sorted(map(str, stamps))}; re-extracting with "
+                  f"{EXTRACTOR_VERSION}", file=sys.stderr)  # fmt: skip
+            with store.transaction():
+                extract_store(store)
     report = build_index(store, str(db))
     print(f"index: {report.n_papers} papers, {report.n_rows} rows, {report.kind}, "
           f"{report.n_embedded} texts embedded now", file=sys.stderr)  # fmt: skip
