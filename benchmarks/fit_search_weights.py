@@ -151,7 +151,7 @@ def by_kind(queries: list[dict], scores: list[float]) -> str:
 # Held at 0 by default (the ablations this script prints, pairwise fitter, LOQO nDCG@10):
 # round 1: 0.781 with all features, 0.804 without the embedding-Rocchio column ``prf``;
 # round 2 (vocabulary without dev-query phrases): 0.764 with the title cosine, 0.792 without.
-DROPPED: tuple[str, ...] = ("prf", "sem_title")
+DROPPED: tuple[str, ...] = ("prf", "sem_title", "lay_view")
 
 GROUPS = {
     "claims field": ["claims"],

@@ -176,7 +176,7 @@ CANDIDATES: dict[str, Pick] = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--db", type=Path, default=Path("/tmp/rw7.duckdb"))
+    parser.add_argument("--db", type=Path, default=Path("/tmp/kb_bench_search_ingested.duckdb"))
     parser.add_argument("--queries", type=Path, default=DEV, metavar="PATH")
     parser.add_argument("--gate-l2", type=float, default=0.03)
     parser.add_argument("--extra-l2", type=float, nargs="+", default=[0.1])

@@ -19,7 +19,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +33,6 @@ from kb.embed import EmbedCache, Embedder, FloatMatrix, content_sha, load_embedd
 from kb.errors import BadInputError, IndexMismatchError
 from kb.keyword import vocabulary
 from kb.keyword_cache import write_keyword_cache
-from kb.lay_view import lay_views
 from kb.records import Paper
 from kb.store import Store
 
@@ -133,9 +132,6 @@ class IndexReport(BaseModel):
     n_papers: int
     n_rows: int
     n_embedded: int = Field(description="texts sent to the model (cache misses)")
-    n_views_embedded: int = Field(
-        default=0, description="lay views (kb.lay_view) sent to the model (cache misses)"
-    )
     n_terms_embedded: int = Field(
         default=0, description="corpus terms (kb.expansion) sent to the model (cache misses)"
     )
@@ -284,19 +280,6 @@ def get_meta(store: Store) -> IndexMeta | None:
     return None if raw is None else IndexMeta.model_validate_json(raw)
 
 
-def _uncached(store: Store, model: str, texts: Sequence[str]) -> bool:
-    """Whether any of ``texts`` has no vector for ``model`` in the embedding cache."""
-    if not texts:
-        return False
-    shas = sorted({content_sha(t) for t in texts})
-    (found,) = store.cursor().execute(
-        "SELECT count(DISTINCT content_sha) FROM embeddings "
-        "WHERE model = ? AND content_sha IN (SELECT unnest(?))",
-        [model, shas],
-    ).fetchone() or (0,)
-    return int(found) < len(shas)
-
-
 def build_index(
     store: Store,
     db_path: str | os.PathLike[str] | None = None,
@@ -334,19 +317,11 @@ def build_index(
     # The searcher's BM25 side, saved beside the store (kb.keyword_cache); rewritten only
     # when papers or claims changed (`kb extract` leaves the FAISS index current).
     keyword = write_keyword_cache(store, db_path if db_path is not None else store.path, papers)
-    views = [v for v in lay_views(store, papers) if v]
     if not rebuild and meta is not None and up_to_date:
         logger.info("index %s is up to date (%d papers)", path, meta.n_papers)
-        # Claims change without the papers (`kb extract`): their lay views may be new.
-        n_views = 0
-        if _uncached(store, name, views):
-            view_cache = EmbedCache(store, load_embedder(model))
-            view_cache.embed(views)
-            n_views = view_cache.n_encoded
         return IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
-                           n_rows=meta.n_rows, n_embedded=0, n_views_embedded=n_views,
-                           kind=meta.kind, model=meta.model, dim=meta.dim,
-                           keyword_saved=keyword is not None)  # fmt: skip
+                           n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
+                           dim=meta.dim, keyword_saved=keyword is not None)  # fmt: skip
     embedder = load_embedder(model)
     rows, texts = _rows_and_texts(papers)
     cache = EmbedCache(store, embedder)
@@ -366,11 +341,6 @@ def build_index(
         surfaces,
         on_progress=None if on_progress is None else lambda d, t: on_progress(done + d, done + t),
     )
-    # The papers' lay views (kb.lay_view: claims in plain words) are cached as well, so the
-    # searcher's ``lay_view`` column finds them (views of claims extracted later are embedded
-    # by the searcher on first use).
-    view_cache = EmbedCache(store, embedder)
-    view_cache.embed(views)
     index = make_faiss_index(vectors)
     meta = IndexMeta(model=embedder.name, dim=embedder.dim, kind=index_kind(index),
                      n_rows=len(rows), n_papers=len(papers), digest=digest,
@@ -385,7 +355,6 @@ def build_index(
                 cache.n_encoded)  # fmt: skip
     return IndexReport(path=str(path), up_to_date=False, n_papers=len(papers), n_rows=len(rows),
                        n_embedded=cache.n_encoded, n_terms_embedded=terms.n_encoded,
-                       n_views_embedded=view_cache.n_encoded,
                        kind=meta.kind, model=meta.model, dim=meta.dim,
                        keyword_saved=keyword is not None)  # fmt: skip
 

@@ -224,14 +224,13 @@ def test_reindexing_embeds_nothing_and_new_papers_only_theirs(db: Path) -> None:
         first = build_index(s, db, model=embedder)
         assert first.n_embedded == first.n_rows
         assert first.n_terms_embedded > 0  # kb.expansion's corpus terms, cached too
-        assert first.n_views_embedded == 2  # kb.lay_view: the two papers with claims
-        assert embedder.n_texts == (first.n_rows + first.n_terms_embedded + first.n_views_embedded)
+        assert embedder.n_texts == first.n_rows + first.n_terms_embedded
         again = build_index(s, db, model=embedder)
         assert again.up_to_date
         assert again.n_embedded == 0
         forced = build_index(s, db, model=embedder, rebuild=True)
         assert not forced.up_to_date
-        assert forced.n_embedded == forced.n_terms_embedded == forced.n_views_embedded == 0
+        assert forced.n_embedded == forced.n_terms_embedded == 0
         s.upsert([_paper("A New Paper", "First sentence here. Second one there.")])
         grown = build_index(s, db, model=embedder)
     assert grown.n_embedded == 3  # the paper row and its two sentences

@@ -440,7 +440,7 @@ def test_lay_similarity_scales_papers_with_a_view_and_weighs_by_paraphrase() -> 
     assert not lay_similarity(sims, np.zeros(5, dtype=bool), 1.0).any()
 
 
-def test_searcher_lay_view_column_uses_the_cached_views(
+def test_searcher_lay_view_column_is_the_cosine_to_the_views(
     indexed: tuple[Path, HashEmbedder], tmp_path: Path
 ) -> None:
     path, embedder = indexed
@@ -449,9 +449,6 @@ def test_searcher_lay_view_column_uses_the_cached_views(
         sr = _searcher(s, path, embedder, kind_model=str(model))
         texts = [t for t in sr.lay_texts if t]
         assert len(texts) == 2  # the two papers with claims
-        cache = EmbedCache(s, embedder)
-        cache.embed(texts)
-        assert cache.n_encoded == 0  # `kb index` (build_index) cached the views
         query = "do the bigger ones of them get better at it"
         m = sr.features(query)
         col = _col(m, "lay_view")
@@ -465,17 +462,3 @@ def test_searcher_lay_view_column_uses_the_cached_views(
         # filtered to one paper with a view: only it is scaled (a single paper scales to 0)
         one = int(np.flatnonzero(has_view)[0])
         assert not sr._lay_similarity(sr._encode(query), [one], 1.0).any()
-
-
-def test_kb_index_embeds_lay_views_of_new_claims_once(indexed: tuple[Path, HashEmbedder]) -> None:
-    path, embedder = indexed
-    claims = [c for c in _claims_and_exponents() if isinstance(c, Claim)]
-    new = claims[0].model_copy(
-        update={"claim_id": "c3", "paper_id": PAPERS[2].paper_id, "direction": "worsens"}
-    )
-    with Store(path) as s:
-        s.upsert([new])  # as `kb extract` would: the papers, and so the FAISS index, unchanged
-        report = build_index(s, path, model=embedder)
-        assert report.up_to_date
-        assert report.n_views_embedded == 1
-        assert build_index(s, path, model=embedder).n_views_embedded == 0

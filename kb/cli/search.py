@@ -60,8 +60,8 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
         click.echo(
             f"{row['path']}: {state}, {report.n_papers} papers, {report.n_rows} vectors "
             f"({report.kind}, {report.model}), {report.n_embedded} texts and "
-            f"{report.n_terms_embedded} expansion terms and {report.n_views_embedded} lay views "
-            "embedded" + ("; keyword index saved" if report.keyword_saved else "")
+            f"{report.n_terms_embedded} expansion terms embedded"
+            + ("; keyword index saved" if report.keyword_saved else "")
         )
 
 
