@@ -4,19 +4,19 @@ Paraphrased queries ask in lay words ("bigger models", "gets worse") that abstra
 claim extractor has already mapped each abstract's findings onto the ``kb.records``
 vocabularies (scale variables, response, direction, domain). :func:`lay_view` renders those
 facets back into plain words, one sentence per distinct finding, e.g. "Scaling of language
-models: With bigger models with more parameters, the loss or error gets better." The search
-model embeds the view once (``kb.embed.EmbedCache``, by content hash) and
-``kb.search.Searcher`` ranks with the query's cosine to it (the ``lay_view`` column of
-``kb.ranking.FEATURES``). The renderings are general words for each vocabulary value, written
-from the vocabularies themselves, never from evaluation queries.
+models: With bigger models with more parameters, the loss or error gets better." When the
+``lay_view`` column of ``kb.ranking.FEATURES`` has a weight, ``kb.search.Searcher`` embeds the
+views on first use (``kb.embed.EmbedCache``, by content hash) and ranks with the query's cosine
+to them; the shipped weights hold it at 0 (data/eval/README.md, "Lay document views"). The
+renderings are general words for each vocabulary value, written from the vocabularies
+themselves, never from evaluation queries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from kb.records import Claim, Paper
-from kb.store import Store
+from kb.records import Claim
 
 __all__ = [
     "LAY_DIRECTIONS",
@@ -24,7 +24,6 @@ __all__ = [
     "LAY_RESPONSES",
     "LAY_VARIABLES",
     "lay_view",
-    "lay_views",
 ]
 
 # Plain words for every kb.records vocabulary value (tests/test_search_ranking.py checks that
@@ -97,11 +96,3 @@ def lay_view(claims: Iterable[Claim], domain: str | None) -> str:
     head = LAY_DOMAINS.get(domain or "other", "")
     prefix = f"Scaling of {head}: " if head else "Scaling: "
     return prefix + " ".join(sentences)
-
-
-def lay_views(store: Store, papers: Sequence[Paper]) -> list[str]:
-    """The lay view of each of ``papers`` (same order) from the store's claims ('' if none)."""
-    claims: dict[str, list[Claim]] = {}
-    for c in store.select(Claim, validate=False):
-        claims.setdefault(c.paper_id, []).append(c)
-    return [lay_view(claims.get(p.paper_id, []), p.domain) for p in papers]
