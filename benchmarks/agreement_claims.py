@@ -25,7 +25,6 @@ not listed, so the held-out split stays unread for whoever tunes the extractor n
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from collections.abc import Sequence
@@ -36,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _jsonl import read_jsonl  # noqa: E402
 from bench_claims import DEFAULT_SEEDS, LABELS, evaluate, read_seed_papers, set_f1  # noqa: E402
 
 from kb.records import RESPONSES, VARIABLES  # noqa: E402
@@ -43,19 +43,6 @@ from kb.records import RESPONSES, VARIABLES  # noqa: E402
 SECOND = ROOT / "data" / "eval" / "claims_second_annotator.jsonl"
 SPLITS = ("dev", "heldout", "all")
 FIELDS = {"variables": VARIABLES, "responses": RESPONSES}
-
-
-def load_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The JSON objects of a ``.jsonl`` file, one per non-blank line."""
-    rows: list[dict[str, Any]] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise SystemExit(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-    return rows
 
 
 def cohen_kappa(first: Sequence[bool], second: Sequence[bool]) -> float | None:
@@ -128,9 +115,9 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    rows = load_jsonl(args.labels)
+    rows = read_jsonl(args.labels)
     first = {r["paper_id"]: r for r in rows}
-    second = {r["paper_id"]: r for r in load_jsonl(args.second)}
+    second = {r["paper_id"]: r for r in read_jsonl(args.second)}
     positives = [r["paper_id"] for r in rows if r["studies_scaling_law"]]
     missing = sorted(set(positives) - set(second))
     extra = sorted(set(second) - set(positives))

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _jsonl import read_jsonl_lines  # noqa: E402
 from bench_claims import EXTERNAL_LABELS, external_split  # noqa: E402
 
 from kb.records import DOMAINS, RESPONSES, VARIABLES  # noqa: E402
@@ -53,27 +54,11 @@ def labels_only(row: dict[str, Any], where: str) -> dict[str, Any]:
     }
 
 
-def read_lines(path: Path) -> list[tuple[dict[str, Any], str]]:
-    """Each JSON line of ``path`` with its location; ``SystemExit`` on a broken line."""
-    out: list[tuple[dict[str, Any], str]] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SystemExit(f"{path}, line {number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(item, dict):
-            raise SystemExit(f"{path}, line {number}: expected a JSON object")
-        out.append((item, f"{path}, line {number}"))
-    return out
-
-
 def fold(stored: Path, batches: list[Path]) -> dict[str, int]:
     """Merge ``batches`` into ``stored``; returns how many lines each split has after."""
-    rows = {r["ext_id"]: labels_only(r, w) for r, w in read_lines(stored)}
+    rows = {r["ext_id"]: labels_only(r, w) for r, w in read_jsonl_lines(stored)}
     for batch in batches:
-        for row, where in read_lines(batch):
+        for row, where in read_jsonl_lines(batch):
             rows[row["ext_id"]] = labels_only(row, where)
     lines = [json.dumps(rows[k]) for k in sorted(rows)]
     stored.write_text("\n".join(lines) + "\n", encoding="utf-8")

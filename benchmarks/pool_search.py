@@ -33,24 +33,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._jsonl import read_jsonl  # noqa: E402
+
 MODES = ("keyword", "semantic", "fused")
 DEFAULT_DB = Path("/tmp/kb_bench_search_ingested.duckdb")
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Every JSON object of ``path``; a bad line exits naming the file and line."""
-    rows = []
-    for n, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SystemExit(f"{path}:{n}: not JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise SystemExit(f"{path}:{n}: expected a JSON object")
-        rows.append(row)
-    return rows
 
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
