@@ -204,18 +204,17 @@ class Searcher:
         self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
         self._kind_model: QueryKindModel | None = None  # loaded on first use
         self._lay: tuple[FloatMatrix, NDArray[np.bool_]] | None = None  # lay-view vectors
+        self._lay_texts: list[str] | None = None  # built on first use
         self.papers = (
             index.papers if index.papers is not None else store.select(Paper, validate=False)
         )
         self._pos = {p.paper_id: i for i, p in enumerate(self.papers)}
         claims: dict[str, list[str]] = {}
-        paper_claims: dict[str, list[Claim]] = {}
         self._variables: list[set[str]] = [set() for _ in self.papers]
         directions: list[set[str]] = [set() for _ in self.papers]
         responses: list[set[str]] = [set() for _ in self.papers]
         for c in store.select(Claim, validate=False):
             claims.setdefault(c.paper_id, []).append(c.evidence)
-            paper_claims.setdefault(c.paper_id, []).append(c)
             if c.paper_id in self._pos:
                 self._variables[self._pos[c.paper_id]].update(c.variables)
                 directions[self._pos[c.paper_id]].add(c.direction)
@@ -223,9 +222,6 @@ class Searcher:
         for e in store.select(Exponent, validate=False):
             if e.paper_id in self._pos:
                 self._variables[self._pos[e.paper_id]].add(e.variable)
-        # Each paper's claims in plain words (kb.lay_view; '' without claims), embedded on
-        # first use by `lay_vectors`.
-        self.lay_texts = [lay_view(paper_claims.get(p.paper_id, []), p.domain) for p in self.papers]
         self._studies_law = np.array([bool(p.studies_scaling_law) for p in self.papers])
         self.facets = PaperFacets(
             self._variables,
@@ -349,6 +345,19 @@ class Searcher:
             titles = [p.title for p in self.papers]
             self._titles = EmbedCache(self.store, self.embedder).embed(titles)
         return self._titles
+
+    @property
+    def lay_texts(self) -> list[str]:
+        """Each paper's claims in plain words (kb.lay_view; '' without claims), built on first
+        use: only a weighted ``lay_view`` column needs them, so opening a searcher does not."""
+        if self._lay_texts is None:
+            by_paper: dict[str, list[Claim]] = {}
+            for c in self.store.select(Claim, validate=False):
+                by_paper.setdefault(c.paper_id, []).append(c)
+            self._lay_texts = [
+                lay_view(by_paper.get(p.paper_id, []), p.domain) for p in self.papers
+            ]
+        return self._lay_texts
 
     @property
     def lay_vectors(self) -> tuple[FloatMatrix, NDArray[np.bool_]]:
