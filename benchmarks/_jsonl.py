@@ -1,12 +1,16 @@
 """JSON-lines files for the benchmark scripts: every non-blank line one JSON object.
 
 A broken line stops the script (``SystemExit``) with a message naming the file and the line, as
-the scripts' users fix the file by hand.
+the scripts' users fix the file by hand; files are rewritten atomically, so a failure never
+leaves one half-written.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,3 +35,16 @@ def read_jsonl_lines(path: Path) -> list[tuple[dict[str, Any], str]]:
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Every JSON object of ``path``, in file order."""
     return [item for item, _ in read_jsonl_lines(path)]
+
+
+def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    """Write ``rows`` to ``path`` atomically (a temporary file renamed over it)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -4,7 +4,8 @@ An annotator's batch file (kept outside the repository) has one JSON object per 
 ``ext_id``, ``url``, the label fields of ``claims_dev.jsonl`` and possibly ``title`` and ``note``;
 this keeps only ``ext_id``, ``url``, ``split`` (the sha256 rule of
 ``bench_claims.external_split``) and the labels, checks the vocabularies, and writes the merged
-file sorted by ``ext_id`` (a batch line replaces a stored line with the same ``ext_id``).
+file sorted by ``ext_id``, atomically (a batch line replaces a stored line with the same
+``ext_id``; the same ``ext_id`` twice among the batches is an error naming both lines).
 
     PYTHONPATH=. python benchmarks/fold_claims_external.py BATCH.jsonl [BATCH.jsonl ...]
 """
@@ -12,7 +13,6 @@ file sorted by ``ext_id`` (a batch line replaces a stored line with the same ``e
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _jsonl import read_jsonl_lines  # noqa: E402
+from _jsonl import read_jsonl_lines, write_jsonl  # noqa: E402
 from bench_claims import EXTERNAL_LABELS, external_split  # noqa: E402
 
 from kb.records import DOMAINS, RESPONSES, VARIABLES  # noqa: E402
@@ -57,11 +57,15 @@ def labels_only(row: dict[str, Any], where: str) -> dict[str, Any]:
 def fold(stored: Path, batches: list[Path]) -> dict[str, int]:
     """Merge ``batches`` into ``stored``; returns how many lines each split has after."""
     rows = {r["ext_id"]: labels_only(r, w) for r, w in read_jsonl_lines(stored)}
+    seen: dict[str, str] = {}  # ext_id -> where a batch gave it
     for batch in batches:
         for row, where in read_jsonl_lines(batch):
-            rows[row["ext_id"]] = labels_only(row, where)
-    lines = [json.dumps(rows[k]) for k in sorted(rows)]
-    stored.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            label = labels_only(row, where)
+            if label["ext_id"] in seen:
+                raise SystemExit(f"{where}: {label['ext_id']} already in {seen[label['ext_id']]}")
+            seen[label["ext_id"]] = where
+            rows[label["ext_id"]] = label
+    write_jsonl(stored, (rows[k] for k in sorted(rows)))
     counts: dict[str, int] = {}
     for r in rows.values():
         counts[r["split"]] = counts.get(r["split"], 0) + 1

@@ -50,9 +50,9 @@ from numpy.typing import NDArray
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._jsonl import write_jsonl  # noqa: E402
 from benchmarks.bench_search import DEV, ensure_store, load_queries  # noqa: E402
 from benchmarks.fit_search_weights import DROPPED, START, gains_of  # noqa: E402
-from benchmarks.pool_search import write_jsonl  # noqa: E402
 from kb.index import IndexRow  # noqa: E402
 from kb.keyword import tokenize  # noqa: E402
 from kb.ranking import FEATURES, FeatureMatrix, fit_pairwise, mean_ndcg, scale_cosine  # noqa: E402

@@ -22,34 +22,17 @@ which paper. The store is the one ``bench_search.py`` builds (``--db``).
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._jsonl import read_jsonl  # noqa: E402
+from benchmarks._jsonl import read_jsonl, write_jsonl  # noqa: E402
 
 MODES = ("keyword", "semantic", "fused")
 DEFAULT_DB = Path("/tmp/kb_bench_search_ingested.duckdb")
-
-
-def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    """Write ``rows`` to ``path`` atomically (a temporary file renamed over it)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def judged(query: dict[str, Any]) -> set[str]:

@@ -172,3 +172,21 @@ def test_fold_names_a_bad_label(tmp_path: Path) -> None:
     batch.write_text(json.dumps(line) + "\n", encoding="utf-8")
     with pytest.raises(SystemExit, match=r"batch.jsonl, line 1: variables \['size'\] not in"):
         fold.fold(stored, [batch])
+
+
+def test_fold_refuses_an_ext_id_given_twice_and_leaves_the_file_alone(tmp_path: Path) -> None:
+    fold = _fold()
+    stored = tmp_path / "external.jsonl"
+    stored.write_text("", encoding="utf-8")
+    line = {
+        "ext_id": "e902", "url": "https://example.org/q", "studies_scaling_law": False,
+        "domain": "vision", "variables": [], "responses": [], "exponents": [],
+    }  # fmt: skip
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    second.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"b.jsonl, line 1: e902 already in .*a.jsonl, line 1"):
+        fold.fold(stored, [first, second])
+    assert stored.read_text(encoding="utf-8") == ""  # nothing written
+    assert fold.fold(stored, [first]) == {fold.external_split("e902"): 1}
+    assert fold.fold(stored, [first]) == {fold.external_split("e902"): 1}  # re-folding is a no-op
