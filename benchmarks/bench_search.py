@@ -222,10 +222,26 @@ def main() -> None:
         help="held-out query files, scored only (default: %(default)s)",
     )  # fmt: skip
     parser.add_argument("--no-heldout", action="store_true", help="do not score held-out files")
+    parser.add_argument(
+        "--query-adapter", default=None, metavar="PATH",
+        help="query adapter file (kb.query_adapter; '' for none; default: the shipped setting)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--weights", default=None, metavar="W1,W2,...",
+        help="learned-fusion weights, comma-separated, one per kb.ranking.FEATURES "
+        "(default: LEARNED_WEIGHTS)",
+    )  # fmt: skip
     args = parser.parse_args()
     queries = load_queries(args.dev[0])
     store = ensure_store(args.db, papers_only=args.papers_only)
-    searcher = Searcher.open(store, str(args.db))
+    tuning = Tuning()
+    if args.query_adapter is not None:
+        tuning = dataclasses.replace(tuning, query_adapter=args.query_adapter)
+    if args.weights is not None:
+        weights = tuple(float(w) for w in args.weights.split(","))
+        tuning = dataclasses.replace(tuning, weights=weights)
+    print(f"query adapter: {tuning.query_adapter or 'none'}")
+    searcher = Searcher.open(store, str(args.db), tuning=tuning)
     for path in args.dev:
         label = f"development set {path.name} (tuning set; LEARNED_WEIGHTS fitted on all of it)"
         report(searcher, load_queries(path), label)

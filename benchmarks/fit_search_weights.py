@@ -219,6 +219,10 @@ def main() -> None:
         default=Tuning.embed_mode,
         help="sem_expansion: nearest to what",
     )
+    parser.add_argument(
+        "--query-adapter", default=None, metavar="PATH",
+        help="query adapter file (kb.query_adapter; '' for none; default: the shipped setting)",
+    )  # fmt: skip
     args = parser.parse_args()
     base = [FEATURES.index(f) for f in args.drop]
     print(f"features held at weight 0: {', '.join(args.drop) or 'none'}")
@@ -228,6 +232,9 @@ def main() -> None:
     tuning = Tuning(
         embed_terms=args.embed_terms, embed_floor=args.embed_floor, embed_mode=args.embed_mode
     )
+    if args.query_adapter is not None:
+        tuning = dataclasses.replace(tuning, query_adapter=args.query_adapter)
+    print(f"query adapter: {tuning.query_adapter or 'none'}")
     print(f"sem_expansion: {args.embed_mode}, top {args.embed_terms}, floor {args.embed_floor}")
     searcher = Searcher.open(ensure_store(args.db), str(args.db), tuning=tuning)
     gains = gains_of(searcher, queries)

@@ -71,12 +71,27 @@ def merge(queries: list[dict[str, Any]], grades: list[dict[str, Any]], source: s
     return len(seen)
 
 
-def _searcher(db: Path) -> Any:
+def _searcher(db: Path, adapters: list[str] | None) -> list[Any]:
+    """One searcher per query-adapter setting (None: the shipped setting only)."""
+    import dataclasses
+
     from benchmarks.bench_search import ensure_store
-    from kb.search import Searcher
+    from kb.search import Searcher, Tuning
 
     store = ensure_store(db)
-    return Searcher.open(store, str(db))
+    if adapters is None:
+        return [Searcher.open(store, str(db))]
+    tunings = [dataclasses.replace(Tuning(), query_adapter=a) for a in adapters]
+    return [Searcher.open(store, str(db), tuning=t) for t in tunings]
+
+
+def _pooled_tops(searchers: list[Any], query: str, k: int) -> dict[str, list[str]]:
+    """The top ``k`` of every ranking of every searcher, keyed "<mode>" or "<mode>@<n>"."""
+    out: dict[str, list[str]] = {}
+    for n, searcher in enumerate(searchers):
+        for mode, ids in _tops(searcher, query, k).items():
+            out[mode if n == 0 else f"{mode}@{n}"] = ids
+    return out
 
 
 def _tops(searcher: Any, query: str, k: int) -> dict[str, list[str]]:
@@ -99,6 +114,11 @@ def main() -> None:
     for p in (p_pool, p_cov):
         p.add_argument("--db", type=Path, default=DEFAULT_DB)
         p.add_argument("--k", type=int, default=10)
+        p.add_argument(
+            "--query-adapter", action="append", default=None, metavar="PATH",
+            help="pool (or cover) the rankings with this query adapter ('' for none); "
+            "repeat to pool several settings (default: the shipped setting)",
+        )  # fmt: skip
     args = parser.parse_args()
 
     queries = read_jsonl(args.queries)
@@ -107,11 +127,11 @@ def main() -> None:
         write_jsonl(args.queries, queries)
         print(f"{args.queries}: {added} grades folded in")
         return
-    searcher = _searcher(args.db)
+    searchers = _searcher(args.db, args.query_adapter)
     if args.cmd == "pool":
         rows, total = [], 0
         for q in queries:
-            tops = _tops(searcher, q["query"], args.k)
+            tops = _pooled_tops(searchers, q["query"], args.k)
             todo = sorted(set().union(*tops.values()) - judged(q))
             total += len(todo)
             rows.append({"qid": q["qid"], "kind": q["kind"], "query": q["query"],
@@ -119,10 +139,11 @@ def main() -> None:
         write_jsonl(args.out, rows)
         print(f"{args.out}: {len(rows)} queries, {total} papers to judge")
         return
-    share = {m: 0.0 for m in MODES}
+    share: dict[str, float] = {}
     for q in queries:
-        for m, ids in _tops(searcher, q["query"], args.k).items():
-            share[m] += sum(i in judged(q) for i in ids) / max(len(ids), 1) / len(queries)
+        for m, ids in _pooled_tops(searchers, q["query"], args.k).items():
+            got = sum(i in judged(q) for i in ids) / max(len(ids), 1) / len(queries)
+            share[m] = share.get(m, 0.0) + got
     print(f"{args.queries.name}: judged share of the top {args.k} per query: "
           + ", ".join(f"{m} {v:.2f}" for m, v in share.items()))  # fmt: skip
 

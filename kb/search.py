@@ -50,6 +50,7 @@ from kb.index import TERM_MIN_DF, IndexRow, LoadedIndex, open_index
 from kb.keyword import tokenize
 from kb.keyword_cache import keyword_fields, open_keyword_index
 from kb.lay_view import lay_view
+from kb.query_adapter import QueryAdapter
 from kb.query_kind import DEFAULT_MODEL as DEFAULT_KIND_MODEL
 from kb.query_kind import KINDS, QueryKindModel
 from kb.ranking import (
@@ -181,6 +182,10 @@ class Tuning:
     embed_min_df: int = TERM_MIN_DF
     # The query-kind classifier behind the gate columns (kb.query_kind, kb.ranking.kind_gate).
     kind_model: str = str(DEFAULT_KIND_MODEL)
+    # The query-side adapter (kb.query_adapter) applied to the query vector before the
+    # semantic columns and semantic-only search; "" for none. Used only with the encoder it was
+    # fitted for.
+    query_adapter: str = ""
 
 
 class Searcher:
@@ -203,6 +208,8 @@ class Searcher:
         self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
         self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
         self._kind_model: QueryKindModel | None = None  # loaded on first use
+        self._adapter: QueryAdapter | None = None  # loaded on first use
+        self._adapter_path = ""
         self._lay: tuple[FloatMatrix, NDArray[np.bool_]] | None = None  # lay-view vectors
         self._lay_texts: list[str] | None = None  # built on first use
         self.papers = (
@@ -421,6 +428,25 @@ class Searcher:
             self._kind_model = QueryKindModel.load(self.tuning.kind_model)
         return self._kind_model
 
+    @property
+    def query_adapter(self) -> QueryAdapter | None:
+        """The query adapter of ``tuning.query_adapter`` (None: none configured, or fitted for
+        another encoder than the query encoder), loaded on first use."""
+        path = self.tuning.query_adapter
+        if not path:
+            return None
+        if self._adapter is None or self._adapter_path != path:
+            self._adapter, self._adapter_path = QueryAdapter.load(path), path
+        if not self._adapter.fits(self.embedder.name, self.embedder.dim):
+            return None
+        return self._adapter
+
+    def semantic_query(self, qvec: FloatMatrix) -> FloatMatrix:
+        """The vector the semantic index is searched with: ``qvec`` through the query adapter,
+        when one applies."""
+        adapter = self.query_adapter
+        return qvec if adapter is None else adapter.apply(qvec)
+
     def query_kinds(self, query: str, qvec: FloatMatrix | None = None) -> dict[str, float]:
         """P(kind | query) from :attr:`kind_model`, or 1/3 each when the query encoder is not
         the one the classifier was fitted with (its embedding columns would mean nothing)."""
@@ -466,7 +492,7 @@ class Searcher:
         self, qvec: FloatMatrix, allowed: list[int] | None
     ) -> tuple[FloatMatrix, FloatMatrix]:
         """Per paper: cosine to its whole-text row, and to its best row (sentence or whole)."""
-        return self.semantic.parts(qvec, allowed, self.tuning.semantic_depth)
+        return self.semantic.parts(self.semantic_query(qvec), allowed, self.tuning.semantic_depth)
 
     def _learned_scores(
         self, query: str, qvec: FloatMatrix, allowed: list[int] | None
