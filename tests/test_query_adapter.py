@@ -112,7 +112,8 @@ def test_training_queries_are_four_per_external_abstract_and_reword_no_search_qu
     for r in rows:
         assert set(r) == {"ext_id", "kind", "query"}
         per.setdefault(r["ext_id"], []).append(r["kind"])
-    assert all(sorted(k) == ["conceptual", "exact", "paraphrase", "paraphrase"] for k in per.values())
+    kinds = ["conceptual", "exact", "paraphrase", "paraphrase"]
+    assert all(sorted(k) == kinds for k in per.values())
     search = [
         json.loads(line)["query"]
         for name in ("search_dev.jsonl", "search_heldout.jsonl")
