@@ -25,6 +25,31 @@ Approaches, declared before any score was seen:
   candidate's best sentence (first claim sentence naming it, else first own sentence, else first
   sentence, else the title).
 
+Declared before their first run (``--embed`` as well; claims7 round, a decision that reads the
+sentence rather than the lexicon), each on that same best-sentence embedding (one encode call per
+run, cached in memory), every embedding statistic computed on the training candidates only:
+
+- ``logreg-embed-full``: ``logreg-new`` plus the full 384-d L2-normalised embedding of the
+  candidate's best sentence (unmasked: the sentence as written, not with the variable's words
+  masked; chosen before running because the candidates do not carry the matched spans and
+  the variable is already in the lexicon features). Every column, the 384 embedding dimensions
+  included, is standardised on the training candidates; ``C`` comes from the same inner CV on a
+  grid extended downward (``C_GRID_EMBED``: 0.0001, 0.0003, 0.001 added);
+- ``proto``: ``logreg-new`` plus two features per candidate: the cosine of its best-sentence
+  embedding to the mean embedding of the training candidates of the same variable that are
+  labelled positive (``proto_pos``), and to the mean of those labelled negative (``proto_neg``).
+  A training candidate's own embedding is left out of the means it is compared with (leave one
+  out), so training and held-out features have the same meaning; a variable with no training
+  positive (negative) gets cosine 0;
+- ``knn``: ``logreg-new`` plus one feature: among the k=10 nearest training candidates of the
+  same variable (cosine of best-sentence embeddings; a training candidate is not its own
+  neighbour), the similarity-weighted share labelled positive, weights max(cosine, 0); with no
+  neighbour or zero total weight, 0.5.
+
+Ship rule, fixed before the run: one of these becomes the extractor's default decision only if
+its CV mean per-paper variables F1 beats ``rules`` by >= +0.01 on BOTH the dev folds (annotator
+1) and the external folds with ``--shuffles 3``.
+
 Each logistic approach picks its L2 strength ``C`` and keep-threshold by an inner 5-fold
 cross-validation on its training papers; the inner objective is the mean of the per-source mean
 per-paper variables F1 (dev and external weigh the same). The outer loop is 5 folds x
