@@ -134,6 +134,15 @@ EMBED = "logreg-embed"
 """With ``--embed``: ``logreg-new`` plus EMBED_DIMS principal components of each candidate's
 best-sentence embedding (shipped all-MiniLM-L6-v2), fitted on the training candidates."""
 EMBED_DIMS = 3
+EMBED_FULL = "logreg-embed-full"
+PROTO = "proto"
+KNN = "knn"
+SENTENCE_APPROACHES = (EMBED_FULL, PROTO, KNN)
+"""With ``--embed``: the approaches that read the best sentence's embedding more fully."""
+EMBED_APPROACHES = (EMBED, *SENTENCE_APPROACHES)
+KNN_K = 10
+C_GRID_EMBED = (0.0001, 0.0003, 0.001, *C_GRID)
+"""The C grid of ``logreg-embed-full`` (384 more columns: stronger regularisation allowed)."""
 SOURCES = ("dev", "ext")
 
 
@@ -462,9 +471,116 @@ def feature_fitter(features: Sequence[str]) -> Fitter:
     return fit
 
 
-def embed_fitter(features: Sequence[str], embeddings: Embeddings, dims: int) -> Fitter:
-    """``features`` plus the first ``dims`` principal components (fitted on the training
-    candidates) of each candidate's best-sentence embedding."""
+Block = Callable[[np.ndarray[Any, Any], Sequence[str]], np.ndarray[Any, Any]]
+"""Extra columns for candidates not in the training set: (embeddings, variables) -> rows."""
+BlockMaker = Callable[
+    [np.ndarray[Any, Any], np.ndarray[Any, Any], Sequence[str]],
+    tuple[np.ndarray[Any, Any], Block],
+]
+"""From the training candidates' (embeddings, labels, variables): their own extra columns and
+the function giving the extra columns of other candidates."""
+
+
+def pca_block(dims: int) -> BlockMaker:
+    """The first ``dims`` principal components of the training embeddings (``logreg-embed``)."""
+
+    def make(
+        e: np.ndarray[Any, Any], y: np.ndarray[Any, Any], variables: Sequence[str]
+    ) -> tuple[np.ndarray[Any, Any], Block]:
+        centre = e.mean(axis=0)
+        _, _, vt = np.linalg.svd(e - centre, full_matrices=False)
+        basis = vt[:dims].T
+        return (e - centre) @ basis, lambda z, _v: (z - centre) @ basis
+
+    return make
+
+
+def full_block(
+    e: np.ndarray[Any, Any], y: np.ndarray[Any, Any], variables: Sequence[str]
+) -> tuple[np.ndarray[Any, Any], Block]:
+    """The whole L2-normalised embedding (``logreg-embed-full``)."""
+    return _unit(e), lambda z, _v: _unit(z)
+
+
+def _unit(e: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Rows of ``e`` scaled to unit length (a zero row stays zero)."""
+    norms = np.linalg.norm(e, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.asarray(e / norms, dtype=float)
+
+
+def _cosine_to(vectors: np.ndarray[Any, Any], centre: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Cosine of each unit row of ``vectors`` to ``centre`` (0 when ``centre`` is zero)."""
+    norm = float(np.linalg.norm(centre))
+    return vectors @ centre / norm if norm > 0 else np.zeros(len(vectors))
+
+
+def proto_block(
+    e: np.ndarray[Any, Any], y: np.ndarray[Any, Any], variables: Sequence[str]
+) -> tuple[np.ndarray[Any, Any], Block]:
+    """Cosine to the same variable's mean positive and mean negative training embedding
+    (``proto``); a training candidate is left out of the means it is compared with."""
+    u = _unit(e)
+    var = np.array(variables)
+    sums: dict[tuple[str, int], np.ndarray[Any, Any]] = {}
+    for v in set(variables):
+        for label in (1, 0):
+            mask = (var == v) & (y == label)
+            sums[(v, label)] = u[mask].sum(axis=0) if mask.any() else np.zeros(u.shape[1])
+    own = np.zeros((len(u), 2))
+    for i, v in enumerate(variables):
+        for col, label in enumerate((1, 0)):
+            total = sums[(v, label)] - (u[i] if y[i] == label else 0.0)
+            own[i, col] = _cosine_to(u[i : i + 1], total)[0]
+
+    def apply(z: np.ndarray[Any, Any], zvars: Sequence[str]) -> np.ndarray[Any, Any]:
+        uz = _unit(z)
+        zero = np.zeros(u.shape[1])
+        return np.array(
+            [
+                [_cosine_to(uz[i : i + 1], sums.get((v, label), zero))[0] for label in (1, 0)]
+                for i, v in enumerate(zvars)
+            ]
+        ).reshape(len(zvars), 2)
+
+    return own, apply
+
+
+def knn_block(
+    e: np.ndarray[Any, Any], y: np.ndarray[Any, Any], variables: Sequence[str]
+) -> tuple[np.ndarray[Any, Any], Block]:
+    """Similarity-weighted positive share among the ``KNN_K`` nearest training candidates of
+    the same variable (``knn``); a training candidate is not its own neighbour."""
+    u = _unit(e)
+    var = np.array(variables)
+
+    def share(query: np.ndarray[Any, Any], v: str, exclude: int | None) -> float:
+        idx = np.flatnonzero(var == v)
+        if exclude is not None:
+            idx = idx[idx != exclude]
+        if len(idx) == 0:
+            return 0.5
+        sims = u[idx] @ query
+        top = np.argsort(-sims, kind="stable")[:KNN_K]
+        weights = np.clip(sims[top], 0.0, None)
+        total = float(weights.sum())
+        return float(weights @ y[idx][top] / total) if total > 0 else 0.5
+
+    own = np.array([[share(u[i], v, i)] for i, v in enumerate(variables)]).reshape(len(u), 1)
+
+    def apply(z: np.ndarray[Any, Any], zvars: Sequence[str]) -> np.ndarray[Any, Any]:
+        uz = _unit(z)
+        return np.array([[share(uz[i], v, None)] for i, v in enumerate(zvars)]).reshape(
+            len(zvars), 1
+        )
+
+    return own, apply
+
+
+def embed_fitter(features: Sequence[str], embeddings: Embeddings, block: BlockMaker) -> Fitter:
+    """Logistic regression on ``features`` plus the extra columns ``block`` derives from each
+    candidate's best-sentence embedding, fitted on the training candidates only; every column
+    is standardised on the training candidates."""
     cols = [FEATURES.index(f) for f in features]
 
     def rows(p: PositivePaper) -> np.ndarray[Any, Any]:
@@ -474,20 +590,20 @@ def embed_fitter(features: Sequence[str], embeddings: Embeddings, dims: int) -> 
         found = [p for p in papers if p.found and p.candidates]
         x = np.vstack([rows(p) for p in found])
         e = np.vstack([embeddings[p.paper_id] for p in found])
-        centre = e.mean(axis=0)
-        _, _, vt = np.linalg.svd(e - centre, full_matrices=False)
-        basis = vt[:dims].T
-        full = np.hstack([x, (e - centre) @ basis])
+        y = np.array([cand.variable in p.gold for p in found for cand in p.candidates], dtype=int)
+        variables = [cand.variable for p in found for cand in p.candidates]
+        extra, apply = block(e, y, variables)
+        full = np.hstack([x, extra])
         means = full.mean(axis=0)
         scales = full.std(axis=0)
         scales[scales == 0] = 1.0
-        y = np.array([cand.variable in p.gold for p in found for cand in p.candidates], dtype=int)
-        clf = LogisticRegression(C=c, max_iter=1000).fit((full - means) / scales, y)
+        clf = LogisticRegression(C=c, max_iter=2000).fit((full - means) / scales, y)
 
         def score_paper(p: PositivePaper) -> list[tuple[float, str]]:
             if not p.candidates:
                 return []
-            z = np.hstack([rows(p), (embeddings[p.paper_id] - centre) @ basis])
+            names = [cand.variable for cand in p.candidates]
+            z = np.hstack([rows(p), apply(embeddings[p.paper_id], names)])
             probs = clf.predict_proba((z - means) / scales)[:, 1]
             return [(float(q), cand.variable) for q, cand in zip(probs, p.candidates, strict=True)]
 
@@ -496,15 +612,23 @@ def embed_fitter(features: Sequence[str], embeddings: Embeddings, dims: int) -> 
     return fit
 
 
-def tuned(train: Sequence[PositivePaper], fitter: Fitter, seed: int) -> tuple[float, float, float]:
+BLOCKS: dict[str, BlockMaker] = {
+    EMBED: pca_block(EMBED_DIMS),
+    EMBED_FULL: full_block,
+    PROTO: proto_block,
+    KNN: knn_block,
+}
+
+
+def tuned(
+    train: Sequence[PositivePaper], fitter: Fitter, seed: int, grid: Sequence[float] = C_GRID
+) -> tuple[float, float, float]:
     """The (C, threshold) best by inner 5-fold CV on ``train``, and its inner score."""
     inner = folds_of(train, 5, seed)
-    f1: dict[tuple[float, float], dict[str, float]] = {
-        (c, t): {} for c in C_GRID for t in THRESHOLDS
-    }
+    f1: dict[tuple[float, float], dict[str, float]] = {(c, t): {} for c in grid for t in THRESHOLDS}
     for i, held in enumerate(inner):
         rest = [p for j, fold in enumerate(inner) if j != i for p in fold]
-        for c in C_GRID:
+        for c in grid:
             scorer = fitter(rest, c)
             for p in held:
                 probs = scorer(p)
@@ -529,12 +653,13 @@ def train_approach(
         return rules_predictor, balanced(values, train), "-"
     if name in DEV_ONLY:
         train = [p for p in train if p.source == "dev"]
-    if name == EMBED:
+    grid = C_GRID_EMBED if name == EMBED_FULL else C_GRID
+    if name in BLOCKS:
         assert embeddings is not None
-        fitter = embed_fitter(FEATURES, embeddings, EMBED_DIMS)
+        fitter = embed_fitter(FEATURES, embeddings, BLOCKS[name])
     else:
         fitter = feature_fitter(VARIANTS[name])
-    c, threshold, inner = tuned(train, fitter, seed)
+    c, threshold, inner = tuned(train, fitter, seed, grid)
     return scorer_predictor(fitter(train, c), threshold), inner, f"C={c} t={threshold}"
 
 
@@ -547,7 +672,7 @@ def nested(
     papers: Sequence[PositivePaper], shuffles: int, embeddings: Embeddings | None = None
 ) -> None:
     """Print the outer-CV figures of each approach and of the selection, per source."""
-    approaches = (*APPROACHES, EMBED) if embeddings is not None else APPROACHES
+    approaches = (*APPROACHES, *EMBED_APPROACHES) if embeddings is not None else APPROACHES
     names = [*approaches, "selection"]
     columns = ("dev a1", "dev a2", "ext")
     figures: dict[str, dict[str, list[float]]] = {n: {c: [] for c in columns} for n in names}
@@ -612,7 +737,9 @@ def main() -> None:
     parser.add_argument("--no-cv", action="store_true", help="skip the nested comparison")
     parser.add_argument("--recall", action="store_true", help="count the rescue conditions")
     parser.add_argument(
-        "--embed", action="store_true", help=f"add the {EMBED} approach (loads the model)"
+        "--embed",
+        action="store_true",
+        help=f"add the {', '.join(EMBED_APPROACHES)} approaches (loads the model)",
     )
     args = parser.parse_args()
     texts = args.external_texts or external_texts_from_env()
