@@ -19,7 +19,11 @@ available but unweighted),
 with weights fitted on the
 development queries (``data/eval/search_dev.jsonl``) by ``benchmarks/fit_search_weights.py``;
 ``benchmarks/bench_search.py`` prints the figures.
-``Tuning(fusion="weighted")`` is the earlier fixed keyword + semantic sum.
+``Tuning(fusion="weighted")`` is the earlier fixed keyword + semantic sum. Every semantic
+score (fused columns and semantic-only search) uses the query vector through the query adapter
+(``kb.query_adapter``, ``Tuning.query_adapter``): a small learned map, fitted on queries written
+for abstracts outside the seed corpus, that moves lay wording nearer the papers' own; it applies
+only to the encoder it was fitted for.
 
 This module keeps the searcher itself (``Searcher``, ``Hit``, ``Tuning``, ``LEARNED_WEIGHTS``,
 the feature matrix, the fusions and snippets). The tokenizer, the BM25 field indexes and the
@@ -50,7 +54,7 @@ from kb.index import TERM_MIN_DF, IndexRow, LoadedIndex, open_index
 from kb.keyword import tokenize
 from kb.keyword_cache import keyword_fields, open_keyword_index
 from kb.lay_view import lay_view
-from kb.query_adapter import QueryAdapter
+from kb.query_adapter import DEFAULT_ADAPTER, QueryAdapter
 from kb.query_kind import DEFAULT_MODEL as DEFAULT_KIND_MODEL
 from kb.query_kind import KINDS, QueryKindModel
 from kb.ranking import (
@@ -113,23 +117,23 @@ class Hit(BaseModel):
 # Fitted by `benchmarks/fit_search_weights.py` (pairwise logistic regression, L2 0.1, 0.03 on
 # the query-kind gate columns; ``prf``, ``sem_title`` and ``lay_view`` held at 0) on all 70
 # queries of data/eval/search_dev.jsonl with pooled judgments, on a store extracted by
-# claims-rules-4 (2026-12-02), one weight per kb.ranking.FEATURES name: title, abstract,
-# claims, expansion, coverage, sem_paper, sem_sentence, prf, rm3, facet, response, domain,
-# direction, scaling, sem_title, sem_no_expansion, sem_weak_keyword, sem_expansion, sem_lay,
-# kw_tech, kw_exact, lay_view. sem_lay .. kw_exact are the query-kind gate
-# (kb.ranking.kind_gate; P(kind | query) from kb.query_kind, trained on
-# data/eval/query_kinds.jsonl, never on dev or held-out queries). Dev nDCG@10: in-sample 0.778,
-# leave-one-query-out 0.775 (exact 0.91 / paraphrase 0.60 / conceptual 0.80), 2-fold 0.765;
-# the 18 columns without the gate, refitted the same way: 0.760 / 0.755 / 0.752. ``lay_view``
-# (P(paraphrase) x cosine to the paper's claims in plain words, kb.lay_view) is held at 0: on
-# this store it adds +0.003 LOQO / +0.005 2-fold, below the margin its round set (+0.005 on
-# each); see data/eval/README.md "Lay document views".
+# claims-rules-4, with the shipped query adapter (kb.query_adapter, 2026-12-02), one weight per
+# kb.ranking.FEATURES name: title, abstract, claims, expansion, coverage, sem_paper,
+# sem_sentence, prf, rm3, facet, response, domain, direction, scaling, sem_title,
+# sem_no_expansion, sem_weak_keyword, sem_expansion, sem_lay, kw_tech, kw_exact, lay_view.
+# sem_lay .. kw_exact are the query-kind gate (kb.ranking.kind_gate; P(kind | query) from
+# kb.query_kind, trained on data/eval/query_kinds.jsonl, never on dev or held-out queries).
+# Dev nDCG@10: in-sample 0.787, leave-one-query-out 0.785 (exact 0.91 / paraphrase 0.66 /
+# conceptual 0.78), 2-fold 0.784; without the adapter, refitted the same way on the same
+# judgments: 0.764 / 0.763 / 0.755. ``lay_view`` (P(paraphrase) x cosine to the paper's claims
+# in plain words, kb.lay_view) is held at 0: it added +0.003 LOQO / +0.005 2-fold, below the
+# margin its round set; see data/eval/README.md "Lay document views".
 LEARNED_WEIGHTS: tuple[float, ...] = (
-    0.05466369681216561, 0.06752955564522696, 0.03991996508233324, 0.019979102137835898,
-    0.05829344467886382, 0.08813100941859478, 0.06353891606374831, 0.0, 0.11863425172619822,
-    0.01611007044046038, 0.016967796391442587, 0.04085672879676242, 0.002110995448298576,
-    0.0, 0.0, 0.0372355133496631, 0.02133029637711881, 0.02668396739381828,
-    0.07807465458794742, 0.1666999751919768, 0.08324006045754487, 0.0,
+    0.05238497809088539, 0.06482413539779477, 0.04025922054915383, 0.019940134710204893,
+    0.05408200493550267, 0.09349931777523873, 0.0877003213248203, 0.0, 0.10908831494754792,
+    0.015483607274476759, 0.015651902342630954, 0.03680542095029216, 0.0025400166816276918, 0.0,
+    0.0, 0.043482838470685736, 0.026910679453852174, 0.021426388476367048, 0.08678214933485257,
+    0.1500944319404932, 0.07904413734357311, 0.0,
 )  # fmt: skip
 
 
@@ -185,7 +189,7 @@ class Tuning:
     # The query-side adapter (kb.query_adapter) applied to the query vector before the
     # semantic columns and semantic-only search; "" for none. Used only with the encoder it was
     # fitted for.
-    query_adapter: str = ""
+    query_adapter: str = str(DEFAULT_ADAPTER)
 
 
 class Searcher:
