@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from kb.errors import BadInputError
-from kb.index import build_index
 from kb.query_adapter import AdapterMeta, QueryAdapter
 from kb.search import Searcher, Tuning
 from kb.store import Store
-from tests.test_search import PAPERS, HashEmbedder
+from tests import test_expansion
+from tests.test_search import HashEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "data" / "eval" / "adapter_queries.jsonl"
@@ -128,14 +128,7 @@ def test_training_queries_are_four_per_external_abstract_and_reword_no_search_qu
 
 
 # -- in the searcher ---------------------------------------------------------------------------
-@pytest.fixture
-def indexed(tmp_path: Path) -> tuple[Path, HashEmbedder]:
-    path = tmp_path / "kb.duckdb"
-    embedder = HashEmbedder()
-    with Store(path) as s:
-        s.upsert(PAPERS)
-        build_index(s, path, model=embedder)
-    return path, embedder
+indexed = test_expansion.indexed  # the fixture: test_search.py's invented papers, hashed
 
 
 def _searcher(s: Store, db: Path, embedder: HashEmbedder, adapter: str) -> Searcher:
