@@ -45,6 +45,7 @@ from kb.ranking import (  # noqa: E402
     FEATURES,
     KIND_FEATURES,
     LAY_FEATURES,
+    TRANSLATION_FEATURES,
     FeatureMatrix,
     fit_pairwise,
     fit_weights,
@@ -84,7 +85,9 @@ def features_of(
         searcher.tuning = saved
 
 
-METHOD = {"method": "pairwise", "l2": 0.1, "gate_l2": 0.03}  # set from the command line
+METHOD: dict[str, object] = {
+    "method": "pairwise", "l2": 0.1, "gate_l2": 0.03, "weak_translation": False,
+}  # fmt: skip  # set from the command line
 
 
 def _fit(
@@ -93,6 +96,8 @@ def _fit(
 ) -> NDArray[np.float64]:  # fmt: skip
     if METHOD["method"] == "pairwise":
         weak = (*KIND_FEATURES, *LAY_FEATURES)
+        if METHOD["weak_translation"]:
+            weak = (*weak, *TRANSLATION_FEATURES)
         l2 = [float(METHOD["gate_l2" if f in weak else "l2"]) for f in FEATURES]
         return fit_pairwise(feats, gains, start=start, l2=l2, fixed=fixed)
     return fit_weights(feats, gains, start=start, fixed=fixed)[0]
@@ -151,7 +156,7 @@ def by_kind(queries: list[dict], scores: list[float]) -> str:
 # Held at 0 by default (the ablations this script prints, pairwise fitter, LOQO nDCG@10):
 # round 1: 0.781 with all features, 0.804 without the embedding-Rocchio column ``prf``;
 # round 2 (vocabulary without dev-query phrases): 0.764 with the title cosine, 0.792 without.
-DROPPED: tuple[str, ...] = ("prf", "sem_title", "lay_view")
+DROPPED: tuple[str, ...] = ("prf", "sem_title", "lay_view", "kw_translation")
 
 GROUPS = {
     "claims field": ["claims"],
@@ -176,6 +181,7 @@ GROUPS = {
     "sem_weak_keyword": ["sem_weak_keyword"],
     "query-kind gate (sem_lay, kw_tech, kw_exact)": list(KIND_FEATURES),
     "lay view": list(LAY_FEATURES),
+    "term translation (kw_translation)": list(TRANSLATION_FEATURES),
 }
 
 
@@ -223,15 +229,27 @@ def main() -> None:
         "--query-adapter", default=None, metavar="PATH",
         help="query adapter file (kb.query_adapter; '' for none; default: the shipped setting)",
     )  # fmt: skip
+    parser.add_argument(
+        "--translation-gated", action="store_true",
+        help="kw_translation times P(paraphrase) (Tuning.translation_gated)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--weak-translation", action="store_true",
+        help="pairwise: kw_translation gets the --gate-l2 penalty instead of --l2",
+    )  # fmt: skip
     args = parser.parse_args()
     base = [FEATURES.index(f) for f in args.drop]
     print(f"features held at weight 0: {', '.join(args.drop) or 'none'}")
-    METHOD.update(method=args.method, l2=args.l2, gate_l2=args.gate_l2)
+    METHOD.update(
+        method=args.method, l2=args.l2, gate_l2=args.gate_l2,
+        weak_translation=args.weak_translation,
+    )  # fmt: skip
     queries = load_queries(args.queries)
     print(f"queries: {args.queries} ({len(queries)})")
     tuning = Tuning(
-        embed_terms=args.embed_terms, embed_floor=args.embed_floor, embed_mode=args.embed_mode
-    )
+        embed_terms=args.embed_terms, embed_floor=args.embed_floor, embed_mode=args.embed_mode,
+        translation_gated=args.translation_gated,
+    )  # fmt: skip
     if args.query_adapter is not None:
         tuning = dataclasses.replace(tuning, query_adapter=args.query_adapter)
     print(f"query adapter: {tuning.query_adapter or 'none'}")

@@ -165,9 +165,7 @@ def cross_validate(
     for fold in range(folds):
         train = [q for q in queries if fold_of[str(q["ext_id"])] != fold]
         test = [q for q in queries if fold_of[str(q["ext_id"])] == fold]
-        model = fit_model1(
-            [(tokenize(q["query"]), tokens[str(q["ext_id"])]) for q in train], iters
-        )
+        model = fit_model1([(tokenize(q["query"]), tokens[str(q["ext_id"])]) for q in train], iters)
         held = sorted({str(q["ext_id"]) for q in test})
         pos = {ext: i for i, ext in enumerate(held)}
         parts = [texts[ext].split("\x00", 1) for ext in held]

@@ -69,6 +69,7 @@ from kb.ranking import (
 )
 from kb.records import Claim, Exponent, Paper
 from kb.semantic import SemanticIndex
+from kb.translation import DEFAULT_TRANSLATION, TermTranslation
 from kb.store import Store
 from kb.vocabulary import (
     expand_query,
@@ -120,7 +121,8 @@ class Hit(BaseModel):
 # claims-rules-4, with the shipped query adapter (kb.query_adapter, 2026-12-02), one weight per
 # kb.ranking.FEATURES name: title, abstract, claims, expansion, coverage, sem_paper,
 # sem_sentence, prf, rm3, facet, response, domain, direction, scaling, sem_title,
-# sem_no_expansion, sem_weak_keyword, sem_expansion, sem_lay, kw_tech, kw_exact, lay_view.
+# sem_no_expansion, sem_weak_keyword, sem_expansion, sem_lay, kw_tech, kw_exact, lay_view,
+# kw_translation.
 # sem_lay .. kw_exact are the query-kind gate (kb.ranking.kind_gate; P(kind | query) from
 # kb.query_kind, trained on data/eval/query_kinds.jsonl, never on dev or held-out queries).
 # Dev nDCG@10: in-sample 0.787, leave-one-query-out 0.785 (exact 0.91 / paraphrase 0.66 /
@@ -133,7 +135,7 @@ LEARNED_WEIGHTS: tuple[float, ...] = (
     0.05408200493550267, 0.09349931777523873, 0.0877003213248203, 0.0, 0.10908831494754792,
     0.015483607274476759, 0.015651902342630954, 0.03680542095029216, 0.0025400166816276918, 0.0,
     0.0, 0.043482838470685736, 0.026910679453852174, 0.021426388476367048, 0.08678214933485257,
-    0.1500944319404932, 0.07904413734357311, 0.0,
+    0.1500944319404932, 0.07904413734357311, 0.0, 0.0,
 )  # fmt: skip
 
 
@@ -190,6 +192,10 @@ class Tuning:
     # semantic columns and semantic-only search; "" for none. Used only with the encoder it was
     # fitted for.
     query_adapter: str = str(DEFAULT_ADAPTER)
+    # The term-translation table behind the ``kw_translation`` column (kb.translation), and
+    # whether that column is multiplied by P(paraphrase | query) (kb.query_kind).
+    term_translation: str = str(DEFAULT_TRANSLATION)
+    translation_gated: bool = False
 
 
 class Searcher:
@@ -214,6 +220,7 @@ class Searcher:
         self._kind_model: QueryKindModel | None = None  # loaded on first use
         self._adapter: QueryAdapter | None = None  # loaded on first use
         self._adapter_path = ""
+        self._translation: tuple[str, TermTranslation] | None = None  # loaded on first use
         self._lay: tuple[FloatMatrix, NDArray[np.bool_]] | None = None  # lay-view vectors
         self._lay_texts: list[str] | None = None  # built on first use
         self.papers = (
@@ -445,6 +452,14 @@ class Searcher:
             return None
         return self._adapter
 
+    @property
+    def term_translation(self) -> TermTranslation:
+        """The term-translation table of ``tuning.term_translation``, loaded on first use."""
+        path = self.tuning.term_translation
+        if self._translation is None or self._translation[0] != path:
+            self._translation = (path, TermTranslation.load(path))
+        return self._translation[1]
+
     def semantic_query(self, qvec: FloatMatrix) -> FloatMatrix:
         """The vector the semantic index is searched with: ``qvec`` through the query adapter,
         when one applies."""
@@ -511,9 +526,10 @@ class Searcher:
         terms = bool(w[FEATURES.index("sem_expansion")])
         kinds = any(w[FEATURES.index(f)] for f in KIND_FEATURES)
         lay = bool(w[FEATURES.index("lay_view")])
+        translation = bool(w[FEATURES.index("kw_translation")])
         matrix = self._features(
             query, qvec, allowed, feedback=feedback, title=title, terms=terms, kinds=kinds,
-            lay=lay,
+            lay=lay, translation=translation,
         )  # fmt: skip
         out: FloatMatrix = matrix @ w
         return out
@@ -529,11 +545,12 @@ class Searcher:
         terms: bool,
         kinds: bool = True,
         lay: bool = True,
+        translation: bool = True,
     ) -> FeatureMatrix:
         """The feature matrix; ``feedback`` columns, ``sem_title`` (if ``title``),
-        ``sem_expansion`` (if ``terms``), the query-kind gate (if ``kinds``) and ``lay_view``
-        (if ``lay``) are computed only when asked (else zeros), as the learned fusion skips
-        unweighted ones."""
+        ``sem_expansion`` (if ``terms``), the query-kind gate (if ``kinds``), ``lay_view``
+        (if ``lay``) and ``kw_translation`` (if ``translation``) are computed only when asked
+        (else zeros), as the learned fusion skips unweighted ones."""
         n = len(self.papers)
         cols = self.keyword.query_features(query, expand=self.tuning.expand)
         paper_sim, sent_sim = self._semantic_parts(qvec, allowed)
@@ -546,7 +563,8 @@ class Searcher:
             if terms and n
             else np.zeros(n, np.float32)
         )
-        probs = self.query_kinds(query, qvec) if kinds or lay else None
+        gated = translation and self.tuning.translation_gated
+        probs = self.query_kinds(query, qvec) if kinds or lay or gated else None
         if probs is not None and kinds:
             cols.update(
                 kind_gate(
@@ -561,6 +579,13 @@ class Searcher:
             if probs is not None and lay and n
             else np.zeros(n, np.float32)
         )
+        cols["kw_translation"] = (
+            self.keyword.expansion_scores(self.term_translation.translate(query))
+            if translation and n
+            else np.zeros(n, np.float32)
+        )
+        if probs is not None and gated:
+            cols["kw_translation"] = cols["kw_translation"] * np.float32(probs["paraphrase"])
         expanded = self.tuning.expand and bool(expand_query(query))
         cols.update(
             query_adaptive(
