@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -117,15 +118,17 @@ def fit_model1(pairs: Sequence[tuple[list[str], list[str]]], iters: int = 10) ->
     t = np.full((len(sources), len(targets)), 1.0 / max(len(targets), 1))
     for _ in range(iters):
         expected = np.zeros_like(t)
-        for rows, cols, counts in prepared:
+        for rows, cols, weight in prepared:
             sub = t[np.ix_(rows, cols)]
-            expected[np.ix_(rows, cols)] += sub / sub.sum(axis=0) * counts
+            expected[np.ix_(rows, cols)] += sub / sub.sum(axis=0) * weight
         totals = expected.sum(axis=1, keepdims=True)
         t = np.divide(expected, totals, out=np.zeros_like(expected), where=totals > 0)
     return Model1(sources, targets, t, query_counts)
 
 
-def read_pairs(texts: list[Path]) -> tuple[list[dict], dict[str, list[str]], dict[str, str]]:
+def read_pairs(
+    texts: list[Path],
+) -> tuple[list[dict[str, Any]], dict[str, list[str]], dict[str, str]]:
     """Training queries, the tokens of each abstract (title + abstract) by ext id, and the
     text of each (for the proxy index); SystemExit naming the line of a bad query."""
     papers = read_external_texts(texts)
@@ -153,7 +156,7 @@ def reciprocal_rank(scores: NDArray[np.floating], target: int) -> float:
 
 
 def cross_validate(
-    queries: list[dict], tokens: dict[str, list[str]], texts: dict[str, str], iters: int,
+    queries: list[dict[str, Any]], tokens: dict[str, list[str]], texts: dict[str, str], iters: int,
     min_queries: int, folds: int = 5, seed: int = 0,
 ) -> None:  # fmt: skip
     """Print the proxy MRR (own abstract among the held-out fold's) per (k, floor, lam)."""
@@ -194,9 +197,9 @@ def cross_validate(
         print(f"  fold {fold + 1}: {len(train)} train / {len(test)} test queries", flush=True)
 
     def line(values: list[float]) -> str:
+        pairs = list(zip(values, kinds, strict=True))
         per = " ".join(
-            f"{kind}={statistics.fmean(v for v, x in zip(values, kinds, strict=True) if x == kind):.3f}"
-            for kind in KINDS
+            f"{kind}={statistics.fmean(v for v, x in pairs if x == kind):.3f}" for kind in KINDS
         )
         return f"MRR {statistics.fmean(values):.3f} ({per})"
 

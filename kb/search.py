@@ -69,8 +69,8 @@ from kb.ranking import (
 )
 from kb.records import Claim, Exponent, Paper
 from kb.semantic import SemanticIndex
-from kb.translation import DEFAULT_TRANSLATION, TermTranslation
 from kb.store import Store
+from kb.translation import DEFAULT_TRANSLATION, TermTranslation
 from kb.vocabulary import (
     expand_query,
     is_scaling_query,

@@ -36,7 +36,8 @@ def test_round_trip_and_shipped_table_loads(tmp_path: Path) -> None:
     loaded = TermTranslation.load(path)
     assert loaded.table == {"robot": {"grasp": 0.4, "demonstr": 0.2}}
     shipped = TermTranslation.load(DEFAULT_TRANSLATION)
-    assert shipped.table and shipped.meta.min_queries >= 2
+    assert shipped.table
+    assert shipped.meta.min_queries >= 2
     assert all(0 < p <= 1 for targets in shipped.table.values() for p in targets.values())
     assert all(len(t) <= shipped.meta.top_k for t in shipped.table.values())
 
@@ -56,7 +57,7 @@ def test_bad_files_name_the_file_and_the_problem(
 ) -> None:
     path = tmp_path / "bad.json"
     path.write_text(content, encoding="utf-8")
-    with pytest.raises(BadInputError, match="bad.json") as err:
+    with pytest.raises(BadInputError, match=r"bad\.json") as err:
         TermTranslation.load(path)
     assert message in str(err.value)
 
@@ -88,7 +89,8 @@ def test_translate_leaves_out_the_scaling_vocabulary_expansion(tmp_path: Path) -
 
 # -- the learned-fusion column -----------------------------------------------------------------
 def test_column_is_last_and_shipped_at_weight_zero() -> None:
-    assert FEATURES[-1] == "kw_translation" and TRANSLATION_FEATURES == ("kw_translation",)
+    assert FEATURES[-1] == "kw_translation"
+    assert TRANSLATION_FEATURES == ("kw_translation",)
     assert len(LEARNED_WEIGHTS) == len(FEATURES)
 
 
