@@ -20,6 +20,11 @@ The query-kind gate columns (kb.ranking.KIND_FEATURES) and the lay-view column
 (kb.ranking.LAY_FEATURES) get their own, weaker L2 penalty (``--gate-l2``, default 0.03: chosen
 by dev LOQO and 2-fold with benchmarks/kind_search.py and benchmarks/rewrite_search.py).
 
+The term-translation column ``kw_translation`` (kb.translation) has the ordinary L2 penalty
+(``--weak-translation``: the gate's) and is ungated (``--translation-gated``: times
+P(paraphrase)); round 9 compared those three variants (data/eval/README.md "Term translation")
+and shipped the default. ``--drop ... kw_translation`` gives the round-8 baseline.
+
     PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/fit_search_weights.py \
         [--db PATH] [--queries PATH] [--method pairwise|ascent] [--l2 0.1] [--gate-l2 0.03] \
         [--quick | --no-ablations]
@@ -156,7 +161,7 @@ def by_kind(queries: list[dict], scores: list[float]) -> str:
 # Held at 0 by default (the ablations this script prints, pairwise fitter, LOQO nDCG@10):
 # round 1: 0.781 with all features, 0.804 without the embedding-Rocchio column ``prf``;
 # round 2 (vocabulary without dev-query phrases): 0.764 with the title cosine, 0.792 without.
-DROPPED: tuple[str, ...] = ("prf", "sem_title", "lay_view", "kw_translation")
+DROPPED: tuple[str, ...] = ("prf", "sem_title", "lay_view")
 
 GROUPS = {
     "claims field": ["claims"],

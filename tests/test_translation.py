@@ -88,10 +88,11 @@ def test_translate_leaves_out_the_scaling_vocabulary_expansion(tmp_path: Path) -
 
 
 # -- the learned-fusion column -----------------------------------------------------------------
-def test_column_is_last_and_shipped_at_weight_zero() -> None:
+def test_column_is_last_and_weighted_when_shipped() -> None:
     assert FEATURES[-1] == "kw_translation"
     assert TRANSLATION_FEATURES == ("kw_translation",)
     assert len(LEARNED_WEIGHTS) == len(FEATURES)
+    assert LEARNED_WEIGHTS[-1] > 0  # round 9: cleared its ship rule (LOQO and 2-fold +0.005)
 
 
 def _searcher(s: Store, db: Path, embedder: HashEmbedder, **tuning: object) -> Searcher:
