@@ -20,6 +20,11 @@ The query-kind gate columns (kb.ranking.KIND_FEATURES) and the lay-view column
 (kb.ranking.LAY_FEATURES) get their own, weaker L2 penalty (``--gate-l2``, default 0.03: chosen
 by dev LOQO and 2-fold with benchmarks/kind_search.py and benchmarks/rewrite_search.py).
 
+The term-translation column ``kw_translation`` (kb.translation) has the ordinary L2 penalty
+(``--weak-translation``: the gate's) and is ungated (``--translation-gated``: times
+P(paraphrase)); round 9 compared those three variants (data/eval/README.md "Term translation")
+and shipped the default. ``--drop ... kw_translation`` gives the round-8 baseline.
+
     PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/fit_search_weights.py \
         [--db PATH] [--queries PATH] [--method pairwise|ascent] [--l2 0.1] [--gate-l2 0.03] \
         [--quick | --no-ablations]
@@ -45,6 +50,7 @@ from kb.ranking import (  # noqa: E402
     FEATURES,
     KIND_FEATURES,
     LAY_FEATURES,
+    TRANSLATION_FEATURES,
     FeatureMatrix,
     fit_pairwise,
     fit_weights,
@@ -84,7 +90,9 @@ def features_of(
         searcher.tuning = saved
 
 
-METHOD = {"method": "pairwise", "l2": 0.1, "gate_l2": 0.03}  # set from the command line
+METHOD: dict[str, object] = {
+    "method": "pairwise", "l2": 0.1, "gate_l2": 0.03, "weak_translation": False,
+}  # fmt: skip  # set from the command line
 
 
 def _fit(
@@ -93,6 +101,8 @@ def _fit(
 ) -> NDArray[np.float64]:  # fmt: skip
     if METHOD["method"] == "pairwise":
         weak = (*KIND_FEATURES, *LAY_FEATURES)
+        if METHOD["weak_translation"]:
+            weak = (*weak, *TRANSLATION_FEATURES)
         l2 = [float(METHOD["gate_l2" if f in weak else "l2"]) for f in FEATURES]
         return fit_pairwise(feats, gains, start=start, l2=l2, fixed=fixed)
     return fit_weights(feats, gains, start=start, fixed=fixed)[0]
@@ -176,6 +186,7 @@ GROUPS = {
     "sem_weak_keyword": ["sem_weak_keyword"],
     "query-kind gate (sem_lay, kw_tech, kw_exact)": list(KIND_FEATURES),
     "lay view": list(LAY_FEATURES),
+    "term translation (kw_translation)": list(TRANSLATION_FEATURES),
 }
 
 
@@ -223,15 +234,27 @@ def main() -> None:
         "--query-adapter", default=None, metavar="PATH",
         help="query adapter file (kb.query_adapter; '' for none; default: the shipped setting)",
     )  # fmt: skip
+    parser.add_argument(
+        "--translation-gated", action="store_true",
+        help="kw_translation times P(paraphrase) (Tuning.translation_gated)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--weak-translation", action="store_true",
+        help="pairwise: kw_translation gets the --gate-l2 penalty instead of --l2",
+    )  # fmt: skip
     args = parser.parse_args()
     base = [FEATURES.index(f) for f in args.drop]
     print(f"features held at weight 0: {', '.join(args.drop) or 'none'}")
-    METHOD.update(method=args.method, l2=args.l2, gate_l2=args.gate_l2)
+    METHOD.update(
+        method=args.method, l2=args.l2, gate_l2=args.gate_l2,
+        weak_translation=args.weak_translation,
+    )  # fmt: skip
     queries = load_queries(args.queries)
     print(f"queries: {args.queries} ({len(queries)})")
     tuning = Tuning(
-        embed_terms=args.embed_terms, embed_floor=args.embed_floor, embed_mode=args.embed_mode
-    )
+        embed_terms=args.embed_terms, embed_floor=args.embed_floor, embed_mode=args.embed_mode,
+        translation_gated=args.translation_gated,
+    )  # fmt: skip
     if args.query_adapter is not None:
         tuning = dataclasses.replace(tuning, query_adapter=args.query_adapter)
     print(f"query adapter: {tuning.query_adapter or 'none'}")

@@ -48,6 +48,11 @@ Features:
   (:func:`kb.lay_view.lay_view`: its extracted claims restated in plain words, e.g. "with
   bigger models ... the loss gets better"); 0 for papers without claims. Lay queries meet the
   papers' findings in their own register.
+- ``kw_translation``: BM25 (title + abstract) of the document terms the query's words translate
+  to (:func:`kb.translation.translate`: P(doc term | query term), IBM Model 1 fitted on queries
+  written for abstracts outside the seed corpus), the query's own words excluded; times
+  P(paraphrase) when ``Tuning.translation_gated``. Lay words reach the papers' vocabulary on the
+  keyword side.
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ __all__ = [
     "FEATURES",
     "KIND_FEATURES",
     "LAY_FEATURES",
+    "TRANSLATION_FEATURES",
     "FeatureMatrix",
     "PaperFacets",
     "fit_pairwise",
@@ -85,7 +91,7 @@ FEATURES: tuple[str, ...] = (
     "title", "abstract", "claims", "expansion", "coverage", "sem_paper", "sem_sentence",
     "prf", "rm3", "facet", "response", "domain", "direction", "scaling",
     "sem_title", "sem_no_expansion", "sem_weak_keyword", "sem_expansion",
-    "sem_lay", "kw_tech", "kw_exact", "lay_view",
+    "sem_lay", "kw_tech", "kw_exact", "lay_view", "kw_translation",
 )  # fmt: skip
 # The query-adaptive interaction columns (see :func:`query_adaptive`).
 ADAPTIVE_FEATURES: tuple[str, ...] = ("sem_no_expansion", "sem_weak_keyword")
@@ -93,6 +99,8 @@ ADAPTIVE_FEATURES: tuple[str, ...] = ("sem_no_expansion", "sem_weak_keyword")
 KIND_FEATURES: tuple[str, ...] = ("sem_lay", "kw_tech", "kw_exact")
 # The lay-view column (see :func:`lay_similarity`).
 LAY_FEATURES: tuple[str, ...] = ("lay_view",)
+# The learned term-translation column (see :mod:`kb.translation`).
+TRANSLATION_FEATURES: tuple[str, ...] = ("kw_translation",)
 
 # Values coordinate ascent tries for each weight.
 WEIGHT_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)

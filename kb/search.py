@@ -70,6 +70,7 @@ from kb.ranking import (
 from kb.records import Claim, Exponent, Paper
 from kb.semantic import SemanticIndex
 from kb.store import Store
+from kb.translation import DEFAULT_TRANSLATION, TermTranslation
 from kb.vocabulary import (
     expand_query,
     is_scaling_query,
@@ -117,23 +118,27 @@ class Hit(BaseModel):
 # Fitted by `benchmarks/fit_search_weights.py` (pairwise logistic regression, L2 0.1, 0.03 on
 # the query-kind gate columns; ``prf``, ``sem_title`` and ``lay_view`` held at 0) on all 70
 # queries of data/eval/search_dev.jsonl with pooled judgments, on a store extracted by
-# claims-rules-4, with the shipped query adapter (kb.query_adapter, 2026-12-02), one weight per
-# kb.ranking.FEATURES name: title, abstract, claims, expansion, coverage, sem_paper,
-# sem_sentence, prf, rm3, facet, response, domain, direction, scaling, sem_title,
-# sem_no_expansion, sem_weak_keyword, sem_expansion, sem_lay, kw_tech, kw_exact, lay_view.
+# claims-rules-4, with the shipped query adapter (kb.query_adapter) and term translation
+# (kb.translation, 2026-12-02), one weight per kb.ranking.FEATURES name: title, abstract,
+# claims, expansion, coverage, sem_paper, sem_sentence, prf, rm3, facet, response, domain,
+# direction, scaling, sem_title, sem_no_expansion, sem_weak_keyword, sem_expansion, sem_lay,
+# kw_tech, kw_exact, lay_view, kw_translation.
 # sem_lay .. kw_exact are the query-kind gate (kb.ranking.kind_gate; P(kind | query) from
 # kb.query_kind, trained on data/eval/query_kinds.jsonl, never on dev or held-out queries).
-# Dev nDCG@10: in-sample 0.787, leave-one-query-out 0.785 (exact 0.91 / paraphrase 0.66 /
-# conceptual 0.78), 2-fold 0.784; without the adapter, refitted the same way on the same
-# judgments: 0.764 / 0.763 / 0.755. ``lay_view`` (P(paraphrase) x cosine to the paper's claims
-# in plain words, kb.lay_view) is held at 0: it added +0.003 LOQO / +0.005 2-fold, below the
-# margin its round set; see data/eval/README.md "Lay document views".
+# Dev nDCG@10: in-sample 0.793, leave-one-query-out 0.791 (exact 0.92 / paraphrase 0.67 /
+# conceptual 0.78), 2-fold 0.795; without ``kw_translation`` (round 8), refitted the same way:
+# 0.787 / 0.785 / 0.784. ``kw_translation`` is BM25 of the papers' words the query's words
+# translate to (IBM Model 1 fitted on queries for abstracts outside the seeds); ungated, L2 0.1,
+# chosen among 3 declared variants (see data/eval/README.md "Term translation").
+# ``lay_view`` (P(paraphrase) x cosine to the paper's claims in plain words, kb.lay_view) is
+# held at 0: it added +0.003 LOQO / +0.005 2-fold, below the margin its round set; see
+# data/eval/README.md "Lay document views".
 LEARNED_WEIGHTS: tuple[float, ...] = (
-    0.05238497809088539, 0.06482413539779477, 0.04025922054915383, 0.019940134710204893,
-    0.05408200493550267, 0.09349931777523873, 0.0877003213248203, 0.0, 0.10908831494754792,
-    0.015483607274476759, 0.015651902342630954, 0.03680542095029216, 0.0025400166816276918, 0.0,
-    0.0, 0.043482838470685736, 0.026910679453852174, 0.021426388476367048, 0.08678214933485257,
-    0.1500944319404932, 0.07904413734357311, 0.0,
+    0.051135684839655096, 0.06378248031058723, 0.035644801366563894, 0.019694650915476754,
+    0.05295894208602616, 0.09008534721152904, 0.08590068911974233, 0.0, 0.1006028010114743,
+    0.014398747531986701, 0.014014612081432279, 0.035598005901296484, 0.0022712943534829817,
+    0.0, 0.0, 0.04102332843036206, 0.025756677995378518, 0.019963250896184507,
+    0.08253879114537163, 0.14756668250616387, 0.07641464426022049, 0.0, 0.040648568037065715,
 )  # fmt: skip
 
 
@@ -190,6 +195,10 @@ class Tuning:
     # semantic columns and semantic-only search; "" for none. Used only with the encoder it was
     # fitted for.
     query_adapter: str = str(DEFAULT_ADAPTER)
+    # The term-translation table behind the ``kw_translation`` column (kb.translation), and
+    # whether that column is multiplied by P(paraphrase | query) (kb.query_kind).
+    term_translation: str = str(DEFAULT_TRANSLATION)
+    translation_gated: bool = False
 
 
 class Searcher:
@@ -214,6 +223,7 @@ class Searcher:
         self._kind_model: QueryKindModel | None = None  # loaded on first use
         self._adapter: QueryAdapter | None = None  # loaded on first use
         self._adapter_path = ""
+        self._translation: tuple[str, TermTranslation] | None = None  # loaded on first use
         self._lay: tuple[FloatMatrix, NDArray[np.bool_]] | None = None  # lay-view vectors
         self._lay_texts: list[str] | None = None  # built on first use
         self.papers = (
@@ -445,6 +455,14 @@ class Searcher:
             return None
         return self._adapter
 
+    @property
+    def term_translation(self) -> TermTranslation:
+        """The term-translation table of ``tuning.term_translation``, loaded on first use."""
+        path = self.tuning.term_translation
+        if self._translation is None or self._translation[0] != path:
+            self._translation = (path, TermTranslation.load(path))
+        return self._translation[1]
+
     def semantic_query(self, qvec: FloatMatrix) -> FloatMatrix:
         """The vector the semantic index is searched with: ``qvec`` through the query adapter,
         when one applies."""
@@ -511,9 +529,10 @@ class Searcher:
         terms = bool(w[FEATURES.index("sem_expansion")])
         kinds = any(w[FEATURES.index(f)] for f in KIND_FEATURES)
         lay = bool(w[FEATURES.index("lay_view")])
+        translation = bool(w[FEATURES.index("kw_translation")])
         matrix = self._features(
             query, qvec, allowed, feedback=feedback, title=title, terms=terms, kinds=kinds,
-            lay=lay,
+            lay=lay, translation=translation,
         )  # fmt: skip
         out: FloatMatrix = matrix @ w
         return out
@@ -529,11 +548,12 @@ class Searcher:
         terms: bool,
         kinds: bool = True,
         lay: bool = True,
+        translation: bool = True,
     ) -> FeatureMatrix:
         """The feature matrix; ``feedback`` columns, ``sem_title`` (if ``title``),
-        ``sem_expansion`` (if ``terms``), the query-kind gate (if ``kinds``) and ``lay_view``
-        (if ``lay``) are computed only when asked (else zeros), as the learned fusion skips
-        unweighted ones."""
+        ``sem_expansion`` (if ``terms``), the query-kind gate (if ``kinds``), ``lay_view``
+        (if ``lay``) and ``kw_translation`` (if ``translation``) are computed only when asked
+        (else zeros), as the learned fusion skips unweighted ones."""
         n = len(self.papers)
         cols = self.keyword.query_features(query, expand=self.tuning.expand)
         paper_sim, sent_sim = self._semantic_parts(qvec, allowed)
@@ -546,7 +566,8 @@ class Searcher:
             if terms and n
             else np.zeros(n, np.float32)
         )
-        probs = self.query_kinds(query, qvec) if kinds or lay else None
+        gated = translation and self.tuning.translation_gated
+        probs = self.query_kinds(query, qvec) if kinds or lay or gated else None
         if probs is not None and kinds:
             cols.update(
                 kind_gate(
@@ -561,6 +582,13 @@ class Searcher:
             if probs is not None and lay and n
             else np.zeros(n, np.float32)
         )
+        cols["kw_translation"] = (
+            self.keyword.expansion_scores(self.term_translation.translate(query))
+            if translation and n
+            else np.zeros(n, np.float32)
+        )
+        if probs is not None and gated:
+            cols["kw_translation"] = cols["kw_translation"] * np.float32(probs["paraphrase"])
         expanded = self.tuning.expand and bool(expand_query(query))
         cols.update(
             query_adaptive(
