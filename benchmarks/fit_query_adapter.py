@@ -81,9 +81,9 @@ def read_queries(path: Path, known: set[str]) -> list[dict]:
     return out
 
 
-def encode(queries_path: Path, texts: list[Path]) -> Data:
+def encode(queries_paths: list[Path], texts: list[Path]) -> Data:
     papers = read_external_texts(texts)
-    queries = read_queries(queries_path, set(papers))
+    queries = [q for path in queries_paths for q in read_queries(path, set(papers))]
     doc_ids = sorted({external_paper_id(q["ext_id"]) for q in queries})
     embedder = load_embedder()
     docs = embedder.encode([paper_text(papers[i]) for i in doc_ids])
@@ -177,7 +177,10 @@ def _meta(data: Data, rank: int, trained_on: str) -> AdapterMeta:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_external_texts_option(parser)
-    parser.add_argument("--queries", type=Path, default=QUERIES, help="training queries (JSONL)")
+    parser.add_argument(
+        "--queries", type=Path, nargs="+", default=[QUERIES],
+        help="training query files (JSONL; default: %(default)s)",
+    )  # fmt: skip
     parser.add_argument("--ranks", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--l2s", type=float, nargs="+", default=[0.1, 1.0, 10.0])
     parser.add_argument("--tau", type=float, default=0.05, help="softmax temperature")
@@ -202,7 +205,8 @@ def main() -> None:
         lr=args.lr,
     )  # fmt: skip
     how = (
-        f"{args.queries.name}: {len(data.queries)} queries for {len(data.doc_ids)} abstracts "
+        f"{', '.join(p.name for p in args.queries)}: {len(data.queries)} queries for "
+        f"{len(data.doc_ids)} abstracts "
         f"outside the seed corpus; rank {args.rank}, l2 {args.l2:g}, tau {args.tau:g}, "
         f"{args.steps} Adam steps at lr {args.lr:g}, chosen by 5-fold CV MRR over the abstracts "
         "(benchmarks/fit_query_adapter.py)"

@@ -235,6 +235,10 @@ def main() -> None:
         help="query adapter file (kb.query_adapter; '' for none; default: the shipped setting)",
     )  # fmt: skip
     parser.add_argument(
+        "--term-translation", default=None, metavar="PATH",
+        help="term-translation table (kb.translation; default: the shipped one)",
+    )  # fmt: skip
+    parser.add_argument(
         "--translation-gated", action="store_true",
         help="kw_translation times P(paraphrase) (Tuning.translation_gated)",
     )  # fmt: skip
@@ -258,6 +262,9 @@ def main() -> None:
     if args.query_adapter is not None:
         tuning = dataclasses.replace(tuning, query_adapter=args.query_adapter)
     print(f"query adapter: {tuning.query_adapter or 'none'}")
+    if args.term_translation is not None:
+        tuning = dataclasses.replace(tuning, term_translation=args.term_translation)
+    print(f"term translation: {tuning.term_translation}")
     print(f"sem_expansion: {args.embed_mode}, top {args.embed_terms}, floor {args.embed_floor}")
     searcher = Searcher.open(ensure_store(args.db), str(args.db), tuning=tuning)
     gains = gains_of(searcher, queries)

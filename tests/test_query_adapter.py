@@ -107,7 +107,12 @@ def _words(text: str) -> set[str]:
 
 
 def test_training_queries_are_four_per_external_abstract_and_reword_no_search_query() -> None:
-    rows = [json.loads(line) for line in QUERIES.read_text("utf-8").splitlines() if line]
+    rows = [
+        json.loads(line)
+        for path in (QUERIES, QUERIES.with_name("adapter_queries_extra.jsonl"))
+        for line in path.read_text("utf-8").splitlines()
+        if line
+    ]
     per: dict[str, list[str]] = {}
     for r in rows:
         assert set(r) == {"ext_id", "kind", "query"}
