@@ -34,6 +34,7 @@ import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -61,7 +62,7 @@ Matrix = NDArray[np.float32]
 class Data:
     """Encoded training material: one row per query, its abstract's row in ``docs``."""
 
-    queries: list[dict]
+    queries: list[dict[str, Any]]
     q: Matrix  # (n_queries, d)
     docs: Matrix  # (n_abstracts, d)
     doc_ids: list[str]
@@ -69,7 +70,7 @@ class Data:
     encoder: str  # kb.embed model name of the encoder
 
 
-def read_queries(path: Path, known: set[str]) -> list[dict]:
+def read_queries(path: Path, known: set[str]) -> list[dict[str, Any]]:
     """The training queries; SystemExit naming the line for a bad kind or unknown ext_id."""
     out = []
     for item, where in read_jsonl_lines(path):
@@ -112,7 +113,7 @@ def fit(
         adapted = torch.nn.functional.normalize(qt + qt @ down @ up, dim=1)
         loss = torch.nn.functional.cross_entropy(adapted @ dt.T / tau, target)
         loss = loss + l2 * ((down @ up) ** 2).sum()
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
     return down.detach().numpy().copy(), up.detach().numpy().copy()
 
@@ -121,7 +122,8 @@ def ranks_of(q: Matrix, docs: Matrix, pos: NDArray[np.int64]) -> NDArray[np.int6
     """1-based rank of each query's own abstract among all abstracts."""
     sims = q @ docs.T
     own = sims[np.arange(len(pos)), pos]
-    return (sims > own[:, None]).sum(axis=1) + 1
+    ranks: NDArray[np.int64] = (sims > own[:, None]).sum(axis=1) + 1
+    return ranks
 
 
 def summary(ranks: NDArray[np.int64], kinds: list[str]) -> str:

@@ -50,18 +50,16 @@ from numpy.typing import NDArray
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._jsonl import read_jsonl_lines  # noqa: E402
 from benchmarks.bench_claims import (  # noqa: E402
     add_external_texts_option,
     external_paper_id,
     external_texts_from_env,
     read_external_texts,
 )
+from benchmarks.fit_query_adapter import KINDS, QUERIES, read_queries  # noqa: E402
 from kb.keyword import KeywordIndex, tokenize  # noqa: E402
 from kb.translation import DEFAULT_TRANSLATION, TermTranslation, TranslationMeta  # noqa: E402
 
-QUERIES = ROOT / "data" / "eval" / "adapter_queries.jsonl"
-KINDS = ("exact", "paraphrase", "conceptual")
 NULL = "<null>"
 KS = (5, 10, 20, 40)
 FLOORS = (0.001, 0.005, 0.02)
@@ -127,18 +125,12 @@ def fit_model1(pairs: Sequence[tuple[list[str], list[str]]], iters: int = 10) ->
 
 
 def read_pairs(
-    texts: list[Path],
+    texts: list[Path], query_files: Sequence[Path] = (QUERIES,)
 ) -> tuple[list[dict[str, Any]], dict[str, list[str]], dict[str, str]]:
     """Training queries, the tokens of each abstract (title + abstract) by ext id, and the
     text of each (for the proxy index); SystemExit naming the line of a bad query."""
     papers = read_external_texts(texts)
-    queries = []
-    for item, where in read_jsonl_lines(QUERIES):
-        if item.get("kind") not in KINDS or not str(item.get("query", "")).strip():
-            raise SystemExit(f"{where}: expected kind in {KINDS} and a non-empty query")
-        if external_paper_id(str(item.get("ext_id"))) not in papers:
-            raise SystemExit(f"{where}: ext_id {item.get('ext_id')!r} is not in the external texts")
-        queries.append(item)
+    queries = [q for path in query_files for q in read_queries(path, set(papers))]
     used = {str(q["ext_id"]) for q in queries}
     tokens = {}
     titles = {}
@@ -222,6 +214,10 @@ def cross_validate(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     add_external_texts_option(parser)
+    parser.add_argument(
+        "--queries", type=Path, nargs="+", default=[QUERIES],
+        help="training query files (JSONL; default: %(default)s)",
+    )  # fmt: skip
     parser.add_argument("--iters", type=int, default=10, help="EM iterations")
     parser.add_argument("--min-queries", type=int, default=2, help="keep terms in >= N queries")
     parser.add_argument("--k", type=int, default=20, help="--write: doc terms per query term")
@@ -232,7 +228,7 @@ def main() -> None:
     texts = args.external_texts or external_texts_from_env()
     if not texts:
         raise SystemExit("no external texts: pass --external-texts or set $KB_EXTERNAL_TEXTS")
-    queries, tokens, joined = read_pairs(list(texts))
+    queries, tokens, joined = read_pairs(list(texts), args.queries)
     print(f"{len(queries)} queries for {len(tokens)} abstracts; Model 1, {args.iters} EM iters")
     if not args.write:
         cross_validate(queries, tokens, joined, args.iters, args.min_queries)
