@@ -335,6 +335,222 @@ def recall_cv(data: Labelled, shuffles: int) -> None:
         )
 
 
+RESCUE_C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+"""``--embed-rescue``: the L2 strengths tried for the paper classifier."""
+RESCUE_T_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
+"""``--embed-rescue``: the rescue thresholds tried (1.01: never rescue)."""
+
+
+@dataclass(frozen=True)
+class RescuePaper:
+    """A labelled paper (either label) as the embedding rescue sees it."""
+
+    paper_id: str
+    source: str
+    label: bool
+    gold: frozenset[str]
+    found: bool
+    """Whether the rules call it positive."""
+    rule_variables: list[str]
+    own_variables: list[str]
+    """``RESCUE_VARIABLES``: the scale quantities its own sentences name."""
+
+
+def rescue_variables(paper: Paper) -> list[str]:
+    """The scale quantities named in the paper's own sentences (not background, not release),
+    sorted: what a rescued paper reports (``RESCUE_VARIABLES`` in the docstring)."""
+    return sorted(
+        {v for r in explain(paper) if not r.background and not r.release for v in r.variables}
+    )
+
+
+RESCUE_VARIABLES = rescue_variables
+
+
+def rescue_papers(data: Labelled) -> list[RescuePaper]:
+    """Every labelled paper of ``data`` read by the rules."""
+    out: list[RescuePaper] = []
+    for row in data.rows:
+        paper = data.papers[row["paper_id"]]
+        reading = read_paper(paper)
+        out.append(
+            RescuePaper(
+                paper_id=row["paper_id"],
+                source=row["source"],
+                label=bool(row["studies_scaling_law"]),
+                gold=frozenset(row.get("variables") or ()),
+                found=reading.studies,
+                rule_variables=reading.rule_variables,
+                own_variables=rescue_variables(paper),
+            )
+        )
+    return out
+
+
+def rescue_decision(p: RescuePaper, probability: float, t: float) -> tuple[bool, list[str]]:
+    """Rules + rescue: (positive?, variables) for ``p`` with classifier ``probability``."""
+    if p.found:
+        return True, p.rule_variables
+    if probability >= t and p.own_variables:
+        return True, p.own_variables
+    return False, []
+
+
+@dataclass(frozen=True)
+class PaperScores:
+    """Paper-level precision / recall / F1 and mean per-paper variables F1 over positives."""
+
+    precision: float
+    recall: float
+    f1: float
+    variables_f1: float
+
+
+def paper_scores(
+    papers: Sequence[RescuePaper], decided: dict[str, tuple[bool, list[str]]]
+) -> PaperScores:
+    """Score the decisions ``decided`` (by paper id) on ``papers``; a missed positive scores
+    0 on variables; with no positive, recall and variables F1 are 1."""
+    tp = sum(decided[p.paper_id][0] and p.label for p in papers)
+    fp = sum(decided[p.paper_id][0] and not p.label for p in papers)
+    fn = sum(not decided[p.paper_id][0] and p.label for p in papers)
+    positives_ = [p for p in papers if p.label]
+    variables = (
+        statistics.fmean(set_f1(decided[p.paper_id][1], p.gold) for p in positives_)
+        if positives_
+        else 1.0
+    )
+    return PaperScores(
+        precision=tp / (tp + fp) if tp + fp else 1.0,
+        recall=tp / (tp + fn) if tp + fn else 1.0,
+        f1=paper_f1(tp, fp, fn),
+        variables_f1=variables,
+    )
+
+
+PaperProbability = Callable[[Sequence[RescuePaper]], np.ndarray[Any, Any]]
+
+
+def fit_paper_classifier(
+    train: Sequence[RescuePaper], embeddings: Embeddings, c: float
+) -> PaperProbability:
+    """L2 logistic regression on the unit abstract embeddings of ``train`` (their labels)."""
+    x = np.vstack([embeddings[p.paper_id] for p in train])
+    y = np.array([p.label for p in train], dtype=int)
+    if len(set(y.tolist())) < 2:
+        share = float(y.mean()) if len(y) else 0.0
+        return lambda ps: np.full(len(ps), share)
+    clf = LogisticRegression(C=c, max_iter=2000).fit(x, y)
+
+    def probability(ps: Sequence[RescuePaper]) -> np.ndarray[Any, Any]:
+        if not ps:
+            return np.zeros(0)
+        z = np.vstack([embeddings[p.paper_id] for p in ps])
+        return np.asarray(clf.predict_proba(z)[:, 1], dtype=float)
+
+    return probability
+
+
+def deal(papers: Sequence[RescuePaper], k: int, seed: str) -> list[list[RescuePaper]]:
+    """``papers`` shuffled and dealt into ``k`` folds within each source (as ``--recall``)."""
+    folds: list[list[RescuePaper]] = [[] for _ in range(k)]
+    for source in SOURCES:
+        order = [p for p in papers if p.source == source]
+        random.Random(f"{seed}:{source}").shuffle(order)
+        for i, p in enumerate(order):
+            folds[i % k].append(p)
+    return folds
+
+
+def _balanced_paper_f1(
+    papers: Sequence[RescuePaper], decided: dict[str, tuple[bool, list[str]]]
+) -> float:
+    present = [s for s in SOURCES if any(p.source == s for p in papers)]
+    return statistics.fmean(
+        paper_scores([p for p in papers if p.source == s], decided).f1 for s in present
+    )
+
+
+def tune_rescue(
+    train: Sequence[RescuePaper], embeddings: Embeddings, seed: str
+) -> tuple[float, float, float]:
+    """(C, t) best by inner 5-fold CV on ``train`` (mean over sources of the paper F1 of rules
+    + rescue; ties to the higher ``t``, then the smaller ``C``), and that inner score."""
+    probs: dict[float, dict[str, float]] = {c: {} for c in RESCUE_C_GRID}
+    for i, held in enumerate(inner := deal(train, 5, f"inner:{seed}")):
+        rest = [p for j, fold in enumerate(inner) if j != i for p in fold]
+        for c in RESCUE_C_GRID:
+            values = fit_paper_classifier(rest, embeddings, c)(held)
+            probs[c].update({p.paper_id: float(q) for p, q in zip(held, values, strict=True)})
+    best: tuple[float, float, float] | None = None
+    for t in sorted(RESCUE_T_GRID, reverse=True):
+        for c in RESCUE_C_GRID:
+            decided = {p.paper_id: rescue_decision(p, probs[c][p.paper_id], t) for p in train}
+            value = _balanced_paper_f1(train, decided)
+            if best is None or value > best[2] + 1e-12:
+                best = (c, t, value)
+    assert best is not None
+    return best
+
+
+def embed_papers(data: Labelled, papers: Sequence[RescuePaper]) -> Embeddings:
+    """The unit MiniLM embedding of each paper's ``paper_text`` (one encode call)."""
+    from kb.embed import load_embedder
+    from kb.index import paper_text
+
+    texts = [paper_text(data.papers[p.paper_id]) for p in papers]
+    vectors = _unit(np.asarray(load_embedder(None).encode(texts), dtype=float))
+    return {p.paper_id: vectors[i] for i, p in enumerate(papers)}
+
+
+def embed_rescue_cv(
+    papers: Sequence[RescuePaper], embeddings: Embeddings, shuffles: int
+) -> dict[str, dict[str, list[PaperScores]]]:
+    """Outer CV of rules vs rules + embedding rescue; prints and returns the figures
+    (``{"rules"|"rescue": {source: [scores per shuffle]}}``)."""
+    figures: dict[str, dict[str, list[PaperScores]]] = {
+        n: {s: [] for s in SOURCES} for n in ("rules", "rescue")
+    }
+    rules = {p.paper_id: rescue_decision(p, 0.0, 2.0) for p in papers}
+    settings: dict[str, int] = {}
+    for seed in range(shuffles):
+        decided: dict[str, tuple[bool, list[str]]] = {}
+        per_fold: list[str] = []
+        for i, held in enumerate(outer := deal(papers, 5, str(2000 + seed))):
+            train = [p for j, fold in enumerate(outer) if j != i for p in fold]
+            c, t, _ = tune_rescue(train, embeddings, f"{seed}:{i}")
+            settings[f"C={c} t={t}"] = settings.get(f"C={c} t={t}", 0) + 1
+            values = fit_paper_classifier(train, embeddings, c)(held)
+            rescued: dict[str, list[bool]] = {s: [] for s in SOURCES}
+            for p, q in zip(held, values, strict=True):
+                decided[p.paper_id] = rescue_decision(p, float(q), t)
+                if decided[p.paper_id][0] and not p.found:
+                    rescued[p.source].append(p.label)
+            per_fold.append(" ".join(f"{s} {sum(r)}/{len(r)}" for s, r in rescued.items()))
+        print(f"shuffle {seed}: rescued true/all per outer fold: " + "; ".join(per_fold))
+        for s in SOURCES:
+            mine = [p for p in papers if p.source == s]
+            if mine:
+                figures["rules"][s].append(paper_scores(mine, rules))
+                figures["rescue"][s].append(paper_scores(mine, decided))
+    print(f"settings chosen by the inner CV: {settings}")
+    print(f"{'source':<8}{'decision':<10}{'precision':>10}{'recall':>8}{'F1':>8}{'vars F1':>9}")
+    for s in SOURCES:
+        for n in ("rules", "rescue"):
+            rows = figures[n][s]
+            if not rows:
+                continue
+            cells = [
+                statistics.fmean(getattr(r, f) for r in rows)
+                for f in ("precision", "recall", "f1", "variables_f1")
+            ]
+            print(
+                f"{s:<8}{n:<10}"
+                + "".join(f"{v:>{w}.3f}" for v, w in zip(cells, (10, 8, 8, 9), strict=True))
+            )
+    return figures
+
+
 @dataclass(frozen=True)
 class PositivePaper:
     """A labelled positive: what the rules read, its source, and its annotators' variables."""
@@ -794,6 +1010,11 @@ def main() -> None:
     parser.add_argument("--no-cv", action="store_true", help="skip the nested comparison")
     parser.add_argument("--recall", action="store_true", help="count the rescue conditions")
     parser.add_argument(
+        "--embed-rescue",
+        action="store_true",
+        help="CV of the paper-level abstract-embedding rescue (loads the model)",
+    )
+    parser.add_argument(
         "--embed",
         action="store_true",
         help=f"add the {', '.join(EMBED_APPROACHES)} approaches (loads the model)",
@@ -801,6 +1022,10 @@ def main() -> None:
     args = parser.parse_args()
     texts = args.external_texts or external_texts_from_env()
     data = load_labelled(args.seeds, args.labels, args.second, args.external_labels, texts)
+    if args.embed_rescue:
+        everyone = rescue_papers(data)
+        embed_rescue_cv(everyone, embed_papers(data, everyone), args.shuffles)
+        return
     if args.recall:
         recall_probe(data)
         recall_cv(data, args.shuffles)
