@@ -87,3 +87,82 @@ def test_knn_share_is_a_share(fit: Any, n: int, seed: int) -> None:
     assert held.shape == (3, 1)
     for share in (*own[:, 0], *held[:, 0]):
         assert -1e-12 <= share <= 1 + 1e-12
+
+
+# ---- the paper-level abstract-embedding rescue (``--embed-rescue``) ----
+
+
+def _paper(fit: Any, pid: str, source: str, label: bool, found: bool, **kw: Any) -> Any:
+    return fit.RescuePaper(
+        paper_id=pid,
+        source=source,
+        label=label,
+        gold=frozenset(kw.get("gold", ())),
+        found=found,
+        rule_variables=kw.get("rule", []),
+        own_variables=kw.get("own", []),
+    )
+
+
+def test_rescue_decision_needs_probability_and_an_own_quantity(fit: Any) -> None:
+    rules_pos = _paper(fit, "a", "dev", True, True, rule=["compute"], own=["model_size"])
+    missed = _paper(fit, "b", "ext", True, False, own=["data_size", "model_size"])
+    bare = _paper(fit, "c", "ext", True, False)
+    assert fit.rescue_decision(rules_pos, 0.0, 0.5) == (True, ["compute"])
+    assert fit.rescue_decision(missed, 0.7, 0.7) == (True, ["data_size", "model_size"])
+    assert fit.rescue_decision(missed, 0.69, 0.7) == (False, [])
+    assert fit.rescue_decision(bare, 1.0, 0.5) == (False, [])
+    assert fit.rescue_decision(missed, 1.0, 1.01) == (False, [])  # the "never" threshold
+
+
+def test_paper_scores_count_a_missed_positive_as_zero_variables(fit: Any) -> None:
+    papers = [
+        _paper(fit, "tp", "dev", True, True, gold={"compute"}),
+        _paper(fit, "fn", "dev", True, False, gold={"model_size"}),
+        _paper(fit, "fp", "dev", False, True),
+        _paper(fit, "tn", "dev", False, False),
+    ]
+    decided = {
+        "tp": (True, ["compute", "data_size"]),
+        "fn": (False, []),
+        "fp": (True, ["compute"]),
+        "tn": (False, []),
+    }
+    s = fit.paper_scores(papers, decided)
+    assert (s.precision, s.recall, s.f1) == (0.5, 0.5, 0.5)
+    assert s.variables_f1 == pytest.approx((2 / 3 + 0.0) / 2)
+
+
+def test_rescue_variables_are_own_sentences_only(fit: Any) -> None:
+    from kb.records import Paper
+
+    paper = Paper(
+        paper_id="t:r",
+        title="A study",
+        abstract="Prior work found that loss falls as a power law in model size. "
+        "We train transformers on 300B tokens of text.",
+    )
+    own = fit.rescue_variables(paper)
+    assert "data_size" in own
+    assert "model_size" not in own  # named only in a background sentence
+
+
+def test_tuned_rescue_finds_separable_missed_positives(fit: Any) -> None:
+    rng = np.random.default_rng(0)
+    papers: list[Any] = []
+    embeddings: dict[str, Any] = {}
+    for source in ("dev", "ext"):
+        for i in range(40):
+            label = i % 2 == 0
+            found = label and i % 4 == 0  # the rules miss half the positives
+            pid = f"{source}{i}"
+            papers.append(_paper(fit, pid, source, label, found, own=["compute"], gold={"compute"}))
+            v = rng.normal(size=6) * 0.1
+            v[0] += 1.0 if label else -1.0
+            embeddings[pid] = v / np.linalg.norm(v)
+    c, t, inner = fit.tune_rescue(papers, embeddings, "test")
+    assert c in fit.RESCUE_C_GRID
+    assert t < 1.01  # rescuing pays on both sources
+    assert inner == pytest.approx(1.0)
+    probs = fit.fit_paper_classifier(papers, embeddings, c)(papers)
+    assert all((q >= t) == p.label for p, q in zip(papers, probs, strict=True))
