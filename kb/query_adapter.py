@@ -18,6 +18,7 @@ other model the searcher leaves queries as they are.
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -27,9 +28,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kb.errors import BadInputError
 
-__all__ = ["DEFAULT_ADAPTER", "AdapterMeta", "QueryAdapter"]
+__all__ = ["DEFAULT_ADAPTER", "AdapterMeta", "QueryAdapter", "default_adapter_path"]
 
 DEFAULT_ADAPTER = Path(__file__).resolve().parent.parent / "data" / "query_adapter.npz"
+
+
+def default_adapter_path() -> str:
+    """``$KB_QUERY_ADAPTER`` if set (an empty value turns the adapter off), else the shipped
+    ``data/query_adapter.npz``. An adapter fitted for another model (``$KB_MODEL``) is written
+    by ``benchmarks/fit_query_adapter.py --write --out PATH`` run with that model."""
+    return os.environ.get("KB_QUERY_ADAPTER", str(DEFAULT_ADAPTER))
 
 
 class AdapterMeta(BaseModel):

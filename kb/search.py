@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -54,7 +54,7 @@ from kb.index import TERM_MIN_DF, IndexRow, LoadedIndex, open_index
 from kb.keyword import tokenize
 from kb.keyword_cache import keyword_fields, open_keyword_index
 from kb.lay_view import lay_view
-from kb.query_adapter import DEFAULT_ADAPTER, QueryAdapter
+from kb.query_adapter import QueryAdapter, default_adapter_path
 from kb.query_kind import DEFAULT_MODEL as DEFAULT_KIND_MODEL
 from kb.query_kind import KINDS, QueryKindModel
 from kb.ranking import (
@@ -192,9 +192,9 @@ class Tuning:
     # The query-kind classifier behind the gate columns (kb.query_kind, kb.ranking.kind_gate).
     kind_model: str = str(DEFAULT_KIND_MODEL)
     # The query-side adapter (kb.query_adapter) applied to the query vector before the
-    # semantic columns and semantic-only search; "" for none. Used only with the encoder it was
-    # fitted for.
-    query_adapter: str = str(DEFAULT_ADAPTER)
+    # semantic columns and semantic-only search; "" for none; default $KB_QUERY_ADAPTER or the
+    # shipped data/query_adapter.npz. Used only with the encoder it was fitted for.
+    query_adapter: str = field(default_factory=default_adapter_path)
     # The term-translation table behind the ``kw_translation`` column (kb.translation), and
     # whether that column is multiplied by P(paraphrase | query) (kb.query_kind).
     term_translation: str = str(DEFAULT_TRANSLATION)

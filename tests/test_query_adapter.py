@@ -207,3 +207,14 @@ def test_fitting_learns_a_systematic_query_shift() -> None:
     before = np.mean(1 / ranks_of(q[test], docs[test], local))
     after = np.mean(1 / ranks_of(adapted, docs[test], local))
     assert after > before + 0.05
+
+
+def test_the_adapter_setting_follows_kb_query_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kb.query_adapter import DEFAULT_ADAPTER
+
+    monkeypatch.delenv("KB_QUERY_ADAPTER", raising=False)
+    assert Tuning().query_adapter == str(DEFAULT_ADAPTER)
+    monkeypatch.setenv("KB_QUERY_ADAPTER", "")
+    assert Tuning().query_adapter == ""  # off
+    monkeypatch.setenv("KB_QUERY_ADAPTER", "/models/mine.npz")
+    assert Tuning().query_adapter == "/models/mine.npz"
