@@ -34,7 +34,7 @@ from benchmarks._corpus import load_seeds  # noqa: E402
 from ingest.claims import EXTRACTOR_VERSION, extract_store  # noqa: E402
 from ingest.pipeline import ingest_paths  # noqa: E402
 from kb.index import build_index  # noqa: E402
-from kb.ranking import ndcg_at  # noqa: E402
+from kb.ranking import FEATURES, ndcg_at  # noqa: E402
 from kb.records import Paper  # noqa: E402
 from kb.search import Searcher, Tuning  # noqa: E402
 from kb.store import Store  # noqa: E402
@@ -238,7 +238,13 @@ def main() -> None:
     if args.query_adapter is not None:
         tuning = dataclasses.replace(tuning, query_adapter=args.query_adapter)
     if args.weights is not None:
-        weights = tuple(float(w) for w in args.weights.split(","))
+        try:
+            weights = tuple(float(w) for w in args.weights.split(","))
+        except ValueError:
+            parser.error(f"--weights: expected comma-separated numbers, got {args.weights!r}")
+        if len(weights) != len(FEATURES):
+            parser.error(f"--weights: {len(weights)} values; expected {len(FEATURES)}, one per "
+                         f"kb.ranking.FEATURES ({', '.join(FEATURES)})")  # fmt: skip
         tuning = dataclasses.replace(tuning, weights=weights)
     print(f"query adapter: {tuning.query_adapter or 'none'}")
     searcher = Searcher.open(store, str(args.db), tuning=tuning)

@@ -71,7 +71,7 @@ def merge(queries: list[dict[str, Any]], grades: list[dict[str, Any]], source: s
     return len(seen)
 
 
-def _searcher(db: Path, adapters: list[str] | None) -> list[Any]:
+def _searchers(db: Path, adapters: list[str] | None) -> list[Any]:
     """One searcher per query-adapter setting (None: the shipped setting only)."""
     import dataclasses
 
@@ -127,7 +127,7 @@ def main() -> None:
         write_jsonl(args.queries, queries)
         print(f"{args.queries}: {added} grades folded in")
         return
-    searchers = _searcher(args.db, args.query_adapter)
+    searchers = _searchers(args.db, args.query_adapter)
     if args.cmd == "pool":
         rows, total = [], 0
         for q in queries:

@@ -49,10 +49,10 @@ Features:
   bigger models ... the loss gets better"); 0 for papers without claims. Lay queries meet the
   papers' findings in their own register.
 - ``kw_translation``: BM25 (title + abstract) of the document terms the query's words translate
-  to (:func:`kb.translation.translate`: P(doc term | query term), IBM Model 1 fitted on queries
-  written for abstracts outside the seed corpus), the query's own words excluded; times
-  P(paraphrase) when ``Tuning.translation_gated``. Lay words reach the papers' vocabulary on the
-  keyword side.
+  to (:meth:`kb.translation.TermTranslation.translate`: P(doc term | query term), IBM Model 1
+  fitted on queries written for abstracts outside the seed corpus), the query's own words
+  excluded; times P(paraphrase) when ``Tuning.translation_gated``. Lay words reach the papers'
+  vocabulary on the keyword side.
 """
 
 from __future__ import annotations

@@ -221,8 +221,7 @@ class Searcher:
         self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
         self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
         self._kind_model: QueryKindModel | None = None  # loaded on first use
-        self._adapter: QueryAdapter | None = None  # loaded on first use
-        self._adapter_path = ""
+        self._adapter: tuple[str, QueryAdapter] | None = None  # (path, adapter), on first use
         self._translation: tuple[str, TermTranslation] | None = None  # loaded on first use
         self._lay: tuple[FloatMatrix, NDArray[np.bool_]] | None = None  # lay-view vectors
         self._lay_texts: list[str] | None = None  # built on first use
@@ -449,11 +448,10 @@ class Searcher:
         path = self.tuning.query_adapter
         if not path:
             return None
-        if self._adapter is None or self._adapter_path != path:
-            self._adapter, self._adapter_path = QueryAdapter.load(path), path
-        if not self._adapter.fits(self.embedder.name, self.embedder.dim):
-            return None
-        return self._adapter
+        if self._adapter is None or self._adapter[0] != path:
+            self._adapter = (path, QueryAdapter.load(path))
+        adapter = self._adapter[1]
+        return adapter if adapter.fits(self.embedder.name, self.embedder.dim) else None
 
     @property
     def term_translation(self) -> TermTranslation:

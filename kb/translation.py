@@ -12,10 +12,10 @@ on the project's own queries for real abstracts OUTSIDE the seed corpus
 stemmed query term (:func:`kb.keyword.tokenize`) seen in at least two training queries, its
 top document terms and their probabilities. Derived statistics only; no text.
 
-:func:`translate` gives the weighted document terms of a query, its own tokens and the
-scaling-vocabulary expansion words (:func:`kb.vocabulary.expand_query`, already searched by the
-``expansion`` column) excluded; the ``kw_translation`` column of :mod:`kb.ranking` is BM25
-(title + abstract) of those terms.
+:meth:`TermTranslation.translate` gives the weighted document terms of a query, its own tokens
+and the scaling-vocabulary expansion words (:func:`kb.vocabulary.expand_query`, already searched
+by the ``expansion`` column) excluded; the ``kw_translation`` column of :mod:`kb.ranking` is
+BM25 (title + abstract) of those terms.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from kb.errors import BadInputError
 from kb.keyword import tokenize
 from kb.vocabulary import expand_query
 
-__all__ = ["DEFAULT_TRANSLATION", "TermTranslation", "TranslationMeta", "translate"]
+__all__ = ["DEFAULT_TRANSLATION", "TermTranslation", "TranslationMeta"]
 
 DEFAULT_TRANSLATION = Path(__file__).resolve().parent.parent / "data" / "term_translation.json"
 
@@ -110,18 +110,3 @@ class TermTranslation(BaseModel):
                 f"{p}: not a term translation table (expected JSON with meta and table "
                 f"{{query term: {{doc term: probability}}}}): at {where}: {first['msg']}"
             ) from err
-
-
-_LOADED: dict[str, TermTranslation] = {}
-
-
-def translate(query: str, path: str | Path = DEFAULT_TRANSLATION) -> dict[str, float]:
-    """Weighted document terms for ``query`` from the table at ``path`` (loaded once per path).
-
-    Raises:
-        BadInputError: the table file is missing or malformed.
-    """
-    key = str(path)
-    if key not in _LOADED:
-        _LOADED[key] = TermTranslation.load(path)
-    return _LOADED[key].translate(query)

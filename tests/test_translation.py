@@ -1,5 +1,6 @@
-"""Term translation (kb.translation): the table file, translate(), the ``kw_translation`` column
-of the learned fusion, and the IBM Model 1 fitter of benchmarks/fit_term_translation.py."""
+"""Term translation (kb.translation): the table file, TermTranslation.translate(), the
+``kw_translation`` column of the learned fusion, and the IBM Model 1 fitter of
+benchmarks/fit_term_translation.py."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from kb.keyword import tokenize
 from kb.ranking import FEATURES, TRANSLATION_FEATURES
 from kb.search import LEARNED_WEIGHTS, Searcher, Tuning
 from kb.store import Store
-from kb.translation import DEFAULT_TRANSLATION, TermTranslation, TranslationMeta, translate
+from kb.translation import DEFAULT_TRANSLATION, TermTranslation, TranslationMeta
 from kb.vocabulary import expand_query
 from tests.test_search import PAPERS, HashEmbedder
 from tests.test_search_ranking import indexed  # noqa: F401  (pytest fixture)
@@ -64,7 +65,7 @@ def test_bad_files_name_the_file_and_the_problem(
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match=r"missing\.json: term translation table not found"):
-        translate("anything", tmp_path / "missing.json")
+        TermTranslation.load(tmp_path / "missing.json")
 
 
 # -- translate ---------------------------------------------------------------------------------
@@ -73,10 +74,10 @@ def test_translate_sums_over_tokens_and_excludes_the_query_s_own_tokens(tmp_path
         tmp_path,
         {"listen": {"speech": 0.3, "audio": 0.2, "bigger": 0.1}, "bigger": {"speech": 0.1}},
     )
-    out = translate("a bigger listening machine", path)
+    out = TermTranslation.load(path).translate("a bigger listening machine")
     assert out == {"speech": pytest.approx(0.4), "audio": pytest.approx(0.2)}
     assert not set(out) & set(tokenize("a bigger listening machine"))
-    assert translate("unrelated words only", path) == {}
+    assert TermTranslation.load(path).translate("unrelated words only") == {}
 
 
 def test_translate_leaves_out_the_scaling_vocabulary_expansion(tmp_path: Path) -> None:
@@ -84,7 +85,7 @@ def test_translate_leaves_out_the_scaling_vocabulary_expansion(tmp_path: Path) -
     implied = tokenize(" ".join(expand_query(query)))
     assert implied, "the vocabulary expands this query"
     path = _table(tmp_path, {tokenize("bigger")[0]: {implied[0]: 0.5, "zebra": 0.2}})
-    assert translate(query, path) == {"zebra": pytest.approx(0.2)}
+    assert TermTranslation.load(path).translate(query) == {"zebra": pytest.approx(0.2)}
 
 
 # -- the learned-fusion column -----------------------------------------------------------------
