@@ -30,7 +30,7 @@ def variables_of(abstract: str, title: str = "A Study") -> set[str]:
 
 
 def test_version_is_bumped() -> None:
-    assert EXTRACTOR_VERSION == "claims-rules-4"
+    assert EXTRACTOR_VERSION == "claims-rules-5"
 
 
 # -- variable synonyms from the labelling guide ----------------------------------------------
@@ -60,6 +60,11 @@ def test_guide_synonyms(sentence: str, variable: str) -> None:
         ("We find accuracy follows a power law in model size, whatever the training data quality.",
          "data_size"),
         ("We find loss follows a power law in model size under training data filtering.",
+         "data_size"),
+        # a training setup or setting is not a training set (claims-rules-5)
+        ("We find loss follows a power law in model size whatever the training setup.",
+         "data_size"),
+        ("We find loss follows a power law in model size across training settings.",
          "data_size"),
     ],
 )  # fmt: skip
