@@ -257,6 +257,27 @@ def add_external_texts_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _with_rescue(
+    path: Path, papers: dict[str, Paper], preds: dict[str, Extraction]
+) -> tuple[dict[str, Extraction], str]:
+    """``preds`` with the embedding rescue at ``path`` applied (one encode call for the papers
+    it could change), and the version stamp they carry."""
+    from ingest.claims.rescue import RescueModel, apply_rescue, needs_vector
+    from kb.embed import load_embedder, model_name
+    from kb.index import paper_text
+
+    model = RescueModel.load(path)
+    if not model.fits(model_name(None), model.meta.dim):
+        raise SystemExit(f"{path} was fitted for {model.meta.encoder}, not {model_name(None)}")
+    wanted = sorted(pid for pid, e in preds.items() if needs_vector(papers[pid], e))
+    vectors = load_embedder(None).encode([paper_text(papers[pid]) for pid in wanted])
+    by_id = dict(zip(wanted, vectors, strict=True))
+    out = {pid: apply_rescue(papers[pid], e, by_id.get(pid), model) for pid, e in preds.items()}
+    rescued = sum(out[pid].studies_scaling_law for pid in wanted)
+    print(f"rescue {path}: {len(wanted)} papers read by the classifier, {rescued} rescued")
+    return out, EXTRACTOR_VERSION + model.tag
+
+
 def main() -> None:
     """Run the extractor over the labelled papers and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -274,6 +295,11 @@ def main() -> None:
         default="dev,heldout,all,ext-tune,ext-test",
         help="comma-separated splits to print (dev, heldout, all, ext-tune, ext-test); "
         "tune with --splits dev,ext-tune",
+    )
+    parser.add_argument(
+        "--rescue",
+        metavar="PATH",
+        help="apply the embedding rescue saved at PATH (ingest.claims.rescue; loads the model)",
     )
     args = parser.parse_args()
     if args.external_texts is None:
@@ -322,7 +348,10 @@ def main() -> None:
     # Only the papers of the printed splits are read.
     needed = {r["paper_id"] for split_rows in splits.values() for r in split_rows}
     preds = {pid: extract(papers[pid]) for pid in needed}
-    print(f"extractor {EXTRACTOR_VERSION}; labels {args.labels.relative_to(ROOT)}")
+    version = EXTRACTOR_VERSION
+    if args.rescue:
+        preds, version = _with_rescue(Path(args.rescue), papers, preds)
+    print(f"extractor {version}; labels {args.labels.relative_to(ROOT)}")
     header = f"{'figure':<22}" + "".join(f"{s:>10}" for s in splits)
     print(header)
     results = {name: evaluate(split_rows, preds) for name, split_rows in splits.items()}

@@ -191,6 +191,7 @@ from bench_claims import (  # noqa: E402
 )
 
 from ingest.claims.extract import SentenceReading, explain, read_paper  # noqa: E402
+from ingest.claims.rescue import DEFAULT_RESCUE, RescueMeta, RescueModel  # noqa: E402
 from ingest.claims.variables import (  # noqa: E402
     DEFAULT_WEIGHTS,
     FEATURES,
@@ -587,6 +588,45 @@ def embed_rescue_cv(
                 + "".join(f"{v:>{w}.3f}" for v, w in zip(cells, (10, 8, 8, 9), strict=True))
             )
     return figures
+
+
+def write_rescue(papers: Sequence[RescuePaper], embeddings: Embeddings, out: Path) -> RescueModel:
+    """Choose (C, t) by ``tune_rescue`` on all ``papers`` (seed "final"), fit the classifier on
+    all of them and write it to ``out`` (``ingest.claims.rescue``); returns the model."""
+    from kb.embed import model_name
+
+    c, t, inner = tune_rescue(papers, embeddings, "final")
+    if t > 1.0:
+        raise SystemExit(f"the inner CV chose never to rescue (C={c}); nothing written")
+    x = np.vstack([embeddings[p.paper_id] for p in papers])
+    y = np.array([p.label for p in papers], dtype=int)
+    clf = LogisticRegression(C=c, max_iter=2000).fit(x, y)
+    counts = {s: sum(p.source == s for p in papers) for s in SOURCES}
+    meta = RescueMeta(
+        encoder=model_name(None),
+        dim=x.shape[1],
+        intercept=float(clf.intercept_[0]),
+        threshold=t,
+        trained_on=(
+            f"dev split of data/eval/claims_dev.jsonl ({counts['dev']} papers) + "
+            f"data/eval/claims_external.jsonl outside ext-test ({counts['ext']} papers), "
+            f"studies_scaling_law labels; C={c}, threshold={t} by 5-fold CV (inner balanced "
+            f"paper F1 {inner:.3f}); "
+            "benchmarks/fit_claim_variables.py --embed-rescue --write-rescue"
+        ),
+    )
+    model = RescueModel(meta, clf.coef_[0])
+    model.save(out)
+    rescued = [
+        p for p in papers if not p.found and p.own_variables
+        and model.probability(embeddings[p.paper_id]) >= t
+    ]  # fmt: skip
+    print(
+        f"wrote {out}: C={c} t={t} (inner CV {inner:.3f}); in-sample it rescues "
+        f"{sum(p.label for p in rescued)} positives and {sum(not p.label for p in rescued)} "
+        f"negatives of {len(papers)} papers; tag {model.tag}"
+    )
+    return model
 
 
 @dataclass(frozen=True)
@@ -1053,6 +1093,17 @@ def main() -> None:
         help="CV of the paper-level abstract-embedding rescue (loads the model)",
     )
     parser.add_argument(
+        "--write-rescue",
+        action="store_true",
+        help="with --embed-rescue: choose (C, t) on all papers, fit, write --rescue-out",
+    )
+    parser.add_argument(
+        "--rescue-out",
+        type=Path,
+        default=DEFAULT_RESCUE,
+        help=f"where --write-rescue writes (default {DEFAULT_RESCUE.relative_to(ROOT)})",
+    )
+    parser.add_argument(
         "--embed",
         action="store_true",
         help=f"add the {', '.join(EMBED_APPROACHES)} approaches (loads the model)",
@@ -1060,9 +1111,15 @@ def main() -> None:
     args = parser.parse_args()
     texts = args.external_texts or external_texts_from_env()
     data = load_labelled(args.seeds, args.labels, args.second, args.external_labels, texts)
+    if args.write_rescue and not args.embed_rescue:
+        parser.error("--write-rescue needs --embed-rescue")
     if args.embed_rescue:
         everyone = rescue_papers(data)
-        embed_rescue_cv(everyone, embed_papers(data, everyone), args.shuffles)
+        embeddings = embed_papers(data, everyone)
+        if args.shuffles > 0:
+            embed_rescue_cv(everyone, embeddings, args.shuffles)
+        if args.write_rescue:
+            write_rescue(everyone, embeddings, args.rescue_out)
         return
     if args.recall:
         recall_probe(data)
