@@ -110,14 +110,17 @@ def read_external_texts(texts_paths: Path | Sequence[Path]) -> dict[str, Paper]:
 
 
 def read_external(
-    labels_path: Path, texts_paths: Path | Sequence[Path]
+    labels_path: Path, texts_paths: Path | Sequence[Path], *, skip_missing: bool = False
 ) -> tuple[list[dict[str, Any]], dict[str, Paper]]:
     """The external labels (with ``paper_id`` and ``split`` set) and their papers.
 
     ``texts_paths`` is one or several JSON-lines files (:func:`read_external_texts`). Raises
-    ``SystemExit`` naming the file and line when a label has no text or a line is broken.
+    ``SystemExit`` naming the file and line when a label has no text or a line is broken; with
+    ``skip_missing`` a label with no text is left out instead, and the counts kept per split are
+    printed (for a partial set of texts, e.g. one rebuilt from the URLs).
     """
     papers = read_external_texts(texts_paths)
+    skipped: dict[str, int] = {}
     shown = os.pathsep.join(
         str(p) for p in ([texts_paths] if isinstance(texts_paths, Path) else texts_paths)
     )
@@ -127,6 +130,9 @@ def read_external(
             continue
         row = json.loads(line)
         pid = external_paper_id(row["ext_id"])
+        if pid not in papers and skip_missing:
+            skipped[row["split"]] = skipped.get(row["split"], 0) + 1
+            continue
         if pid not in papers:
             raise SystemExit(
                 f"{labels_path}, line {number}: no text for {row['ext_id']} in {shown}"
@@ -137,7 +143,23 @@ def read_external(
                 f"{external_split(row['ext_id'])!r} (sha256 rule)"
             )
         rows.append({**row, "paper_id": pid})
+    if skip_missing:
+        kept = {split: sum(r["split"] == split for r in rows) for split in EXTERNAL_SPLITS}
+        print(
+            "external texts: "
+            + ", ".join(f"{s} {kept[s]} of {kept[s] + skipped.get(s, 0)}" for s in EXTERNAL_SPLITS)
+            + " labelled papers have a text (the rest skipped: --skip-missing-texts)"
+        )
     return rows, papers
+
+
+def add_skip_missing_option(parser: argparse.ArgumentParser) -> None:
+    """``--skip-missing-texts``: score the external papers that have a text, skip the rest."""
+    parser.add_argument(
+        "--skip-missing-texts",
+        action="store_true",
+        help="leave out external labels with no text instead of stopping (prints the counts)",
+    )
 
 
 def set_f1(pred: Iterable[str], gold: Iterable[str]) -> float:
@@ -285,6 +307,7 @@ def main() -> None:
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--external-labels", type=Path, default=EXTERNAL_LABELS)
     add_external_texts_option(parser)
+    add_skip_missing_option(parser)
     parser.add_argument(
         "--errors",
         choices=["dev", "ext-tune"],
@@ -332,7 +355,9 @@ def main() -> None:
         if args.errors in EXTERNAL_SPLITS:
             raise SystemExit(f"--errors {args.errors} needs --external-texts")
     elif wants_external:
-        ext_rows, ext_papers = read_external(args.external_labels, args.external_texts)
+        ext_rows, ext_papers = read_external(
+            args.external_labels, args.external_texts, skip_missing=args.skip_missing_texts
+        )
         papers.update(ext_papers)
         for name in EXTERNAL_SPLITS:
             every[name] = [r for r in ext_rows if r["split"] == name]

@@ -184,6 +184,7 @@ from bench_claims import (  # noqa: E402
     EXTERNAL_LABELS,
     LABELS,
     add_external_texts_option,
+    add_skip_missing_option,
     external_texts_from_env,
     read_external,
     read_seed_papers,
@@ -259,6 +260,8 @@ def load_labelled(
     second: Path,
     external_labels: Path,
     external_texts: Sequence[Path] | None,
+    *,
+    skip_missing: bool = False,
 ) -> Labelled:
     """Dev rows of ``labels`` and external rows outside ``ext-test``, each with ``source``."""
     rows = [
@@ -268,7 +271,9 @@ def load_labelled(
     ]
     papers = dict(read_seed_papers(seeds_dir))
     if external_texts:
-        ext_rows, ext_papers = read_external(external_labels, external_texts)
+        ext_rows, ext_papers = read_external(
+            external_labels, external_texts, skip_missing=skip_missing
+        )
         rows += [{**r, "source": "ext"} for r in ext_rows if r["split"] != "ext-test"]
         papers.update(ext_papers)
     else:
@@ -1080,6 +1085,7 @@ def main() -> None:
     parser.add_argument("--second", type=Path, default=SECOND)
     parser.add_argument("--external-labels", type=Path, default=EXTERNAL_LABELS)
     add_external_texts_option(parser)
+    add_skip_missing_option(parser)
     parser.add_argument("--shuffles", type=int, default=5, help="outer CV repetitions")
     parser.add_argument(
         "--approach", choices=[v for v in VARIANTS if v not in DEV_ONLY], default="logreg"
@@ -1110,7 +1116,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     texts = args.external_texts or external_texts_from_env()
-    data = load_labelled(args.seeds, args.labels, args.second, args.external_labels, texts)
+    data = load_labelled(
+        args.seeds,
+        args.labels,
+        args.second,
+        args.external_labels,
+        texts,
+        skip_missing=args.skip_missing_texts,
+    )
     if args.write_rescue and not args.embed_rescue:
         parser.error("--write-rescue needs --embed-rescue")
     if args.embed_rescue:

@@ -95,6 +95,20 @@ def test_read_external_names_a_missing_text(tmp_path: Path) -> None:
         bench.read_external(EXTERNAL, _texts(tmp_path, ids[1:]))
 
 
+def test_read_external_can_skip_missing_texts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = _bench()
+    all_rows = _rows()
+    ids = [r["ext_id"] for r in all_rows]
+    rows, _ = bench.read_external(EXTERNAL, _texts(tmp_path, ids[2:]), skip_missing=True)
+    assert [r["ext_id"] for r in rows] == ids[2:]
+    out = capsys.readouterr().out
+    tests = sum(r["split"] == "ext-test" for r in all_rows)
+    kept = sum(r["split"] == "ext-test" for r in all_rows[2:])
+    assert f"ext-test {kept} of {tests}" in out
+
+
 def test_read_external_names_a_broken_text_line(tmp_path: Path) -> None:
     bench = _bench()
     path = tmp_path / "texts.jsonl"
