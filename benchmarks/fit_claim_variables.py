@@ -156,6 +156,12 @@ Amended before any run, once the rebuild was done: 196 of the 234 texts were rec
 rest have URLs that name no title, or only cut-off copies survive), so every external figure of
 this round is on the papers with a text (``--skip-missing-texts``): ``ext-tune`` 131 of 156,
 ``ext-test`` 65 of 78. Rule 1 applies to those 65 ``ext-test`` papers.
+
+Result (claims-rules-5; the CV rerun: external folds paper F1 0.893 -> 0.913, variables 0.560 ->
+0.586; dev 0.994 -> 0.990, 0.907 -> 0.920): the fitted model (C=1, t=0.7) raises ``ext-test``
+paper F1 0.857 -> 0.886 and variables F1 0.563 -> 0.608 (rule 1 passes), exponent precision stays
+1.0, but held-out paper F1 falls 0.912 -> 0.897 (one false positive), below 0.90: rule 2 fails,
+not shipped (data/eval/README.md).
 A check with ``--shuffles 5`` (after the decision) gives the same picture: dev precision 0.961,
 F1 0.980, variables 0.924; external recall 0.884, F1 0.914, variables 0.628.
 
