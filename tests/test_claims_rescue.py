@@ -13,7 +13,6 @@ from ingest.claims.rescue import (
     RescueMeta,
     RescueModel,
     apply_rescue,
-    default_rescue_path,
     needs_vector,
     rescue_sentences,
 )
@@ -121,6 +120,13 @@ def test_probability_is_a_logistic_on_the_unit_vector() -> None:
         m.probability(np.ones(3))
 
 
+def test_shipped_file_loads() -> None:
+    shipped = RescueModel.load(DEFAULT_RESCUE)
+    assert shipped.meta.dim == 384
+    assert 0.5 <= shipped.meta.threshold <= 0.9
+    assert "claims_dev.jsonl" in shipped.meta.trained_on
+
+
 def test_save_load_round_trip_and_tag(tmp_path: Path) -> None:
     m = model(intercept=0.25, threshold=0.7, weights=np.arange(DIM, dtype=float))
     path = tmp_path / "rescue.npz"
@@ -150,10 +156,3 @@ def test_bad_files_are_named(tmp_path: Path) -> None:
         RescueModel(model(0.0).meta, np.zeros(DIM + 1))
     with pytest.raises(BadInputError, match="NaN"):
         RescueModel(model(0.0).meta, np.full(DIM, np.nan))
-
-
-def test_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("KB_CLAIMS_RESCUE", raising=False)
-    assert default_rescue_path() == str(DEFAULT_RESCUE)
-    monkeypatch.setenv("KB_CLAIMS_RESCUE", "")
-    assert default_rescue_path() == ""

@@ -15,17 +15,20 @@ embedding model (issue 4: "the shipped embedding model as a classifier, or a mix
 
 Rules positives are never changed, and no paper becomes negative. The model is fitted and chosen
 by ``benchmarks/fit_claim_variables.py --embed-rescue --write-rescue`` (dev + external tuning
-papers; see data/eval/README.md for how it was confirmed) and shipped as
-``data/claims_rescue.npz``. It only means something for the encoder it was fitted with: for any
-other model (``$KB_MODEL``) the extractor is the rules alone. Every row written while a rescue is
-in use carries ``EXTRACTOR_VERSION + model.tag`` so ``kb extract`` redoes papers when it changes.
+papers) and saved as ``data/claims_rescue.npz``; it only means something for the encoder it was
+fitted with (``RescueModel.fits``). Rows it writes carry ``EXTRACTOR_VERSION + model.tag``.
+
+NOT part of ``kb ingest`` / ``kb extract``: its pre-registered confirmation (data/eval/README.md,
+claims9) passed on external test papers (paper F1 0.857 -> 0.886, variables F1 0.563 -> 0.608)
+but added a false positive on the seed corpus' held-out papers (paper F1 0.912 -> 0.897, below
+issue 4's 0.90). It stays for ``benchmarks/bench_claims.py --rescue`` and for Python users:
+``apply_rescue(paper, extract(paper), vector, RescueModel.load())``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -50,18 +53,11 @@ __all__ = [
     "RescueMeta",
     "RescueModel",
     "apply_rescue",
-    "default_rescue_path",
     "needs_vector",
     "rescue_sentences",
 ]
 
 DEFAULT_RESCUE = Path(__file__).resolve().parents[2] / "data" / "claims_rescue.npz"
-
-
-def default_rescue_path() -> str:
-    """``$KB_CLAIMS_RESCUE`` if set (an empty value turns the rescue off), else the shipped
-    ``data/claims_rescue.npz``."""
-    return os.environ.get("KB_CLAIMS_RESCUE", str(DEFAULT_RESCUE))
 
 
 class RescueMeta(BaseModel):
