@@ -30,7 +30,7 @@ def variables_of(abstract: str, title: str = "A Study") -> set[str]:
 
 
 def test_version_is_bumped() -> None:
-    assert EXTRACTOR_VERSION == "claims-rules-5"
+    assert EXTRACTOR_VERSION == "claims-rules-6"
 
 
 # -- variable synonyms from the labelling guide ----------------------------------------------
@@ -188,3 +188,85 @@ def test_cv_folds_are_stratified_and_cover_dev() -> None:
     ids = sorted(str(r["paper_id"]) for f in folds for r in f)
     assert ids == sorted(str(r["paper_id"]) for r in rows)
     assert [sum(r["studies_scaling_law"] for r in f) for f in folds] == [2] * 5
+
+
+# -- words that only contain a lexicon word (claims-rules-6) ---------------------------------
+# Each row: a look-alike that must not read as the entry, and the genuine phrase that still must.
+@pytest.mark.parametrize(
+    ("look_alike", "genuine", "variable"),
+    [
+        ("an in-depth study of depth-wise convolutions", "the depth", "depth"),
+        ("8-bit bit-width", "the width", "width"),
+        ("tuned hyper-parameters", "the parameters", "model_size"),
+        ("hyperparameter scaling", "parameter scaling", "model_size"),
+        ("the timescale of the model", "the scale of the model", "model_size"),
+        ("the size of the datastore", "the size of the data", "data_size"),
+        ("the size of the training setup", "the size of the training set", "data_size"),
+        ("lossless data compression", "less data", "data_size"),
+        ("1,000 context tokens", "1,000 text tokens", "data_size"),
+        ("metadata size", "data size", "data_size"),
+        ("rescaling the data", "scaling the data", "data_size"),
+    ],
+)  # fmt: skip
+def test_variable_look_alikes(look_alike: str, genuine: str, variable: str) -> None:
+    (bad,) = explain(paper(f"We find accuracy follows a power law, with {look_alike}."))
+    assert variable not in bad.variables
+    (good,) = explain(paper(f"We find accuracy follows a power law in {genuine}."))
+    assert variable in good.variables
+
+
+@pytest.mark.parametrize(
+    ("look_alike", "genuine", "response"),
+    [
+        ("its scalability and stability", "its ability", "downstream_performance"),
+        ("successive layers, trained successfully", "the success rate", "downstream_performance"),
+        ("the inequality", "the quality", "downstream_performance"),
+        ("a suboptimal learning rate", "the optimal learning rate", "optimal_hyperparameter"),
+        ("spectral normalization", "the spectral norm", "optimal_hyperparameter"),
+        ("a suboptimal model size", "the optimal model size", "optimal_model_size"),
+    ],
+)  # fmt: skip
+def test_response_look_alikes(look_alike: str, genuine: str, response: str) -> None:
+    # a performance measure the sentence does not call downstream is read as "performance"
+    names = {response, "performance"} if response == "downstream_performance" else {response}
+    (bad,) = explain(paper(f"We find {look_alike} follows a power law in model size."))
+    assert not names & set(bad.responses)
+    (good,) = explain(paper(f"We find {genuine} follows a power law in model size."))
+    assert names & set(good.responses)
+
+
+@pytest.mark.parametrize(
+    ("look_alike", "genuine", "relation"),
+    [
+        ("Accuracy scales without retraining in model size.",
+         "Accuracy scales with model size.", "scales_as"),
+        ("We report downscaling effects of model size.",
+         "We report scaling effects of model size.", "scaling_behavior"),
+        ("Whereas functions of model size are fixed, loss is not.",
+         "Loss is given as a function of model size.", "function_of"),
+        ("Loss is compared against baselines with more data.",
+         "Loss gains with more data.", "trend"),
+    ],
+)  # fmt: skip
+def test_relation_look_alikes(look_alike: str, genuine: str, relation: str) -> None:
+    (bad,) = explain(paper(look_alike))
+    assert relation not in bad.relations
+    (good,) = explain(paper(genuine))
+    assert relation in good.relations
+
+
+def test_prefix_words_are_not_background() -> None:
+    claim = "loss follows a power law in model size."
+    assert not explain(paper(f"Prioritizing data, {claim}"))[0].background
+    assert not explain(paper(f"Mostly, {claim}"))[0].background
+    assert explain(paper(f"Prior work shows {claim}"))[0].background
+
+
+def test_catastrophic_is_not_astrophysics() -> None:
+    assert not extract_module._other_field("Catastrophic forgetting", "It grows with depth.")
+    assert extract_module._other_field("Astrophysical jets", "Their power grows with mass.")
+    assert not lx.OTHER_FIELD.search("catastrophic forgetting")
+    assert lx.OTHER_FIELD.search("astrophysical jets")
+    science = dict(lx.DOMAIN_PATTERNS)["science"]
+    assert not science.search("catastrophic forgetting")
+    assert science.search("astronomy")

@@ -55,7 +55,7 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
             r"\bscal(?:es|ed)\s+(?:approximately\s+|roughly\s+)?(?:as\b|like\b|linearly"
             r"|sublinearly|"
             r"superlinearly|log-linearly|logarithmically|proportionally|inversely|predictably|"
-            r"smoothly|reliably|with(?!\s+respect))"
+            r"smoothly|reliably|with\b(?!\s+respect))"
             r"|\bscaling\s+(?:linearly|sublinearly|superlinearly|predictably|smoothly|reliably)"
             # a comparison of scaling trends; "scales favourably" alone is a boast, not a law
             r"|\bscal(?:e|es|ed)\s+(?:better|worse|poorly)\s+(?:than|compared|asymptotically)"
@@ -68,7 +68,7 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     ),
     "scaling_behavior": (
         _rx(
-            r"(?:(?:empirical|quantitative)\s+)?scaling\s+(?:behaviou?rs?|(?<=(?:rical"
+            r"(?:(?:empirical|quantitative)\s+)?\bscaling\s+(?:behaviou?rs?|(?<=(?:rical"
             r"|ative)\sscaling\s)propert(?:y|ies)|trends?|curves?|relation(?:ship)?s?|"
             r"phenomen(?:on|a)|patterns?|functions?|coefficients?|formulations?|regimes?"
             r"|exponents?|effects?|"
@@ -96,12 +96,12 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     ),
     "log_linear": (_rx(r"log-linear(?:ly)?|logarithmic(?:ally)?\b|inversely proportional"), False),
     "function_of": (
-        _rx(r"as (?:a )?functions? of|in terms of the scale|relationships? between"),
+        _rx(r"\bas (?:a )?functions? of|in terms of the scale|relationships? between"),
         False,
     ),
     "trend": (
         _rx(
-            r"(?:improv|increas|decreas|decay|grow|drop|reduc|declin|degrad|worse|better|gain|"
+            r"\b(?:improv|increas|decreas|decay|grow|drop|reduc|declin|degrad|worse|better|gain|"
             r"plateau|saturat|level(?:s|ed)? off|diminish|hallucinate less|rises?\b)\w*"
             r"(?:\s+[\w-]+){0,6}\s+(?:as|with)\s+(?:the\s+)?(?:increas|more|larger|bigger|longer|"
             r"additional|scal|growing|model|data|pre-?training|(?:the\s+)?(?:number|amount|size))"
@@ -109,7 +109,7 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
             r"|pre-?training)[\w\s-]{0,40}?"
             r"(?:increases|grows|scales)\b"
             r"|\bwith\s+(?:increas\w+|more)\s+[\w\s-]{0,30}?,\s"
-            r"|(?:improv|gain|decreas|reduc|degrad)\w*\s+(?:\w+\s+){0,3}with\s+"
+            r"|\b(?:improv|gain|decreas|reduc|degrad)\w*\s+(?:\w+\s+){0,3}with\s+"
             r"(?:more|increas\w*|larger|additional|parallel|longer|growing)\s+(?:\w+\s+)?"
             r"(?:sampling|compute|data|scale|size|parameters|tokens|steps|budgets?|length)\b"
             r"|(?:additional|more|extra|increas\w*)\s+(?:computation|compute|data|parameters"
@@ -159,7 +159,7 @@ TITLE_LAW = _rx(
 
 # A sentence that merely recalls what others found: background, not this paper's claim.
 BACKGROUND = _rx(
-    r"^(?:recent|prior|previous|existing|modern|many|most|much|despite|although|while|though|"
+    r"^(?:recent|prior\b|previous|existing|modern|many\b(?!-)|most\b|much|despite|although|while|though|"
     r"inspired|motivated|driven|following|work on|empirical scaling laws prescribe|"
     r"scaling laws (?:have|are|offer|provide|predict|signify|play|validate)|"
     r"(?:neural |empirical )?scaling laws? (?:principles )?(?:indicate|prescribe|suggest)|"
@@ -230,7 +230,7 @@ COMPLEXITY = _rx(
 # (``ML_CONTEXT``) is from outside machine learning, and the guide counts its power laws of
 # physical quantities (astrophysics, conformal field theory) as false.
 OTHER_FIELD = _rx(
-    r"astro\w*|galax\w*|magnetars?|radio bursts?|cosmolog\w*|conformal field|gravit\w*"
+    r"\bastro\w*|galax\w*|magnetars?|radio bursts?|cosmolog\w*|conformal field|gravit\w*"
     r"|quantum field|black holes?|supernova\w*|stellar|turbulen\w*|plasma|seismic|earthquake"
     r"|condensed matter|spin glass|critical phenomena|\bIsing\b|percolation|string theory"
     r"|particle physics|hadron\w*|quarks?\b|\bCFTs?\b|luminosit\w*|X-ray|\bdark matter"
@@ -327,39 +327,47 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"activated experts|experts? per token|granularity of (?:the )?experts|fine-grained experts"
     ),
     "depth": _rx(
-        r"\bdepth\b|number of layers|adding layers|(?:more|fewer) layers|layer counts?"
+        # not "in-depth" or "depth-wise" convolutions
+        r"(?<!in-)\bdepth\b(?!-(?:wise|first))|number of layers|adding layers"
+        r"|(?:more|fewer) layers|layer counts?"
         r"|deeper (?:models|networks|transformers)"
     ),
     "width": _rx(
-        r"\bwidths?\b|hidden (?:dimensions?|sizes?|units)|model dimensions?|\bfan-(?:in|out)\b"
+        # a "bit-width" is a precision
+        r"(?<!bit-)\bwidths?\b|hidden (?:dimensions?|sizes?|units)|model dimensions?"
+        r"|\bfan-(?:in|out)\b"
         r"|channel numbers|width scaling|number of (?:neurons|hidden units|channels)"
         r"|embedding dimensions?"
     ),
     "data_size": _rx(
-        r"data(?:set)?[- ](?:sizes?|scales?|quantity)|(?:size|amount|quantity|volume|scale) of "
-        r"(?:the )?(?:pre-?)?training (?:data|set|tokens|corpus)|training (?:data|tokens|set size"
+        r"\bdata(?:set)?[- ](?:sizes?|scales?|quantity)|(?:size|amount|quantity|volume|scale) of "
+        r"(?:the )?(?:pre-?)?training (?:data|sets?\b|tokens|corpus)"
+        r"|training (?:data|tokens|set size"
         r"|sets? grow|images|examples|samples)|"
         r"\b(?:training|pre-?training) data\b|number of (?:training |unique |pre-?training )?"
         r"(?:tokens|observations|examples|samples|images|data points|demonstrations|trajectories)"
-        r"|samples seen|(?:training|pre-?training|unique|text|more|fewer|data|\d[\d.,]*\s?[KMBT]?"
+        r"|samples seen|\b(?:training|pre-?training|unique|text|more|fewer|data|\d[\d.,]*\s?[KMBT]?"
         r"|(?:thousand|million|billion|trillion)s?|\bD) tokens\b|tokens (?:seen|processed|of data)"
-        r"|trained (?:on|with) (?:\w+ ){0,2}tokens\b|(?:more|additional|less) data\b|data scaling"
-        r"|scaling (?:the )?data"
+        r"|trained (?:on|with) (?:\w+ ){0,2}tokens\b|\b(?:more|additional|less) data\b"
+        r"|\bdata scaling"
+        r"|\bscaling (?:the )?data"
         r"|amount of (?:pre-?training )?data|data volume|training sets?\b|dataset sizes?"
         r"|corpus size"
         r"|\bmodels? and data\b|\b(?:with|of) (?:the )?data\b|token volume|\bdemonstrations\b"
-        r"|\bscal\w*\s+(?:\w+\s+){0,3}and data\b|\bsize of (?:the )?(?:training )?(?:data|corpus)"
+        r"|\bscal\w*\s+(?:\w+\s+){0,3}and data\b"
+        r"|\bsize of (?:the )?(?:training )?(?:data(?!store)|corpus)"
         # "data" listed beside another scale quantity: "compute and data", "parameters, or data"
         r"|\b(?:compute|parameters|model size|size),? (?:and|or) data\b"
     ),
     "model_size": _rx(
         r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?"
         r"|sizes? of (?:the )?(?:models?|networks?)|"
-        r"number of (?:model |trainable |non-embedding )?parameters|parameter (?:count|scal\w*)"
-        r"|\bparameters\b|(?:larger|bigger|smaller) (?:language |vision |transformer )?(?:models"
+        r"number of (?:model |trainable |non-embedding )?parameters|\bparameter (?:count|scal\w*)"
+        r"|(?<!hyper-)(?<!meta-)\bparameters\b"
+        r"|(?:larger|bigger|smaller) (?:language |vision |transformer )?(?:models"
         r"|LMs|LLMs|networks)|scaling up (?:\w+ )?models|"
         r"(?:network|autoencoder|encoder|decoder|teacher|student|detector|backbone) sizes?"
-        r"|\bmodel scale\b|scale of the (?:LM|model|network)|\bscaled up\b|\bmodel scaling\b"
+        r"|\bmodel scale\b|\bscale of the (?:LM|model|network)|\bscaled up\b|\bmodel scaling\b"
         r"|\b\d+(?:\.\d+)?[MBK] parameters?|\b\d+(?:\.\d+)?[MBK]?\s?(?:to|-)\s?\d+(?:\.\d+)?[MB]\b"
         r"|\bmodels?(?: and|,| or) (?:data(?:set)?|samples?|compute)\b|(?:increas\w+"
         r"|larger) (?:model )?scale|(?:models|LMs|LLMs|networks) of (?:different|various|varying"
@@ -390,20 +398,20 @@ PREDICTION_ACCURACY = _rx(
 
 RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
     "optimal_model_size": _rx(
-        r"optimal (?:model[- ](?:size|parameter)|token[- ]to[- ]parameter|model-parameter-count|"
+        r"\boptimal (?:model[- ](?:size|parameter)|token[- ]to[- ]parameter|model-parameter-count|"
         r"N and D|sizing)|compute[- ]optimal (?:model size|N\b|allocation)"
         r"|model size scales sublinearly|"
         r"predicting the model size"
     ),
     "optimal_hyperparameter": _rx(
-        r"optimal (?:learning rate|batch size|hyper-?parameters?|weight decay|\{?\\?lambda|"
+        r"\boptimal (?:learning rate|batch size|hyper-?parameters?|weight decay|\{?\\?lambda|"
         r"timescale|mixture ratio|data mixture|domain weights|number of samples|lr)"
         r"(?: and (?:the )?(?:learning rate|batch size|weight decay))?|"
         r"critical batch size|\bB_?(?:opt|crit)\b|learning[- ]rates? (?:as a function|scal"
         r"|transfer|rule)|"
         r"hyper-?parameters?\b.{0,40}\bscal|scal\w*\b.{0,40}\bhyper-?parameters?|"
         r"largest useful batch size|"
-        r"maximal learning rates?|weight-decay scaling|spectral norm"
+        r"maximal learning rates?|weight-decay scaling|spectral norms?\b"
     ),
     "efficiency": _rx(
         r"efficiency leverage|\bEL\b|computational advantage|\bspeed-?ups?\b"
@@ -417,8 +425,10 @@ RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
     "error": _rx(r"\berrors?\b(?! correction)|error rates?|\bWER\b|hallucinat\w*"),
     "accuracy": _rx(r"\baccuracy\b|\baccuracies\b"),
     "downstream_performance": _rx(
-        r"performance|downstream|\bBLEU\b|(?<!data )(?<!annotation )quality|capabilit(?:y|ies)"
-        r"|\bscores?\b|success(?! of)|(?<!predictive )abilit(?:y|ies)(?! to)|benchmarks?"
+        r"performance|downstream|\bBLEU\b|(?<!data )(?<!annotation )\bquality|capabilit(?:y|ies)"
+        # not "scalability", "probability", "successfully"
+        r"|\bscores?\b|\bsuccess(?:es)?\b(?! of)|(?<!predictive )\babilit(?:y|ies)(?! to)"
+        r"|benchmarks?"
     ),
     # Measures of behaviour other than quality (the labelling guide's "other" response).
     "other": _rx(
@@ -431,7 +441,7 @@ RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
 # A sentence naming one of these means task performance, not just "performance".
 DOWNSTREAM_EXPLICIT = _rx(
     r"downstream|\bBLEU\b|task performance|benchmarks?\b|capabilit"
-    r"|(?<!predictive )abilit(?:y|ies)(?! to)|success(?! of)|\bscores?\b"
+    r"|(?<!predictive )\babilit(?:y|ies)(?! to)|\bsuccess(?:es)?\b(?! of)|\bscores?\b"
 )
 
 # Domain: the first label whose pattern matches the title, else the one matching most often in
@@ -452,8 +462,8 @@ DOMAIN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "science",
         _rx(
             r"molecul\w*|protein|\bPDEs?\b|chemi\w+|atomistic|interatomic|materials|neuron\w*|"
-            r"\bbrain\b|fMRI|neuroscience|astro\w*|radio bursts?|magnetar|quantum|conformal field|"
-            r"gravity|climate|genom\w*"
+            r"\bbrain\b|fMRI|neuroscience|\bastro\w*|radio bursts?|magnetar|quantum|"
+            r"conformal field|gravity|climate|genom\w*"
         ),
     ),
     (
