@@ -306,24 +306,9 @@ def extract(paper: Paper, *, model: VariableModel | None = None) -> Extraction:
         form = r.form
         if form == "unspecified" and "scaling_law" in r.relations:
             form = reading.paper_form
-        sentence_claims = [
-            Claim(
-                claim_id=stable_id(paper.paper_id, str(r.start), response),
-                paper_id=paper.paper_id,
-                response=response,
-                variables=variables,
-                form=form,
-                direction=r.direction,
-                evidence=text[r.start : r.end],
-                span_start=r.start,
-                span_end=r.end,
-                extractor_version=version,
-            )
-            for response in _resolve(r.responses, reading.named_responses)
-        ]
-        claims.extend(sentence_claims)
-        for match in r.exponents:
-            exponents.append(_exponent(paper, text, match, r, sentence_claims[0], version))
+        rows = sentence_rows(paper, r, variables, form, reading.named_responses, version)
+        claims.extend(rows[0])
+        exponents.extend(rows[1])
     return Extraction(
         paper_id=paper.paper_id,
         studies_scaling_law=reading.studies,
@@ -332,6 +317,35 @@ def extract(paper: Paper, *, model: VariableModel | None = None) -> Extraction:
         exponents=exponents,
         extractor_version=version,
     )
+
+
+def sentence_rows(
+    paper: Paper,
+    r: SentenceReading,
+    variables: list[str],
+    form: str,
+    named_responses: list[str],
+    version: str,
+) -> tuple[list[Claim], list[Exponent]]:
+    """The claim rows (one per response) and exponent rows of one claim sentence ``r``."""
+    text = paper.abstract
+    claims = [
+        Claim(
+            claim_id=stable_id(paper.paper_id, str(r.start), response),
+            paper_id=paper.paper_id,
+            response=response,
+            variables=variables,
+            form=form,
+            direction=r.direction,
+            evidence=text[r.start : r.end],
+            span_start=r.start,
+            span_end=r.end,
+            extractor_version=version,
+        )
+        for response in _resolve(r.responses, named_responses)
+    ]
+    exponents = [_exponent(paper, text, match, r, claims[0], version) for match in r.exponents]
+    return claims, exponents
 
 
 @dataclass(frozen=True)

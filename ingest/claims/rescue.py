@@ -40,13 +40,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ingest.claims.extract import (
     Extraction,
     SentenceReading,
-    _exponent,
-    _resolve,
     explain,
     read_paper,
+    sentence_rows,
 )
 from kb.errors import BadInputError
-from kb.records import Claim, Exponent, Paper, stable_id
+from kb.records import Claim, Exponent, Paper
 
 __all__ = [
     "DEFAULT_RESCUE",
@@ -181,28 +180,12 @@ def apply_rescue(
     if model.probability(vector) < model.meta.threshold:
         return _stamp(extraction, version)
     reading = read_paper(paper)
-    text = paper.abstract
     claims: list[Claim] = []
     exponents: list[Exponent] = []
     for r in rescue_sentences(paper):
-        sentence_claims = [
-            Claim(
-                claim_id=stable_id(paper.paper_id, str(r.start), response),
-                paper_id=paper.paper_id,
-                response=response,
-                variables=list(r.variables),
-                form=r.form,
-                direction=r.direction,
-                evidence=text[r.start : r.end],
-                span_start=r.start,
-                span_end=r.end,
-                extractor_version=version,
-            )
-            for response in _resolve(r.responses, reading.named_responses)
-        ]
-        claims.extend(sentence_claims)
-        for match in r.exponents:
-            exponents.append(_exponent(paper, text, match, r, sentence_claims[0], version))
+        rows = sentence_rows(paper, r, list(r.variables), r.form, reading.named_responses, version)
+        claims.extend(rows[0])
+        exponents.extend(rows[1])
     return replace(
         extraction,
         studies_scaling_law=True,
