@@ -118,8 +118,8 @@ class Hit(BaseModel):
 # Fitted by `benchmarks/fit_search_weights.py` (pairwise logistic regression, L2 0.1, 0.03 on
 # the query-kind gate columns; ``prf``, ``sem_title`` and ``lay_view`` held at 0) on all 70
 # queries of data/eval/search_dev.jsonl with pooled judgments, on a store extracted by
-# claims-rules-4 (claims-rules-5 leaves every figure the same), with the shipped query adapter
-# (kb.query_adapter) and term translation
+# claims-rules-4 (claims-rules-5 and -6 leave the figures as they were), with the shipped
+# query adapter (kb.query_adapter) and term translation
 # (kb.translation, 2026-12-02), one weight per kb.ranking.FEATURES name: title, abstract,
 # claims, expansion, coverage, sem_paper, sem_sentence, prf, rm3, facet, response, domain,
 # direction, scaling, sem_title, sem_no_expansion, sem_weak_keyword, sem_expansion, sem_lay,
