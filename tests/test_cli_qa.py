@@ -144,3 +144,22 @@ def test_missing_or_directory_batch_file(db: Path, tmp_path: Path) -> None:
     folder = _run("search", "--batch", str(tmp_path), "--db", str(db))
     assert folder.exit_code == 2, folder.output
     assert "Traceback" not in folder.output
+
+
+def test_query_with_undecodable_bytes_is_refused(db: Path) -> None:
+    # Python hands bytes that are not UTF-8 in argv over as lone surrogates (surrogateescape).
+    result = _run("search", "loss \udcff\udcfe", "--db", str(db))
+    _one_line_error(result, 1, "byte 0xff at character 6 is not UTF-8")
+
+
+@pytest.mark.parametrize("command", [["search", "loss"], ["claims"], ["exponents"]])
+def test_blank_db_path_is_a_usage_error(command: list[str]) -> None:
+    result = _run(*command, "--db", "")
+    _one_line_error(result, 2, "--db", "is empty")
+
+
+def test_all_blank_batch_file_says_so(db: Path, tmp_path: Path) -> None:
+    queries = tmp_path / "blank.txt"
+    queries.write_text("\n   \n\t\n")
+    result = _run("search", "--batch", str(queries), "--db", str(db))
+    assert f"{queries}: no queries" in result.stderr

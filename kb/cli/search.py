@@ -20,7 +20,7 @@ from kb.cli._common import (
 from kb.errors import BadInputError
 from kb.index import build_index
 from kb.records import DOMAINS, VARIABLES
-from kb.search import MODES, Mode, Searcher, SearchFilters
+from kb.search import MODES, Mode, Searcher, SearchFilters, check_query
 
 BATCH_FIELDS = {"paper_id", "title", "score", "snippet"}
 
@@ -115,6 +115,8 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
         raise click.BadParameter(
             f"{query!r} is blank; expected some words to search for", param_hint="'QUERY'"
         )
+    if query is not None:
+        check_query(query)  # before the index loads: text that is not UTF-8
     if year_min is not None and year_max is not None and year_min > year_max:
         raise click.BadParameter(
             f"--year-min {year_min} is after --year-max {year_max}; expected a range with "
@@ -131,6 +133,10 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
         has_exponent=True if has_exponent else None,
     )
     queries = _batch_queries(batch) if batch is not None else []  # read (and check) it first
+    if batch is not None and not queries:
+        click.echo(
+            f"{getattr(batch, 'name', '--batch')}: no queries (every line is blank)", err=True
+        )
     with reading(db_path) as store:
         searcher = Searcher.open(store, db_path, model=model)
         if batch is not None:
