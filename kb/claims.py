@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kb.errors import BadInputError
-from kb.records import RESPONSES, VARIABLES, Claim, Exponent
+from kb.errors import BadInputError, NotFoundError
+from kb.records import RESPONSES, VARIABLES, Claim, Exponent, Paper
 from kb.store import Store
 
 __all__ = ["claim_record", "list_claims", "list_exponents"]
@@ -24,11 +24,13 @@ def list_claims(
 ) -> list[Claim]:
     """Claims, optionally of one paper, one response or one scale variable, in abstract order.
 
-    Raises ``BadInputError`` for a response or variable outside the controlled vocabulary.
+    Raises ``BadInputError`` for a response or variable outside the controlled vocabulary and
+    ``NotFoundError`` for a paper id that is not in the store (a known paper may have no claims).
     """
     where: list[str] = []
     params: list[Any] = []
     if paper_id is not None:
+        _require_paper(store, paper_id)
         where.append("paper_id = ?")
         params.append(paper_id)
     if response is not None:
@@ -51,10 +53,19 @@ def list_claims(
 
 
 def list_exponents(store: Store, *, paper_id: str | None = None) -> list[Exponent]:
-    """Exponents, optionally of one paper, in abstract order."""
+    """Exponents, optionally of one paper, in abstract order.
+
+    Raises ``NotFoundError`` for a paper id that is not in the store.
+    """
     if paper_id is None:
         return store.select(Exponent, order_by="paper_id, span_start, exponent_id")
+    _require_paper(store, paper_id)
     return store.select(Exponent, "paper_id = ?", [paper_id], order_by="span_start, exponent_id")
+
+
+def _require_paper(store: Store, paper_id: str) -> None:
+    if not store.count(Paper, "paper_id = ?", [paper_id]):
+        raise NotFoundError(f"no paper with id {paper_id!r}; list ids with `kb papers --json`")
 
 
 def claim_record(claim: Claim) -> dict[str, Any]:

@@ -313,6 +313,7 @@ def build_index(
         and meta.digest == digest
         and meta.model == name
         and path.exists()
+        and _readable(path, meta.n_rows, meta.dim)  # not truncated or overwritten
     )
     # The searcher's BM25 side, saved beside the store (kb.keyword_cache); rewritten only
     # when papers or claims changed (`kb extract` leaves the FAISS index current).
@@ -386,6 +387,15 @@ class LoadedIndex:
     papers: list[Paper] | None = None
 
 
+def _readable(path: Path, n_rows: int, dim: int) -> bool:
+    """True if ``path`` reads as a FAISS index of ``n_rows`` vectors of dimension ``dim``."""
+    try:
+        index: Any = faiss.read_index(str(path))
+    except RuntimeError:
+        return False
+    return bool(index.ntotal == n_rows and index.d == dim)
+
+
 def open_index(
     store: Store,
     db_path: str | os.PathLike[str] | None = None,
@@ -411,7 +421,13 @@ def open_index(
             f"{path}: built with model {meta.model!r} but {wanted!r} was asked for; "
             f"query with the same model, or {fix}"
         )
-    index: Any = faiss.read_index(str(path))
+    try:
+        index: Any = faiss.read_index(str(path))
+    except RuntimeError as err:  # truncated or not a FAISS file
+        reason = re.sub(r"^Error in .*? at \S+:\d+: ", "", str(err).strip()) or "unreadable"
+        raise IndexMismatchError(
+            f"{path}: cannot be read as a FAISS index ({reason}); {fix}"
+        ) from err
     rows = [
         IndexRow(*r)
         for r in store.cursor()

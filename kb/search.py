@@ -92,6 +92,7 @@ __all__ = [
     "SearchFilters",
     "Searcher",
     "Tuning",
+    "check_query",
     "tokenize",
 ]
 
@@ -295,10 +296,9 @@ class Searcher:
         """The ``k`` best papers for ``query``, best first.
 
         Raises:
-            BadInputError: empty query, ``k`` < 1, or an unknown mode.
+            BadInputError: empty query, text that is not UTF-8, ``k`` < 1, or an unknown mode.
         """
-        if not query.strip():
-            raise BadInputError("empty search query; type some words to search for")
+        check_query(query)
         if k < 1:
             raise BadInputError(f"k must be at least 1, got {k}")
         if mode not in MODES:
@@ -715,6 +715,21 @@ class Searcher:
                 best, best_score = i, score
         c = candidates[best]
         return paper.abstract[c.span_start : c.span_end], (c.span_start, c.span_end), "abstract"
+
+
+def check_query(query: str) -> None:
+    """Raise ``BadInputError`` if ``query`` is blank or holds text that is not UTF-8."""
+    if not query.strip():
+        raise BadInputError("empty search query; type some words to search for")
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError as err:  # e.g. undecodable bytes in a command-line argument
+        code = ord(query[err.start])
+        what = f"byte {code - 0xDC00:#04x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+        raise BadInputError(
+            f"search query {query[:40]!r}{'…' if len(query) > 40 else ''} is not valid text "
+            f"({what} at character {err.start + 1} is not UTF-8); expected UTF-8 words"
+        ) from err
 
 
 def top_k(scores: NDArray[np.floating], k: int) -> NDArray[np.intp]:

@@ -164,6 +164,20 @@ class Store:
         self._in_transaction = False
         if not read_only:
             self._migrate()
+        elif not self._has_tables("_meta", "papers"):
+            self.close()
+            raise KBError(
+                f"{self.path}: a DuckDB file but not a scaling-kb knowledge base (no papers "
+                f"table); point --db at a store built by `kb ingest`"
+            )
+
+    def _has_tables(self, *names: str) -> bool:
+        found = self.con.execute(
+            "SELECT count(DISTINCT table_name) FROM information_schema.tables "
+            "WHERE table_schema = 'main' AND table_name IN (SELECT unnest(?))",
+            [list(names)],
+        ).fetchone()
+        return found is not None and int(found[0]) == len(names)
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -352,12 +366,19 @@ def staged(path: str | os.PathLike[str]) -> Iterator[Store]:
     tmp = target.with_name(f".{target.name}.building-{os.getpid()}")
     _remove_with_companions(tmp)
     if target.exists():
+        _refuse_foreign(target)
         with contextlib.suppress(duckdb.Error), duckdb.connect(str(target)) as con:
             con.execute("CHECKPOINT")  # fold any WAL into the file before copying it
         shutil.copy2(target, tmp)
         for comp in companion_files(target):
             shutil.copy2(comp, tmp.with_name(tmp.name + comp.name[len(target.name) :]))
-    store = Store(tmp)
+    try:
+        store = Store(tmp)
+    except BaseException as err:
+        _remove_with_companions(tmp)  # no half-written copy left beside the store
+        if isinstance(err, KBError):  # name the user's file, not the staging copy
+            raise KBError(str(err).replace(str(tmp), str(target))) from err
+        raise
     try:
         yield store
         store.con.execute("CHECKPOINT")
@@ -372,6 +393,20 @@ def staged(path: str | os.PathLike[str]) -> Iterator[Store]:
         os.replace(comp, target.with_name(target.name + comp.name[len(tmp.name) :]))
     os.replace(tmp, target)
     _remove_with_companions(tmp)
+
+
+def _refuse_foreign(path: Path) -> None:
+    """Raise if ``path`` is a DuckDB file holding tables but no knowledge base (no ``_meta``)."""
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            tables = sorted(r[0] for r in con.execute("SHOW TABLES").fetchall())
+    except duckdb.Error:
+        return  # not DuckDB at all, or busy: Store() explains that
+    if tables and "_meta" not in tables:
+        raise KBError(
+            f"{path}: a DuckDB file but not a scaling-kb knowledge base (tables: "
+            f"{', '.join(tables[:5])}); refusing to write into it, choose another --db"
+        )
 
 
 def _remove_with_companions(path: Path) -> None:

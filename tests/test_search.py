@@ -301,6 +301,24 @@ def test_corrupt_index_file_is_detected(indexed: tuple[Path, HashEmbedder]) -> N
         Searcher.open(s, db, model=embedder)
 
 
+@pytest.mark.parametrize("keep", [0, 1000])
+def test_truncated_or_foreign_index_file_is_explained(
+    indexed: tuple[Path, HashEmbedder], keep: int
+) -> None:
+    db, embedder = indexed
+    path = index_path(db)
+    path.write_bytes(path.read_bytes()[:keep] if keep else b"garbage")
+    with Store(db) as s, pytest.raises(IndexMismatchError, match="cannot be read as a FAISS"):
+        Searcher.open(s, db, model=embedder)
+    result = CliRunner().invoke(cli, ["search", "loss", "--db", str(db)])
+    assert result.exit_code == 1, result.output
+    assert "kb index --rebuild" in result.output
+    with Store(db) as s:  # a plain `kb index` must not call the broken file up to date
+        assert not build_index(s, db, model=embedder).up_to_date
+        Searcher.open(s, db, model=embedder)
+    assert "Traceback" not in result.output
+
+
 def test_index_travels_with_a_staged_store(tmp_path: Path) -> None:
     db = tmp_path / "kb.duckdb"
     embedder = HashEmbedder()

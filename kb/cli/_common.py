@@ -85,7 +85,14 @@ def db_option(func: F) -> F:
         default=db_path_default,
         show_default="$KB_DB or data/kb.duckdb",
         help="The knowledge base file.",
+        callback=_not_blank_path,
     )(func)
+
+
+def _not_blank_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not str(value).strip():
+        raise click.BadParameter("is empty; expected the path of a knowledge base file")
+    return value
 
 
 def json_option(func: F) -> F:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TextIO, cast
+from typing import BinaryIO, cast
 
 import click
 
@@ -20,7 +20,7 @@ from kb.cli._common import (
 from kb.errors import BadInputError
 from kb.index import build_index
 from kb.records import DOMAINS, VARIABLES
-from kb.search import MODES, Mode, Searcher, SearchFilters
+from kb.search import MODES, Mode, Searcher, SearchFilters, check_query
 
 BATCH_FIELDS = {"paper_id", "title", "score", "snippet"}
 
@@ -73,7 +73,7 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
 @click.option(
     "--batch",
     "batch",
-    type=click.File("r", encoding="utf-8"),
+    type=click.File("rb"),
     default=None,
     help="Answer every line of FILE as a query ('-' for stdin); one JSON line each.",
 )
@@ -98,7 +98,7 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
 @_model_option
 @db_option
 @json_option
-def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: TextIO | None,
+def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: BinaryIO | None,
                mode: str, year_min: int | None, year_max: int | None, domain: str | None,
                scaling_only: bool, variable: str | None, has_exponent: bool,
                model: str | None) -> None:  # fmt: skip
@@ -111,6 +111,18 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Te
     """
     if (query is None) == (batch is None):
         raise click.UsageError("give either a QUERY or --batch FILE")
+    if query is not None and not query.strip():
+        raise click.BadParameter(
+            f"{query!r} is blank; expected some words to search for", param_hint="'QUERY'"
+        )
+    if query is not None:
+        check_query(query)  # before the index loads: text that is not UTF-8
+    if year_min is not None and year_max is not None and year_min > year_max:
+        raise click.BadParameter(
+            f"--year-min {year_min} is after --year-max {year_max}; expected a range with "
+            "year-min <= year-max",
+            param_hint="'--year-min'",
+        )
     how = cast(Mode, mode)
     filters = SearchFilters(
         year_min=year_min,
@@ -120,10 +132,14 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Te
         variable=variable,
         has_exponent=True if has_exponent else None,
     )
+    queries = _batch_queries(batch) if batch is not None else []  # read (and check) it first
+    if batch is not None and not queries:
+        click.echo(
+            f"{getattr(batch, 'name', '--batch')}: no queries (every line is blank)", err=True
+        )
     with reading(db_path) as store:
         searcher = Searcher.open(store, db_path, model=model)
         if batch is not None:
-            queries = [line.strip() for line in batch if line.strip()]
             emit_json(
                 {"query": q, "hits": [h.model_dump(include=BATCH_FIELDS)
                                       for h in searcher.search(q, k=k, filters=filters, mode=how)]}
@@ -136,3 +152,20 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Te
     else:
         emit_table([h.model_dump() for h in hits], ["score", "year", "title", "snippet"],
                    {"title": 60, "snippet": 70})  # fmt: skip
+
+
+def _batch_queries(batch: BinaryIO) -> list[str]:
+    """The non-empty, stripped lines of a --batch file; a line that is not UTF-8 is refused."""
+    queries: list[str] = []
+    for number, raw in enumerate(batch, start=1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+        except UnicodeDecodeError as err:
+            raise BadInputError(
+                f"{getattr(batch, 'name', '--batch')}: line {number} is not UTF-8 text "
+                f"(byte {raw[err.start]:#04x} at column {err.start + 1}); expected one UTF-8 "
+                "query per line"
+            ) from err
+        if line:
+            queries.append(line)
+    return queries

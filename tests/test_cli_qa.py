@@ -1,0 +1,165 @@
+"""A demanding user's inputs to ``kb search``, ``kb claims`` and ``kb exponents``.
+
+Each bad input must give a one-line error naming it, a non-zero exit, no traceback and no
+file left half-written. Papers here are invented for the tests; no model is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner, Result
+
+from kb.cli import cli
+from kb.records import Claim, Paper, paper_id_for
+from kb.store import Store
+
+TITLE = "Invented Loss Curves"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """A store with one paper and one claim (no search index)."""
+    path = tmp_path / "kb.duckdb"
+    pid = paper_id_for(TITLE)
+    sentence = "Loss falls as a power law in model size."
+    with Store(path) as s:
+        s.upsert(
+            [
+                Paper(paper_id=pid, title=TITLE, abstract=sentence, domain="language"),
+                Claim(claim_id="c1", paper_id=pid, response="loss", variables=["model_size"],
+                      form="power_law", direction="improves", evidence=sentence, span_start=0,
+                      span_end=len(sentence), extractor_version="t"),
+            ]
+        )  # fmt: skip
+    return path
+
+
+@pytest.fixture
+def foreign(tmp_path: Path) -> Path:
+    """A valid DuckDB file that is not a knowledge base."""
+    path = tmp_path / "other.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE t (x INTEGER)")
+    return path
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def _one_line_error(result: Result, exit_code: int, *needles: str) -> None:
+    assert result.exit_code == exit_code, result.output
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), result.exception
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in result.output, result.output
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".building-" in p.name)
+
+
+@pytest.mark.parametrize("command", ["claims", "exponents"])
+def test_unknown_paper_id_is_an_error_not_an_empty_list(db: Path, command: str) -> None:
+    result = _run(command, "--paper", "arxiv:0000.00000", "--db", str(db))
+    _one_line_error(result, 1, "arxiv:0000.00000", "kb papers")
+
+
+def test_known_paper_claims_keep_the_json_contract(db: Path) -> None:
+    result = _run("claims", "--paper", paper_id_for(TITLE), "--json", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 1
+    assert {"paper_id", "response", "variables", "form", "direction", "evidence", "span"} <= set(
+        rows[0]
+    )
+
+
+@pytest.mark.parametrize("command", [["claims"], ["exponents"], ["papers", "--json"]])
+def test_a_duckdb_file_that_is_not_a_knowledge_base_is_named(
+    foreign: Path, command: list[str]
+) -> None:
+    result = _run(*command, "--db", str(foreign))
+    _one_line_error(result, 1, str(foreign), "not a scaling-kb knowledge base")
+
+
+@pytest.mark.parametrize("command", ["index", "extract"])
+def test_writers_refuse_a_foreign_duckdb_file_and_leave_it_alone(
+    foreign: Path, command: str
+) -> None:
+    before = foreign.read_bytes()
+    result = _run("-q", command, "--db", str(foreign))
+    _one_line_error(result, 1, str(foreign), "not a scaling-kb knowledge base")
+    assert foreign.read_bytes() == before
+    assert _leftovers(foreign.parent) == []
+
+
+@pytest.mark.parametrize("command", ["index", "extract"])
+def test_writers_on_a_non_duckdb_file_leave_no_staging_copy(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "notes.duckdb"
+    path.write_text("not a database\n")
+    result = _run("-q", command, "--db", str(path))
+    _one_line_error(result, 1, f"{path}: cannot open the knowledge base")
+    assert ".building-" not in result.output
+    assert _leftovers(tmp_path) == []
+    assert path.read_text() == "not a database\n"
+
+
+def test_reversed_year_range_is_refused(db: Path) -> None:
+    result = _run("search", "loss", "--year-min", "2024", "--year-max", "2020", "--db", str(db))
+    _one_line_error(result, 2, "--year-min 2024 is after --year-max 2020")
+
+
+def test_batch_file_that_is_not_utf8_names_the_line(db: Path, tmp_path: Path) -> None:
+    queries = tmp_path / "queries.txt"
+    queries.write_bytes(b"scaling laws\n\n   \nloss of caf\xe9 models\n")
+    result = _run("search", "--batch", str(queries), "--db", str(db))
+    _one_line_error(result, 1, f"{queries}: line 4 is not UTF-8", "0xe9")
+    assert not result.stdout.lstrip().startswith("{")
+
+
+@pytest.mark.parametrize("bad", [["--k", "0"], ["--k", "-3"], ["--domain", "cooking"],
+                                 ["--variable", "vibes"], ["--year-min", "20x4"],
+                                 ["--mode", "magic"]])  # fmt: skip
+def test_bad_search_options_are_usage_errors(db: Path, bad: list[str]) -> None:
+    result = _run("search", "loss", *bad, "--db", str(db))
+    _one_line_error(result, 2, bad[0])
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\t\n"])
+def test_blank_queries_are_refused(db: Path, query: str) -> None:
+    result = _run("search", query, "--db", str(db))
+    _one_line_error(result, 2, "is blank; expected some words")
+
+
+def test_missing_or_directory_batch_file(db: Path, tmp_path: Path) -> None:
+    missing = _run("search", "--batch", str(tmp_path / "nope.txt"), "--db", str(db))
+    _one_line_error(missing, 2, "nope.txt")
+    folder = _run("search", "--batch", str(tmp_path), "--db", str(db))
+    assert folder.exit_code == 2, folder.output
+    assert "Traceback" not in folder.output
+
+
+def test_query_with_undecodable_bytes_is_refused(db: Path) -> None:
+    # Python hands bytes that are not UTF-8 in argv over as lone surrogates (surrogateescape).
+    result = _run("search", "loss \udcff\udcfe", "--db", str(db))
+    _one_line_error(result, 1, "byte 0xff at character 6 is not UTF-8")
+
+
+@pytest.mark.parametrize("command", [["search", "loss"], ["claims"], ["exponents"]])
+def test_blank_db_path_is_a_usage_error(command: list[str]) -> None:
+    result = _run(*command, "--db", "")
+    _one_line_error(result, 2, "--db", "is empty")
+
+
+def test_all_blank_batch_file_says_so(db: Path, tmp_path: Path) -> None:
+    queries = tmp_path / "blank.txt"
+    queries.write_text("\n   \n\t\n")
+    result = _run("search", "--batch", str(queries), "--db", str(db))
+    assert f"{queries}: no queries" in result.stderr
