@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from kb.errors import BadInputError
+from kb.npz import load_model_file
 
 __all__ = ["DEFAULT_ADAPTER", "AdapterMeta", "QueryAdapter", "default_adapter_path"]
 
@@ -103,16 +104,9 @@ class QueryAdapter:
         Raises:
             BadInputError: the file is missing or is not an adapter of a consistent shape.
         """
-        p = Path(path)
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                meta = AdapterMeta.model_validate(json.loads(str(z["meta"])))
-                return cls(meta, z["down"], z["up"])
-        except FileNotFoundError as err:
-            raise BadInputError(f"{p}: query adapter not found") from err
-        except (KeyError, ValueError, OSError, zipfile.BadZipFile) as err:
-            # ValidationError and JSONDecodeError are ValueErrors
-            detail = err if not isinstance(err, ValidationError) else err.errors()[0]["msg"]
-            raise BadInputError(
-                f"{p}: not a query adapter (expected an .npz with down, up and meta): {detail}"
-            ) from err
+
+        def build(z: Any) -> QueryAdapter:
+            meta = AdapterMeta.model_validate(json.loads(str(z["meta"])))
+            return cls(meta, z["down"], z["up"])
+
+        return load_model_file(path, "query adapter", "an .npz with down, up and meta", build)

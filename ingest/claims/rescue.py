@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.claims.extract import (
     Extraction,
@@ -45,6 +45,7 @@ from ingest.claims.extract import (
     sentence_rows,
 )
 from kb.errors import BadInputError
+from kb.npz import load_model_file
 from kb.records import Claim, Exponent, Paper
 
 __all__ = [
@@ -123,18 +124,11 @@ class RescueModel:
         Raises:
             BadInputError: the file is missing or is not a rescue model of a consistent shape.
         """
-        p = Path(path)
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                meta = RescueMeta.model_validate(json.loads(str(z["meta"])))
-                return cls(meta, z["weights"])
-        except FileNotFoundError as err:
-            raise BadInputError(f"{p}: claims rescue model not found") from err
-        except (KeyError, ValueError, OSError, zipfile.BadZipFile) as err:
-            detail = err if not isinstance(err, ValidationError) else err.errors()[0]["msg"]
-            raise BadInputError(
-                f"{p}: not a claims rescue model (expected an .npz with weights and meta): {detail}"
-            ) from err
+
+        def build(z: Any) -> RescueModel:
+            return cls(RescueMeta.model_validate(json.loads(str(z["meta"]))), z["weights"])
+
+        return load_model_file(path, "claims rescue model", "an .npz with weights and meta", build)
 
 
 def rescue_sentences(paper: Paper) -> list[SentenceReading]:
