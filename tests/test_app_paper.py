@@ -26,9 +26,12 @@ def test_paper_from_url_shows_claims_and_highlight(app_db: Path) -> None:
     assert not at.exception
     assert at.title[0].value == "Invented Scaling Laws for Testing"
     assert "<mark>Loss follows a power law in model size" in at.html[0].proto.body
-    claims = at.dataframe[0].value
-    assert list(claims["response"]) == ["loss"]
-    assert list(at.dataframe[1].value["value"]) == [0.07]
+    # each claim's evidence sentence in full, then its facets
+    assert at.html[1].proto.body.endswith(
+        "Loss follows a power law in model size with exponent 0.07.</div>"
+    )
+    assert "response **loss** · variables **model_size**" in at.caption[1].value
+    assert list(at.dataframe[0].value["value"]) == [0.07]
 
 
 def test_choosing_a_paper_updates_the_url(app_db: Path) -> None:

@@ -80,20 +80,15 @@ st.html(f"<div style='line-height:1.6'>{marked}</div>")
 
 st.subheader(f"Claims ({len(claims)})")
 if claims:
-    st.dataframe(
-        [
-            {
-                "response": c.response,
-                "variables": ", ".join(c.variables),
-                "form": c.form,
-                "direction": c.direction,
-                "evidence": c.evidence,
-            }
-            for c in claims
-        ],
-        hide_index=True,
-        key="paper_claims",
-    )
+    # One block per claim, the evidence sentence in full: a dataframe cut it to one line (at
+    # 390 px wide its column was off screen) and a table squeezed it into a narrow column.
+    for c in claims:
+        with st.container(border=True):
+            st.html(f"<div style='line-height:1.5'>{html.escape(c.evidence)}</div>")
+            st.caption(
+                f"response **{c.response}** · variables **{', '.join(c.variables)}** · "
+                f"form **{c.form}** · direction **{c.direction}**"
+            )
 else:
     st.caption("No scaling claim was extracted from this abstract.")
 
