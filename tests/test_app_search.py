@@ -95,6 +95,9 @@ def test_active_filters_are_visible(indexed_db: Path) -> None:
     assert not at.exception
     assert at.expander[0].proto.expanded
     assert any("filtered by has an exponent" in c.value for c in at.caption)
+    at.checkbox(key="search_exponent").uncheck().run()  # clearing the last filter
+    assert at.expander[0].proto.expanded  # does not fold the filters away under the pointer
+    assert "exponent" not in at.query_params
 
 
 def test_from_year_after_to_year_says_so(indexed_db: Path) -> None:

@@ -72,13 +72,16 @@ if "search_q" not in st.session_state or st.session_state.get("search_url") != _
 FILTER_KEYS = ("search_domain", "search_variable", "search_from", "search_to", "search_scaling")
 filters_set = any(st.session_state.get(key) for key in (*FILTER_KEYS, "search_exponent"))
 filters_set = filters_set or st.session_state.get("search_k") != DEFAULT_K
+# Open while a filter is set, and stay open once opened: closing it when the user clears the last
+# filter would fold the widgets away under the pointer.
+st.session_state.search_filters_open = filters_set or st.session_state.get("search_filters_open")
 
 query = st.text_input(
     "Query",
     placeholder="e.g. compute-optimal split between parameters and tokens",
     key="search_q",
 )
-with st.expander("Filters", expanded=filters_set):
+with st.expander("Filters", expanded=bool(st.session_state.search_filters_open)):
     cols = st.columns(3)
     domain = cols[0].selectbox("Domain", DOMAINS, placeholder="any", key="search_domain")
     variable = cols[1].selectbox(
