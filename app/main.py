@@ -13,4 +13,10 @@ PAGES = [
     st.Page("views/refit.py", title="Refit", icon=":material/functions:", url_path="refit"),
 ]
 
+# Page links (search results, related papers) are paper titles: let a long one wrap instead of
+# being cut off (at 390 px wide most titles lost their end).
+st.html(
+    "<style>[data-testid='stPageLink-NavLink'] span,"
+    " [data-testid='stPageLink-NavLink'] p {white-space: normal;}</style>"
+)
 st.navigation(PAGES).run()

@@ -29,3 +29,12 @@ def test_home_on_a_missing_store_says_how_to_build(tmp_path: Path, monkeypatch) 
     at.run()
     assert not at.exception
     assert "kb ingest" in at.info[0].value
+
+
+def test_page_link_labels_wrap(app_db: Path) -> None:
+    """Result and related-paper links are titles: at 390 px wide they were cut off mid-title
+    (Streamlit draws a page link on one line); the router's style lets them wrap."""
+    at = AppTest.from_file(str(MAIN), default_timeout=30)
+    at.run()
+    styles = [h.proto.body for h in at.html if h.proto.body.startswith("<style>")]
+    assert any("stPageLink-NavLink" in s and "white-space: normal" in s for s in styles)

@@ -62,3 +62,46 @@ def test_empty_query_explains_what_to_do(indexed_db: Path) -> None:
     at = _search({})
     assert not at.exception
     assert "Type a query" in at.info[0].value
+
+
+def test_bad_values_in_the_url_are_ignored_with_a_warning(indexed_db: Path) -> None:
+    """A hand-edited link once raised StreamlitValueAboveMaxError (k=500, from=1800) or a
+    ValueError (from=²) as a traceback, and dropped an unknown domain without a word."""
+    at = _search({"q": "method", "k": "500", "from": "²", "to": "1800", "domain": "astrology"})
+    assert not at.exception
+    warning = at.warning[0].value
+    for bad in ("k=500", "from=²", "to=1800", "domain=astrology"):
+        assert bad in warning
+    assert at.get("page_link")  # the query still ran, without the bad values
+    assert dict(at.query_params) in ({"q": "method"}, {"q": ["method"]})
+
+
+def test_a_changed_url_resets_the_keyed_widgets(indexed_db: Path) -> None:
+    """The back button changes the URL under the page: the keyed query box used to keep the
+    previous query and write it back into the URL, losing the one the user went back to."""
+    at = _search({"q": "power law in model size"})
+    at.query_params["q"] = "method"
+    at.query_params["domain"] = "language"
+    at.run()
+    assert not at.exception
+    assert at.text_input(key="search_q").value == "method"
+    assert at.selectbox(key="search_domain").value == "language"
+    assert at.query_params["q"] in ("method", ["method"])
+
+
+def test_active_filters_are_visible(indexed_db: Path) -> None:
+    """A link with only `exponent=1` filtered the results behind a collapsed expander."""
+    at = _search({"q": "power law", "exponent": "1"})
+    assert not at.exception
+    assert at.expander[0].proto.expanded
+    assert any("filtered by has an exponent" in c.value for c in at.caption)
+    at.checkbox(key="search_exponent").uncheck().run()  # clearing the last filter
+    assert at.expander[0].proto.expanded  # does not fold the filters away under the pointer
+    assert "exponent" not in at.query_params
+
+
+def test_from_year_after_to_year_says_so(indexed_db: Path) -> None:
+    at = _search({"q": "power law", "from": "2024", "to": "2019"})
+    assert not at.exception
+    assert "From year 2024 is after To year 2019" in at.warning[0].value
+    assert not at.get("page_link")

@@ -182,3 +182,54 @@ def test_search_open_paper_and_refit(tmp_path: Path, built_db: Path, browser_pag
         raise AssertionError(f"at {step}: {err}\n--- server output ---\n{server.output()}") from err
     finally:
         server.stop()
+
+
+def test_back_button_and_related_link(tmp_path: Path, browser_page: object) -> None:
+    """Back from a hit's paper returns to the query's results; a related paper's link opens it.
+
+    Both broke only in a real browser: arriving from Search, the paper page rewrote its id
+    before the browser had moved, leaving a /search?id=... entry that Back landed on (with an
+    empty query box); the related link kept the first paper's keyed picker.
+    """
+    from playwright.sync_api import expect
+
+    from kb.index import build_index
+    from kb.store import Store
+
+    db = tmp_path / "kb.duckdb"
+    seed_app_store(db)
+    with Store(db) as store:
+        build_index(store, db)
+    server = Server(db, tmp_path / "server.log")
+    page = browser_page
+    step = "start"
+    try:
+        server.wait()
+        step = "search"
+        page.goto(f"{server.url}/search?q=power+law+in+model+size")  # type: ignore[attr-defined]
+        link = page.get_by_role("link", name="1. Invented Scaling Laws for Testing")  # type: ignore[attr-defined]
+        expect(link).to_be_visible(timeout=60_000)
+        step = "paper"
+        link.click()
+        heading = page.get_by_role("heading", name="Invented Scaling Laws for Testing")  # type: ignore[attr-defined]
+        expect(heading).to_be_visible(timeout=30_000)
+        step = "related"
+        related = page.get_by_role("link", name="An Unrelated Method Paper", exact=False)  # type: ignore[attr-defined]
+        related.click(timeout=30_000)
+        other = page.get_by_role("heading", name="An Unrelated Method Paper")  # type: ignore[attr-defined]
+        expect(other).to_be_visible(timeout=30_000)
+        _shot(page, "related")
+        step = "back to the first paper"
+        page.go_back()  # type: ignore[attr-defined]
+        expect(heading).to_be_visible(timeout=30_000)
+        step = "back to search"
+        page.go_back()  # type: ignore[attr-defined]
+        expect(link).to_be_visible(timeout=30_000)
+        assert "/search?q=power+law+in+model+size" in page.url  # type: ignore[attr-defined]
+        expect(page.get_by_label("Query")).to_have_value("power law in model size")  # type: ignore[attr-defined]
+        _shot(page, "back-to-search")
+    except Exception as err:
+        _shot(page, f"failure-{step}")
+        raise AssertionError(f"at {step}: {err}\n--- server output ---\n{server.output()}") from err
+    finally:
+        server.stop()

@@ -19,17 +19,32 @@ if store is None or empty_notice(store):
 options = paper_options(store)
 current = st.query_params.get("id")
 ids = list(options)
+# Streamlit drops a widget's state once a run does not draw it: True when we came from this page.
+from_this_page = "paper_pick" in st.session_state
+# The picker is keyed, so it would keep its own value when the URL changes under it (a related
+# paper's link, the back button): set it from the URL whenever the URL is not what it shows.
+if "paper_pick" not in st.session_state or st.session_state.get("paper_url") != current:
+    st.session_state.paper_pick = current if current in options else None
+    st.session_state.paper_url = current
+    if current and current not in options:
+        st.warning(
+            f"No paper with id `{current}` in this knowledge base. "
+            "Choose one below, or find it from Search."
+        )
 choice = st.selectbox(
     "Paper",
     ids,
-    index=ids.index(current) if current in options else None,
     format_func=lambda pid: options[pid],
     placeholder="Choose a paper (or open one from Search)",
     key="paper_pick",
 )
 if choice is None:
     st.stop()
-st.query_params["id"] = choice
+# Coming from another page, the browser moves to this page's URL itself: writing the id before it
+# does would add a history entry for the old page with this id (a broken back button).
+if current != choice or from_this_page:
+    st.query_params["id"] = choice
+st.session_state.paper_url = choice
 
 try:
     paper = get_paper(store, choice)
@@ -65,20 +80,15 @@ st.html(f"<div style='line-height:1.6'>{marked}</div>")
 
 st.subheader(f"Claims ({len(claims)})")
 if claims:
-    st.dataframe(
-        [
-            {
-                "response": c.response,
-                "variables": ", ".join(c.variables),
-                "form": c.form,
-                "direction": c.direction,
-                "evidence": c.evidence,
-            }
-            for c in claims
-        ],
-        hide_index=True,
-        key="paper_claims",
-    )
+    # One block per claim, the evidence sentence in full: a dataframe cut it to one line (at
+    # 390 px wide its column was off screen) and a table squeezed it into a narrow column.
+    for c in claims:
+        with st.container(border=True):
+            st.html(f"<div style='line-height:1.5'>{html.escape(c.evidence)}</div>")
+            st.caption(
+                f"response **{c.response}** · variables **{', '.join(c.variables)}** · "
+                f"form **{c.form}** · direction **{c.direction}**"
+            )
 else:
     st.caption("No scaling claim was extracted from this abstract.")
 
