@@ -32,6 +32,7 @@ def test_paper_from_url_shows_claims_and_highlight(app_db: Path) -> None:
     )
     assert "response **loss** · variables **model_size**" in at.caption[1].value
     assert list(at.dataframe[0].value["value"]) == [0.07]
+    assert list(at.dataframe[0].value["symbol"]) == ["—"]  # no symbol printed: a dash, not "None"
 
 
 def test_choosing_a_paper_updates_the_url(app_db: Path) -> None:

@@ -96,7 +96,7 @@ if exponents:
     st.subheader(f"Exponents ({len(exponents)})")
     st.dataframe(
         [
-            {"symbol": e.symbol, "value": e.value, "variable": e.variable, "text": e.text}
+            {"symbol": e.symbol or "—", "value": e.value, "variable": e.variable, "text": e.text}
             for e in exponents
         ],
         hide_index=True,
