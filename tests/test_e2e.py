@@ -6,6 +6,7 @@ page are kept in test-artifacts/ (not committed); on failure the server's output
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -103,6 +104,30 @@ def _shot(page: object, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
 
+class Journey:
+    """Where a browser journey has got to (named in the failure message and screenshot)."""
+
+    step = "start"
+
+
+@contextlib.contextmanager
+def journey(db: Path, tmp_path: Path, page: object) -> Iterator[tuple[Server, Journey]]:
+    """Serve the app on ``db``; on a failure, screenshot the page and raise with the step
+    reached and the server's output; always stop the server."""
+    server = Server(db, tmp_path / "server.log")
+    at = Journey()
+    try:
+        server.wait()
+        yield server, at
+    except Exception as err:
+        _shot(page, f"failure-{at.step}")
+        raise AssertionError(
+            f"at {at.step}: {err}\n--- server output ---\n{server.output()}"
+        ) from err
+    finally:
+        server.stop()
+
+
 def test_paper_page_in_a_real_browser(tmp_path: Path, browser_page: object) -> None:
     from playwright.sync_api import expect
 
@@ -110,21 +135,15 @@ def test_paper_page_in_a_real_browser(tmp_path: Path, browser_page: object) -> N
 
     db = tmp_path / "kb.duckdb"
     seed_app_store(db)
-    server = Server(db, tmp_path / "server.log")
     page = browser_page
-    try:
-        server.wait()
+    with journey(db, tmp_path, page) as (server, at):
+        at.step = "paper"
         pid = paper_id_for("Invented Scaling Laws for Testing")
         page.goto(f"{server.url}/paper?id={pid}")  # type: ignore[attr-defined]
         heading = page.get_by_role("heading", name="Invented Scaling Laws for Testing")  # type: ignore[attr-defined]
         expect(heading).to_be_visible(timeout=30_000)
         expect(page.get_by_text("Listing appearances")).to_be_visible()  # type: ignore[attr-defined]
         _shot(page, "paper")
-    except Exception as err:
-        _shot(page, "failure-paper")
-        raise AssertionError(f"{err}\n--- server output ---\n{server.output()}") from err
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -152,36 +171,28 @@ def test_search_open_paper_and_refit(tmp_path: Path, built_db: Path, browser_pag
     """The main journey: search, open the paper, refit the Chinchilla data, compare."""
     from playwright.sync_api import expect
 
-    server = Server(built_db, tmp_path / "server.log")
     page = browser_page
-    step = "start"
-    try:
-        server.wait()
-        step = "search"
+    with journey(built_db, tmp_path, page) as (server, at):
+        at.step = "search"
         page.goto(f"{server.url}/search?q=inverse+scaling")  # type: ignore[attr-defined]
         link = page.get_by_role("link", name="Inverse Scaling: When Bigger Isn't Better")  # type: ignore[attr-defined]
         expect(link.first).to_be_visible(timeout=60_000)
         _shot(page, "search")
-        step = "paper"
+        at.step = "paper"
         link.first.click()
         heading = page.get_by_role("heading", name="Inverse Scaling: When Bigger Isn't Better")  # type: ignore[attr-defined]
         expect(heading).to_be_visible(timeout=30_000)
         assert "/paper?id=" in page.url  # type: ignore[attr-defined]
         _shot(page, "paper-real")
-        step = "refit"
+        at.step = "refit"
         page.goto(f"{server.url}/refit?dataset=epoch_chinchilla&law=chinchilla")  # type: ignore[attr-defined]
         page.get_by_role("button", name="Fit").click(timeout=30_000)  # type: ignore[attr-defined]
         expect(page.get_by_text("Fitted parameters")).to_be_visible(timeout=60_000)  # type: ignore[attr-defined]
         _shot(page, "refit")
-        step = "compare"
+        at.step = "compare"
         page.goto(f"{server.url}/compare?quantity=a")  # type: ignore[attr-defined]
         expect(page.get_by_text("Compare exponents across papers")).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
         _shot(page, "compare")
-    except Exception as err:
-        _shot(page, f"failure-{step}")
-        raise AssertionError(f"at {step}: {err}\n--- server output ---\n{server.output()}") from err
-    finally:
-        server.stop()
 
 
 def test_back_button_and_related_link(tmp_path: Path, browser_page: object) -> None:
@@ -200,36 +211,28 @@ def test_back_button_and_related_link(tmp_path: Path, browser_page: object) -> N
     seed_app_store(db)
     with Store(db) as store:
         build_index(store, db)
-    server = Server(db, tmp_path / "server.log")
     page = browser_page
-    step = "start"
-    try:
-        server.wait()
-        step = "search"
+    with journey(db, tmp_path, page) as (server, at):
+        at.step = "search"
         page.goto(f"{server.url}/search?q=power+law+in+model+size")  # type: ignore[attr-defined]
         link = page.get_by_role("link", name="1. Invented Scaling Laws for Testing")  # type: ignore[attr-defined]
         expect(link).to_be_visible(timeout=60_000)
-        step = "paper"
+        at.step = "paper"
         link.click()
         heading = page.get_by_role("heading", name="Invented Scaling Laws for Testing")  # type: ignore[attr-defined]
         expect(heading).to_be_visible(timeout=30_000)
-        step = "related"
+        at.step = "related"
         related = page.get_by_role("link", name="An Unrelated Method Paper", exact=False)  # type: ignore[attr-defined]
         related.click(timeout=30_000)
         other = page.get_by_role("heading", name="An Unrelated Method Paper")  # type: ignore[attr-defined]
         expect(other).to_be_visible(timeout=30_000)
         _shot(page, "related")
-        step = "back to the first paper"
+        at.step = "back to the first paper"
         page.go_back()  # type: ignore[attr-defined]
         expect(heading).to_be_visible(timeout=30_000)
-        step = "back to search"
+        at.step = "back to search"
         page.go_back()  # type: ignore[attr-defined]
         expect(link).to_be_visible(timeout=30_000)
         assert "/search?q=power+law+in+model+size" in page.url  # type: ignore[attr-defined]
         expect(page.get_by_label("Query")).to_have_value("power law in model size")  # type: ignore[attr-defined]
         _shot(page, "back-to-search")
-    except Exception as err:
-        _shot(page, f"failure-{step}")
-        raise AssertionError(f"at {step}: {err}\n--- server output ---\n{server.output()}") from err
-    finally:
-        server.stop()
