@@ -7,6 +7,7 @@ opens the new one. DuckDB connections are not thread-safe, so queries take a cur
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,3 +102,23 @@ def get_searcher(store: Store, *, quiet: bool = False) -> Searcher | None:
     except KBError as err:
         (st.caption if quiet else st.error)(str(err))
         return None
+
+
+def snippet_in_context(text: str, start: int, end: int, context: int = 160) -> str:
+    """``text[start:end]`` highlighted, with up to ``context`` characters of ``text`` on each
+    side, as HTML (escaped). A side that is cut ends on a whole word and shows an ellipsis."""
+    cut_before = start > context
+    cut_after = end + context < len(text)
+    before = text[max(0, start - context) : start]
+    after = text[end : end + context]
+    if cut_before and not text[start - context - 1].isspace() and " " in before:
+        before = before[before.index(" ") + 1 :]  # drop the partial word the window began in
+    if cut_after and not text[end + context].isspace() and " " in after:
+        after = after[: after.rindex(" ")]  # and the one it ended in
+    return (
+        ("…" if cut_before else "")
+        + html.escape(before)
+        + f"<mark>{html.escape(text[start:end])}</mark>"
+        + html.escape(after)
+        + ("…" if cut_after else "")
+    )

@@ -105,3 +105,20 @@ def test_from_year_after_to_year_says_so(indexed_db: Path) -> None:
     assert not at.exception
     assert "From year 2024 is after To year 2019" in at.warning[0].value
     assert not at.get("page_link")
+
+
+def test_snippet_context_is_cut_at_whole_words() -> None:
+    """The text around a highlighted sentence was cut mid-word ("…aining")."""
+    from app.resources import snippet_in_context
+
+    text = "alpha beta gamma delta. The best sentence here. epsilon zeta eta theta"
+    start = text.index("The best")
+    end = start + len("The best sentence here.")
+    out = snippet_in_context(text, start, end, context=9)
+    # the window "ma delta. " starts inside "gamma", and " epsilon " ends at a space
+    assert out == "…delta. <mark>The best sentence here.</mark> epsilon…"
+    whole = snippet_in_context(text, start, end, context=500)
+    assert whole == (
+        "alpha beta gamma delta. <mark>The best sentence here.</mark> epsilon zeta eta theta"
+    )
+    assert "&lt;b&gt;" in snippet_in_context("x <b> y", 2, 5, context=1)

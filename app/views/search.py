@@ -10,7 +10,13 @@ import html
 
 import streamlit as st
 
-from app.resources import empty_notice, get_searcher, get_store, show_error
+from app.resources import (
+    empty_notice,
+    get_searcher,
+    get_store,
+    show_error,
+    snippet_in_context,
+)
 from kb.errors import KBError
 from kb.records import DOMAINS, VARIABLES, Paper
 from kb.search import Hit, SearchFilters
@@ -145,16 +151,7 @@ def _snippet_html(store: Store, hit: Hit, context: int = 160) -> str:
     start, end = hit.snippet_span
     if paper is None or paper.abstract[start:end] != hit.snippet:
         return f"<mark>{html.escape(hit.snippet)}</mark>"
-    text = paper.abstract
-    before = text[max(0, start - context) : start]
-    after = text[end : end + context]
-    return (
-        ("…" if start > context else "")
-        + html.escape(before)
-        + f"<mark>{html.escape(hit.snippet)}</mark>"
-        + html.escape(after)
-        + ("…" if end + context < len(text) else "")
-    )
+    return snippet_in_context(paper.abstract, start, end, context)
 
 
 active = [f"domain {domain}" if domain else "", f"variable {variable}" if variable else ""]
