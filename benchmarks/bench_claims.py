@@ -289,10 +289,13 @@ def _with_rescue(
     from kb.index import paper_text
 
     model = RescueModel.load(path)
-    if not model.fits(model_name(None), model.meta.dim):
+    if model.meta.encoder != model_name(None):  # checked before the model loads
         raise SystemExit(f"{path} was fitted for {model.meta.encoder}, not {model_name(None)}")
+    embedder = load_embedder(None)
+    if not model.fits(embedder.name, embedder.dim):
+        raise SystemExit(f"{path} is for {model.meta.dim}-d vectors, not {embedder.dim}-d")
     wanted = sorted(pid for pid, e in preds.items() if needs_vector(papers[pid], e))
-    vectors = load_embedder(None).encode([paper_text(papers[pid]) for pid in wanted])
+    vectors = embedder.encode([paper_text(papers[pid]) for pid in wanted])
     by_id = dict(zip(wanted, vectors, strict=True))
     out = {pid: apply_rescue(papers[pid], e, by_id.get(pid), model) for pid, e in preds.items()}
     rescued = sum(out[pid].studies_scaling_law for pid in wanted)

@@ -203,7 +203,12 @@ from bench_claims import (  # noqa: E402
 )
 
 from ingest.claims.extract import SentenceReading, explain, read_paper  # noqa: E402
-from ingest.claims.rescue import DEFAULT_RESCUE, RescueMeta, RescueModel  # noqa: E402
+from ingest.claims.rescue import (  # noqa: E402
+    DEFAULT_RESCUE,
+    RescueMeta,
+    RescueModel,
+    rescue_sentences,
+)
 from ingest.claims.variables import (  # noqa: E402
     DEFAULT_WEIGHTS,
     FEATURES,
@@ -413,10 +418,9 @@ class RescuePaper:
 
 def rescue_variables(paper: Paper) -> list[str]:
     """The scale quantities named in the paper's own sentences (not background, not release),
-    sorted: what a rescued paper reports (``RESCUE_VARIABLES`` in the docstring)."""
-    return sorted(
-        {v for r in explain(paper) if not r.background and not r.release for v in r.variables}
-    )
+    sorted: what a rescued paper reports (``RESCUE_VARIABLES`` in the docstring); the same
+    sentences ``ingest.claims.rescue.apply_rescue`` turns into claims."""
+    return sorted({v for r in rescue_sentences(paper) for v in r.variables})
 
 
 RESCUE_VARIABLES = rescue_variables

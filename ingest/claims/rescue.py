@@ -167,17 +167,18 @@ def apply_rescue(
     ``extraction.extractor_version + model.tag``.
     """
     version = extraction.extractor_version + model.tag
-    if not needs_vector(paper, extraction):
+    sentences = [] if extraction.studies_scaling_law else rescue_sentences(paper)
+    if not sentences:  # the rescue cannot change it (needs_vector is false)
         return _stamp(extraction, version)
     if vector is None:
         raise ValueError(f"claims rescue: paper {paper.paper_id} needs its embedding")
     if model.probability(vector) < model.meta.threshold:
         return _stamp(extraction, version)
-    reading = read_paper(paper)
+    named = read_paper(paper).named_responses
     claims: list[Claim] = []
     exponents: list[Exponent] = []
-    for r in rescue_sentences(paper):
-        rows = sentence_rows(paper, r, list(r.variables), r.form, reading.named_responses, version)
+    for r in sentences:
+        rows = sentence_rows(paper, r, list(r.variables), r.form, named, version)
         claims.extend(rows[0])
         exponents.extend(rows[1])
     return replace(
