@@ -7,7 +7,14 @@ cross-validated figure (tuned on one half of the queries, scored on the other), 
 not only the grid's fit to 40 queries.
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 python benchmarks/bench_search.py [--db PATH] [--tune] \
-        [--priors] [--dev PATH ...] [--heldout PATH ... | --no-heldout]
+        [--priors] [--oracle] [--dev PATH ...] [--heldout PATH ... | --no-heldout]
+
+``--oracle`` prints, for the first development file, ceilings that use the judgments per query
+(so no ranker can reach them by choosing per query): the better of keyword-only and
+semantic-only per query, the best of the three rankings per query, and the best convex mix
+``lam * keyword + (1 - lam) * semantic`` of the two single rankings' scaled scores per query
+(``lam`` on a 21-point grid). They say how much of issue 5's margin any per-query choice
+between the two single rankings could buy.
 
 Relevance grades are 2 (about exactly this) and 1 (partly); nDCG uses gain 2^g - 1, recall@10
 counts grade >= 1 papers found in the top 10 over all relevant ones, and judged@10 is the share
@@ -27,6 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -34,9 +43,9 @@ from benchmarks._corpus import load_seeds  # noqa: E402
 from ingest.claims import EXTRACTOR_VERSION, extract_store  # noqa: E402
 from ingest.pipeline import ingest_paths  # noqa: E402
 from kb.index import build_index  # noqa: E402
-from kb.ranking import FEATURES, ndcg_at  # noqa: E402
+from kb.ranking import FEATURES, ndcg_at, scale_bm25, scale_cosine  # noqa: E402
 from kb.records import Paper  # noqa: E402
-from kb.search import Searcher, Tuning  # noqa: E402
+from kb.search import Searcher, Tuning, top_k  # noqa: E402
 from kb.store import Store  # noqa: E402
 
 DEV = ROOT / "data" / "eval" / "search_dev.jsonl"
@@ -201,6 +210,29 @@ def report(searcher: Searcher, queries: list[dict], label: str) -> dict[str, dic
     return results
 
 
+def oracle(searcher: Searcher, queries: list[dict]) -> dict[str, float]:
+    """Per-query ceilings that peek at the judgments (see ``--oracle`` in the module doc)."""
+    ids = [p.paper_id for p in searcher.papers]
+
+    def ndcg(scores: np.ndarray, relevant: dict[str, int]) -> float:
+        return ndcg_at([ids[i] for i in top_k(scores, 10)], relevant)
+
+    rows: dict[str, list[float]] = {"single": [], "three": [], "mix": []}
+    for q in queries:
+        by_mode = {
+            m: ndcg_at([h.paper_id for h in searcher.search(q["query"], k=10, mode=m)],  # type: ignore[arg-type]
+                       q["relevant"])
+            for m in ("keyword", "semantic", "fused")
+        }  # fmt: skip
+        kw = scale_bm25(searcher._keyword_scores(q["query"]))
+        sem = scale_cosine(searcher._semantic_scores(searcher._encode(q["query"]), None))
+        mixes = [ndcg(lam * kw + (1 - lam) * sem, q["relevant"]) for lam in np.linspace(0, 1, 21)]
+        rows["single"].append(max(by_mode["keyword"], by_mode["semantic"]))
+        rows["three"].append(max(by_mode.values()))
+        rows["mix"].append(max(mixes))
+    return {k: statistics.fmean(v) for k, v in rows.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", type=Path, default=Path("/tmp/kb_bench_search_ingested.duckdb"))
@@ -222,6 +254,10 @@ def main() -> None:
         help="held-out query files, scored only (default: %(default)s)",
     )  # fmt: skip
     parser.add_argument("--no-heldout", action="store_true", help="do not score held-out files")
+    parser.add_argument(
+        "--oracle", action="store_true",
+        help="per-query ceilings of choosing between the single rankings (peek at judgments)",
+    )  # fmt: skip
     parser.add_argument(
         "--query-adapter", default=None, metavar="PATH",
         help="query adapter file (kb.query_adapter; '' for none; default: the shipped setting)",
@@ -268,6 +304,11 @@ def main() -> None:
         searcher.tuning = default
     if args.priors:
         priors(searcher, queries)
+    if args.oracle:
+        o = oracle(searcher, queries)
+        print(f"per-query oracles on {args.dev[0].name} (use the judgments; not rankers): "
+              f"better of keyword/semantic {o['single']:.3f}, best of keyword/semantic/fused "
+              f"{o['three']:.3f}, best keyword-semantic mix {o['mix']:.3f}")  # fmt: skip
     lat = latency(searcher, queries)
     print(f"warm fused query latency: p50={lat['p50_ms']:.1f} ms p95={lat['p95_ms']:.1f} ms "
           f"over {lat['n']} queries (target p95 < 50 ms); CPU time per query "
