@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,11 +85,40 @@ def paper_options(store: Store) -> dict[str, str]:
     return _paper_options(str(db_path()), store_version(), store)
 
 
-@st.cache_resource(show_spinner="Loading the search index and embedding model…", max_entries=2)
+@st.cache_resource(show_spinner="Opening the search index…", max_entries=2)
 def _open_searcher(path: str, version: int, _store: Store) -> Searcher:
     from kb.search import Searcher
 
     return Searcher.open(_store, Path(path))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _warm_searcher(path: str, version: int, _store: Store) -> threading.Thread:
+    searcher = _open_searcher(path, version, _store)
+    thread = threading.Thread(target=searcher.warm, name="kb-warm-encoder", daemon=True)
+    thread.start()
+    return thread
+
+
+def prewarm_search() -> None:
+    """Start loading the search model in a background thread (once per store version), so
+    the first search does not wait ~10 s for torch and the model. Call it after a page has
+    drawn. Quiet: a missing or stale index is reported by the page that searches."""
+    path = db_path()
+    if not path.exists():
+        return
+    try:
+        _warm_searcher(str(path), store_version(), _open_store(str(path), store_version()))
+    except KBError:
+        return
+
+
+def ensure_encoder(searcher: Searcher) -> None:
+    """Wait, with a spinner, for the query encoder (loading it, or joining the background
+    load that :func:`prewarm_search` started)."""
+    if not searcher.encoder_loaded:
+        with st.spinner("Loading the embedding model (first search since the app started)…"):
+            searcher.warm()
 
 
 def get_searcher(store: Store, *, quiet: bool = False) -> Searcher | None:

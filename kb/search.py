@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -219,6 +220,7 @@ class Searcher:
         self.tuning = tuning or Tuning()
         self._model_arg = model
         self._embedder: Embedder | None = model if isinstance(model, Embedder) else None
+        self._embedder_lock = threading.Lock()  # one load even when warm() runs in a thread
         self._query_vectors: dict[str, FloatMatrix] = {}  # repeated queries skip the model
         self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
         self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
@@ -279,10 +281,22 @@ class Searcher:
 
     @property
     def embedder(self) -> Embedder:
-        """The query encoder; loaded (importing torch) on first use."""
+        """The query encoder; loaded (importing torch) on first use, once even across threads."""
         if self._embedder is None:
-            self._embedder = load_embedder(self._model_arg)
+            with self._embedder_lock:
+                if self._embedder is None:
+                    self._embedder = load_embedder(self._model_arg)
         return self._embedder
+
+    @property
+    def encoder_loaded(self) -> bool:
+        """Whether the query encoder is loaded (the next query does not wait for the model)."""
+        return self._embedder is not None
+
+    def warm(self) -> None:
+        """Load the query encoder now (seconds: torch and the model), e.g. in a background
+        thread while a user is still typing; a query meanwhile waits for this same load."""
+        self.embedder  # noqa: B018 (the property loads it)
 
     # -- public ----------------------------------------------------------------------------
     def search(

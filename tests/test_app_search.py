@@ -5,6 +5,7 @@ These load the real embedding model to build the index of the small app store: m
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -122,3 +123,25 @@ def test_snippet_context_is_cut_at_whole_words() -> None:
         "alpha beta gamma delta. <mark>The best sentence here.</mark> epsilon zeta eta theta"
     )
     assert "&lt;b&gt;" in snippet_in_context("x <b> y", 2, 5, context=1)
+
+
+def test_home_page_starts_loading_the_search_model(
+    indexed_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first search should not wait ~10 s for torch and the model: the home page starts
+    that load in a background thread once it has drawn."""
+    from kb.search import Searcher
+
+    started = threading.Event()
+    warm = Searcher.warm
+
+    def recording_warm(self: Searcher) -> None:
+        started.set()
+        warm(self)
+
+    monkeypatch.setattr(Searcher, "warm", recording_warm)
+    at = AppTest.from_file(str(MAIN), default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert started.wait(60)
+    assert at.get("metric")  # the page itself drew first

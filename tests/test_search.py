@@ -12,6 +12,8 @@ import hashlib
 import itertools
 import json
 import re
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -470,3 +472,32 @@ def test_cli_index_and_batch_search_with_the_real_model(db: Path, tmp_path: Path
     assert [json.loads(x)["title"] for x in one.stdout.splitlines() if x.startswith("{")] == [
         "Loss Curves of Tiny Transformers"
     ]
+
+
+def test_warm_loads_the_encoder_once_across_threads(
+    indexed: tuple[Path, HashEmbedder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app warms the encoder in a background thread while a first query may arrive: the
+    model is loaded once, and the query gets that same model."""
+    db, embedder = indexed
+    calls: list[object] = []
+
+    def slow_load(model: object) -> HashEmbedder:
+        calls.append(model)
+        time.sleep(0.2)
+        return embedder
+
+    monkeypatch.setattr("kb.search.load_embedder", slow_load)
+    with Store(db, read_only=True) as s:
+        sr = Searcher.open(s, db, model=embedder)
+        assert sr.encoder_loaded
+        sr._embedder = None  # as opened from a model path: nothing loaded yet
+        assert not sr.encoder_loaded
+        warm = threading.Thread(target=sr.warm)
+        warm.start()
+        hits = sr.search("power law", k=3)  # arrives while warm() is loading
+        warm.join()
+    assert len(calls) == 1
+    assert sr.encoder_loaded
+    assert sr.embedder is embedder
+    assert hits

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.resources import empty_notice, get_store
+from app.resources import empty_notice, get_store, prewarm_search
 from kb.query import stats
 
 st.title("scaling-kb")
@@ -32,3 +32,4 @@ st.page_link(
     "views/compare.py", label="Compare exponents across papers", icon=":material/bar_chart:"
 )
 st.page_link("views/refit.py", label="Refit a law to released data", icon=":material/functions:")
+prewarm_search()  # the page is drawn: load the search model while the user reads

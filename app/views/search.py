@@ -12,8 +12,10 @@ import streamlit as st
 
 from app.resources import (
     empty_notice,
+    ensure_encoder,
     get_searcher,
     get_store,
+    prewarm_search,
     show_error,
     snippet_in_context,
 )
@@ -122,6 +124,7 @@ st.session_state.search_url = wanted
 
 if not query.strip():
     st.info("Type a query to search paper titles, abstracts and the claims extracted from them.")
+    prewarm_search()  # load the model while the user types
     st.stop()
 
 searcher = get_searcher(store)
@@ -138,6 +141,7 @@ filters = SearchFilters(
 if year_min and year_max and year_min > year_max:
     st.warning(f"From year {year_min} is after To year {year_max}: no paper can match.")
     st.stop()
+ensure_encoder(searcher)
 try:
     hits = searcher.search(query.strip(), k=int(k), filters=filters)
 except KBError as err:
