@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -43,3 +44,41 @@ def test_every_option_has_help(name: str) -> None:
         if isinstance(p, click.Option) and not p.help and p.name not in {"help"}
     ]
     assert missing == [], f"kb {name}: options without help: {missing}"
+
+
+def _help_texts(name: str) -> list[str]:
+    command = cli.commands[name]
+    options = [p.help or "" for p in command.params if isinstance(p, click.Option)]
+    return [command.help or "", *options]
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_help_has_no_rst_markup(name: str) -> None:
+    # click prints help verbatim: ``kb fit`` shows its double backticks (`kb laws-forms --help`).
+    marked = [text for text in _help_texts(name) if "``" in text]
+    assert marked == [], f"kb {name}: help text with ``...`` (click prints it literally)"
+
+
+def test_example_paper_ids_exist(shared: Path) -> None:
+    """A `--paper` id in an example names a paper of ../shared/seeds (kb claims, kb exponents)
+    or a law of the registry (kb laws): the example must run on the knowledge base `make run`
+    builds, where no seed paper has an arXiv id (`kb claims --paper arxiv:2001.08361` failed).
+    """
+    from ingest.formats import read_papers
+    from kb.records import paper_id_for
+    from kb.registry import load_registry
+
+    seeds = {
+        paper_id_for(e.paper.title, e.paper.arxiv_id)
+        for f in sorted((shared / "seeds").glob("*.txt"))
+        for e in read_papers(f)
+    }
+    laws = {f"arxiv:{law.arxiv_id}" for law in load_registry()}
+    checked = 0
+    for name in COMMANDS:
+        example = (cli.commands[name].help or "").split("Example")[-1]
+        for paper_id in re.findall(r"--paper\s+(\S+)", example):
+            known = laws if name == "laws" else seeds
+            assert paper_id in known, f"`kb {name} --help` example: no paper {paper_id}"
+            checked += 1
+    assert checked >= 2

@@ -39,7 +39,10 @@ def claims_cmd(
 ) -> None:
     """List scaling claims extracted from abstracts, each with the sentence that states it.
 
-    Example:  kb claims --paper arxiv:2001.08361 --json
+    Paper ids come from `kb papers`; papers read from listings without an arXiv id have
+    `t:<hash of the title>` ids (t:3ef1b1051e4d8bd3 is Kaplan et al. 2020 in ../shared/seeds).
+
+    Example:  kb claims --paper t:3ef1b1051e4d8bd3 --json
     """
     with reading(db_path) as store:
         claims = list_claims(store, paper_id=paper_id, response=response, variable=variable)

@@ -42,7 +42,8 @@ from kb.store import Store
 @click.option("--x", "x_axis", default="compute_flops", show_default=True,
               help="Column used by single-input laws (power_law, log_linear, ...).")  # fmt: skip
 @click.option("--holdout", "holdout", default=None, metavar="AXIS:FRACTION",
-              help="Fit smaller scales, score the largest, e.g. compute:0.2.")  # fmt: skip
+              help="Fit smaller scales, score the largest; AXIS is compute, n_params or n_tokens, "
+                   "e.g. compute:0.2.")  # fmt: skip
 @click.option("--save/--no-save", default=True, show_default=True,
               help="Store the fit in the fits table.")  # fmt: skip
 @db_option
@@ -86,7 +87,7 @@ def fit_cmd(
 @cli.command("laws-forms")
 @json_option
 def laws_forms_cmd(as_json: bool) -> None:
-    """List the law forms ``kb fit --law`` accepts, with formula, inputs and source.
+    """List the law forms `kb fit --law` accepts, with formula, inputs and source.
 
     Example:  kb laws-forms --json
     """
