@@ -6,7 +6,7 @@ Prints per-dataset point counts and wall-clock seconds; writes a temporary DuckD
 
 from __future__ import annotations
 
-import sys
+import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +18,8 @@ from kb.store import Store
 
 def main(root: Path) -> None:
     folders = find_dataset_folders(root)
+    if not folders:
+        raise SystemExit(f"no dataset folder (with a MANIFEST.md) under {root}")
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "kb.duckdb") as store:
         t0 = time.perf_counter()
         with store.transaction():
@@ -41,4 +43,12 @@ def main(root: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("../shared/datasets"))
+    parser = argparse.ArgumentParser(description="Time ingesting every released dataset folder.")
+    parser.add_argument(
+        "root",
+        nargs="?",
+        type=Path,
+        default=Path("../shared/datasets"),
+        help="folder of released-data folders (default: ../shared/datasets)",
+    )
+    main(parser.parse_args().root)

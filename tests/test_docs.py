@@ -82,3 +82,13 @@ def test_example_paper_ids_exist(shared: Path) -> None:
             assert paper_id in known, f"`kb {name} --help` example: no paper {paper_id}"
             checked += 1
     assert checked >= 2
+
+
+@pytest.mark.parametrize(
+    "script", sorted(p.name for p in (ROOT / "benchmarks").glob("[a-z]*.py")), ids=str
+)
+def test_benchmark_parses_its_arguments(script: str) -> None:
+    # README's benchmark table is run as printed; `ingest_datasets.py --help` once read
+    # `--help` as the datasets folder and printed "total points: 0".
+    text = (ROOT / "benchmarks" / script).read_text(encoding="utf-8")
+    assert "argparse" in text, f"benchmarks/{script} does not answer --help"
