@@ -83,7 +83,13 @@ def read_external_texts(texts_paths: Path | Sequence[Path]) -> dict[str, Paper]:
     papers: dict[str, Paper] = {}
     where: dict[str, str] = {}
     for texts_path in paths:
-        lines = texts_path.read_text(encoding="utf-8").splitlines()
+        try:
+            lines = texts_path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise SystemExit(
+                f"{texts_path}: cannot read the external texts ({exc.strerror}); they are not in "
+                "the repository: give the JSON-lines files you rebuilt (see data/eval/README.md)"
+            ) from None
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue

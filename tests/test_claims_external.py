@@ -117,6 +117,13 @@ def test_read_external_names_a_broken_text_line(tmp_path: Path) -> None:
         bench.read_external(EXTERNAL, path)
 
 
+def test_read_external_names_a_missing_text_file(tmp_path: Path) -> None:
+    # `bench_claims.py --external-texts PATH` with a wrong PATH: a message, not a traceback
+    bench = _bench()
+    with pytest.raises(SystemExit, match=r"missing.jsonl: cannot read the external texts"):
+        bench.read_external(EXTERNAL, tmp_path / "missing.jsonl")
+
+
 def test_read_external_joins_several_text_files(tmp_path: Path) -> None:
     bench = _bench()
     ids = [r["ext_id"] for r in _rows()]

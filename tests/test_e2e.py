@@ -142,7 +142,8 @@ def test_paper_page_in_a_real_browser(tmp_path: Path, browser_page: object) -> N
         page.goto(f"{server.url}/paper?id={pid}")  # type: ignore[attr-defined]
         heading = page.get_by_role("heading", name="Invented Scaling Laws for Testing")  # type: ignore[attr-defined]
         expect(heading).to_be_visible(timeout=30_000)
-        expect(page.get_by_text("Listing appearances")).to_be_visible()  # type: ignore[attr-defined]
+        # below "Related papers", which waits for the embedding model (slow on a busy machine)
+        expect(page.get_by_text("Listing appearances")).to_be_visible(timeout=60_000)  # type: ignore[attr-defined]
         _shot(page, "paper")
 
 
