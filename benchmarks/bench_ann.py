@@ -197,7 +197,8 @@ def main() -> None:
     data = synthetic(args.n, np.random.default_rng(0), eigen, mean_norm)
     queries = synthetic(args.queries, np.random.default_rng(1), eigen, mean_norm)
     faiss.omp_set_num_threads(args.threads)
-    kind = "isotropic" if eigen is None else f"spectrum of {args.like.name}, mean {mean_norm:.2f}"
+    source = args.like.name if args.like.exists() else SPECTRUM.name
+    kind = "isotropic" if eigen is None else f"spectrum of {source}, mean {mean_norm:.2f}"
     print(f"data: {args.n} x {DIM} float32 ({data.nbytes / 2**20:.0f} MB), {kind}; "
           f"faiss threads {args.threads}")  # fmt: skip
 
