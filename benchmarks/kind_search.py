@@ -63,6 +63,7 @@ from kb.ranking import (  # noqa: E402
     FEATURES,
     KIND_FEATURES,
     LAY_FEATURES,
+    TRANSLATION_FEATURES,
     FeatureMatrix,
     fit_pairwise,
     mean_ndcg,
@@ -71,8 +72,10 @@ from kb.search import LEARNED_WEIGHTS, Searcher, top_k  # noqa: E402
 
 Vector = NDArray[np.float32]
 # The columns before the gate (round 3's 18); the gates are appended by each variant (round 7's
-# lay-view column is left out: benchmarks/rewrite_search.py appends it).
-OLD = tuple(f for f in FEATURES if f not in KIND_FEATURES and f not in LAY_FEATURES)
+# lay-view column and round 9's term-translation column are left out: this script measures the
+# gate as round 6 did).
+LATER = (*KIND_FEATURES, *LAY_FEATURES, *TRANSLATION_FEATURES)
+OLD = tuple(f for f in FEATURES if f not in LATER)
 OLD_INDEX = [FEATURES.index(f) for f in OLD]
 COL = {f: i for i, f in enumerate(OLD)}
 BASE_FIXED = tuple(COL[f] for f in DROPPED if f in COL)

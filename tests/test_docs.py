@@ -92,3 +92,11 @@ def test_benchmark_parses_its_arguments(script: str) -> None:
     # `--help` as the datasets folder and printed "total points: 0".
     text = (ROOT / "benchmarks" / script).read_text(encoding="utf-8")
     assert "argparse" in text, f"benchmarks/{script} does not answer --help"
+
+
+def test_kind_search_round3_weights_fit_its_columns() -> None:
+    # `benchmarks/kind_search.py` (README) crashed with a matmul shape error once
+    # kb.ranking.FEATURES gained kw_translation: its round-3 weights cover 18 columns.
+    from benchmarks.kind_search import OLD, ROUND3
+
+    assert len(OLD) == len(ROUND3) == 18
