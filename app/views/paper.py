@@ -122,6 +122,10 @@ if laws:
                 + (f"; fitted on our dataset `{law.dataset}`" if law.dataset else "")
             )
 
+st.subheader("Listing appearances")
+st.dataframe(paper["appearances"], hide_index=True, key="paper_appearances")
+
+# Last: opening the search index can take seconds on a cold app.
 st.subheader("Related papers")
 searcher = get_searcher(store, quiet=True)
 if searcher is not None:
@@ -136,6 +140,3 @@ if searcher is not None:
             label=f"{hit.title} (similarity {hit.score:.2f})",
             query_params={"id": hit.paper_id},
         )
-
-st.subheader("Listing appearances")
-st.dataframe(paper["appearances"], hide_index=True, key="paper_appearances")
