@@ -16,8 +16,8 @@ After a rule change the output is meant to differ from ``--ref``; ``--ungated`` 
 the working tree with a copy of itself whose prefilter searches every pattern (``matches`` is
 ``pattern.search``), which proves the gates still change nothing, and ``--summary`` describes
 the change from ``--ref`` instead of stopping at it: per set, how many papers change their
-label, variables, responses, claim sentences or exponents (version stamps ignored). It prints
-counts only, never paper ids (the seeds hold the held-out papers).
+label, variables, responses, claim sentences, claim forms or directions, or exponents (version
+stamps ignored). It prints counts only, never paper ids (the seeds hold the held-out papers).
 """
 
 from __future__ import annotations
@@ -197,6 +197,8 @@ def _facts(result: Any) -> dict[str, Any]:
         "variables": sorted({v for c in result.claims for v in c.variables}),
         "responses": sorted({c.response for c in result.claims}),
         "sentences": sorted({(c.span_start, c.span_end) for c in result.claims}),
+        "forms": sorted((c.span_start, c.form) for c in result.claims),
+        "directions": sorted((c.span_start, c.direction) for c in result.claims),
         "exponents": sorted((e.span_start, e.span_end, e.value) for e in result.exponents),
     }
 
@@ -204,7 +206,7 @@ def _facts(result: Any) -> dict[str, Any]:
 def summarise(name: str, papers: Sequence[Paper], old: Callable[[Paper], Any]) -> None:
     """Print how many of ``papers`` change each part of their reading (counts only)."""
     changed = {key: 0 for key in ("label", "domain", "variables", "responses", "sentences",
-                                  "exponents")}  # fmt: skip
+                                  "forms", "directions", "exponents")}  # fmt: skip
     became = {True: 0, False: 0}
     any_change = 0
     for paper in papers:

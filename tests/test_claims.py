@@ -249,6 +249,12 @@ def test_variable_look_alikes(sentence: str, absent: str) -> None:
          "non_monotonic"),
         ("We find marginal gains in accuracy with more data beyond 1B tokens.", "unspecified",
          "saturates"),
+        # An amount ("more than seven orders of magnitude") is not the measure moving up.
+        ("The loss scales as a power-law with model size, dataset size, and the amount of "
+         "compute used for training, with some trends spanning more than seven orders of "
+         "magnitude.", "power_law", "unspecified"),
+        ("We find that accuracy increases as model size grows but stays lower than 50% below "
+         "1B parameters.", "unspecified", "improves"),
     ],
 )  # fmt: skip
 def test_direction_from_the_measure_polarity(sentence: str, form: str, direction: str) -> None:

@@ -43,7 +43,7 @@ __all__ = [
     "read_paper",
 ]
 
-EXTRACTOR_VERSION = "claims-rules-6"
+EXTRACTOR_VERSION = "claims-rules-7"
 """Stamped on every paper label, claim and exponent row; bump when any rule changes output."""
 
 register(

@@ -100,8 +100,16 @@ _SCALE_CLAUSE = _rx(
     r"|\b(?:increas\w+|scal\w+ up|more|larger|bigger)\s+(?:the\s+)?(?:model|data|compute|"
     r"parameters|tokens|training|number|amount|size|budget)\w*"
 )
-_UP = _rx(r"\b(?:increas\w*|grow\w*|rises?|higher|larger|greater|more)\b")
-_DOWN = _rx(r"\b(?:decreas\w*|declin\w*|drops?|reduc\w*|lower\w*|fewer|smaller|decay\w*|falls?)\b")
+# "more than seven orders of magnitude", "fewer than 10 examples", "higher than 90%" size a
+# range or a level; they say nothing about which way the measure moves.
+_AMOUNT = (
+    r"(?!\s+than\s+(?:\d|(?:one|two|three|four|five|six|seven|eight|nine|ten|twice|half"
+    r"|an? (?:few|dozen|hundred|thousand|million|billion|factor|order))\b|orders\b))"
+)
+_UP = _rx(r"\b(?:increas\w*|grow\w*|rises?|higher|larger|greater|more)\b" + _AMOUNT)
+_DOWN = _rx(
+    r"\b(?:decreas\w*|declin\w*|drops?|reduc\w*|lower\w*|fewer|smaller|decay\w*|falls?)\b" + _AMOUNT
+)
 register(
     *(rx for _, rx in FORM_PATTERNS),
     *(rx for _, rx in DIRECTION_PATTERNS),
