@@ -30,6 +30,7 @@ deterministic given ``seed``; no global random state is touched.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import math
@@ -44,11 +45,12 @@ from scipy.stats import norm  # type: ignore[import-untyped]
 
 from kb._kernels import fused_objective
 from kb._lbfgs import minimize_batch
+from kb.datasets import DEFAULT_METRIC_KEY
 from kb.errors import BadInputError, FitError
 from kb.frontier import AXES, derived_quantities
 from kb.laws import LawForm, get_form
 from kb.recipes import RECIPES, Recipe, get_recipe
-from kb.records import FitRecord, Point, stable_id
+from kb.records import Dataset, FitRecord, Point, stable_id
 from kb.store import Store
 
 logger = logging.getLogger(__name__)
@@ -127,6 +129,8 @@ class FitResult:
     seed: int
     n_boot: int
     residuals: FloatArray = field(repr=False)
+    # Bootstrap refits that did not converge (left out of the intervals and boot_sd).
+    n_boot_failed: int = 0
     holdout: dict[str, Any] | None = None
     options: dict[str, Any] = field(default_factory=dict)
     boot_params: FloatArray | None = field(default=None, repr=False)
@@ -158,6 +162,7 @@ class FitResult:
             "n_starts": self.n_starts,
             "n_converged": self.n_converged,
             "n_boot": self.n_boot,
+            "n_boot_failed": self.n_boot_failed,
             "seed": self.seed,
             "holdout": self.holdout,
             "options": self.options,
@@ -472,14 +477,18 @@ def _bootstrap(
     theta: FloatArray,
     weights: FloatArray,
     on_progress: Progress | None,
-) -> FloatArray:
-    """Refit every resample (rows of ``weights``) from ``theta``; returns ``(n_boot, p)``."""
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Refit every resample (rows of ``weights``) from ``theta``.
+
+    Returns the refits ``(n_boot, p)`` and which of them converged (met the stopping test with
+    a finite objective, not just ran out of iterations or started at a non-finite objective).
+    """
     lower, upper = _bounds(form, recipe)
     n_boot = weights.shape[0]
     chunks = np.array_split(np.arange(n_boot), max(1, min(4, n_boot // 1000)))
     done = 0
 
-    def run(rows: NDArray[np.intp]) -> FloatArray:
+    def run(rows: NDArray[np.intp]) -> tuple[FloatArray, NDArray[np.bool_]]:
         w = weights[rows]
 
         def batch(th: FloatArray, r: NDArray[np.intp]) -> tuple[FloatArray, FloatArray]:
@@ -491,15 +500,16 @@ def _bootstrap(
         res = minimize_batch(
             batch, x0, lower=lower, upper=upper, ftol=BOOT_FTOL, f_floor=0.0, max_iter=1000
         )
-        return res.x
+        return res.x, res.converged & np.isfinite(res.fun)
 
     out = np.empty((n_boot, theta.size))
+    ok = np.zeros(n_boot, dtype=bool)
     for rows in chunks:  # chunks only pace the progress callback; each runs as one batch
-        out[rows] = run(rows)
+        out[rows], ok[rows] = run(rows)
         done += rows.size
         if on_progress is not None:
             on_progress(done, n_boot)
-    return out
+    return out, ok
 
 
 def _summaries(
@@ -568,6 +578,7 @@ def fit_arrays(
             f"{' after the recipe drops ' + str(rec.drop_highest) if rec.drop_highest else ''}; "
             "it needs more points than parameters: add data or choose a law with fewer parameters"
         )
+    _check_varies(raw, yv, form)
     _, logX, target = _prepare(raw, yv, form)
     theta, obj, n_starts, n_conv = _multistart(form, logX, target, rec)
     extra: dict[str, Any] = {}
@@ -585,6 +596,7 @@ def fit_arrays(
     }
     intervals: dict[str, list[float]] = {}
     boot = None
+    n_boot_failed = 0
     if n_boot > 0:
         scheme = rec.bootstrap
         use_groups = garr if scheme in ("runs", "auto") else None
@@ -597,13 +609,25 @@ def fit_arrays(
             legacy_seed=seed if rec.resampler == "legacy" else None,
         )  # fmt: skip
         start = _recipe_start(form, rec, theta) if rec.boot_start == "recipe" else theta
-        boot = _bootstrap(form, logX, target, rec, start, weights, on_progress)
-        intervals = _summaries(form, boot, budgets, level)
+        boot, boot_ok = _bootstrap(form, logX, target, rec, start, weights, on_progress)
+        if not boot_ok.all():
+            # A refit that did not converge is not a draw from the estimator's distribution:
+            # intervals and standard deviations use the refits that converged, and the count of
+            # the others is reported (FitResult.n_boot_failed, options['boot_failed']).
+            n_boot_failed = int(np.sum(~boot_ok))
+            extra["boot_failed"] = n_boot_failed
+            logger.warning(
+                "%s: %d of %d bootstrap refits did not converge; intervals use the other %d",
+                form.name, n_boot_failed, n_boot, n_boot - n_boot_failed,
+            )  # fmt: skip
+            boot = boot[boot_ok]
+        intervals = _summaries(form, boot, budgets, level) if boot.shape[0] >= 2 else {}
         pub = form.to_published(boot)
-        extra["boot_sd"] = {
-            name: float(np.std(pub[np.isfinite(pub[:, i]), i], ddof=1))
-            for i, name in enumerate(form.published_names)
-        }
+        if boot.shape[0] >= 2:
+            extra["boot_sd"] = {
+                name: float(np.std(pub[np.isfinite(pub[:, i]), i], ddof=1))
+                for i, name in enumerate(form.published_names)
+            }
     hold = None
     if holdout is not None:
         hold = holdout_check(raw, yv, form=form, recipe=rec, holdout=holdout, scales=scales)
@@ -620,6 +644,7 @@ def fit_arrays(
         n_converged=n_conv,
         seed=seed,
         n_boot=n_boot,
+        n_boot_failed=n_boot_failed,
         residuals=target - pred,
         holdout=hold,
         options={
@@ -637,6 +662,33 @@ def fit_arrays(
             else np.array([_full_theta(base, row, fixed) for row in boot])
         ),
     )
+
+
+# Inputs a law's terms are identified from only if they vary (unique_tokens may be constant: the
+# data-constrained form still learns its parameters from n_tokens / unique_tokens).
+_MUST_VARY = ("x", "compute_flops", "n_params", "n_tokens")
+
+
+def _check_varies(raw: Mapping[str, FloatArray], y: FloatArray, form: LawForm) -> None:
+    """Refuse data a law cannot be identified from: a constant input, or all values equal.
+
+    With one value of an input its term is a constant, indistinguishable from the others (or
+    from E); with equal values there is no trend. The optimiser would still stop somewhere and
+    the bootstrap would give a zero-width interval around an arbitrary point.
+    """
+    for name in _MUST_VARY:
+        arr = raw.get(name)
+        if arr is not None and np.unique(arr).size < 2:
+            raise FitError(
+                f"input {name!r} has the same value ({arr[0]:.6g}) at all {arr.size} points, so "
+                f"law {form.name!r} cannot tell its effect from a constant; fit data that vary "
+                f"{name} (or hold its term fixed)"
+            )
+    if np.unique(y).size < 2:
+        raise FitError(
+            f"all {y.size} values are equal ({y[0]:.6g}): there is no trend for law "
+            f"{form.name!r} to fit; check the metric (--metric) and the points (`kb points`)"
+        )
 
 
 def _recipe_changes(rec: Recipe) -> dict[str, Any]:
@@ -787,6 +839,7 @@ def fit_points(
     if len(metrics) > 1:
         raise FitError(f"points mix metrics {metrics}; fit one metric at a time (--metric)")
     form = get_form(law)
+    _check_conventions(points, form, x)
     X, y, groups = points_to_arrays(points, form, x=x)
     result = fit_arrays(
         X, y, law=law, recipe=recipe, n_boot=n_boot, seed=seed, holdout=holdout,
@@ -796,6 +849,29 @@ def fit_points(
         options = {**result.options, "x": x}
         return _replace(result, options=options)
     return result
+
+
+def _check_conventions(points: Sequence[Point], form: LawForm, x: str) -> None:
+    """Refuse to pool points whose N or compute are counted differently into one fit.
+
+    An exponent in N or in C means something only under one counting (non-embedding vs total N,
+    6ND vs FLOPs counted with attention): Porian et al.'s optima, e.g., come under three
+    compute definitions, and one fit through all of them gives an exponent of none.
+    """
+    used = {x if name == "x" else name for name in form.inputs}
+    for column, attr, what in (
+        ("compute_flops", "compute_method", "compute is counted"),
+        ("n_params", "n_params_kind", "N is counted"),
+    ):
+        if column not in used:
+            continue
+        kinds = sorted({str(v) for p in points if (v := getattr(p, attr)) is not None})
+        if len(kinds) > 1:
+            raise FitError(
+                f"the points mix {len(kinds)} ways {what} ({'; '.join(kinds)}); one exponent "
+                "through all of them has no single meaning: fit one setting at a time "
+                "(`kb optima DATASET` does so for compute-optimal data)"
+            )
 
 
 def _replace(result: FitResult, **changes: Any) -> FitResult:
@@ -810,14 +886,25 @@ def dataset_points(
     """The dataset's points for one metric (the only one, or ``loss``-like if several)."""
     points = store.select(Point, "dataset = ?", [dataset])
     if not points:
+        known = _dataset_names(store)
+        if not known:
+            raise FitError(
+                f"dataset {dataset!r} has no points in this knowledge base; "
+                "ingest it first (`kb ingest ../shared/datasets`)"
+            )
+        close = difflib.get_close_matches(dataset, known, n=3)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
         raise FitError(
-            f"dataset {dataset!r} has no points in this knowledge base; "
-            "ingest it first (`kb ingest ../shared/datasets`)"
+            f"dataset {dataset!r} has no points in this knowledge base; {hint}"
+            f"`kb datasets` lists the {len(known)} it has"
         )
     metrics = sorted({p.metric for p in points})
     if metric is None:
+        recorded = store.get_meta(DEFAULT_METRIC_KEY.format(dataset))
         if len(metrics) == 1:
             metric = metrics[0]
+        elif recorded in metrics:
+            metric = recorded  # the dataset's default metric (`kb datasets`, `kb points`)
         else:
             lossy = [m for m in metrics if "loss" in m]
             if len(lossy) != 1:
@@ -830,6 +917,11 @@ def dataset_points(
     if not chosen:
         raise FitError(f"dataset {dataset!r} has no metric {metric!r}; it has {', '.join(metrics)}")
     return chosen, metric
+
+
+def _dataset_names(store: Store) -> list[str]:
+    rows = store.cursor().execute(f"SELECT DISTINCT dataset FROM {Point.table}").fetchall()
+    return sorted({str(r[0]) for r in rows} | {d.name for d in store.select(Dataset)})
 
 
 def fit_dataset(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any
 
@@ -21,7 +22,9 @@ from kb.cli._common import (
 )
 from kb.compare import compare, disagreements
 from kb.derive import QUANTITIES
+from kb.errors import NotFoundError
 from kb.optima import fit_optima, setting_label
+from kb.records import Dataset
 from kb.scoreboard import build_scoreboard, scoreboard
 
 
@@ -130,6 +133,11 @@ def scoreboard_cmd(
             )  # fmt: skip
     with reading(db_path) as store:
         rows = scoreboard(store, dataset=dataset)
+        if dataset is not None and not rows and store.get(Dataset, dataset) is None:
+            known = [d.name for d in store.select(Dataset)]
+            close = difflib.get_close_matches(dataset, known, n=3)
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
+            raise NotFoundError(f"no dataset {dataset!r}; {hint}list them with `kb datasets`")
     if as_json:
         emit_json(rows)
     else:

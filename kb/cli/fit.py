@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 import click
 
@@ -17,6 +18,7 @@ from kb.cli._common import (
     reading,
     writing,
 )
+from kb.errors import KBError
 from kb.fit import Holdout, fit_dataset
 from kb.laws import FORMS
 from kb.recipes import RECIPES
@@ -57,6 +59,13 @@ def fit_cmd(
     Example:  kb fit epoch_chinchilla --law chinchilla --recipe epoch --boot 4000 --seed 42 --json
     """
     hold = Holdout.parse(holdout) if holdout else None
+    if save and not Path(db_path).exists():
+        # Saving opens a staged copy, which would create an empty store (and its folder) at a
+        # mistyped path; say what `reading` says instead.
+        raise KBError(
+            f"{db_path}: no knowledge base here yet; build it with "
+            f"`kb ingest ../shared/seeds ../shared/datasets --db {db_path}`"
+        )
     opener: AbstractContextManager[Store] = writing(db_path) if save else reading(db_path)
     with opener as store, progress_bar("bootstrap") as bar:
         result = fit_dataset(
@@ -72,9 +81,14 @@ def fit_cmd(
     ]
     emit_table(rows, ["quantity", "value", "interval"])
     click.echo(
-        f"objective {result.objective:.6g}; {result.n_points} points; "
-        f"{result.n_converged}/{result.n_starts} starts converged"
+        f"metric {result.options.get('metric')}; objective {result.objective:.6g}; "
+        f"{result.n_points} points; {result.n_converged}/{result.n_starts} starts converged"
     )
+    if result.n_boot_failed:
+        click.echo(
+            f"bootstrap: {result.n_boot_failed} of {result.n_boot} refits did not converge; "
+            f"the intervals use the other {result.n_boot - result.n_boot_failed}"
+        )
     if result.holdout:
         h = result.holdout
         click.echo(
