@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,10 +18,11 @@ from kb.cli._common import (
     reading,
     writing,
 )
-from kb.fit import Holdout, fit_dataset
 from kb.laws import FORMS
 from kb.recipes import RECIPES
-from kb.store import Store
+
+if TYPE_CHECKING:
+    from kb.store import Store
 
 
 @cli.command("fit")
@@ -55,6 +57,8 @@ def fit_cmd(
 
     Example:  kb fit epoch_chinchilla --law chinchilla --recipe epoch --boot 4000 --seed 42 --json
     """
+    from kb.fit import Holdout, fit_dataset  # imports scipy: only when fitting
+
     hold = Holdout.parse(holdout) if holdout else None
     opener: AbstractContextManager[Store] = writing(db_path) if save else reading(db_path)
     with opener as store, progress_bar("bootstrap") as bar:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 import click
 
@@ -18,11 +18,15 @@ from kb.cli._common import (
     writing,
 )
 from kb.errors import BadInputError
-from kb.index import build_index
 from kb.records import DOMAINS, VARIABLES
-from kb.search import MODES, Mode, Searcher, SearchFilters, check_query
+
+if TYPE_CHECKING:
+    from kb.search import Mode
 
 BATCH_FIELDS = {"paper_id", "title", "score", "snippet"}
+# kb.search.MODES, written out so that `kb` need not import the searcher (bm25s, numba,
+# scipy, faiss) before any command runs; tests/test_cli_startup.py checks they are equal.
+SEARCH_MODES: tuple[str, ...] = ("fused", "keyword", "semantic")
 
 
 def _model_option(func: click.decorators.FC) -> click.decorators.FC:
@@ -48,6 +52,8 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
 
     Example:  kb index --rebuild --db data/kb.duckdb
     """
+    from kb.index import build_index
+
     if not Path(db_path).exists():
         raise BadInputError(f"{db_path}: no knowledge base here yet; run `kb ingest` first")
     with writing(db_path) as store, progress_bar("Embedding") as bar:
@@ -79,7 +85,7 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
 )
 @click.option(
     "--mode",
-    type=click.Choice(MODES),
+    type=click.Choice(SEARCH_MODES),
     default="fused",
     show_default=True,
     help="Ranking: keyword (BM25), semantic (embeddings) or both fused.",
@@ -109,6 +115,8 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
 
     Example:  kb search "compute-optimal split between parameters and tokens" --k 5
     """
+    from kb.search import Searcher, SearchFilters, check_query
+
     if (query is None) == (batch is None):
         raise click.UsageError("give either a QUERY or --batch FILE")
     if query is not None and not query.strip():
@@ -123,7 +131,7 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
             "year-min <= year-max",
             param_hint="'--year-min'",
         )
-    how = cast(Mode, mode)
+    how = cast("Mode", mode)
     filters = SearchFilters(
         year_min=year_min,
         year_max=year_max,
