@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import re
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kb.embed import EmbedCache, Embedder, FloatMatrix, content_sha, load_embedder, model_name
 from kb.errors import BadInputError, IndexMismatchError
 from kb.keyword import vocabulary
-from kb.keyword_cache import write_keyword_cache
+from kb.keyword_cache import keyword_cache_current, write_keyword_cache
 from kb.records import Paper
 from kb.store import Store
 
@@ -49,6 +50,7 @@ __all__ = [
     "LoadedIndex",
     "build_index",
     "corpus_digest",
+    "current_index",
     "index_kind",
     "index_path",
     "ivf_nlist",
@@ -120,6 +122,9 @@ class IndexMeta(BaseModel):
     # 1: paper and sentence vectors; 2: the corpus terms' vectors (kb.expansion) are cached
     # too. Indexes written before this field existed read as 1.
     layout: int = Field(default=1, description="what build_index cached besides the index")
+    # Lets `kb index` confirm the file is whole from its header and length instead of reading
+    # it all (~1 s at 1M vectors); None for indexes written before this field existed.
+    file_bytes: int | None = Field(default=None, description="length of the FAISS file written")
 
 
 class IndexReport(BaseModel):
@@ -305,21 +310,16 @@ def build_index(
     path = index_path(db_path if db_path is not None else store.path)
     papers = store.select(Paper)
     digest = corpus_digest(papers)
-    name = model_name(model)
     meta = get_meta(store)
-    up_to_date = (
-        meta is not None
-        and meta.layout >= INDEX_LAYOUT
-        and meta.digest == digest
-        and meta.model == name
-        and path.exists()
-        and _readable(path, meta.n_rows, meta.dim)  # not truncated or overwritten
-    )
+    up_to_date = _up_to_date(store, path, digest, model) is not None
     # The searcher's BM25 side, saved beside the store (kb.keyword_cache); rewritten only
     # when papers or claims changed (`kb extract` leaves the FAISS index current).
     keyword = write_keyword_cache(store, db_path if db_path is not None else store.path, papers)
     if not rebuild and meta is not None and up_to_date:
         logger.info("index %s is up to date (%d papers)", path, meta.n_papers)
+        if meta.file_bytes is None:  # read whole this once; the length spares that next time
+            meta = meta.model_copy(update={"file_bytes": path.stat().st_size})
+            store.set_meta(_META_KEY, meta.model_dump_json())
         return IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
                            n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
                            dim=meta.dim, keyword_saved=keyword is not None)  # fmt: skip
@@ -343,14 +343,18 @@ def build_index(
         on_progress=None if on_progress is None else lambda d, t: on_progress(done + d, done + t),
     )
     index = make_faiss_index(vectors)
-    meta = IndexMeta(model=embedder.name, dim=embedder.dim, kind=index_kind(index),
-                     n_rows=len(rows), n_papers=len(papers), digest=digest,
-                     built_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-                     layout=INDEX_LAYOUT)  # fmt: skip
-    _write_rows(store, rows)
-    store.set_meta(_META_KEY, meta.model_dump_json())
     tmp = path.with_name(path.name + ".tmp")
-    faiss.write_index(index, str(tmp))
+    try:
+        faiss.write_index(index, str(tmp))  # first, so the metadata records its length
+        meta = IndexMeta(model=embedder.name, dim=embedder.dim, kind=index_kind(index),
+                         n_rows=len(rows), n_papers=len(papers), digest=digest,
+                         built_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+                         layout=INDEX_LAYOUT, file_bytes=tmp.stat().st_size)  # fmt: skip
+        _write_rows(store, rows)
+        store.set_meta(_META_KEY, meta.model_dump_json())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
     logger.info("indexed %d papers (%d rows, %d embedded)", len(papers), len(rows),
                 cache.n_encoded)  # fmt: skip
@@ -358,6 +362,49 @@ def build_index(
                        n_embedded=cache.n_encoded, n_terms_embedded=terms.n_encoded,
                        kind=meta.kind, model=meta.model, dim=meta.dim,
                        keyword_saved=keyword is not None)  # fmt: skip
+
+
+def _up_to_date(
+    store: Store, path: Path, digest: str, model: str | os.PathLike[str] | Embedder | None
+) -> IndexMeta | None:
+    """The stored metadata if ``path`` is a whole index, in the current layout, of the papers
+    whose :func:`corpus_digest` is ``digest``, embedded by ``model``; else None."""
+    meta = get_meta(store)
+    if (
+        meta is not None
+        and meta.layout >= INDEX_LAYOUT
+        and meta.digest == digest
+        and meta.model == model_name(model)
+        and path.exists()
+        and _readable(path, meta)  # not truncated or overwritten
+    ):
+        return meta
+    return None
+
+
+def current_index(
+    store: Store,
+    db_path: str | os.PathLike[str] | None = None,
+    *,
+    model: str | os.PathLike[str] | Embedder | None = None,
+) -> IndexReport | None:
+    """What :func:`build_index` would report if it had nothing to do, found without writing
+    (``store`` may be read-only): the FAISS index and the saved keyword index both match the
+    store and ``model``. None when ``build_index`` has work to do, or when the index predates
+    ``IndexMeta.file_bytes`` (``build_index`` then records it, so the next check is cheap).
+
+    `kb index` asks this first, so an index that is up to date costs no staged copy of the
+    store and its companion files (~2 GB at 1M vectors).
+    """
+    db = db_path if db_path is not None else store.path
+    path = index_path(db)
+    papers = store.select(Paper, validate=False)  # validated when written
+    meta = _up_to_date(store, path, corpus_digest(papers), model)
+    if meta is None or meta.file_bytes is None or not keyword_cache_current(store, db, papers):
+        return None
+    return IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
+                       n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
+                       dim=meta.dim, keyword_saved=False)  # fmt: skip
 
 
 def _write_rows(store: Store, rows: list[IndexRow]) -> None:
@@ -387,13 +434,33 @@ class LoadedIndex:
     papers: list[Paper] | None = None
 
 
-def _readable(path: Path, n_rows: int, dim: int) -> bool:
-    """True if ``path`` reads as a FAISS index of ``n_rows`` vectors of dimension ``dim``."""
-    try:
-        index: Any = faiss.read_index(str(path))
-    except RuntimeError:
+# Every FAISS index file starts with a four-character code, then the dimension (int32) and the
+# vector count (int64), little-endian (faiss/impl/index_write.cpp, write_index_header).
+_FAISS_HEADER = struct.Struct("<4siq")
+
+
+def _readable(path: Path, meta: IndexMeta) -> bool:
+    """True if ``path`` is the whole FAISS index ``meta`` describes (``meta.n_rows`` vectors of
+    dimension ``meta.dim``).
+
+    Its header must give that count and dimension and its length must be the one written
+    (``meta.file_bytes``), so a truncated, extended or replaced file is caught without reading
+    the vectors. An index written before the length was recorded is read in full (and
+    :func:`build_index` then records the length).
+    """
+    if meta.file_bytes is None:
+        try:
+            index: Any = faiss.read_index(str(path))
+        except RuntimeError:
+            return False
+        return bool(index.ntotal == meta.n_rows and index.d == meta.dim)
+    with path.open("rb") as fh:
+        head = fh.read(_FAISS_HEADER.size)
+        size = os.fstat(fh.fileno()).st_size
+    if len(head) < _FAISS_HEADER.size:
         return False
-    return bool(index.ntotal == n_rows and index.d == dim)
+    _, dim, n_rows = _FAISS_HEADER.unpack(head)
+    return dim == meta.dim and n_rows == meta.n_rows and size == meta.file_bytes
 
 
 def open_index(
