@@ -103,6 +103,11 @@ IVF_TRAIN_PER_LIST = 15
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 _META_KEY = "index_meta"
+# The length of the FAISS file as written, so `kb index` can confirm the file is whole from its
+# header and length instead of reading it all (~1 s at 1M vectors). A key of its own rather
+# than an IndexMeta field: IndexMeta forbids unknown fields, so code from before this key
+# still reads the metadata of an index written now.
+_FILE_BYTES_KEY = "index_file_bytes"
 
 
 class IndexMeta(BaseModel):
@@ -122,9 +127,6 @@ class IndexMeta(BaseModel):
     # 1: paper and sentence vectors; 2: the corpus terms' vectors (kb.expansion) are cached
     # too. Indexes written before this field existed read as 1.
     layout: int = Field(default=1, description="what build_index cached besides the index")
-    # Lets `kb index` confirm the file is whole from its header and length instead of reading
-    # it all (~1 s at 1M vectors); None for indexes written before this field existed.
-    file_bytes: int | None = Field(default=None, description="length of the FAISS file written")
 
 
 class IndexReport(BaseModel):
@@ -317,9 +319,8 @@ def build_index(
     keyword = write_keyword_cache(store, db_path if db_path is not None else store.path, papers)
     if not rebuild and meta is not None and up_to_date:
         logger.info("index %s is up to date (%d papers)", path, meta.n_papers)
-        if meta.file_bytes is None:  # read whole this once; the length spares that next time
-            meta = meta.model_copy(update={"file_bytes": path.stat().st_size})
-            store.set_meta(_META_KEY, meta.model_dump_json())
+        if _file_bytes(store) is None:  # read whole this once; the length spares that next time
+            store.set_meta(_FILE_BYTES_KEY, str(path.stat().st_size))
         return IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
                            n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
                            dim=meta.dim, keyword_saved=keyword is not None)  # fmt: skip
@@ -349,9 +350,10 @@ def build_index(
         meta = IndexMeta(model=embedder.name, dim=embedder.dim, kind=index_kind(index),
                          n_rows=len(rows), n_papers=len(papers), digest=digest,
                          built_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-                         layout=INDEX_LAYOUT, file_bytes=tmp.stat().st_size)  # fmt: skip
+                         layout=INDEX_LAYOUT)  # fmt: skip
         _write_rows(store, rows)
         store.set_meta(_META_KEY, meta.model_dump_json())
+        store.set_meta(_FILE_BYTES_KEY, str(tmp.stat().st_size))
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -376,7 +378,7 @@ def _up_to_date(
         and meta.digest == digest
         and meta.model == model_name(model)
         and path.exists()
-        and _readable(path, meta)  # not truncated or overwritten
+        and _readable(path, meta, _file_bytes(store))  # not truncated or overwritten
     ):
         return meta
     return None
@@ -390,8 +392,8 @@ def current_index(
 ) -> IndexReport | None:
     """What :func:`build_index` would report if it had nothing to do, found without writing
     (``store`` may be read-only): the FAISS index and the saved keyword index both match the
-    store and ``model``. None when ``build_index`` has work to do, or when the index predates
-    ``IndexMeta.file_bytes`` (``build_index`` then records it, so the next check is cheap).
+    store and ``model``. None when ``build_index`` has work to do, or when the file's length
+    was never recorded (an older index: ``build_index`` records it, so the next check is cheap).
 
     `kb index` asks this first, so an index that is up to date costs no staged copy of the
     store and its companion files (~2 GB at 1M vectors).
@@ -400,7 +402,7 @@ def current_index(
     path = index_path(db)
     papers = store.select(Paper, validate=False)  # validated when written
     meta = _up_to_date(store, path, corpus_digest(papers), model)
-    if meta is None or meta.file_bytes is None or not keyword_cache_current(store, db, papers):
+    if meta is None or _file_bytes(store) is None or not keyword_cache_current(store, db, papers):
         return None
     return IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
                        n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
@@ -439,16 +441,22 @@ class LoadedIndex:
 _FAISS_HEADER = struct.Struct("<4siq")
 
 
-def _readable(path: Path, meta: IndexMeta) -> bool:
-    """True if ``path`` is the whole FAISS index ``meta`` describes (``meta.n_rows`` vectors of
-    dimension ``meta.dim``).
+def _file_bytes(store: Store) -> int | None:
+    """The length of the FAISS file as :func:`build_index` wrote it; None if not recorded."""
+    raw = store.get_meta(_FILE_BYTES_KEY)
+    return None if raw is None else int(raw)
 
-    Its header must give that count and dimension and its length must be the one written
-    (``meta.file_bytes``), so a truncated, extended or replaced file is caught without reading
-    the vectors. An index written before the length was recorded is read in full (and
-    :func:`build_index` then records the length).
+
+def _readable(path: Path, meta: IndexMeta, file_bytes: int | None) -> bool:
+    """True if ``path`` is the whole FAISS index ``meta`` describes (``meta.n_rows`` vectors of
+    dimension ``meta.dim``) and ``file_bytes`` long.
+
+    The header must give that count and dimension and the length must be the one written, so
+    a truncated, extended or replaced file is caught without reading the vectors. With no
+    length recorded (an index written before it was) the file is read in full, and
+    :func:`build_index` then records the length.
     """
-    if meta.file_bytes is None:
+    if file_bytes is None:
         try:
             index: Any = faiss.read_index(str(path))
         except RuntimeError:
@@ -460,7 +468,7 @@ def _readable(path: Path, meta: IndexMeta) -> bool:
     if len(head) < _FAISS_HEADER.size:
         return False
     _, dim, n_rows = _FAISS_HEADER.unpack(head)
-    return dim == meta.dim and n_rows == meta.n_rows and size == meta.file_bytes
+    return dim == meta.dim and n_rows == meta.n_rows and size == file_bytes
 
 
 def open_index(
