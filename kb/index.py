@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import re
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kb.embed import EmbedCache, Embedder, FloatMatrix, content_sha, load_embedder, model_name
 from kb.errors import BadInputError, IndexMismatchError
 from kb.keyword import vocabulary
-from kb.keyword_cache import write_keyword_cache
+from kb.keyword_cache import keyword_cache_current, write_keyword_cache
 from kb.records import Paper
 from kb.store import Store
 
@@ -49,6 +50,7 @@ __all__ = [
     "LoadedIndex",
     "build_index",
     "corpus_digest",
+    "current_index",
     "index_kind",
     "index_path",
     "ivf_nlist",
@@ -101,6 +103,11 @@ IVF_TRAIN_PER_LIST = 15
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 _META_KEY = "index_meta"
+# The length of the FAISS file as written, so `kb index` can confirm the file is whole from its
+# header and length instead of reading it all (~1 s at 1M vectors). A key of its own rather
+# than an IndexMeta field: IndexMeta forbids unknown fields, so code from before this key
+# still reads the metadata of an index written now.
+_FILE_BYTES_KEY = "index_file_bytes"
 
 
 class IndexMeta(BaseModel):
@@ -305,21 +312,15 @@ def build_index(
     path = index_path(db_path if db_path is not None else store.path)
     papers = store.select(Paper)
     digest = corpus_digest(papers)
-    name = model_name(model)
     meta = get_meta(store)
-    up_to_date = (
-        meta is not None
-        and meta.layout >= INDEX_LAYOUT
-        and meta.digest == digest
-        and meta.model == name
-        and path.exists()
-        and _readable(path, meta.n_rows, meta.dim)  # not truncated or overwritten
-    )
+    up_to_date = _up_to_date(store, path, digest, model) is not None
     # The searcher's BM25 side, saved beside the store (kb.keyword_cache); rewritten only
     # when papers or claims changed (`kb extract` leaves the FAISS index current).
     keyword = write_keyword_cache(store, db_path if db_path is not None else store.path, papers)
     if not rebuild and meta is not None and up_to_date:
         logger.info("index %s is up to date (%d papers)", path, meta.n_papers)
+        if _file_bytes(store) is None:  # read whole this once; the length spares that next time
+            store.set_meta(_FILE_BYTES_KEY, str(path.stat().st_size))
         return IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
                            n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
                            dim=meta.dim, keyword_saved=keyword is not None)  # fmt: skip
@@ -343,14 +344,19 @@ def build_index(
         on_progress=None if on_progress is None else lambda d, t: on_progress(done + d, done + t),
     )
     index = make_faiss_index(vectors)
-    meta = IndexMeta(model=embedder.name, dim=embedder.dim, kind=index_kind(index),
-                     n_rows=len(rows), n_papers=len(papers), digest=digest,
-                     built_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-                     layout=INDEX_LAYOUT)  # fmt: skip
-    _write_rows(store, rows)
-    store.set_meta(_META_KEY, meta.model_dump_json())
     tmp = path.with_name(path.name + ".tmp")
-    faiss.write_index(index, str(tmp))
+    try:
+        faiss.write_index(index, str(tmp))  # first, so the metadata records its length
+        meta = IndexMeta(model=embedder.name, dim=embedder.dim, kind=index_kind(index),
+                         n_rows=len(rows), n_papers=len(papers), digest=digest,
+                         built_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+                         layout=INDEX_LAYOUT)  # fmt: skip
+        _write_rows(store, rows)
+        store.set_meta(_META_KEY, meta.model_dump_json())
+        store.set_meta(_FILE_BYTES_KEY, str(tmp.stat().st_size))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
     logger.info("indexed %d papers (%d rows, %d embedded)", len(papers), len(rows),
                 cache.n_encoded)  # fmt: skip
@@ -358,6 +364,49 @@ def build_index(
                        n_embedded=cache.n_encoded, n_terms_embedded=terms.n_encoded,
                        kind=meta.kind, model=meta.model, dim=meta.dim,
                        keyword_saved=keyword is not None)  # fmt: skip
+
+
+def _up_to_date(
+    store: Store, path: Path, digest: str, model: str | os.PathLike[str] | Embedder | None
+) -> IndexMeta | None:
+    """The stored metadata if ``path`` is a whole index, in the current layout, of the papers
+    whose :func:`corpus_digest` is ``digest``, embedded by ``model``; else None."""
+    meta = get_meta(store)
+    if (
+        meta is not None
+        and meta.layout >= INDEX_LAYOUT
+        and meta.digest == digest
+        and meta.model == model_name(model)
+        and path.exists()
+        and _readable(path, meta, _file_bytes(store))  # not truncated or overwritten
+    ):
+        return meta
+    return None
+
+
+def current_index(
+    store: Store,
+    db_path: str | os.PathLike[str] | None = None,
+    *,
+    model: str | os.PathLike[str] | Embedder | None = None,
+) -> IndexReport | None:
+    """What :func:`build_index` would report if it had nothing to do, found without writing
+    (``store`` may be read-only): the FAISS index and the saved keyword index both match the
+    store and ``model``. None when ``build_index`` has work to do, or when the file's length
+    was never recorded (an older index: ``build_index`` records it, so the next check is cheap).
+
+    `kb index` asks this first, so an index that is up to date costs no staged copy of the
+    store and its companion files (~2 GB at 1M vectors).
+    """
+    db = db_path if db_path is not None else store.path
+    path = index_path(db)
+    papers = store.select(Paper, validate=False)  # validated when written
+    meta = _up_to_date(store, path, corpus_digest(papers), model)
+    if meta is None or _file_bytes(store) is None or not keyword_cache_current(store, db, papers):
+        return None
+    return IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
+                       n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
+                       dim=meta.dim, keyword_saved=False)  # fmt: skip
 
 
 def _write_rows(store: Store, rows: list[IndexRow]) -> None:
@@ -387,13 +436,39 @@ class LoadedIndex:
     papers: list[Paper] | None = None
 
 
-def _readable(path: Path, n_rows: int, dim: int) -> bool:
-    """True if ``path`` reads as a FAISS index of ``n_rows`` vectors of dimension ``dim``."""
-    try:
-        index: Any = faiss.read_index(str(path))
-    except RuntimeError:
+# Every FAISS index file starts with a four-character code, then the dimension (int32) and the
+# vector count (int64), little-endian (faiss/impl/index_write.cpp, write_index_header).
+_FAISS_HEADER = struct.Struct("<4siq")
+
+
+def _file_bytes(store: Store) -> int | None:
+    """The length of the FAISS file as :func:`build_index` wrote it; None if not recorded."""
+    raw = store.get_meta(_FILE_BYTES_KEY)
+    return None if raw is None else int(raw)
+
+
+def _readable(path: Path, meta: IndexMeta, file_bytes: int | None) -> bool:
+    """True if ``path`` is the whole FAISS index ``meta`` describes (``meta.n_rows`` vectors of
+    dimension ``meta.dim``) and ``file_bytes`` long.
+
+    The header must give that count and dimension and the length must be the one written, so
+    a truncated, extended or replaced file is caught without reading the vectors. With no
+    length recorded (an index written before it was) the file is read in full, and
+    :func:`build_index` then records the length.
+    """
+    if file_bytes is None:
+        try:
+            index: Any = faiss.read_index(str(path))
+        except RuntimeError:
+            return False
+        return bool(index.ntotal == meta.n_rows and index.d == meta.dim)
+    with path.open("rb") as fh:
+        head = fh.read(_FAISS_HEADER.size)
+        size = os.fstat(fh.fileno()).st_size
+    if len(head) < _FAISS_HEADER.size:
         return False
-    return bool(index.ntotal == n_rows and index.d == dim)
+    _, dim, n_rows = _FAISS_HEADER.unpack(head)
+    return dim == meta.dim and n_rows == meta.n_rows and size == file_bytes
 
 
 def open_index(

@@ -31,6 +31,7 @@ from kb.store import Store
 __all__ = [
     "claim_evidence",
     "fields_digest",
+    "keyword_cache_current",
     "keyword_cache_path",
     "keyword_fields",
     "load_keyword_index",
@@ -143,6 +144,15 @@ def open_keyword_index(
         if loaded is not None:
             return loaded
     return KeywordIndex(fields)
+
+
+def keyword_cache_current(
+    store: Store, db_path: str | os.PathLike[str], papers: Sequence[Paper]
+) -> bool:
+    """True if the keyword index saved beside ``db_path`` is that of ``papers`` (as
+    :func:`write_keyword_cache` takes them) and their claims: writing it would change nothing."""
+    fields = keyword_fields(papers, claim_evidence(store))
+    return _stored_digest(keyword_cache_path(db_path)) == fields_digest(fields)
 
 
 def write_keyword_cache(

@@ -98,7 +98,7 @@ MIGRATIONS: list[list[str]] = [
     ],
     # 2: the search index's side tables (kb.embed, kb.index). Not record tables: they are
     # derived caches, rebuilt by `kb index --rebuild`; the index's own metadata is the
-    # JSON value of `index_meta` in _meta.
+    # JSON value of `index_meta` in _meta (and its file's length, `index_file_bytes`).
     [
         """CREATE TABLE embeddings (
             content_sha VARCHAR NOT NULL, model VARCHAR NOT NULL, dim INTEGER NOT NULL,

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks.bench_search_scale import HashEmbedder
-from kb.index import build_index
+from kb.index import build_index, current_index, index_path
 from kb.keyword import KeywordIndex
 from kb.keyword_cache import (
     claim_evidence,
@@ -158,6 +158,28 @@ def test_new_claims_make_it_stale_until_kb_index(
     with caplog.at_level(logging.WARNING, logger="kb.keyword_cache"):
         assert _results(db) == stale
     assert not caplog.records
+
+
+def test_current_index_is_what_build_index_would_report_without_work(db: Path) -> None:
+    """`kb index` asks ``current_index`` on the read-only store first and stages a copy only
+    when it says None: the FAISS file and the keyword side must both be current."""
+    with Store(db) as store:
+        report = build_index(store, db, model=EMBEDDER)
+        assert report.up_to_date
+    with Store(db, read_only=True) as store:
+        assert current_index(store, db, model=EMBEDDER) == report.model_copy(
+            update={"keyword_saved": False}
+        )
+        assert current_index(store, db, model=HashEmbedder(name="other", dim=32)) is None
+    with Store(db) as store:
+        store.upsert([_claim(_papers()[4], 9)])  # the keyword side is stale, FAISS is not
+        assert current_index(store, db, model=EMBEDDER) is None
+        assert build_index(store, db, model=EMBEDDER).keyword_saved
+        assert current_index(store, db, model=EMBEDDER) is not None
+    faiss_file = index_path(db)
+    faiss_file.write_bytes(faiss_file.read_bytes()[:-4])  # truncated: not current
+    with Store(db, read_only=True) as store:
+        assert current_index(store, db, model=EMBEDDER) is None
 
 
 def test_kb_extract_and_ingest_refresh_a_saved_index(

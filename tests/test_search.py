@@ -32,6 +32,7 @@ from kb.index import (
     APPROX_MIN_ROWS,
     INDEX_LAYOUT,
     build_index,
+    current_index,
     get_meta,
     index_kind,
     index_path,
@@ -319,6 +320,49 @@ def test_truncated_or_foreign_index_file_is_explained(
         assert not build_index(s, db, model=embedder).up_to_date
         Searcher.open(s, db, model=embedder)
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["length-recorded", "older-index"])
+@pytest.mark.parametrize("change", ["last-byte-cut", "byte-appended", "other-index"])
+def test_up_to_date_check_catches_a_damaged_file(
+    indexed: tuple[Path, HashEmbedder], recorded: bool, change: str
+) -> None:
+    """`kb index` checks the file's header and recorded length (an index written before the
+    length was recorded: reads it whole) before calling it up to date."""
+    db, embedder = indexed
+    path = index_path(db)
+    whole = path.read_bytes()
+    with Store(db) as s:
+        meta = get_meta(s)
+        assert meta is not None
+        assert s.get_meta("index_file_bytes") == str(len(whole))
+        if not recorded:
+            s.con.execute("DELETE FROM _meta WHERE key = 'index_file_bytes'")
+        if change == "last-byte-cut":
+            path.write_bytes(whole[:-1])
+        elif change == "byte-appended":
+            path.write_bytes(whole + b"\0")
+        else:  # a whole index of another store: another row count, same dimension
+            faiss.write_index(make_faiss_index(np.eye(3, meta.dim, dtype=np.float32), "flat"),
+                              str(path))  # fmt: skip
+        assert current_index(s, db, model=embedder) is None
+        report = build_index(s, db, model=embedder)
+        # faiss reads a file with bytes appended without complaint; the recorded length does not
+        assert report.up_to_date == (change == "byte-appended" and not recorded)
+        assert s.get_meta("index_file_bytes") == str(path.stat().st_size)
+        Searcher.open(s, db, model=embedder)
+
+
+def test_an_older_index_is_read_whole_once_then_its_length_is_recorded(
+    indexed: tuple[Path, HashEmbedder],
+) -> None:
+    db, embedder = indexed
+    with Store(db) as s:
+        s.con.execute("DELETE FROM _meta WHERE key = 'index_file_bytes'")
+        assert current_index(s, db, model=embedder) is None  # `kb index` stages a copy once,
+        assert build_index(s, db, model=embedder).up_to_date  # reads the file whole,
+        assert s.get_meta("index_file_bytes") == str(index_path(db).stat().st_size)  # records
+        assert current_index(s, db, model=embedder) is not None  # its length: cheap from now on
 
 
 def test_index_travels_with_a_staged_store(tmp_path: Path) -> None:

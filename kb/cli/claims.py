@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from ingest.claims import EXTRACTOR_VERSION, extract_store
 from kb.claims import claim_record, list_claims, list_exponents
 from kb.cli._common import (
     cli,
@@ -20,7 +19,6 @@ from kb.cli._common import (
     writing,
 )
 from kb.errors import KBError
-from kb.keyword_cache import refresh_keyword_cache
 from kb.records import RESPONSES, VARIABLES
 
 
@@ -84,6 +82,9 @@ def extract_cmd(db_path: str) -> None:
 
     Example:  kb extract --db data/kb.duckdb
     """
+    from ingest.claims import EXTRACTOR_VERSION, extract_store
+    from kb.keyword_cache import refresh_keyword_cache
+
     if not Path(db_path).exists():
         raise KBError(
             f"{db_path}: no knowledge base here yet; build it with "

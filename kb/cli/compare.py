@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from kb.audit import audit
 from kb.cli._common import (
     boot_option,
     cli,
@@ -20,12 +19,9 @@ from kb.cli._common import (
     reading,
     writing,
 )
-from kb.compare import compare, disagreements
 from kb.derive import QUANTITIES
 from kb.errors import NotFoundError
-from kb.optima import fit_optima, setting_label
 from kb.records import Dataset
-from kb.scoreboard import build_scoreboard, scoreboard
 
 
 def _compare_json(row: Any) -> dict[str, Any]:
@@ -59,6 +55,8 @@ def compare_cmd(
 
     Example:  kb compare --quantity a --json
     """
+    from kb.compare import compare, disagreements
+
     with reading(db_path) as store:
         rows = compare(store, quantity=quantity, reference=reference)
     # Papers by arXiv id; our fits by what was fitted ("dataset: setting").
@@ -93,6 +91,8 @@ def audit_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int, see
 
     Example:  kb audit epoch_chinchilla --boot 200 --json
     """
+    from kb.audit import audit
+
     with reading(db_path) as store, progress_bar("refitting") as bar:
         rows = audit(store, dataset, n_boot=n_boot, seed=seed, on_progress=bar)
     if as_json:
@@ -125,6 +125,8 @@ def scoreboard_cmd(
 
     Example:  kb scoreboard --build --dataset epoch_chinchilla
     """
+    from kb.scoreboard import build_scoreboard, scoreboard
+
     if build:
         with writing(db_path) as store, progress_bar("scoring") as bar:
             build_scoreboard(
@@ -165,6 +167,8 @@ def optima_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int) ->
 
     Example:  kb optima porian2024_discrepancies --boot 200
     """
+    from kb.optima import fit_optima, setting_label
+
     with writing(db_path) as store, progress_bar("fitting settings") as bar:
         records = fit_optima(store, dataset, n_boot=n_boot, on_progress=bar)
         store.upsert(records)

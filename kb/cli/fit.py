@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,10 +20,11 @@ from kb.cli._common import (
     writing,
 )
 from kb.errors import KBError
-from kb.fit import Holdout, fit_dataset
 from kb.laws import FORMS
 from kb.recipes import RECIPES
-from kb.store import Store
+
+if TYPE_CHECKING:
+    from kb.store import Store
 
 
 @cli.command("fit")
@@ -58,6 +60,8 @@ def fit_cmd(
 
     Example:  kb fit epoch_chinchilla --law chinchilla --recipe epoch --boot 4000 --seed 42 --json
     """
+    from kb.fit import Holdout, fit_dataset  # imports scipy: only when fitting
+
     hold = Holdout.parse(holdout) if holdout else None
     if save and not Path(db_path).exists():
         # Saving opens a staged copy, which would create an empty store (and its folder) at a

@@ -5,9 +5,7 @@ from __future__ import annotations
 import click
 
 from ingest.formats import FORMATS
-from ingest.pipeline import ingest_paths
 from kb.cli._common import cli, db_option, emit_json, json_option, staged_progress_bars, writing
-from kb.keyword_cache import refresh_keyword_cache
 
 STAGE_LABELS = {
     "listings": "Reading listings",
@@ -47,6 +45,9 @@ def ingest_cmd(
 
     Example:  kb ingest ../shared/seeds ../shared/datasets
     """
+    from ingest.pipeline import ingest_paths
+    from kb.keyword_cache import refresh_keyword_cache
+
     with writing(db_path) as store, staged_progress_bars(STAGE_LABELS) as progress:
         report = ingest_paths(
             store,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 import click
 
@@ -18,11 +18,15 @@ from kb.cli._common import (
     writing,
 )
 from kb.errors import BadInputError
-from kb.index import build_index
 from kb.records import DOMAINS, VARIABLES
-from kb.search import MODES, Mode, Searcher, SearchFilters, check_query
+
+if TYPE_CHECKING:
+    from kb.search import Mode
 
 BATCH_FIELDS = {"paper_id", "title", "score", "snippet"}
+# kb.search.MODES, written out so that `kb` need not import the searcher (bm25s, numba,
+# scipy, faiss) before any command runs; tests/test_cli_startup.py checks they are equal.
+SEARCH_MODES: tuple[str, ...] = ("fused", "keyword", "semantic")
 
 
 def _model_option(func: click.decorators.FC) -> click.decorators.FC:
@@ -48,10 +52,17 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
 
     Example:  kb index --rebuild --db data/kb.duckdb
     """
+    from kb.index import build_index, current_index
+
     if not Path(db_path).exists():
         raise BadInputError(f"{db_path}: no knowledge base here yet; run `kb ingest` first")
-    with writing(db_path) as store, progress_bar("Embedding") as bar:
-        report = build_index(store, store.path, rebuild=rebuild, model=model, on_progress=bar)
+    report = None
+    if not rebuild:  # up to date: say so without staging a copy of the store and its index
+        with reading(db_path) as store:
+            report = current_index(store, db_path, model=model)
+    if report is None:
+        with writing(db_path) as store, progress_bar("Embedding") as bar:
+            report = build_index(store, store.path, rebuild=rebuild, model=model, on_progress=bar)
     row = report.model_dump() | {"path": f"{db_path}.faiss"}
     if as_json:
         emit_json([row])
@@ -79,7 +90,7 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
 )
 @click.option(
     "--mode",
-    type=click.Choice(MODES),
+    type=click.Choice(SEARCH_MODES),
     default="fused",
     show_default=True,
     help="Ranking: keyword (BM25), semantic (embeddings) or both fused.",
@@ -109,6 +120,8 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
 
     Example:  kb search "compute-optimal split between parameters and tokens" --k 5
     """
+    from kb.search import Searcher, SearchFilters, check_query
+
     if (query is None) == (batch is None):
         raise click.UsageError("give either a QUERY or --batch FILE")
     if query is not None and not query.strip():
@@ -123,7 +136,7 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
             "year-min <= year-max",
             param_hint="'--year-min'",
         )
-    how = cast(Mode, mode)
+    how = cast("Mode", mode)
     filters = SearchFilters(
         year_min=year_min,
         year_max=year_max,
