@@ -110,22 +110,6 @@ def _n_params(raw: str) -> NParams:
     if any(w in text for w in ("total", "including embed", "all param", "with embed")):
         return "total"
     return "unknown"
-    if "per token" in text or "flops/token" in text or "flop/token" in text:
-        return "flops_per_token"
-    if (
-        "plus_head" in text
-        or "plus head" in text
-        or "output layer" in text
-        or "last (unemb" in text
-    ):
-        return "with_head"
-    if any(w in text for w in ("non-embed", "non_embed", "nonembed", "excluding embed")):
-        return "non_embedding"
-    if "effective" in text or "attention" in text:
-        return "effective"
-    if any(w in text for w in ("total", "including embed", "all param", "with embed")):
-        return "total"
-    return "unknown"
 
 
 def _compute_basis(text: str) -> Literal["ND", "counted", "unknown"]:
