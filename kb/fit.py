@@ -263,15 +263,16 @@ def _prepare(
         if bad.size:
             raise FitError(
                 f"input {name!r} must be finite and > 0 (it enters through its log); "
-                f"{bad.size} bad value(s), first at row {bad[0]} ({arr[bad[0]]!r}); "
+                f"{bad.size} bad value(s), first at index {bad[0]} ({float(arr[bad[0]]):g}); "
                 "drop or fix those rows"
             )
     bad = np.flatnonzero(~np.isfinite(yv) | ((yv <= 0) if form.space == "log" else False))
     if bad.size:
         need = "finite and > 0 (log-space fit)" if form.space == "log" else "finite"
         raise FitError(
-            f"values must be {need}; {bad.size} bad value(s), first at row {bad[0]} "
-            f"({yv[bad[0]]!r}); drop those rows or use a linear-space law (log_linear, sigmoid_log)"
+            f"values must be {need}; {bad.size} bad value(s), first at index {bad[0]} "
+            f"({float(yv[bad[0]]):g}); drop those rows or use a linear-space law (log_linear, "
+            "sigmoid_log)"
         )
     logX = {name: np.log(arr) for name, arr in raw.items()}
     target = np.log(yv) if form.space == "log" else yv
@@ -788,6 +789,15 @@ def fit_points(
         raise FitError(f"points mix metrics {metrics}; fit one metric at a time (--metric)")
     form = get_form(law)
     X, y, groups = points_to_arrays(points, form, x=x)
+    if form.space == "log":
+        bad = [p for p in points if not (math.isfinite(p.value) and p.value > 0)]
+        if bad:
+            raise FitError(
+                f"law {form.name!r} fits log(value), so every value must be > 0; {len(bad)} of "
+                f"{len(points)} are not (first: {bad[0].source_file} row {bad[0].source_row}, "
+                f"column 'value' = {bad[0].value:g}); drop those rows or use a linear-space law "
+                "(log_linear, sigmoid_log)"
+            )
     result = fit_arrays(
         X, y, law=law, recipe=recipe, n_boot=n_boot, seed=seed, holdout=holdout,
         groups=groups, budgets=budgets, on_progress=on_progress,
