@@ -12,6 +12,13 @@ from kb.compare import compare
 from kb.derive import QUANTITIES, QUANTITY_LABELS
 from kb.errors import KBError
 
+VERDICT_SHAPES = {
+    "reference": "diamond",
+    "direct": "circle",
+    "converted": "triangle-up",
+    "not_comparable": "cross",
+}
+
 store = get_store()
 if store is None:
     st.stop()
@@ -46,16 +53,16 @@ frame = pd.DataFrame(
             "source": r.source_id
             if r.kind == "reported"
             else f"fit: {r.dataset} ({r.source_id[:6]})",
-            "title": r.title,
-            "arxiv_id": r.arxiv_id,
-            "dataset": r.dataset,
-            "kind": r.kind,
-            "domain": r.domain,
             "value": r.value,
             "low": r.interval[0] if r.interval else None,
             "high": r.interval[1] if r.interval else None,
             "verdict": r.verdict,
             "reasons": "; ".join(r.reasons),
+            "title": r.title,
+            "arxiv_id": r.arxiv_id,
+            "dataset": r.dataset,
+            "kind": r.kind,
+            "domain": r.domain,
             "derivation": r.derivation,
             "notes": r.notes,
         }
@@ -71,18 +78,34 @@ domains = sorted(d for d in frame["domain"].dropna().unique())
 picked = cols[1].multiselect("Domain", domains, default=domains, key="compare_domains")
 shown = frame[frame["kind"].isin(kinds) & (frame["domain"].isin(picked) | frame["domain"].isna())]
 
+ref = frame.loc[frame["verdict"] == "reference", "source"]
+apart = shown[shown["verdict"] == "not_comparable"]
+if not ref.empty and not apart.empty:
+    st.warning(
+        f"{len(apart)} of {len(shown)} values shown are **not comparable** with the reference "
+        f"`{ref.iloc[0]}` (different conventions; the *reasons* column says which), so their "
+        "distance from it is not evidence of disagreement."
+    )
+
 positive = bool((shown["value"] > 0).all()) and not shown.empty
 spread = shown["value"].max() / shown["value"].min() if positive else 1.0
 log_axis = positive and spread > 20
 scale = alt.Scale(type="log") if log_axis else alt.Scale(zero=False)
-base = alt.Chart(shown).encode(y=alt.Y("source:N", sort=None, title=None))
+# Full source ids (many share a long prefix, e.g. bhagia2024_step1_...); and one shape per verdict
+# on every quantity, whichever verdicts occur, so a square means the same thing everywhere.
+base = alt.Chart(shown).encode(
+    y=alt.Y("source:N", sort=None, title=None, axis=alt.Axis(labelLimit=260))
+)
 bars = base.mark_rule(strokeWidth=2).encode(
     x=alt.X("low:Q", scale=scale, title=quantity), x2="high:Q", color="kind:N"
 )
 dots = base.mark_point(filled=True, size=80).encode(
     x=alt.X("value:Q", scale=scale),
     color=alt.Color("kind:N", title="source"),
-    shape=alt.Shape("verdict:N"),
+    shape=alt.Shape(
+        "verdict:N",
+        scale=alt.Scale(domain=list(VERDICT_SHAPES), range=list(VERDICT_SHAPES.values())),
+    ),
     tooltip=["title", "dataset", "value", "low", "high", "verdict", "derivation", "notes"],
 )
 height = max(160, 28 * len(shown))
