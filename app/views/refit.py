@@ -8,6 +8,7 @@ Dataset, metric, law and recipe live in the URL.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import altair as alt
@@ -48,6 +49,7 @@ source = st.radio(
     index=1 if params.get("source") == "upload" else 0,
 )  # fmt: skip
 data_name = "upload"
+data_sig = ""  # an upload's content hash: a new file with as many rows is other data
 pts = []
 try:
     if source == "Released dataset":
@@ -78,6 +80,7 @@ try:
         if upload is None:
             st.stop()
         pts = parse_upload(upload.getvalue(), name=upload.name)
+        data_sig = hashlib.sha256(upload.getvalue()).hexdigest()
         metric = pts[0].metric if pts else "value"
 except KBError as err:
     show_error(err)
@@ -131,7 +134,7 @@ if not chosen:
     st.stop()
 run = st.button("Fit", type="primary", key="refit_go")
 key = json.dumps(
-    [data_name, metric, law, recipe_name, x_axis, delta, drop, n_boot, seed, holdout_axis,
+    [data_name, data_sig, metric, law, recipe_name, x_axis, delta, drop, n_boot, seed, holdout_axis,
      holdout_frac, min_params, len(chosen)], default=str,
 )  # fmt: skip
 if run:
