@@ -17,7 +17,7 @@ import streamlit as st
 
 from app.resources import get_store, show_error
 from kb.curves import curve_axis, fitted_curve, observed_frame
-from kb.datasets import default_metric, list_datasets, metrics, points
+from kb.datasets import default_metric, list_datasets, metrics, points, x_axes
 from kb.errors import KBError
 from kb.fit import FitResult, Holdout, fit_points, points_to_arrays
 from kb.frontier import AXES as HOLDOUT_AXES
@@ -27,7 +27,6 @@ from kb.registry import laws_for_dataset
 from kb.uploads import MAX_UPLOAD_BYTES, parse_upload, template_csv
 
 MAX_BOOT = 2000
-AXES = ("compute_flops", "n_params", "n_tokens")  # columns single-input forms can use
 
 store = get_store()
 if store is None:
@@ -96,7 +95,7 @@ recipe = RECIPES[recipe_name]
 form = FORMS[law]
 with cols[2]:
     x_axis = (
-        st.selectbox("x (single-input forms)", AXES, key="refit_x")
+        _pick("x (single-input forms)", x_axes(pts), "refit_x", "x")
         if "x" in form.inputs
         else "compute_flops"
     )
