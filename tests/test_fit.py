@@ -281,9 +281,9 @@ def test_too_few_points() -> None:
 
 def test_non_positive_and_nan_values() -> None:
     x = np.logspace(1, 3, 6)
-    with pytest.raises(FitError, match=r"values must be finite and > 0.*row 2"):
+    with pytest.raises(FitError, match=r"values must be finite and > 0.*index 2"):
         fit_arrays({"x": x}, np.array([3.0, 2.0, -1.0, 1.5, 1.2, 1.1]), law="power_law")
-    with pytest.raises(FitError, match=r"row 0"):
+    with pytest.raises(FitError, match=r"index 0"):
         fit_arrays({"x": x}, np.array([np.nan, 2.0, 1.9, 1.5, 1.2, 1.1]), law="power_law")
     with pytest.raises(FitError, match=r"input 'x' must be finite and > 0"):
         fit_arrays({"x": -x}, np.ones(6), law="power_law")
