@@ -654,16 +654,18 @@ def _full_theta(base: LawForm, theta: FloatArray, fixed: Mapping[str, float]) ->
     return np.array([fixed[n] if n in fixed else next(it) for n in base.param_names], dtype=float)
 
 
-def _axis_values(raw: Mapping[str, FloatArray], axis: str) -> FloatArray:
+def _axis_values(raw: Mapping[str, FloatArray], axis: str) -> tuple[str, FloatArray]:
+    """The column a holdout along ``axis`` splits on (``x``: a single-input form's own input,
+    when the data has no compute), and its values."""
     if axis == "compute":
         if "compute_flops" in raw:
-            return raw["compute_flops"]
+            return "compute_flops", raw["compute_flops"]
         if "n_params" in raw and "n_tokens" in raw:
-            return 6.0 * raw["n_params"] * raw["n_tokens"]
+            return "6ND", 6.0 * raw["n_params"] * raw["n_tokens"]
         if "x" in raw:
-            return raw["x"]
+            return "x", raw["x"]
     elif axis in raw:
-        return raw[axis]
+        return axis, raw[axis]
     raise FitError(f"holdout along {axis!r}: the data has no such column ({', '.join(raw)})")
 
 
@@ -678,10 +680,12 @@ def holdout_check(
 ) -> dict[str, Any]:
     """Fit on points below the (1 − fraction) quantile of ``axis``; score the rest.
 
-    Returns axis, fraction, threshold, n_train, n_test, rmse (in the form's residual space:
-    log units for losses), mean and max relative error of the predicted values.
+    Returns axis, column (what was split on: compute_flops, 6ND, or ``x`` for a single-input
+    form's input when the data has no compute), fraction, threshold, n_train, n_test, rmse (in
+    the form's residual space: log units for losses), mean and max relative error of the
+    predicted values.
     """
-    vals = _axis_values({**(scales or {}), **raw}, holdout.axis)
+    column, vals = _axis_values({**(scales or {}), **raw}, holdout.axis)
     threshold = float(np.quantile(vals, 1.0 - holdout.fraction))
     test = vals >= threshold
     if test.all():
@@ -702,6 +706,7 @@ def holdout_check(
     rel = np.abs(pred - actual) / np.abs(actual)
     return {
         "axis": holdout.axis,
+        "column": column,
         "fraction": holdout.fraction,
         "threshold": threshold,
         "n_train": n_train,

@@ -75,7 +75,8 @@ def test_refit_holdout_reports_an_error(refit_db: Path) -> None:
     at.slider(key="refit_hold_frac").set_value(0.25)
     at.button(key="refit_go").click().run()
     assert not at.exception
-    assert "Held-out error" in at.metric[0].label
+    assert "Held-out mean relative error" in at.metric[0].label
+    assert "by compute_flops" in at.metric[0].label
 
 
 def test_refit_with_too_few_points_says_why(refit_db: Path) -> None:
@@ -107,3 +108,5 @@ def test_refit_against_an_extras_column(refit_db: Path) -> None:
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
     assert len(at.get("vega_lite_chart")) == 2
+    # no compute in this data: the held-out split was along the fitted x, and says so
+    assert "by train_set_size" in at.metric[0].label

@@ -186,9 +186,10 @@ facts = [
 st.caption(" · ".join(facts))
 if result.holdout:
     h = result.holdout
+    by = x_axis if h.get("column") == "x" else h.get("column", h["axis"])
     st.metric(
-        f"Held-out error: largest {h['fraction']:.0%} by {h['axis']} ({h['n_test']} points)",
-        f"{h['mean_rel_error']:.2%} mean relative error",
+        f"Held-out mean relative error: largest {h['fraction']:.0%} by {by} ({h['n_test']} points)",
+        f"{h['mean_rel_error']:.2%}",
         help=f"RMSE {h['rmse']:.4g} in {h['space']} space; fit on {h['n_train']} points",
         delta_color="off",
     )
