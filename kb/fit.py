@@ -822,8 +822,12 @@ def _replace(result: FitResult, **changes: Any) -> FitResult:
 def dataset_points(
     store: Store, dataset: str, metric: str | None = None
 ) -> tuple[list[Point], str]:
-    """The dataset's points for one metric (the only one, or ``loss``-like if several)."""
-    points = store.select(Point, "dataset = ?", [dataset])
+    """The dataset's points for one metric (the only one, or ``loss``-like if several), in
+    source order (file, row) like ``kb.datasets.points``: a bootstrap's resamples follow the
+    point order, so `kb fit` and the app's Refit page draw the same ones for a seed."""
+    points = store.select(
+        Point, "dataset = ?", [dataset], order_by="source_file, source_row, metric, point_id"
+    )
     if not points:
         raise FitError(
             f"dataset {dataset!r} has no points in this knowledge base; "
