@@ -23,7 +23,7 @@ from kb.fit import FitResult, Holdout, fit_points, points_to_arrays
 from kb.frontier import AXES as HOLDOUT_AXES
 from kb.laws import FORMS
 from kb.recipes import RECIPES
-from kb.registry import laws_for_dataset
+from kb.registry import laws_for_dataset, reported_value
 from kb.uploads import MAX_UPLOAD_BYTES, parse_upload, template_csv
 
 MAX_BOOT = 2000
@@ -173,10 +173,16 @@ for name, value in {**result.params, **result.derived}.items():
     low_high = result.intervals.get(name)
     row["low"], row["high"] = (low_high or [None, None])[:2]
     for law_id, rep in reported.items():
-        rep_value = rep.params.get(name, rep.derived.get(name))
-        row[f"reported ({law_id})"] = rep_value
+        row[f"reported ({law_id})"] = reported_value(rep, name, metric)
     rows.append(row)
-st.dataframe(pd.DataFrame(rows), hide_index=True, key="refit_params")
+params_frame = pd.DataFrame(rows)
+# Six significant figures (the registry states up to six) in every magnitude: the default
+# fixed-point display showed the registry's k = 1.285e-08 as 0.00000001.
+st.dataframe(
+    params_frame, hide_index=True, key="refit_params",
+    column_config={c: st.column_config.NumberColumn(format="%.6g") for c in params_frame.columns
+                   if c != "parameter"},
+)  # fmt: skip
 facts = [
     f"objective {result.objective:.4g}",
     f"{result.n_points} points",
