@@ -477,7 +477,9 @@ def _bootstrap(
     """Refit every resample (rows of ``weights``) from ``theta``; returns ``(n_boot, p)``."""
     lower, upper = _bounds(form, recipe)
     n_boot = weights.shape[0]
-    chunks = np.array_split(np.arange(n_boot), max(1, min(4, n_boot // 1000)))
+    # Chunks pace the progress callback (the Refit page jumped from 0 to done for n_boot < 2000);
+    # each row is refitted on its own, so the chunking does not change the results.
+    chunks = np.array_split(np.arange(n_boot), max(1, min(20, n_boot // 25)))
     done = 0
 
     def run(rows: NDArray[np.intp]) -> FloatArray:
