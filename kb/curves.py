@@ -40,6 +40,14 @@ def curve_axis(result: FitResult) -> str | None:
     return None
 
 
+def _axis_data(result: FitResult, X: Mapping[str, Any], axis: str) -> FloatArray:
+    """The values of ``axis`` in ``X``; a single-input form's ``x`` when X has no such column
+    (an ``extras`` axis such as train_set_size is only in X as ``x``)."""
+    if axis not in X and "x" in result.form.inputs:
+        axis = "x"
+    return np.asarray(X[axis], dtype=float)
+
+
 def _values(result: FitResult, theta: FloatArray, x: FloatArray) -> FloatArray:
     inputs = result.form.inputs
     if len(inputs) == 1:
@@ -74,7 +82,7 @@ def fitted_curve(
     if axis is None:
         empty = np.empty(0)
         return {"x": empty, "fit": empty, "low": empty, "high": empty, "extrapolated": empty}
-    observed = np.asarray(X[axis], dtype=float)
+    observed = _axis_data(result, X, axis)
     lo, hi = float(np.min(observed)), float(np.max(observed))
     grid = np.logspace(np.log10(lo), np.log10(hi * extend), n)
     fit = _values(result, result.theta, grid)
@@ -94,7 +102,7 @@ def observed_frame(result: FitResult, X: Mapping[str, Any], y: Any) -> dict[str,
     inputs = {k: np.asarray(X[k], dtype=float) for k in result.form.inputs}
     pred = np.asarray(result.predict(inputs), dtype=float).ravel()
     resid = np.log(values) - np.log(pred) if result.form.space == "log" else values - pred
-    frame = {"x": np.asarray(X[axis], dtype=float), "value": values, "predicted": pred,
+    frame = {"x": _axis_data(result, X, axis), "value": values, "predicted": pred,
              "residual": resid}  # fmt: skip
     if "n_params" in X:
         frame["n_params"] = np.asarray(X["n_params"], dtype=float)

@@ -24,6 +24,7 @@ __all__ = [
     "metric_counts",
     "metrics",
     "points",
+    "x_axes",
 ]
 
 # Must match ingest.released.DEFAULT_METRIC_KEY (tests/test_datasets.py checks).
@@ -110,3 +111,22 @@ def points(
     return store.select(
         Point, where, params, order_by="source_file, source_row, metric, point_id", limit=limit
     )
+
+
+SCALE_AXES = ("compute_flops", "n_params", "n_tokens")
+
+
+def x_axes(pts: list[Point]) -> list[str]:
+    """Columns a single-input law can be fitted against: the scale columns, then every numeric
+    ``extras`` key that all points carry (e.g. ``train_set_size`` for caballero2022_bnsl, whose
+    points have no N, D or C). Scale columns come first, those every point has before the rest.
+    """
+    from kb.fit import _point_value
+
+    def complete(name: str) -> bool:
+        return bool(pts) and all(_point_value(p, name) is not None for p in pts)
+
+    shared = set.intersection(*(set(p.extras) for p in pts)) if pts else set()
+    extra = sorted(k for k in shared if k not in SCALE_AXES and complete(k))
+    full = [a for a in SCALE_AXES if complete(a)]
+    return full + extra + [a for a in SCALE_AXES if a not in full]

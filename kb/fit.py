@@ -268,15 +268,16 @@ def _prepare(
         if bad.size:
             raise FitError(
                 f"input {name!r} must be finite and > 0 (it enters through its log); "
-                f"{bad.size} bad value(s), first at row {bad[0]} ({arr[bad[0]]!r}); "
+                f"{bad.size} bad value(s), first at index {bad[0]} ({float(arr[bad[0]]):g}); "
                 "drop or fix those rows"
             )
     bad = np.flatnonzero(~np.isfinite(yv) | ((yv <= 0) if form.space == "log" else False))
     if bad.size:
         need = "finite and > 0 (log-space fit)" if form.space == "log" else "finite"
         raise FitError(
-            f"values must be {need}; {bad.size} bad value(s), first at row {bad[0]} "
-            f"({yv[bad[0]]!r}); drop those rows or use a linear-space law (log_linear, sigmoid_log)"
+            f"values must be {need}; {bad.size} bad value(s), first at index {bad[0]} "
+            f"({float(yv[bad[0]]):g}); drop those rows or use a linear-space law (log_linear, "
+            "sigmoid_log)"
         )
     logX = {name: np.log(arr) for name, arr in raw.items()}
     target = np.log(yv) if form.space == "log" else yv
@@ -485,7 +486,9 @@ def _bootstrap(
     """
     lower, upper = _bounds(form, recipe)
     n_boot = weights.shape[0]
-    chunks = np.array_split(np.arange(n_boot), max(1, min(4, n_boot // 1000)))
+    # Chunks pace the progress callback (the Refit page jumped from 0 to done for n_boot < 2000);
+    # each row is refitted on its own, so the chunking does not change the results.
+    chunks = np.array_split(np.arange(n_boot), max(1, min(20, n_boot // 25)))
     done = 0
 
     def run(rows: NDArray[np.intp]) -> tuple[FloatArray, NDArray[np.bool_]]:
@@ -705,16 +708,18 @@ def _full_theta(base: LawForm, theta: FloatArray, fixed: Mapping[str, float]) ->
     return np.array([fixed[n] if n in fixed else next(it) for n in base.param_names], dtype=float)
 
 
-def _axis_values(raw: Mapping[str, FloatArray], axis: str) -> FloatArray:
+def _axis_values(raw: Mapping[str, FloatArray], axis: str) -> tuple[str, FloatArray]:
+    """The column a holdout along ``axis`` splits on (``x``: a single-input form's own input,
+    when the data has no compute), and its values."""
     if axis == "compute":
         if "compute_flops" in raw:
-            return raw["compute_flops"]
+            return "compute_flops", raw["compute_flops"]
         if "n_params" in raw and "n_tokens" in raw:
-            return 6.0 * raw["n_params"] * raw["n_tokens"]
+            return "6ND", 6.0 * raw["n_params"] * raw["n_tokens"]
         if "x" in raw:
-            return raw["x"]
+            return "x", raw["x"]
     elif axis in raw:
-        return raw[axis]
+        return axis, raw[axis]
     raise FitError(f"holdout along {axis!r}: the data has no such column ({', '.join(raw)})")
 
 
@@ -729,10 +734,12 @@ def holdout_check(
 ) -> dict[str, Any]:
     """Fit on points below the (1 − fraction) quantile of ``axis``; score the rest.
 
-    Returns axis, fraction, threshold, n_train, n_test, rmse (in the form's residual space:
-    log units for losses), mean and max relative error of the predicted values.
+    Returns axis, column (what was split on: compute_flops, 6ND, or ``x`` for a single-input
+    form's input when the data has no compute), fraction, threshold, n_train, n_test, rmse (in
+    the form's residual space: log units for losses), mean and max relative error of the
+    predicted values.
     """
-    vals = _axis_values({**(scales or {}), **raw}, holdout.axis)
+    column, vals = _axis_values({**(scales or {}), **raw}, holdout.axis)
     threshold = float(np.quantile(vals, 1.0 - holdout.fraction))
     test = vals >= threshold
     if test.all():
@@ -753,6 +760,7 @@ def holdout_check(
     rel = np.abs(pred - actual) / np.abs(actual)
     return {
         "axis": holdout.axis,
+        "column": column,
         "fraction": holdout.fraction,
         "threshold": threshold,
         "n_train": n_train,
@@ -841,6 +849,15 @@ def fit_points(
     form = get_form(law)
     _check_conventions(points, form, x)
     X, y, groups = points_to_arrays(points, form, x=x)
+    if form.space == "log":
+        bad = [p for p in points if not (math.isfinite(p.value) and p.value > 0)]
+        if bad:
+            raise FitError(
+                f"law {form.name!r} fits log(value), so every value must be > 0; {len(bad)} of "
+                f"{len(points)} are not (first: {bad[0].source_file} row {bad[0].source_row}, "
+                f"column 'value' = {bad[0].value:g}); drop those rows or use a linear-space law "
+                "(log_linear, sigmoid_log)"
+            )
     result = fit_arrays(
         X, y, law=law, recipe=recipe, n_boot=n_boot, seed=seed, holdout=holdout,
         groups=groups, budgets=budgets, on_progress=on_progress,
@@ -883,8 +900,12 @@ def _replace(result: FitResult, **changes: Any) -> FitResult:
 def dataset_points(
     store: Store, dataset: str, metric: str | None = None
 ) -> tuple[list[Point], str]:
-    """The dataset's points for one metric (the only one, or ``loss``-like if several)."""
-    points = store.select(Point, "dataset = ?", [dataset])
+    """The dataset's points for one metric (the only one, or ``loss``-like if several), in
+    source order (file, row) like ``kb.datasets.points``: a bootstrap's resamples follow the
+    point order, so `kb fit` and the app's Refit page draw the same ones for a seed."""
+    points = store.select(
+        Point, "dataset = ?", [dataset], order_by="source_file, source_row, metric, point_id"
+    )
     if not points:
         known = _dataset_names(store)
         if not known:

@@ -40,6 +40,7 @@ __all__ = [
     "registry_digest",
     "registry_is_stale",
     "registry_path",
+    "reported_value",
     "sync_registry",
     "validate_entry",
 ]
@@ -264,6 +265,20 @@ def laws_for_paper(store: Store, paper_id: str) -> list[ReportedLaw]:
 def laws_for_dataset(store: Store, name: str) -> list[ReportedLaw]:
     """Laws fitted on one of our datasets (by folder name, e.g. ``epoch_chinchilla``)."""
     return store.select(ReportedLaw, "dataset = ?", [name])
+
+
+def reported_value(law: ReportedLaw, name: str, metric: str | None = None) -> float | None:
+    """What ``law`` reports for a refit's parameter or derived quantity ``name``, or None.
+
+    A compute_optimal refit calls its exponent ``exponent``; the registry states it as ``a``
+    (fitted to optimal model sizes, metric ``n_opt``) or ``b`` (``n_tokens_opt``).
+    """
+    from kb.optima import OPTIMUM_METRICS
+
+    if name == "exponent" and metric in OPTIMUM_METRICS and "exponent" not in law.params:
+        name = OPTIMUM_METRICS[metric]
+    value = law.params.get(name, law.derived.get(name))
+    return None if value is None else float(value)
 
 
 def law_paper_id(store: Store, law: ReportedLaw) -> str | None:

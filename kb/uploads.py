@@ -9,7 +9,10 @@ Columns (header names exactly; at least one of the three scale columns, and ``va
 - optional: ``metric`` (default ``loss``), ``unit`` (default ``unknown``), ``run_key``,
   ``step`` (a whole number). Any other column is kept in ``extras``.
 
-Bad input raises ``BadInputError`` naming the row (1-based, header = row 1) and column.
+Cells may be separated by commas, semicolons or tabs (read off the header row); with semicolons
+a decimal comma (``3,42``, as spreadsheets in many locales write) is read as a decimal point.
+
+Bad input raises ``BadInputError`` naming the file, the row (1-based, header = row 1) and column.
 """
 
 from __future__ import annotations
@@ -44,22 +47,33 @@ def template_csv() -> str:
     return "\n".join(rows) + "\n"
 
 
-def _number(raw: str, row: int, column: str, *, positive: bool) -> float | None:
+def _number(
+    raw: str, row: int, column: str, *, positive: bool, name: str, decimal_comma: bool = False
+) -> float | None:
     text = raw.strip()
     if text == "":
         return None
+    where = f"{name}: row {row}, column {column!r}"
     try:
-        value = float(text)
+        value = float(text.replace(",", ".") if decimal_comma and "." not in text else text)
     except ValueError:
         raise BadInputError(
-            f"row {row}, column {column!r}: {text!r} is not a number "
+            f"{where}: {text!r} is not a number "
             "(write plain numbers such as 7e10; units go in the column name, not the cell)"
         ) from None
     if not math.isfinite(value):
-        raise BadInputError(f"row {row}, column {column!r}: {text!r} is not a finite number")
+        raise BadInputError(f"{where}: {text!r} is not a finite number")
     if positive and value <= 0:
-        raise BadInputError(f"row {row}, column {column!r}: {value:g} must be > 0")
+        raise BadInputError(f"{where}: {value:g} must be > 0")
     return value
+
+
+def _delimiter(text: str) -> str:
+    """The separator of the header row: a comma, else a semicolon or tab if it has one."""
+    first = text.split("\n", 1)[0]
+    if "," in first:
+        return ","
+    return next((d for d in (";", "\t") if d in first), ",")
 
 
 def parse_upload(data: bytes, *, name: str = "upload.csv", dataset: str = "upload") -> list[Point]:
@@ -78,7 +92,9 @@ def parse_upload(data: bytes, *, name: str = "upload.csv", dataset: str = "uploa
         raise BadInputError(
             f"{name}: not UTF-8 text (byte {err.start}); save it as UTF-8 CSV"
         ) from None
-    reader = csv.DictReader(io.StringIO(text))
+    delimiter = _delimiter(text)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    comma = delimiter == ";"
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:
         raise BadInputError(
@@ -98,13 +114,22 @@ def parse_upload(data: bytes, *, name: str = "upload.csv", dataset: str = "uploa
             raise BadInputError(f"{name}: row {row_no} has more cells than the header")
         if len(points) >= MAX_UPLOAD_ROWS:
             raise BadInputError(f"{name}: more than {MAX_UPLOAD_ROWS} rows; upload a sample")
-        value = _number(row["value"] or "", row_no, "value", positive=False)
+        value = _number(
+            row["value"] or "", row_no, "value", positive=False, name=name, decimal_comma=comma
+        )
         if value is None:
-            raise BadInputError(f"row {row_no}, column 'value': empty; every row needs a value")
-        scales = {c: _number(row.get(c) or "", row_no, c, positive=True) for c in SCALE_COLUMNS}
-        step = _number(row.get("step") or "", row_no, "step", positive=False)
+            raise BadInputError(
+                f"{name}: row {row_no}, column 'value': empty; every row needs a value"
+            )
+        scales = {
+            c: _number(row.get(c) or "", row_no, c, positive=True, name=name, decimal_comma=comma)
+            for c in SCALE_COLUMNS
+        }
+        step = _number(row.get("step") or "", row_no, "step", positive=False, name=name)
         if step is not None and step != int(step):
-            raise BadInputError(f"row {row_no}, column 'step': {step:g} is not a whole number")
+            raise BadInputError(
+                f"{name}: row {row_no}, column 'step': {step:g} is not a whole number"
+            )
         points.append(
             Point(
                 point_id=stable_id(dataset, name, str(row_no)),

@@ -64,3 +64,31 @@ def test_compare_empty_store_says_how_to_fill_it(app_db: Path) -> None:
     at.switch_page("views/compare.py").run()
     assert not at.exception
     assert "kb ingest" in at.info[0].value
+
+
+def test_compare_says_plainly_which_rows_are_not_comparable(compare_db: Path) -> None:
+    """A law without an irreducible term is not comparable on beta: said above the plot, and the
+    verdict shapes are the same on every quantity (a fixed domain, not the verdicts present)."""
+    import json
+
+    from kb.laws import FORMS
+
+    kaplan = _law("three", 0.076, 0.095, year=2020).model_copy(
+        update={"form": "kaplan_nd", "params": {"alpha_N": 0.076, "alpha_D": 0.095,
+                "N_c": 8.8e13, "D_c": 5.4e13}}
+    )  # fmt: skip
+    assert set(kaplan.params) == set(FORMS["kaplan_nd"].published_names)
+    with Store(compare_db) as s:
+        s.upsert([kaplan])
+    at = AppTest.from_file(str(MAIN), default_timeout=60)
+    at.query_params["quantity"] = "beta"
+    at.run()
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    apart = int((table["verdict"] == "not_comparable").sum())
+    assert apart >= 1
+    assert f"{apart} of {len(table)} values shown are **not comparable**" in at.warning[0].value
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    shapes = [layer["encoding"]["shape"] for layer in spec["layer"] if "shape" in layer["encoding"]]
+    assert shapes[0]["scale"]["domain"] == ["reference", "direct", "converted", "not_comparable"]

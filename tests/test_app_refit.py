@@ -75,7 +75,8 @@ def test_refit_holdout_reports_an_error(refit_db: Path) -> None:
     at.slider(key="refit_hold_frac").set_value(0.25)
     at.button(key="refit_go").click().run()
     assert not at.exception
-    assert "Held-out error" in at.metric[0].label
+    assert "Held-out mean relative error" in at.metric[0].label
+    assert "by compute_flops" in at.metric[0].label
 
 
 def test_refit_with_too_few_points_says_why(refit_db: Path) -> None:
@@ -84,3 +85,28 @@ def test_refit_with_too_few_points_says_why(refit_db: Path) -> None:
     at.button(key="refit_go").click().run()
     assert not at.exception
     assert "more points than parameters" in at.error[0].value
+
+
+def test_refit_against_an_extras_column(refit_db: Path) -> None:
+    """A dataset whose scale is an extras column (caballero2022_bnsl: train_set_size, no N, D
+    or C) can be refitted: the x choices include it, the URL keeps it, and the plot draws it."""
+    sizes = [160.0 * 1.15**i for i in range(12)]
+    with Store(refit_db) as s:
+        s.upsert([Dataset(name="sizes", path="/x", adapter_version="t", n_points=12)])
+        s.upsert(
+            Point(point_id=f"s{i}", dataset="sizes", metric="test_loss", value=0.4 + 5 * n**-0.5,
+                  unit="nats", source_file="sizes.csv", source_row=i + 2,
+                  extras={"train_set_size": n, "split": "fit"})
+            for i, n in enumerate(sizes)
+        )  # fmt: skip
+    at = _refit_page({"dataset": "sizes", "law": "power_law_plus_constant"})
+    assert not at.exception
+    assert at.selectbox(key="refit_x").value == "train_set_size"
+    assert at.query_params["x"] in ("train_set_size", ["train_set_size"])
+    at.number_input(key="refit_boot").set_value(20)
+    at.button(key="refit_go").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert len(at.get("vega_lite_chart")) == 2
+    # no compute in this data: the held-out split was along the fitted x, and says so
+    assert "by train_set_size" in at.metric[0].label

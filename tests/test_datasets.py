@@ -455,3 +455,23 @@ def test_build_frame_accepts_only_positive_sizes_and_finite_values(
         frame = build()
         assert len(frame) == len(rows)
         assert (frame.n_params > 0).all()
+
+
+def test_fit_reads_points_in_the_order_the_app_does(tmp_path: Path) -> None:
+    """`kb fit` (fit.dataset_points) and the Refit page (datasets.points) list a dataset's points
+    in one order, source file then row, so one seed draws the same bootstrap resamples in both
+    (by point_id, the CLI's intervals differed from the app's for the same seed)."""
+    from kb.datasets import points
+    from kb.fit import dataset_points
+    from kb.records import Dataset, Point
+    from kb.store import Store
+
+    with Store(tmp_path / "kb.duckdb") as s:
+        s.upsert([Dataset(name="d", path="/x", adapter_version="t", n_points=6)])
+        s.upsert(
+            Point(point_id=f"{9 - i}", dataset="d", n_params=1e6 * (i + 1), metric="loss",
+                  value=3.0 - 0.1 * i, unit="nats", source_file="a.csv", source_row=i + 2)
+            for i in range(6)
+        )  # fmt: skip
+        rows = [p.source_row for p in dataset_points(s, "d")[0]]
+        assert rows == [p.source_row for p in points(s, "d")] == [2, 3, 4, 5, 6, 7]

@@ -237,3 +237,38 @@ def test_back_button_and_related_link(tmp_path: Path, browser_page: object) -> N
         assert "/search?q=power+law+in+model+size" in page.url  # type: ignore[attr-defined]
         expect(page.get_by_label("Query")).to_have_value("power law in model size")  # type: ignore[attr-defined]
         _shot(page, "back-to-search")
+
+
+def test_refit_upload_another_file_drops_the_old_fit(tmp_path: Path, browser_page: object) -> None:
+    """A fit belongs to the file it was made on: uploading another file with as many rows must
+    not show the first file's fit over the second file's points (the fit was keyed on the row
+    count only). File uploads cannot be driven from AppTest, hence a browser."""
+    from playwright.sync_api import expect
+
+    def write(name: str, shift: float) -> Path:
+        rows = [f"{n:.4g},{shift + 2.0 + 40.0 * n**-0.3:.5g}" for n in (1e6, 3e6, 1e7, 3e7, 1e8)]
+        path = tmp_path / name
+        path.write_text("n_params,value\n" + "\n".join(rows) + "\n")
+        return path
+
+    first, second = write("first.csv", 0.0), write("second.csv", 1.0)
+    db = tmp_path / "kb.duckdb"
+    seed_app_store(db)
+    page = browser_page
+    with journey(db, tmp_path, page) as (server, at):
+        at.step = "fit the first file"
+        page.goto(f"{server.url}/refit?source=upload&law=power_law")  # type: ignore[attr-defined]
+        files = page.locator("[data-testid='stFileUploader'] input[type=file]")  # type: ignore[attr-defined]
+        files.set_input_files(str(first), timeout=30_000)
+        page.get_by_label("x (single-input forms)").click(timeout=30_000)  # type: ignore[attr-defined]
+        page.get_by_role("option", name="n_params").click()  # type: ignore[attr-defined]
+        _settle(page)
+        page.get_by_role("button", name="Fit", exact=True).click(timeout=30_000)  # type: ignore[attr-defined]
+        expect(page.get_by_text("Fitted parameters")).to_be_visible(timeout=60_000)  # type: ignore[attr-defined]
+        at.step = "upload the second file"
+        files.set_input_files(str(second))
+        expect(page.get_by_text("second.csv")).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
+        _settle(page)
+        expect(page.get_by_text("then press Fit")).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
+        expect(page.get_by_text("Fitted parameters")).to_have_count(0)  # type: ignore[attr-defined]
+        _shot(page, "refit-upload-new-file")

@@ -281,9 +281,9 @@ def test_too_few_points() -> None:
 
 def test_non_positive_and_nan_values() -> None:
     x = np.logspace(1, 3, 6)
-    with pytest.raises(FitError, match=r"values must be finite and > 0.*row 2"):
+    with pytest.raises(FitError, match=r"values must be finite and > 0.*index 2"):
         fit_arrays({"x": x}, np.array([3.0, 2.0, -1.0, 1.5, 1.2, 1.1]), law="power_law")
-    with pytest.raises(FitError, match=r"row 0"):
+    with pytest.raises(FitError, match=r"index 0"):
         fit_arrays({"x": x}, np.array([np.nan, 2.0, 1.9, 1.5, 1.2, 1.1]), law="power_law")
     with pytest.raises(FitError, match=r"input 'x' must be finite and > 0"):
         fit_arrays({"x": -x}, np.ones(6), law="power_law")
@@ -470,3 +470,18 @@ def test_cli_laws_forms_json() -> None:
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["name"] for r in rows] == list(FORMS)
     assert {"formula", "inputs", "params", "source"} <= set(rows[0])
+
+
+def test_bootstrap_progress_is_reported_in_steps_and_does_not_change_the_result() -> None:
+    """The Refit page's bar moved from 0 straight to done below 2,000 refits (one chunk)."""
+    rng = np.random.default_rng(1)
+    x = np.logspace(1, 4, 30)
+    y = 2.0 * x**-0.3 * np.exp(rng.normal(0, 0.02, 30))
+    seen: list[tuple[int, int]] = []
+    res = fit_arrays({"x": x}, y, law="power_law", n_boot=200, seed=3,
+                     on_progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+    assert len(seen) >= 4
+    assert seen[-1] == (200, 200)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    again = fit_arrays({"x": x}, y, law="power_law", n_boot=200, seed=3)
+    assert again.intervals == res.intervals

@@ -467,3 +467,20 @@ def test_cli_bad_registry_is_a_clean_error(
     assert result.exit_code == 1
     assert "field 'year'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_reported_value_matches_a_compute_optimal_refit_exponent() -> None:
+    """The Refit page sets a compute_optimal refit's 'exponent' beside the registry's a (metric
+    n_opt) or b (n_tokens_opt); it showed None (porian2024_* state a, b and k)."""
+    from kb.records import ReportedLaw
+    from kb.registry import reported_value
+
+    law = ReportedLaw(
+        law_id="p", arxiv_id="2406.19146", title="t", year=2024, name="n", form="compute_optimal",
+        formula="N*(C) = k C^a", params={"a": 0.8353, "b": 0.1634, "k": 4.232e-08},
+        derived={"a": 0.8353}, source="s", verified=False,
+    )  # fmt: skip
+    assert reported_value(law, "exponent", "n_opt") == 0.8353
+    assert reported_value(law, "exponent", "n_tokens_opt") == 0.1634
+    assert reported_value(law, "exponent", "loss") is None
+    assert reported_value(law, "k", "n_opt") == 4.232e-08

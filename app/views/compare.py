@@ -12,6 +12,14 @@ from kb.compare import compare
 from kb.derive import QUANTITIES, QUANTITY_LABELS
 from kb.errors import KBError
 
+VERDICT_SHAPES = {
+    "reference": "diamond",
+    "direct": "circle",
+    "converted": "triangle-up",
+    "not_comparable": "cross",
+}
+VERDICT_MARKS = {"reference": "◆", "direct": "●", "converted": "▲", "not_comparable": "✚"}
+
 store = get_store()
 if store is None:
     st.stop()
@@ -46,16 +54,16 @@ frame = pd.DataFrame(
             "source": r.source_id
             if r.kind == "reported"
             else f"fit: {r.dataset} ({r.source_id[:6]})",
-            "title": r.title,
-            "arxiv_id": r.arxiv_id,
-            "dataset": r.dataset,
-            "kind": r.kind,
-            "domain": r.domain,
             "value": r.value,
             "low": r.interval[0] if r.interval else None,
             "high": r.interval[1] if r.interval else None,
             "verdict": r.verdict,
             "reasons": "; ".join(r.reasons),
+            "title": r.title,
+            "arxiv_id": r.arxiv_id,
+            "dataset": r.dataset,
+            "kind": r.kind,
+            "domain": r.domain,
             "derivation": r.derivation,
             "notes": r.notes,
         }
@@ -71,25 +79,46 @@ domains = sorted(d for d in frame["domain"].dropna().unique())
 picked = cols[1].multiselect("Domain", domains, default=domains, key="compare_domains")
 shown = frame[frame["kind"].isin(kinds) & (frame["domain"].isin(picked) | frame["domain"].isna())]
 
+ref = frame.loc[frame["verdict"] == "reference", "source"]
+apart = shown[shown["verdict"] == "not_comparable"]
+if not ref.empty and not apart.empty:
+    st.warning(
+        f"{len(apart)} of {len(shown)} values shown are **not comparable** with the reference "
+        f"`{ref.iloc[0]}` (different conventions; the *reasons* column says which), so their "
+        "distance from it is not evidence of disagreement."
+    )
+
 positive = bool((shown["value"] > 0).all()) and not shown.empty
 spread = shown["value"].max() / shown["value"].min() if positive else 1.0
 log_axis = positive and spread > 20
 scale = alt.Scale(type="log") if log_axis else alt.Scale(zero=False)
-base = alt.Chart(shown).encode(y=alt.Y("source:N", sort=None, title=None))
+# Longer source ids than the theme's cut (many share a long prefix, e.g. bhagia2024_step1_...);
+# the verdict key in the caption (a legend beside the plot left it no width at 390 px); one
+# shape per verdict on every quantity, whichever verdicts occur, so a shape means one thing.
+height = max(160, 28 * len(shown))
+base = alt.Chart(shown).encode(
+    y=alt.Y("source:N", sort=None, title=None, axis=alt.Axis(labelLimit=180, labelOverlap=False))
+)
 bars = base.mark_rule(strokeWidth=2).encode(
     x=alt.X("low:Q", scale=scale, title=quantity), x2="high:Q", color="kind:N"
 )
 dots = base.mark_point(filled=True, size=80).encode(
     x=alt.X("value:Q", scale=scale),
-    color=alt.Color("kind:N", title="source"),
-    shape=alt.Shape("verdict:N"),
+    color=alt.Color("kind:N", title="source", legend=alt.Legend(orient="top")),
+    shape=alt.Shape(
+        "verdict:N",
+        scale=alt.Scale(domain=list(VERDICT_SHAPES), range=list(VERDICT_SHAPES.values())),
+        legend=None,  # the key is in the caption: a legend beside or below was cut at 390 px
+    ),
     tooltip=["title", "dataset", "value", "low", "high", "verdict", "derivation", "notes"],
 )
-height = max(160, 28 * len(shown))
 st.altair_chart((bars + dots).properties(height=height), width="stretch")
 st.caption(
     ("Log scale. " if log_axis else "")
-    + "Dots are point estimates; lines are reported or bootstrap intervals where one exists."
+    + "Marks are point estimates; lines are reported or bootstrap intervals where one exists. "
+    + "Verdict against the reference: "
+    + ", ".join(f"{VERDICT_MARKS[v]} {v.replace('_', ' ')}" for v in VERDICT_SHAPES)
+    + "."
 )
 st.dataframe(shown, hide_index=True, width="stretch", key="compare_table")
 st.download_button(

@@ -8,6 +8,7 @@ Dataset, metric, law and recipe live in the URL.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import altair as alt
@@ -16,17 +17,16 @@ import streamlit as st
 
 from app.resources import get_store, show_error
 from kb.curves import curve_axis, fitted_curve, observed_frame
-from kb.datasets import default_metric, list_datasets, metrics, points
+from kb.datasets import default_metric, list_datasets, metrics, points, x_axes
 from kb.errors import KBError
 from kb.fit import FitResult, Holdout, fit_points, points_to_arrays
 from kb.frontier import AXES as HOLDOUT_AXES
 from kb.laws import FORMS
 from kb.recipes import RECIPES
-from kb.registry import laws_for_dataset
+from kb.registry import laws_for_dataset, reported_value
 from kb.uploads import MAX_UPLOAD_BYTES, parse_upload, template_csv
 
 MAX_BOOT = 2000
-AXES = ("compute_flops", "n_params", "n_tokens")  # columns single-input forms can use
 
 store = get_store()
 if store is None:
@@ -48,6 +48,7 @@ source = st.radio(
     index=1 if params.get("source") == "upload" else 0,
 )  # fmt: skip
 data_name = "upload"
+data_sig = ""  # an upload's content hash: a new file with as many rows is other data
 pts = []
 try:
     if source == "Released dataset":
@@ -78,6 +79,7 @@ try:
         if upload is None:
             st.stop()
         pts = parse_upload(upload.getvalue(), name=upload.name)
+        data_sig = hashlib.sha256(upload.getvalue()).hexdigest()
         metric = pts[0].metric if pts else "value"
 except KBError as err:
     show_error(err)
@@ -93,7 +95,7 @@ recipe = RECIPES[recipe_name]
 form = FORMS[law]
 with cols[2]:
     x_axis = (
-        st.selectbox("x (single-input forms)", AXES, key="refit_x")
+        _pick("x (single-input forms)", x_axes(pts), "refit_x", "x")
         if "x" in form.inputs
         else "compute_flops"
     )
@@ -131,7 +133,7 @@ if not chosen:
     st.stop()
 run = st.button("Fit", type="primary", key="refit_go")
 key = json.dumps(
-    [data_name, metric, law, recipe_name, x_axis, delta, drop, n_boot, seed, holdout_axis,
+    [data_name, data_sig, metric, law, recipe_name, x_axis, delta, drop, n_boot, seed, holdout_axis,
      holdout_frac, min_params, len(chosen)], default=str,
 )  # fmt: skip
 if run:
@@ -171,10 +173,16 @@ for name, value in {**result.params, **result.derived}.items():
     low_high = result.intervals.get(name)
     row["low"], row["high"] = (low_high or [None, None])[:2]
     for law_id, rep in reported.items():
-        rep_value = rep.params.get(name, rep.derived.get(name))
-        row[f"reported ({law_id})"] = rep_value
+        row[f"reported ({law_id})"] = reported_value(rep, name, metric)
     rows.append(row)
-st.dataframe(pd.DataFrame(rows), hide_index=True, key="refit_params")
+params_frame = pd.DataFrame(rows)
+# Six significant figures (the registry states up to six) in every magnitude: the default
+# fixed-point display showed the registry's k = 1.285e-08 as 0.00000001.
+st.dataframe(
+    params_frame, hide_index=True, key="refit_params",
+    column_config={c: st.column_config.NumberColumn(format="%.6g") for c in params_frame.columns
+                   if c != "parameter"},
+)  # fmt: skip
 facts = [
     f"objective {result.objective:.4g}",
     f"{result.n_points} points",
@@ -184,9 +192,10 @@ facts = [
 st.caption(" · ".join(facts))
 if result.holdout:
     h = result.holdout
+    by = x_axis if h.get("column") == "x" else h.get("column", h["axis"])
     st.metric(
-        f"Held-out error: largest {h['fraction']:.0%} by {h['axis']} ({h['n_test']} points)",
-        f"{h['mean_rel_error']:.2%} mean relative error",
+        f"Held-out mean relative error: largest {h['fraction']:.0%} by {by} ({h['n_test']} points)",
+        f"{h['mean_rel_error']:.2%}",
         help=f"RMSE {h['rmse']:.4g} in {h['space']} space; fit on {h['n_train']} points",
         delta_color="off",
     )
