@@ -162,6 +162,10 @@ def test_cli_scoreboard_names_an_unknown_dataset(tmp_path: Path) -> None:
     assert "no dataset 'epoch_tyo'; did you mean epoch_toy?" in out.output
     out = runner.invoke(cli, ["scoreboard", "--dataset", "epoch_toy", "--db", str(db)])
     assert out.exit_code == 0, out.output  # known, just not scored yet
+    assert (
+        "No scores stored yet: compute them with `kb scoreboard --build --dataset epoch_toy`"
+        in (out.stderr)
+    )
 
 
 def test_cli_fit_on_a_missing_store_creates_nothing(tmp_path: Path) -> None:

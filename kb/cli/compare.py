@@ -153,6 +153,13 @@ def scoreboard_cmd(
         columns = ["dataset", "setting", "law", "recipe", "x", "rmse", "mean_rel_error", "status",
                    "message"]  # fmt: skip
         emit_table(table, columns, {"message": 50, "setting": 30})
+        if not rows and not build:
+            click.echo(
+                "No scores stored yet: compute them with `kb scoreboard --build"
+                + (f" --dataset {dataset}" if dataset else "")
+                + "` (refits every law form and recipe; minutes).",
+                err=True,
+            )
 
 
 @cli.command("optima")
