@@ -64,6 +64,7 @@ __all__ = [
     "fit_dataset",
     "fit_points",
     "huber_nll_and_grad",
+    "mixed_conventions",
     "objective_and_grad",
     "objective_scale",
     "points_to_arrays",
@@ -166,6 +167,7 @@ class FitResult:
             "seed": self.seed,
             "holdout": self.holdout,
             "options": self.options,
+            "setting": self.options.get("setting"),
         }
 
     def fit_id(self, dataset: str, metric: str | None = None) -> str:
@@ -875,6 +877,18 @@ def _check_conventions(points: Sequence[Point], form: LawForm, x: str) -> None:
     6ND vs FLOPs counted with attention): Porian et al.'s optima, e.g., come under three
     compute definitions, and one fit through all of them gives an exponent of none.
     """
+    problem = mixed_conventions(points, form.name, x)
+    if problem:
+        raise FitError(problem)
+
+
+def mixed_conventions(points: Sequence[Point], law: str, x: str = "compute_flops") -> str | None:
+    """Why ``law`` may not pool ``points`` (they count N or compute in several ways), or None.
+
+    Only the columns the law reads count: a power law in ``n_params`` may pool compute
+    conventions. ``fit_points`` raises this message as a ``FitError``.
+    """
+    form = get_form(law)
     used = {x if name == "x" else name for name in form.inputs}
     for column, attr, what in (
         ("compute_flops", "compute_method", "compute is counted"),
@@ -884,11 +898,13 @@ def _check_conventions(points: Sequence[Point], form: LawForm, x: str) -> None:
             continue
         kinds = sorted({str(v) for p in points if (v := getattr(p, attr)) is not None})
         if len(kinds) > 1:
-            raise FitError(
+            return (
                 f"the points mix {len(kinds)} ways {what} ({'; '.join(kinds)}); one exponent "
                 "through all of them has no single meaning: fit one setting at a time "
-                "(`kb optima DATASET` does so for compute-optimal data)"
+                "(`kb fit DATASET --setting LABEL`, or `kb optima DATASET` for compute-optimal "
+                "data)"
             )
+    return None
 
 
 def _replace(result: FitResult, **changes: Any) -> FitResult:
@@ -958,14 +974,28 @@ def fit_dataset(
     holdout: Holdout | None = None,
     save: bool = True,
     on_progress: Progress | None = None,
+    setting: str | None = None,
 ) -> FitResult:
-    """Fit ``law`` to a stored dataset's points; with ``save`` upsert the ``fits`` row."""
+    """Fit ``law`` to a stored dataset's points; with ``save`` upsert the ``fits`` row.
+
+    ``setting`` restricts the fit to one experimental setting (``kb.optima.select_setting``: a
+    ``setting_label`` or the setting's JSON); the result's ``options['setting']`` is then that
+    setting (a dict, as ``kb optima`` records it), so it enters the ``fit_id``.
+    """
+    from kb.optima import select_setting
+
     points, metric = dataset_points(store, dataset, metric)
+    chosen: dict[str, str] | None = None
+    if setting is not None:
+        chosen, points = select_setting(points, setting, dataset=f"dataset {dataset!r}")
     result = fit_points(
         points, law=law, recipe=recipe, x=x, n_boot=n_boot, seed=seed, holdout=holdout,
         on_progress=on_progress,
     )  # fmt: skip
-    result = _replace(result, options={**result.options, "dataset": dataset, "metric": metric})
+    options = {**result.options, "dataset": dataset, "metric": metric}
+    if chosen is not None:
+        options["setting"] = chosen
+    result = _replace(result, options=options)
     if save:
         store.upsert([result.to_record(dataset, metric=metric)])
     return result

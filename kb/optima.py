@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kb.errors import KBError, NotFoundError
+from kb.errors import BadInputError, KBError, NotFoundError
 from kb.records import Dataset, FitRecord, Point, stable_id
 from kb.store import Store
 
@@ -24,6 +24,8 @@ __all__ = [
     "OPTIMUM_METRICS",
     "fit_optima",
     "optima_datasets",
+    "select_setting",
+    "setting_choices",
     "setting_label",
     "setting_of",
     "settings",
@@ -54,6 +56,67 @@ def settings(points: Sequence[Point]) -> dict[str, list[Point]]:
     for p in points:
         groups.setdefault(json.dumps(setting_of(p), sort_keys=True), []).append(p)
     return groups
+
+
+def setting_choices(points: Sequence[Point]) -> dict[str, str]:
+    """Label -> setting key (sorted JSON) for each setting of ``points``, in first-seen order.
+
+    Labels are ``setting_label``'s; a label two settings share is replaced by their keys.
+    """
+    keys = list(settings(points))
+    labels = [setting_label(json.loads(k)) for k in keys]
+    return {
+        (label if labels.count(label) == 1 else key): key
+        for label, key in zip(labels, keys, strict=True)
+    }
+
+
+MAX_LISTED = 20
+
+
+def select_setting(
+    points: Sequence[Point], wanted: str, *, dataset: str = "the data"
+) -> tuple[dict[str, str], list[Point]]:
+    """The points of one setting, and that setting (dict of its text extras).
+
+    ``wanted`` is a setting's label (``setting_label``) or its JSON: the full sorted-JSON key, or
+    a JSON object that matches exactly one setting on the keys it gives, e.g.
+    ``{"dataset": "rw", "setting": "Reproducing Kaplan et al."}``.
+
+    Raises:
+        BadInputError: the points carry no setting (no text-valued extras), ``wanted`` names no
+            setting (the message lists the labels), or its JSON matches several.
+    """
+    groups = settings(points)
+    if list(groups) in ([], ["{}"]):
+        raise BadInputError(
+            f"{dataset} has no experimental settings (its points carry no text-valued extras); "
+            "drop --setting"
+        )
+    choices = setting_choices(points)
+    if wanted in choices:
+        key = choices[wanted]
+        return json.loads(key), groups[key]
+    try:
+        asked = json.loads(wanted)
+    except ValueError:
+        asked = None
+    if isinstance(asked, dict) and asked:
+        found = [k for k in groups if all(json.loads(k).get(f) == str(v) for f, v in asked.items())]
+        if len(found) == 1:
+            return json.loads(found[0]), groups[found[0]]
+        if len(found) > 1:
+            shown = "; ".join(lab for lab, k in choices.items() if k in found)
+            raise BadInputError(
+                f"setting {wanted} matches {len(found)} settings of {dataset} ({shown}); "
+                "give more of its fields"
+            )
+    labels = list(choices)
+    listed = "; ".join(labels[:MAX_LISTED])
+    more = f"; ... ({len(labels)} in all)" if len(labels) > MAX_LISTED else ""
+    raise BadInputError(
+        f"{dataset} has no setting {wanted!r}; its {len(labels)} settings are: {listed}{more}"
+    )
 
 
 def optima_datasets(store: Store) -> list[str]:

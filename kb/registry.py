@@ -12,11 +12,12 @@ tell when the table is stale (:func:`registry_is_stale`).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,10 @@ __all__ = [
     "LAW_FORMS",
     "get_law",
     "law_paper_id",
+    "law_setting",
     "laws_for_dataset",
     "laws_for_paper",
+    "laws_for_setting",
     "list_laws",
     "load_registry",
     "registry_digest",
@@ -169,6 +172,17 @@ def _check_law(law: ReportedLaw, where: str) -> None:
     for key, value in [*law.params.items(), *law.derived.items()]:
         if not math.isfinite(value):
             raise BadInputError(f"{where}: '{key}' = {value}: expected a finite number")
+    setting = law.conventions.get("setting")
+    if setting is not None:
+        try:
+            parsed = json.loads(setting)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict) or not parsed:
+            raise BadInputError(
+                f"{where}: field 'conventions.setting': expected a JSON object of the setting's "
+                f'text extras, e.g. \'{{"dataset": "rw"}}\', got {setting!r}'
+            )
     _check_intervals(law, where)
     _check_derived(law, where)
 
@@ -265,6 +279,38 @@ def laws_for_paper(store: Store, paper_id: str) -> list[ReportedLaw]:
 def laws_for_dataset(store: Store, name: str) -> list[ReportedLaw]:
     """Laws fitted on one of our datasets (by folder name, e.g. ``epoch_chinchilla``)."""
     return store.select(ReportedLaw, "dataset = ?", [name])
+
+
+def law_setting(law: ReportedLaw) -> dict[str, str] | None:
+    """The experimental setting a law was fitted on (``conventions.setting``, JSON), or None."""
+    text = law.conventions.get("setting")
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        logger.warning("law %s: conventions.setting is not JSON: %r", law.law_id, text)
+        return None
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
+
+
+def laws_for_setting(
+    laws: Iterable[ReportedLaw], setting: Mapping[str, str] | None
+) -> list[ReportedLaw]:
+    """The laws that describe ``setting`` (a point group's text extras; None: a pooled fit).
+
+    A law naming a setting (``conventions.setting``) matches when each of its fields has that
+    value in ``setting``; such a law never matches a pooled fit (``setting`` None). A law naming
+    none matches any.
+    """
+    out = []
+    for law in laws:
+        own = law_setting(law)
+        if own is None or (
+            setting is not None and all(setting.get(k) == v for k, v in own.items())
+        ):
+            out.append(law)
+    return out
 
 
 def reported_value(law: ReportedLaw, name: str, metric: str | None = None) -> float | None:

@@ -110,3 +110,110 @@ def test_refit_against_an_extras_column(refit_db: Path) -> None:
     assert len(at.get("vega_lite_chart")) == 2
     # no compute in this data: the held-out split was along the fitted x, and says so
     assert "by train_set_size" in at.metric[0].label
+
+
+# -- datasets holding several experimental settings (Porian-like optima) -----------------------
+
+# (setting, data) -> (compute convention, exponent a); two conventions: never pooled.
+SETTINGS = {
+    ("Kaplan", "rw"): ("6 N_nonembed D", 0.80),
+    ("Tuned", "rw"): ("6ND", 0.50),
+}
+
+
+def _seed_settings(path: Path, name: str = "por", *, one_convention: bool = False) -> None:
+    budgets = np.logspace(16, 19, 8)
+    rng = np.random.default_rng(5)
+    rows: list[Point] = []
+    for (setting, data), (method, a) in SETTINGS.items():
+        values = 1e-2 * budgets**a * np.exp(rng.normal(0, 0.01, budgets.size))
+        for c, v in zip(budgets, values, strict=True):
+            rows.append(
+                Point(point_id=f"{name}{len(rows)}", dataset=name, compute_flops=float(c),
+                      metric="n_opt", value=float(v), unit="params", source_file="optima.csv",
+                      source_row=len(rows) + 2,
+                      compute_method="6ND" if one_convention else method,
+                      extras={"setting": setting, "dataset": data})
+            )  # fmt: skip
+    laws = [
+        ReportedLaw(law_id=f"{name}_{setting.lower()}", arxiv_id="0000.00000", title="Toy",
+                    year=2024, name=setting, form="compute_optimal", formula="N = k C^a",
+                    params={"a": a}, dataset=name, source="Table 1", verified=False,
+                    conventions={"setting": f'{{"dataset": "{data}", "setting": "{setting}"}}'})
+        for (setting, data), (_, a) in SETTINGS.items()
+    ]  # fmt: skip
+    with Store(path) as s:
+        s.upsert([Dataset(name=name, path="/x", adapter_version="t", n_points=len(rows))])
+        s.upsert(rows)
+        s.upsert(laws)
+
+
+def _url(at: AppTest, key: str) -> str:
+    value = at.query_params[key]
+    return value[0] if isinstance(value, list) else value
+
+
+def test_refit_one_setting_shows_that_settings_law(refit_db: Path) -> None:
+    _seed_settings(refit_db)
+    at = _refit_page({"dataset": "por", "law": "compute_optimal"})
+    assert not at.exception
+    box = at.selectbox(key="refit_setting")
+    # two compute conventions: no "all settings"; the first setting is the default
+    assert box.options == ["Kaplan [rw]", "Tuned [rw]"]
+    assert box.value == "Kaplan [rw]"
+    assert _url(at, "setting") == "Kaplan [rw]"
+    box.set_value("Tuned [rw]").run()
+    assert _url(at, "setting") == "Tuned [rw]"
+    at.number_input(key="refit_boot").set_value(20)
+    at.button(key="refit_go").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    table = at.dataframe[0].value.set_index("parameter")
+    assert table.loc["exponent", "refit"] == pytest.approx(0.50, abs=0.02)
+    assert table.loc["exponent", "reported (por_tuned)"] == pytest.approx(0.50)
+    assert "reported (por_kaplan)" not in table.columns  # another setting's law
+
+
+def test_refit_setting_round_trips_through_the_url(refit_db: Path) -> None:
+    _seed_settings(refit_db)
+    at = _refit_page({"dataset": "por", "law": "compute_optimal", "setting": "Tuned [rw]"})
+    assert not at.exception
+    assert not at.warning
+    assert at.selectbox(key="refit_setting").value == "Tuned [rw]"
+    assert _url(at, "setting") == "Tuned [rw]"
+    assert any("8 points of `n_opt`" in c.value and "Tuned [rw]" in c.value for c in at.caption)
+
+
+def test_refit_unknown_setting_in_the_url_warns(refit_db: Path) -> None:
+    _seed_settings(refit_db)
+    at = _refit_page({"dataset": "por", "law": "compute_optimal", "setting": "Cosine [rw]"})
+    assert not at.exception
+    assert "no setting 'Cosine [rw]'" in at.warning[0].value
+    assert at.selectbox(key="refit_setting").value == "Kaplan [rw]"
+    # "all settings" cannot be pooled here either: a warning, the first setting instead
+    at = _refit_page({"dataset": "por", "law": "compute_optimal", "setting": "all settings"})
+    assert not at.exception
+    assert "that this law may pool" in at.warning[0].value
+
+
+def test_refit_pools_settings_that_count_alike(refit_db: Path) -> None:
+    _seed_settings(refit_db, "alike", one_convention=True)
+    at = _refit_page({"dataset": "alike", "law": "compute_optimal"})
+    assert not at.exception
+    box = at.selectbox(key="refit_setting")
+    assert box.options[0] == "all settings"
+    assert box.value == "all settings"
+    at.number_input(key="refit_boot").set_value(0)
+    at.button(key="refit_go").click().run()
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("parameter")
+    # a pooled fit is no one setting's: neither setting's law is put beside it
+    assert not any(c.startswith("reported") for c in table.columns)
+
+
+def test_refit_dataset_with_one_setting_has_no_setting_box(refit_db: Path) -> None:
+    at = _refit_page({"dataset": "toy", "law": "chinchilla", "setting": "stale"})
+    assert not at.exception
+    with pytest.raises(KeyError):
+        at.selectbox(key="refit_setting")
+    assert "setting" not in at.query_params

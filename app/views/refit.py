@@ -3,7 +3,9 @@
 Choose data, a law form and the fitting options, fit with a progress bar, then read the fit:
 data and fitted curve on log-log axes with the bootstrap extrapolation band, residuals,
 parameters with intervals next to what the papers reported, the held-out error, and downloads.
-Dataset, metric, law and recipe live in the URL.
+Dataset, metric, law, recipe and (for a dataset holding several experimental settings, e.g.
+Porian et al.'s 15) the setting live in the URL; the published law shown beside the fit is the
+one for the chosen setting when the registry names it (``conventions.setting``).
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ from app.resources import get_store, show_error
 from kb.curves import curve_axis, fitted_curve, observed_frame
 from kb.datasets import default_metric, list_datasets, metrics, points, x_axes
 from kb.errors import KBError
-from kb.fit import FitResult, Holdout, fit_points, points_to_arrays
+from kb.fit import FitResult, Holdout, fit_points, mixed_conventions, points_to_arrays
 from kb.frontier import AXES as HOLDOUT_AXES
 from kb.laws import FORMS
+from kb.optima import setting_choices, settings
 from kb.recipes import RECIPES
-from kb.registry import laws_for_dataset, reported_value
+from kb.registry import laws_for_dataset, laws_for_setting, reported_value
 from kb.uploads import MAX_UPLOAD_BYTES, parse_upload, template_csv
 
 MAX_BOOT = 2000
+ALL_SETTINGS = "all settings"
 
 store = get_store()
 if store is None:
@@ -85,7 +89,6 @@ except KBError as err:
     show_error(err)
     st.stop()
 
-st.caption(f"{len(pts)} points of `{metric}` from `{data_name}`.")
 cols = st.columns(3)
 with cols[0]:
     law = _pick("Law form", list(FORMS), "refit_law", "law", "chinchilla")
@@ -99,6 +102,38 @@ with cols[2]:
         if "x" in form.inputs
         else "compute_flops"
     )
+
+# A dataset holding several experimental settings (text-valued extras: Porian et al.'s 15, runs
+# of Gadre et al.'s) is fitted one setting at a time, or pooled when the law allows it (the
+# points count N and compute one way).
+setting: dict[str, str] | None = None
+setting_name = ""
+choices = setting_choices(pts) if source == "Released dataset" else {}
+if len(choices) > 1:
+    pooling = mixed_conventions(pts, law, x_axis)
+    options = ([] if pooling else [ALL_SETTINGS]) + list(choices)
+    wanted = params.get("setting")
+    if wanted is not None and wanted not in options:
+        st.warning(
+            f"`{data_name}` has no setting {wanted!r}"
+            + (" that this law may pool" if wanted == ALL_SETTINGS else "")
+            + f"; showing {options[0]!r} instead."
+        )
+    setting_name = _pick("Setting", options, "refit_setting", "setting", options[0])
+    if pooling:
+        st.caption(f"Settings are fitted one at a time here: {pooling.split(':')[0]}.")
+    if setting_name != ALL_SETTINGS:
+        setting = json.loads(choices[setting_name])
+        pts = settings(pts)[choices[setting_name]]
+else:
+    st.query_params.pop("setting", None)
+    if choices:
+        setting = json.loads(next(iter(choices.values()))) or None
+st.caption(
+    f"{len(pts)} points of `{metric}` from `{data_name}`"
+    + (f", setting *{setting_name}*" if setting_name and setting is not None else "")
+    + "."
+)
 st.code(form.formula, language=None)
 with st.expander("Options", expanded=False):
     cols = st.columns(4)
@@ -133,8 +168,8 @@ if not chosen:
     st.stop()
 run = st.button("Fit", type="primary", key="refit_go")
 key = json.dumps(
-    [data_name, data_sig, metric, law, recipe_name, x_axis, delta, drop, n_boot, seed, holdout_axis,
-     holdout_frac, min_params, len(chosen)], default=str,
+    [data_name, data_sig, metric, setting_name, law, recipe_name, x_axis, delta, drop, n_boot,
+     seed, holdout_axis, holdout_frac, min_params, len(chosen)], default=str,
 )  # fmt: skip
 if run:
     bar = st.progress(0.0, text="Fitting…")
@@ -165,7 +200,8 @@ X, y, _ = points_to_arrays(chosen, form, x=x_axis)
 
 st.subheader("Fitted parameters")
 reported = {
-    law_.law_id: law_ for law_ in laws_for_dataset(store, data_name) if law_.form == law
+    law_.law_id: law_ for law_ in laws_for_setting(laws_for_dataset(store, data_name), setting)
+    if law_.form == law
 } if source == "Released dataset" else {}  # fmt: skip
 rows = []
 for name, value in {**result.params, **result.derived}.items():
@@ -236,7 +272,7 @@ resid = (
 )
 st.altair_chart(resid.properties(height=200, title="Residuals"), width="stretch")
 
-payload = {"dataset": data_name, "metric": metric, **result.to_json()}
+payload = {"dataset": data_name, "metric": metric, **result.to_json(), "setting": setting}
 cols = st.columns(2)
 cols[0].download_button(
     "Download fit (JSON)", json.dumps(payload, indent=2, default=str), file_name=f"fit_{law}.json",

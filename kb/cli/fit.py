@@ -48,17 +48,27 @@ if TYPE_CHECKING:
 @click.option("--holdout", "holdout", default=None, metavar="AXIS:FRACTION",
               help="Fit smaller scales, score the largest; AXIS is compute, n_params or n_tokens, "
                    "e.g. compute:0.2.")  # fmt: skip
+@click.option("--setting", "setting", default=None, metavar="LABEL_OR_JSON",
+              help="Fit one experimental setting of the dataset: its label (as `kb optima` "
+                   "prints it) or its JSON, e.g. '{\"dataset\": \"rw\", \"setting\": "
+                   "\"Reproducing Kaplan et al.\"}'; an unknown one lists the labels.")  # fmt: skip
 @click.option("--save/--no-save", default=True, show_default=True,
               help="Store the fit in the fits table.")  # fmt: skip
 @db_option
 @json_option
 def fit_cmd(
     dataset: str, law: str, recipe: str, n_boot: int, seed: int, metric: str | None,
-    x_axis: str, holdout: str | None, save: bool, db_path: str, as_json: bool,
+    x_axis: str, holdout: str | None, setting: str | None, save: bool, db_path: str,
+    as_json: bool,
 ) -> None:  # fmt: skip
     """Fit a law form to a released DATASET and print parameters, intervals and derived values.
 
     Example:  kb fit epoch_chinchilla --law chinchilla --recipe epoch --boot 4000 --seed 42 --json
+
+    \b
+    One setting of a dataset that holds several (points counted in other ways are refused):
+      kb fit porian2024_discrepancies --law compute_optimal --metric n_opt \\
+        --setting '{"dataset": "rw", "setting": "Reproducing Kaplan et al."}'
     """
     from kb.fit import Holdout, fit_dataset  # imports scipy: only when fitting
 
@@ -75,6 +85,7 @@ def fit_cmd(
         result = fit_dataset(
             store, dataset, law=law, recipe=recipe, metric=metric, x=x_axis, n_boot=n_boot,
             seed=seed, holdout=hold, save=save, on_progress=bar if n_boot else None,
+            setting=setting,
         )  # fmt: skip
     if as_json:
         emit_json([result.to_json()])
@@ -84,6 +95,11 @@ def fit_cmd(
         for k, v in {**result.params, **result.derived}.items()
     ]
     emit_table(rows, ["quantity", "value", "interval"])
+    chosen = result.options.get("setting")
+    if chosen:
+        from kb.optima import setting_label
+
+        click.echo(f"setting {setting_label(chosen)}")
     click.echo(
         f"metric {result.options.get('metric')}; objective {result.objective:.6g}; "
         f"{result.n_points} points; {result.n_converged}/{result.n_starts} starts converged"
