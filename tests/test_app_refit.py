@@ -217,3 +217,24 @@ def test_refit_dataset_with_one_setting_has_no_setting_box(refit_db: Path) -> No
     with pytest.raises(KeyError):
         at.selectbox(key="refit_setting")
     assert "setting" not in at.query_params
+
+
+def test_refit_run_names_are_no_settings_to_pick(refit_db: Path) -> None:
+    """Text extras naming every run (Epoch's point colours, Gadre et al.'s run names) make
+    dozens of one-point "settings": no box then, unless pooling is refused."""
+    budgets = np.logspace(16, 19, 40)
+    rows = [
+        Point(point_id=f"runs{i}", dataset="runs", compute_flops=float(c), metric="n_opt",
+              value=float(1e-2 * c**0.5), unit="params", source_file="runs.csv",
+              source_row=i + 2, compute_method="6ND", extras={"run": f"run-{i}"})
+        for i, c in enumerate(budgets)
+    ]  # fmt: skip
+    with Store(refit_db) as s:
+        s.upsert([Dataset(name="runs", path="/x", adapter_version="t", n_points=len(rows))])
+        s.upsert(rows)
+    at = _refit_page({"dataset": "runs", "law": "compute_optimal", "setting": "run-3"})
+    assert not at.exception
+    with pytest.raises(KeyError):
+        at.selectbox(key="refit_setting")
+    assert "setting" not in at.query_params
+    assert any("40 points of `n_opt`" in c.value for c in at.caption)

@@ -31,6 +31,7 @@ from kb.uploads import MAX_UPLOAD_BYTES, parse_upload, template_csv
 
 MAX_BOOT = 2000
 ALL_SETTINGS = "all settings"
+MAX_SETTINGS = 30
 
 store = get_store()
 if store is None:
@@ -109,8 +110,10 @@ with cols[2]:
 setting: dict[str, str] | None = None
 setting_name = ""
 choices = setting_choices(pts) if source == "Released dataset" else {}
-if len(choices) > 1:
-    pooling = mixed_conventions(pts, law, x_axis)
+pooling = mixed_conventions(pts, law, x_axis) if len(choices) > 1 else None
+# Text extras that name every run (Epoch's point colours, Gadre et al.'s run names) are no
+# settings a reader picks from: past MAX_SETTINGS the box is offered only when pooling is refused.
+if len(choices) > 1 and (pooling or len(choices) <= MAX_SETTINGS):
     options = ([] if pooling else [ALL_SETTINGS]) + list(choices)
     wanted = params.get("setting")
     if wanted is not None and wanted not in options:
@@ -127,7 +130,7 @@ if len(choices) > 1:
         pts = settings(pts)[choices[setting_name]]
 else:
     st.query_params.pop("setting", None)
-    if choices:
+    if len(choices) == 1:  # one setting: it is the dataset's
         setting = json.loads(next(iter(choices.values()))) or None
 st.caption(
     f"{len(pts)} points of `{metric}` from `{data_name}`"
