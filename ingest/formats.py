@@ -51,6 +51,20 @@ _ATOM = "{http://www.w3.org/2005/Atom}"
 _ARXIV_NS = "{http://arxiv.org/schemas/atom}"
 _ENTRY_TAG = re.compile(rb"<(?:[\w.-]+:)?entry[\s>]")
 _AND = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+_JSON_TYPES = {bool: "boolean", int: "number", float: "number", list: "array", dict: "object"}
+_TEXT = "a string"
+_TEXT_OR_LIST = "a string or a list of strings"
+# Fields of a JSON record whose type is checked: (column, accepted types, what is expected).
+_FIELD_TYPES: tuple[tuple[str, tuple[type, ...], str], ...] = (
+    ("title", (str, int, float), _TEXT),
+    ("abstract", (str,), _TEXT),
+    ("summary", (str,), _TEXT),
+    ("arxiv_id", (str, int, float), _TEXT),
+    ("id", (str, int, float), _TEXT),
+    ("authors", (str, list), _TEXT_OR_LIST),
+    ("categories", (str, list), _TEXT_OR_LIST),
+    ("organization", (str,), _TEXT),
+)
 
 
 def _source(path: str | Path) -> str:
@@ -63,14 +77,16 @@ def detect_format(path: str | Path) -> str:
     try:
         with p.open("rb") as fh:
             head = fh.read(65536)
+            stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+            first = stripped.split(b"\n", 1)[0]
+            if first == stripped and len(head) == 65536:
+                first += fh.readline()  # a first record longer than the head (a huge abstract)
     except OSError as err:
         raise ParseError(f"{_source(p)}: cannot read: {err.strerror}") from err
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     guess = _EXTENSIONS.get(p.suffix.lower())
     if stripped.startswith(b"<"):
         return "atom"
     if stripped.startswith(b"{") or guess == "jsonl":
-        first = stripped.split(b"\n", 1)[0]
         try:
             obj = json.loads(first)
         except ValueError:
@@ -154,11 +170,23 @@ def _arxiv_published(obj: Mapping[str, Any], where: str) -> tuple[dt.date | None
     return None, None
 
 
+def _check_types(row: Mapping[str, Any], where: str) -> None:
+    """Raise ``ParseError`` for a field whose JSON type cannot be read (e.g. a list abstract)."""
+    for column, allowed, expected in _FIELD_TYPES:
+        value = row.get(column)
+        if value is not None and not isinstance(value, allowed):
+            raise ParseError(
+                f"{where}: column {column!r}: {value!r:.60} is a JSON "
+                f"{_JSON_TYPES.get(type(value), type(value).__name__)}; expected {expected}"
+            )
+
+
 def _entry_from_mapping(
     obj: Mapping[str, Any], *, source: str, position: int, line: int, fmt: str
 ) -> ParsedEntry:
     where = f"{source}:{line}"
     row = {str(k).strip().lower(): v for k, v in obj.items()}
+    _check_types(row, where)
     title = str(row.get("title") or "")  # Paper normalises whitespace
     if not title.strip():
         raise ParseError(f"{where}: record {position} has no title (column 'title')")
@@ -215,6 +243,8 @@ def _read_jsonl(source: str, fmt: str) -> Iterator[ParsedEntry]:
         raise ParseError(f"{source}: cannot read: {err.strerror}") from err
     with fh:
         for line_no, raw in enumerate(fh, start=1):
+            if line_no == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark (Windows tools)
             if not raw.strip():
                 continue
             try:

@@ -97,6 +97,14 @@ class IngestReport(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
+def _unreadable_folder(err: OSError) -> None:
+    """``os.walk`` skips a folder it cannot list; that would lose its files silently."""
+    raise BadInputError(
+        f"{err.filename}: cannot read this folder: {err.strerror}; fix its permissions or "
+        "leave it out of the paths"
+    ) from err
+
+
 def collect_inputs(
     paths: Iterable[str | os.PathLike[str]],
 ) -> tuple[list[Path], list[Path], list[Path]]:
@@ -104,7 +112,8 @@ def collect_inputs(
 
     Folders are walked recursively; a folder holding ``MANIFEST.md`` is a dataset folder and is
     not descended into. Hidden files and folders are ignored; files in folders whose extension
-    is not in ``INPUT_EXTENSIONS`` are skipped.
+    is not in ``INPUT_EXTENSIONS`` are skipped. A folder that cannot be listed raises
+    ``BadInputError`` (its files would otherwise be lost without a word).
     """
     files: list[Path] = []
     folders: list[Path] = []
@@ -114,7 +123,7 @@ def collect_inputs(
         if path.is_file():
             files.append(path)
         elif path.is_dir():
-            for dirpath, dirnames, filenames in os.walk(path):
+            for dirpath, dirnames, filenames in os.walk(path, onerror=_unreadable_folder):
                 here = Path(dirpath)
                 if MANIFEST in filenames:
                     folders.append(here)

@@ -1,0 +1,142 @@
+"""A demanding user's inputs to ``kb ingest``: odd but valid files are read, bad ones are a
+one-line error naming file and line, and an interrupted build leaves nothing behind.
+
+Every input here is invented and written by the test; no third-party text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ingest.formats import detect_format, read_papers
+from ingest.pipeline import collect_inputs
+from kb.cli import cli
+from kb.errors import BadInputError, ParseError
+from kb.records import Paper
+from kb.store import Store, staged
+
+
+def _snapshot_record(i: int, **extra: object) -> str:
+    record = {
+        "id": f"2301.{i:05d}",
+        "submitter": "Ada Lovelace",
+        "authors": "Ada Lovelace and Alan Turing",
+        "title": f"Invented paper {i}",
+        "abstract": "Loss falls as a power law in model size.",
+        "categories": "cs.LG stat.ML",
+        "versions": [{"version": "v1", "created": "Mon, 2 Jan 2023 18:59:59 GMT"}],
+        "update_date": "2023-01-04",
+    }
+    record.update(extra)
+    return json.dumps(record)
+
+
+def test_jsonl_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "snapshot.jsonl"
+    lines = [_snapshot_record(1), _snapshot_record(2)]
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    assert detect_format(path) == "arxiv-jsonl"
+    assert [e.paper.paper_id for e in read_papers(path)] == ["arxiv:2301.00001", "arxiv:2301.00002"]
+    alone = tmp_path / "bom_line.jsonl"  # a BOM alone on the first line, then a record
+    alone.write_bytes(b"\xef\xbb\xbf\n" + lines[0].encode() + b"\n")
+    (entry,) = read_papers(alone)
+    assert entry.appearance.line == 2
+
+
+def test_snapshot_whose_first_record_is_longer_than_the_detection_head(tmp_path: Path) -> None:
+    path = tmp_path / "huge.jsonl"
+    path.write_text(_snapshot_record(1, abstract="word " * 40_000) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 65536
+    assert detect_format(path) == "arxiv-jsonl"
+    (entry,) = read_papers(path)
+    assert entry.appearance.format == "arxiv-jsonl"
+    assert len(entry.paper.abstract) == len("word " * 40_000) - 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("categories", 5, "'categories': 5 is a JSON number; expected a string or a list"),
+        ("abstract", ["a", "b"], "'abstract': ['a', 'b'] is a JSON array; expected a string"),
+        ("authors", {"n": 2}, "'authors': {'n': 2} is a JSON object; expected a string or"),
+        ("title", None, "record 2 has no title"),
+    ],
+)
+def test_jsonl_field_of_the_wrong_type_is_a_parse_error(
+    tmp_path: Path, field: str, value: object, expected: str
+) -> None:
+    path = tmp_path / "typed.jsonl"
+    path.write_text(
+        json.dumps({"title": "T", "abstract": "A"}) + "\n"
+        + json.dumps({"title": "T2", "abstract": "A", field: value}) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    with pytest.raises(ParseError) as err:
+        read_papers(path)
+    assert str(err.value).startswith(f"{path}:2: ")
+    assert expected in str(err.value)
+
+
+def test_cli_wrong_type_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "cats.jsonl"
+    path.write_text(json.dumps({"title": "T", "abstract": "A", "categories": 5}) + "\n")
+    db = tmp_path / "kb.duckdb"
+    result = CliRunner().invoke(cli, ["-q", "ingest", str(path), "--db", str(db)])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert f"{path}:1: column 'categories'" in result.output
+    assert not db.exists()
+
+
+def test_unreadable_folder_is_an_error_not_silently_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tests may run as root, where chmod 000 does not stop reading: make listing it fail.
+    locked = tmp_path / "corpus" / "locked"
+    locked.mkdir(parents=True)
+    (locked / "papers.csv").write_text("title,abstract\nT,A\n")
+    real_scandir = os.scandir
+
+    def scandir(path: str | os.PathLike[str]) -> object:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(locked))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(BadInputError, match=r"locked: cannot read this folder: Permission denied"):
+        collect_inputs([tmp_path / "corpus"])
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return int(proc.stdout)
+
+
+def test_staging_copies_of_killed_builds_are_removed(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    with staged(db) as s:
+        s.upsert([Paper(paper_id="a", title="first")])
+    dead = _dead_pid()
+    abandoned = [
+        tmp_path / f".kb.duckdb.building-{dead}",
+        tmp_path / f".kb.duckdb.building-{dead}.wal",
+    ]
+    running = tmp_path / f".kb.duckdb.building-{os.getppid()}"  # a live process: its build
+    other = tmp_path / f".other.duckdb.building-{dead}"  # another store's copy
+    for path in [*abandoned, running, other]:
+        path.write_bytes(b"partial copy")
+    with staged(db) as s:
+        s.upsert([Paper(paper_id="b", title="second")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["kb.duckdb", running.name, other.name]
+    )
+    with Store(db, read_only=True) as s:
+        assert s.count(Paper) == 2
