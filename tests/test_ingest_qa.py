@@ -16,10 +16,11 @@ import pytest
 from click.testing import CliRunner
 
 from ingest.formats import detect_format, read_papers
-from ingest.pipeline import collect_inputs
+from ingest.listings import ListingEntry, render_listing
+from ingest.pipeline import collect_inputs, ingest_paths
 from kb.cli import cli
 from kb.errors import BadInputError, ParseError
-from kb.records import Paper
+from kb.records import Appearance, Claim, Paper
 from kb.store import Store, staged
 
 
@@ -140,3 +141,95 @@ def test_staging_copies_of_killed_builds_are_removed(tmp_path: Path) -> None:
     )
     with Store(db, read_only=True) as s:
         assert s.count(Paper) == 2
+
+
+TITLE = "Invented Scaling Laws for Cross-Format Tests"
+ABSTRACT = (
+    "We fit a power law to the loss of invented models. Loss falls as a power law in model size."
+)
+
+
+def _feed(summary: str = ABSTRACT, title: str = TITLE.upper() + ".") -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom">\n'
+        "<entry>\n<id>http://arxiv.org/abs/2501.00042v2</id>\n"
+        "<published>2025-01-05T00:00:00Z</published>\n"
+        f"<title>{title}</title>\n<summary>{summary}</summary>\n"
+        "<author><name>Ada Lovelace</name></author>\n</entry>\n</feed>\n"
+    )
+
+
+@pytest.fixture
+def cross(tmp_path: Path) -> dict[str, Path]:
+    """The same invented paper on a listing page (title only, with upvotes) and in a feed."""
+    listing = tmp_path / "page.txt"
+    entry = ListingEntry(title=TITLE, abstract=ABSTRACT, n_authors=1, raw_date="Jan 9", upvotes=7)
+    other = ListingEntry(title="Another Invented Paper", abstract="Nothing scales here at all.")
+    listing.write_text(render_listing([entry, other]), encoding="utf-8")
+    feed = tmp_path / "feed.xml"
+    feed.write_text(_feed(), encoding="utf-8")
+    return {"listing": listing, "feed": feed}
+
+
+def _contents(store: Store) -> tuple[list[Paper], list[Appearance], list[Claim]]:
+    return store.select(Paper), store.select(Appearance), store.select(Claim)
+
+
+@pytest.mark.parametrize("order", [["listing", "feed"], ["feed", "listing"], ["both"]])
+def test_a_paper_from_a_listing_and_a_feed_is_one_paper(
+    cross: dict[str, Path], order: list[str]
+) -> None:
+    results = []
+    for first in (order, ["listing", "feed"]):  # compare with the reference order
+        store = Store(":memory:")
+        for step in first:
+            paths = list(cross.values()) if step == "both" else [cross[step]]
+            ingest_paths(store, paths, workers=1)
+        results.append(_contents(store))
+        papers, appearances, claims = results[-1]
+        assert len(papers) == 2
+        paper = store.get(Paper, "arxiv:2501.00042")
+        assert paper is not None
+        assert paper.title == TITLE.upper() + "."  # the arXiv record's values win
+        assert (paper.upvotes, paper.authors) == (7, ["Ada Lovelace"])  # the listing fills gaps
+        assert sorted(a.format for a in appearances if a.paper_id == paper.paper_id) == [
+            "atom",
+            "listing",
+        ]
+        assert {c.paper_id for c in claims} == {paper.paper_id}
+        assert paper.extractor_version is not None
+        again = ingest_paths(store, list(cross.values()), workers=1)
+        assert (again.new_papers, again.updated_papers, again.papers_labelled) == (0, 0, 0)
+        assert _contents(store) == results[-1]
+    assert results[0] == results[1]
+
+
+def test_cli_reports_the_merged_paper_as_updated_not_new(
+    tmp_path: Path, cross: dict[str, Path]
+) -> None:
+    db = str(tmp_path / "kb.duckdb")
+    runner = CliRunner()
+    first = runner.invoke(cli, ["-q", "ingest", str(cross["listing"]), "--db", db])
+    assert "2 distinct papers: 2 new" in first.output, first.output
+    second = runner.invoke(cli, ["-q", "ingest", str(cross["feed"]), "--db", db])
+    assert "1 distinct papers: 0 new, 1 updated, 0 unchanged" in second.output, second.output
+    stats = json.loads(runner.invoke(cli, ["stats", "--json", "--db", db]).output)
+    assert (stats["papers"], stats["listing_entries"]) == (2, 3)
+
+
+def test_an_abstract_that_arrives_later_is_read_by_the_extractor(
+    tmp_path: Path, store: Store
+) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_text(_feed(summary=""), encoding="utf-8")  # an entry with no abstract
+    table = tmp_path / "papers.csv"
+    table.write_text(f'title,abstract,arxiv_id\n{TITLE},"{ABSTRACT}",2501.00042\n')
+    ingest_paths(store, [feed], workers=1)
+    assert store.count(Claim) == 0
+    report = ingest_paths(store, [table], workers=1)
+    assert (report.updated_papers, report.papers_labelled) == (1, 1)
+    assert store.count(Claim, "paper_id = ?", ["arxiv:2501.00042"]) >= 1
+    paper = store.get(Paper, "arxiv:2501.00042")
+    assert paper is not None
+    assert paper.studies_scaling_law
