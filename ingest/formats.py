@@ -8,7 +8,8 @@ Formats (``FORMATS``):
   ``abstract``, ``authors`` (a string) or ``authors_parsed``, ``categories`` (space-separated),
   ``versions`` (``created`` of v1 is the publication date) and ``update_date``.
 * ``csv`` / ``jsonl``: a table with at least ``title`` and ``abstract`` columns (header names are
-  case-insensitive); optional ``arxiv_id`` (or ``id``), ``authors`` (list, or a string separated
+  case-insensitive; a CSV may be separated by ``;`` or tabs instead of commas, as its header
+  shows); optional ``arxiv_id`` (or ``id``), ``authors`` (list, or a string separated
   by ``;``), ``n_authors``, ``published`` (or ``date``; ISO ``YYYY-MM-DD``), ``upvotes``,
   ``organization``, ``categories``.
 
@@ -269,9 +270,20 @@ def _read_jsonl(source: str, fmt: str) -> Iterator[ParsedEntry]:
         raise ParseError(f"{source}:1: no records found (empty file)")
 
 
+def _delimiter(text: str) -> str:
+    """``,`` unless the header row is separated by ``;`` or tabs instead (spreadsheet exports
+    in locales where the comma is the decimal mark use ``;``)."""
+    header = text.split("\n", 1)[0].lower()
+    for sep in (",", ";", "\t"):
+        names = {h.strip().strip('"') for h in header.split(sep)}
+        if {"title", "abstract"} <= names:
+            return sep
+    return ","
+
+
 def _read_csv(source: str) -> Iterator[ParsedEntry]:
     text = decode_text(_read_bytes(source), source)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         header = next(reader)
     except StopIteration:
@@ -284,6 +296,12 @@ def _read_csv(source: str) -> Iterator[ParsedEntry]:
         raise ParseError(
             f"{source}:1: CSV header lacks column(s) {', '.join(missing)}; found {header}"
         )
+    twice = sorted({c for c in columns if c and columns.count(c) > 1})
+    if twice:
+        raise ParseError(
+            f"{source}:1: CSV header names column(s) {', '.join(twice)} more than once "
+            "(header names are case-insensitive); expected each column once"
+        )
     position = 0
     start = reader.line_num + 1
     try:
@@ -293,9 +311,15 @@ def _read_csv(source: str) -> Iterator[ParsedEntry]:
             if not any(v.strip() for v in values):
                 continue
             if len(values) != len(columns):
+                hint = "truncated or unquoted comma?"
+                if reader.line_num > line:  # the row ran over several lines
+                    hint = (
+                        f"the row runs from line {line} to line {reader.line_num}: "
+                        "a quote opened and never closed?"
+                    )
                 raise ParseError(
                     f"{source}:{line}: {len(values)} fields, expected {len(columns)} "
-                    f"({', '.join(columns)}); truncated or unquoted comma?"
+                    f"({', '.join(columns)}); {hint}"
                 )
             position += 1
             row = dict(zip(columns, values, strict=True))
@@ -338,6 +362,8 @@ def _read_atom(data: bytes, source: str) -> Iterator[ParsedEntry]:
             raise ParseError(f"{where}: <entry> {position} has no <title>")
         arxiv_id = normalize_arxiv_id(raw_id) if raw_id else None
         warnings = [] if arxiv_id else [f"{where}: <entry> {position} has no arXiv <id>"]
+        if not _text(entry.find(f"{_ATOM}summary")):
+            warnings.append(f"{where}: <entry> {position} has an empty <summary> (abstract)")
         published_text = _text(entry.find(f"{_ATOM}published")) or None
         published = _parse_iso_date(published_text, where, "published")
         authors = [_text(a.find(f"{_ATOM}name")) for a in entry.findall(f"{_ATOM}author")]

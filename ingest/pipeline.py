@@ -40,7 +40,7 @@ from ingest.formats import iter_papers
 from ingest.listings import ParsedEntry
 from ingest.released import ingest_datasets
 from kb.errors import BadInputError
-from kb.records import Appearance, Paper, paper_id_for
+from kb.records import Appearance, Paper, normalize_title, paper_id_for
 from kb.registry import sync_registry
 from kb.store import Store
 
@@ -297,15 +297,34 @@ def _absorb_title_only(store: Store, batch: list[ParsedEntry], tally: _Tally) ->
 
 
 def _write_batch(
-    store: Store, batch: list[ParsedEntry], tally: _Tally, titles: _ArxivTitles
+    store: Store,
+    batch: list[ParsedEntry],
+    tally: _Tally,
+    titles: _ArxivTitles,
+    warnings: list[str],
 ) -> list[ParsedEntry]:
-    """Write one batch of entries; returns them with the paper ids they were stored under."""
+    """Write one batch of entries; returns them with the paper ids they were stored under.
+
+    An entry whose paper is already known under another title (one arXiv id, two titles) is
+    added to ``warnings``: the first title is kept, the entry's appearance too.
+    """
     batch = _resolve_titles(batch, titles)
     incoming: dict[str, Paper] = {}
+    first: dict[str, ParsedEntry] = {}
     for entry in batch:
         pid = entry.paper.paper_id
+        first.setdefault(pid, entry)
         incoming[pid] = merge_papers(incoming[pid], entry.paper) if pid in incoming else entry.paper
     existing = _stored_papers(store, list(incoming))
+    for entry in batch:
+        pid = entry.paper.paper_id
+        kept = existing[pid] if pid in existing else first[pid].paper
+        if normalize_title(entry.paper.title) != normalize_title(kept.title):
+            app = entry.appearance
+            warnings.append(
+                f"{app.source}:{app.line}: {pid} is titled {entry.paper.title!r} here but "
+                f"{kept.title!r} elsewhere; one paper, keeping the title {kept.title!r}"
+            )
     changed: list[Paper] = []
     for pid, paper in incoming.items():
         tally.seen.add(pid)
@@ -406,7 +425,7 @@ def ingest_paths(
                 count += len(batch)
                 for entry in batch:
                     report.warnings.extend(entry.warnings)
-                _write_batch(store, batch, tally, titles)
+                _write_batch(store, batch, tally, titles, report.warnings)
             report.files.append(FileReport(path=source, format=read_as or "?", entries=count))
             report.entries += count
             logger.info("%s: %d entries as %s", source, count, read_as)

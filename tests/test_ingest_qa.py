@@ -6,6 +6,8 @@ Every input here is invented and written by the test; no third-party text.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -233,3 +235,45 @@ def test_an_abstract_that_arrives_later_is_read_by_the_extractor(
     paper = store.get(Paper, "arxiv:2501.00042")
     assert paper is not None
     assert paper.studies_scaling_law
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_csv_separated_by_semicolons_or_tabs_is_read(tmp_path: Path, sep: str) -> None:
+    path = tmp_path / "export.csv"
+    rows = [["Title", "Abstract", "Published"], ["Invented, with a comma", "A; B", "2023-01-01"]]
+    out = io.StringIO()
+    csv.writer(out, delimiter=sep).writerows(rows)  # quotes 'A; B' in a ';' file
+    path.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode())
+    (entry,) = read_papers(path)
+    assert (entry.paper.title, entry.paper.abstract) == ("Invented, with a comma", "A; B")
+    assert entry.paper.published is not None
+
+
+def test_csv_column_named_twice_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "twice.csv"
+    path.write_text("title,abstract,Title\nFirst,A,Second\n")
+    with pytest.raises(ParseError, match=r"twice.csv:1: CSV header names column\(s\) title more"):
+        read_papers(path)
+
+
+def test_csv_quote_never_closed_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "quote.csv"
+    path.write_text('title,abstract\n"Open quote,abs\nNext,abs\nLast,abs\n')
+    with pytest.raises(ParseError, match=r"quote.csv:2: .*runs from line 2 to line 4: a quote"):
+        read_papers(path)
+
+
+def test_entries_that_lose_data_in_a_merge_are_warned_about(tmp_path: Path, store: Store) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_text(_feed(summary=""), encoding="utf-8")
+    snapshot = tmp_path / "snapshot.jsonl"
+    snapshot.write_text(
+        _snapshot_record(42, id="2501.00042", title="A Retitled Version") + "\n", encoding="utf-8"
+    )
+    report = ingest_paths(store, [feed, snapshot], extract=False)
+    assert report.warnings == [
+        f"{feed}:3: <entry> 1 has an empty <summary> (abstract)",
+        f"{snapshot}:1: arxiv:2501.00042 is titled 'A Retitled Version' here but "
+        f"'{TITLE.upper()}.' elsewhere; one paper, keeping the title '{TITLE.upper()}.'",
+    ]
+    assert store.count(Appearance, "paper_id = ?", ["arxiv:2501.00042"]) == 2
