@@ -243,35 +243,48 @@ def _with_paper_id(entry: ParsedEntry, pid: str) -> ParsedEntry:
     )
 
 
-def _resolve_titles(batch: list[ParsedEntry], titles: _ArxivTitles) -> list[ParsedEntry]:
-    """Title-only entries of papers already known by arXiv id take that id."""
+def _resolve_titles(
+    batch: list[ParsedEntry], titles: _ArxivTitles
+) -> tuple[list[ParsedEntry], list[tuple[str | None, str, str]]]:
+    """Title-only entries of papers already known by arXiv id take that id.
+
+    Returns the entries and what ``_absorb_title_only`` may fold together: (title-only id,
+    title, arXiv id) for an entry that took an arXiv id; (None, title, arXiv id) for an arXiv
+    entry (its title-only id is only computed if the store holds any title-only paper).
+    """
     out: list[ParsedEntry] = []
+    pairs: list[tuple[str | None, str, str]] = []
     for entry in batch:
         paper = entry.paper
         if paper.arxiv_id is None:
             target = titles.get(paper.paper_id)
             if target is not None:
+                pairs.append((paper.paper_id, paper.title, target))
                 entry = _with_paper_id(entry, target)
         else:
             titles.add(paper.title, paper.paper_id)
+            pairs.append((None, paper.title, paper.paper_id))
         out.append(entry)
-    return out
+    return out, pairs
 
 
-def _absorb_title_only(store: Store, batch: list[ParsedEntry], tally: _Tally) -> None:
-    """Fold stored title-only papers into the arXiv papers of ``batch`` with the same title.
+def _absorb_title_only(
+    store: Store, found: list[tuple[str | None, str, str]], tally: _Tally
+) -> None:
+    """Fold stored title-only papers into the arXiv papers with the same title (``found``:
+    from ``_resolve_titles``), e.g. a listing ingested before the feed, or a store built
+    before title-only and arXiv entries were one paper.
 
     The arXiv record's fields win, the listing's fill its gaps (upvotes, organisation, a
     date), so the result does not depend on which was ingested first. The title-only paper's
     appearances move to the arXiv id; its claims go (the merged paper is labelled again if
     its title or abstract changed, and anyway under its new id).
     """
-    if store.cursor().execute(_ANY_TITLE_ONLY).fetchone() is None:
+    if not found or store.cursor().execute(_ANY_TITLE_ONLY).fetchone() is None:
         return  # the common bulk case: every stored paper has an arXiv id
     pairs: dict[str, str] = {}
-    for e in batch:
-        if e.paper.arxiv_id is not None:
-            pairs.setdefault(paper_id_for(e.paper.title), e.paper.paper_id)
+    for title_id, title, xid in found:
+        pairs.setdefault(title_id or paper_id_for(title), xid)
     olds = _stored_papers(store, list(pairs))
     if not olds:
         return
@@ -308,7 +321,7 @@ def _write_batch(
     An entry whose paper is already known under another title (one arXiv id, two titles) is
     added to ``warnings``: the first title is kept, the entry's appearance too.
     """
-    batch = _resolve_titles(batch, titles)
+    batch, pairs = _resolve_titles(batch, titles)
     incoming: dict[str, Paper] = {}
     first: dict[str, ParsedEntry] = {}
     for entry in batch:
@@ -340,7 +353,7 @@ def _write_batch(
                 tally.updated.add(pid)
     store.upsert(changed)
     store.upsert(e.appearance for e in batch)
-    _absorb_title_only(store, batch, tally)
+    _absorb_title_only(store, pairs, tally)
     return batch
 
 

@@ -22,7 +22,7 @@ from ingest.listings import ListingEntry, render_listing
 from ingest.pipeline import collect_inputs, ingest_paths
 from kb.cli import cli
 from kb.errors import BadInputError, ParseError
-from kb.records import Appearance, Claim, Paper
+from kb.records import Appearance, Claim, Paper, paper_id_for
 from kb.store import Store, staged
 
 
@@ -277,3 +277,19 @@ def test_entries_that_lose_data_in_a_merge_are_warned_about(tmp_path: Path, stor
         f"'{TITLE.upper()}.' elsewhere; one paper, keeping the title '{TITLE.upper()}.'",
     ]
     assert store.count(Appearance, "paper_id = ?", ["arxiv:2501.00042"]) == 2
+
+
+def test_a_store_holding_both_rows_already_is_mended_by_the_listing_alone(
+    cross: dict[str, Path], store: Store
+) -> None:
+    # A store built before this merge existed: the listing's paper and the feed's, apart.
+    for path in cross.values():
+        for entry in read_papers(path):
+            store.upsert([entry.paper, entry.appearance])
+    title_only = paper_id_for(TITLE)
+    assert store.get(Paper, title_only) is not None
+    report = ingest_paths(store, [cross["listing"]], workers=1)
+    assert store.get(Paper, title_only) is None
+    assert store.count(Paper) == 2
+    assert store.count(Appearance, "paper_id = ?", ["arxiv:2501.00042"]) == 2
+    assert report.updated_papers == 1
