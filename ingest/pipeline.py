@@ -332,10 +332,11 @@ def _write_batch(
     for entry in batch:
         pid = entry.paper.paper_id
         kept = existing[pid] if pid in existing else first[pid].paper
-        if normalize_title(entry.paper.title) != normalize_title(kept.title):
+        title = entry.paper.title
+        if title != kept.title and normalize_title(title) != normalize_title(kept.title):
             app = entry.appearance
             warnings.append(
-                f"{app.source}:{app.line}: {pid} is titled {entry.paper.title!r} here but "
+                f"{app.source}:{app.line}: {pid} is titled {title!r} here but "
                 f"{kept.title!r} elsewhere; one paper, keeping the title {kept.title!r}"
             )
     changed: list[Paper] = []
