@@ -50,6 +50,7 @@ _EXTENSIONS = {
 _ARXIV_KEYS = frozenset({"authors_parsed", "versions", "update_date", "submitter", "journal-ref"})
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _ARXIV_NS = "{http://arxiv.org/schemas/atom}"
+_TRUNCATED = frozenset({"no element found", "unclosed token"})  # expat, at the end of a cut file
 _ENTRY_TAG = re.compile(rb"<(?:[\w.-]+:)?entry[\s>]")
 _AND = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 _JSON_TYPES = {bool: "boolean", int: "number", float: "number", list: "array", dict: "object"}
@@ -342,9 +343,13 @@ def _read_atom(data: bytes, source: str) -> Iterator[ParsedEntry]:
         root = ET.fromstring(data)
     except ET.ParseError as err:
         line, col = err.position
+        reason = str(err).split(":", 1)[0]  # expat's words, e.g. 'undefined entity &eacute;'
+        hint = " (truncated file?)" if reason in _TRUNCATED else ""
+        if reason == "undefined entity":
+            hint = " (HTML entities such as &eacute; are not XML: use the character or &#233;)"
         raise ParseError(
-            f"{source}:{line}: not well-formed XML at column {col}; expected an arXiv API "
-            "Atom feed (truncated file?)"
+            f"{source}:{line}: not well-formed XML at column {col} ({reason}); expected an "
+            f"arXiv API Atom feed{hint}"
         ) from err
     if root.tag != f"{_ATOM}feed":
         raise ParseError(f"{source}:1: root element is {root.tag!r}; expected an Atom <feed>")

@@ -293,3 +293,31 @@ def test_a_store_holding_both_rows_already_is_mended_by_the_listing_alone(
     assert store.count(Paper) == 2
     assert store.count(Appearance, "paper_id = ?", ["arxiv:2501.00042"]) == 2
     assert report.updated_papers == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (_feed(title="Caf&eacute; laws"), r"feed.xml:6: not well-formed XML at column 10 "
+         r"\(undefined entity\); expected an arXiv API Atom feed \(HTML entities"),
+        (_feed()[:150], r"feed.xml:\d: not well-formed XML at column \d+ \(\w+[ \w]*\); "
+         r"expected an arXiv API Atom feed \(truncated file\?\)"),
+        ("title,abstract\nA,B\n", r"feed.xml:1: not well-formed XML at column 0 \(syntax error\)"),
+    ],
+)  # fmt: skip
+def test_bad_xml_says_what_expat_found(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "feed.xml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ParseError, match=expected):
+        read_papers(path, fmt="atom")
+
+
+def test_atom_feed_with_a_byte_order_mark_and_latin1_declaration(tmp_path: Path) -> None:
+    path = tmp_path / "feed.xml"
+    text = _feed(title="Caf\u00e9 Laws").replace('encoding="UTF-8"', 'encoding="ISO-8859-1"')
+    path.write_bytes(text.encode("latin-1"))
+    (entry,) = read_papers(path)
+    assert entry.paper.title == "Caf\u00e9 Laws"
+    path.write_bytes(b"\xef\xbb\xbf" + _feed().encode())
+    (entry,) = read_papers(path)
+    assert entry.paper.paper_id == "arxiv:2501.00042"
