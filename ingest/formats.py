@@ -8,7 +8,8 @@ Formats (``FORMATS``):
   ``abstract``, ``authors`` (a string) or ``authors_parsed``, ``categories`` (space-separated),
   ``versions`` (``created`` of v1 is the publication date) and ``update_date``.
 * ``csv`` / ``jsonl``: a table with at least ``title`` and ``abstract`` columns (header names are
-  case-insensitive); optional ``arxiv_id`` (or ``id``), ``authors`` (list, or a string separated
+  case-insensitive; a CSV may be separated by ``;`` or tabs instead of commas, as its header
+  shows); optional ``arxiv_id`` (or ``id``), ``authors`` (list, or a string separated
   by ``;``), ``n_authors``, ``published`` (or ``date``; ISO ``YYYY-MM-DD``), ``upvotes``,
   ``organization``, ``categories``.
 
@@ -49,8 +50,23 @@ _EXTENSIONS = {
 _ARXIV_KEYS = frozenset({"authors_parsed", "versions", "update_date", "submitter", "journal-ref"})
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _ARXIV_NS = "{http://arxiv.org/schemas/atom}"
+_TRUNCATED = frozenset({"no element found", "unclosed token"})  # expat, at the end of a cut file
 _ENTRY_TAG = re.compile(rb"<(?:[\w.-]+:)?entry[\s>]")
 _AND = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
+_JSON_TYPES = {bool: "boolean", int: "number", float: "number", list: "array", dict: "object"}
+_TEXT = "a string"
+_TEXT_OR_LIST = "a string or a list of strings"
+# Fields of a JSON record whose type is checked: (column, accepted types, what is expected).
+_FIELD_TYPES: tuple[tuple[str, tuple[type, ...], str], ...] = (
+    ("title", (str, int, float), _TEXT),
+    ("abstract", (str,), _TEXT),
+    ("summary", (str,), _TEXT),
+    ("arxiv_id", (str, int, float), _TEXT),
+    ("id", (str, int, float), _TEXT),
+    ("authors", (str, list), _TEXT_OR_LIST),
+    ("categories", (str, list), _TEXT_OR_LIST),
+    ("organization", (str,), _TEXT),
+)
 
 
 def _source(path: str | Path) -> str:
@@ -63,14 +79,16 @@ def detect_format(path: str | Path) -> str:
     try:
         with p.open("rb") as fh:
             head = fh.read(65536)
+            stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+            first = stripped.split(b"\n", 1)[0]
+            if first == stripped and len(head) == 65536:
+                first += fh.readline()  # a first record longer than the head (a huge abstract)
     except OSError as err:
         raise ParseError(f"{_source(p)}: cannot read: {err.strerror}") from err
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     guess = _EXTENSIONS.get(p.suffix.lower())
     if stripped.startswith(b"<"):
         return "atom"
     if stripped.startswith(b"{") or guess == "jsonl":
-        first = stripped.split(b"\n", 1)[0]
         try:
             obj = json.loads(first)
         except ValueError:
@@ -154,11 +172,23 @@ def _arxiv_published(obj: Mapping[str, Any], where: str) -> tuple[dt.date | None
     return None, None
 
 
+def _check_types(row: Mapping[str, Any], where: str) -> None:
+    """Raise ``ParseError`` for a field whose JSON type cannot be read (e.g. a list abstract)."""
+    for column, allowed, expected in _FIELD_TYPES:
+        value = row.get(column)
+        if value is not None and not isinstance(value, allowed):
+            raise ParseError(
+                f"{where}: column {column!r}: {value!r:.60} is a JSON "
+                f"{_JSON_TYPES.get(type(value), type(value).__name__)}; expected {expected}"
+            )
+
+
 def _entry_from_mapping(
     obj: Mapping[str, Any], *, source: str, position: int, line: int, fmt: str
 ) -> ParsedEntry:
     where = f"{source}:{line}"
     row = {str(k).strip().lower(): v for k, v in obj.items()}
+    _check_types(row, where)
     title = str(row.get("title") or "")  # Paper normalises whitespace
     if not title.strip():
         raise ParseError(f"{where}: record {position} has no title (column 'title')")
@@ -215,6 +245,8 @@ def _read_jsonl(source: str, fmt: str) -> Iterator[ParsedEntry]:
         raise ParseError(f"{source}: cannot read: {err.strerror}") from err
     with fh:
         for line_no, raw in enumerate(fh, start=1):
+            if line_no == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark (Windows tools)
             if not raw.strip():
                 continue
             try:
@@ -239,9 +271,20 @@ def _read_jsonl(source: str, fmt: str) -> Iterator[ParsedEntry]:
         raise ParseError(f"{source}:1: no records found (empty file)")
 
 
+def _delimiter(text: str) -> str:
+    """``,`` unless the header row is separated by ``;`` or tabs instead (spreadsheet exports
+    in locales where the comma is the decimal mark use ``;``)."""
+    header = text.split("\n", 1)[0].lower()
+    for sep in (",", ";", "\t"):
+        names = {h.strip().strip('"') for h in header.split(sep)}
+        if {"title", "abstract"} <= names:
+            return sep
+    return ","
+
+
 def _read_csv(source: str) -> Iterator[ParsedEntry]:
     text = decode_text(_read_bytes(source), source)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         header = next(reader)
     except StopIteration:
@@ -254,6 +297,12 @@ def _read_csv(source: str) -> Iterator[ParsedEntry]:
         raise ParseError(
             f"{source}:1: CSV header lacks column(s) {', '.join(missing)}; found {header}"
         )
+    twice = sorted({c for c in columns if c and columns.count(c) > 1})
+    if twice:
+        raise ParseError(
+            f"{source}:1: CSV header names column(s) {', '.join(twice)} more than once "
+            "(header names are case-insensitive); expected each column once"
+        )
     position = 0
     start = reader.line_num + 1
     try:
@@ -263,9 +312,15 @@ def _read_csv(source: str) -> Iterator[ParsedEntry]:
             if not any(v.strip() for v in values):
                 continue
             if len(values) != len(columns):
+                hint = "truncated or unquoted comma?"
+                if reader.line_num > line:  # the row ran over several lines
+                    hint = (
+                        f"the row runs from line {line} to line {reader.line_num}: "
+                        "a quote opened and never closed?"
+                    )
                 raise ParseError(
                     f"{source}:{line}: {len(values)} fields, expected {len(columns)} "
-                    f"({', '.join(columns)}); truncated or unquoted comma?"
+                    f"({', '.join(columns)}); {hint}"
                 )
             position += 1
             row = dict(zip(columns, values, strict=True))
@@ -288,9 +343,13 @@ def _read_atom(data: bytes, source: str) -> Iterator[ParsedEntry]:
         root = ET.fromstring(data)
     except ET.ParseError as err:
         line, col = err.position
+        reason = str(err).split(":", 1)[0]  # expat's words, e.g. 'undefined entity &eacute;'
+        hint = " (truncated file?)" if reason in _TRUNCATED else ""
+        if reason == "undefined entity":
+            hint = " (HTML entities such as &eacute; are not XML: use the character or &#233;)"
         raise ParseError(
-            f"{source}:{line}: not well-formed XML at column {col}; expected an arXiv API "
-            "Atom feed (truncated file?)"
+            f"{source}:{line}: not well-formed XML at column {col} ({reason}); expected an "
+            f"arXiv API Atom feed{hint}"
         ) from err
     if root.tag != f"{_ATOM}feed":
         raise ParseError(f"{source}:1: root element is {root.tag!r}; expected an Atom <feed>")
@@ -308,6 +367,8 @@ def _read_atom(data: bytes, source: str) -> Iterator[ParsedEntry]:
             raise ParseError(f"{where}: <entry> {position} has no <title>")
         arxiv_id = normalize_arxiv_id(raw_id) if raw_id else None
         warnings = [] if arxiv_id else [f"{where}: <entry> {position} has no arXiv <id>"]
+        if not _text(entry.find(f"{_ATOM}summary")):
+            warnings.append(f"{where}: <entry> {position} has an empty <summary> (abstract)")
         published_text = _text(entry.find(f"{_ATOM}published")) or None
         published = _parse_iso_date(published_text, where, "published")
         authors = [_text(a.find(f"{_ATOM}name")) for a in entry.findall(f"{_ATOM}author")]

@@ -4,11 +4,15 @@
 input file it recognises (``ingest.formats``) and merges what it reads into the store:
 
 * a paper is identified by ``kb.records.paper_id_for`` (the arXiv id when known, else a hash of
-  the normalised title), so the same paper in several listings is one row;
+  the normalised title), so the same paper in several listings is one row; a title-only entry
+  (a listing page) whose normalised title is that of a paper known by arXiv id (an Atom feed,
+  the arXiv snapshot) is that paper, whichever was ingested first;
 * every entry is an ``Appearance`` (file, position, line); re-reading a file replaces that
   file's appearances, so ingesting the same input twice changes nothing;
 * a field a paper lacks (date, author count, upvotes, ...) is filled from another appearance;
-  values already stored, then earlier appearances, win over later ones.
+  values already stored, then earlier appearances, win over later ones (except that when a
+  title-only paper meets its arXiv record, the arXiv record's values win); a paper whose
+  title or abstract changed this way is labelled again by the claim extractor.
 
 Folders holding a ``MANIFEST.md`` are released datasets, not listings; they are set aside for
 ``ingest.released.ingest_datasets``. Then the registry of reported laws
@@ -36,7 +40,7 @@ from ingest.formats import iter_papers
 from ingest.listings import ParsedEntry
 from ingest.released import ingest_datasets
 from kb.errors import BadInputError
-from kb.records import Appearance, Paper
+from kb.records import Appearance, Paper, normalize_title, paper_id_for
 from kb.registry import sync_registry
 from kb.store import Store
 
@@ -97,6 +101,14 @@ class IngestReport(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
+def _unreadable_folder(err: OSError) -> None:
+    """``os.walk`` skips a folder it cannot list; that would lose its files silently."""
+    raise BadInputError(
+        f"{err.filename}: cannot read this folder: {err.strerror}; fix its permissions or "
+        "leave it out of the paths"
+    ) from err
+
+
 def collect_inputs(
     paths: Iterable[str | os.PathLike[str]],
 ) -> tuple[list[Path], list[Path], list[Path]]:
@@ -104,7 +116,8 @@ def collect_inputs(
 
     Folders are walked recursively; a folder holding ``MANIFEST.md`` is a dataset folder and is
     not descended into. Hidden files and folders are ignored; files in folders whose extension
-    is not in ``INPUT_EXTENSIONS`` are skipped.
+    is not in ``INPUT_EXTENSIONS`` are skipped. A folder that cannot be listed raises
+    ``BadInputError`` (its files would otherwise be lost without a word).
     """
     files: list[Path] = []
     folders: list[Path] = []
@@ -114,7 +127,7 @@ def collect_inputs(
         if path.is_file():
             files.append(path)
         elif path.is_dir():
-            for dirpath, dirnames, filenames in os.walk(path):
+            for dirpath, dirnames, filenames in os.walk(path, onerror=_unreadable_folder):
                 here = Path(dirpath)
                 if MANIFEST in filenames:
                     folders.append(here)
@@ -180,12 +193,152 @@ def _stored_papers(store: Store, ids: list[str]) -> dict[str, Paper]:
     return found
 
 
-def _write_batch(store: Store, batch: list[ParsedEntry], tally: _Tally) -> None:
+# What the claim extractor reads, and what it writes back onto a paper.
+_EXTRACTOR_INPUTS = ("title", "abstract")
+_UNLABELLED = {"studies_scaling_law": None, "domain": None, "extractor_version": None}
+
+
+def _relabel_if_changed(old: Paper, merged: Paper) -> Paper:
+    """``merged``, unlabelled if the extractor's inputs changed (e.g. an abstract that the
+    first appearance lacked), so that ``_extract_claims`` reads it again."""
+    if any(getattr(old, f) != getattr(merged, f) for f in _EXTRACTOR_INPUTS):
+        return merged.model_copy(update=_UNLABELLED)
+    return merged
+
+
+_ANY_TITLE_ONLY = "SELECT 1 FROM papers WHERE arxiv_id IS NULL LIMIT 1"
+
+
+class _ArxivTitles:
+    """Title-only ids (``t:<hash>``) -> the arXiv paper with that normalised title.
+
+    A listing page names a paper by its title only; an Atom feed or the arXiv snapshot names
+    it by its arXiv id too. This map makes both one paper. Read from the store the first time
+    a title-only entry needs it (a bulk arXiv import never does), then kept current.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.ids: dict[str, str] | None = None
+
+    def get(self, title_id: str) -> str | None:
+        if self.ids is None:
+            sql = "SELECT paper_id, title FROM papers WHERE arxiv_id IS NOT NULL ORDER BY 1"
+            self.ids = {}
+            for pid, title in self.store.cursor().execute(sql).fetchall():
+                self.ids.setdefault(paper_id_for(title), pid)
+        return self.ids.get(title_id)
+
+    def add(self, title: str, pid: str) -> None:
+        if self.ids is not None:
+            self.ids.setdefault(paper_id_for(title), pid)
+
+
+def _with_paper_id(entry: ParsedEntry, pid: str) -> ParsedEntry:
+    return entry.model_copy(
+        update={
+            "paper": entry.paper.model_copy(update={"paper_id": pid}),
+            "appearance": entry.appearance.model_copy(update={"paper_id": pid}),
+        }
+    )
+
+
+def _resolve_titles(
+    batch: list[ParsedEntry], titles: _ArxivTitles
+) -> tuple[list[ParsedEntry], list[tuple[str | None, str, str]]]:
+    """Title-only entries of papers already known by arXiv id take that id.
+
+    Returns the entries and what ``_absorb_title_only`` may fold together: (title-only id,
+    title, arXiv id) for an entry that took an arXiv id; (None, title, arXiv id) for an arXiv
+    entry (its title-only id is only computed if the store holds any title-only paper).
+    """
+    out: list[ParsedEntry] = []
+    pairs: list[tuple[str | None, str, str]] = []
+    for entry in batch:
+        paper = entry.paper
+        if paper.arxiv_id is None:
+            target = titles.get(paper.paper_id)
+            if target is not None:
+                pairs.append((paper.paper_id, paper.title, target))
+                entry = _with_paper_id(entry, target)
+        else:
+            titles.add(paper.title, paper.paper_id)
+            pairs.append((None, paper.title, paper.paper_id))
+        out.append(entry)
+    return out, pairs
+
+
+def _absorb_title_only(
+    store: Store, found: list[tuple[str | None, str, str]], tally: _Tally
+) -> None:
+    """Fold stored title-only papers into the arXiv papers with the same title (``found``:
+    from ``_resolve_titles``), e.g. a listing ingested before the feed, or a store built
+    before title-only and arXiv entries were one paper.
+
+    The arXiv record's fields win, the listing's fill its gaps (upvotes, organisation, a
+    date), so the result does not depend on which was ingested first. The title-only paper's
+    appearances move to the arXiv id; its claims go (the merged paper is labelled again if
+    its title or abstract changed, and anyway under its new id).
+    """
+    if not found or store.cursor().execute(_ANY_TITLE_ONLY).fetchone() is None:
+        return  # the common bulk case: every stored paper has an arXiv id
+    pairs: dict[str, str] = {}
+    for title_id, title, xid in found:
+        pairs.setdefault(title_id or paper_id_for(title), xid)
+    olds = _stored_papers(store, list(pairs))
+    if not olds:
+        return
+    targets = _stored_papers(store, [pairs[t] for t in olds])
+    for tid, old in olds.items():
+        xid = pairs[tid]
+        target = targets[xid]
+        # The title-only paper's labels describe the id that goes away: never carry them over.
+        merged = merge_papers(target, old.model_copy(update=_UNLABELLED))
+        store.upsert([_relabel_if_changed(target, merged)])
+        cur = store.cursor()
+        cur.execute("UPDATE appearances SET paper_id = ? WHERE paper_id = ?", [xid, tid])
+        for table in ("claims", "exponents", "papers"):
+            cur.execute(f"DELETE FROM {table} WHERE paper_id = ?", [tid])
+        stored_before = tid not in tally.new or xid not in tally.new
+        for ids in (tally.seen, tally.new, tally.updated):
+            ids.discard(tid)
+        tally.seen.add(xid)
+        if stored_before:
+            tally.new.discard(xid)
+            tally.updated.add(xid)
+        logger.info("%s: the same title as %s; merged into it", tid, xid)
+
+
+def _write_batch(
+    store: Store,
+    batch: list[ParsedEntry],
+    tally: _Tally,
+    titles: _ArxivTitles,
+    warnings: list[str],
+) -> list[ParsedEntry]:
+    """Write one batch of entries; returns them with the paper ids they were stored under.
+
+    An entry whose paper is already known under another title (one arXiv id, two titles) is
+    added to ``warnings``: the first title is kept, the entry's appearance too.
+    """
+    batch, pairs = _resolve_titles(batch, titles)
     incoming: dict[str, Paper] = {}
+    first: dict[str, ParsedEntry] = {}
     for entry in batch:
         pid = entry.paper.paper_id
+        first.setdefault(pid, entry)
         incoming[pid] = merge_papers(incoming[pid], entry.paper) if pid in incoming else entry.paper
     existing = _stored_papers(store, list(incoming))
+    for entry in batch:
+        pid = entry.paper.paper_id
+        kept = existing[pid] if pid in existing else first[pid].paper
+        title = entry.paper.title
+        if title != kept.title and normalize_title(title) != normalize_title(kept.title):
+            app = entry.appearance
+            warnings.append(
+                f"{app.source}:{app.line}: {pid} is titled {title!r} here but "
+                f"{kept.title!r} elsewhere; one paper, keeping the title {kept.title!r}"
+            )
     changed: list[Paper] = []
     for pid, paper in incoming.items():
         tally.seen.add(pid)
@@ -194,13 +347,15 @@ def _write_batch(store: Store, batch: list[ParsedEntry], tally: _Tally) -> None:
             tally.new.add(pid)
             changed.append(paper)
             continue
-        merged = merge_papers(old, paper)
+        merged = _relabel_if_changed(old, merge_papers(old, paper))
         if merged != old:
             changed.append(merged)
             if pid not in tally.new:
                 tally.updated.add(pid)
     store.upsert(changed)
     store.upsert(e.appearance for e in batch)
+    _absorb_title_only(store, pairs, tally)
+    return batch
 
 
 def _stage(
@@ -272,6 +427,7 @@ def ingest_paths(
     files, folders, skipped = collect_inputs(paths)
     report = IngestReport(skipped_files=[str(s) for s in skipped])
     tally = _Tally()
+    titles = _ArxivTitles(store)
     with store.transaction():
         for done, path in enumerate(files, start=1):
             source = str(path)
@@ -283,7 +439,7 @@ def ingest_paths(
                 count += len(batch)
                 for entry in batch:
                     report.warnings.extend(entry.warnings)
-                _write_batch(store, batch, tally)
+                _write_batch(store, batch, tally, titles, report.warnings)
             report.files.append(FileReport(path=source, format=read_as or "?", entries=count))
             report.entries += count
             logger.info("%s: %d entries as %s", source, count, read_as)

@@ -363,6 +363,7 @@ def staged(path: str | os.PathLike[str]) -> Iterator[Store]:
             yield store
         return
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_copies(target)
     tmp = target.with_name(f".{target.name}.building-{os.getpid()}")
     _remove_with_companions(tmp)
     if target.exists():
@@ -407,6 +408,31 @@ def _refuse_foreign(path: Path) -> None:
             f"{path}: a DuckDB file but not a scaling-kb knowledge base (tables: "
             f"{', '.join(tables[:5])}); refusing to write into it, choose another --db"
         )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists but belongs to another user
+    return True
+
+
+def _remove_abandoned_copies(target: Path) -> None:
+    """Delete staging copies of ``target`` left by builds that were killed (``kill -9``, a
+    crash, a power cut): their process is gone, so nothing will ever swap or remove them, and
+    each is a full copy of the store. Copies of running builds are left alone."""
+    prefix = f".{target.name}.building-"
+    for path in target.parent.iterdir():
+        if not path.name.startswith(prefix):
+            continue
+        pid = path.name[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            logger.info("removing %s: left by a build that did not finish", path)
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
 
 def _remove_with_companions(path: Path) -> None:

@@ -1,0 +1,323 @@
+"""A demanding user's inputs to ``kb ingest``: odd but valid files are read, bad ones are a
+one-line error naming file and line, and an interrupted build leaves nothing behind.
+
+Every input here is invented and written by the test; no third-party text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ingest.formats import detect_format, read_papers
+from ingest.listings import ListingEntry, render_listing
+from ingest.pipeline import collect_inputs, ingest_paths
+from kb.cli import cli
+from kb.errors import BadInputError, ParseError
+from kb.records import Appearance, Claim, Paper, paper_id_for
+from kb.store import Store, staged
+
+
+def _snapshot_record(i: int, **extra: object) -> str:
+    record = {
+        "id": f"2301.{i:05d}",
+        "submitter": "Ada Lovelace",
+        "authors": "Ada Lovelace and Alan Turing",
+        "title": f"Invented paper {i}",
+        "abstract": "Loss falls as a power law in model size.",
+        "categories": "cs.LG stat.ML",
+        "versions": [{"version": "v1", "created": "Mon, 2 Jan 2023 18:59:59 GMT"}],
+        "update_date": "2023-01-04",
+    }
+    record.update(extra)
+    return json.dumps(record)
+
+
+def test_jsonl_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "snapshot.jsonl"
+    lines = [_snapshot_record(1), _snapshot_record(2)]
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    assert detect_format(path) == "arxiv-jsonl"
+    assert [e.paper.paper_id for e in read_papers(path)] == ["arxiv:2301.00001", "arxiv:2301.00002"]
+    alone = tmp_path / "bom_line.jsonl"  # a BOM alone on the first line, then a record
+    alone.write_bytes(b"\xef\xbb\xbf\n" + lines[0].encode() + b"\n")
+    (entry,) = read_papers(alone)
+    assert entry.appearance.line == 2
+
+
+def test_snapshot_whose_first_record_is_longer_than_the_detection_head(tmp_path: Path) -> None:
+    path = tmp_path / "huge.jsonl"
+    path.write_text(_snapshot_record(1, abstract="word " * 40_000) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 65536
+    assert detect_format(path) == "arxiv-jsonl"
+    (entry,) = read_papers(path)
+    assert entry.appearance.format == "arxiv-jsonl"
+    assert len(entry.paper.abstract) == len("word " * 40_000) - 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("categories", 5, "'categories': 5 is a JSON number; expected a string or a list"),
+        ("abstract", ["a", "b"], "'abstract': ['a', 'b'] is a JSON array; expected a string"),
+        ("authors", {"n": 2}, "'authors': {'n': 2} is a JSON object; expected a string or"),
+        ("title", None, "record 2 has no title"),
+    ],
+)
+def test_jsonl_field_of_the_wrong_type_is_a_parse_error(
+    tmp_path: Path, field: str, value: object, expected: str
+) -> None:
+    path = tmp_path / "typed.jsonl"
+    path.write_text(
+        json.dumps({"title": "T", "abstract": "A"}) + "\n"
+        + json.dumps({"title": "T2", "abstract": "A", field: value}) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    with pytest.raises(ParseError) as err:
+        read_papers(path)
+    assert str(err.value).startswith(f"{path}:2: ")
+    assert expected in str(err.value)
+
+
+def test_cli_wrong_type_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "cats.jsonl"
+    path.write_text(json.dumps({"title": "T", "abstract": "A", "categories": 5}) + "\n")
+    db = tmp_path / "kb.duckdb"
+    result = CliRunner().invoke(cli, ["-q", "ingest", str(path), "--db", str(db)])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert f"{path}:1: column 'categories'" in result.output
+    assert not db.exists()
+
+
+def test_unreadable_folder_is_an_error_not_silently_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tests may run as root, where chmod 000 does not stop reading: make listing it fail.
+    locked = tmp_path / "corpus" / "locked"
+    locked.mkdir(parents=True)
+    (locked / "papers.csv").write_text("title,abstract\nT,A\n")
+    real_scandir = os.scandir
+
+    def scandir(path: str | os.PathLike[str]) -> object:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(locked))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(BadInputError, match=r"locked: cannot read this folder: Permission denied"):
+        collect_inputs([tmp_path / "corpus"])
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return int(proc.stdout)
+
+
+def test_staging_copies_of_killed_builds_are_removed(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    with staged(db) as s:
+        s.upsert([Paper(paper_id="a", title="first")])
+    dead = _dead_pid()
+    abandoned = [
+        tmp_path / f".kb.duckdb.building-{dead}",
+        tmp_path / f".kb.duckdb.building-{dead}.wal",
+    ]
+    running = tmp_path / f".kb.duckdb.building-{os.getppid()}"  # a live process: its build
+    other = tmp_path / f".other.duckdb.building-{dead}"  # another store's copy
+    for path in [*abandoned, running, other]:
+        path.write_bytes(b"partial copy")
+    with staged(db) as s:
+        s.upsert([Paper(paper_id="b", title="second")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["kb.duckdb", running.name, other.name]
+    )
+    with Store(db, read_only=True) as s:
+        assert s.count(Paper) == 2
+
+
+TITLE = "Invented Scaling Laws for Cross-Format Tests"
+ABSTRACT = (
+    "We fit a power law to the loss of invented models. Loss falls as a power law in model size."
+)
+
+
+def _feed(summary: str = ABSTRACT, title: str = TITLE.upper() + ".") -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom">\n'
+        "<entry>\n<id>http://arxiv.org/abs/2501.00042v2</id>\n"
+        "<published>2025-01-05T00:00:00Z</published>\n"
+        f"<title>{title}</title>\n<summary>{summary}</summary>\n"
+        "<author><name>Ada Lovelace</name></author>\n</entry>\n</feed>\n"
+    )
+
+
+@pytest.fixture
+def cross(tmp_path: Path) -> dict[str, Path]:
+    """The same invented paper on a listing page (title only, with upvotes) and in a feed."""
+    listing = tmp_path / "page.txt"
+    entry = ListingEntry(title=TITLE, abstract=ABSTRACT, n_authors=1, raw_date="Jan 9", upvotes=7)
+    other = ListingEntry(title="Another Invented Paper", abstract="Nothing scales here at all.")
+    listing.write_text(render_listing([entry, other]), encoding="utf-8")
+    feed = tmp_path / "feed.xml"
+    feed.write_text(_feed(), encoding="utf-8")
+    return {"listing": listing, "feed": feed}
+
+
+def _contents(store: Store) -> tuple[list[Paper], list[Appearance], list[Claim]]:
+    return store.select(Paper), store.select(Appearance), store.select(Claim)
+
+
+@pytest.mark.parametrize("order", [["listing", "feed"], ["feed", "listing"], ["both"]])
+def test_a_paper_from_a_listing_and_a_feed_is_one_paper(
+    cross: dict[str, Path], order: list[str]
+) -> None:
+    results = []
+    for first in (order, ["listing", "feed"]):  # compare with the reference order
+        store = Store(":memory:")
+        for step in first:
+            paths = list(cross.values()) if step == "both" else [cross[step]]
+            ingest_paths(store, paths, workers=1)
+        results.append(_contents(store))
+        papers, appearances, claims = results[-1]
+        assert len(papers) == 2
+        paper = store.get(Paper, "arxiv:2501.00042")
+        assert paper is not None
+        assert paper.title == TITLE.upper() + "."  # the arXiv record's values win
+        assert (paper.upvotes, paper.authors) == (7, ["Ada Lovelace"])  # the listing fills gaps
+        assert sorted(a.format for a in appearances if a.paper_id == paper.paper_id) == [
+            "atom",
+            "listing",
+        ]
+        assert {c.paper_id for c in claims} == {paper.paper_id}
+        assert paper.extractor_version is not None
+        again = ingest_paths(store, list(cross.values()), workers=1)
+        assert (again.new_papers, again.updated_papers, again.papers_labelled) == (0, 0, 0)
+        assert _contents(store) == results[-1]
+    assert results[0] == results[1]
+
+
+def test_cli_reports_the_merged_paper_as_updated_not_new(
+    tmp_path: Path, cross: dict[str, Path]
+) -> None:
+    db = str(tmp_path / "kb.duckdb")
+    runner = CliRunner()
+    first = runner.invoke(cli, ["-q", "ingest", str(cross["listing"]), "--db", db])
+    assert "2 distinct papers: 2 new" in first.output, first.output
+    second = runner.invoke(cli, ["-q", "ingest", str(cross["feed"]), "--db", db])
+    assert "1 distinct papers: 0 new, 1 updated, 0 unchanged" in second.output, second.output
+    stats = json.loads(runner.invoke(cli, ["stats", "--json", "--db", db]).output)
+    assert (stats["papers"], stats["listing_entries"]) == (2, 3)
+
+
+def test_an_abstract_that_arrives_later_is_read_by_the_extractor(
+    tmp_path: Path, store: Store
+) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_text(_feed(summary=""), encoding="utf-8")  # an entry with no abstract
+    table = tmp_path / "papers.csv"
+    table.write_text(f'title,abstract,arxiv_id\n{TITLE},"{ABSTRACT}",2501.00042\n')
+    ingest_paths(store, [feed], workers=1)
+    assert store.count(Claim) == 0
+    report = ingest_paths(store, [table], workers=1)
+    assert (report.updated_papers, report.papers_labelled) == (1, 1)
+    assert store.count(Claim, "paper_id = ?", ["arxiv:2501.00042"]) >= 1
+    paper = store.get(Paper, "arxiv:2501.00042")
+    assert paper is not None
+    assert paper.studies_scaling_law
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_csv_separated_by_semicolons_or_tabs_is_read(tmp_path: Path, sep: str) -> None:
+    path = tmp_path / "export.csv"
+    rows = [["Title", "Abstract", "Published"], ["Invented, with a comma", "A; B", "2023-01-01"]]
+    out = io.StringIO()
+    csv.writer(out, delimiter=sep).writerows(rows)  # quotes 'A; B' in a ';' file
+    path.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode())
+    (entry,) = read_papers(path)
+    assert (entry.paper.title, entry.paper.abstract) == ("Invented, with a comma", "A; B")
+    assert entry.paper.published is not None
+
+
+def test_csv_column_named_twice_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "twice.csv"
+    path.write_text("title,abstract,Title\nFirst,A,Second\n")
+    with pytest.raises(ParseError, match=r"twice.csv:1: CSV header names column\(s\) title more"):
+        read_papers(path)
+
+
+def test_csv_quote_never_closed_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "quote.csv"
+    path.write_text('title,abstract\n"Open quote,abs\nNext,abs\nLast,abs\n')
+    with pytest.raises(ParseError, match=r"quote.csv:2: .*runs from line 2 to line 4: a quote"):
+        read_papers(path)
+
+
+def test_entries_that_lose_data_in_a_merge_are_warned_about(tmp_path: Path, store: Store) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_text(_feed(summary=""), encoding="utf-8")
+    snapshot = tmp_path / "snapshot.jsonl"
+    snapshot.write_text(
+        _snapshot_record(42, id="2501.00042", title="A Retitled Version") + "\n", encoding="utf-8"
+    )
+    report = ingest_paths(store, [feed, snapshot], extract=False)
+    assert report.warnings == [
+        f"{feed}:3: <entry> 1 has an empty <summary> (abstract)",
+        f"{snapshot}:1: arxiv:2501.00042 is titled 'A Retitled Version' here but "
+        f"'{TITLE.upper()}.' elsewhere; one paper, keeping the title '{TITLE.upper()}.'",
+    ]
+    assert store.count(Appearance, "paper_id = ?", ["arxiv:2501.00042"]) == 2
+
+
+def test_a_store_holding_both_rows_already_is_mended_by_the_listing_alone(
+    cross: dict[str, Path], store: Store
+) -> None:
+    # A store built before this merge existed: the listing's paper and the feed's, apart.
+    for path in cross.values():
+        for entry in read_papers(path):
+            store.upsert([entry.paper, entry.appearance])
+    title_only = paper_id_for(TITLE)
+    assert store.get(Paper, title_only) is not None
+    report = ingest_paths(store, [cross["listing"]], workers=1)
+    assert store.get(Paper, title_only) is None
+    assert store.count(Paper) == 2
+    assert store.count(Appearance, "paper_id = ?", ["arxiv:2501.00042"]) == 2
+    assert report.updated_papers == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (_feed(title="Caf&eacute; laws"), r"feed.xml:6: not well-formed XML at column 10 "
+         r"\(undefined entity\); expected an arXiv API Atom feed \(HTML entities"),
+        (_feed()[:150], r"feed.xml:\d: not well-formed XML at column \d+ \(\w+[ \w]*\); "
+         r"expected an arXiv API Atom feed \(truncated file\?\)"),
+        ("title,abstract\nA,B\n", r"feed.xml:1: not well-formed XML at column 0 \(syntax error\)"),
+    ],
+)  # fmt: skip
+def test_bad_xml_says_what_expat_found(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "feed.xml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ParseError, match=expected):
+        read_papers(path, fmt="atom")
+
+
+def test_atom_feed_with_a_byte_order_mark_and_latin1_declaration(tmp_path: Path) -> None:
+    path = tmp_path / "feed.xml"
+    text = _feed(title="Caf\u00e9 Laws").replace('encoding="UTF-8"', 'encoding="ISO-8859-1"')
+    path.write_bytes(text.encode("latin-1"))
+    (entry,) = read_papers(path)
+    assert entry.paper.title == "Caf\u00e9 Laws"
+    path.write_bytes(b"\xef\xbb\xbf" + _feed().encode())
+    (entry,) = read_papers(path)
+    assert entry.paper.paper_id == "arxiv:2501.00042"
