@@ -321,3 +321,16 @@ def test_atom_feed_with_a_byte_order_mark_and_latin1_declaration(tmp_path: Path)
     path.write_bytes(b"\xef\xbb\xbf" + _feed().encode())
     (entry,) = read_papers(path)
     assert entry.paper.paper_id == "arxiv:2501.00042"
+
+
+def test_cli_names_the_files_it_skips(tmp_path: Path) -> None:
+    """'1 files of no input format skipped' left the user to guess which file."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "papers.csv").write_text("title,abstract\nA Paper,Loss falls with size.\n")
+    (folder / "NOTES.md").write_text("# notes\n")
+    out = CliRunner().invoke(
+        cli, ["-q", "ingest", str(folder), "--no-extract", "--db", str(tmp_path / "kb.duckdb")]
+    )
+    assert out.exit_code == 0, out.output
+    assert f"1 file of no input format skipped: {folder / 'NOTES.md'}" in out.output

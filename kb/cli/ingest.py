@@ -77,4 +77,6 @@ def ingest_cmd(
     if report.papers_labelled:
         click.echo(f"{report.claims} claims extracted from {report.papers_labelled} papers")
     if report.skipped_files:
-        click.echo(f"{len(report.skipped_files)} files of no input format skipped")
+        n = len(report.skipped_files)
+        names = ", ".join(report.skipped_files[:3]) + (f" and {n - 3} more" if n > 3 else "")
+        click.echo(f"{n} file{'s' if n != 1 else ''} of no input format skipped: {names}")
