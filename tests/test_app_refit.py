@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -53,15 +54,20 @@ def _refit_page(query: dict[str, str]) -> AppTest:
     return at
 
 
+def _fitted(at: AppTest, n_boot: int) -> pd.DataFrame:
+    """Press Fit with ``n_boot`` bootstrap refits; the parameters table (no error shown)."""
+    at.number_input(key="refit_boot").set_value(n_boot)
+    at.button(key="refit_go").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at.dataframe[0].value.set_index("parameter")
+
+
 def test_refit_recovers_the_law_and_shows_the_reported_values(refit_db: Path) -> None:
     at = _refit_page({"dataset": "toy", "law": "chinchilla"})
     assert not at.exception
     assert at.selectbox(key="refit_dataset").value == "toy"
-    at.number_input(key="refit_boot").set_value(50)
-    at.button(key="refit_go").click().run()
-    assert not at.exception
-    assert not at.error, [e.value for e in at.error]
-    table = at.dataframe[0].value.set_index("parameter")
+    table = _fitted(at, 50)
     assert table.loc["alpha", "refit"] == pytest.approx(0.34, abs=0.05)
     assert table.loc["E", "reported (toy_law)"] == pytest.approx(1.8)
     assert table.loc["alpha", "low"] < table.loc["alpha", "high"]
@@ -164,11 +170,7 @@ def test_refit_one_setting_shows_that_settings_law(refit_db: Path) -> None:
     assert _url(at, "setting") == "Kaplan [rw]"
     box.set_value("Tuned [rw]").run()
     assert _url(at, "setting") == "Tuned [rw]"
-    at.number_input(key="refit_boot").set_value(20)
-    at.button(key="refit_go").click().run()
-    assert not at.exception
-    assert not at.error, [e.value for e in at.error]
-    table = at.dataframe[0].value.set_index("parameter")
+    table = _fitted(at, 20)
     assert table.loc["exponent", "refit"] == pytest.approx(0.50, abs=0.02)
     assert table.loc["exponent", "reported (por_tuned)"] == pytest.approx(0.50)
     assert "reported (por_kaplan)" not in table.columns  # another setting's law
