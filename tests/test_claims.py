@@ -584,3 +584,56 @@ def test_seed_corpus_spans_and_no_crash(shared: Path) -> None:
         assert_spans_exact(p, result)
         n_exponents += len(result.exponents)
     assert n_exponents < 20
+
+
+# -- parallel extraction ---------------------------------------------------------------------
+def test_parallel_extraction_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large runs read papers in worker processes (spawned); the rows are the same."""
+    import ingest.claims as claims
+
+    papers = [
+        paper(f"We find that loss follows a power law in model size. Run {i}.", pid=f"t:p{i}")
+        for i in range(6)
+    ]
+    serial, parallel = tmp_path / "serial.duckdb", tmp_path / "parallel.duckdb"
+    with Store(serial) as s:
+        s.upsert(papers)
+        n_serial = extract_into(s, papers, workers=1)
+    monkeypatch.setattr(claims, "PARALLEL_MIN_PAPERS", 2)
+    with Store(parallel) as s:
+        s.upsert(papers)
+        n_parallel = extract_into(s, papers, workers=2)
+    assert n_serial == n_parallel == 6
+    with Store(serial, read_only=True) as a, Store(parallel, read_only=True) as b:
+        rows = [[c.model_dump() for c in db.select(Claim)] for db in (a, b)]
+    assert rows[0] == rows[1]
+
+
+def _worker_of(parent: int) -> None:
+    from ingest.claims import _exit_with_parent
+
+    _exit_with_parent(parent)
+    time.sleep(30)
+
+
+def test_workers_end_when_their_parent_is_gone() -> None:
+    """A kill -9 of `kb ingest` left its extraction workers running for good: each worker now
+    watches the process that started it and ends once it is gone (here: a parent id that is
+    not its parent's)."""
+    import multiprocessing
+    import os
+
+    ctx = multiprocessing.get_context("spawn")
+    orphan = ctx.Process(target=_worker_of, args=(os.getpid() + 1_000_000,))
+    kept = ctx.Process(target=_worker_of, args=(os.getpid(),))
+    orphan.start()
+    kept.start()
+    try:
+        orphan.join(timeout=20)
+        assert orphan.exitcode == 1
+        kept.join(timeout=1.5)
+        assert kept.is_alive()  # its parent (this test) is still there
+    finally:
+        for proc in (orphan, kept):
+            proc.kill()
+            proc.join()
