@@ -18,7 +18,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kb.derive import QUANTITIES, Derived, LawView, derive, derive_all, view_of_fit, view_of_law
+from kb.derive import (
+    QUANTITIES,
+    Derived,
+    LawView,
+    derive,
+    derive_all,
+    interval_kind,
+    view_of_fit,
+    view_of_law,
+)
 from kb.errors import BadInputError, NotFoundError
 from kb.optima import OPTIMUM_METRICS, setting_of
 from kb.records import Dataset, FitRecord, Paper, Point, ReportedLaw, paper_id_for
@@ -336,12 +345,18 @@ def disagreements(
                 v = verdict(q, x.view, x.derived, y.view, y.derived)
                 if v.kind == "not_comparable":
                     continue
+                kinds = (interval_kind(x.view), interval_kind(y.view))
+                unlike = (
+                    [f"the two intervals are of different kinds ({kinds[0]}; {kinds[1]}): "
+                     "their gap is not a like-for-like test"]
+                    if kinds[0] != kinds[1] else []
+                )  # fmt: skip
                 out.append(
                     Disagreement(
                         quantity=q, left=x.source_id, left_title=x.title, left_value=x.value,
                         left_interval=x.interval, right=y.source_id, right_title=y.title,
                         right_value=y.value, right_interval=y.interval, gap=gap,
-                        verdict=v.kind, conversions=v.conversions, caveats=v.caveats,
+                        verdict=v.kind, conversions=v.conversions, caveats=[*v.caveats, *unlike],
                     )
                 )  # fmt: skip
     counts = Counter(d.quantity for d in out)

@@ -37,6 +37,7 @@ __all__ = [
     "LawView",
     "derive",
     "derive_all",
+    "interval_kind",
     "view_of_fit",
     "view_of_law",
 ]
@@ -155,7 +156,9 @@ def _interval(view: LawView, name: str) -> Interval | None:
     return (lo, hi) if lo <= hi else (hi, lo)
 
 
-def _interval_words(view: LawView) -> str:
+def interval_kind(view: LawView) -> str:
+    """What kind of interval ``view``'s intervals are, in words (from ``conventions.intervals``
+    for a reported law; a bootstrap percentile interval for our fits)."""
     if view.kind == "fit":
         return "bootstrap percentile interval"
     kind = view.conventions.get("intervals")
@@ -219,16 +222,16 @@ def _from_exponents(view: LawView) -> list[Derived]:
     out = [
         Derived(quantity="alpha", value=alpha, interval=ia, method="parameter",
                 derivation=f"fitted parameter {na} of the {view.form} form ({loss_kind})"
-                + (f"; {_interval_words(view)}" if ia else "")),
+                + (f"; {interval_kind(view)}" if ia else "")),
         Derived(quantity="beta", value=beta, interval=ib, method="parameter",
                 derivation=f"fitted parameter {nb} of the {view.form} form ({loss_kind})"
-                + (f"; {_interval_words(view)}" if ib else "")),
+                + (f"; {interval_kind(view)}" if ib else "")),
     ]  # fmt: skip
     for quantity, (fn, text, _, _) in _FORMULAS.items():
         own = _interval(view, quantity)
         interval: Interval | None
         if own is not None:
-            interval, how = own, f"; {_interval_words(view)} for {quantity} itself"
+            interval, how = own, f"; {interval_kind(view)} for {quantity} itself"
         else:
             interval = _propagate(quantity, alpha, beta, ia, ib)
             how = (
@@ -300,7 +303,7 @@ def _from_power_law(view: LawView) -> list[Derived]:
         Derived(
             quantity=quantity, value=value, interval=interval, method="parameter",
             derivation=f"exponent {name} of the one-variable {view.form} form ({loss_kind})"
-            + (f"; {_interval_words(view)}" if interval else ""),
+            + (f"; {interval_kind(view)}" if interval else ""),
         )
     ]  # fmt: skip
 
@@ -323,7 +326,7 @@ def _from_allocation(view: LawView, values: Mapping[str, float], method: str) ->
                 quantity=q, value=value, interval=iv,
                 method="reported" if method == "reported" else "parameter",
                 derivation=f"{where}: {name} = {value:.4g} ({QUANTITY_LABELS[q]})"
-                + (f"; {_interval_words(view)}" if iv else ""),
+                + (f"; {interval_kind(view)}" if iv else ""),
             )
         )  # fmt: skip
     # With C ∝ N·D, N_opt·D_opt ∝ C, so a + b = 1 and a missing one follows exactly. Our fits
@@ -388,7 +391,7 @@ def _from_reported(view: LawView) -> list[Derived]:
             Derived(
                 quantity=q, value=abs(value), interval=iv, method="reported",
                 derivation=f"{where}: {name} = {value:.4g} ({QUANTITY_LABELS[q]})"
-                + (f"; {_interval_words(view)}" if iv else ""),
+                + (f"; {interval_kind(view)}" if iv else ""),
             )
         )  # fmt: skip
     # a + b = 1 conversions for stated allocations, after the direct ones.

@@ -359,6 +359,9 @@ def test_disagreements_are_between_comparable_papers(store: Store) -> None:
     assert not any("kaplan" in p for _, p in pairs)
     assert ("a", frozenset(("hoffmann_a1", "hoffmann_a3"))) not in pairs
     assert all(d.gap > 0 for d in found)
+    # A paper's reported interval against our bootstrap percentile one: said, not hidden.
+    (fit_pair,) = [d for d in found if d.quantity == "a" and "fit-" in d.left + d.right]
+    assert any("intervals are of different kinds" in c for c in fit_pair.caveats)
 
 
 # -- CLI ---------------------------------------------------------------------------------------

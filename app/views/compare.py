@@ -115,7 +115,8 @@ dots = base.mark_point(filled=True, size=80).encode(
 st.altair_chart((bars + dots).properties(height=height), width="stretch")
 st.caption(
     ("Log scale. " if log_axis else "")
-    + "Marks are point estimates; lines are reported or bootstrap intervals where one exists. "
+    + "Marks are point estimates; lines are intervals where one exists, of the kind each "
+    + "source gives (percentiles, standard errors: see the derivation column). "
     + "Verdict against the reference: "
     + ", ".join(f"{VERDICT_MARKS[v]} {v.replace('_', ' ')}" for v in VERDICT_SHAPES)
     + "."
