@@ -145,3 +145,20 @@ def test_home_page_starts_loading_the_search_model(
     assert not at.exception
     assert started.wait(60)
     assert at.get("metric")  # the page itself drew first
+
+
+def test_a_model_that_cannot_load_is_reported_not_raised(
+    indexed_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The query encoder is loaded (or the background load joined) before searching: its
+    errors (a model folder moved or broken) are shown in one line like the search's own."""
+    import kb.search
+    from kb.errors import BadInputError
+
+    def broken(model: object) -> None:
+        raise BadInputError("models/gone: not a sentence-transformers model")
+
+    monkeypatch.setattr(kb.search, "load_embedder", broken)
+    at = _search({"q": "power law in model size"})
+    assert not at.exception
+    assert "not a sentence-transformers model" in at.error[0].value
