@@ -162,3 +162,25 @@ def test_a_model_that_cannot_load_is_reported_not_raised(
     at = _search({"q": "power law in model size"})
     assert not at.exception
     assert "not a sentence-transformers model" in at.error[0].value
+
+
+def test_prewarm_checks_a_missing_or_stale_index_once_per_store_version(
+    app_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The home page's background warm-up opens the index; when that fails (no index yet,
+    or a stale one: a read of the index and of every paper) it is not retried on each rerun."""
+    import kb.search
+
+    calls: list[object] = []
+    real = kb.search.open_index
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kb.search, "open_index", counting)
+    at = AppTest.from_file(str(MAIN), default_timeout=120)
+    for _ in range(3):
+        at.run()
+        assert not at.exception
+    assert len(calls) == 1
