@@ -93,8 +93,14 @@ def _open_searcher(path: str, version: int, _store: Store) -> Searcher:
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _warm_searcher(path: str, version: int, _store: Store) -> threading.Thread:
-    searcher = _open_searcher(path, version, _store)
+def _warm_searcher(path: str, version: int, _store: Store) -> threading.Thread | None:
+    try:
+        searcher = _open_searcher(path, version, _store)
+    except KBError:
+        # None is cached, unlike the error: a missing or stale index is not checked again (a
+        # read of the whole index and of every paper) on each rerun of the page until the
+        # store changes; the search page reports it.
+        return None
     thread = threading.Thread(target=searcher.warm, name="kb-warm-encoder", daemon=True)
     thread.start()
     return thread

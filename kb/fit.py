@@ -622,8 +622,9 @@ def fit_arrays(
             n_boot_failed = int(np.sum(~boot_ok))
             extra["boot_failed"] = n_boot_failed
             logger.warning(
-                "%s: %d of %d bootstrap refits did not converge; intervals use the other %d",
+                "%s: %d of %d bootstrap refits did not converge; %d converged%s",
                 form.name, n_boot_failed, n_boot, n_boot - n_boot_failed,
+                "" if n_boot - n_boot_failed >= 2 else ", too few for intervals",
             )  # fmt: skip
             boot = boot[boot_ok]
         intervals = _summaries(form, boot, budgets, level) if boot.shape[0] >= 2 else {}

@@ -145,3 +145,42 @@ def test_home_page_starts_loading_the_search_model(
     assert not at.exception
     assert started.wait(60)
     assert at.get("metric")  # the page itself drew first
+
+
+def test_a_model_that_cannot_load_is_reported_not_raised(
+    indexed_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The query encoder is loaded (or the background load joined) before searching: its
+    errors (a model folder moved or broken) are shown in one line like the search's own."""
+    import kb.search
+    from kb.errors import BadInputError
+
+    def broken(model: object) -> None:
+        raise BadInputError("models/gone: not a sentence-transformers model")
+
+    monkeypatch.setattr(kb.search, "load_embedder", broken)
+    at = _search({"q": "power law in model size"})
+    assert not at.exception
+    assert "not a sentence-transformers model" in at.error[0].value
+
+
+def test_prewarm_checks_a_missing_or_stale_index_once_per_store_version(
+    app_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The home page's background warm-up opens the index; when that fails (no index yet,
+    or a stale one: a read of the index and of every paper) it is not retried on each rerun."""
+    import kb.search
+
+    calls: list[object] = []
+    real = kb.search.open_index
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kb.search, "open_index", counting)
+    at = AppTest.from_file(str(MAIN), default_timeout=120)
+    for _ in range(3):
+        at.run()
+        assert not at.exception
+    assert len(calls) == 1

@@ -150,6 +150,10 @@ def test_cli_reports_failed_refits_and_the_metric(
     assert "metric loss;" in out.stdout
     out = runner.invoke(cli, [*args, "--no-save", "--json"])
     assert json.loads(out.stdout.splitlines()[-1])["n_boot_failed"] == 3
+    _failing_bootstrap(monkeypatch, 11)  # one converged: no interval, and the line says so
+    out = runner.invoke(cli, [*args, "--no-save"])
+    assert out.exit_code == 0, out.output
+    assert "11 of 12 refits did not converge; 1 converged, too few for intervals" in out.stdout
 
 
 def test_cli_scoreboard_names_an_unknown_dataset(tmp_path: Path) -> None:

@@ -141,8 +141,8 @@ filters = SearchFilters(
 if year_min and year_max and year_min > year_max:
     st.warning(f"From year {year_min} is after To year {year_max}: no paper can match.")
     st.stop()
-ensure_encoder(searcher)
 try:
+    ensure_encoder(searcher)  # inside: a model that cannot load is a KBError like the search's
     hits = searcher.search(query.strip(), k=int(k), filters=filters)
 except KBError as err:
     show_error(err)

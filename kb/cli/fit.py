@@ -105,10 +105,12 @@ def fit_cmd(
         f"{result.n_points} points; {result.n_converged}/{result.n_starts} starts converged"
     )
     if result.n_boot_failed:
+        left = result.n_boot - result.n_boot_failed
         click.echo(
             f"bootstrap: {result.n_boot_failed} of {result.n_boot} refits did not converge; "
-            f"the intervals use the other {result.n_boot - result.n_boot_failed}"
-        )
+            + (f"the intervals use the other {left}" if result.intervals
+               else f"{left} converged, too few for intervals (none given)")
+        )  # fmt: skip
     if result.holdout:
         h = result.holdout
         click.echo(
