@@ -214,14 +214,14 @@ def audit(
     Raises:
         NotFoundError: ``dataset`` is not in the store, or no registry law is fitted on it.
     """
-    from kb.datasets import default_metric
+    from kb.datasets import default_metric, unknown_dataset
     from kb.laws import FORMS
     from kb.recipes import RECIPES
 
     refit = refit or _fit_dataset
     ours = {d.name for d in store.select(Dataset)}
     if dataset is not None and dataset not in ours:
-        raise NotFoundError(f"no dataset {dataset!r}; list them with `kb datasets`")
+        raise unknown_dataset(store, dataset)
     laws: list[ReportedLaw] = []
     for law in store.select(ReportedLaw):
         if law.dataset not in ours or (dataset is not None and law.dataset != dataset):

@@ -8,7 +8,9 @@ meta table, so this module needs no knowledge of the adapters.
 
 from __future__ import annotations
 
+import difflib
 import logging
+from collections.abc import Sequence
 
 from kb.errors import NotFoundError
 from kb.records import Dataset, Point
@@ -40,13 +42,28 @@ def get_dataset(store: Store, name: str) -> Dataset:
     """The dataset called ``name``.
 
     Raises:
-        NotFoundError: no such dataset; the message lists the known names.
+        NotFoundError: no such dataset (:func:`unknown_dataset`'s message).
     """
     found = store.get(Dataset, name)
     if found is None:
-        known = ", ".join(d.name for d in list_datasets(store)) or "none; run `kb ingest`"
-        raise NotFoundError(f"no dataset named '{name}' (known: {known})")
+        raise unknown_dataset(store, name)
     return found
+
+
+def unknown_dataset(store: Store, name: str, known: Sequence[str] | None = None) -> NotFoundError:
+    """The error for a dataset name the store does not hold (see :func:`dataset_hint`)."""
+    names = list(known) if known is not None else [d.name for d in store.select(Dataset)]
+    return NotFoundError(f"no dataset {name!r}; {dataset_hint(name, names)}")
+
+
+def dataset_hint(name: str, known: Sequence[str]) -> str:
+    """What to do about an unknown dataset ``name``: the close ones among ``known`` as a
+    suggestion and how to list them, or how to ingest some when there are none."""
+    if not known:
+        return "this knowledge base holds none; ingest them with `kb ingest ../shared/datasets`"
+    close = difflib.get_close_matches(name, list(known), n=3)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    return f"{hint}list them with `kb datasets`"
 
 
 def metric_counts(store: Store, name: str) -> dict[str, int]:

@@ -30,7 +30,6 @@ deterministic given ``seed``; no global random state is touched.
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import math
@@ -45,7 +44,7 @@ from scipy.stats import norm  # type: ignore[import-untyped]
 
 from kb._kernels import fused_objective
 from kb._lbfgs import minimize_batch
-from kb.datasets import DEFAULT_METRIC_KEY
+from kb.datasets import DEFAULT_METRIC_KEY, dataset_hint
 from kb.errors import BadInputError, FitError
 from kb.frontier import AXES, derived_quantities
 from kb.laws import LawForm, get_form
@@ -924,17 +923,11 @@ def dataset_points(
         Point, "dataset = ?", [dataset], order_by="source_file, source_row, metric, point_id"
     )
     if not points:
-        known = _dataset_names(store)
-        if not known:
-            raise FitError(
-                f"dataset {dataset!r} has no points in this knowledge base; "
-                "ingest it first (`kb ingest ../shared/datasets`)"
-            )
-        close = difflib.get_close_matches(dataset, known, n=3)
-        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        if store.get(Dataset, dataset) is not None:
+            raise FitError(f"dataset {dataset!r} has no points in this knowledge base")
         raise FitError(
-            f"dataset {dataset!r} has no points in this knowledge base; {hint}"
-            f"`kb datasets` lists the {len(known)} it has"
+            f"dataset {dataset!r} has no points in this knowledge base; "
+            + dataset_hint(dataset, _dataset_names(store))
         )
     metrics = sorted({p.metric for p in points})
     if metric is None:

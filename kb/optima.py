@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from kb.datasets import unknown_dataset
 from kb.errors import BadInputError, KBError, NotFoundError
 from kb.records import Dataset, FitRecord, Point, stable_id
 from kb.store import Store
@@ -160,7 +161,7 @@ def fit_optima(
     names = optima_datasets(store)
     if dataset is not None:
         if store.get(Dataset, dataset) is None:
-            raise NotFoundError(f"no dataset {dataset!r}; list them with `kb datasets`")
+            raise unknown_dataset(store, dataset)
         if dataset not in names:
             raise NotFoundError(
                 f"dataset {dataset!r} has no compute-optimal metric "

@@ -17,7 +17,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kb.errors import KBError, NotFoundError, UnknownLawError
+from kb.datasets import unknown_dataset
+from kb.errors import KBError, UnknownLawError
 from kb.optima import OPTIMUM_METRICS, settings
 from kb.records import Dataset, Point, Record, stable_id
 from kb.store import Store
@@ -116,7 +117,7 @@ def plan_scoreboard(
     if datasets:
         missing = sorted(set(datasets) - set(names))
         if missing:
-            raise NotFoundError(f"no dataset {', '.join(missing)}; list them with `kb datasets`")
+            raise unknown_dataset(store, missing[0], names)
         names = [n for n in names if n in datasets]
     plan: list[Entry] = []
     for name in names:

@@ -339,7 +339,7 @@ def test_parse_count_never_raises(text: str) -> None:
 # -- read API and CLI -------------------------------------------------------------------------
 def test_read_api_errors(full: Store) -> None:
     assert [d.name for d in kd.list_datasets(full)] == sorted(ADAPTERS)
-    with pytest.raises(NotFoundError, match="no dataset named 'nope'"):
+    with pytest.raises(NotFoundError, match="no dataset 'nope'"):
         kd.get_dataset(full, "nope")
     with pytest.raises(NotFoundError, match=r"has no metric 'acc'.*loss"):
         kd.points(full, "epoch_chinchilla", metric="acc")

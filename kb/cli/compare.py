@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from typing import Any
 
@@ -19,9 +18,8 @@ from kb.cli._common import (
     reading,
     writing,
 )
+from kb.datasets import get_dataset
 from kb.derive import QUANTITIES
-from kb.errors import NotFoundError
-from kb.records import Dataset
 
 
 def _compare_json(row: Any) -> dict[str, Any]:
@@ -135,11 +133,8 @@ def scoreboard_cmd(
             )  # fmt: skip
     with reading(db_path) as store:
         rows = scoreboard(store, dataset=dataset)
-        if dataset is not None and not rows and store.get(Dataset, dataset) is None:
-            known = [d.name for d in store.select(Dataset)]
-            close = difflib.get_close_matches(dataset, known, n=3)
-            hint = f"did you mean {' or '.join(close)}? " if close else ""
-            raise NotFoundError(f"no dataset {dataset!r}; {hint}list them with `kb datasets`")
+        if dataset is not None and not rows:
+            get_dataset(store, dataset)  # an unknown name is an error, a known one unscored
     if as_json:
         emit_json(rows)
     else:
