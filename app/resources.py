@@ -101,9 +101,18 @@ def _warm_searcher(path: str, version: int, _store: Store) -> threading.Thread |
         # read of the whole index and of every paper) on each rerun of the page until the
         # store changes; the search page reports it.
         return None
-    thread = threading.Thread(target=searcher.warm, name="kb-warm-encoder", daemon=True)
+    thread = threading.Thread(
+        target=_warm_quietly, args=(searcher,), name="kb-warm-encoder", daemon=True
+    )
     thread.start()
     return thread
+
+
+def _warm_quietly(searcher: Searcher) -> None:
+    try:
+        searcher.warm()
+    except KBError:  # a model that cannot load: the search page tries again and shows why
+        return
 
 
 def prewarm_search() -> None:
