@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.listings import ParsedEntry, decode_text, parse_listing_text
+from kb.csvtext import header_delimiter
 from kb.errors import ParseError
 from kb.records import Appearance, Paper, normalize_arxiv_id, normalize_whitespace, paper_id_for
 
@@ -271,20 +272,11 @@ def _read_jsonl(source: str, fmt: str) -> Iterator[ParsedEntry]:
         raise ParseError(f"{source}:1: no records found (empty file)")
 
 
-def _delimiter(text: str) -> str:
-    """``,`` unless the header row is separated by ``;`` or tabs instead (spreadsheet exports
-    in locales where the comma is the decimal mark use ``;``)."""
-    header = text.split("\n", 1)[0].lower()
-    for sep in (",", ";", "\t"):
-        names = {h.strip().strip('"') for h in header.split(sep)}
-        if {"title", "abstract"} <= names:
-            return sep
-    return ","
-
-
 def _read_csv(source: str) -> Iterator[ParsedEntry]:
     text = decode_text(_read_bytes(source), source)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=header_delimiter(text, ("title", "abstract"))
+    )
     try:
         header = next(reader)
     except StopIteration:

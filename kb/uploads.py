@@ -22,6 +22,7 @@ import io
 import logging
 import math
 
+from kb.csvtext import header_delimiter
 from kb.errors import BadInputError
 from kb.records import Point, stable_id
 
@@ -68,14 +69,6 @@ def _number(
     return value
 
 
-def _delimiter(text: str) -> str:
-    """The separator of the header row: a comma, else a semicolon or tab if it has one."""
-    first = text.split("\n", 1)[0]
-    if "," in first:
-        return ","
-    return next((d for d in (";", "\t") if d in first), ",")
-
-
 def parse_upload(data: bytes, *, name: str = "upload.csv", dataset: str = "upload") -> list[Point]:
     """Validate an uploaded CSV and return its rows as points of dataset ``dataset``.
 
@@ -92,7 +85,7 @@ def parse_upload(data: bytes, *, name: str = "upload.csv", dataset: str = "uploa
         raise BadInputError(
             f"{name}: not UTF-8 text (byte {err.start}); save it as UTF-8 CSV"
         ) from None
-    delimiter = _delimiter(text)
+    delimiter = header_delimiter(text, ("value",))
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     comma = delimiter == ";"
     header = [h.strip() for h in (reader.fieldnames or [])]

@@ -79,3 +79,10 @@ def test_log_of_a_nonpositive_value_names_the_file_row(bad: str) -> None:
     with pytest.raises(FitError, match=rf"runs\.csv row 4, column 'value' = {bad}"):
         fit_points(points, law="power_law", x="n_params")
     fit_points(points, law="log_linear", x="n_params")  # a linear-space law takes them
+
+
+def test_a_missing_value_column_is_reported_with_the_header_split_as_written() -> None:
+    """One separator rule for uploads and listings (kb.csvtext): without the required column,
+    the header is split by the separator it uses most, so the columns found read right."""
+    with pytest.raises(BadInputError, match="columns found: n_params, loss"):
+        parse_upload(b"n_params;loss\n1e6;3,4\n", name="x.csv")
