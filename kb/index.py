@@ -462,9 +462,12 @@ def _readable(path: Path, meta: IndexMeta, file_bytes: int | None) -> bool:
         except RuntimeError:
             return False
         return bool(index.ntotal == meta.n_rows and index.d == meta.dim)
-    with path.open("rb") as fh:
-        head = fh.read(_FAISS_HEADER.size)
-        size = os.fstat(fh.fileno()).st_size
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_FAISS_HEADER.size)
+            size = os.fstat(fh.fileno()).st_size
+    except OSError:  # unreadable, or a folder of that name: not an index to trust
+        return False
     if len(head) < _FAISS_HEADER.size:
         return False
     _, dim, n_rows = _FAISS_HEADER.unpack(head)

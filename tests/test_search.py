@@ -322,6 +322,17 @@ def test_truncated_or_foreign_index_file_is_explained(
     assert "Traceback" not in result.output
 
 
+def test_an_unreadable_index_path_is_not_up_to_date(indexed: tuple[Path, HashEmbedder]) -> None:
+    """A folder where the .faiss file should be (or a file that cannot be opened) is an index
+    to rebuild, not an OSError out of the up-to-date check."""
+    db, embedder = indexed
+    path = index_path(db)
+    path.unlink()
+    path.mkdir()
+    with Store(db, read_only=True) as s:
+        assert current_index(s, db, model=embedder) is None
+
+
 @pytest.mark.parametrize("recorded", [True, False], ids=["length-recorded", "older-index"])
 @pytest.mark.parametrize("change", ["last-byte-cut", "byte-appended", "other-index"])
 def test_up_to_date_check_catches_a_damaged_file(
