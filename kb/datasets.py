@@ -20,12 +20,15 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_METRIC_KEY",
+    "dataset_hint",
     "default_metric",
     "get_dataset",
     "list_datasets",
     "metric_counts",
     "metrics",
+    "point_value",
     "points",
+    "unknown_dataset",
     "x_axes",
 ]
 
@@ -133,15 +136,29 @@ def points(
 SCALE_AXES = ("compute_flops", "n_params", "n_tokens")
 
 
+def point_value(p: Point, name: str) -> float | None:
+    """A point's value of column ``name`` (a field or a numeric ``extras`` key), or None; a
+    missing ``n_tokens`` or ``compute_flops`` is derived through C = 6ND when the other two are
+    known."""
+    if name == "n_tokens" and p.n_tokens is None and p.compute_flops and p.n_params:
+        return p.compute_flops / (6.0 * p.n_params)
+    if name == "compute_flops" and p.compute_flops is None and p.n_params and p.n_tokens:
+        return 6.0 * p.n_params * p.n_tokens
+    value = getattr(p, name, None) if name in Point.model_fields else p.extras.get(name)
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def x_axes(pts: list[Point]) -> list[str]:
     """Columns a single-input law can be fitted against: the scale columns, then every numeric
     ``extras`` key that all points carry (e.g. ``train_set_size`` for caballero2022_bnsl, whose
     points have no N, D or C). Scale columns come first, those every point has before the rest.
     """
-    from kb.fit import _point_value
 
     def complete(name: str) -> bool:
-        return bool(pts) and all(_point_value(p, name) is not None for p in pts)
+        return bool(pts) and all(point_value(p, name) is not None for p in pts)
 
     shared = set.intersection(*(set(p.extras) for p in pts)) if pts else set()
     extra = sorted(k for k in shared if k not in SCALE_AXES and complete(k))

@@ -44,7 +44,7 @@ from scipy.stats import norm  # type: ignore[import-untyped]
 
 from kb._kernels import fused_objective
 from kb._lbfgs import minimize_batch
-from kb.datasets import DEFAULT_METRIC_KEY, dataset_hint
+from kb.datasets import DEFAULT_METRIC_KEY, dataset_hint, point_value
 from kb.errors import BadInputError, FitError
 from kb.frontier import AXES, derived_quantities
 from kb.laws import LawForm, get_form
@@ -793,7 +793,7 @@ def points_to_arrays(
     cols: dict[str, list[float | None]] = {}
     for name in form.inputs:
         field_name = x if name == "x" else name
-        cols[name] = [_point_value(p, field_name) for p in points]
+        cols[name] = [point_value(p, field_name) for p in points]
     for name, values in cols.items():
         missing = [i for i, v in enumerate(values) if v is None]
         if missing:
@@ -805,7 +805,7 @@ def points_to_arrays(
             )
     X = {k: np.array(v, dtype=float) for k, v in cols.items()}
     for axis in ("compute_flops", "n_params", "n_tokens"):  # for holdouts along other axes
-        vals = [_point_value(p, axis) for p in points]
+        vals = [point_value(p, axis) for p in points]
         if axis not in X and all(v is not None for v in vals):
             X[axis] = np.array(vals, dtype=float)
     y = np.array([p.value for p in points], dtype=float)
@@ -814,18 +814,6 @@ def points_to_arrays(
         None if all(k is None for k in keys) else [k or f"point-{i}" for i, k in enumerate(keys)]
     )
     return X, y, groups
-
-
-def _point_value(p: Point, name: str) -> float | None:
-    if name == "n_tokens" and p.n_tokens is None and p.compute_flops and p.n_params:
-        return p.compute_flops / (6.0 * p.n_params)
-    if name == "compute_flops" and p.compute_flops is None and p.n_params and p.n_tokens:
-        return 6.0 * p.n_params * p.n_tokens
-    value = getattr(p, name, None) if name in Point.model_fields else p.extras.get(name)
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def fit_points(
