@@ -42,6 +42,7 @@ from kb.records import Appearance, Paper, normalize_whitespace, paper_id_for
 
 __all__ = [
     "CHROME_LINES",
+    "MAX_COUNT",
     "TITLE_MAX_CHARS",
     "ListingEntry",
     "ParsedEntry",
@@ -53,6 +54,8 @@ __all__ = [
 ]
 
 TITLE_MAX_CHARS = 300
+MAX_COUNT = 2**31 - 1
+"""Largest author count or upvote number read: the store keeps them as 32-bit integers."""
 FORMAT = "listing"
 
 # Exact lines of page chrome (banners and headings); never paper titles.
@@ -247,7 +250,7 @@ def _read_meta(
 
     first = text(pos)
     if first is not None and (m := _AUTHORS.match(first)):
-        n_authors = int(m["n"])
+        n_authors = _count(m["n"], f"{source}:{units[pos].line}", "author count")
         pos += 1
     elif first is not None and text(pos + 1) == _DOT and not is_metadata_line(first):
         org = first
@@ -269,7 +272,7 @@ def _read_meta(
     if (d := text(pos)) is not None and (m := _DATE.match(d)):
         where = f"{source}:{units[pos].line}"
         raw_date = f"{m['mon']} {m['day']}" + (f", {m['year']}" if m["year"] else "")
-        upvotes = int(m["up"]) if m["up"] else None
+        upvotes = _count(m["up"], where, "upvote number") if m["up"] else None
         published = _parse_date(m, where)
         pos += 1
     entry = ListingEntry(
@@ -281,6 +284,15 @@ def _read_meta(
         upvotes=upvotes,
     )
     return entry, published, pos
+
+
+def _count(digits: str, where: str, what: str) -> int:
+    """A count printed in a metadata line; larger than the store holds is an error, not a
+    DuckDB conversion traceback at the end of ``kb ingest``."""
+    value = int(digits)
+    if value > MAX_COUNT:
+        raise ParseError(f"{where}: {what} {digits} is too large; expected at most {MAX_COUNT}")
+    return value
 
 
 def _to_parsed(

@@ -34,6 +34,8 @@ from kb.records import Claim, Exponent, Paper, stable_id
 
 __all__ = [
     "EXTRACTOR_VERSION",
+    "MAX_ABSTRACT_CHARS",
+    "MAX_SENTENCES",
     "VARIABLE_MODEL_TAG",
     "Extraction",
     "PaperReading",
@@ -74,6 +76,12 @@ _OPTIMAL_SETTINGS = frozenset({"optimal_hyperparameter", "optimal_model_size"})
 
 MAX_ABSTRACT_CHARS = 20_000
 """Abstracts are a few thousand characters; beyond this only the first part is read."""
+
+MAX_SENTENCES = 200
+"""Only the first this many sentences are read. An arXiv abstract (at most 1,920 characters)
+has a few dozen at most; 20,000 characters of one-word sentences ("1. 1. 1. ...") are ~6,000,
+and at a fraction of a millisecond each (every cue is tried on every sentence) one such
+abstract took seconds."""
 
 
 @dataclass(frozen=True)
@@ -281,7 +289,7 @@ def _resolve(responses: list[str], named: list[str]) -> list[str]:
 def explain(paper: Paper) -> list[SentenceReading]:
     """Every sentence of the abstract with the cues that fired on it."""
     text = paper.abstract[:MAX_ABSTRACT_CHARS]
-    return [read_sentence(text, s, e) for s, e in sentence_spans(text)]
+    return [read_sentence(text, s, e) for s, e in sentence_spans(text)[:MAX_SENTENCES]]
 
 
 def extract(paper: Paper, *, model: VariableModel | None = None) -> Extraction:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from ingest.claims.prefilter import search_end
+
 __all__ = ["MAX_SENTENCE_CHARS", "sentence_spans"]
 
 MAX_SENTENCE_CHARS = 2000
@@ -28,7 +30,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     start = 0
     for match in _BREAK.finditer(text):
         end = match.end()
-        if _ABBREV.search(text[start : match.start()]):
+        if search_end(_ABBREV, text, start, match.start()):
             continue
         _add(text, start, end, spans)
         start = end
