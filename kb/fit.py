@@ -124,9 +124,14 @@ class FitResult:
     derived: dict[str, float]
     objective: float
     n_points: int
+    # Starts of the point fit's multi-start grid (not bootstrap refits).
     n_starts: int
+    # How many of those grid starts converged (batch-stage starts that converged with a finite
+    # objective; pruned starts count as not converged, and a polished start scipy reports
+    # converged counts). Nothing to do with the bootstrap: see n_boot and n_boot_failed.
     n_converged: int
     seed: int
+    # Bootstrap resamples asked for (each is one refit).
     n_boot: int
     residuals: FloatArray = field(repr=False)
     # Bootstrap refits that did not converge (left out of the intervals and boot_sd).
@@ -150,7 +155,12 @@ class FitResult:
         return self.form.predict(self.theta, X)
 
     def to_json(self) -> dict[str, Any]:
-        """A plain-JSON summary (what ``kb fit --json`` prints)."""
+        """A plain-JSON summary (what ``kb fit --json`` prints).
+
+        ``n_starts`` / ``n_converged`` count the point fit's grid starts and those that converged;
+        ``n_starts_converged`` repeats ``n_converged`` under a name that says so. ``n_boot`` /
+        ``n_boot_failed`` / ``n_boot_converged`` count the bootstrap refits.
+        """
         return {
             "law": self.law,
             "recipe": self.recipe,
@@ -161,8 +171,10 @@ class FitResult:
             "n_points": self.n_points,
             "n_starts": self.n_starts,
             "n_converged": self.n_converged,
+            "n_starts_converged": self.n_converged,
             "n_boot": self.n_boot,
             "n_boot_failed": self.n_boot_failed,
+            "n_boot_converged": self.n_boot - self.n_boot_failed,
             "seed": self.seed,
             "holdout": self.holdout,
             "options": self.options,
@@ -438,6 +450,29 @@ def _likelihood_fit(
     return np.asarray(out.x[:-1], dtype=float), math.exp(float(out.x[-1])), float(out.fun)
 
 
+def _point_estimate(
+    form: LawForm,
+    logX: Mapping[str, FloatArray],
+    target: FloatArray,
+    recipe: Recipe,
+) -> tuple[FloatArray, float, int, int, dict[str, Any]]:
+    """The recipe's point estimate: the grid fit, then (``huber_likelihood``) the likelihood fit.
+
+    Returns fit-space parameters, their objective, the number of grid starts, how many of them
+    converged, and options to report (``grid_fit`` and ``scale`` for the likelihood estimator).
+    The main fit and the held-out refit both call this, so both use the same estimator.
+    """
+    theta, obj, n_starts, n_conv = _multistart(form, logX, target, recipe)
+    extra: dict[str, Any] = {}
+    if recipe.estimator == "huber_likelihood":
+        extra["grid_fit"] = {"params": form.published(theta), "objective": obj}
+        theta, sigma, obj = _likelihood_fit(
+            form, logX, target, recipe, _recipe_start(form, recipe, theta)
+        )
+        extra["scale"] = sigma
+    return theta, obj, n_starts, n_conv, extra
+
+
 def _recipe_start(form: LawForm, recipe: Recipe, fallback: FloatArray) -> FloatArray:
     """The recipe's fit-space start for ``form`` (``Recipe.starts``), else ``fallback``."""
     start = recipe.starts.get(form.name)
@@ -584,14 +619,7 @@ def fit_arrays(
         )
     _check_varies(raw, yv, form)
     _, logX, target = _prepare(raw, yv, form)
-    theta, obj, n_starts, n_conv = _multistart(form, logX, target, rec)
-    extra: dict[str, Any] = {}
-    if rec.estimator == "huber_likelihood":
-        extra["grid_fit"] = {"params": form.published(theta), "objective": obj}
-        theta, sigma, obj = _likelihood_fit(
-            form, logX, target, rec, _recipe_start(form, rec, theta)
-        )
-        extra["scale"] = sigma
+    theta, obj, n_starts, n_conv, extra = _point_estimate(form, logX, target, rec)
     pred = form.predict_fit_space(theta, logX)
     params = form.published(theta)
     derived = {
@@ -736,10 +764,13 @@ def holdout_check(
 ) -> dict[str, Any]:
     """Fit on points below the (1 − fraction) quantile of ``axis``; score the rest.
 
-    Returns axis, column (what was split on: compute_flops, 6ND, or ``x`` for a single-input
-    form's input when the data has no compute), fraction, threshold, n_train, n_test, rmse (in
-    the form's residual space: log units for losses), mean and max relative error of the
-    predicted values.
+    The training points are fitted with the recipe's own point estimate (``_point_estimate``: the
+    grid fit, then the likelihood fit for ``estimator = 'huber_likelihood'`` recipes such as
+    epoch), the same estimator as the main fit. Returns axis, column (what was split on:
+    compute_flops, 6ND, or ``x`` for a single-input form's input when the data has no compute),
+    fraction, threshold, n_train, n_test, rmse (in the form's residual space: log units for
+    losses), space, estimator (the recipe's), mean and max relative error of the predicted
+    values.
     """
     column, vals = _axis_values({**(scales or {}), **raw}, holdout.axis)
     threshold = float(np.quantile(vals, 1.0 - holdout.fraction))
@@ -754,8 +785,10 @@ def holdout_check(
         )
     train = {k: v[~test] for k, v in raw.items()}
     _, logX, target = _prepare(train, y[~test], form)
+    # ``raw`` and ``y`` have already been through the recipe's point filter; the training subset is
+    # not filtered again, but it gets the recipe's own estimator (e.g. epoch's likelihood fit).
     plain = recipe.model_copy(update={"drop_highest": 0})
-    theta, _, _, _ = _multistart(form, logX, target, plain)
+    theta, _, _, _, _ = _point_estimate(form, logX, target, plain)
     pred = form.predict(theta, {k: v[test] for k, v in raw.items()})
     actual = y[test]
     resid = np.log(actual) - np.log(pred) if form.space == "log" else actual - pred
@@ -769,6 +802,7 @@ def holdout_check(
         "n_test": n_test,
         "rmse": float(np.sqrt(np.mean(resid**2))),
         "space": form.space,
+        "estimator": recipe.estimator,
         "mean_rel_error": float(np.mean(rel)),
         "max_rel_error": float(np.max(rel)),
     }

@@ -364,6 +364,42 @@ def test_holdout_reports_error_and_counts() -> None:
     assert res.holdout["axis"] == "n_params"
 
 
+def test_holdout_refit_uses_the_recipes_estimator() -> None:
+    """With --recipe epoch the held-out refit is Epoch's likelihood fit, not the grid optimum."""
+    X, y, _ = _chin_data()
+    res = fit_arrays(X, y, law="chinchilla", recipe="epoch", holdout=Holdout("compute", 0.25))
+    h = res.holdout
+    assert h is not None
+    # The same refit by hand: the recipe's filter on all points, then a split at the compute
+    # quantile, then the epoch recipe (filter already applied) on the training points only.
+    keep = np.sort(np.argsort(y, kind="stable")[: y.size - 5])
+    N, D, yk = X["n_params"][keep], X["n_tokens"][keep], y[keep]
+    compute = 6.0 * N * D
+    test = compute >= float(np.quantile(compute, 0.75))
+    assert (h["n_train"], h["n_test"]) == (int((~test).sum()), int(test.sum()))
+    epoch = RECIPES["epoch"].model_copy(update={"drop_highest": 0})
+    train = fit_arrays({"n_params": N[~test], "n_tokens": D[~test]}, yk[~test], law="chinchilla",
+                       recipe=epoch)  # fmt: skip
+    pred = train.predict({"n_params": N[test], "n_tokens": D[test]})
+    rmse = float(np.sqrt(np.mean((np.log(yk[test]) - np.log(pred)) ** 2)))
+    assert h["rmse"] == pytest.approx(rmse, rel=1e-9)
+    assert h["estimator"] == "huber_likelihood"
+    # ... and it differs from the grid optimum the held-out check used to refit with.
+    grid = train.options["grid_fit"]["params"]
+    assert grid != pytest.approx(train.params, rel=1e-6)
+
+
+def test_fit_json_says_what_its_counts_count() -> None:
+    X, y, runs = _chin_data()
+    res = fit_arrays(X, y, law="chinchilla", n_boot=20, seed=1, groups=runs)
+    data = res.to_json()
+    assert data["n_starts"] == FORMS["chinchilla"].grid({}, np.ones(1), None).shape[0]
+    assert data["n_starts_converged"] == data["n_converged"] == res.n_converged
+    assert 1 <= data["n_starts_converged"] <= data["n_starts"]
+    assert data["n_boot"] == 20
+    assert data["n_boot_converged"] == data["n_boot"] - data["n_boot_failed"]
+
+
 def _points(dataset: str = "toy") -> list[Point]:
     X, y, runs = _chin_data()
     return [
@@ -451,7 +487,7 @@ def test_cli_fit_json_shape(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout.strip().splitlines()[-1])
     for key in ("params", "intervals", "derived", "objective", "n_points", "n_starts",
-                "n_converged", "holdout"):  # fmt: skip
+                "n_converged", "n_starts_converged", "n_boot_converged", "holdout"):  # fmt: skip
         assert key in data
     assert data["holdout"]["n_test"] >= 1
     with Store(db, read_only=True) as s:

@@ -91,6 +91,22 @@ def test_hoffmann_has_all_three_approaches(shipped: list[ReportedLaw]) -> None:
     assert epoch.dataset == "epoch_chinchilla"
 
 
+def test_muennighoff_params_are_the_papers_printed_fit(shipped: list[ReportedLaw]) -> None:
+    """Muennighoff et al. print the C4 fit in log space (appendix 'C4 Scaling Coefficients'):
+    a = 6.255414, b = 7.3049974, e = 0.6254804, alpha = beta = 0.3526596; and R_N* = 5.309743,
+    R_D* = 15.387756. The registry's A, B, E must be their exponentials (to the digits kept)."""
+    import math
+
+    law = {law.law_id: law for law in shipped}["muennighoff2023_data_constrained"]
+    p = law.params
+    assert p["A"] == pytest.approx(math.exp(6.255414), rel=5e-5)
+    assert p["B"] == pytest.approx(math.exp(7.3049974), rel=5e-5)
+    assert p["E"] == pytest.approx(math.exp(0.6254804), rel=5e-5)
+    assert p["alpha"] == p["beta"] == pytest.approx(0.3526596, rel=5e-5)
+    assert p["R_N_star"] == pytest.approx(5.309743, rel=5e-5)
+    assert p["R_D_star"] == pytest.approx(15.387756, rel=5e-5)
+
+
 def test_derived_exponents_consistent(shipped: list[ReportedLaw]) -> None:
     for law in shipped:
         a, b = law.derived.get("a"), law.derived.get("b")

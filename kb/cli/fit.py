@@ -69,6 +69,14 @@ def fit_cmd(
     One setting of a dataset that holds several (points counted in other ways are refused):
       kb fit porian2024_discrepancies --law compute_optimal --metric n_opt \\
         --setting '{"dataset": "rw", "setting": "Reproducing Kaplan et al."}'
+
+    \b
+    Counts in --json:
+      n_starts, n_converged   starts of the point fit's multi-start grid, and how many converged
+      n_starts_converged      the same as n_converged, named for what it counts
+      n_boot, n_boot_failed   bootstrap refits asked for, and those that did not converge
+      n_boot_converged        n_boot - n_boot_failed: the refits the intervals use
+    --holdout refits the smaller scales with the recipe's own estimator (holdout.estimator).
     """
     from kb.fit import Holdout, fit_dataset  # imports scipy: only when fitting
 
@@ -102,7 +110,7 @@ def fit_cmd(
         click.echo(f"setting {setting_label(chosen)}")
     click.echo(
         f"metric {result.options.get('metric')}; objective {result.objective:.6g}; "
-        f"{result.n_points} points; {result.n_converged}/{result.n_starts} starts converged"
+        f"{result.n_points} points; {result.n_converged}/{result.n_starts} grid starts converged"
     )
     if result.n_boot_failed:
         left = result.n_boot - result.n_boot_failed
