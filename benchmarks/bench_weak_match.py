@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import statistics
 import sys
 import tempfile
@@ -46,7 +47,7 @@ FOLDS = 5
 def choose_threshold(pos: list[float], neg: list[float]) -> float:
     """The declared rule: minimise 5 x false alarms + misses; ties to the lowest threshold."""
     values = sorted(set(pos) | set(neg))
-    candidates = [values[0] - 1e-6] + [(a + b) / 2 for a, b in zip(values, values[1:])]
+    candidates = [values[0] - 1e-6] + [(a + b) / 2 for a, b in itertools.pairwise(values)]
     candidates.append(values[-1] + 1e-6)
 
     def cost(t: float) -> float:
@@ -119,8 +120,10 @@ def main() -> None:
     print(f"  in-sample: false alarms on dev {pct(fa, len(s_dev))}, "
           f"negatives detected {pct(det, len(s_neg))}")  # fmt: skip
     cv_fa, cv_det, chosen = cross_validate(s_dev, s_neg)
-    print(f"  {FOLDS}-fold CV: false alarms on dev {pct(cv_fa, len(s_dev))}, negatives detected "
-          f"{pct(cv_det, len(s_neg))} (fold thresholds {', '.join(f'{c:.3f}' for c in chosen)})")
+    print(
+        f"  {FOLDS}-fold CV: false alarms on dev {pct(cv_fa, len(s_dev))}, negatives detected "
+        f"{pct(cv_det, len(s_neg))} (fold thresholds {', '.join(f'{c:.3f}' for c in chosen)})"
+    )
     held_fa = sum(s < t for s in s_held)
     print(f"  held-out (never used to choose): false alarms {pct(held_fa, len(s_held))}")
     for kind in sorted({q["kind"] for q in neg}):
@@ -129,14 +132,18 @@ def main() -> None:
     lang_pos = [looks_non_english(q["query"]) for q in dev + held]
     lang_neg = [looks_non_english(q["query"]) for q in neg]
     non_en = [i for i, q in enumerate(neg) if q["kind"] == "non_english"]
-    print("language check (fixed rule): false alarms on dev + held-out "
-          f"{pct(sum(lang_pos), len(lang_pos))}; non-English negatives flagged "
-          f"{pct(sum(lang_neg[i] for i in non_en), len(non_en))}; English negatives flagged "
-          f"{pct(sum(lang_neg) - sum(lang_neg[i] for i in non_en), len(neg) - len(non_en))}")
+    print(
+        "language check (fixed rule): false alarms on dev + held-out "
+        f"{pct(sum(lang_pos), len(lang_pos))}; non-English negatives flagged "
+        f"{pct(sum(lang_neg[i] for i in non_en), len(non_en))}; English negatives flagged "
+        f"{pct(sum(lang_neg) - sum(lang_neg[i] for i in non_en), len(neg) - len(non_en))}"
+    )
     notice_pos = sum(s < t or lang for s, lang in zip(s_dev + s_held, lang_pos, strict=True))
     notice_neg = sum(s < t or lang for s, lang in zip(s_neg, lang_neg, strict=True))
-    print(f"any notice (weak or not English): real queries {pct(notice_pos, len(lang_pos))}, "
-          f"negatives {pct(notice_neg, len(neg))}")
+    print(
+        f"any notice (weak or not English): real queries {pct(notice_pos, len(lang_pos))}, "
+        f"negatives {pct(notice_neg, len(neg))}"
+    )
     for q, s, lang in zip(neg, s_neg, lang_neg, strict=True):
         if s >= t and not lang:
             print(f"  missed {q['nid']} ({q['kind']}) {s:.3f}: {q['query']}")
@@ -145,7 +152,7 @@ def main() -> None:
             print(f"  real query near or under t: {q['qid']} {s:.3f}: {q['query']}")
     if args.write:
         rule = MatchRule(
-            encoder=encoder.name, dim=encoder.dim, threshold=round(t, 4),
+            encoder=encoder.name, dim=encoder.dim, threshold=t,
             chosen_by=f"benchmarks/bench_weak_match.py: min 5 x false alarms + misses on "
             f"{DEV.name} ({len(s_dev)}) and {NEGATIVES.name} ({len(s_neg)})",
         )  # fmt: skip

@@ -41,15 +41,14 @@ DEFAULT_MATCH_RULE = Path(__file__).resolve().parent.parent / "data" / "weak_mat
 
 # Common function words of French, Spanish, German, Italian and Portuguese that are not English
 # words (nor usual in English queries). Fixed before measuring; see data/eval/README.md.
-_FOREIGN_WORDS = frozenset(
-    """
+_FOREIGN_TEXT = """
     le la les des du de d l un une et est dans pour par sur avec sans qui que quoi au aux ces
     el los las del en para por una unos unas es cuando como más menos pero
     der das dem und ist sind für von zu bei oder nicht ein eine einer wie
     il lo gli di nel nella delle degli che sono uno dei
     os dos das não
-    """.split()
-)
+"""
+_FOREIGN_WORDS = frozenset(_FOREIGN_TEXT.split())
 
 
 class MatchRule(BaseModel):
@@ -115,7 +114,7 @@ def looks_non_english(query: str) -> bool:
         return True
     words = [
         w.strip(".,;:!?¿¡()[]\"'«»").lower()
-        for w in query.replace("'", " ").replace("’", " ").split()
+        for w in query.replace("'", " ").replace("\u2019", " ").split()
     ]
     words = [w for w in words if any(c.isalpha() for c in w)]
     foreign = sum(w in _FOREIGN_WORDS or any(c.isalpha() and not c.isascii() for c in w)
