@@ -8,13 +8,13 @@ Signal: ``SearchResults.match_score``, the best cosine between the query vector 
 query adapter, as the search scores it) and any sentence or whole-paper row of the index (fused
 search, no filters). A query is flagged weak when the signal is below the threshold t.
 
-Declared rule (data/eval/README.md, "Negative queries"): positives are the development queries
-(data/eval/search_dev.jsonl); the held-out queries (search_heldout.jsonl) are only scored, as
-that file's rules say; negatives are data/eval/search_offtopic.jsonl. Candidate thresholds are
-the midpoints between consecutive distinct signal values (and one below all of them); t
-minimises 5 x (positives flagged) + 1 x (negatives not flagged), ties to the lowest t. It is
-cross-validated over 5 folds (every fifth query of each file, in file order): chosen on four,
-scored on the fifth, figures pooled. The shipped t is the one chosen on all of them.
+Declared rule (data/eval/README.md, "`search_offtopic.jsonl`"): positives are the development
+queries (data/eval/search_dev.jsonl); the held-out queries (search_heldout.jsonl) are only
+scored, as that file's rules say; negatives are data/eval/search_offtopic.jsonl. Candidate
+thresholds are the midpoints between consecutive distinct signal values (and one below all of
+them); t minimises 5 x (positives flagged) + 1 x (negatives not flagged), ties to the lowest t.
+It is cross-validated over 5 folds (every fifth query of each file, in file order): chosen on
+four, scored on the fifth, figures pooled. The shipped t is the one chosen on all of them.
 
 The language check (kb.match.looks_non_english) is a fixed rule, not fitted: its false alarms on
 dev + held-out and its detection of the non-English negatives are printed beside.
