@@ -223,3 +223,21 @@ def test_search_page_shows_the_notice_above_the_results(indexed_app_db: Path) ->
     assert not at.exception
     assert not [w.value for w in at.warning if "No close match" in w.value]
     assert at.get("page_link")
+
+
+def test_the_negative_queries_are_well_formed_and_not_real_queries() -> None:
+    root = Path(__file__).resolve().parent.parent / "data" / "eval"
+    rows = [json.loads(x) for x in (root / "search_offtopic.jsonl").read_text().splitlines()]
+    real = {
+        json.loads(x)["qid"]: json.loads(x)["query"].lower()
+        for name in ("search_dev.jsonl", "search_heldout.jsonl")
+        for x in (root / name).read_text().splitlines()
+    }
+    assert [r["nid"] for r in rows] == [f"n{i:02d}" for i in range(1, len(rows) + 1)]
+    assert {r["kind"] for r in rows} == {"offtopic", "near_topic", "non_english"}
+    for r in rows:
+        assert set(r) <= {"nid", "kind", "lang", "query", "source_qid"}, r
+        assert r["query"].strip(), r
+        assert r["query"].lower() not in real.values(), r
+        assert (r["lang"] == "en") == (r["kind"] != "non_english"), r
+        assert r.get("source_qid", "q01") in real, r
