@@ -25,7 +25,8 @@ score (fused columns and semantic-only search) uses the query vector through the
 for abstracts outside the seed corpus, that moves lay wording nearer the papers' own; it applies
 only to the encoder it was fitted for.
 
-This module keeps the searcher itself (``Searcher``, ``Hit``, ``Tuning``, ``LEARNED_WEIGHTS``,
+This module keeps the searcher itself (``Searcher``, ``Hit``, ``SearchResults`` (the hits with
+the "no close match" decision of ``kb.match``), ``Tuning``, ``LEARNED_WEIGHTS``,
 the feature matrix, the fusions and snippets). The tokenizer, the BM25 field indexes and the
 RM3 keyword feedback live in ``kb.keyword``; the FAISS row-to-paper maps, per-paper cosines,
 Rocchio feedback and nearest papers in ``kb.semantic``; the filter model in ``kb.filters``.
