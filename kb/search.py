@@ -25,7 +25,8 @@ score (fused columns and semantic-only search) uses the query vector through the
 for abstracts outside the seed corpus, that moves lay wording nearer the papers' own; it applies
 only to the encoder it was fitted for.
 
-This module keeps the searcher itself (``Searcher``, ``Hit``, ``Tuning``, ``LEARNED_WEIGHTS``,
+This module keeps the searcher itself (``Searcher``, ``Hit``, ``SearchResults`` (the hits with
+the "no close match" decision of ``kb.match``), ``Tuning``, ``LEARNED_WEIGHTS``,
 the feature matrix, the fusions and snippets). The tokenizer, the BM25 field indexes and the
 RM3 keyword feedback live in ``kb.keyword``; the FAISS row-to-paper maps, per-paper cosines,
 Rocchio feedback and nearest papers in ``kb.semantic``; the filter model in ``kb.filters``.
@@ -55,6 +56,7 @@ from kb.index import TERM_MIN_DF, IndexRow, LoadedIndex, open_index
 from kb.keyword import tokenize
 from kb.keyword_cache import keyword_fields, open_keyword_index
 from kb.lay_view import lay_view
+from kb.match import MatchRule, default_match_rule_path, looks_non_english, match_notice
 from kb.query_adapter import QueryAdapter, default_adapter_path
 from kb.query_kind import DEFAULT_MODEL as DEFAULT_KIND_MODEL
 from kb.query_kind import KINDS, QueryKindModel
@@ -91,6 +93,7 @@ __all__ = [
     "Hit",
     "Mode",
     "SearchFilters",
+    "SearchResults",
     "Searcher",
     "Tuning",
     "check_query",
@@ -115,6 +118,52 @@ class Hit(BaseModel):
     snippet_field: Literal["abstract", "title"] = "abstract"
     year: int | None = None
     domain: str | None = None
+
+
+class SearchResults(list[Hit]):
+    """The hits of one search, best first (a list, as ``search`` always returned), and whether
+    anything close was found (``kb.match``).
+
+    ``match_score`` is the best cosine between the query (through the query adapter) and any
+    sentence or whole-paper row of the papers the search could return; ``weak_match`` is
+    ``match_score < threshold``; ``not_english`` says the query does not look like English
+    (``kb.match.looks_non_english``). All three are None / False when not decided: keyword-only
+    search (no query vector), or an embedding model the rule file (``Tuning.match_rule``) was
+    not fitted for. ``notice`` is the one line to show above the results, or None.
+    """
+
+    def __init__(
+        self,
+        hits: Sequence[Hit] = (),
+        *,
+        match_score: float | None = None,
+        threshold: float | None = None,
+        not_english: bool = False,
+    ):
+        super().__init__(hits)
+        self.match_score = match_score
+        self.threshold = threshold
+        self.weak_match: bool | None = (
+            None if match_score is None or threshold is None else match_score < threshold
+        )
+        self.not_english = not_english
+
+    @property
+    def notice(self) -> str | None:
+        """One line saying the results may not be about the query, or None."""
+        return match_notice(
+            weak_match=self.weak_match, not_english=self.not_english,
+            score=self.match_score, threshold=self.threshold,
+        )  # fmt: skip
+
+    def match_fields(self) -> dict[str, object]:
+        """``weak_match``, ``match_score``, ``not_english`` and ``notice``, for JSON output."""
+        return {
+            "weak_match": self.weak_match,
+            "match_score": None if self.match_score is None else round(self.match_score, 4),
+            "not_english": self.not_english,
+            "notice": self.notice,
+        }
 
 
 # Fitted by `benchmarks/fit_search_weights.py` (pairwise logistic regression, L2 0.1, 0.03 on
@@ -202,6 +251,10 @@ class Tuning:
     # whether that column is multiplied by P(paraphrase | query) (kb.query_kind).
     term_translation: str = str(DEFAULT_TRANSLATION)
     translation_gated: bool = False
+    # The weak-match rule (kb.match: threshold on the best sentence cosine, and whether to say
+    # the model reads English); "" for none; default $KB_WEAK_MATCH or the shipped
+    # data/weak_match.json. Used only with the encoder it was fitted for.
+    match_rule: str = field(default_factory=default_match_rule_path)
 
 
 class Searcher:
@@ -227,6 +280,7 @@ class Searcher:
         self._kind_model: QueryKindModel | None = None  # loaded on first use
         self._adapter: tuple[str, QueryAdapter] | None = None  # (path, adapter), on first use
         self._translation: tuple[str, TermTranslation] | None = None  # loaded on first use
+        self._match_rule: tuple[str, MatchRule] | None = None  # loaded on first use
         self._lay: tuple[FloatMatrix, NDArray[np.bool_]] | None = None  # lay-view vectors
         self._lay_texts: list[str] | None = None  # built on first use
         self.papers = (
@@ -306,8 +360,9 @@ class Searcher:
         k: int = 10,
         filters: SearchFilters | None = None,
         mode: Mode = "fused",
-    ) -> list[Hit]:
-        """The ``k`` best papers for ``query``, best first.
+    ) -> SearchResults:
+        """The ``k`` best papers for ``query``, best first, with whether anything close was
+        found (:class:`SearchResults`: a list of hits with ``weak_match`` and its score).
 
         Raises:
             BadInputError: empty query, text that is not UTF-8, ``k`` < 1, or an unknown mode.
@@ -324,16 +379,20 @@ class Searcher:
         with _BLAS.limit(limits=1, user_api="blas"):
             return self._search(query, k, filters, mode)
 
-    def _search(self, query: str, k: int, filters: SearchFilters | None, mode: Mode) -> list[Hit]:
+    def _search(
+        self, query: str, k: int, filters: SearchFilters | None, mode: Mode
+    ) -> SearchResults:
         allowed = self._allowed(filters)
         n = len(self.papers)
         qvec = self._encode(query) if mode != "keyword" else None
+        # Computed once: the semantic columns and the weak-match score share them.
+        parts = self._semantic_parts(qvec, allowed) if qvec is not None else None
         kw: FloatMatrix | None = None  # the learned fusion computes its own keyword columns
         if mode == "fused" and self.tuning.fusion == "learned" and qvec is not None:
-            scores = self._learned_scores(query, qvec, allowed)
+            scores = self._learned_scores(query, qvec, allowed, parts)
         else:
             kw = self._keyword_scores(query) if mode != "semantic" else np.zeros(n, np.float32)
-            sem = self._semantic_scores(qvec, allowed) if qvec is not None else None
+            sem = self._semantic_scores(qvec, allowed, parts) if qvec is not None else None
             scores = self._combine(kw, sem, mode)
             if mode == "fused":
                 scores = scores + self._priors(query)
@@ -345,7 +404,15 @@ class Searcher:
         if mode == "keyword" and kw is not None:
             order = [i for i in order if kw[i] > 0]
         terms = frozenset(tokenize(query) + tokenize(" ".join(expand_query(query))))
-        return [self._hit(i, float(scores[i]), terms, qvec) for i in order]
+        hits = [self._hit(i, float(scores[i]), terms, qvec) for i in order]
+        rule = self.match_rule if qvec is not None else None
+        if rule is None or parts is None or not n or allowed == []:
+            return SearchResults(hits)
+        sent_sim = parts[1]  # papers outside ``allowed`` hold the lowest cosine fetched
+        return SearchResults(
+            hits, match_score=float(sent_sim.max()), threshold=rule.threshold,
+            not_english=rule.english_only and looks_non_english(query),
+        )  # fmt: skip
 
     def related(self, paper_id: str, k: int = 5) -> list[Hit]:
         """Papers whose whole-text vectors are nearest to this paper's, itself excluded.
@@ -469,6 +536,18 @@ class Searcher:
         return adapter if adapter.fits(self.embedder.name, self.embedder.dim) else None
 
     @property
+    def match_rule(self) -> MatchRule | None:
+        """The weak-match rule of ``tuning.match_rule`` (None: none configured, or fitted for
+        another encoder than the query encoder), loaded on first use."""
+        path = self.tuning.match_rule
+        if not path:
+            return None
+        if self._match_rule is None or self._match_rule[0] != path:
+            self._match_rule = (path, MatchRule.load(path))
+        rule = self._match_rule[1]
+        return rule if rule.fits(self.embedder.name, self.embedder.dim) else None
+
+    @property
     def term_translation(self) -> TermTranslation:
         """The term-translation table of ``tuning.term_translation``, loaded on first use."""
         path = self.tuning.term_translation
@@ -518,8 +597,13 @@ class Searcher:
         weights = {"title": t.w_title, "abstract": t.w_abstract, "claims": t.w_claims}
         return self.keyword.query_scores(query, weights, expand=t.expand, w_expansion=t.w_expansion)
 
-    def _semantic_scores(self, qvec: FloatMatrix, allowed: list[int] | None) -> FloatMatrix:
-        paper_sim, sent_sim = self._semantic_parts(qvec, allowed)
+    def _semantic_scores(
+        self,
+        qvec: FloatMatrix,
+        allowed: list[int] | None,
+        parts: tuple[FloatMatrix, FloatMatrix] | None = None,
+    ) -> FloatMatrix:
+        paper_sim, sent_sim = parts or self._semantic_parts(qvec, allowed)
         a = self.tuning.paper_vs_sentence
         return a * paper_sim + (1 - a) * sent_sim
 
@@ -530,7 +614,11 @@ class Searcher:
         return self.semantic.parts(self.semantic_query(qvec), allowed, self.tuning.semantic_depth)
 
     def _learned_scores(
-        self, query: str, qvec: FloatMatrix, allowed: list[int] | None
+        self,
+        query: str,
+        qvec: FloatMatrix,
+        allowed: list[int] | None,
+        parts: tuple[FloatMatrix, FloatMatrix] | None = None,
     ) -> FloatMatrix:
         w = np.asarray(self.tuning.weights, dtype=np.float32)
         if w.shape != (len(FEATURES),):
@@ -545,7 +633,7 @@ class Searcher:
         translation = bool(w[FEATURES.index("kw_translation")])
         matrix = self._features(
             query, qvec, allowed, feedback=feedback, title=title, terms=terms, kinds=kinds,
-            lay=lay, translation=translation,
+            lay=lay, translation=translation, parts=parts,
         )  # fmt: skip
         out: FloatMatrix = matrix @ w
         return out
@@ -562,14 +650,16 @@ class Searcher:
         kinds: bool = True,
         lay: bool = True,
         translation: bool = True,
+        parts: tuple[FloatMatrix, FloatMatrix] | None = None,
     ) -> FeatureMatrix:
         """The feature matrix; ``feedback`` columns, ``sem_title`` (if ``title``),
         ``sem_expansion`` (if ``terms``), the query-kind gate (if ``kinds``), ``lay_view``
         (if ``lay``) and ``kw_translation`` (if ``translation``) are computed only when asked
-        (else zeros), as the learned fusion skips unweighted ones."""
+        (else zeros), as the learned fusion skips unweighted ones. ``parts``: the semantic
+        cosines (:meth:`_semantic_parts`) if the caller has them already."""
         n = len(self.papers)
         cols = self.keyword.query_features(query, expand=self.tuning.expand)
-        paper_sim, sent_sim = self._semantic_parts(qvec, allowed)
+        paper_sim, sent_sim = parts or self._semantic_parts(qvec, allowed)
         cols["sem_paper"], cols["sem_sentence"] = scale_cosine(paper_sim), scale_cosine(sent_sim)
         cols["sem_title"] = (
             self._title_similarity(qvec, allowed) if title and n else np.zeros(n, np.float32)

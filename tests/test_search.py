@@ -515,8 +515,8 @@ def test_cli_index_and_batch_search_with_the_real_model(db: Path, tmp_path: Path
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [line["query"] for line in lines] == ["robots picking up objects",
                                                  "when larger networks get worse"]  # fmt: skip
-    for line in lines:
-        assert set(line) == {"query", "hits"}
+    for line in lines:  # the contract's fields, plus the weak-match ones (kb.match)
+        assert set(line) == {"query", "hits", "weak_match", "match_score", "not_english", "notice"}
         assert len(line["hits"]) == 2
         assert all(set(h) == {"paper_id", "title", "score", "snippet"} for h in line["hits"])
     assert lines[0]["hits"][0]["title"] == "Robot Grasping with Many Demonstrations"

@@ -172,6 +172,8 @@ st.caption(
 )
 if not hits:
     st.warning("No paper matches this query and these filters. Loosen a filter or rephrase.")
+elif hits.notice:  # nothing close (kb.match): the results stay, with a word of caution
+    st.warning(hits.notice, icon=":material/search_off:")
 for rank, hit in enumerate(hits, start=1):
     with st.container(border=True):
         st.page_link(

@@ -21,7 +21,7 @@ from kb.errors import BadInputError
 from kb.records import DOMAINS, VARIABLES
 
 if TYPE_CHECKING:
-    from kb.search import Mode
+    from kb.search import Mode, SearchResults
 
 BATCH_FIELDS = {"paper_id", "title", "score", "snippet"}
 # kb.search.MODES, written out so that `kb` need not import the searcher (bm25s, numba,
@@ -116,7 +116,16 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
     """Search papers by keywords and meaning, best first.
 
     With --batch FILE, every non-empty line is a query and each prints one JSON object
-    {query, hits: [{paper_id, title, score, snippet}]}; the model loads once.
+    {query, hits: [{paper_id, title, score, snippet}], weak_match, match_score, not_english,
+    notice}; the model loads once.
+
+    When nothing in the knowledge base is close to the query (its best sentence cosine is
+    below a threshold chosen on labelled queries), or the query does not look like English
+    (the model reads English), a one-line notice comes before the results; --json adds
+    weak_match, match_score, not_english and notice to every hit. The threshold is fitted for
+    the default model only: with another --model / KB_MODEL there is no notice unless
+    KB_WEAK_MATCH names a rule file fitted for it (benchmarks/bench_weak_match.py --write
+    --out PATH); KB_WEAK_MATCH='' turns it off. Keyword-only search (--mode keyword) has none.
 
     Example:  kb search "compute-optimal split between parameters and tokens" --k 5
     """
@@ -153,18 +162,24 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
     with reading(db_path) as store:
         searcher = Searcher.open(store, db_path, model=model)
         if batch is not None:
-            emit_json(
-                {"query": q, "hits": [h.model_dump(include=BATCH_FIELDS)
-                                      for h in searcher.search(q, k=k, filters=filters, mode=how)]}
-                for q in queries
-            )  # fmt: skip
+            emit_json(_batch_row(q, searcher.search(q, k=k, filters=filters, mode=how))
+                      for q in queries)  # fmt: skip
             return
         hits = searcher.search(query or "", k=k, filters=filters, mode=how)
     if as_json:
-        emit_json(hits)
+        emit_json(h.model_dump() | hits.match_fields() for h in hits)
     else:
+        if hits.notice:
+            click.echo(f"Note: {hits.notice}")
         emit_table([h.model_dump() for h in hits], ["score", "year", "title", "snippet"],
                    {"title": 60, "snippet": 70})  # fmt: skip
+
+
+def _batch_row(query: str, hits: SearchResults) -> dict[str, object]:
+    """One --batch line: the query, its hits (BATCH_FIELDS) and whether anything was close."""
+    return {"query": query, "hits": [h.model_dump(include=BATCH_FIELDS) for h in hits]} | (
+        hits.match_fields()
+    )
 
 
 def _batch_queries(batch: BinaryIO) -> list[str]:

@@ -1,0 +1,140 @@
+"""Whether a search found anything close: the "no close match" signal and a language check.
+
+A search always returns its ``k`` best papers, even for a query the corpus has nothing on
+("recipe for banana bread") or one the English-only embedding model cannot read ("lois
+d'échelle des réseaux de neurones"). Two explainable checks say so beside the results:
+
+- **Weak match**: the best cosine between the query vector (through the query adapter, as the
+  search scores it) and any sentence or whole-paper row of the papers the search may return
+  is below a threshold fitted for one embedding model (``data/weak_match.json``, chosen by the
+  declared rule in ``benchmarks/bench_weak_match.py`` on the dev queries and the negative
+  queries of ``data/eval/search_offtopic.jsonl``).
+- **Not English**: at least half of the query's letters are outside the Latin script, or at
+  least a third of its words (two or more) are common French, Spanish, German, Italian or
+  Portuguese function words or carry accented Latin letters (:func:`looks_non_english`).
+
+Both apply only with the embedding model the rule file names (``MatchRule.fits``); with another
+model (``KB_MODEL``) there is no notice unless ``KB_WEAK_MATCH`` points to a rule file fitted
+for it (``benchmarks/bench_weak_match.py --write --out PATH`` run with that model).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import unicodedata
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kb.errors import BadInputError
+
+__all__ = [
+    "DEFAULT_MATCH_RULE",
+    "MatchRule",
+    "default_match_rule_path",
+    "looks_non_english",
+    "match_notice",
+]
+
+DEFAULT_MATCH_RULE = Path(__file__).resolve().parent.parent / "data" / "weak_match.json"
+
+# Common function words of French, Spanish, German, Italian and Portuguese that are not English
+# words (nor usual in English queries). Fixed before measuring; see data/eval/README.md.
+_FOREIGN_TEXT = """
+    le la les des du de d l un une et est dans pour par sur avec sans qui que quoi au aux ces
+    el los las del en para por una unos unas es cuando como más menos pero
+    der das dem und ist sind für von zu bei oder nicht ein eine einer wie
+    il lo gli di nel nella delle degli che sono uno dei
+    os dos das não
+"""
+_FOREIGN_WORDS = frozenset(_FOREIGN_TEXT.split())
+
+
+class MatchRule(BaseModel):
+    """The weak-match threshold for one embedding model, and how it was chosen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    encoder: str = Field(description="embedding model name (kb.embed.model_name) it applies to")
+    dim: int = Field(description="vector width of that model")
+    threshold: float = Field(description="a search whose best sentence cosine is below is weak")
+    english_only: bool = Field(
+        default=True, description="the model reads English: say so for a non-English query"
+    )
+    chosen_by: str = Field(default="", description="how the threshold was chosen, and on what")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> MatchRule:
+        """Read a rule file.
+
+        Raises:
+            BadInputError: the file is missing or is not a rule file (names the path).
+        """
+        try:
+            return cls.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, ValueError, ValidationError) as err:
+            raise BadInputError(
+                f"{path}: not a weak-match rule file ({err.__class__.__name__}: "
+                f"{str(err).splitlines()[0]}); expected JSON with encoder, dim, threshold "
+                "(written by benchmarks/bench_weak_match.py --write), or set KB_WEAK_MATCH=''"
+            ) from err
+
+    def fits(self, encoder: str, dim: int) -> bool:
+        """True when this rule was fitted for the encoder ``encoder`` of width ``dim``."""
+        return self.encoder == encoder and self.dim == dim
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the rule as indented JSON."""
+        Path(path).write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+
+def default_match_rule_path() -> str:
+    """``$KB_WEAK_MATCH`` if set (an empty value turns the notice off), else the shipped
+    ``data/weak_match.json`` (fitted for the default model only)."""
+    return os.environ.get("KB_WEAK_MATCH", str(DEFAULT_MATCH_RULE))
+
+
+def _is_latin(char: str) -> bool:
+    return unicodedata.name(char, "").startswith("LATIN")
+
+
+def looks_non_english(query: str) -> bool:
+    """True when ``query`` is mostly non-Latin letters, or clearly not English.
+
+    Mostly non-Latin: at least half of its letters are outside the Latin script (Chinese,
+    Russian, Arabic...). Clearly not English: two or more of its words, and at least a third of
+    them, are common French/Spanish/German/Italian/Portuguese function words ("des", "für",
+    "para") or hold an accented Latin letter ("réseaux", "más").
+    """
+    letters = [c for c in query if c.isalpha()]
+    if not letters:
+        return False
+    if sum(not _is_latin(c) for c in letters) * 2 >= len(letters):
+        return True
+    words = [
+        w.strip(".,;:!?¿¡()[]\"'«»").lower()
+        for w in query.replace("'", " ").replace("\u2019", " ").split()
+    ]
+    words = [w for w in words if any(c.isalpha() for c in w)]
+    foreign = sum(w in _FOREIGN_WORDS or any(c.isalpha() and not c.isascii() for c in w)
+                  for w in words)  # fmt: skip
+    return foreign >= 2 and foreign * 3 >= len(words)
+
+
+def match_notice(
+    *, weak_match: bool | None, not_english: bool, score: float | None, threshold: float | None
+) -> str | None:
+    """The one-line notice shown above the results, or None when there is nothing to say."""
+    if not_english:
+        return (
+            "This query does not look like English, and the search model reads English: these "
+            "results may not be about it. Try the query in English."
+        )
+    if weak_match and score is not None and threshold is not None:
+        return (
+            f"No close match: the best sentence in the knowledge base is only {score:.2f} "
+            f"similar to the query (below {threshold:.2f}); these are the nearest papers, "
+            "which may not be about it."
+        )
+    return None
