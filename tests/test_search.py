@@ -556,3 +556,13 @@ def test_warm_loads_the_encoder_once_across_threads(
     assert sr.encoder_loaded
     assert sr.embedder is embedder
     assert hits
+
+
+def test_index_rows_cap_sentences_per_paper() -> None:
+    """A pasted 1 MB "A. A. ..." abstract is not 333,333 sentence rows to embed."""
+    from kb.index import MAX_INDEX_SENTENCES, _rows_and_texts
+
+    paper = Paper(paper_id=paper_id_for(title="Long one"), title="Long one", abstract="A. " * 5000)
+    rows, texts = _rows_and_texts([paper])
+    assert len(rows) == len(texts) == 1 + MAX_INDEX_SENTENCES
+    assert sum(r.field == "sentence" for r in rows) == MAX_INDEX_SENTENCES
