@@ -70,6 +70,7 @@ from kb.ranking import (
 )
 from kb.records import Claim, Exponent, Paper
 from kb.semantic import SemanticIndex
+from kb.sentences import sentence_spans
 from kb.store import Store
 from kb.translation import DEFAULT_TRANSLATION, TermTranslation
 from kb.vocabulary import (
@@ -728,7 +729,21 @@ class Searcher:
             if score > best_score:
                 best, best_score = i, score
         c = candidates[best]
-        return paper.abstract[c.span_start : c.span_end], (c.span_start, c.span_end), "abstract"
+        start, end = whole_sentence(paper.abstract, c.span_start, c.span_end)
+        return paper.abstract[start:end], (start, end), "abstract"
+
+
+def whole_sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` widened to the whole sentences of ``text`` (``kb.sentences``) it overlaps.
+
+    The index's rows break after abbreviations ("Hoffmann et al. (i.e., Chinchilla) ..." is two
+    rows), so a snippet read from one row alone could be half a sentence, e.g. just
+    '(i.e., "Chinchilla") scaling law.'.
+    """
+    for s, e in sentence_spans(text):
+        if s < end and e > start:
+            start, end = min(start, s), max(end, e)
+    return start, end
 
 
 def check_query(query: str) -> None:

@@ -1,0 +1,67 @@
+"""Search QA: defects a researcher met with the seed store, each pinned on invented papers.
+
+Uses ``HashEmbedder`` from ``tests.test_search`` (no model); papers are invented for the tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kb.index import build_index
+from kb.records import Paper, paper_id_for
+from kb.search import Searcher, whole_sentence
+from kb.store import Store
+from tests.test_search import HashEmbedder
+
+CITING = (
+    "We revisit compute-optimal training. With three factors corrected, we obtain agreement "
+    'with the Hoffmann et al. (i.e., "Chinchilla") scaling law. Counter to Smith et al. '
+    "(2021a), decay is not essential (e.g. cosine or linear). We release code."
+)
+
+
+def _paper(title: str, abstract: str) -> Paper:
+    return Paper(paper_id=paper_id_for(title), title=title, abstract=abstract, domain="language")
+
+
+@pytest.fixture
+def searcher(tmp_path: Path) -> Searcher:
+    db = tmp_path / "kb.duckdb"
+    embedder = HashEmbedder()
+    with Store(db) as s:
+        s.upsert(
+            [
+                _paper("Resolving Optimal Scaling", CITING),
+                _paper("A Faster Tokenizer", "We make tokenization fast. It is a small library."),
+            ]
+        )
+        build_index(s, db, model=embedder)
+    return Searcher.open(Store(db, read_only=True), db, model=embedder)
+
+
+@pytest.mark.parametrize("mode", ["keyword", "fused", "semantic"])
+def test_snippet_is_a_whole_sentence_not_the_part_after_et_al(
+    searcher: Searcher, mode: str
+) -> None:
+    """The index's rows break after "et al." and "e.g.", so the snippet for "Chinchilla" was
+    once '(i.e., "Chinchilla") scaling law.' (and "(2021a)." for a stop-word query)."""
+    hit = searcher.search("Chinchilla scaling law", k=1, mode=mode)[0]  # type: ignore[arg-type]
+    assert hit.snippet == (
+        "With three factors corrected, we obtain agreement with the Hoffmann et al. (i.e., "
+        '"Chinchilla") scaling law.'
+    )
+    start, end = hit.snippet_span
+    assert CITING[start:end] == hit.snippet
+
+
+def test_whole_sentence_widens_a_row_to_the_sentences_it_overlaps() -> None:
+    start = CITING.index("(2021a)")
+    end = CITING.index("(e.g.")
+    s, e = whole_sentence(CITING, start, end)
+    assert CITING[s:e] == (
+        "Counter to Smith et al. (2021a), decay is not essential (e.g. cosine or linear)."
+    )
+    first = CITING.index("We revisit")
+    assert whole_sentence(CITING, first, first + 10) == (0, CITING.index(" With"))
