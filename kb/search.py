@@ -348,6 +348,20 @@ class Searcher:
         terms = frozenset(tokenize(query) + tokenize(" ".join(expand_query(query))))
         return [self._hit(i, float(scores[i]), terms, qvec) for i in order]
 
+    def undated_left_out(self, filters: SearchFilters | None) -> int:
+        """How many papers a year filter leaves out only because they have no publication date
+        (they pass every other filter); 0 without a year filter. Listings often give no date
+        (207 of the 270 seed papers), so a year range can hide most of the corpus."""
+        if filters is None or (filters.year_min is None and filters.year_max is None):
+            return 0
+        where, params = filters.model_copy(update={"year_min": None, "year_max": None}).where()
+        row = (
+            self.store.cursor()
+            .execute(f"SELECT count(*) FROM papers p WHERE p.published IS NULL AND {where}", params)
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
     def related(self, paper_id: str, k: int = 5) -> list[Hit]:
         """Papers whose whole-text vectors are nearest to this paper's, itself excluded.
 

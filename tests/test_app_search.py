@@ -108,6 +108,19 @@ def test_from_year_after_to_year_says_so(indexed_db: Path) -> None:
     assert not at.get("page_link")
 
 
+def test_a_year_filter_says_how_many_undated_papers_it_left_out(indexed_db: Path) -> None:
+    """The app store's two papers have no date: a year filter hid both without a word."""
+    at = _search({"q": "power law", "from": "2020"})
+    assert not at.exception
+    assert not at.get("page_link")
+    assert any(
+        "2 papers with no publication date left out by the year filter" in c.value
+        for c in at.caption
+    )
+    at = _search({"q": "power law"})
+    assert not any("no publication date" in c.value for c in at.caption)
+
+
 def test_snippet_context_is_cut_at_whole_words() -> None:
     """The text around a highlighted sentence was cut mid-word ("…aining")."""
     from app.resources import snippet_in_context

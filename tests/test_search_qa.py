@@ -5,15 +5,18 @@ Uses ``HashEmbedder`` from ``tests.test_search`` (no model); papers are invented
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from kb.cli import cli
 from kb.index import build_index
 from kb.records import Paper, paper_id_for
-from kb.search import Searcher, whole_sentence
+from kb.search import Searcher, SearchFilters, whole_sentence
 from kb.store import Store
-from tests.test_search import HashEmbedder
+from tests.test_search import PAPERS, HashEmbedder
 
 CITING = (
     "We revisit compute-optimal training. With three factors corrected, we obtain agreement "
@@ -65,3 +68,44 @@ def test_whole_sentence_widens_a_row_to_the_sentences_it_overlaps() -> None:
     )
     first = CITING.index("We revisit")
     assert whole_sentence(CITING, first, first + 10) == (0, CITING.index(" With"))
+
+
+@pytest.fixture
+def dated(tmp_path: Path) -> Searcher:
+    """tests.test_search's papers: four dated 2021-2024, one ("Inverse Trends") undated."""
+    db = tmp_path / "kb.duckdb"
+    embedder = HashEmbedder()
+    with Store(db) as s:
+        s.upsert(PAPERS)
+        build_index(s, db, model=embedder)
+    return Searcher.open(Store(db, read_only=True), db, model=embedder)
+
+
+def test_undated_papers_left_out_by_a_year_filter_are_counted(dated: Searcher) -> None:
+    """A year filter silently dropped every paper without a date (207 of 270 in the seed
+    store); the CLI and the app now say how many, from this count."""
+    assert dated.undated_left_out(None) == 0
+    assert dated.undated_left_out(SearchFilters(domain="language")) == 0  # no year filter
+    assert dated.undated_left_out(SearchFilters(year_min=2022)) == 1
+    assert dated.undated_left_out(SearchFilters(year_max=2030, domain="language")) == 1
+    assert dated.undated_left_out(SearchFilters(year_min=2000, domain="vision")) == 0
+    hits = dated.search("inverse scaling tasks", k=10, filters=SearchFilters(year_min=2000))
+    assert "Inverse Trends in Arithmetic" not in [h.title for h in hits]
+
+
+@pytest.mark.slow
+def test_cli_says_on_stderr_how_many_undated_papers_a_year_filter_hid(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    with Store(db) as s:
+        s.upsert(PAPERS)
+        build_index(s, db)  # the packaged model, as `kb search` loads it
+    result = CliRunner().invoke(
+        cli, ["search", "model size", "--year-min", "2020", "--json", "--db", str(db)]
+    )
+    assert result.exit_code == 0, result.output
+    note = "note: 1 paper with no publication date is left out by --year-min/--year-max"
+    assert note in result.stderr
+    assert note not in result.stdout
+    assert all(json.loads(line)["year"] for line in result.stdout.splitlines())
+    plain = CliRunner().invoke(cli, ["search", "model size", "--json", "--db", str(db)])
+    assert "note:" not in plain.stderr

@@ -166,9 +166,16 @@ active += [
     "has an exponent" if has_exponent else "",
 ]
 active = [a for a in active if a]
+undated = searcher.undated_left_out(filters)
 st.caption(
     f"{len(hits)} result{'s' if len(hits) != 1 else ''}"
     + (f" · filtered by {', '.join(active)}" if active else "")
+    + (
+        f" · {undated} paper{'s' if undated != 1 else ''} with no publication date left out "
+        "by the year filter"
+        if undated
+        else ""
+    )
 )
 if not hits:
     st.warning("No paper matches this query and these filters. Loosen a filter or rephrase.")

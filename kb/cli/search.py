@@ -152,6 +152,7 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
         )
     with reading(db_path) as store:
         searcher = Searcher.open(store, db_path, model=model)
+        _undated_note(searcher.undated_left_out(filters))
         if batch is not None:
             emit_json(
                 {"query": q, "hits": [h.model_dump(include=BATCH_FIELDS)
@@ -165,6 +166,18 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
     else:
         emit_table([h.model_dump() for h in hits], ["score", "year", "title", "snippet"],
                    {"title": 60, "snippet": 70})  # fmt: skip
+
+
+def _undated_note(undated: int) -> None:
+    """Say on stderr (stdout stays the results alone) how many undated papers a year filter
+    left out: listings often give no date, so a year range can hide most of the corpus."""
+    if undated:
+        papers = f"{undated} paper{'s' if undated != 1 else ''}"
+        verb = "are" if undated != 1 else "is"
+        click.echo(
+            f"note: {papers} with no publication date {verb} left out by --year-min/--year-max",
+            err=True,
+        )
 
 
 def _batch_queries(batch: BinaryIO) -> list[str]:
