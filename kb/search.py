@@ -68,7 +68,7 @@ from kb.ranking import (
     query_adaptive,
     scale_cosine,
 )
-from kb.records import Claim, Exponent, Paper
+from kb.records import Claim, Exponent, Paper, normalize_arxiv_id
 from kb.semantic import SemanticIndex
 from kb.sentences import sentence_spans
 from kb.store import Store
@@ -310,6 +310,11 @@ class Searcher:
     ) -> list[Hit]:
         """The ``k`` best papers for ``query``, best first.
 
+        A query that is exactly a paper's id (``t:3ef1b1051e4d8bd3``, ``arxiv:2203.15556``, or
+        an arXiv id or URL) puts that paper first, with its own score (which may be lower than
+        the next hit's), when the filters let it through; ids are not words, so no ranking
+        would find it otherwise (see :meth:`id_match`).
+
         Raises:
             BadInputError: empty query, text that is not UTF-8, ``k`` < 1, or an unknown mode.
         """
@@ -345,8 +350,20 @@ class Searcher:
         order = [int(i) for i in top_k(scores, k) if np.isfinite(scores[i])]
         if mode == "keyword" and kw is not None:
             order = [i for i in order if kw[i] > 0]
+        pinned = self.id_match(query)
+        if pinned is not None and np.isfinite(scores[pinned]):
+            order = [pinned, *(i for i in order if i != pinned)][:k]
         terms = frozenset(tokenize(query) + tokenize(" ".join(expand_query(query))))
         return [self._hit(i, float(scores[i]), terms, qvec) for i in order]
+
+    def id_match(self, query: str) -> int | None:
+        """The position of the paper whose id ``query`` is (``paper_id``, or an arXiv id in any
+        form ``kb.records.normalize_arxiv_id`` reads) and nothing else, else None."""
+        text = query.strip()
+        pos = self._pos.get(text)
+        if pos is None and text.split() == [text] and (norm := normalize_arxiv_id(text)):
+            pos = self._pos.get(f"arxiv:{norm}")
+        return pos
 
     def undated_left_out(self, filters: SearchFilters | None) -> int:
         """How many papers a year filter leaves out only because they have no publication date

@@ -109,3 +109,39 @@ def test_cli_says_on_stderr_how_many_undated_papers_a_year_filter_hid(tmp_path: 
     assert all(json.loads(line)["year"] for line in result.stdout.splitlines())
     plain = CliRunner().invoke(cli, ["search", "model size", "--json", "--db", str(db)])
     assert "note:" not in plain.stderr
+
+
+@pytest.mark.parametrize("mode", ["fused", "keyword", "semantic"])
+def test_a_paper_id_as_the_query_finds_that_paper_first(dated: Searcher, mode: str) -> None:
+    """Pasting a paper id (as `kb papers --json` and the app show them) returned ten unrelated
+    papers: ids are not words, so no ranking found the paper."""
+    target = PAPERS[2]  # "A Faster Tokenizer"
+    hits = dated.search(target.paper_id, k=3, mode=mode)  # type: ignore[arg-type]
+    assert hits[0].paper_id == target.paper_id
+    assert len(hits) <= 3
+    assert len({h.paper_id for h in hits}) == len(hits)
+    hits = dated.search(f"  {target.paper_id} ", k=1, mode=mode)  # type: ignore[arg-type]
+    assert [h.paper_id for h in hits] == [target.paper_id]
+    # filters still apply: the paper is from 2023, in language
+    assert target.paper_id not in [
+        h.paper_id for h in dated.search(target.paper_id, filters=SearchFilters(domain="vision"))
+    ]
+
+
+def test_an_arxiv_id_in_any_form_finds_its_paper(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    embedder = HashEmbedder()
+    paper = Paper(
+        paper_id=paper_id_for("Compute Optimal Invented Models", "2203.15556"),
+        arxiv_id="2203.15556",
+        title="Compute Optimal Invented Models",
+        abstract="We train many invented models. Tokens and parameters grow together.",
+    )
+    with Store(db) as s:
+        s.upsert([paper, *PAPERS])
+        build_index(s, db, model=embedder)
+    searcher = Searcher.open(Store(db, read_only=True), db, model=embedder)
+    for query in ("arxiv:2203.15556", "2203.15556", "https://arxiv.org/abs/2203.15556v2"):
+        assert searcher.search(query, k=2)[0].paper_id == "arxiv:2203.15556", query
+    assert searcher.id_match("loss curves of 2203.15556") is None  # words around an id
+    assert searcher.id_match("tokenizer") is None
