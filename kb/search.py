@@ -31,6 +31,21 @@ RM3 keyword feedback live in ``kb.keyword``; the FAISS row-to-paper maps, per-pa
 Rocchio feedback and nearest papers in ``kb.semantic``; the filter model in ``kb.filters``.
 ``tokenize`` and ``SearchFilters`` are re-exported here, so ``from kb.search import ...`` works
 as before.
+
+From a notebook (open the store read-only: a writable handle locks the file, and the app and
+``kb search`` then cannot open it; ``kb index`` must have been run, as for ``kb search``)::
+
+    from kb import Store
+    from kb.search import Searcher, SearchFilters
+
+    store = Store("data/kb.duckdb", read_only=True)
+    searcher = Searcher.open(store, "data/kb.duckdb")  # the model loads on the first query
+    hits = searcher.search("inverse scaling", k=5, filters=SearchFilters(year_min=2022))
+    rows = [hit.model_dump() for hit in hits]  # e.g. pandas.DataFrame(rows)
+
+Scores (``Hit.score``) order the results of one query; they are not probabilities and are
+not comparable across queries, modes or filters (the learned fusion's features are scaled
+among the papers a query's filters allow).
 """
 
 from __future__ import annotations
@@ -110,7 +125,10 @@ class Hit(BaseModel):
 
     paper_id: str
     title: str
-    score: float = Field(description="fused (or single-mode) score; higher is better")
+    score: float = Field(
+        description="fused (or single-mode) score; higher is better; orders one query's "
+        "results, not comparable across queries"
+    )
     snippet: str = Field(description="best-matching abstract sentence (the title if none)")
     snippet_span: tuple[int, int] = Field(description="(start, end) of the snippet in its field")
     snippet_field: Literal["abstract", "title"] = "abstract"

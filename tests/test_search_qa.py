@@ -5,7 +5,9 @@ Uses ``HashEmbedder`` from ``tests.test_search`` (no model); papers are invented
 
 from __future__ import annotations
 
+import itertools
 import json
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -145,3 +147,25 @@ def test_an_arxiv_id_in_any_form_finds_its_paper(tmp_path: Path) -> None:
         assert searcher.search(query, k=2)[0].paper_id == "arxiv:2203.15556", query
     assert searcher.id_match("loss curves of 2203.15556") is None  # words around an id
     assert searcher.id_match("tokenizer") is None
+
+
+@pytest.mark.slow
+def test_the_notebook_example_in_the_module_docstring_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kb.search's docstring shows the Python API; run it as written on a built store."""
+    import kb.search
+
+    db = tmp_path / "data" / "kb.duckdb"
+    with Store(db) as s:
+        s.upsert(PAPERS)
+        build_index(s, db)
+    lines = (kb.search.__doc__ or "").split("::", 1)[1].splitlines()
+    code = "\n".join(itertools.takewhile(lambda line: not line or line[0] == " ", lines[1:]))
+    monkeypatch.chdir(tmp_path)
+    scope: dict[str, object] = {}
+    exec(textwrap.dedent(code), scope)
+    rows = scope["rows"]
+    assert isinstance(rows, list)
+    assert rows
+    assert all(row["year"] >= 2022 for row in rows)
