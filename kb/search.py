@@ -83,7 +83,7 @@ from kb.ranking import (
     query_adaptive,
     scale_cosine,
 )
-from kb.records import Claim, Exponent, Paper, normalize_arxiv_id
+from kb.records import Claim, Exponent, Paper, normalize_arxiv_id, normalize_title
 from kb.semantic import SemanticIndex
 from kb.sentences import sentence_spans
 from kb.store import Store
@@ -248,6 +248,7 @@ class Searcher:
         self._translation: tuple[str, TermTranslation] | None = None  # loaded on first use
         self._lay: tuple[FloatMatrix, NDArray[np.bool_]] | None = None  # lay-view vectors
         self._lay_texts: list[str] | None = None  # built on first use
+        self._title_pos: dict[str, int] | None = None  # built on first use
         self.papers = (
             index.papers if index.papers is not None else store.select(Paper, validate=False)
         )
@@ -329,9 +330,10 @@ class Searcher:
         """The ``k`` best papers for ``query``, best first.
 
         A query that is exactly a paper's id (``t:3ef1b1051e4d8bd3``, ``arxiv:2203.15556``, or
-        an arXiv id or URL) puts that paper first, with its own score (which may be lower than
-        the next hit's), when the filters let it through; ids are not words, so no ranking
-        would find it otherwise (see :meth:`id_match`).
+        an arXiv id or URL) or its whole title (case and punctuation aside) puts that paper
+        first, with its own score (which may be lower than the next hit's), when the filters
+        let it through: ids are not words, and a pasted title can rank below papers with
+        similar titles (see :meth:`exact_match`).
 
         Raises:
             BadInputError: empty query, text that is not UTF-8, ``k`` < 1, or an unknown mode.
@@ -368,20 +370,38 @@ class Searcher:
         order = [int(i) for i in top_k(scores, k) if np.isfinite(scores[i])]
         if mode == "keyword" and kw is not None:
             order = [i for i in order if kw[i] > 0]
-        pinned = self.id_match(query)
+        pinned = self.exact_match(query)
         if pinned is not None and np.isfinite(scores[pinned]):
             order = [pinned, *(i for i in order if i != pinned)][:k]
         terms = frozenset(tokenize(query) + tokenize(" ".join(expand_query(query))))
         return [self._hit(i, float(scores[i]), terms, qvec) for i in order]
 
-    def id_match(self, query: str) -> int | None:
-        """The position of the paper whose id ``query`` is (``paper_id``, or an arXiv id in any
-        form ``kb.records.normalize_arxiv_id`` reads) and nothing else, else None."""
+    def exact_match(self, query: str) -> int | None:
+        """The position of the paper ``query`` names and nothing else: its ``paper_id``, its
+        arXiv id in any form ``kb.records.normalize_arxiv_id`` reads, or its whole title as
+        ``kb.records.normalize_title`` compares titles (a title several papers share names
+        none of them); else None."""
         text = query.strip()
         pos = self._pos.get(text)
         if pos is None and text.split() == [text] and (norm := normalize_arxiv_id(text)):
             pos = self._pos.get(f"arxiv:{norm}")
+        if pos is None:
+            pos = self.title_positions.get(normalize_title(text))
         return pos
+
+    @property
+    def title_positions(self) -> dict[str, int]:
+        """Normalised title -> position, for titles only one paper has; built on first use."""
+        if self._title_pos is None:
+            seen: dict[str, int] = {}
+            shared: set[str] = set()
+            for i, p in enumerate(self.papers):
+                key = normalize_title(p.title)
+                if key in seen:
+                    shared.add(key)
+                seen[key] = i
+            self._title_pos = {k: i for k, i in seen.items() if k not in shared and k}
+        return self._title_pos
 
     def undated_left_out(self, filters: SearchFilters | None) -> int:
         """How many papers a year filter leaves out only because they have no publication date

@@ -145,8 +145,8 @@ def test_an_arxiv_id_in_any_form_finds_its_paper(tmp_path: Path) -> None:
     searcher = Searcher.open(Store(db, read_only=True), db, model=embedder)
     for query in ("arxiv:2203.15556", "2203.15556", "https://arxiv.org/abs/2203.15556v2"):
         assert searcher.search(query, k=2)[0].paper_id == "arxiv:2203.15556", query
-    assert searcher.id_match("loss curves of 2203.15556") is None  # words around an id
-    assert searcher.id_match("tokenizer") is None
+    assert searcher.exact_match("loss curves of 2203.15556") is None  # words around an id
+    assert searcher.exact_match("tokenizer") is None
 
 
 @pytest.mark.slow
@@ -169,3 +169,42 @@ def test_the_notebook_example_in_the_module_docstring_runs(
     assert isinstance(rows, list)
     assert rows
     assert all(row["year"] >= 2022 for row in rows)
+
+
+def test_a_pasted_title_finds_that_paper_first(tmp_path: Path) -> None:
+    """ "Scaling Laws for Neural Language Models" pasted whole ranked that paper second, behind
+    "Scaling Laws for Multilingual Neural Machine Translation", in the seed store."""
+    db = tmp_path / "kb.duckdb"
+    embedder = HashEmbedder()
+    target = _paper("Invented Laws for Small Models", "We fit curves to a few runs.")
+    louder = _paper(
+        "Invented Laws for Small and Large Models",
+        "Invented laws for small models hold. Small models follow invented laws; so do large.",
+    )
+    with Store(db) as s:
+        s.upsert([target, louder, *PAPERS])
+        build_index(s, db, model=embedder)
+    searcher = Searcher.open(Store(db, read_only=True), db, model=embedder)
+    assert searcher.search("laws for small models", k=1, mode="keyword")[0].title == louder.title
+    for query in (target.title, target.title.upper(), f" {target.title}. "):
+        for mode in ("keyword", "fused", "semantic"):
+            hits = searcher.search(query, k=2, mode=mode)  # type: ignore[arg-type]
+            assert hits[0].paper_id == target.paper_id, (query, mode)
+    assert searcher.exact_match("Invented Laws") is None  # part of a title is a query
+
+
+def test_a_title_two_papers_share_pins_neither(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    embedder = HashEmbedder()
+    twins = [
+        Paper(paper_id=f"arxiv:2101.0000{i}", arxiv_id=f"2101.0000{i}", title="Same Title",
+              abstract=f"Version {i} of the same title.")
+        for i in (1, 2)
+    ]  # fmt: skip
+    with Store(db) as s:
+        s.upsert([*twins, *PAPERS])
+        build_index(s, db, model=embedder)
+    searcher = Searcher.open(Store(db, read_only=True), db, model=embedder)
+    assert searcher.exact_match("Same Title") is None
+    assert searcher.exact_match("a faster TOKENIZER") == searcher.exact_match(PAPERS[2].paper_id)
+    assert searcher.exact_match("arxiv:2101.00002") == searcher.exact_match("2101.00002")
