@@ -111,6 +111,11 @@ def test_cli_says_on_stderr_how_many_undated_papers_a_year_filter_hid(tmp_path: 
     assert all(json.loads(line)["year"] for line in result.stdout.splitlines())
     plain = CliRunner().invoke(cli, ["search", "model size", "--json", "--db", str(db)])
     assert "note:" not in plain.stderr
+    assert "no results" not in plain.stderr
+    # nothing passes: an empty table said nothing about why
+    none = CliRunner().invoke(cli, ["search", "model size", "--year-min", "2090", "--db", str(db)])
+    assert none.exit_code == 0, none.output
+    assert "no results: no paper matches these filters" in none.stderr
 
 
 @pytest.mark.parametrize("mode", ["fused", "keyword", "semantic"])

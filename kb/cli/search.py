@@ -161,6 +161,9 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
             )  # fmt: skip
             return
         hits = searcher.search(query or "", k=k, filters=filters, mode=how)
+    if not hits:  # on stderr: an empty table (or no JSON lines) alone does not say why
+        why = "these filters" if not filters.is_empty() else "this query"
+        click.echo(f"no results: no paper matches {why}; loosen a filter or rephrase", err=True)
     if as_json:
         emit_json(hits)
     else:
