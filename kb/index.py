@@ -181,7 +181,13 @@ def paper_text(paper: Paper) -> str:
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) character offsets of the sentences of ``text`` (whitespace excluded)."""
+    """(start, end) character offsets of the sentences of ``text`` (whitespace excluded).
+
+    The index's rows: a break after any ``.``/``!``/``?`` before an upper-case letter, digit or
+    opening bracket, so "Hoffmann et al. (2022)" is two rows. Kept so that built indexes and the
+    weights fitted on their sentence vectors stay valid; snippets are widened to the
+    abbreviation-aware sentences of ``kb.sentences`` (``kb.search``).
+    """
     spans: list[tuple[int, int]] = []
     start = 0
     for end in [m.start() for m in _SENTENCE_END.finditer(text)] + [len(text)]:

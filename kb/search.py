@@ -32,6 +32,21 @@ RM3 keyword feedback live in ``kb.keyword``; the FAISS row-to-paper maps, per-pa
 Rocchio feedback and nearest papers in ``kb.semantic``; the filter model in ``kb.filters``.
 ``tokenize`` and ``SearchFilters`` are re-exported here, so ``from kb.search import ...`` works
 as before.
+
+From a notebook (open the store read-only: a writable handle locks the file, and the app and
+``kb search`` then cannot open it; ``kb index`` must have been run, as for ``kb search``)::
+
+    from kb import Store
+    from kb.search import Searcher, SearchFilters
+
+    store = Store("data/kb.duckdb", read_only=True)
+    searcher = Searcher.open(store, "data/kb.duckdb")  # the model loads on the first query
+    hits = searcher.search("inverse scaling", k=5, filters=SearchFilters(year_min=2022))
+    rows = [hit.model_dump() for hit in hits]  # e.g. pandas.DataFrame(rows)
+
+Scores (``Hit.score``) order the results of one query; they are not probabilities and are
+not comparable across queries, modes or filters (the learned fusion's features are scaled
+among the papers a query's filters allow).
 """
 
 from __future__ import annotations
@@ -70,8 +85,9 @@ from kb.ranking import (
     query_adaptive,
     scale_cosine,
 )
-from kb.records import Claim, Exponent, Paper
+from kb.records import Claim, Exponent, Paper, normalize_arxiv_id, normalize_title
 from kb.semantic import SemanticIndex
+from kb.sentences import sentence_spans
 from kb.store import Store
 from kb.translation import DEFAULT_TRANSLATION, TermTranslation
 from kb.vocabulary import (
@@ -112,7 +128,10 @@ class Hit(BaseModel):
 
     paper_id: str
     title: str
-    score: float = Field(description="fused (or single-mode) score; higher is better")
+    score: float = Field(
+        description="fused (or single-mode) score; higher is better; orders one query's "
+        "results, not comparable across queries"
+    )
     snippet: str = Field(description="best-matching abstract sentence (the title if none)")
     snippet_span: tuple[int, int] = Field(description="(start, end) of the snippet in its field")
     snippet_field: Literal["abstract", "title"] = "abstract"
@@ -283,6 +302,7 @@ class Searcher:
         self._match_rule: tuple[str, MatchRule] | None = None  # loaded on first use
         self._lay: tuple[FloatMatrix, NDArray[np.bool_]] | None = None  # lay-view vectors
         self._lay_texts: list[str] | None = None  # built on first use
+        self._title_pos: dict[str, int] | None = None  # built on first use
         self.papers = (
             index.papers if index.papers is not None else store.select(Paper, validate=False)
         )
@@ -364,6 +384,12 @@ class Searcher:
         """The ``k`` best papers for ``query``, best first, with whether anything close was
         found (:class:`SearchResults`: a list of hits with ``weak_match`` and its score).
 
+        A query that is exactly a paper's id (``t:3ef1b1051e4d8bd3``, ``arxiv:2203.15556``, or
+        an arXiv id or URL) or its whole title (case and punctuation aside) puts that paper
+        first, with its own score (which may be lower than the next hit's), when the filters
+        let it through: ids are not words, and a pasted title can rank below papers with
+        similar titles (see :meth:`exact_match`).
+
         Raises:
             BadInputError: empty query, text that is not UTF-8, ``k`` < 1, or an unknown mode.
         """
@@ -403,16 +429,63 @@ class Searcher:
         order = [int(i) for i in top_k(scores, k) if np.isfinite(scores[i])]
         if mode == "keyword" and kw is not None:
             order = [i for i in order if kw[i] > 0]
+        pinned = self.exact_match(query)
+        if pinned is not None and np.isfinite(scores[pinned]):
+            order = [pinned, *(i for i in order if i != pinned)][:k]
         terms = frozenset(tokenize(query) + tokenize(" ".join(expand_query(query))))
         hits = [self._hit(i, float(scores[i]), terms, qvec) for i in order]
         rule = self.match_rule if qvec is not None else None
-        if rule is None or parts is None or not n or allowed == []:
+        # A query that names a paper (its id, arXiv id or whole title) is answered exactly; an
+        # id's cosine to any sentence is low, and "no close match" above that paper is wrong.
+        exact = pinned is not None and bool(order) and order[0] == pinned
+        if rule is None or parts is None or not n or allowed == [] or exact:
             return SearchResults(hits)
         sent_sim = parts[1]  # papers outside ``allowed`` hold the lowest cosine fetched
         return SearchResults(
             hits, match_score=float(sent_sim.max()), threshold=rule.threshold,
             not_english=rule.english_only and looks_non_english(query),
         )  # fmt: skip
+
+    def exact_match(self, query: str) -> int | None:
+        """The position of the paper ``query`` names and nothing else: its ``paper_id``, its
+        arXiv id in any form ``kb.records.normalize_arxiv_id`` reads, or its whole title as
+        ``kb.records.normalize_title`` compares titles (a title several papers share names
+        none of them); else None."""
+        text = query.strip()
+        pos = self._pos.get(text)
+        if pos is None and text.split() == [text] and (norm := normalize_arxiv_id(text)):
+            pos = self._pos.get(f"arxiv:{norm}")
+        if pos is None:
+            pos = self.title_positions.get(normalize_title(text))
+        return pos
+
+    @property
+    def title_positions(self) -> dict[str, int]:
+        """Normalised title -> position, for titles only one paper has; built on first use."""
+        if self._title_pos is None:
+            seen: dict[str, int] = {}
+            shared: set[str] = set()
+            for i, p in enumerate(self.papers):
+                key = normalize_title(p.title)
+                if key in seen:
+                    shared.add(key)
+                seen[key] = i
+            self._title_pos = {k: i for k, i in seen.items() if k not in shared and k}
+        return self._title_pos
+
+    def undated_left_out(self, filters: SearchFilters | None) -> int:
+        """How many papers a year filter leaves out only because they have no publication date
+        (they pass every other filter); 0 without a year filter. Listings often give no date
+        (207 of the 270 seed papers), so a year range can hide most of the corpus."""
+        if filters is None or (filters.year_min is None and filters.year_max is None):
+            return 0
+        where, params = filters.model_copy(update={"year_min": None, "year_max": None}).where()
+        row = (
+            self.store.cursor()
+            .execute(f"SELECT count(*) FROM papers p WHERE p.published IS NULL AND {where}", params)
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
 
     def related(self, paper_id: str, k: int = 5) -> list[Hit]:
         """Papers whose whole-text vectors are nearest to this paper's, itself excluded.
@@ -818,7 +891,21 @@ class Searcher:
             if score > best_score:
                 best, best_score = i, score
         c = candidates[best]
-        return paper.abstract[c.span_start : c.span_end], (c.span_start, c.span_end), "abstract"
+        start, end = whole_sentence(paper.abstract, c.span_start, c.span_end)
+        return paper.abstract[start:end], (start, end), "abstract"
+
+
+def whole_sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` widened to the whole sentences of ``text`` (``kb.sentences``) it overlaps.
+
+    The index's rows break after abbreviations ("Hoffmann et al. (i.e., Chinchilla) ..." is two
+    rows), so a snippet read from one row alone could be half a sentence, e.g. just
+    '(i.e., "Chinchilla") scaling law.'.
+    """
+    for s, e in sentence_spans(text):
+        if s < end and e > start:
+            start, end = min(start, s), max(end, e)
+    return start, end
 
 
 def check_query(query: str) -> None:

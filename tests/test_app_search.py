@@ -108,6 +108,32 @@ def test_from_year_after_to_year_says_so(indexed_db: Path) -> None:
     assert not at.get("page_link")
 
 
+def test_a_year_filter_says_how_many_undated_papers_it_left_out(indexed_db: Path) -> None:
+    """The app store's two papers have no date: a year filter hid both without a word."""
+    at = _search({"q": "power law", "from": "2020"})
+    assert not at.exception
+    assert not at.get("page_link")
+    assert any(
+        "2 papers with no publication date left out by the year filter" in c.value
+        for c in at.caption
+    )
+    at = _search({"q": "power law"})
+    assert not any("no publication date" in c.value for c in at.caption)
+
+
+def test_a_pasted_paper_id_comes_first_marked_as_an_exact_match(indexed_db: Path) -> None:
+    """A paper id as the query returned unrelated papers; now that paper comes first, and its
+    caption says why (its score may be below the next hit's)."""
+    pid = paper_id_for("An Unrelated Method Paper")
+    at = _search({"q": pid})
+    assert not at.exception
+    assert at.get("page_link")[0].proto.label == "1. An Unrelated Method Paper"
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("exact id or title match · score") for c in captions)
+    at = _search({"q": "method"})
+    assert not any("exact id or title match" in c.value for c in at.caption)
+
+
 def test_snippet_context_is_cut_at_whole_words() -> None:
     """The text around a highlighted sentence was cut mid-word ("…aining")."""
     from app.resources import snippet_in_context

@@ -21,8 +21,9 @@ from ingest.claims.exponents import (
 )
 from ingest.claims.extract import MAX_ABSTRACT_CHARS, MAX_SENTENCES
 from ingest.claims.prefilter import search_end, widest
-from ingest.claims.sentences import _ABBREV, sentence_spans
+from ingest.claims.sentences import sentence_spans
 from kb.records import Paper
+from kb.sentences import _ABBREV
 
 
 def paper(abstract: str, title: str = "A Study") -> Paper:
@@ -215,3 +216,11 @@ def test_a_formula_is_read_in_any_language(abstract: str) -> None:
     assert [(e.text, e.value) for e in result.exponents] == [("N^{-0.076}", -0.076)]
     assert result.exponents[0].variable == "model_size"
     assert_sound(p, result)
+
+
+def test_kb_sentences_abbreviation_window_is_the_patterns_width() -> None:
+    """kb.sentences looks back only _ABBREV_WIDTH + 1 characters for an abbreviation; that is
+    only right while it is the widest text the pattern can match."""
+    import kb.sentences as ks
+
+    assert widest(ks._ABBREV) == ks._ABBREV_WIDTH

@@ -241,3 +241,19 @@ def test_the_negative_queries_are_well_formed_and_not_real_queries() -> None:
         assert r["query"].lower() not in real.values(), r
         assert (r["lang"] == "en") == (r["kind"] != "non_english"), r
         assert r.get("source_qid", "q01") in real, r
+
+
+def test_a_query_naming_a_paper_gets_no_weak_match_notice(
+    indexed: tuple[Path, HashEmbedder], tmp_path: Path
+) -> None:
+    """A pasted paper id is answered exactly (that paper first); its cosine to any sentence is
+    low, so a 'no close match' notice above it would be wrong: no decision is made."""
+    db, embedder = indexed
+    with Store(db, read_only=True) as s:
+        searcher = _searcher(s, db, embedder, _rule(tmp_path, embedder, 0.99))
+        named = searcher.search(PAPERS[0].paper_id, k=3)
+        other = searcher.search("banana bread recipe", k=3)
+    assert named[0].paper_id == PAPERS[0].paper_id
+    assert named.weak_match is None
+    assert named.notice is None
+    assert other.weak_match is True  # the same rule still flags an ordinary query

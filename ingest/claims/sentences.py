@@ -1,54 +1,8 @@
-"""Sentence spans of an abstract: ``(start, end)`` offsets such that ``text[start:end]`` is exact.
-
-Abstracts in listings are single paragraphs with their LaTeX backslashes stripped, so a
-sentence ends at ``.``, ``!`` or ``?`` followed by whitespace and an upper-case letter, digit or
-opening bracket, except after common abbreviations (``e.g.``, ``et al.``, ``Fig.``) and inside
-decimals. Spans exclude surrounding whitespace.
-"""
+"""Sentence spans of an abstract: the splitter lives in ``kb.sentences`` (search snippets use it
+too); re-exported here for the claim extractor and its callers."""
 
 from __future__ import annotations
 
-import re
-
-from ingest.claims.prefilter import search_end
+from kb.sentences import MAX_SENTENCE_CHARS, sentence_spans
 
 __all__ = ["MAX_SENTENCE_CHARS", "sentence_spans"]
-
-MAX_SENTENCE_CHARS = 2000
-"""Longer runs without a sentence break are cut, so one sentence never swallows a huge text."""
-
-_BREAK = re.compile(r"[.!?](?=[\"')\]]*\s+[\"'(\[]*[A-Z0-9])")
-_ABBREV = re.compile(
-    r"(?:\b(?:e\.g|i\.e|et al|etc|vs|v\.s|Fig|Figs|Eq|Eqs|Sec|cf|approx|resp|No|Dr|Mr|Ms|St)"
-    r"|\b[A-Z])$",
-)
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Offsets of the sentences of ``text``, in order, never empty, whitespace trimmed."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in _BREAK.finditer(text):
-        end = match.end()
-        if search_end(_ABBREV, text, start, match.start()):
-            continue
-        _add(text, start, end, spans)
-        start = end
-    _add(text, start, len(text), spans)
-    return spans
-
-
-def _add(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    while end - start > MAX_SENTENCE_CHARS:
-        cut = text.rfind(" ", start, start + MAX_SENTENCE_CHARS)
-        cut = cut if cut > start else start + MAX_SENTENCE_CHARS
-        spans.append((start, cut))
-        start = cut
-        while start < end and text[start].isspace():
-            start += 1
-    if end > start:
-        spans.append((start, end))

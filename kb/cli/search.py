@@ -161,11 +161,15 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
         )
     with reading(db_path) as store:
         searcher = Searcher.open(store, db_path, model=model)
+        _undated_note(searcher.undated_left_out(filters))
         if batch is not None:
             emit_json(_batch_row(q, searcher.search(q, k=k, filters=filters, mode=how))
                       for q in queries)  # fmt: skip
             return
         hits = searcher.search(query or "", k=k, filters=filters, mode=how)
+    if not hits:  # on stderr: an empty table (or no JSON lines) alone does not say why
+        why = "these filters" if not filters.is_empty() else "this query"
+        click.echo(f"no results: no paper matches {why}; loosen a filter or rephrase", err=True)
     if as_json:
         emit_json(h.model_dump() | hits.match_fields() for h in hits)
     else:
@@ -180,6 +184,18 @@ def _batch_row(query: str, hits: SearchResults) -> dict[str, object]:
     return {"query": query, "hits": [h.model_dump(include=BATCH_FIELDS) for h in hits]} | (
         hits.match_fields()
     )
+
+
+def _undated_note(undated: int) -> None:
+    """Say on stderr (stdout stays the results alone) how many undated papers a year filter
+    left out: listings often give no date, so a year range can hide most of the corpus."""
+    if undated:
+        papers = f"{undated} paper{'s' if undated != 1 else ''}"
+        verb = "are" if undated != 1 else "is"
+        click.echo(
+            f"note: {papers} with no publication date {verb} left out by --year-min/--year-max",
+            err=True,
+        )
 
 
 def _batch_queries(batch: BinaryIO) -> list[str]:
