@@ -190,12 +190,13 @@ def test_refit_unknown_setting_in_the_url_warns(refit_db: Path) -> None:
     _seed_settings(refit_db)
     at = _refit_page({"dataset": "por", "law": "compute_optimal", "setting": "Cosine [rw]"})
     assert not at.exception
-    assert "no setting 'Cosine [rw]'" in at.warning[0].value
+    assert "`setting=Cosine [rw]` (expected a setting of `por`)" in at.warning[0].value
     assert at.selectbox(key="refit_setting").value == "Kaplan [rw]"
     # "all settings" cannot be pooled here either: a warning, the first setting instead
     at = _refit_page({"dataset": "por", "law": "compute_optimal", "setting": "all settings"})
     assert not at.exception
-    assert "that this law may pool" in at.warning[0].value
+    assert "but this law may not pool them" in at.warning[0].value
+    assert at.selectbox(key="refit_setting").value == "Kaplan [rw]"
 
 
 def test_refit_pools_settings_that_count_alike(refit_db: Path) -> None:
