@@ -241,3 +241,107 @@ def test_refit_run_names_are_no_settings_to_pick(refit_db: Path) -> None:
         at.selectbox(key="refit_setting")
     assert "setting" not in at.query_params
     assert any("40 points of `n_opt`" in c.value for c in at.caption)
+
+
+# -- every control in the URL (app.urlstate) ---------------------------------------------------
+
+OPTIONS_URL = {
+    "dataset": "toy", "law": "chinchilla", "recipe": "hoffmann", "delta": "0.01", "drop": "2",
+    "boot": "30", "seed": "7", "holdout_axis": "n_params", "holdout": "0.25", "min_n": "1e8",
+}  # fmt: skip
+
+
+def test_refit_options_round_trip_through_the_url(refit_db: Path) -> None:
+    at = _refit_page(OPTIONS_URL)
+    assert not at.exception
+    assert not at.warning, [w.value for w in at.warning]
+    assert at.selectbox(key="refit_recipe").value == "hoffmann"
+    assert at.number_input(key="refit_delta").value == pytest.approx(0.01)
+    assert at.number_input(key="refit_drop").value == 2
+    assert at.number_input(key="refit_boot").value == 30
+    assert at.number_input(key="refit_seed").value == 7
+    assert at.selectbox(key="refit_hold_axis").value == "n_params"
+    assert at.slider(key="refit_hold_frac").value == pytest.approx(0.25)
+    assert at.number_input(key="refit_min_n").value == pytest.approx(1e8)
+    assert at.expander[0].proto.expanded  # a link that sets options shows them
+    # the URL the page writes back is the one it was opened with (plus the metric it chose)
+    assert {k: _url(at, k) for k in OPTIONS_URL} == {**OPTIONS_URL, "min_n": "100000000.0"}
+    assert _url(at, "metric") == "loss"
+
+
+def test_refit_changed_options_go_into_the_url(refit_db: Path) -> None:
+    at = _refit_page({"dataset": "toy", "law": "chinchilla"})
+    assert "boot" not in at.query_params  # defaults stay out of the link
+    at.number_input(key="refit_boot").set_value(50).run()
+    at.number_input(key="refit_seed").set_value(3).run()
+    at.slider(key="refit_hold_frac").set_value(0.1).run()
+    at.selectbox(key="refit_hold_axis").set_value("n_tokens").run()
+    assert not at.exception
+    assert (_url(at, "boot"), _url(at, "seed")) == ("50", "3")
+    assert (_url(at, "holdout"), _url(at, "holdout_axis")) == ("0.1", "n_tokens")
+    at.number_input(key="refit_boot").set_value(200).run()  # back to the default: out of the URL
+    assert "boot" not in at.query_params
+    # the same URL opened afresh shows the same controls
+    again = _refit_page({k: _url(at, k) for k in at.query_params})
+    assert again.number_input(key="refit_seed").value == 3
+    assert again.slider(key="refit_hold_frac").value == pytest.approx(0.1)
+    assert again.selectbox(key="refit_hold_axis").value == "n_tokens"
+
+
+def test_refit_same_url_gives_the_same_fit(refit_db: Path) -> None:
+    url = {**OPTIONS_URL, "holdout": "0", "min_n": "0"}
+    first = _fitted(_refit_page(url), 30)
+    second = _fitted(_refit_page(url), 30)
+    pd.testing.assert_frame_equal(first, second)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("dataset", "nope", "a released dataset"),
+        ("dataset", "tox", "did you mean toy?"),
+        ("law", "cubic", "one of"),
+        ("recipe", "", "one of"),
+        ("boot", "abc", "a whole number from 0 to 2000"),
+        ("boot", "5000", "a whole number from 0 to 2000"),
+        ("boot", "2.5", "a whole number from 0 to 2000"),
+        ("seed", "-1", "a whole number from 0"),
+        ("delta", "nan", "a number from 1e-05 to 10"),
+        ("delta", "inf", "a number from 1e-05 to 10"),
+        ("holdout", "0.9", "a number from 0 to 0.5"),
+        ("drop", "40", "a whole number from 0 to 39"),
+        ("holdout_axis", "flops", "one of compute, n_params, n_tokens"),
+        ("source", "ftp", "one of dataset, upload"),
+        ("x", "n_params", "the law chinchilla has no single input"),
+        ("setting", "stale", "`toy` has no settings to choose from"),
+    ],
+)
+def test_refit_bad_url_values_are_named_and_defaulted(
+    refit_db: Path, name: str, value: str, expected: str
+) -> None:
+    at = _refit_page({"dataset": "toy", "law": "chinchilla", name: value})
+    assert not at.exception
+    assert len(at.warning) == 1
+    assert f"`{name}={value}`" in at.warning[0].value and expected in at.warning[0].value
+    defaults = {"refit_dataset": "toy", "refit_law": "chinchilla", "refit_recipe": "standard"}
+    for key, default in defaults.items():
+        assert at.selectbox(key=key).value == default
+    assert at.number_input(key="refit_boot").value == 200
+    assert at.number_input(key="refit_drop").value == 0
+    assert at.slider(key="refit_hold_frac").value == pytest.approx(0.2)
+    assert name not in at.query_params or _url(at, name) != value  # the URL is rewritten
+    # the notice is for the link: the next interaction does not repeat it
+    at.number_input(key="refit_seed").set_value(1).run()
+    assert not at.warning
+
+
+def test_refit_another_recipe_brings_its_own_drops(refit_db: Path) -> None:
+    at = _refit_page({"dataset": "toy", "law": "chinchilla"})
+    assert at.number_input(key="refit_drop").value == 0
+    at.selectbox(key="refit_recipe").set_value("epoch").run()
+    assert at.number_input(key="refit_drop").value == 5  # the epoch recipe drops 5
+    assert "drop" not in at.query_params  # it is that recipe's default
+    at.number_input(key="refit_drop").set_value(3).run()
+    assert _url(at, "drop") == "3"
+    at.selectbox(key="refit_recipe").set_value("standard").run()
+    assert at.number_input(key="refit_drop").value == 0
