@@ -322,7 +322,8 @@ def test_refit_bad_url_values_are_named_and_defaulted(
     at = _refit_page({"dataset": "toy", "law": "chinchilla", name: value})
     assert not at.exception
     assert len(at.warning) == 1
-    assert f"`{name}={value}`" in at.warning[0].value and expected in at.warning[0].value
+    assert f"`{name}={value}`" in at.warning[0].value
+    assert expected in at.warning[0].value
     defaults = {"refit_dataset": "toy", "refit_law": "chinchilla", "refit_recipe": "standard"}
     for key, default in defaults.items():
         assert at.selectbox(key=key).value == default
