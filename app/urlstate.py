@@ -128,7 +128,8 @@ class UrlState:
     def choices(self, name: str, key: str, options: Sequence[str], default: Sequence[str]) -> Any:
         """A multiselect over ``options``; in the URL a comma-separated list ('' for none).
 
-        Unknown names in a link are named in the notice and the known ones kept.
+        Unknown names in a link are named in the notice and the known ones kept (the default
+        when none is known).
         """
         allowed = list(options)
         chosen = [o for o in allowed if o in default]
@@ -141,7 +142,8 @@ class UrlState:
                     f"`{name}` {', '.join(repr(t) for t in unknown)} "
                     f"(expected some of {_listing(allowed)})"
                 )
-            return [o for o in allowed if o in picked]
+            known = [o for o in allowed if o in picked]
+            return known if known or not unknown else chosen  # none known: the default
 
         field = _Field(name, key, chosen, lambda v: ",".join(v), always=False)
         return self._load(

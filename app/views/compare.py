@@ -81,6 +81,9 @@ url.choices("domain", "compare_domains", domains, domains)
 picked = cols[1].multiselect("Domain", domains, key="compare_domains")
 url.save()
 shown = frame[frame["kind"].isin(kinds) & (frame["domain"].isin(picked) | frame["domain"].isna())]
+if shown.empty:  # an empty chart drew only axes (and Altair warned it could not type them)
+    st.info("No value matches these filters: choose a kind under **Show** or a **Domain**.")
+    st.stop()
 
 ref = frame.loc[frame["verdict"] == "reference", "source"]
 apart = shown[shown["verdict"] == "not_comparable"]
