@@ -39,6 +39,7 @@ DEFAULT_HOLDOUT = 0.2
 MAX_HOLDOUT = 0.5
 ALL_SETTINGS = "all settings"
 MAX_SETTINGS = 30
+TABLE_ROW = 35  # px: Streamlit's dataframe row height
 
 store = get_store()
 if store is None:
@@ -255,10 +256,15 @@ for name, value in {**result.params, **result.derived}.items():
 params_frame = pd.DataFrame(rows)
 # Six significant figures (the registry states up to six) in every magnitude: the default
 # fixed-point display showed the registry's k = 1.285e-08 as 0.00000001.
+# Every row without an inner scroll (the default height hid the 11th of a Chinchilla fit), and
+# the parameter names whole (N_opt@5.76e+23 was cut to N_opt@5.76).
 st.dataframe(
-    params_frame, hide_index=True, key="refit_params",
-    column_config={c: st.column_config.NumberColumn(format="%.6g") for c in params_frame.columns
-                   if c != "parameter"},
+    params_frame, hide_index=True, key="refit_params", height=TABLE_ROW * (len(rows) + 1) + 3,
+    column_config={
+        "parameter": st.column_config.TextColumn(width="medium", pinned=True),
+        **{c: st.column_config.NumberColumn(format="%.6g") for c in params_frame.columns
+           if c != "parameter"},
+    },
 )  # fmt: skip
 facts = [
     f"objective {result.objective:.4g}",
@@ -270,12 +276,12 @@ st.caption(" · ".join(facts))
 if result.holdout:
     h = result.holdout
     by = x_axis if h.get("column") == "x" else h.get("column", h["axis"])
+    # The split in a caption: as the metric's label it was cut at 390 px ("by compute_…").
     st.metric(
-        f"Held-out mean relative error: largest {h['fraction']:.0%} by {by} ({h['n_test']} points)",
-        f"{h['mean_rel_error']:.2%}",
+        "Held-out mean relative error", f"{h['mean_rel_error']:.2%}",
         help=f"RMSE {h['rmse']:.4g} in {h['space']} space; fit on {h['n_train']} points",
-        delta_color="off",
-    )
+    )  # fmt: skip
+    st.caption(f"Held out: the largest {h['fraction']:.0%} by {by} ({h['n_test']} points).")
 
 axis = curve_axis(result)
 obs = pd.DataFrame(observed_frame(result, X, y))
@@ -287,7 +293,12 @@ if axis is not None:
     line = (
         alt.Chart(curve)
         .mark_line(color="#d62728")
-        .encode(x="x:Q", y=alt.Y("fit:Q", title=metric), strokeDash="extrapolated:N")
+        .encode(
+            x="x:Q",
+            y=alt.Y("fit:Q", title=metric),
+            # on top: beside the plot the legend took a third of its width at 390 px
+            strokeDash=alt.StrokeDash("extrapolated:N", legend=alt.Legend(orient="top")),
+        )
     )
     layers = [dots, line]
     if curve["low"].notna().any():
@@ -311,7 +322,9 @@ resid = (
         y=alt.Y("residual:Q", title="residual (log space)" if form.space == "log" else "residual"),
     )
 )
-st.altair_chart(resid.properties(height=200, title="Residuals"), width="stretch")
+# A heading, not the chart's title: Streamlit cut the title's top half off at any width.
+st.markdown("**Residuals**")
+st.altair_chart(resid.properties(height=200), width="stretch")
 
 payload = {"dataset": data_name, "metric": metric, **result.to_json(), "setting": setting}
 cols = st.columns(2)
