@@ -55,6 +55,7 @@ class UrlState:
         self.names = tuple(names)
         self._memo = f"urlstate_{page}"
         self._fields: dict[str, _Field] = {}
+        self._unused: set[str] = set()
         self.problems: list[str] = []
         # Opened, or the URL changed under the page: set every control from the URL.
         self.reload = st.session_state.get(self._memo) != self.current()
@@ -210,6 +211,7 @@ class UrlState:
     def unused(self, name: str, why: str) -> None:
         """A control this run does not draw (no setting box for this dataset): a link's value
         for it is named in the notice, and it leaves the URL at :meth:`save`."""
+        self._unused.add(name)
         text = st.query_params.get(name)
         if self.reload and text is not None:
             self.problems.append(f"`{name}={text}` ({why})")
@@ -228,8 +230,13 @@ class UrlState:
                 out[field.name] = text
         return out
 
-    def save(self) -> None:
-        """After the last control: write the URL (only on a change) and show the notice."""
+    def save(self, *, complete: bool = True) -> None:
+        """After the last control: write the URL (only on a change) and show the notice.
+
+        Before a page stops short of its last control (no file uploaded yet), ``complete=False``
+        keeps the URL's values for the controls it did not reach: the link's law must still be
+        there when the file comes.
+        """
         if self.problems:
             self._notice.warning(
                 "Ignored from the link: "
@@ -237,6 +244,9 @@ class UrlState:
                 + "; the default is shown instead."
             )
         wanted = self.wanted()
+        if not complete:
+            done = {*self._fields, *self._unused}
+            wanted = {n: t for n, t in self.current().items() if n not in done} | wanted
         if wanted != self.current():
             params = st.query_params
             others = {n: params.get_all(n) for n in params if n not in self.names}

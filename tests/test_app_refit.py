@@ -370,3 +370,15 @@ def test_refit_layout_holds_at_phone_width(refit_db: Path) -> None:
     assert at.metric[0].label == "Held-out mean relative error"
     columns = json.loads(at.dataframe[0].proto.columns)
     assert columns["parameter"]["width"] == "medium"  # N_opt@5.76e+23 whole
+
+
+def test_refit_link_waiting_for_an_upload_keeps_its_options(refit_db: Path) -> None:
+    """Before a file is uploaded the page stops short of the law box: the link's law and
+    options must still be in the URL when the file comes (the browser test caught the law
+    being dropped, so the upload was fitted with the default law)."""
+    at = _refit_page({"source": "upload", "law": "power_law", "seed": "4", "dataset": "toy"})
+    assert not at.exception
+    assert at.radio(key="refit_source").value == "upload"
+    assert (_url(at, "source"), _url(at, "law"), _url(at, "seed")) == ("upload", "power_law", "4")
+    assert "`dataset=toy` (an uploaded CSV is fitted)" in at.warning[0].value
+    assert "dataset" not in at.query_params

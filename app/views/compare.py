@@ -39,11 +39,11 @@ quantity = st.selectbox(
 try:
     rows = compare(store, quantity=quantity)
 except KBError as err:
-    url.save()
+    url.save(complete=False)
     show_error(err)
     st.stop()
 if not rows:
-    url.save()
+    url.save(complete=False)
     st.info(
         "No law or fit gives this quantity yet. Build the knowledge base (`kb ingest`) and "
         "refit a dataset (`kb fit` or the Refit page)."

@@ -77,7 +77,7 @@ try:
     if source == "dataset":
         names = [d.name for d in list_datasets(store)]
         if not names:
-            url.save()
+            url.save(complete=False)
             st.info("No released dataset is in the knowledge base: `kb ingest ../shared/datasets`.")
             st.stop()
         cols = st.columns(2)
@@ -104,13 +104,13 @@ try:
             key="refit_upload",
         )  # fmt: skip
         if upload is None:
-            url.save()
+            url.save(complete=False)
             st.stop()
         pts = parse_upload(upload.getvalue(), name=upload.name)
         data_sig = hashlib.sha256(upload.getvalue()).hexdigest()
         metric = pts[0].metric if pts else "value"
 except KBError as err:
-    url.save()
+    url.save(complete=False)
     show_error(err)
     st.stop()
 
