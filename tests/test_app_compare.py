@@ -92,3 +92,68 @@ def test_compare_says_plainly_which_rows_are_not_comparable(compare_db: Path) ->
     spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
     shapes = [layer["encoding"]["shape"] for layer in spec["layer"] if "shape" in layer["encoding"]]
     assert shapes[0]["scale"]["domain"] == ["reference", "direct", "converted", "not_comparable"]
+
+
+# -- every control in the URL (app.urlstate) ---------------------------------------------------
+
+
+@pytest.fixture
+def domains_db(app_db: Path) -> Path:
+    """Two laws on language, one on vision."""
+    laws = [_law("one", 0.34, 0.28), _law("two", 0.35, 0.37, year=2024), _law("eye", 0.3, 0.3)]
+    laws = [
+        law.model_copy(update={"conventions": {**law.conventions, "domain": domain}})
+        for law, domain in zip(laws, ("language", "language", "vision"), strict=True)
+    ]
+    with Store(app_db) as s:
+        s.upsert(laws)
+    return app_db
+
+
+def _compare_page(query: dict[str, str]) -> AppTest:
+    at = AppTest.from_file(str(MAIN), default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page("views/compare.py").run()
+    return at
+
+
+def _url(at: AppTest, key: str) -> str:
+    value = at.query_params[key]
+    return value[0] if isinstance(value, list) else value
+
+
+def test_compare_filters_round_trip_through_the_url(domains_db: Path) -> None:
+    at = _compare_page({"quantity": "alpha"})
+    assert at.multiselect(key="compare_domains").value == ["language", "vision"]
+    assert "domain" not in at.query_params  # all domains: the default stays out of the link
+    at.multiselect(key="compare_domains").unselect("vision").run()
+    assert not at.exception
+    assert _url(at, "domain") == "language"
+    assert set(at.dataframe[0].value["source"]) == {"one", "two"}
+    at.multiselect(key="compare_kinds").unselect("reported").run()
+    assert _url(at, "show") == ""  # nothing shown is a state too
+    assert "No value matches these filters" in at.info[0].value
+    assert not at.get("vega_lite_chart")
+    # the same URL opened afresh shows the same filters and rows
+    again = _compare_page({k: _url(at, k) for k in at.query_params})
+    assert not again.warning
+    assert again.multiselect(key="compare_domains").value == ["language"]
+    assert again.multiselect(key="compare_kinds").value == []
+    again = _compare_page({"quantity": "alpha", "domain": "vision"})
+    assert list(again.dataframe[0].value["source"]) == ["eye"]
+
+
+def test_compare_bad_url_values_are_named_and_defaulted(domains_db: Path) -> None:
+    at = _compare_page({"quantity": "gamma", "domain": "vision,audio", "show": "guesses"})
+    assert not at.exception
+    notice = at.warning[0].value
+    assert "`quantity=gamma` (expected one of" in notice
+    assert "`domain` 'audio' (expected some of language, vision)" in notice
+    assert "`show` 'guesses'" in notice
+    assert at.selectbox(key="compare_quantity").value == "a"  # the first quantity
+    assert at.multiselect(key="compare_domains").value == ["vision"]  # the known name is kept
+    assert at.multiselect(key="compare_kinds").value == ["reported"]  # none known: the default
+    assert _url(at, "quantity") == "a"
+    assert _url(at, "domain") == "vision"

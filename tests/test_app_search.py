@@ -210,3 +210,35 @@ def test_prewarm_checks_a_missing_or_stale_index_once_per_store_version(
         at.run()
         assert not at.exception
     assert len(calls) == 1
+
+
+def test_every_control_round_trips_through_the_url(indexed_db: Path) -> None:
+    link = {"q": "power law", "domain": "language", "variable": "model_size", "k": "5",
+            "from": "2000", "to": "2090", "scaling": "1", "exponent": "1"}  # fmt: skip
+    at = _search(link)
+    assert not at.exception
+    assert not any("Ignored from the link" in w.value for w in at.warning)
+    assert at.text_input(key="search_q").value == "power law"
+    assert at.selectbox(key="search_domain").value == "language"
+    assert at.selectbox(key="search_variable").value == "model_size"
+    assert at.number_input(key="search_k").value == 5
+    assert (at.number_input(key="search_from").value, at.number_input(key="search_to").value) == (
+        2000,
+        2090,
+    )
+    assert at.checkbox(key="search_scaling").value
+    assert at.checkbox(key="search_exponent").value
+    written = {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+    assert written == link
+    at.checkbox(key="search_scaling").uncheck().run()
+    at.number_input(key="search_k").set_value(7).run()
+    assert "scaling" not in at.query_params
+    assert at.query_params["k"] in ("7", ["7"])
+
+
+def test_a_flag_that_is_not_1_or_0_is_named(indexed_db: Path) -> None:
+    """`scaling=yes` was ignored without a word (only "1" ticked the box)."""
+    at = _search({"q": "method", "scaling": "yes"})
+    assert not at.exception
+    assert "`scaling=yes` (expected 1 or 0)" in at.warning[0].value
+    assert not at.checkbox(key="search_scaling").value

@@ -272,3 +272,61 @@ def test_refit_upload_another_file_drops_the_old_fit(tmp_path: Path, browser_pag
         expect(page.get_by_text("then press Fit")).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
         expect(page.get_by_text("Fitted parameters")).to_have_count(0)  # type: ignore[attr-defined]
         _shot(page, "refit-upload-new-file")
+
+
+def test_a_refit_link_with_options_reproduces_the_fit(tmp_path: Path, browser_page: object) -> None:
+    """A shared Refit link carries the fitting options (recipe, delta, drops, bootstrap refits,
+    seed, held-out split, N filter): opened in a browser and fitted, it gives the figures the
+    library gives for those options. Before, only dataset/law/recipe/x/setting were kept and
+    the link refitted with the default options."""
+    import json
+
+    from playwright.sync_api import expect
+
+    from kb.datasets import points
+    from kb.fit import Holdout, fit_points
+    from kb.recipes import RECIPES
+    from kb.store import Store
+    from tests.test_app_refit import _seed_points
+
+    db = tmp_path / "kb.duckdb"
+    seed_app_store(db)
+    _seed_points(db)
+    options = {"recipe": "hoffmann", "delta": "0.01", "drop": "2", "boot": "30", "seed": "7",
+               "holdout_axis": "n_params", "holdout": "0.25", "min_n": "100000000.0"}  # fmt: skip
+    link = "dataset=toy&metric=loss&law=chinchilla&" + "&".join(
+        f"{k}={v}" for k, v in options.items()
+    )
+    with Store(db, read_only=True) as store:
+        pts = [p for p in points(store, "toy", metric="loss") if (p.n_params or 0) >= 1e8]
+    recipe = RECIPES["hoffmann"].model_copy(update={"delta": 0.01, "drop_highest": 2})
+    expected = fit_points(
+        pts, law="chinchilla", recipe=recipe, x="compute_flops", n_boot=30, seed=7,
+        holdout=Holdout("n_params", 0.25),
+    ).to_json()  # fmt: skip
+    page = browser_page
+    with journey(db, tmp_path, page) as (server, at):
+        at.step = "open the link"
+        page.goto(f"{server.url}/refit?{link}")  # type: ignore[attr-defined]
+        expect(page.get_by_label("Seed")).to_have_value("7", timeout=30_000)  # type: ignore[attr-defined]
+        expect(page.get_by_label("Bootstrap refits")).to_have_value("30")  # type: ignore[attr-defined]
+        _settle(page)
+        assert f"?{link}" in page.url, page.url  # type: ignore[attr-defined]
+        at.step = "fit"
+        page.get_by_role("button", name="Fit", exact=True).click(timeout=30_000)  # type: ignore[attr-defined]
+        expect(page.get_by_text("Fitted parameters")).to_be_visible(timeout=60_000)  # type: ignore[attr-defined]
+        _shot(page, "refit-link-options")
+        at.step = "download the fit"
+        with page.expect_download(timeout=30_000) as download:  # type: ignore[attr-defined]
+            page.get_by_role("button", name="Download fit (JSON)").click()  # type: ignore[attr-defined]
+        got = json.loads(Path(download.value.path()).read_text())
+    assert got["n_points"] == expected["n_points"]
+    assert got["options"] == expected["options"]  # delta, the 2 drops, the held-out split
+    assert (got["recipe"], got["seed"], got["n_boot"]) == ("hoffmann", 7, 30)
+    assert got["params"] == pytest.approx(expected["params"], rel=1e-9)
+    assert got["intervals"] == expected["intervals"] or all(
+        got["intervals"][k] == pytest.approx(v, rel=1e-9) for k, v in expected["intervals"].items()
+    )
+    assert got["holdout"]["mean_rel_error"] == pytest.approx(
+        expected["holdout"]["mean_rel_error"], rel=1e-9
+    )

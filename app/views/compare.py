@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app.resources import get_store, show_error
+from app.urlstate import UrlState
 from kb.compare import compare
 from kb.derive import QUANTITIES, QUANTITY_LABELS
 from kb.errors import KBError
@@ -25,23 +26,24 @@ if store is None:
     st.stop()
 
 st.title("Compare exponents across papers")
-params = st.query_params
+url = UrlState("compare", ("quantity", "show", "domain"))
 names = list(QUANTITIES)
+url.choice("quantity", "compare_quantity", names, names[0], always=True)
 quantity = st.selectbox(
     "Quantity",
     names,
-    index=names.index(params["quantity"]) if params.get("quantity") in QUANTITIES else 0,
     format_func=lambda q: f"{q}: {QUANTITY_LABELS[q]}",
     key="compare_quantity",
 )
-st.query_params["quantity"] = quantity
 
 try:
     rows = compare(store, quantity=quantity)
 except KBError as err:
+    url.save(complete=False)
     show_error(err)
     st.stop()
 if not rows:
+    url.save(complete=False)
     st.info(
         "No law or fit gives this quantity yet. Build the knowledge base (`kb ingest`) and "
         "refit a dataset (`kb fit` or the Refit page)."
@@ -71,13 +73,17 @@ frame = pd.DataFrame(
     ]
 )
 cols = st.columns(2)
-kinds = cols[0].multiselect(
-    "Show", sorted(frame["kind"].unique()), default=sorted(frame["kind"].unique()),
-    key="compare_kinds",
-)  # fmt: skip
+kind_names = sorted(frame["kind"].unique())
+url.choices("show", "compare_kinds", kind_names, kind_names)
+kinds = cols[0].multiselect("Show", kind_names, key="compare_kinds")
 domains = sorted(d for d in frame["domain"].dropna().unique())
-picked = cols[1].multiselect("Domain", domains, default=domains, key="compare_domains")
+url.choices("domain", "compare_domains", domains, domains)
+picked = cols[1].multiselect("Domain", domains, key="compare_domains")
+url.save()
 shown = frame[frame["kind"].isin(kinds) & (frame["domain"].isin(picked) | frame["domain"].isna())]
+if shown.empty:  # an empty chart drew only axes (and Altair warned it could not type them)
+    st.info("No value matches these filters: choose a kind under **Show** or a **Domain**.")
+    st.stop()
 
 ref = frame.loc[frame["verdict"] == "reference", "source"]
 apart = shown[shown["verdict"] == "not_comparable"]

@@ -3,23 +3,27 @@
 Choose data, a law form and the fitting options, fit with a progress bar, then read the fit:
 data and fitted curve on log-log axes with the bootstrap extrapolation band, residuals,
 parameters with intervals next to what the papers reported, the held-out error, and downloads.
-Dataset, metric, law, recipe and (for a dataset holding several experimental settings, e.g.
-Porian et al.'s 15) the setting live in the URL; the published law shown beside the fit is the
-one for the chosen setting when the registry names it (``conventions.setting``).
+Every control lives in the URL (app.urlstate): the data source, dataset, metric, law, recipe,
+x, the setting (for a dataset holding several experimental settings, e.g. Porian et al.'s 15)
+and the fitting options, so a shared link refits what its sender saw. The published law shown
+beside the fit is the one for the chosen setting when the registry names it
+(``conventions.setting``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from app.resources import get_store, show_error
+from app.urlstate import UrlState
 from kb.curves import curve_axis, fitted_curve, observed_frame
-from kb.datasets import default_metric, list_datasets, metrics, points, x_axes
+from kb.datasets import dataset_hint, default_metric, list_datasets, metrics, points, x_axes
 from kb.errors import KBError
 from kb.fit import FitResult, Holdout, fit_points, mixed_conventions, points_to_arrays
 from kb.frontier import AXES as HOLDOUT_AXES
@@ -30,41 +34,58 @@ from kb.registry import laws_for_dataset, laws_for_setting, reported_value
 from kb.uploads import MAX_UPLOAD_BYTES, parse_upload, template_csv
 
 MAX_BOOT = 2000
+DEFAULT_BOOT = 200
+DEFAULT_HOLDOUT = 0.2
+MAX_HOLDOUT = 0.5
 ALL_SETTINGS = "all settings"
 MAX_SETTINGS = 30
+TABLE_ROW = 35  # px: Streamlit's dataframe row height
 
 store = get_store()
 if store is None:
     st.stop()
-params = st.query_params
 st.title("Refit a scaling law")
+url = UrlState("refit", (
+    "source", "dataset", "metric", "law", "recipe", "x", "setting", "delta", "drop", "boot",
+    "seed", "holdout_axis", "holdout", "min_n",
+))  # fmt: skip
+SOURCES = {"dataset": "Released dataset", "upload": "Upload a CSV"}
 
 
-def _pick(label: str, options: list[str], key: str, url: str, default: str | None = None) -> str:
-    wanted = params.get(url, default)
-    index = options.index(wanted) if wanted in options else 0
-    choice = st.selectbox(label, options, index=index, key=key)
-    st.query_params[url] = choice
-    return str(choice)
+def _pick(
+    label: str,
+    options: list[str],
+    key: str,
+    name: str,
+    default: str | None = None,
+    expected: Callable[[str], str] | None = None,
+) -> str:
+    """A selectbox kept in the URL (always: a link says what it showed)."""
+    default = default if default in options else (options[0] if options else None)
+    url.choice(name, key, options, default, always=True, expected=expected)
+    return str(st.selectbox(label, options, key=key))
 
 
+url.choice("source", "refit_source", list(SOURCES), "dataset")
 source = st.radio(
-    "Data", ["Released dataset", "Upload a CSV"], horizontal=True, key="refit_source",
-    index=1 if params.get("source") == "upload" else 0,
-)  # fmt: skip
+    "Data", list(SOURCES), format_func=SOURCES.__getitem__, horizontal=True, key="refit_source"
+)
 data_name = "upload"
 data_sig = ""  # an upload's content hash: a new file with as many rows is other data
 pts = []
 try:
-    if source == "Released dataset":
-        st.query_params.pop("source", None)
+    if source == "dataset":
         names = [d.name for d in list_datasets(store)]
         if not names:
+            url.save(complete=False)
             st.info("No released dataset is in the knowledge base: `kb ingest ../shared/datasets`.")
             st.stop()
         cols = st.columns(2)
         with cols[0]:
-            data_name = _pick("Dataset", names, "refit_dataset", "dataset", "epoch_chinchilla")
+            data_name = _pick(
+                "Dataset", names, "refit_dataset", "dataset", "epoch_chinchilla",
+                expected=lambda text: f"a released dataset: {dataset_hint(text, names)}",
+            )  # fmt: skip
         with cols[1]:
             metric = _pick(
                 "Metric", metrics(store, data_name), "refit_metric", "metric",
@@ -72,7 +93,8 @@ try:
             )  # fmt: skip
         pts = points(store, data_name, metric=metric)
     else:
-        st.query_params["source"] = "upload"
+        for name in ("dataset", "metric", "setting"):
+            url.unused(name, "an uploaded CSV is fitted")
         st.download_button(
             "Download the CSV template", template_csv(), file_name="scaling_points.csv",
             mime="text/csv", key="refit_template",
@@ -82,11 +104,13 @@ try:
             key="refit_upload",
         )  # fmt: skip
         if upload is None:
+            url.save(complete=False)
             st.stop()
         pts = parse_upload(upload.getvalue(), name=upload.name)
         data_sig = hashlib.sha256(upload.getvalue()).hexdigest()
         metric = pts[0].metric if pts else "value"
 except KBError as err:
+    url.save(complete=False)
     show_error(err)
     st.stop()
 
@@ -98,38 +122,36 @@ with cols[1]:
 recipe = RECIPES[recipe_name]
 form = FORMS[law]
 with cols[2]:
-    x_axis = (
-        _pick("x (single-input forms)", x_axes(pts), "refit_x", "x")
-        if "x" in form.inputs
-        else "compute_flops"
-    )
+    if "x" in form.inputs:
+        x_axis = _pick("x (single-input forms)", x_axes(pts), "refit_x", "x")
+    else:
+        x_axis = "compute_flops"
+        url.unused("x", f"the law {law} has no single input")
 
 # A dataset holding several experimental settings (text-valued extras: Porian et al.'s 15, runs
 # of Gadre et al.'s) is fitted one setting at a time, or pooled when the law allows it (the
 # points count N and compute one way).
 setting: dict[str, str] | None = None
 setting_name = ""
-choices = setting_choices(pts) if source == "Released dataset" else {}
+choices = setting_choices(pts) if source == "dataset" else {}
 pooling = mixed_conventions(pts, law, x_axis) if len(choices) > 1 else None
 # Text extras that name every run (Epoch's point colours, Gadre et al.'s run names) are no
 # settings a reader picks from: past MAX_SETTINGS the box is offered only when pooling is refused.
 if len(choices) > 1 and (pooling or len(choices) <= MAX_SETTINGS):
     options = ([] if pooling else [ALL_SETTINGS]) + list(choices)
-    wanted = params.get("setting")
-    if wanted is not None and wanted not in options:
-        st.warning(
-            f"`{data_name}` has no setting {wanted!r}"
-            + (" that this law may pool" if wanted == ALL_SETTINGS else "")
-            + f"; showing {options[0]!r} instead."
-        )
-    setting_name = _pick("Setting", options, "refit_setting", "setting", options[0])
+    setting_name = _pick(
+        "Setting", options, "refit_setting", "setting", options[0],
+        expected=lambda text: f"a setting of `{data_name}`"
+        + (", but this law may not pool them" if text == ALL_SETTINGS else ""),
+    )  # fmt: skip
     if pooling:
         st.caption(f"Settings are fitted one at a time here: {pooling.split(':')[0]}.")
     if setting_name != ALL_SETTINGS:
         setting = json.loads(choices[setting_name])
         pts = settings(pts)[choices[setting_name]]
 else:
-    st.query_params.pop("setting", None)
+    if source == "dataset":
+        url.unused("setting", f"`{data_name}` has no settings to choose from")
     if len(choices) == 1:  # one setting: it is the dataset's
         setting = json.loads(next(iter(choices.values()))) or None
 st.caption(
@@ -138,30 +160,47 @@ st.caption(
     + "."
 )
 st.code(form.formula, language=None)
-with st.expander("Options", expanded=False):
+# A recipe brings its own Huber delta and points to drop: choosing another recipe resets them
+# (the keyed inputs kept the first recipe's values, so the epoch recipe's 5 drops were lost).
+max_drop = max(0, len(pts) - 1)
+if not url.reload and st.session_state.get("refit_recipe_was") not in (None, recipe_name):
+    st.session_state.refit_delta = float(recipe.delta)
+    st.session_state.refit_drop = min(int(recipe.drop_highest), max_drop)
+st.session_state.refit_recipe_was = recipe_name
+url.number("delta", "refit_delta", float(recipe.delta), 1e-5, 10.0)
+url.number("drop", "refit_drop", min(int(recipe.drop_highest), max_drop), 0, max_drop, integer=True)
+url.number("boot", "refit_boot", DEFAULT_BOOT, 0, MAX_BOOT, integer=True)
+url.number("seed", "refit_seed", 0, 0, integer=True)
+url.choice("holdout_axis", "refit_hold_axis", list(HOLDOUT_AXES), HOLDOUT_AXES[0])
+url.number("holdout", "refit_hold_frac", DEFAULT_HOLDOUT, 0.0, MAX_HOLDOUT)
+url.number("min_n", "refit_min_n", 0.0, 0.0)
+# Open when a link set an option, so the reader sees what differs from the defaults.
+options_set = any(
+    name in url.wanted()
+    for name in ("delta", "drop", "boot", "seed", "holdout_axis", "holdout", "min_n")
+)
+with st.expander("Options", expanded=options_set):
     cols = st.columns(4)
     delta = cols[0].number_input(
-        "Huber δ", min_value=1e-5, max_value=10.0, value=float(recipe.delta), format="%.4g",
-        key="refit_delta",
-    )  # fmt: skip
+        "Huber δ", min_value=1e-5, max_value=10.0, format="%.4g", key="refit_delta"
+    )
     drop = cols[1].number_input(
-        "Drop highest-value points", min_value=0, max_value=max(0, len(pts) - 1),
-        value=int(recipe.drop_highest), key="refit_drop",
-    )  # fmt: skip
+        "Drop highest-value points", min_value=0, max_value=max_drop, key="refit_drop"
+    )
     n_boot = cols[2].number_input(
-        "Bootstrap refits", min_value=0, max_value=MAX_BOOT, value=200, step=100,
-        key="refit_boot",
-    )  # fmt: skip
-    seed = cols[3].number_input("Seed", min_value=0, value=0, key="refit_seed")
+        "Bootstrap refits", min_value=0, max_value=MAX_BOOT, step=100, key="refit_boot"
+    )
+    seed = cols[3].number_input("Seed", min_value=0, key="refit_seed")
     cols = st.columns(4)
     holdout_axis = cols[0].selectbox("Held-out axis", HOLDOUT_AXES, key="refit_hold_axis")
     holdout_frac = cols[1].slider(
-        "Held-out fraction (largest)", 0.0, 0.5, 0.2, 0.05, key="refit_hold_frac"
+        "Held-out fraction (largest)", 0.0, MAX_HOLDOUT, step=0.05, key="refit_hold_frac"
     )
     min_params = cols[2].number_input(
-        "Only N ≥", min_value=0.0, value=0.0, format="%.3g", key="refit_min_n",
+        "Only N ≥", min_value=0.0, format="%.3g", key="refit_min_n",
         help="Drop points of models smaller than this many parameters (0: keep all).",
     )  # fmt: skip
+url.save()
 
 chosen = [p for p in pts if not min_params or (p.n_params or 0) >= min_params]
 if len(chosen) < len(pts):
@@ -205,7 +244,7 @@ st.subheader("Fitted parameters")
 reported = {
     law_.law_id: law_ for law_ in laws_for_setting(laws_for_dataset(store, data_name), setting)
     if law_.form == law
-} if source == "Released dataset" else {}  # fmt: skip
+} if source == "dataset" else {}  # fmt: skip
 rows = []
 for name, value in {**result.params, **result.derived}.items():
     row = {"parameter": name, "refit": value}
@@ -217,10 +256,15 @@ for name, value in {**result.params, **result.derived}.items():
 params_frame = pd.DataFrame(rows)
 # Six significant figures (the registry states up to six) in every magnitude: the default
 # fixed-point display showed the registry's k = 1.285e-08 as 0.00000001.
+# Every row without an inner scroll (the default height hid the 11th of a Chinchilla fit), and
+# the parameter names whole (N_opt@5.76e+23 was cut to N_opt@5.76).
 st.dataframe(
-    params_frame, hide_index=True, key="refit_params",
-    column_config={c: st.column_config.NumberColumn(format="%.6g") for c in params_frame.columns
-                   if c != "parameter"},
+    params_frame, hide_index=True, key="refit_params", height=TABLE_ROW * (len(rows) + 1) + 3,
+    column_config={
+        "parameter": st.column_config.TextColumn(width="medium", pinned=True),
+        **{c: st.column_config.NumberColumn(format="%.6g") for c in params_frame.columns
+           if c != "parameter"},
+    },
 )  # fmt: skip
 facts = [
     f"objective {result.objective:.4g}",
@@ -232,12 +276,12 @@ st.caption(" · ".join(facts))
 if result.holdout:
     h = result.holdout
     by = x_axis if h.get("column") == "x" else h.get("column", h["axis"])
+    # The split in a caption: as the metric's label it was cut at 390 px ("by compute_…").
     st.metric(
-        f"Held-out mean relative error: largest {h['fraction']:.0%} by {by} ({h['n_test']} points)",
-        f"{h['mean_rel_error']:.2%}",
+        "Held-out mean relative error", f"{h['mean_rel_error']:.2%}",
         help=f"RMSE {h['rmse']:.4g} in {h['space']} space; fit on {h['n_train']} points",
-        delta_color="off",
-    )
+    )  # fmt: skip
+    st.caption(f"Held out: the largest {h['fraction']:.0%} by {by} ({h['n_test']} points).")
 
 axis = curve_axis(result)
 obs = pd.DataFrame(observed_frame(result, X, y))
@@ -249,7 +293,12 @@ if axis is not None:
     line = (
         alt.Chart(curve)
         .mark_line(color="#d62728")
-        .encode(x="x:Q", y=alt.Y("fit:Q", title=metric), strokeDash="extrapolated:N")
+        .encode(
+            x="x:Q",
+            y=alt.Y("fit:Q", title=metric),
+            # on top: beside the plot the legend took a third of its width at 390 px
+            strokeDash=alt.StrokeDash("extrapolated:N", legend=alt.Legend(orient="top")),
+        )
     )
     layers = [dots, line]
     if curve["low"].notna().any():
@@ -273,7 +322,9 @@ resid = (
         y=alt.Y("residual:Q", title="residual (log space)" if form.space == "log" else "residual"),
     )
 )
-st.altair_chart(resid.properties(height=200, title="Residuals"), width="stretch")
+# A heading, not the chart's title: Streamlit cut the title's top half off at any width.
+st.markdown("**Residuals**")
+st.altair_chart(resid.properties(height=200), width="stretch")
 
 payload = {"dataset": data_name, "metric": metric, **result.to_json(), "setting": setting}
 cols = st.columns(2)

@@ -19,6 +19,7 @@ from app.resources import (
     show_error,
     snippet_in_context,
 )
+from app.urlstate import UrlState
 from kb.errors import KBError
 from kb.records import DOMAINS, VARIABLES, Paper
 from kb.search import Hit, SearchFilters
@@ -28,7 +29,6 @@ store = get_store()
 if store is None or empty_notice(store):
     st.stop()
 
-params = st.query_params
 st.title("Search")
 st.caption(
     "Ask in your own words or type exact terms: keyword (BM25) and semantic (embedding) "
@@ -36,46 +36,16 @@ st.caption(
 )
 
 
-URL_KEYS = ("q", "domain", "variable", "k", "from", "to", "scaling", "exponent")
 DEFAULT_K = 10
-
-
-def _url_int(name: str, low: int, high: int, problems: list[str]) -> int | None:
-    """The URL's integer ``name`` if it lies in [low, high]; else None, saying why."""
-    value = params.get(name)
-    if not value:
-        return None
-    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
-        problems.append(f"`{name}={value}` (expected a whole number from {low} to {high})")
-        return None
-    return int(value)
-
-
-def _url_choice(name: str, allowed: tuple[str, ...], problems: list[str]) -> str | None:
-    value = params.get(name)
-    if value and value not in allowed:
-        problems.append(f"`{name}={value}` (expected one of {', '.join(allowed)})")
-    return value if value in allowed else None
-
-
-def _url_state() -> dict[str, str]:
-    return {name: params[name] for name in URL_KEYS if params.get(name)}
-
-
-# The widgets are keyed, so a keyed widget would keep its own value when the URL changes under
-# it (the back button, a link): set them from the URL whenever it is not what this page wrote.
-if "search_q" not in st.session_state or st.session_state.get("search_url") != _url_state():
-    problems: list[str] = []
-    st.session_state.search_q = params.get("q", "")
-    st.session_state.search_domain = _url_choice("domain", DOMAINS, problems)
-    st.session_state.search_variable = _url_choice("variable", VARIABLES, problems)
-    st.session_state.search_k = _url_int("k", 1, 100, problems) or DEFAULT_K
-    st.session_state.search_from = _url_int("from", 1990, 2100, problems)
-    st.session_state.search_to = _url_int("to", 1990, 2100, problems)
-    st.session_state.search_scaling = params.get("scaling") == "1"
-    st.session_state.search_exponent = params.get("exponent") == "1"
-    if problems:
-        st.warning("Ignored from the link: " + "; ".join(problems) + ".")
+url = UrlState("search", ("q", "domain", "variable", "k", "from", "to", "scaling", "exponent"))
+url.text("q", "search_q")
+url.choice("domain", "search_domain", DOMAINS)
+url.choice("variable", "search_variable", VARIABLES)
+url.number("k", "search_k", DEFAULT_K, 1, 100, integer=True)
+url.number("from", "search_from", None, 1990, 2100, integer=True)
+url.number("to", "search_to", None, 1990, 2100, integer=True)
+url.flag("scaling", "search_scaling")
+url.flag("exponent", "search_exponent")
 
 FILTER_KEYS = ("search_domain", "search_variable", "search_from", "search_to", "search_scaling")
 filters_set = any(st.session_state.get(key) for key in (*FILTER_KEYS, "search_exponent"))
@@ -106,21 +76,7 @@ with st.expander("Filters", expanded=bool(st.session_state.search_filters_open))
     scaling_only = cols[2].checkbox("Scaling-law papers only", key="search_scaling")
     has_exponent = cols[3].checkbox("Has an exponent", key="search_exponent")
 
-state = {
-    "q": query.strip(),
-    "domain": domain,
-    "variable": variable,
-    "k": str(k) if k != DEFAULT_K else None,
-    "from": str(year_min) if year_min else None,
-    "to": str(year_max) if year_max else None,
-    "scaling": "1" if scaling_only else None,
-    "exponent": "1" if has_exponent else None,
-}
-wanted = {name: value for name, value in state.items() if value}
-if wanted != _url_state():  # one URL update (one history entry), and only on a change
-    others = {name: params.get_all(name) for name in params if name not in URL_KEYS}
-    st.query_params.from_dict({**wanted, **others})  # others may belong to a link
-st.session_state.search_url = wanted
+url.save()
 
 if not query.strip():
     st.info("Type a query to search paper titles, abstracts and the claims extracted from them.")
