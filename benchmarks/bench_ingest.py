@@ -43,7 +43,8 @@ def generate(path: Path, n: int, seed: int = 0) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for i in range(n):
             year = 2015 + i % 10
-            ident = f"{year % 100:02d}{1 + i % 12:02d}.{i:05d}"
+            # five digits after the dot; beyond 100,000 papers the year-month moves on
+            ident = f"{year % 100 + i // 100_000:02d}{1 + i % 12:02d}.{i % 100_000:05d}"
             authors = [(f"Last{rng.randrange(10**6)}", f"First{rng.randrange(10**3)}", "")
                        for _ in range(rng.randint(1, 12))]  # fmt: skip
             record = {
