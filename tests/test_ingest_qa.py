@@ -124,25 +124,53 @@ def _dead_pid() -> int:
 
 
 def test_staging_copies_of_killed_builds_are_removed(tmp_path: Path) -> None:
+    import fcntl
+
     db = tmp_path / "kb.duckdb"
     with staged(db) as s:
         s.upsert([Paper(paper_id="a", title="first")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kb.duckdb"]  # lock file gone too
     dead = _dead_pid()
-    abandoned = [
-        tmp_path / f".kb.duckdb.building-{dead}",
-        tmp_path / f".kb.duckdb.building-{dead}.wal",
+    abandoned = [  # a killed build: its lock file is there but nobody holds it
+        tmp_path / f".kb.duckdb.building-{dead}-0a1b2c",
+        tmp_path / f".kb.duckdb.building-{dead}-0a1b2c.wal",
+        tmp_path / f".kb.duckdb.building-{dead}-0a1b2c.lock",
+        tmp_path / f".kb.duckdb.building-{dead}-9f8e7d.lock",  # killed before it copied
     ]
-    running = tmp_path / f".kb.duckdb.building-{os.getppid()}"  # a live process: its build
-    other = tmp_path / f".other.duckdb.building-{dead}"  # another store's copy
-    for path in [*abandoned, running, other]:
+    # A live build on another host or in another pid namespace: its pid means nothing here
+    # (it is dead here), but it holds its lock. The old pid rule deleted its copy.
+    elsewhere = [
+        tmp_path / f".kb.duckdb.building-{dead}-77aa88",
+        tmp_path / f".kb.duckdb.building-{dead}-77aa88.lock",
+    ]
+    legacy = tmp_path / f".kb.duckdb.building-{dead}"  # pid-only name, touched just now
+    stale = tmp_path / f".kb.duckdb.building-{dead + 1}"  # pid-only, idle for two days
+    other = tmp_path / f".other.duckdb.building-{dead}-0a1b2c"  # another store's copy
+    for path in [*abandoned, *elsewhere, legacy, stale, other]:
         path.write_bytes(b"partial copy")
-    with staged(db) as s:
-        s.upsert([Paper(paper_id="b", title="second")])
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["kb.duckdb", running.name, other.name]
-    )
+    os.utime(stale, (0, 0))
+    holder = open(elsewhere[1], "rb")  # noqa: SIM115  (held across the build below)
+    fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        with staged(db) as s:
+            s.upsert([Paper(paper_id="b", title="second")])
+    finally:
+        holder.close()
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(["kb.duckdb", *(p.name for p in elsewhere), legacy.name, other.name])
     with Store(db, read_only=True) as s:
         assert s.count(Paper) == 2
+
+
+def test_two_staged_builds_in_one_process_keep_each_others_copies(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    with staged(db) as outer:
+        outer.upsert([Paper(paper_id="a", title="first")])
+        with staged(tmp_path / "kb.duckdb") as inner:  # its cleaner must spare outer's copy
+            inner.upsert([Paper(paper_id="b", title="second")])
+        assert outer.count(Paper) == 1
+    with Store(db, read_only=True) as s:
+        assert [p.paper_id for p in s.select(Paper)] == ["a"]  # the last swap wins
 
 
 TITLE = "Invented Scaling Laws for Cross-Format Tests"
