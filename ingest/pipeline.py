@@ -33,10 +33,11 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.claims import EXTRACTOR_VERSION, extract_into
-from ingest.formats import iter_papers
+from ingest.formats import ReadPosition, iter_papers
 from ingest.listings import ParsedEntry
 from ingest.released import ingest_datasets
 from kb.errors import BadInputError
@@ -148,6 +149,13 @@ def collect_inputs(
     return unique(files), unique(folders), unique(skipped)
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # the reader names the file and the reason
+
+
 def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
@@ -210,28 +218,82 @@ _ANY_TITLE_ONLY = "SELECT 1 FROM papers WHERE arxiv_id IS NULL LIMIT 1"
 
 
 class _ArxivTitles:
-    """Title-only ids (``t:<hash>``) -> the arXiv paper with that normalised title.
+    """Title-only ids (``t:<hash>``) -> the arXiv papers with that normalised title.
 
     A listing page names a paper by its title only; an Atom feed or the arXiv snapshot names
-    it by its arXiv id too. This map makes both one paper. Read from the store the first time
-    a title-only entry needs it (a bulk arXiv import never does), then kept current.
+    it by its arXiv id too. This map makes both one paper. It is built the first time a
+    title-only entry needs it (a bulk arXiv import never does), once per run, as a temporary
+    DuckDB table: the keys of ASCII titles (nearly all of arXiv) are computed by DuckDB itself,
+    where ``normalize_title`` reduces to lower-casing and turning every run of characters
+    outside ``[a-z0-9]`` into one space; only the other titles are hashed in Python. Then the
+    arXiv entries of every batch are added. A title shared by several arXiv papers maps to
+    all of them; callers take the lowest id and warn.
     """
+
+    TABLE = "_ingest_arxiv_titles"
+    _ASCII_KEYS = (
+        "SELECT 't:' || left(sha256(trim(regexp_replace(lower(title), '[^a-z0-9]+', ' ', 'g'))),"
+        " 16) AS title_id, paper_id FROM papers "
+        "WHERE arxiv_id IS NOT NULL AND strlen(title) = length(title)"  # bytes == chars: ASCII
+    )
+    _OTHER_TITLES = (
+        "SELECT paper_id, title FROM papers "
+        "WHERE arxiv_id IS NOT NULL AND strlen(title) <> length(title)"
+    )
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.ids: dict[str, str] | None = None
+        self.built = False
 
-    def get(self, title_id: str) -> str | None:
-        if self.ids is None:
-            sql = "SELECT paper_id, title FROM papers WHERE arxiv_id IS NOT NULL ORDER BY 1"
-            self.ids = {}
-            for pid, title in self.store.cursor().execute(sql).fetchall():
-                self.ids.setdefault(paper_id_for(title), pid)
-        return self.ids.get(title_id)
+    def ensure(self) -> None:
+        """Build the map from the store's arXiv papers, unless built already."""
+        if self.built:
+            return
+        cur = self.store.cursor()
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {self.TABLE} AS {self._ASCII_KEYS}")
+        rows = cur.execute(self._OTHER_TITLES).fetchall()
+        self.built = True
+        self._insert([(paper_id_for(title), pid) for pid, title in rows])
 
-    def add(self, title: str, pid: str) -> None:
-        if self.ids is not None:
-            self.ids.setdefault(paper_id_for(title), pid)
+    def _insert(self, pairs: list[tuple[str, str]]) -> None:
+        if not pairs:
+            return
+        batch = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
+            {"title_id": [t for t, _ in pairs], "paper_id": [p for _, p in pairs]}
+        )
+        self.store.cursor().execute(f"INSERT INTO {self.TABLE} SELECT * FROM batch")
+
+    def add(self, papers: list[tuple[str, str]]) -> None:
+        """Note (title, arXiv paper id) pairs written this run (once the map is built)."""
+        if self.built:
+            self._insert([(paper_id_for(title), pid) for title, pid in papers])
+
+    def lookup(self, title_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Title-only id -> the arXiv paper ids with that title, sorted (only ids that have)."""
+        wanted = sorted(set(title_ids))
+        if not wanted:
+            return {}
+        self.ensure()
+        sql = (
+            f"SELECT DISTINCT title_id, paper_id FROM {self.TABLE} "
+            "WHERE title_id IN (SELECT unnest(?)) ORDER BY 1, 2"
+        )
+        found: dict[str, list[str]] = {}
+        for tid, pid in self.store.cursor().execute(sql, [wanted]).fetchall():
+            found.setdefault(tid, []).append(pid)
+        return found
+
+    def close(self) -> None:
+        if self.built:
+            self.store.cursor().execute(f"DROP TABLE IF EXISTS {self.TABLE}")
+            self.built = False
+
+
+def _ambiguous(where: str, title: str, ids: list[str]) -> str:
+    return (
+        f"{where}: the title {title!r} is that of {len(ids)} arXiv papers "
+        f"({', '.join(ids)}); merged into {ids[0]}, the lowest id"
+    )
 
 
 def _with_paper_id(entry: ParsedEntry, pid: str) -> ParsedEntry:
@@ -244,32 +306,45 @@ def _with_paper_id(entry: ParsedEntry, pid: str) -> ParsedEntry:
 
 
 def _resolve_titles(
-    batch: list[ParsedEntry], titles: _ArxivTitles
+    batch: list[ParsedEntry], titles: _ArxivTitles, warnings: list[str]
 ) -> tuple[list[ParsedEntry], list[tuple[str | None, str, str]]]:
-    """Title-only entries of papers already known by arXiv id take that id.
+    """Title-only entries of papers known by arXiv id take that id (the lowest, with a
+    warning naming every candidate, if several arXiv papers have that title).
 
     Returns the entries and what ``_absorb_title_only`` may fold together: (title-only id,
     title, arXiv id) for an entry that took an arXiv id; (None, title, arXiv id) for an arXiv
     entry (its title-only id is only computed if the store holds any title-only paper).
     """
+    arxiv = [(e.paper.title, e.paper.paper_id) for e in batch if e.paper.arxiv_id is not None]
+    title_only = [e.paper.paper_id for e in batch if e.paper.arxiv_id is None]
+    if title_only:
+        titles.ensure()  # from the store as it was before this batch
+    titles.add(arxiv)  # so an arXiv record anywhere in this batch counts too
+    found = titles.lookup(title_only)
     out: list[ParsedEntry] = []
     pairs: list[tuple[str | None, str, str]] = []
     for entry in batch:
         paper = entry.paper
         if paper.arxiv_id is None:
-            target = titles.get(paper.paper_id)
-            if target is not None:
-                pairs.append((paper.paper_id, paper.title, target))
-                entry = _with_paper_id(entry, target)
+            targets = found.get(paper.paper_id)
+            if targets:
+                app = entry.appearance
+                if len(targets) > 1:
+                    warnings.append(_ambiguous(f"{app.source}:{app.line}", paper.title, targets))
+                pairs.append((paper.paper_id, paper.title, targets[0]))
+                entry = _with_paper_id(entry, targets[0])
         else:
-            titles.add(paper.title, paper.paper_id)
             pairs.append((None, paper.title, paper.paper_id))
         out.append(entry)
     return out, pairs
 
 
 def _absorb_title_only(
-    store: Store, found: list[tuple[str | None, str, str]], tally: _Tally
+    store: Store,
+    found: list[tuple[str | None, str, str]],
+    tally: _Tally,
+    titles: _ArxivTitles,
+    warnings: list[str],
 ) -> None:
     """Fold stored title-only papers into the arXiv papers with the same title (``found``:
     from ``_resolve_titles``), e.g. a listing ingested before the feed, or a store built
@@ -278,19 +353,24 @@ def _absorb_title_only(
     The arXiv record's fields win, the listing's fill its gaps (upvotes, organisation, a
     date), so the result does not depend on which was ingested first. The title-only paper's
     appearances move to the arXiv id; its claims go (the merged paper is labelled again if
-    its title or abstract changed, and anyway under its new id).
+    its title or abstract changed, and anyway under its new id). A title shared by several
+    arXiv papers goes to the lowest id, with a warning naming them all.
     """
     if not found or store.cursor().execute(_ANY_TITLE_ONLY).fetchone() is None:
         return  # the common bulk case: every stored paper has an arXiv id
-    pairs: dict[str, str] = {}
+    pairs: dict[str, set[str]] = {}
     for title_id, title, xid in found:
-        pairs.setdefault(title_id or paper_id_for(title), xid)
+        pairs.setdefault(title_id or paper_id_for(title), set()).add(xid)
     olds = _stored_papers(store, list(pairs))
     if not olds:
         return
-    targets = _stored_papers(store, [pairs[t] for t in olds])
+    known = titles.lookup(olds)  # every arXiv paper with these titles, stored or in this batch
+    choices = {tid: sorted(pairs[tid].union(known.get(tid, []))) for tid in olds}
+    targets = _stored_papers(store, [ids[0] for ids in choices.values()])
     for tid, old in olds.items():
-        xid = pairs[tid]
+        xid = choices[tid][0]
+        if len(choices[tid]) > 1:
+            warnings.append(_ambiguous(tid, old.title, choices[tid]))
         target = targets[xid]
         # The title-only paper's labels describe the id that goes away: never carry them over.
         merged = merge_papers(target, old.model_copy(update=_UNLABELLED))
@@ -321,7 +401,7 @@ def _write_batch(
     An entry whose paper is already known under another title (one arXiv id, two titles) is
     added to ``warnings``: the first title is kept, the entry's appearance too.
     """
-    batch, pairs = _resolve_titles(batch, titles)
+    batch, pairs = _resolve_titles(batch, titles, warnings)
     incoming: dict[str, Paper] = {}
     first: dict[str, ParsedEntry] = {}
     for entry in batch:
@@ -354,7 +434,7 @@ def _write_batch(
                 tally.updated.add(pid)
     store.upsert(changed)
     store.upsert(e.appearance for e in batch)
-    _absorb_title_only(store, pairs, tally)
+    _absorb_title_only(store, pairs, tally, titles, warnings)
     return batch
 
 
@@ -419,7 +499,9 @@ def ingest_paths(
             it later; bulk imports of hundreds of thousands of papers may defer it).
         workers: processes for claim extraction (default: the machine's CPU count).
         on_progress: called as ``on_progress(stage, done, total)``, stage one of ``STAGES``:
-            listing files read, dataset folders read, papers labelled by the extractor.
+            bytes of the input files read (after every batch of ``BATCH_SIZE`` entries, so a
+            single 4 GB snapshot moves the bar too), dataset folders read, papers labelled by
+            the extractor.
 
     Raises:
         ParseError / BadInputError naming the file and line; the store is then unchanged.
@@ -428,23 +510,30 @@ def ingest_paths(
     report = IngestReport(skipped_files=[str(s) for s in skipped])
     tally = _Tally()
     titles = _ArxivTitles(store)
+    sizes = [_size(path) for path in files]
+    total_bytes = sum(sizes)
     with store.transaction():
-        for done, path in enumerate(files, start=1):
+        for i, path in enumerate(files):
             source = str(path)
             store.delete(Appearance, "source = ?", [source])
             count = 0
             read_as = fmt
-            for batch in _batches(iter_papers(path, fmt=fmt), BATCH_SIZE):
+            before = sum(sizes[:i])
+            position = ReadPosition()
+            for batch in _batches(iter_papers(path, fmt=fmt, position=position), BATCH_SIZE):
                 read_as = batch[0].appearance.format
                 count += len(batch)
                 for entry in batch:
                     report.warnings.extend(entry.warnings)
                 _write_batch(store, batch, tally, titles, report.warnings)
+                if on_progress is not None:  # within a big file too, batch by batch
+                    on_progress("listings", before + min(position.done, sizes[i]), total_bytes)
             report.files.append(FileReport(path=source, format=read_as or "?", entries=count))
             report.entries += count
             logger.info("%s: %d entries as %s", source, count, read_as)
             if on_progress is not None:
-                on_progress("listings", done, len(files))
+                on_progress("listings", before + sizes[i], total_bytes)
+        titles.close()
         if on_progress is not None and folders:
             on_progress("datasets", 0, len(folders))  # the first folder can take seconds
         datasets = ingest_datasets(store, folders, on_progress=_stage(on_progress, "datasets"))

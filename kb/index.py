@@ -44,13 +44,16 @@ _faiss: Any = faiss
 __all__ = [
     "APPROX_MIN_ROWS",
     "HNSW_MIN_ROWS",
+    "IndexCheck",
     "IndexMeta",
     "IndexReport",
     "IndexRow",
     "LoadedIndex",
     "build_index",
+    "check_index",
     "corpus_digest",
     "current_index",
+    "file_stamp",
     "index_kind",
     "index_path",
     "ivf_nlist",
@@ -305,6 +308,7 @@ def build_index(
     rebuild: bool = False,
     model: str | os.PathLike[str] | Embedder | None = None,
     on_progress: Progress | None = None,
+    digest: str | None = None,
 ) -> IndexReport:
     """Embed every paper (through the cache) and write ``<db_path>.faiss``.
 
@@ -316,13 +320,16 @@ def build_index(
         model: a local sentence-transformers folder or an :class:`Embedder`; default the
             packaged model (or ``$KB_MODEL``).
         on_progress: ``(done, total)`` while embedding cache misses.
+        digest: the :func:`corpus_digest` of this store's papers if the caller has it already
+            (``kb index`` checks the store first: :func:`check_index`); computed if None.
 
     Returns:
         An :class:`IndexReport`; ``up_to_date`` is True when nothing had to be done.
     """
     path = index_path(db_path if db_path is not None else store.path)
-    papers = store.select(Paper)
-    digest = corpus_digest(papers)
+    papers = store.select(Paper, validate=False)  # validated when written; 25 s at 300k
+    if digest is None:
+        digest = corpus_digest(papers)
     meta = get_meta(store)
     up_to_date = _up_to_date(store, path, digest, model) is not None
     # The searcher's BM25 side, saved beside the store (kb.keyword_cache); rewritten only
@@ -395,6 +402,28 @@ def _up_to_date(
     return None
 
 
+@dataclass(frozen=True)
+class IndexCheck:
+    """What :func:`check_index` found: ``report`` (None when :func:`build_index` has work to
+    do), the :func:`corpus_digest` it computed, and the store file's :func:`file_stamp` from
+    before it read the store. A build into a copy of the same, unchanged file passes
+    ``digest`` on instead of hashing every paper again."""
+
+    report: IndexReport | None
+    digest: str
+    stamp: tuple[int, int, int] | None
+
+
+def file_stamp(path: str | os.PathLike[str]) -> tuple[int, int, int] | None:
+    """(inode, size, modification time in ns) of ``path``, None if it cannot be read: equal
+    stamps mean an unchanged file (the store is only ever replaced, by ``os.replace``)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def current_index(
     store: Store,
     db_path: str | os.PathLike[str] | None = None,
@@ -406,18 +435,31 @@ def current_index(
     store and ``model``. None when ``build_index`` has work to do, or when the file's length
     was never recorded (an older index: ``build_index`` records it, so the next check is cheap).
 
-    `kb index` asks this first, so an index that is up to date costs no staged copy of the
-    store and its companion files (~2 GB at 1M vectors).
+    `kb index` asks this first (as :func:`check_index`), so an index that is up to date costs
+    no staged copy of the store and its companion files (~2 GB at 1M vectors).
     """
+    return check_index(store, db_path, model=model).report
+
+
+def check_index(
+    store: Store,
+    db_path: str | os.PathLike[str] | None = None,
+    *,
+    model: str | os.PathLike[str] | Embedder | None = None,
+) -> IndexCheck:
+    """:func:`current_index`, keeping the corpus digest it computed (see :class:`IndexCheck`)."""
     db = db_path if db_path is not None else store.path
     path = index_path(db)
+    stamp = None if str(db) == ":memory:" else file_stamp(db)
     papers = store.select(Paper, validate=False)  # validated when written
-    meta = _up_to_date(store, path, corpus_digest(papers), model)
+    digest = corpus_digest(papers)
+    meta = _up_to_date(store, path, digest, model)
     if meta is None or _file_bytes(store) is None or not keyword_cache_current(store, db, papers):
-        return None
-    return IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
-                       n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
-                       dim=meta.dim, keyword_saved=False)  # fmt: skip
+        return IndexCheck(report=None, digest=digest, stamp=stamp)
+    report = IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
+                         n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
+                         dim=meta.dim, keyword_saved=False)  # fmt: skip
+    return IndexCheck(report=report, digest=digest, stamp=stamp)
 
 
 def _write_rows(store: Store, rows: list[IndexRow]) -> None:

@@ -10,13 +10,17 @@ until a build finishes, and a failed build leaves the old file untouched.
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import functools
 import json
 import logging
 import os
 import shutil
+import time
 import types
 import typing
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -363,9 +367,23 @@ def staged(path: str | os.PathLike[str]) -> Iterator[Store]:
             yield store
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned_copies(target)
-    tmp = target.with_name(f".{target.name}.building-{os.getpid()}")
-    _remove_with_companions(tmp)
+    # pid plus a random part: pids repeat across hosts and containers sharing a volume.
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    tmp = target.with_name(f".{target.name}.building-{token}")
+    lock = _lock_copy(tmp)  # held until the copy is swapped in or removed
+    _LIVE_TOKENS.add(token)
+    try:
+        _remove_abandoned_copies(target)
+        with _build_copy(target, tmp) as store:
+            yield store
+    finally:
+        _LIVE_TOKENS.discard(token)
+        _unlock_copy(tmp, lock)
+
+
+@contextlib.contextmanager
+def _build_copy(target: Path, tmp: Path) -> Iterator[Store]:
+    """The body of :func:`staged`: copy ``target`` to ``tmp``, yield it, swap it in."""
     if target.exists():
         _refuse_foreign(target)
         with contextlib.suppress(duckdb.Error), duckdb.connect(str(target)) as con:
@@ -389,7 +407,7 @@ def staged(path: str | os.PathLike[str]) -> Iterator[Store]:
         raise
     store.close()
     for comp in companion_files(tmp):
-        if comp.suffix == ".wal":
+        if comp.suffix in (".wal", ".lock"):
             continue
         os.replace(comp, target.with_name(target.name + comp.name[len(tmp.name) :]))
     os.replace(tmp, target)
@@ -410,6 +428,55 @@ def _refuse_foreign(path: Path) -> None:
         )
 
 
+# Tokens of this process's own staging copies: never judged abandoned, and their lock files
+# never opened a second time here (closing that second descriptor would drop the lock where
+# flock is emulated by POSIX locks, as on NFS).
+_LIVE_TOKENS: set[str] = set()
+# A copy named by a pid alone (written before lock files) is removed only when that pid is
+# gone here and the copy has not been touched for this long: the pid may be another host's.
+_LEGACY_AGE_S = 24 * 3600
+
+
+def _lock_path(tmp: Path) -> Path:
+    return tmp.with_name(tmp.name + ".lock")
+
+
+def _lock_copy(tmp: Path) -> int | None:
+    """Create and hold (``flock``) the lock file of the staging copy ``tmp``: while it is held
+    the copy belongs to a live build, whatever host or pid namespace that build runs in.
+    None if the file system refuses locks (the copy is then never judged abandoned)."""
+    path = _lock_path(tmp)
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:  # e.g. a read-only folder: the copy itself fails next, and says so
+            logger.warning("%s: cannot create (%s)", path, err)
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            os.close(fd)
+            if err.errno in (errno.EWOULDBLOCK, errno.EACCES):
+                continue  # a cleaner holds it for a moment (it found no copy): try again
+            logger.warning("%s: cannot lock (%s); it will not be cleaned up if killed", path, err)
+            return None
+        # A cleaner may have removed the file between our open and our lock: lock the file
+        # that is at the path, not an unlinked one.
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        os.close(fd)
+    logger.warning("%s: cannot lock; it will not be cleaned up if killed", path)
+    return None
+
+
+def _unlock_copy(tmp: Path, fd: int | None) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        _lock_path(tmp).unlink()  # before unlocking, so no cleaner ever sees it free
+    if fd is not None:
+        os.close(fd)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -420,22 +487,55 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _abandoned(copy: Path, token: str) -> tuple[bool, int | None]:
+    """(whether the staging copy with ``token`` is abandoned, the descriptor of its lock file
+    if we now hold that lock: close it with ``_unlock_copy`` once the copy is removed)."""
+    if token in _LIVE_TOKENS:
+        return False, None
+    if token.isdigit():  # an old-style name: the pid alone
+        try:
+            idle = time.time() - copy.stat().st_mtime
+        except FileNotFoundError:
+            return True, None
+        return idle > _LEGACY_AGE_S and not _pid_alive(int(token)), None
+    try:
+        fd = os.open(_lock_path(copy), os.O_RDWR)
+    except FileNotFoundError:
+        return True, None  # the lock comes first and goes last: its build is over
+    except OSError:
+        return False, None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False, None  # held: a live build, here or on another host
+    return True, fd
+
+
 def _remove_abandoned_copies(target: Path) -> None:
     """Delete staging copies of ``target`` left by builds that were killed (``kill -9``, a
-    crash, a power cut): their process is gone, so nothing will ever swap or remove them, and
-    each is a full copy of the store. Copies of running builds are left alone."""
+    crash, a power cut): nothing will ever swap or remove them, and each is a full copy of
+    the store. A copy belongs to a live build while its lock file is locked (``flock``), which
+    holds across hosts and pid namespaces sharing the folder, unlike a pid."""
     prefix = f".{target.name}.building-"
-    for path in target.parent.iterdir():
-        if not path.name.startswith(prefix):
-            continue
-        pid = path.name[len(prefix) :].split(".", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-            logger.info("removing %s: left by a build that did not finish", path)
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+    tokens = {
+        p.name[len(prefix) :].split(".", 1)[0]
+        for p in target.parent.iterdir()
+        if p.name.startswith(prefix)
+    }
+    for token in sorted(tokens):
+        copy = target.with_name(prefix + token)
+        abandoned, fd = _abandoned(copy, token)
+        if abandoned:
+            logger.info("removing %s: left by a build that did not finish", copy)
+            _remove_with_companions(copy)
+            _unlock_copy(copy, fd)
 
 
 def _remove_with_companions(path: Path) -> None:
+    """Remove a staging copy and its companions, but not its lock file (``_unlock_copy``)."""
     for p in [path, *companion_files(path)]:
+        if p.suffix == ".lock":
+            continue
         with contextlib.suppress(FileNotFoundError):
             p.unlink()

@@ -126,7 +126,8 @@ def test_progress_reports_every_stage_in_order(store: Store, corpus: Path) -> No
     assert sorted(set(stages), key=STAGES.index) == list(STAGES)
     assert stages == sorted(stages, key=STAGES.index)
     last = {stage: (done, total) for stage, done, total in calls}
-    assert last == {"listings": (5, 5), "datasets": (1, 1), "claims": (9, 9)}
+    read_bytes = sum(p.stat().st_size for p in collect_inputs([corpus])[0])  # 5 files
+    assert last == {"listings": (read_bytes, read_bytes), "datasets": (1, 1), "claims": (9, 9)}
 
 
 def test_cli_ingest_shows_one_bar_per_stage(tmp_path: Path, corpus: Path) -> None:
@@ -187,8 +188,11 @@ def test_real_seeds_ingest_counts_and_is_idempotent(store: Store, shared: Path) 
         store, [shared / "seeds"], on_progress=lambda s, d, t: calls.append((s, d, t))
     )
     assert (report.entries, report.papers_seen, report.new_papers) == (377, 270, 270)
-    listings = [c for c in calls if c[0] == "listings"]
-    assert listings == [("listings", i, 5) for i in range(1, 6)]
+    listings = [c[1:] for c in calls if c[0] == "listings"]
+    sizes = [p.stat().st_size for p in sorted((shared / "seeds").iterdir())]
+    assert len(sizes) == 5
+    # bytes read of all five pages: after each page's batch, and again as each page ends
+    assert listings == [(sum(sizes[: i + 1]), sum(sizes)) for i in range(5) for _ in range(2)]
     # stages come in order, and the extractor's count ends at every paper it labelled
     assert [c[0] for c in calls] == sorted((c[0] for c in calls), key=STAGES.index)
     assert calls[-1] == ("claims", 270, 270)

@@ -124,25 +124,53 @@ def _dead_pid() -> int:
 
 
 def test_staging_copies_of_killed_builds_are_removed(tmp_path: Path) -> None:
+    import fcntl
+
     db = tmp_path / "kb.duckdb"
     with staged(db) as s:
         s.upsert([Paper(paper_id="a", title="first")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kb.duckdb"]  # lock file gone too
     dead = _dead_pid()
-    abandoned = [
-        tmp_path / f".kb.duckdb.building-{dead}",
-        tmp_path / f".kb.duckdb.building-{dead}.wal",
+    abandoned = [  # a killed build: its lock file is there but nobody holds it
+        tmp_path / f".kb.duckdb.building-{dead}-0a1b2c",
+        tmp_path / f".kb.duckdb.building-{dead}-0a1b2c.wal",
+        tmp_path / f".kb.duckdb.building-{dead}-0a1b2c.lock",
+        tmp_path / f".kb.duckdb.building-{dead}-9f8e7d.lock",  # killed before it copied
     ]
-    running = tmp_path / f".kb.duckdb.building-{os.getppid()}"  # a live process: its build
-    other = tmp_path / f".other.duckdb.building-{dead}"  # another store's copy
-    for path in [*abandoned, running, other]:
+    # A live build on another host or in another pid namespace: its pid means nothing here
+    # (it is dead here), but it holds its lock. The old pid rule deleted its copy.
+    elsewhere = [
+        tmp_path / f".kb.duckdb.building-{dead}-77aa88",
+        tmp_path / f".kb.duckdb.building-{dead}-77aa88.lock",
+    ]
+    legacy = tmp_path / f".kb.duckdb.building-{dead}"  # pid-only name, touched just now
+    stale = tmp_path / f".kb.duckdb.building-{dead + 1}"  # pid-only, idle for two days
+    other = tmp_path / f".other.duckdb.building-{dead}-0a1b2c"  # another store's copy
+    for path in [*abandoned, *elsewhere, legacy, stale, other]:
         path.write_bytes(b"partial copy")
-    with staged(db) as s:
-        s.upsert([Paper(paper_id="b", title="second")])
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["kb.duckdb", running.name, other.name]
-    )
+    os.utime(stale, (0, 0))
+    holder = open(elsewhere[1], "rb")  # noqa: SIM115  (held across the build below)
+    fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        with staged(db) as s:
+            s.upsert([Paper(paper_id="b", title="second")])
+    finally:
+        holder.close()
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(["kb.duckdb", *(p.name for p in elsewhere), legacy.name, other.name])
     with Store(db, read_only=True) as s:
         assert s.count(Paper) == 2
+
+
+def test_two_staged_builds_in_one_process_keep_each_others_copies(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    with staged(db) as outer:
+        outer.upsert([Paper(paper_id="a", title="first")])
+        with staged(tmp_path / "kb.duckdb") as inner:  # its cleaner must spare outer's copy
+            inner.upsert([Paper(paper_id="b", title="second")])
+        assert outer.count(Paper) == 1
+    with Store(db, read_only=True) as s:
+        assert [p.paper_id for p in s.select(Paper)] == ["a"]  # the last swap wins
 
 
 TITLE = "Invented Scaling Laws for Cross-Format Tests"
@@ -334,3 +362,104 @@ def test_cli_names_the_files_it_skips(tmp_path: Path) -> None:
     )
     assert out.exit_code == 0, out.output
     assert f"1 file of no input format skipped: {folder / 'NOTES.md'}" in out.output
+
+
+SHARED_TITLE = "Invented Scaling Laws Shared by Two Records"
+
+
+@pytest.mark.parametrize(
+    "order",
+    [["listing", "snapshot"], ["snapshot", "listing"], ["reversed", "listing"], ["all"]],
+)
+def test_a_title_of_two_arxiv_papers_merges_into_the_lowest_id_with_a_warning(
+    tmp_path: Path, order: list[str]
+) -> None:
+    listing = tmp_path / "page.txt"
+    entry = ListingEntry(title=SHARED_TITLE.lower(), abstract=ABSTRACT, upvotes=3, raw_date="Jan 9",
+                         n_authors=2)  # fmt: skip
+    listing.write_text(render_listing([entry]), encoding="utf-8")
+    records = [_snapshot_record(i, title=SHARED_TITLE + "!") for i in (2, 1)]
+    snapshot = tmp_path / "snapshot.jsonl"
+    snapshot.write_text("\n".join(records) + "\n", encoding="utf-8")
+    flipped = tmp_path / "flipped.jsonl"  # the same two records, the other way round
+    flipped.write_text("\n".join(reversed(records)) + "\n", encoding="utf-8")
+    paths = {"listing": [listing], "snapshot": [snapshot], "reversed": [flipped],
+             "all": [listing, snapshot]}  # fmt: skip
+    store = Store(":memory:")
+    warnings: list[str] = []
+    for step in order:
+        warnings += ingest_paths(store, paths[step], extract=False).warnings
+    papers = {p.paper_id: p for p in store.select(Paper)}
+    assert sorted(papers) == ["arxiv:2301.00001", "arxiv:2301.00002"]
+    assert papers["arxiv:2301.00001"].upvotes == 3  # the listing's entry went to the lowest id
+    assert papers["arxiv:2301.00002"].upvotes is None
+    formats = {a.paper_id: [] for a in store.select(Appearance)}
+    for a in store.select(Appearance):
+        formats[a.paper_id].append(a.format)
+    assert sorted(formats["arxiv:2301.00001"]) == ["arxiv-jsonl", "listing"]
+    named = [w for w in warnings if "arxiv:2301.00001, arxiv:2301.00002" in w]
+    assert named, warnings
+    assert "merged into arxiv:2301.00001" in named[0]
+
+
+@pytest.mark.parametrize(
+    ("arxiv_title", "listing_title"),
+    [
+        ("Scaling: Laws (for) Models_v2?", "scaling laws for models v2"),  # keyed by DuckDB
+        ("Eﬃcient Scaling of Naïve Models", "EFFICIENT scaling of naïve models"),  # by Python
+    ],
+)
+def test_the_title_map_keys_titles_as_paper_id_for_does(
+    tmp_path: Path, arxiv_title: str, listing_title: str
+) -> None:
+    assert paper_id_for(arxiv_title) == paper_id_for(listing_title)
+    snapshot = tmp_path / "snapshot.jsonl"
+    snapshot.write_text(_snapshot_record(7, title=arxiv_title) + "\n", encoding="utf-8")
+    listing = tmp_path / "page.txt"
+    listing.write_text(render_listing([ListingEntry(title=listing_title, abstract=ABSTRACT)]))
+    store = Store(":memory:")
+    ingest_paths(store, [snapshot], extract=False)
+    report = ingest_paths(store, [listing], extract=False)  # the map is built from the store
+    assert [p.paper_id for p in store.select(Paper)] == ["arxiv:2301.00007"]
+    assert report.new_papers == 0
+    assert {a.paper_id for a in store.select(Appearance)} == {"arxiv:2301.00007"}
+
+
+def test_one_big_file_reports_progress_within_it(tmp_path: Path) -> None:
+    from ingest import pipeline
+
+    path = tmp_path / "snapshot.jsonl"
+    n = 3 * pipeline.BATCH_SIZE + 7
+    path.write_text("".join(_snapshot_record(i) + "\n" for i in range(n)), encoding="utf-8")
+    size = path.stat().st_size
+    calls: list[tuple[int, int]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "listings":
+            calls.append((done, total))
+
+    ingest_paths(Store(":memory:"), [path], extract=False, on_progress=progress)
+    assert {t for _, t in calls} == {size}
+    done = [d for d, _ in calls]
+    assert done == sorted(done)
+    assert len({d for d in done if 0 < d < size}) == 3  # one step per batch before the end
+    assert done[-1] == size
+
+
+def test_atom_entry_lines_and_a_large_feed_read_in_linear_time(tmp_path: Path) -> None:
+    import time
+
+    entry = (
+        "<entry>\n<id>http://arxiv.org/abs/2501.{i:05d}v1</id>\n"
+        "<title>Invented title {i}</title>\n<summary>" + "Loss falls. " * 80 + "</summary>\n"
+        "</entry>\n"
+    )
+    head = '<?xml version="1.0"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n'
+    path = tmp_path / "feed.xml"
+    path.write_text(head + "".join(entry.format(i=i) for i in range(6000)) + "</feed>\n")
+    t0 = time.perf_counter()
+    entries = read_papers(path)
+    took = time.perf_counter() - t0
+    assert [e.appearance.line for e in entries[:3]] == [3, 8, 13]
+    assert entries[-1].appearance.line == 3 + 5 * 5999
+    assert took < 20, f"{took:.1f} s for 6,000 entries: line numbers counted quadratically?"

@@ -566,3 +566,36 @@ def test_index_rows_cap_sentences_per_paper() -> None:
     rows, texts = _rows_and_texts([paper])
     assert len(rows) == len(texts) == 1 + MAX_INDEX_SENTENCES
     assert sum(r.field == "sentence" for r in rows) == MAX_INDEX_SENTENCES
+
+
+@pytest.mark.parametrize("changed_between", [False, True])
+def test_cli_index_hashes_the_corpus_once_when_it_builds(
+    db: Path, monkeypatch: pytest.MonkeyPatch, changed_between: bool
+) -> None:
+    import kb.index as index
+
+    embedder = HashEmbedder()
+    monkeypatch.setattr(index, "load_embedder", lambda model=None: embedder)
+    monkeypatch.setattr(index, "model_name", lambda model=None: embedder.name)
+    real = index.corpus_digest
+    calls: list[int] = []
+
+    def counted(papers: list[Paper]) -> str:
+        calls.append(len(papers))
+        return real(papers)
+
+    monkeypatch.setattr(index, "corpus_digest", counted)
+    if changed_between:  # the store file is not the one checked: the build hashes it again
+        stamps = itertools.count()
+        monkeypatch.setattr(index, "file_stamp", lambda path: (next(stamps), 0, 0))
+    runner = CliRunner()
+    built = runner.invoke(cli, ["-q", "index", "--db", str(db), "--json"])
+    assert built.exit_code == 0, built.output
+    assert json.loads(built.stdout)["up_to_date"] is False
+    assert calls == [len(PAPERS)] * (2 if changed_between else 1)
+    calls.clear()
+    again = runner.invoke(cli, ["-q", "index", "--db", str(db), "--json"])
+    assert json.loads(again.stdout)["up_to_date"] is True
+    assert calls == [len(PAPERS)]
+    with Store(db, read_only=True) as s:  # the digest recorded is the store's
+        assert open_index(s, db, model=embedder).meta.digest == real(s.select(Paper))

@@ -52,17 +52,21 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
 
     Example:  kb index --rebuild --db data/kb.duckdb
     """
-    from kb.index import build_index, current_index
+    from kb.index import build_index, check_index, file_stamp
 
     if not Path(db_path).exists():
         raise BadInputError(f"{db_path}: no knowledge base here yet; run `kb ingest` first")
-    report = None
+    report = check = None
     if not rebuild:  # up to date: say so without staging a copy of the store and its index
         with reading(db_path) as store:
-            report = current_index(store, db_path, model=model)
+            check = check_index(store, db_path, model=model)
+        report = check.report
     if report is None:
         with writing(db_path) as store, progress_bar("Embedding") as bar:
-            report = build_index(store, store.path, rebuild=rebuild, model=model, on_progress=bar)
+            # The copy is of the file just checked if it has not changed since: reuse its digest.
+            known = check.digest if check and check.stamp == file_stamp(db_path) else None
+            report = build_index(store, store.path, rebuild=rebuild, model=model,
+                                 on_progress=bar, digest=known)  # fmt: skip
     row = report.model_dump() | {"path": f"{db_path}.faiss"}
     if as_json:
         emit_json([row])
