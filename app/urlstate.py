@@ -163,7 +163,8 @@ class UrlState:
         integer: bool = False,
     ) -> Any:
         """A number input or slider over [low, high] (``default`` None: empty is allowed)."""
-        top = "" if high is None else f" to {high:g}"
+        bound = (lambda v: str(int(v))) if integer else (lambda v: f"{v:g}")  # 2**53-1 whole
+        top = "" if high is None else f" to {bound(high)}"
         kind = "a whole number" if integer else "a number"
 
         def read(text: str) -> float | int:
@@ -190,7 +191,7 @@ class UrlState:
             return str(int(v)) if integer else _float_text(v)
 
         field = _Field(name, key, default, to_url, always=False)
-        return self._load(field, read, valid, expected=f"{kind} from {low:g}{top}")
+        return self._load(field, read, valid, expected=f"{kind} from {bound(low)}{top}")
 
     def flag(self, name: str, key: str) -> Any:
         """A checkbox: ``1`` in the URL when ticked, absent when not."""

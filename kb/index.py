@@ -405,9 +405,11 @@ def _up_to_date(
 @dataclass(frozen=True)
 class IndexCheck:
     """What :func:`check_index` found: ``report`` (None when :func:`build_index` has work to
-    do), the :func:`corpus_digest` it computed, and the store file's :func:`file_stamp` from
-    before it read the store. A build into a copy of the same, unchanged file passes
-    ``digest`` on instead of hashing every paper again."""
+    do), the :func:`corpus_digest` it computed, and the store file's :func:`file_stamp` when it
+    ran. A build into a copy of the same, unchanged file passes ``digest`` on instead of hashing
+    every paper again. The store was opened before ``stamp`` was taken, so the caller compares
+    ``stamp`` with one it took before opening the store too: a file swapped in between has the
+    new stamp while the digest is of the papers of the file that was open (``kb index``)."""
 
     report: IndexReport | None
     digest: str

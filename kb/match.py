@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import unicodedata
 from pathlib import Path
 
@@ -42,13 +43,16 @@ DEFAULT_MATCH_RULE = Path(__file__).resolve().parent.parent / "data" / "weak_mat
 # Common function words of French, Spanish, German, Italian and Portuguese that are not English
 # words (nor usual in English queries). Fixed before measuring; see data/eval/README.md.
 _FOREIGN_TEXT = """
-    le la les des du de d l un une et est dans pour par sur avec sans qui que quoi au aux ces
+    le la les des du de un une et est dans pour par sur avec sans qui que quoi au aux ces
     el los las del en para por una unos unas es cuando como más menos pero
     der das dem und ist sind für von zu bei oder nicht ein eine einer wie
     il lo gli di nel nella delle degli che sono uno dei
     os dos das não
 """
 _FOREIGN_WORDS = frozenset(_FOREIGN_TEXT.split())
+# French elision ("d'échelle", "l'apprentissage"): its d or l counts as a foreign word. A lone
+# D or L does not: in this field it is a variable ("exponent of D in L(N, D)").
+_ELISION = re.compile(r"\b[dl]['\u2019](?=\w)", re.IGNORECASE)
 
 
 class MatchRule(BaseModel):
@@ -105,21 +109,23 @@ def looks_non_english(query: str) -> bool:
     Mostly non-Latin: at least half of its letters are outside the Latin script (Chinese,
     Russian, Arabic...). Clearly not English: two or more of its words, and at least a third of
     them, are common French/Spanish/German/Italian/Portuguese function words ("des", "für",
-    "para") or hold an accented Latin letter ("réseaux", "más").
+    "para", the elided "d'" of "d'échelle") or hold an accented Latin letter ("réseaux",
+    "más"). A lone letter is not a word here: "L vs D" names variables.
     """
     letters = [c for c in query if c.isalpha()]
     if not letters:
         return False
     if sum(not _is_latin(c) for c in letters) * 2 >= len(letters):
         return True
+    elisions = len(_ELISION.findall(query))
     words = [
         w.strip(".,;:!?¿¡()[]\"'«»").lower()
-        for w in query.replace("'", " ").replace("\u2019", " ").split()
+        for w in _ELISION.sub(" ", query).replace("'", " ").replace("\u2019", " ").split()
     ]
     words = [w for w in words if any(c.isalpha() for c in w)]
-    foreign = sum(w in _FOREIGN_WORDS or any(c.isalpha() and not c.isascii() for c in w)
-                  for w in words)  # fmt: skip
-    return foreign >= 2 and foreign * 3 >= len(words)
+    foreign = elisions + sum(w in _FOREIGN_WORDS or any(c.isalpha() and not c.isascii() for c in w)
+                             for w in words)  # fmt: skip
+    return foreign >= 2 and foreign * 3 >= len(words) + elisions
 
 
 def match_notice(

@@ -14,8 +14,10 @@ the index's sentence vectors, and the ranking weights fitted on them, depend on 
 from __future__ import annotations
 
 import re
+import re._constants as sre_c  # type: ignore[import-not-found]
+import re._parser as sre_p  # type: ignore[import-not-found]
 
-__all__ = ["MAX_SENTENCE_CHARS", "sentence_spans"]
+__all__ = ["MAX_SENTENCE_CHARS", "search_end", "sentence_spans", "widest"]
 
 MAX_SENTENCE_CHARS = 2000
 """Longer runs without a sentence break are cut, so one sentence never swallows a huge text."""
@@ -25,7 +27,6 @@ _ABBREV = re.compile(
     r"(?:\b(?:e\.g|i\.e|et al|etc|vs|v\.s|Fig|Figs|Eq|Eqs|Sec|cf|approx|resp|No|Dr|Mr|Ms|St)"
     r"|\b[A-Z])$",
 )
-_ABBREV_WIDTH = 6  # the longest text _ABBREV matches ("approx"); tests check it against the pattern
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -34,24 +35,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     start = 0
     for match in _BREAK.finditer(text):
         end = match.end()
-        if _ends_in_abbreviation(text, start, match.start()):
+        if search_end(_ABBREV, text, start, match.start()):
             continue
         _add(text, start, end, spans)
         start = end
     _add(text, start, len(text), spans)
     return spans
-
-
-def _ends_in_abbreviation(text: str, start: int, end: int) -> bool:
-    """``_ABBREV.search(text[start:end])``, trying only the last ``_ABBREV_WIDTH + 1`` positions.
-
-    Searching the whole slice at every candidate break was quadratic: 20 kB of "A. A. A. ..."
-    (no break is ever taken, so the slice grows) took seconds. Every match of the end-anchored
-    pattern lies that close to ``end``; ``\\b`` there sees the same characters as in the slice.
-    """
-    if end - start <= _ABBREV_WIDTH + 1:
-        return _ABBREV.search(text[start:end]) is not None
-    return _ABBREV.search(text, end - _ABBREV_WIDTH - 1, end) is not None
 
 
 def _add(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
@@ -68,3 +57,42 @@ def _add(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
             start += 1
     if end > start:
         spans.append((start, end))
+
+
+def widest(pattern: re.Pattern[str]) -> int:
+    """The longest match ``pattern`` can have; ValueError if that is unbounded or the pattern
+    has a look-behind (which reads text before its match, so no window around it is safe)."""
+    if "(?<" in pattern.pattern:
+        raise ValueError(f"{pattern.pattern!r} has a look-behind")
+    longest = int(sre_p.parse(pattern.pattern, pattern.flags).getwidth()[1])
+    if longest >= sre_c.MAXREPEAT:
+        raise ValueError(f"{pattern.pattern!r} has no longest match")
+    return longest
+
+
+def search_end(pattern: re.Pattern[str], text: str, start: int, end: int) -> bool:
+    """``pattern.search(text[start:end]) is not None`` for a pattern anchored by ``$`` at its
+    end and of bounded width (``widest``), in time independent of ``end - start``.
+
+    Searching a slice for an end-anchored pattern tries every position of the slice: called
+    once per candidate sentence break with a growing slice, that was quadratic (20 kB of
+    "A. A. A. ..." took seconds). Every match lies within ``widest + 1`` characters of ``end``
+    (``$`` also matches before a final newline), so only those positions are tried; a ``\\b``
+    there sees the same characters as in the slice, because ``pos`` does not hide the text
+    before it. The sentence splitter's abbreviation check and the claim extractor's
+    (``ingest.claims.prefilter`` re-exports it) both use it.
+    """
+    width = _width(pattern)
+    if end - start <= width + 1:
+        return pattern.search(text[start:end]) is not None
+    return pattern.search(text, end - width - 1, end) is not None
+
+
+_WIDTHS: dict[int, tuple[re.Pattern[str], int]] = {}
+
+
+def _width(pattern: re.Pattern[str]) -> int:
+    known = _WIDTHS.get(id(pattern))
+    if known is None:
+        known = _WIDTHS[id(pattern)] = (pattern, widest(pattern))
+    return known[1]

@@ -306,6 +306,7 @@ def test_refit_same_url_gives_the_same_fit(refit_db: Path) -> None:
         ("boot", "5000", "a whole number from 0 to 2000"),
         ("boot", "2.5", "a whole number from 0 to 2000"),
         ("seed", "-1", "a whole number from 0"),
+        ("seed", "1e30", "a whole number from 0 to 9007199254740991"),  # beyond the browser's
         ("delta", "nan", "a number from 1e-05 to 10"),
         ("delta", "inf", "a number from 1e-05 to 10"),
         ("holdout", "0.9", "a number from 0 to 0.5"),

@@ -218,9 +218,19 @@ def test_a_formula_is_read_in_any_language(abstract: str) -> None:
     assert_sound(p, result)
 
 
-def test_kb_sentences_abbreviation_window_is_the_patterns_width() -> None:
-    """kb.sentences looks back only _ABBREV_WIDTH + 1 characters for an abbreviation; that is
-    only right while it is the widest text the pattern can match."""
+def test_one_windowed_search_serves_the_splitter_and_the_extractor() -> None:
+    """kb.sentences and ingest.claims.prefilter each had their own copy of the end-anchored
+    window search (the splitter's with a hand-written width, 6); now there is one, in
+    kb.sentences, and the splitter's pattern is one it accepts (bounded, no look-behind)."""
+    import ingest.claims.prefilter as prefilter
     import kb.sentences as ks
 
-    assert widest(ks._ABBREV) == ks._ABBREV_WIDTH
+    assert prefilter.search_end is ks.search_end
+    assert prefilter.widest is ks.widest
+    assert widest(ks._ABBREV) == len("approx")
+    text = "As in Hoffmann et al. (2022) we fit. Then e.g. Fig. 2 shows it. A. B. C. done."
+    assert [text[s:e] for s, e in ks.sentence_spans(text)] == [
+        "As in Hoffmann et al. (2022) we fit.",
+        "Then e.g. Fig. 2 shows it.",
+        "A. B. C. done.",
+    ]

@@ -599,3 +599,37 @@ def test_cli_index_hashes_the_corpus_once_when_it_builds(
     assert calls == [len(PAPERS)]
     with Store(db, read_only=True) as s:  # the digest recorded is the store's
         assert open_index(s, db, model=embedder).meta.digest == real(s.select(Paper))
+
+
+def test_cli_index_does_not_reuse_a_digest_of_a_store_replaced_while_it_was_open(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`kb index` opens the store read-only before it checks it; if another build swaps a new
+    file in between, the check hashes the old papers (the open handle) but stamps the new file,
+    and the build of a copy of the new file must not take that digest as the new file's: it
+    recorded the old corpus's digest for the new papers (and could call a stale index current)."""
+    import os
+    import shutil
+
+    import kb.index as index
+
+    embedder = HashEmbedder()
+    monkeypatch.setattr(index, "load_embedder", lambda model=None: embedder)
+    monkeypatch.setattr(index, "model_name", lambda model=None: embedder.name)
+    real_check = index.check_index
+    newer = db.with_name("newer.duckdb")
+    shutil.copy2(db, newer)
+    with Store(newer) as s:
+        s.upsert([_paper("An Added Paper", "Swapped in while kb index was reading.")])
+
+    def swapped_then_checked(store: Store, *args: object, **kwargs: object) -> index.IndexCheck:
+        os.replace(newer, db)  # a concurrent `kb ingest` finishing after the store was opened
+        return real_check(store, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index, "check_index", swapped_then_checked)
+    built = CliRunner().invoke(cli, ["-q", "index", "--db", str(db), "--json"])
+    assert built.exit_code == 0, built.output
+    with Store(db, read_only=True) as s:
+        papers = s.select(Paper)
+        assert len(papers) == len(PAPERS) + 1
+        assert open_index(s, db, model=embedder).meta.digest == index.corpus_digest(papers)

@@ -53,6 +53,7 @@ def indexed(tmp_path: Path) -> tuple[Path, HashEmbedder]:
         "神经网络的缩放定律",
         "законы масштабирования нейронных сетей",
         "Skalierungsgesetze für synthetische Daten und Modelle",
+        "l\u2019apprentissage d\u2019un modele",  # elisions, typographic apostrophes
     ],
 )
 def test_non_english_queries_are_recognised(query: str) -> None:
@@ -68,6 +69,9 @@ def test_non_english_queries_are_recognised(query: str) -> None:
         "Do scaling laws hold for recommendation systems?",
         "μP transfer",
         "",
+        # variables, not French elisions: a lone d or l once counted as a foreign word
+        "exponent of D in L(N, D)",
+        "L vs D",
     ],
 )
 def test_english_queries_are_not_flagged(query: str) -> None:

@@ -34,6 +34,9 @@ from kb.registry import laws_for_dataset, laws_for_setting, reported_value
 from kb.uploads import MAX_UPLOAD_BYTES, parse_upload, template_csv
 
 MAX_BOOT = 2000
+# The largest whole number a browser holds exactly (Streamlit's number input bound): a link's
+# larger seed was shown as 1e+30 and the fit quietly ran with another seed.
+MAX_SEED = 2**53 - 1
 DEFAULT_BOOT = 200
 DEFAULT_HOLDOUT = 0.2
 MAX_HOLDOUT = 0.5
@@ -170,7 +173,7 @@ st.session_state.refit_recipe_was = recipe_name
 url.number("delta", "refit_delta", float(recipe.delta), 1e-5, 10.0)
 url.number("drop", "refit_drop", min(int(recipe.drop_highest), max_drop), 0, max_drop, integer=True)
 url.number("boot", "refit_boot", DEFAULT_BOOT, 0, MAX_BOOT, integer=True)
-url.number("seed", "refit_seed", 0, 0, integer=True)
+url.number("seed", "refit_seed", 0, 0, MAX_SEED, integer=True)
 url.choice("holdout_axis", "refit_hold_axis", list(HOLDOUT_AXES), HOLDOUT_AXES[0])
 url.number("holdout", "refit_hold_frac", DEFAULT_HOLDOUT, 0.0, MAX_HOLDOUT)
 url.number("min_n", "refit_min_n", 0.0, 0.0)
@@ -190,7 +193,7 @@ with st.expander("Options", expanded=options_set):
     n_boot = cols[2].number_input(
         "Bootstrap refits", min_value=0, max_value=MAX_BOOT, step=100, key="refit_boot"
     )
-    seed = cols[3].number_input("Seed", min_value=0, key="refit_seed")
+    seed = cols[3].number_input("Seed", min_value=0, max_value=MAX_SEED, key="refit_seed")
     cols = st.columns(4)
     holdout_axis = cols[0].selectbox("Held-out axis", HOLDOUT_AXES, key="refit_hold_axis")
     holdout_frac = cols[1].slider(

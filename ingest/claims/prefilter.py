@@ -30,6 +30,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from kb.sentences import search_end, widest  # re-exported: one windowed search for both
+
 __all__ = [
     "Folded",
     "finditer",
@@ -312,41 +314,3 @@ def sub(pattern: re.Pattern[str], repl: str, text: str, folded: str) -> str:
 def finditer(pattern: re.Pattern[str], text: str, folded: str) -> Iterator[re.Match[str]]:
     """``pattern.finditer(text)``, empty when the gate proves there is no match."""
     return pattern.finditer(text) if may_match(pattern, folded) else iter(())
-
-
-def widest(pattern: re.Pattern[str]) -> int:
-    """The longest match ``pattern`` can have; ValueError if that is unbounded or the pattern
-    has a look-behind (which reads text before its match, so no window around it is safe)."""
-    if "(?<" in pattern.pattern:
-        raise ValueError(f"{pattern.pattern!r} has a look-behind")
-    longest = int(sre_p.parse(pattern.pattern, pattern.flags).getwidth()[1])
-    if longest >= sre_c.MAXREPEAT:
-        raise ValueError(f"{pattern.pattern!r} has no longest match")
-    return longest
-
-
-def search_end(pattern: re.Pattern[str], text: str, start: int, end: int) -> bool:
-    """``pattern.search(text[start:end]) is not None`` for a pattern anchored by ``$`` at its
-    end and of bounded width (``widest``), in time independent of ``end - start``.
-
-    Searching a slice for an end-anchored pattern tries every position of the slice: called
-    once per candidate sentence break with a growing slice, that was quadratic (20 kB of
-    "A. A. A. ..." took seconds). Every match lies within ``widest + 1`` characters of ``end``
-    (``$`` also matches before a final newline), so only those positions are tried; a ``\\b``
-    there sees the same characters as in the slice, because ``pos`` does not hide the text
-    before it.
-    """
-    window = start if end - start <= _width(pattern) + 1 else end - _width(pattern) - 1
-    if window == start:
-        return pattern.search(text[start:end]) is not None
-    return pattern.search(text, window, end) is not None
-
-
-_WIDTHS: dict[int, tuple[re.Pattern[str], int]] = {}
-
-
-def _width(pattern: re.Pattern[str]) -> int:
-    known = _WIDTHS.get(id(pattern))
-    if known is None:
-        known = _WIDTHS[id(pattern)] = (pattern, widest(pattern))
-    return known[1]

@@ -57,6 +57,9 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
     if not Path(db_path).exists():
         raise BadInputError(f"{db_path}: no knowledge base here yet; run `kb ingest` first")
     report = check = None
+    # Stamped before the store is opened: the check reads the file that was open, which a build
+    # swapping a new one in before check_index took its stamp would no longer be.
+    opened = file_stamp(db_path)
     if not rebuild:  # up to date: say so without staging a copy of the store and its index
         with reading(db_path) as store:
             check = check_index(store, db_path, model=model)
@@ -64,7 +67,8 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
     if report is None:
         with writing(db_path) as store, progress_bar("Embedding") as bar:
             # The copy is of the file just checked if it has not changed since: reuse its digest.
-            known = check.digest if check and check.stamp == file_stamp(db_path) else None
+            same = check is not None and opened == check.stamp == file_stamp(db_path)
+            known = check.digest if check is not None and same else None
             report = build_index(store, store.path, rebuild=rebuild, model=model,
                                  on_progress=bar, digest=known)  # fmt: skip
     row = report.model_dump() | {"path": f"{db_path}.faiss"}
