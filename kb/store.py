@@ -380,13 +380,23 @@ def _connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 
 def describe_process(pid: int, fallback: str = "") -> str:
-    """``PID n: its command line`` (from /proc where there is one), for lock messages."""
+    """``PID n of user u: its command line`` (from /proc where there is one), for lock
+    messages; the user is left out when it is the one running us, the command when unknown."""
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
         command = " ".join(a.decode(errors="replace") for a in raw.split(b"\0") if a)
     except OSError:
         command = fallback
-    return f"PID {pid}: {command}" if command else f"PID {pid}"
+    who = f"PID {pid}"
+    try:
+        uid = os.stat(f"/proc/{pid}").st_uid
+        if uid != os.getuid():
+            import pwd
+
+            who += f" of user {pwd.getpwuid(uid).pw_name}"
+    except (OSError, KeyError):
+        pass
+    return f"{who}: {command}" if command else who
 
 
 def companion_files(db_path: Path) -> list[Path]:

@@ -152,3 +152,17 @@ def test_a_read_only_store_is_a_clear_error_for_writers(
     assert "Traceback" not in result.output
     assert sorted(p.name for p in db.parent.iterdir()) == ["kb.duckdb"]
     assert _ids(db) == ["a"]  # reads still work
+
+
+def test_describe_process_names_another_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import pwd
+
+    me = os.getpid()
+    mine = kb.store.describe_process(me)
+    assert mine.startswith(f"PID {me}: ")
+    assert "pytest" in mine or "python" in mine  # the command line
+    owner = pwd.getpwuid(os.getuid()).pw_name
+    monkeypatch.setattr(kb.store.os, "getuid", lambda: os.geteuid() + 1)  # as someone else sees it
+    assert kb.store.describe_process(me).startswith(f"PID {me} of user {owner}: ")
+    assert kb.store.describe_process(2**22 + 7, "gone") == f"PID {2**22 + 7}: gone"
