@@ -387,6 +387,9 @@ def describe_process(pid: int, fallback: str = "") -> str:
         command = " ".join(a.decode(errors="replace") for a in raw.split(b"\0") if a)
     except OSError:
         command = fallback
+    command = " ".join(command.split())  # one line, even for `python -c "..."`
+    if len(command) > 160:
+        command = command[:159] + "…"
     who = f"PID {pid}"
     try:
         uid = os.stat(f"/proc/{pid}").st_uid

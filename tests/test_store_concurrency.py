@@ -166,3 +166,12 @@ def test_describe_process_names_another_user(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(kb.store.os, "getuid", lambda: os.geteuid() + 1)  # as someone else sees it
     assert kb.store.describe_process(me).startswith(f"PID {me} of user {owner}: ")
     assert kb.store.describe_process(2**22 + 7, "gone") == f"PID {2**22 + 7}: gone"
+
+
+def test_describe_process_keeps_to_one_line() -> None:
+    long = "python -c '\nimport duckdb\n" + "x = 1; " * 60 + "'"
+    text = kb.store.describe_process(2**22 + 7, long)
+    assert "\n" not in text
+    assert text.startswith(f"PID {2**22 + 7}: python -c ' import duckdb x = 1;")
+    assert len(text) < 200
+    assert text.endswith("…")
