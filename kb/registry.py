@@ -32,6 +32,7 @@ __all__ = [
     "DIGEST_KEY",
     "EXPONENT_TOLERANCE",
     "LAW_FORMS",
+    "current_laws",
     "get_law",
     "law_paper_id",
     "law_setting",
@@ -256,8 +257,24 @@ def list_laws(store: Store) -> list[ReportedLaw]:
     return store.select(ReportedLaw)
 
 
-def laws_for_paper(store: Store, paper_id: str) -> list[ReportedLaw]:
-    """Laws reported by one paper.
+def current_laws(
+    store: Store, path: str | os.PathLike[str] | None = None
+) -> tuple[list[ReportedLaw], bool]:
+    """The registry's laws without writing the store: the ``laws`` table when it is current,
+    else the registry file's laws, read and validated in memory (``store`` may be read-only).
+
+    Returns the laws ordered by law_id, and True when they came from the file because the
+    table is stale (:func:`registry_is_stale`; ``kb ingest`` or ``kb laws --sync`` store them).
+    """
+    if not registry_is_stale(store, path):
+        return list_laws(store), False
+    return sorted(load_registry(path), key=lambda law: law.law_id), True
+
+
+def laws_for_paper(
+    store: Store, paper_id: str, laws: Iterable[ReportedLaw] | None = None
+) -> list[ReportedLaw]:
+    """Laws reported by one paper, among ``laws`` (default: the store's ``laws`` table).
 
     ``paper_id`` is ``arxiv:<id>`` (a bare arXiv id is accepted too) or a corpus paper's
     ``t:<hash>`` id, matched through the normalised title of the laws' papers.
@@ -267,9 +284,12 @@ def laws_for_paper(store: Store, paper_id: str) -> list[ReportedLaw]:
     """
     arxiv_id = normalize_arxiv_id(paper_id)
     if arxiv_id is not None:
+        if laws is not None:
+            return [law for law in laws if law.arxiv_id == arxiv_id]
         return store.select(ReportedLaw, "arxiv_id = ?", [arxiv_id])
     if paper_id.startswith("t:"):
-        return [law for law in list_laws(store) if paper_id_for(law.title) == paper_id]
+        pool = list_laws(store) if laws is None else laws
+        return [law for law in pool if paper_id_for(law.title) == paper_id]
     raise BadInputError(
         f"'{paper_id}' is not a paper id; expected 'arxiv:<id>' "
         "(e.g. arxiv:2203.15556) or 't:<hash>'"

@@ -16,6 +16,7 @@ import functools
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import types
@@ -160,10 +161,7 @@ class Store:
             )
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = duckdb.connect(self.path, read_only=read_only)
-        except duckdb.IOException as err:
-            raise KBError(f"{self.path}: cannot open the knowledge base: {err}") from err
+        self.con = _connect(self.path, read_only=read_only)
         self.read_only = read_only
         self._in_transaction = False
         if not read_only:
@@ -348,6 +346,62 @@ class Store:
         self.con.execute(f"DELETE FROM {model.table} WHERE {where}", list(params))
 
 
+#: How long opening a store waits for a DuckDB file lock held by another process (a build's
+#: ``CHECKPOINT`` holds one for a moment) before saying who holds it.
+LOCK_WAIT_SECONDS = 3.0
+#: How long a writer (``staged``) waits for another kb process writing the same store.
+WRITER_WAIT_SECONDS = 600.0
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def _connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, retried while another process holds the file's lock for a moment;
+    a lock held longer, or a file we may not open, is a ``KBError`` saying who or why."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as err:
+            holder = _LOCK_HOLDER.search(str(err))
+            if holder is None:
+                if "Permission denied" in str(err):
+                    raise KBError(
+                        f"{path}: cannot open the knowledge base for "
+                        f"{'reading' if read_only else 'writing'}: permission denied"
+                    ) from err
+                raise KBError(f"{path}: cannot open the knowledge base: {err}") from err
+            if time.monotonic() >= deadline:
+                who = describe_process(int(holder["pid"]), holder["exe"])
+                raise KBError(
+                    f"{path}: the knowledge base is locked by another program writing it "
+                    f"({who}); wait for it to finish or close it, then try again"
+                ) from err
+            time.sleep(0.1)
+
+
+def describe_process(pid: int, fallback: str = "") -> str:
+    """``PID n of user u: its command line`` (from /proc where there is one), for lock
+    messages; the user is left out when it is the one running us, the command when unknown."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        command = " ".join(a.decode(errors="replace") for a in raw.split(b"\0") if a)
+    except OSError:
+        command = fallback
+    command = " ".join(command.split())  # one line, even for `python -c "..."`
+    if len(command) > 160:
+        command = command[:159] + "…"
+    who = f"PID {pid}"
+    try:
+        uid = os.stat(f"/proc/{pid}").st_uid
+        if uid != os.getuid():
+            import pwd
+
+            who += f" of user {pwd.getpwuid(uid).pw_name}"
+    except (OSError, KeyError):
+        pass
+    return f"{who}: {command}" if command else who
+
+
 def companion_files(db_path: Path) -> list[Path]:
     """Files that live beside a store and are swapped with it (e.g. the search index)."""
     return sorted(db_path.parent.glob(db_path.name + ".*"))
@@ -360,25 +414,35 @@ def staged(path: str | os.PathLike[str]) -> Iterator[Store]:
     Readers that already have the old file open keep reading it; new readers see the new one.
     If the body raises, the copy is deleted and ``path`` is exactly as it was. Companion files
     named ``<db>.<suffix>`` (the search index) written as ``<tmp>.<suffix>`` are swapped too.
+
+    One writer at a time: a second ``staged`` on the same path (another ``kb ingest``, a
+    ``kb fit`` storing its fit) waits for the first to swap, then copies its result, so neither
+    write is lost (``WRITER_WAIT_SECONDS``). A read-only file or folder, or another program
+    holding the file open for writing, is a ``KBError`` before anything is copied.
     """
     target = Path(path)
     if str(path) == ":memory:":
         with Store(":memory:") as store:
             yield store
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # pid plus a random part: pids repeat across hosts and containers sharing a volume.
-    token = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
-    tmp = target.with_name(f".{target.name}.building-{token}")
-    lock = _lock_copy(tmp)  # held until the copy is swapped in or removed
-    _LIVE_TOKENS.add(token)
     try:
-        _remove_abandoned_copies(target)
-        with _build_copy(target, tmp) as store:
-            yield store
-    finally:
-        _LIVE_TOKENS.discard(token)
-        _unlock_copy(tmp, lock)
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise KBError(f"{target}: cannot create its folder: {err.strerror}") from err
+    check_writable(target)
+    with _writer_lock(target):
+        # pid plus a random part: pids repeat across hosts and containers sharing a volume.
+        token = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        tmp = target.with_name(f".{target.name}.building-{token}")
+        lock = _lock_copy(tmp)  # held until the copy is swapped in or removed
+        _LIVE_TOKENS.add(token)
+        try:
+            _remove_abandoned_copies(target)
+            with _build_copy(target, tmp) as store:
+                yield store
+        finally:
+            _LIVE_TOKENS.discard(token)
+            _unlock_copy(tmp, lock)
 
 
 @contextlib.contextmanager
@@ -386,11 +450,16 @@ def _build_copy(target: Path, tmp: Path) -> Iterator[Store]:
     """The body of :func:`staged`: copy ``target`` to ``tmp``, yield it, swap it in."""
     if target.exists():
         _refuse_foreign(target)
+        _refuse_other_writer(target)
         with contextlib.suppress(duckdb.Error), duckdb.connect(str(target)) as con:
             con.execute("CHECKPOINT")  # fold any WAL into the file before copying it
-        shutil.copy2(target, tmp)
-        for comp in companion_files(target):
-            shutil.copy2(comp, tmp.with_name(tmp.name + comp.name[len(target.name) :]))
+        try:
+            shutil.copy2(target, tmp)
+            for comp in companion_files(target):
+                shutil.copy2(comp, tmp.with_name(tmp.name + comp.name[len(target.name) :]))
+        except OSError as err:
+            _remove_with_companions(tmp)
+            raise KBError(f"{target}: cannot make the working copy to write into: {err}") from err
     try:
         store = Store(tmp)
     except BaseException as err:
@@ -412,6 +481,105 @@ def _build_copy(target: Path, tmp: Path) -> Iterator[Store]:
         os.replace(comp, target.with_name(target.name + comp.name[len(tmp.name) :]))
     os.replace(tmp, target)
     _remove_with_companions(tmp)
+
+
+def check_writable(target: Path) -> None:
+    """Raise a ``KBError`` if a writer could not build beside ``target`` and swap it in: the
+    folder must be writable (the working copy lives there) and so must an existing file (a
+    file made read-only, chmod 444, is not replaced behind its owner's back)."""
+    folder = target.parent
+    why = None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        why = f"its folder {folder} is read-only"
+    elif target.exists() and not os.access(target, os.W_OK):
+        why = "the file is read-only"
+    if why is not None:
+        raise KBError(
+            f"{target}: cannot write the knowledge base ({why}); reading commands (kb search, "
+            f"kb papers, kb laws, ...) still work. To write, copy it to a writable folder "
+            f"(cp {target}* DIR/) and pass --db DIR/{target.name}"
+        )
+
+
+def _writer_lock_path(target: Path) -> Path:
+    # A dot name not starting with "<db>.", so companion_files never copies or swaps it.
+    return target.with_name(f".{target.name}.writer-lock")
+
+
+@contextlib.contextmanager
+def _writer_lock(target: Path) -> Iterator[None]:
+    """Hold the store's writer lock (``flock`` on a file beside it, freed by the kernel if
+    the process dies), waiting up to ``WRITER_WAIT_SECONDS`` for another writer and saying
+    who it is. The lock file holds the holder's pid and start time and is removed on exit."""
+    path = _writer_lock_path(target)
+    deadline = time.monotonic() + WRITER_WAIT_SECONDS
+    told = False
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise KBError(
+                f"{target}: cannot create the writer lock {path}: {err.strerror}"
+            ) from err
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            os.close(fd)
+            if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise KBError(f"{target}: cannot lock {path}: {err.strerror}") from err
+            holder = _lock_holder(path)
+            if time.monotonic() >= deadline:
+                raise KBError(
+                    f"{target}: another kb command is still writing the knowledge base "
+                    f"({holder}) after {WRITER_WAIT_SECONDS:.0f} s of waiting; run this again "
+                    "when it has finished"
+                ) from err
+            if not told:
+                logger.warning(
+                    "%s: waiting for another kb command writing it (%s) to finish", target, holder
+                )
+                told = True
+            time.sleep(0.2)
+            continue
+        # The holder before us removes the file on release: lock the file at the path now.
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n{time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        os.close(fd)
+
+
+def _lock_holder(path: Path) -> str:
+    """Who holds the writer lock at ``path``, from what it wrote there."""
+    try:
+        pid_text, _, started = path.read_text().partition("\n")
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return "a process that has just started"
+    return describe_process(pid) + (f", since {started.strip()}" if started.strip() else "")
+
+
+def _refuse_other_writer(path: Path) -> None:
+    """Raise if a program outside kb (a DuckDB shell, a notebook) holds ``path`` open for
+    writing: swapping a new file in would lose what it writes. Readers (the app) are fine."""
+    try:
+        _connect(str(path), read_only=True).close()
+    except KBError as err:
+        if "locked by another program" in str(err):
+            raise KBError(
+                str(err).replace("wait for it to finish or close it", "close it")
+                + "; nothing was written"
+            ) from err
 
 
 def _refuse_foreign(path: Path) -> None:

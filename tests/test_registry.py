@@ -434,33 +434,66 @@ def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return db
 
 
-def test_cli_json_syncs_empty_table(cli_db: Path) -> None:
+def test_cli_json_lists_the_file_without_writing_the_store(cli_db: Path) -> None:
+    """`kb laws` is a listing: with an empty (or stale) laws table it lists the registry file's
+    laws read in memory, and leaves the store's bytes alone. It re-synced the table into the
+    file, so it failed on a read-only store (chmod 444, a read-only folder: a traceback) and
+    rewrote a store the app had open."""
+    before = cli_db.read_bytes()
+    mtime = cli_db.stat().st_mtime_ns
     result = CliRunner().invoke(cli, ["laws", "--json", "--db", str(cli_db)])
     assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in result.output.splitlines()]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["law_id"] for r in rows] == ["toy2021_chinchilla", "toy2021_power"]
     assert all(set(r) == JSON_FIELDS for r in rows)
     assert rows[0]["params"]["alpha"] == 0.3
     assert rows[0]["intervals"]["alpha"] == [0.29, 0.31]
     assert rows[0]["in_corpus"] is True
     assert rows[0]["paper_id"] == "arxiv:2101.00001"
+    assert "listing the file's without writing the store" in result.stderr
+    assert "kb laws --sync" in result.stderr
+    assert cli_db.read_bytes() == before
+    assert cli_db.stat().st_mtime_ns == mtime
+    assert sorted(p.name for p in cli_db.parent.iterdir()) == ["kb.duckdb"]
+    with Store(cli_db, read_only=True) as s:
+        assert registry_is_stale(s, TWO_LAWS)
+
+
+def test_cli_sync_stores_the_laws(cli_db: Path) -> None:
+    result = CliRunner().invoke(cli, ["laws", "--sync", "--json", "--db", str(cli_db)])
+    assert result.exit_code == 0, result.output
+    assert "2 reported laws synced" in result.stderr
+    assert "note:" not in result.stderr
+    assert len(result.stdout.splitlines()) == 2
     with Store(cli_db, read_only=True) as s:
         assert not registry_is_stale(s, TWO_LAWS)
+        assert [law.law_id for law in list_laws(s)] == ["toy2021_chinchilla", "toy2021_power"]
+    again = CliRunner().invoke(cli, ["laws", "--json", "--db", str(cli_db)])
+    assert again.stderr == ""  # the table is current: nothing to say
+    assert again.stdout == result.stdout
 
 
-def test_cli_resyncs_when_file_changes(
+def test_cli_lists_the_changed_file(
     cli_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    CliRunner().invoke(cli, ["laws", "--db", str(cli_db)])
+    CliRunner().invoke(cli, ["laws", "--sync", "--db", str(cli_db)])
     monkeypatch.setenv("KB_REGISTRY", str(_write(tmp_path, GOOD)))
     result = CliRunner().invoke(cli, ["laws", "--json", "--db", str(cli_db)])
-    assert [json.loads(x)["law_id"] for x in result.output.splitlines()] == ["x2020_law"]
+    assert [json.loads(x)["law_id"] for x in result.stdout.splitlines()] == ["x2020_law"]
+    paper = CliRunner().invoke(cli, ["laws", "--json", "--db", str(cli_db), "--paper",
+                                     "arxiv:2101.00001"])  # fmt: skip
+    assert paper.exit_code == 0
+    assert paper.stdout == ""
+    mine = CliRunner().invoke(cli, ["laws", "--json", "--db", str(cli_db), "--paper", "2001.00001"])
+    assert [json.loads(x)["law_id"] for x in mine.stdout.splitlines()] == ["x2020_law"]
+    with Store(cli_db, read_only=True) as s:  # still the laws stored by --sync
+        assert [law.law_id for law in list_laws(s)] == ["toy2021_chinchilla", "toy2021_power"]
 
 
 def test_cli_table_and_paper_filter(cli_db: Path) -> None:
     result = CliRunner().invoke(cli, ["laws", "--db", str(cli_db), "--paper", "arxiv:2101.00001"])
     assert result.exit_code == 0, result.output
-    header, _, *lines = result.output.splitlines()
+    header, _, *lines = result.stdout.splitlines()
     assert header.split() == ["law_id", "paper", "exponents", "verified"]
     assert "alpha=0.3, beta=0.3, a=0.5, b=0.5" in lines[0]
     assert lines[0].endswith("no")

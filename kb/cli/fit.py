@@ -22,6 +22,7 @@ from kb.cli._common import (
 from kb.errors import KBError
 from kb.laws import FORMS
 from kb.recipes import RECIPES
+from kb.store import check_writable
 
 if TYPE_CHECKING:
     from kb.store import Store
@@ -88,6 +89,11 @@ def fit_cmd(
             f"{db_path}: no knowledge base here yet; build it with "
             f"`kb ingest ../shared/seeds ../shared/datasets --db {db_path}`"
         )
+    if save:
+        try:
+            check_writable(Path(db_path))  # before minutes of bootstrap, not after
+        except KBError as err:
+            raise KBError(f"{err}; or fit without storing the fit: --no-save") from err
     opener: AbstractContextManager[Store] = writing(db_path) if save else reading(db_path)
     with opener as store, progress_bar("bootstrap") as bar:
         result = fit_dataset(

@@ -12,10 +12,11 @@ from kb.cli._common import cli, db_option, emit_json, emit_table, json_option, r
 from kb.errors import KBError
 from kb.records import ReportedLaw
 from kb.registry import (
+    current_laws,
     law_paper_id,
     laws_for_paper,
-    list_laws,
     registry_is_stale,
+    registry_path,
     sync_registry,
 )
 from kb.store import Store
@@ -26,13 +27,21 @@ _EXPONENT = re.compile(r"^(alpha|beta|gamma|eta_exp|B_exp|exp_)", re.IGNORECASE)
 
 @cli.command("laws")
 @click.option("--paper", "paper_id", default=None, help="Only this paper: arxiv:<id> or t:<hash>.")
+@click.option(
+    "--sync",
+    is_flag=True,
+    help="Also store the registry file's laws in the knowledge base (kb compare, kb audit and "
+    "the app read them from there); `kb ingest` does this too.",
+)
 @db_option
 @json_option
-def laws_cmd(db_path: str, as_json: bool, paper_id: str | None) -> None:
+def laws_cmd(db_path: str, as_json: bool, paper_id: str | None, sync: bool) -> None:
     """List the laws papers reported: formula, fitted values, source, verified or not.
 
-    The laws table is refreshed from the registry file ($KB_REGISTRY, else data/laws.toml)
-    when it is empty or the file changed since the last sync.
+    Reads only: when the registry file ($KB_REGISTRY, else data/laws.toml) changed since the
+    knowledge base last stored it (or the store has none), the file's laws are listed and a
+    note on stderr says so; the store is not written (it may be read-only, or open in the
+    app). --sync stores them.
 
     Example:  kb laws --paper arxiv:2203.15556 --json
     """
@@ -41,14 +50,26 @@ def laws_cmd(db_path: str, as_json: bool, paper_id: str | None) -> None:
             f"{db_path}: no knowledge base here yet; build it with "
             f"`kb ingest ../shared/seeds ../shared/datasets --db {db_path}`"
         )
+    if sync:
+        with reading(db_path) as store:
+            stale = registry_is_stale(store)
+        if stale:
+            with writing(db_path) as store, store.transaction():
+                n = sync_registry(store)
+            click.echo(f"{n} reported laws synced from {registry_path()}", err=True)
     with reading(db_path) as store:
-        stale = registry_is_stale(store)
-    if stale:
-        with writing(db_path) as store:
-            sync_registry(store)
-    with reading(db_path) as store:
-        laws = laws_for_paper(store, paper_id) if paper_id else list_laws(store)
+        laws, from_file = current_laws(store)
+        if paper_id:
+            laws = laws_for_paper(store, paper_id, laws)
         rows = [_row(store, law) for law in laws]
+    if from_file:
+        click.echo(
+            f"note: the laws stored in {db_path} are not those of {registry_path()} (it changed "
+            "since, or none were stored); listing the file's without writing the store. kb "
+            "compare, kb audit and the app use the stored ones until `kb laws --sync` or "
+            "`kb ingest`",
+            err=True,
+        )
     if as_json:
         emit_json(rows)
     else:
