@@ -27,7 +27,9 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["SCOREBOARD_VERSION", "Score", "build_scoreboard", "plan_scoreboard", "scoreboard"]
 
-SCOREBOARD_VERSION = "scoreboard-1"
+# scoreboard-2: the held-out refit uses the recipe's own estimator (the epoch recipe's likelihood
+# fit, not the grid fit); rows of scoreboard-1 stay until `kb scoreboard --build`.
+SCOREBOARD_VERSION = "scoreboard-2"
 Progress = Callable[[int, int], None]
 # Holdout axes in order of preference, with the point column each reads.
 _AXES: tuple[tuple[str, str], ...] = (

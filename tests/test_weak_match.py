@@ -188,9 +188,10 @@ def test_cli_json_batch_and_plain_output_carry_the_notice(
     assert rows[0]["notice"] is None
     assert rows[0]["match_score"] > MatchRule.load(DEFAULT_MATCH_RULE).threshold
     plain = runner.invoke(cli, ["search", "recipe for banana bread", "--db", str(db)])
-    assert plain.stdout.splitlines()[0].startswith("Note: No close match")
+    assert plain.stderr.splitlines()[0].startswith("Note: No close match")
+    assert "Note:" not in plain.stdout  # a notice, not a result: on stderr
     plain = runner.invoke(cli, ["search", "神经网络的缩放定律", "--db", str(db)])
-    assert plain.stdout.splitlines()[0].startswith("Note: This query does not look like English")
+    assert plain.stderr.splitlines()[0].startswith("Note: This query does not look like English")
     queries = tmp_path / "q.txt"
     queries.write_text("recipe for banana bread\nrobots grasping objects\n")
     batch = runner.invoke(cli, ["search", "--batch", str(queries), "--db", str(db)])

@@ -182,7 +182,7 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
         emit_json(h.model_dump() | hits.match_fields() for h in hits)
     else:
         if hits.notice:
-            click.echo(f"Note: {hits.notice}")
+            click.echo(f"Note: {hits.notice}", err=True)  # stdout stays the results alone
         emit_table([h.model_dump() for h in hits], ["score", "year", "title", "snippet"],
                    {"title": 60, "snippet": 70})  # fmt: skip
 
