@@ -320,7 +320,7 @@ def _fit_title(result: FitResult) -> str:
     setting = result.options.get("setting")
     if isinstance(setting, Mapping):
         where = f"{where}, " + ", ".join(f"{k}={v}" for k, v in setting.items())
-    return f"{result.form.name} law fitted to {where}" if where else f"{result.form.name} law"
+    return f"{result.form.name} fitted to {where}" if where else result.form.name
 
 
 def residual_chart(
