@@ -16,13 +16,12 @@ import hashlib
 import json
 from collections.abc import Callable
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from app.resources import get_store, show_error
 from app.urlstate import UrlState
-from kb.curves import curve_axis, fitted_curve, observed_frame
+from kb.charts import fit_caption, fit_chart, metric_title, residual_chart
 from kb.datasets import dataset_hint, default_metric, list_datasets, metrics, points, x_axes
 from kb.errors import KBError
 from kb.fit import FitResult, Holdout, fit_points, mixed_conventions, points_to_arrays
@@ -286,48 +285,13 @@ if result.holdout:
     )  # fmt: skip
     st.caption(f"Held out: the largest {h['fraction']:.0%} by {by} ({h['n_test']} points).")
 
-axis = curve_axis(result)
-obs = pd.DataFrame(observed_frame(result, X, y))
-if axis is not None:
-    curve = pd.DataFrame(fitted_curve(result, X))
-    xs = alt.X("x:Q", scale=alt.Scale(type="log"), title=axis)
-    ys = alt.Y("value:Q", scale=alt.Scale(type="log", zero=False), title=metric)
-    dots = alt.Chart(obs).mark_circle(size=30, opacity=0.6).encode(x=xs, y=ys)
-    line = (
-        alt.Chart(curve)
-        .mark_line(color="#d62728")
-        .encode(
-            x="x:Q",
-            y=alt.Y("fit:Q", title=metric),
-            # on top: beside the plot the legend took a third of its width at 390 px
-            strokeDash=alt.StrokeDash("extrapolated:N", legend=alt.Legend(orient="top")),
-        )
-    )
-    layers = [dots, line]
-    if curve["low"].notna().any():
-        band = (
-            alt.Chart(curve)
-            .mark_area(opacity=0.2, color="#d62728")
-            .encode(x="x:Q", y="low:Q", y2="high:Q")
-        )
-        layers.insert(0, band)
-    st.altair_chart(alt.layer(*layers).properties(height=380), width="stretch")
-    st.caption(
-        "Points: the data. Line: the fitted law"
-        + (" along its compute-optimal frontier" if len(form.inputs) == 2 else "")
-        + "; dashed beyond the data; band: bootstrap range."
-    )
-resid = (
-    alt.Chart(obs)
-    .mark_circle(size=25)
-    .encode(
-        x=alt.X("x:Q", scale=alt.Scale(type="log"), title=axis or form.inputs[0]),
-        y=alt.Y("residual:Q", title="residual (log space)" if form.space == "log" else "residual"),
-    )
-)
+fit_plot = fit_chart(result, X, y, metric=metric_title(metric, chosen))
+if fit_plot is not None:
+    st.altair_chart(fit_plot, width="stretch")
+    st.caption(fit_caption(result))
 # A heading, not the chart's title: Streamlit cut the title's top half off at any width.
 st.markdown("**Residuals**")
-st.altair_chart(resid.properties(height=200), width="stretch")
+st.altair_chart(residual_chart(result, X, y), width="stretch")
 
 payload = {"dataset": data_name, "metric": metric, **result.to_json(), "setting": setting}
 cols = st.columns(2)

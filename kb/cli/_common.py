@@ -100,6 +100,30 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")(func)
 
 
+def plot_option(what: str) -> Callable[[F], F]:
+    """Add ``--plot FILE``: also write ``what`` as a chart, in the format FILE's extension names
+    (checked when the option is parsed, before any work is done)."""
+    from kb.plotfile import PLOT_FORMATS
+
+    return click.option(
+        "--plot", "plot", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+        callback=_plot_path,
+        help=f"Also write {what} (the app's chart) to FILE; its extension picks the format: "
+        + ", ".join(PLOT_FORMATS) + ".",
+    )  # fmt: skip
+
+
+def _plot_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    from kb.plotfile import check_plot_path
+
+    if value is None:
+        return None
+    try:
+        return check_plot_path(value)
+    except KBError as err:
+        raise click.BadParameter(str(err)) from err
+
+
 def boot_option(default: int, help: str) -> Callable[[F], F]:
     """Add ``--boot N`` (bootstrap resamples, ``n_boot``) with a command's own default and help."""
     return click.option(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -14,6 +15,7 @@ from kb.cli._common import (
     emit_json,
     emit_table,
     json_option,
+    plot_option,
     progress_bar,
     reading,
     writing,
@@ -39,6 +41,7 @@ def _compare_json(row: Any) -> dict[str, Any]:
               help="Only pairs of comparable papers whose intervals do not overlap.")  # fmt: skip
 @click.option("--include-fits", is_flag=True,
               help="With --disagreements: also pair our own refits with the papers.")  # fmt: skip
+@plot_option("the forest plot of --quantity")
 @db_option
 @json_option
 def compare_cmd(
@@ -48,15 +51,30 @@ def compare_cmd(
     reference: str | None,
     only_disagreements: bool,
     include_fits: bool,
+    plot: Path | None,
 ) -> None:
     """Put every reported law and stored fit on one axis per quantity, with verdicts and notes.
+
+    \b
+    A figure for a paper (.html, .svg, .png or .pdf):
+      kb compare --quantity a --plot compare_a.svg
 
     Example:  kb compare --quantity a --json
     """
     from kb.compare import compare, disagreements
 
+    if plot and (only_disagreements or quantity is None):
+        raise click.UsageError(
+            "--plot draws one quantity's values: give --quantity "
+            f"({', '.join(QUANTITIES)}), without --disagreements"
+        )
     with reading(db_path) as store:
         rows = compare(store, quantity=quantity, reference=reference)
+    if plot and quantity:
+        from kb.charts import compare_chart, compare_records, save_chart
+
+        save_chart(compare_chart(compare_records(rows), quantity, standalone=True), plot)
+        click.echo(f"wrote {plot}", err=True)
     # Papers by arXiv id; our fits by what was fitted ("dataset: setting").
     who = {r.source_id: r.arxiv_id or r.title.partition(" on ")[2] or r.dataset for r in rows}
     if only_disagreements:

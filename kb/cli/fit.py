@@ -15,6 +15,7 @@ from kb.cli._common import (
     emit_json,
     emit_table,
     json_option,
+    plot_option,
     progress_bar,
     reading,
     writing,
@@ -55,12 +56,13 @@ if TYPE_CHECKING:
                    "\"Reproducing Kaplan et al.\"}'; an unknown one lists the labels.")  # fmt: skip
 @click.option("--save/--no-save", default=True, show_default=True,
               help="Store the fit in the fits table.")  # fmt: skip
+@plot_option("the data, fitted law and bootstrap band above the residuals")
 @db_option
 @json_option
 def fit_cmd(
     dataset: str, law: str, recipe: str, n_boot: int, seed: int, metric: str | None,
     x_axis: str, holdout: str | None, setting: str | None, save: bool, db_path: str,
-    as_json: bool,
+    as_json: bool, plot: Path | None,
 ) -> None:  # fmt: skip
     """Fit a law form to a released DATASET and print parameters, intervals and derived values.
 
@@ -70,6 +72,10 @@ def fit_cmd(
     One setting of a dataset that holds several (points counted in other ways are refused):
       kb fit porian2024_discrepancies --law compute_optimal --metric n_opt \\
         --setting '{"dataset": "rw", "setting": "Reproducing Kaplan et al."}'
+
+    \b
+    A figure for a paper (.html, .svg, .png or .pdf; --boot draws the band):
+      kb fit epoch_chinchilla --law chinchilla --boot 200 --no-save --plot chinchilla.png
 
     \b
     Counts in --json:
@@ -101,6 +107,12 @@ def fit_cmd(
             seed=seed, holdout=hold, save=save, on_progress=bar if n_boot else None,
             setting=setting,
         )  # fmt: skip
+        if plot:  # inside the block: a failed plot leaves the store as it was
+            from kb.charts import dataset_fit_figure, save_chart
+
+            save_chart(dataset_fit_figure(store, result), plot)
+    if plot:
+        click.echo(f"wrote {plot}", err=True)
     if as_json:
         emit_json([result.to_json()])
         return

@@ -1,0 +1,63 @@
+"""Chart files: the formats `kb compare --plot` and `kb fit --plot` write, and the atomic write.
+
+Light on purpose (no Altair): the CLI checks a --plot path's extension when it parses the
+option, before a fit runs or a store is opened, so a typo costs nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from kb.errors import BadInputError
+
+__all__ = ["PLOT_FORMATS", "check_plot_path", "write_atomic"]
+
+# mkstemp creates its file 0600; the chart gets what an ordinary open() would give it.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+# By extension: .html needs nothing more; the others are rendered by vl-convert-python.
+PLOT_FORMATS: dict[str, str] = {
+    ".html": "interactive page (Vega-Lite, data and scripts inlined)",
+    ".svg": "vector image",
+    ".png": "raster image, 2x scale",
+    ".pdf": "vector document",
+}
+
+
+def check_plot_path(path: str | Path) -> Path:
+    """``path`` as a Path when its extension is a known chart format.
+
+    Raises:
+        BadInputError: the extension is not one of ``PLOT_FORMATS`` (the message lists them), or
+            the folder it names does not exist.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in PLOT_FORMATS:
+        got = f"extension {suffix!r}" if suffix else "no extension"
+        raise BadInputError(
+            f"{path}: {got}; expected a chart file ending in one of " + ", ".join(PLOT_FORMATS)
+        )
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise BadInputError(f"{path}: folder {parent} does not exist")
+    return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it and a rename, so a reader
+    (or a failed run) never sees half a file; the temporary file is removed on failure."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
