@@ -12,7 +12,9 @@ Usage:
 --breakdown also times (wall and CPU) the stages of one cold `kb search` in one process:
 importing the CLI, opening the store, reading the FAISS file, the rest of the index check
 (rows, papers, digest), the rest of ``Searcher`` set-up (claims, keyword cache), loading the
-model (importing sentence-transformers and torch, then the weights) and the first query.
+model (importing torch and transformers, then the tokenizer and weights: the query encoder
+skips sentence-transformers for plain model folders, see ``kb.embed.LeanQueryEmbedder``) and
+the first query.
 
 Builds nothing: point --db at a knowledge base built with
 ``kb ingest ../shared/seeds ../shared/datasets --db DB && kb index --db DB``.
@@ -119,8 +121,9 @@ with reading(db) as store:
     mark("open_index (FAISS read again + rows, papers, digest)")
     searcher = Searcher(store, loaded)
     mark("Searcher set-up (claims, keyword cache)")
-    import sentence_transformers  # noqa: F401
-    mark("import sentence_transformers (torch, transformers)")
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
+    mark("import torch, transformers")
     searcher.embedder
     mark("load model")
     searcher.search(query, k=10)

@@ -63,7 +63,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 from threadpoolctl import ThreadpoolController
 
-from kb.embed import EmbedCache, Embedder, FloatMatrix, load_embedder
+from kb.embed import EmbedCache, Embedder, FloatMatrix, load_query_embedder
 from kb.errors import BadInputError, NotFoundError
 from kb.expansion import TermExpansion
 from kb.filters import SearchFilters
@@ -359,7 +359,7 @@ class Searcher:
         if self._embedder is None:
             with self._embedder_lock:
                 if self._embedder is None:
-                    self._embedder = load_embedder(self._model_arg)
+                    self._embedder = load_query_embedder(self._model_arg)
         return self._embedder
 
     @property

@@ -184,7 +184,7 @@ def test_a_model_that_cannot_load_is_reported_not_raised(
     def broken(model: object) -> None:
         raise BadInputError("models/gone: not a sentence-transformers model")
 
-    monkeypatch.setattr(kb.search, "load_embedder", broken)
+    monkeypatch.setattr(kb.search, "load_query_embedder", broken)
     at = _search({"q": "power law in model size"})
     assert not at.exception
     assert "not a sentence-transformers model" in at.error[0].value

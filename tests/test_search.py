@@ -542,7 +542,7 @@ def test_warm_loads_the_encoder_once_across_threads(
         time.sleep(0.2)
         return embedder
 
-    monkeypatch.setattr("kb.search.load_embedder", slow_load)
+    monkeypatch.setattr("kb.search.load_query_embedder", slow_load)
     with Store(db, read_only=True) as s:
         sr = Searcher.open(s, db, model=embedder)
         assert sr.encoder_loaded
