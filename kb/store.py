@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 import time
 import types
 import typing
@@ -501,6 +502,10 @@ def check_writable(target: Path) -> None:
         )
 
 
+# (writer lock path, thread) pairs holding a writer lock in this process.
+_WRITER_LOCKS_HELD: set[tuple[str, int]] = set()
+
+
 def _writer_lock_path(target: Path) -> Path:
     # A dot name not starting with "<db>.", so companion_files never copies or swaps it.
     return target.with_name(f".{target.name}.writer-lock")
@@ -510,8 +515,15 @@ def _writer_lock_path(target: Path) -> Path:
 def _writer_lock(target: Path) -> Iterator[None]:
     """Hold the store's writer lock (``flock`` on a file beside it, freed by the kernel if
     the process dies), waiting up to ``WRITER_WAIT_SECONDS`` for another writer and saying
-    who it is. The lock file holds the holder's pid and start time and is removed on exit."""
+    who it is. The lock file holds the holder's pid and start time and is removed on exit.
+
+    A thread that already holds it (a ``staged`` inside another on the same path) goes on
+    without waiting for itself; other threads and processes wait."""
     path = _writer_lock_path(target)
+    key = (str(path.resolve()), threading.get_ident())
+    if key in _WRITER_LOCKS_HELD:
+        yield
+        return
     deadline = time.monotonic() + WRITER_WAIT_SECONDS
     told = False
     while True:
@@ -549,11 +561,13 @@ def _writer_lock(target: Path) -> Iterator[None]:
         if same:
             break
         os.close(fd)
+    _WRITER_LOCKS_HELD.add(key)
     try:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n{time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         yield
     finally:
+        _WRITER_LOCKS_HELD.discard(key)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         os.close(fd)
