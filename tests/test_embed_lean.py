@@ -177,3 +177,30 @@ def test_custom_module_and_broken_files_fall_back(tmp_path: Path) -> None:
 def test_a_missing_folder_is_explained_by_the_query_loader(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="not a sentence-transformers model folder"):
         load_query_embedder(tmp_path / "gone")
+
+
+@pytest.mark.slow
+def test_a_query_runs_on_one_thread_and_restores_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both encoders share kb.embed._threads_for: one torch thread for a query's few texts,
+    the caller's setting back afterwards, also when encoding raises."""
+    import torch
+
+    lean = LeanQueryEmbedder(default_model_path())
+    seen: list[int] = []
+
+    def fail(texts: list[str], torch_module: object) -> None:
+        seen.append(torch.get_num_threads())
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(lean, "_encode_batch", fail)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            lean.encode(["power law"])
+        assert seen == [1]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
