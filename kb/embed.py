@@ -169,6 +169,13 @@ class SentenceTransformerEmbedder:
 _TRANSFORMER = "sentence_transformers.models.Transformer"
 _POOLING = "sentence_transformers.models.Pooling"
 _NORMALIZE = "sentence_transformers.models.Normalize"
+# Encoder-only model types whose ``AutoModel`` is the encoder sentence-transformers runs. Others
+# differ: for T5, BART, Whisper and other encoder-decoders sentence-transformers loads the
+# encoder alone (T5EncoderModel), where AutoModel's full model wants decoder inputs and fails;
+# decoders and multimodal models get their own preprocessing. Those fall back to it.
+_LEAN_MODEL_TYPES = frozenset(
+    {"albert", "bert", "camembert", "distilbert", "electra", "mpnet", "roberta", "xlm-roberta"}
+)
 _LEGACY_POOLING = {
     "pooling_mode_cls_token": "cls",
     "pooling_mode_mean_tokens": "mean",
@@ -188,10 +195,12 @@ def _read_json(path: Path) -> Any:
 def lean_layout(folder: str | os.PathLike[str]) -> tuple[int, str] | None:
     """(max_seq_length, pooling) when ``folder`` is a layout the lean encoder reproduces, else None.
 
-    That layout is modules.json with exactly a Transformer at the folder itself, a Pooling by
-    mean or CLS token, and optionally a Normalize; sentence_bert_config.json with
-    ``max_seq_length`` and ``do_lower_case`` false and nothing else (no model, tokenizer or
-    config arguments); no prompts in config_sentence_transformers.json. Anything else (Dense
+    That layout is an encoder-only model of a BERT-like type (``_LEAN_MODEL_TYPES`` in
+    config.json; no PEFT adapter), modules.json with exactly a Transformer at the folder
+    itself, a Pooling by mean or CLS token, and optionally a Normalize;
+    sentence_bert_config.json with ``max_seq_length`` and ``do_lower_case`` false and nothing
+    else (no model, tokenizer or config arguments); no prompts in
+    config_sentence_transformers.json. Anything else (T5 and other encoder-decoders, Dense
     layers, custom modules, other poolings, prompts, an unreadable file) gives None.
     """
     root = Path(folder)
@@ -208,7 +217,10 @@ def lean_layout(folder: str | os.PathLike[str]) -> tuple[int, str] | None:
         if modules[0].get("path") not in ("", "."):
             return None
         pool = _read_json(root / modules[1]["path"] / "config.json")
+        model_type = _read_json(root / "config.json").get("model_type")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if model_type not in _LEAN_MODEL_TYPES or (root / "adapter_config.json").exists():
         return None
     if not isinstance(bert, dict) or set(bert) - {"max_seq_length", "do_lower_case"}:
         return None
