@@ -15,6 +15,7 @@ from click.testing import CliRunner
 import kb.store
 from kb.cli import cli
 from kb.errors import KBError
+from kb.index import index_path
 from kb.records import Paper
 from kb.store import Store, staged
 
@@ -195,3 +196,5 @@ def test_a_symlinked_store_is_written_through_the_link(
     assert _ids(db) == ["a", "b"]
     assert sorted(p.name for p in links.iterdir()) == ["kb.duckdb"]
     assert kb.store.store_file(link) == kb.store.store_file(db) == db
+    # Readers through the link look for the search index where a writer through it builds it.
+    assert index_path(link) == index_path(db) == db.with_name("kb.duckdb.faiss")
