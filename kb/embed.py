@@ -86,6 +86,21 @@ def default_model_path() -> Path:
 
 
 @contextlib.contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """transformers draws a "Loading weights" bar for a load that takes a fraction of a second;
+    on every `kb search` it is noise on stderr, so it is off while a model loads."""
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+
+
+@contextlib.contextmanager
 def _threads_for(n_texts: int) -> Iterator[None]:
     """Encode ``n_texts`` texts on one torch thread when they are a query's few, restoring the
     setting afterwards: a few short texts gain nothing from intra-op threads, and on a busy
@@ -123,18 +138,10 @@ class SentenceTransformerEmbedder:
             )
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
 
         self.path = folder.resolve()
-        # transformers draws a "Loading weights" bar for a load that takes a fraction of a
-        # second; on every `kb search` it is noise on stderr, so it is off while loading.
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        try:
+        with _no_progress_bars():
             self._model: Any = SentenceTransformer(str(self.path), device="cpu")
-        finally:
-            if bars:
-                hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
         getter = getattr(self._model, "get_embedding_dimension", None)
         getter = getter or self._model.get_sentence_embedding_dimension
         dim = getter()
@@ -272,17 +279,11 @@ class LeanQueryEmbedder:
             )
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
         self.path = folder.resolve()
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        try:
+        with _no_progress_bars():
             self._tokenizer: Any = AutoTokenizer.from_pretrained(str(self.path))
             self._model: Any = AutoModel.from_pretrained(str(self.path)).eval()
-        finally:
-            if bars:
-                hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
         max_len, self._pooling = layout
         # As sentence-transformers does: the configured length, capped by the position table.
         positions = getattr(self._model.config, "max_position_embeddings", None)

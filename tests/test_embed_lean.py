@@ -250,3 +250,34 @@ def test_an_encoder_decoder_folder_is_encoded_as_sentence_transformers_does(
     embedder = load_query_embedder(folder)
     assert isinstance(embedder, SentenceTransformerEmbedder)
     assert embedder.encode(["power law in model size"]).shape == (1, 32)
+
+
+@pytest.mark.slow
+def test_no_progress_bar_while_loading_and_the_setting_comes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both encoders load under kb.embed._no_progress_bars (a 'Loading weights' bar on every
+    `kb search` was noise on stderr); the caller's setting is restored, also on failure."""
+    import transformers
+    from transformers.utils import logging as hf_logging
+
+    seen: list[bool] = []
+    real = transformers.AutoModel.from_pretrained
+
+    def load(*args: object, **kwargs: object) -> object:
+        seen.append(hf_logging.is_progress_bar_enabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transformers.AutoModel, "from_pretrained", load)
+    hf_logging.enable_progress_bar()
+    LeanQueryEmbedder(default_model_path())
+    assert seen == [False]
+    assert hf_logging.is_progress_bar_enabled()
+
+    def fail(*args: object, **kwargs: object) -> object:
+        raise OSError("no weights")
+
+    monkeypatch.setattr(transformers.AutoModel, "from_pretrained", fail)
+    with pytest.raises(OSError, match="no weights"):
+        LeanQueryEmbedder(default_model_path())
+    assert hf_logging.is_progress_bar_enabled()
