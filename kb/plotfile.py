@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from kb.errors import BadInputError
+from kb.errors import BadInputError, KBError
 
 __all__ = ["PLOT_FORMATS", "check_plot_path", "write_atomic"]
 
@@ -45,19 +45,30 @@ def check_plot_path(path: str | Path) -> Path:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise BadInputError(f"{path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise BadInputError(f"{path}: folder {parent} is read-only; choose a writable folder")
     return path
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file beside it and a rename, so a reader
-    (or a failed run) never sees half a file; the temporary file is removed on failure."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    (or a failed run) never sees half a file; the temporary file is removed on failure.
+
+    Raises:
+        KBError: the file could not be written (a folder made read-only since, a full disk).
+    """
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise KBError(f"{path}: cannot write the chart: {err.strerror or err}") from err
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise KBError(f"{path}: cannot write the chart: {err.strerror or err}") from err
         raise

@@ -421,11 +421,11 @@ def staged(path: str | os.PathLike[str]) -> Iterator[Store]:
     write is lost (``WRITER_WAIT_SECONDS``). A read-only file or folder, or another program
     holding the file open for writing, is a ``KBError`` before anything is copied.
     """
-    target = Path(path)
     if str(path) == ":memory:":
         with Store(":memory:") as store:
             yield store
         return
+    target = store_file(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -484,10 +484,23 @@ def _build_copy(target: Path, tmp: Path) -> Iterator[Store]:
     _remove_with_companions(tmp)
 
 
+def store_file(path: str | os.PathLike[str]) -> Path:
+    """The file a writer replaces: ``path``, or where it points when it is a symbolic link.
+
+    The working copy is built beside that file and swapped in for it, so a link stays a link
+    to the store it named (swapping at the link's path replaced the link with a copy and left
+    the store it pointed to unchanged), and a link and its target share one writer lock.
+    """
+    target = Path(path)
+    return Path(os.path.realpath(target)) if target.is_symlink() else target
+
+
 def check_writable(target: Path) -> None:
     """Raise a ``KBError`` if a writer could not build beside ``target`` and swap it in: the
     folder must be writable (the working copy lives there) and so must an existing file (a
-    file made read-only, chmod 444, is not replaced behind its owner's back)."""
+    file made read-only, chmod 444, is not replaced behind its owner's back). A symbolic link
+    is judged by the file it points to (:func:`store_file`)."""
+    target = store_file(target)
     folder = target.parent
     why = None
     if not os.access(folder, os.W_OK | os.X_OK):

@@ -16,7 +16,7 @@ from kb import plotfile
 from kb.charts import compare_chart, compare_records, fit_figure, save_chart
 from kb.cli import cli
 from kb.compare import compare
-from kb.errors import BadInputError
+from kb.errors import BadInputError, KBError
 from kb.fit import fit_points, points_to_arrays
 from kb.records import FitRecord
 from kb.store import Store
@@ -197,6 +197,51 @@ def test_fit_plot_bad_path_fails_before_fitting(fit_db: Path, tmp_path: Path) ->
         assert s.count(FitRecord) == 0  # refused before the fit was saved
 
 
+def test_fit_plot_read_only_folder_fails_before_fitting(
+    fit_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chart folder the user may not write was taken, the fit ran (minutes of bootstrap) and
+    ended in a PermissionError traceback, its fit not stored."""
+    folder = tmp_path / "figures"
+    folder.mkdir()
+    real = plotfile.os.access
+
+    def access(p: object, mode: int) -> bool:  # the tests may run as root, who may write
+        return False if Path(str(p)) == folder and mode & plotfile.os.W_OK else real(p, mode)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(plotfile.os, "access", access)
+    bad = folder / "fit.svg"
+    result = CliRunner().invoke(
+        cli, ["fit", "toy", "--law", "chinchilla", "--plot", str(bad), "--db", str(fit_db)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "is read-only" in result.output
+    with Store(fit_db, read_only=True) as s:
+        assert s.count(FitRecord) == 0
+
+
+def test_fit_plot_write_failure_is_an_error_not_a_traceback(
+    fit_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chart cannot be written after the fit (a full disk): an error naming the file, exit
+    1, nothing half-written, and the store as it was (the plot is drawn inside the write)."""
+
+    def full(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(plotfile.tempfile, "mkstemp", full)
+    target = tmp_path / "fit.svg"
+    result = CliRunner().invoke(
+        cli, ["fit", "toy", "--law", "chinchilla", "--plot", str(target), "--db", str(fit_db)]
+    )
+    assert result.exit_code == 1, result.output
+    assert f"{target}: cannot write the chart: No space left on device" in result.output
+    assert not isinstance(result.exception, OSError)
+    assert not target.exists()
+    with Store(fit_db, read_only=True) as s:
+        assert s.count(FitRecord) == 0
+
+
 # -- files ----------------------------------------------------------------------------------------
 
 
@@ -208,7 +253,7 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         raise OSError("disk full")
 
     monkeypatch.setattr(plotfile.os, "replace", _fail)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(KBError, match=r"chart\.svg: cannot write the chart: disk full"):
         plotfile.write_atomic(target, b"new")
     assert target.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["chart.svg"]  # no temporary file left

@@ -106,7 +106,7 @@ def _folder(tmp_path: Path, modules: list[tuple[str, str]], *, bert: object = No
         for i, (kind, path) in enumerate(modules)
     ]
     (root / "modules.json").write_text(json.dumps(entries))
-    (root / "config.json").write_text("{}")
+    (root / "config.json").write_text(json.dumps({"model_type": "bert"}))
     bert = {"max_seq_length": 128, "do_lower_case": False} if bert is None else bert
     (root / "sentence_bert_config.json").write_text(json.dumps(bert))
     if st_config is not None:
@@ -177,3 +177,107 @@ def test_custom_module_and_broken_files_fall_back(tmp_path: Path) -> None:
 def test_a_missing_folder_is_explained_by_the_query_loader(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="not a sentence-transformers model folder"):
         load_query_embedder(tmp_path / "gone")
+
+
+@pytest.mark.slow
+def test_a_query_runs_on_one_thread_and_restores_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both encoders share kb.embed._threads_for: one torch thread for a query's few texts,
+    the caller's setting back afterwards, also when encoding raises."""
+    import torch
+
+    lean = LeanQueryEmbedder(default_model_path())
+    seen: list[int] = []
+
+    def fail(texts: list[str], torch_module: object) -> None:
+        seen.append(torch.get_num_threads())
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(lean, "_encode_batch", fail)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            lean.encode(["power law"])
+        assert seen == [1]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(
+    ("config", "adapter", "lean"),
+    [
+        ({"model_type": "bert"}, False, True),
+        ({"model_type": "xlm-roberta"}, False, True),
+        ({"model_type": "bert"}, True, False),  # a PEFT adapter on the encoder
+        ({"model_type": "t5", "architectures": ["T5EncoderModel"]}, False, False),
+        ({"model_type": "qwen2"}, False, False),
+        ({}, False, False),
+    ],
+)
+def test_only_bert_like_encoders_are_lean(
+    tmp_path: Path, config: dict[str, object], adapter: bool, lean: bool
+) -> None:
+    folder = _folder(tmp_path, PLAIN)
+    (folder / "config.json").write_text(json.dumps(config))
+    if adapter:
+        (folder / "adapter_config.json").write_text("{}")
+    assert (lean_layout(folder) is not None) is lean
+
+
+@pytest.mark.slow
+def test_an_encoder_decoder_folder_is_encoded_as_sentence_transformers_does(
+    tmp_path: Path,
+) -> None:
+    """A plain Transformer + mean Pooling folder over T5 (sentence-transformers loads its
+    encoder, T5EncoderModel): the lean encoder took it and every query failed in AutoModel's
+    T5Model ('You must specify exactly one of input_ids or inputs_embeds')."""
+    import shutil
+
+    from transformers import T5Config, T5EncoderModel
+
+    folder = tmp_path / "t5"
+    shutil.copytree(default_model_path(), folder)
+    (folder / "model.safetensors").unlink()
+    (folder / "config.json").unlink()
+    config = T5Config(vocab_size=30522, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4)
+    T5EncoderModel(config).save_pretrained(folder)
+    pooling = {"word_embedding_dimension": 32, "pooling_mode_mean_tokens": True}
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    assert lean_layout(folder) is None
+    embedder = load_query_embedder(folder)
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    assert embedder.encode(["power law in model size"]).shape == (1, 32)
+
+
+@pytest.mark.slow
+def test_no_progress_bar_while_loading_and_the_setting_comes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both encoders load under kb.embed._no_progress_bars (a 'Loading weights' bar on every
+    `kb search` was noise on stderr); the caller's setting is restored, also on failure."""
+    import transformers
+    from transformers.utils import logging as hf_logging
+
+    seen: list[bool] = []
+    real = transformers.AutoModel.from_pretrained
+
+    def load(*args: object, **kwargs: object) -> object:
+        seen.append(hf_logging.is_progress_bar_enabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transformers.AutoModel, "from_pretrained", load)
+    hf_logging.enable_progress_bar()
+    LeanQueryEmbedder(default_model_path())
+    assert seen == [False]
+    assert hf_logging.is_progress_bar_enabled()
+
+    def fail(*args: object, **kwargs: object) -> object:
+        raise OSError("no weights")
+
+    monkeypatch.setattr(transformers.AutoModel, "from_pretrained", fail)
+    with pytest.raises(OSError, match="no weights"):
+        LeanQueryEmbedder(default_model_path())
+    assert hf_logging.is_progress_bar_enabled()

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 import kb.store
 from kb.cli import cli
 from kb.errors import KBError
+from kb.index import index_path
 from kb.records import Paper
 from kb.store import Store, staged
 
@@ -197,3 +198,25 @@ def test_describe_process_keeps_to_one_line() -> None:
     assert text.startswith(f"PID {2**22 + 7}: python -c ' import duckdb x = 1;")
     assert len(text) < 200
     assert text.endswith("…")
+
+
+def test_a_symlinked_store_is_written_through_the_link(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store reached through a symbolic link (data/kb.duckdb -> a shared disk): the swap
+    replaced the link with a copy, so the store it named never got the write, and a writer
+    through the link and one on the file held different writer locks. A link in a read-only
+    folder was refused though the store it names is writable."""
+    links = tmp_path / "links"
+    links.mkdir()
+    link = links / "kb.duckdb"
+    link.symlink_to(db)
+    _read_only(monkeypatch, links)  # the link's folder: nothing is built there
+    with staged(link) as s:
+        s.upsert([Paper(paper_id="b", title="second")])
+    assert link.is_symlink()
+    assert _ids(db) == ["a", "b"]
+    assert sorted(p.name for p in links.iterdir()) == ["kb.duckdb"]
+    assert kb.store.store_file(link) == kb.store.store_file(db) == db
+    # Readers through the link look for the search index where a writer through it builds it.
+    assert index_path(link) == index_path(db) == db.with_name("kb.duckdb.faiss")
