@@ -266,9 +266,11 @@ def fit_chart(
         return None
     obs = _records(observed_frame(result, X, y))
     curve = _curve_records(result, X)
-    # Log y as the app always drew it, unless a value is not positive (a log-probability).
+    # Log y as the app always drew it, unless a value is not positive (a log-probability), the
+    # bootstrap band's included (a band reaching 0 or below cannot be drawn on a log axis).
     shown = [r["value"] for r in obs] + [r["fit"] for r in curve]
-    positive = all(v is not None and v > 0 for v in shown)
+    band = [r[k] for r in curve for k in ("low", "high") if r.get(k) is not None]
+    positive = all(v is not None and v > 0 for v in shown) and all(v > 0 for v in band)
     # Not nice: a loss from 2 to 5 on a nice log scale filled a decade, 1 to 10.
     y_scale = alt.Scale(type="log" if positive else "linear", zero=False, nice=False)
     xs = alt.X(

@@ -275,3 +275,35 @@ def test_app_pages_build_no_chart_of_their_own() -> None:
         names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         assert "altair" not in names, page
+
+
+def test_fit_chart_with_a_band_reaching_zero_uses_a_linear_axis(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bootstrap band that reaches 0 or below cannot be drawn on a log axis (review)."""
+    import kb.curves
+
+    pts = _points()
+    result = fit_points(pts, law="chinchilla", n_boot=10)
+    X, y, _ = points_to_arrays(pts, result.form)
+
+    def y_scales() -> set[str]:
+        top = fit_figure(result, X, y, metric="loss").to_dict()["vconcat"][0]
+        return {
+            layer["encoding"]["y"]["scale"]["type"]
+            for layer in top["layer"]
+            if "scale" in layer["encoding"].get("y", {})
+        }
+
+    assert y_scales() == {"log"}
+    real = kb.curves.fitted_curve
+
+    def band_to_zero(result_: Any, X_: Any) -> Any:
+        curve = dict(real(result_, X_))
+        low = np.array(curve["low"], dtype=float)
+        low[-1] = 0.0
+        curve["low"] = low
+        return curve
+
+    monkeypatch.setattr(kb.curves, "fitted_curve", band_to_zero)
+    assert y_scales() == {"linear"}

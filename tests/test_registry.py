@@ -533,3 +533,11 @@ def test_reported_value_matches_a_compute_optimal_refit_exponent() -> None:
     assert reported_value(law, "exponent", "n_tokens_opt") == 0.1634
     assert reported_value(law, "exponent", "loss") is None
     assert reported_value(law, "k", "n_opt") == 4.232e-08
+
+
+def test_cli_sync_says_when_nothing_changed(cli_db: Path) -> None:
+    first = CliRunner().invoke(cli, ["laws", "--sync", "--db", str(cli_db)])
+    assert "2 reported laws synced" in first.stderr
+    again = CliRunner().invoke(cli, ["laws", "--sync", "--db", str(cli_db)])
+    assert again.exit_code == 0, again.output
+    assert "nothing to sync" in again.stderr

@@ -57,6 +57,9 @@ def laws_cmd(db_path: str, as_json: bool, paper_id: str | None, sync: bool) -> N
             with writing(db_path) as store, store.transaction():
                 n = sync_registry(store)
             click.echo(f"{n} reported laws synced from {registry_path()}", err=True)
+        else:
+            click.echo(f"the laws stored in {db_path} are those of {registry_path()} already; "
+                       "nothing to sync", err=True)  # fmt: skip
     with reading(db_path) as store:
         laws, from_file = current_laws(store)
         if paper_id:
