@@ -541,39 +541,24 @@ def _writer_lock(target: Path) -> Iterator[None]:
     told = False
     while True:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = _flock_at(path)
         except OSError as err:
-            raise KBError(
-                f"{target}: cannot create the writer lock {path}: {err.strerror}"
-            ) from err
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as err:
-            os.close(fd)
-            if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise KBError(f"{target}: cannot lock {path}: {err.strerror}") from err
-            holder = _lock_holder(path)
-            if time.monotonic() >= deadline:
-                raise KBError(
-                    f"{target}: another kb command is still writing the knowledge base "
-                    f"({holder}) after {WRITER_WAIT_SECONDS:.0f} s of waiting; run this again "
-                    "when it has finished"
-                ) from err
-            if not told:
-                logger.warning(
-                    "%s: waiting for another kb command writing it (%s) to finish", target, holder
-                )
-                told = True
-            time.sleep(0.2)
-            continue
-        # The holder before us removes the file on release: lock the file at the path now.
-        try:
-            same = os.fstat(fd).st_ino == os.stat(path).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
+            raise KBError(f"{target}: cannot create or lock {path}: {err.strerror}") from err
+        if fd is not None:
             break
-        os.close(fd)
+        holder = _lock_holder(path)
+        if time.monotonic() >= deadline:
+            raise KBError(
+                f"{target}: another kb command is still writing the knowledge base "
+                f"({holder}) after {WRITER_WAIT_SECONDS:.0f} s of waiting; run this again "
+                "when it has finished"
+            )
+        if not told:
+            logger.warning(
+                "%s: waiting for another kb command writing it (%s) to finish", target, holder
+            )
+            told = True
+        time.sleep(0.2)
     _WRITER_LOCKS_HELD.add(key)
     try:
         os.ftruncate(fd, 0)
@@ -584,6 +569,27 @@ def _writer_lock(target: Path) -> Iterator[None]:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         os.close(fd)
+
+
+def _flock_at(path: Path) -> int | None:
+    """Open ``path`` (creating it) and take its ``flock`` without waiting: the descriptor, or
+    None when another process holds it or the file at ``path`` was replaced meanwhile (a
+    holder removes its lock file on release, so an open file may be an unlinked one: only the
+    file at the path counts). Raises OSError when the file cannot be opened or locked at all.
+    The writer lock and the staging copies' locks both take their files this way."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as err:
+        os.close(fd)
+        if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return None
+        raise
+    with contextlib.suppress(FileNotFoundError):
+        if os.stat(path).st_ino == os.fstat(fd).st_ino:
+            return fd
+    os.close(fd)
+    return None
 
 
 def _lock_holder(path: Path) -> str:
@@ -643,24 +649,12 @@ def _lock_copy(tmp: Path) -> int | None:
     path = _lock_path(tmp)
     for _ in range(3):
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = _flock_at(path)
         except OSError as err:  # e.g. a read-only folder: the copy itself fails next, and says so
-            logger.warning("%s: cannot create (%s)", path, err)
+            logger.warning("%s: cannot create or lock (%s); not cleaned up if killed", path, err)
             return None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as err:
-            os.close(fd)
-            if err.errno in (errno.EWOULDBLOCK, errno.EACCES):
-                continue  # a cleaner holds it for a moment (it found no copy): try again
-            logger.warning("%s: cannot lock (%s); it will not be cleaned up if killed", path, err)
-            return None
-        # A cleaner may have removed the file between our open and our lock: lock the file
-        # that is at the path, not an unlinked one.
-        with contextlib.suppress(FileNotFoundError):
-            if os.stat(path).st_ino == os.fstat(fd).st_ino:
-                return fd
-        os.close(fd)
+        if fd is not None:  # else a cleaner held or removed it for a moment: try again
+            return fd
     logger.warning("%s: cannot lock; it will not be cleaned up if killed", path)
     return None
 
