@@ -244,12 +244,14 @@ class _ArxivTitles:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.built = False
+        # Every statement on the store's own connection: a TEMP table lives on the connection
+        # that made it, and ``Store.cursor()`` outside a transaction is a fresh one each time.
 
     def ensure(self) -> None:
         """Build the map from the store's arXiv papers, unless built already."""
         if self.built:
             return
-        cur = self.store.cursor()
+        cur = self.store.con
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {self.TABLE} AS {self._ASCII_KEYS}")
         rows = cur.execute(self._OTHER_TITLES).fetchall()
         self.built = True
@@ -261,7 +263,7 @@ class _ArxivTitles:
         batch = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
             {"title_id": [t for t, _ in pairs], "paper_id": [p for _, p in pairs]}
         )
-        self.store.cursor().execute(f"INSERT INTO {self.TABLE} SELECT * FROM batch")
+        self.store.con.execute(f"INSERT INTO {self.TABLE} SELECT * FROM batch")
 
     def add(self, papers: list[tuple[str, str]]) -> None:
         """Note (title, arXiv paper id) pairs written this run (once the map is built)."""
@@ -279,13 +281,13 @@ class _ArxivTitles:
             "WHERE title_id IN (SELECT unnest(?)) ORDER BY 1, 2"
         )
         found: dict[str, list[str]] = {}
-        for tid, pid in self.store.cursor().execute(sql, [wanted]).fetchall():
+        for tid, pid in self.store.con.execute(sql, [wanted]).fetchall():
             found.setdefault(tid, []).append(pid)
         return found
 
     def close(self) -> None:
         if self.built:
-            self.store.cursor().execute(f"DROP TABLE IF EXISTS {self.TABLE}")
+            self.store.con.execute(f"DROP TABLE IF EXISTS {self.TABLE}")
             self.built = False
 
 

@@ -463,3 +463,41 @@ def test_atom_entry_lines_and_a_large_feed_read_in_linear_time(tmp_path: Path) -
     assert [e.appearance.line for e in entries[:3]] == [3, 8, 13]
     assert entries[-1].appearance.line == 3 + 5 * 5999
     assert took < 20, f"{took:.1f} s for 6,000 entries: line numbers counted quadratically?"
+
+
+def test_title_map_keys_computed_by_duckdb_equal_paper_id_for(tmp_path: Path) -> None:
+    """The title map computes the keys of ASCII titles in SQL (a second spelling of
+    normalize_title, for speed at 1M papers); they must be the ids paper_id_for gives."""
+    import random
+    import string
+
+    from ingest.pipeline import _ArxivTitles
+
+    rng = random.Random(0)
+    titles = [
+        "Scaling Laws for Neural Language Models",
+        "Scaling Laws:  A Survey!",
+        "under_score and (brackets) [2022]",
+        "x^{2} \\propto N^{-0.076}; alpha=0.34",
+        "ALL CAPS 123 -- and... dots?",
+        "'quoted' \"double\" `tick` ~tilde~ |pipe| @at #hash $dollar %pc &amp *star +plus =eq",
+        "Über Skalierung",  # not ASCII: hashed in Python, as before
+        "\ufb01ne-tuning at scale",  # a ligature NFKC turns into "fi"
+    ]
+    alphabet = string.ascii_letters + string.digits + string.punctuation + " "
+    titles += ["".join(rng.choice(alphabet) for _ in range(rng.randint(3, 60))) + "x"
+               for _ in range(300)]  # fmt: skip
+    papers = [Paper(paper_id=f"arxiv:2101.{i:05d}", arxiv_id=f"2101.{i:05d}", title=t)
+              for i, t in enumerate(titles)]  # fmt: skip
+    with Store(tmp_path / "kb.duckdb") as store:
+        store.upsert(papers)
+        titles_map = _ArxivTitles(store)
+        titles_map.ensure()
+        table = titles_map.TABLE  # a TEMP table: on the store's own connection
+        got = store.con.execute(f"SELECT paper_id, title_id FROM {table}").fetchall()
+        titles_map.close()
+    stored = {p.paper_id: p.title for p in papers}
+    assert len(got) == len(papers)
+    assert {pid: tid for pid, tid in got} == {
+        pid: paper_id_for(title) for pid, title in stored.items()
+    }
