@@ -43,6 +43,9 @@ def laws_cmd(db_path: str, as_json: bool, paper_id: str | None, sync: bool) -> N
     note on stderr says so; the store is not written (it may be read-only, or open in the
     app). --sync stores them.
 
+    After editing data/laws.toml, store it for kb compare, kb audit and the app:
+    kb laws --sync
+
     Example:  kb laws --paper arxiv:2203.15556 --json
     """
     if not Path(db_path).exists():
