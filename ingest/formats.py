@@ -23,15 +23,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import email.utils
-import io
+import itertools
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections import deque
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from ingest.listings import MAX_COUNT, ParsedEntry, decode_text, parse_listing_text
+from ingest.listings import MAX_COUNT, ParsedEntry, iter_listing, text_lines
 from kb.csvtext import header_delimiter
 from kb.errors import ParseError
 from kb.records import Appearance, Paper, normalize_arxiv_id, normalize_whitespace, paper_id_for
@@ -53,6 +54,8 @@ _ATOM = "{http://www.w3.org/2005/Atom}"
 _ARXIV_NS = "{http://arxiv.org/schemas/atom}"
 _TRUNCATED = frozenset({"no element found", "unclosed token"})  # expat, at the end of a cut file
 _ENTRY_TAG = re.compile(rb"<(?:[\w.-]+:)?entry[\s>]")
+ATOM_CHUNK = 1 << 16
+"""Bytes of an Atom feed read at a time (the feed is parsed as it is read, never whole)."""
 _AND = re.compile(r",\s*(?:and\s+)?|\s+and\s+")
 _JSON_TYPES = {bool: "boolean", int: "number", float: "number", list: "array", dict: "object"}
 _TEXT = "a string"
@@ -103,9 +106,8 @@ def detect_format(path: str | Path) -> str:
 class ReadPosition:
     """How far ``iter_papers`` has read into its file, in bytes (``done``), for a progress bar.
 
-    JSON lines advance it line by line and Atom feeds entry by entry; listings and CSV files,
-    which are decoded whole, reach the file's size once their last entry is read. Reading it
-    costs the reader one addition per record, not a callback.
+    JSON lines, CSV files and listings advance it line by line, Atom feeds entry by entry.
+    Reading it costs the reader one addition per line or record, not a callback.
     """
 
     __slots__ = ("done",)
@@ -122,7 +124,8 @@ def read_papers(path: str | Path, *, fmt: str | None = None) -> list[ParsedEntry
 def iter_papers(
     path: str | Path, *, fmt: str | None = None, position: ReadPosition | None = None
 ) -> Iterator[ParsedEntry]:
-    """Like ``read_papers`` but streaming (JSON lines are read line by line, never whole).
+    """Like ``read_papers`` but streaming: no format reads its file whole (JSON lines, CSV
+    files and listings are read line by line, Atom feeds ``ATOM_CHUNK`` bytes at a time).
 
     ``position``, if given, follows the bytes read (see ``ReadPosition``).
     """
@@ -132,22 +135,13 @@ def iter_papers(
     source = _source(path)
     pos = position if position is not None else ReadPosition()
     if fmt == "listing":
-        data = _read_bytes(source)
-        yield from parse_listing_text(decode_text(data, source), source)
-        pos.done = len(data)
+        yield from iter_listing(source, pos)
     elif fmt == "atom":
-        yield from _read_atom(_read_bytes(source), source, pos)
+        yield from _read_atom(source, pos)
     elif fmt == "csv":
         yield from _read_csv(source, pos)
     else:
         yield from _read_jsonl(source, fmt, pos)
-
-
-def _read_bytes(source: str) -> bytes:
-    try:
-        return Path(source).read_bytes()
-    except OSError as err:
-        raise ParseError(f"{source}: cannot read: {err.strerror}") from err
 
 
 # -- records from mappings (JSON lines, CSV) ---------------------------------------------------
@@ -308,11 +302,25 @@ def _read_jsonl(source: str, fmt: str, pos: ReadPosition) -> Iterator[ParsedEntr
         raise ParseError(f"{source}:1: no records found (empty file)")
 
 
+_CSV_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
+
+
+def _csv_lines(lines: Iterator[str]) -> Iterator[str]:
+    """``lines`` (split at ``\\n``) split as ``open(newline="")`` splits a file, also at a lone
+    ``\\r`` (old Mac files): what ``csv.reader`` counts as lines."""
+    for text in lines:
+        if "\r" in text.removesuffix("\r\n"):
+            yield from _CSV_LINE.findall(text)
+        else:
+            yield text
+
+
 def _read_csv(source: str, pos: ReadPosition) -> Iterator[ParsedEntry]:
-    data = _read_bytes(source)
-    text = decode_text(data, source)
+    lines = text_lines(source, pos)
+    first = next(lines, "")  # the header line: it names the separator
     reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=header_delimiter(text, ("title", "abstract"))
+        _csv_lines(itertools.chain([first] if first else [], lines)),
+        delimiter=header_delimiter(first, ("title", "abstract")),
     )
     try:
         header = next(reader)
@@ -358,7 +366,6 @@ def _read_csv(source: str, pos: ReadPosition) -> Iterator[ParsedEntry]:
         raise ParseError(f"{source}:{reader.line_num}: bad CSV: {err}") from err
     if position == 0:
         raise ParseError(f"{source}:2: CSV has a header but no rows")
-    pos.done = len(data)
 
 
 # -- arXiv API Atom feeds ----------------------------------------------------------------------
@@ -366,40 +373,107 @@ def _text(elem: ET.Element | None) -> str:
     return normalize_whitespace("".join(elem.itertext())) if elem is not None else ""
 
 
+class _EntryStarts:
+    """(1-based line, byte offset) of every ``<entry>`` start tag of a file read chunk by
+    chunk, counting newlines once (counting from the start for each entry was quadratic: 129 s
+    for a 10 MB feed of 8,000 entries).
+
+    A tag cut by a chunk boundary is found in the next chunk: the bytes from the chunk's last
+    ``<`` on are kept and scanned again with it.
+    """
+
+    def __init__(self) -> None:
+        self.found: deque[tuple[int, int]] = deque()
+        self._tail = b""
+        self._offset = 0  # file offset of the tail's first byte
+        self._line = 1  # line of the tail's first byte
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> None:
+        data = self._tail + chunk
+        cut = len(data) if final else max(data.rfind(b"<"), 0)
+        line, last = self._line, 0
+        for m in _ENTRY_TAG.finditer(data, 0, cut):
+            line += data.count(b"\n", last, m.start())
+            last = m.start()
+            self.found.append((line, self._offset + last))
+        self._line = line + data.count(b"\n", last, cut)
+        self._offset += cut
+        self._tail = data[cut:]
+
+
 def _entry_starts(data: bytes) -> list[tuple[int, int]]:
-    """(1-based line, byte offset) of every ``<entry>`` start tag, counting newlines once
-    through ``data`` (counting from the start for each entry was quadratic: 129 s for a
-    10 MB feed of 8,000 entries)."""
-    starts: list[tuple[int, int]] = []
-    line, last = 1, 0
-    for m in _ENTRY_TAG.finditer(data):
-        line += data.count(b"\n", last, m.start())
-        last = m.start()
-        starts.append((line, last))
-    return starts
+    """(1-based line, byte offset) of every ``<entry>`` start tag in ``data``."""
+    starts = _EntryStarts()
+    starts.feed(data, final=True)
+    return list(starts.found)
 
 
-def _read_atom(data: bytes, source: str, pos: ReadPosition) -> Iterator[ParsedEntry]:
-    if not data.strip():
-        raise ParseError(f"{source}:1: empty file; expected an Atom feed")
+def _xml_error(err: ET.ParseError, source: str) -> ParseError:
+    line, col = err.position
+    reason = str(err).split(":", 1)[0]  # expat's words, e.g. 'undefined entity &eacute;'
+    hint = " (truncated file?)" if reason in _TRUNCATED else ""
+    if reason == "undefined entity":
+        hint = " (HTML entities such as &eacute; are not XML: use the character or &#233;)"
+    return ParseError(
+        f"{source}:{line}: not well-formed XML at column {col} ({reason}); expected an "
+        f"arXiv API Atom feed{hint}"
+    )
+
+
+def _atom_entries(source: str, pos: ReadPosition) -> Iterator[tuple[ET.Element, int]]:
+    """The ``<entry>`` children of an Atom feed's root, with their lines, read
+    ``ATOM_CHUNK`` bytes at a time; each is dropped from the tree once the caller is done with
+    it, so memory holds one chunk and one entry, not the file (a 200,000-entry feed)."""
     try:
-        root = ET.fromstring(data)
-    except ET.ParseError as err:
-        line, col = err.position
-        reason = str(err).split(":", 1)[0]  # expat's words, e.g. 'undefined entity &eacute;'
-        hint = " (truncated file?)" if reason in _TRUNCATED else ""
-        if reason == "undefined entity":
-            hint = " (HTML entities such as &eacute; are not XML: use the character or &#233;)"
-        raise ParseError(
-            f"{source}:{line}: not well-formed XML at column {col} ({reason}); expected an "
-            f"arXiv API Atom feed{hint}"
-        ) from err
-    if root.tag != f"{_ATOM}feed":
-        raise ParseError(f"{source}:1: root element is {root.tag!r}; expected an Atom <feed>")
-    starts = _entry_starts(data)
-    entries = root.findall(f"{_ATOM}entry")
-    for position, entry in enumerate(entries, start=1):
-        line, pos.done = starts[position - 1] if position - 1 < len(starts) else (1, 0)
+        fh = open(source, "rb")  # noqa: SIM115  (closed below; streaming)
+    except OSError as err:
+        raise ParseError(f"{source}: cannot read: {err.strerror}") from err
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    starts = _EntryStarts()
+    root: ET.Element | None = None
+    depth = 0
+    blank = True
+    with fh:
+        while True:
+            chunk = fh.read(ATOM_CHUNK)
+            if blank and chunk.strip():
+                blank = False
+            elif blank and not chunk:
+                raise ParseError(f"{source}:1: empty file; expected an Atom feed")
+            starts.feed(chunk, final=not chunk)
+            try:
+                if chunk:
+                    parser.feed(chunk)
+                else:
+                    parser.close()
+                events = cast(list[tuple[str, ET.Element]], list(parser.read_events()))
+            except ET.ParseError as err:
+                raise _xml_error(err, source) from err
+            for event, elem in events:  # start and end events carry elements
+                if event == "start":
+                    if root is None:
+                        if elem.tag != f"{_ATOM}feed":
+                            raise ParseError(
+                                f"{source}:1: root element is {elem.tag!r}; expected an Atom <feed>"
+                            )
+                        root = elem
+                    depth += 1
+                    continue
+                depth -= 1
+                if depth != 1 or root is None:
+                    continue
+                if elem.tag == f"{_ATOM}entry":
+                    line, offset = starts.found.popleft() if starts.found else (1, 0)
+                    pos.done = offset
+                    yield elem, line
+                root.remove(elem)  # a child of the feed, read: forget it
+            if not chunk:
+                break
+        pos.done = fh.tell()
+
+
+def _read_atom(source: str, pos: ReadPosition) -> Iterator[ParsedEntry]:
+    for position, (entry, line) in enumerate(_atom_entries(source, pos), start=1):
         where = f"{source}:{line}"
         raw_id = _text(entry.find(f"{_ATOM}id"))
         if "/api/errors" in raw_id:
@@ -441,4 +515,3 @@ def _read_atom(data: bytes, source: str, pos: ReadPosition) -> Iterator[ParsedEn
             raw_date=published_text,
         )
         yield ParsedEntry(paper=paper, appearance=app, warnings=warnings)
-    pos.done = len(data)

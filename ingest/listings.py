@@ -30,10 +30,13 @@ title before it cannot be told from a title and is not detected.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,9 +51,11 @@ __all__ = [
     "ParsedEntry",
     "decode_text",
     "is_metadata_line",
+    "iter_listing",
     "parse_listing",
     "parse_listing_text",
     "render_listing",
+    "text_lines",
 ]
 
 TITLE_MAX_CHARS = 300
@@ -102,6 +107,10 @@ class ListingEntry(BaseModel):
     upvotes: int | None = None
 
 
+class _Position(Protocol):
+    done: int
+
+
 @dataclass(frozen=True)
 class _Unit:
     line: int  # 1-based line of the unit's first line
@@ -125,29 +134,70 @@ def decode_text(data: bytes, source: str) -> str:
     return text.removeprefix("\ufeff")
 
 
+def text_lines(source: str, position: _Position | None = None) -> Iterator[str]:
+    """The lines of a UTF-8 text file, read one at a time, split at ``\\n`` with their ends
+    (a byte-order mark at the start dropped); the file is never held whole.
+
+    Raises ``ParseError`` naming the file and line as ``decode_text`` does: a NUL byte, bytes
+    that are not UTF-8, a file that cannot be opened. ``position.done``, if given, follows the
+    bytes read.
+    """
+    try:
+        fh = open(source, "rb")  # noqa: SIM115  (closed below; streaming)
+    except OSError as err:
+        raise ParseError(f"{source}: cannot read: {err.strerror}") from err
+    offset = 0
+    with fh:
+        for line, raw in enumerate(fh, start=1):
+            if b"\x00" in raw:
+                raise ParseError(
+                    f"{source}:{line}: binary data (NUL byte); expected a UTF-8 text file"
+                )
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ParseError(
+                    f"{source}:{line}: not UTF-8 (byte 0x{raw[err.start]:02x} at offset "
+                    f"{offset + err.start}); re-save the file as UTF-8"
+                ) from err
+            offset += len(raw)
+            if position is not None:
+                position.done = offset
+            yield text.removeprefix("\ufeff") if line == 1 else text
+
+
 def is_metadata_line(text: str) -> bool:
     """Whether a (stripped) line is an author-count, '·' or date line."""
     return text == _DOT or bool(_AUTHORS.match(text) or _DATE.match(text))
 
 
-def _units(lines: Sequence[str]) -> tuple[list[_Unit], bool]:
+def _is_compact(lines: Iterable[str]) -> bool:
+    """Whether no blank line lies between the first and the last text line (compact layout)."""
+    seen = gap = False
+    for ln in lines:
+        if ln.strip():
+            if gap:
+                return False
+            seen = True
+        elif seen:
+            gap = True
+    return seen
+
+
+def _units(lines: Iterable[str], compact: bool) -> Iterator[_Unit]:
     """Split lines into units: a title, an abstract, or one metadata line.
 
-    Compact layout (no blank line between the first and last text line): one unit per line.
-    Blocks layout: one unit per blank-line-separated block, except that a metadata block
-    (starting with a metadata line, or whose second line is '·') gives one unit per line.
-    Returns the units and whether the layout is compact.
+    Compact layout (``_is_compact``): one unit per line. Blocks layout: one unit per
+    blank-line-separated block, except that a metadata block (starting with a metadata line,
+    or whose second line is '·') gives one unit per line. Lines are read as they come.
     """
-    numbered = [(i, ln.strip()) for i, ln in enumerate(lines, start=1)]
-    nonblank = [i for i, t in numbered if t]
-    if not nonblank:
-        return [], False
-    inner = numbered[nonblank[0] - 1 : nonblank[-1]]
-    if all(t for _, t in inner):
-        return [_Unit(i, normalize_whitespace(t), 1) for i, t in inner], True
-    units: list[_Unit] = []
     block: list[tuple[int, str]] = []
-    for i, t in [*inner, (0, "")]:
+    for i, ln in enumerate(itertools.chain(lines, [""]), start=1):
+        t = ln.strip()
+        if compact:
+            if t:
+                yield _Unit(i, normalize_whitespace(t), 1)
+            continue
         if t:
             block.append((i, t))
             continue
@@ -155,11 +205,34 @@ def _units(lines: Sequence[str]) -> tuple[list[_Unit], bool]:
             continue
         texts = [b[1] for b in block]
         if is_metadata_line(texts[0]) or (len(texts) > 1 and texts[1] == _DOT):
-            units.extend(_Unit(j, normalize_whitespace(s), 1) for j, s in block)
+            yield from (_Unit(j, normalize_whitespace(s), 1) for j, s in block)
         else:
-            units.append(_Unit(block[0][0], normalize_whitespace(" ".join(texts)), len(block)))
+            yield _Unit(block[0][0], normalize_whitespace(" ".join(texts)), len(block))
         block = []
-    return units, False
+
+
+class _Window:
+    """Units read lazily, addressed by their index in the whole sequence; ``forget(k)``
+    drops those before ``k`` (the parser looks at most a few units back or ahead)."""
+
+    def __init__(self, units: Iterable[_Unit]) -> None:
+        self._units = iter(units)
+        self._buffer: deque[_Unit] = deque()
+        self._base = 0  # index of the buffer's first unit
+
+    def get(self, k: int) -> _Unit | None:
+        """Unit ``k``, or None past the end."""
+        while k - self._base >= len(self._buffer):
+            unit = next(self._units, None)
+            if unit is None:
+                return None
+            self._buffer.append(unit)
+        return self._buffer[k - self._base]
+
+    def forget(self, k: int) -> None:
+        while self._base < k and self._buffer:
+            self._buffer.popleft()
+            self._base += 1
 
 
 def _parse_date(match: re.Match[str], where: str) -> dt.date | None:
@@ -180,16 +253,27 @@ def parse_listing_text(text: str, source: str) -> Iterator[ParsedEntry]:
     Raises ``ParseError`` (naming ``source:line``) for an entry without a title or abstract,
     a metadata line in the wrong place, a truncated entry, or a page with no entries.
     """
-    units, compact = _units(text.splitlines())
+    lines = text.splitlines()
+    return _parse_units(lines, _is_compact(lines), source)
+
+
+def iter_listing(source: str, position: _Position | None = None) -> Iterator[ParsedEntry]:
+    """The entries of one listing file, read line by line (twice: the first pass finds the
+    layout and checks the encoding), never whole. ``position.done`` follows the bytes read."""
+    compact = _is_compact(ln for text in text_lines(source) for ln in text.splitlines())
+    lines = (ln for text in text_lines(source, position) for ln in text.splitlines())
+    yield from _parse_units(lines, compact, source)
+
+
+def _parse_units(lines: Iterable[str], compact: bool, source: str) -> Iterator[ParsedEntry]:
+    units = _Window(_units(lines, compact))
     pos = 0
     seen_entry = False
     position = 0
+    at = units.get
 
-    def at(k: int) -> _Unit | None:
-        return units[k] if k < len(units) else None
-
-    while pos < len(units):
-        unit = units[pos]
+    while (unit := at(pos)) is not None:
+        units.forget(pos - 1)  # _read_meta looks one unit back
         where = f"{source}:{unit.line}"
         if unit.text in CHROME_LINES:
             pos += 1
@@ -235,7 +319,7 @@ def parse_listing_text(text: str, source: str) -> Iterator[ParsedEntry]:
 
 
 def _read_meta(
-    units: list[_Unit], pos: int, title: str, abstract: str, source: str
+    units: _Window, pos: int, title: str, abstract: str, source: str
 ) -> tuple[ListingEntry, dt.date | None, int]:
     """Consume the optional metadata lines after an abstract: [authors|org] [·] [date]."""
     n_authors: int | None = None
@@ -246,11 +330,17 @@ def _read_meta(
     start = pos
 
     def text(k: int) -> str | None:
-        return units[k].text if k < len(units) else None
+        unit = units.get(k)
+        return None if unit is None else unit.text
+
+    def line(k: int) -> int:
+        unit = units.get(k)
+        assert unit is not None  # a unit already read
+        return unit.line
 
     first = text(pos)
     if first is not None and (m := _AUTHORS.match(first)):
-        n_authors = _count(m["n"], f"{source}:{units[pos].line}", "author count")
+        n_authors = _count(m["n"], f"{source}:{line(pos)}", "author count")
         pos += 1
     elif first is not None and text(pos + 1) == _DOT and not is_metadata_line(first):
         org = first
@@ -258,19 +348,19 @@ def _read_meta(
     if text(pos) == _DOT:
         pos += 1
         if text(pos) is None or not _DATE.match(text(pos) or ""):
-            line = units[pos - 1].line
+            where_line = line(pos - 1)
             raise ParseError(
-                f"{source}:{line}: '·' must be followed by a date line like 'Mar 11, 2021 1' "
+                f"{source}:{where_line}: '·' must be followed by a date line like 'Mar 11, 2021 1' "
                 f"(found {text(pos)!r}; truncated file?)"
             )
     elif pos > start:
-        line = units[pos - 1].line
+        where_line = line(pos - 1)
         raise ParseError(
-            f"{source}:{line}: author/organisation line must be followed by a '·' line "
+            f"{source}:{where_line}: author/organisation line must be followed by a '·' line "
             f"(found {text(pos)!r}; truncated file?)"
         )
     if (d := text(pos)) is not None and (m := _DATE.match(d)):
-        where = f"{source}:{units[pos].line}"
+        where = f"{source}:{line(pos)}"
         raw_date = f"{m['mon']} {m['day']}" + (f", {m['year']}" if m["year"] else "")
         upvotes = _count(m["up"], where, "upvote number") if m["up"] else None
         published = _parse_date(m, where)
@@ -322,12 +412,7 @@ def _to_parsed(
 def parse_listing(path: str | Path) -> list[ParsedEntry]:
     """Read one listing file; appearances name it by its absolute path."""
     p = Path(path)
-    source = str(p.resolve())
-    try:
-        data = p.read_bytes()
-    except OSError as err:
-        raise ParseError(f"{source}: cannot read: {err.strerror}") from err
-    return list(parse_listing_text(decode_text(data, source), source))
+    return list(iter_listing(str(p.resolve())))
 
 
 def render_listing(entries: Sequence[ListingEntry], *, layout: str = "blocks") -> str:
