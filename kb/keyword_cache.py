@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.keyword import TOKENIZER_VERSION, KeywordIndex
+from kb.plotfile import atomic_file
 from kb.records import Claim, Paper
 from kb.store import Store
 
@@ -99,10 +100,8 @@ def save_keyword_index(path: Path, index: KeywordIndex, digest: str) -> None:
     """Write ``index`` and ``digest`` to ``path`` (atomically: a temp file then a rename)."""
     arrays = index.to_arrays()
     arrays[_DIGEST] = np.frombuffer(digest.encode("ascii"), dtype=np.uint8)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
+    with atomic_file(path, "the keyword index") as fh:
         np.savez(fh, allow_pickle=False, **arrays)
-    os.replace(tmp, path)
 
 
 def load_keyword_index(path: Path, digest: str) -> KeywordIndex | None:
