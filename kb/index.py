@@ -35,6 +35,7 @@ from kb.errors import BadInputError, IndexMismatchError
 from kb.keyword import vocabulary
 from kb.keyword_cache import keyword_cache_current, write_keyword_cache
 from kb.records import Paper
+from kb.sentences import MAX_SENTENCES
 from kb.store import Store, store_file
 
 logger = logging.getLogger(__name__)
@@ -103,11 +104,6 @@ IVF_MIN_NPROBE = 256
 IVF_K_FACTOR = 4
 # k-means sample per list: 15 (faiss warns below 39) measured as above; 40 costs 2.7x the time.
 IVF_TRAIN_PER_LIST = 15
-
-# Sentence rows indexed per paper, at most. Real abstracts have a few dozen sentences (the seed
-# corpus at most 14); without a cap a pasted 1 MB "A. A. ..." abstract became 333,333 rows to
-# embed. The claim extractor reads the same number (ingest.claims.extract.MAX_SENTENCES).
-MAX_INDEX_SENTENCES = 200
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 _META_KEY = "index_meta"
@@ -209,7 +205,7 @@ def _rows_and_texts(papers: list[Paper]) -> tuple[list[IndexRow], list[str]]:
     for p in papers:
         rows.append(IndexRow(p.paper_id, "paper", 0, len(p.abstract)))
         texts.append(paper_text(p))
-        spans = sentence_spans(p.abstract)[:MAX_INDEX_SENTENCES]
+        spans = sentence_spans(p.abstract)[:MAX_SENTENCES]  # the extractor reads as many
         if len(spans) > 1:  # a one-sentence abstract is already the paper row
             for s, e in spans:
                 rows.append(IndexRow(p.paper_id, "sentence", s, e))
