@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kb.embed import EmbedCache, Embedder, FloatMatrix, content_sha, load_embedder, model_name
 from kb.errors import BadInputError, IndexMismatchError
 from kb.keyword import vocabulary
-from kb.keyword_cache import keyword_cache_current, write_keyword_cache
+from kb.keyword_cache import keyword_cache_current, keyword_digest, write_keyword_cache
 from kb.records import Paper
 from kb.sentences import MAX_SENTENCES
 from kb.store import Store, store_file
@@ -306,6 +306,7 @@ def build_index(
     model: str | os.PathLike[str] | Embedder | None = None,
     on_progress: Progress | None = None,
     digest: str | None = None,
+    keyword_digest: str | None = None,
 ) -> IndexReport:
     """Embed every paper (through the cache) and write ``<db_path>.faiss``.
 
@@ -319,6 +320,7 @@ def build_index(
         on_progress: ``(done, total)`` while embedding cache misses.
         digest: the :func:`corpus_digest` of this store's papers if the caller has it already
             (``kb index`` checks the store first: :func:`check_index`); computed if None.
+        keyword_digest: the :func:`kb.keyword_cache.keyword_digest` of the same, likewise.
 
     Returns:
         An :class:`IndexReport`; ``up_to_date`` is True when nothing had to be done.
@@ -331,7 +333,9 @@ def build_index(
     up_to_date = _up_to_date(store, path, digest, model) is not None
     # The searcher's BM25 side, saved beside the store (kb.keyword_cache); rewritten only
     # when papers or claims changed (`kb extract` leaves the FAISS index current).
-    keyword = write_keyword_cache(store, db_path if db_path is not None else store.path, papers)
+    keyword = write_keyword_cache(
+        store, db_path if db_path is not None else store.path, papers, keyword_digest
+    )
     if not rebuild and meta is not None and up_to_date:
         logger.info("index %s is up to date (%d papers)", path, meta.n_papers)
         if _file_bytes(store) is None:  # read whole this once; the length spares that next time
@@ -411,6 +415,7 @@ class IndexCheck:
     report: IndexReport | None
     digest: str
     stamp: tuple[int, int, int] | None
+    keyword_digest: str | None = None  # kb.keyword_cache.keyword_digest, when it was computed
 
 
 def file_stamp(path: str | os.PathLike[str]) -> tuple[int, int, int] | None:
@@ -453,12 +458,15 @@ def check_index(
     papers = store.select(Paper, validate=False)  # validated when written
     digest = corpus_digest(papers)
     meta = _up_to_date(store, path, digest, model)
-    if meta is None or _file_bytes(store) is None or not keyword_cache_current(store, db, papers):
+    if meta is None or _file_bytes(store) is None:
         return IndexCheck(report=None, digest=digest, stamp=stamp)
+    keyword = keyword_digest(store, papers)
+    if not keyword_cache_current(store, db, papers, keyword):
+        return IndexCheck(report=None, digest=digest, stamp=stamp, keyword_digest=keyword)
     report = IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
                          n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
                          dim=meta.dim, keyword_saved=False)  # fmt: skip
-    return IndexCheck(report=report, digest=digest, stamp=stamp)
+    return IndexCheck(report=report, digest=digest, stamp=stamp, keyword_digest=keyword)
 
 
 def _write_rows(store: Store, rows: list[IndexRow]) -> None:

@@ -34,6 +34,7 @@ __all__ = [
     "fields_digest",
     "keyword_cache_current",
     "keyword_cache_path",
+    "keyword_digest",
     "keyword_fields",
     "load_keyword_index",
     "open_keyword_index",
@@ -145,26 +146,45 @@ def open_keyword_index(
     return KeywordIndex(fields)
 
 
+def keyword_digest(store: Store, papers: Sequence[Paper]) -> str:
+    """The digest :func:`write_keyword_cache` saves for ``papers`` and their claims (it reads
+    every claim and hashes every text: worth computing once per ``kb index``)."""
+    return fields_digest(keyword_fields(papers, claim_evidence(store)))
+
+
 def keyword_cache_current(
-    store: Store, db_path: str | os.PathLike[str], papers: Sequence[Paper]
+    store: Store,
+    db_path: str | os.PathLike[str],
+    papers: Sequence[Paper],
+    digest: str | None = None,
 ) -> bool:
     """True if the keyword index saved beside ``db_path`` is that of ``papers`` (as
-    :func:`write_keyword_cache` takes them) and their claims: writing it would change nothing."""
-    fields = keyword_fields(papers, claim_evidence(store))
-    return _stored_digest(keyword_cache_path(db_path)) == fields_digest(fields)
+    :func:`write_keyword_cache` takes them) and their claims: writing it would change nothing.
+    ``digest``: their :func:`keyword_digest` if the caller has it already."""
+    if digest is None:
+        digest = keyword_digest(store, papers)
+    return _stored_digest(keyword_cache_path(db_path)) == digest
 
 
 def write_keyword_cache(
-    store: Store, db_path: str | os.PathLike[str], papers: Sequence[Paper]
+    store: Store,
+    db_path: str | os.PathLike[str],
+    papers: Sequence[Paper],
+    digest: str | None = None,
 ) -> KeywordIndex | None:
     """Save the keyword index of ``papers`` (the store's, in ``Store.select(Paper)`` order)
     and their claims beside ``db_path``: the index built and saved, or None when the file
-    was already current (nothing built)."""
-    fields = keyword_fields(papers, claim_evidence(store))
-    digest = fields_digest(fields)
+    was already current (nothing built). ``digest``: their :func:`keyword_digest` if the
+    caller has it already (`kb index` checks first: :func:`kb.index.check_index`)."""
     path = keyword_cache_path(db_path)
+    fields = None
+    if digest is None:
+        fields = keyword_fields(papers, claim_evidence(store))
+        digest = fields_digest(fields)
     if _stored_digest(path) == digest:
         return None
+    if fields is None:
+        fields = keyword_fields(papers, claim_evidence(store))
     index = KeywordIndex(fields)
     save_keyword_index(path, index, digest)
     logger.info("saved the keyword index of %d papers to %s", len(papers), path)
