@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kb.embed import EmbedCache, Embedder, FloatMatrix, content_sha, load_embedder, model_name
 from kb.errors import BadInputError, IndexMismatchError
 from kb.keyword import vocabulary
-from kb.keyword_cache import keyword_cache_current, keyword_digest, write_keyword_cache
+from kb.keyword_cache import keyword_cache_current, keyword_texts_digest, write_keyword_cache
 from kb.records import Paper
 from kb.sentences import MAX_SENTENCES
 from kb.store import Store, store_file
@@ -320,7 +320,7 @@ def build_index(
         on_progress: ``(done, total)`` while embedding cache misses.
         digest: the :func:`corpus_digest` of this store's papers if the caller has it already
             (``kb index`` checks the store first: :func:`check_index`); computed if None.
-        keyword_digest: the :func:`kb.keyword_cache.keyword_digest` of the same, likewise.
+        keyword_digest: the :func:`kb.keyword_cache.keyword_texts_digest` of the same, likewise.
 
     Returns:
         An :class:`IndexReport`; ``up_to_date`` is True when nothing had to be done.
@@ -415,7 +415,7 @@ class IndexCheck:
     report: IndexReport | None
     digest: str
     stamp: tuple[int, int, int] | None
-    keyword_digest: str | None = None  # kb.keyword_cache.keyword_digest, when it was computed
+    keyword_digest: str | None = None  # kb.keyword_cache.keyword_texts_digest, when it was computed
 
 
 def file_stamp(path: str | os.PathLike[str]) -> tuple[int, int, int] | None:
@@ -460,7 +460,7 @@ def check_index(
     meta = _up_to_date(store, path, digest, model)
     if meta is None or _file_bytes(store) is None:
         return IndexCheck(report=None, digest=digest, stamp=stamp)
-    keyword = keyword_digest(store, papers)
+    keyword = keyword_texts_digest(store, papers)
     if not keyword_cache_current(store, db, papers, keyword):
         return IndexCheck(report=None, digest=digest, stamp=stamp, keyword_digest=keyword)
     report = IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,

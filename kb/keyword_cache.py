@@ -34,8 +34,8 @@ __all__ = [
     "fields_digest",
     "keyword_cache_current",
     "keyword_cache_path",
-    "keyword_digest",
     "keyword_fields",
+    "keyword_texts_digest",
     "load_keyword_index",
     "open_keyword_index",
     "refresh_keyword_cache",
@@ -146,7 +146,7 @@ def open_keyword_index(
     return KeywordIndex(fields)
 
 
-def keyword_digest(store: Store, papers: Sequence[Paper]) -> str:
+def keyword_texts_digest(store: Store, papers: Sequence[Paper]) -> str:
     """The digest :func:`write_keyword_cache` saves for ``papers`` and their claims (it reads
     every claim and hashes every text: worth computing once per ``kb index``)."""
     return fields_digest(keyword_fields(papers, claim_evidence(store)))
@@ -160,9 +160,9 @@ def keyword_cache_current(
 ) -> bool:
     """True if the keyword index saved beside ``db_path`` is that of ``papers`` (as
     :func:`write_keyword_cache` takes them) and their claims: writing it would change nothing.
-    ``digest``: their :func:`keyword_digest` if the caller has it already."""
+    ``digest``: their :func:`keyword_texts_digest` if the caller has it already."""
     if digest is None:
-        digest = keyword_digest(store, papers)
+        digest = keyword_texts_digest(store, papers)
     return _stored_digest(keyword_cache_path(db_path)) == digest
 
 
@@ -174,7 +174,7 @@ def write_keyword_cache(
 ) -> KeywordIndex | None:
     """Save the keyword index of ``papers`` (the store's, in ``Store.select(Paper)`` order)
     and their claims beside ``db_path``: the index built and saved, or None when the file
-    was already current (nothing built). ``digest``: their :func:`keyword_digest` if the
+    was already current (nothing built). ``digest``: their :func:`keyword_texts_digest` if the
     caller has it already (`kb index` checks first: :func:`kb.index.check_index`)."""
     path = keyword_cache_path(db_path)
     fields = None
