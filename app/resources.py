@@ -68,6 +68,15 @@ def empty_notice(store: Store) -> bool:
     return False
 
 
+def warn_stale_laws(store: Store) -> None:
+    """Say so above a page's laws when the stored ones are not the registry file's."""
+    from kb.registry import stale_laws_notice
+
+    notice = stale_laws_notice(store)
+    if notice:
+        st.warning(notice[0].upper() + notice[1:] + ".")
+
+
 def show_error(err: KBError) -> None:
     """Report a library error to the user in one line."""
     st.error(str(err))

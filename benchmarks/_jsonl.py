@@ -8,11 +8,11 @@ leaves one half-written.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from kb.plotfile import atomic_file
 
 
 def read_jsonl_lines(path: Path) -> list[tuple[dict[str, Any], str]]:
@@ -39,12 +39,6 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     """Write ``rows`` to ``path`` atomically (a temporary file renamed over it)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "the JSON-lines file") as fh:
+        for row in rows:
+            fh.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))

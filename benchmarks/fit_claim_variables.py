@@ -215,6 +215,7 @@ from ingest.claims.variables import (  # noqa: E402
     Candidate,
     VariableModel,
 )
+from kb.plotfile import write_atomic  # noqa: E402
 from kb.records import Paper  # noqa: E402
 
 SECOND = ROOT / "data" / "eval" / "claims_second_annotator.jsonl"
@@ -1179,7 +1180,7 @@ def main() -> None:
         )
     if args.write:
         payload: dict[str, Any] = model.model_dump()
-        DEFAULT_WEIGHTS.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        write_atomic(DEFAULT_WEIGHTS, json.dumps(payload, indent=1) + "\n", "the variable model")
         print(f"wrote {DEFAULT_WEIGHTS.relative_to(ROOT)}")
 
 

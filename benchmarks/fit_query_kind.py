@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_search import DEV, load_queries  # noqa: E402
 from kb.embed import load_embedder  # noqa: E402
+from kb.plotfile import write_atomic  # noqa: E402
 from kb.query_kind import DEFAULT_MODEL, KINDS, LEXICAL, QueryKindModel  # noqa: E402
 
 TRAIN = ROOT / "data" / "eval" / "query_kinds.jsonl"
@@ -118,7 +119,7 @@ def main() -> None:
         }
     )
     model = QueryKindModel.model_validate(model.model_dump())
-    args.out.write_text(json.dumps(model.model_dump(), indent=1) + "\n", "utf-8")
+    write_atomic(args.out, json.dumps(model.model_dump(), indent=1) + "\n", "the query-kind model")
     print(f"chosen: {feature_set}, C={c:g} (CV accuracy {acc:.3f}); saved {args.out}")
     pred = [
         KINDS.index(max(p, key=p.__getitem__))

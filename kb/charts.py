@@ -402,7 +402,7 @@ def save_chart(chart: Chart, path: str | Path) -> Path:
                 "(pip install vl-convert-python); .html works without it"
             ) from err
         text = chart.to_html()  # loads Vega from a CDN when opened
-        write_atomic(path, text.encode("utf-8"))
+        write_atomic(path, text, "the chart")
         return path
     buffer: io.BytesIO | io.StringIO = io.StringIO() if fmt in ("html", "svg") else io.BytesIO()
     if fmt == "html":
@@ -414,5 +414,5 @@ def save_chart(chart: Chart, path: str | Path) -> Path:
     else:
         chart.save(buffer, format="pdf")
     value = buffer.getvalue()
-    write_atomic(path, value.encode("utf-8") if isinstance(value, str) else value)
+    write_atomic(path, value, "the chart")
     return path

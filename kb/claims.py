@@ -6,6 +6,7 @@ the app share one way of filtering claims by paper, response or scale variable.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from kb.errors import BadInputError, NotFoundError
@@ -34,17 +35,11 @@ def list_claims(
         where.append("paper_id = ?")
         params.append(paper_id)
     if response is not None:
-        if response not in RESPONSES:
-            raise BadInputError(
-                f"unknown response {response!r}; expected one of {', '.join(RESPONSES)}"
-            )
+        _require_known("response", response, RESPONSES)
         where.append("response = ?")
         params.append(response)
     if variable is not None:
-        if variable not in VARIABLES:
-            raise BadInputError(
-                f"unknown variable {variable!r}; expected one of {', '.join(VARIABLES)}"
-            )
+        _require_known("variable", variable, VARIABLES)
         where.append("list_contains(variables, ?)")
         params.append(variable)
     return store.select(
@@ -61,6 +56,11 @@ def list_exponents(store: Store, *, paper_id: str | None = None) -> list[Exponen
         return store.select(Exponent, order_by="paper_id, span_start, exponent_id")
     _require_paper(store, paper_id)
     return store.select(Exponent, "paper_id = ?", [paper_id], order_by="span_start, exponent_id")
+
+
+def _require_known(kind: str, value: str, known: Sequence[str]) -> None:
+    if value not in known:
+        raise BadInputError(f"unknown {kind} {value!r}; expected one of {', '.join(known)}")
 
 
 def _require_paper(store: Store, paper_id: str) -> None:

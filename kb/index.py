@@ -33,8 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from kb.embed import EmbedCache, Embedder, FloatMatrix, content_sha, load_embedder, model_name
 from kb.errors import BadInputError, IndexMismatchError
 from kb.keyword import vocabulary
-from kb.keyword_cache import keyword_cache_current, write_keyword_cache
+from kb.keyword_cache import keyword_cache_current, keyword_texts_digest, write_keyword_cache
 from kb.records import Paper
+from kb.sentences import MAX_SENTENCES
 from kb.store import Store, store_file
 
 logger = logging.getLogger(__name__)
@@ -103,11 +104,6 @@ IVF_MIN_NPROBE = 256
 IVF_K_FACTOR = 4
 # k-means sample per list: 15 (faiss warns below 39) measured as above; 40 costs 2.7x the time.
 IVF_TRAIN_PER_LIST = 15
-
-# Sentence rows indexed per paper, at most. Real abstracts have a few dozen sentences (the seed
-# corpus at most 14); without a cap a pasted 1 MB "A. A. ..." abstract became 333,333 rows to
-# embed. The claim extractor reads the same number (ingest.claims.extract.MAX_SENTENCES).
-MAX_INDEX_SENTENCES = 200
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 _META_KEY = "index_meta"
@@ -209,7 +205,7 @@ def _rows_and_texts(papers: list[Paper]) -> tuple[list[IndexRow], list[str]]:
     for p in papers:
         rows.append(IndexRow(p.paper_id, "paper", 0, len(p.abstract)))
         texts.append(paper_text(p))
-        spans = sentence_spans(p.abstract)[:MAX_INDEX_SENTENCES]
+        spans = sentence_spans(p.abstract)[:MAX_SENTENCES]  # the extractor reads as many
         if len(spans) > 1:  # a one-sentence abstract is already the paper row
             for s, e in spans:
                 rows.append(IndexRow(p.paper_id, "sentence", s, e))
@@ -310,6 +306,7 @@ def build_index(
     model: str | os.PathLike[str] | Embedder | None = None,
     on_progress: Progress | None = None,
     digest: str | None = None,
+    keyword_digest: str | None = None,
 ) -> IndexReport:
     """Embed every paper (through the cache) and write ``<db_path>.faiss``.
 
@@ -323,6 +320,7 @@ def build_index(
         on_progress: ``(done, total)`` while embedding cache misses.
         digest: the :func:`corpus_digest` of this store's papers if the caller has it already
             (``kb index`` checks the store first: :func:`check_index`); computed if None.
+        keyword_digest: the :func:`kb.keyword_cache.keyword_texts_digest` of the same, likewise.
 
     Returns:
         An :class:`IndexReport`; ``up_to_date`` is True when nothing had to be done.
@@ -335,7 +333,9 @@ def build_index(
     up_to_date = _up_to_date(store, path, digest, model) is not None
     # The searcher's BM25 side, saved beside the store (kb.keyword_cache); rewritten only
     # when papers or claims changed (`kb extract` leaves the FAISS index current).
-    keyword = write_keyword_cache(store, db_path if db_path is not None else store.path, papers)
+    keyword = write_keyword_cache(
+        store, db_path if db_path is not None else store.path, papers, keyword_digest
+    )
     if not rebuild and meta is not None and up_to_date:
         logger.info("index %s is up to date (%d papers)", path, meta.n_papers)
         if _file_bytes(store) is None:  # read whole this once; the length spares that next time
@@ -415,6 +415,7 @@ class IndexCheck:
     report: IndexReport | None
     digest: str
     stamp: tuple[int, int, int] | None
+    keyword_digest: str | None = None  # kb.keyword_cache.keyword_texts_digest, when it was computed
 
 
 def file_stamp(path: str | os.PathLike[str]) -> tuple[int, int, int] | None:
@@ -457,12 +458,15 @@ def check_index(
     papers = store.select(Paper, validate=False)  # validated when written
     digest = corpus_digest(papers)
     meta = _up_to_date(store, path, digest, model)
-    if meta is None or _file_bytes(store) is None or not keyword_cache_current(store, db, papers):
+    if meta is None or _file_bytes(store) is None:
         return IndexCheck(report=None, digest=digest, stamp=stamp)
+    keyword = keyword_texts_digest(store, papers)
+    if not keyword_cache_current(store, db, papers, keyword):
+        return IndexCheck(report=None, digest=digest, stamp=stamp, keyword_digest=keyword)
     report = IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
                          n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
                          dim=meta.dim, keyword_saved=False)  # fmt: skip
-    return IndexCheck(report=report, digest=digest, stamp=stamp)
+    return IndexCheck(report=report, digest=digest, stamp=stamp, keyword_digest=keyword)
 
 
 def _write_rows(store: Store, rows: list[IndexRow]) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.keyword import TOKENIZER_VERSION, KeywordIndex
+from kb.plotfile import atomic_file
 from kb.records import Claim, Paper
 from kb.store import Store
 
@@ -34,6 +35,7 @@ __all__ = [
     "keyword_cache_current",
     "keyword_cache_path",
     "keyword_fields",
+    "keyword_texts_digest",
     "load_keyword_index",
     "open_keyword_index",
     "refresh_keyword_cache",
@@ -99,10 +101,8 @@ def save_keyword_index(path: Path, index: KeywordIndex, digest: str) -> None:
     """Write ``index`` and ``digest`` to ``path`` (atomically: a temp file then a rename)."""
     arrays = index.to_arrays()
     arrays[_DIGEST] = np.frombuffer(digest.encode("ascii"), dtype=np.uint8)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
+    with atomic_file(path, "the keyword index") as fh:
         np.savez(fh, allow_pickle=False, **arrays)
-    os.replace(tmp, path)
 
 
 def load_keyword_index(path: Path, digest: str) -> KeywordIndex | None:
@@ -146,26 +146,45 @@ def open_keyword_index(
     return KeywordIndex(fields)
 
 
+def keyword_texts_digest(store: Store, papers: Sequence[Paper]) -> str:
+    """The digest :func:`write_keyword_cache` saves for ``papers`` and their claims (it reads
+    every claim and hashes every text: worth computing once per ``kb index``)."""
+    return fields_digest(keyword_fields(papers, claim_evidence(store)))
+
+
 def keyword_cache_current(
-    store: Store, db_path: str | os.PathLike[str], papers: Sequence[Paper]
+    store: Store,
+    db_path: str | os.PathLike[str],
+    papers: Sequence[Paper],
+    digest: str | None = None,
 ) -> bool:
     """True if the keyword index saved beside ``db_path`` is that of ``papers`` (as
-    :func:`write_keyword_cache` takes them) and their claims: writing it would change nothing."""
-    fields = keyword_fields(papers, claim_evidence(store))
-    return _stored_digest(keyword_cache_path(db_path)) == fields_digest(fields)
+    :func:`write_keyword_cache` takes them) and their claims: writing it would change nothing.
+    ``digest``: their :func:`keyword_texts_digest` if the caller has it already."""
+    if digest is None:
+        digest = keyword_texts_digest(store, papers)
+    return _stored_digest(keyword_cache_path(db_path)) == digest
 
 
 def write_keyword_cache(
-    store: Store, db_path: str | os.PathLike[str], papers: Sequence[Paper]
+    store: Store,
+    db_path: str | os.PathLike[str],
+    papers: Sequence[Paper],
+    digest: str | None = None,
 ) -> KeywordIndex | None:
     """Save the keyword index of ``papers`` (the store's, in ``Store.select(Paper)`` order)
     and their claims beside ``db_path``: the index built and saved, or None when the file
-    was already current (nothing built)."""
-    fields = keyword_fields(papers, claim_evidence(store))
-    digest = fields_digest(fields)
+    was already current (nothing built). ``digest``: their :func:`keyword_texts_digest` if the
+    caller has it already (`kb index` checks first: :func:`kb.index.check_index`)."""
     path = keyword_cache_path(db_path)
+    fields = None
+    if digest is None:
+        fields = keyword_fields(papers, claim_evidence(store))
+        digest = fields_digest(fields)
     if _stored_digest(path) == digest:
         return None
+    if fields is None:
+        fields = keyword_fields(papers, claim_evidence(store))
     index = KeywordIndex(fields)
     save_keyword_index(path, index, digest)
     logger.info("saved the keyword index of %d papers to %s", len(papers), path)

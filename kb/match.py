@@ -29,6 +29,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kb.errors import BadInputError
+from kb.plotfile import write_atomic
 
 __all__ = [
     "DEFAULT_MATCH_RULE",
@@ -89,8 +90,12 @@ class MatchRule(BaseModel):
         return self.encoder == encoder and self.dim == dim
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the rule as indented JSON."""
-        Path(path).write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        """Write the rule as indented JSON, atomically (never half a file, even on failure).
+
+        Raises:
+            KBError: the file could not be written (names it).
+        """
+        write_atomic(path, self.model_dump_json(indent=2) + "\n", "the weak-match rule")
 
 
 def default_match_rule_path() -> str:

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kb.errors import BadInputError
 from kb.npz import load_model_file
+from kb.plotfile import atomic_file
 
 __all__ = ["DEFAULT_ADAPTER", "AdapterMeta", "QueryAdapter", "default_adapter_path"]
 
@@ -89,13 +90,10 @@ class QueryAdapter:
 
     def save(self, path: str | Path) -> None:
         """Write ``path`` (.npz: ``down``, ``up`` and the metadata as JSON) atomically."""
-        p = Path(path)
-        tmp = p.with_name(p.name + ".tmp")
-        with tmp.open("wb") as fh:
+        with atomic_file(path, "the query adapter") as fh:
             np.savez_compressed(
                 fh, down=self.down, up=self.up, meta=np.array(self.meta.model_dump_json())
             )
-        tmp.replace(p)
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_ADAPTER) -> QueryAdapter:

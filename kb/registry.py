@@ -45,6 +45,7 @@ __all__ = [
     "registry_is_stale",
     "registry_path",
     "reported_value",
+    "stale_laws_notice",
     "sync_registry",
     "validate_entry",
 ]
@@ -250,6 +251,27 @@ def registry_is_stale(store: Store, path: str | os.PathLike[str] | None = None) 
     if store.count(ReportedLaw) == 0:
         return True
     return store.get_meta(DIGEST_KEY) != registry_digest(path)
+
+
+def stale_laws_notice(store: Store, path: str | os.PathLike[str] | None = None) -> str | None:
+    """One line for a reader of the stored laws (``kb compare``, ``kb audit``, the app) when
+    they are not those of the registry file now: it was edited (or ``$KB_REGISTRY`` points to
+    another file) since ``kb laws --sync`` or ``kb ingest`` stored them. None when they are, or
+    when the store recorded no registry digest (never synced: nothing to compare with). Reads
+    only; never syncs."""
+    stored = store.get_meta(DIGEST_KEY)
+    if stored is None:
+        return None
+    file = Path(path) if path is not None else registry_path()
+    try:
+        if stored == registry_digest(file):
+            return None
+    except BadInputError as err:
+        return f"the stored laws could not be checked against the registry: {err}"
+    return (
+        f"the laws stored in {store.path} are not those of {file} (it changed since they were "
+        "stored); the stored ones are used: run `kb laws --sync` to store the file's"
+    )
 
 
 def list_laws(store: Store) -> list[ReportedLaw]:

@@ -17,10 +17,18 @@ import re
 import re._constants as sre_c  # type: ignore[import-not-found]
 import re._parser as sre_p  # type: ignore[import-not-found]
 
-__all__ = ["MAX_SENTENCE_CHARS", "search_end", "sentence_spans", "widest"]
+__all__ = ["MAX_SENTENCES", "MAX_SENTENCE_CHARS", "search_end", "sentence_spans", "widest"]
 
 MAX_SENTENCE_CHARS = 2000
 """Longer runs without a sentence break are cut, so one sentence never swallows a huge text."""
+
+MAX_SENTENCES = 200
+"""Sentences read per abstract, at most: by the claim extractor (``ingest.claims.extract``) and
+as sentence rows of the search index (``kb.index``). An arXiv abstract (at most 1,920
+characters) has a few dozen at most (the seed corpus at most 14). Without a cap, 20,000
+characters of one-word sentences ("1. 1. 1. ...", ~6,000 of them) took the extractor seconds
+(every cue is tried on every sentence), and a pasted 1 MB "A. A. ..." abstract became 333,333
+index rows to embed."""
 
 _BREAK = re.compile(r"[.!?](?=[\"')\]]*\s+[\"'(\[]*[A-Z0-9])")
 _ABBREV = re.compile(

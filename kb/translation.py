@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kb.errors import BadInputError
 from kb.keyword import tokenize
+from kb.plotfile import write_atomic
 from kb.vocabulary import expand_query
 
 __all__ = ["DEFAULT_TRANSLATION", "TermTranslation", "TranslationMeta"]
@@ -82,12 +83,8 @@ class TermTranslation(BaseModel):
 
     def save(self, path: str | Path) -> None:
         """Write ``path`` as indented JSON (sorted keys, so diffs stay readable), atomically."""
-        p = Path(path)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(
-            json.dumps(self.model_dump(), indent=1, sort_keys=True) + "\n", encoding="utf-8"
-        )
-        tmp.replace(p)
+        text = json.dumps(self.model_dump(), indent=1, sort_keys=True) + "\n"
+        write_atomic(path, text, "the term translation table")
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_TRANSLATION) -> TermTranslation:

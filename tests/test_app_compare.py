@@ -157,3 +157,31 @@ def test_compare_bad_url_values_are_named_and_defaulted(domains_db: Path) -> Non
     assert at.multiselect(key="compare_kinds").value == ["reported"]  # none known: the default
     assert _url(at, "quantity") == "a"
     assert _url(at, "domain") == "vision"
+
+
+def test_compare_warns_when_the_registry_changed_since_the_laws_were_stored(
+    compare_db: Path,
+) -> None:
+    from kb.registry import DIGEST_KEY
+
+    with Store(compare_db) as s:  # synced from another version of the file
+        s.set_meta(DIGEST_KEY, "0" * 64)
+    at = AppTest.from_file(str(MAIN), default_timeout=60)
+    at.run()
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    (warning,) = [w.value for w in at.warning if "kb laws --sync" in w.value]
+    assert "laws.toml" in warning
+    assert len(at.dataframe[0].value) == 2  # the stored laws are still shown
+
+
+def test_compare_says_nothing_of_a_registry_synced_as_it_is(compare_db: Path) -> None:
+    from kb.registry import DIGEST_KEY, registry_digest
+
+    with Store(compare_db) as s:
+        s.set_meta(DIGEST_KEY, registry_digest())
+    at = AppTest.from_file(str(MAIN), default_timeout=60)
+    at.run()
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    assert not [w.value for w in at.warning if "kb laws --sync" in w.value]

@@ -254,7 +254,7 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr(plotfile.os, "replace", _fail)
     with pytest.raises(KBError, match=r"chart\.svg: cannot write the chart: disk full"):
-        plotfile.write_atomic(target, b"new")
+        plotfile.write_atomic(target, b"new", "the chart")
     assert target.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["chart.svg"]  # no temporary file left
 

@@ -257,3 +257,40 @@ def test_inconsistent_arrays_are_refused(db: Path, caplog: pytest.LogCaptureFixt
     with caplog.at_level(logging.WARNING, logger="kb.keyword_cache"):
         assert load_keyword_index(path, good_digest) is None
     assert "disagree in length" in caplog.text
+
+
+@pytest.mark.parametrize("changed_between", [False, True])
+def test_cli_index_hashes_the_keyword_texts_once(
+    db: Path, monkeypatch: pytest.MonkeyPatch, changed_between: bool
+) -> None:
+    """`kb index` with a current FAISS index and a missing keyword file: the check's digest of
+    the keyword texts is reused by the build of the copy (not hashed again), unless the store
+    file changed between the two (then the build's own digest is the one that counts)."""
+    import itertools
+
+    from click.testing import CliRunner
+
+    import kb.index as index
+    import kb.keyword_cache as kc
+    from kb.cli import cli
+
+    monkeypatch.setattr(index, "load_embedder", lambda model=None: EMBEDDER)
+    monkeypatch.setattr(index, "model_name", lambda model=None: EMBEDDER.name)
+    real = kc.fields_digest
+    calls: list[int] = []
+
+    def counted(fields: dict[str, list[str]]) -> str:
+        calls.append(1)
+        return real(fields)
+
+    monkeypatch.setattr(kc, "fields_digest", counted)
+    if changed_between:
+        stamps = itertools.count()
+        monkeypatch.setattr(index, "file_stamp", lambda path: (next(stamps), 0, 0))
+    keyword_cache_path(db).unlink()
+    built = CliRunner().invoke(cli, ["-q", "index", "--db", str(db), "--json"])
+    assert built.exit_code == 0, built.output
+    assert '"keyword_saved": true' in built.stdout
+    assert len(calls) == (2 if changed_between else 1)
+    with Store(db, read_only=True) as store:  # the file saved is current for the store
+        assert current_index(store, db, model=EMBEDDER) is not None

@@ -25,6 +25,7 @@ from kb.registry import (
     load_registry,
     registry_is_stale,
     registry_path,
+    stale_laws_notice,
     sync_registry,
     validate_entry,
 )
@@ -541,3 +542,38 @@ def test_cli_sync_says_when_nothing_changed(cli_db: Path) -> None:
     again = CliRunner().invoke(cli, ["laws", "--sync", "--db", str(cli_db)])
     assert again.exit_code == 0, again.output
     assert "nothing to sync" in again.stderr
+
+
+def test_stale_laws_notice(store: Store, tmp_path: Path) -> None:
+    """Readers of the stored laws are told when the registry file is no longer what was
+    synced (an edit, or $KB_REGISTRY naming another file); the store is not written."""
+    assert stale_laws_notice(store, TWO_LAWS) is None  # never synced: nothing to compare with
+    sync_registry(store, TWO_LAWS)
+    assert stale_laws_notice(store, TWO_LAWS) is None
+    edited = _write(tmp_path, TWO_LAWS.read_text() + "\n# an edit\n")
+    notice = stale_laws_notice(store, edited)
+    assert notice is not None
+    assert str(edited) in notice
+    assert "`kb laws --sync`" in notice
+    assert "\n" not in notice
+    missing = stale_laws_notice(store, tmp_path / "gone.toml")
+    assert missing is not None
+    assert "gone.toml: cannot read the law registry" in missing
+    assert [law.law_id for law in list_laws(store)] == ["toy2021_chinchilla", "toy2021_power"]
+
+
+@pytest.mark.parametrize("command", [["compare", "--quantity", "alpha"], ["audit"]])
+def test_cli_compare_and_audit_warn_of_a_changed_registry(
+    cli_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    CliRunner().invoke(cli, ["laws", "--sync", "--db", str(cli_db)])
+    args = [*command, "--json", "--db", str(cli_db)]
+    current = CliRunner().invoke(cli, args)
+    assert current.exit_code == 0, current.output
+    assert "warning" not in current.stderr
+    monkeypatch.setenv("KB_REGISTRY", str(_write(tmp_path, GOOD)))
+    stale = CliRunner().invoke(cli, args)
+    assert stale.exit_code == 0, stale.output
+    (line,) = [x for x in stale.stderr.splitlines() if x.startswith("warning:")]
+    assert "run `kb laws --sync`" in line
+    assert stale.stdout == current.stdout  # the stored laws are still the ones used

@@ -560,12 +560,37 @@ def test_warm_loads_the_encoder_once_across_threads(
 
 def test_index_rows_cap_sentences_per_paper() -> None:
     """A pasted 1 MB "A. A. ..." abstract is not 333,333 sentence rows to embed."""
-    from kb.index import MAX_INDEX_SENTENCES, _rows_and_texts
+    from kb.index import _rows_and_texts
+    from kb.sentences import MAX_SENTENCES
 
     paper = Paper(paper_id=paper_id_for(title="Long one"), title="Long one", abstract="A. " * 5000)
     rows, texts = _rows_and_texts([paper])
-    assert len(rows) == len(texts) == 1 + MAX_INDEX_SENTENCES
-    assert sum(r.field == "sentence" for r in rows) == MAX_INDEX_SENTENCES
+    assert len(rows) == len(texts) == 1 + MAX_SENTENCES
+    assert sum(r.field == "sentence" for r in rows) == MAX_SENTENCES
+
+
+def test_sentence_cap_is_one_constant() -> None:
+    """The index's sentence rows and the claim extractor read the same documented cap
+    (kb.sentences.MAX_SENTENCES): it is assigned once, and both modules use that one."""
+    import ast
+    import importlib
+
+    import kb.index as index
+    import kb.sentences as sentences
+
+    extract = importlib.import_module("ingest.claims.extract")  # the package's name is a function
+
+    root = Path(__file__).resolve().parent.parent
+    assigned = [
+        f"{path.relative_to(root)}:{node.lineno}"
+        for path in [*(root / "kb").rglob("*.py"), *(root / "ingest").rglob("*.py")]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and "MAX_" in t.id and "SENTENCES" in t.id
+                for t in node.targets)
+    ]  # fmt: skip
+    assert [a.split(":")[0] for a in assigned] == ["kb/sentences.py"], assigned
+    assert index.MAX_SENTENCES == extract.MAX_SENTENCES == sentences.MAX_SENTENCES
 
 
 @pytest.mark.parametrize("changed_between", [False, True])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.resources import get_store, show_error
+from app.resources import get_store, show_error, warn_stale_laws
 from app.urlstate import UrlState
 from kb.charts import compare_caption, compare_chart, compare_records
 from kb.compare import compare
@@ -18,6 +18,7 @@ if store is None:
     st.stop()
 
 st.title("Compare exponents across papers")
+warn_stale_laws(store)
 url = UrlState("compare", ("quantity", "show", "domain"))
 names = list(QUANTITIES)
 url.choice("quantity", "compare_quantity", names, names[0], always=True)

@@ -7,7 +7,14 @@ import html
 
 import streamlit as st
 
-from app.resources import empty_notice, get_searcher, get_store, paper_options, show_error
+from app.resources import (
+    empty_notice,
+    get_searcher,
+    get_store,
+    paper_options,
+    show_error,
+    warn_stale_laws,
+)
 from kb.errors import KBError
 from kb.query import get_paper, highlight_segments, paper_claims
 from kb.registry import laws_for_paper
@@ -105,6 +112,7 @@ if exponents:
 
 if laws:
     st.subheader(f"Reported laws ({len(laws)})")
+    warn_stale_laws(store)
     for law in laws:
         with st.container(border=True):
             st.markdown(f"**{law.name}** · `{law.law_id}` · {law.source}")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from app.resources import get_store, show_error
+from app.resources import get_store, show_error, warn_stale_laws
 from app.urlstate import UrlState
 from kb.charts import fit_caption, fit_chart, metric_title, residual_chart
 from kb.datasets import dataset_hint, default_metric, list_datasets, metrics, points, x_axes
@@ -243,6 +243,8 @@ result: FitResult = stored[1]
 X, y, _ = points_to_arrays(chosen, form, x=x_axis)
 
 st.subheader("Fitted parameters")
+if source == "dataset":  # the reported values beside the refit are the stored laws'
+    warn_stale_laws(store)
 reported = {
     law_.law_id: law_ for law_ in laws_for_setting(laws_for_dataset(store, data_name), setting)
     if law_.form == law

@@ -31,6 +31,7 @@ from ingest.claims.variables import (
     candidates,
 )
 from kb.records import Claim, Exponent, Paper, stable_id
+from kb.sentences import MAX_SENTENCES  # re-exported: the extractor's cap is the index's
 
 __all__ = [
     "EXTRACTOR_VERSION",
@@ -76,12 +77,6 @@ _OPTIMAL_SETTINGS = frozenset({"optimal_hyperparameter", "optimal_model_size"})
 
 MAX_ABSTRACT_CHARS = 20_000
 """Abstracts are a few thousand characters; beyond this only the first part is read."""
-
-MAX_SENTENCES = 200
-"""Only the first this many sentences are read. An arXiv abstract (at most 1,920 characters)
-has a few dozen at most; 20,000 characters of one-word sentences ("1. 1. 1. ...") are ~6,000,
-and at a fraction of a millisecond each (every cue is tried on every sentence) one such
-abstract took seconds."""
 
 
 @dataclass(frozen=True)

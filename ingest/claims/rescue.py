@@ -46,6 +46,7 @@ from ingest.claims.extract import (
 )
 from kb.errors import BadInputError
 from kb.npz import load_model_file
+from kb.plotfile import atomic_file
 from kb.records import Claim, Exponent, Paper
 
 __all__ = [
@@ -110,12 +111,9 @@ class RescueModel:
 
     def save(self, path: str | Path) -> None:
         """Write ``path`` (.npz: ``weights`` and the metadata as JSON) atomically."""
-        p = Path(path)
-        tmp = p.with_name(p.name + ".tmp")
-        with tmp.open("wb") as fh:
+        with atomic_file(path, "the claims rescue model") as fh:
             meta = np.array(self.meta.model_dump_json())
             np.savez_compressed(fh, weights=self.weights, meta=meta)
-        tmp.replace(p)
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_RESCUE) -> RescueModel:

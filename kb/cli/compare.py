@@ -22,6 +22,16 @@ from kb.cli._common import (
 )
 from kb.datasets import get_dataset
 from kb.derive import QUANTITIES
+from kb.store import Store
+
+
+def _warn_stale_laws(store: Store) -> None:
+    """Say on stderr when the stored laws these commands read are not the registry file's."""
+    from kb.registry import stale_laws_notice
+
+    notice = stale_laws_notice(store)
+    if notice:
+        click.echo(f"warning: {notice}", err=True)
 
 
 def _compare_json(row: Any) -> dict[str, Any]:
@@ -69,6 +79,7 @@ def compare_cmd(
             f"({', '.join(QUANTITIES)}), without --disagreements"
         )
     with reading(db_path) as store:
+        _warn_stale_laws(store)
         rows = compare(store, quantity=quantity, reference=reference)
     if plot and quantity:
         from kb.charts import compare_chart, compare_records, save_chart
@@ -109,8 +120,10 @@ def audit_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int, see
     """
     from kb.audit import audit
 
-    with reading(db_path) as store, progress_bar("refitting") as bar:
-        rows = audit(store, dataset, n_boot=n_boot, seed=seed, on_progress=bar)
+    with reading(db_path) as store:
+        _warn_stale_laws(store)
+        with progress_bar("refitting") as bar:
+            rows = audit(store, dataset, n_boot=n_boot, seed=seed, on_progress=bar)
     if as_json:
         emit_json(rows)
     else:

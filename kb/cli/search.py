@@ -66,11 +66,18 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
         report = check.report
     if report is None:
         with writing(db_path) as store, progress_bar("Embedding") as bar:
-            # The copy is of the file just checked if it has not changed since: reuse its digest.
+            # The copy is of the file just checked if it has not changed since: reuse its digests.
             same = check is not None and opened == check.stamp == file_stamp(db_path)
-            known = check.digest if check is not None and same else None
-            report = build_index(store, store.path, rebuild=rebuild, model=model,
-                                 on_progress=bar, digest=known)  # fmt: skip
+            known = check if check is not None and same else None
+            report = build_index(
+                store,
+                store.path,
+                rebuild=rebuild,
+                model=model,
+                on_progress=bar,
+                digest=known.digest if known else None,
+                keyword_digest=known.keyword_digest if known else None,
+            )
     row = report.model_dump() | {"path": f"{db_path}.faiss"}
     if as_json:
         emit_json([row])
