@@ -1,0 +1,61 @@
+"""Search QA, second round: queries as researchers type them (ids, long pastes, odd text).
+
+Papers are invented for the tests; ``HashEmbedder`` (from ``tests.test_search``) stands in for
+the model.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kb.records import normalize_arxiv_id
+
+# kb.records._ARXIV before it was made linear: the reference for what an id is.
+_ARXIV_BEFORE = re.compile(
+    r"(?:arxiv:|https?://arxiv\.org/(?:abs|pdf)/)?"
+    r"(?P<id>\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?:\.pdf)?$",
+    re.IGNORECASE,
+)
+
+
+def _before(raw: str) -> str | None:
+    match = _ARXIV_BEFORE.search(raw.strip())
+    return match.group("id") if match else None
+
+
+def test_a_long_word_is_not_read_as_an_arxiv_id_in_quadratic_time() -> None:
+    # A pasted 16,000-letter token (a hash, base64, a long URL) took 30-56 s per `kb search`
+    # query: the old-style id pattern ``[a-z-]+/\d{7}`` was retried from every letter.
+    for word in ("a" * 20_000, "ab-" * 7_000 + "_/1234567", "x" * 20_000 + "/12"):
+        start = time.perf_counter()
+        assert normalize_arxiv_id(word) is None
+        assert time.perf_counter() - start < 0.5, word[:10]
+
+
+def test_arxiv_id_forms_read_as_before() -> None:
+    for raw, expected in [
+        ("2203.15556", "2203.15556"),
+        ("arXiv:2203.15556v3", "2203.15556"),
+        ("https://arxiv.org/pdf/2001.08361v1.pdf", "2001.08361"),
+        ("10.48550/arXiv.2001.08361", "2001.08361"),
+        ("hep-th/9901001", "hep-th/9901001"),
+        ("arxiv:math.AG/0309136v2", "math.AG/0309136"),
+        ("xarxiv:hep-th/9901001", "hep-th/9901001"),
+        ("http://arxiv.org/abs/cond-mat/0102536", "cond-mat/0102536"),
+        ("scaling laws", None),
+    ]:
+        assert normalize_arxiv_id(raw) == expected == _before(raw), raw
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(alphabet="aAhpz-.:/_ 0123456789vxivrXfdst", max_size=40)
+    | st.from_regex(_ARXIV_BEFORE)
+    | st.from_regex(r"[a-zA-Z\-:./]{0,12}[a-z\-]{1,8}(\.[A-Z]{2})?/\d{7}(v\d)?(\.pdf)?\n?")
+)
+def test_arxiv_ids_are_read_as_the_reference_pattern_reads_them(raw: str) -> None:
+    assert normalize_arxiv_id(raw) == _before(raw)
