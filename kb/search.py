@@ -54,6 +54,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -384,16 +385,21 @@ class Searcher:
         """The ``k`` best papers for ``query``, best first, with whether anything close was
         found (:class:`SearchResults`: a list of hits with ``weak_match`` and its score).
 
-        A query that is exactly a paper's id (``t:3ef1b1051e4d8bd3``, ``arxiv:2203.15556``, or
-        an arXiv id or URL) or its whole title (case and punctuation aside) puts that paper
-        first, with its own score (which may be lower than the next hit's), when the filters
-        let it through: ids are not words, and a pasted title can rank below papers with
-        similar titles (see :meth:`exact_match`).
+        The query is read in Unicode NFKC form (ligatures and full-width letters as plain
+        letters, as titles are compared). A query that is exactly a paper's id
+        (``t:3ef1b1051e4d8bd3``, ``arxiv:2203.15556``, or an arXiv id or URL) or its whole title
+        (case and punctuation aside) puts that paper first, with its own score (which may be
+        lower than the next hit's), when the filters let it through: ids are not words, and a
+        pasted title can rank below papers with similar titles (see :meth:`exact_match`).
 
         Raises:
             BadInputError: empty query, text that is not UTF-8, ``k`` < 1, or an unknown mode.
         """
         check_query(query)
+        # Compatibility forms read as their plain letters: ligatures pasted from a PDF
+        # ("e\ufb03cient") and full-width Latin typed on a CJK keyboard (U+FF21..U+FF5A) otherwise
+        # share no keyword with any paper, and the model takes them for another language.
+        query = unicodedata.normalize("NFKC", query)
         if k < 1:
             raise BadInputError(f"k must be at least 1, got {k}")
         if mode not in MODES:
