@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import unicodedata
 from collections.abc import Sequence
@@ -115,6 +116,7 @@ __all__ = [
     "Tuning",
     "check_query",
     "tokenize",
+    "unknown_id_notice",
 ]
 
 Mode = Literal["fused", "keyword", "semantic"]
@@ -149,7 +151,10 @@ class SearchResults(list[Hit]):
     ``match_score < threshold``; ``not_english`` says the query does not look like English
     (``kb.match.looks_non_english``). All three are None / False when not decided: keyword-only
     search (no query vector), or an embedding model the rule file (``Tuning.match_rule``) was
-    not fitted for. ``notice`` is the one line to show above the results, or None.
+    not fitted for. ``unknown_id`` is set when the query is an identifier (a paper id, arXiv
+    id, DOI or link) that names no paper in the knowledge base: the results are then only
+    papers near the identifier's text, whatever the cosine says. ``notice`` is the one line to
+    show above the results (the unknown identifier first), or None.
     """
 
     def __init__(
@@ -159,8 +164,10 @@ class SearchResults(list[Hit]):
         match_score: float | None = None,
         threshold: float | None = None,
         not_english: bool = False,
+        unknown_id: str | None = None,
     ):
         super().__init__(hits)
+        self.unknown_id = unknown_id
         self.match_score = match_score
         self.threshold = threshold
         self.weak_match: bool | None = (
@@ -171,6 +178,8 @@ class SearchResults(list[Hit]):
     @property
     def notice(self) -> str | None:
         """One line saying the results may not be about the query, or None."""
+        if self.unknown_id is not None:
+            return self.unknown_id
         return match_notice(
             weak_match=self.weak_match, not_english=self.not_english,
             score=self.match_score, threshold=self.threshold,
@@ -444,12 +453,13 @@ class Searcher:
         # A query that names a paper (its id, arXiv id or whole title) is answered exactly; an
         # id's cosine to any sentence is low, and "no close match" above that paper is wrong.
         exact = pinned is not None and bool(order) and order[0] == pinned
+        unknown = unknown_id_notice(query) if pinned is None else None
         if rule is None or parts is None or not n or allowed == [] or exact:
-            return SearchResults(hits)
+            return SearchResults(hits, unknown_id=unknown)
         sent_sim = parts[1]  # papers outside ``allowed`` hold the lowest cosine fetched
         return SearchResults(
             hits, match_score=float(sent_sim.max()), threshold=rule.threshold,
-            not_english=rule.english_only and looks_non_english(query),
+            not_english=rule.english_only and looks_non_english(query), unknown_id=unknown,
         )  # fmt: skip
 
     def exact_match(self, query: str) -> int | None:
@@ -912,6 +922,41 @@ def whole_sentence(text: str, start: int, end: int) -> tuple[int, int]:
         if s < end and e > start:
             start, end = min(start, s), max(end, e)
     return start, end
+
+
+_PAPER_ID = re.compile(r"t:[0-9a-f]{16}", re.IGNORECASE)
+_DOI = re.compile(r"(?:doi:|https?://(?:dx\.)?doi\.org/)?10\.\d{4,9}/\S+", re.IGNORECASE)
+_LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+
+
+def unknown_id_notice(query: str) -> str | None:
+    """The notice for a query that is one identifier naming no paper, else None.
+
+    Call it only when :meth:`Searcher.exact_match` found no paper: a pasted arXiv id, URL or
+    DOI otherwise gets the papers nearest to its characters, often with no "no close match"
+    notice (an arXiv PDF link's best sentence cosine was 0.36 on the seed store, above the
+    0.31 threshold), which reads as if the search had found something.
+    """
+    text = query.strip()
+    if text.split() != [text]:
+        return None
+    after = "these results are only the papers nearest to its characters."
+    if norm := normalize_arxiv_id(text):
+        return (
+            f"No paper in the knowledge base has arXiv id {norm}; {after} Search for the "
+            "paper's title or words instead."
+        )
+    if _PAPER_ID.fullmatch(text) or text.lower().startswith("arxiv:"):
+        return (
+            f"No paper in the knowledge base has the id {text}; {after} `kb papers --json` "
+            "lists the ids."
+        )
+    if _DOI.fullmatch(text) or _LINK.fullmatch(text):
+        return (
+            "The knowledge base does not record DOIs or web links, only titles, abstracts and "
+            f"arXiv ids; {after} Search for the paper's title or arXiv id instead."
+        )
+    return None
 
 
 def check_query(query: str) -> None:

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kb.cli.search import _batch_row
 from kb.index import build_index
 from kb.records import Paper, normalize_arxiv_id, paper_id_for
-from kb.search import Searcher
+from kb.search import Searcher, SearchFilters
 from kb.store import Store
 from tests.test_search import HashEmbedder
 
@@ -108,3 +109,44 @@ def test_compatibility_characters_in_a_query_match_the_plain_words(
     hits = searcher.search(query, k=1, mode="keyword")
     assert [h.title for h in hits] == [title]
     assert searcher.search(query, k=1)[0].title == title
+
+
+@pytest.mark.parametrize("mode", ["fused", "keyword", "semantic"])
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("2001.08361v2", "arXiv id 2001.08361"),
+        ("https://arxiv.org/pdf/2001.08361v1.pdf", "arXiv id 2001.08361"),
+        ("10.48550/arXiv.2203.15556", "arXiv id 2203.15556"),
+        ("t:0123456789abcdef", "the id t:0123456789abcdef"),
+        ("https://doi.org/10.1038/nature14539", "does not record DOIs or web links"),
+        ("10.1038/nature14539", "does not record DOIs or web links"),
+        ("https://openreview.net/forum?id=abc", "does not record DOIs or web links"),
+    ],
+)
+def test_an_identifier_that_names_no_paper_says_so(
+    searcher: Searcher, query: str, says: str, mode: str
+) -> None:
+    # Before: the papers nearest to the id's characters, on the seed store often with no notice
+    # at all (an arXiv PDF link, an arXiv DOI), as if the search had found the paper.
+    hits = searcher.search(query, k=2, mode=mode)  # type: ignore[arg-type]
+    assert hits.notice is not None
+    assert says in hits.notice
+    assert hits.match_fields()["notice"] == hits.notice
+
+
+def test_no_identifier_notice_for_words_or_a_known_id(searcher: Searcher) -> None:
+    known = searcher.papers[0].paper_id
+    assert searcher.search(known, k=1).unknown_id is None
+    # a known paper that a filter leaves out is not "no paper has this id"
+    assert searcher.search(known, k=1, filters=SearchFilters(domain="vision")).unknown_id is None
+    for query in ("Chinchilla", "loss of 2001.08361 models", "GPT-4", "1.5B", "x"):
+        assert searcher.search(query, k=1).unknown_id is None, query
+
+
+def test_a_batch_line_carries_the_identifier_notice_in_its_contract_fields(
+    searcher: Searcher,
+) -> None:
+    row = _batch_row("arXiv:2203.15556", searcher.search("arXiv:2203.15556", k=2))
+    assert set(row) == {"query", "hits", "weak_match", "match_score", "not_english", "notice"}
+    assert "arXiv id 2203.15556" in str(row["notice"])
