@@ -904,6 +904,10 @@ class Searcher:
             score = len(terms & words) / (len(terms) or 1)
             if qvec is not None:
                 score = 0.3 * score + float(self.index.faiss_index.reconstruct(row) @ qvec)
+            if _URL.search(paper.abstract, cand.span_start, cand.span_end):
+                # "Code is available at https://github.com/x/LLM-FP4": the link's words match
+                # the query, but the sentence says nothing about the paper; any other first.
+                score -= 100.0
             if score > best_score:
                 best, best_score = i, score
         c = candidates[best]
@@ -924,6 +928,7 @@ def whole_sentence(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+_URL = re.compile(r"https?://|www\.\w|github\.com/", re.IGNORECASE)
 _PAPER_ID = re.compile(r"t:[0-9a-f]{16}", re.IGNORECASE)
 _DOI = re.compile(r"(?:doi:|https?://(?:dx\.)?doi\.org/)?10\.\d{4,9}/\S+", re.IGNORECASE)
 _LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)

@@ -150,3 +150,30 @@ def test_a_batch_line_carries_the_identifier_notice_in_its_contract_fields(
     row = _batch_row("arXiv:2203.15556", searcher.search("arXiv:2203.15556", k=2))
     assert set(row) == {"query", "hits", "weak_match", "match_score", "not_english", "notice"}
     assert "arXiv id 2203.15556" in str(row["notice"])
+
+
+def test_the_snippet_is_not_the_code_link_sentence(tmp_path: Path) -> None:
+    # On the seed store "LLM" showed "Code is available at: https://github.com/nbasyl/LLM-FP4."
+    # for LLM-FP4, and "data pruning" a GitHub link: the link's words matched the query.
+    db = tmp_path / "kb.duckdb"
+    embedder = HashEmbedder()
+    abstract = (
+        "We quantize large language models to four bits with floating point formats. "
+        "Code is available at: https://github.com/someone/LLM-FP4."
+    )
+    with Store(db) as s:
+        s.upsert([_paper("LLM-FP4: Four-Bit Transformers", abstract)])
+        build_index(s, db, model=embedder)
+    searcher = Searcher.open(Store(db, read_only=True), db, model=embedder)
+    for query in ("LLM FP4", "github LLM-FP4 code"):
+        (hit,) = searcher.search(query, k=1)
+        assert hit.snippet.startswith("We quantize"), query
+    # an abstract of link sentences only still gets one
+    other = tmp_path / "links.duckdb"
+    with Store(other) as s:
+        s.upsert(
+            [_paper("Links Only", "Code: https://example.org/a. Data: https://example.org/b.")]
+        )
+        build_index(s, other, model=embedder)
+    searcher = Searcher.open(Store(other, read_only=True), other, model=embedder)
+    assert "https://example.org" in searcher.search("Links Only", k=1)[0].snippet
