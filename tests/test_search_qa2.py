@@ -11,9 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kb.cli import cli
 from kb.cli.search import _batch_row
 from kb.index import build_index
 from kb.records import Paper, normalize_arxiv_id, paper_id_for
@@ -177,3 +179,15 @@ def test_the_snippet_is_not_the_code_link_sentence(tmp_path: Path) -> None:
         build_index(s, other, model=embedder)
     searcher = Searcher.open(Store(other, read_only=True), other, model=embedder)
     assert "https://example.org" in searcher.search("Links Only", k=1)[0].snippet
+
+
+def test_a_query_starting_with_a_dash_is_told_to_go_after_double_dash(tmp_path: Path) -> None:
+    # click read "-language models" as options -l, -a, ...: "No such option '-l'" alone.
+    result = CliRunner().invoke(cli, ["search", "-language models", "--db", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert "No such option" in result.output
+    assert "kb search [OPTIONS] -- '-language models'" in result.output
+    # a mistyped real option is not taken for a query
+    typo = CliRunner().invoke(cli, ["search", "scaling", "--kk", "3"])
+    assert typo.exit_code == 2
+    assert " -- " not in typo.output
