@@ -346,6 +346,7 @@ class Searcher:
         # Snippet scoring: a sentence row's terms, tokenised when a hit first needs them (all
         # of them up front was a third of Searcher.open at 100k papers).
         self._row_terms: dict[int, frozenset[str]] = {}
+        self._link_rows: set[int] = set()  # sentence rows holding a link, among those tokenised
 
     @classmethod
     def open(
@@ -898,13 +899,19 @@ class Searcher:
         for i, (row, cand) in enumerate(zip(rows, candidates, strict=True)):
             words = self._row_terms.get(row)
             if words is None:
-                words = frozenset(tokenize(paper.abstract[cand.span_start : cand.span_end]))
+                text = paper.abstract[cand.span_start : cand.span_end]
+                words = frozenset(tokenize(text))
+                link = _URL.search(text) is not None
                 if cand.field == "sentence":
                     self._row_terms[row] = words
+                    if link:
+                        self._link_rows.add(row)
+            else:
+                link = row in self._link_rows
             score = len(terms & words) / (len(terms) or 1)
             if qvec is not None:
                 score = 0.3 * score + float(self.index.faiss_index.reconstruct(row) @ qvec)
-            if _URL.search(paper.abstract, cand.span_start, cand.span_end):
+            if link:
                 # "Code is available at https://github.com/x/LLM-FP4": the link's words match
                 # the query, but the sentence says nothing about the paper; any other first.
                 score -= 100.0
