@@ -53,7 +53,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -114,6 +116,7 @@ __all__ = [
     "Tuning",
     "check_query",
     "tokenize",
+    "unknown_id_notice",
 ]
 
 Mode = Literal["fused", "keyword", "semantic"]
@@ -148,7 +151,10 @@ class SearchResults(list[Hit]):
     ``match_score < threshold``; ``not_english`` says the query does not look like English
     (``kb.match.looks_non_english``). All three are None / False when not decided: keyword-only
     search (no query vector), or an embedding model the rule file (``Tuning.match_rule``) was
-    not fitted for. ``notice`` is the one line to show above the results, or None.
+    not fitted for. ``unknown_id`` is set when the query is an identifier (a paper id, arXiv
+    id, DOI or link) that names no paper in the knowledge base: the results are then only
+    papers near the identifier's text, whatever the cosine says. ``notice`` is the one line to
+    show above the results (the unknown identifier first), or None.
     """
 
     def __init__(
@@ -158,8 +164,10 @@ class SearchResults(list[Hit]):
         match_score: float | None = None,
         threshold: float | None = None,
         not_english: bool = False,
+        unknown_id: str | None = None,
     ):
         super().__init__(hits)
+        self.unknown_id = unknown_id
         self.match_score = match_score
         self.threshold = threshold
         self.weak_match: bool | None = (
@@ -170,6 +178,8 @@ class SearchResults(list[Hit]):
     @property
     def notice(self) -> str | None:
         """One line saying the results may not be about the query, or None."""
+        if self.unknown_id is not None:
+            return self.unknown_id
         return match_notice(
             weak_match=self.weak_match, not_english=self.not_english,
             score=self.match_score, threshold=self.threshold,
@@ -336,6 +346,7 @@ class Searcher:
         # Snippet scoring: a sentence row's terms, tokenised when a hit first needs them (all
         # of them up front was a third of Searcher.open at 100k papers).
         self._row_terms: dict[int, frozenset[str]] = {}
+        self._link_rows: set[int] = set()  # sentence rows holding a link, among those tokenised
 
     @classmethod
     def open(
@@ -384,16 +395,21 @@ class Searcher:
         """The ``k`` best papers for ``query``, best first, with whether anything close was
         found (:class:`SearchResults`: a list of hits with ``weak_match`` and its score).
 
-        A query that is exactly a paper's id (``t:3ef1b1051e4d8bd3``, ``arxiv:2203.15556``, or
-        an arXiv id or URL) or its whole title (case and punctuation aside) puts that paper
-        first, with its own score (which may be lower than the next hit's), when the filters
-        let it through: ids are not words, and a pasted title can rank below papers with
-        similar titles (see :meth:`exact_match`).
+        The query is read in Unicode NFKC form (ligatures and full-width letters as plain
+        letters, as titles are compared). A query that is exactly a paper's id
+        (``t:3ef1b1051e4d8bd3``, ``arxiv:2203.15556``, or an arXiv id or URL) or its whole title
+        (case and punctuation aside) puts that paper first, with its own score (which may be
+        lower than the next hit's), when the filters let it through: ids are not words, and a
+        pasted title can rank below papers with similar titles (see :meth:`exact_match`).
 
         Raises:
             BadInputError: empty query, text that is not UTF-8, ``k`` < 1, or an unknown mode.
         """
         check_query(query)
+        # Compatibility forms read as their plain letters: ligatures pasted from a PDF
+        # ("e\ufb03cient") and full-width Latin typed on a CJK keyboard (U+FF21..U+FF5A) otherwise
+        # share no keyword with any paper, and the model takes them for another language.
+        query = unicodedata.normalize("NFKC", query)
         if k < 1:
             raise BadInputError(f"k must be at least 1, got {k}")
         if mode not in MODES:
@@ -438,12 +454,13 @@ class Searcher:
         # A query that names a paper (its id, arXiv id or whole title) is answered exactly; an
         # id's cosine to any sentence is low, and "no close match" above that paper is wrong.
         exact = pinned is not None and bool(order) and order[0] == pinned
+        unknown = unknown_id_notice(query) if pinned is None else None
         if rule is None or parts is None or not n or allowed == [] or exact:
-            return SearchResults(hits)
+            return SearchResults(hits, unknown_id=unknown)
         sent_sim = parts[1]  # papers outside ``allowed`` hold the lowest cosine fetched
         return SearchResults(
             hits, match_score=float(sent_sim.max()), threshold=rule.threshold,
-            not_english=rule.english_only and looks_non_english(query),
+            not_english=rule.english_only and looks_non_english(query), unknown_id=unknown,
         )  # fmt: skip
 
     def exact_match(self, query: str) -> int | None:
@@ -882,12 +899,22 @@ class Searcher:
         for i, (row, cand) in enumerate(zip(rows, candidates, strict=True)):
             words = self._row_terms.get(row)
             if words is None:
-                words = frozenset(tokenize(paper.abstract[cand.span_start : cand.span_end]))
+                text = paper.abstract[cand.span_start : cand.span_end]
+                words = frozenset(tokenize(text))
+                link = _URL.search(text) is not None
                 if cand.field == "sentence":
                     self._row_terms[row] = words
+                    if link:
+                        self._link_rows.add(row)
+            else:
+                link = row in self._link_rows
             score = len(terms & words) / (len(terms) or 1)
             if qvec is not None:
                 score = 0.3 * score + float(self.index.faiss_index.reconstruct(row) @ qvec)
+            if link:
+                # "Code is available at https://github.com/x/LLM-FP4": the link's words match
+                # the query, but the sentence says nothing about the paper; any other first.
+                score -= 100.0
             if score > best_score:
                 best, best_score = i, score
         c = candidates[best]
@@ -906,6 +933,42 @@ def whole_sentence(text: str, start: int, end: int) -> tuple[int, int]:
         if s < end and e > start:
             start, end = min(start, s), max(end, e)
     return start, end
+
+
+_URL = re.compile(r"https?://|www\.\w|github\.com/", re.IGNORECASE)
+_PAPER_ID = re.compile(r"t:[0-9a-f]{16}", re.IGNORECASE)
+_DOI = re.compile(r"(?:doi:|https?://(?:dx\.)?doi\.org/)?10\.\d{4,9}/\S+", re.IGNORECASE)
+_LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+
+
+def unknown_id_notice(query: str) -> str | None:
+    """The notice for a query that is one identifier naming no paper, else None.
+
+    Call it only when :meth:`Searcher.exact_match` found no paper: a pasted arXiv id, URL or
+    DOI otherwise gets the papers nearest to its characters, often with no "no close match"
+    notice (an arXiv PDF link's best sentence cosine was 0.36 on the seed store, above the
+    0.31 threshold), which reads as if the search had found something.
+    """
+    text = query.strip()
+    if text.split() != [text]:
+        return None
+    after = "these results are only the papers nearest to its characters."
+    if norm := normalize_arxiv_id(text):
+        return (
+            f"No paper in the knowledge base has arXiv id {norm}; {after} Search for the "
+            "paper's title or words instead."
+        )
+    if _PAPER_ID.fullmatch(text) or text.lower().startswith("arxiv:"):
+        return (
+            f"No paper in the knowledge base has the id {text}; {after} `kb papers --json` "
+            "lists the ids."
+        )
+    if _DOI.fullmatch(text) or _LINK.fullmatch(text):
+        return (
+            "The knowledge base does not record DOIs or web links, only titles, abstracts and "
+            f"arXiv ids; {after} Search for the paper's title or arXiv id instead."
+        )
+    return None
 
 
 def check_query(query: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
@@ -91,7 +92,29 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
         )
 
 
-@cli.command("search")
+class _SearchCommand(click.Command):
+    """``kb search``: a query that starts with '-' ("-language models") is read by click as
+    short options; its "No such option '-l'" then says where the query goes."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = list(args)  # click's parser consumes ``args``
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as err:
+            # kb search has no short options: a "-word" argument is a query, not a typo.
+            query = next((a for a in given if a[:1] == "-" and a[1:2].isalpha()), None)
+            if query is None:
+                raise
+            raise click.NoSuchOption(
+                err.option_name,
+                f"{err.format_message()} A query that starts with '-' goes after '--', options "
+                f"before it: "
+                f"kb search [OPTIONS] -- {shlex.quote(query)}",
+                ctx=ctx,
+            ) from err
+
+
+@cli.command("search", cls=_SearchCommand)
 @click.argument("query", required=False)
 @click.option(
     "--k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Number of results."
