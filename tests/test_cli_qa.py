@@ -163,3 +163,33 @@ def test_all_blank_batch_file_says_so(db: Path, tmp_path: Path) -> None:
     queries.write_text("\n   \n\t\n")
     result = _run("search", "--batch", str(queries), "--db", str(db))
     assert f"{queries}: no queries" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "why"),
+    [
+        (["claims", "--response", "accuracy"], "no claims match these filters"),
+        (["claims", "--variable", "precision"], "no claims match these filters"),
+        (["exponents"], "no exponents in this knowledge base"),
+        (["exponents", "--paper", paper_id_for(TITLE)], f"paper {paper_id_for(TITLE)} has no"),
+        (["claims", "--paper", paper_id_for(TITLE), "--variable", "depth"], "match these filt"),
+    ],
+)
+@pytest.mark.parametrize("as_json", [False, True])
+def test_empty_claims_and_exponents_say_why_on_stderr(
+    db: Path, command: list[str], why: str, as_json: bool
+) -> None:
+    # Like `kb search`: an empty table (or no JSON lines) alone does not say whether the
+    # filters excluded everything or the command failed; stdout stays the results alone.
+    result = _run(*command, *(["--json"] if as_json else []), "--db", str(db))
+    assert result.exit_code == 0, result.output
+    assert why in result.stderr
+    assert why not in result.stdout
+    if as_json:
+        assert result.stdout == ""
+
+
+def test_claims_that_match_print_no_empty_note(db: Path) -> None:
+    result = _run("claims", "--response", "loss", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    assert "no claims" not in result.stderr

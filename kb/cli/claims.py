@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -45,6 +46,7 @@ def claims_cmd(
     with reading(db_path) as store:
         claims = list_claims(store, paper_id=paper_id, response=response, variable=variable)
     rows = [claim_record(c) for c in claims]
+    _none_note("claims", rows, paper_id, response, variable)
     if as_json:
         emit_json(rows)
     else:
@@ -66,11 +68,27 @@ def exponents_cmd(db_path: str, as_json: bool, paper_id: str | None) -> None:
     """
     with reading(db_path) as store:
         exponents = list_exponents(store, paper_id=paper_id)
+    _none_note("exponents", exponents, paper_id)
     if as_json:
         emit_json(exponents)
     else:
         rows = [e.model_dump() for e in exponents]
         emit_table(rows, ["paper_id", "symbol", "value", "variable", "text"], {"text": 40})
+
+
+def _none_note(
+    what: str, rows: Sequence[object], paper_id: str | None, *filters: str | None
+) -> None:
+    """Say on stderr why nothing was listed (stdout stays the results alone): an empty table,
+    or no JSON lines, does not tell filters that exclude everything from an empty store."""
+    if rows:
+        return
+    if paper_id is not None and all(f is None for f in filters):
+        click.echo(f"no results: paper {paper_id} has no {what}", err=True)
+    elif paper_id is not None or any(f is not None for f in filters):
+        click.echo(f"no results: no {what} match these filters; loosen a filter", err=True)
+    else:
+        click.echo(f"no results: no {what} in this knowledge base", err=True)
 
 
 @cli.command("extract")
