@@ -193,3 +193,16 @@ def test_claims_that_match_print_no_empty_note(db: Path) -> None:
     result = _run("claims", "--response", "loss", "--db", str(db))
     assert result.exit_code == 0, result.output
     assert "no claims" not in result.stderr
+
+
+def test_stats_counts_the_rows_of_every_table(db: Path) -> None:
+    # `kb stats` says (help and README) it counts "the rows of every table": the scoreboard
+    # (`scores`, written by `kb scoreboard --build`) and the search caches were missing.
+    result = _run("stats", "--json", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.stdout)
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = {t for (t,) in con.execute("SHOW TABLES").fetchall() if not t.startswith("_")}
+    tables.discard("appearances")  # counted as listing_entries
+    assert tables <= set(counts), tables - set(counts)
+    assert (counts["papers"], counts["scores"]) == (1, 0)
