@@ -206,3 +206,36 @@ def test_stats_counts_the_rows_of_every_table(db: Path) -> None:
     tables.discard("appearances")  # counted as listing_entries
     assert tables <= set(counts), tables - set(counts)
     assert (counts["papers"], counts["scores"]) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    "given", ["arxiv:2203.15556", "2203.15556", "2203.15556v2", "arXiv:2203.15556",
+              "https://arxiv.org/abs/2203.15556v1", " 2203.15556 "],
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["claims", "exponents"])
+def test_paper_option_reads_an_arxiv_id_in_any_form(db: Path, given: str, command: str) -> None:
+    # `kb search 2203.15556` finds the paper (ids in any form normalize_arxiv_id reads); the
+    # --paper of claims and exponents refused everything but the stored "arxiv:<id>".
+    pid = paper_id_for("Invented Compute-Optimal Paper", "2203.15556")
+    sentence = "The loss falls as N^{-0.34} in model size."
+    with Store(db) as s:
+        s.upsert(
+            [
+                Paper(paper_id=pid, title="Invented Compute-Optimal Paper", abstract=sentence),
+                Claim(claim_id="c2", paper_id=pid, response="loss", variables=["model_size"],
+                      form="power_law", direction="improves", evidence=sentence, span_start=0,
+                      span_end=len(sentence), extractor_version="t"),
+            ]
+        )  # fmt: skip
+    result = _run(command, "--paper", given, "--json", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    if command == "claims":
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [r["paper_id"] for r in rows] == ["arxiv:2203.15556"]
+    else:
+        assert "paper arxiv:2203.15556 has no exponents" in result.stderr
+
+
+def test_paper_option_names_both_id_forms_when_unknown(db: Path) -> None:
+    result = _run("claims", "--paper", "2001.08361", "--db", str(db))
+    _one_line_error(result, 1, "'2001.08361'", "arxiv:<id>", "t:<hash")
