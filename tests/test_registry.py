@@ -541,3 +541,18 @@ def test_cli_sync_says_when_nothing_changed(cli_db: Path) -> None:
     again = CliRunner().invoke(cli, ["laws", "--sync", "--db", str(cli_db)])
     assert again.exit_code == 0, again.output
     assert "nothing to sync" in again.stderr
+
+
+@pytest.mark.parametrize("as_json", [[], ["--json"]])
+def test_cli_paper_with_no_laws_says_so_on_stderr(cli_db: Path, as_json: list[str]) -> None:
+    # An empty table alone (or no JSON lines) does not tell a paper the registry lacks from
+    # a mistyped id; `kb claims` and `kb search` say why they list nothing, on stderr.
+    CliRunner().invoke(cli, ["laws", "--sync", "--db", str(cli_db)])
+    result = CliRunner().invoke(
+        cli, ["laws", "--db", str(cli_db), "--paper", "arxiv:2999.00001", *as_json]
+    )
+    assert result.exit_code == 0, result.output
+    assert "no results: the registry has no laws of arxiv:2999.00001" in result.stderr
+    assert "no results" not in result.stdout
+    found = CliRunner().invoke(cli, ["laws", "--db", str(cli_db), "--paper", "2101.00001"])
+    assert "no results" not in found.stderr
