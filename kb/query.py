@@ -79,6 +79,16 @@ def stats(store: Store) -> dict[str, int]:
     }
     for model in (Claim, Exponent, Dataset, Point, ReportedLaw, FitRecord):
         counts[model.table] = store.count(model)
+    # Tables with no record model: the scoreboard (`kb scoreboard --build`), then the search
+    # index's embedding cache and row map (`kb index`); 0 in a store read (read-only) before
+    # the migration that made the table.
+    for table in ("scores", "embeddings", "index_rows"):
+        row = (
+            store.cursor().execute(f"SELECT count(*) FROM {table}").fetchone()
+            if store._has_tables(table)
+            else None
+        )
+        counts[table] = int(row[0]) if row else 0
     return counts
 
 

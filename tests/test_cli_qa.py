@@ -163,3 +163,79 @@ def test_all_blank_batch_file_says_so(db: Path, tmp_path: Path) -> None:
     queries.write_text("\n   \n\t\n")
     result = _run("search", "--batch", str(queries), "--db", str(db))
     assert f"{queries}: no queries" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "why"),
+    [
+        (["claims", "--response", "accuracy"], "no claims match these filters"),
+        (["claims", "--variable", "precision"], "no claims match these filters"),
+        (["exponents"], "no exponents in this knowledge base"),
+        (["exponents", "--paper", paper_id_for(TITLE)], f"paper {paper_id_for(TITLE)} has no"),
+        (["claims", "--paper", paper_id_for(TITLE), "--variable", "depth"], "match these filt"),
+    ],
+)
+@pytest.mark.parametrize("as_json", [False, True])
+def test_empty_claims_and_exponents_say_why_on_stderr(
+    db: Path, command: list[str], why: str, as_json: bool
+) -> None:
+    # Like `kb search`: an empty table (or no JSON lines) alone does not say whether the
+    # filters excluded everything or the command failed; stdout stays the results alone.
+    result = _run(*command, *(["--json"] if as_json else []), "--db", str(db))
+    assert result.exit_code == 0, result.output
+    assert why in result.stderr
+    assert why not in result.stdout
+    if as_json:
+        assert result.stdout == ""
+
+
+def test_claims_that_match_print_no_empty_note(db: Path) -> None:
+    result = _run("claims", "--response", "loss", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    assert "no claims" not in result.stderr
+
+
+def test_stats_counts_the_rows_of_every_table(db: Path) -> None:
+    # `kb stats` says (help and README) it counts "the rows of every table": the scoreboard
+    # (`scores`, written by `kb scoreboard --build`) and the search caches were missing.
+    result = _run("stats", "--json", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.stdout)
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = {t for (t,) in con.execute("SHOW TABLES").fetchall() if not t.startswith("_")}
+    tables.discard("appearances")  # counted as listing_entries
+    assert tables <= set(counts), tables - set(counts)
+    assert (counts["papers"], counts["scores"]) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    "given", ["arxiv:2203.15556", "2203.15556", "2203.15556v2", "arXiv:2203.15556",
+              "https://arxiv.org/abs/2203.15556v1", " 2203.15556 "],
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["claims", "exponents"])
+def test_paper_option_reads_an_arxiv_id_in_any_form(db: Path, given: str, command: str) -> None:
+    # `kb search 2203.15556` finds the paper (ids in any form normalize_arxiv_id reads); the
+    # --paper of claims and exponents refused everything but the stored "arxiv:<id>".
+    pid = paper_id_for("Invented Compute-Optimal Paper", "2203.15556")
+    sentence = "The loss falls as N^{-0.34} in model size."
+    with Store(db) as s:
+        s.upsert(
+            [
+                Paper(paper_id=pid, title="Invented Compute-Optimal Paper", abstract=sentence),
+                Claim(claim_id="c2", paper_id=pid, response="loss", variables=["model_size"],
+                      form="power_law", direction="improves", evidence=sentence, span_start=0,
+                      span_end=len(sentence), extractor_version="t"),
+            ]
+        )  # fmt: skip
+    result = _run(command, "--paper", given, "--json", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    if command == "claims":
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [r["paper_id"] for r in rows] == ["arxiv:2203.15556"]
+    else:
+        assert "paper arxiv:2203.15556 has no exponents" in result.stderr
+
+
+def test_paper_option_names_both_id_forms_when_unknown(db: Path) -> None:
+    result = _run("claims", "--paper", "2001.08361", "--db", str(db))
+    _one_line_error(result, 1, "'2001.08361'", "arxiv:<id>", "t:<hash")

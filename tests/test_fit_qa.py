@@ -179,3 +179,22 @@ def test_cli_fit_on_a_missing_store_creates_nothing(tmp_path: Path) -> None:
     assert "no knowledge base here yet" in out.output
     assert "Traceback" not in out.output
     assert not (tmp_path / "typo").exists()
+
+
+@pytest.mark.parametrize("law", ["chinchilla", "kaplan_nd", "data_constrained", "compute_optimal"])
+def test_cli_fit_refuses_an_x_the_law_does_not_read(tmp_path: Path, law: str) -> None:
+    # `--x n_tokens` with a law of fixed inputs was silently ignored: the fit printed was not
+    # the one asked for. Refused before any work (here: before the store is even looked for).
+    db = tmp_path / "kb.duckdb"
+    out = CliRunner().invoke(cli, ["fit", "toy", "--law", law, "--x", "n_tokens", "--db", str(db)])
+    assert out.exit_code == 2, out.output
+    assert "--x" in out.output
+    assert f"law {law} reads " in out.output
+    assert "Traceback" not in out.output
+
+
+def test_cli_fit_x_is_still_taken_by_single_input_laws(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    out = CliRunner().invoke(cli, ["fit", "toy", "--law", "power_law", "--x", "n_tokens",
+                                   "--no-save", "--db", str(db)])  # fmt: skip
+    assert "no knowledge base here yet" in out.output  # got past the option checks

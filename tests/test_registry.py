@@ -577,3 +577,18 @@ def test_cli_compare_and_audit_warn_of_a_changed_registry(
     (line,) = [x for x in stale.stderr.splitlines() if x.startswith("warning:")]
     assert "run `kb laws --sync`" in line
     assert stale.stdout == current.stdout  # the stored laws are still the ones used
+
+
+@pytest.mark.parametrize("as_json", [[], ["--json"]])
+def test_cli_paper_with_no_laws_says_so_on_stderr(cli_db: Path, as_json: list[str]) -> None:
+    # An empty table alone (or no JSON lines) does not tell a paper the registry lacks from
+    # a mistyped id; `kb claims` and `kb search` say why they list nothing, on stderr.
+    CliRunner().invoke(cli, ["laws", "--sync", "--db", str(cli_db)])
+    result = CliRunner().invoke(
+        cli, ["laws", "--db", str(cli_db), "--paper", "arxiv:2999.00001", *as_json]
+    )
+    assert result.exit_code == 0, result.output
+    assert "no results: the registry has no laws of arxiv:2999.00001" in result.stderr
+    assert "no results" not in result.stdout
+    found = CliRunner().invoke(cli, ["laws", "--db", str(cli_db), "--paper", "2101.00001"])
+    assert "no results" not in found.stderr

@@ -658,3 +658,28 @@ def test_cli_index_does_not_reuse_a_digest_of_a_store_replaced_while_it_was_open
         papers = s.select(Paper)
         assert len(papers) == len(PAPERS) + 1
         assert open_index(s, db, model=embedder).meta.digest == index.corpus_digest(papers)
+
+
+@pytest.mark.parametrize("make", ["missing", "empty folder"])
+@pytest.mark.parametrize("via_env", [False, True])
+def test_a_model_path_that_is_no_model_is_named_not_called_a_mismatch(
+    indexed: tuple[Path, HashEmbedder],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make: str,
+    via_env: bool,
+) -> None:
+    # KB_MODEL=/typo (or a folder without a model) was reported as "built with model X but
+    # 'typo:e3b0c442' was asked for ... run kb index --rebuild", and that rebuild cannot work.
+    db, _ = indexed
+    folder = tmp_path / "my-model"
+    if make == "empty folder":
+        folder.mkdir()
+    if via_env:
+        monkeypatch.setenv("KB_MODEL", str(folder))
+    with Store(db) as s, pytest.raises(BadInputError) as err:
+        Searcher.open(s, db, model=None if via_env else folder)
+    assert str(folder) in str(err.value)
+    assert "not a sentence-transformers model folder" in str(err.value)
+    assert "was asked for" not in str(err.value)
+    assert str(err.value).startswith(f"KB_MODEL={folder}") is via_env

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
-from kb.claims import claim_record, list_claims, list_exponents
+from kb.claims import claim_record, list_claims, list_exponents, resolve_paper_id
 from kb.cli._common import (
     cli,
     db_option,
@@ -23,7 +24,13 @@ from kb.records import RESPONSES, VARIABLES
 
 
 @cli.command("claims")
-@click.option("--paper", "paper_id", default=None, help="Only this paper id (see `kb papers`).")
+@click.option(
+    "--paper",
+    "paper_id",
+    default=None,
+    help="Only this paper: its id (see `kb papers`) or, for arxiv:<id> ids, the arXiv id in "
+    "any form (2203.15556v2, an abs URL).",
+)
 @click.option(
     "--response", type=click.Choice(RESPONSES), default=None, help="Only claims about this."
 )
@@ -43,8 +50,11 @@ def claims_cmd(
     Example:  kb claims --paper t:3ef1b1051e4d8bd3 --json
     """
     with reading(db_path) as store:
+        if paper_id is not None:
+            paper_id = resolve_paper_id(store, paper_id)  # named as stored in the notes below
         claims = list_claims(store, paper_id=paper_id, response=response, variable=variable)
     rows = [claim_record(c) for c in claims]
+    _none_note("claims", rows, paper_id, response, variable)
     if as_json:
         emit_json(rows)
     else:
@@ -56,7 +66,13 @@ def claims_cmd(
 
 
 @cli.command("exponents")
-@click.option("--paper", "paper_id", default=None, help="Only this paper id (see `kb papers`).")
+@click.option(
+    "--paper",
+    "paper_id",
+    default=None,
+    help="Only this paper: its id (see `kb papers`) or, for arxiv:<id> ids, the arXiv id in "
+    "any form (2203.15556v2, an abs URL).",
+)
 @db_option
 @json_option
 def exponents_cmd(db_path: str, as_json: bool, paper_id: str | None) -> None:
@@ -65,12 +81,30 @@ def exponents_cmd(db_path: str, as_json: bool, paper_id: str | None) -> None:
     Example:  kb exponents --json
     """
     with reading(db_path) as store:
+        if paper_id is not None:
+            paper_id = resolve_paper_id(store, paper_id)
         exponents = list_exponents(store, paper_id=paper_id)
+    _none_note("exponents", exponents, paper_id)
     if as_json:
         emit_json(exponents)
     else:
         rows = [e.model_dump() for e in exponents]
         emit_table(rows, ["paper_id", "symbol", "value", "variable", "text"], {"text": 40})
+
+
+def _none_note(
+    what: str, rows: Sequence[object], paper_id: str | None, *filters: str | None
+) -> None:
+    """Say on stderr why nothing was listed (stdout stays the results alone): an empty table,
+    or no JSON lines, does not tell filters that exclude everything from an empty store."""
+    if rows:
+        return
+    if paper_id is not None and all(f is None for f in filters):
+        click.echo(f"no results: paper {paper_id} has no {what}", err=True)
+    elif paper_id is not None or any(f is not None for f in filters):
+        click.echo(f"no results: no {what} match these filters; loosen a filter", err=True)
+    else:
+        click.echo(f"no results: no {what} in this knowledge base", err=True)
 
 
 @cli.command("extract")

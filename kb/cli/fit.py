@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 
 from kb.cli._common import (
     boot_option,
@@ -86,6 +87,15 @@ def fit_cmd(
     --holdout refits the smaller scales with the recipe's own estimator (holdout.estimator).
     """
     from kb.fit import Holdout, fit_dataset  # imports scipy: only when fitting
+
+    inputs = FORMS[law].inputs
+    ctx = click.get_current_context()
+    if "x" not in inputs and ctx.get_parameter_source("x_axis") != ParameterSource.DEFAULT:
+        raise click.BadParameter(
+            f"law {law} reads {', '.join(inputs)}, not a chosen column; --x is for the "
+            "single-input laws (" + ", ".join(n for n, f in FORMS.items() if "x" in f.inputs) + ")",
+            param_hint="'--x'",
+        )
 
     hold = Holdout.parse(holdout) if holdout else None
     if save and not Path(db_path).exists():

@@ -76,6 +76,8 @@ def laws_cmd(db_path: str, as_json: bool, paper_id: str | None, sync: bool) -> N
             "`kb ingest`",
             err=True,
         )
+    if paper_id and not rows:  # on stderr: an empty table alone does not say why
+        click.echo(f"no results: the registry has no laws of {paper_id}", err=True)
     if as_json:
         emit_json(rows)
     else:
