@@ -134,6 +134,7 @@ class UrlState:
         """
         allowed = list(options)
         chosen = [o for o in allowed if o in default]
+        self._carry_over(key, allowed, chosen)
 
         def read(text: str) -> list[str]:
             picked = [t for t in text.split(",") if t] if text else []
@@ -151,6 +152,26 @@ class UrlState:
             field, read, valid=lambda v: isinstance(v, list) and set(v) <= set(allowed),
             expected=f"some of {_listing(allowed)}",
         )  # fmt: skip
+
+    def _carry_over(self, key: str, allowed: list[str], chosen: list[str]) -> None:
+        """A multiselect whose options changed under it (another quantity on Compare): what the
+        user left out stays out (also across a quantity that lacks it), and an option new to it
+        is chosen as the default would choose it. Kept as it was, the choice hid the new options
+        (all of beta's domains, ['language'], hid 'vision' on loss_compute though nobody had
+        left it out)."""
+        state = st.session_state
+        memo = f"{self._memo}_options_{key}"
+        before, left_out = state.get(memo, (None, frozenset()))
+        value = state.get(key)
+        if self.reload or before is None or not isinstance(value, list):
+            state[memo] = (allowed, frozenset())
+            return
+        left_out = (left_out - set(before)) | (set(before) - set(value))
+        state[memo] = (allowed, left_out)
+        if before == allowed:
+            return
+        kept = [o for o in allowed if o not in left_out and (o in before or o in chosen)]
+        state[key] = kept if kept or not value else chosen  # all it kept is gone: the default
 
     def number(
         self,

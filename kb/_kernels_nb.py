@@ -10,6 +10,7 @@ tens of milliseconds; top-level functions dispatch in microseconds.
 from __future__ import annotations
 
 import math
+import types
 from typing import Any
 
 import numpy as np
@@ -95,5 +96,19 @@ def _chinchilla(
     return f_out, g_out
 
 
-chinchilla_serial = njit(parallel=False, cache=True, fastmath=_FLAGS)(_chinchilla)
-chinchilla_parallel = njit(parallel=True, cache=True, fastmath=_FLAGS)(_chinchilla)
+def _named(fn, name):
+    """A copy of ``fn`` under another name. numba's on-disk cache names a kernel by its
+    function's qualified name and line, not by ``parallel``: compiled from one function, the
+    serial kernel loaded the parallel one's machine code, ran outside kb._kernels' lock, and two
+    fits at once (two app sessions) aborted the whole process in numba's workqueue layer."""
+    copy = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = name
+    return copy
+
+
+chinchilla_serial = njit(parallel=False, cache=True, fastmath=_FLAGS)(
+    _named(_chinchilla, "_chinchilla_serial")
+)
+chinchilla_parallel = njit(parallel=True, cache=True, fastmath=_FLAGS)(
+    _named(_chinchilla, "_chinchilla_parallel")
+)

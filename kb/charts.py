@@ -332,8 +332,9 @@ def residual_chart(
     from kb.curves import curve_axis, observed_frame
 
     axis = curve_axis(result) or result.form.inputs[0]
-    title = ("residual, ln(observed / fitted)" if result.form.space == "log"
-             else "residual, observed − fitted")  # fmt: skip
+    # Two lines: on one, the title outran the plot's height and was cut ("ln(observed / fitte").
+    title = (["residual", "ln(observed / fitted)"] if result.form.space == "log"
+             else ["residual", "observed − fitted"])  # fmt: skip
     chart: alt.Chart = (
         alt.Chart(alt.InlineData(values=_records(observed_frame(result, X, y))))
         .mark_circle(size=25)

@@ -835,7 +835,13 @@ def points_to_arrays(
             raise FitError(
                 f"law {form.name!r} needs {x if name == 'x' else name!r} for every point; "
                 f"{len(missing)} of {len(points)} lack it (first: {p.source_file} row "
-                f"{p.source_row}); pick a law or --x axis the dataset has"
+                f"{p.source_row}); "
+                + (
+                    "choose another x axis (kb fit --x) or another law"
+                    if name == "x"
+                    else "choose a law whose inputs every point has, e.g. a single-input law "
+                    "such as power_law over an axis the points have"
+                )
             )
     X = {k: np.array(v, dtype=float) for k, v in cols.items()}
     for axis in ("compute_flops", "n_params", "n_tokens"):  # for holdouts along other axes

@@ -929,7 +929,7 @@ def whole_sentence(text: str, start: int, end: int) -> tuple[int, int]:
     rows), so a snippet read from one row alone could be half a sentence, e.g. just
     '(i.e., "Chinchilla") scaling law.'.
     """
-    for s, e in sentence_spans(text):
+    for s, e in sentence_spans(text, variables=True):
         if s < end and e > start:
             start, end = min(start, s), max(end, e)
     return start, end

@@ -37,13 +37,40 @@ _ABBREV = re.compile(
 )
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Offsets of the sentences of ``text``, in order, never empty, whitespace trimmed."""
+_WORD_ABBREV = re.compile(
+    r"\b(?:e\.g|i\.e|et al|etc|vs|v\.s|Fig|Figs|Eq|Eqs|Sec|cf|approx|resp|No|Dr|Mr|Ms|St)$"
+)
+# A name's initial: a capital letter after a capitalised word or another initial ("John F.",
+# "J. R."), or before another initial; not a variable after a lower-case word ("batch size B.
+# Recent work ...").
+_NAME_INITIAL = re.compile(r"(?:\b[A-Z][a-z]{0,20}|\b[A-Z]\.)\s{1,3}[A-Z]$")
+_ONE_LETTER = re.compile(r"\b[A-Z]\.$")
+_NEXT_INITIAL = re.compile(r"\s{1,3}[A-Z]\.\s")  # "J. R. Tolkien": "J." is an initial too
+
+
+def sentence_spans(text: str, *, variables: bool = False) -> list[tuple[int, int]]:
+    """Offsets of the sentences of ``text``, in order, never empty, whitespace trimmed.
+
+    By default any single capital letter before a full stop is taken for an initial (the claim
+    extractor's sentences, which its tests and figures pin). ``variables=True`` (search snippets)
+    breaks after one unless it looks like a name's initial: "model size N. We show ..." is two
+    sentences, and a snippet widened to the first no longer runs on over four.
+    """
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _BREAK.finditer(text):
         end = match.end()
-        if search_end(_ABBREV, text, start, match.start()):
+        if variables:
+            if (
+                search_end(_WORD_ABBREV, text, start, match.start())
+                or search_end(_NAME_INITIAL, text, start, match.start())
+                or (
+                    search_end(_ONE_LETTER, text, start, match.end())
+                    and _NEXT_INITIAL.match(text, end) is not None
+                )
+            ):
+                continue
+        elif search_end(_ABBREV, text, start, match.start()):
             continue
         _add(text, start, end, spans)
         start = end

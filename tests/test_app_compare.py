@@ -185,3 +185,30 @@ def test_compare_says_nothing_of_a_registry_synced_as_it_is(compare_db: Path) ->
     at.switch_page("views/compare.py").run()
     assert not at.exception
     assert not [w.value for w in at.warning if "kb laws --sync" in w.value]
+
+
+def test_compare_new_quantity_shows_domains_the_last_one_lacked(app_db: Path) -> None:
+    """Switching quantity keeps what the reader left out, not what the last quantity lacked:
+    from beta (language only) to loss_compute, vision was hidden with nobody having chosen so."""
+    seer = _law("seer", 0.3, 0.3).model_copy(
+        update={"form": "compute_optimal", "formula": "N_opt = k C^a", "params": {"a": 0.6},
+                "derived": {"a": 0.6}, "conventions": {"compute": "6ND", "domain": "vision"}}
+    )  # fmt: skip
+    laws = [_law("one", 0.34, 0.28), _law("two", 0.35, 0.37, year=2024)]
+    laws = [law.model_copy(update={"conventions": {**law.conventions, "domain": "language"}})
+            for law in laws]  # fmt: skip
+    with Store(app_db) as s:
+        s.upsert([*laws, seer])
+    at = _compare_page({"quantity": "alpha"})
+    assert at.multiselect(key="compare_domains").value == ["language"]  # all alpha has
+    at.selectbox(key="compare_quantity").set_value("a").run()
+    assert not at.exception
+    assert at.multiselect(key="compare_domains").value == ["language", "vision"]
+    assert "seer" in set(at.dataframe[0].value["source"])
+    assert "domain" not in at.query_params
+    # what the reader left out stays out on the next quantity
+    at.multiselect(key="compare_domains").unselect("vision").run()
+    at.selectbox(key="compare_quantity").set_value("alpha").run()
+    at.selectbox(key="compare_quantity").set_value("a").run()
+    assert at.multiselect(key="compare_domains").value == ["language"]
+    assert "seer" not in set(at.dataframe[0].value["source"])

@@ -118,6 +118,27 @@ def test_refit_against_an_extras_column(refit_db: Path) -> None:
     assert any("by train_set_size" in c.value for c in at.caption)
 
 
+def test_refit_law_the_data_cannot_feed_says_what_to_choose(refit_db: Path) -> None:
+    """Data without N (caballero2022_bnsl) and a two-input law: the error says what to choose on
+    this page, not the CLI's "--x axis" (the page's box is "x (single-input forms)")."""
+    with Store(refit_db) as s:
+        s.upsert([Dataset(name="sizes", path="/x", adapter_version="t", n_points=4)])
+        s.upsert(
+            Point(point_id=f"s{i}", dataset="sizes", metric="test_loss", value=1.0 / (i + 1),
+                  unit="nats", source_file="sizes.csv", source_row=i + 2,
+                  extras={"train_set_size": 100.0 * 2**i})
+            for i in range(4)
+        )  # fmt: skip
+    at = _refit_page({"dataset": "sizes", "law": "chinchilla"})
+    at.number_input(key="refit_boot").set_value(0)
+    at.button(key="refit_go").click().run()
+    assert not at.exception
+    message = at.error[0].value
+    assert "needs 'n_params' for every point" in message
+    assert "--x" not in message
+    assert "choose a law whose inputs every point has" in message
+
+
 # -- datasets holding several experimental settings (Porian-like optima) -----------------------
 
 # (setting, data) -> (compute convention, exponent a); two conventions: never pooled.

@@ -307,3 +307,19 @@ def test_fit_chart_with_a_band_reaching_zero_uses_a_linear_axis(
 
     monkeypatch.setattr(kb.curves, "fitted_curve", band_to_zero)
     assert y_scales() == {"linear"}
+
+
+def test_residual_axis_title_fits_the_plot_height() -> None:
+    """The residual chart's y title is on lines short enough for its height: on one line,
+    "residual, ln(observed / fitted)" was cut at the plot's top in the app."""
+    from kb.charts import residual_chart
+    from kb.laws import FORMS
+
+    pts = _points()
+    result = fit_points(pts, law="chinchilla", n_boot=0, seed=0)
+    X, y, _ = points_to_arrays(pts, FORMS["chinchilla"])
+    spec = residual_chart(result, X, y).to_dict()
+    title = spec["encoding"]["y"]["title"]
+    lines = [title] if isinstance(title, str) else title
+    # 11 px bold axis titles run about 6.5 px a character; the plot is the height less the x axis
+    assert max(len(line) for line in lines) * 6.5 <= spec["height"] - 45, lines

@@ -127,6 +127,45 @@ def test_compiled_kernel_matches_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     assert a.params["alpha"] == pytest.approx(b.params["alpha"], rel=1e-3)
 
 
+_THREADS_SCRIPT = """
+import threading
+import numpy as np
+from kb import _kernels_nb as nb
+rng = np.random.default_rng(0)
+args = (rng.normal(size=(400, 5)), rng.normal(size=300) + 20, rng.normal(size=300) + 22,
+        rng.normal(size=300), np.ones((1, 300)), 1e-3, True)
+nb.chinchilla_parallel(*args)  # compiled (and cached) first, as in a fresh checkout's big fit
+def go():
+    for _ in range(200):
+        nb.chinchilla_serial(*args)
+threads = [threading.Thread(target=go) for _ in range(3)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("ok")
+"""
+
+
+def test_serial_kernel_runs_from_threads_at_once(tmp_path: Path) -> None:
+    """The serial kernel is not the parallel one: numba's disk cache named both by one function,
+    so the serial kernel ran the parallel code outside the lock, and two app sessions fitting at
+    once aborted the server ("Numba workqueue threading layer is terminating")."""
+    pytest.importorskip("numba")
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), PYTHONPATH=str(root))
+    done = subprocess.run(
+        [sys.executable, "-c", _THREADS_SCRIPT], env=env, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"
+
+
 # -- Chinchilla reproduction (Besiroglu et al. 2024, arXiv:2404.10102) --------------------------
 
 EPOCH = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}

@@ -683,3 +683,26 @@ def test_a_model_path_that_is_no_model_is_named_not_called_a_mismatch(
     assert "not a sentence-transformers model folder" in str(err.value)
     assert "was asked for" not in str(err.value)
     assert str(err.value).startswith(f"KB_MODEL={folder}") is via_env
+
+
+def test_snippet_sentence_ends_after_a_variable_letter() -> None:
+    """A search snippet is one sentence even when sentences end in a variable ("batch size B.
+    Recent ..."): the whole-sentence widening took every capital letter for an initial and
+    highlighted four sentences of a real abstract as one. Names' initials still hold."""
+    from kb.search import whole_sentence
+    from kb.sentences import sentence_spans as kb_sentences
+
+    text = (
+        "We study scaling laws for HPs as we scale model size N, dataset size D, and batch "
+        "size B. Recent work suggests that the timescale stays constant for a fixed N,D. "
+        "However, as N,D scale, the optimum follows a power law in the ratio D/N. "
+        "This agrees with J. R. Smith and with John F. Doe (e.g. Fig. 3)."
+    )
+    start = text.index("Recent")
+    s, e = whole_sentence(text, start, start + 6)
+    assert text[s:e] == "Recent work suggests that the timescale stays constant for a fixed N,D."
+    spans = [text[s:e] for s, e in kb_sentences(text, variables=True)]
+    assert len(spans) == 4
+    assert spans[-1].startswith("This agrees with J. R. Smith and with John F. Doe")
+    # the claim extractor's sentences (the default) are unchanged: one run-on sentence here
+    assert len(kb_sentences(text)) == 1
