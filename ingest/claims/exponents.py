@@ -12,6 +12,11 @@ exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts,
    the symbol is used as an exponent in the abstract (``N^{-alpha}``) or the sentence speaks of
    an exponent, power law or scaling law.
 3. ``words``: "exponent(s) of/is/≈ 0.5[, 0.3 and 0.2]", "slope of -0.5" in a law sentence.
+
+Not taken: a whole power >= 2 (``c x^{2}``, pairs scaling as ``N^{2}``), ``e^{..}``, a power inside
+``exp(..)`` or a learning-rate schedule being set, a Greek symbol set as a hyperparameter or naming
+a statistic ("Adam with beta = 0.95", "Cohen's kappa = 0.81"), and the "exponent" of something
+else ("Hurst exponent", a schedule's, a floating-point format's with its mantissa).
 """
 
 from __future__ import annotations
@@ -46,6 +51,28 @@ _WORDS = re.compile(
     r"roughly|nearly|of about|of approximately|of roughly|at)\s*){0,3}"
     rf"(?P<num>{_NUM})(?P<more>(?:\s*(?:,\s*(?:and\s+)?|and\s+|or\s+){_NUM})*)"
 )
+# A Greek symbol set as a hyperparameter or naming a statistic, not a law's exponent ("Adam with
+# beta = 0.95", "mix the datasets with alpha = 0.3", "significance level alpha = 0.05", "Cohen's
+# kappa = 0.81", "discount factor gamma = 0.99"): read in the words before the symbol.
+_SETTING_BEFORE = re.compile(
+    r"\b(?:adam\w*|optimi[sz]er|momentum|weight decay|decay rate|temperature|learning rate|"
+    r"mix\w*|dropout|smoothing|regulari[sz]\w*|penalty|interpolat\w*|significance|"
+    r"confidence|cohen\w*|fleiss\w*|agreement|discount\w*|dirichlet|concentration|prior)"
+    r"\b[^.;]{0,30}$",
+    re.IGNORECASE,
+)
+# "exponent" of something that is not a law of scale, named just before the word: a statistic
+# of a series ("Hurst exponent of 0.7"), a learning-rate schedule's ("schedule with decay exponent
+# 0.5") or a floating-point format's field ("exponent 4 and mantissa 3", see ``_FLOAT_FORMAT``).
+_OTHER_EXPONENT_BEFORE = re.compile(
+    r"(?:\b(?:Hurst|Lyapunov|H[öo]lder|Pareto|tail|Zipf\w*|Hill)\s+"
+    r"|\b(?:schedul\w*|warm-?up)(?:\s+[\w-]+){0,2}\s+(?:(?:decay|power)\s+)?)$",
+    re.IGNORECASE,
+)
+_FLOAT_FORMAT = re.compile(
+    r"\bmantissa|\bE\dM\d\b|\bexponent (?:bits?|field|width)\b", re.IGNORECASE
+)
+_SETTING_WIDTH = 60
 _MORE_NUM = re.compile(_NUM)
 # A sentence that speaks of a law: needed before a symbol's value counts as an exponent.
 _LAW_CUE = re.compile(
@@ -64,6 +91,14 @@ _AFTER_BAD = re.compile(
     re.IGNORECASE,
 )
 _BEFORE_BIG_O = re.compile(r"(?:\bO|mathcal\{O\}|\\mathcal\{O\})\s?\(\s?$")
+# A power inside an exponential, ``exp(-x^{0.5})``: a function's argument, not a law's power.
+_BEFORE_EXP = re.compile(r"\bexp\s?\(\s?[-−]?\s?$")
+# A power in a learning-rate schedule being set ("schedule eta_t = eta_0 t^{-0.5}", "square-root
+# decay eta propto t^{-0.5}"): a setting, not a law found (the guide's "power-law schedule").
+_SCHEDULE_BEFORE = re.compile(
+    r"\b(?:schedul\w*|warm-?up|(?:learning[- ]rate|LR) decay|square[- ]root decay)\b[^.;,]{0,30}$",
+    re.IGNORECASE,
+)
 # A Greek symbol used as an exponent: ``N^{-alpha}``.
 _SYMBOL_POWER = re.compile(
     rf"(?P<base>[A-Za-z][A-Za-z0-9]*)(?:_\{{?[A-Za-z0-9]+\}}?)?\s?\^\s?\{{?\s?[-−]?\s?(?P<sym>{_GREEK})"
@@ -155,11 +190,19 @@ def find_exponents(
                     continue  # a bare x^{2} in a formula is not the exponent of a law
             if search_end(_BEFORE_BIG_O, body, 0, m.start("base")):
                 continue  # O(n^{2}) is a cost, not a law of performance
+            if search_end(_BEFORE_EXP, body, 0, m.start("base")) or _SCHEDULE_BEFORE.search(
+                body, max(0, m.start() - 60), m.start()
+            ):
+                continue
             value = parse_number(m.group("num"))
             if not _plausible(body, m.start("num"), m.end("num"), value):
                 continue
             assert value is not None
             base = _strip(m.group("base")).split("_")[0]
+            if (value >= 2 and value.is_integer()) or base in ("e", "exp"):
+                # a whole power >= 2 is a polynomial term (``c x^{2}``) or a count of pairs
+                # ("comparisons scale as N^{2}"), and ``e^{-2}`` is a constant, not a law's
+                continue
             out.append(
                 ExponentMatch(value, start + m.start(), start + m.end(), rule, None,
                               _BASE_VARIABLE.get(base))
@@ -169,6 +212,10 @@ def find_exponents(
         sym = _strip(m.group("sym"))
         if sym not in symbols and not law_sentence:
             continue
+        if sym not in symbols and _SETTING_BEFORE.search(
+            body, max(0, m.start() - _SETTING_WIDTH), m.start()
+        ):
+            continue  # a hyperparameter being set ("Adam with beta = 0.95")
         value = parse_number(m.group("num"))
         if not _plausible(body, m.start("num"), m.end("num"), value):
             continue
@@ -178,8 +225,13 @@ def find_exponents(
                           symbols.get(sym))
         )  # fmt: skip
 
+    float_format = _FLOAT_FORMAT.search(body) is not None
     for m in finditer(_WORDS, body, folded):
         if m.group("kind").startswith("slope") and not law_sentence:
+            continue
+        if m.group("kind").startswith("exponent") and (
+            float_format or _OTHER_EXPONENT_BEFORE.search(body, max(0, m.start() - 40), m.start())
+        ):
             continue
         numbers = [(m.start("num"), m.end("num"))]
         offset = m.start("more")
