@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from ingest.claims import extract
 from ingest.claims.exponents import find_exponents
 from ingest.claims.sentences import sentence_spans
 from kb.records import Paper
@@ -57,6 +58,56 @@ def values(text: str) -> list[float]:
 )
 def test_look_alikes_are_not_exponents(text: str) -> None:
     assert values(text) == []
+
+
+# -- recall: ranges, uncertainties, fits ---------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an uncertainty inside the braces of a power
+        ("We find that the loss scales as L propto N^{-0.076 pm 0.003} in parameters.", [-0.076]),
+        ("Loss follows L ∝ D^{−0.095 ± 0.01}, a power law in data.", [-0.095]),
+        # "exponent as 0.34" (and its uncertainty is not a second value)
+        ("We estimate the data scaling exponent as 0.34 ± 0.02 from 50 runs.", [0.34]),
+        # ranges: a dash or "to" after a symbol's value, "between/from ... and/to" after exponent
+        ("We fit power laws to loss versus parameters and find α ≈ 0.5-0.7.", [0.5, 0.7]),
+        ("The scaling exponent alpha = 0.3 to 0.5 across our power law fits.", [0.3, 0.5]),
+        (
+            "The scaling exponent for model size lies between 0.2 and 0.3 in the power law.",
+            [0.2, 0.3],
+        ),
+        ("The scaling exponent of error with data size ranges from 0.1 to 0.4.", [0.1, 0.4]),
+        # a fitted formula with no law word is still a law's power
+        ("We fit L(N, D) = E + A N^{-0.34} + B D^{-0.28} to 400 training runs.", [-0.34, -0.28]),
+    ],
+)
+def test_ranges_uncertainties_and_fits(text: str, expected: list[float]) -> None:
+    assert values(text) == pytest.approx(expected)
+
+
+def test_dash_after_a_value_is_a_range_only_when_it_grows() -> None:
+    # "0.3 - 0.02" is a value and its error, not a range (a dash range grows: 0.5-0.7)
+    assert values("The scaling law has alpha = 0.3 - 0.02 on the held-out runs.") == [0.3]
+
+
+def test_range_of_years_or_percentages_is_not_exponents() -> None:
+    assert values("Scaling exponents between 2020 and 2023 differ; loss follows a power law.") == []
+    assert values("The scaling exponent improves from 10% to 20% in the power law.") == []
+
+
+def test_subscript_names_the_variable() -> None:
+    # ``alpha_D`` is the data exponent even when no ``D^{alpha}`` says so
+    found = exponents(
+        "We fit L(N) = (N_c/N)^{alpha_N} with alpha_N = 0.076 and L(D) = (D_c/D)^{alpha_D} "
+        "with alpha_D = 0.095 in this scaling law."
+    )
+    assert found == [(0.076, "model_size"), (0.095, "data_size")]
+    p = paper(
+        "We show that retrieval loss scales as L(D) = (D_c / D)^{alpha_D} with alpha_D = 0.095. "
+        "The fitted law extrapolates to 100B tokens."
+    )
+    (exp,) = extract(p).exponents
+    assert (exp.value, exp.variable, exp.text) == (0.095, "data_size", "alpha_D = 0.095")
 
 
 def test_law_powers_next_to_settings_are_kept() -> None:

@@ -11,9 +11,12 @@ exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts,
 2. ``symbol``: a Greek exponent symbol given a value, ``alpha=0.34``, ``β ≈ 0.28``, taken only when
    the symbol is used as an exponent in the abstract (``N^{-alpha}``) or the sentence speaks of
    an exponent, power law or scaling law.
-3. ``words``: "exponent(s) of/is/≈ 0.5[, 0.3 and 0.2]", "slope of -0.5" in a law sentence.
+3. ``words``: "exponent(s) of/is/as/≈ 0.5[, 0.3 and 0.2]", "exponent from 0.1 to 0.4", "slope of
+   -0.5" in a law sentence; ``range``: "the exponent for model size lies between 0.2 and 0.3".
 
-Not taken: a whole power >= 2 (``c x^{2}``, pairs scaling as ``N^{2}``), ``e^{..}``, a power inside
+Ranges give both ends (``α ≈ 0.5-0.7``; a dash range grows, so ``0.3 - 0.02`` is one value and its
+error); an uncertainty (``N^{-0.076 pm 0.003}``, ``0.34 ± 0.02``) is not a value. Not taken
+either: a whole power >= 2 (``c x^{2}``, pairs scaling as ``N^{2}``), ``e^{..}``, a power inside
 ``exp(..)`` or a learning-rate schedule being set, a Greek symbol set as a hyperparameter or naming
 a statistic ("Adam with beta = 0.95", "Cohen's kappa = 0.81"), and the "exponent" of something
 else ("Hurst exponent", a schedule's, a floating-point format's with its mantissa).
@@ -33,23 +36,34 @@ _NUM = (
     r"[-−\u2013]?\s?\d+(?:\.\d+)?(?:\s?/\s?\d+(?:\.\d+)?)?"
     r"(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
 )
+_UNSIGNED = r"\d+(?:\.\d+)?(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
 _GREEK = r"\\?(?:alpha|beta|gamma|nu|kappa)|α|β|γ|ν|κ"
+# An uncertainty printed after a value (``0.076 pm 0.003``, ``0.34 ± 0.02``): not a second value.
+_UNCERTAINTY = r"(?:\s?(?:±|\\?\bpm\b|\+/-)\s?\d+(?:\.\d+)?)"
 _POWER = re.compile(
-    rf"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?\{{\s?(?P<num>{_NUM})\s?\}}"
+    rf"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?\{{\s?(?P<num>{_NUM})"
+    rf"{_UNCERTAINTY}?\s?\}}"
 )
 _POWER_BARE = re.compile(
     r"(?:\\?propto|∝|~|\u223c|\bscales?\s+(?:approximately\s+|roughly\s+)?(?:as|like))\s*"
     rf"(?P<base>[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?(?P<num>{_NUM})"
 )
 _SYMBOL = re.compile(
-    rf"(?<![A-Za-z\\])(?P<sym>{_GREEK})(?:_\{{?[A-Za-z0-9]+\}}?)?\s?"
-    rf"(?:=|≈|≃|~|\u223c|\\?approx\b|\\?simeq\b|\\?sim\b)\s?(?P<num>{_NUM})",
+    rf"(?<![A-Za-z\\])(?P<sym>{_GREEK})(?:_\{{?(?P<sub>[A-Za-z0-9]+)\}}?)?\s?"
+    rf"(?:=|≈|≃|~|\u223c|\\?approx\b|\\?simeq\b|\\?sim\b)\s?(?P<num>{_NUM})"
+    rf"(?:\s?(?P<dash>-|\u2013|\u2014|to)\s?(?P<num2>{_UNSIGNED}))?",
 )
 _WORDS = re.compile(
     r"\b(?P<kind>exponents?|slopes?)\s*"
     r"(?:(?:of|=|≈|~|is|are|was|were|equal to|equals|close to|near|around|about|approximately|"
-    r"roughly|nearly|of about|of approximately|of roughly|at)\s*){0,3}"
-    rf"(?P<num>{_NUM})(?P<more>(?:\s*(?:,\s*(?:and\s+)?|and\s+|or\s+){_NUM})*)"
+    r"roughly|nearly|of about|of approximately|of roughly|at|as|between|from|ranges? from|"
+    r"ranging from|lies? between|in the range(?: of)?)\s*){0,3}"
+    rf"(?P<num>{_NUM})(?P<more>(?:\s*(?:,\s*(?:and\s+)?|and\s+|or\s+|to\s+){_NUM})*)"
+)
+# "the exponent for model size lies between 0.2 and 0.3": a range a few words after "exponent".
+_RANGE = re.compile(
+    r"\bexponents?\b(?:\s+[A-Za-z-]+){1,6}?\s+(?:between|from)\s+"
+    rf"(?P<num>{_NUM})\s+(?:and|to)\s+(?P<num2>{_NUM})"
 )
 # A Greek symbol set as a hyperparameter or naming a statistic, not a law's exponent ("Adam with
 # beta = 0.95", "mix the datasets with alpha = 0.3", "significance level alpha = 0.05", "Cohen's
@@ -81,7 +95,7 @@ _LAW_CUE = re.compile(
 # Looser, for a braced power: the rest of its sentence must relate quantities somehow.
 _POWER_CUE = re.compile(
     rf"{_LAW_CUE.pattern}|\bdecays?\b|\bfollows?\b|\brates?\b|\bfalls? (?:off )?as\b|"
-    r"\bgrows? as\b",
+    r"\bgrows? as\b|\bfit(?:s|ted|ting)?\b",
     re.IGNORECASE,
 )
 _POWER_CUE_WIDTH = widest(_POWER_CUE)
@@ -103,7 +117,7 @@ _SCHEDULE_BEFORE = re.compile(
 _SYMBOL_POWER = re.compile(
     rf"(?P<base>[A-Za-z][A-Za-z0-9]*)(?:_\{{?[A-Za-z0-9]+\}}?)?\s?\^\s?\{{?\s?[-−]?\s?(?P<sym>{_GREEK})"
 )
-register(_POWER, _POWER_BARE, _SYMBOL, _WORDS, _LAW_CUE, _SYMBOL_POWER)
+register(_POWER, _POWER_BARE, _SYMBOL, _WORDS, _RANGE, _LAW_CUE, _SYMBOL_POWER)
 _BASE_VARIABLE = {
     "N": "model_size",
     "D": "data_size",
@@ -216,14 +230,22 @@ def find_exponents(
             body, max(0, m.start() - _SETTING_WIDTH), m.start()
         ):
             continue  # a hyperparameter being set ("Adam with beta = 0.95")
-        value = parse_number(m.group("num"))
-        if not _plausible(body, m.start("num"), m.end("num"), value):
-            continue
-        assert value is not None
-        out.append(
-            ExponentMatch(value, start + m.start(), start + m.end(), "symbol", sym,
-                          symbols.get(sym))
-        )  # fmt: skip
+        # ``alpha_D``: the subscript names the variable when the symbol's use does not.
+        variable = symbols.get(sym) or _BASE_VARIABLE.get(m.group("sub") or "")
+        for group in ("num", "num2"):
+            if m.group(group) is None:
+                continue
+            value = parse_number(m.group(group))
+            if not _plausible(body, m.start(group), m.end(group), value):
+                continue
+            assert value is not None
+            if group == "num2" and m.group("dash") != "to" and not _ascending(m):
+                continue  # "alpha = 0.3 - 0.02": a dash range is printed low to high
+            s_start = m.start() if group == "num" else m.start(group)
+            out.append(
+                ExponentMatch(value, start + s_start, start + m.end(group), "symbol", sym,
+                              variable)
+            )  # fmt: skip
 
     float_format = _FLOAT_FORMAT.search(body) is not None
     for m in finditer(_WORDS, body, folded):
@@ -246,7 +268,25 @@ def find_exponents(
             span_start = start + (m.start() if (n_start, n_end) == numbers[0] else n_start)
             out.append(ExponentMatch(value, span_start, start + n_end, "words", None, None))
 
+    for m in finditer(_RANGE, body, folded):
+        if float_format or _OTHER_EXPONENT_BEFORE.search(body, max(0, m.start() - 40), m.start()):
+            continue
+        for group in ("num", "num2"):
+            value = parse_number(m.group(group))
+            if not _plausible(body, m.start(group), m.end(group), value):
+                continue
+            assert value is not None
+            s_start = m.start() if group == "num" else m.start(group)
+            out.append(ExponentMatch(value, start + s_start, start + m.end(group), "range", None,
+                                     None))  # fmt: skip
+
     return _dedupe(out)
+
+
+def _ascending(m: re.Match[str]) -> bool:
+    """Whether the two values of a range ``num-num2`` grow in magnitude (0.5-0.7)."""
+    low, high = parse_number(m.group("num")), parse_number(m.group("num2"))
+    return low is not None and high is not None and abs(high) > abs(low)
 
 
 def _cue_elsewhere(body: str, start: int, end: int, cues: list[tuple[int, int]]) -> bool:
