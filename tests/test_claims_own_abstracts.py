@@ -121,3 +121,31 @@ def test_symbol_used_as_exponent_keeps_its_value_after_a_setting_word() -> None:
     # the setting check only applies to a symbol the abstract does not use as an exponent
     text = "Our law L propto N^{-alpha} fits with learning rate sweeps giving alpha = 0.34."
     assert exponents(text) == [(0.34, "model_size")]
+
+
+# -- paper level ---------------------------------------------------------------------------
+def test_following_a_named_law_is_background() -> None:
+    p = paper(
+        "Following the Chinchilla scaling laws, we train a 7B model on 1.4T tokens. "
+        "Our model outperforms larger models on reasoning benchmarks."
+    )
+    result = extract(p)
+    assert not result.studies_scaling_law
+    assert result.claims == []
+
+
+def test_named_law_spellings_are_background() -> None:
+    openers = ("According to Kaplan et al.'s scaling laws", "Based on the Hoffmann scaling laws")
+    for opener in openers:
+        p = paper(f"{opener}, we train a 7B model on 1.4T tokens. It beats larger models.")
+        assert not extract(p).studies_scaling_law, opener
+
+
+def test_own_law_next_to_a_named_one_still_counts() -> None:
+    p = paper(
+        "Following the Chinchilla scaling laws, we train models from 100M to 7B parameters. "
+        "We find that the loss follows a power law in model size with an exponent of 0.3."
+    )
+    result = extract(p)
+    assert result.studies_scaling_law
+    assert [(e.value, e.variable) for e in result.exponents] == [(0.3, "model_size")]
