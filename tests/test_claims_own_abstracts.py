@@ -85,6 +85,21 @@ def test_ranges_uncertainties_and_fits(text: str, expected: list[float]) -> None
     assert values(text) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a range of whole numbers, or one followed by a unit, counts something
+        "We compare scaling exponents of models trained from 1 to 8 nodes in a power law study.",
+        "The exponents of runs from 3 to 5 seeds agree in the scaling law.",
+        "Scaling law exponents from 5 to 7 datasets are compared.",
+        "The power law with alpha = 1-2 orders of magnitude of compute.",
+        "The power law exponent was measured between 0.5 and 1.5 billion parameters.",
+    ],
+)
+def test_counted_ranges_are_not_exponents(text: str) -> None:
+    assert values(text) == []
+
+
 def test_dash_after_a_value_is_a_range_only_when_it_grows() -> None:
     # "0.3 - 0.02" is a value and its error, not a range (a dash range grows: 0.5-0.7)
     assert values("The scaling law has alpha = 0.3 - 0.02 on the held-out runs.") == [0.3]

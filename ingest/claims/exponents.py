@@ -15,11 +15,12 @@ exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts,
    -0.5" in a law sentence; ``range``: "the exponent for model size lies between 0.2 and 0.3".
 
 Ranges give both ends (``α ≈ 0.5-0.7``; a dash range grows, so ``0.3 - 0.02`` is one value and its
-error); an uncertainty (``N^{-0.076 pm 0.003}``, ``0.34 ± 0.02``) is not a value. Not taken
-either: a whole power >= 2 (``c x^{2}``, pairs scaling as ``N^{2}``), ``e^{..}``, a power inside
-``exp(..)`` or a learning-rate schedule being set, a Greek symbol set as a hyperparameter or naming
-a statistic ("Adam with beta = 0.95", "Cohen's kappa = 0.81"), and the "exponent" of something
-else ("Hurst exponent", a schedule's, a floating-point format's with its mantissa).
+error; a range of whole numbers or with a unit, "from 1 to 8 nodes", counts something); an
+uncertainty (``N^{-0.076 pm 0.003}``, ``0.34 ± 0.02``) is not a value. Not taken either: a whole
+power >= 2 (``c x^{2}``, pairs scaling as ``N^{2}``), ``e^{..}``, a power inside ``exp(..)`` or a
+learning-rate schedule being set, a Greek symbol set as a hyperparameter or naming a statistic
+("Adam with beta = 0.95", "Cohen's kappa = 0.81"), and the "exponent" of something else ("Hurst
+exponent", a schedule's, a floating-point format's with its mantissa).
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ _FLOAT_FORMAT = re.compile(
     r"\bmantissa|\bE\dM\d\b|\bexponent (?:bits?|field|width)\b", re.IGNORECASE
 )
 _SETTING_WIDTH = 60
+# Words that make numbers after "exponent" a range ("from 0.1 to 0.4", "between 0.2 and 0.3").
+_RANGE_WORD = re.compile(r"\b(?:from|between|ranges?|ranging|to)\b")
 _MORE_NUM = re.compile(_NUM)
 # A sentence that speaks of a law: needed before a symbol's value counts as an exponent.
 _LAW_CUE = re.compile(
@@ -232,15 +235,17 @@ def find_exponents(
             continue  # a hyperparameter being set ("Adam with beta = 0.95")
         # ``alpha_D``: the subscript names the variable when the symbol's use does not.
         variable = symbols.get(sym) or _BASE_VARIABLE.get(m.group("sub") or "")
-        for group in ("num", "num2"):
-            if m.group(group) is None:
-                continue
+        groups = ["num"]
+        if m.group("num2") is not None:
+            if _count_range(body, [m.span("num"), m.span("num2")]):
+                continue  # "alpha = 1-2 orders of magnitude"
+            if m.group("dash") == "to" or _ascending(m):
+                groups.append("num2")  # "alpha = 0.3 - 0.02": a dash range is printed low to high
+        for group in groups:
             value = parse_number(m.group(group))
             if not _plausible(body, m.start(group), m.end(group), value):
                 continue
             assert value is not None
-            if group == "num2" and m.group("dash") != "to" and not _ascending(m):
-                continue  # "alpha = 0.3 - 0.02": a dash range is printed low to high
             s_start = m.start() if group == "num" else m.start(group)
             out.append(
                 ExponentMatch(value, start + s_start, start + m.end(group), "symbol", sym,
@@ -260,6 +265,8 @@ def find_exponents(
         numbers += [
             (offset + n.start(), offset + n.end()) for n in _MORE_NUM.finditer(m.group("more"))
         ]
+        if _RANGE_WORD.search(body, m.end("kind"), m.end()) and _count_range(body, numbers):
+            continue  # "exponents from 5 to 7 datasets"
         for n_start, n_end in numbers:
             value = parse_number(body[n_start:n_end])
             if not _plausible(body, n_start, n_end, value):
@@ -271,6 +278,8 @@ def find_exponents(
     for m in finditer(_RANGE, body, folded):
         if float_format or _OTHER_EXPONENT_BEFORE.search(body, max(0, m.start() - 40), m.start()):
             continue
+        if _count_range(body, [m.span("num"), m.span("num2")]):
+            continue  # "exponents of runs from 3 to 5 seeds"
         for group in ("num", "num2"):
             value = parse_number(m.group(group))
             if not _plausible(body, m.start(group), m.end(group), value):
@@ -281,6 +290,15 @@ def find_exponents(
                                      None))  # fmt: skip
 
     return _dedupe(out)
+
+
+def _count_range(body: str, numbers: list[tuple[int, int]]) -> bool:
+    """Whether the numbers of a range count something: all whole ("from 1 to 8 nodes", "1-2
+    orders of magnitude"), or one is followed by a unit (which the others share)."""
+    values = [parse_number(body[a:b]) for a, b in numbers]
+    if all(v is not None and v.is_integer() for v in values):
+        return True
+    return any(not _plausible(body, a, b, v) for (a, b), v in zip(numbers, values, strict=True))
 
 
 def _ascending(m: re.Match[str]) -> bool:
