@@ -11,7 +11,16 @@ exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts,
 2. ``symbol``: a Greek exponent symbol given a value, ``alpha=0.34``, ``β ≈ 0.28``, taken only when
    the symbol is used as an exponent in the abstract (``N^{-alpha}``) or the sentence speaks of
    an exponent, power law or scaling law.
-3. ``words``: "exponent(s) of/is/≈ 0.5[, 0.3 and 0.2]", "slope of -0.5" in a law sentence.
+3. ``words``: "exponent(s) of/is/as/≈ 0.5[, 0.3 and 0.2]", "exponent from 0.1 to 0.4", "slope of
+   -0.5" in a law sentence; ``range``: "the exponent for model size lies between 0.2 and 0.3".
+
+Ranges give both ends (``α ≈ 0.5-0.7``; a dash range grows, so ``0.3 - 0.02`` is one value and its
+error; a range of whole numbers or with a unit, "from 1 to 8 nodes", counts something); an
+uncertainty (``N^{-0.076 pm 0.003}``, ``0.34 ± 0.02``) is not a value. Not taken either: a whole
+power >= 2 (``c x^{2}``, pairs scaling as ``N^{2}``), ``e^{..}``, a power inside ``exp(..)`` or a
+learning-rate schedule being set, a Greek symbol set as a hyperparameter or naming a statistic
+("Adam with beta = 0.95", "Cohen's kappa = 0.81"), and the "exponent" of something else ("Hurst
+exponent", a schedule's, a floating-point format's with its mantissa).
 """
 
 from __future__ import annotations
@@ -28,24 +37,59 @@ _NUM = (
     r"[-−\u2013]?\s?\d+(?:\.\d+)?(?:\s?/\s?\d+(?:\.\d+)?)?"
     r"(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
 )
+_UNSIGNED = r"\d+(?:\.\d+)?(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
 _GREEK = r"\\?(?:alpha|beta|gamma|nu|kappa)|α|β|γ|ν|κ"
+# An uncertainty printed after a value (``0.076 pm 0.003``, ``0.34 ± 0.02``): not a second value.
+_UNCERTAINTY = r"(?:\s?(?:±|\\?\bpm\b|\+/-)\s?\d+(?:\.\d+)?)"
 _POWER = re.compile(
-    rf"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?\{{\s?(?P<num>{_NUM})\s?\}}"
+    rf"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?\{{\s?(?P<num>{_NUM})"
+    rf"{_UNCERTAINTY}?\s?\}}"
 )
 _POWER_BARE = re.compile(
     r"(?:\\?propto|∝|~|\u223c|\bscales?\s+(?:approximately\s+|roughly\s+)?(?:as|like))\s*"
     rf"(?P<base>[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?(?P<num>{_NUM})"
 )
 _SYMBOL = re.compile(
-    rf"(?<![A-Za-z\\])(?P<sym>{_GREEK})(?:_\{{?[A-Za-z0-9]+\}}?)?\s?"
-    rf"(?:=|≈|≃|~|\u223c|\\?approx\b|\\?simeq\b|\\?sim\b)\s?(?P<num>{_NUM})",
+    rf"(?<![A-Za-z\\])(?P<sym>{_GREEK})(?:_\{{?(?P<sub>[A-Za-z0-9]+)\}}?)?\s?"
+    rf"(?:=|≈|≃|~|\u223c|\\?approx\b|\\?simeq\b|\\?sim\b)\s?(?P<num>{_NUM})"
+    rf"(?:\s?(?P<dash>-|\u2013|\u2014|to)\s?(?P<num2>{_UNSIGNED}))?",
 )
 _WORDS = re.compile(
     r"\b(?P<kind>exponents?|slopes?)\s*"
     r"(?:(?:of|=|≈|~|is|are|was|were|equal to|equals|close to|near|around|about|approximately|"
-    r"roughly|nearly|of about|of approximately|of roughly|at)\s*){0,3}"
-    rf"(?P<num>{_NUM})(?P<more>(?:\s*(?:,\s*(?:and\s+)?|and\s+|or\s+){_NUM})*)"
+    r"roughly|nearly|of about|of approximately|of roughly|at|as|between|from|ranges? from|"
+    r"ranging from|lies? between|in the range(?: of)?)\s*){0,3}"
+    rf"(?P<num>{_NUM})(?P<more>(?:\s*(?:,\s*(?:and\s+)?|and\s+|or\s+|to\s+){_NUM})*)"
 )
+# "the exponent for model size lies between 0.2 and 0.3": a range a few words after "exponent".
+_RANGE = re.compile(
+    r"\bexponents?\b(?:\s+[A-Za-z-]+){1,6}?\s+(?:between|from)\s+"
+    rf"(?P<num>{_NUM})\s+(?:and|to)\s+(?P<num2>{_NUM})"
+)
+# A Greek symbol set as a hyperparameter or naming a statistic, not a law's exponent ("Adam with
+# beta = 0.95", "mix the datasets with alpha = 0.3", "significance level alpha = 0.05", "Cohen's
+# kappa = 0.81", "discount factor gamma = 0.99"): read in the words before the symbol.
+_SETTING_BEFORE = re.compile(
+    r"\b(?:adam\w*|optimi[sz]er|momentum|weight decay|decay rate|temperature|learning rate|"
+    r"mix\w*|dropout|smoothing|regulari[sz]\w*|penalty|interpolat\w*|significance|"
+    r"confidence|cohen\w*|fleiss\w*|agreement|discount\w*|dirichlet|concentration|prior)"
+    r"\b[^.;]{0,30}$",
+    re.IGNORECASE,
+)
+# "exponent" of something that is not a law of scale, named just before the word: a statistic
+# of a series ("Hurst exponent of 0.7"), a learning-rate schedule's ("schedule with decay exponent
+# 0.5") or a floating-point format's field ("exponent 4 and mantissa 3", see ``_FLOAT_FORMAT``).
+_OTHER_EXPONENT_BEFORE = re.compile(
+    r"(?:\b(?:Hurst|Lyapunov|H[öo]lder|Pareto|tail|Zipf\w*|Hill)\s+"
+    r"|\b(?:schedul\w*|warm-?up)(?:\s+[\w-]+){0,2}\s+(?:(?:decay|power)\s+)?)$",
+    re.IGNORECASE,
+)
+_FLOAT_FORMAT = re.compile(
+    r"\bmantissa|\bE\dM\d\b|\bexponent (?:bits?|field|width)\b", re.IGNORECASE
+)
+_SETTING_WIDTH = 60
+# Words that make numbers after "exponent" a range ("from 0.1 to 0.4", "between 0.2 and 0.3").
+_RANGE_WORD = re.compile(r"\b(?:from|between|ranges?|ranging|to)\b")
 _MORE_NUM = re.compile(_NUM)
 # A sentence that speaks of a law: needed before a symbol's value counts as an exponent.
 _LAW_CUE = re.compile(
@@ -54,7 +98,7 @@ _LAW_CUE = re.compile(
 # Looser, for a braced power: the rest of its sentence must relate quantities somehow.
 _POWER_CUE = re.compile(
     rf"{_LAW_CUE.pattern}|\bdecays?\b|\bfollows?\b|\brates?\b|\bfalls? (?:off )?as\b|"
-    r"\bgrows? as\b",
+    r"\bgrows? as\b|\bfit(?:s|ted|ting)?\b",
     re.IGNORECASE,
 )
 _POWER_CUE_WIDTH = widest(_POWER_CUE)
@@ -64,11 +108,19 @@ _AFTER_BAD = re.compile(
     re.IGNORECASE,
 )
 _BEFORE_BIG_O = re.compile(r"(?:\bO|mathcal\{O\}|\\mathcal\{O\})\s?\(\s?$")
+# A power inside an exponential, ``exp(-x^{0.5})``: a function's argument, not a law's power.
+_BEFORE_EXP = re.compile(r"\bexp\s?\(\s?[-−]?\s?$")
+# A power in a learning-rate schedule being set ("schedule eta_t = eta_0 t^{-0.5}", "square-root
+# decay eta propto t^{-0.5}"): a setting, not a law found (the guide's "power-law schedule").
+_SCHEDULE_BEFORE = re.compile(
+    r"\b(?:schedul\w*|warm-?up|(?:learning[- ]rate|LR) decay|square[- ]root decay)\b[^.;,]{0,30}$",
+    re.IGNORECASE,
+)
 # A Greek symbol used as an exponent: ``N^{-alpha}``.
 _SYMBOL_POWER = re.compile(
     rf"(?P<base>[A-Za-z][A-Za-z0-9]*)(?:_\{{?[A-Za-z0-9]+\}}?)?\s?\^\s?\{{?\s?[-−]?\s?(?P<sym>{_GREEK})"
 )
-register(_POWER, _POWER_BARE, _SYMBOL, _WORDS, _LAW_CUE, _SYMBOL_POWER)
+register(_POWER, _POWER_BARE, _SYMBOL, _WORDS, _RANGE, _LAW_CUE, _SYMBOL_POWER)
 _BASE_VARIABLE = {
     "N": "model_size",
     "D": "data_size",
@@ -155,11 +207,19 @@ def find_exponents(
                     continue  # a bare x^{2} in a formula is not the exponent of a law
             if search_end(_BEFORE_BIG_O, body, 0, m.start("base")):
                 continue  # O(n^{2}) is a cost, not a law of performance
+            if search_end(_BEFORE_EXP, body, 0, m.start("base")) or _SCHEDULE_BEFORE.search(
+                body, max(0, m.start() - 60), m.start()
+            ):
+                continue
             value = parse_number(m.group("num"))
             if not _plausible(body, m.start("num"), m.end("num"), value):
                 continue
             assert value is not None
             base = _strip(m.group("base")).split("_")[0]
+            if (value >= 2 and value.is_integer()) or base in ("e", "exp"):
+                # a whole power >= 2 is a polynomial term (``c x^{2}``) or a count of pairs
+                # ("comparisons scale as N^{2}"), and ``e^{-2}`` is a constant, not a law's
+                continue
             out.append(
                 ExponentMatch(value, start + m.start(), start + m.end(), rule, None,
                               _BASE_VARIABLE.get(base))
@@ -169,23 +229,44 @@ def find_exponents(
         sym = _strip(m.group("sym"))
         if sym not in symbols and not law_sentence:
             continue
-        value = parse_number(m.group("num"))
-        if not _plausible(body, m.start("num"), m.end("num"), value):
-            continue
-        assert value is not None
-        out.append(
-            ExponentMatch(value, start + m.start(), start + m.end(), "symbol", sym,
-                          symbols.get(sym))
-        )  # fmt: skip
+        if sym not in symbols and _SETTING_BEFORE.search(
+            body, max(0, m.start() - _SETTING_WIDTH), m.start()
+        ):
+            continue  # a hyperparameter being set ("Adam with beta = 0.95")
+        # ``alpha_D``: the subscript names the variable when the symbol's use does not.
+        variable = symbols.get(sym) or _BASE_VARIABLE.get(m.group("sub") or "")
+        groups = ["num"]
+        if m.group("num2") is not None:
+            if _count_range(body, [m.span("num"), m.span("num2")]):
+                continue  # "alpha = 1-2 orders of magnitude"
+            if m.group("dash") == "to" or _ascending(m):
+                groups.append("num2")  # "alpha = 0.3 - 0.02": a dash range is printed low to high
+        for group in groups:
+            value = parse_number(m.group(group))
+            if not _plausible(body, m.start(group), m.end(group), value):
+                continue
+            assert value is not None
+            s_start = m.start() if group == "num" else m.start(group)
+            out.append(
+                ExponentMatch(value, start + s_start, start + m.end(group), "symbol", sym,
+                              variable)
+            )  # fmt: skip
 
+    float_format = _FLOAT_FORMAT.search(body) is not None
     for m in finditer(_WORDS, body, folded):
         if m.group("kind").startswith("slope") and not law_sentence:
+            continue
+        if m.group("kind").startswith("exponent") and (
+            float_format or _OTHER_EXPONENT_BEFORE.search(body, max(0, m.start() - 40), m.start())
+        ):
             continue
         numbers = [(m.start("num"), m.end("num"))]
         offset = m.start("more")
         numbers += [
             (offset + n.start(), offset + n.end()) for n in _MORE_NUM.finditer(m.group("more"))
         ]
+        if _RANGE_WORD.search(body, m.end("kind"), m.end()) and _count_range(body, numbers):
+            continue  # "exponents from 5 to 7 datasets"
         for n_start, n_end in numbers:
             value = parse_number(body[n_start:n_end])
             if not _plausible(body, n_start, n_end, value):
@@ -194,7 +275,36 @@ def find_exponents(
             span_start = start + (m.start() if (n_start, n_end) == numbers[0] else n_start)
             out.append(ExponentMatch(value, span_start, start + n_end, "words", None, None))
 
+    for m in finditer(_RANGE, body, folded):
+        if float_format or _OTHER_EXPONENT_BEFORE.search(body, max(0, m.start() - 40), m.start()):
+            continue
+        if _count_range(body, [m.span("num"), m.span("num2")]):
+            continue  # "exponents of runs from 3 to 5 seeds"
+        for group in ("num", "num2"):
+            value = parse_number(m.group(group))
+            if not _plausible(body, m.start(group), m.end(group), value):
+                continue
+            assert value is not None
+            s_start = m.start() if group == "num" else m.start(group)
+            out.append(ExponentMatch(value, start + s_start, start + m.end(group), "range", None,
+                                     None))  # fmt: skip
+
     return _dedupe(out)
+
+
+def _count_range(body: str, numbers: list[tuple[int, int]]) -> bool:
+    """Whether the numbers of a range count something: all whole ("from 1 to 8 nodes", "1-2
+    orders of magnitude"), or one is followed by a unit (which the others share)."""
+    values = [parse_number(body[a:b]) for a, b in numbers]
+    if all(v is not None and v.is_integer() for v in values):
+        return True
+    return any(not _plausible(body, a, b, v) for (a, b), v in zip(numbers, values, strict=True))
+
+
+def _ascending(m: re.Match[str]) -> bool:
+    """Whether the two values of a range ``num-num2`` grow in magnitude (0.5-0.7)."""
+    low, high = parse_number(m.group("num")), parse_number(m.group("num2"))
+    return low is not None and high is not None and abs(high) > abs(low)
 
 
 def _cue_elsewhere(body: str, start: int, end: int, cues: list[tuple[int, int]]) -> bool:

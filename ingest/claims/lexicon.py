@@ -211,6 +211,10 @@ HEARSAY = _rx(
     r"\b(?:bounded|driven|inspired|guided|motivated|dictated|governed|predicted) by (?:the )?"
     r"(?:neural |data |empirical )?scaling[- ]laws?(?: phenomenon| of LLMs)?"
     r"|\b(?:following|according to|based on) (?:the )?(?:neural )?scaling[- ]laws?"
+    # a published law named by its paper or model ("following the Chinchilla scaling laws")
+    r"|\b(?:following|according to|based on|per) (?:the )?(?:Chinchilla|Kaplan|Hoffmann|OpenAI|"
+    r"DeepMind)(?:\s+et al\.?)?(?:['\u2019]s)?(?: \(\d{4}\))? (?:neural |compute[- ]optimal )?"
+    r"scaling[- ]laws?"
     r"|\b(?:transcend\w*|existing|standard|conventional|established|original|traditional"
     r"|prevailing)"
     r" (?:neural |pretraining |pre-training )?scaling[- ]laws?(?: function)?"
