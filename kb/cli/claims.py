@@ -22,15 +22,18 @@ from kb.cli._common import (
 from kb.errors import KBError
 from kb.records import RESPONSES, VARIABLES
 
-
-@cli.command("claims")
-@click.option(
+# `kb claims` and `kb exponents` read --paper alike (kb.claims.resolve_paper_id).
+_paper_option = click.option(
     "--paper",
     "paper_id",
     default=None,
     help="Only this paper: its id (see `kb papers`) or, for arxiv:<id> ids, the arXiv id in "
     "any form (2203.15556v2, an abs URL).",
 )
+
+
+@cli.command("claims")
+@_paper_option
 @click.option(
     "--response", type=click.Choice(RESPONSES), default=None, help="Only claims about this."
 )
@@ -66,13 +69,7 @@ def claims_cmd(
 
 
 @cli.command("exponents")
-@click.option(
-    "--paper",
-    "paper_id",
-    default=None,
-    help="Only this paper: its id (see `kb papers`) or, for arxiv:<id> ids, the arXiv id in "
-    "any form (2203.15556v2, an abs URL).",
-)
+@_paper_option
 @db_option
 @json_option
 def exponents_cmd(db_path: str, as_json: bool, paper_id: str | None) -> None:
