@@ -123,8 +123,6 @@ active += [
 ]
 active = [a for a in active if a]
 undated = searcher.undated_left_out(filters)
-exact = searcher.exact_match(query)
-pinned = searcher.papers[exact].paper_id if exact is not None else None
 st.caption(
     f"{len(hits)} result{'s' if len(hits) != 1 else ''}"
     + (f" · filtered by {', '.join(active)}" if active else "")
@@ -148,7 +146,7 @@ for rank, hit in enumerate(hits, start=1):
         )
         st.html(f"<div style='line-height:1.5'>{_snippet_html(store, hit)}</div>")
         facts = [f"score {hit.score:.3f}", f"`{hit.paper_id}`"]
-        if rank == 1 and hit.paper_id == pinned:  # first by its id or title, not its score
+        if hit.exact_match:  # first by its id or title, not its score (kb.search.Hit)
             facts.insert(0, "exact id or title match")
         if hit.year:
             facts.append(str(hit.year))

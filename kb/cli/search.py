@@ -155,7 +155,12 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
 
     With --batch FILE, every non-empty line is a query and each prints one JSON object
     {query, hits: [{paper_id, title, score, snippet}], weak_match, match_score, not_english,
-    notice}; the model loads once.
+    notice}; the model loads once. A query (or batch line) longer than 4,000 characters is
+    refused: a title and abstract fit, and the model reads about the first 1,300.
+
+    A query that is a paper's id, arXiv id or whole title (also with an author-year citation
+    around it: "Kaplan et al. 2020 Scaling Laws for Neural Language Models") puts that paper
+    first, marked exact_match in --json, with at least the next hit's score.
 
     When nothing in the knowledge base is close to the query (its best sentence cosine is
     below a threshold chosen on labelled queries), or the query does not look like English
@@ -237,7 +242,10 @@ def _undated_note(undated: int) -> None:
 
 
 def _batch_queries(batch: BinaryIO) -> list[str]:
-    """The non-empty, stripped lines of a --batch file; a line that is not UTF-8 is refused."""
+    """The non-empty, stripped lines of a --batch file; a line that is not UTF-8, or too long
+    a query (``kb.search.check_query``), is refused, naming its line."""
+    from kb.search import check_query
+
     queries: list[str] = []
     for number, raw in enumerate(batch, start=1):
         try:
@@ -249,5 +257,11 @@ def _batch_queries(batch: BinaryIO) -> list[str]:
                 "query per line"
             ) from err
         if line:
+            try:
+                check_query(line)  # every line before the first is answered: no half output
+            except BadInputError as err:
+                raise BadInputError(
+                    f"{getattr(batch, 'name', '--batch')}: line {number}: {err}"
+                ) from err
             queries.append(line)
     return queries
