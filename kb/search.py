@@ -116,6 +116,7 @@ __all__ = [
     "Searcher",
     "Tuning",
     "check_query",
+    "is_blank",
     "tokenize",
     "unknown_id_notice",
 ]
@@ -1064,7 +1065,7 @@ MAX_QUERY_CHARS = 4000
 def check_query(query: str) -> None:
     """Raise ``BadInputError`` if ``query`` is blank, longer than ``MAX_QUERY_CHARS``
     characters (in NFKC form) or holds text that is not UTF-8."""
-    if not query.strip():
+    if is_blank(query):
         raise BadInputError("empty search query; type some words to search for")
     # Raw length first: NFKC of a long paste is itself the slow work the limit avoids (and
     # it can only lengthen text, by at most 18 characters per character).
@@ -1084,6 +1085,16 @@ def check_query(query: str) -> None:
             f"search query {query[:40]!r}{'…' if len(query) > 40 else ''} is not valid text "
             f"({what} at character {err.start + 1} is not UTF-8); expected UTF-8 words"
         ) from err
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: only spaces, line breaks, control and format characters
+    (a zero-width space, U+200B, or a NUL byte alone was searched, giving the papers nearest to
+    nothing under a "no close match" notice)."""
+    return all(c.isspace() or unicodedata.category(c) in _INVISIBLE for c in text)
+
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 
 
 def _nfkc(text: str) -> str:

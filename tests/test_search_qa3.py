@@ -177,3 +177,27 @@ def test_no_pin_for_part_of_a_title_or_a_wrong_citation(searcher: Searcher, quer
 
 def normalize(text: str) -> str:
     return " ".join("".join(c if c.isalnum() else " " for c in text.casefold()).split())
+
+
+# -- odd input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["\u200b", "\x00", " \u200b\u2060 ", "\ufeff", "\u3000\u00a0"])
+def test_a_query_that_shows_nothing_is_blank(searcher: Searcher, query: str) -> None:
+    # Before: a zero-width space or a NUL alone was searched (the papers nearest to nothing,
+    # under a "no close match" notice).
+    with pytest.raises(BadInputError, match="empty search query"):
+        searcher.search(query, k=2)
+    result = CliRunner().invoke(cli, ["search", query, "--db", "unused.duckdb"])
+    assert result.exit_code == 2, result.output
+    assert "is blank" in result.output
+
+
+def test_invisible_batch_lines_are_skipped_as_blank(tmp_path: Path) -> None:
+    queries = tmp_path / "queries.txt"
+    queries.write_text("\u200b\n\n\x00\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["search", "--batch", str(queries), "--db", str(tmp_path / "none")]
+    )
+    assert "no queries (every line is blank)" in result.output
+    assert "empty search query" not in result.output

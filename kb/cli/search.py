@@ -172,11 +172,11 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
 
     Example:  kb search "compute-optimal split between parameters and tokens" --k 5
     """
-    from kb.search import Searcher, SearchFilters, check_query
+    from kb.search import Searcher, SearchFilters, check_query, is_blank
 
     if (query is None) == (batch is None):
         raise click.UsageError("give either a QUERY or --batch FILE")
-    if query is not None and not query.strip():
+    if query is not None and is_blank(query):
         raise click.BadParameter(
             f"{query!r} is blank; expected some words to search for", param_hint="'QUERY'"
         )
@@ -244,7 +244,7 @@ def _undated_note(undated: int) -> None:
 def _batch_queries(batch: BinaryIO) -> list[str]:
     """The non-empty, stripped lines of a --batch file; a line that is not UTF-8, or too long
     a query (``kb.search.check_query``), is refused, naming its line."""
-    from kb.search import check_query
+    from kb.search import check_query, is_blank
 
     queries: list[str] = []
     for number, raw in enumerate(batch, start=1):
@@ -256,7 +256,7 @@ def _batch_queries(batch: BinaryIO) -> list[str]:
                 f"(byte {raw[err.start]:#04x} at column {err.start + 1}); expected one UTF-8 "
                 "query per line"
             ) from err
-        if line:
+        if not is_blank(line):  # a line of only a zero-width space is blank too
             try:
                 check_query(line)  # every line before the first is answered: no half output
             except BadInputError as err:
