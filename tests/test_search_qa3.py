@@ -201,3 +201,19 @@ def test_invisible_batch_lines_are_skipped_as_blank(tmp_path: Path) -> None:
     )
     assert "no queries (every line is blank)" in result.output
     assert "empty search query" not in result.output
+
+
+@pytest.mark.parametrize("query", ["the of and", "?!...", "🤖🚀", "%"])
+def test_keyword_search_says_when_a_query_has_no_word_it_reads(
+    searcher: Searcher, query: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: "no paper matches this query; loosen a filter or rephrase", as if the words had
+    # been looked for.
+    db = searcher.index.path.with_name("kb.duckdb")
+    monkeypatch.setattr(Searcher, "open", lambda *args, **kwargs: searcher)  # the hash model
+    result = CliRunner().invoke(cli, ["search", query, "--mode", "keyword", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "the query has no word the keyword search reads" in result.stderr
+    assert "--mode fused" in result.stderr
+    words = CliRunner().invoke(cli, ["search", "zebra", "--mode", "keyword", "--db", str(db)])
+    assert "no paper matches this query" in words.stderr

@@ -172,7 +172,7 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
 
     Example:  kb search "compute-optimal split between parameters and tokens" --k 5
     """
-    from kb.search import Searcher, SearchFilters, check_query, is_blank
+    from kb.search import Searcher, SearchFilters, check_query, is_blank, tokenize
 
     if (query is None) == (batch is None):
         raise click.UsageError("give either a QUERY or --batch FILE")
@@ -212,7 +212,14 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
         hits = searcher.search(query or "", k=k, filters=filters, mode=how)
     if not hits:  # on stderr: an empty table (or no JSON lines) alone does not say why
         why = "these filters" if not filters.is_empty() else "this query"
-        click.echo(f"no results: no paper matches {why}; loosen a filter or rephrase", err=True)
+        if how == "keyword" and not tokenize(query or ""):
+            click.echo(
+                "no results: the query has no word the keyword search reads (stop words, "
+                "punctuation and symbols are skipped); search its meaning with --mode fused",
+                err=True,
+            )
+        else:
+            click.echo(f"no results: no paper matches {why}; loosen a filter or rephrase", err=True)
     if as_json:
         emit_json(h.model_dump() | hits.match_fields() for h in hits)
     else:
