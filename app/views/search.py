@@ -22,7 +22,7 @@ from app.resources import (
 from app.urlstate import UrlState
 from kb.errors import KBError
 from kb.records import DOMAINS, VARIABLES, Paper
-from kb.search import Hit, SearchFilters
+from kb.search import Hit, SearchFilters, is_blank
 from kb.store import Store
 
 store = get_store()
@@ -78,7 +78,7 @@ with st.expander("Filters", expanded=bool(st.session_state.search_filters_open))
 
 url.save()
 
-if not query.strip():
+if is_blank(query):  # a zero-width space alone too (kb.search.is_blank)
     st.info("Type a query to search paper titles, abstracts and the claims extracted from them.")
     prewarm_search()  # load the model while the user types
     st.stop()
