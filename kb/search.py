@@ -1056,9 +1056,9 @@ def unknown_id_notice(query: str) -> str | None:
 # first 256 word pieces (the default model's max_seq_length; about 1,300 characters of the seed
 # abstracts, 5 characters a piece) and BM25 every word, so the longest query worth sending is a
 # pasted title and abstract: arXiv caps abstracts at 1,920 characters (the seed corpus's longest
-# is 1,919). Every step of a query is linear in its length; a 1,600,000-character paste took
-# 6-11 s warm on the seed store (34 s through `kb search`), 4,000 characters 0.13 s (0.11 s for
-# 1,000).
+# is 1,919). Every step of a query is linear in its length: a 1,600,000-character paste took
+# 6-11 s warm on the seed store (an earlier session timed 34 s through `kb search`), 4,000
+# characters 0.13 s (0.11 s for 1,000).
 MAX_QUERY_CHARS = 4000
 
 

@@ -67,8 +67,8 @@ def searcher(tmp_path: Path) -> Searcher:
 
 @pytest.mark.parametrize("mode", ["fused", "keyword", "semantic"])
 def test_a_query_over_the_limit_is_refused_at_once(searcher: Searcher, mode: str) -> None:
-    # Before: a 1,600,000-character paste was searched, 6-11 s warm on the seed store (34 s
-    # through `kb search`), every step linear in its length for nothing the model could read.
+    # Before: a 1,600,000-character paste was searched, 6-11 s warm on the seed store, every
+    # step linear in its length for nothing the model could read.
     query = ("scaling laws for language models " * 50_000)[:1_600_000]
     start = time.perf_counter()
     with pytest.raises(BadInputError, match=r"1,600,000 characters long; at most 4,000"):
