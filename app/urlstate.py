@@ -275,3 +275,47 @@ class UrlState:
             params.from_dict({**wanted, **others})
         st.session_state[self._memo] = wanted
         self.reload = False
+
+
+def linked_choice(
+    name: str,
+    key: str,
+    options: Mapping[str, str],
+    *,
+    label: str,
+    placeholder: str,
+    missing: Callable[[str], str],
+) -> Any:
+    """A selectbox over ``options`` (value -> label shown) whose choice is the URL parameter
+    ``name``, for a page that links to itself with another value (the Paper page: a related
+    paper's link) as well as from other pages; the choice, or None.
+
+    Unlike :class:`UrlState` it writes the URL when the page was reached from itself even if the
+    URL already holds the choice: that write is the browser history entry Back returns to (a
+    related paper's link made none, and Back skipped the first paper). Reached from another
+    page, the browser moves to this page's URL itself, and writing the value before it does
+    would add a history entry for the old page with this value (a broken back button). A URL
+    value not among ``options`` is named in a warning (``missing(value)``) and nothing chosen.
+    """
+    state = st.session_state
+    memo = f"urlstate_{key}"
+    current = st.query_params.get(name)
+    # Streamlit drops a widget's state once a run does not draw it: True when we came from this
+    # page.
+    from_this_page = key in state
+    # The picker is keyed, so it would keep its own value when the URL changes under it (a
+    # related link, the back button): set it from the URL whenever the URL is not what it shows.
+    if key not in state or state.get(memo) != current:
+        state[key] = current if current in options else None
+        state[memo] = current
+        if current and current not in options:
+            st.warning(missing(current))
+    choice = st.selectbox(
+        label, list(options), format_func=options.__getitem__, placeholder=placeholder, key=key
+    )
+    if choice is None:
+        return None
+    if current != choice or from_this_page:
+        st.query_params[name] = choice
+    state[memo] = choice
+    return choice

@@ -10,7 +10,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from kb.errors import BadInputError, NotFoundError
-from kb.records import RESPONSES, VARIABLES, Claim, Exponent, Paper, normalize_arxiv_id
+from kb.records import (
+    RESPONSES,
+    VARIABLES,
+    Claim,
+    Exponent,
+    Paper,
+    normalize_arxiv_id,
+    normalize_title,
+    paper_id_for,
+)
 from kb.store import Store
 
 __all__ = ["claim_record", "list_claims", "list_exponents", "resolve_paper_id"]
@@ -64,19 +73,36 @@ def _require_known(kind: str, value: str, known: Sequence[str]) -> None:
 
 
 def resolve_paper_id(store: Store, paper_id: str) -> str:
-    """The stored id of the paper ``paper_id`` names: the id itself, or ``arxiv:<id>`` for an
+    """The stored id of the paper ``paper_id`` names: the id itself, ``arxiv:<id>`` for an
     arXiv id in any form ``normalize_arxiv_id`` reads (``2203.15556v2``, an abs URL), as
-    ``kb search`` reads them. Raises ``NotFoundError`` naming the id when no paper has it."""
+    ``kb search`` reads them, or the ``t:<hash>`` id of a whole title (case and punctuation
+    aside, as titles are compared; a paper stored under its arXiv id is not found by its title).
+
+    Raises:
+        BadInputError: ``paper_id`` is blank.
+        NotFoundError: no paper has it (an arXiv id is named as read from a link).
+    """
     text = paper_id.strip()
+    if not text:
+        raise BadInputError("blank paper id; expected arxiv:<id>, t:<hash> or a whole title")
     candidates = [text]
-    if text.split() == [text] and (norm := normalize_arxiv_id(text)):
+    norm = normalize_arxiv_id(text) if text.split() == [text] else None
+    if norm:
         candidates.append(f"arxiv:{norm}")
+    elif normalize_title(text):
+        candidates.append(paper_id_for(text))
     for candidate in candidates:
         if store.count(Paper, "paper_id = ?", [candidate]):
             return candidate
+    if norm:  # named as read: "no paper with id 'https://arxiv.org/abs/...'" hid that it was
+        raise NotFoundError(
+            f"no paper with arXiv id {norm} (read from {text!r}) in this knowledge base; ids "
+            "are arxiv:<id> or t:<hash of the title> (papers listed without an arXiv id have "
+            "the latter; a whole title is read too): list them with `kb papers --json`"
+        )
     raise NotFoundError(
-        f"no paper with id {paper_id!r}; ids are arxiv:<id> or t:<hash of the title>: list "
-        "them with `kb papers --json`"
+        f"no paper with id {paper_id!r}; ids are arxiv:<id> or t:<hash of the title> (a whole "
+        "title is read too): list them with `kb papers --json`"
     )
 
 

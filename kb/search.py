@@ -107,6 +107,7 @@ _BLAS = ThreadpoolController()
 # SearchFilters (kb.filters) and tokenize (kb.keyword) are re-exported for existing callers.
 __all__ = [
     "LEARNED_WEIGHTS",
+    "MAX_QUERY_CHARS",
     "MODES",
     "Hit",
     "Mode",
@@ -115,6 +116,7 @@ __all__ = [
     "Searcher",
     "Tuning",
     "check_query",
+    "is_blank",
     "tokenize",
     "unknown_id_notice",
 ]
@@ -140,6 +142,11 @@ class Hit(BaseModel):
     snippet_field: Literal["abstract", "title"] = "abstract"
     year: int | None = None
     domain: str | None = None
+    exact_match: bool = Field(
+        False,
+        description="first because the query is this paper's id, arXiv id or whole title "
+        "(kb.search.Searcher.exact_match); its score is then at least the next hit's",
+    )
 
 
 class SearchResults(list[Hit]):
@@ -398,18 +405,22 @@ class Searcher:
         The query is read in Unicode NFKC form (ligatures and full-width letters as plain
         letters, as titles are compared). A query that is exactly a paper's id
         (``t:3ef1b1051e4d8bd3``, ``arxiv:2203.15556``, or an arXiv id or URL) or its whole title
-        (case and punctuation aside) puts that paper first, with its own score (which may be
-        lower than the next hit's), when the filters let it through: ids are not words, and a
-        pasted title can rank below papers with similar titles (see :meth:`exact_match`).
+        (case and punctuation aside, also with an author-year citation before or after it:
+        "Kaplan et al. 2020 Scaling Laws for Neural Language Models") puts that paper first
+        when the filters let it through: ids are not words, and a pasted title can rank below
+        papers with similar titles (see :meth:`exact_match`). That hit has ``exact_match`` set
+        and, when its own score is lower, the best score of the other hits, so scores never
+        rise down the list.
 
         Raises:
-            BadInputError: empty query, text that is not UTF-8, ``k`` < 1, or an unknown mode.
+            BadInputError: empty query, a query longer than ``MAX_QUERY_CHARS`` characters,
+                text that is not UTF-8, ``k`` < 1, or an unknown mode.
         """
         check_query(query)
         # Compatibility forms read as their plain letters: ligatures pasted from a PDF
         # ("e\ufb03cient") and full-width Latin typed on a CJK keyboard (U+FF21..U+FF5A) otherwise
         # share no keyword with any paper, and the model takes them for another language.
-        query = unicodedata.normalize("NFKC", query)
+        query = _nfkc(query)
         if k < 1:
             raise BadInputError(f"k must be at least 1, got {k}")
         if mode not in MODES:
@@ -448,12 +459,21 @@ class Searcher:
         pinned = self.exact_match(query)
         if pinned is not None and np.isfinite(scores[pinned]):
             order = [pinned, *(i for i in order if i != pinned)][:k]
-        terms = frozenset(tokenize(query) + tokenize(" ".join(expand_query(query))))
-        hits = [self._hit(i, float(scores[i]), terms, qvec) for i in order]
-        rule = self.match_rule if qvec is not None else None
         # A query that names a paper (its id, arXiv id or whole title) is answered exactly; an
         # id's cosine to any sentence is low, and "no close match" above that paper is wrong.
         exact = pinned is not None and bool(order) and order[0] == pinned
+        shown = [float(scores[i]) for i in order]
+        if exact and len(shown) > 1:
+            # First by its name, not its score: shown with the best score of the rest when its
+            # own is lower, so scores never rise down the list (a pasted title or an id often
+            # scores below papers with similar words).
+            shown[0] = max(shown)
+        terms = frozenset(tokenize(query) + tokenize(" ".join(expand_query(query))))
+        hits = [
+            self._hit(i, score, terms, qvec, exact=exact and rank == 0)
+            for rank, (i, score) in enumerate(zip(order, shown, strict=True))
+        ]
+        rule = self.match_rule if qvec is not None else None
         unknown = unknown_id_notice(query) if pinned is None else None
         if rule is None or parts is None or not n or allowed == [] or exact:
             return SearchResults(hits, unknown_id=unknown)
@@ -466,15 +486,47 @@ class Searcher:
     def exact_match(self, query: str) -> int | None:
         """The position of the paper ``query`` names and nothing else: its ``paper_id``, its
         arXiv id in any form ``kb.records.normalize_arxiv_id`` reads, or its whole title as
-        ``kb.records.normalize_title`` compares titles (a title several papers share names
-        none of them); else None."""
+        ``kb.records.normalize_title`` compares titles (quotes and case aside; a title several
+        papers share names none of them), also with an author-year citation before or after
+        it (:meth:`cited_title`); else None. Part of a title ("scaling laws") names nothing."""
         text = query.strip()
         pos = self._pos.get(text)
         if pos is None and text.split() == [text] and (norm := normalize_arxiv_id(text)):
             pos = self._pos.get(f"arxiv:{norm}")
         if pos is None:
             pos = self.title_positions.get(normalize_title(text))
+        if pos is None:
+            pos = self.cited_title(text)
         return pos
+
+    def cited_title(self, query: str) -> int | None:
+        """The position of the paper whose whole title ``query`` holds with an author-year
+        citation before or after it ("Kaplan et al. 2020 Scaling Laws for Neural Language
+        Models", "... Models (Kaplan et al., 2020)", "Hoffmann 2022: ..."), else None.
+
+        The citation is up to four name words with "et al." and/or a year, or a year alone
+        (``_citation``); a name alone is not one ("Chinchilla scaling laws" stays words). Where
+        the paper records its authors or date, a name must be one of its authors' and the year
+        within one of its publication year (a preprint is often cited by its venue's year).
+        """
+        words = normalize_title(query).split()
+        titles = self.title_positions
+        for size in range(1, min(_CITATION_WORDS, len(words) - 1) + 1):
+            for cite, rest in ((words[:size], words[size:]), (words[-size:], words[:-size])):
+                citation = _citation(cite)
+                pos = titles.get(" ".join(rest)) if citation else None
+                if pos is not None and citation and self._cites(pos, *citation):
+                    return pos
+        return None
+
+    def _cites(self, pos: int, names: set[str], year: int | None) -> bool:
+        """Whether a citation of ``names`` and ``year`` can be of paper ``pos``."""
+        paper = self.papers[pos]
+        if year is not None and paper.published and abs(year - paper.published.year) > 1:
+            return False
+        if names and paper.authors:
+            return bool(names & set(normalize_title(" ".join(paper.authors)).split()))
+        return True
 
     @property
     def title_positions(self) -> dict[str, int]:
@@ -874,13 +926,22 @@ class Searcher:
         return out
 
     # -- results ---------------------------------------------------------------------------
-    def _hit(self, pos: int, score: float, terms: frozenset[str], qvec: FloatMatrix | None) -> Hit:
+    def _hit(
+        self,
+        pos: int,
+        score: float,
+        terms: frozenset[str],
+        qvec: FloatMatrix | None,
+        *,
+        exact: bool = False,
+    ) -> Hit:
         paper = self.papers[pos]
         snippet, span, field = self._snippet(pos, terms, qvec)
         return Hit(
             paper_id=paper.paper_id, title=paper.title, score=round(score, 6), snippet=snippet,
             snippet_span=span, snippet_field=field,
             year=paper.published.year if paper.published else None, domain=paper.domain,
+            exact_match=exact,
         )  # fmt: skip
 
     def _snippet(
@@ -935,6 +996,26 @@ def whole_sentence(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+_YEAR = re.compile(r"(?:19|20)\d\d[a-z]?")  # 2020, 2020b
+_CITATION_WORDS = 7  # the longest citation looked for: four names, "et", "al", a year
+
+
+def _citation(words: Sequence[str]) -> tuple[set[str], int | None] | None:
+    """(name words, year) if ``words`` (as ``normalize_title`` leaves them) are an author-year
+    citation: up to four name words then "et al" and/or a year ("kaplan et al 2020",
+    "hoffmann and borgeaud 2022", "kaplan et al"), or a year alone; else None."""
+    rest = list(words)
+    year = int(rest.pop()[:4]) if rest and _YEAR.fullmatch(rest[-1]) else None
+    et_al = rest[-2:] == ["et", "al"]
+    if et_al:
+        del rest[-2:]
+    if len(rest) > 4 or not all(w.isalpha() for w in rest) or (et_al and not rest):
+        return None
+    if not et_al and year is None:
+        return None
+    return set(rest) - {"and"}, year
+
+
 _URL = re.compile(r"https?://|www\.\w|github\.com/", re.IGNORECASE)
 _PAPER_ID = re.compile(r"t:[0-9a-f]{16}", re.IGNORECASE)
 _DOI = re.compile(r"(?:doi:|https?://(?:dx\.)?doi\.org/)?10\.\d{4,9}/\S+", re.IGNORECASE)
@@ -971,10 +1052,30 @@ def unknown_id_notice(query: str) -> str | None:
     return None
 
 
+# The longest query searched, in characters (after NFKC). The embedding model reads a query's
+# first 256 word pieces (the default model's max_seq_length; about 1,300 characters of the seed
+# abstracts, 5 characters a piece) and BM25 every word, so the longest query worth sending is a
+# pasted title and abstract: arXiv caps abstracts at 1,920 characters (the seed corpus's longest
+# is 1,919). Every step of a query is linear in its length: a 1,600,000-character paste took
+# 6-11 s warm on the seed store (an earlier session timed 34 s through `kb search`), 4,000
+# characters 0.13 s (0.11 s for 1,000).
+MAX_QUERY_CHARS = 4000
+
+
 def check_query(query: str) -> None:
-    """Raise ``BadInputError`` if ``query`` is blank or holds text that is not UTF-8."""
-    if not query.strip():
+    """Raise ``BadInputError`` if ``query`` is blank, longer than ``MAX_QUERY_CHARS``
+    characters (in NFKC form) or holds text that is not UTF-8."""
+    if is_blank(query):
         raise BadInputError("empty search query; type some words to search for")
+    # Raw length first: NFKC of a long paste is itself the slow work the limit avoids (and
+    # it can only lengthen text, by at most 18 characters per character).
+    size = len(query) if len(query) > MAX_QUERY_CHARS else len(_nfkc(query))
+    if size > MAX_QUERY_CHARS:
+        raise BadInputError(
+            f"search query is {size:,} characters long; at most {MAX_QUERY_CHARS:,} are "
+            "searched (a title and abstract fit; the embedding model reads about the first "
+            "1,300); shorten it to the words that matter"
+        )
     try:
         query.encode("utf-8")
     except UnicodeEncodeError as err:  # e.g. undecodable bytes in a command-line argument
@@ -984,6 +1085,20 @@ def check_query(query: str) -> None:
             f"search query {query[:40]!r}{'…' if len(query) > 40 else ''} is not valid text "
             f"({what} at character {err.start + 1} is not UTF-8); expected UTF-8 words"
         ) from err
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: only spaces, line breaks, control and format characters
+    (a zero-width space, U+200B, or a NUL byte alone was searched, giving the papers nearest to
+    nothing under a "no close match" notice)."""
+    return all(c.isspace() or unicodedata.category(c) in _INVISIBLE for c in text)
+
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
 
 
 def top_k(scores: NDArray[np.floating], k: int) -> NDArray[np.intp]:

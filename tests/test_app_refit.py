@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -404,3 +406,22 @@ def test_refit_link_waiting_for_an_upload_keeps_its_options(refit_db: Path) -> N
     assert (_url(at, "source"), _url(at, "law"), _url(at, "seed")) == ("upload", "power_law", "4")
     assert "`dataset=toy` (an uploaded CSV is fitted)" in at.warning[0].value
     assert "dataset" not in at.query_params
+
+
+def test_refit_parameters_show_in_the_cli_s_notation(refit_db: Path) -> None:
+    """Big and small numbers in %g notation as `kb fit` prints them: the column format
+    "%.6g" (sprintf-js in the browser) showed A = 406400000 and N_opt = 65890000000."""
+    at = _refit_page({"dataset": "toy", "law": "chinchilla"})
+    table = _fitted(at, 0)
+    proto = at.dataframe[0].proto
+    shown = pa.ipc.open_stream(proto.arrow_data.styler.display_values).read_pandas()
+    shown = shown.set_index("parameter")
+    assert "refit" not in json.loads(proto.columns)  # no column format over the cells' text
+    big = [name for name in table.index if abs(table.loc[name, "refit"]) >= 1e6]
+    assert big, table  # N_opt and D_opt at the budgets
+    for name in table.index:
+        value = table.loc[name, "refit"]
+        assert shown.loc[name, "refit"] == f"{value:.6g}", name
+    for name in big:
+        assert "e+" in shown.loc[name, "refit"], shown.loc[name, "refit"]
+    assert shown.loc["alpha", "low"] == ""  # no bootstrap: no interval

@@ -242,3 +242,16 @@ def test_a_flag_that_is_not_1_or_0_is_named(indexed_db: Path) -> None:
     assert not at.exception
     assert "`scaling=yes` (expected 1 or 0)" in at.warning[0].value
     assert not at.checkbox(key="search_scaling").value
+
+
+def test_a_query_too_long_or_showing_nothing(indexed_db: Path) -> None:
+    """A pasted 5,000-character query is refused with its length (it was searched, every
+    step linear in its length); a zero-width space alone is an empty box, not a search."""
+    at = _search({"q": "loss " * 1000})
+    assert not at.exception
+    assert "4,999 characters long; at most 4,000 are searched" in at.error[0].value  # stripped
+    assert not at.get("page_link")
+    at = _search({"q": "\u200b"})
+    assert not at.exception
+    assert not at.error
+    assert at.info[0].value.startswith("Type a query")

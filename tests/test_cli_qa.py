@@ -239,3 +239,33 @@ def test_paper_option_reads_an_arxiv_id_in_any_form(db: Path, given: str, comman
 def test_paper_option_names_both_id_forms_when_unknown(db: Path) -> None:
     result = _run("claims", "--paper", "2001.08361", "--db", str(db))
     _one_line_error(result, 1, "'2001.08361'", "arxiv:<id>", "t:<hash")
+
+
+@pytest.mark.parametrize("command", [["claims"], ["exponents"], ["laws"]])
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_paper_option_is_refused(db: Path, command: list[str], blank: str) -> None:
+    # `kb laws --paper ''` listed every law (a blank filter filtered nothing); claims and
+    # exponents said "no paper with id ''".
+    result = _run(*command, "--paper", blank, "--db", str(db))
+    _one_line_error(result, 2, "--paper", "is blank")
+
+
+def test_paper_option_names_the_arxiv_id_it_read_from_a_link(db: Path) -> None:
+    result = _run("claims", "--paper", "https://arxiv.org/abs/2001.08361v2", "--db", str(db))
+    _one_line_error(
+        result, 1, "no paper with arXiv id 2001.08361 (read from 'https://arxiv.org/abs/2001"
+    )
+
+
+@pytest.mark.parametrize("given", [TITLE, TITLE.upper(), f"“{TITLE}.”"])
+@pytest.mark.parametrize("command", ["claims", "exponents"])
+def test_paper_option_reads_a_whole_title(db: Path, given: str, command: str) -> None:
+    # A title is what a reader has; its t:<hash> id is derived from it.
+    result = _run(command, "--paper", given, "--json", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    if command == "claims":
+        assert [json.loads(line)["paper_id"] for line in result.stdout.splitlines()] == [
+            paper_id_for(TITLE)
+        ]
+    part = _run(command, "--paper", TITLE.split()[0] + " " + TITLE.split()[1], "--db", str(db))
+    _one_line_error(part, 1, "no paper with id")

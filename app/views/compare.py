@@ -22,12 +22,17 @@ warn_stale_laws(store)
 url = UrlState("compare", ("quantity", "show", "domain"))
 names = list(QUANTITIES)
 url.choice("quantity", "compare_quantity", names, names[0], always=True)
-quantity = st.selectbox(
+top = st.columns([4, 1], vertical_alignment="bottom")
+quantity = top[0].selectbox(
     "Quantity",
     names,
     format_func=lambda q: f"{q}: {QUANTITY_LABELS[q]}",
     key="compare_quantity",
 )
+# The CSV button's place, emptied at the start of every run and filled at its end: a button
+# drawn below the chart stayed on the page, holding the previous quantity's CSV, for the ~0.5 s
+# a run takes to reach it, and a quick click downloaded that (compare_a.csv after choosing alpha).
+csv_slot = top[1].empty()
 
 try:
     rows = compare(store, quantity=quantity)
@@ -70,7 +75,7 @@ records = shown.astype(object).where(shown.notna(), None).to_dict("records")
 st.altair_chart(compare_chart(records, quantity), width="stretch")
 st.caption(compare_caption(records))
 st.dataframe(shown, hide_index=True, width="stretch", key="compare_table")
-st.download_button(
+csv_slot.download_button(
     "Download CSV",
     shown.to_csv(index=False).encode("utf-8"),
     file_name=f"compare_{quantity}.csv",

@@ -15,6 +15,7 @@ from app.resources import (
     show_error,
     warn_stale_laws,
 )
+from app.urlstate import linked_choice
 from kb.errors import KBError
 from kb.query import get_paper, highlight_segments, paper_claims
 from kb.registry import laws_for_paper
@@ -23,35 +24,16 @@ store = get_store()
 if store is None or empty_notice(store):
     st.stop()
 
-options = paper_options(store)
-current = st.query_params.get("id")
-ids = list(options)
-# Streamlit drops a widget's state once a run does not draw it: True when we came from this page.
-from_this_page = "paper_pick" in st.session_state
-# The picker is keyed, so it would keep its own value when the URL changes under it (a related
-# paper's link, the back button): set it from the URL whenever the URL is not what it shows.
-if "paper_pick" not in st.session_state or st.session_state.get("paper_url") != current:
-    st.session_state.paper_pick = current if current in options else None
-    st.session_state.paper_url = current
-    if current and current not in options:
-        st.warning(
-            f"No paper with id `{current}` in this knowledge base. "
-            "Choose one below, or find it from Search."
-        )
-choice = st.selectbox(
-    "Paper",
-    ids,
-    format_func=lambda pid: options[pid],
+choice = linked_choice(
+    "id", "paper_pick", paper_options(store), label="Paper",
     placeholder="Choose a paper (or open one from Search)",
-    key="paper_pick",
-)
+    missing=lambda pid: (
+        f"No paper with id `{pid}` in this knowledge base. Choose one below, or find it from "
+        "Search."
+    ),
+)  # fmt: skip
 if choice is None:
     st.stop()
-# Coming from another page, the browser moves to this page's URL itself: writing the id before it
-# does would add a history entry for the old page with this id (a broken back button).
-if current != choice or from_this_page:
-    st.query_params["id"] = choice
-st.session_state.paper_url = choice
 
 try:
     paper = get_paper(store, choice)

@@ -43,6 +43,12 @@ ALL_SETTINGS = "all settings"
 MAX_SETTINGS = 30
 TABLE_ROW = 35  # px: Streamlit's dataframe row height
 
+
+def _sig(value: float) -> str:
+    """``value`` to six significant figures, as Python's %g writes it."""
+    return f"{value:.6g}"
+
+
 store = get_store()
 if store is None:
     st.stop()
@@ -258,17 +264,18 @@ for name, value in {**result.params, **result.derived}.items():
         row[f"reported ({law_id})"] = reported_value(rep, name, metric)
     rows.append(row)
 params_frame = pd.DataFrame(rows)
-# Six significant figures (the registry states up to six) in every magnitude: the default
-# fixed-point display showed the registry's k = 1.285e-08 as 0.00000001.
+# Six significant figures (the registry states up to six) in every magnitude, in Python's %g
+# notation as `kb fit` prints them (4.064e+08, 0.34, 1.285e-08), formatted here per cell: the
+# column format "%.6g" is sprintf-js's, whose %g writes large numbers out in full (A = 406400000,
+# N_opt = 65890000000), and the default fixed-point display showed k = 1.285e-08 as 0.00000001.
+# The cells stay numbers (sorting, CSV); only their text is formatted.
 # Every row without an inner scroll (the default height hid the 11th of a Chinchilla fit), and
 # the parameter names whole (N_opt@5.76e+23 was cut to N_opt@5.76).
+numbers = [c for c in params_frame.columns if c != "parameter"]
 st.dataframe(
-    params_frame, hide_index=True, key="refit_params", height=TABLE_ROW * (len(rows) + 1) + 3,
-    column_config={
-        "parameter": st.column_config.TextColumn(width="medium", pinned=True),
-        **{c: st.column_config.NumberColumn(format="%.6g") for c in params_frame.columns
-           if c != "parameter"},
-    },
+    params_frame.style.format(_sig, subset=numbers, na_rep=""), hide_index=True,
+    key="refit_params", height=TABLE_ROW * (len(rows) + 1) + 3,
+    column_config={"parameter": st.column_config.TextColumn(width="medium", pinned=True)},
 )  # fmt: skip
 facts = [
     f"objective {result.objective:.4g}",

@@ -22,7 +22,7 @@ from app.resources import (
 from app.urlstate import UrlState
 from kb.errors import KBError
 from kb.records import DOMAINS, VARIABLES, Paper
-from kb.search import Hit, SearchFilters
+from kb.search import Hit, SearchFilters, is_blank
 from kb.store import Store
 
 store = get_store()
@@ -78,7 +78,7 @@ with st.expander("Filters", expanded=bool(st.session_state.search_filters_open))
 
 url.save()
 
-if not query.strip():
+if is_blank(query):  # a zero-width space alone too (kb.search.is_blank)
     st.info("Type a query to search paper titles, abstracts and the claims extracted from them.")
     prewarm_search()  # load the model while the user types
     st.stop()
@@ -123,8 +123,6 @@ active += [
 ]
 active = [a for a in active if a]
 undated = searcher.undated_left_out(filters)
-exact = searcher.exact_match(query)
-pinned = searcher.papers[exact].paper_id if exact is not None else None
 st.caption(
     f"{len(hits)} result{'s' if len(hits) != 1 else ''}"
     + (f" · filtered by {', '.join(active)}" if active else "")
@@ -148,7 +146,7 @@ for rank, hit in enumerate(hits, start=1):
         )
         st.html(f"<div style='line-height:1.5'>{_snippet_html(store, hit)}</div>")
         facts = [f"score {hit.score:.3f}", f"`{hit.paper_id}`"]
-        if rank == 1 and hit.paper_id == pinned:  # first by its id or title, not its score
+        if hit.exact_match:  # first by its id or title, not its score (kb.search.Hit)
             facts.insert(0, "exact id or title match")
         if hit.year:
             facts.append(str(hit.year))

@@ -89,6 +89,14 @@ def db_option(func: F) -> F:
     )(func)
 
 
+def not_blank_paper(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A --paper callback: a blank value is refused (it filtered nothing: `kb laws --paper ''`
+    listed every law)."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("is blank; expected a paper id (`kb papers --json` lists them)")
+    return value
+
+
 def _not_blank_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
     if not str(value).strip():
         raise click.BadParameter("is empty; expected the path of a knowledge base file")

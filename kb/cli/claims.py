@@ -15,6 +15,7 @@ from kb.cli._common import (
     emit_json,
     emit_table,
     json_option,
+    not_blank_paper,
     progress_bar,
     reading,
     writing,
@@ -27,8 +28,9 @@ _paper_option = click.option(
     "--paper",
     "paper_id",
     default=None,
-    help="Only this paper: its id (see `kb papers`) or, for arxiv:<id> ids, the arXiv id in "
-    "any form (2203.15556v2, an abs URL).",
+    callback=not_blank_paper,
+    help="Only this paper: its id (see `kb papers`), its whole title, or, for arxiv:<id> ids, "
+    "the arXiv id in any form (2203.15556v2, an abs URL).",
 )
 
 

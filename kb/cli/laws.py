@@ -8,7 +8,16 @@ from typing import Any
 
 import click
 
-from kb.cli._common import cli, db_option, emit_json, emit_table, json_option, reading, writing
+from kb.cli._common import (
+    cli,
+    db_option,
+    emit_json,
+    emit_table,
+    json_option,
+    not_blank_paper,
+    reading,
+    writing,
+)
 from kb.errors import KBError
 from kb.records import ReportedLaw
 from kb.registry import (
@@ -26,7 +35,13 @@ _EXPONENT = re.compile(r"^(alpha|beta|gamma|eta_exp|B_exp|exp_)", re.IGNORECASE)
 
 
 @cli.command("laws")
-@click.option("--paper", "paper_id", default=None, help="Only this paper: arxiv:<id> or t:<hash>.")
+@click.option(
+    "--paper",
+    "paper_id",
+    default=None,
+    callback=not_blank_paper,
+    help="Only this paper: arxiv:<id> or t:<hash>.",
+)
 @click.option(
     "--sync",
     is_flag=True,

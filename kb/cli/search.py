@@ -155,7 +155,12 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
 
     With --batch FILE, every non-empty line is a query and each prints one JSON object
     {query, hits: [{paper_id, title, score, snippet}], weak_match, match_score, not_english,
-    notice}; the model loads once.
+    notice}; the model loads once. A query (or batch line) longer than 4,000 characters is
+    refused: a title and abstract fit, and the model reads about the first 1,300.
+
+    A query that is a paper's id, arXiv id or whole title (also with an author-year citation
+    around it: "Kaplan et al. 2020 Scaling Laws for Neural Language Models") puts that paper
+    first, marked exact_match in --json, with at least the next hit's score.
 
     When nothing in the knowledge base is close to the query (its best sentence cosine is
     below a threshold chosen on labelled queries), or the query does not look like English
@@ -167,11 +172,11 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
 
     Example:  kb search "compute-optimal split between parameters and tokens" --k 5
     """
-    from kb.search import Searcher, SearchFilters, check_query
+    from kb.search import Searcher, SearchFilters, check_query, is_blank, tokenize
 
     if (query is None) == (batch is None):
         raise click.UsageError("give either a QUERY or --batch FILE")
-    if query is not None and not query.strip():
+    if query is not None and is_blank(query):
         raise click.BadParameter(
             f"{query!r} is blank; expected some words to search for", param_hint="'QUERY'"
         )
@@ -207,7 +212,14 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
         hits = searcher.search(query or "", k=k, filters=filters, mode=how)
     if not hits:  # on stderr: an empty table (or no JSON lines) alone does not say why
         why = "these filters" if not filters.is_empty() else "this query"
-        click.echo(f"no results: no paper matches {why}; loosen a filter or rephrase", err=True)
+        if how == "keyword" and not tokenize(query or ""):
+            click.echo(
+                "no results: the query has no word the keyword search reads (stop words, "
+                "punctuation and symbols are skipped); search its meaning with --mode fused",
+                err=True,
+            )
+        else:
+            click.echo(f"no results: no paper matches {why}; loosen a filter or rephrase", err=True)
     if as_json:
         emit_json(h.model_dump() | hits.match_fields() for h in hits)
     else:
@@ -237,7 +249,10 @@ def _undated_note(undated: int) -> None:
 
 
 def _batch_queries(batch: BinaryIO) -> list[str]:
-    """The non-empty, stripped lines of a --batch file; a line that is not UTF-8 is refused."""
+    """The non-empty, stripped lines of a --batch file; a line that is not UTF-8, or too long
+    a query (``kb.search.check_query``), is refused, naming its line."""
+    from kb.search import check_query, is_blank
+
     queries: list[str] = []
     for number, raw in enumerate(batch, start=1):
         try:
@@ -248,6 +263,12 @@ def _batch_queries(batch: BinaryIO) -> list[str]:
                 f"(byte {raw[err.start]:#04x} at column {err.start + 1}); expected one UTF-8 "
                 "query per line"
             ) from err
-        if line:
+        if not is_blank(line):  # a line of only a zero-width space is blank too
+            try:
+                check_query(line)  # every line before the first is answered: no half output
+            except BadInputError as err:
+                raise BadInputError(
+                    f"{getattr(batch, 'name', '--batch')}: line {number}: {err}"
+                ) from err
             queries.append(line)
     return queries
