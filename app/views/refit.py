@@ -29,7 +29,7 @@ from kb.frontier import AXES as HOLDOUT_AXES
 from kb.laws import FORMS
 from kb.optima import setting_choices, settings
 from kb.recipes import RECIPES
-from kb.registry import laws_for_dataset, laws_for_setting, reported_value
+from kb.registry import laws_for_dataset, laws_for_metric, laws_for_setting, reported_value
 from kb.uploads import MAX_UPLOAD_BYTES, parse_upload, template_csv
 
 MAX_BOOT = 2000
@@ -245,9 +245,9 @@ X, y, _ = points_to_arrays(chosen, form, x=x_axis)
 st.subheader("Fitted parameters")
 if source == "dataset":  # the reported values beside the refit are the stored laws'
     warn_stale_laws(store)
+same_data = laws_for_setting(laws_for_dataset(store, data_name), setting)
 reported = {
-    law_.law_id: law_ for law_ in laws_for_setting(laws_for_dataset(store, data_name), setting)
-    if law_.form == law
+    law_.law_id: law_ for law_ in laws_for_metric(same_data, metric) if law_.form == law
 } if source == "dataset" else {}  # fmt: skip
 rows = []
 for name, value in {**result.params, **result.derived}.items():
