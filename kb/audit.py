@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
@@ -140,6 +141,21 @@ _OPTIMUM_NAMES = {
 }
 
 
+def _tied_exponents(law: ReportedLaw, fit: FitRecord) -> str:
+    """A note when the paper imposed alpha = beta and the refit fitted them freely, else ''.
+
+    Gadre et al.'s and Muennighoff et al.'s forms (and the survey's 'equal exponents' fit) tie
+    the exponents, so a = b = 0.5 by construction; a free refit answers a different model and
+    its a, b say nothing against theirs.
+    """
+    alpha, beta = law.params.get("alpha"), law.params.get("beta")
+    if alpha is None or beta is None or not math.isclose(alpha, beta, rel_tol=1e-9):
+        return ""
+    if math.isclose(fit.params.get("alpha", 0.0), fit.params.get("beta", 1.0), rel_tol=1e-6):
+        return ""
+    return "the paper tied alpha = beta; this refit fits them freely"
+
+
 def audit_law(law: ReportedLaw, fit: FitRecord, *, is_paper_recipe: bool) -> list[AuditRow]:
     """Rows for one law against one refit: every reported parameter, then every derived one.
 
@@ -153,6 +169,7 @@ def audit_law(law: ReportedLaw, fit: FitRecord, *, is_paper_recipe: bool) -> lis
         *((k, v, {**fit.derived, **fit.params}) for k, v in law.derived.items()),
     ]
     optimum = _OPTIMUM_NAMES.get(fit.metric or "") if fit.law == "compute_optimal" else None
+    tied = _tied_exponents(law, fit)
     seen: set[str] = set()
     for name, value, pool in reported:
         if name in seen or (optimum is not None and name not in optimum):
@@ -162,11 +179,13 @@ def audit_law(law: ReportedLaw, fit: FitRecord, *, is_paper_recipe: bool) -> lis
         key = key if key in pool else None
         refit = float(pool[key]) if key is not None else None
         interval = fit.intervals.get(key) if key is not None else None
-        compared, note = value, ""
+        compared, note = value, tied
         if refit is not None and _opposite_sign_convention(law, name, value, refit):
             # kb.laws writes power laws as x^(−α); a paper writing x^α reports −α.
             compared = -value
             note = f"sign flipped: the paper writes x^{name}, kb.laws x^(−{name})"
+        elif refit is None:
+            note = f"the refit has no parameter {name!r} (it fits {', '.join(fit.params)})"
         inside = None
         if interval is not None and len(interval) == 2:
             inside = bool(min(interval) <= compared <= max(interval))

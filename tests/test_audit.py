@@ -167,3 +167,26 @@ def test_laws_for_metric_keeps_the_laws_of_that_metric_or_of_none() -> None:
     assert [x.law_id for x in laws_for_metric([task, plain], "c4_loss")] == ["plain"]
     got = laws_for_metric([task, plain], "eval/downstream_bpb/piqa_val_rc_5shot_bpb")
     assert [x.law_id for x in got] == ["task", "plain"]
+
+
+def _chinchilla_fit(params: dict[str, float]) -> FitRecord:
+    return FitRecord(
+        fit_id="f", dataset="d", law="chinchilla", recipe="standard", metric="loss",
+        params=params, intervals={k: [v * 0.9, v * 1.1] for k, v in params.items()},
+        objective=0.0, n_points=10, n_starts=1, n_converged=1, seed=0, version="t",
+        created_at=dt.datetime(2026, 1, 1),
+    )  # fmt: skip
+
+
+def test_audit_law_says_the_paper_tied_the_exponents_and_names_missing_parameters() -> None:
+    from kb.audit import audit_law
+
+    gadre = law("gadre", "chinchilla", {"E": 1.5, "alpha": 0.2425, "beta": 0.2425, "c": 1.0})
+    free = _chinchilla_fit({"E": 1.6, "A": 120.0, "B": 240.0, "alpha": 0.25, "beta": 0.26})
+    rows = {r.param: r for r in audit_law(gadre, free, is_paper_recipe=False)}
+    # Before: a free refit's alpha, beta, a, b read as a verdict on a tied model, with no word.
+    assert rows["alpha"].note == "the paper tied alpha = beta; this refit fits them freely"
+    assert rows["c"].refit is None
+    assert rows["c"].note == "the refit has no parameter 'c' (it fits E, A, B, alpha, beta)"
+    tied = _chinchilla_fit({"E": 1.6, "A": 120.0, "B": 240.0, "alpha": 0.25, "beta": 0.25})
+    assert {r.note for r in audit_law(gadre, tied, is_paper_recipe=False)} >= {""}
