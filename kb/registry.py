@@ -17,14 +17,14 @@ import logging
 import math
 import os
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from kb.errors import BadInputError, NotFoundError, ParseError
-from kb.records import Paper, ReportedLaw, normalize_arxiv_id, paper_id_for
+from kb.records import Paper, Point, ReportedLaw, normalize_arxiv_id, paper_id_for
 from kb.store import Store
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "EXPONENT_TOLERANCE",
     "LAW_FORMS",
     "current_laws",
+    "fitted_on_other_points",
     "get_law",
     "law_metric",
     "law_paper_id",
@@ -364,6 +365,25 @@ def law_metric(law: ReportedLaw) -> str | None:
     et al.'s 111 task metrics, Cherti et al.'s per-task errors) needs the law to name its own.
     """
     return law.conventions.get("dataset_metric") or None
+
+
+def fitted_on_other_points(laws: Iterable[ReportedLaw], points: Sequence[Point]) -> list[str]:
+    """Notices for laws fitted to a selection of ``points`` the refit beside them did not make.
+
+    Bhagia et al. fitted each run's final checkpoint (16 points); a refit of the ladder's
+    logged evaluations (about 1,600 per metric) answers another question, and its parameters
+    differ from theirs for that reason too.
+    """
+    runs = {p.run_key for p in points if p.run_key is not None}
+    notes = []
+    for law in laws:
+        if law_points(law) == "last_per_run" and len(runs) < len(points):
+            notes.append(
+                f"{law.law_id} was fitted to each run's final point ({len(runs)} runs here); "
+                f"this refit uses all {len(points)} points, intermediate checkpoints included, "
+                "so its values are not the paper's fit redone (`kb audit` refits the final points)"
+            )
+    return notes
 
 
 def laws_for_metric(laws: Iterable[ReportedLaw], metric: str | None) -> list[ReportedLaw]:

@@ -404,3 +404,34 @@ def test_refit_link_waiting_for_an_upload_keeps_its_options(refit_db: Path) -> N
     assert (_url(at, "source"), _url(at, "law"), _url(at, "seed")) == ("upload", "power_law", "4")
     assert "`dataset=toy` (an uploaded CSV is fitted)" in at.warning[0].value
     assert "dataset" not in at.query_params
+
+
+def test_refit_warns_when_the_law_was_fitted_to_each_runs_final_point(app_db: Path) -> None:
+    rng = np.random.default_rng(5)
+    pts = []
+    for run in range(6):
+        n = 10 ** (7.5 + 0.4 * run)
+        for step in range(1, 5):
+            d = 1e9 * step * (1 + run)
+            loss = TRUE["E"] + TRUE["A"] / n ** TRUE["alpha"] + TRUE["B"] / d ** TRUE["beta"]
+            i = 4 * run + step
+            pts.append(Point(
+                point_id=f"p{i}", dataset="ladder", run_key=f"r{run}", step=step,
+                n_params=n, n_tokens=d, compute_flops=6 * n * d, metric="loss",
+                value=float(loss * np.exp(rng.normal(0, 0.01))), unit="nats/token",
+                source_file="l.csv", source_row=i,
+            ))  # fmt: skip
+    with Store(app_db) as s:
+        s.upsert([Dataset(name="ladder", path="/x", adapter_version="t", n_points=24), *pts])
+        s.upsert([
+            ReportedLaw(law_id="final_only", arxiv_id="2412.04403", title="Ladder", year=2024,
+                        name="ladder", form="chinchilla", formula="L", params={"E": 1.8},
+                        dataset="ladder", source="code", verified=False, notes="not read",
+                        conventions={"dataset_points": "last_per_run"})
+        ])  # fmt: skip
+    at = _refit_page({"dataset": "ladder", "law": "chinchilla"})
+    _fitted(at, 0)
+    # Before: the law's values stood beside a refit of every checkpoint with no word of it.
+    (warning,) = [w.value for w in at.warning if "final_only" in w.value]
+    assert "each run's final point (6 runs here)" in warning
+    assert "all 24 points" in warning

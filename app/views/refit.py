@@ -29,7 +29,13 @@ from kb.frontier import AXES as HOLDOUT_AXES
 from kb.laws import FORMS
 from kb.optima import setting_choices, settings
 from kb.recipes import RECIPES
-from kb.registry import laws_for_dataset, laws_for_metric, laws_for_setting, reported_value
+from kb.registry import (
+    fitted_on_other_points,
+    laws_for_dataset,
+    laws_for_metric,
+    laws_for_setting,
+    reported_value,
+)
 from kb.uploads import MAX_UPLOAD_BYTES, parse_upload, template_csv
 
 MAX_BOOT = 2000
@@ -277,6 +283,8 @@ facts = [
     f"{result.n_boot} bootstrap refits",
 ]
 st.caption(" · ".join(facts))
+for note in fitted_on_other_points(reported.values(), chosen):
+    st.warning(note)
 if result.holdout:
     h = result.holdout
     by = x_axis if h.get("column") == "x" else h.get("column", h["axis"])
