@@ -10,7 +10,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from kb.errors import BadInputError, NotFoundError
-from kb.records import RESPONSES, VARIABLES, Claim, Exponent, Paper, normalize_arxiv_id
+from kb.records import (
+    RESPONSES,
+    VARIABLES,
+    Claim,
+    Exponent,
+    Paper,
+    ReportedLaw,
+    normalize_arxiv_id,
+    paper_id_for,
+)
 from kb.store import Store
 
 __all__ = ["claim_record", "list_claims", "list_exponents", "resolve_paper_id"]
@@ -66,11 +75,18 @@ def _require_known(kind: str, value: str, known: Sequence[str]) -> None:
 def resolve_paper_id(store: Store, paper_id: str) -> str:
     """The stored id of the paper ``paper_id`` names: the id itself, or ``arxiv:<id>`` for an
     arXiv id in any form ``normalize_arxiv_id`` reads (``2203.15556v2``, an abs URL), as
-    ``kb search`` reads them. Raises ``NotFoundError`` naming the id when no paper has it."""
+    ``kb search`` reads them, or, for an arXiv id the store lacks, the listed paper whose title
+    a registry law of that id gives (``2001.08361``: Kaplan et al. in the seeds). Raises
+    ``NotFoundError`` naming the id when no paper has it."""
     text = paper_id.strip()
     candidates = [text]
     if text.split() == [text] and (norm := normalize_arxiv_id(text)):
         candidates.append(f"arxiv:{norm}")
+    if len(candidates) == 2:
+        # A seed listing has no arXiv ids (Kaplan et al. is t:3ef1b1051e4d8bd3); the registry
+        # knows which title an arXiv id is, and a listed paper's id is its title's hash.
+        laws = store.select(ReportedLaw, "arxiv_id = ?", [candidates[1].removeprefix("arxiv:")])
+        candidates += sorted({paper_id_for(law.title) for law in laws})
     for candidate in candidates:
         if store.count(Paper, "paper_id = ?", [candidate]):
             return candidate

@@ -239,3 +239,22 @@ def test_paper_option_reads_an_arxiv_id_in_any_form(db: Path, given: str, comman
 def test_paper_option_names_both_id_forms_when_unknown(db: Path) -> None:
     result = _run("claims", "--paper", "2001.08361", "--db", str(db))
     _one_line_error(result, 1, "'2001.08361'", "arxiv:<id>", "t:<hash")
+
+
+@pytest.mark.parametrize("command", ["claims", "exponents"])
+def test_paper_option_finds_a_listed_paper_by_its_registry_arxiv_id(db: Path, command: str) -> None:
+    # Seed listings carry no arXiv ids: Kaplan et al. is a t: id, and `--paper 2001.08361`
+    # said "no paper" although the registry's Kaplan laws name that id and the paper's title.
+    from kb.records import ReportedLaw
+
+    with Store(db) as s:
+        s.upsert([ReportedLaw(law_id="inv", arxiv_id="2001.08361", title=TITLE.upper(),
+                              year=2020, name="n", form="power_law", formula="f",
+                              params={"alpha": 0.1}, source="here", verified=True)])  # fmt: skip
+    result = _run(command, "--paper", "arXiv:2001.08361v4", "--json", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    if command == "claims":
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [r["paper_id"] for r in rows] == [paper_id_for(TITLE)]
+    else:
+        assert f"paper {paper_id_for(TITLE)} has no exponents" in result.stderr
