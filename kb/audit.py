@@ -11,20 +11,23 @@ inside, which is the finding of Besiroglu et al. 2024 (arXiv:2404.10102).
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kb.derive import EXPONENT_NAME, PARAM_ALIASES, is_performance, power_law_variable, view_of_law
-from kb.errors import KBError, NotFoundError
-from kb.records import Dataset, FitRecord, ReportedLaw
+from kb.errors import FitError, KBError, NotFoundError
+from kb.records import Dataset, FitRecord, Point, ReportedLaw
+from kb.registry import law_metric, law_points, law_setting
 from kb.store import Store
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AuditRow", "audit", "audit_law", "paper_recipe"]
+__all__ = ["AuditRow", "audit", "audit_law", "last_points", "paper_recipe", "setting_points"]
 
 Progress = Callable[[int, int], None]
 
@@ -43,6 +46,8 @@ class Refit(Protocol):
         x: str | None,
         n_boot: int,
         seed: int,
+        setting: Mapping[str, str] | None,
+        last_per_run: bool,
     ) -> FitRecord: ...
 
 
@@ -95,9 +100,18 @@ def _match(name: str, values: Mapping[str, float]) -> str | None:
 
 
 def failed_rows(
-    law: ReportedLaw, recipe: str, metric: str, error: str, *, is_paper_recipe: bool
+    law: ReportedLaw,
+    recipe: str,
+    metric: str,
+    error: str,
+    *,
+    is_paper_recipe: bool,
+    only: Mapping[str, str] | None = None,
 ) -> list[AuditRow]:
-    """Rows for a law whose refit failed: reported values, no refit, the reason."""
+    """Rows for a law whose refit failed: reported values, no refit, the reason.
+
+    ``only``: the parameters this refit was for (a compute_optimal law's a or b side).
+    """
     return [
         AuditRow(
             arxiv_id=law.arxiv_id, law=law.law_id, dataset=law.dataset or "", param=name,
@@ -106,6 +120,7 @@ def failed_rows(
             fit_id=None, error=error,
         )
         for name, value in {**law.params, **law.derived}.items()
+        if only is None or name in only
     ]  # fmt: skip
 
 
@@ -118,30 +133,59 @@ def _opposite_sign_convention(law: ReportedLaw, name: str, reported: float, refi
     )
 
 
+# A compute_optimal refit of one optimum metric reports ``k`` and ``exponent``; the registry
+# names them by the optimum (a, k_N for N_opt; b, k_D for D_opt; Porian et al.'s k is N_opt's).
+_OPTIMUM_NAMES = {
+    "n_opt": {"a": "exponent", "k": "k", "k_N": "k"},
+    "n_tokens_opt": {"b": "exponent", "k_D": "k"},
+}
+
+
+def _tied_exponents(law: ReportedLaw, fit: FitRecord) -> str:
+    """A note when the paper imposed alpha = beta and the refit fitted them freely, else ''.
+
+    Gadre et al.'s and Muennighoff et al.'s forms (and the survey's 'equal exponents' fit) tie
+    the exponents, so a = b = 0.5 by construction; a free refit answers a different model and
+    its a, b say nothing against theirs.
+    """
+    alpha, beta = law.params.get("alpha"), law.params.get("beta")
+    if alpha is None or beta is None or not math.isclose(alpha, beta, rel_tol=1e-9):
+        return ""
+    if math.isclose(fit.params.get("alpha", 0.0), fit.params.get("beta", 1.0), rel_tol=1e-6):
+        return ""
+    return "the paper tied alpha = beta; this refit fits them freely"
+
+
 def audit_law(law: ReportedLaw, fit: FitRecord, *, is_paper_recipe: bool) -> list[AuditRow]:
     """Rows for one law against one refit: every reported parameter, then every derived one.
 
     ``inside`` is None when the refit has no interval for the parameter (no bootstrap) or no
-    such parameter; otherwise ``low <= reported <= high``.
+    such parameter; otherwise ``low <= reported <= high``. A compute_optimal refit of one
+    optimum (``n_opt`` or ``n_tokens_opt``) gives rows for that optimum's parameters only.
     """
     rows: list[AuditRow] = []
     reported: list[tuple[str, float, Mapping[str, float]]] = [
         *((k, v, fit.params) for k, v in law.params.items()),
         *((k, v, {**fit.derived, **fit.params}) for k, v in law.derived.items()),
     ]
+    optimum = _OPTIMUM_NAMES.get(fit.metric or "") if fit.law == "compute_optimal" else None
+    tied = _tied_exponents(law, fit)
     seen: set[str] = set()
     for name, value, pool in reported:
-        if name in seen:
+        if name in seen or (optimum is not None and name not in optimum):
             continue
         seen.add(name)
-        key = _match(name, pool)
+        key = optimum[name] if optimum is not None else _match(name, pool)
+        key = key if key in pool else None
         refit = float(pool[key]) if key is not None else None
         interval = fit.intervals.get(key) if key is not None else None
-        compared, note = value, ""
+        compared, note = value, tied
         if refit is not None and _opposite_sign_convention(law, name, value, refit):
             # kb.laws writes power laws as x^(−α); a paper writing x^α reports −α.
             compared = -value
             note = f"sign flipped: the paper writes x^{name}, kb.laws x^(−{name})"
+        elif refit is None:
+            note = f"the refit has no parameter {name!r} (it fits {', '.join(fit.params)})"
         inside = None
         if interval is not None and len(interval) == 2:
             inside = bool(min(interval) <= compared <= max(interval))
@@ -167,14 +211,70 @@ def _fit_dataset(
     x: str | None,
     n_boot: int,
     seed: int,
+    setting: Mapping[str, str] | None,
+    last_per_run: bool,
 ) -> FitRecord:
-    from kb.fit import SINGLE_INPUT_DEFAULT, fit_dataset
+    from dataclasses import replace
 
-    result = fit_dataset(
-        store, dataset, law=law, recipe=recipe, metric=metric, x=x or SINGLE_INPUT_DEFAULT,
-        n_boot=n_boot, seed=seed, save=False,
-    )  # fmt: skip
-    return result.to_record(dataset, metric=metric)
+    from kb.datasets import metrics as dataset_metrics
+    from kb.fit import SINGLE_INPUT_DEFAULT, dataset_points, fit_points
+
+    held = dataset_metrics(store, dataset)
+    if metric not in held and len(held) > 1:
+        raise FitError(
+            f"the law was fitted to {metric!r}, which dataset {dataset!r} does not hold as one "
+            f"metric (its {len(held)} are listed by `kb points {dataset} --metric '*'`)"
+        )
+    points, metric = dataset_points(store, dataset, metric)
+    if last_per_run:
+        points = last_points(points)
+    if setting:
+        points = setting_points(points, setting)
+        if not points:
+            raise FitError(
+                f"no point of {metric!r} in dataset {dataset!r} has the law's setting "
+                f"{json.dumps(dict(setting), sort_keys=True)} (conventions.setting)"
+            )
+    result = fit_points(
+        points, law=law, recipe=recipe, x=x or SINGLE_INPUT_DEFAULT, n_boot=n_boot, seed=seed
+    )
+    options = {**result.options, "dataset": dataset, "metric": metric}
+    if setting:
+        options["setting"] = dict(setting)
+    if last_per_run:
+        options["points"] = "last_per_run"
+    return replace(result, options=options).to_record(dataset, metric=metric)
+
+
+def last_points(points: Sequence[Point]) -> list[Point]:
+    """Each run's last point (highest step, then most tokens), in the input order.
+
+    A run logged along its schedule (Bhagia et al.'s ladder: about 100 evaluations per run) is
+    one (N, D) point of a law fitted to final checkpoints; its intermediate evaluations are
+    earlier in a schedule set for the final D, so they sit above a run trained to that D.
+    Points without a ``run_key`` are kept.
+    """
+    best: dict[str, Point] = {}
+    for p in points:
+        if p.run_key is None:
+            continue
+        rank = (p.step if p.step is not None else -1, p.n_tokens or 0.0)
+        old = best.get(p.run_key)
+        if old is None or rank > (old.step if old.step is not None else -1, old.n_tokens or 0.0):
+            best[p.run_key] = p
+    keep = {id(p) for p in best.values()}
+    return [p for p in points if p.run_key is None or id(p) in keep]
+
+
+def setting_points(points: Sequence[Point], setting: Mapping[str, str]) -> list[Point]:
+    """The points whose text-valued extras hold every field of ``setting`` (a law's setting).
+
+    A subset match: Gadre et al.'s runs each carry their own ``name``, and a law fitted on the
+    C4 runs names only ``train_dataset``.
+    """
+    from kb.optima import setting_of
+
+    return [p for p in points if all(setting_of(p).get(k) == v for k, v in setting.items())]
 
 
 # The point column a one-input law reads, by the quantity its exponent is.
@@ -244,28 +344,54 @@ def audit(
             plan.append((law, own, True))
         if own != "standard":
             plan.append((law, "standard", False))
-    cache: dict[tuple[str, str, str, str | None], FitRecord | str] = {}
+    cache: dict[tuple[str, str, str, str | None, str, str, bool], FitRecord | str] = {}
     rows: list[AuditRow] = []
     for done, (law, recipe, own_recipe) in enumerate(plan, start=1):
         assert law.dataset is not None  # filtered above
         assert law.form is not None
-        metric = default_metric(store, law.dataset)
-        x = _X_BY_QUANTITY.get(power_law_variable(view_of_law(law)) or "")
-        key = (law.dataset, law.form, recipe, x)
-        if key not in cache:
-            logger.info("audit: refitting %s on %s with %s", law.form, law.dataset, recipe)
-            try:
-                cache[key] = refit(
-                    store, law.dataset, law=law.form, recipe=recipe, metric=metric, x=x,
-                    n_boot=n_boot, seed=seed,
-                )  # fmt: skip
-            except KBError as err:
-                cache[key] = str(err)
-        done_fit = cache[key]
-        if isinstance(done_fit, str):
-            rows += failed_rows(law, recipe, metric, done_fit, is_paper_recipe=own_recipe)
-        else:
-            rows += audit_law(law, done_fit, is_paper_recipe=own_recipe)
+        setting = law_setting(law)
+        last = law_points(law) == "last_per_run"
+        x = law.conventions.get("dataset_x") or _X_BY_QUANTITY.get(
+            power_law_variable(view_of_law(law)) or ""
+        )
+        for metric in _law_metrics(store, law, default_metric):
+            key = (law.dataset, law.form, recipe, x, metric, json.dumps(setting), last)
+            if key not in cache:
+                logger.info("audit: refitting %s on %s with %s", law.form, law.dataset, recipe)
+                try:
+                    cache[key] = refit(
+                        store, law.dataset, law=law.form, recipe=recipe, metric=metric, x=x,
+                        n_boot=n_boot, seed=seed, setting=setting, last_per_run=last,
+                    )  # fmt: skip
+                except KBError as err:
+                    cache[key] = str(err)
+            done_fit = cache[key]
+            if isinstance(done_fit, str):
+                only = _OPTIMUM_NAMES.get(metric) if law.form == "compute_optimal" else None
+                rows += failed_rows(
+                    law, recipe, metric, done_fit, is_paper_recipe=own_recipe, only=only
+                )
+            else:
+                rows += audit_law(law, done_fit, is_paper_recipe=own_recipe)
         if on_progress is not None:
             on_progress(done, len(plan))
     return rows
+
+
+def _law_metrics(
+    store: Store, law: ReportedLaw, default_metric: Callable[[Store, str], str]
+) -> list[str]:
+    """The dataset metrics a law's refit reads: the one it names, else the dataset's default.
+
+    A compute_optimal law reporting both a and b is refitted twice, to ``n_opt`` and to
+    ``n_tokens_opt`` (one exponent each), unless it names one metric.
+    """
+    assert law.dataset is not None
+    named = law_metric(law)
+    if named is not None:
+        return [named]
+    if law.form == "compute_optimal":
+        wanted = [m for m, names in _OPTIMUM_NAMES.items() if set(names) & set(law.params)]
+        if wanted:
+            return wanted
+    return [default_metric(store, law.dataset)]

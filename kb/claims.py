@@ -16,6 +16,7 @@ from kb.records import (
     Claim,
     Exponent,
     Paper,
+    ReportedLaw,
     normalize_arxiv_id,
     normalize_title,
     paper_id_for,
@@ -75,8 +76,10 @@ def _require_known(kind: str, value: str, known: Sequence[str]) -> None:
 def resolve_paper_id(store: Store, paper_id: str) -> str:
     """The stored id of the paper ``paper_id`` names: the id itself, ``arxiv:<id>`` for an
     arXiv id in any form ``normalize_arxiv_id`` reads (``2203.15556v2``, an abs URL), as
-    ``kb search`` reads them, or the ``t:<hash>`` id of a whole title (case and punctuation
-    aside, as titles are compared; a paper stored under its arXiv id is not found by its title).
+    ``kb search`` reads them (for an arXiv id the store lacks, the listed paper whose title a
+    registry law of that id gives: ``2001.08361`` is Kaplan et al. in the seeds), or the
+    ``t:<hash>`` id of a whole title (case and punctuation aside, as titles are compared; a paper
+    stored under its arXiv id is not found by its title).
 
     Raises:
         BadInputError: ``paper_id`` is blank.
@@ -89,6 +92,10 @@ def resolve_paper_id(store: Store, paper_id: str) -> str:
     norm = normalize_arxiv_id(text) if text.split() == [text] else None
     if norm:
         candidates.append(f"arxiv:{norm}")
+        # A seed listing has no arXiv ids (Kaplan et al. is t:3ef1b1051e4d8bd3); the registry
+        # knows which title an arXiv id is, and a listed paper's id is its title's hash.
+        laws = store.select(ReportedLaw, "arxiv_id = ?", [norm])
+        candidates += sorted({paper_id_for(law.title) for law in laws})
     elif normalize_title(text):
         candidates.append(paper_id_for(text))
     for candidate in candidates:

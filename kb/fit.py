@@ -997,16 +997,21 @@ def fit_dataset(
     save: bool = True,
     on_progress: Progress | None = None,
     setting: str | None = None,
+    where: Mapping[str, str] | None = None,
 ) -> FitResult:
     """Fit ``law`` to a stored dataset's points; with ``save`` upsert the ``fits`` row.
 
     ``setting`` restricts the fit to one experimental setting (``kb.optima.select_setting``: a
     ``setting_label`` or the setting's JSON); the result's ``options['setting']`` is then that
-    setting (a dict, as ``kb optima`` records it), so it enters the ``fit_id``.
+    setting (a dict, as ``kb optima`` records it), so it enters the ``fit_id``. ``where`` keeps
+    the points whose text extras hold each ``field = value`` (``kb.optima.points_where``; it may
+    pool settings, e.g. every RedPajama run of Gadre et al.), recorded as ``options['where']``.
     """
-    from kb.optima import select_setting
+    from kb.optima import points_where, select_setting
 
     points, metric = dataset_points(store, dataset, metric)
+    if where:
+        points = points_where(points, where, dataset=f"dataset {dataset!r} ({metric})")
     chosen: dict[str, str] | None = None
     if setting is not None:
         chosen, points = select_setting(points, setting, dataset=f"dataset {dataset!r}")
@@ -1017,6 +1022,8 @@ def fit_dataset(
     options = {**result.options, "dataset": dataset, "metric": metric}
     if chosen is not None:
         options["setting"] = chosen
+    if where:
+        options["where"] = dict(sorted(where.items()))
     result = _replace(result, options=options)
     if save:
         store.upsert([result.to_record(dataset, metric=metric)])

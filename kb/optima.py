@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kb.datasets import unknown_dataset
@@ -25,6 +25,8 @@ __all__ = [
     "OPTIMUM_METRICS",
     "fit_optima",
     "optima_datasets",
+    "points_where",
+    "pooled_fields",
     "select_setting",
     "setting_choices",
     "setting_label",
@@ -41,6 +43,75 @@ Progress = Callable[[int, int], None]
 def setting_of(point: Point) -> dict[str, str]:
     """The text-valued extras of a point: the experimental setting it belongs to."""
     return {k: v for k, v in sorted(point.extras.items()) if isinstance(v, str)}
+
+
+def points_where(
+    points: Sequence[Point], where: Mapping[str, str], *, dataset: str = "the data"
+) -> list[Point]:
+    """The points whose text-valued extras hold every ``field = value`` of ``where``.
+
+    A subset match that may pool several settings (Gadre et al.'s runs each carry their own
+    ``name``; ``train_dataset = rpj`` picks the 35 RedPajama runs).
+
+    Raises:
+        BadInputError: no point matches; the message lists the values each field has.
+    """
+    got = [p for p in points if all(setting_of(p).get(k) == v for k, v in where.items())]
+    if got:
+        return got
+    parts = []
+    for field in where:
+        values = sorted({str(v) for p in points if isinstance(v := p.extras.get(field), str)})
+        shown = ", ".join(values[:MAX_LISTED]) + (" ..." if len(values) > MAX_LISTED else "")
+        parts.append(f"{field}: {shown}" if values else f"{field}: no point has it")
+    raise BadInputError(
+        f"no point of {dataset} has {json.dumps(dict(where), sort_keys=True)}; " + "; ".join(parts)
+    )
+
+
+def pooled_fields(points: Sequence[Point], most: int = 60) -> dict[str, list[str]]:
+    """Text extras whose values split ``points`` into groups a scaling fit should not pool.
+
+    Three training sets (Gadre et al.), forty downstream tasks (Cherti et al.): a fit through
+    them pools them. Not flagged: fields naming each run (one point per value), and fields that
+    label a scale (a model config, an architecture, a sample count: some numeric column is
+    constant within each group and differs between them), which a scaling fit spans by design.
+    """
+    groups: dict[str, dict[str, list[Point]]] = {}
+    for p in points:
+        for k, v in setting_of(p).items():
+            groups.setdefault(k, {}).setdefault(v, []).append(p)
+    return {
+        k: sorted(g)
+        for k, g in sorted(groups.items())
+        if 1 < len(g) <= most and min(map(len, g.values())) > 1 and not _labels_a_scale(g)
+    }
+
+
+def _numbers(p: Point) -> dict[str, float]:
+    out = {c: v for c in ("n_params", "n_tokens", "compute_flops") if (v := getattr(p, c))}
+    out.update(
+        (k, float(v)) for k, v in p.extras.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    )  # fmt: skip
+    return out
+
+
+def _labels_a_scale(groups: Mapping[str, Sequence[Point]]) -> bool:
+    """Some numeric column is one value within each group and not the same across groups."""
+    per_group = [[_numbers(p) for p in members] for members in groups.values()]
+    columns = set.intersection(*(set(rows[0]) for rows in per_group))
+    for column in columns:
+        values = []
+        for rows in per_group:
+            seen = {r.get(column) for r in rows}
+            if len(seen) != 1:
+                break
+            values.append(seen.pop())
+        else:
+            if len(set(values)) > 1:
+                return True
+    return False
 
 
 def setting_label(setting: dict[str, Any]) -> str:

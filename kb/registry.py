@@ -17,26 +17,31 @@ import logging
 import math
 import os
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from kb.errors import BadInputError, NotFoundError, ParseError
-from kb.records import Paper, ReportedLaw, normalize_arxiv_id, paper_id_for
+from kb.records import Paper, Point, ReportedLaw, normalize_arxiv_id, paper_id_for
 from kb.store import Store
 
 __all__ = [
+    "DATASET_POINTS",
     "DEFAULT_REGISTRY",
     "DIGEST_KEY",
     "EXPONENT_TOLERANCE",
     "LAW_FORMS",
     "current_laws",
+    "fitted_on_other_points",
     "get_law",
+    "law_metric",
     "law_paper_id",
+    "law_points",
     "law_setting",
     "laws_for_dataset",
+    "laws_for_metric",
     "laws_for_paper",
     "laws_for_setting",
     "list_laws",
@@ -185,6 +190,12 @@ def _check_law(law: ReportedLaw, where: str) -> None:
                 f"{where}: field 'conventions.setting': expected a JSON object of the setting's "
                 f'text extras, e.g. \'{{"dataset": "rw"}}\', got {setting!r}'
             )
+    chosen = law.conventions.get("dataset_points")
+    if chosen is not None and chosen not in DATASET_POINTS:
+        raise BadInputError(
+            f"{where}: field 'conventions.dataset_points': expected one of "
+            f"{', '.join(repr(k) for k in DATASET_POINTS)}, got {chosen!r}"
+        )
     _check_intervals(law, where)
     _check_derived(law, where)
 
@@ -334,6 +345,54 @@ def law_setting(law: ReportedLaw) -> dict[str, str] | None:
         logger.warning("law %s: conventions.setting is not JSON: %r", law.law_id, text)
         return None
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
+
+
+# Which of a dataset's points a law was fitted to (``conventions.dataset_points``); absent: all.
+DATASET_POINTS = {
+    "last_per_run": "each run's last logged point (its final checkpoint), not intermediate ones",
+}
+
+
+def law_points(law: ReportedLaw) -> str | None:
+    """``conventions.dataset_points`` (a key of ``DATASET_POINTS``), or None for every point."""
+    return law.conventions.get("dataset_points") or None
+
+
+def law_metric(law: ReportedLaw) -> str | None:
+    """The dataset metric a law was fitted to (``conventions.dataset_metric``), or None.
+
+    None means the dataset's default metric (`kb datasets`); a dataset holding several (Bhagia
+    et al.'s 111 task metrics, Cherti et al.'s per-task errors) needs the law to name its own.
+    """
+    return law.conventions.get("dataset_metric") or None
+
+
+def fitted_on_other_points(laws: Iterable[ReportedLaw], points: Sequence[Point]) -> list[str]:
+    """Notices for laws fitted to a selection of ``points`` the refit beside them did not make.
+
+    Bhagia et al. fitted each run's final checkpoint (16 points); a refit of the ladder's
+    logged evaluations (about 1,600 per metric) answers another question, and its parameters
+    differ from theirs for that reason too.
+    """
+    runs = {p.run_key for p in points if p.run_key is not None}
+    notes = []
+    for law in laws:
+        if law_points(law) == "last_per_run" and len(runs) < len(points):
+            notes.append(
+                f"{law.law_id} was fitted to each run's final point ({len(runs)} runs here); "
+                f"this refit uses all {len(points)} points, intermediate checkpoints included, "
+                "so its values are not the paper's fit redone (`kb audit` refits the final points)"
+            )
+    return notes
+
+
+def laws_for_metric(laws: Iterable[ReportedLaw], metric: str | None) -> list[ReportedLaw]:
+    """The laws that may stand beside a refit of ``metric``: those naming it or naming none.
+
+    Bhagia et al.'s eight task laws name their task's bits-per-byte metric; beside a refit of
+    the ladder's C4 loss (its default metric) none of them is a reported value.
+    """
+    return [law for law in laws if law_metric(law) in (None, metric)]
 
 
 def laws_for_setting(

@@ -425,3 +425,70 @@ def test_refit_parameters_show_in_the_cli_s_notation(refit_db: Path) -> None:
     for name in big:
         assert "e+" in shown.loc[name, "refit"], shown.loc[name, "refit"]
     assert shown.loc["alpha", "low"] == ""  # no bootstrap: no interval
+
+
+def test_refit_warns_when_the_law_was_fitted_to_each_runs_final_point(app_db: Path) -> None:
+    rng = np.random.default_rng(5)
+    pts = []
+    for run in range(6):
+        n = 10 ** (7.5 + 0.4 * run)
+        for step in range(1, 5):
+            d = 1e9 * step * (1 + run)
+            loss = TRUE["E"] + TRUE["A"] / n ** TRUE["alpha"] + TRUE["B"] / d ** TRUE["beta"]
+            i = 4 * run + step
+            pts.append(Point(
+                point_id=f"p{i}", dataset="ladder", run_key=f"r{run}", step=step,
+                n_params=n, n_tokens=d, compute_flops=6 * n * d, metric="loss",
+                value=float(loss * np.exp(rng.normal(0, 0.01))), unit="nats/token",
+                source_file="l.csv", source_row=i,
+            ))  # fmt: skip
+    with Store(app_db) as s:
+        s.upsert([Dataset(name="ladder", path="/x", adapter_version="t", n_points=24), *pts])
+        s.upsert([
+            ReportedLaw(law_id="final_only", arxiv_id="2412.04403", title="Ladder", year=2024,
+                        name="ladder", form="chinchilla", formula="L", params={"E": 1.8},
+                        dataset="ladder", source="code", verified=False, notes="not read",
+                        conventions={"dataset_points": "last_per_run"})
+        ])  # fmt: skip
+    at = _refit_page({"dataset": "ladder", "law": "chinchilla"})
+    _fitted(at, 0)
+    # Before: the law's values stood beside a refit of every checkpoint with no word of it.
+    (warning,) = [w.value for w in at.warning if "final_only" in w.value]
+    assert "each run's final point (6 runs here)" in warning
+    assert "all 24 points" in warning
+
+
+def test_refit_fits_one_group_of_points_that_are_no_settings(app_db: Path) -> None:
+    """Gadre et al.'s runs each carry their own name (no setting box), so the page pooled the
+    three training sets into one fit, beside none of the three laws."""
+    pts = []
+    for i in range(8):
+        n = 10 ** (6 + 0.4 * i)
+        for train, alpha in (("a", 0.1), ("b", 0.3)):
+            j = 2 * i + (train == "b")
+            noise = 1 + 0.02 * np.sin(7.0 * j)
+            pts.append(Point(
+                point_id=f"g{j}", dataset="groups", metric="loss", value=50 * n**-alpha * noise,
+                unit="nats/token", source_file="g.csv", source_row=j + 1, n_params=n,
+                n_params_kind="total", extras={"train_dataset": train, "name": f"{train}-{i}"},
+            ))  # fmt: skip
+    with Store(app_db) as s:
+        s.upsert([Dataset(name="groups", path="/x", adapter_version="t", n_points=16), *pts])
+        s.upsert([
+            ReportedLaw(law_id="on_b", arxiv_id="2403.08540", title="Groups", year=2024,
+                        name="loss vs model size", form="power_law", formula="L",
+                        params={"alpha": 0.3}, dataset="groups", source="code",
+                        verified=False, notes="not read",
+                        conventions={"setting": '{"train_dataset": "b"}'})
+        ])  # fmt: skip
+    at = _refit_page({"dataset": "groups", "law": "power_law", "x": "n_params"})
+    box = at.selectbox(key="refit_where")
+    assert box.options == ["all points", "train_dataset = a", "train_dataset = b"]
+    assert any("2 values of train_dataset" in c.value for c in at.caption)
+    box.set_value("train_dataset = b").run()
+    assert any("8 points of `loss`" in c.value for c in at.caption)
+    table = _fitted(at, 20)
+    assert table.loc["alpha", "refit"] == pytest.approx(0.3, abs=0.01)
+    assert table.loc["alpha", "reported (on_b)"] == pytest.approx(0.3)
+    where = at.query_params["where"]
+    assert (where[0] if isinstance(where, list) else where) == "train_dataset = b"

@@ -269,3 +269,39 @@ def test_paper_option_reads_a_whole_title(db: Path, given: str, command: str) ->
         ]
     part = _run(command, "--paper", TITLE.split()[0] + " " + TITLE.split()[1], "--db", str(db))
     _one_line_error(part, 1, "no paper with id")
+
+
+@pytest.mark.parametrize("command", ["claims", "exponents"])
+def test_paper_option_finds_a_listed_paper_by_its_registry_arxiv_id(db: Path, command: str) -> None:
+    # Seed listings carry no arXiv ids: Kaplan et al. is a t: id, and `--paper 2001.08361`
+    # said "no paper" although the registry's Kaplan laws name that id and the paper's title.
+    from kb.records import ReportedLaw
+
+    with Store(db) as s:
+        s.upsert([ReportedLaw(law_id="inv", arxiv_id="2001.08361", title=TITLE.upper(),
+                              year=2020, name="n", form="power_law", formula="f",
+                              params={"alpha": 0.1}, source="here", verified=True)])  # fmt: skip
+    result = _run(command, "--paper", "arXiv:2001.08361v4", "--json", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    if command == "claims":
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [r["paper_id"] for r in rows] == [paper_id_for(TITLE)]
+    else:
+        assert f"paper {paper_id_for(TITLE)} has no exponents" in result.stderr
+
+
+def test_exponents_of_a_paper_points_to_its_registry_laws(db: Path) -> None:
+    # Kaplan et al.'s abstract states no exponent; `kb exponents --paper` said only "no
+    # results" although the registry holds seven of its laws with values read in the paper.
+    from kb.records import ReportedLaw
+
+    with Store(db) as s:
+        s.upsert([ReportedLaw(law_id="inv", arxiv_id="2001.08361", title=TITLE, year=2020,
+                              name="n", form="power_law", formula="f", params={"alpha": 0.1},
+                              source="here", verified=True)])  # fmt: skip
+    result = _run("exponents", "--paper", paper_id_for(TITLE), "--db", str(db))
+    assert result.exit_code == 0, result.output
+    assert "no results: paper" in result.stderr
+    assert "the registry holds 1 reported law(s) of this paper" in result.stderr
+    assert "kb laws --paper 2001.08361" in result.stderr
+    assert result.stdout.count("\n") == 2  # the table stays empty: header and rule

@@ -652,7 +652,8 @@ def test_audit_plans_paper_and_standard_recipes(store: Store) -> None:
     calls: list[tuple[str, str]] = []
 
     def refit(store: Store, dataset: str, *, law: str, recipe: str, metric: str,
-              x: str | None, n_boot: int, seed: int) -> FitRecord:  # fmt: skip
+              x: str | None, n_boot: int, seed: int, setting: dict[str, str] | None,
+              last_per_run: bool) -> FitRecord:  # fmt: skip
         calls.append((law, recipe))
         if law == "kaplan_nd":
             raise FitError("no start converged")

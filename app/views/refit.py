@@ -27,9 +27,15 @@ from kb.errors import KBError
 from kb.fit import FitResult, Holdout, fit_points, mixed_conventions, points_to_arrays
 from kb.frontier import AXES as HOLDOUT_AXES
 from kb.laws import FORMS
-from kb.optima import setting_choices, settings
+from kb.optima import points_where, pooled_fields, setting_choices, settings
 from kb.recipes import RECIPES
-from kb.registry import laws_for_dataset, laws_for_setting, reported_value
+from kb.registry import (
+    fitted_on_other_points,
+    laws_for_dataset,
+    laws_for_metric,
+    laws_for_setting,
+    reported_value,
+)
 from kb.uploads import MAX_UPLOAD_BYTES, parse_upload, template_csv
 
 MAX_BOOT = 2000
@@ -40,6 +46,7 @@ DEFAULT_BOOT = 200
 DEFAULT_HOLDOUT = 0.2
 MAX_HOLDOUT = 0.5
 ALL_SETTINGS = "all settings"
+ALL_POINTS = "all points"
 MAX_SETTINGS = 30
 TABLE_ROW = 35  # px: Streamlit's dataframe row height
 
@@ -54,8 +61,8 @@ if store is None:
     st.stop()
 st.title("Refit a scaling law")
 url = UrlState("refit", (
-    "source", "dataset", "metric", "law", "recipe", "x", "setting", "delta", "drop", "boot",
-    "seed", "holdout_axis", "holdout", "min_n",
+    "source", "dataset", "metric", "law", "recipe", "x", "setting", "where", "delta", "drop",
+    "boot", "seed", "holdout_axis", "holdout", "min_n",
 ))  # fmt: skip
 SOURCES = {"dataset": "Released dataset", "upload": "Upload a CSV"}
 
@@ -162,9 +169,34 @@ else:
         url.unused("setting", f"`{data_name}` has no settings to choose from")
     if len(choices) == 1:  # one setting: it is the dataset's
         setting = json.loads(next(iter(choices.values()))) or None
+# Groups a scaling fit should not pool but that are no settings to pick (Gadre et al.'s three
+# training sets, whose runs each carry their own name; Cherti et al.'s 40 downstream tasks): one
+# box of "field = value" choices, as `kb fit --where` (kb.optima.pooled_fields).
+where_name = ""
+where: dict[str, str] | None = None
+groups = pooled_fields(pts) if source == "dataset" and setting is None else {}
+if groups:
+    options = [ALL_POINTS] + [f"{f} = {v}" for f, values in groups.items() for v in values]
+    where_name = _pick(
+        "Only points with", options, "refit_where", "where", ALL_POINTS,
+        expected=lambda text: f"a group of `{data_name}`'s points, as `field = value`",
+    )  # fmt: skip
+    if where_name != ALL_POINTS:
+        field, value = where_name.split(" = ", 1)
+        where = {field: value}
+        pts = points_where(pts, where)
+    else:
+        st.caption(
+            "These points span "
+            + ", ".join(f"{len(v)} values of {f}" for f, v in groups.items())
+            + ": one fit pools them; *Only points with* fits one group."
+        )
+elif source == "dataset":
+    url.unused("where", f"`{data_name}` has no groups of points to choose from")
 st.caption(
     f"{len(pts)} points of `{metric}` from `{data_name}`"
     + (f", setting *{setting_name}*" if setting_name and setting is not None else "")
+    + (f", *{where_name}*" if where is not None else "")
     + "."
 )
 st.code(form.formula, language=None)
@@ -218,8 +250,8 @@ if not chosen:
     st.stop()
 run = st.button("Fit", type="primary", key="refit_go")
 key = json.dumps(
-    [data_name, data_sig, metric, setting_name, law, recipe_name, x_axis, delta, drop, n_boot,
-     seed, holdout_axis, holdout_frac, min_params, len(chosen)], default=str,
+    [data_name, data_sig, metric, setting_name, where_name, law, recipe_name, x_axis, delta, drop,
+     n_boot, seed, holdout_axis, holdout_frac, min_params, len(chosen)], default=str,
 )  # fmt: skip
 if run:
     bar = st.progress(0.0, text="Fitting…")
@@ -251,9 +283,9 @@ X, y, _ = points_to_arrays(chosen, form, x=x_axis)
 st.subheader("Fitted parameters")
 if source == "dataset":  # the reported values beside the refit are the stored laws'
     warn_stale_laws(store)
+same_data = laws_for_setting(laws_for_dataset(store, data_name), setting or where)
 reported = {
-    law_.law_id: law_ for law_ in laws_for_setting(laws_for_dataset(store, data_name), setting)
-    if law_.form == law
+    law_.law_id: law_ for law_ in laws_for_metric(same_data, metric) if law_.form == law
 } if source == "dataset" else {}  # fmt: skip
 rows = []
 for name, value in {**result.params, **result.derived}.items():
@@ -284,6 +316,8 @@ facts = [
     f"{result.n_boot} bootstrap refits",
 ]
 st.caption(" · ".join(facts))
+for note in fitted_on_other_points(reported.values(), chosen):
+    st.warning(note)
 if result.holdout:
     h = result.holdout
     by = x_axis if h.get("column") == "x" else h.get("column", h["axis"])
@@ -303,6 +337,8 @@ st.markdown("**Residuals**")
 st.altair_chart(residual_chart(result, X, y), width="stretch")
 
 payload = {"dataset": data_name, "metric": metric, **result.to_json(), "setting": setting}
+if where is not None:
+    payload["where"] = where
 cols = st.columns(2)
 cols[0].download_button(
     "Download fit (JSON)", json.dumps(payload, indent=2, default=str), file_name=f"fit_{law}.json",

@@ -21,7 +21,8 @@ from kb.cli._common import (
     writing,
 )
 from kb.errors import KBError
-from kb.records import RESPONSES, VARIABLES
+from kb.records import RESPONSES, VARIABLES, ReportedLaw
+from kb.store import Store
 
 # `kb claims` and `kb exponents` read --paper alike (kb.claims.resolve_paper_id).
 _paper_option = click.option(
@@ -83,12 +84,33 @@ def exponents_cmd(db_path: str, as_json: bool, paper_id: str | None) -> None:
         if paper_id is not None:
             paper_id = resolve_paper_id(store, paper_id)
         exponents = list_exponents(store, paper_id=paper_id)
+        registry = _registry_hint(store, paper_id) if paper_id is not None else None
     _none_note("exponents", exponents, paper_id)
+    if registry:
+        click.echo(registry, err=True)
     if as_json:
         emit_json(exponents)
     else:
         rows = [e.model_dump() for e in exponents]
         emit_table(rows, ["paper_id", "symbol", "value", "variable", "text"], {"text": 40})
+
+
+def _registry_hint(store: Store, paper_id: str) -> str | None:
+    """Where the checked values of a paper's laws are, when the registry holds some.
+
+    `kb exponents` lists numbers its abstract states; Kaplan et al.'s states none, while the
+    registry holds seven of its laws (alpha_N = 0.076, ...) read in the paper itself.
+    """
+    from kb.registry import law_paper_id
+
+    laws = [law for law in store.select(ReportedLaw) if law_paper_id(store, law) == paper_id]
+    if not laws:
+        return None
+    arxiv = sorted({law.arxiv_id for law in laws})[0]
+    return (
+        f"note: the registry holds {len(laws)} reported law(s) of this paper, with the "
+        f"exponents read in the paper: kb laws --paper {arxiv}"
+    )
 
 
 def _none_note(

@@ -127,8 +127,17 @@ def audit_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int, see
     if as_json:
         emit_json(rows)
     else:
-        columns = ["law", "recipe", "param", "reported", "refit", "interval", "inside"]
-        emit_table([r.model_dump() for r in rows], columns)
+        # A failed refit left its rows' refit column empty with no word of why; its reason is
+        # said once per law and recipe on stderr, and the row points to it.
+        failed = {(r.law, r.recipe, r.metric): r.error for r in rows if r.error}
+        for (law_id, recipe, metric), error in failed.items():
+            click.echo(f"{law_id} ({recipe}, {metric}): not refitted: {error}", err=True)
+        table = [
+            {**r.model_dump(), "note": "not refitted (reason on stderr)" if r.error else r.note}
+            for r in rows
+        ]
+        columns = ["law", "recipe", "param", "reported", "refit", "interval", "inside", "note"]
+        emit_table(table, columns, {"note": 40})
 
 
 @cli.command("scoreboard")

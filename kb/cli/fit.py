@@ -55,6 +55,9 @@ if TYPE_CHECKING:
               help="Fit one experimental setting of the dataset: its label (as `kb optima` "
                    "prints it) or its JSON, e.g. '{\"dataset\": \"rw\", \"setting\": "
                    "\"Reproducing Kaplan et al.\"}'; an unknown one lists the labels.")  # fmt: skip
+@click.option("--where", "where", multiple=True, metavar="FIELD=VALUE",
+              help="Fit only the points whose text extra FIELD is VALUE (repeatable; may pool "
+                   "several settings), e.g. --where train_dataset=rpj.")  # fmt: skip
 @click.option("--save/--no-save", default=True, show_default=True,
               help="Store the fit in the fits table.")  # fmt: skip
 @plot_option("the data, fitted law and bootstrap band above the residuals")
@@ -62,8 +65,8 @@ if TYPE_CHECKING:
 @json_option
 def fit_cmd(
     dataset: str, law: str, recipe: str, n_boot: int, seed: int, metric: str | None,
-    x_axis: str, holdout: str | None, setting: str | None, save: bool, db_path: str,
-    as_json: bool, plot: Path | None,
+    x_axis: str, holdout: str | None, setting: str | None, where: tuple[str, ...], save: bool,
+    db_path: str, as_json: bool, plot: Path | None,
 ) -> None:  # fmt: skip
     """Fit a law form to a released DATASET and print parameters, intervals and derived values.
 
@@ -73,6 +76,10 @@ def fit_cmd(
     One setting of a dataset that holds several (points counted in other ways are refused):
       kb fit porian2024_discrepancies --law compute_optimal --metric n_opt \\
         --setting '{"dataset": "rw", "setting": "Reproducing Kaplan et al."}'
+
+    \b
+    The runs of one training set, in a dataset whose runs each carry their own name:
+      kb fit gadre2024_overtraining --law chinchilla --where train_dataset=rpj
 
     \b
     A figure for a paper (.html, .svg, .png or .pdf; --boot draws the band):
@@ -97,6 +104,7 @@ def fit_cmd(
             param_hint="'--x'",
         )
 
+    wanted = _parse_where(where)
     hold = Holdout.parse(holdout) if holdout else None
     if save and not Path(db_path).exists():
         # Saving opens a staged copy, which would create an empty store (and its folder) at a
@@ -115,8 +123,10 @@ def fit_cmd(
         result = fit_dataset(
             store, dataset, law=law, recipe=recipe, metric=metric, x=x_axis, n_boot=n_boot,
             seed=seed, holdout=hold, save=save, on_progress=bar if n_boot else None,
-            setting=setting,
+            setting=setting, where=wanted,
         )  # fmt: skip
+        if setting is None:
+            _note_pooled(store, dataset, result.options.get("metric"), wanted)
         if plot:  # inside the block: a failed plot leaves the store as it was
             from kb.charts import dataset_fit_figure, save_chart
 
@@ -182,3 +192,35 @@ def laws_forms_cmd(as_json: bool) -> None:
         emit_json(rows)
     else:
         emit_table(rows, ["name", "inputs", "formula", "source"], {"formula": 60, "source": 50})
+
+
+def _parse_where(items: tuple[str, ...]) -> dict[str, str]:
+    """``--where FIELD=VALUE`` options as a dict; a usage error names one without '='."""
+    out: dict[str, str] = {}
+    for item in items:
+        field, sep, value = item.partition("=")
+        if not sep or not field.strip():
+            raise click.BadParameter(
+                f"{item!r}: expected FIELD=VALUE, e.g. train_dataset=rpj", param_hint="'--where'"
+            )
+        out[field.strip()] = value.strip()
+    return out
+
+
+def _note_pooled(store: Store, dataset: str, metric: str | None, where: dict[str, str]) -> None:
+    """Say on stderr when the fitted points span a few groups (training sets, tasks) pooled."""
+    from kb.fit import dataset_points
+    from kb.optima import points_where, pooled_fields
+
+    points, metric = dataset_points(store, dataset, metric)
+    if where:
+        points = points_where(points, where)
+    for field, values in pooled_fields(points).items():
+        if field in where:
+            continue
+        shown = ", ".join(values[:6]) + (" ..." if len(values) > 6 else "")
+        click.echo(
+            f"Note: these {len(points)} points of {metric} span {len(values)} values of "
+            f"{field} ({shown}), pooled into one fit; --where {field}=VALUE fits one",
+            err=True,
+        )
