@@ -174,6 +174,19 @@ def test_a_count_before_the_letter_is_not_a_definition() -> None:
     assert [(v, var) for v, var in exponents(text)] == [(0.3, "compute"), (0.5, "batch_size")]
 
 
+def test_samples_defined_only_for_training_or_per_problem() -> None:
+    # "the number of samples k" is as often drawn at test time: it defines nothing
+    text = (
+        "We vary the number of samples k drawn for each question. Coverage grows as "
+        "k^{0.3} for every model size."
+    )
+    assert exponents(text) == [(0.3, None)]
+    text = (
+        "We draw k samples per problem. Coverage grows as a power law k^{0.3} for every model size."
+    )
+    assert exponents(text) == [(0.3, "inference_compute")]
+
+
 def test_a_letter_defined_twice_differently_names_nothing() -> None:
     # S is both the number of tasks and the number of training steps: the rule does not guess
     # (nor falls back on S for steps), so the sentence's own quantity decides
@@ -208,6 +221,28 @@ def test_a_letter_defined_twice_differently_names_nothing() -> None:
             "one for data size.",
             [(0.2, "model_size"), (0.3, "model_size")],
         ),
+        # "respectively" pairs a list of values with a list of quantities, in order
+        (
+            "The data size and model size exponents are 0.3 and 0.5, respectively, in our "
+            "scaling law.",
+            [(0.3, "data_size"), (0.5, "model_size")],
+        ),
+        (
+            "Loss scales with data size and model size with exponents of 0.3 and 0.5, "
+            "respectively.",
+            [(0.3, "data_size"), (0.5, "model_size")],
+        ),
+        (
+            "The loss follows a power law with exponents of 0.3 and 0.5 for data size and "
+            "model size, respectively.",
+            [(0.3, "data_size"), (0.5, "model_size")],
+        ),
+        # one quantity for both values: "respectively" pairs them with something else
+        (
+            "Loss scales with model size with exponents of 0.3 and 0.5 for vision and "
+            "language, respectively.",
+            [(0.3, "model_size"), (0.5, "model_size")],
+        ),
     ],
 )
 def test_words_exponent_takes_the_quantity_its_grammar_names(
@@ -223,7 +258,11 @@ def test_words_exponent_takes_the_quantity_its_grammar_names(
         "The loss scales with data size and model size with an exponent of 0.3.",
         "The data size and model size exponents are 0.3, a power law in both.",
         "Loss follows a power law with an exponent of 0.3 in data size and model size.",
+        # without "respectively", or with lists of another length, no pairing is said
+        "The data size and model size exponents are 0.3 and 0.5 in our power law fits.",
+        "Loss follows a power law with exponents of 0.3 and 0.5 for data size, respectively, "
+        "and for model size.",
     ],
 )
 def test_words_exponent_with_an_ambiguous_quantity_stays_other(text: str) -> None:
-    assert [var for _, var in rows(text)] == ["other"]
+    assert {var for _, var in rows(text)} == {"other"}

@@ -172,8 +172,10 @@ _DEFINED_BEFORE: dict[str, str] = {
     "num_experts": r"number of (?:activated |active |routed |total )?experts|expert count",
     "model_size": r"number of (?:model |non-embedding |trainable )?parameters|model size"
     r"|parameter count",
-    "data_size": r"number of (?:training |unique |pre-?training )?(?:tokens|samples|examples"
-    r"|data points)|(?:training )?data(?:set)? size|training set size",
+    # bare "number of samples k" is as often drawn at test time: only training samples count
+    "data_size": r"number of (?:(?:training |unique |pre-?training )?(?:tokens|examples"
+    r"|data points)|(?:training |pre-?training )samples)|(?:training )?data(?:set)? size"
+    r"|training set size",
     "compute": r"(?:training )?compute budget|training compute|amount of compute",
     "batch_size": r"batch size",
     "width": r"width|hidden (?:size|dimension)|model dimension|embedding dimension",
@@ -187,9 +189,11 @@ _DEFINED_BEFORE: dict[str, str] = {
     r"|(?:image |input )?resolution|intrinsic dimension",
 }
 _DEFINED_AFTER: dict[str, str] = {
+    "inference_compute": r"(?:samples|attempts|generations) per (?:problem|question|prompt"
+    r"|query)",
     "num_experts": r"experts",
     "model_size": r"parameters",
-    "data_size": r"tokens|samples|examples",
+    "data_size": r"tokens|examples",
     "training_steps": r"steps|iterations|updates|epochs",
     "depth": r"layers",
     "precision": r"bits",
@@ -400,15 +404,19 @@ def find_exponents(
         if _RANGE_WORD.search(body, m.end("kind"), m.end()) and _count_range(body, numbers):
             continue  # "exponents from 5 to 7 datasets"
         tied = _tied_variable(body, m.start("kind"), m.end("kind"), numbers)
-        for n_start, n_end in numbers:
+        each: list[str | None] = [tied] * len(numbers)
+        if len(numbers) > 1 and not _RANGE_WORD.search(body, m.end("kind"), m.end()):
+            paired = _respective(body, m.start("kind"), numbers)
+            each = list(paired) if paired else each
+        for (n_start, n_end), variable in zip(numbers, each, strict=True):
             value = parse_number(body[n_start:n_end])
             if not _plausible(body, n_start, n_end, value):
                 continue
             assert value is not None
             span_start = start + (m.start() if (n_start, n_end) == numbers[0] else n_start)
             out.append(
-                ExponentMatch(value, span_start, start + n_end, "words", None, tied,
-                              "grammar" if tied else None)
+                ExponentMatch(value, span_start, start + n_end, "words", None, variable,
+                              "grammar" if variable else None)
             )  # fmt: skip
 
     for m in finditer(_RANGE, body, folded):
@@ -526,6 +534,76 @@ def _tied_variable(
             continue  # "in data size and model size"
         tied.add(after[0])
     return tied.pop() if len(tied) == 1 else None
+
+
+_RESPECTIVELY = re.compile(r"\s*,?\s*(?:\([^()]{0,40}\)\s*,?\s*)?respectively\b", re.IGNORECASE)
+
+
+def _listed_ending(body: str, end: int) -> list[str]:
+    """The quantities of a list ending at ``end`` ("data size and model size"), in order."""
+    found: list[str] = []
+    while len(found) < 6:
+        last = _quantity_ending(body, end)
+        if last is None:
+            return []
+        found.insert(0, last[0])
+        listed = _LISTED_BEFORE.search(body, max(0, last[1] - 12), last[1])
+        if listed is None:
+            return found
+        end = len(body[: listed.start()].rstrip())
+    return []
+
+
+def _listed_starting(body: str, start: int) -> list[str]:
+    """The quantities of a list starting at ``start``, in order."""
+    found: list[str] = []
+    while len(found) < 6:
+        first = _quantity_starting(body, start)
+        if first is None:
+            return []
+        found.append(first[0])
+        listed = _LISTED_AFTER.match(body, first[1])
+        if listed is None or _quantity_starting(body, listed.end()) is None:
+            return found
+        start = listed.end()
+    return []
+
+
+def _respective(body: str, kind_start: int, numbers: list[tuple[int, int]]) -> list[str] | None:
+    """Per value, the quantity a "respectively" list pairs it with, else None: "the data size
+    and model size exponents are 0.3 and 0.5, respectively", "scales with data size and model
+    size with exponents of 0.3 and 0.5, respectively", "exponents of 0.3 and 0.5 for data size
+    and model size, respectively". Exactly one list, as long as the values, must be named."""
+    after = numbers[-1][1]
+    prep = _PREPOSITION_AFTER.match(body, after)
+    lists: list[list[str]] = []
+    if prep is not None:
+        listed = _listed_starting(body, prep.end())
+        if not listed or not _RESPECTIVELY.match(body, _list_end(body, prep.end())):
+            return None
+        lists.append(listed)
+    elif not _RESPECTIVELY.match(body, after):
+        return None
+    lo = max(0, kind_start - _TIE_WIDTH)
+    for gap_rx in (_GAP_WITH, _GAP_BEFORE):
+        gap = gap_rx.search(body, lo, kind_start)
+        if gap is not None and (listed := _listed_ending(body, gap.start())):
+            lists.append(listed)
+    if len(lists) != 1 or len(lists[0]) != len(numbers) or len(set(lists[0])) != len(numbers):
+        return None
+    return lists[0]
+
+
+def _list_end(body: str, start: int) -> int:
+    """Where the list of quantities starting at ``start`` ends."""
+    end = start
+    while (first := _quantity_starting(body, start)) is not None:
+        end = first[1]
+        listed = _LISTED_AFTER.match(body, end)
+        if listed is None:
+            break
+        start = listed.end()
+    return end
 
 
 def _count_range(body: str, numbers: list[tuple[int, int]]) -> bool:
