@@ -56,6 +56,9 @@ def rows(text: str) -> list[tuple[float, str]]:
             "We fit L = E + A/N^0.34 + B/D^0.28 to our runs.",
             [(0.34, "model_size"), (0.28, "data_size")],
         ),
+        # an en dash for a minus, and an uncertainty after a superscript value
+        ("Loss follows L ∝ N^\u20130.07, a power law in model size.", [(-0.07, "model_size")]),
+        ("Loss follows a power law N⁻⁰·⁰⁵±⁰·⁰¹ in model size.", [(-0.05, "model_size")]),
         # a parenthesised power
         ("Test loss follows a power law L ∝ D^(−0.28) in dataset size.", [(-0.28, "data_size")]),
         ("The optimal learning rate scales as B^(0.5) with the batch size.", [(0.5, "batch_size")]),
@@ -96,6 +99,7 @@ def test_unicode_powers_are_read(text: str, expected: list[tuple[float, str]]) -
         "Kaplan et al.¹ found that loss follows a power law in the parameter count N.",
         "Loss follows a power law in model size (see footnote²), with a fitted curve.",
         "Our power law¹ fits the loss of models from 10M to 1B parameters.",
+        "We compare model A¹ and model B², and loss follows a power law in model size.",
         # citations
         "Loss follows a power law in model size [12], as found before [3, 4].",
         # a superscript inside exp(..) or a schedule being set

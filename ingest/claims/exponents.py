@@ -49,7 +49,7 @@ _POWER = re.compile(
 # An unbraced power anywhere, when not whole (``A N^−0.34``): read like a braced one.
 _POWER_UNBRACED = re.compile(
     r"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{?[A-Za-z0-9]+\}?)?)\s?\^\s?"
-    r"(?P<num>[-−]?\s?\d+\.\d+)"
+    r"(?P<num>[-−\u2013]?\s?\d+\.\d+)"
     r"(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
 )
 # Unicode superscripts (``N⁻⁰·⁰⁷⁶``, ``C⁰·⁵``; no superscript full stop exists, so listings print
