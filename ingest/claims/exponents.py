@@ -6,8 +6,11 @@ of 0.5") are read. Precision comes first: a number is taken only in one of three
 which says "exponent" by its syntax, and is then checked against the things that look like
 exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts, years):
 
-1. ``power``: a braced power of a symbol, ``N^{0.068}``, ``d^{-1}``; unbraced ``N^-0.5`` only right
-   after ∝/propto/~/"scales as".
+1. ``power``: a braced or parenthesised power of a symbol, ``N^{0.068}``, ``d^{-1}``,
+   ``D^(−0.28)``; unbraced, a value that is not whole (``A N^−0.34``), or any value right after
+   ∝/propto/~/"scales as"; Unicode superscripts of a single letter (``N⁻⁰·⁰⁷⁶``, ``C⁰·⁵``,
+   ``d⁻¹``), never a whole unsigned one (``m²``, ``R²``, footnote markers) nor a unit's
+   (``erg s⁻¹``). ``N⁻ᵅ`` marks ``α`` as an exponent symbol, like ``N^{-alpha}``.
 2. ``symbol``: a Greek exponent symbol given a value, ``alpha=0.34``, ``β ≈ 0.28``, taken only when
    the symbol is used as an exponent in the abstract (``N^{-alpha}``) or the sentence speaks of
    an exponent, power law or scaling law.
@@ -21,6 +24,14 @@ power >= 2 (``c x^{2}``, pairs scaling as ``N^{2}``), ``e^{..}``, a power inside
 learning-rate schedule being set, a Greek symbol set as a hyperparameter or naming a statistic
 ("Adam with beta = 0.95", "Cohen's kappa = 0.81"), and the "exponent" of something else ("Hurst
 exponent", a schedule's, a floating-point format's with its mantissa).
+
+Each match names its variable where a rule says it (``ExponentMatch.variable_rule``): the base
+letter as the abstract defines it in words ("the number of experts E", "with E experts",
+"vocabulary size V": ``defined``; a letter defined as two quantities names none), else as
+papers write it (N, D, C, B, d...: ``convention``); a symbol's subscript (``alpha_D``); for an
+exponent in words, the one quantity its sentence's grammar ties it to ("scales with data size
+with an exponent of 0.3", "the data-size exponent is 0.3", "an exponent of 0.3 in data size",
+"... 0.3 and 0.5 for data size and model size, respectively": ``grammar``).
 """
 
 from __future__ import annotations
