@@ -100,8 +100,9 @@ def test_unicode_powers_are_read(text: str, expected: list[tuple[float, str]]) -
         "Loss follows a power law in model size (see footnote²), with a fitted curve.",
         "Our power law¹ fits the loss of models from 10M to 1B parameters.",
         "We compare model A¹ and model B², and loss follows a power law in model size.",
-        # citations
+        # citations, and a layer's index in parentheses
         "Loss follows a power law in model size [12], as found before [3, 4].",
+        "The first-layer weights W^(1) grow as a power law in width during training.",
         # a superscript inside exp(..) or a schedule being set
         "We fit the learning curve with a kernel exp(−t⁰·⁵) at every scale.",
         "With a learning rate schedule η ∝ t⁻⁰·⁵, the loss follows a power law in data.",

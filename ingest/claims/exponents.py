@@ -357,6 +357,9 @@ def find_exponents(
                 and (printed[0] not in "+-" or m.group("base") in _UNIT_LETTERS)
             ):
                 continue  # ``m²``, ``x²``, ``R²``, a footnote marker (``N¹``) or a unit (``s⁻¹``)
+            parenthesised = rx is _POWER and "(" in body[m.end("base") : m.start("num")]
+            if parenthesised and value > 0 and value.is_integer():
+                continue  # ``W^(1)``, ``h^(2)``: a layer's or a derivative's index
             base = _strip(m.group("base")).split("_")[0]
             if (value >= 2 and value.is_integer()) or base in ("e", "exp"):
                 # a whole power >= 2 is a polynomial term (``c x^{2}``) or a count of pairs
