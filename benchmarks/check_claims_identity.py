@@ -16,8 +16,9 @@ After a rule change the output is meant to differ from ``--ref``; ``--ungated`` 
 the working tree with a copy of itself whose prefilter searches every pattern (``matches`` is
 ``pattern.search``), which proves the gates still change nothing, and ``--summary`` describes
 the change from ``--ref`` instead of stopping at it: per set, how many papers change their
-label, variables, responses, claim sentences, claim forms or directions, or exponents (version
-stamps ignored). It prints counts only, never paper ids (the seeds hold the held-out papers).
+label, variables, responses, claim sentences, claim forms or directions, exponents, or the
+variables of their exponents (version stamps ignored). It prints counts only, never paper ids
+(the seeds hold the held-out papers).
 """
 
 from __future__ import annotations
@@ -200,13 +201,15 @@ def _facts(result: Any) -> dict[str, Any]:
         "forms": sorted((c.span_start, c.form) for c in result.claims),
         "directions": sorted((c.span_start, c.direction) for c in result.claims),
         "exponents": sorted((e.span_start, e.span_end, e.value) for e in result.exponents),
+        "exponent_variables": sorted((e.span_start, e.variable) for e in result.exponents),
     }
 
 
 def summarise(name: str, papers: Sequence[Paper], old: Callable[[Paper], Any]) -> None:
     """Print how many of ``papers`` change each part of their reading (counts only)."""
     changed = {key: 0 for key in ("label", "domain", "variables", "responses", "sentences",
-                                  "forms", "directions", "exponents")}  # fmt: skip
+                                  "forms", "directions", "exponents",
+                                  "exponent_variables")}  # fmt: skip
     became = {True: 0, False: 0}
     any_change = 0
     for paper in papers:

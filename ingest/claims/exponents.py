@@ -6,8 +6,11 @@ of 0.5") are read. Precision comes first: a number is taken only in one of three
 which says "exponent" by its syntax, and is then checked against the things that look like
 exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts, years):
 
-1. ``power``: a braced power of a symbol, ``N^{0.068}``, ``d^{-1}``; unbraced ``N^-0.5`` only right
-   after ∝/propto/~/"scales as".
+1. ``power``: a braced or parenthesised power of a symbol, ``N^{0.068}``, ``d^{-1}``,
+   ``D^(−0.28)``; unbraced, a value that is not whole (``A N^−0.34``), or any value right after
+   ∝/propto/~/"scales as"; Unicode superscripts of a single letter (``N⁻⁰·⁰⁷⁶``, ``C⁰·⁵``,
+   ``d⁻¹``), never a whole unsigned one (``m²``, ``R²``, footnote markers) nor a unit's
+   (``erg s⁻¹``). ``N⁻ᵅ`` marks ``α`` as an exponent symbol, like ``N^{-alpha}``.
 2. ``symbol``: a Greek exponent symbol given a value, ``alpha=0.34``, ``β ≈ 0.28``, taken only when
    the symbol is used as an exponent in the abstract (``N^{-alpha}``) or the sentence speaks of
    an exponent, power law or scaling law.
@@ -21,6 +24,14 @@ power >= 2 (``c x^{2}``, pairs scaling as ``N^{2}``), ``e^{..}``, a power inside
 learning-rate schedule being set, a Greek symbol set as a hyperparameter or naming a statistic
 ("Adam with beta = 0.95", "Cohen's kappa = 0.81"), and the "exponent" of something else ("Hurst
 exponent", a schedule's, a floating-point format's with its mantissa).
+
+Each match names its variable where a rule says it (``ExponentMatch.variable_rule``): the base
+letter as the abstract defines it in words ("the number of experts E", "with E experts",
+"vocabulary size V": ``defined``; a letter defined as two quantities names none), else as
+papers write it (N, D, C, B, d...: ``convention``); a symbol's subscript (``alpha_D``); for an
+exponent in words, the one quantity its sentence's grammar ties it to ("scales with data size
+with an exponent of 0.3", "the data-size exponent is 0.3", "an exponent of 0.3 in data size",
+"... 0.3 and 0.5 for data size and model size, respectively": ``grammar``).
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from ingest.claims import lexicon as lx
 from ingest.claims.prefilter import finditer, fold, matches, register, search_end, widest
 
 __all__ = ["ExponentMatch", "find_exponents", "parse_number"]
@@ -42,8 +54,31 @@ _GREEK = r"\\?(?:alpha|beta|gamma|nu|kappa)|α|β|γ|ν|κ"
 # An uncertainty printed after a value (``0.076 pm 0.003``, ``0.34 ± 0.02``): not a second value.
 _UNCERTAINTY = r"(?:\s?(?:±|\\?\bpm\b|\+/-)\s?\d+(?:\.\d+)?)"
 _POWER = re.compile(
-    rf"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?\{{\s?(?P<num>{_NUM})"
-    rf"{_UNCERTAINTY}?\s?\}}"
+    rf"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?[{{(]\s?(?P<num>{_NUM})"
+    rf"{_UNCERTAINTY}?\s?[}})]"
+)
+# An unbraced power anywhere, when not whole (``A N^−0.34``): read like a braced one.
+_POWER_UNBRACED = re.compile(
+    r"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{?[A-Za-z0-9]+\}?)?)\s?\^\s?"
+    r"(?P<num>[-−\u2013]?\s?\d+\.\d+)"
+    r"(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
+)
+# Unicode superscripts (``N⁻⁰·⁰⁷⁶``, ``C⁰·⁵``; no superscript full stop exists, so listings print
+# a middle dot, a dot operator, a dot above or a plain full stop). Only a single-letter base
+# (with a subscript): a word with a superscript is a footnote marker ("scaling laws¹").
+_SUP_DIGIT = "[⁰¹²³⁴⁵⁶⁷⁸⁹]"
+_SUP_MAP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻·⋅˙", "0123456789+-...")
+_HAS_SUP = re.compile(f"{_SUP_DIGIT}|[ᵅᵝᵞ]")
+_POWER_SUP = re.compile(
+    r"(?<![\w.\\])(?P<base>[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?)"
+    rf"(?P<num>[⁺⁻]?{_SUP_DIGIT}+(?:[·⋅˙.]{_SUP_DIGIT}+)?)(?![⁰¹²³⁴⁵⁶⁷⁸⁹ᵅᵝᵞ\w])"
+)
+# A superscript after a number or a unit is a unit's power (``10³⁸ erg s⁻¹``, ``4000 tokens s⁻¹``),
+# and so is a whole power of a unit's letter (``(s⁻¹)``, ``m⁻²``).
+_UNIT_LETTERS = frozenset("smgJWKh")
+_BEFORE_UNIT = re.compile(
+    r"(?:\d|\b(?:erg|J|W|m|cm|km|s|g|kg|Hz|eV|FLOPs?|tokens?|bits?|bytes?|samples?)\s?[·⋅/]?)"
+    r"\s?$"
 )
 _POWER_BARE = re.compile(
     r"(?:\\?propto|∝|~|\u223c|\bscales?\s+(?:approximately\s+|roughly\s+)?(?:as|like))\s*"
@@ -120,7 +155,12 @@ _SCHEDULE_BEFORE = re.compile(
 _SYMBOL_POWER = re.compile(
     rf"(?P<base>[A-Za-z][A-Za-z0-9]*)(?:_\{{?[A-Za-z0-9]+\}}?)?\s?\^\s?\{{?\s?[-−]?\s?(?P<sym>{_GREEK})"
 )
-register(_POWER, _POWER_BARE, _SYMBOL, _WORDS, _RANGE, _LAW_CUE, _SYMBOL_POWER)
+# The same in superscript letters, ``N⁻ᵅ`` (a symbolic exponent: no value by itself).
+_SYMBOL_SUP = re.compile(
+    r"(?<![\w\\])(?P<base>[A-Za-z])(?:_\{?[A-Za-z0-9]+\}?)?[⁺⁻]?(?P<sym>[ᵅᵝᵞ])"
+)
+_SUP_GREEK = {"ᵅ": ("α", "alpha"), "ᵝ": ("β", "beta"), "ᵞ": ("γ", "gamma")}
+register(_POWER, _POWER_BARE, _POWER_UNBRACED, _SYMBOL, _WORDS, _RANGE, _LAW_CUE, _SYMBOL_POWER)
 _BASE_VARIABLE = {
     "N": "model_size",
     "D": "data_size",
@@ -136,6 +176,52 @@ _BASE_VARIABLE = {
 }
 _MAX_ABS = 10.0  # exponents of scaling laws are small numbers; larger ones are counts or units
 
+# A base letter the abstract defines in words ("the number of experts E", "vocabulary size V",
+# "with E experts"): its powers are laws in that quantity, whatever the convention says. Each
+# entry names the quantity; a letter defined as two quantities names none.
+_DEFINED_BEFORE: dict[str, str] = {
+    "num_experts": r"number of (?:activated |active |routed |total )?experts|expert count",
+    "model_size": r"number of (?:model |non-embedding |trainable )?parameters|model size"
+    r"|parameter count",
+    # bare "number of samples k" is as often drawn at test time: only training samples count
+    "data_size": r"number of (?:(?:training |unique |pre-?training )?(?:tokens|examples"
+    r"|data points)|(?:training |pre-?training )samples)|(?:training )?data(?:set)? size"
+    r"|training set size",
+    "compute": r"(?:training )?compute budget|training compute|amount of compute",
+    "batch_size": r"batch size",
+    "width": r"width|hidden (?:size|dimension)|model dimension|embedding dimension",
+    "depth": r"depth|number of layers",
+    "training_steps": r"number of (?:training |optimi[sz]ation |gradient )?(?:steps|iterations"
+    r"|updates|epochs)|training steps",
+    "precision": r"bit[- ]?width|number of bits",
+    "inference_compute": r"number of (?:samples|attempts|generations|votes) per (?:problem"
+    r"|question|prompt|query)",
+    "other": r"vocabulary size|number of (?:tasks|languages|environments|domains)"
+    r"|(?:image |input )?resolution|intrinsic dimension",
+}
+_DEFINED_AFTER: dict[str, str] = {
+    "inference_compute": r"(?:samples|attempts|generations) per (?:problem|question|prompt"
+    r"|query)",
+    "num_experts": r"experts",
+    "model_size": r"parameters",
+    "data_size": r"tokens|examples",
+    "training_steps": r"steps|iterations|updates|epochs",
+    "depth": r"layers",
+    "precision": r"bits",
+    "other": r"tasks|languages|environments|domains",
+}
+_LETTER = r"\(?\$?(?P<letter>[A-Za-z])\$?\)?(?![\w'\u2019-])(?!\.\w)"
+_DEFINED = re.compile(
+    r"\b(?i:"
+    + "|".join(f"(?P<{name}>{rx})" for name, rx in _DEFINED_BEFORE.items())
+    + rf")\s+{_LETTER}"
+    # a letter before its plural noun, not a count's unit ("300 B tokens", "1.4T tokens")
+    + r"|(?<![\w.\\])(?<!\d )\$?(?P<after>[A-Za-z])\$?\s+(?i:"
+    + "|".join(f"(?P<a_{name}>{rx})" for name, rx in _DEFINED_AFTER.items())
+    + r")\b"
+)
+_NOT_SYMBOLS = frozenset("aAI")  # an article or a pronoun, never a defined letter
+
 
 @dataclass(frozen=True)
 class ExponentMatch:
@@ -147,6 +233,10 @@ class ExponentMatch:
     rule: str
     symbol: str | None
     variable: str | None  # from the base symbol (N -> model_size), None if it does not say
+    variable_rule: str | None = None
+    """Which rule named ``variable``: ``convention`` (N, D, C... as papers write them),
+    ``defined`` (a base letter the abstract defines in words), ``subscript`` (``alpha_D``) or
+    ``grammar`` (the quantity a words-rule exponent is tied to); None when ``variable`` is."""
 
 
 def parse_number(text: str) -> float | None:
@@ -172,14 +262,49 @@ def _strip(symbol: str) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _exponent_symbols(text: str) -> dict[str, str | None]:
-    """Greek symbols used as exponents (``N^{-alpha}``), mapped to the variable of their base.
+def _defined_letters(text: str) -> dict[str, str | None]:
+    """Base letters the abstract defines in words (``_DEFINED``), mapped to their quantity;
+    None for a letter defined as two different quantities. Cached like ``_exponent_symbols``."""
+    found: dict[str, str | None] = {}
+    for m in _DEFINED.finditer(text):
+        letter = m.group("letter") or m.group("after")
+        if letter in _NOT_SYMBOLS:
+            continue
+        variable: str | None = next(
+            name.removeprefix("a_")
+            for name, value in m.groupdict().items()
+            if value is not None and name not in ("letter", "after")
+        )
+        if found.get(letter, variable) != variable:
+            variable = None
+        found[letter] = variable
+    return found
+
+
+def _base_variable(base: str, defined: dict[str, str | None]) -> tuple[str | None, str | None]:
+    """(variable, rule) of a power's base: the abstract's own definition, else the convention."""
+    if base in defined:
+        variable = defined[base]
+        return variable, "defined" if variable else None
+    variable = _BASE_VARIABLE.get(base)
+    return variable, "convention" if variable else None
+
+
+@functools.lru_cache(maxsize=16)
+def _exponent_symbols(text: str) -> dict[str, tuple[str | None, str | None]]:
+    """Greek symbols used as exponents (``N^{-alpha}``, ``N⁻ᵅ``), mapped to the (variable, rule)
+    of their base.
 
     Cached: every sentence of one abstract asks about the same text. Callers must not mutate.
     """
-    found: dict[str, str | None] = {}
+    found: dict[str, tuple[str | None, str | None]] = {}
     for m in finditer(_SYMBOL_POWER, text, fold(text, scan=False)):
-        found.setdefault(_strip(m.group("sym")), _BASE_VARIABLE.get(m.group("base")))
+        variable = _base_variable(m.group("base"), _defined_letters(text))
+        found.setdefault(_strip(m.group("sym")), variable)
+    if _HAS_SUP.search(text):
+        for m in _SYMBOL_SUP.finditer(text):
+            for sym in _SUP_GREEK[m.group("sym")]:
+                found.setdefault(sym, _base_variable(m.group("base"), _defined_letters(text)))
     return found
 
 
@@ -197,10 +322,16 @@ def find_exponents(
     symbols = _exponent_symbols(text)
     out: list[ExponentMatch] = []
 
+    superscripts = _HAS_SUP.search(body) is not None
     cues: list[tuple[int, int]] | None = None
-    for rx, rule in ((_POWER, "power"), (_POWER_BARE, "power")):
-        for m in finditer(rx, body, folded):
-            if rx is _POWER:
+    for rx, cued in (
+        (_POWER, False), (_POWER_BARE, True), (_POWER_UNBRACED, False), (_POWER_SUP, False)
+    ):  # fmt: skip
+        if rx is _POWER_SUP and not superscripts:
+            continue
+        matched = _POWER_SUP.finditer(body) if rx is _POWER_SUP else finditer(rx, body, folded)
+        for m in matched:
+            if not cued:
                 if cues is None:
                     cues = [c.span() for c in _POWER_CUE.finditer(body)]
                 if not _cue_elsewhere(body, m.start(), m.end(), cues):
@@ -211,18 +342,34 @@ def find_exponents(
                 body, max(0, m.start() - 60), m.start()
             ):
                 continue
-            value = parse_number(m.group("num"))
+            printed = m.group("num")
+            if rx is _POWER_SUP:
+                if _BEFORE_UNIT.search(body, max(0, m.start() - 12), m.start()):
+                    continue  # ``erg s⁻¹``: a unit's power
+                printed = printed.translate(_SUP_MAP)
+            value = parse_number(printed)
             if not _plausible(body, m.start("num"), m.end("num"), value):
                 continue
             assert value is not None
+            if (
+                rx is _POWER_SUP
+                and value.is_integer()
+                and (printed[0] not in "+-" or m.group("base") in _UNIT_LETTERS)
+            ):
+                continue  # ``m²``, ``x²``, ``R²``, a footnote marker (``N¹``) or a unit (``s⁻¹``)
+            parenthesised = rx is _POWER and "(" in body[m.end("base") : m.start("num")]
+            if parenthesised and value > 0 and value.is_integer():
+                continue  # ``W^(1)``, ``h^(2)``: a layer's or a derivative's index
             base = _strip(m.group("base")).split("_")[0]
             if (value >= 2 and value.is_integer()) or base in ("e", "exp"):
                 # a whole power >= 2 is a polynomial term (``c x^{2}``) or a count of pairs
                 # ("comparisons scale as N^{2}"), and ``e^{-2}`` is a constant, not a law's
                 continue
+            # read only when a power is found (cached per abstract: hashing a str is cached too)
+            variable, named_by = _base_variable(base, _defined_letters(text))
             out.append(
-                ExponentMatch(value, start + m.start(), start + m.end(), rule, None,
-                              _BASE_VARIABLE.get(base))
+                ExponentMatch(value, start + m.start(), start + m.end(), "power", None, variable,
+                              named_by)
             )  # fmt: skip
 
     for m in finditer(_SYMBOL, body, folded):
@@ -234,7 +381,10 @@ def find_exponents(
         ):
             continue  # a hyperparameter being set ("Adam with beta = 0.95")
         # ``alpha_D``: the subscript names the variable when the symbol's use does not.
-        variable = symbols.get(sym) or _BASE_VARIABLE.get(m.group("sub") or "")
+        variable, named_by = symbols.get(sym, (None, None))
+        if variable is None:
+            variable = _BASE_VARIABLE.get(m.group("sub") or "")
+            named_by = "subscript" if variable else None
         groups = ["num"]
         if m.group("num2") is not None:
             if _count_range(body, [m.span("num"), m.span("num2")]):
@@ -249,7 +399,7 @@ def find_exponents(
             s_start = m.start() if group == "num" else m.start(group)
             out.append(
                 ExponentMatch(value, start + s_start, start + m.end(group), "symbol", sym,
-                              variable)
+                              variable, named_by)
             )  # fmt: skip
 
     float_format = _FLOAT_FORMAT.search(body) is not None
@@ -267,19 +417,30 @@ def find_exponents(
         ]
         if _RANGE_WORD.search(body, m.end("kind"), m.end()) and _count_range(body, numbers):
             continue  # "exponents from 5 to 7 datasets"
-        for n_start, n_end in numbers:
+        tied = _tied_variable(body, m.start("kind"), m.end("kind"), numbers)
+        each: list[str | None] = [tied] * len(numbers)
+        if len(numbers) > 1 and not _RANGE_WORD.search(body, m.end("kind"), m.end()):
+            paired = _respective(body, m.start("kind"), numbers)
+            each = list(paired) if paired else each
+        for (n_start, n_end), variable in zip(numbers, each, strict=True):
             value = parse_number(body[n_start:n_end])
             if not _plausible(body, n_start, n_end, value):
                 continue
             assert value is not None
             span_start = start + (m.start() if (n_start, n_end) == numbers[0] else n_start)
-            out.append(ExponentMatch(value, span_start, start + n_end, "words", None, None))
+            out.append(
+                ExponentMatch(value, span_start, start + n_end, "words", None, variable,
+                              "grammar" if variable else None)
+            )  # fmt: skip
 
     for m in finditer(_RANGE, body, folded):
         if float_format or _OTHER_EXPONENT_BEFORE.search(body, max(0, m.start() - 40), m.start()):
             continue
         if _count_range(body, [m.span("num"), m.span("num2")]):
             continue  # "exponents of runs from 3 to 5 seeds"
+        numbers = [m.span("num"), m.span("num2")]
+        kind_end = m.start() + len("exponent") + (body[m.start() + len("exponent")] == "s")
+        tied = _tied_variable(body, m.start(), kind_end, numbers)
         for group in ("num", "num2"):
             value = parse_number(m.group(group))
             if not _plausible(body, m.start(group), m.end(group), value):
@@ -287,9 +448,176 @@ def find_exponents(
             assert value is not None
             s_start = m.start() if group == "num" else m.start(group)
             out.append(ExponentMatch(value, start + s_start, start + m.end(group), "range", None,
-                                     None))  # fmt: skip
+                                     tied, "grammar" if tied else None))  # fmt: skip
 
     return _dedupe(out)
+
+
+# The grammar tying a words-rule exponent to one quantity (``_tied_variable``): "scales with
+# data size with an exponent of 0.3", "the data-size exponent is 0.3", "an exponent of 0.3 in
+# data size", "the exponent for model size lies between 0.2 and 0.3".
+_GAP_WITH = re.compile(r"\s+(?:with|at|by)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,2}$")
+_GAP_BEFORE = re.compile(r"[\s-]+(?:scaling[\s-]+)?$")
+_PREPOSITION_BEFORE = re.compile(
+    r"\b(?:with|in|of|on|for|against|versus|vs\.?)\s+(?:the\s+)?(?:(?:increasing|growing)\s+)?$",
+    re.IGNORECASE,
+)
+_LISTED_BEFORE = re.compile(r"\s*(?:\band|\bor|,|/)\s*(?:the\s+)?$", re.IGNORECASE)
+_PREPOSITION_AFTER = re.compile(
+    r"\s*(?:for|in|of|with respect to|w\.r\.t\.|along|on)\s+(?:the\s+)?", re.IGNORECASE
+)
+_LISTED_AFTER = re.compile(r"\s*(?:,|\band\b|\bor\b|/)\s*(?:the\s+)?", re.IGNORECASE)
+_TIE_WIDTH = 60
+_WORD_START = re.compile(r"\b\w")
+
+
+def _quantity_ending(body: str, end: int) -> tuple[str, int] | None:
+    """The scale quantity (``lexicon.VARIABLE_PATTERNS``) named by the words ending at ``end``,
+    with where they start: the longest such phrase, None if none or two tie."""
+    starts = [w.start() for w in _WORD_START.finditer(body, max(0, end - _TIE_WIDTH), end)]
+    found = {
+        (name, at)
+        for at in starts
+        for name, rx in lx.VARIABLE_PATTERNS.items()
+        if rx.fullmatch(body, at, end)
+    }
+    return _longest(found)
+
+
+def _quantity_starting(body: str, start: int) -> tuple[str, int] | None:
+    """The scale quantity named by the words starting at ``start``, with where they end."""
+    found = {
+        (name, m.end())
+        for name, rx in lx.VARIABLE_PATTERNS.items()
+        if (m := rx.match(body, start, min(len(body), start + _TIE_WIDTH))) and m.end() > start
+    }
+    if not found:
+        return None
+    far = max(e for _, e in found)
+    names = {n for n, e in found if e == far}
+    return (names.pop(), far) if len(names) == 1 else None
+
+
+def _longest(found: set[tuple[str, int]]) -> tuple[str, int] | None:
+    if not found:
+        return None
+    first = min(s for _, s in found)
+    names = {n for n, s in found if s == first}
+    return (names.pop(), first) if len(names) == 1 else None
+
+
+def _tied_variable(
+    body: str, kind_start: int, kind_end: int, numbers: list[tuple[int, int]]
+) -> str | None:
+    """The one quantity the grammar of the sentence ties an "exponent" to, else None.
+
+    Four shapes: a quantity after a preposition right before "with an exponent" ("scales with
+    data size with an exponent of 0.3"), a quantity naming the exponent ("the data-size
+    exponent is 0.3"), one right after "exponent for/of/in" ("the exponent for model size lies
+    between ..."), or right after the value, for a single value ("an exponent of 0.3 in data
+    size"). A quantity listed with another ("data size and model size with an exponent of
+    0.3") ties nothing; two shapes naming different quantities tie nothing.
+    """
+    tied: set[str] = set()
+    lo = max(0, kind_start - _TIE_WIDTH)
+    gap = _GAP_WITH.search(body, lo, kind_start)
+    if gap is not None:
+        before = _quantity_ending(body, gap.start())
+        if before is not None and _PREPOSITION_BEFORE.search(
+            body, max(0, before[1] - 30), before[1]
+        ):
+            tied.add(before[0])
+    gap = _GAP_BEFORE.search(body, lo, kind_start)
+    if gap is not None:
+        before = _quantity_ending(body, gap.start())
+        listed = None if before is None else _LISTED_BEFORE.search(body, lo, before[1])
+        if before is not None and (
+            listed is None or _quantity_ending(body, len(body[: listed.start()].rstrip())) is None
+        ):
+            tied.add(before[0])  # "the data-size exponent", not "data size and model size ..."
+    after_at = [kind_end] + ([numbers[-1][1]] if len(numbers) == 1 else [])
+    for at in after_at:
+        prep = _PREPOSITION_AFTER.match(body, at)
+        if prep is None:
+            continue
+        after = _quantity_starting(body, prep.end())
+        if after is None:
+            continue
+        listed = _LISTED_AFTER.match(body, after[1])
+        if listed is not None and _quantity_starting(body, listed.end()) is not None:
+            continue  # "in data size and model size"
+        tied.add(after[0])
+    return tied.pop() if len(tied) == 1 else None
+
+
+_RESPECTIVELY = re.compile(r"\s*,?\s*(?:\([^()]{0,40}\)\s*,?\s*)?respectively\b", re.IGNORECASE)
+
+
+def _listed_ending(body: str, end: int) -> list[str]:
+    """The quantities of a list ending at ``end`` ("data size and model size"), in order."""
+    found: list[str] = []
+    while len(found) < 6:
+        last = _quantity_ending(body, end)
+        if last is None:
+            return []
+        found.insert(0, last[0])
+        listed = _LISTED_BEFORE.search(body, max(0, last[1] - 12), last[1])
+        if listed is None:
+            return found
+        end = len(body[: listed.start()].rstrip())
+    return []
+
+
+def _listed_starting(body: str, start: int) -> list[str]:
+    """The quantities of a list starting at ``start``, in order."""
+    found: list[str] = []
+    while len(found) < 6:
+        first = _quantity_starting(body, start)
+        if first is None:
+            return []
+        found.append(first[0])
+        listed = _LISTED_AFTER.match(body, first[1])
+        if listed is None or _quantity_starting(body, listed.end()) is None:
+            return found
+        start = listed.end()
+    return []
+
+
+def _respective(body: str, kind_start: int, numbers: list[tuple[int, int]]) -> list[str] | None:
+    """Per value, the quantity a "respectively" list pairs it with, else None: "the data size
+    and model size exponents are 0.3 and 0.5, respectively", "scales with data size and model
+    size with exponents of 0.3 and 0.5, respectively", "exponents of 0.3 and 0.5 for data size
+    and model size, respectively". Exactly one list, as long as the values, must be named."""
+    after = numbers[-1][1]
+    prep = _PREPOSITION_AFTER.match(body, after)
+    lists: list[list[str]] = []
+    if prep is not None:
+        listed = _listed_starting(body, prep.end())
+        if not listed or not _RESPECTIVELY.match(body, _list_end(body, prep.end())):
+            return None
+        lists.append(listed)
+    elif not _RESPECTIVELY.match(body, after):
+        return None
+    lo = max(0, kind_start - _TIE_WIDTH)
+    for gap_rx in (_GAP_WITH, _GAP_BEFORE):
+        gap = gap_rx.search(body, lo, kind_start)
+        if gap is not None and (listed := _listed_ending(body, gap.start())):
+            lists.append(listed)
+    if len(lists) != 1 or len(lists[0]) != len(numbers) or len(set(lists[0])) != len(numbers):
+        return None
+    return lists[0]
+
+
+def _list_end(body: str, start: int) -> int:
+    """Where the list of quantities starting at ``start`` ends."""
+    end = start
+    while (first := _quantity_starting(body, start)) is not None:
+        end = first[1]
+        listed = _LISTED_AFTER.match(body, end)
+        if listed is None:
+            break
+        start = listed.end()
+    return end
 
 
 def _count_range(body: str, numbers: list[tuple[int, int]]) -> bool:
