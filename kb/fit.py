@@ -753,6 +753,35 @@ def _axis_values(raw: Mapping[str, FloatArray], axis: str) -> tuple[str, FloatAr
     raise FitError(f"holdout along {axis!r}: the data has no such column ({', '.join(raw)})")
 
 
+def holdout_column(X: Mapping[str, Any], axis: str, x: str | None = None) -> str | None:
+    """The column a holdout along ``axis`` splits ``X`` (as from :func:`points_to_arrays`) on.
+
+    Named as a reader knows it: ``compute_flops``, ``6ND``, a single-input form's own x by its
+    name (``x``: e.g. ``train_set_size`` for Caballero et al.'s data, which has no compute),
+    or the axis itself; None when the data has no such column.
+    """
+    try:
+        column, _ = _axis_values(X, axis)
+    except FitError:
+        return None
+    return (x or "x") if column == "x" else column
+
+
+def holdout_label(holdout: Mapping[str, Any], x: str | None = None) -> str:
+    """``"compute:0.2"``, plus the column split on when it is not the axis's own.
+
+    A split ``along compute`` of data without compute is along the law's x (``_axis_values``):
+    ``"compute:0.2 (split on train_set_size, the law's x; the data has no compute)"``.
+    """
+    axis, column = holdout["axis"], holdout.get("column", holdout["axis"])
+    text = f"{axis}:{holdout['fraction']}"
+    if column == "x":
+        return f"{text} (split on {x or 'x'}, the law's x; the data has no {axis})"
+    if column not in (axis, "compute_flops", "6ND"):
+        return f"{text} (split on {column})"
+    return text
+
+
 def holdout_check(
     raw: Mapping[str, FloatArray],
     y: FloatArray,

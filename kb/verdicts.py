@@ -6,7 +6,7 @@ plain functions, applied in :data:`RULES` order; each reads the two laws' :class
 (their conventions, normalised from free text) and their derived values, and returns findings:
 
 - ``block``: a reason the values cannot be compared (different form, N counted with vs without
-  embeddings, compute counted differently, different metric or modality);
+  embeddings, compute counted differently, different metric, response or modality);
 - ``convert``: an exact conversion that puts both on one axis (units, ``b = 1 − a``);
 - ``caveat``: a difference worth knowing that does not prevent comparison (different data).
 """
@@ -61,6 +61,12 @@ class Profile(BaseModel):
     domain: str | None = None
     irreducible: bool | None = Field(None, description="the form has an irreducible term E")
     schedule: str | None = Field(None, description="learning-rate schedule, as stated")
+    response: str | None = Field(
+        None,
+        description="what the loss is measured on, where it is not the pre-training loss on "
+        "held-out text (the registry's `conventions.response`, e.g. a downstream task's loss on "
+        "its correct answer); None: the pre-training loss",
+    )
 
 
 class Finding(BaseModel):
@@ -195,6 +201,9 @@ def profile_of(view: LawView) -> Profile:
         domain=_first(conv, "domain", "modality") or None,
         irreducible=irreducible,
         schedule=_first(conv, "schedule", "lr_schedule") or None,
+        # As written (task names keep their case): it is shown, and compared whole.
+        response=next((v for k, v in view.conventions.items() if k.lower() == "response"), None)
+        or None,
     )
 
 
@@ -234,6 +243,29 @@ def rule_metric(q: str, x: Pair, y: Pair) -> list[Finding]:
                         text=f"different metric: {mx} vs {my} (a power law in one is not a "
                         "power law in the other)")]  # fmt: skip
     return []
+
+
+PRETRAINING_RESPONSE = "the pre-training loss on held-out text"
+
+
+def rule_response(q: str, x: Pair, y: Pair) -> list[Finding]:
+    """Two losses of different responses (a task's loss on its answer vs the pre-training loss).
+
+    The loss of the correct answer of a downstream task (Bhagia et al. 2024's "task loss") is a
+    different quantity from the language-model loss, not the same one in other units: an exponent
+    of a law of one is not an exponent of the other. Only losses of one metric are judged here
+    (different metrics are :func:`rule_metric`'s); a law without ``conventions.response`` is
+    taken to model the pre-training loss.
+    """
+    if x[1].metric != y[1].metric or "unknown" in (x[1].metric, y[1].metric):
+        return []
+    rx, ry = x[1].response, y[1].response
+    if rx == ry:
+        return []
+    return [Finding(rule="response", effect="block",
+                    text=f"different response: {rx or PRETRAINING_RESPONSE} ({_name(x[0])}) vs "
+                    f"{ry or PRETRAINING_RESPONSE} ({_name(y[0])}); an exponent of a law of one "
+                    "is not an exponent of the other, whatever the units")]  # fmt: skip
 
 
 def rule_loss_unit(q: str, x: Pair, y: Pair) -> list[Finding]:
@@ -340,7 +372,8 @@ def rule_schedule(q: str, x: Pair, y: Pair) -> list[Finding]:
 
 
 RULES: tuple[Rule, ...] = (
-    rule_defined, rule_domain, rule_metric, rule_loss_unit, rule_irreducible, rule_n_params,
+    rule_defined, rule_domain, rule_metric, rule_response, rule_loss_unit, rule_irreducible,
+    rule_n_params,
     rule_compute_basis, rule_compute_unit, rule_conversion, rule_data, rule_schedule,
 )  # fmt: skip
 

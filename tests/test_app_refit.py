@@ -85,6 +85,7 @@ def test_refit_holdout_reports_an_error(refit_db: Path) -> None:
     assert not at.exception
     assert "Held-out mean relative error" in at.metric[0].label
     assert any("largest 25% by compute_flops" in c.value for c in at.caption)
+    assert at.selectbox(key="refit_hold_axis").options == ["compute", "n_params", "n_tokens"]
 
 
 def test_refit_with_too_few_points_says_why(refit_db: Path) -> None:
@@ -110,6 +111,15 @@ def test_refit_against_an_extras_column(refit_db: Path) -> None:
     at = _refit_page({"dataset": "sizes", "law": "power_law_plus_constant"})
     assert not at.exception
     assert at.selectbox(key="refit_x").value == "train_set_size"
+    # The held-out box names the column its split uses: this data has no compute, N or D, so
+    # "compute" is the law's x (the box said "compute" before) and the others are absent.
+    hold = at.selectbox(key="refit_hold_axis")
+    assert hold.value == "compute"  # the URL's value is unchanged
+    assert hold.options == [
+        "train_set_size (the law's x; no compute in this data)",
+        "n_params (not in this data)",
+        "n_tokens (not in this data)",
+    ]
     assert at.query_params["x"] in ("train_set_size", ["train_set_size"])
     at.number_input(key="refit_boot").set_value(20)
     at.button(key="refit_go").click().run()

@@ -31,6 +31,7 @@ from kb.verdicts import (
     rule_loss_unit,
     rule_metric,
     rule_n_params,
+    rule_response,
     rule_schedule,
     verdict,
 )
@@ -223,6 +224,64 @@ def test_rule_metric() -> None:
     assert out[0].effect == "block"
     assert "error vs loss" in out[0].text
     assert rule_metric("a", pair(H, "a"), pair(H, "a")) == []
+
+
+TASK_LOSS = "task loss of MMLU (test): bits per byte of its correct answer"
+
+
+def test_rule_response_blocks_a_task_loss_against_the_pretraining_loss() -> None:
+    # Bhagia et al.'s task loss in bits per byte against Hoffmann et al.'s loss: before, the
+    # only finding was a unit conversion and the verdict "converted".
+    task = law("t", "chinchilla", {"alpha": 0.23, "beta": 0.24}, arxiv_id="2412.04403",
+               conventions={"loss_units": "bits per byte of the correct continuation",
+                            "response": TASK_LOSS})  # fmt: skip
+    for q in ("alpha", "beta", "a", "b", "loss_compute"):
+        out = rule_response(q, pair(task, q), pair(H, q))
+        assert [f.effect for f in out] == ["block"], q
+        assert out[0].text.startswith(f"different response: {TASK_LOSS} (t) vs the pre-training")
+        v = verdict(q, view_of_law(task), by_q(view_of_law(task))[q], view_of_law(H),
+                    by_q(view_of_law(H))[q])  # fmt: skip
+        assert v.kind == "not_comparable", q
+        assert v.reasons[0].startswith("different response"), q
+    other_task = law(
+        "u",
+        "chinchilla",
+        {"alpha": 0.2, "beta": 0.26},
+        conventions={"response": TASK_LOSS.replace("MMLU (test)", "PIQA (val)")},
+    )
+    assert rule_response("alpha", pair(task, "alpha"), pair(other_task, "alpha"))[0].effect == (
+        "block"
+    )
+    assert rule_response("alpha", pair(task, "alpha"), pair(task, "alpha")) == []
+    # No response recorded on either side: both model the pre-training loss, no finding.
+    assert rule_response("alpha", pair(H, "alpha"), pair(H, "alpha")) == []
+    # Different metrics are rule_metric's to judge, not this rule's.
+    err = law(
+        "e",
+        "chinchilla",
+        {"alpha": 0.3, "beta": 0.3},
+        conventions={"loss_units": "top-1 error", "response": "ImageNet top-1 error"},
+    )
+    assert rule_response("alpha", pair(err, "alpha"), pair(H, "alpha")) == []
+
+
+def test_registry_task_losses_are_not_on_the_loss_axes() -> None:
+    """Every registry law whose loss is a task's loss records it in conventions.response."""
+    from kb.registry import load_registry
+
+    laws = load_registry()
+    task = {x.law_id for x in laws if x.conventions.get("response", "").startswith("task loss")}
+    bhagia = {x.law_id for x in laws if x.arxiv_id == "2412.04403"}
+    assert len(bhagia) == 8
+    assert task == bhagia
+    hoffmann = next(view_of_law(x) for x in laws if x.law_id == "hoffmann2022_approach3")
+    for x in laws:
+        if x.law_id not in task:
+            continue
+        view = view_of_law(x)
+        for q, value in by_q(view).items():
+            v = verdict(q, view, value, hoffmann, by_q(hoffmann)[q])
+            assert v.kind == "not_comparable", (x.law_id, q)
 
 
 def test_rule_loss_unit_converts_bits_and_nats() -> None:

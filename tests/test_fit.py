@@ -539,6 +539,45 @@ def test_cli_fit_json_shape(tmp_path: Path) -> None:
     assert "no points" in out.output
 
 
+def test_cli_fit_holdout_names_the_column_it_split_on(tmp_path: Path) -> None:
+    """Caballero et al.'s data has training-set sizes, no compute: a holdout "along compute"
+    splits on the law's x, and the text says so (it said "holdout compute:0.25" alone)."""
+    db = tmp_path / "kb.duckdb"
+    sizes = [160.0 * 1.15**i for i in range(12)]
+    with Store(db) as s:
+        s.upsert(
+            Point(point_id=f"s{i}", dataset="sizes", metric="test_loss", value=0.4 + 5 * n**-0.5,
+                  unit="nats", source_file="sizes.csv", source_row=i + 2,
+                  extras={"train_set_size": n})
+            for i, n in enumerate(sizes)
+        )  # fmt: skip
+    runner = CliRunner()
+    out = runner.invoke(cli, ["-q", "fit", "sizes", "--law", "power_law_plus_constant", "--x",
+                              "train_set_size", "--holdout", "compute:0.25", "--no-save",
+                              "--db", str(db)])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert (
+        "holdout compute:0.25 (split on train_set_size, the law's x; the data has no compute): "
+        in out.output
+    )
+    # Data with compute: the label is the axis alone, as before.
+    with Store(db) as s:
+        s.upsert(_points())
+    out = runner.invoke(cli, ["-q", "fit", "toy", "--law", "chinchilla", "--holdout",
+                              "compute:0.25", "--no-save", "--db", str(db)])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert "holdout compute:0.25: rmse" in out.output
+
+
+def test_holdout_column_names_the_split() -> None:
+    x = {"x": np.arange(1.0, 6.0)}
+    assert fitmod.holdout_column(x, "compute", "train_set_size") == "train_set_size"
+    assert fitmod.holdout_column(x, "n_params", "train_set_size") is None
+    nd = {"n_params": np.ones(3), "n_tokens": np.ones(3)}
+    assert fitmod.holdout_column(nd, "compute") == "6ND"
+    assert fitmod.holdout_column(nd, "n_tokens") == "n_tokens"
+
+
 def test_cli_laws_forms_json() -> None:
     out = CliRunner().invoke(cli, ["laws-forms", "--json"])
     assert out.exit_code == 0

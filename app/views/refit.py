@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -24,11 +24,19 @@ from app.urlstate import UrlState
 from kb.charts import fit_caption, fit_chart, metric_title, residual_chart
 from kb.datasets import dataset_hint, default_metric, list_datasets, metrics, points, x_axes
 from kb.errors import KBError
-from kb.fit import FitResult, Holdout, fit_points, mixed_conventions, points_to_arrays
+from kb.fit import (
+    FitResult,
+    Holdout,
+    fit_points,
+    holdout_column,
+    mixed_conventions,
+    points_to_arrays,
+)
 from kb.frontier import AXES as HOLDOUT_AXES
-from kb.laws import FORMS
+from kb.laws import FORMS, LawForm
 from kb.optima import points_where, pooled_fields, setting_choices, settings
 from kb.recipes import RECIPES
+from kb.records import Point
 from kb.registry import (
     fitted_on_other_points,
     laws_for_dataset,
@@ -65,6 +73,28 @@ url = UrlState("refit", (
     "boot", "seed", "holdout_axis", "holdout", "min_n",
 ))  # fmt: skip
 SOURCES = {"dataset": "Released dataset", "upload": "Upload a CSV"}
+
+
+def _split_names(points: Sequence[Point], form: LawForm, x_axis: str) -> Callable[[str], str]:
+    """The held-out box's names: each axis as the column its split really uses in ``points``.
+
+    Data without compute (Caballero et al.'s training-set sizes) is split "along compute" by the
+    law's x (kb.fit.holdout_column); the box said "compute" all the same.
+    """
+    try:
+        columns, _, _ = points_to_arrays(points, form, x=x_axis)
+    except KBError:  # the fit itself will say what is missing
+        return str
+    names = {}
+    for axis in HOLDOUT_AXES:
+        column = holdout_column(columns, axis, x_axis)
+        if column is None:
+            names[axis] = f"{axis} (not in this data)"
+        elif column in (axis, "compute_flops", "6ND"):
+            names[axis] = axis
+        else:
+            names[axis] = f"{column} (the law's x; no {axis} in this data)"
+    return lambda axis: names.get(axis, axis)
 
 
 def _pick(
@@ -207,6 +237,7 @@ if not url.reload and st.session_state.get("refit_recipe_was") not in (None, rec
     st.session_state.refit_delta = float(recipe.delta)
     st.session_state.refit_drop = min(int(recipe.drop_highest), max_drop)
 st.session_state.refit_recipe_was = recipe_name
+
 url.number("delta", "refit_delta", float(recipe.delta), 1e-5, 10.0)
 url.number("drop", "refit_drop", min(int(recipe.drop_highest), max_drop), 0, max_drop, integer=True)
 url.number("boot", "refit_boot", DEFAULT_BOOT, 0, MAX_BOOT, integer=True)
@@ -232,7 +263,10 @@ with st.expander("Options", expanded=options_set):
     )
     seed = cols[3].number_input("Seed", min_value=0, max_value=MAX_SEED, key="refit_seed")
     cols = st.columns(4)
-    holdout_axis = cols[0].selectbox("Held-out axis", HOLDOUT_AXES, key="refit_hold_axis")
+    holdout_axis = cols[0].selectbox(
+        "Held-out axis", HOLDOUT_AXES, key="refit_hold_axis",
+        format_func=_split_names(pts, form, x_axis),
+    )  # fmt: skip
     holdout_frac = cols[1].slider(
         "Held-out fraction (largest)", 0.0, MAX_HOLDOUT, step=0.05, key="refit_hold_frac"
     )

@@ -93,7 +93,7 @@ def fit_cmd(
       n_boot_converged        n_boot - n_boot_failed: the refits the intervals use
     --holdout refits the smaller scales with the recipe's own estimator (holdout.estimator).
     """
-    from kb.fit import Holdout, fit_dataset  # imports scipy: only when fitting
+    from kb.fit import Holdout, fit_dataset, holdout_label  # imports scipy: only when fitting
 
     inputs = FORMS[law].inputs
     ctx = click.get_current_context()
@@ -160,7 +160,8 @@ def fit_cmd(
     if result.holdout:
         h = result.holdout
         click.echo(
-            f"holdout {h['axis']}:{h['fraction']}: rmse {h['rmse']:.4g} ({h['space']}), "
+            f"holdout {holdout_label(h, result.options.get('x'))}: rmse {h['rmse']:.4g} "
+            f"({h['space']}), "
             f"mean rel. error {h['mean_rel_error']:.3%}, n_train {h['n_train']}, "
             f"n_test {h['n_test']}"
         )
