@@ -56,6 +56,8 @@ VERDICT_SHAPES = {
     "converted": "triangle-up",
     "not_comparable": "cross",
 }
+# ComparisonRow.method values of numbers we computed (drawn hollow), not stated by the source.
+COMPUTED_METHODS = ("formula", "conversion")
 VERDICT_MARKS = {"reference": "◆", "direct": "●", "converted": "▲", "not_comparable": "✚"}
 FILE_WIDTH = 560  # px: a file has no container to stretch to
 FIT_COLOR = "#d62728"
@@ -108,6 +110,7 @@ def compare_records(rows: Iterable[ComparisonRow]) -> list[dict[str, Any]]:
             "low": r.interval[0] if r.interval else None,
             "high": r.interval[1] if r.interval else None,
             "verdict": r.verdict,
+            "method": r.method,
             "reasons": "; ".join(r.reasons),
             "title": r.title,
             "arxiv_id": r.arxiv_id,
@@ -127,6 +130,11 @@ def _log_axis(values: Sequence[float]) -> bool:
     return positive and max(values) / min(values) > 20
 
 
+def _computed_here(record: Mapping[str, Any]) -> bool:
+    """True for a value we computed from the source's parameters (``ComparisonRow.method``)."""
+    return record.get("method") in COMPUTED_METHODS
+
+
 def compare_caption(records: Sequence[Mapping[str, Any]], *, standalone: bool = False) -> str:
     """What the forest plot shows: the app's caption (with the verdict key and a pointer to the
     table), or a file's subtitle (the key is the shape legend; no table beside it)."""
@@ -134,13 +142,22 @@ def compare_caption(records: Sequence[Mapping[str, Any]], *, standalone: bool = 
         "Marks are point estimates; lines are intervals where one exists, of the kind each "
         "source gives (percentiles, standard errors"
     )
+    # Kaplan et al.'s a = 0.575 is ours (β/(α+β) of their L(N, D) fit), not a number they state;
+    # it was drawn like their stated 0.73.
+    hollow = (
+        " Hollow marks: computed here from the source's fitted parameters (a formula of its "
+        "form, or a = 1 − b), not stated by the source (the method column says which)."
+        if any(_computed_here(r) for r in records)
+        else ""
+    )
     if standalone:
-        return head + "); shapes: verdict against the reference."
+        return head + "); shapes: verdict against the reference." + hollow
     return (
         head
         + ": see the derivation column). Verdict against the reference: "
         + ", ".join(f"{VERDICT_MARKS[v]} {v.replace('_', ' ')}" for v in VERDICT_SHAPES)
         + "."
+        + hollow
     )
 
 
@@ -163,7 +180,9 @@ def compare_chart(
     # in the app the verdict key is in the caption (a legend beside the plot left it no width at
     # 390 px); one shape per verdict on every quantity, whichever occur, so a shape means one thing.
     base = alt.Chart(data).encode(
-        y=alt.Y("source:N", sort=None, title=None,
+        # The rows' order, whichever layer (stated or computed) draws a row's mark.
+        y=alt.Y("source:N", sort=list(dict.fromkeys(str(r["source"]) for r in records)),
+                title=None,
                 axis=alt.Axis(labelLimit=240 if standalone else 180, labelOverlap=False))
     )  # fmt: skip
     bars = base.mark_rule(strokeWidth=2).encode(
@@ -173,18 +192,25 @@ def compare_chart(
         color="kind:N",
     )
     shape_legend = alt.Legend(orient="bottom", title="verdict") if standalone else None
-    dots = base.mark_point(filled=True, size=80).encode(
-        x=alt.X("value:Q", scale=scale),
-        color=alt.Color("kind:N", title="source", legend=alt.Legend(orient="top")),
-        shape=alt.Shape(
+    encoding: dict[str, Any] = {
+        "x": alt.X("value:Q", scale=scale),
+        "color": alt.Color("kind:N", title="source", legend=alt.Legend(orient="top")),
+        "shape": alt.Shape(
             "verdict:N",
             scale=alt.Scale(domain=list(VERDICT_SHAPES), range=list(VERDICT_SHAPES.values())),
             legend=shape_legend,
         ),
-        tooltip=["title:N", "dataset:N", "value:Q", "low:Q", "high:Q", "verdict:N",
-                 "derivation:N", "notes:N"],
-    )  # fmt: skip
-    chart: alt.LayerChart = (bars + dots).properties(height=max(160, 28 * len(records)))
+        "tooltip": ["title:N", "dataset:N", "value:Q", "low:Q", "high:Q", "verdict:N",
+                    "method:N", "derivation:N", "notes:N"],
+    }  # fmt: skip
+    # Filled: a value the source states; hollow: one computed here (compare_caption). Two layers,
+    # not a conditional fill, which left the verdict legend's symbols without a colour.
+    computed = " || ".join(f"datum.method == '{m}'" for m in COMPUTED_METHODS)
+    stated = base.transform_filter(f"!({computed})").mark_point(filled=True, size=80)
+    ours = base.transform_filter(computed).mark_point(filled=False, size=80, strokeWidth=2)
+    chart = alt.LayerChart(
+        layer=[bars, stated.encode(**encoding), ours.encode(**encoding)]
+    ).properties(height=max(160, 28 * len(records)))
     if standalone:
         chart = chart.properties(
             width=FILE_WIDTH,

@@ -52,6 +52,11 @@ class ComparisonRow(BaseModel):
     value: float
     interval: list[float] | None = Field(description="[low, high] when known")
     derivation: str = Field(description="how the value was derived")
+    method: Literal["reported", "parameter", "formula", "conversion"] = Field(
+        description="where the value comes from: stated by the source ('reported'), a fitted "
+        "parameter of its law ('parameter'), or computed here from its parameters by a formula "
+        "of the form ('formula') or a convention conversion such as b = 1 − a ('conversion')"
+    )
     notes: str = Field(description="convention effects that explain differences")
     kind: Literal["reported", "fit"]
     domain: str | None
@@ -303,7 +308,7 @@ def compare(
                     source_id=view.source_id, arxiv_id=view.arxiv_id, title=view.title,
                     dataset=view.dataset, quantity=q, value=value.value,
                     interval=list(value.interval) if value.interval else None,
-                    derivation=value.derivation,
+                    derivation=value.derivation, method=value.method,
                     notes="; ".join(
                         _explain(view, profile_of(view), q, value, by_paper.get(view.arxiv_id, []))
                     ),

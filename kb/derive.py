@@ -236,7 +236,8 @@ def _from_exponents(view: LawView) -> list[Derived]:
             interval = _propagate(quantity, alpha, beta, ia, ib)
             how = (
                 f"; interval propagated from those of {na}, {nb} by monotonicity "
-                "(ignores their correlation, so conservative)"
+                "(ignores their correlation, so conservative; theirs: "
+                f"{interval_kind(view)})"
                 if interval
                 else ""
             )
@@ -291,7 +292,16 @@ def _from_power_law(view: LawView) -> list[Derived]:
     if hit is None:
         return []
     name, value = hit
-    value = abs(value)  # some papers write the exponent as a negative slope
+    # Some papers write the exponent as a negative slope (Hestness et al.'s beta_g = -0.066 in
+    # eps = alpha m^beta_g); every quantity here is a decay exponent (L ∝ D^-beta), so the
+    # magnitude is shown, and the derivation says the sign was the paper's.
+    signed = (
+        f"; the source writes {name} = {value:.4g}, a negative slope: shown as the decay "
+        "exponent, its magnitude"
+        if value < 0
+        else ""
+    )
+    value = abs(value)
     interval = _interval(view, name)
     if interval is not None:
         interval = (
@@ -303,6 +313,7 @@ def _from_power_law(view: LawView) -> list[Derived]:
         Derived(
             quantity=quantity, value=value, interval=interval, method="parameter",
             derivation=f"exponent {name} of the one-variable {view.form} form ({loss_kind})"
+            + signed
             + (f"; {interval_kind(view)}" if interval else ""),
         )
     ]  # fmt: skip

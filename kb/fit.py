@@ -782,6 +782,35 @@ def holdout_label(holdout: Mapping[str, Any], x: str | None = None) -> str:
     return text
 
 
+def holdout_sentence(holdout: Mapping[str, Any], x: str | None = None, recipe: str = "") -> str:
+    """What a holdout held out and how its extrapolation did, in one sentence for people.
+
+    ``"held out: the 48 points with compute_flops >= 5.596e+20 (the largest 20%); a refit of
+    the other 192 (epoch recipe, huber_likelihood estimator) predicts them with mean relative
+    error 1.01%, max 3.41%"``: ``kb fit``'s ``holdout`` line gave the counts and errors but not
+    where the split fell nor what the training fit was.
+    """
+    column = holdout.get("column", holdout["axis"])
+    name = (x or "x") if column == "x" else ("6·N·D" if column == "6ND" else column)
+    how = ", ".join(
+        part
+        for part in (
+            f"{recipe} recipe" if recipe else "",
+            f"{holdout['estimator']} estimator" if holdout.get("estimator") else "",
+        )
+        if part
+    )
+    text = (
+        f"held out: the {holdout['n_test']} points with {name} >= {holdout['threshold']:.4g} "
+        f"(the largest {holdout['fraction']:.0%}); a refit of the other {holdout['n_train']}"
+        + (f" ({how})" if how else "")
+        + f" predicts them with mean relative error {holdout['mean_rel_error']:.2%}"
+    )
+    if "max_rel_error" in holdout:
+        text += f", max {holdout['max_rel_error']:.2%}"
+    return text
+
+
 def holdout_check(
     raw: Mapping[str, FloatArray],
     y: FloatArray,

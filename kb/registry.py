@@ -40,6 +40,7 @@ __all__ = [
     "law_paper_id",
     "law_points",
     "law_setting",
+    "laws_beside_refit",
     "laws_for_dataset",
     "laws_for_metric",
     "laws_for_paper",
@@ -412,6 +413,24 @@ def laws_for_setting(
         ):
             out.append(law)
     return out
+
+
+def laws_beside_refit(
+    store: Store,
+    dataset: str,
+    form: str,
+    metric: str | None,
+    group: Mapping[str, str] | None = None,
+) -> list[ReportedLaw]:
+    """The stored laws whose values may stand beside a refit of ``form`` to ``dataset``.
+
+    Those fitted on the dataset with the same form, on the refit's ``metric`` (or naming none),
+    and describing its point ``group`` (a setting, or ``--where`` fields; None: a pooled fit),
+    as the Refit page and ``kb fit`` show them. Sorted by law id.
+    """
+    same_data = laws_for_setting(laws_for_dataset(store, dataset), group)
+    laws = [law for law in laws_for_metric(same_data, metric) if law.form == form]
+    return sorted(laws, key=lambda law: law.law_id)
 
 
 def reported_value(law: ReportedLaw, name: str, metric: str | None = None) -> float | None:

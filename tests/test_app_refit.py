@@ -73,6 +73,8 @@ def test_refit_recovers_the_law_and_shows_the_reported_values(refit_db: Path) ->
     assert table.loc["alpha", "refit"] == pytest.approx(0.34, abs=0.05)
     assert table.loc["E", "reported (toy_law)"] == pytest.approx(1.8)
     assert table.loc["alpha", "low"] < table.loc["alpha", "high"]
+    # What low and high are (only the JSON download's options said).
+    assert any("low, high: 95% bootstrap percentile interval" in c.value for c in at.caption)
     assert len(at.get("vega_lite_chart")) == 2  # fit with band, and residuals
     assert at.query_params["law"] == ["chinchilla"] or at.query_params["law"] == "chinchilla"
 
@@ -85,6 +87,9 @@ def test_refit_holdout_reports_an_error(refit_db: Path) -> None:
     assert not at.exception
     assert "Held-out mean relative error" in at.metric[0].label
     assert any("largest 25% by compute_flops" in c.value for c in at.caption)
+    # Where the split fell, and that no interval is claimed without a bootstrap.
+    assert any("compute_flops ≥ " in c.value and "the other " in c.value for c in at.caption)
+    assert not any("percentile interval" in c.value for c in at.caption)
     assert at.selectbox(key="refit_hold_axis").options == ["compute", "n_params", "n_tokens"]
 
 

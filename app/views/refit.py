@@ -37,13 +37,7 @@ from kb.laws import FORMS, LawForm
 from kb.optima import points_where, pooled_fields, setting_choices, settings
 from kb.recipes import RECIPES
 from kb.records import Point
-from kb.registry import (
-    fitted_on_other_points,
-    laws_for_dataset,
-    laws_for_metric,
-    laws_for_setting,
-    reported_value,
-)
+from kb.registry import fitted_on_other_points, laws_beside_refit, reported_value
 from kb.uploads import MAX_UPLOAD_BYTES, parse_upload, template_csv
 
 MAX_BOOT = 2000
@@ -317,9 +311,8 @@ X, y, _ = points_to_arrays(chosen, form, x=x_axis)
 st.subheader("Fitted parameters")
 if source == "dataset":  # the reported values beside the refit are the stored laws'
     warn_stale_laws(store)
-same_data = laws_for_setting(laws_for_dataset(store, data_name), setting or where)
 reported = {
-    law_.law_id: law_ for law_ in laws_for_metric(same_data, metric) if law_.form == law
+    law_.law_id: law_ for law_ in laws_beside_refit(store, data_name, law, metric, setting or where)
 } if source == "dataset" else {}  # fmt: skip
 rows = []
 for name, value in {**result.params, **result.derived}.items():
@@ -349,6 +342,10 @@ facts = [
     f"{result.n_converged}/{result.n_starts} starts converged",
     f"{result.n_boot} bootstrap refits",
 ]
+if result.intervals:  # the columns say low and high; of what, only the JSON's options said
+    facts.append(
+        f"low, high: {float(result.options.get('level', 0.95)):.0%} bootstrap percentile interval"
+    )
 st.caption(" · ".join(facts))
 for note in fitted_on_other_points(reported.values(), chosen):
     st.warning(note)
@@ -360,7 +357,10 @@ if result.holdout:
         "Held-out mean relative error", f"{h['mean_rel_error']:.2%}",
         help=f"RMSE {h['rmse']:.4g} in {h['space']} space; fit on {h['n_train']} points",
     )  # fmt: skip
-    st.caption(f"Held out: the largest {h['fraction']:.0%} by {by} ({h['n_test']} points).")
+    st.caption(
+        f"Held out: the largest {h['fraction']:.0%} by {by} ({h['n_test']} points, "
+        f"{by} ≥ {h['threshold']:.4g}); the fit on the other {h['n_train']} predicts them."
+    )
 
 fit_plot = fit_chart(result, X, y, metric=metric_title(metric, chosen))
 if fit_plot is not None:

@@ -27,6 +27,7 @@ from kb.recipes import RECIPES
 from kb.store import check_writable
 
 if TYPE_CHECKING:
+    from kb.fit import FitResult
     from kb.store import Store
 
 
@@ -93,7 +94,12 @@ def fit_cmd(
       n_boot_converged        n_boot - n_boot_failed: the refits the intervals use
     --holdout refits the smaller scales with the recipe's own estimator (holdout.estimator).
     """
-    from kb.fit import Holdout, fit_dataset, holdout_label  # imports scipy: only when fitting
+    from kb.fit import (  # imports scipy: only when fitting
+        Holdout,
+        fit_dataset,
+        holdout_label,
+        holdout_sentence,
+    )
 
     inputs = FORMS[law].inputs
     ctx = click.get_current_context()
@@ -127,6 +133,7 @@ def fit_cmd(
         )  # fmt: skip
         if setting is None:
             _note_pooled(store, dataset, result.options.get("metric"), wanted)
+        reported = _reported_beside(store, dataset, law, result, setting, wanted)
         if plot:  # inside the block: a failed plot leaves the store as it was
             from kb.charts import dataset_fit_figure, save_chart
 
@@ -134,21 +141,30 @@ def fit_cmd(
     if plot:
         click.echo(f"wrote {plot}", err=True)
     if as_json:
-        emit_json([result.to_json()])
+        emit_json([{**result.to_json(), "reported": reported}])
         return
     rows = [
         {"quantity": k, "value": v, "interval": result.intervals.get(k)}
+        | {f"reported ({law_id})": values.get(k) for law_id, values in reported.items()}
         for k, v in {**result.params, **result.derived}.items()
     ]
-    emit_table(rows, ["quantity", "value", "interval"])
+    emit_table(rows, ["quantity", "value", "interval", *(f"reported ({i})" for i in reported)])
+    if result.intervals:
+        click.echo(
+            f"interval: {float(result.options.get('level', 0.95)):.0%} bootstrap percentile "
+            f"interval of {result.n_boot - result.n_boot_failed} refits"
+        )
     chosen = result.options.get("setting")
     if chosen:
         from kb.optima import setting_label
 
         click.echo(f"setting {setting_label(chosen)}")
+    dropped = RECIPES[recipe].drop_highest
     click.echo(
         f"metric {result.options.get('metric')}; objective {result.objective:.6g}; "
-        f"{result.n_points} points; {result.n_converged}/{result.n_starts} grid starts converged"
+        f"{result.n_points} points"
+        + (f" (the {recipe} recipe drops the {dropped} highest values first)" if dropped else "")
+        + f"; {result.n_converged}/{result.n_starts} grid starts converged"
     )
     if result.n_boot_failed:
         left = result.n_boot - result.n_boot_failed
@@ -165,6 +181,7 @@ def fit_cmd(
             f"mean rel. error {h['mean_rel_error']:.3%}, n_train {h['n_train']}, "
             f"n_test {h['n_test']}"
         )
+        click.echo(holdout_sentence(h, result.options.get("x"), result.recipe))
 
 
 @cli.command("laws-forms")
@@ -193,6 +210,41 @@ def laws_forms_cmd(as_json: bool) -> None:
         emit_json(rows)
     else:
         emit_table(rows, ["name", "inputs", "formula", "source"], {"formula": 60, "source": 50})
+
+
+def _reported_beside(
+    store: Store,
+    dataset: str,
+    law: str,
+    result: FitResult,
+    setting: str | None,
+    where: dict[str, str],
+) -> dict[str, dict[str, float]]:
+    """The stored laws' values beside the refit's parameters, by law id (the Refit page's
+    'reported' columns); the notices the page shows go to stderr."""
+    from kb.cli.compare import _warn_stale_laws
+    from kb.fit import dataset_points
+    from kb.optima import points_where, select_setting
+    from kb.registry import fitted_on_other_points, laws_beside_refit, reported_value
+
+    metric = result.options.get("metric")
+    group = result.options.get("setting") or result.options.get("where")
+    laws = laws_beside_refit(store, dataset, law, metric, group)
+    if not laws:
+        return {}
+    _warn_stale_laws(store)
+    names = [*result.params, *result.derived]
+    out: dict[str, dict[str, float]] = {}
+    for rep in laws:
+        values = {n: reported_value(rep, n, metric) for n in names}
+        out[rep.law_id] = {n: v for n, v in values.items() if v is not None}
+    points, _ = dataset_points(store, dataset, metric)  # the points fitted, as fit_dataset
+    points = points_where(points, where) if where else points
+    if setting is not None:
+        _, points = select_setting(points, setting)
+    for note in fitted_on_other_points(laws, points):
+        click.echo(f"Note: {note}", err=True)
+    return out
 
 
 def _parse_where(items: tuple[str, ...]) -> dict[str, str]:
