@@ -10,6 +10,7 @@ from kb.cli._common import (
     emit_json,
     emit_table,
     json_option,
+    no_results,
     reading,
 )
 from kb.datasets import default_metric, list_datasets, metric_counts, points
@@ -32,6 +33,11 @@ def datasets_cmd(db_path: str, as_json: bool) -> None:
             row["default_metric"] = default_metric(store, d.name) if counts else None
             row["metrics"] = counts
             rows.append(row)
+    if not rows:
+        no_results(
+            "no released datasets in this knowledge base; ingest their folders (each with a "
+            f"MANIFEST.md): `kb ingest ../shared/datasets --db {db_path}`"
+        )
     if as_json:
         emit_json(rows)
     else:
@@ -57,6 +63,8 @@ def points_cmd(
     """
     with reading(db_path) as store:
         rows = points(store, dataset, metric=metric, limit=limit)
+    if not rows:
+        no_results(f"dataset {dataset} has no points" + (f" of metric {metric}" if metric else ""))
     if as_json:
         emit_json(rows)
     else:
