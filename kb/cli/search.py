@@ -225,8 +225,28 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
     else:
         if hits.notice:
             click.echo(f"Note: {hits.notice}", err=True)  # stdout stays the results alone
-        emit_table([h.model_dump() for h in hits], ["score", "year", "title", "snippet"],
-                   {"title": 60, "snippet": 70})  # fmt: skip
+        _emit_hits(hits)
+
+
+# What the table's `match` column means, said once under a table that has a pinned hit.
+PINNED_LEGEND = (
+    "match exact: the query is this paper's id, arXiv id or whole title, so it is listed first "
+    "(exact_match in --json)"
+)
+
+
+def _emit_hits(hits: SearchResults) -> None:
+    """The hits as a table; a pinned hit (``exact_match``) is marked `exact` in a first
+    `match` column, shown, with a one-line legend on stderr, only when there is one."""
+    rows = [h.model_dump() for h in hits]
+    columns = ["score", "year", "title", "snippet"]
+    if any(h.exact_match for h in hits):
+        columns.insert(0, "match")
+        for row in rows:
+            row["match"] = "exact" if row["exact_match"] else ""
+    emit_table(rows, columns, {"title": 60, "snippet": 70})
+    if "match" in columns:
+        click.echo(PINNED_LEGEND, err=True)
 
 
 def _batch_row(query: str, hits: SearchResults) -> dict[str, object]:
