@@ -7,8 +7,10 @@ Papers are invented for the tests; no model is loaded (``HashEmbedder`` stands i
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -254,3 +256,47 @@ def test_the_words_rule_needs_a_filter_and_every_word(
     assert result.weak_match is True
     assert result.notice is not None
     assert result.notice.startswith("No close match")
+
+
+# -- 6. every command's help -------------------------------------------------------------------
+
+COMMANDS = sorted(cli.commands)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_the_example_is_printed_on_one_line(name: str) -> None:
+    # `kb search --help` and `kb fit --help` rewrapped their example mid-command ("--k" and
+    # "5" on two lines), so it could not be copied.
+    example = re.search(r"Example:\s*(kb [^\n]+)", cli.commands[name].help or "")
+    assert example, f"kb {name}: no 'Example: kb ...' line"
+    rendered = _run(name, "--help").output
+    assert example.group(1).strip() in rendered, f"kb {name}: its example is rewrapped"
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_options_taking_a_path_say_so(name: str) -> None:
+    # `kb search --batch FILENAME` while its help spoke of FILE.
+    ctx = click.Context(cli.commands[name], info_name=name)
+    for param in cli.commands[name].params:
+        if isinstance(param.type, click.Path | click.File):
+            assert param.make_metavar(ctx) in {"FILE", "DIRECTORY", "PATH", "PATHS..."}, (
+                name,
+                param.name,
+                param.make_metavar(ctx),
+            )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("foo", "expected one of compute, n_params, n_tokens"), ("compute:2", "0 < fraction < 1"),
+     ("compute:x", "expected AXIS:FRACTION")],
+)  # fmt: skip
+def test_a_bad_holdout_is_a_usage_error_naming_the_option(
+    empty: Path, value: str, expected: str
+) -> None:
+    # Before: exit 1 with "holdout axis 'foo': ..." and no word of --holdout.
+    result = _run("fit", "toy", "--law", "chinchilla", "--holdout", value, "--no-save",
+                  "--db", str(empty))  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--holdout'" in result.output
+    assert expected in result.output
