@@ -300,3 +300,20 @@ def test_a_bad_holdout_is_a_usage_error_naming_the_option(
     assert result.exit_code == 2, result.output
     assert "Invalid value for '--holdout'" in result.output
     assert expected in result.output
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_app_address_is_refused(
+    empty: Path, blank: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: streamlit got `--server.address ''` and served on every interface, while the CLI
+    # said "scaling-kb app on http://:8501".
+    started: list[object] = []
+    monkeypatch.setattr("os.execve", lambda *args: started.append(args))
+    result = _run("app", "--address", blank, "--db", str(empty))
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--address': is blank" in result.output
+    assert started == []
+    ok = _run("app", "--address", "127.0.0.1", "--port", "8651", "--db", str(empty))
+    assert ok.exit_code == 0, ok.output
+    assert len(started) == 1

@@ -47,7 +47,11 @@ def _compare_json(row: Any) -> dict[str, Any]:
     default=None,
     help="Only this quantity (default: all). a, b: N_opt ∝ C^a, D_opt ∝ C^b.",
 )
-@click.option("--reference", default=None, help="law_id or fit_id to judge the others against.")
+@click.option(
+    "--reference", default=None, metavar="ID",
+    help="law_id (`kb laws`) or fit_id (source_id in --json) to judge the others against; "
+    "without --quantity, only the quantities it has a value of are listed.",
+)  # fmt: skip
 @click.option("--disagreements", "only_disagreements", is_flag=True,
               help="Only pairs of comparable papers whose intervals do not overlap.")  # fmt: skip
 @click.option("--include-fits", is_flag=True,
@@ -130,6 +134,8 @@ def compare_cmd(
 def audit_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int, seed: int) -> None:
     """Refit registry laws on their own data (paper's recipe and standard) vs reported values.
 
+    DATASET (a name `kb datasets` lists) limits the audit to the laws fitted on it.
+
     Example:  kb audit epoch_chinchilla --boot 200 --json
     """
     from kb.audit import audit
@@ -160,7 +166,8 @@ def audit_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int, see
 
 
 @cli.command("scoreboard")
-@click.option("--dataset", default=None, help="Only this dataset.")
+@click.option("--dataset", default=None, metavar="NAME",
+              help="Only this dataset (a name `kb datasets` lists).")  # fmt: skip
 @click.option(
     "--build",
     is_flag=True,

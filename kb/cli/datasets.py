@@ -50,7 +50,9 @@ def datasets_cmd(db_path: str, as_json: bool) -> None:
 
 @cli.command("points")
 @click.argument("dataset")
-@click.option("--metric", default=None, help="Metric name (default: the dataset's; '*' = all).")
+@click.option("--metric", default=None,
+              help="Metric name (default: the dataset's; '*' = all; `kb datasets --json` "
+              "lists each dataset's metrics).")  # fmt: skip
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
 @db_option
 @json_option
@@ -58,6 +60,8 @@ def points_cmd(
     db_path: str, as_json: bool, dataset: str, metric: str | None, limit: int | None
 ) -> None:
     """Print the points of DATASET (one metric; default: the metric laws are fitted to).
+
+    DATASET is a name `kb datasets` lists (not a folder).
 
     Example:  kb points epoch_chinchilla --json --limit 5
     """

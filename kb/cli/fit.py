@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     help="Bootstrap seed (with --recipe epoch, 42 draws Epoch's exact resamples).",
 )
 @click.option("--metric", default=None, help="Metric to fit when the dataset has several.")
-@click.option("--x", "x_axis", default="compute_flops", show_default=True,
+@click.option("--x", "x_axis", default="compute_flops", show_default=True, metavar="COLUMN",
               help="Column used by single-input laws (power_law, log_linear, ...).")  # fmt: skip
 @click.option("--holdout", "holdout", default=None, metavar="AXIS:FRACTION",
               help="Fit smaller scales, score the largest; AXIS is compute, n_params or n_tokens, "
@@ -69,6 +69,8 @@ def fit_cmd(
     db_path: str, as_json: bool, plot: Path | None,
 ) -> None:  # fmt: skip
     """Fit a law form to a released DATASET and print parameters, intervals and derived values.
+
+    DATASET is a name `kb datasets` lists (not a folder); `kb laws-forms` lists the laws.
 
     \b
     Example:

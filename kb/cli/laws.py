@@ -39,6 +39,7 @@ _EXPONENT = re.compile(r"^(alpha|beta|gamma|eta_exp|B_exp|exp_)", re.IGNORECASE)
 @click.option(
     "--paper",
     "paper_id",
+    metavar="ID",
     default=None,
     callback=not_blank_paper,
     help="Only this paper: its id (arxiv:<id> or t:<hash>, see `kb papers`), its whole title, "
