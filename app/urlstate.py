@@ -184,7 +184,10 @@ class UrlState:
         integer: bool = False,
     ) -> Any:
         """A number input or slider over [low, high] (``default`` None: empty is allowed)."""
-        bound = (lambda v: str(int(v))) if integer else (lambda v: f"{v:g}")  # 2**53-1 whole
+
+        def bound(v: float) -> str:
+            return str(int(v)) if integer else f"{v:g}"  # 2**53-1 whole
+
         top = "" if high is None else f" to {bound(high)}"
         kind = "a whole number" if integer else "a number"
 

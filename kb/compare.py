@@ -271,17 +271,25 @@ def compare(
         store: the knowledge base.
         quantity: only this quantity (one of ``a, b, alpha, beta, loss_compute``).
         reference: source_id (law_id or fit_id) to judge the others against; by default the row
-            comparable with the most others.
+            comparable with the most others. With every quantity (``quantity`` None), only the
+            quantities the reference has a value of are listed (a compute-optimal law has a
+            and b, no alpha: one missing quantity refused them all).
 
     Raises:
         BadInputError: an unknown quantity.
-        NotFoundError: ``reference`` has no row for the quantity.
+        NotFoundError: no law or fit has the id ``reference``, or it has no value of
+            ``quantity`` (of any quantity, when ``quantity`` is None).
     """
     if quantity is not None and quantity not in QUANTITIES:
         raise BadInputError(
             f"unknown quantity {quantity!r}; expected one of {', '.join(QUANTITIES)}"
         )
     views = _views(store)
+    if reference is not None and all(v.source_id != reference for v in views):
+        raise NotFoundError(
+            f"no reported law or stored fit {reference!r} to compare against; expected a "
+            "law_id (`kb laws`) or a fit_id (source_id in `kb compare --json`)"
+        )
     by_paper: dict[str | None, list[LawView]] = {}
     for view in views:
         if view.arxiv_id:
@@ -293,6 +301,8 @@ def compare(
             continue
         if reference is not None:
             idx = next((i for i, (v, _) in enumerate(rows) if v.source_id == reference), None)
+            if idx is None and quantity is None:
+                continue  # judged against the reference only where it has a value
             if idx is None:
                 raise NotFoundError(
                     f"reference {reference!r} has no value of {q}; "
@@ -319,6 +329,11 @@ def compare(
                     view=view, derived=value,
                 )
             )  # fmt: skip
+    if reference is not None and not out:
+        raise NotFoundError(
+            f"reference {reference!r} has no value of {' or '.join(QUANTITIES)} to compare; "
+            "see `kb compare --json` for the rows"
+        )
     logger.info("compare: %d rows", len(out))
     return out
 

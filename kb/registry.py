@@ -23,8 +23,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kb.claims import resolve_paper_id
 from kb.errors import BadInputError, NotFoundError, ParseError
-from kb.records import Paper, Point, ReportedLaw, normalize_arxiv_id, paper_id_for
+from kb.records import (
+    Paper,
+    Point,
+    ReportedLaw,
+    normalize_arxiv_id,
+    normalize_title,
+    paper_id_for,
+)
 from kb.store import Store
 
 __all__ = [
@@ -47,6 +55,7 @@ __all__ = [
     "laws_for_setting",
     "list_laws",
     "load_registry",
+    "paper_laws",
     "registry_digest",
     "registry_is_stale",
     "registry_path",
@@ -328,6 +337,43 @@ def laws_for_paper(
         f"'{paper_id}' is not a paper id; expected 'arxiv:<id>' "
         "(e.g. arxiv:2203.15556) or 't:<hash>'"
     )
+
+
+def paper_laws(
+    store: Store, paper: str, laws: Iterable[ReportedLaw] | None = None
+) -> tuple[str, list[ReportedLaw]]:
+    """The laws (among ``laws``, default the store's) of the paper ``paper`` names, and that
+    paper's id (``arxiv:<id>`` or ``t:<hash>``) to name it by.
+
+    ``paper`` is read as ``kb claims --paper`` reads it (:func:`kb.claims.resolve_paper_id`:
+    a paper id, an arXiv id in any form, a whole title), and also names a paper the registry
+    holds but the knowledge base lacks, by its arXiv id in any form, its whole title or the
+    ``t:<hash>`` of it. An arXiv id names a paper whatever holds it: with no law of it, the
+    list is empty.
+
+    Raises:
+        NotFoundError: ``paper`` is not an arXiv id and names no paper of the knowledge base
+            or the registry (the message ``kb claims --paper`` gives).
+    """
+    pool = list_laws(store) if laws is None else list(laws)
+    text = paper.strip()
+    arxiv_id = normalize_arxiv_id(text) if text.split() == [text] else None
+    if arxiv_id is not None:
+        found = [law for law in pool if law.arxiv_id == arxiv_id]
+    else:
+        title_id = text if text.startswith("t:") else paper_id_for(text)
+        found = [law for law in pool if paper_id_for(law.title) == title_id]
+        if not normalize_title(text):  # only punctuation: no title to match
+            found = []
+    if found:
+        return (f"arxiv:{arxiv_id}" if arxiv_id else title_id), found
+    try:
+        paper_id = resolve_paper_id(store, text)
+    except NotFoundError:
+        if arxiv_id is not None:
+            return f"arxiv:{arxiv_id}", []
+        raise
+    return paper_id, [law for law in pool if law_paper_id(store, law) == paper_id]
 
 
 def laws_for_dataset(store: Store, name: str) -> list[ReportedLaw]:

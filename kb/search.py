@@ -158,10 +158,15 @@ class SearchResults(list[Hit]):
     ``match_score < threshold``; ``not_english`` says the query does not look like English
     (``kb.match.looks_non_english``). All three are None / False when not decided: keyword-only
     search (no query vector), or an embedding model the rule file (``Tuning.match_rule``) was
-    not fitted for. ``unknown_id`` is set when the query is an identifier (a paper id, arXiv
-    id, DOI or link) that names no paper in the knowledge base: the results are then only
-    papers near the identifier's text, whatever the cosine says. ``notice`` is the one line to
-    show above the results (the unknown identifier first), or None.
+    not fitted for. ``words_found`` (a filter narrowed the candidates and a hit holds every
+    word of the query, as the keyword search reads words; :meth:`Searcher.words_found`) makes
+    ``weak_match`` False whatever the cosine: "no close match" above a hit that holds all the
+    query's words, among the papers the user asked for, is wrong ("experts" with
+    ``--variable num_experts``: a one-word query's cosine is low). ``unknown_id`` is set when
+    the query is an identifier (a paper id, arXiv id, DOI or link) that names no paper in the
+    knowledge base: the results are then only papers near the identifier's text, whatever the
+    cosine says. ``notice`` is the one line to show above the results (the unknown identifier
+    first), or None.
     """
 
     def __init__(
@@ -172,13 +177,17 @@ class SearchResults(list[Hit]):
         threshold: float | None = None,
         not_english: bool = False,
         unknown_id: str | None = None,
+        words_found: bool = False,
     ):
         super().__init__(hits)
         self.unknown_id = unknown_id
         self.match_score = match_score
         self.threshold = threshold
+        self.words_found = words_found
         self.weak_match: bool | None = (
-            None if match_score is None or threshold is None else match_score < threshold
+            None
+            if match_score is None or threshold is None
+            else match_score < threshold and not words_found
         )
         self.not_english = not_english
 
@@ -478,10 +487,36 @@ class Searcher:
         if rule is None or parts is None or not n or allowed == [] or exact:
             return SearchResults(hits, unknown_id=unknown)
         sent_sim = parts[1]  # papers outside ``allowed`` hold the lowest cosine fetched
+        score = float(sent_sim.max())
+        # Only a weak score needs the words checked (a few abstracts tokenised): no cost else.
+        found = score < rule.threshold and self.words_found(query, order, allowed)
         return SearchResults(
-            hits, match_score=float(sent_sim.max()), threshold=rule.threshold,
+            hits, match_score=score, threshold=rule.threshold,
             not_english=rule.english_only and looks_non_english(query), unknown_id=unknown,
+            words_found=found,
         )  # fmt: skip
+
+    def words_found(self, query: str, order: Sequence[int], allowed: Sequence[int] | None) -> bool:
+        """True when a filter narrowed the candidates (``allowed`` is fewer than every paper)
+        and one of the papers at positions ``order`` holds every word of ``query`` in its title
+        or abstract, as the keyword search reads words (:func:`kb.keyword.tokenize`: stemmed,
+        stop words dropped; "experts" is in "Mixture-of-Experts").
+
+        Why both: a filter is the user saying where to look, and a hit with all the query's
+        words there is an answer, however low a one- or two-word query's cosine is. Without a
+        filter, words alone are weaker evidence (an off-topic query's words can all occur in
+        one abstract of 270), and the fitted threshold decides as before.
+        """
+        if allowed is None or len(allowed) >= len(self.papers):
+            return False
+        words = set(tokenize(query))
+        if not words:
+            return False
+        for pos in order:
+            paper = self.papers[pos]
+            if words <= set(tokenize(f"{paper.title} {paper.abstract or ''}")):
+                return True
+        return False
 
     def exact_match(self, query: str) -> int | None:
         """The position of the paper ``query`` names and nothing else: its ``paper_id``, its

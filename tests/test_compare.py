@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from kb.audit import audit, audit_law, paper_recipe
 from kb.cli import cli
 from kb.compare import compare, dataset_conventions, disagreements
-from kb.derive import Derived, LawView, derive, derive_all, view_of_fit, view_of_law
+from kb.derive import QUANTITIES, Derived, LawView, derive, derive_all, view_of_fit, view_of_law
 from kb.errors import BadInputError, FitError, NotFoundError, UnknownLawError
 from kb.optima import fit_optima, setting_of, settings
 from kb.records import Dataset, FitRecord, Point, ReportedLaw
@@ -404,6 +404,20 @@ def test_compare_reference_and_bad_quantity(store: Store) -> None:
         compare(store, quantity="c")
     with pytest.raises(NotFoundError, match="'kaplan' has no value of alpha"):
         compare(store, quantity="alpha", reference="kaplan")
+
+
+def test_compare_every_quantity_against_a_reference_lists_those_it_has(store: Store) -> None:
+    # `kb compare --reference kaplan` refused everything ("'kaplan' has no value of a") because
+    # Kaplan's law lacks one of the five quantities: each of them needed the reference.
+    seed(store)
+    has = {r.quantity for r in compare(store) if r.source_id == "kaplan"}
+    assert has
+    assert has != set(QUANTITIES)
+    rows = compare(store, reference="kaplan")
+    assert {r.quantity for r in rows} == has
+    assert {r.reference for r in rows} == {"kaplan"}
+    with pytest.raises(NotFoundError, match="no reported law or stored fit 'kaplann'"):
+        compare(store, reference="kaplann")
 
 
 def test_disagreements_are_between_comparable_papers(store: Store) -> None:

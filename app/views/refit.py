@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -119,13 +120,13 @@ try:
             url.save(complete=False)
             st.info("No released dataset is in the knowledge base: `kb ingest ../shared/datasets`.")
             st.stop()
-        cols = st.columns(2)
-        with cols[0]:
+        data_cols = st.columns(2)
+        with data_cols[0]:
             data_name = _pick(
                 "Dataset", names, "refit_dataset", "dataset", "epoch_chinchilla",
                 expected=lambda text: f"a released dataset: {dataset_hint(text, names)}",
             )  # fmt: skip
-        with cols[1]:
+        with data_cols[1]:
             metric = _pick(
                 "Metric", metrics(store, data_name), "refit_metric", "metric",
                 default_metric(store, data_name),
@@ -153,14 +154,14 @@ except KBError as err:
     show_error(err)
     st.stop()
 
-cols = st.columns(3)
-with cols[0]:
+form_cols = st.columns(3)
+with form_cols[0]:
     law = _pick("Law form", list(FORMS), "refit_law", "law", "chinchilla")
-with cols[1]:
+with form_cols[1]:
     recipe_name = _pick("Recipe", list(RECIPES), "refit_recipe", "recipe", "standard")
 recipe = RECIPES[recipe_name]
 form = FORMS[law]
-with cols[2]:
+with form_cols[2]:
     if "x" in form.inputs:
         x_axis = _pick("x (single-input forms)", x_axes(pts), "refit_x", "x")
     else:
@@ -245,26 +246,26 @@ options_set = any(
     for name in ("delta", "drop", "boot", "seed", "holdout_axis", "holdout", "min_n")
 )
 with st.expander("Options", expanded=options_set):
-    cols = st.columns(4)
-    delta = cols[0].number_input(
+    fit_cols = st.columns(4)
+    delta = fit_cols[0].number_input(
         "Huber δ", min_value=1e-5, max_value=10.0, format="%.4g", key="refit_delta"
     )
-    drop = cols[1].number_input(
+    drop = fit_cols[1].number_input(
         "Drop highest-value points", min_value=0, max_value=max_drop, key="refit_drop"
     )
-    n_boot = cols[2].number_input(
+    n_boot = fit_cols[2].number_input(
         "Bootstrap refits", min_value=0, max_value=MAX_BOOT, step=100, key="refit_boot"
     )
-    seed = cols[3].number_input("Seed", min_value=0, max_value=MAX_SEED, key="refit_seed")
-    cols = st.columns(4)
-    holdout_axis = cols[0].selectbox(
+    seed = fit_cols[3].number_input("Seed", min_value=0, max_value=MAX_SEED, key="refit_seed")
+    holdout_cols = st.columns(4)
+    holdout_axis = holdout_cols[0].selectbox(
         "Held-out axis", HOLDOUT_AXES, key="refit_hold_axis",
         format_func=_split_names(pts, form, x_axis),
     )  # fmt: skip
-    holdout_frac = cols[1].slider(
+    holdout_frac = holdout_cols[1].slider(
         "Held-out fraction (largest)", 0.0, MAX_HOLDOUT, step=0.05, key="refit_hold_frac"
     )
-    min_params = cols[2].number_input(
+    min_params = holdout_cols[2].number_input(
         "Only N ≥", min_value=0.0, format="%.3g", key="refit_min_n",
         help="Drop points of models smaller than this many parameters (0: keep all).",
     )  # fmt: skip
@@ -315,12 +316,12 @@ reported = {
     law_.law_id: law_ for law_ in laws_beside_refit(store, data_name, law, metric, setting or where)
 } if source == "dataset" else {}  # fmt: skip
 rows = []
-for name, value in {**result.params, **result.derived}.items():
-    row = {"parameter": name, "refit": value}
-    low_high = result.intervals.get(name)
-    row["low"], row["high"] = (low_high or [None, None])[:2]
+for param, refit_value in {**result.params, **result.derived}.items():
+    row: dict[str, Any] = {"parameter": param, "refit": refit_value}
+    low_high: Sequence[float | None] = result.intervals.get(param) or [None, None]
+    row["low"], row["high"] = low_high[:2]
     for law_id, rep in reported.items():
-        row[f"reported ({law_id})"] = reported_value(rep, name, metric)
+        row[f"reported ({law_id})"] = reported_value(rep, param, metric)
     rows.append(row)
 params_frame = pd.DataFrame(rows)
 # Six significant figures (the registry states up to six) in every magnitude, in Python's %g
@@ -373,12 +374,12 @@ st.altair_chart(residual_chart(result, X, y), width="stretch")
 payload = {"dataset": data_name, "metric": metric, **result.to_json(), "setting": setting}
 if where is not None:
     payload["where"] = where
-cols = st.columns(2)
-cols[0].download_button(
+download_cols = st.columns(2)
+download_cols[0].download_button(
     "Download fit (JSON)", json.dumps(payload, indent=2, default=str), file_name=f"fit_{law}.json",
     mime="application/json", key="refit_json",
 )  # fmt: skip
-cols[1].download_button(
+download_cols[1].download_button(
     "Download parameters (CSV)", pd.DataFrame(rows).to_csv(index=False),
     file_name=f"fit_{law}.csv", mime="text/csv", key="refit_csv",
 )  # fmt: skip

@@ -60,21 +60,21 @@ query = st.text_input(
     key="search_q",
 )
 with st.expander("Filters", expanded=bool(st.session_state.search_filters_open)):
-    cols = st.columns(3)
-    domain = cols[0].selectbox("Domain", DOMAINS, placeholder="any", key="search_domain")
-    variable = cols[1].selectbox(
+    top = st.columns(3)
+    domain = top[0].selectbox("Domain", DOMAINS, placeholder="any", key="search_domain")
+    variable = top[1].selectbox(
         "Scale variable", VARIABLES, placeholder="any", key="search_variable"
     )
-    k = cols[2].number_input("Results", min_value=1, max_value=100, key="search_k")
-    cols = st.columns(4)
-    year_min = cols[0].number_input(
+    k = top[2].number_input("Results", min_value=1, max_value=100, key="search_k")
+    bottom = st.columns(4)
+    year_min = bottom[0].number_input(
         "From year", min_value=1990, max_value=2100, value=None, key="search_from"
     )
-    year_max = cols[1].number_input(
+    year_max = bottom[1].number_input(
         "To year", min_value=1990, max_value=2100, value=None, key="search_to"
     )
-    scaling_only = cols[2].checkbox("Scaling-law papers only", key="search_scaling")
-    has_exponent = cols[3].checkbox("Has an exponent", key="search_exponent")
+    scaling_only = bottom[2].checkbox("Scaling-law papers only", key="search_scaling")
+    has_exponent = bottom[3].checkbox("Has an exponent", key="search_exponent")
 
 url.save()
 

@@ -188,7 +188,13 @@ def emit_table(
     columns: Sequence[str],
     widths: Mapping[str, int] | None = None,
 ) -> None:
-    """Print rows as an aligned text table for people; long cells are cut with '…'."""
+    """Print rows as an aligned text table for people; long cells are cut with '…'.
+
+    No rows print nothing, not a header over an empty table: the command says why on stderr
+    (``no_results``), and a header after that line read as if results followed.
+    """
+    if not rows:
+        return
     widths = dict(widths or {})
     cells = [[_cell(row.get(c), widths.get(c, 60)) for c in columns] for row in rows]
     sizes = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
@@ -196,6 +202,12 @@ def emit_table(
     click.echo("  ".join("-" * s for s in sizes))
     for r in cells:
         click.echo("  ".join(v.ljust(s) for v, s in zip(r, sizes, strict=True)).rstrip())
+
+
+def no_results(why: str) -> None:
+    """Say on stderr why a listing is empty (stdout stays the results alone): no output at
+    all does not tell filters that exclude everything from a failed command."""
+    click.echo(f"no results: {why}", err=True)
 
 
 def _cell(value: Any, width: int) -> str:

@@ -15,6 +15,17 @@ from kb.cli._common import cli, db_option
 APP_MAIN = Path(__file__).resolve().parents[2] / "app" / "main.py"
 
 
+def _not_blank_address(value: str) -> str:
+    """A blank --address is refused: streamlit read it as no address and served on every
+    interface, while the CLI said "http://:8501"."""
+    if not value.strip():
+        raise click.BadParameter(
+            "is blank; expected an address to bind: 127.0.0.1 (this machine only, the default) "
+            "or 0.0.0.0 (every interface)"
+        )
+    return value.strip()
+
+
 @cli.command("app")
 @click.option(
     "--port",
@@ -27,7 +38,8 @@ APP_MAIN = Path(__file__).resolve().parents[2] / "app" / "main.py"
     "--address",
     default="127.0.0.1",
     show_default=True,
-    help="Address to bind (localhost by default).",
+    callback=lambda ctx, param, value: _not_blank_address(value),
+    help="Address to bind (localhost by default; 0.0.0.0 for every interface).",
 )
 @db_option
 def app_cmd(db_path: str, port: int, address: str) -> None:

@@ -28,6 +28,7 @@ from kb.store import Store
 _paper_option = click.option(
     "--paper",
     "paper_id",
+    metavar="ID",
     default=None,
     callback=not_blank_paper,
     help="Only this paper: its id (see `kb papers`), its whole title, or, for arxiv:<id> ids, "

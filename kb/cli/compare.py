@@ -15,6 +15,7 @@ from kb.cli._common import (
     emit_json,
     emit_table,
     json_option,
+    no_results,
     plot_option,
     progress_bar,
     reading,
@@ -46,7 +47,11 @@ def _compare_json(row: Any) -> dict[str, Any]:
     default=None,
     help="Only this quantity (default: all). a, b: N_opt ∝ C^a, D_opt ∝ C^b.",
 )
-@click.option("--reference", default=None, help="law_id or fit_id to judge the others against.")
+@click.option(
+    "--reference", default=None, metavar="ID",
+    help="law_id (`kb laws`) or fit_id (source_id in --json) to judge the others against; "
+    "without --quantity, only the quantities it has a value of are listed.",
+)  # fmt: skip
 @click.option("--disagreements", "only_disagreements", is_flag=True,
               help="Only pairs of comparable papers whose intervals do not overlap.")  # fmt: skip
 @click.option("--include-fits", is_flag=True,
@@ -90,6 +95,13 @@ def compare_cmd(
     who = {r.source_id: r.arxiv_id or r.title.partition(" on ")[2] or r.dataset for r in rows}
     if only_disagreements:
         found = disagreements(rows, include_fits=include_fits)
+        if not found:
+            no_results(
+                "no two comparable papers' intervals"
+                + (f" of {quantity}" if quantity else "")
+                + " fail to overlap"
+                + ("" if include_fits else " (--include-fits pairs our own refits too)")
+            )
         if as_json:
             emit_json(found)
         else:
@@ -99,6 +111,12 @@ def compare_cmd(
                                "right_who", "right_interval", "gap"], {"left_who": 30,
                                "right_who": 30})  # fmt: skip
         return
+    if not rows:
+        no_results(
+            (f"no reported law or stored fit has a value of {quantity}" if quantity else
+             "no reported laws or stored fits in this knowledge base")
+            + f"; store the registry's laws with `kb laws --sync --db {db_path}`"
+        )  # fmt: skip
     if as_json:
         emit_json(_compare_json(r) for r in rows)
     else:
@@ -116,6 +134,8 @@ def compare_cmd(
 def audit_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int, seed: int) -> None:
     """Refit registry laws on their own data (paper's recipe and standard) vs reported values.
 
+    DATASET (a name `kb datasets` lists) limits the audit to the laws fitted on it.
+
     Example:  kb audit epoch_chinchilla --boot 200 --json
     """
     from kb.audit import audit
@@ -124,6 +144,11 @@ def audit_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int, see
         _warn_stale_laws(store)
         with progress_bar("refitting") as bar:
             rows = audit(store, dataset, n_boot=n_boot, seed=seed, on_progress=bar)
+    if not rows:
+        no_results(
+            "no registry law has its data in this knowledge base to refit; store the laws "
+            f"(`kb laws --sync --db {db_path}`) and ingest the datasets (`kb datasets` lists them)"
+        )
     if as_json:
         emit_json(rows)
     else:
@@ -141,7 +166,8 @@ def audit_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int, see
 
 
 @cli.command("scoreboard")
-@click.option("--dataset", default=None, help="Only this dataset.")
+@click.option("--dataset", default=None, metavar="NAME",
+              help="Only this dataset (a name `kb datasets` lists).")  # fmt: skip
 @click.option(
     "--build",
     is_flag=True,
@@ -175,6 +201,18 @@ def scoreboard_cmd(
         rows = scoreboard(store, dataset=dataset)
         if dataset is not None and not rows:
             get_dataset(store, dataset)  # an unknown name is an error, a known one unscored
+    if not rows and not build:
+        click.echo(
+            "No scores stored yet: compute them with `kb scoreboard --build"
+            + (f" --dataset {dataset}" if dataset else "")
+            + "` (refits every law form and recipe; minutes).",
+            err=True,
+        )
+    elif not rows:
+        no_results(
+            "no law form and recipe applies to "
+            + (f"dataset {dataset}" if dataset else "the datasets in this knowledge base")
+        )
     if as_json:
         emit_json(rows)
     else:
@@ -188,13 +226,6 @@ def scoreboard_cmd(
         columns = ["dataset", "setting", "law", "recipe", "x", "rmse", "mean_rel_error", "status",
                    "message"]  # fmt: skip
         emit_table(table, columns, {"message": 50, "setting": 30})
-        if not rows and not build:
-            click.echo(
-                "No scores stored yet: compute them with `kb scoreboard --build"
-                + (f" --dataset {dataset}" if dataset else "")
-                + "` (refits every law form and recipe; minutes).",
-                err=True,
-            )
 
 
 @cli.command("optima")
@@ -214,6 +245,8 @@ def optima_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int) ->
     with writing(db_path) as store, progress_bar("fitting settings") as bar:
         records = fit_optima(store, dataset, n_boot=n_boot, on_progress=bar)
         store.upsert(records)
+    if not records:
+        no_results("no released optima to fit" + (f" in dataset {dataset}" if dataset else ""))
     if as_json:
         emit_json(records)
     else:

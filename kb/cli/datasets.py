@@ -10,6 +10,7 @@ from kb.cli._common import (
     emit_json,
     emit_table,
     json_option,
+    no_results,
     reading,
 )
 from kb.datasets import default_metric, list_datasets, metric_counts, points
@@ -32,6 +33,11 @@ def datasets_cmd(db_path: str, as_json: bool) -> None:
             row["default_metric"] = default_metric(store, d.name) if counts else None
             row["metrics"] = counts
             rows.append(row)
+    if not rows:
+        no_results(
+            "no released datasets in this knowledge base; ingest their folders (each with a "
+            f"MANIFEST.md): `kb ingest ../shared/datasets --db {db_path}`"
+        )
     if as_json:
         emit_json(rows)
     else:
@@ -44,7 +50,9 @@ def datasets_cmd(db_path: str, as_json: bool) -> None:
 
 @cli.command("points")
 @click.argument("dataset")
-@click.option("--metric", default=None, help="Metric name (default: the dataset's; '*' = all).")
+@click.option("--metric", default=None,
+              help="Metric name (default: the dataset's; '*' = all; `kb datasets --json` "
+              "lists each dataset's metrics).")  # fmt: skip
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
 @db_option
 @json_option
@@ -53,10 +61,14 @@ def points_cmd(
 ) -> None:
     """Print the points of DATASET (one metric; default: the metric laws are fitted to).
 
+    DATASET is a name `kb datasets` lists (not a folder).
+
     Example:  kb points epoch_chinchilla --json --limit 5
     """
     with reading(db_path) as store:
         rows = points(store, dataset, metric=metric, limit=limit)
+    if not rows:
+        no_results(f"dataset {dataset} has no points" + (f" of metric {metric}" if metric else ""))
     if as_json:
         emit_json(rows)
     else:

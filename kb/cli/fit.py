@@ -21,7 +21,7 @@ from kb.cli._common import (
     reading,
     writing,
 )
-from kb.errors import KBError
+from kb.errors import BadInputError, KBError
 from kb.laws import FORMS
 from kb.recipes import RECIPES
 from kb.store import check_writable
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     help="Bootstrap seed (with --recipe epoch, 42 draws Epoch's exact resamples).",
 )
 @click.option("--metric", default=None, help="Metric to fit when the dataset has several.")
-@click.option("--x", "x_axis", default="compute_flops", show_default=True,
+@click.option("--x", "x_axis", default="compute_flops", show_default=True, metavar="COLUMN",
               help="Column used by single-input laws (power_law, log_linear, ...).")  # fmt: skip
 @click.option("--holdout", "holdout", default=None, metavar="AXIS:FRACTION",
               help="Fit smaller scales, score the largest; AXIS is compute, n_params or n_tokens, "
@@ -71,7 +71,11 @@ def fit_cmd(
 ) -> None:  # fmt: skip
     """Fit a law form to a released DATASET and print parameters, intervals and derived values.
 
-    Example:  kb fit epoch_chinchilla --law chinchilla --recipe epoch --boot 4000 --seed 42 --json
+    DATASET is a name `kb datasets` lists (not a folder); `kb laws-forms` lists the laws.
+
+    \b
+    Example:
+      kb fit epoch_chinchilla --law chinchilla --recipe epoch --boot 4000 --seed 42 --json
 
     \b
     One setting of a dataset that holds several (points counted in other ways are refused):
@@ -111,7 +115,10 @@ def fit_cmd(
         )
 
     wanted = _parse_where(where)
-    hold = Holdout.parse(holdout) if holdout else None
+    try:  # a bad value of an option is a usage error naming it, like --where's
+        hold = Holdout.parse(holdout) if holdout else None
+    except BadInputError as err:
+        raise click.BadParameter(str(err), param_hint="'--holdout'") from err
     if save and not Path(db_path).exists():
         # Saving opens a staged copy, which would create an empty store (and its folder) at a
         # mistyped path; say what `reading` says instead.

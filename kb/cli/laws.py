@@ -14,6 +14,7 @@ from kb.cli._common import (
     emit_json,
     emit_table,
     json_option,
+    no_results,
     not_blank_paper,
     reading,
     writing,
@@ -23,7 +24,7 @@ from kb.records import ReportedLaw
 from kb.registry import (
     current_laws,
     law_paper_id,
-    laws_for_paper,
+    paper_laws,
     registry_is_stale,
     registry_path,
     sync_registry,
@@ -38,9 +39,12 @@ _EXPONENT = re.compile(r"^(alpha|beta|gamma|eta_exp|B_exp|exp_)", re.IGNORECASE)
 @click.option(
     "--paper",
     "paper_id",
+    metavar="ID",
     default=None,
     callback=not_blank_paper,
-    help="Only this paper: arxiv:<id> or t:<hash>.",
+    help="Only this paper: its id (arxiv:<id> or t:<hash>, see `kb papers`), its whole title, "
+    "or an arXiv id in any form (2203.15556v2, an abs URL); the registry's papers outside the "
+    "knowledge base too.",
 )
 @click.option(
     "--sync",
@@ -61,6 +65,9 @@ def laws_cmd(db_path: str, as_json: bool, paper_id: str | None, sync: bool) -> N
     After editing data/laws.toml, store it for kb compare, kb audit and the app:
     kb laws --sync
 
+    --paper reads a paper as kb claims --paper does (an id, a whole title, an arXiv id in
+    any form), and the registry's papers that the knowledge base lacks too.
+
     Example:  kb laws --paper arxiv:2203.15556 --json
     """
     if not Path(db_path).exists():
@@ -80,8 +87,8 @@ def laws_cmd(db_path: str, as_json: bool, paper_id: str | None, sync: bool) -> N
                        "nothing to sync", err=True)  # fmt: skip
     with reading(db_path) as store:
         laws, from_file = current_laws(store)
-        if paper_id:
-            laws = laws_for_paper(store, paper_id, laws)
+        if paper_id is not None:
+            paper_id, laws = paper_laws(store, paper_id, laws)  # named as resolved below
         rows = [_row(store, law) for law in laws]
     if from_file:
         click.echo(
@@ -91,8 +98,10 @@ def laws_cmd(db_path: str, as_json: bool, paper_id: str | None, sync: bool) -> N
             "`kb ingest`",
             err=True,
         )
-    if paper_id and not rows:  # on stderr: an empty table alone does not say why
-        click.echo(f"no results: the registry has no laws of {paper_id}", err=True)
+    if paper_id and not rows:  # on stderr: no table (or JSON lines) alone does not say why
+        no_results(f"the registry has no laws of {paper_id}")
+    elif not rows:
+        no_results(f"the registry {registry_path()} holds no laws")
     if as_json:
         emit_json(rows)
     else:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from kb.cli._common import cli, db_option, emit_json, emit_table, json_option, reading
+from kb.cli._common import (
+    cli,
+    db_option,
+    emit_json,
+    emit_table,
+    json_option,
+    no_results,
+    reading,
+)
 from kb.query import list_papers, stats
 
 
@@ -19,6 +27,11 @@ def papers_cmd(db_path: str, as_json: bool, limit: int | None) -> None:
     """
     with reading(db_path) as store:
         rows = list_papers(store, limit=limit)
+    if not rows:
+        no_results(
+            f"no papers in this knowledge base; build it with `kb ingest ../shared/seeds "
+            f"--db {db_path}`"
+        )
     if as_json:
         emit_json(rows)
     else:

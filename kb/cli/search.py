@@ -124,7 +124,8 @@ class _SearchCommand(click.Command):
     "batch",
     type=click.File("rb"),
     default=None,
-    help="Answer every line of FILE as a query ('-' for stdin); one JSON line each.",
+    metavar="FILE",
+    help="Answer every line of FILE (a path, or '-' for stdin) as a query; one JSON line each.",
 )
 @click.option(
     "--mode",
@@ -170,7 +171,15 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
     KB_WEAK_MATCH names a rule file fitted for it (benchmarks/bench_weak_match.py --write
     --out PATH); KB_WEAK_MATCH='' turns it off. Keyword-only search (--mode keyword) has none.
 
-    Example:  kb search "compute-optimal split between parameters and tokens" --k 5
+    Under a filter (--domain, --variable, ...) a hit holding every word of the query is a
+    match however low its cosine, so "kb search experts --variable num_experts" gets no notice.
+
+    In the table, a hit listed first because the query names it is marked "exact" in a first
+    match column (with a one-line legend on stderr).
+
+    \b
+    Example:
+      kb search "compute-optimal split between parameters and tokens" --k 5
     """
     from kb.search import Searcher, SearchFilters, check_query, is_blank, tokenize
 
@@ -225,8 +234,28 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
     else:
         if hits.notice:
             click.echo(f"Note: {hits.notice}", err=True)  # stdout stays the results alone
-        emit_table([h.model_dump() for h in hits], ["score", "year", "title", "snippet"],
-                   {"title": 60, "snippet": 70})  # fmt: skip
+        _emit_hits(hits)
+
+
+# What the table's `match` column means, said once under a table that has a pinned hit.
+PINNED_LEGEND = (
+    "match exact: the query is this paper's id, arXiv id or whole title, so it is listed first "
+    "(exact_match in --json)"
+)
+
+
+def _emit_hits(hits: SearchResults) -> None:
+    """The hits as a table; a pinned hit (``exact_match``) is marked `exact` in a first
+    `match` column, shown, with a one-line legend on stderr, only when there is one."""
+    rows = [h.model_dump() for h in hits]
+    columns = ["score", "year", "title", "snippet"]
+    if any(h.exact_match for h in hits):
+        columns.insert(0, "match")
+        for row in rows:
+            row["match"] = "exact" if row["exact_match"] else ""
+    emit_table(rows, columns, {"title": 60, "snippet": 70})
+    if "match" in columns:
+        click.echo(PINNED_LEGEND, err=True)
 
 
 def _batch_row(query: str, hits: SearchResults) -> dict[str, object]:
