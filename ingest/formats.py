@@ -32,7 +32,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from ingest.listings import MAX_COUNT, ParsedEntry, iter_listing, text_lines
+from ingest.listings import (
+    MAX_COUNT,
+    ParsedEntry,
+    iter_listing,
+    not_text_error,
+    text_lines,
+)
 from kb.csvtext import header_delimiter
 from kb.errors import ParseError
 from kb.records import Appearance, Paper, normalize_arxiv_id, normalize_whitespace, paper_id_for
@@ -53,6 +59,7 @@ _ARXIV_KEYS = frozenset({"authors_parsed", "versions", "update_date", "submitter
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _ARXIV_NS = "{http://arxiv.org/schemas/atom}"
 _TRUNCATED = frozenset({"no element found", "unclosed token"})  # expat, at the end of a cut file
+_HTML = re.compile(rb"(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])", re.IGNORECASE | re.DOTALL)
 _ENTRY_TAG = re.compile(rb"<(?:[\w.-]+:)?entry[\s>]")
 ATOM_CHUNK = 1 << 16
 """Bytes of an Atom feed read at a time (the feed is parsed as it is read, never whole)."""
@@ -90,6 +97,15 @@ def detect_format(path: str | Path) -> str:
     except OSError as err:
         raise ParseError(f"{_source(p)}: cannot read: {err.strerror}") from err
     guess = _EXTENSIONS.get(p.suffix.lower())
+    if head.startswith((b"\xff\xfe<\x00", b"\xfe\xff\x00<")):
+        return "atom"  # a UTF-16 feed: expat reads it
+    if (bad := not_text_error(_source(p), head)) is not None:
+        raise bad
+    if _HTML.match(stripped):
+        raise ParseError(  # was read as an Atom feed: "mismatched tag" at some <br>
+            f"{_source(p)}:1: root element is 'html'; expected an Atom <feed> (this is an HTML "
+            "page: save a listing page as text, or fetch the feed from export.arxiv.org/api/query)"
+        )
     if stripped.startswith(b"<"):
         return "atom"
     if stripped.startswith(b"{") or guess == "jsonl":
@@ -274,10 +290,17 @@ def _read_jsonl(source: str, fmt: str, pos: ReadPosition) -> Iterator[ParsedEntr
     except OSError as err:
         raise ParseError(f"{source}: cannot read: {err.strerror}") from err
     with fh:
+        if (bad := not_text_error(source, fh.peek(64)[:64])) is not None:
+            raise bad
         for line_no, raw in enumerate(fh, start=1):
             pos.done += len(raw)
             if line_no == 1:
                 raw = raw.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark (Windows tools)
+            if b"\x00" in raw:  # json.loads said "Invalid control character" (truncated file?)
+                raise ParseError(
+                    f"{source}:{line_no}: binary data (NUL byte at column {raw.index(0) + 1}); "
+                    "expected one UTF-8 JSON object per line"
+                )
             if not raw.strip():
                 continue
             try:

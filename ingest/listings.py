@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kb.errors import ParseError
 from kb.records import Appearance, Paper, normalize_whitespace, paper_id_for
+from kb.textfile import not_text
 
 __all__ = [
     "CHROME_LINES",
@@ -52,6 +53,7 @@ __all__ = [
     "decode_text",
     "is_metadata_line",
     "iter_listing",
+    "not_text_error",
     "parse_listing",
     "parse_listing_text",
     "render_listing",
@@ -118,11 +120,25 @@ class _Unit:
     n_lines: int
 
 
+def not_text_error(source: str, head: bytes) -> ParseError | None:
+    """A ``ParseError`` for a file that ``not_text`` recognises, naming what it is."""
+    found = not_text(head)
+    if found is None:
+        return None
+    what, fix = found
+    return ParseError(f"{source}:1: {what}; expected a UTF-8 text file{': ' + fix if fix else ''}")
+
+
+def _nul_error(source: str, line: int) -> ParseError:
+    return ParseError(f"{source}:{line}: binary data (NUL byte); expected a UTF-8 text file")
+
+
 def decode_text(data: bytes, source: str) -> str:
     """UTF-8 text of a file, or ``ParseError`` naming the file and line of the bad bytes."""
+    if (bad := not_text_error(source, data[:64])) is not None:
+        raise bad
     if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise ParseError(f"{source}:{line}: binary data (NUL byte); expected a UTF-8 text file")
+        raise _nul_error(source, data[: data.index(b"\x00")].count(b"\n") + 1)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -148,11 +164,11 @@ def text_lines(source: str, position: _Position | None = None) -> Iterator[str]:
         raise ParseError(f"{source}: cannot read: {err.strerror}") from err
     offset = 0
     with fh:
+        if (bad := not_text_error(source, fh.peek(64)[:64])) is not None:
+            raise bad
         for line, raw in enumerate(fh, start=1):
             if b"\x00" in raw:
-                raise ParseError(
-                    f"{source}:{line}: binary data (NUL byte); expected a UTF-8 text file"
-                )
+                raise _nul_error(source, line)
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as err:

@@ -155,6 +155,20 @@ def collect_inputs(
     return unique(files), unique(folders), unique(skipped)
 
 
+def _nothing_to_ingest(paths: list[str | os.PathLike[str]], skipped: list[Path]) -> None:
+    names = ", ".join(str(p) for p in paths[:3]) + (
+        f" and {len(paths) - 3} more" if len(paths) > 3 else ""
+    )
+    found = ""
+    if skipped:
+        some = ", ".join(p.name for p in skipped[:3]) + (" ..." if len(skipped) > 3 else "")
+        found = f"; {len(skipped)} file(s) of no input format ({some})"
+    raise BadInputError(
+        f"{names}: nothing to ingest{found}; expected input files "
+        f"({', '.join(sorted(INPUT_EXTENSIONS))}) or dataset folders (with a {MANIFEST})"
+    )
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -397,6 +411,26 @@ def _absorb_title_only(
         logger.info("%s: the same title as %s; merged into it", tid, xid)
 
 
+def _other_abstract(abstract: str, kept: str) -> bool:
+    """Whether ``abstract`` is another text than ``kept`` (both non-empty), beyond case,
+    punctuation and spacing. The same id with two abstracts kept the first without a word."""
+    return bool(abstract and kept) and (
+        abstract != kept and normalize_title(abstract) != normalize_title(kept)
+    )
+
+
+def _abstract_conflict(where: str, pid: str, entry: ParsedEntry, kept: str) -> str:
+    here = entry.paper.abstract
+    at = next((i for i, (a, b) in enumerate(zip(here, kept, strict=False)) if a != b), None)
+    at = min(len(here), len(kept)) if at is None else at
+    return (
+        f"{where}: {pid} has another abstract here than the one read before "
+        f"({len(here):,} vs {len(kept):,} characters, first differing at character {at + 1:,}: "
+        f"{here[at : at + 30]!r} vs {kept[at : at + 30]!r}); one paper, keeping the one read "
+        "before"
+    )
+
+
 def _write_batch(
     store: Store,
     batch: list[ParsedEntry],
@@ -421,12 +455,16 @@ def _write_batch(
         pid = entry.paper.paper_id
         kept = existing[pid] if pid in existing else first[pid].paper
         title = entry.paper.title
+        app = entry.appearance
         if title != kept.title and normalize_title(title) != normalize_title(kept.title):
-            app = entry.appearance
             warnings.append(
                 f"{app.source}:{app.line}: {pid} is titled {title!r} here but "
                 f"{kept.title!r} elsewhere; one paper, keeping the title {kept.title!r}"
             )
+        kept_abstract = kept.abstract or incoming[pid].abstract  # what merge_papers keeps
+        if _other_abstract(entry.paper.abstract, kept_abstract):
+            where = f"{app.source}:{app.line}"
+            warnings.append(_abstract_conflict(where, pid, entry, kept_abstract))
     changed: list[Paper] = []
     for pid, paper in incoming.items():
         tally.seen.add(pid)
@@ -548,7 +586,10 @@ def ingest_paths(
     Raises:
         ParseError / BadInputError naming the file and line; the store is then unchanged.
     """
+    paths = list(paths)
     files, folders, skipped = collect_inputs(paths)
+    if not files and not folders:  # an empty folder was "0 files, 0 entries" and exit 0
+        _nothing_to_ingest(paths, skipped)
     report = IngestReport(skipped_files=[str(s) for s in skipped])
     tally = _Tally()
     titles = _ArxivTitles(store)

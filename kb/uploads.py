@@ -1,6 +1,6 @@
 """User-uploaded scaling data (the app's refit page): a CSV in our column names → ``Point``s.
 
-Columns (header names exactly; at least one of the three scale columns, and ``value``):
+Columns (header names in any case; at least one of the three scale columns, and ``value``):
 
 - ``n_params``: model size, parameters (> 0)
 - ``n_tokens``: training tokens (> 0)
@@ -12,7 +12,10 @@ Columns (header names exactly; at least one of the three scale columns, and ``va
 Cells may be separated by commas, semicolons or tabs (read off the header row); with semicolons
 a decimal comma (``3,42``, as spreadsheets in many locales write) is read as a decimal point.
 
-Bad input raises ``BadInputError`` naming the file, the row (1-based, header = row 1) and column.
+Rows of only empty cells are skipped; rows are numbered as the file's lines (header = row 1).
+Bad input raises ``BadInputError`` naming the file, the row and column: a cell that is no
+number, a row of too many or too few cells, a quote never closed, a column named twice, a
+file that is no UTF-8 text (named for what it is: UTF-16, a spreadsheet, an image).
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ import csv
 import io
 import logging
 import math
+import re
+from collections.abc import Iterator
 
 from kb.csvtext import header_delimiter
 from kb.errors import BadInputError
 from kb.records import Point, stable_id
+from kb.textfile import not_text
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +40,7 @@ MAX_UPLOAD_BYTES = 5_000_000
 MAX_UPLOAD_ROWS = 50_000
 SCALE_COLUMNS = ("n_params", "n_tokens", "compute_flops")
 _KNOWN = (*SCALE_COLUMNS, "value", "metric", "unit", "run_key", "step")
+_THOUSANDS = re.compile(r"\d{1,3}(?:[, ]\d{3})+(?:\.\d*)?")
 
 
 def template_csv() -> str:
@@ -58,6 +65,11 @@ def _number(
     try:
         value = float(text.replace(",", ".") if decimal_comma and "." not in text else text)
     except ValueError:
+        if _THOUSANDS.fullmatch(text):
+            raise BadInputError(
+                f"{where}: {text!r} is not a number: write it without thousands separators "
+                f"({text.replace(',', '').replace(' ', '')} or in scientific notation)"
+            ) from None
         raise BadInputError(
             f"{where}: {text!r} is not a number "
             "(write plain numbers such as 7e10; units go in the column name, not the cell)"
@@ -67,6 +79,61 @@ def _number(
     if positive and value <= 0:
         raise BadInputError(f"{where}: {value:g} must be > 0")
     return value
+
+
+def _column(raw: str) -> str:
+    """A header cell: our column names whatever their case (``Value``, ``N_Params``), any
+    other name as written (it goes to ``extras``)."""
+    name = raw.strip()
+    return name.lower() if name.lower() in _KNOWN else name
+
+
+def _breaks(cell: object) -> int:
+    """Line breaks inside a cell (a quoted newline), ``\r\n`` counted once."""
+    if isinstance(cell, list):  # the cells beyond the header's width
+        return sum(_breaks(c) for c in cell)
+    text = cell if isinstance(cell, str) else ""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _rows(
+    reader: csv.DictReader[str], name: str, width: int
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(row number, cells) of every data row, numbered as the file's lines (header = row 1;
+    a row with a quoted newline is numbered by its first line). A row of only empty cells (a
+    spreadsheet's trailing ``,,,``) is skipped; a row of too many or too few cells is a
+    ``BadInputError`` naming the row, and saying so when a quote was never closed (the
+    row ran to the end of the file; it was reported as an empty 'value')."""
+    while True:
+        before = reader.line_num  # the previous row's last line
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise BadInputError(f"{name}: row {reader.line_num}: bad CSV: {err}") from None
+        row_no = max(before + 1, reader.line_num - sum(_breaks(v) for v in row.values()))
+        extra = row.get(None) or []  # DictReader's restkey
+        cells = sum(k is not None and v is not None for k, v in row.items()) + len(extra)
+        if cells != width and reader.line_num > row_no:
+            raise BadInputError(
+                f'{name}: row {row_no}: a quote (") opened in this row is never closed (the '
+                f"row runs to row {reader.line_num}); expected one row per line"
+            )
+        if cells > width:
+            raise BadInputError(
+                f"{name}: row {row_no} has more cells than the header ({cells} vs {width}): an "
+                "unquoted comma, or a thousands separator (write 70000000 or 7e7, not "
+                "70,000,000)?"
+            )
+        if cells < width:
+            raise BadInputError(
+                f"{name}: row {row_no} has {cells} cells, the header {width}; expected one "
+                "cell per column (leave a cell empty, not out)"
+            )
+        if not any((v or "").strip() for v in row.values()):
+            continue
+        yield row_no, row
 
 
 def parse_upload(data: bytes, *, name: str = "upload.csv", dataset: str = "upload") -> list[Point]:
@@ -79,32 +146,51 @@ def parse_upload(data: bytes, *, name: str = "upload.csv", dataset: str = "uploa
         raise BadInputError(
             f"{name}: {len(data) / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB limit"
         )
+    found = not_text(data[:64])
+    if found is not None:  # a spreadsheet, an image, a UTF-16 export: say which
+        raise BadInputError(f"{name}: {found[0]}, not UTF-8 text; save it as UTF-8 CSV")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
         raise BadInputError(
-            f"{name}: not UTF-8 text (byte {err.start}); save it as UTF-8 CSV"
+            f"{name}: row {line}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset "
+            f"{err.start}); save it as UTF-8 CSV"
         ) from None
     delimiter = header_delimiter(text, ("value",))
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    # newline="": csv splits rows itself, at \r (old Mac files) too, which raised csv.Error.
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     comma = delimiter == ";"
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as err:
+        raise BadInputError(f"{name}: row 1: bad CSV header: {err}") from None
+    header = [_column(h) for h in (fieldnames or [])]
     if not header:
         raise BadInputError(
             f"{name}: empty file; expected a header row, e.g. {template_csv().splitlines()[0]}"
         )
+    twice = sorted({c for c in header if c and header.count(c) > 1})
+    if twice:  # DictReader kept the last of them without a word
+        raise BadInputError(
+            f"{name}: row 1: column(s) {', '.join(twice)} named more than once (our column "
+            "names are case-insensitive); expected each column once"
+        )
     reader.fieldnames = header
     if "value" not in header:
-        raise BadInputError(f"{name}: no 'value' column; columns found: {', '.join(header)}")
+        raise BadInputError(
+            f"{name}: no 'value' column; columns found: {', '.join(header)}; expected the "
+            "measured metric (a loss, an error rate) in a column named 'value', the scales in "
+            f"{', '.join(SCALE_COLUMNS)} (the template names them)"
+        )
     if not set(SCALE_COLUMNS) & set(header):
         raise BadInputError(
             f"{name}: needs at least one of {', '.join(SCALE_COLUMNS)}; columns found: "
             f"{', '.join(header)}"
         )
     points: list[Point] = []
-    for row_no, row in enumerate(reader, start=2):
-        if None in row:
-            raise BadInputError(f"{name}: row {row_no} has more cells than the header")
+    rows = _rows(reader, name, len(header))
+    for row_no, row in rows:
         if len(points) >= MAX_UPLOAD_ROWS:
             raise BadInputError(f"{name}: more than {MAX_UPLOAD_ROWS} rows; upload a sample")
         value = _number(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +92,33 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     Store(db).close()
     with Store(db) as s:
         assert s.schema_version == len(MIGRATIONS)
+
+
+def test_duckdb_prints_no_progress_bar_of_its_own(tmp_path: Path) -> None:
+    """DuckDB drew '100% ▕███▏' on stdout for any statement over 2 s (a 100k-paper
+    ``kb ingest``), under -q too, and before ``--json``'s first object. It turns its bar off
+    by itself under pytest (PYTEST_* variables), so this looks from a process without them."""
+    script = f"""
+from kb.store import Store
+setting = "SELECT current_setting('enable_progress_bar')"
+for path in (":memory:", {str(tmp_path / "kb.duckdb")!r}):
+    with Store(path) as store:
+        print(store.con.execute(setting).fetchone(), store.cursor().execute(setting).fetchone())
+        with store.transaction():
+            print(store.cursor().execute(setting).fetchone())
+with Store({str(tmp_path / "kb.duckdb")!r}, read_only=True) as store:
+    print(store.cursor().execute(setting).fetchone())
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split("\n") == [
+        "(False,) (False,)",
+        "(False,)",
+        "(False,) (False,)",
+        "(False,)",
+        "(False,)",
+        "",
+    ]

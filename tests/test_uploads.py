@@ -86,3 +86,92 @@ def test_a_missing_value_column_is_reported_with_the_header_split_as_written() -
     the header is split by the separator it uses most, so the columns found read right."""
     with pytest.raises(BadInputError, match="columns found: n_params, loss"):
         parse_upload(b"n_params;loss\n1e6;3,4\n", name="x.csv")
+
+
+# -- a demanding user's spreadsheets (ingestqa) -------------------------------------------------
+GOOD = "n_params,value\n1e6,3.0\n2e6,2.9\n"
+
+
+def test_old_mac_line_ends_are_read() -> None:
+    """A file whose lines end in a lone CR (Excel's 'CSV (Macintosh)') raised csv.Error: a
+    traceback on the Refit page, not a message."""
+    points = parse_upload(GOOD.replace("\n", "\r").encode(), name="mac.csv")
+    assert [p.n_params for p in points] == [1e6, 2e6]
+
+
+def test_our_column_names_in_another_case_are_read() -> None:
+    """'Value' and 'N_Params' were refused: "no 'value' column; columns found: ..., Value"."""
+    points = parse_upload(b"N_Params,Value,Notes\n1e6,3.0,x\n")
+    assert points[0].n_params == 1e6
+    assert points[0].value == 3.0
+    assert points[0].extras == {"Notes": "x"}
+
+
+@pytest.mark.parametrize("header", ["n_params,n_params,value", "n_params,value,Value"])
+def test_a_column_named_twice_is_an_error(header: str) -> None:
+    """csv.DictReader kept the last of two columns of one name without a word."""
+    with pytest.raises(BadInputError, match=r"^up\.csv: row 1: column\(s\) \w+ named more"):
+        parse_upload(f"{header}\n1e6,2e6,3.0\n".encode(), name="up.csv")
+
+
+def test_rows_of_empty_cells_are_skipped_and_rows_numbered_as_the_files_lines() -> None:
+    """A spreadsheet's ',,' rows were 'row 4, column value: empty'; after a blank line the row
+    numbers no longer matched the file's lines."""
+    points = parse_upload(b"n_params,value\n1e6,3.0\n,\n\n2e6,2.9\n , \n")
+    assert [p.source_row for p in points] == [2, 5]
+
+
+def test_a_short_row_says_how_many_cells_it_has() -> None:
+    """Was "row 2, column 'value': empty; every row needs a value"."""
+    with pytest.raises(BadInputError, match=r"^x\.csv: row 3 has 1 cells, the header 2"):
+        parse_upload(b"n_params,value\n1e6,3.0\n2e6\n", name="x.csv")
+
+
+def test_a_quote_never_closed_is_named() -> None:
+    """The quote swallowed the rest of the file into one cell: 'row 2, column value: empty'."""
+    body = b'n_params,value\n"1e6,3.0\n2e6,2.9\n4e6,2.8\n'
+    with pytest.raises(BadInputError, match=r"^x\.csv: row 2: a quote .* never closed .* row 4"):
+        parse_upload(body, name="x.csv")
+
+
+def test_a_quoted_newline_in_an_extra_column_is_kept() -> None:
+    points = parse_upload(b'n_params,value,note\n1e6,3.0,"two\nlines"\n2e6,2.9,x\n')
+    assert points[0].extras == {"note": "two\nlines"}
+    assert [p.source_row for p in points] == [2, 4]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'n_params,value\n"70,000,000",3.0\n', r"'70,000,000' is not a number: write it "
+         r"without thousands separators \(70000000 or in scientific notation\)"),
+        (b"n_params;value\n70,000,000;3,0\n", r"'70,000,000' is not a number: write it without"),
+        (b"n_params,value\n70,000,000,3.0\n", r"row 2 has more cells than the header \(4 vs 2\)"
+         r": an unquoted comma, or a thousands separator"),
+    ],
+)  # fmt: skip
+def test_thousands_separators_are_named(body: bytes, message: str) -> None:
+    with pytest.raises(BadInputError, match=message):
+        parse_upload(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (GOOD.encode("utf-16"), r"UTF-16 text \(byte-order mark FF FE\), not UTF-8 text"),
+        (GOOD.encode("utf-16-le"), r"UTF-16 text \(little-endian, no byte-order mark\), not"),
+        (b"PK\x03\x04\x14\x00\x06\x00", r"a ZIP archive \(or \.xlsx/\.docx\), not UTF-8 text"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", r"a PNG image, not UTF-8 text"),
+        ("n_params,value,note\n1e6,3.0,ok\n2e6,2.9,café\n".encode("latin-1"),
+         r"row 3: not UTF-8 text \(byte 0xe9 at offset 42\)"),
+    ],
+)  # fmt: skip
+def test_a_file_that_is_no_utf8_text_says_what_it_is(body: bytes, message: str) -> None:
+    """Was 'not UTF-8 text (byte 0)' / '(byte 132)': no cause, no row."""
+    with pytest.raises(BadInputError, match=rf"^up\.csv: {message}"):
+        parse_upload(body, name="up.csv")
+
+
+def test_no_value_column_says_what_is_expected() -> None:
+    with pytest.raises(BadInputError, match=r"columns found: N, D, L; expected the measured"):
+        parse_upload(b"N,D,L\n1e6,2e7,3.0\n")
