@@ -144,7 +144,10 @@ def test_staging_copies_of_killed_builds_are_removed(tmp_path: Path) -> None:
         tmp_path / f".kb.duckdb.building-{dead}-77aa88.lock",
     ]
     legacy = tmp_path / f".kb.duckdb.building-{dead}"  # pid-only name, touched just now
-    stale = tmp_path / f".kb.duckdb.building-{dead + 1}"  # pid-only, idle for two days
+    other_dead = _dead_pid()  # not dead + 1: on a busy machine that pid may be alive
+    while other_dead == dead:
+        other_dead = _dead_pid()
+    stale = tmp_path / f".kb.duckdb.building-{other_dead}"  # pid-only, idle for two days
     other = tmp_path / f".other.duckdb.building-{dead}-0a1b2c"  # another store's copy
     for path in [*abandoned, *elsewhere, legacy, stale, other]:
         path.write_bytes(b"partial copy")
