@@ -81,8 +81,15 @@ def check(text: str, expected: list[tuple[float, str | None]]) -> None:
             "For a model with E experts, the loss follows (E_0/E)^{0.2} in our fits.",
             [(-0.2, "num_experts")],
         ),
-        # a numeric fraction inside the parenthesised power
+        (
+            "Given the number of experts D, the loss follows (D_0/D)^{0.2} in our fits.",
+            [(-0.2, "num_experts")],
+        ),
+        # a numeric fraction inside the parenthesised power, braced or in superscripts
         ("Error falls as (N_c/N)^{1/2} in our fits.", [(-0.5, "model_size")]),
+        ("Error falls as (N_c/N)¹ᐟ² in our fits.", [(-0.5, "model_size")]),
+        # one over the scale letter
+        ("Error falls as (1/N)^{0.5} in our fits.", [(-0.5, "model_size")]),
     ],
 )
 def test_parenthesised_base_is_read(text: str, expected: list[tuple[float, str]]) -> None:
@@ -90,10 +97,13 @@ def test_parenthesised_base_is_read(text: str, expected: list[tuple[float, str]]
 
 
 def test_parenthesised_base_row_keeps_its_printed_text() -> None:
+    # the power of a ratio is a power-law cue, as ``N^{-0.076}`` is: the sentence is a claim
     text = "We observe that test loss follows L(N) = (N_c/N)^{0.076} across six decades."
-    (row,) = extract(paper(text)).exponents
+    result = extract(paper(text))
+    (row,) = result.exponents
     assert row.text == "(N_c/N)^{0.076}"
     assert (row.value, row.variable, row.symbol) == (-0.076, "model_size", None)
+    assert [c.form for c in result.claims] == ["power_law"]
 
 
 @pytest.mark.parametrize(
@@ -281,6 +291,10 @@ def test_respectively_pairs_values_with_letters(
         ),
         (
             "The exponents alpha and beta = 0.34 and 0.28, respectively, in our scaling law.",
+            [(0.34, None), (0.28, None)],
+        ),
+        (
+            "Our scaling law has alpha, beta = 0.34, 0.28, respectively.",
             [(0.34, None), (0.28, None)],
         ),
     ],

@@ -371,7 +371,7 @@ def _exponent_symbols(text: str) -> dict[str, tuple[str | None, str | None]]:
     for m in finditer(_SYMBOL_POWER, text, fold(text, scan=False)):
         variable = _base_variable(m.group("base"), _defined_letters(text))
         found.setdefault(_strip(m.group("sym")), variable)
-    for m in finditer(_SYMBOL_PAREN, text, fold(text, scan=False)):
+    for m in finditer(_SYMBOL_PAREN, text, fold(text, scan=False)) if "^" in text else ():
         paren = _paren_base(m, _defined_letters(text))
         if paren is not None:
             # keyed with its subscript: ``alpha_N`` and ``alpha_D`` are two exponents
@@ -449,7 +449,8 @@ def find_exponents(
                               named_by)
             )  # fmt: skip
 
-    out += _paren_powers(body, start, folded, superscripts, text)
+    if "(" in body and (superscripts or "^" in body):  # the gate's literal is "(" alone
+        out += _paren_powers(body, start, folded, superscripts, text)
 
     for m in finditer(_SYMBOL, body, folded):
         sym = _strip(m.group("sym"))
@@ -477,7 +478,6 @@ def find_exponents(
     out += _symbol_lists(body, start, folded, symbols, law_sentence)
 
     float_format = _FLOAT_FORMAT.search(body) is not None
-    defined = _defined_letters(text)
     for m in finditer(_WORDS, body, folded):
         if m.group("kind").startswith("slope") and not law_sentence:
             continue
@@ -492,6 +492,7 @@ def find_exponents(
         ]
         if _RANGE_WORD.search(body, m.end("kind"), m.end()) and _count_range(body, numbers):
             continue  # "exponents from 5 to 7 datasets"
+        defined = _defined_letters(text)  # cached per abstract, read only when needed
         tied = _tied_variable(body, m.start("kind"), m.end("kind"), numbers, defined)
         each: list[str | None] = [tied] * len(numbers)
         if len(numbers) > 1 and not _RANGE_WORD.search(body, m.end("kind"), m.end()):
@@ -515,6 +516,7 @@ def find_exponents(
             continue  # "exponents of runs from 3 to 5 seeds"
         numbers = [m.span("num"), m.span("num2")]
         kind_end = m.start() + len("exponent") + (body[m.start() + len("exponent")] == "s")
+        defined = _defined_letters(text)
         tied = _tied_variable(body, m.start(), kind_end, numbers, defined)
         for group in ("num", "num2"):
             value = parse_number(m.group(group))
@@ -591,7 +593,7 @@ def _paren_powers(
     sentence relates quantities outside it, not in ``O(..)`` or ``exp(..)`` or a schedule, a
     plausible value, no whole power >= 2 and no whole unsigned superscript (``(x/y)²``)."""
     out: list[ExponentMatch] = []
-    matched = list(finditer(_POWER_PAREN, body, folded))
+    matched = list(finditer(_POWER_PAREN, body, folded)) if "^" in body else []
     if superscripts:
         matched += _POWER_PAREN_SUP.finditer(body)
     cues: list[tuple[int, int]] | None = None
