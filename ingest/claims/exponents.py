@@ -10,10 +10,18 @@ exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts,
    ``D^(−0.28)``; unbraced, a value that is not whole (``A N^−0.34``), or any value right after
    ∝/propto/~/"scales as"; Unicode superscripts of a single letter (``N⁻⁰·⁰⁷⁶``, ``C⁰·⁵``,
    ``d⁻¹``), never a whole unsigned one (``m²``, ``R²``, footnote markers) nor a unit's
-   (``erg s⁻¹``). ``N⁻ᵅ`` marks ``α`` as an exponent symbol, like ``N^{-alpha}``.
+   (``erg s⁻¹``). ``N⁻ᵅ`` marks ``α`` as an exponent symbol, like ``N^{-alpha}``. A numeric
+   fraction is a value (``N^{-1/2}``, ``N⁻¹ᐟ²``: -0.5); one with a letter (``N^{-2/d}``) is
+   symbolic. A parenthesised base, as Kaplan et al. write their laws: a scale letter and its
+   constant (``(N_c/N)^{0.076}``, ``(C_c/C_min)^{0.050}``, ``left(frac{N_c}{N}right)^{0.076}``,
+   ``(N_c/N)⁰·⁰⁷⁶``, ``(1/N)^{0.5}``), stored as the power of the quantity, so the printed
+   0.076 of ``(N_c/N)^{0.076}`` is -0.076, as ``N^{-0.076}`` is; never a ratio of two
+   quantities or of letters no rule names (``(T/T_0)^{0.5}``), ``(N_c/N)^{alpha_N}`` marks
+   ``alpha_N`` as an exponent symbol.
 2. ``symbol``: a Greek exponent symbol given a value, ``alpha=0.34``, ``β ≈ 0.28``, taken only when
    the symbol is used as an exponent in the abstract (``N^{-alpha}``) or the sentence speaks of
-   an exponent, power law or scaling law.
+   an exponent, power law or scaling law; a list of symbols given a list of values as long,
+   "respectively" ("alpha and beta are 0.34 and 0.28, respectively"), each symbol checked so.
 3. ``words``: "exponent(s) of/is/as/≈ 0.5[, 0.3 and 0.2]", "exponent from 0.1 to 0.4", "slope of
    -0.5" in a law sentence; ``range``: "the exponent for model size lies between 0.2 and 0.3".
 
@@ -31,7 +39,9 @@ letter as the abstract defines it in words ("the number of experts E", "with E e
 papers write it (N, D, C, B, d...: ``convention``); a symbol's subscript (``alpha_D``); for an
 exponent in words, the one quantity its sentence's grammar ties it to ("scales with data size
 with an exponent of 0.3", "the data-size exponent is 0.3", "an exponent of 0.3 in data size",
-"... 0.3 and 0.5 for data size and model size, respectively": ``grammar``).
+"... 0.3 and 0.5 for data size and model size, respectively": ``grammar``), which may be a
+bare scale letter ending its phrase ("an exponent of 0.07 in N", "for N and D, respectively";
+not "in d dimensions"), named by its definition or the convention.
 """
 
 from __future__ import annotations
@@ -475,7 +485,8 @@ def find_exponents(
                               variable, named_by)
             )  # fmt: skip
 
-    out += _symbol_lists(body, start, folded, symbols, law_sentence)
+    if "respectively" in folded:  # the gate of ``_SYMBOL_LIST``, without a call per sentence
+        out += _symbol_lists(body, start, folded, symbols, law_sentence)
 
     float_format = _FLOAT_FORMAT.search(body) is not None
     for m in finditer(_WORDS, body, folded):
