@@ -132,15 +132,16 @@ _RANGE = re.compile(
     rf"(?P<num>{_NUM})\s+(?:and|to)\s+(?P<num2>{_NUM})"
 )
 # "alpha and beta are 0.34 and 0.28, respectively": a list of exponent symbols, a list of values
-# as long, and "respectively" (``_symbol_lists`` pairs them in order).
+# as long, and "respectively" (``_symbol_lists`` pairs them in order). Lists of 2 to 6, as
+# ``_listed_ending`` reads: unbounded lists backtracked cubically over a long run of symbols.
 _SYMBOL_ITEM = re.compile(rf"(?<![A-Za-z\\])(?P<sym>{_GREEK})(?:_\{{?(?P<sub>[A-Za-z0-9]+)\}}?)?")
 _SYM_ONE = rf"(?:{_GREEK})(?:_\{{?[A-Za-z0-9]+\}}?)?"
 _NUM_LIST_SEP = r"(?:\s?,\s?(?:and\s+)?|\s+and\s+)"
 _SYMBOL_LIST = re.compile(
-    rf"(?<![A-Za-z\\])(?P<syms>{_SYM_ONE}(?:{_NUM_LIST_SEP}{_SYM_ONE})+)\s?,?\s"
+    rf"(?<![A-Za-z\\])(?P<syms>{_SYM_ONE}(?:{_NUM_LIST_SEP}{_SYM_ONE}){{1,5}})\s?,?\s"
     r"?(?:are|were|=|≈|of|equal|take values(?: of)?"
     r"|(?:are|were) (?:estimated|fitted|found|measured) (?:as|to be|at))\s?"
-    rf"(?P<nums>{_NUM}(?:{_NUM_LIST_SEP}{_NUM})+)"
+    rf"(?P<nums>{_NUM}(?:{_NUM_LIST_SEP}{_NUM}){{1,5}})"
     r"\s*,?\s*(?:\([^()]{0,40}\)\s*,?\s*)?respectively\b"
 )
 # A Greek symbol set as a hyperparameter or naming a statistic, not a law's exponent ("Adam with
