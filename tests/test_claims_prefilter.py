@@ -29,6 +29,7 @@ PATTERNS: list[re.Pattern[str]] = [
     lx.FIRST_PERSON, lx.PREDICTION_ACCURACY, lx.DOWNSTREAM_EXPLICIT, lx.TITLE_LAW,
     *(rx for _, rx in trends.FORM_PATTERNS), *(rx for _, rx in trends.DIRECTION_PATTERNS),
     exponents._POWER, exponents._POWER_BARE, exponents._SYMBOL, exponents._WORDS,
+    exponents._POWER_PAREN, exponents._SYMBOL_PAREN, exponents._SYMBOL_LIST,
 ]  # fmt: skip
 
 # Words and symbols the patterns look for, and the characters that trap case folding.
@@ -41,6 +42,8 @@ PIECES = [
     "\u212aV",
     "ϐ", "Σ", "ß", ", ", ". ", " ", "-", "the", "as a function of", "log-linear", "1B to 7B",
     "Recent work", "et al.", "speech", "ImageNet", "protein", "O(n^{2})", "10^{38} erg",
+    "(N_c/N)^{0.076}", "left(frac{N_c}{N}right)^{", "(D_c / D)^{alpha_D}", "alpha and beta are",
+    "0.34 and 0.28", "respectively", "RESPECTIVELY",
 ]  # fmt: skip
 
 

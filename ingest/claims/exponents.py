@@ -10,10 +10,18 @@ exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts,
    ``D^(−0.28)``; unbraced, a value that is not whole (``A N^−0.34``), or any value right after
    ∝/propto/~/"scales as"; Unicode superscripts of a single letter (``N⁻⁰·⁰⁷⁶``, ``C⁰·⁵``,
    ``d⁻¹``), never a whole unsigned one (``m²``, ``R²``, footnote markers) nor a unit's
-   (``erg s⁻¹``). ``N⁻ᵅ`` marks ``α`` as an exponent symbol, like ``N^{-alpha}``.
+   (``erg s⁻¹``). ``N⁻ᵅ`` marks ``α`` as an exponent symbol, like ``N^{-alpha}``. A numeric
+   fraction is a value (``N^{-1/2}``, ``N⁻¹ᐟ²``: -0.5); one with a letter (``N^{-2/d}``) is
+   symbolic. A parenthesised base, as Kaplan et al. write their laws: a scale letter and its
+   constant (``(N_c/N)^{0.076}``, ``(C_c/C_min)^{0.050}``, ``left(frac{N_c}{N}right)^{0.076}``,
+   ``(N_c/N)⁰·⁰⁷⁶``, ``(1/N)^{0.5}``), stored as the power of the quantity, so the printed
+   0.076 of ``(N_c/N)^{0.076}`` is -0.076, as ``N^{-0.076}`` is; never a ratio of two
+   quantities or of letters no rule names (``(T/T_0)^{0.5}``), ``(N_c/N)^{alpha_N}`` marks
+   ``alpha_N`` as an exponent symbol.
 2. ``symbol``: a Greek exponent symbol given a value, ``alpha=0.34``, ``β ≈ 0.28``, taken only when
    the symbol is used as an exponent in the abstract (``N^{-alpha}``) or the sentence speaks of
-   an exponent, power law or scaling law.
+   an exponent, power law or scaling law; a list of symbols given a list of values as long,
+   "respectively" ("alpha and beta are 0.34 and 0.28, respectively"), each symbol checked so.
 3. ``words``: "exponent(s) of/is/as/≈ 0.5[, 0.3 and 0.2]", "exponent from 0.1 to 0.4", "slope of
    -0.5" in a law sentence; ``range``: "the exponent for model size lies between 0.2 and 0.3".
 
@@ -31,7 +39,9 @@ letter as the abstract defines it in words ("the number of experts E", "with E e
 papers write it (N, D, C, B, d...: ``convention``); a symbol's subscript (``alpha_D``); for an
 exponent in words, the one quantity its sentence's grammar ties it to ("scales with data size
 with an exponent of 0.3", "the data-size exponent is 0.3", "an exponent of 0.3 in data size",
-"... 0.3 and 0.5 for data size and model size, respectively": ``grammar``).
+"... 0.3 and 0.5 for data size and model size, respectively": ``grammar``), which may be a
+bare scale letter ending its phrase ("an exponent of 0.07 in N", "for N and D, respectively";
+not "in d dimensions"), named by its definition or the convention.
 """
 
 from __future__ import annotations
@@ -67,11 +77,13 @@ _POWER_UNBRACED = re.compile(
 # a middle dot, a dot operator, a dot above or a plain full stop). Only a single-letter base
 # (with a subscript): a word with a superscript is a footnote marker ("scaling laws¹").
 _SUP_DIGIT = "[⁰¹²³⁴⁵⁶⁷⁸⁹]"
-_SUP_MAP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻·⋅˙", "0123456789+-...")
+# A superscript fraction (``N⁻¹ᐟ²``) is printed with U+141F or the fraction slash U+2044.
+_SUP_MAP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻·⋅˙ᐟ\u2044", "0123456789+-...//")
+_SUP_NUM = rf"[⁺⁻]?{_SUP_DIGIT}+(?:[·⋅˙.]{_SUP_DIGIT}+|[ᐟ\u2044]{_SUP_DIGIT}+)?"
 _HAS_SUP = re.compile(f"{_SUP_DIGIT}|[ᵅᵝᵞ]")
 _POWER_SUP = re.compile(
     r"(?<![\w.\\])(?P<base>[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?)"
-    rf"(?P<num>[⁺⁻]?{_SUP_DIGIT}+(?:[·⋅˙.]{_SUP_DIGIT}+)?)(?![⁰¹²³⁴⁵⁶⁷⁸⁹ᵅᵝᵞ\w])"
+    rf"(?P<num>{_SUP_NUM})(?![⁰¹²³⁴⁵⁶⁷⁸⁹ᵅᵝᵞᐟ\u2044\w])"
 )
 # A superscript after a number or a unit is a unit's power (``10³⁸ erg s⁻¹``, ``4000 tokens s⁻¹``),
 # and so is a whole power of a unit's letter (``(s⁻¹)``, ``m⁻²``).
@@ -80,6 +92,24 @@ _BEFORE_UNIT = re.compile(
     r"(?:\d|\b(?:erg|J|W|m|cm|km|s|g|kg|Hz|eV|FLOPs?|tokens?|bits?|bytes?|samples?)\s?[·⋅/]?)"
     r"\s?$"
 )
+# A parenthesised base, as Kaplan et al. write their laws: a scale letter over its constant or
+# the constant over it, ``(N_c/N)^{0.076}``, ``(C_c/C_min)^{0.050}``, ``(N/N_0)^{-0.07}``,
+# ``left(frac{N_c}{N}right)^{0.076}`` (backslashes stripped or kept); the power braced,
+# parenthesised, unbraced or in superscripts. ``_paren_base`` checks the two sides.
+_FRAC_SIDE = r"[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?|1"
+_PAREN_BASE = (
+    r"(?<![\w\\])(?:\\?left\s?)?\(\s?(?:"
+    rf"(?P<top>{_FRAC_SIDE})\s?/\s?(?P<bottom>{_FRAC_SIDE})"
+    rf"|\\?frac\s?\{{\s?(?P<ftop>{_FRAC_SIDE})\s?\}}\s?\{{\s?(?P<fbottom>{_FRAC_SIDE})\s?\}}"
+    r")\s?(?:\\?right\s?)?\)"
+)
+_POWER_PAREN = re.compile(
+    rf"{_PAREN_BASE}\s?\^\s?(?:[{{(]\s?(?P<num>{_NUM}){_UNCERTAINTY}?\s?[}})]"
+    r"|(?P<bare>[-−\u2013]?\s?\d+(?:\.\d+)?)(?!\.?\d)(?![A-Za-z_])(?!\s?/)(?!\s?\^))"
+)
+_POWER_PAREN_SUP = re.compile(rf"{_PAREN_BASE}(?P<sup>{_SUP_NUM})(?![⁰¹²³⁴⁵⁶⁷⁸⁹ᵅᵝᵞᐟ\u2044\w])")
+# The constant beside a scale letter: the letter with subscript c, 0 or crit (N_c, D_c, N_0).
+_CONSTANT_SUB = frozenset({"c", "0", "crit"})
 _POWER_BARE = re.compile(
     r"(?:\\?propto|∝|~|\u223c|\bscales?\s+(?:approximately\s+|roughly\s+)?(?:as|like))\s*"
     rf"(?P<base>[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?(?P<num>{_NUM})"
@@ -100,6 +130,19 @@ _WORDS = re.compile(
 _RANGE = re.compile(
     r"\bexponents?\b(?:\s+[A-Za-z-]+){1,6}?\s+(?:between|from)\s+"
     rf"(?P<num>{_NUM})\s+(?:and|to)\s+(?P<num2>{_NUM})"
+)
+# "alpha and beta are 0.34 and 0.28, respectively": a list of exponent symbols, a list of values
+# as long, and "respectively" (``_symbol_lists`` pairs them in order). Lists of 2 to 6, as
+# ``_listed_ending`` reads: unbounded lists backtracked cubically over a long run of symbols.
+_SYMBOL_ITEM = re.compile(rf"(?<![A-Za-z\\])(?P<sym>{_GREEK})(?:_\{{?(?P<sub>[A-Za-z0-9]+)\}}?)?")
+_SYM_ONE = rf"(?:{_GREEK})(?:_\{{?[A-Za-z0-9]+\}}?)?"
+_NUM_LIST_SEP = r"(?:\s?,\s?(?:and\s+)?|\s+and\s+)"
+_SYMBOL_LIST = re.compile(
+    rf"(?<![A-Za-z\\])(?P<syms>{_SYM_ONE}(?:{_NUM_LIST_SEP}{_SYM_ONE}){{1,5}})\s?,?\s"
+    r"?(?:are|were|=|≈|of|equal|take values(?: of)?"
+    r"|(?:are|were) (?:estimated|fitted|found|measured) (?:as|to be|at))\s?"
+    rf"(?P<nums>{_NUM}(?:{_NUM_LIST_SEP}{_NUM}){{1,5}})"
+    r"\s*,?\s*(?:\([^()]{0,40}\)\s*,?\s*)?respectively\b"
 )
 # A Greek symbol set as a hyperparameter or naming a statistic, not a law's exponent ("Adam with
 # beta = 0.95", "mix the datasets with alpha = 0.3", "significance level alpha = 0.05", "Cohen's
@@ -155,12 +198,19 @@ _SCHEDULE_BEFORE = re.compile(
 _SYMBOL_POWER = re.compile(
     rf"(?P<base>[A-Za-z][A-Za-z0-9]*)(?:_\{{?[A-Za-z0-9]+\}}?)?\s?\^\s?\{{?\s?[-−]?\s?(?P<sym>{_GREEK})"
 )
+# The same on a parenthesised base, ``(N_c/N)^{alpha_N}``.
+_SYMBOL_PAREN = re.compile(
+    rf"{_PAREN_BASE}\s?\^\s?\{{?\s?[-−]?\s?(?P<sym>{_GREEK})(?:_\{{?(?P<sub>[A-Za-z0-9]+)\}}?)?"
+)
 # The same in superscript letters, ``N⁻ᵅ`` (a symbolic exponent: no value by itself).
 _SYMBOL_SUP = re.compile(
     r"(?<![\w\\])(?P<base>[A-Za-z])(?:_\{?[A-Za-z0-9]+\}?)?[⁺⁻]?(?P<sym>[ᵅᵝᵞ])"
 )
 _SUP_GREEK = {"ᵅ": ("α", "alpha"), "ᵝ": ("β", "beta"), "ᵞ": ("γ", "gamma")}
-register(_POWER, _POWER_BARE, _POWER_UNBRACED, _SYMBOL, _WORDS, _RANGE, _LAW_CUE, _SYMBOL_POWER)
+register(
+    _POWER, _POWER_BARE, _POWER_UNBRACED, _POWER_PAREN, _SYMBOL, _WORDS, _RANGE, _LAW_CUE,
+    _SYMBOL_POWER, _SYMBOL_PAREN, _SYMBOL_LIST,
+)  # fmt: skip
 _BASE_VARIABLE = {
     "N": "model_size",
     "D": "data_size",
@@ -290,6 +340,37 @@ def _base_variable(base: str, defined: dict[str, str | None]) -> tuple[str | Non
     return variable, "convention" if variable else None
 
 
+def _paren_base(
+    m: re.Match[str], defined: dict[str, str | None]
+) -> tuple[str | None, str | None, int] | None:
+    """(variable, rule, sign) of a parenthesised base ``(N_c/N)``, else None.
+
+    One side is the scale letter (``N``, ``C_min``), the other its constant: the same letter
+    with subscript c, 0 or crit, or 1. The letter names the variable (its definition in words,
+    else the convention); a letter neither names is no scale letter (``(T/T_0)``). The sign is
+    that of the quantity's power: -1 when it is the denominator, so ``(N_c/N)^{0.076}`` is
+    stored as ``N^{-0.076}`` is.
+    """
+    top = m.group("top") or m.group("ftop")
+    bottom = m.group("bottom") or m.group("fbottom")
+    constants = [_is_constant(side, other) for side, other in ((top, bottom), (bottom, top))]
+    if constants.count(True) != 1:
+        return None
+    scale = bottom if constants[0] else top
+    variable, rule = _base_variable(scale[0], defined)
+    if variable is None:
+        return None
+    return variable, rule, -1 if constants[0] else 1
+
+
+def _is_constant(side: str, other: str) -> bool:
+    """Whether ``side`` of a ratio is the constant of the scale letter ``other``."""
+    if side == "1":
+        return other != "1"
+    letter, _, sub = side.partition("_")
+    return letter == other[0] and sub.strip("{}") in _CONSTANT_SUB
+
+
 @functools.lru_cache(maxsize=16)
 def _exponent_symbols(text: str) -> dict[str, tuple[str | None, str | None]]:
     """Greek symbols used as exponents (``N^{-alpha}``, ``N⁻ᵅ``), mapped to the (variable, rule)
@@ -301,6 +382,13 @@ def _exponent_symbols(text: str) -> dict[str, tuple[str | None, str | None]]:
     for m in finditer(_SYMBOL_POWER, text, fold(text, scan=False)):
         variable = _base_variable(m.group("base"), _defined_letters(text))
         found.setdefault(_strip(m.group("sym")), variable)
+    for m in finditer(_SYMBOL_PAREN, text, fold(text, scan=False)) if "^" in text else ():
+        paren = _paren_base(m, _defined_letters(text))
+        if paren is not None:
+            # keyed with its subscript: ``alpha_N`` and ``alpha_D`` are two exponents
+            sub = m.group("sub")
+            key = _strip(m.group("sym")) + (f"_{sub}" if sub else "")
+            found.setdefault(key, paren[:2])
     if _HAS_SUP.search(text):
         for m in _SYMBOL_SUP.finditer(text):
             for sym in _SUP_GREEK[m.group("sym")]:
@@ -372,19 +460,15 @@ def find_exponents(
                               named_by)
             )  # fmt: skip
 
+    if "(" in body and (superscripts or "^" in body):  # the gate's literal is "(" alone
+        out += _paren_powers(body, start, folded, superscripts, text)
+
     for m in finditer(_SYMBOL, body, folded):
         sym = _strip(m.group("sym"))
-        if sym not in symbols and not law_sentence:
+        reading = _symbol_reading(body, m.start(), sym, m.group("sub"), symbols, law_sentence)
+        if reading is None:
             continue
-        if sym not in symbols and _SETTING_BEFORE.search(
-            body, max(0, m.start() - _SETTING_WIDTH), m.start()
-        ):
-            continue  # a hyperparameter being set ("Adam with beta = 0.95")
-        # ``alpha_D``: the subscript names the variable when the symbol's use does not.
-        variable, named_by = symbols.get(sym, (None, None))
-        if variable is None:
-            variable = _BASE_VARIABLE.get(m.group("sub") or "")
-            named_by = "subscript" if variable else None
+        variable, named_by = reading
         groups = ["num"]
         if m.group("num2") is not None:
             if _count_range(body, [m.span("num"), m.span("num2")]):
@@ -402,6 +486,9 @@ def find_exponents(
                               variable, named_by)
             )  # fmt: skip
 
+    if "respectively" in folded:  # the gate of ``_SYMBOL_LIST``, without a call per sentence
+        out += _symbol_lists(body, start, folded, symbols, law_sentence)
+
     float_format = _FLOAT_FORMAT.search(body) is not None
     for m in finditer(_WORDS, body, folded):
         if m.group("kind").startswith("slope") and not law_sentence:
@@ -417,10 +504,11 @@ def find_exponents(
         ]
         if _RANGE_WORD.search(body, m.end("kind"), m.end()) and _count_range(body, numbers):
             continue  # "exponents from 5 to 7 datasets"
-        tied = _tied_variable(body, m.start("kind"), m.end("kind"), numbers)
+        defined = _defined_letters(text)  # cached per abstract, read only when needed
+        tied = _tied_variable(body, m.start("kind"), m.end("kind"), numbers, defined)
         each: list[str | None] = [tied] * len(numbers)
         if len(numbers) > 1 and not _RANGE_WORD.search(body, m.end("kind"), m.end()):
-            paired = _respective(body, m.start("kind"), numbers)
+            paired = _respective(body, m.start("kind"), numbers, defined)
             each = list(paired) if paired else each
         for (n_start, n_end), variable in zip(numbers, each, strict=True):
             value = parse_number(body[n_start:n_end])
@@ -440,7 +528,8 @@ def find_exponents(
             continue  # "exponents of runs from 3 to 5 seeds"
         numbers = [m.span("num"), m.span("num2")]
         kind_end = m.start() + len("exponent") + (body[m.start() + len("exponent")] == "s")
-        tied = _tied_variable(body, m.start(), kind_end, numbers)
+        defined = _defined_letters(text)
+        tied = _tied_variable(body, m.start(), kind_end, numbers, defined)
         for group in ("num", "num2"):
             value = parse_number(m.group(group))
             if not _plausible(body, m.start(group), m.end(group), value):
@@ -451,6 +540,105 @@ def find_exponents(
                                      tied, "grammar" if tied else None))  # fmt: skip
 
     return _dedupe(out)
+
+
+def _symbol_reading(
+    body: str,
+    at: int,
+    sym: str,
+    sub: str | None,
+    symbols: dict[str, tuple[str | None, str | None]],
+    law_sentence: bool,
+) -> tuple[str | None, str | None] | None:
+    """(variable, rule) of the exponent symbol ``sym`` (subscript ``sub``) given a value at
+    ``at``, or None when its value is not an exponent: the symbol is not used as an exponent in
+    the abstract and the sentence speaks of no law, or it is a hyperparameter being set."""
+    key = f"{sym}_{sub}" if sub and f"{sym}_{sub}" in symbols else sym
+    if key not in symbols and not law_sentence:
+        return None
+    if key not in symbols and _SETTING_BEFORE.search(body, max(0, at - _SETTING_WIDTH), at):
+        return None  # a hyperparameter being set ("Adam with beta = 0.95")
+    # ``alpha_D``: the subscript names the variable when the symbol's use does not.
+    variable, named_by = symbols.get(key, (None, None))
+    if variable is None:
+        variable = _BASE_VARIABLE.get(sub or "")
+        named_by = "subscript" if variable else None
+    return variable, named_by
+
+
+def _symbol_lists(
+    body: str,
+    start: int,
+    folded: str,
+    symbols: dict[str, tuple[str | None, str | None]],
+    law_sentence: bool,
+) -> list[ExponentMatch]:
+    """Values a "respectively" pairs with a list of exponent symbols, in order (``_SYMBOL_LIST``:
+    "alpha and beta are 0.34 and 0.28, respectively"): both lists as long, no symbol twice,
+    each symbol read as ``_symbol_reading`` reads one given a value by ``=``."""
+    out: list[ExponentMatch] = []
+    for m in finditer(_SYMBOL_LIST, body, folded):
+        syms = [
+            (_strip(s.group("sym")), s.group("sub"))
+            for s in _SYMBOL_ITEM.finditer(body, m.start("syms"), m.end("syms"))
+        ]
+        nums = [n.span() for n in _MORE_NUM.finditer(body, m.start("nums"), m.end("nums"))]
+        if len(syms) != len(nums) or len(set(syms)) != len(syms):
+            continue
+        for i, ((sym, sub), (n_start, n_end)) in enumerate(zip(syms, nums, strict=True)):
+            reading = _symbol_reading(body, m.start(), sym, sub, symbols, law_sentence)
+            value = parse_number(body[n_start:n_end])
+            if reading is None or not _plausible(body, n_start, n_end, value):
+                continue
+            assert value is not None
+            out.append(
+                ExponentMatch(value, start + (m.start() if i == 0 else n_start), start + n_end,
+                              "symbol", sym, *reading)
+            )  # fmt: skip
+    return out
+
+
+def _paren_powers(
+    body: str, start: int, folded: str, superscripts: bool, text: str
+) -> list[ExponentMatch]:
+    """Powers of a parenthesised base (``_POWER_PAREN``), checked as a letter's power is: the
+    sentence relates quantities outside it, not in ``O(..)`` or ``exp(..)`` or a schedule, a
+    plausible value, no whole power >= 2 and no whole unsigned superscript (``(x/y)²``)."""
+    out: list[ExponentMatch] = []
+    matched = list(finditer(_POWER_PAREN, body, folded)) if "^" in body else []
+    if superscripts:
+        matched += _POWER_PAREN_SUP.finditer(body)
+    cues: list[tuple[int, int]] | None = None
+    for m in matched:
+        paren = _paren_base(m, _defined_letters(text))
+        if paren is None:
+            continue
+        if cues is None:
+            cues = [c.span() for c in _POWER_CUE.finditer(body)]
+        if not _cue_elsewhere(body, m.start(), m.end(), cues):
+            continue
+        if (
+            search_end(_BEFORE_BIG_O, body, 0, m.start())
+            or search_end(_BEFORE_EXP, body, 0, m.start())
+            or _SCHEDULE_BEFORE.search(body, max(0, m.start() - 60), m.start())
+        ):
+            continue
+        group = next(g for g in ("num", "bare", "sup") if m.groupdict().get(g) is not None)
+        printed = m.group(group).translate(_SUP_MAP) if group == "sup" else m.group(group)
+        value = parse_number(printed)
+        if not _plausible(body, m.start(group), m.end(group), value):
+            continue
+        assert value is not None
+        if (value >= 2 and value.is_integer()) or (
+            group == "sup" and value.is_integer() and printed[0] not in "+-"
+        ):
+            continue
+        variable, named_by, sign = paren
+        out.append(
+            ExponentMatch(sign * value, start + m.start(), start + m.end(), "power", None,
+                          variable, named_by)
+        )  # fmt: skip
+    return out
 
 
 # The grammar tying a words-rule exponent to one quantity (``_tied_variable``): "scales with
@@ -471,9 +659,27 @@ _TIE_WIDTH = 60
 _WORD_START = re.compile(r"\b\w")
 
 
-def _quantity_ending(body: str, end: int) -> tuple[str, int] | None:
-    """The scale quantity (``lexicon.VARIABLE_PATTERNS``) named by the words ending at ``end``,
-    with where they start: the longest such phrase, None if none or two tie."""
+# A bare scale letter in words ("an exponent of 0.07 in N", "for N and D, respectively"): the
+# letter alone, then the end of the phrase (punctuation or a function word), not a count's or a
+# dimension's letter ("in d dimensions"). Its quantity is the letter's (``_base_variable``).
+_BARE_LETTER = re.compile(
+    r"(?<![\w'\u2019\\.^_-])\$?(?P<letter>[A-Za-z])\$?(?=\s*(?:[,.;:)]|$|(?:and|or|but|while"
+    r"|whereas|with|for|at|when|across|over|respectively|in|on|from|as|is|are|was|were|than|which"
+    r"|where|exponents?|scaling)\b))"
+)
+# Inside one phrase a list word means two quantities read as one ("model size and data").
+_LIST_INSIDE = re.compile(r",|\b(?:and|or)\b", re.IGNORECASE)
+
+
+def _letter_quantity(m: re.Match[str], defined: dict[str, str | None]) -> str | None:
+    letter = m.group("letter")
+    return None if letter in _NOT_SYMBOLS else _base_variable(letter, defined)[0]
+
+
+def _quantity_ending(body: str, end: int, defined: dict[str, str | None]) -> tuple[str, int] | None:
+    """The scale quantity (``lexicon.VARIABLE_PATTERNS``, else a bare scale letter) named by the
+    words ending at ``end``, with where they start: the longest such phrase without a list word
+    in it, None if none or two tie."""
     starts = [w.start() for w in _WORD_START.finditer(body, max(0, end - _TIE_WIDTH), end)]
     found = {
         (name, at)
@@ -481,17 +687,29 @@ def _quantity_ending(body: str, end: int) -> tuple[str, int] | None:
         for name, rx in lx.VARIABLE_PATTERNS.items()
         if rx.fullmatch(body, at, end)
     }
-    return _longest(found)
+    unlisted = {(n, at) for n, at in found if not _LIST_INSIDE.search(body, at, end)}
+    if not found and end > 0:
+        letter = _BARE_LETTER.match(body, end - 1 - (body[end - 1] == "$"))
+        if letter is not None and (name := _letter_quantity(letter, defined)) is not None:
+            return name, letter.start()
+    return _longest(unlisted or found)
 
 
-def _quantity_starting(body: str, start: int) -> tuple[str, int] | None:
-    """The scale quantity named by the words starting at ``start``, with where they end."""
+def _quantity_starting(
+    body: str, start: int, defined: dict[str, str | None]
+) -> tuple[str, int] | None:
+    """The scale quantity named by the words starting at ``start`` (else a bare scale letter),
+    with where they end: the longest phrase without a list word in it."""
     found = {
         (name, m.end())
         for name, rx in lx.VARIABLE_PATTERNS.items()
         if (m := rx.match(body, start, min(len(body), start + _TIE_WIDTH))) and m.end() > start
     }
+    found = {(n, e) for n, e in found if not _LIST_INSIDE.search(body, start, e)} or found
     if not found:
+        letter = _BARE_LETTER.match(body, start)
+        if letter is not None and (name := _letter_quantity(letter, defined)) is not None:
+            return name, letter.end()
         return None
     far = max(e for _, e in found)
     names = {n for n, e in found if e == far}
@@ -507,7 +725,11 @@ def _longest(found: set[tuple[str, int]]) -> tuple[str, int] | None:
 
 
 def _tied_variable(
-    body: str, kind_start: int, kind_end: int, numbers: list[tuple[int, int]]
+    body: str,
+    kind_start: int,
+    kind_end: int,
+    numbers: list[tuple[int, int]],
+    defined: dict[str, str | None],
 ) -> str | None:
     """The one quantity the grammar of the sentence ties an "exponent" to, else None.
 
@@ -522,17 +744,18 @@ def _tied_variable(
     lo = max(0, kind_start - _TIE_WIDTH)
     gap = _GAP_WITH.search(body, lo, kind_start)
     if gap is not None:
-        before = _quantity_ending(body, gap.start())
+        before = _quantity_ending(body, gap.start(), defined)
         if before is not None and _PREPOSITION_BEFORE.search(
             body, max(0, before[1] - 30), before[1]
         ):
             tied.add(before[0])
     gap = _GAP_BEFORE.search(body, lo, kind_start)
     if gap is not None:
-        before = _quantity_ending(body, gap.start())
+        before = _quantity_ending(body, gap.start(), defined)
         listed = None if before is None else _LISTED_BEFORE.search(body, lo, before[1])
         if before is not None and (
-            listed is None or _quantity_ending(body, len(body[: listed.start()].rstrip())) is None
+            listed is None
+            or _quantity_ending(body, len(body[: listed.start()].rstrip()), defined) is None
         ):
             tied.add(before[0])  # "the data-size exponent", not "data size and model size ..."
     after_at = [kind_end] + ([numbers[-1][1]] if len(numbers) == 1 else [])
@@ -540,11 +763,11 @@ def _tied_variable(
         prep = _PREPOSITION_AFTER.match(body, at)
         if prep is None:
             continue
-        after = _quantity_starting(body, prep.end())
+        after = _quantity_starting(body, prep.end(), defined)
         if after is None:
             continue
         listed = _LISTED_AFTER.match(body, after[1])
-        if listed is not None and _quantity_starting(body, listed.end()) is not None:
+        if listed is not None and _quantity_starting(body, listed.end(), defined) is not None:
             continue  # "in data size and model size"
         tied.add(after[0])
     return tied.pop() if len(tied) == 1 else None
@@ -553,11 +776,11 @@ def _tied_variable(
 _RESPECTIVELY = re.compile(r"\s*,?\s*(?:\([^()]{0,40}\)\s*,?\s*)?respectively\b", re.IGNORECASE)
 
 
-def _listed_ending(body: str, end: int) -> list[str]:
+def _listed_ending(body: str, end: int, defined: dict[str, str | None]) -> list[str]:
     """The quantities of a list ending at ``end`` ("data size and model size"), in order."""
     found: list[str] = []
     while len(found) < 6:
-        last = _quantity_ending(body, end)
+        last = _quantity_ending(body, end, defined)
         if last is None:
             return []
         found.insert(0, last[0])
@@ -568,22 +791,24 @@ def _listed_ending(body: str, end: int) -> list[str]:
     return []
 
 
-def _listed_starting(body: str, start: int) -> list[str]:
+def _listed_starting(body: str, start: int, defined: dict[str, str | None]) -> list[str]:
     """The quantities of a list starting at ``start``, in order."""
     found: list[str] = []
     while len(found) < 6:
-        first = _quantity_starting(body, start)
+        first = _quantity_starting(body, start, defined)
         if first is None:
             return []
         found.append(first[0])
         listed = _LISTED_AFTER.match(body, first[1])
-        if listed is None or _quantity_starting(body, listed.end()) is None:
+        if listed is None or _quantity_starting(body, listed.end(), defined) is None:
             return found
         start = listed.end()
     return []
 
 
-def _respective(body: str, kind_start: int, numbers: list[tuple[int, int]]) -> list[str] | None:
+def _respective(
+    body: str, kind_start: int, numbers: list[tuple[int, int]], defined: dict[str, str | None]
+) -> list[str] | None:
     """Per value, the quantity a "respectively" list pairs it with, else None: "the data size
     and model size exponents are 0.3 and 0.5, respectively", "scales with data size and model
     size with exponents of 0.3 and 0.5, respectively", "exponents of 0.3 and 0.5 for data size
@@ -592,8 +817,8 @@ def _respective(body: str, kind_start: int, numbers: list[tuple[int, int]]) -> l
     prep = _PREPOSITION_AFTER.match(body, after)
     lists: list[list[str]] = []
     if prep is not None:
-        listed = _listed_starting(body, prep.end())
-        if not listed or not _RESPECTIVELY.match(body, _list_end(body, prep.end())):
+        listed = _listed_starting(body, prep.end(), defined)
+        if not listed or not _RESPECTIVELY.match(body, _list_end(body, prep.end(), defined)):
             return None
         lists.append(listed)
     elif not _RESPECTIVELY.match(body, after):
@@ -601,17 +826,17 @@ def _respective(body: str, kind_start: int, numbers: list[tuple[int, int]]) -> l
     lo = max(0, kind_start - _TIE_WIDTH)
     for gap_rx in (_GAP_WITH, _GAP_BEFORE):
         gap = gap_rx.search(body, lo, kind_start)
-        if gap is not None and (listed := _listed_ending(body, gap.start())):
+        if gap is not None and (listed := _listed_ending(body, gap.start(), defined)):
             lists.append(listed)
     if len(lists) != 1 or len(lists[0]) != len(numbers) or len(set(lists[0])) != len(numbers):
         return None
     return lists[0]
 
 
-def _list_end(body: str, start: int) -> int:
+def _list_end(body: str, start: int, defined: dict[str, str | None]) -> int:
     """Where the list of quantities starting at ``start`` ends."""
     end = start
-    while (first := _quantity_starting(body, start)) is not None:
+    while (first := _quantity_starting(body, start, defined)) is not None:
         end = first[1]
         listed = _LISTED_AFTER.match(body, end)
         if listed is None:

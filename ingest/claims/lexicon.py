@@ -45,6 +45,10 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
         _rx(
             r"power[- ]?laws?|\bpropto\b|∝|(?!(?<![A-Za-z])[RL]\s?\^)[A-Za-z}]"
             r"\s?\^\s?\{\s?[-−]?\s?(?:\d|\\?alpha|\\?beta|c\b)|"
+            # the same power of a ratio of letters, ``(N_c/N)^{0.076}``, ``frac{N_c}{N}right)^{``
+            r"(?:\(\s?(?:[A-Za-z](?:_\{?\w+\}?)?|1)\s?/\s?[A-Za-z](?:_\{?\w+\}?)?\s?"
+            r"|frac\s?\{[^{}]{1,8}\}\s?\{[^{}]{1,8}\}\s?\\?right\s?)\)"
+            r"\s?\^\s?\{\s?[-−]?\s?(?:\d|\\?alpha|\\?beta)|"
             r"(?<!Lyapunov )(?<!Hurst )(?<!critical )exponents?\b(?! bits)"
             r"|irreducible (?:loss|error)"
         ),
