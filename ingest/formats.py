@@ -338,12 +338,18 @@ def _csv_lines(lines: Iterator[str]) -> Iterator[str]:
             yield text
 
 
+def _abstract_column(header: str) -> str:
+    """'summary' when the header names it and no 'abstract' (either is the abstract)."""
+    names = {h.strip().strip('"').lower() for h in re.split(r"[,;\t]", header.split("\n", 1)[0])}
+    return "summary" if "summary" in names and "abstract" not in names else "abstract"
+
+
 def _read_csv(source: str, pos: ReadPosition) -> Iterator[ParsedEntry]:
     lines = text_lines(source, pos)
     first = next(lines, "")  # the header line: it names the separator
     reader = csv.reader(
         _csv_lines(itertools.chain([first] if first else [], lines)),
-        delimiter=header_delimiter(first, ("title", "abstract")),
+        delimiter=header_delimiter(first, ("title", _abstract_column(first))),
     )
     try:
         header = next(reader)
@@ -352,10 +358,14 @@ def _read_csv(source: str, pos: ReadPosition) -> Iterator[ParsedEntry]:
     except csv.Error as err:
         raise ParseError(f"{source}:1: bad CSV header: {err}") from err
     columns = [h.strip().lower() for h in header]
+    # 'summary' stands for the abstract, as in JSON lines and arXiv's Atom (<summary>)
     missing = [c for c in ("title", "abstract") if c not in columns]
+    if "abstract" in missing and "summary" in columns:
+        missing.remove("abstract")
     if missing:
         raise ParseError(
-            f"{source}:1: CSV header lacks column(s) {', '.join(missing)}; found {header}"
+            f"{source}:1: CSV header lacks column(s) {', '.join(missing)}"
+            f"{' (or summary)' if 'abstract' in missing else ''}; found {header}"
         )
     twice = sorted({c for c in columns if c and columns.count(c) > 1})
     if twice:

@@ -79,6 +79,22 @@ def test_csv_and_jsonl_tables() -> None:
     assert (j2.paper.title, j2.paper.n_authors) == ("Upper-Case Column Names", 12)
 
 
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+def test_csv_summary_column_is_the_abstract(tmp_path: Path, sep: str) -> None:
+    """As in JSON lines (and arXiv's Atom <summary>), a CSV 'summary' column is the abstract."""
+    path = tmp_path / "papers.csv"
+    path.write_text(f"Title{sep}Summary\nA title{sep}Loss falls with size.\n", encoding="utf-8")
+    (entry,) = read_papers(path)
+    assert (entry.paper.title, entry.paper.abstract) == ("A title", "Loss falls with size.")
+
+
+def test_csv_abstract_column_wins_over_summary(tmp_path: Path) -> None:
+    path = tmp_path / "papers.csv"
+    path.write_text("title,summary,abstract\nT,short,the abstract\n", encoding="utf-8")
+    (entry,) = read_papers(path)
+    assert entry.paper.abstract == "the abstract"
+
+
 def test_forced_format_overrides_detection(tmp_path: Path) -> None:
     path = tmp_path / "listing.csv"
     path.write_text("Title\n\nAbstract text.\n", encoding="utf-8")
@@ -114,9 +130,9 @@ def test_forced_format_overrides_detection(tmp_path: Path) -> None:
         ),
         (
             "cols.csv",
-            "title,summary\nA,B\n",
+            "title,body\nA,B\n",
             None,
-            r"cols.csv:1: CSV header lacks column\(s\) abstract",
+            r"cols.csv:1: CSV header lacks column\(s\) abstract \(or summary\)",
         ),
         (
             "short.csv",
