@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -40,9 +41,19 @@ MIN_POINTS = 4
 Progress = Callable[[int, int], None]
 
 
+# A marker's colour in a figure the points were read from (Epoch's reading of Hoffmann et al.'s
+# Figure 4 keeps each marker's fill, '#faebdd'): how a value was read, not a setting of the run.
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
 def setting_of(point: Point) -> dict[str, str]:
-    """The text-valued extras of a point: the experimental setting it belongs to."""
-    return {k: v for k, v in sorted(point.extras.items()) if isinstance(v, str)}
+    """The text-valued extras of a point: the experimental setting it belongs to (a figure
+    marker's colour code, '#rrggbb', is not one)."""
+    return {
+        k: v
+        for k, v in sorted(point.extras.items())
+        if isinstance(v, str) and not _COLOUR.fullmatch(v)
+    }
 
 
 def points_where(
@@ -119,7 +130,9 @@ def setting_label(setting: dict[str, Any]) -> str:
     # File names (the source a row came from) say nothing about the setting itself.
     rest = [str(v) for k, v in setting.items() if k != "setting" and "/" not in str(v)]
     head = str(setting.get("setting", ""))
-    return f"{head} [{', '.join(rest)}]" if head else ", ".join(rest)
+    if head and rest:
+        return f"{head} [{', '.join(rest)}]"
+    return head or ", ".join(rest)
 
 
 def settings(points: Sequence[Point]) -> dict[str, list[Point]]:
@@ -162,8 +175,8 @@ def select_setting(
     groups = settings(points)
     if list(groups) in ([], ["{}"]):
         raise BadInputError(
-            f"{dataset} has no experimental settings (its points carry no text-valued extras); "
-            "drop --setting"
+            f"{dataset} has no experimental settings (no text-valued extra of its points names "
+            "one; a figure colour does not); drop --setting"
         )
     choices = setting_choices(points)
     if wanted in choices:

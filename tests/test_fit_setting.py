@@ -131,6 +131,21 @@ def test_dataset_without_settings_says_so(por_db: Path) -> None:
     assert "has no experimental settings" in output
 
 
+def test_a_figure_markers_colour_is_not_a_setting() -> None:
+    """Points read off a figure keep each marker's fill ('#faebdd', Epoch's reading of Hoffmann
+    et al.'s Figure 4): 99 colours were listed as 99 'settings'. Other text still counts."""
+    points = [
+        Point(point_id=f"c{i}", dataset="fig", compute_flops=1e18 * (i + 1), metric="loss",
+              value=3.0 - 0.1 * i, unit="nats", source_file="fig.csv", source_row=i + 2,
+              extras={"color": colour, "hex_color": colour.upper(), "x": 1.0 * i})
+        for i, colour in enumerate(["#faebdd", "#f8d1b8", "#931c5b"])
+    ]  # fmt: skip
+    with pytest.raises(BadInputError, match="has no experimental settings"):
+        select_setting(points, "#faebdd", dataset="fig")
+    tagged = [p.model_copy(update={"extras": {**p.extras, "setting": "A"}}) for p in points]
+    assert list(setting_choices(tagged)) == ["A"]
+
+
 def test_without_setting_the_options_are_unchanged(store: Store) -> None:
     store.upsert([p for p in _optima() if p.extras["setting"] == "Kaplan"])
     res = fit_dataset(store, "por", law="compute_optimal", save=False)
