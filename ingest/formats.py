@@ -338,18 +338,13 @@ def _csv_lines(lines: Iterator[str]) -> Iterator[str]:
             yield text
 
 
-def _abstract_column(header: str) -> str:
-    """'summary' when the header names it and no 'abstract' (either is the abstract)."""
-    names = {h.strip().strip('"').lower() for h in re.split(r"[,;\t]", header.split("\n", 1)[0])}
-    return "summary" if "summary" in names and "abstract" not in names else "abstract"
-
-
 def _read_csv(source: str, pos: ReadPosition) -> Iterator[ParsedEntry]:
     lines = text_lines(source, pos)
     first = next(lines, "")  # the header line: it names the separator
     reader = csv.reader(
         _csv_lines(itertools.chain([first] if first else [], lines)),
-        delimiter=header_delimiter(first, ("title", _abstract_column(first))),
+        # the separator under which 'title' is a column (the abstract may be 'summary')
+        delimiter=header_delimiter(first, ("title",)),
     )
     try:
         header = next(reader)

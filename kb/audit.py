@@ -272,9 +272,9 @@ def setting_points(points: Sequence[Point], setting: Mapping[str, str]) -> list[
     A subset match: Gadre et al.'s runs each carry their own ``name``, and a law fitted on the
     C4 runs names only ``train_dataset``.
     """
-    from kb.optima import setting_of
+    from kb.optima import matching
 
-    return [p for p in points if all(setting_of(p).get(k) == v for k, v in setting.items())]
+    return matching(points, setting)
 
 
 # The point column a one-input law reads, by the quantity its exponent is.

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "OPTIMUM_METRICS",
     "fit_optima",
+    "matching",
     "optima_datasets",
     "points_where",
     "pooled_fields",
@@ -56,6 +57,19 @@ def setting_of(point: Point) -> dict[str, str]:
     }
 
 
+def matching(points: Sequence[Point], where: Mapping[str, str]) -> list[Point]:
+    """The points whose text extras hold every ``field = value`` of ``where`` (maybe none).
+
+    Read off the extras themselves, not ``setting_of``: a field the user names is matched
+    whatever it is (``--where color=#faebdd`` too), though a colour is no setting.
+    """
+    return [
+        p
+        for p in points
+        if all(isinstance(got := p.extras.get(k), str) and got == v for k, v in where.items())
+    ]
+
+
 def points_where(
     points: Sequence[Point], where: Mapping[str, str], *, dataset: str = "the data"
 ) -> list[Point]:
@@ -67,7 +81,7 @@ def points_where(
     Raises:
         BadInputError: no point matches; the message lists the values each field has.
     """
-    got = [p for p in points if all(setting_of(p).get(k) == v for k, v in where.items())]
+    got = matching(points, where)
     if got:
         return got
     parts = []

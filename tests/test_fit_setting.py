@@ -146,6 +146,19 @@ def test_a_figure_markers_colour_is_not_a_setting() -> None:
     assert list(setting_choices(tagged)) == ["A"]
 
 
+def test_where_still_matches_a_colour_field() -> None:
+    """A colour is no setting, but --where names its field itself: it matches."""
+    from kb.optima import points_where
+
+    points = [
+        Point(point_id=f"c{i}", dataset="fig", compute_flops=1e18 * (i + 1), metric="loss",
+              value=3.0 - 0.1 * i, unit="nats", source_file="fig.csv", source_row=i + 2,
+              extras={"color": colour})
+        for i, colour in enumerate(["#faebdd", "#faebdd", "#931c5b"])
+    ]  # fmt: skip
+    assert [p.point_id for p in points_where(points, {"color": "#faebdd"})] == ["c0", "c1"]
+
+
 def test_without_setting_the_options_are_unchanged(store: Store) -> None:
     store.upsert([p for p in _optima() if p.extras["setting"] == "Kaplan"])
     res = fit_dataset(store, "por", law="compute_optimal", save=False)

@@ -28,6 +28,7 @@ from kb.store import check_writable
 
 if TYPE_CHECKING:
     from kb.fit import FitResult
+    from kb.records import Point
     from kb.store import Store
 
 
@@ -138,9 +139,10 @@ def fit_cmd(
             seed=seed, holdout=hold, save=save, on_progress=bar if n_boot else None,
             setting=setting, where=wanted,
         )  # fmt: skip
+        fitted = _fitted_points(store, dataset, result.options.get("metric"), setting, wanted)
         if setting is None:
-            _note_pooled(store, dataset, result.options.get("metric"), wanted)
-        reported = _reported_beside(store, dataset, law, result, setting, wanted)
+            _note_pooled(fitted, result.options.get("metric"), wanted)
+        reported = _reported_beside(store, dataset, law, result, fitted)
         if plot:  # inside the block: a failed plot leaves the store as it was
             from kb.charts import dataset_fit_figure, save_chart
 
@@ -219,19 +221,27 @@ def laws_forms_cmd(as_json: bool) -> None:
         emit_table(rows, ["name", "inputs", "formula", "source"], {"formula": 60, "source": 50})
 
 
-def _reported_beside(
-    store: Store,
-    dataset: str,
-    law: str,
-    result: FitResult,
-    setting: str | None,
-    where: dict[str, str],
-) -> dict[str, dict[str, float]]:
-    """The stored laws' values beside the refit's parameters, by law id (the Refit page's
-    'reported' columns); the notices the page shows go to stderr."""
-    from kb.cli.compare import _warn_stale_laws
+def _fitted_points(
+    store: Store, dataset: str, metric: str | None, setting: str | None, where: dict[str, str]
+) -> list[Point]:
+    """The points ``fit_dataset`` fitted (its metric, ``--where`` groups, ``--setting``), read
+    once for the notes beside the fit."""
     from kb.fit import dataset_points
     from kb.optima import points_where, select_setting
+
+    points, _ = dataset_points(store, dataset, metric)
+    points = points_where(points, where) if where else points
+    if setting is not None:
+        _, points = select_setting(points, setting)
+    return points
+
+
+def _reported_beside(
+    store: Store, dataset: str, law: str, result: FitResult, points: list[Point]
+) -> dict[str, dict[str, float]]:
+    """The stored laws' values beside the refit's parameters, by law id (the Refit page's
+    'reported' columns); the notices the page shows go to stderr. ``points``: those fitted."""
+    from kb.cli.compare import _warn_stale_laws
     from kb.registry import fitted_on_other_points, laws_beside_refit, reported_value
 
     metric = result.options.get("metric")
@@ -245,10 +255,6 @@ def _reported_beside(
     for rep in laws:
         values = {n: reported_value(rep, n, metric) for n in names}
         out[rep.law_id] = {n: v for n, v in values.items() if v is not None}
-    points, _ = dataset_points(store, dataset, metric)  # the points fitted, as fit_dataset
-    points = points_where(points, where) if where else points
-    if setting is not None:
-        _, points = select_setting(points, setting)
     for note in fitted_on_other_points(laws, points):
         click.echo(f"Note: {note}", err=True)
     return out
@@ -267,14 +273,10 @@ def _parse_where(items: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _note_pooled(store: Store, dataset: str, metric: str | None, where: dict[str, str]) -> None:
-    """Say on stderr when the fitted points span a few groups (training sets, tasks) pooled."""
-    from kb.fit import dataset_points
-    from kb.optima import points_where, pooled_fields
+def _note_pooled(points: list[Point], metric: str | None, where: dict[str, str]) -> None:
+    """Say on stderr when the fitted ``points`` span a few groups (training sets, tasks) pooled."""
+    from kb.optima import pooled_fields
 
-    points, metric = dataset_points(store, dataset, metric)
-    if where:
-        points = points_where(points, where)
     for field, values in pooled_fields(points).items():
         if field in where:
             continue
