@@ -62,11 +62,13 @@ PARAM_ALIASES: dict[str, tuple[str, ...]] = {
     "loss_compute": ("alpha_C_min", "alpha_c_min", "alpha_C", "alpha_c", "loss_compute"),
 }
 # Forms whose loss includes an irreducible term E (their alpha/beta are reducible-loss exponents).
-WITH_IRREDUCIBLE = frozenset({"chinchilla", "power_law_plus_constant", "data_constrained"})
+WITH_IRREDUCIBLE = frozenset(
+    {"chinchilla", "chinchilla_tied", "power_law_plus_constant", "data_constrained"}
+)
 WITHOUT_IRREDUCIBLE = frozenset({"kaplan_nd", "power_law"})
 # Two-variable forms with a loss term A/N^α + B/D^β (data_constrained reduces to it for unique
 # data: D' = D, N' = N when nothing is repeated).
-_TWO_VARIABLE = frozenset({"chinchilla", "kaplan_nd", "data_constrained"})
+_TWO_VARIABLE = frozenset({"chinchilla", "chinchilla_tied", "kaplan_nd", "data_constrained"})
 # Words in a law's metric that say its response is not a loss or error (hyperparameter laws).
 EXPONENT_NAME = re.compile(r"^(alpha|beta|gamma|α|β|γ)(_|$)", re.IGNORECASE)
 NOT_PERFORMANCE = ("not applicable", "hyperparameter", "learning rate", "batch size")
@@ -271,6 +273,24 @@ def power_law_variable(view: LawView) -> str | None:
         if any(w in text for w in ("n_params", "alpha_n", "parameters", "model size")):
             return "alpha"
     return None
+
+
+def exponents_tied(view: LawView) -> bool:
+    """True when the law imposes alpha = beta, so a = b = 0.5 by its form, not by its data.
+
+    The ``chinchilla_tied`` form ties them; a two-variable law whose reported exponents are
+    equal to nine digits tied them too (Gadre et al. 2024, Muennighoff et al. 2023's C4 fit,
+    the (Mis)Fitting survey's "alpha = beta" fit): two fitted exponents never agree that far.
+    """
+    if view.form == "chinchilla_tied":
+        return True
+    alpha, beta = view.params.get("alpha"), view.params.get("beta")
+    return (
+        view.form in _TWO_VARIABLE
+        and alpha is not None
+        and beta is not None
+        and math.isclose(alpha, beta, rel_tol=1e-9)
+    )
 
 
 def is_performance(view: LawView) -> bool:

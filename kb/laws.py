@@ -361,6 +361,24 @@ def _chinchilla_vjp(
     return pred, vjp
 
 
+# -- chinchilla_tied: L = E + A/N^alpha + B/D^alpha (one exponent for both) ----------------------
+
+
+def _chinchilla_tied(
+    theta: FloatArray, logX: Mapping[str, FloatArray]
+) -> tuple[FloatArray, FloatArray]:
+    ln, ld = _x(logX, "n_params"), _x(logX, "n_tokens")
+    e, a, b, alpha = _col(theta, 0), _col(theta, 1), _col(theta, 2), _col(theta, 3)
+    pred, (s0, s1, s2) = _lse([e + 0 * ln, a - alpha * ln, b - alpha * ld])
+    return pred, np.stack([s0, s1, s2, -s1 * ln - s2 * ld], axis=-1)
+
+
+def _pub_tied(theta: FloatArray) -> FloatArray:
+    """E, A, B, alpha and beta (= alpha) from the fit vector (log E, log A, log B, alpha)."""
+    theta = np.atleast_2d(theta)
+    return np.concatenate([np.exp(theta[:, :3]), theta[:, 3:4], theta[:, 3:4]], axis=1)
+
+
 # -- kaplan_nd: L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D ------------------------------
 
 
@@ -626,6 +644,31 @@ FORMS: dict[str, LawForm] = {
         to_published=_pub_exp(3),
         kind="loss_nd",
         fast_vjp=_chinchilla_vjp,
+    ),
+    "chinchilla_tied": LawForm(
+        name="chinchilla_tied",
+        formula="L(N, D) = E + A / N^α + B / D^α  (β = α)",
+        inputs=("n_params", "n_tokens"),
+        params=(
+            Param("e", -20.0, 10.0, _CHIN_E, "log E"),
+            Param("a", -_BIG, _BIG, _CHIN_AB, "log A"),
+            Param("b", -_BIG, _BIG, _CHIN_AB, "log B"),
+            Param("alpha", 0.0, 5.0, _CHIN_EXP, "exponent of both N and D"),
+        ),
+        space="log",
+        source=(
+            "Muennighoff et al. 2023, arXiv:2305.16264, appendix (C4 coefficients, alpha = beta); "
+            "Gadre et al. 2024, arXiv:2403.08540, eq. (4) with one exponent"
+        ),
+        published_names=("E", "A", "B", "alpha", "beta"),
+        jacobian=_chinchilla_tied,
+        to_published=_pub_tied,
+        kind="loss_nd",
+        notes=(
+            "The chinchilla form with the two exponents tied, as Gadre et al., Muennighoff et "
+            "al.'s C4 fit and the (Mis)Fitting survey's 'alpha = beta' fit impose; beta is "
+            "reported equal to alpha, so a = b = 0.5 and D_opt/N_opt is the same at every budget."
+        ),
     ),
     "kaplan_nd": LawForm(
         name="kaplan_nd",

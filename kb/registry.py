@@ -73,8 +73,8 @@ DEFAULT_REGISTRY = Path(__file__).resolve().parent.parent / "data" / "laws.toml"
 DIGEST_KEY = "registry_digest"
 #: Law forms a registry entry may name: the forms ``kb.laws`` can refit.
 LAW_FORMS: tuple[str, ...] = (
-    "power_law", "power_law_plus_constant", "chinchilla", "kaplan_nd", "broken_power_law",
-    "log_linear", "sigmoid_log", "data_constrained", "compute_optimal",
+    "power_law", "power_law_plus_constant", "chinchilla", "chinchilla_tied", "kaplan_nd",
+    "broken_power_law", "log_linear", "sigmoid_log", "data_constrained", "compute_optimal",
 )  # fmt: skip
 #: How far a reported a or b may sit from the value implied by the fitted exponents. Papers
 #: round α and β to two digits but derive a, b from the unrounded ones (Chinchilla: 0.46 vs
@@ -231,7 +231,9 @@ def _check_derived(law: ReportedLaw, where: str) -> None:
             f"within {EXPONENT_TOLERANCE}"
         )
     alpha, beta = law.params.get("alpha"), law.params.get("beta")
-    if law.form not in ("chinchilla", "data_constrained") or alpha is None or beta is None:
+    if alpha is None or beta is None:
+        return
+    if law.form not in ("chinchilla", "chinchilla_tied", "data_constrained"):
         return
     implied = {"a": beta / (alpha + beta), "b": alpha / (alpha + beta)}
     for key, value in implied.items():

@@ -5,8 +5,9 @@ conversion, which this module names), or ``not_comparable`` (with the reasons). 
 plain functions, applied in :data:`RULES` order; each reads the two laws' :class:`Profile`
 (their conventions, normalised from free text) and their derived values, and returns findings:
 
-- ``block``: a reason the values cannot be compared (different form, N counted with vs without
-  embeddings, compute counted differently, different metric, response or modality);
+- ``block``: a reason the values cannot be compared (different form, a value imposed by the
+  form (a = b = 0.5 when alpha = beta is tied), N counted with vs without embeddings, compute
+  counted differently, different metric, response or modality);
 - ``convert``: an exact conversion that puts both on one axis (units, ``b = 1 − a``);
 - ``caveat``: a difference worth knowing that does not prevent comparison (different data).
 """
@@ -19,7 +20,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kb.derive import NOT_PERFORMANCE, WITH_IRREDUCIBLE, WITHOUT_IRREDUCIBLE, Derived, LawView
+from kb.derive import (
+    NOT_PERFORMANCE,
+    WITH_IRREDUCIBLE,
+    WITHOUT_IRREDUCIBLE,
+    Derived,
+    LawView,
+    exponents_tied,
+)
 
 __all__ = [
     "RULES",
@@ -225,6 +233,18 @@ def rule_defined(q: str, x: Pair, y: Pair) -> list[Finding]:
     ]  # fmt: skip
 
 
+def rule_imposed(q: str, x: Pair, y: Pair) -> list[Finding]:
+    """A law that ties alpha = beta has a = b = 0.5 by construction: not an estimate to compare."""
+    if q not in ("a", "b"):
+        return []
+    return [
+        Finding(rule="imposed", effect="block",
+                text=f"{_name(v)}: a = b = 0.5 is imposed by its form (alpha = beta tied), "
+                "not estimated from its data")
+        for v, _, _ in (x, y) if exponents_tied(v)
+    ]  # fmt: skip
+
+
 def rule_domain(q: str, x: Pair, y: Pair) -> list[Finding]:
     """Different modalities (language vs vision) are different regimes, not one axis."""
     dx, dy = x[1].domain, y[1].domain
@@ -372,8 +392,8 @@ def rule_schedule(q: str, x: Pair, y: Pair) -> list[Finding]:
 
 
 RULES: tuple[Rule, ...] = (
-    rule_defined, rule_domain, rule_metric, rule_response, rule_loss_unit, rule_irreducible,
-    rule_n_params,
+    rule_defined, rule_imposed, rule_domain, rule_metric, rule_response, rule_loss_unit,
+    rule_irreducible, rule_n_params,
     rule_compute_basis, rule_compute_unit, rule_conversion, rule_data, rule_schedule,
 )  # fmt: skip
 

@@ -592,3 +592,20 @@ def test_cli_paper_with_no_laws_says_so_on_stderr(cli_db: Path, as_json: list[st
     assert "no results" not in result.stdout
     found = CliRunner().invoke(cli, ["laws", "--db", str(cli_db), "--paper", "2101.00001"])
     assert "no results" not in found.stderr
+
+
+def test_every_law_outside_the_seed_corpus_states_its_domain(shared: Path) -> None:
+    """Compare's domain filter reads a law's paper's domain from the store; a paper the seed
+    corpus lacks (Hoffmann et al., DeepSeek, Llama 3, ...) must state it in its conventions, or
+    its laws vanish from every domain-filtered comparison."""
+    from benchmarks.bench_claims import read_seed_papers
+
+    seeds = set(read_seed_papers(shared / "seeds"))
+    missing = [
+        law.law_id
+        for law in load_registry()
+        if f"arxiv:{law.arxiv_id}" not in seeds
+        and paper_id_for(law.title) not in seeds
+        and not {k.lower() for k in law.conventions} & {"domain", "modality"}
+    ]
+    assert missing == []
