@@ -234,15 +234,20 @@ def rule_defined(q: str, x: Pair, y: Pair) -> list[Finding]:
 
 
 def rule_imposed(q: str, x: Pair, y: Pair) -> list[Finding]:
-    """A law that ties alpha = beta has a = b = 0.5 by construction: not an estimate to compare."""
-    if q not in ("a", "b"):
-        return []
-    return [
-        Finding(rule="imposed", effect="block",
-                text=f"{_name(v)}: a = b = 0.5 is imposed by its form (alpha = beta tied), "
-                "not estimated from its data")
-        for v, _, _ in (x, y) if exponents_tied(v)
-    ]  # fmt: skip
+    """A law that ties alpha = beta has a = b = 0.5 by construction: not an estimate to compare.
+
+    Its alpha and beta are one exponent fitted for both N and D: comparable, with that caveat.
+    """
+    tied = [v for v, _, _ in (x, y) if exponents_tied(v)]
+    if q in ("a", "b"):
+        return [Finding(rule="imposed", effect="block",
+                        text=f"{_name(v)}: a = b = 0.5 is imposed by its form (alpha = beta tied), "
+                        "not estimated from its data") for v in tied]  # fmt: skip
+    if q in ("alpha", "beta"):
+        return [Finding(rule="imposed", effect="caveat",
+                        text=f"{_name(v)}: alpha = beta tied, one exponent fitted for both N "
+                        "and D") for v in tied]  # fmt: skip
+    return []
 
 
 def rule_domain(q: str, x: Pair, y: Pair) -> list[Finding]:

@@ -103,3 +103,5 @@ def test_compare_says_a_half_is_imposed_not_estimated() -> None:
     v = verdict("alpha", hoffmann, left, gadre, right)
     assert not any("imposed" in r for r in v.reasons)
     assert not any("do not determine" in r for r in v.reasons)
+    tie = "gadre2024_loss_c4: alpha = beta tied, one exponent fitted for both N and D"
+    assert v.caveats.count(tie) == 1
