@@ -119,6 +119,8 @@ def compare_records(rows: Iterable[ComparisonRow]) -> list[dict[str, Any]]:
             "domain": r.domain,
             "derivation": r.derivation,
             "notes": r.notes,
+            # the budget a value at a budget (tokens_per_param) is read at; exponents have none
+            **({"at_flops": r.at_flops} if r.at_flops is not None else {}),
         }
         for r in rows
     ]
@@ -176,6 +178,9 @@ def compare_chart(
     # padding: a mark at the domain's end was cut in half by the axis
     scale = alt.Scale(type="log", padding=8) if log_axis else alt.Scale(zero=False, padding=8)
     label = QUANTITY_LABELS.get(quantity)
+    budget = records[0].get("at_flops")
+    if label and budget:
+        label += f", C = {float(budget):.3g} FLOPs"
     # Longer source ids than the theme's cut (many share a long prefix, e.g. bhagia2024_step1_...);
     # in the app the verdict key is in the caption (a legend beside the plot left it no width at
     # 390 px); one shape per verdict on every quantity, whichever occur, so a shape means one thing.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Literal
@@ -19,12 +20,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kb.derive import (
+    AT_BUDGET,
+    DEFAULT_BUDGET_FLOPS,
     QUANTITIES,
     Derived,
     LawView,
     derive,
     derive_all,
     interval_kind,
+    no_tokens_per_param,
     view_of_fit,
     view_of_law,
 )
@@ -36,7 +40,15 @@ from kb.verdicts import PEARCE_SONG, PORIAN, Profile, Verdict, profile_of, verdi
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ComparisonRow", "Disagreement", "compare", "dataset_conventions", "disagreements"]
+__all__ = [
+    "ComparisonRow",
+    "Disagreement",
+    "Unavailable",
+    "compare",
+    "dataset_conventions",
+    "disagreements",
+    "unavailable",
+]
 
 
 class ComparisonRow(BaseModel):
@@ -51,6 +63,10 @@ class ComparisonRow(BaseModel):
     quantity: str
     value: float
     interval: list[float] | None = Field(description="[low, high] when known")
+    at_flops: float | None = Field(
+        None, description="the compute budget (FLOPs) a value at a budget is evaluated at "
+        "(tokens_per_param); None for exponents, which are the same at every budget"
+    )  # fmt: skip
     derivation: str = Field(description="how the value was derived")
     method: Literal["reported", "parameter", "formula", "conversion"] = Field(
         description="where the value comes from: stated by the source ('reported'), a fitted "
@@ -69,6 +85,17 @@ class ComparisonRow(BaseModel):
     reasons: list[str] = Field(default_factory=list, description="why (not) comparable")
     view: LawView = Field(exclude=True, description="the law or fit itself (not serialised)")
     derived: Derived = Field(exclude=True)
+
+
+class Unavailable(BaseModel):
+    """A law that has a compute-optimal allocation but cannot give a quantity, and why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source_id: str
+    title: str
+    quantity: str
+    reason: str
 
 
 class Disagreement(BaseModel):
@@ -174,7 +201,12 @@ def _views(store: Store) -> list[LawView]:
 
 
 def _explain(
-    view: LawView, profile: Profile, quantity: str, best: Derived, siblings: Sequence[LawView]
+    view: LawView,
+    profile: Profile,
+    quantity: str,
+    best: Derived,
+    siblings: Sequence[LawView],
+    at_flops: float = DEFAULT_BUDGET_FLOPS,
 ) -> list[str]:
     """Notes on convention effects known to move this quantity.
 
@@ -182,14 +214,16 @@ def _explain(
     compute-optimal law inherits the caveats of the loss laws it was derived with.
     """
     notes: list[str] = []
-    for alt in derive_all(view):
+    # A ratio (tokens per parameter) differs in relative terms, an exponent in absolute ones.
+    tolerance = 0.02 * abs(best.value) if quantity in AT_BUDGET else 0.02
+    for alt in derive_all(view, at_flops):
         same = alt.quantity == quantity and alt.method != best.method
-        if same and abs(alt.value - best.value) > 0.02:
+        if same and abs(alt.value - best.value) > tolerance:
             notes.append(
                 f"the fitted form itself gives {quantity} = {alt.value:.3g} "
                 f"({alt.derivation}); the value shown ({best.value:.3g}) is the one stated"
             )
-    if quantity in ("a", "b", "loss_compute"):
+    if quantity in ("a", "b", "loss_compute", "tokens_per_param"):
         notes += _allocation_notes(view, profile, siblings)
     if view.notes:
         notes.append(view.notes)
@@ -262,21 +296,54 @@ def _pick_reference(rows: Sequence[tuple[LawView, Derived]], quantity: str) -> i
     return min(range(len(rows)), key=lambda i: scores[i])
 
 
+def _check_budget(at_flops: float) -> None:
+    if not (math.isfinite(at_flops) and at_flops > 0):
+        raise BadInputError(
+            f"compute budget {at_flops!r} FLOPs: expected a positive number, e.g. 1e24"
+        )
+
+
+def unavailable(
+    store: Store, quantity: str = "tokens_per_param", *, at_flops: float = DEFAULT_BUDGET_FLOPS
+) -> list[Unavailable]:
+    """The laws and fits with a compute-optimal allocation (a or b) that cannot give
+    ``quantity`` (only ``tokens_per_param`` can be missing so), each with its reason."""
+    _check_budget(at_flops)
+    if quantity != "tokens_per_param":
+        return []
+    out = []
+    for view in _views(store):
+        reason = no_tokens_per_param(view, at_flops)
+        if reason:
+            out.append(
+                Unavailable(
+                    source_id=view.source_id, title=view.title, quantity=quantity, reason=reason
+                )
+            )
+    return out
+
+
 def compare(
-    store: Store, *, quantity: str | None = None, reference: str | None = None
+    store: Store,
+    *,
+    quantity: str | None = None,
+    reference: str | None = None,
+    at_flops: float = DEFAULT_BUDGET_FLOPS,
 ) -> list[ComparisonRow]:
     """Every registry law and stored fit, one row per quantity its form allows.
 
     Args:
         store: the knowledge base.
-        quantity: only this quantity (one of ``a, b, alpha, beta, loss_compute``).
+        quantity: only this quantity (one of ``a, b, alpha, beta, loss_compute,
+            tokens_per_param``).
         reference: source_id (law_id or fit_id) to judge the others against; by default the row
             comparable with the most others. With every quantity (``quantity`` None), only the
             quantities the reference has a value of are listed (a compute-optimal law has a
             and b, no alpha: one missing quantity refused them all).
+        at_flops: the compute budget (FLOPs) ``tokens_per_param`` is evaluated at.
 
     Raises:
-        BadInputError: an unknown quantity.
+        BadInputError: an unknown quantity, or a budget that is not a positive number.
         NotFoundError: no law or fit has the id ``reference``, or it has no value of
             ``quantity`` (of any quantity, when ``quantity`` is None).
     """
@@ -284,6 +351,7 @@ def compare(
         raise BadInputError(
             f"unknown quantity {quantity!r}; expected one of {', '.join(QUANTITIES)}"
         )
+    _check_budget(at_flops)
     views = _views(store)
     if reference is not None and all(v.source_id != reference for v in views):
         raise NotFoundError(
@@ -296,7 +364,7 @@ def compare(
             by_paper.setdefault(view.arxiv_id, []).append(view)
     out: list[ComparisonRow] = []
     for q in [quantity] if quantity else list(QUANTITIES):
-        rows = [(v, d) for v in views for d in derive(v, q)]
+        rows = [(v, d) for v in views for d in derive(v, q, at_flops)]
         if not rows:
             continue
         if reference is not None:
@@ -318,9 +386,11 @@ def compare(
                     source_id=view.source_id, arxiv_id=view.arxiv_id, title=view.title,
                     dataset=view.dataset, quantity=q, value=value.value,
                     interval=list(value.interval) if value.interval else None,
+                    at_flops=at_flops if q in AT_BUDGET else None,
                     derivation=value.derivation, method=value.method,
                     notes="; ".join(
-                        _explain(view, profile_of(view), q, value, by_paper.get(view.arxiv_id, []))
+                        _explain(view, profile_of(view), q, value,
+                                 by_paper.get(view.arxiv_id, []), at_flops)
                     ),
                     kind=view.kind, domain=profile_of(view).domain, form=view.form,
                     year=view.year, verdict="reference" if v is None else v.kind,

@@ -9,12 +9,16 @@ quantities its form determines:
 - ``a``, ``b``: compute-optimal allocation, ``N_opt ∝ C^a`` and ``D_opt ∝ C^b`` with ``C ∝ N·D``;
 - ``alpha``, ``beta``: the model-size and data exponents of the (reducible) loss;
 - ``loss_compute``: the exponent of the (reducible) loss along the compute-optimal frontier,
-  ``L*(C) − E ∝ C^-loss_compute``.
+  ``L*(C) − E ∝ C^-loss_compute``;
+- ``tokens_per_param``: ``D_opt(C)/N_opt(C)`` at one compute budget (``at_flops``, default
+  :data:`DEFAULT_BUDGET_FLOPS`), for laws that fix both optimal sizes, not only their exponents.
 
 For the Chinchilla form, minimising ``A/N^α + B/D^β`` subject to ``N·D = C/6`` gives
 ``a = β/(α+β)``, ``b = α/(α+β)`` and ``loss_compute = αβ/(α+β)`` (Hoffmann et al. 2022, App. D.2).
 Kaplan's L(N, D) form gives the same three expressions with α_N, α_D in place of α, β, but for a
-loss *without* an irreducible term. Every :class:`Derived` says how it was obtained.
+loss *without* an irreducible term. The ratio D_opt/N_opt follows from Hoffmann et al.'s eq. (4),
+``(C/6)^(b−a) / G²`` with ``G = (αA/(βB))^(1/(α+β))``, and from a compute-optimal law that gives
+the coefficients of both N_opt(C) and D_opt(C). Every :class:`Derived` says how it was obtained.
 """
 
 from __future__ import annotations
@@ -27,30 +31,39 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kb.frontier import budget_key, optimal_sizes
 from kb.records import FitRecord, ReportedLaw
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DEFAULT_BUDGET_FLOPS",
     "QUANTITIES",
     "Derived",
     "LawView",
     "derive",
     "derive_all",
     "interval_kind",
+    "no_tokens_per_param",
     "view_of_fit",
     "view_of_law",
 ]
 
-Quantity = Literal["a", "b", "alpha", "beta", "loss_compute"]
-QUANTITIES: tuple[Quantity, ...] = ("a", "b", "alpha", "beta", "loss_compute")
+Quantity = Literal["a", "b", "alpha", "beta", "loss_compute", "tokens_per_param"]
+QUANTITIES: tuple[Quantity, ...] = ("a", "b", "alpha", "beta", "loss_compute", "tokens_per_param")
 QUANTITY_LABELS: dict[str, str] = {
     "a": "N_opt ∝ C^a",
     "b": "D_opt ∝ C^b",
     "alpha": "model-size exponent of the loss (L ∝ N^-alpha)",
     "beta": "data exponent of the loss (L ∝ D^-beta)",
     "loss_compute": "loss-vs-compute exponent along the optimum (L ∝ C^-x)",
+    "tokens_per_param": "compute-optimal tokens per parameter, D_opt/N_opt at a compute budget",
 }
+# Quantities evaluated at a compute budget (the others are exponents, the same at every budget).
+AT_BUDGET = frozenset({"tokens_per_param"})
+# The budget tokens_per_param is evaluated at unless one is given: 1e24 FLOPs, the scale of
+# today's large training runs and within a factor of two of Chinchilla's and Gopher's 5.76e23.
+DEFAULT_BUDGET_FLOPS = 1e24
 Interval = tuple[float, float]
 
 # Parameter names as papers and kb.laws spell them, per role.
@@ -92,6 +105,7 @@ class LawView(BaseModel):
     derived: dict[str, float] = Field(default_factory=dict)
     conventions: dict[str, str] = Field(default_factory=dict)
     inputs: tuple[str, ...] = Field((), description="the form's inputs, e.g. ('compute_flops',)")
+    formula: str = Field("", description="the law as the registry writes it (empty for a fit)")
     verified: bool = True
     notes: str = ""
 
@@ -118,7 +132,7 @@ def view_of_law(law: ReportedLaw) -> LawView:
         source_id=law.law_id, kind="reported", arxiv_id=law.arxiv_id, title=law.title,
         name=law.name, year=law.year, dataset=law.dataset, form=law.form, params=law.params,
         intervals=law.intervals, derived=law.derived, conventions=law.conventions,
-        verified=law.verified, notes=law.notes,
+        formula=law.formula, verified=law.verified, notes=law.notes,
     )  # fmt: skip
 
 
@@ -430,31 +444,241 @@ def _from_reported(view: LawView) -> list[Derived]:
     return out + conv
 
 
-def derive_all(view: LawView) -> list[Derived]:
+# --- tokens per parameter at a budget ------------------------------------------------------------
+
+# Coefficients of N_opt(C) = k_N·C^a and D_opt(C) = k_D·C^b as compute-optimal laws name them
+# (DeepSeek's M_base, D_base; Li et al.'s k_N, k_D). Porian et al. write N*(C) = k C^a.
+_N_COEFFICIENTS = ("k_N", "N_base", "M_base")
+_D_COEFFICIENTS = ("k_D", "D_base")
+_K_IS_N = re.compile(r"N\S*\(C\)\s*=\s*k\s*C\^a")
+_SIX_ND = re.compile(r"6\s*N", re.IGNORECASE)  # "C = 6ND", "6 N_nonembed D"
+TPP = "tokens_per_param"
+
+
+def _printed_step(value: float) -> float | None:
+    """Half a unit of the last decimal ``value`` is written with (0.34 -> 0.005), or None."""
+    text = repr(float(value))
+    if "e" in text or "." not in text:
+        return None
+    return 0.5 * 10.0 ** -len(text.split(".")[1])
+
+
+def _ratio(A: float, B: float, alpha: float, beta: float, flops: float) -> tuple[float, float]:
+    n_opt, d_opt = optimal_sizes(A, B, alpha, beta, flops)
+    return float(n_opt), float(d_opt)
+
+
+def _loss_terms(view: LawView) -> tuple[float, float, float, float, str] | None:
+    """(A, B, α, β) of the loss's ``A/N^α + B/D^β`` part, with how they were read, or None."""
+    p = view.params
+    if view.form in ("chinchilla", "data_constrained"):
+        alpha, beta = _lookup(p, "alpha"), _lookup(p, "beta")
+        if alpha is None or beta is None or "A" not in p or "B" not in p:
+            return None
+        how = f"A={p['A']:.4g}, B={p['B']:.4g}, α={alpha[1]:.4g}, β={beta[1]:.4g}"
+        if view.form == "data_constrained":
+            how += " (unique data: nothing repeated, so D' = D and N' = N)"
+        return float(p["A"]), float(p["B"]), alpha[1], beta[1], how
+    if view.form == "kaplan_nd" and all(k in p for k in ("alpha_N", "alpha_D", "N_c", "D_c")):
+        # [(N_c/N)^(α_N/α_D) + D_c/D]^α_D is smallest where the bracket is: A/N^α + B/D with
+        # A = N_c^(α_N/α_D), α = α_N/α_D, B = D_c, β = 1.
+        ratio = p["alpha_N"] / p["alpha_D"]
+        how = (
+            f"Kaplan's L(N, D) is smallest where its bracket is, A/N^α + B/D^β with "
+            f"A = N_c^(α_N/α_D), α = α_N/α_D = {ratio:.4g}, B = D_c = {p['D_c']:.4g}, β = 1"
+        )
+        return float(p["N_c"]) ** ratio, float(p["D_c"]), ratio, 1.0, how
+    return None
+
+
+def _fit_budgets(view: LawView) -> list[str]:
+    return [k.partition("@")[2] for k in view.intervals if k.startswith(f"{TPP}@")]
+
+
+def _ratio_from_loss(view: LawView, flops: float) -> list[Derived]:
+    """D_opt/N_opt of a two-variable loss law at ``flops`` (Hoffmann et al. 2022, eq. 4)."""
+    terms = _loss_terms(view)
+    if terms is None or min(terms[:4]) <= 0:
+        return []
+    A, B, alpha, beta, how = terms
+    n_opt, d_opt = _ratio(A, B, alpha, beta, flops)
+    value = d_opt / n_opt
+    if not (math.isfinite(value) and value > 0):
+        return []
+    notes: list[str] = []
+    interval = _interval(view, budget_key(TPP, flops)) if view.kind == "fit" else None
+    if interval is not None:
+        notes.append(f"{interval_kind(view)} at this budget")
+    elif view.kind == "fit":
+        stored = _fit_budgets(view)
+        notes.append(
+            "no interval: the fit's bootstrap intervals are stored at its own budgets only"
+            + (f" (C = {', '.join(stored)} FLOPs)" if stored else "")
+        )
+    elif any(_interval(view, k) for k in ("A", "B", "alpha", "beta", "alpha_N", "alpha_D")):
+        notes.append(
+            "no interval: the ratio depends on A, B, α and β jointly, whose errors are strongly "
+            "correlated in such fits, so a box over their separate intervals would mean nothing"
+        )
+    step_a, step_b = _printed_step(alpha), _printed_step(beta)
+    if view.kind == "reported" and view.form != "kaplan_nd" and step_a and step_b:
+        corners = [
+            (lambda nd: nd[1] / nd[0])(_ratio(A, B, alpha + da, beta + db, flops))
+            for da in (-step_a, step_a)
+            for db in (-step_b, step_b)
+        ]
+        lo, hi = min(corners), max(corners)
+        if hi - lo > 0.1 * value:
+            notes.append(
+                f"α, β as printed ({alpha:g}, {beta:g}) are rounded, and the ratio is sensitive "
+                f"to them: within half their last digit it lies anywhere in [{lo:.3g}, {hi:.3g}]"
+            )
+    return [
+        Derived(
+            quantity=TPP, value=value, interval=interval, method="formula",
+            derivation=f"D_opt/N_opt = (C/6)^(b−a)/G², G = (αA/(βB))^(1/(α+β)), at C = "
+            f"{flops:.3g} FLOPs with C = 6ND: N_opt = {n_opt:.3g}, D_opt = {d_opt:.3g}; {how} "
+            "(Hoffmann et al. 2022, eq. 4)" + "".join(f"; {n}" for n in notes),
+        )
+    ]  # fmt: skip
+
+
+def _coefficient(params: Mapping[str, float], names: Sequence[str]) -> tuple[str, float] | None:
+    for name in names:
+        if name in params and math.isfinite(params[name]) and params[name] > 0:
+            return name, float(params[name])
+    return None
+
+
+def _ratio_from_allocation(view: LawView, flops: float) -> list[Derived]:
+    """D_opt/N_opt of a compute-optimal law that gives N_opt(C) and D_opt(C) (or N_opt(C) with
+    C = 6ND, which fixes D_opt = C/(6·N_opt))."""
+    p = view.params
+    a, b = _lookup(p, "a"), _lookup(p, "b")
+    kn = _coefficient(p, _N_COEFFICIENTS)
+    if kn is None and _K_IS_N.search(view.formula):
+        kn = _coefficient(p, ("k",))
+    kd = _coefficient(p, _D_COEFFICIENTS)
+    if a is None or kn is None:
+        return []
+    n_opt = kn[1] * flops ** a[1]
+    at = f"at C = {flops:.3g} FLOPs"
+    if b is not None and kd is not None:
+        d_opt = kd[1] * flops ** b[1]
+        derivation = (
+            f"D_opt/N_opt = ({kd[0]}·C^{b[0]})/({kn[0]}·C^{a[0]}) with {kd[0]} = {kd[1]:.4g}, "
+            f"{b[0]} = {b[1]:.4g}, {kn[0]} = {kn[1]:.4g}, {a[0]} = {a[1]:.4g}, {at}: "
+            f"N_opt = {n_opt:.3g}, D_opt = {d_opt:.3g}"
+        )
+        conversion = None
+    elif _SIX_ND.search(view.conventions.get("compute", "")):
+        d_opt = flops / (6.0 * n_opt)
+        conversion = "D_opt = C/(6·N_opt) (C = 6ND)"
+        derivation = (
+            f"{conversion}: the law gives N_opt = {kn[0]}·C^{a[0]} ({kn[0]} = {kn[1]:.4g}, "
+            f"{a[0]} = {a[1]:.4g}) but no coefficient of D_opt; {at}: N_opt = {n_opt:.3g}, "
+            f"D_opt = {d_opt:.3g}"
+        )
+    else:
+        return []
+    value = d_opt / n_opt
+    if "flops per token" in view.conventions.get("n_counts", "").lower():
+        # DeepSeek's M is non-embedding FLOPs per token, about 6N (more with attention).
+        value *= 6.0
+        conversion = "N ≈ M/6: M counts FLOPs per token (about 6N, more with attention)"
+        derivation += f"; {conversion}, so D_opt/N_opt ≈ 6·D_opt/M_opt"
+    if not (math.isfinite(value) and value > 0):
+        return []
+    return [
+        Derived(
+            quantity=TPP, value=value, method="conversion" if conversion else "formula",
+            conversion=conversion, derivation=derivation,
+        )
+    ]  # fmt: skip
+
+
+def _reported_ratio(view: LawView, flops: float) -> list[Derived]:
+    """A ratio the source states at this budget (``tokens_per_param@1e+24``) or at every one."""
+    for name in (budget_key(TPP, flops), TPP):
+        value = view.derived.get(name)
+        if value is None or not math.isfinite(value):
+            continue
+        iv = _interval(view, name)
+        where = "reported by the paper" if view.kind == "reported" else "computed by the fit"
+        at = f"at C = {flops:.3g} FLOPs" if "@" in name else "the same at every budget"
+        return [
+            Derived(
+                quantity=TPP, value=value, interval=iv, method="reported",
+                derivation=f"{where}: {name} = {value:.4g} (D_opt/N_opt, {at})"
+                + (f"; {interval_kind(view)}" if iv else ""),
+            )
+        ]  # fmt: skip
+    return []
+
+
+def no_tokens_per_param(view: LawView, at_flops: float = DEFAULT_BUDGET_FLOPS) -> str | None:
+    """Why a law with a compute-optimal allocation (a or b) gives no tokens per parameter, or
+    None (it gives one, or it has no allocation at all)."""
+    found = {d.quantity for d in derive_all(view, at_flops)}
+    if TPP in found or not found & {"a", "b"}:
+        return None
+    p = view.params
+    has_n = _coefficient(p, _N_COEFFICIENTS) is not None or (
+        "k" in p and bool(_K_IS_N.search(view.formula))
+    )
+    has_d = _coefficient(p, _D_COEFFICIENTS) is not None
+    if view.form in _TWO_VARIABLE:
+        return (
+            "its loss law is recorded without both coefficients A and B, so the optimal sizes "
+            "at a budget are not determined"
+        )
+    # Llama 3's D*(C) = A·C^α, a fit's k of k·C^exponent: one optimal size's coefficient.
+    others = [k for k in p if k not in ("a", "b") and not k.startswith("exp")]
+    others = [k for k in others if not EXPONENT_NAME.match(k)]
+    if has_n or has_d or others:
+        given = "N_opt(C)" if has_n else "D_opt(C)" if has_d else "one optimal size"
+        return (
+            f"it gives the coefficient of {given} only ({', '.join(others) or 'none other'}), "
+            "and its compute is not stated as C = 6ND (which would fix the other size)"
+        )
+    return (
+        "it states the exponents of N_opt ∝ C^a and D_opt ∝ C^b without their coefficients, "
+        "so the optimal sizes at a budget are not determined"
+    )
+
+
+def derive_all(view: LawView, at_flops: float = DEFAULT_BUDGET_FLOPS) -> list[Derived]:
     """Every derivation of every quantity the law or fit allows, best first per quantity.
 
     Order of preference: what the source itself states (``derived``; for a fit these are
     computed from its parameters, with bootstrap intervals), then a fitted parameter, then a
-    formula of the form's parameters, then a conversion (``b = 1 − a``).
+    formula of the form's parameters, then a conversion (``b = 1 − a``). ``at_flops`` is the
+    compute budget (FLOPs) of the quantities evaluated at one (``tokens_per_param``).
     """
     out = _from_reported(view)
     if not is_performance(view):
         return out
+    out += _reported_ratio(view, at_flops)
     if view.form in _TWO_VARIABLE:
         out += _from_exponents(view)
+        out += _ratio_from_loss(view, at_flops)
     elif view.form in ("power_law", "power_law_plus_constant"):
         out += _from_power_law(view)
     elif view.form == "compute_optimal":
         renamed = _as_allocation(view)
         out += _from_allocation(renamed, renamed.params, "parameter")
+        out += _ratio_from_allocation(view, at_flops)
     rank = {"reported": 0, "parameter": 1, "formula": 2, "conversion": 3}
     order: dict[str, int] = {q: i for i, q in enumerate(QUANTITIES)}
     return sorted(out, key=lambda d: (order[d.quantity], rank[d.method]))
 
 
-def derive(view: LawView, quantity: str | None = None) -> list[Derived]:
-    """The preferred derivation of each quantity (or only ``quantity``) the law allows."""
-    found = [d for d in derive_all(view) if quantity is None or d.quantity == quantity]
+def derive(
+    view: LawView, quantity: str | None = None, at_flops: float = DEFAULT_BUDGET_FLOPS
+) -> list[Derived]:
+    """The preferred derivation of each quantity (or only ``quantity``) the law allows;
+    ``at_flops``: the compute budget (FLOPs) of ``tokens_per_param``."""
+    found = [d for d in derive_all(view, at_flops) if quantity is None or d.quantity == quantity]
     best: dict[str, Derived] = {}
     for d in found:
         best.setdefault(d.quantity, d)

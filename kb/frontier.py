@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from kb.laws import LawForm
 
-__all__ = ["AXES", "budget_key", "derived_quantities"]
+__all__ = ["AXES", "budget_key", "derived_quantities", "optimal_sizes"]
 
 AXES = ("compute", "n_params", "n_tokens")
 FloatArray = NDArray[np.float64]
@@ -28,6 +28,27 @@ FloatArray = NDArray[np.float64]
 def budget_key(name: str, flops: float) -> str:
     """Key of a derived quantity at a compute budget, e.g. ``N_opt@5.76e+23``."""
     return f"{name}@{flops:.3g}"
+
+
+def optimal_sizes(
+    A: FloatArray | float,
+    B: FloatArray | float,
+    alpha: FloatArray | float,
+    beta: FloatArray | float,
+    flops: float,
+) -> tuple[FloatArray, FloatArray]:
+    """``(N_opt, D_opt)`` minimising ``A/N^α + B/D^β`` subject to ``6ND = flops`` (eq. 4).
+
+    Vectorised over arrays of parameters; E does not move the optimum. Returns NaN where the
+    parameters are not positive.
+    """
+    A, B = np.asarray(A, dtype=float), np.asarray(B, dtype=float)
+    alpha, beta = np.asarray(alpha, dtype=float), np.asarray(beta, dtype=float)
+    with np.errstate(all="ignore"):
+        a = beta / (alpha + beta)
+        b = alpha / (alpha + beta)
+        G = (alpha * A / (beta * B)) ** (1.0 / (alpha + beta))
+        return G * (flops / 6.0) ** a, (flops / 6.0) ** b / G
 
 
 def derived_quantities(
@@ -47,8 +68,7 @@ def derived_quantities(
         G = (alpha * A / (beta * B)) ** (1.0 / (alpha + beta))
         out: dict[str, FloatArray] = {"a": a, "b": b, "G": G}
         for c in budgets:
-            n_opt = G * (c / 6.0) ** a
-            d_opt = (c / 6.0) ** b / G
+            n_opt, d_opt = optimal_sizes(A, B, alpha, beta, c)
             out[budget_key("N_opt", c)] = n_opt
             out[budget_key("D_opt", c)] = d_opt
             out[budget_key("tokens_per_param", c)] = d_opt / n_opt

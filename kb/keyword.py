@@ -139,6 +139,11 @@ class KeywordIndex:
         terms, ids, offsets = self._packed
         return [terms[t] for t in ids[offsets[i] : offsets[i + 1]].tolist()]
 
+    def document(self, i: int) -> list[str]:
+        """The tokens of paper ``i``'s title and abstract: ``tokenize(title + " " + abstract)``
+        (the tokenizer never matches across that space), kept from indexing, not recomputed."""
+        return self._doc(i)
+
     def to_arrays(self) -> dict[str, NDArray[Any]]:
         """The whole index as named numpy arrays (no pickles), for :meth:`from_arrays`.
 

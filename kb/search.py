@@ -512,11 +512,8 @@ class Searcher:
         words = set(tokenize(query))
         if not words:
             return False
-        for pos in order:
-            paper = self.papers[pos]
-            if words <= set(tokenize(f"{paper.title} {paper.abstract or ''}")):
-                return True
-        return False
+        # The keyword index holds each paper's title + abstract tokens: no re-tokenising.
+        return any(words <= set(self.keyword.document(pos)) for pos in order)
 
     def exact_match(self, query: str) -> int | None:
         """The position of the paper ``query`` names and nothing else: its ``paper_id``, its

@@ -42,8 +42,8 @@ Kind = Literal["direct", "converted", "not_comparable"]
 NParams = Literal["total", "non_embedding", "with_head", "flops_per_token", "effective", "unknown"]
 
 # Quantities that depend on how N is counted / how compute is counted.
-N_DEPENDENT = frozenset({"a", "b", "alpha", "loss_compute"})
-C_DEPENDENT = frozenset({"a", "b", "loss_compute"})
+N_DEPENDENT = frozenset({"a", "b", "alpha", "loss_compute", "tokens_per_param"})
+C_DEPENDENT = frozenset({"a", "b", "loss_compute", "tokens_per_param"})
 LOSS_EXPONENTS = frozenset({"alpha", "beta", "loss_compute"})
 
 PEARCE_SONG = "Pearce & Song 2024, arXiv:2406.12907"
@@ -363,6 +363,11 @@ def rule_compute_unit(q: str, x: Pair, y: Pair) -> list[Finding]:
     ux, uy = x[1].compute_unit, y[1].compute_unit
     if "unknown" in (ux, uy) or ux == uy or q not in C_DEPENDENT:
         return []
+    if q == "tokens_per_param":
+        # A coefficient fitted with C in PF-days is evaluated at a budget read in FLOPs here.
+        return [Finding(rule="compute_unit", effect="caveat",
+                        text=f"compute in {ux} vs {uy}: the budget is read in FLOPs, so a law "
+                        "fitted in another unit is evaluated at a different budget")]  # fmt: skip
     return [Finding(rule="compute_unit", effect="convert",
                     text=f"compute in {ux} vs {uy} (1 PF-day = 8.64e19 FLOP, 1 MAC = 2 FLOP): a "
                     "constant factor, which leaves exponents in C unchanged")]  # fmt: skip

@@ -70,6 +70,30 @@ def seed_app_store(path: Path) -> None:
         )  # fmt: skip
 
 
+ONE_PAPER_TITLE = "Invented Loss Curves"
+
+
+@pytest.fixture
+def one_paper_db(tmp_path: Path) -> Path:
+    """A store file with one invented paper and one claim (no search index, no laws): the CLI
+    tests' knowledge base (tests/test_cli_qa.py, tests/test_cli_polish.py)."""
+    from kb.records import Claim, Paper, paper_id_for
+
+    path = tmp_path / "kb.duckdb"
+    pid = paper_id_for(ONE_PAPER_TITLE)
+    sentence = "Loss falls as a power law in model size."
+    with Store(path) as s:
+        s.upsert(
+            [
+                Paper(paper_id=pid, title=ONE_PAPER_TITLE, abstract=sentence, domain="language"),
+                Claim(claim_id="c1", paper_id=pid, response="loss", variables=["model_size"],
+                      form="power_law", direction="improves", evidence=sentence, span_start=0,
+                      span_end=len(sentence), extractor_version="t"),
+            ]
+        )  # fmt: skip
+    return path
+
+
 @pytest.fixture
 def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """KB_DB pointing at a small seeded store; Streamlit caches cleared before and after.

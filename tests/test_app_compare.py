@@ -212,3 +212,32 @@ def test_compare_new_quantity_shows_domains_the_last_one_lacked(app_db: Path) ->
     at.selectbox(key="compare_quantity").set_value("a").run()
     assert at.multiselect(key="compare_domains").value == ["language"]
     assert "seer" not in set(at.dataframe[0].value["source"])
+
+
+def test_compare_tokens_per_param_with_budget(compare_db: Path) -> None:
+    """tokens_per_param is read at a budget: the page draws a budget input (default 1e24, from
+    the URL's `at`), the values follow it, and exponents draw none."""
+    at = AppTest.from_file(str(MAIN), default_timeout=60)
+    at.query_params["quantity"] = "tokens_per_param"
+    at.query_params["at"] = "5.76e23"
+    at.run()
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    assert at.number_input(key="compare_at").value == pytest.approx(5.76e23)
+
+    def by_hand(alpha: float, beta: float, flops: float) -> float:
+        G = (alpha * 400.0 / (beta * 400.0)) ** (1 / (alpha + beta))
+        return (flops / 6) ** ((alpha - beta) / (alpha + beta)) / G**2
+
+    table = at.dataframe[0].value.set_index("source")
+    assert table.loc["one", "value"] == pytest.approx(by_hand(0.34, 0.28, 5.76e23))
+    assert table.loc["two", "at_flops"] == pytest.approx(5.76e23)
+    at.number_input(key="compare_at").set_value(1e22).run()
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("source")
+    assert table.loc["two", "value"] == pytest.approx(by_hand(0.35, 0.37, 1e22))
+    assert at.query_params["at"] in ("1e+22", ["1e+22"])
+    at.selectbox(key="compare_quantity").set_value("a").run()
+    assert not at.exception
+    assert not [w for w in at.number_input if w.key == "compare_at"]
+    assert "at" not in at.query_params

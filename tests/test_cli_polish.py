@@ -17,12 +17,13 @@ from click.testing import CliRunner, Result
 from kb.cli import cli
 from kb.index import build_index
 from kb.match import MatchRule
-from kb.records import Claim, Paper, ReportedLaw, paper_id_for
+from kb.records import ReportedLaw, paper_id_for
 from kb.search import Searcher, SearchFilters, Tuning
 from kb.store import Store
+from tests.conftest import ONE_PAPER_TITLE
 from tests.test_search import PAPERS, HashEmbedder, _claims_and_exponents
 
-TITLE = "Invented Loss Curves"
+TITLE = ONE_PAPER_TITLE
 REGISTRY = Path(__file__).resolve().parent / "fixtures" / "registry" / "two_laws.toml"
 
 
@@ -31,24 +32,12 @@ def _run(*args: str) -> Result:
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """One paper with one claim, no exponents, no datasets; the registry's two toy laws
-    (arXiv 2101.00001, not in the store) stored."""
+def db(one_paper_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """One paper with one claim, no exponents, no datasets (conftest's ``one_paper_db``); the
+    registry's two toy laws (arXiv 2101.00001, not in the store) stored."""
     monkeypatch.setenv("KB_REGISTRY", str(REGISTRY))
-    path = tmp_path / "kb.duckdb"
-    pid = paper_id_for(TITLE)
-    sentence = "Loss falls as a power law in model size."
-    with Store(path) as s:
-        s.upsert(
-            [
-                Paper(paper_id=pid, title=TITLE, abstract=sentence, domain="language"),
-                Claim(claim_id="c1", paper_id=pid, response="loss", variables=["model_size"],
-                      form="power_law", direction="improves", evidence=sentence, span_start=0,
-                      span_end=len(sentence), extractor_version="t"),
-            ]
-        )  # fmt: skip
-    assert _run("laws", "--sync", "--db", str(path)).exit_code == 0
-    return path
+    assert _run("laws", "--sync", "--db", str(one_paper_db)).exit_code == 0
+    return one_paper_db
 
 
 @pytest.fixture

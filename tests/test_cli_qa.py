@@ -16,26 +16,15 @@ from click.testing import CliRunner, Result
 from kb.cli import cli
 from kb.records import Claim, Paper, paper_id_for
 from kb.store import Store
+from tests.conftest import ONE_PAPER_TITLE
 
-TITLE = "Invented Loss Curves"
+TITLE = ONE_PAPER_TITLE
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    """A store with one paper and one claim (no search index)."""
-    path = tmp_path / "kb.duckdb"
-    pid = paper_id_for(TITLE)
-    sentence = "Loss falls as a power law in model size."
-    with Store(path) as s:
-        s.upsert(
-            [
-                Paper(paper_id=pid, title=TITLE, abstract=sentence, domain="language"),
-                Claim(claim_id="c1", paper_id=pid, response="loss", variables=["model_size"],
-                      form="power_law", direction="improves", evidence=sentence, span_start=0,
-                      span_end=len(sentence), extractor_version="t"),
-            ]
-        )  # fmt: skip
-    return path
+def db(one_paper_db: Path) -> Path:
+    """A store with one paper and one claim (no search index): conftest's ``one_paper_db``."""
+    return one_paper_db
 
 
 @pytest.fixture
@@ -305,3 +294,32 @@ def test_exponents_of_a_paper_points_to_its_registry_laws(db: Path) -> None:
     assert "the registry holds 1 reported law(s) of this paper" in result.stderr
     assert "kb laws --paper 2001.08361" in result.stderr
     assert result.stdout == ""  # no rows, so no table: not even its header
+
+
+def test_registry_note_counts_only_this_papers_laws(db: Path) -> None:
+    """The note names the laws of the paper asked about, matched by arXiv id or, for a paper
+    listed without one, by its title; never another paper's (kb.registry.paper_laws)."""
+    from kb.records import ReportedLaw
+
+    def law(law_id: str, arxiv_id: str, title: str) -> ReportedLaw:
+        return ReportedLaw(law_id=law_id, arxiv_id=arxiv_id, title=title, year=2020, name="n",
+                           form="power_law", formula="f", params={"alpha": 0.1}, source="here",
+                           verified=True)  # fmt: skip
+
+    other = "Another Invented Paper"
+    with Store(db) as s:
+        s.upsert(
+            [
+                Paper(paper_id="arxiv:2203.15556", title=other, abstract="Loss falls."),
+                law("title_1", "2001.08361", TITLE),
+                law("title_2", "2001.08361", TITLE.upper() + "."),
+                law("by_arxiv", "2203.15556", other),
+                law("absent", "2101.00001", "A Paper Not In The Store"),
+            ]
+        )
+    listed = _run("exponents", "--paper", paper_id_for(TITLE), "--db", str(db))
+    assert "the registry holds 2 reported law(s) of this paper" in listed.stderr
+    assert "kb laws --paper 2001.08361" in listed.stderr
+    arxiv = _run("exponents", "--paper", "arXiv:2203.15556v2", "--db", str(db))
+    assert "the registry holds 1 reported law(s) of this paper" in arxiv.stderr
+    assert "kb laws --paper 2203.15556" in arxiv.stderr

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from benchmarks.bench_search_scale import HashEmbedder
 from kb.index import build_index, current_index, index_path
-from kb.keyword import KeywordIndex
+from kb.keyword import KeywordIndex, tokenize
 from kb.keyword_cache import (
     claim_evidence,
     fields_digest,
@@ -122,6 +122,28 @@ def test_round_trip_on_arbitrary_texts(pairs: list[tuple[str, str]]) -> None:
     fields = {"title": [t for t, _ in pairs], "abstract": [a for _, a in pairs]}
     built = KeywordIndex(fields)
     _assert_same_index(built, KeywordIndex.from_arrays(built.to_arrays()))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="ab cdé\n-Éx's", max_size=30),
+            st.text(alphabet="ab cdé.-Éx's", max_size=60),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_document_is_the_tokens_of_title_and_abstract(pairs: list[tuple[str, str]]) -> None:
+    """Searcher.words_found reads a paper's words from the index (``document``), where it
+    tokenised ``title + " " + abstract`` again: the same tokens, built or loaded."""
+    fields = {"title": [t for t, _ in pairs], "abstract": [a for _, a in pairs]}
+    built = KeywordIndex(fields)
+    loaded = KeywordIndex.from_arrays(built.to_arrays())
+    for i, (title, abstract) in enumerate(pairs):
+        expected = tokenize(f"{title} {abstract}")
+        assert built.document(i) == expected
+        assert loaded.document(i) == expected
 
 
 def test_kb_index_saves_it_and_the_searcher_uses_it(

@@ -9,8 +9,8 @@ import streamlit as st
 from app.resources import get_store, show_error, warn_stale_laws
 from app.urlstate import UrlState
 from kb.charts import compare_caption, compare_chart, compare_records
-from kb.compare import compare
-from kb.derive import QUANTITIES, QUANTITY_LABELS
+from kb.compare import compare, unavailable
+from kb.derive import AT_BUDGET, DEFAULT_BUDGET_FLOPS, QUANTITIES, QUANTITY_LABELS
 from kb.errors import KBError
 
 store = get_store()
@@ -19,7 +19,7 @@ if store is None:
 
 st.title("Compare exponents across papers")
 warn_stale_laws(store)
-url = UrlState("compare", ("quantity", "show", "domain"))
+url = UrlState("compare", ("quantity", "at", "show", "domain"))
 names = list(QUANTITIES)
 url.choice("quantity", "compare_quantity", names, names[0], always=True)
 top = st.columns([4, 1], vertical_alignment="bottom")
@@ -33,9 +33,20 @@ quantity = top[0].selectbox(
 # drawn below the chart stayed on the page, holding the previous quantity's CSV, for the ~0.5 s
 # a run takes to reach it, and a quick click downloaded that (compare_a.csv after choosing alpha).
 csv_slot = top[1].empty()
+at_flops = DEFAULT_BUDGET_FLOPS
+if quantity in AT_BUDGET:
+    url.number("at", "compare_at", DEFAULT_BUDGET_FLOPS, 1.0)
+    at_flops = st.number_input(
+        "Compute budget (FLOPs)", min_value=1.0, format="%.3g", key="compare_at",
+        help="The budget C at which D_opt(C)/N_opt(C) is evaluated (C = 6ND); default "
+        f"{DEFAULT_BUDGET_FLOPS:.0e}. Chinchilla and Gopher were trained with 5.76e23.",
+    )  # fmt: skip
+else:
+    url.unused("at", f"{quantity} is an exponent, the same at every budget")
 
 try:
-    rows = compare(store, quantity=quantity)
+    rows = compare(store, quantity=quantity, at_flops=float(at_flops))
+    missing = unavailable(store, quantity, at_flops=float(at_flops))
 except KBError as err:
     url.save(complete=False)
     show_error(err)
@@ -74,6 +85,9 @@ if not ref.empty and not apart.empty:
 records = shown.astype(object).where(shown.notna(), None).to_dict("records")
 st.altair_chart(compare_chart(records, quantity), width="stretch")
 st.caption(compare_caption(records))
+if missing:
+    with st.expander(f"{len(missing)} laws give no {quantity} at this budget"):
+        st.markdown("\n".join(f"- `{m.source_id}`: {m.reason}" for m in missing))
 st.dataframe(shown, hide_index=True, width="stretch", key="compare_table")
 csv_slot.download_button(
     "Download CSV",

@@ -21,7 +21,7 @@ from kb.cli._common import (
     writing,
 )
 from kb.errors import KBError
-from kb.records import RESPONSES, VARIABLES, ReportedLaw
+from kb.records import RESPONSES, VARIABLES
 from kb.store import Store
 
 # `kb claims` and `kb exponents` read --paper alike (kb.claims.resolve_paper_id).
@@ -102,9 +102,9 @@ def _registry_hint(store: Store, paper_id: str) -> str | None:
     `kb exponents` lists numbers its abstract states; Kaplan et al.'s states none, while the
     registry holds seven of its laws (alpha_N = 0.076, ...) read in the paper itself.
     """
-    from kb.registry import law_paper_id
+    from kb.registry import paper_laws
 
-    laws = [law for law in store.select(ReportedLaw) if law_paper_id(store, law) == paper_id]
+    _, laws = paper_laws(store, paper_id)
     if not laws:
         return None
     arxiv = sorted({law.arxiv_id for law in laws})[0]

@@ -22,7 +22,7 @@ from kb.cli._common import (
     writing,
 )
 from kb.datasets import get_dataset
-from kb.derive import QUANTITIES
+from kb.derive import AT_BUDGET, DEFAULT_BUDGET_FLOPS, QUANTITIES
 from kb.store import Store
 
 
@@ -45,8 +45,14 @@ def _compare_json(row: Any) -> dict[str, Any]:
     "--quantity",
     type=click.Choice(QUANTITIES),
     default=None,
-    help="Only this quantity (default: all). a, b: N_opt ∝ C^a, D_opt ∝ C^b.",
+    help="Only this quantity (default: all). a, b: N_opt ∝ C^a, D_opt ∝ C^b; "
+    "tokens_per_param: D_opt/N_opt at the budget --at.",
 )
+@click.option(
+    "--at", "at_flops", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_BUDGET_FLOPS,
+    show_default=True, metavar="FLOPS",
+    help="Compute budget (FLOPs) tokens_per_param is evaluated at.",
+)  # fmt: skip
 @click.option(
     "--reference", default=None, metavar="ID",
     help="law_id (`kb laws`) or fit_id (source_id in --json) to judge the others against; "
@@ -67,16 +73,20 @@ def compare_cmd(
     only_disagreements: bool,
     include_fits: bool,
     plot: Path | None,
+    at_flops: float,
 ) -> None:
     """Put every reported law and stored fit on one axis per quantity, with verdicts and notes.
 
     \b
     A figure for a paper (.html, .svg, .png or .pdf):
       kb compare --quantity a --plot compare_a.svg
+    Compute-optimal tokens per parameter at 1e24 FLOPs (laws that give no N_opt(C) and
+    D_opt(C) are named on stderr, with why):
+      kb compare --quantity tokens_per_param --at 1e24
 
     Example:  kb compare --quantity a --json
     """
-    from kb.compare import compare, disagreements
+    from kb.compare import compare, disagreements, unavailable
 
     if plot and (only_disagreements or quantity is None):
         raise click.UsageError(
@@ -85,7 +95,13 @@ def compare_cmd(
         )
     with reading(db_path) as store:
         _warn_stale_laws(store)
-        rows = compare(store, quantity=quantity, reference=reference)
+        rows = compare(store, quantity=quantity, reference=reference, at_flops=at_flops)
+        at_budget = quantity is not None and quantity in AT_BUDGET and not only_disagreements
+        missing = unavailable(store, quantity, at_flops=at_flops) if quantity and at_budget else []
+    if at_budget:
+        click.echo(f"{quantity}: D_opt/N_opt at C = {at_flops:.3g} FLOPs (--at)", err=True)
+    for m in missing:
+        click.echo(f"no {m.quantity}: {m.source_id}: {m.reason}", err=True)
     if plot and quantity:
         from kb.charts import compare_chart, compare_records, save_chart
 
@@ -120,7 +136,12 @@ def compare_cmd(
     if as_json:
         emit_json(_compare_json(r) for r in rows)
     else:
-        table = [{**r.model_dump(), "who": who[r.source_id]} for r in rows]
+        # A value at a budget says which in its quantity column (tokens_per_param@1e+24).
+        table = [
+            {**r.model_dump(), "who": who[r.source_id],
+             "quantity": r.quantity + (f"@{r.at_flops:.3g}" if r.at_flops is not None else "")}
+            for r in rows
+        ]  # fmt: skip
         emit_table(table, ["quantity", "source_id", "who", "value", "interval", "verdict",
                            "notes"], {"notes": 70})  # fmt: skip
 
