@@ -471,7 +471,7 @@ def _ratio(A: float, B: float, alpha: float, beta: float, flops: float) -> tuple
 def _loss_terms(view: LawView) -> tuple[float, float, float, float, str] | None:
     """(A, B, α, β) of the loss's ``A/N^α + B/D^β`` part, with how they were read, or None."""
     p = view.params
-    if view.form in ("chinchilla", "data_constrained"):
+    if view.form in ("chinchilla", "chinchilla_tied", "data_constrained"):
         alpha, beta = _lookup(p, "alpha"), _lookup(p, "beta")
         if alpha is None or beta is None or "A" not in p or "B" not in p:
             return None

@@ -123,7 +123,7 @@ def test_laws_without_both_sizes_are_named_with_why(registry_store: Store) -> No
     missing = {m.source_id: m.reason for m in unavailable(registry_store)}
     assert set(missing) == {
         "hoffmann2022_approach1", "hoffmann2022_approach2", "kaplan2020_compute_optimal",
-        "henighan2020_nopt", "llama3_2024_compute_optimal",
+        "henighan2020_nopt", "llama3_2024_compute_optimal", "alabdulmohsin2023_vit_shape",
     }  # fmt: skip
     assert "without their coefficients" in missing["hoffmann2022_approach1"]
     assert "coefficient of one optimal size only" in missing["llama3_2024_compute_optimal"]
@@ -194,3 +194,13 @@ def test_cli_tokens_per_param_at(tmp_path: Path) -> None:
     bad = CliRunner().invoke(cli, [*args, "--at", "nan"])
     assert bad.exit_code in (1, 2)
     assert "Traceback" not in bad.output
+
+
+def test_a_tied_law_gives_one_ratio_at_every_budget(registry_store: Store) -> None:
+    """alpha = beta (Gadre et al.'s form): D_opt/N_opt = (B/A)^(1/alpha), whatever the budget."""
+    low, high = (
+        _rows(registry_store, 1e21)["gadre2024_loss_c4"],
+        _rows(registry_store, 1e25)["gadre2024_loss_c4"],
+    )
+    assert low.value == pytest.approx(high.value, rel=1e-9)
+    assert low.value == pytest.approx((152.513 / 113.693) ** (1 / 0.242472), rel=1e-6)
