@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from ingest.claims import lexicon as lx
@@ -60,17 +61,24 @@ _NUM = (
     r"(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
 )
 _UNSIGNED = r"\d+(?:\.\d+)?(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
+# A vulgar fraction as a power (``N^{-½}``, ``D^{⅓}``; U+00BC-00BE, U+2150-215E): a value, like
+# ``N^{-1/2}``; never after a digit (``1½`` is a mixed number: not read).
+_VULGAR = "[\u00bc-\u00be\u2150-\u215e]"
+_VULGAR_NUM = rf"[-−\u2013]?\s?{_VULGAR}(?![\d\u00bc-\u00be\u2150-\u215e])(?![A-Za-z_])"
+_VULGAR_VALUE = {
+    chr(c): unicodedata.numeric(chr(c)) for c in [*range(0xBC, 0xBF), *range(0x2150, 0x215F)]
+}
 _GREEK = r"\\?(?:alpha|beta|gamma|nu|kappa)|α|β|γ|ν|κ"
 # An uncertainty printed after a value (``0.076 pm 0.003``, ``0.34 ± 0.02``): not a second value.
 _UNCERTAINTY = r"(?:\s?(?:±|\\?\bpm\b|\+/-)\s?\d+(?:\.\d+)?)"
 _POWER = re.compile(
-    rf"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?[{{(]\s?(?P<num>{_NUM})"
+    rf"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?[{{(]\s?(?P<num>{_NUM}|{_VULGAR_NUM})"
     rf"{_UNCERTAINTY}?\s?[}})]"
 )
 # An unbraced power anywhere, when not whole (``A N^−0.34``): read like a braced one.
 _POWER_UNBRACED = re.compile(
     r"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{?[A-Za-z0-9]+\}?)?)\s?\^\s?"
-    r"(?P<num>[-−\u2013]?\s?\d+\.\d+)"
+    rf"(?P<num>[-−\u2013]?\s?\d+\.\d+|{_VULGAR_NUM})"
     r"(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
 )
 # Unicode superscripts (``N⁻⁰·⁰⁷⁶``, ``C⁰·⁵``; no superscript full stop exists, so listings print
@@ -79,8 +87,12 @@ _POWER_UNBRACED = re.compile(
 _SUP_DIGIT = "[⁰¹²³⁴⁵⁶⁷⁸⁹]"
 # A superscript fraction (``N⁻¹ᐟ²``) is printed with U+141F or the fraction slash U+2044.
 _SUP_MAP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻·⋅˙ᐟ\u2044", "0123456789+-...//")
-_SUP_NUM = rf"[⁺⁻]?{_SUP_DIGIT}+(?:[·⋅˙.]{_SUP_DIGIT}+|[ᐟ\u2044]{_SUP_DIGIT}+)?"
-_HAS_SUP = re.compile(f"{_SUP_DIGIT}|[ᵅᵝᵞ]")
+_SUP_NUM = (
+    rf"[⁺⁻]?{_SUP_DIGIT}+(?:[·⋅˙.]{_SUP_DIGIT}+|[ᐟ\u2044]{_SUP_DIGIT}+)?"
+    # a vulgar fraction after a superscript sign (``N⁻½``); alone (``N½``) it is no power
+    rf"|[⁺⁻]{_VULGAR}"
+)
+_HAS_SUP = re.compile(f"{_SUP_DIGIT}|[ᵅᵝᵞ]|[⁺⁻]{_VULGAR}")
 _POWER_SUP = re.compile(
     r"(?<![\w.\\])(?P<base>[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?)"
     rf"(?P<num>{_SUP_NUM})(?![⁰¹²³⁴⁵⁶⁷⁸⁹ᵅᵝᵞᐟ\u2044\w])"
@@ -96,7 +108,8 @@ _BEFORE_UNIT = re.compile(
 # the constant over it, ``(N_c/N)^{0.076}``, ``(C_c/C_min)^{0.050}``, ``(N/N_0)^{-0.07}``,
 # ``left(frac{N_c}{N}right)^{0.076}`` (backslashes stripped or kept); the power braced,
 # parenthesised, unbraced or in superscripts. ``_paren_base`` checks the two sides.
-_FRAC_SIDE = r"[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?|1"
+# A side may carry a superscript name, Kaplan et al.'s ``C_c^{min}`` (``_paren_base`` checks it).
+_FRAC_SIDE = r"[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?(?:\^\{?[A-Za-z]+\}?)?|1"
 _PAREN_BASE = (
     r"(?<![\w\\])(?:\\?left\s?)?\(\s?(?:"
     rf"(?P<top>{_FRAC_SIDE})\s?/\s?(?P<bottom>{_FRAC_SIDE})"
@@ -104,8 +117,9 @@ _PAREN_BASE = (
     r")\s?(?:\\?right\s?)?\)"
 )
 _POWER_PAREN = re.compile(
-    rf"{_PAREN_BASE}\s?\^\s?(?:[{{(]\s?(?P<num>{_NUM}){_UNCERTAINTY}?\s?[}})]"
-    r"|(?P<bare>[-−\u2013]?\s?\d+(?:\.\d+)?)(?!\.?\d)(?![A-Za-z_])(?!\s?/)(?!\s?\^))"
+    rf"{_PAREN_BASE}\s?\^\s?(?:[{{(]\s?(?P<num>{_NUM}|{_VULGAR_NUM}){_UNCERTAINTY}?\s?[}})]"
+    rf"|(?P<bare>[-−\u2013]?\s?\d+(?:\.\d+)?(?!\.?\d)|{_VULGAR_NUM})(?![A-Za-z_])(?!\s?/)"
+    r"(?!\s?\^))"
 )
 _POWER_PAREN_SUP = re.compile(rf"{_PAREN_BASE}(?P<sup>{_SUP_NUM})(?![⁰¹²³⁴⁵⁶⁷⁸⁹ᵅᵝᵞᐟ\u2044\w])")
 # The constant beside a scale letter: the letter with subscript c, 0 or crit (N_c, D_c, N_0).
@@ -144,6 +158,15 @@ _SYMBOL_LIST = re.compile(
     rf"(?P<nums>{_NUM}(?:{_NUM_LIST_SEP}{_NUM}){{1,5}})"
     r"\s*,?\s*(?:\([^()]{0,40}\)\s*,?\s*)?respectively\b"
 )
+# A tuple of exponent symbols given a tuple of values as long, ``(alpha, beta) = (0.34, 0.28)``
+# (``_symbol_tuples`` pairs them in order); lists of 2 to 6, as ``_SYMBOL_LIST`` reads.
+_TUPLE_NUM = rf"{_NUM}{_UNCERTAINTY}?"
+_SYMBOL_TUPLE = re.compile(
+    rf"(?<![\w\\])\(\s?(?P<syms>{_SYM_ONE}(?:\s?,\s?{_SYM_ONE}){{1,5}})\s?\)\s?"
+    r"(?:=|≈|≃|~|\u223c|\\?approx\b|\\?simeq\b|\\?sim\b|are\b|were\b|of\b)\s?"
+    rf"\(\s?(?P<nums>{_TUPLE_NUM}(?:\s?,\s?{_TUPLE_NUM}){{1,5}})\s?\)"
+)
+_TUPLE_ITEM = re.compile(rf"(?P<num>{_NUM}){_UNCERTAINTY}?")
 # A Greek symbol set as a hyperparameter or naming a statistic, not a law's exponent ("Adam with
 # beta = 0.95", "mix the datasets with alpha = 0.3", "significance level alpha = 0.05", "Cohen's
 # kappa = 0.81", "discount factor gamma = 0.99"): read in the words before the symbol.
@@ -209,7 +232,7 @@ _SYMBOL_SUP = re.compile(
 _SUP_GREEK = {"ᵅ": ("α", "alpha"), "ᵝ": ("β", "beta"), "ᵞ": ("γ", "gamma")}
 register(
     _POWER, _POWER_BARE, _POWER_UNBRACED, _POWER_PAREN, _SYMBOL, _WORDS, _RANGE, _LAW_CUE,
-    _SYMBOL_POWER, _SYMBOL_PAREN, _SYMBOL_LIST,
+    _SYMBOL_POWER, _SYMBOL_PAREN, _SYMBOL_LIST, _SYMBOL_TUPLE,
 )  # fmt: skip
 _BASE_VARIABLE = {
     "N": "model_size",
@@ -290,8 +313,16 @@ class ExponentMatch:
 
 
 def parse_number(text: str) -> float | None:
-    """A printed number (unicode minus, spaces, simple fractions) as a float, else None."""
+    """A printed number (unicode minus, spaces, simple and vulgar fractions) as a float, else
+    None."""
     clean = text.replace("−", "-").replace("\u2013", "-").replace(" ", "")
+    if clean and clean[-1] in _VULGAR_VALUE:
+        sign = clean[:-1]  # a sign at most: ``1½`` (a mixed number) is not read
+        return (
+            (-1 if sign == "-" else 1) * _VULGAR_VALUE[clean[-1]]
+            if sign in ("", "-", "+")
+            else None
+        )
     try:
         if "/" in clean:
             num, den = clean.split("/", 1)
@@ -357,6 +388,8 @@ def _paren_base(
     if constants.count(True) != 1:
         return None
     scale = bottom if constants[0] else top
+    if "^" in scale:
+        return None  # only the constant names its quantity by a superscript
     variable, rule = _base_variable(scale[0], defined)
     if variable is None:
         return None
@@ -364,10 +397,15 @@ def _paren_base(
 
 
 def _is_constant(side: str, other: str) -> bool:
-    """Whether ``side`` of a ratio is the constant of the scale letter ``other``."""
+    """Whether ``side`` of a ratio is the constant of the scale letter ``other``: the same
+    letter with subscript c, 0 or crit, and a superscript, if any, naming ``other``'s subscript
+    (Kaplan et al.'s ``C_c^{min}`` is the constant of ``C_min``)."""
     if side == "1":
         return other != "1"
+    side, _, sup = side.partition("^")
     letter, _, sub = side.partition("_")
+    if sup and sup.strip("{}") != other.partition("_")[2].strip("{}"):
+        return False
     return letter == other[0] and sub.strip("{}") in _CONSTANT_SUB
 
 
@@ -488,6 +526,7 @@ def find_exponents(
 
     if "respectively" in folded:  # the gate of ``_SYMBOL_LIST``, without a call per sentence
         out += _symbol_lists(body, start, folded, symbols, law_sentence)
+    out += _symbol_tuples(body, start, folded, symbols, law_sentence)
 
     float_format = _FLOAT_FORMAT.search(body) is not None
     for m in finditer(_WORDS, body, folded):
@@ -556,6 +595,8 @@ def _symbol_reading(
     key = f"{sym}_{sub}" if sub and f"{sym}_{sub}" in symbols else sym
     if key not in symbols and not law_sentence:
         return None
+    if key not in symbols and sym in ("beta", "β") and sub in ("1", "2"):
+        return None  # Adam's ``beta_1``/``beta_2``, unless the abstract uses them as powers
     if key not in symbols and _SETTING_BEFORE.search(body, max(0, at - _SETTING_WIDTH), at):
         return None  # a hyperparameter being set ("Adam with beta = 0.95")
     # ``alpha_D``: the subscript names the variable when the symbol's use does not.
@@ -591,6 +632,46 @@ def _symbol_lists(
             if reading is None or not _plausible(body, n_start, n_end, value):
                 continue
             assert value is not None
+            out.append(
+                ExponentMatch(value, start + (m.start() if i == 0 else n_start), start + n_end,
+                              "symbol", sym, *reading)
+            )  # fmt: skip
+    return out
+
+
+def _symbol_tuples(
+    body: str,
+    start: int,
+    folded: str,
+    symbols: dict[str, tuple[str | None, str | None]],
+    law_sentence: bool,
+) -> list[ExponentMatch]:
+    """Values a tuple of exponent symbols is given, in order (``_SYMBOL_TUPLE``: ``(alpha, beta)
+    = (0.34, 0.28)``): both tuples as long, no symbol twice, not only whole numbers (an index or
+    a coordinate), every value plausible, each symbol read as ``_symbol_reading`` reads one
+    given a value by ``=``."""
+    out: list[ExponentMatch] = []
+    for m in finditer(_SYMBOL_TUPLE, body, folded):
+        syms = [
+            (_strip(s.group("sym")), s.group("sub"))
+            for s in _SYMBOL_ITEM.finditer(body, m.start("syms"), m.end("syms"))
+        ]
+        nums = [
+            (n.start("num") + len(n["num"]) - len(n["num"].lstrip()), n.end("num"))
+            for n in _TUPLE_ITEM.finditer(body, m.start("nums"), m.end("nums"))
+        ]
+        if len(syms) != len(nums) or len(set(syms)) != len(syms):
+            continue
+        values = [parse_number(body[a:b]) for a, b in nums]
+        if _count_range(body, nums):
+            continue  # ``(alpha, beta) = (1, 2)``, or a unit after a value
+        readings = [_symbol_reading(body, m.start(), sym, sub, symbols, law_sentence)
+                    for sym, sub in syms]  # fmt: skip
+        for i, ((sym, _), reading, (n_start, n_end), value) in enumerate(
+            zip(syms, readings, nums, values, strict=True)
+        ):
+            if reading is None or value is None:
+                continue
             out.append(
                 ExponentMatch(value, start + (m.start() if i == 0 else n_start), start + n_end,
                               "symbol", sym, *reading)
