@@ -158,6 +158,16 @@ _SYMBOL_LIST = re.compile(
     rf"(?P<nums>{_NUM}(?:{_NUM_LIST_SEP}{_NUM}){{1,5}})"
     r"\s*,?\s*(?:\([^()]{0,40}\)\s*,?\s*)?respectively\b"
 )
+# "the exponents of N and D are 0.34 and 0.28[, respectively]": the quantities owning the exponents
+# before their values (``_owned``: the owners must read as a list of quantities, and pair with the
+# values in order only when as many, each once, and "respectively" or the clause's end follows).
+_OWNED = re.compile(
+    r"\b[Ee]xponents?\s+(?:of|for|in|with respect to|w\.r\.t\.|along|on)\s+"
+    r"(?P<owners>[^.;:]{1,80}?)\s*(?:=|≈|\b(?:is|are|was|were)(?:\s+(?:estimated|fitted|found"
+    r"|measured)\s+(?:as|to be|at))?|\bequals?|\bof)\s*"
+    rf"(?P<nums>{_NUM}(?:{_NUM_LIST_SEP}{_NUM}){{0,5}})"
+)
+_CLAUSE_END = re.compile(r"\s*(?:[,.;:)]|$)")
 # A tuple of exponent symbols given a tuple of values as long, ``(alpha, beta) = (0.34, 0.28)``
 # (``_symbol_tuples`` pairs them in order); lists of 2 to 6, as ``_SYMBOL_LIST`` reads.
 _TUPLE_NUM = rf"{_NUM}{_UNCERTAINTY}?"
@@ -232,7 +242,7 @@ _SYMBOL_SUP = re.compile(
 _SUP_GREEK = {"ᵅ": ("α", "alpha"), "ᵝ": ("β", "beta"), "ᵞ": ("γ", "gamma")}
 register(
     _POWER, _POWER_BARE, _POWER_UNBRACED, _POWER_PAREN, _SYMBOL, _WORDS, _RANGE, _LAW_CUE,
-    _SYMBOL_POWER, _SYMBOL_PAREN, _SYMBOL_LIST, _SYMBOL_TUPLE,
+    _SYMBOL_POWER, _SYMBOL_PAREN, _SYMBOL_LIST, _SYMBOL_TUPLE, _OWNED,
 )  # fmt: skip
 _BASE_VARIABLE = {
     "N": "model_size",
@@ -560,6 +570,8 @@ def find_exponents(
                               "grammar" if variable else None)
             )  # fmt: skip
 
+    out += _owned(body, start, folded, text, float_format)
+
     for m in finditer(_RANGE, body, folded):
         if float_format or _OTHER_EXPONENT_BEFORE.search(body, max(0, m.start() - 40), m.start()):
             continue
@@ -679,6 +691,43 @@ def _symbol_tuples(
     return out
 
 
+def _owned(
+    body: str, start: int, folded: str, text: str, float_format: bool
+) -> list[ExponentMatch]:
+    """Exponents whose quantities are named before their values (``_OWNED``: "the exponents of
+    N and D are 0.34 and 0.28, respectively", "the exponent of model size is 0.3"). The owners
+    must be a list of scale quantities and nothing else; the values are read unless they are
+    all whole (a count) or one has a unit; they pair with the owners in order when both lists
+    are as long, no quantity twice, and "respectively" or the end of the clause follows."""
+    out: list[ExponentMatch] = []
+    for m in finditer(_OWNED, body, folded):
+        if float_format or _OTHER_EXPONENT_BEFORE.search(body, max(0, m.start() - 40), m.start()):
+            continue
+        defined = _defined_letters(text)
+        owners = _listed_starting(body, m.start("owners"), defined)
+        if not owners or _list_end(body, m.start("owners"), defined) != m.end("owners"):
+            continue  # "the exponents of the two laws are ..."
+        numbers = [
+            (n.start() + len(n.group()) - len(n.group().lstrip()), n.end())
+            for n in _MORE_NUM.finditer(body, m.start("nums"), m.end("nums"))
+        ]
+        if len(numbers) > 1 and _count_range(body, numbers):
+            continue  # "are 1 and 2, respectively": indices or counts
+        said = _RESPECTIVELY.match(body, m.end()) or _CLAUSE_END.match(body, m.end())
+        paired = len(owners) == len(numbers) and len(set(owners)) == len(owners) and said
+        for i, (n_start, n_end) in enumerate(numbers):
+            value = parse_number(body[n_start:n_end])
+            if not _plausible(body, n_start, n_end, value):
+                continue
+            assert value is not None
+            variable = owners[i] if paired else None
+            out.append(
+                ExponentMatch(value, start + (m.start() if i == 0 else n_start), start + n_end,
+                              "words", None, variable, "grammar" if variable else None)
+            )  # fmt: skip
+    return out
+
+
 def _paren_powers(
     body: str, start: int, folded: str, superscripts: bool, text: str
 ) -> list[ExponentMatch]:
@@ -746,7 +795,7 @@ _WORD_START = re.compile(r"\b\w")
 _BARE_LETTER = re.compile(
     r"(?<![\w'\u2019\\.^_-])\$?(?P<letter>[A-Za-z])\$?(?=\s*(?:[,.;:)]|$|(?:and|or|but|while"
     r"|whereas|with|for|at|when|across|over|respectively|in|on|from|as|is|are|was|were|than|which"
-    r"|where|exponents?|scaling)\b))"
+    r"|where|exponents?|scaling)\b)|-(?:\s+(?:and|or)|exponents?)\b)"
 )
 # Inside one phrase a list word means two quantities read as one ("model size and data").
 _LIST_INSIDE = re.compile(r",|\b(?:and|or)\b", re.IGNORECASE)
@@ -868,20 +917,36 @@ def _listed_ending(body: str, end: int, defined: dict[str, str | None]) -> list[
         listed = _LISTED_BEFORE.search(body, max(0, last[1] - 12), last[1])
         if listed is None:
             return found
-        end = len(body[: listed.start()].rstrip())
+        # a suspended hyphen ends a list item: "the N- and D-exponents"
+        end = len(body[: listed.start()].rstrip().removesuffix("-"))
     return []
+
+
+# "data" alone after a list word is the data size ("model size and data"), as the lexicon
+# reads "data" listed beside another scale quantity.
+_DATA_ITEM = re.compile(r"data\b(?![\s-]*(?:sets?|store|points?)\b)", re.IGNORECASE)
+
+
+def _item_starting(
+    body: str, start: int, defined: dict[str, str | None], *, listed: bool
+) -> tuple[str, int] | None:
+    """``_quantity_starting``, and for an item after a list word also bare "data"."""
+    item = _quantity_starting(body, start, defined)
+    if item is None and listed and (data := _DATA_ITEM.match(body, start)) is not None:
+        return "data_size", data.end()
+    return item
 
 
 def _listed_starting(body: str, start: int, defined: dict[str, str | None]) -> list[str]:
     """The quantities of a list starting at ``start``, in order."""
     found: list[str] = []
     while len(found) < 6:
-        first = _quantity_starting(body, start, defined)
+        first = _item_starting(body, start, defined, listed=bool(found))
         if first is None:
             return []
         found.append(first[0])
         listed = _LISTED_AFTER.match(body, first[1])
-        if listed is None or _quantity_starting(body, listed.end(), defined) is None:
+        if listed is None or _item_starting(body, listed.end(), defined, listed=True) is None:
             return found
         start = listed.end()
     return []
@@ -902,8 +967,8 @@ def _respective(
         if not listed or not _RESPECTIVELY.match(body, _list_end(body, prep.end(), defined)):
             return None
         lists.append(listed)
-    elif not _RESPECTIVELY.match(body, after):
-        return None
+    elif not (_RESPECTIVELY.match(body, after) or _CLAUSE_END.match(body, after)):
+        return None  # a list before the values pairs when "respectively" or the clause ends
     lo = max(0, kind_start - _TIE_WIDTH)
     for gap_rx in (_GAP_WITH, _GAP_BEFORE):
         gap = gap_rx.search(body, lo, kind_start)
@@ -916,8 +981,8 @@ def _respective(
 
 def _list_end(body: str, start: int, defined: dict[str, str | None]) -> int:
     """Where the list of quantities starting at ``start`` ends."""
-    end = start
-    while (first := _quantity_starting(body, start, defined)) is not None:
+    end = first_start = start
+    while (first := _item_starting(body, start, defined, listed=start > first_start)) is not None:
         end = first[1]
         listed = _LISTED_AFTER.match(body, end)
         if listed is None:
