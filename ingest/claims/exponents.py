@@ -165,7 +165,7 @@ _OWNED = re.compile(
     r"\b[Ee]xponents?\s+(?:of|for|in|with respect to|w\.r\.t\.|along|on)\s+"
     r"(?P<owners>[^.;:]{1,80}?)\s*(?:=|≈|\b(?:is|are|was|were)(?:\s+(?:estimated|fitted|found"
     r"|measured)\s+(?:as|to be|at))?|\bequals?|\bof)\s*"
-    rf"(?P<nums>{_NUM}(?:{_NUM_LIST_SEP}{_NUM}){{0,5}})"
+    rf"(?P<nums>{_NUM}{_UNCERTAINTY}?(?:{_NUM_LIST_SEP}{_NUM}{_UNCERTAINTY}?){{0,5}})"
 )
 _CLAUSE_END = re.compile(r"\s*(?:[,.;:)]|$)")
 # A tuple of exponent symbols given a tuple of values as long, ``(alpha, beta) = (0.34, 0.28)``
@@ -668,10 +668,7 @@ def _symbol_tuples(
             (_strip(s.group("sym")), s.group("sub"))
             for s in _SYMBOL_ITEM.finditer(body, m.start("syms"), m.end("syms"))
         ]
-        nums = [
-            (n.start("num") + len(n["num"]) - len(n["num"].lstrip()), n.end("num"))
-            for n in _TUPLE_ITEM.finditer(body, m.start("nums"), m.end("nums"))
-        ]
+        nums = _items(body, m.start("nums"), m.end("nums"))
         if len(syms) != len(nums) or len(set(syms)) != len(syms):
             continue
         values = [parse_number(body[a:b]) for a, b in nums]
@@ -691,6 +688,15 @@ def _symbol_tuples(
     return out
 
 
+def _items(body: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The spans of the values of a list in ``body[start:end]`` (``_TUPLE_ITEM``), each without
+    the space before it and the uncertainty after it."""
+    return [
+        (n.start("num") + len(n["num"]) - len(n["num"].lstrip()), n.end("num"))
+        for n in _TUPLE_ITEM.finditer(body, start, end)
+    ]
+
+
 def _owned(
     body: str, start: int, folded: str, text: str, float_format: bool
 ) -> list[ExponentMatch]:
@@ -707,14 +713,11 @@ def _owned(
         owners = _listed_starting(body, m.start("owners"), defined)
         if not owners or _list_end(body, m.start("owners"), defined) != m.end("owners"):
             continue  # "the exponents of the two laws are ..."
-        numbers = [
-            (n.start() + len(n.group()) - len(n.group().lstrip()), n.end())
-            for n in _MORE_NUM.finditer(body, m.start("nums"), m.end("nums"))
-        ]
+        numbers = _items(body, m.start("nums"), m.end("nums"))
         if len(numbers) > 1 and _count_range(body, numbers):
             continue  # "are 1 and 2, respectively": indices or counts
         said = _RESPECTIVELY.match(body, m.end()) or _CLAUSE_END.match(body, m.end())
-        paired = len(owners) == len(numbers) and len(set(owners)) == len(owners) and said
+        paired = len(owners) == len(numbers) == len(set(owners)) and (said or len(owners) == 1)
         for i, (n_start, n_end) in enumerate(numbers):
             value = parse_number(body[n_start:n_end])
             if not _plausible(body, n_start, n_end, value):
