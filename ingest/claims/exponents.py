@@ -92,7 +92,9 @@ _SUP_NUM = (
     # a vulgar fraction after a superscript sign (``N⁻½``); alone (``N½``) it is no power
     rf"|[⁺⁻]{_VULGAR}"
 )
-_HAS_SUP = re.compile(f"{_SUP_DIGIT}|[ᵅᵝᵞ]|[⁺⁻]{_VULGAR}")
+# A gate (one character class: an alternation of a digit class and a pair ``⁻½`` searched twice
+# as slowly): a superscript sign alone lets through text no superscript rule reads.
+_HAS_SUP = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹ᵅᵝᵞ⁺⁻]")
 _POWER_SUP = re.compile(
     r"(?<![\w.\\])(?P<base>[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?)"
     rf"(?P<num>{_SUP_NUM})(?![⁰¹²³⁴⁵⁶⁷⁸⁹ᵅᵝᵞᐟ\u2044\w])"
@@ -536,7 +538,8 @@ def find_exponents(
 
     if "respectively" in folded:  # the gate of ``_SYMBOL_LIST``, without a call per sentence
         out += _symbol_lists(body, start, folded, symbols, law_sentence)
-    out += _symbol_tuples(body, start, folded, symbols, law_sentence)
+    if symbols or law_sentence:  # else ``_symbol_reading`` refuses every symbol of a tuple
+        out += _symbol_tuples(body, start, folded, symbols, law_sentence)
 
     float_format = _FLOAT_FORMAT.search(body) is not None
     for m in finditer(_WORDS, body, folded):
@@ -570,7 +573,8 @@ def find_exponents(
                               "grammar" if variable else None)
             )  # fmt: skip
 
-    out += _owned(body, start, folded, text, float_format)
+    if "xponent" in folded:  # the gate of ``_OWNED``, without a call per sentence
+        out += _owned(body, start, folded, text, float_format)
 
     for m in finditer(_RANGE, body, folded):
         if float_format or _OTHER_EXPONENT_BEFORE.search(body, max(0, m.start() - 40), m.start()):
