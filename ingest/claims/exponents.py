@@ -160,7 +160,8 @@ _RANGE = re.compile(
 )
 # "alpha and beta are 0.34 and 0.28, respectively": a list of exponent symbols, a list of values
 # as long, and "respectively" (``_symbol_lists`` pairs them in order). Lists of 2 to 6, as
-# ``grammar._listed_ending`` reads: unbounded lists backtracked cubically over a long run of symbols.
+# ``grammar._listed_ending`` reads: unbounded lists backtracked cubically over a long run of
+# symbols.
 _SYMBOL_ITEM = re.compile(rf"(?<![A-Za-z\\])(?P<sym>{_GREEK})(?:_\{{?(?P<sub>[A-Za-z0-9]+)\}}?)?")
 _SYM_ONE = rf"(?:{_GREEK})(?:_\{{?[A-Za-z0-9]+\}}?)?"
 _NUM_LIST_SEP = r"(?:\s?,\s?(?:and\s+)?|\s+and\s+)"

@@ -92,7 +92,8 @@ _NOT_SYMBOLS = frozenset("aAI")  # an article or a pronoun, never a defined lett
 @functools.lru_cache(maxsize=16)
 def defined_letters(text: str) -> dict[str, str | None]:
     """Base letters the abstract defines in words (``_DEFINED``), mapped to their quantity;
-    None for a letter defined as two different quantities. Cached like ``exponents._exponent_symbols``."""
+    None for a letter defined as two different quantities. Cached like
+    ``exponents._exponent_symbols``."""
     found: dict[str, str | None] = {}
     for m in _DEFINED.finditer(text):
         letter = m.group("letter") or m.group("after")
