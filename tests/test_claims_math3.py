@@ -173,6 +173,10 @@ def test_tuple_look_alikes_are_not_exponents(text: str) -> None:
             "Given the number of experts E, the exponents of N and E are 0.3 and 0.2.",
             [(0.3, "model_size"), (0.2, "num_experts")],
         ),
+        (
+            "The exponents of the model size and the data size are 0.34 and 0.28, respectively.",
+            [(0.34, "model_size"), (0.28, "data_size")],
+        ),
         # one quantity, one value: tied whatever follows
         ("The exponent of N is 0.34 in our power-law fit.", [(0.34, "model_size")]),
         ("The exponent of model size is 0.3.", [(0.3, "model_size")]),

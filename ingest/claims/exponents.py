@@ -176,7 +176,7 @@ _SYMBOL_LIST = re.compile(
 # before their values (``_owned``: the owners must read as a list of quantities, and pair with the
 # values in order only when as many, each once, and "respectively" or the clause's end follows).
 _OWNED = re.compile(
-    r"\b[Ee]xponents?\s+(?:of|for|in|with respect to|w\.r\.t\.|along|on)\s+"
+    r"\b[Ee]xponents?\s+(?:of|for|in|with respect to|w\.r\.t\.|along|on)\s+(?:the\s+)?"
     r"(?P<owners>[^.;:]{1,80}?)\s*(?:=|≈|\b(?:is|are|was|were)(?:\s+(?:estimated|fitted|found"
     r"|measured)\s+(?:as|to be|at))?|\bequals?|\bof)\s*"
     rf"(?P<nums>{_NUM}{_UNCERTAINTY}?(?:{_NUM_LIST_SEP}{_NUM}{_UNCERTAINTY}?){{0,5}})"
