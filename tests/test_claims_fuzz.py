@@ -69,6 +69,46 @@ def test_claims_rules_10_shapes_are_fast(text: str) -> None:
     assert cpu_seconds(find_exponents, text, (0, len(text))) < 0.5
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # claims-rules-11: tuples, quantities before values, nested constants, vulgar fractions
+        "(alpha, beta) = (0.34, 0.28) in our scaling law " * 200,
+        "(" + "α, " * 3_000 + "β) = (" + "0.1, " * 3_000 + "0.2)",
+        "(alpha, beta) = (" + "0.1 ± 0.01, " * 1_500,
+        "the exponents of N and D are 0.34 and 0.28, respectively " * 160,
+        "the exponents of " + "N and " * 3_000 + "D are 0.34",
+        "exponents of " * 1_500 + "N are 0.3",
+        "the exponents of N, D are " + "0.3, " * 3_000,
+        "the " + "N- and " * 3_000 + "D-exponents are 0.34 and 0.28",
+        "(C_c^{min}/C_min)^{0.050} follows " * 300,
+        "(C_c^" * 3_000,
+        "N^{-½} law " * 900,
+        "N⁻½ law " * 1_200,
+        "½" * 20_000 + " law",
+    ],
+)
+def test_claims_rules_11_shapes_are_fast(text: str) -> None:
+    assert cpu_seconds(find_exponents, text, (0, len(text))) < 0.5
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "(alpha, beta) = (0.34, 0.28) law ",
+        "exponents of N and D are 0.34 and 0.28, respectively ",
+        "(C_c^{min}/C_min)^{0.050} law ",
+        "N^{-½} law ",
+    ],
+)
+def test_claims_rules_11_shapes_grow_linearly(unit: str) -> None:
+    # twice the text in at most about twice the time (3x allows for the machine's noise)
+    small, large = unit * 150, unit * 600
+    t_small = min(cpu_seconds(find_exponents, small, (0, len(small))) for _ in range(3))
+    t_large = min(cpu_seconds(find_exponents, large, (0, len(large))) for _ in range(3))
+    assert t_large < 3 * 4 * max(t_small, 1e-3)
+
+
 def test_sentences_read_are_capped() -> None:
     text = "1. " * 7000  # ~6,700 one-word sentences in 20 kB, read one by one: 1.2 s
     assert len(explain(paper(text))) == MAX_SENTENCES

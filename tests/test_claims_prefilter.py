@@ -30,6 +30,7 @@ PATTERNS: list[re.Pattern[str]] = [
     *(rx for _, rx in trends.FORM_PATTERNS), *(rx for _, rx in trends.DIRECTION_PATTERNS),
     exponents._POWER, exponents._POWER_BARE, exponents._SYMBOL, exponents._WORDS,
     exponents._POWER_PAREN, exponents._SYMBOL_PAREN, exponents._SYMBOL_LIST,
+    exponents._SYMBOL_TUPLE, exponents._OWNED, exponents._POWER_UNBRACED,
 ]  # fmt: skip
 
 # Words and symbols the patterns look for, and the characters that trap case folding.
@@ -44,6 +45,8 @@ PIECES = [
     "Recent work", "et al.", "speech", "ImageNet", "protein", "O(n^{2})", "10^{38} erg",
     "(N_c/N)^{0.076}", "left(frac{N_c}{N}right)^{", "(D_c / D)^{alpha_D}", "alpha and beta are",
     "0.34 and 0.28", "respectively", "RESPECTIVELY",
+    "(alpha, beta) = (0.34, 0.28)", "(", ")", "EXPONENTS of N and D are ", "Exponent of ",
+    "(C_c^{min}/C_min)^{0.050}", "N^{-½}", "N^½", "⅓",
 ]  # fmt: skip
 
 

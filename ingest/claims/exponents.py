@@ -41,16 +41,28 @@ exponent in words, the one quantity its sentence's grammar ties it to ("scales w
 with an exponent of 0.3", "the data-size exponent is 0.3", "an exponent of 0.3 in data size",
 "... 0.3 and 0.5 for data size and model size, respectively": ``grammar``), which may be a
 bare scale letter ending its phrase ("an exponent of 0.07 in N", "for N and D, respectively";
-not "in d dimensions"), named by its definition or the convention.
+not "in d dimensions"), named by its definition or the convention. Letter definitions and the
+grammar live in ``ingest.claims.grammar``.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 
-from ingest.claims import lexicon as lx
+from ingest.claims.grammar import (
+    BASE_VARIABLE,
+    CLAUSE_END,
+    RESPECTIVELY,
+    base_variable,
+    defined_letters,
+    list_end,
+    listed_starting,
+    respective,
+    tied_variable,
+)
 from ingest.claims.prefilter import finditer, fold, matches, register, search_end, widest
 
 __all__ = ["ExponentMatch", "find_exponents", "parse_number"]
@@ -60,17 +72,24 @@ _NUM = (
     r"(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
 )
 _UNSIGNED = r"\d+(?:\.\d+)?(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
+# A vulgar fraction as a power (``N^{-½}``, ``D^{⅓}``; U+00BC-00BE, U+2150-215E): a value, like
+# ``N^{-1/2}``; never after a digit (``1½`` is a mixed number: not read).
+_VULGAR = "[\u00bc-\u00be\u2150-\u215e]"
+_VULGAR_NUM = rf"[-−\u2013]?\s?{_VULGAR}(?![\d\u00bc-\u00be\u2150-\u215e])(?![A-Za-z_])"
+_VULGAR_VALUE = {
+    chr(c): unicodedata.numeric(chr(c)) for c in [*range(0xBC, 0xBF), *range(0x2150, 0x215F)]
+}
 _GREEK = r"\\?(?:alpha|beta|gamma|nu|kappa)|α|β|γ|ν|κ"
 # An uncertainty printed after a value (``0.076 pm 0.003``, ``0.34 ± 0.02``): not a second value.
 _UNCERTAINTY = r"(?:\s?(?:±|\\?\bpm\b|\+/-)\s?\d+(?:\.\d+)?)"
 _POWER = re.compile(
-    rf"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?[{{(]\s?(?P<num>{_NUM})"
+    rf"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?[{{(]\s?(?P<num>{_NUM}|{_VULGAR_NUM})"
     rf"{_UNCERTAINTY}?\s?[}})]"
 )
 # An unbraced power anywhere, when not whole (``A N^−0.34``): read like a braced one.
 _POWER_UNBRACED = re.compile(
     r"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{?[A-Za-z0-9]+\}?)?)\s?\^\s?"
-    r"(?P<num>[-−\u2013]?\s?\d+\.\d+)"
+    rf"(?P<num>[-−\u2013]?\s?\d+\.\d+|{_VULGAR_NUM})"
     r"(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
 )
 # Unicode superscripts (``N⁻⁰·⁰⁷⁶``, ``C⁰·⁵``; no superscript full stop exists, so listings print
@@ -79,8 +98,14 @@ _POWER_UNBRACED = re.compile(
 _SUP_DIGIT = "[⁰¹²³⁴⁵⁶⁷⁸⁹]"
 # A superscript fraction (``N⁻¹ᐟ²``) is printed with U+141F or the fraction slash U+2044.
 _SUP_MAP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻·⋅˙ᐟ\u2044", "0123456789+-...//")
-_SUP_NUM = rf"[⁺⁻]?{_SUP_DIGIT}+(?:[·⋅˙.]{_SUP_DIGIT}+|[ᐟ\u2044]{_SUP_DIGIT}+)?"
-_HAS_SUP = re.compile(f"{_SUP_DIGIT}|[ᵅᵝᵞ]")
+_SUP_NUM = (
+    rf"[⁺⁻]?{_SUP_DIGIT}+(?:[·⋅˙.]{_SUP_DIGIT}+|[ᐟ\u2044]{_SUP_DIGIT}+)?"
+    # a vulgar fraction after a superscript sign (``N⁻½``); alone (``N½``) it is no power
+    rf"|[⁺⁻]{_VULGAR}"
+)
+# A gate (one character class: an alternation of a digit class and a pair ``⁻½`` searched twice
+# as slowly): a superscript sign alone lets through text no superscript rule reads.
+_HAS_SUP = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹ᵅᵝᵞ⁺⁻]")
 _POWER_SUP = re.compile(
     r"(?<![\w.\\])(?P<base>[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?)"
     rf"(?P<num>{_SUP_NUM})(?![⁰¹²³⁴⁵⁶⁷⁸⁹ᵅᵝᵞᐟ\u2044\w])"
@@ -96,7 +121,8 @@ _BEFORE_UNIT = re.compile(
 # the constant over it, ``(N_c/N)^{0.076}``, ``(C_c/C_min)^{0.050}``, ``(N/N_0)^{-0.07}``,
 # ``left(frac{N_c}{N}right)^{0.076}`` (backslashes stripped or kept); the power braced,
 # parenthesised, unbraced or in superscripts. ``_paren_base`` checks the two sides.
-_FRAC_SIDE = r"[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?|1"
+# A side may carry a superscript name, Kaplan et al.'s ``C_c^{min}`` (``_paren_base`` checks it).
+_FRAC_SIDE = r"[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?(?:\^\{?[A-Za-z]+\}?)?|1"
 _PAREN_BASE = (
     r"(?<![\w\\])(?:\\?left\s?)?\(\s?(?:"
     rf"(?P<top>{_FRAC_SIDE})\s?/\s?(?P<bottom>{_FRAC_SIDE})"
@@ -104,8 +130,9 @@ _PAREN_BASE = (
     r")\s?(?:\\?right\s?)?\)"
 )
 _POWER_PAREN = re.compile(
-    rf"{_PAREN_BASE}\s?\^\s?(?:[{{(]\s?(?P<num>{_NUM}){_UNCERTAINTY}?\s?[}})]"
-    r"|(?P<bare>[-−\u2013]?\s?\d+(?:\.\d+)?)(?!\.?\d)(?![A-Za-z_])(?!\s?/)(?!\s?\^))"
+    rf"{_PAREN_BASE}\s?\^\s?(?:[{{(]\s?(?P<num>{_NUM}|{_VULGAR_NUM}){_UNCERTAINTY}?\s?[}})]"
+    rf"|(?P<bare>[-−\u2013]?\s?\d+(?:\.\d+)?(?!\.?\d)|{_VULGAR_NUM})(?![A-Za-z_])(?!\s?/)"
+    r"(?!\s?\^))"
 )
 _POWER_PAREN_SUP = re.compile(rf"{_PAREN_BASE}(?P<sup>{_SUP_NUM})(?![⁰¹²³⁴⁵⁶⁷⁸⁹ᵅᵝᵞᐟ\u2044\w])")
 # The constant beside a scale letter: the letter with subscript c, 0 or crit (N_c, D_c, N_0).
@@ -133,7 +160,8 @@ _RANGE = re.compile(
 )
 # "alpha and beta are 0.34 and 0.28, respectively": a list of exponent symbols, a list of values
 # as long, and "respectively" (``_symbol_lists`` pairs them in order). Lists of 2 to 6, as
-# ``_listed_ending`` reads: unbounded lists backtracked cubically over a long run of symbols.
+# ``grammar._listed_ending`` reads: unbounded lists backtracked cubically over a long run of
+# symbols.
 _SYMBOL_ITEM = re.compile(rf"(?<![A-Za-z\\])(?P<sym>{_GREEK})(?:_\{{?(?P<sub>[A-Za-z0-9]+)\}}?)?")
 _SYM_ONE = rf"(?:{_GREEK})(?:_\{{?[A-Za-z0-9]+\}}?)?"
 _NUM_LIST_SEP = r"(?:\s?,\s?(?:and\s+)?|\s+and\s+)"
@@ -144,6 +172,24 @@ _SYMBOL_LIST = re.compile(
     rf"(?P<nums>{_NUM}(?:{_NUM_LIST_SEP}{_NUM}){{1,5}})"
     r"\s*,?\s*(?:\([^()]{0,40}\)\s*,?\s*)?respectively\b"
 )
+# "the exponents of N and D are 0.34 and 0.28[, respectively]": the quantities owning the exponents
+# before their values (``_owned``: the owners must read as a list of quantities, and pair with the
+# values in order only when as many, each once, and "respectively" or the clause's end follows).
+_OWNED = re.compile(
+    r"\b[Ee]xponents?\s+(?:of|for|in|with respect to|w\.r\.t\.|along|on)\s+(?:the\s+)?"
+    r"(?P<owners>[^.;:]{1,80}?)\s*(?:=|≈|\b(?:is|are|was|were)(?:\s+(?:estimated|fitted|found"
+    r"|measured)\s+(?:as|to be|at))?|\bequals?|\bof)\s*"
+    rf"(?P<nums>{_NUM}{_UNCERTAINTY}?(?:{_NUM_LIST_SEP}{_NUM}{_UNCERTAINTY}?){{0,5}})"
+)
+# A tuple of exponent symbols given a tuple of values as long, ``(alpha, beta) = (0.34, 0.28)``
+# (``_symbol_tuples`` pairs them in order); lists of 2 to 6, as ``_SYMBOL_LIST`` reads.
+_TUPLE_NUM = rf"{_NUM}{_UNCERTAINTY}?"
+_SYMBOL_TUPLE = re.compile(
+    rf"(?<![\w\\])\(\s?(?P<syms>{_SYM_ONE}(?:\s?,\s?{_SYM_ONE}){{1,5}})\s?\)\s?"
+    r"(?:=|≈|≃|~|\u223c|\\?approx\b|\\?simeq\b|\\?sim\b|are\b|were\b|of\b)\s?"
+    rf"\(\s?(?P<nums>{_TUPLE_NUM}(?:\s?,\s?{_TUPLE_NUM}){{1,5}})\s?\)"
+)
+_TUPLE_ITEM = re.compile(rf"(?P<num>{_NUM}){_UNCERTAINTY}?")
 # A Greek symbol set as a hyperparameter or naming a statistic, not a law's exponent ("Adam with
 # beta = 0.95", "mix the datasets with alpha = 0.3", "significance level alpha = 0.05", "Cohen's
 # kappa = 0.81", "discount factor gamma = 0.99"): read in the words before the symbol.
@@ -209,68 +255,9 @@ _SYMBOL_SUP = re.compile(
 _SUP_GREEK = {"ᵅ": ("α", "alpha"), "ᵝ": ("β", "beta"), "ᵞ": ("γ", "gamma")}
 register(
     _POWER, _POWER_BARE, _POWER_UNBRACED, _POWER_PAREN, _SYMBOL, _WORDS, _RANGE, _LAW_CUE,
-    _SYMBOL_POWER, _SYMBOL_PAREN, _SYMBOL_LIST,
+    _SYMBOL_POWER, _SYMBOL_PAREN, _SYMBOL_LIST, _SYMBOL_TUPLE, _OWNED,
 )  # fmt: skip
-_BASE_VARIABLE = {
-    "N": "model_size",
-    "D": "data_size",
-    "C": "compute",
-    "B": "batch_size",
-    "d": "width",
-    "width": "width",
-    "depth": "depth",
-    "S": "training_steps",
-    "s": "training_steps",
-    "t": "training_steps",
-    "steps": "training_steps",
-}
 _MAX_ABS = 10.0  # exponents of scaling laws are small numbers; larger ones are counts or units
-
-# A base letter the abstract defines in words ("the number of experts E", "vocabulary size V",
-# "with E experts"): its powers are laws in that quantity, whatever the convention says. Each
-# entry names the quantity; a letter defined as two quantities names none.
-_DEFINED_BEFORE: dict[str, str] = {
-    "num_experts": r"number of (?:activated |active |routed |total )?experts|expert count",
-    "model_size": r"number of (?:model |non-embedding |trainable )?parameters|model size"
-    r"|parameter count",
-    # bare "number of samples k" is as often drawn at test time: only training samples count
-    "data_size": r"number of (?:(?:training |unique |pre-?training )?(?:tokens|examples"
-    r"|data points)|(?:training |pre-?training )samples)|(?:training )?data(?:set)? size"
-    r"|training set size",
-    "compute": r"(?:training )?compute budget|training compute|amount of compute",
-    "batch_size": r"batch size",
-    "width": r"width|hidden (?:size|dimension)|model dimension|embedding dimension",
-    "depth": r"depth|number of layers",
-    "training_steps": r"number of (?:training |optimi[sz]ation |gradient )?(?:steps|iterations"
-    r"|updates|epochs)|training steps",
-    "precision": r"bit[- ]?width|number of bits",
-    "inference_compute": r"number of (?:samples|attempts|generations|votes) per (?:problem"
-    r"|question|prompt|query)",
-    "other": r"vocabulary size|number of (?:tasks|languages|environments|domains)"
-    r"|(?:image |input )?resolution|intrinsic dimension",
-}
-_DEFINED_AFTER: dict[str, str] = {
-    "inference_compute": r"(?:samples|attempts|generations) per (?:problem|question|prompt"
-    r"|query)",
-    "num_experts": r"experts",
-    "model_size": r"parameters",
-    "data_size": r"tokens|examples",
-    "training_steps": r"steps|iterations|updates|epochs",
-    "depth": r"layers",
-    "precision": r"bits",
-    "other": r"tasks|languages|environments|domains",
-}
-_LETTER = r"\(?\$?(?P<letter>[A-Za-z])\$?\)?(?![\w'\u2019-])(?!\.\w)"
-_DEFINED = re.compile(
-    r"\b(?i:"
-    + "|".join(f"(?P<{name}>{rx})" for name, rx in _DEFINED_BEFORE.items())
-    + rf")\s+{_LETTER}"
-    # a letter before its plural noun, not a count's unit ("300 B tokens", "1.4T tokens")
-    + r"|(?<![\w.\\])(?<!\d )\$?(?P<after>[A-Za-z])\$?\s+(?i:"
-    + "|".join(f"(?P<a_{name}>{rx})" for name, rx in _DEFINED_AFTER.items())
-    + r")\b"
-)
-_NOT_SYMBOLS = frozenset("aAI")  # an article or a pronoun, never a defined letter
 
 
 @dataclass(frozen=True)
@@ -290,8 +277,16 @@ class ExponentMatch:
 
 
 def parse_number(text: str) -> float | None:
-    """A printed number (unicode minus, spaces, simple fractions) as a float, else None."""
+    """A printed number (unicode minus, spaces, simple and vulgar fractions) as a float, else
+    None."""
     clean = text.replace("−", "-").replace("\u2013", "-").replace(" ", "")
+    if clean and clean[-1] in _VULGAR_VALUE:
+        sign = clean[:-1]  # a sign at most: ``1½`` (a mixed number) is not read
+        return (
+            (-1 if sign == "-" else 1) * _VULGAR_VALUE[clean[-1]]
+            if sign in ("", "-", "+")
+            else None
+        )
     try:
         if "/" in clean:
             num, den = clean.split("/", 1)
@@ -311,35 +306,6 @@ def _strip(symbol: str) -> str:
     return symbol.lstrip("\\")
 
 
-@functools.lru_cache(maxsize=16)
-def _defined_letters(text: str) -> dict[str, str | None]:
-    """Base letters the abstract defines in words (``_DEFINED``), mapped to their quantity;
-    None for a letter defined as two different quantities. Cached like ``_exponent_symbols``."""
-    found: dict[str, str | None] = {}
-    for m in _DEFINED.finditer(text):
-        letter = m.group("letter") or m.group("after")
-        if letter in _NOT_SYMBOLS:
-            continue
-        variable: str | None = next(
-            name.removeprefix("a_")
-            for name, value in m.groupdict().items()
-            if value is not None and name not in ("letter", "after")
-        )
-        if found.get(letter, variable) != variable:
-            variable = None
-        found[letter] = variable
-    return found
-
-
-def _base_variable(base: str, defined: dict[str, str | None]) -> tuple[str | None, str | None]:
-    """(variable, rule) of a power's base: the abstract's own definition, else the convention."""
-    if base in defined:
-        variable = defined[base]
-        return variable, "defined" if variable else None
-    variable = _BASE_VARIABLE.get(base)
-    return variable, "convention" if variable else None
-
-
 def _paren_base(
     m: re.Match[str], defined: dict[str, str | None]
 ) -> tuple[str | None, str | None, int] | None:
@@ -357,17 +323,24 @@ def _paren_base(
     if constants.count(True) != 1:
         return None
     scale = bottom if constants[0] else top
-    variable, rule = _base_variable(scale[0], defined)
+    if "^" in scale:
+        return None  # only the constant names its quantity by a superscript
+    variable, rule = base_variable(scale[0], defined)
     if variable is None:
         return None
     return variable, rule, -1 if constants[0] else 1
 
 
 def _is_constant(side: str, other: str) -> bool:
-    """Whether ``side`` of a ratio is the constant of the scale letter ``other``."""
+    """Whether ``side`` of a ratio is the constant of the scale letter ``other``: the same
+    letter with subscript c, 0 or crit, and a superscript, if any, naming ``other``'s subscript
+    (Kaplan et al.'s ``C_c^{min}`` is the constant of ``C_min``)."""
     if side == "1":
         return other != "1"
+    side, _, sup = side.partition("^")
     letter, _, sub = side.partition("_")
+    if sup and sup.strip("{}") != other.partition("_")[2].strip("{}"):
+        return False
     return letter == other[0] and sub.strip("{}") in _CONSTANT_SUB
 
 
@@ -380,10 +353,10 @@ def _exponent_symbols(text: str) -> dict[str, tuple[str | None, str | None]]:
     """
     found: dict[str, tuple[str | None, str | None]] = {}
     for m in finditer(_SYMBOL_POWER, text, fold(text, scan=False)):
-        variable = _base_variable(m.group("base"), _defined_letters(text))
+        variable = base_variable(m.group("base"), defined_letters(text))
         found.setdefault(_strip(m.group("sym")), variable)
     for m in finditer(_SYMBOL_PAREN, text, fold(text, scan=False)) if "^" in text else ():
-        paren = _paren_base(m, _defined_letters(text))
+        paren = _paren_base(m, defined_letters(text))
         if paren is not None:
             # keyed with its subscript: ``alpha_N`` and ``alpha_D`` are two exponents
             sub = m.group("sub")
@@ -392,7 +365,7 @@ def _exponent_symbols(text: str) -> dict[str, tuple[str | None, str | None]]:
     if _HAS_SUP.search(text):
         for m in _SYMBOL_SUP.finditer(text):
             for sym in _SUP_GREEK[m.group("sym")]:
-                found.setdefault(sym, _base_variable(m.group("base"), _defined_letters(text)))
+                found.setdefault(sym, base_variable(m.group("base"), defined_letters(text)))
     return found
 
 
@@ -454,7 +427,7 @@ def find_exponents(
                 # ("comparisons scale as N^{2}"), and ``e^{-2}`` is a constant, not a law's
                 continue
             # read only when a power is found (cached per abstract: hashing a str is cached too)
-            variable, named_by = _base_variable(base, _defined_letters(text))
+            variable, named_by = base_variable(base, defined_letters(text))
             out.append(
                 ExponentMatch(value, start + m.start(), start + m.end(), "power", None, variable,
                               named_by)
@@ -488,6 +461,8 @@ def find_exponents(
 
     if "respectively" in folded:  # the gate of ``_SYMBOL_LIST``, without a call per sentence
         out += _symbol_lists(body, start, folded, symbols, law_sentence)
+    if symbols or law_sentence:  # else ``_symbol_reading`` refuses every symbol of a tuple
+        out += _symbol_tuples(body, start, folded, symbols, law_sentence)
 
     float_format = _FLOAT_FORMAT.search(body) is not None
     for m in finditer(_WORDS, body, folded):
@@ -504,11 +479,11 @@ def find_exponents(
         ]
         if _RANGE_WORD.search(body, m.end("kind"), m.end()) and _count_range(body, numbers):
             continue  # "exponents from 5 to 7 datasets"
-        defined = _defined_letters(text)  # cached per abstract, read only when needed
-        tied = _tied_variable(body, m.start("kind"), m.end("kind"), numbers, defined)
+        defined = defined_letters(text)  # cached per abstract, read only when needed
+        tied = tied_variable(body, m.start("kind"), m.end("kind"), numbers, defined)
         each: list[str | None] = [tied] * len(numbers)
         if len(numbers) > 1 and not _RANGE_WORD.search(body, m.end("kind"), m.end()):
-            paired = _respective(body, m.start("kind"), numbers, defined)
+            paired = respective(body, m.start("kind"), numbers, defined)
             each = list(paired) if paired else each
         for (n_start, n_end), variable in zip(numbers, each, strict=True):
             value = parse_number(body[n_start:n_end])
@@ -521,6 +496,9 @@ def find_exponents(
                               "grammar" if variable else None)
             )  # fmt: skip
 
+    if "xponent" in folded:  # the gate of ``_OWNED``, without a call per sentence
+        out += _owned(body, start, folded, text, float_format)
+
     for m in finditer(_RANGE, body, folded):
         if float_format or _OTHER_EXPONENT_BEFORE.search(body, max(0, m.start() - 40), m.start()):
             continue
@@ -528,8 +506,8 @@ def find_exponents(
             continue  # "exponents of runs from 3 to 5 seeds"
         numbers = [m.span("num"), m.span("num2")]
         kind_end = m.start() + len("exponent") + (body[m.start() + len("exponent")] == "s")
-        defined = _defined_letters(text)
-        tied = _tied_variable(body, m.start(), kind_end, numbers, defined)
+        defined = defined_letters(text)
+        tied = tied_variable(body, m.start(), kind_end, numbers, defined)
         for group in ("num", "num2"):
             value = parse_number(m.group(group))
             if not _plausible(body, m.start(group), m.end(group), value):
@@ -556,12 +534,14 @@ def _symbol_reading(
     key = f"{sym}_{sub}" if sub and f"{sym}_{sub}" in symbols else sym
     if key not in symbols and not law_sentence:
         return None
+    if key not in symbols and sym in ("beta", "β") and sub in ("1", "2"):
+        return None  # Adam's ``beta_1``/``beta_2``, unless the abstract uses them as powers
     if key not in symbols and _SETTING_BEFORE.search(body, max(0, at - _SETTING_WIDTH), at):
         return None  # a hyperparameter being set ("Adam with beta = 0.95")
     # ``alpha_D``: the subscript names the variable when the symbol's use does not.
     variable, named_by = symbols.get(key, (None, None))
     if variable is None:
-        variable = _BASE_VARIABLE.get(sub or "")
+        variable = BASE_VARIABLE.get(sub or "")
         named_by = "subscript" if variable else None
     return variable, named_by
 
@@ -598,6 +578,86 @@ def _symbol_lists(
     return out
 
 
+def _symbol_tuples(
+    body: str,
+    start: int,
+    folded: str,
+    symbols: dict[str, tuple[str | None, str | None]],
+    law_sentence: bool,
+) -> list[ExponentMatch]:
+    """Values a tuple of exponent symbols is given, in order (``_SYMBOL_TUPLE``: ``(alpha, beta)
+    = (0.34, 0.28)``): both tuples as long, no symbol twice, not only whole numbers (an index or
+    a coordinate), every value plausible, each symbol read as ``_symbol_reading`` reads one
+    given a value by ``=``."""
+    out: list[ExponentMatch] = []
+    for m in finditer(_SYMBOL_TUPLE, body, folded):
+        syms = [
+            (_strip(s.group("sym")), s.group("sub"))
+            for s in _SYMBOL_ITEM.finditer(body, m.start("syms"), m.end("syms"))
+        ]
+        nums = _items(body, m.start("nums"), m.end("nums"))
+        if len(syms) != len(nums) or len(set(syms)) != len(syms):
+            continue
+        values = [parse_number(body[a:b]) for a, b in nums]
+        if _count_range(body, nums):
+            continue  # ``(alpha, beta) = (1, 2)``, or a unit after a value
+        readings = [_symbol_reading(body, m.start(), sym, sub, symbols, law_sentence)
+                    for sym, sub in syms]  # fmt: skip
+        for i, ((sym, _), reading, (n_start, n_end), value) in enumerate(
+            zip(syms, readings, nums, values, strict=True)
+        ):
+            if reading is None or value is None:
+                continue
+            out.append(
+                ExponentMatch(value, start + (m.start() if i == 0 else n_start), start + n_end,
+                              "symbol", sym, *reading)
+            )  # fmt: skip
+    return out
+
+
+def _items(body: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The spans of the values of a list in ``body[start:end]`` (``_TUPLE_ITEM``), each without
+    the space before it and the uncertainty after it."""
+    return [
+        (n.start("num") + len(n["num"]) - len(n["num"].lstrip()), n.end("num"))
+        for n in _TUPLE_ITEM.finditer(body, start, end)
+    ]
+
+
+def _owned(
+    body: str, start: int, folded: str, text: str, float_format: bool
+) -> list[ExponentMatch]:
+    """Exponents whose quantities are named before their values (``_OWNED``: "the exponents of
+    N and D are 0.34 and 0.28, respectively", "the exponent of model size is 0.3"). The owners
+    must be a list of scale quantities and nothing else; the values are read unless they are
+    all whole (a count) or one has a unit; they pair with the owners in order when both lists
+    are as long, no quantity twice, and "respectively" or the end of the clause follows."""
+    out: list[ExponentMatch] = []
+    for m in finditer(_OWNED, body, folded):
+        if float_format or _OTHER_EXPONENT_BEFORE.search(body, max(0, m.start() - 40), m.start()):
+            continue
+        defined = defined_letters(text)
+        owners = listed_starting(body, m.start("owners"), defined)
+        if not owners or list_end(body, m.start("owners"), defined) != m.end("owners"):
+            continue  # "the exponents of the two laws are ..."
+        numbers = _items(body, m.start("nums"), m.end("nums"))
+        if len(numbers) > 1 and _count_range(body, numbers):
+            continue  # "are 1 and 2, respectively": indices or counts
+        said = RESPECTIVELY.match(body, m.end()) or CLAUSE_END.match(body, m.end())
+        paired = len(owners) == len(numbers) == len(set(owners)) and (said or len(owners) == 1)
+        for i, (n_start, n_end) in enumerate(numbers):
+            value = parse_number(body[n_start:n_end])
+            if not _plausible(body, n_start, n_end, value):
+                continue
+            assert value is not None
+            variable = owners[i] if paired else None
+            out.append(
+                ExponentMatch(value, start + (m.start() if i == 0 else n_start), start + n_end,
+                              "words", None, variable, "grammar" if variable else None)
+            )  # fmt: skip
+    return out
+
+
 def _paren_powers(
     body: str, start: int, folded: str, superscripts: bool, text: str
 ) -> list[ExponentMatch]:
@@ -610,7 +670,7 @@ def _paren_powers(
         matched += _POWER_PAREN_SUP.finditer(body)
     cues: list[tuple[int, int]] | None = None
     for m in matched:
-        paren = _paren_base(m, _defined_letters(text))
+        paren = _paren_base(m, defined_letters(text))
         if paren is None:
             continue
         if cues is None:
@@ -639,210 +699,6 @@ def _paren_powers(
                           variable, named_by)
         )  # fmt: skip
     return out
-
-
-# The grammar tying a words-rule exponent to one quantity (``_tied_variable``): "scales with
-# data size with an exponent of 0.3", "the data-size exponent is 0.3", "an exponent of 0.3 in
-# data size", "the exponent for model size lies between 0.2 and 0.3".
-_GAP_WITH = re.compile(r"\s+(?:with|at|by)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,2}$")
-_GAP_BEFORE = re.compile(r"[\s-]+(?:scaling[\s-]+)?$")
-_PREPOSITION_BEFORE = re.compile(
-    r"\b(?:with|in|of|on|for|against|versus|vs\.?)\s+(?:the\s+)?(?:(?:increasing|growing)\s+)?$",
-    re.IGNORECASE,
-)
-_LISTED_BEFORE = re.compile(r"\s*(?:\band|\bor|,|/)\s*(?:the\s+)?$", re.IGNORECASE)
-_PREPOSITION_AFTER = re.compile(
-    r"\s*(?:for|in|of|with respect to|w\.r\.t\.|along|on)\s+(?:the\s+)?", re.IGNORECASE
-)
-_LISTED_AFTER = re.compile(r"\s*(?:,|\band\b|\bor\b|/)\s*(?:the\s+)?", re.IGNORECASE)
-_TIE_WIDTH = 60
-_WORD_START = re.compile(r"\b\w")
-
-
-# A bare scale letter in words ("an exponent of 0.07 in N", "for N and D, respectively"): the
-# letter alone, then the end of the phrase (punctuation or a function word), not a count's or a
-# dimension's letter ("in d dimensions"). Its quantity is the letter's (``_base_variable``).
-_BARE_LETTER = re.compile(
-    r"(?<![\w'\u2019\\.^_-])\$?(?P<letter>[A-Za-z])\$?(?=\s*(?:[,.;:)]|$|(?:and|or|but|while"
-    r"|whereas|with|for|at|when|across|over|respectively|in|on|from|as|is|are|was|were|than|which"
-    r"|where|exponents?|scaling)\b))"
-)
-# Inside one phrase a list word means two quantities read as one ("model size and data").
-_LIST_INSIDE = re.compile(r",|\b(?:and|or)\b", re.IGNORECASE)
-
-
-def _letter_quantity(m: re.Match[str], defined: dict[str, str | None]) -> str | None:
-    letter = m.group("letter")
-    return None if letter in _NOT_SYMBOLS else _base_variable(letter, defined)[0]
-
-
-def _quantity_ending(body: str, end: int, defined: dict[str, str | None]) -> tuple[str, int] | None:
-    """The scale quantity (``lexicon.VARIABLE_PATTERNS``, else a bare scale letter) named by the
-    words ending at ``end``, with where they start: the longest such phrase without a list word
-    in it, None if none or two tie."""
-    starts = [w.start() for w in _WORD_START.finditer(body, max(0, end - _TIE_WIDTH), end)]
-    found = {
-        (name, at)
-        for at in starts
-        for name, rx in lx.VARIABLE_PATTERNS.items()
-        if rx.fullmatch(body, at, end)
-    }
-    unlisted = {(n, at) for n, at in found if not _LIST_INSIDE.search(body, at, end)}
-    if not found and end > 0:
-        letter = _BARE_LETTER.match(body, end - 1 - (body[end - 1] == "$"))
-        if letter is not None and (name := _letter_quantity(letter, defined)) is not None:
-            return name, letter.start()
-    return _longest(unlisted or found)
-
-
-def _quantity_starting(
-    body: str, start: int, defined: dict[str, str | None]
-) -> tuple[str, int] | None:
-    """The scale quantity named by the words starting at ``start`` (else a bare scale letter),
-    with where they end: the longest phrase without a list word in it."""
-    found = {
-        (name, m.end())
-        for name, rx in lx.VARIABLE_PATTERNS.items()
-        if (m := rx.match(body, start, min(len(body), start + _TIE_WIDTH))) and m.end() > start
-    }
-    found = {(n, e) for n, e in found if not _LIST_INSIDE.search(body, start, e)} or found
-    if not found:
-        letter = _BARE_LETTER.match(body, start)
-        if letter is not None and (name := _letter_quantity(letter, defined)) is not None:
-            return name, letter.end()
-        return None
-    far = max(e for _, e in found)
-    names = {n for n, e in found if e == far}
-    return (names.pop(), far) if len(names) == 1 else None
-
-
-def _longest(found: set[tuple[str, int]]) -> tuple[str, int] | None:
-    if not found:
-        return None
-    first = min(s for _, s in found)
-    names = {n for n, s in found if s == first}
-    return (names.pop(), first) if len(names) == 1 else None
-
-
-def _tied_variable(
-    body: str,
-    kind_start: int,
-    kind_end: int,
-    numbers: list[tuple[int, int]],
-    defined: dict[str, str | None],
-) -> str | None:
-    """The one quantity the grammar of the sentence ties an "exponent" to, else None.
-
-    Four shapes: a quantity after a preposition right before "with an exponent" ("scales with
-    data size with an exponent of 0.3"), a quantity naming the exponent ("the data-size
-    exponent is 0.3"), one right after "exponent for/of/in" ("the exponent for model size lies
-    between ..."), or right after the value, for a single value ("an exponent of 0.3 in data
-    size"). A quantity listed with another ("data size and model size with an exponent of
-    0.3") ties nothing; two shapes naming different quantities tie nothing.
-    """
-    tied: set[str] = set()
-    lo = max(0, kind_start - _TIE_WIDTH)
-    gap = _GAP_WITH.search(body, lo, kind_start)
-    if gap is not None:
-        before = _quantity_ending(body, gap.start(), defined)
-        if before is not None and _PREPOSITION_BEFORE.search(
-            body, max(0, before[1] - 30), before[1]
-        ):
-            tied.add(before[0])
-    gap = _GAP_BEFORE.search(body, lo, kind_start)
-    if gap is not None:
-        before = _quantity_ending(body, gap.start(), defined)
-        listed = None if before is None else _LISTED_BEFORE.search(body, lo, before[1])
-        if before is not None and (
-            listed is None
-            or _quantity_ending(body, len(body[: listed.start()].rstrip()), defined) is None
-        ):
-            tied.add(before[0])  # "the data-size exponent", not "data size and model size ..."
-    after_at = [kind_end] + ([numbers[-1][1]] if len(numbers) == 1 else [])
-    for at in after_at:
-        prep = _PREPOSITION_AFTER.match(body, at)
-        if prep is None:
-            continue
-        after = _quantity_starting(body, prep.end(), defined)
-        if after is None:
-            continue
-        listed = _LISTED_AFTER.match(body, after[1])
-        if listed is not None and _quantity_starting(body, listed.end(), defined) is not None:
-            continue  # "in data size and model size"
-        tied.add(after[0])
-    return tied.pop() if len(tied) == 1 else None
-
-
-_RESPECTIVELY = re.compile(r"\s*,?\s*(?:\([^()]{0,40}\)\s*,?\s*)?respectively\b", re.IGNORECASE)
-
-
-def _listed_ending(body: str, end: int, defined: dict[str, str | None]) -> list[str]:
-    """The quantities of a list ending at ``end`` ("data size and model size"), in order."""
-    found: list[str] = []
-    while len(found) < 6:
-        last = _quantity_ending(body, end, defined)
-        if last is None:
-            return []
-        found.insert(0, last[0])
-        listed = _LISTED_BEFORE.search(body, max(0, last[1] - 12), last[1])
-        if listed is None:
-            return found
-        end = len(body[: listed.start()].rstrip())
-    return []
-
-
-def _listed_starting(body: str, start: int, defined: dict[str, str | None]) -> list[str]:
-    """The quantities of a list starting at ``start``, in order."""
-    found: list[str] = []
-    while len(found) < 6:
-        first = _quantity_starting(body, start, defined)
-        if first is None:
-            return []
-        found.append(first[0])
-        listed = _LISTED_AFTER.match(body, first[1])
-        if listed is None or _quantity_starting(body, listed.end(), defined) is None:
-            return found
-        start = listed.end()
-    return []
-
-
-def _respective(
-    body: str, kind_start: int, numbers: list[tuple[int, int]], defined: dict[str, str | None]
-) -> list[str] | None:
-    """Per value, the quantity a "respectively" list pairs it with, else None: "the data size
-    and model size exponents are 0.3 and 0.5, respectively", "scales with data size and model
-    size with exponents of 0.3 and 0.5, respectively", "exponents of 0.3 and 0.5 for data size
-    and model size, respectively". Exactly one list, as long as the values, must be named."""
-    after = numbers[-1][1]
-    prep = _PREPOSITION_AFTER.match(body, after)
-    lists: list[list[str]] = []
-    if prep is not None:
-        listed = _listed_starting(body, prep.end(), defined)
-        if not listed or not _RESPECTIVELY.match(body, _list_end(body, prep.end(), defined)):
-            return None
-        lists.append(listed)
-    elif not _RESPECTIVELY.match(body, after):
-        return None
-    lo = max(0, kind_start - _TIE_WIDTH)
-    for gap_rx in (_GAP_WITH, _GAP_BEFORE):
-        gap = gap_rx.search(body, lo, kind_start)
-        if gap is not None and (listed := _listed_ending(body, gap.start(), defined)):
-            lists.append(listed)
-    if len(lists) != 1 or len(lists[0]) != len(numbers) or len(set(lists[0])) != len(numbers):
-        return None
-    return lists[0]
-
-
-def _list_end(body: str, start: int, defined: dict[str, str | None]) -> int:
-    """Where the list of quantities starting at ``start`` ends."""
-    end = start
-    while (first := _quantity_starting(body, start, defined)) is not None:
-        end = first[1]
-        listed = _LISTED_AFTER.match(body, end)
-        if listed is None:
-            break
-        start = listed.end()
-    return end
 
 
 def _count_range(body: str, numbers: list[tuple[int, int]]) -> bool:

@@ -44,11 +44,15 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     "power_law": (
         _rx(
             r"power[- ]?laws?|\bpropto\b|∝|(?!(?<![A-Za-z])[RL]\s?\^)[A-Za-z}]"
-            r"\s?\^\s?\{\s?[-−]?\s?(?:\d|\\?alpha|\\?beta|c\b)|"
-            # the same power of a ratio of letters, ``(N_c/N)^{0.076}``, ``frac{N_c}{N}right)^{``
-            r"(?:\(\s?(?:[A-Za-z](?:_\{?\w+\}?)?|1)\s?/\s?[A-Za-z](?:_\{?\w+\}?)?\s?"
-            r"|frac\s?\{[^{}]{1,8}\}\s?\{[^{}]{1,8}\}\s?\\?right\s?)\)"
-            r"\s?\^\s?\{\s?[-−]?\s?(?:\d|\\?alpha|\\?beta)|"
+            # a vulgar fraction is a number too (``N^{-½}``)
+            r"\s?\^\s?\{\s?[-−]?\s?(?:\d|[\u00bc-\u00be\u2150-\u215e]|\\?alpha|\\?beta|c\b)|"
+            # the same power of a ratio of letters, ``(N_c/N)^{0.076}``, ``frac{N_c}{N}right)^{``,
+            # the constant also with the quantity's subscript as a superscript (``C_c^{min}``)
+            r"(?:\(\s?(?:[A-Za-z](?:_\{?\w+\}?)?(?:\^\{?[A-Za-z]+\}?)?|1)\s?/\s?"
+            r"[A-Za-z](?:_\{?\w+\}?)?(?:\^\{?[A-Za-z]+\}?)?\s?"
+            r"|frac\s?\{[^{}]{1,8}(?:\{[^{}]{1,8}\})?\}\s?\{[^{}]{1,8}(?:\{[^{}]{1,8}\})?\}"
+            r"\s?\\?right\s?)\)"
+            r"\s?\^\s?\{\s?[-−]?\s?(?:\d|[\u00bc-\u00be\u2150-\u215e]|\\?alpha|\\?beta)|"
             r"(?<!Lyapunov )(?<!Hurst )(?<!critical )exponents?\b(?! bits)"
             r"|irreducible (?:loss|error)"
         ),

@@ -45,7 +45,9 @@ FORM_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "power_law",
         _rx(
-            r"power[- ]?laws?|\bpropto\b|∝|\^\{?[-−]?(?:\d|alpha|beta)|inversely proportional"
+            # a vulgar fraction is a number too (``N^{-½}``)
+            r"power[- ]?laws?|\bpropto\b|∝|\^\{?[-−]?(?:\d|[\u00bc-\u00be\u2150-\u215e]|alpha|beta)"
+            r"|inversely proportional"
             r"|log-log (?:linear|plot|space)|linear (?:in|on) (?:a )?log-log|scales as a power"
         ),
     ),
