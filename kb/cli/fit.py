@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 @cli.command("fit")
 @click.argument("dataset", required=False)
 @click.option(
-    "--data", "data", default=None, metavar="FILE.csv",
+    "--data", "data", default=None, metavar="FILE",
     type=click.Path(exists=True, dir_okay=False, allow_dash=True),
     help="Fit your own points instead of a released DATASET: a CSV in the app's Refit upload "
          "layout (columns n_params, n_tokens, compute_flops, value; optional metric, unit, "
