@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kb.derive import EXPONENT_NAME, PARAM_ALIASES, is_performance, power_law_variable, view_of_law
 from kb.errors import FitError, KBError, NotFoundError
+from kb.optima import last_points
 from kb.records import Dataset, FitRecord, Point, ReportedLaw
 from kb.registry import law_metric, law_points, law_setting
 from kb.store import Store
@@ -214,10 +215,13 @@ def _fit_dataset(
     setting: Mapping[str, str] | None,
     last_per_run: bool,
 ) -> FitRecord:
-    from dataclasses import replace
+    """``kb.fit.fit_dataset`` on the law's metric, setting and points, not saved, as a record.
 
+    A law naming a metric the dataset does not hold (one of several) is refused first, in the
+    law's terms.
+    """
     from kb.datasets import metrics as dataset_metrics
-    from kb.fit import SINGLE_INPUT_DEFAULT, dataset_points, fit_points
+    from kb.fit import SINGLE_INPUT_DEFAULT, fit_dataset
 
     held = dataset_metrics(store, dataset)
     if metric not in held and len(held) > 1:
@@ -225,45 +229,12 @@ def _fit_dataset(
             f"the law was fitted to {metric!r}, which dataset {dataset!r} does not hold as one "
             f"metric (its {len(held)} are listed by `kb points {dataset} --metric '*'`)"
         )
-    points, metric = dataset_points(store, dataset, metric)
-    if last_per_run:
-        points = last_points(points)
-    if setting:
-        points = setting_points(points, setting)
-        if not points:
-            raise FitError(
-                f"no point of {metric!r} in dataset {dataset!r} has the law's setting "
-                f"{json.dumps(dict(setting), sort_keys=True)} (conventions.setting)"
-            )
-    result = fit_points(
-        points, law=law, recipe=recipe, x=x or SINGLE_INPUT_DEFAULT, n_boot=n_boot, seed=seed
-    )
-    options = {**result.options, "dataset": dataset, "metric": metric}
-    if setting:
-        options["setting"] = dict(setting)
-    if last_per_run:
-        options["points"] = "last_per_run"
-    return replace(result, options=options).to_record(dataset, metric=metric)
-
-
-def last_points(points: Sequence[Point]) -> list[Point]:
-    """Each run's last point (highest step, then most tokens), in the input order.
-
-    A run logged along its schedule (Bhagia et al.'s ladder: about 100 evaluations per run) is
-    one (N, D) point of a law fitted to final checkpoints; its intermediate evaluations are
-    earlier in a schedule set for the final D, so they sit above a run trained to that D.
-    Points without a ``run_key`` are kept.
-    """
-    best: dict[str, Point] = {}
-    for p in points:
-        if p.run_key is None:
-            continue
-        rank = (p.step if p.step is not None else -1, p.n_tokens or 0.0)
-        old = best.get(p.run_key)
-        if old is None or rank > (old.step if old.step is not None else -1, old.n_tokens or 0.0):
-            best[p.run_key] = p
-    keep = {id(p) for p in best.values()}
-    return [p for p in points if p.run_key is None or id(p) in keep]
+    result = fit_dataset(
+        store, dataset, law=law, recipe=recipe, metric=metric, x=x or SINGLE_INPUT_DEFAULT,
+        n_boot=n_boot, seed=seed, save=False, setting=setting or None,
+        selection="last_per_run" if last_per_run else "all",
+    )  # fmt: skip
+    return result.to_record(dataset, metric=str(result.options["metric"]))
 
 
 def setting_points(points: Sequence[Point], setting: Mapping[str, str]) -> list[Point]:

@@ -46,6 +46,7 @@ __all__ = [
     "fit_chart",
     "fit_figure",
     "metric_title",
+    "points_fit_figure",
     "residual_chart",
     "save_chart",
 ]
@@ -259,7 +260,12 @@ def fit_caption(result: FitResult) -> str:
         "Points: the data. Line: the fitted law"
         + (" along its compute-optimal frontier" if len(result.form.inputs) == 2 else "")
         + "; dashed beyond the data"
-        + ("; band: 90% bootstrap range." if _has_band(result) else ".")
+        + (
+            f"; band: {result.level:.0%} bootstrap percentile range, the level of the "
+            "parameter intervals."
+            if _has_band(result)
+            else "."
+        )
     )
 
 
@@ -349,10 +355,10 @@ def fit_chart(
 
 
 def _fit_title(result: FitResult) -> str:
-    where = result.options.get("dataset")
-    setting = result.options.get("setting")
-    if isinstance(setting, Mapping):
-        where = f"{where}, " + ", ".join(f"{k}={v}" for k, v in setting.items())
+    where = result.options.get("dataset") or result.options.get("data")
+    for group in (result.options.get("setting"), result.options.get("where")):
+        if isinstance(group, Mapping):
+            where = f"{where}, " + ", ".join(f"{k}={v}" for k, v in group.items())
     return f"{result.form.name} fitted to {where}" if where else result.form.name
 
 
@@ -399,15 +405,29 @@ def fit_figure(result: FitResult, X: Mapping[str, Any], y: Any, *, metric: str) 
 
 
 def dataset_fit_figure(store: Store, result: FitResult) -> alt.VConcatChart:
-    """``fit_figure`` of a ``kb.fit.fit_dataset`` result, on the points it was fitted to."""
-    from kb.fit import dataset_points, points_to_arrays
-    from kb.optima import select_setting
+    """``fit_figure`` of a ``kb.fit.fit_dataset`` result, on the points it was fitted to (its
+    metric, point selection, ``where`` and setting)."""
+    from kb.fit import dataset_points, select_points
+    from kb.optima import points_where, select_setting
 
     dataset = str(result.options["dataset"])
-    points, metric = dataset_points(store, dataset, result.options.get("metric"))
+    points, _ = dataset_points(store, dataset, result.options.get("metric"))
+    points = select_points(points, str(result.options.get("points", "all")))
+    where = result.options.get("where")
+    if where:  # the plot drew every group's points around a fit of one (kb fit --where)
+        points = points_where(points, where, dataset=f"dataset {dataset!r}")
     setting = result.options.get("setting")
     if setting:
         _, points = select_setting(points, json.dumps(setting), dataset=f"dataset {dataset!r}")
+    return points_fit_figure(result, points)
+
+
+def points_fit_figure(result: FitResult, points: Sequence[Point]) -> alt.VConcatChart:
+    """``fit_figure`` of a fit on ``points`` (those fitted: ``kb.fit.fit_upload``'s, or a
+    dataset's as ``dataset_fit_figure`` selects them)."""
+    from kb.fit import points_to_arrays
+
+    metric = str(result.options.get("metric") or (points[0].metric if points else "value"))
     X, y, _ = points_to_arrays(points, result.form, x=str(result.options.get("x", "x")))
     return fit_figure(result, X, y, metric=metric_title(metric, points))
 

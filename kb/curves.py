@@ -9,8 +9,9 @@ can plot a fit without knowing each form's algebra:
   L*(C) = min over N of L(N, C / 6N), found on a dense grid of N, against compute C = 6ND;
 * forms with more inputs are drawn at their observed points only (no curve).
 
-The band is the percentile range of the same curve under every bootstrap refit, so it widens
-where the law is extrapolated.
+The band is the percentile range of the same curve under every bootstrap refit (at most
+``MAX_BAND_SAMPLES``), at the level of the fit's parameter intervals (``FitResult.level``, 95%
+by default), so it widens where the law is extrapolated.
 """
 
 from __future__ import annotations
@@ -70,14 +71,16 @@ def fitted_curve(
     *,
     extend: float = 10.0,
     n: int = 80,
-    level: float = 0.9,
+    level: float | None = None,
 ) -> dict[str, FloatArray]:
     """The fitted law along its axis: arrays ``x``, ``fit``, ``low``, ``high``, ``extrapolated``.
 
     ``X`` are the fitted inputs (as given to ``fit_arrays``); the grid runs from the smallest
     observed value of the axis to ``extend`` times the largest. ``low``/``high`` are NaN
-    without a bootstrap.
+    without a bootstrap; they are the central ``level`` percentile range of the refits' curves
+    (default: the fit's own interval level, ``result.level``).
     """
+    level = result.level if level is None else level
     axis = curve_axis(result)
     if axis is None:
         empty = np.empty(0)

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "OPTIMUM_METRICS",
     "fit_optima",
+    "last_points",
     "matching",
     "optima_datasets",
     "points_where",
@@ -68,6 +69,26 @@ def matching(points: Sequence[Point], where: Mapping[str, str]) -> list[Point]:
         for p in points
         if all(isinstance(got := p.extras.get(k), str) and got == v for k, v in where.items())
     ]
+
+
+def last_points(points: Sequence[Point]) -> list[Point]:
+    """Each run's last point (highest step, then most tokens), in the input order.
+
+    A run logged along its schedule (Bhagia et al.'s ladder: about 100 evaluations per run) is
+    one (N, D) point of a law fitted to final checkpoints; its intermediate evaluations are
+    earlier in a schedule set for the final D, so they sit above a run trained to that D.
+    Points without a ``run_key`` are kept.
+    """
+    best: dict[str, Point] = {}
+    for p in points:
+        if p.run_key is None:
+            continue
+        rank = (p.step if p.step is not None else -1, p.n_tokens or 0.0)
+        old = best.get(p.run_key)
+        if old is None or rank > (old.step if old.step is not None else -1, old.n_tokens or 0.0):
+            best[p.run_key] = p
+    keep = {id(p) for p in best.values()}
+    return [p for p in points if p.run_key is None or id(p) in keep]
 
 
 def points_where(

@@ -24,8 +24,11 @@ import csv
 import io
 import logging
 import math
+import os
 import re
+import stat
 from collections.abc import Iterator
+from typing import BinaryIO
 
 from kb.csvtext import header_delimiter
 from kb.errors import BadInputError
@@ -34,7 +37,14 @@ from kb.textfile import not_text
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_UPLOAD_BYTES", "MAX_UPLOAD_ROWS", "SCALE_COLUMNS", "parse_upload", "template_csv"]
+__all__ = [
+    "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_ROWS",
+    "SCALE_COLUMNS",
+    "parse_upload",
+    "read_upload",
+    "template_csv",
+]
 
 MAX_UPLOAD_BYTES = 5_000_000
 MAX_UPLOAD_ROWS = 50_000
@@ -136,6 +146,32 @@ def _rows(
         yield row_no, row
 
 
+def _too_large(name: str, size: int | None) -> BadInputError:
+    limit = f"the {MAX_UPLOAD_BYTES / 1e6:.0f} MB limit"
+    if size is None:  # a stream read no further than the limit
+        return BadInputError(f"{name}: more than {MAX_UPLOAD_BYTES / 1e6:.0f} MB, over {limit}")
+    return BadInputError(f"{name}: {size / 1e6:.1f} MB is over {limit}")
+
+
+def read_upload(stream: BinaryIO, name: str) -> bytes:
+    """An upload's bytes from ``stream`` (a file, stdin) for ``parse_upload``; a file over
+    ``MAX_UPLOAD_BYTES`` is refused after reading one byte more than the limit, not all of it.
+
+    Raises:
+        BadInputError: over the limit (with the file's size when ``stream`` is a regular file).
+    """
+    data = stream.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) <= MAX_UPLOAD_BYTES:
+        return bytes(data)
+    size: int | None = None
+    try:
+        info = os.fstat(stream.fileno())
+        size = info.st_size if stat.S_ISREG(info.st_mode) else None
+    except (OSError, ValueError, io.UnsupportedOperation):  # no file behind it (a test's bytes)
+        pass
+    raise _too_large(name, size)
+
+
 def parse_upload(data: bytes, *, name: str = "upload.csv", dataset: str = "upload") -> list[Point]:
     """Validate an uploaded CSV and return its rows as points of dataset ``dataset``.
 
@@ -143,9 +179,7 @@ def parse_upload(data: bytes, *, name: str = "upload.csv", dataset: str = "uploa
         BadInputError: too large, not UTF-8 text, missing columns, or a bad cell (row, column).
     """
     if len(data) > MAX_UPLOAD_BYTES:
-        raise BadInputError(
-            f"{name}: {len(data) / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB limit"
-        )
+        raise _too_large(name, len(data))
     found = not_text(data[:64])
     if found is not None:  # a spreadsheet, an image, a UTF-16 export: say which
         raise BadInputError(f"{name}: {found[0]}, not UTF-8 text; save it as UTF-8 CSV")

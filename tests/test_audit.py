@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from kb.audit import audit, last_points, setting_points
 from kb.cli import cli
 from kb.datasets import DEFAULT_METRIC_KEY
-from kb.errors import BadInputError
+from kb.errors import BadInputError, FitError
 from kb.records import Dataset, FitRecord, Point, ReportedLaw
 from kb.registry import validate_entry
 from kb.store import Store
@@ -190,3 +190,54 @@ def test_audit_law_says_the_paper_tied_the_exponents_and_names_missing_parameter
     assert rows["c"].note == "the refit has no parameter 'c' (it fits E, A, B, alpha, beta)"
     tied = _chinchilla_fit({"E": 1.6, "A": 120.0, "B": 240.0, "alpha": 0.25, "beta": 0.25})
     assert {r.note for r in audit_law(gadre, tied, is_paper_recipe=False)} >= {""}
+
+
+def test_fit_dataset_selects_each_runs_last_point_and_a_laws_setting(store: Store) -> None:
+    """kb audit's refit is kb.fit.fit_dataset with a point selection (it restated it before)."""
+    from kb.fit import fit_dataset, fit_points
+
+    # Eight runs of three checkpoints each; a run's earlier checkpoints sit above its last.
+    pts = [
+        point(i, "task_loss", 50 * 10 ** (-0.08 * (6 + 0.4 * i)) * (1 + 0.1 * (3 - step)),
+              n_params=10 ** (6 + 0.4 * i), n_tokens=1e9 * step, run_key=f"r{i}", step=step,
+              point_id=f"p{i}-{step}", source_row=10 * i + step, extras={"train_dataset": "a"})
+        for i in range(8)
+        for step in (1, 2, 3)
+    ]  # fmt: skip
+    store.upsert([Dataset(name="d", path="/x", adapter_version="t"), *pts])
+    got = fit_dataset(store, "d", law="power_law", x="n_params", save=False,
+                      selection="last_per_run", setting={"train_dataset": "a"})  # fmt: skip
+    last = [p for p in pts if p.step == 3]
+    assert got.params == fit_points(last, law="power_law", x="n_params").params
+    assert got.n_points == 8
+    assert got.options["points"] == "last_per_run"
+    assert got.options["setting"] == {"train_dataset": "a"}
+    with pytest.raises(FitError, match=r"has the law's setting \{\"train_dataset\": \"z\"\}"):
+        fit_dataset(store, "d", law="power_law", x="n_params", save=False,
+                    setting={"train_dataset": "z"})  # fmt: skip
+    with pytest.raises(BadInputError, match="point selection 'final'"):
+        fit_dataset(store, "d", law="power_law", x="n_params", save=False, selection="final")
+
+
+def test_audit_refits_through_fit_dataset(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kb.fit
+
+    store.upsert([Dataset(name="d", path="/x", adapter_version="t"), *two_sets(),
+                  law("gadre", "power_law", {"A": 50.0, "alpha": 0.3},
+                      conventions={"dataset_metric": "task_loss",
+                                   "setting": '{"train_dataset": "b"}',
+                                   "dataset_x": "n_params"})])  # fmt: skip
+    calls: list[dict[str, Any]] = []
+    real = kb.fit.fit_dataset
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        calls.append(kw)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(kb.fit, "fit_dataset", spy)
+    rows = {r.param: r for r in audit(store, "d", n_boot=0)}
+    assert rows["alpha"].refit == pytest.approx(0.3, abs=0.01)
+    assert calls
+    assert calls[0]["setting"] == {"train_dataset": "b"}
+    assert calls[0]["selection"] == "all"
+    assert calls[0]["save"] is False

@@ -39,3 +39,20 @@ def test_band_brackets_the_fit_and_residuals_are_small(chinchilla_fit) -> None: 
     assert np.all(curve["high"] >= curve["fit"] * 0.999)
     obs = observed_frame(result, X, y)
     assert np.abs(obs["residual"]).max() < 0.05
+
+
+def test_band_is_drawn_at_the_level_of_the_parameter_intervals(chinchilla_fit) -> None:  # type: ignore[no-untyped-def]
+    """The chart's band was a 90% range beside the table's 95% intervals: at the compute budget
+    of the derived loss, the band's ends are that loss's interval, and the caption says 95%."""
+    from kb.charts import fit_caption
+    from kb.fit import INTERVAL_LEVEL
+
+    result, X, _ = chinchilla_fit
+    assert result.level == INTERVAL_LEVEL == 0.95
+    budget = 5.76e23
+    curve = fitted_curve(result, X, n=12, extend=budget / X["compute_flops"].max())
+    assert curve["x"][-1] == pytest.approx(budget)
+    low, high = result.intervals["loss@5.76e+23"]
+    assert curve["low"][-1] == pytest.approx(low, rel=1e-5)
+    assert curve["high"][-1] == pytest.approx(high, rel=1e-5)
+    assert "band: 95% bootstrap percentile range" in fit_caption(result)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 import kb.fit as fitmod
 from kb.cli import cli
 from kb.errors import BadInputError, FitError, UnknownLawError
-from kb.fit import Holdout, compare_forms, fit_arrays, fit_dataset, fit_points
+from kb.fit import Holdout, compare_forms, dataset_points, fit_arrays, fit_dataset, fit_points
 from kb.laws import FORMS
 from kb.recipes import RECIPES
 from kb.records import FitRecord, Point
@@ -599,3 +600,28 @@ def test_bootstrap_progress_is_reported_in_steps_and_does_not_change_the_result(
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     again = fit_arrays({"x": x}, y, law="power_law", n_boot=200, seed=3)
     assert again.intervals == res.intervals
+
+
+def test_dataset_points_reads_only_the_chosen_metric(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dataset of many metrics (Bhagia et al.'s 111) was read whole to keep one metric's
+    points: 15 s of a `kb fit` on a 144k-point dataset."""
+    other = [p.model_copy(update={"point_id": f"{p.point_id}-acc", "metric": "acc"})
+             for p in _points()]  # fmt: skip
+    store.upsert([*_points(), *other])
+    read: list[int] = []
+    real = store.select
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        rows = real(*args, **kw)
+        read.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(store, "select", spy)
+    pts, metric = dataset_points(store, "toy")  # the one named like a loss
+    assert metric == "loss"
+    assert [p.point_id for p in pts] == [p.point_id for p in _points()]
+    assert max(read) == len(_points())
+    with pytest.raises(FitError, match="dataset 'toy' has no metric 'bpb'; it has acc, loss"):
+        dataset_points(store, "toy", "bpb")

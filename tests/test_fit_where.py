@@ -73,3 +73,17 @@ def test_cli_fit_where_fits_one_training_set(db: Path) -> None:
     bad = CliRunner().invoke(cli, [*args, "--where", "train_dataset"])
     assert bad.exit_code == 2
     assert "expected FIELD=VALUE" in bad.output
+
+
+def test_cli_fit_where_plots_the_group_it_fitted(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "b.html"
+    args = ["-q", "fit", "d", "--law", "power_law", "--x", "n_params", "--no-save"]
+    result = CliRunner().invoke(
+        cli, [*args, "--where", "train_dataset=b", "--plot", str(out), "--db", str(db)]
+    )
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    # Before: the figure drew both training sets' points (and residuals) around a fit of one.
+    for p in runs():
+        assert (json.dumps(p.value) in text) == (p.extras["train_dataset"] == "b")
+    assert "power_law fitted to d, train_dataset=b" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,13 +28,23 @@ from kb.recipes import RECIPES
 from kb.store import check_writable
 
 if TYPE_CHECKING:
-    from kb.fit import FitResult
+    from kb.fit import FitResult, Holdout
     from kb.records import Point
     from kb.store import Store
 
 
 @cli.command("fit")
-@click.argument("dataset")
+@click.argument("dataset", required=False)
+@click.option(
+    "--data", "data", default=None, metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    help="Fit your own points instead of a released DATASET: a CSV in the app's Refit upload "
+         "layout (columns n_params, n_tokens, compute_flops, value; optional metric, unit, "
+         "run_key, step, others kept for --where; comma, semicolon or tab separated; at most 5 "
+         "MB and 50,000 rows); '-' reads stdin. Needs no knowledge base, and the fit is not "
+         "stored: --save is refused (a file is no released dataset, and a stored fit would be "
+         "listed beside the papers' by `kb compare --include-fits`); keep it with --json.",
+)  # fmt: skip
 @click.option("--law", "law", required=True, type=click.Choice(list(FORMS)), help="Law form.")
 @click.option(
     "--recipe", default="standard", show_default=True, type=click.Choice(list(RECIPES)),
@@ -47,7 +58,9 @@ if TYPE_CHECKING:
     show_default=True,
     help="Bootstrap seed (with --recipe epoch, 42 draws Epoch's exact resamples).",
 )
-@click.option("--metric", default=None, help="Metric to fit when the dataset has several.")
+@click.option("--metric", default=None,
+              help="Metric to fit when the dataset (or the --data file's metric column) has "
+                   "several.")  # fmt: skip
 @click.option("--x", "x_axis", default="compute_flops", show_default=True, metavar="COLUMN",
               help="Column used by single-input laws (power_law, log_linear, ...).")  # fmt: skip
 @click.option("--holdout", "holdout", default=None, metavar="AXIS:FRACTION",
@@ -56,21 +69,25 @@ if TYPE_CHECKING:
 @click.option("--setting", "setting", default=None, metavar="LABEL_OR_JSON",
               help="Fit one experimental setting of the dataset: its label (as `kb optima` "
                    "prints it) or its JSON, e.g. '{\"dataset\": \"rw\", \"setting\": "
-                   "\"Reproducing Kaplan et al.\"}'; an unknown one lists the labels.")  # fmt: skip
+                   "\"Reproducing Kaplan et al.\"}'; an unknown one lists the labels. Not with "
+                   "--data (use --where).")  # fmt: skip
 @click.option("--where", "where", multiple=True, metavar="FIELD=VALUE",
               help="Fit only the points whose text extra FIELD is VALUE (repeatable; may pool "
-                   "several settings), e.g. --where train_dataset=rpj.")  # fmt: skip
+                   "several settings), e.g. --where train_dataset=rpj; with --data, FIELD is "
+                   "one of the file's other columns.")  # fmt: skip
 @click.option("--save/--no-save", default=True, show_default=True,
-              help="Store the fit in the fits table.")  # fmt: skip
+              help="Store the fit in the fits table (a released DATASET's only: with --data "
+                   "nothing is stored).")  # fmt: skip
 @plot_option("the data, fitted law and bootstrap band above the residuals")
 @db_option
 @json_option
 def fit_cmd(
-    dataset: str, law: str, recipe: str, n_boot: int, seed: int, metric: str | None,
-    x_axis: str, holdout: str | None, setting: str | None, where: tuple[str, ...], save: bool,
-    db_path: str, as_json: bool, plot: Path | None,
+    dataset: str | None, data: str | None, law: str, recipe: str, n_boot: int, seed: int,
+    metric: str | None, x_axis: str, holdout: str | None, setting: str | None,
+    where: tuple[str, ...], save: bool, db_path: str, as_json: bool, plot: Path | None,
 ) -> None:  # fmt: skip
-    """Fit a law form to a released DATASET and print parameters, intervals and derived values.
+    """Fit a law form to a released DATASET (or your own CSV: --data) and print parameters,
+    intervals and derived values.
 
     DATASET is a name `kb datasets` lists (not a folder); `kb laws-forms` lists the laws.
 
@@ -92,19 +109,19 @@ def fit_cmd(
       kb fit epoch_chinchilla --law chinchilla --boot 200 --no-save --plot chinchilla.png
 
     \b
+    Your own points (the Refit page's CSV layout; '-' reads stdin; never stored):
+      kb fit --data my_runs.csv --law chinchilla --boot 200 --json
+
+    \b
     Counts in --json:
       n_starts, n_converged   starts of the point fit's multi-start grid, and how many converged
       n_starts_converged      the same as n_converged, named for what it counts
       n_boot, n_boot_failed   bootstrap refits asked for, and those that did not converge
       n_boot_converged        n_boot - n_boot_failed: the refits the intervals use
+      data                    the --data file ('<stdin>' for -); null for a DATASET
     --holdout refits the smaller scales with the recipe's own estimator (holdout.estimator).
     """
-    from kb.fit import (  # imports scipy: only when fitting
-        Holdout,
-        fit_dataset,
-        holdout_label,
-        holdout_sentence,
-    )
+    from kb.fit import Holdout, fit_dataset  # imports scipy: only when fitting
 
     inputs = FORMS[law].inputs
     ctx = click.get_current_context()
@@ -120,6 +137,18 @@ def fit_cmd(
         hold = Holdout.parse(holdout) if holdout else None
     except BadInputError as err:
         raise click.BadParameter(str(err), param_hint="'--holdout'") from err
+    if data is not None:
+        _check_data_options(ctx, dataset, data, setting, save)
+        _fit_data(
+            data, law=law, recipe=recipe, n_boot=n_boot, seed=seed, metric=metric, x_axis=x_axis,
+            hold=hold, wanted=wanted, as_json=as_json, plot=plot,
+        )  # fmt: skip
+        return
+    if dataset is None:
+        raise click.UsageError(
+            "Missing argument 'DATASET': a released dataset (`kb datasets` lists them), or "
+            "--data FILE.csv to fit your own points"
+        )
     if save and not Path(db_path).exists():
         # Saving opens a staged copy, which would create an empty store (and its folder) at a
         # mistyped path; say what `reading` says instead.
@@ -144,13 +173,79 @@ def fit_cmd(
             _note_pooled(fitted, result.options.get("metric"), wanted)
         reported = _reported_beside(store, dataset, law, result, fitted)
         if plot:  # inside the block: a failed plot leaves the store as it was
-            from kb.charts import dataset_fit_figure, save_chart
+            from kb.charts import points_fit_figure, save_chart
 
-            save_chart(dataset_fit_figure(store, result), plot)
+            save_chart(points_fit_figure(result, fitted), plot)
+    _print_fit(result, reported, recipe, as_json=as_json, plot=plot, data=None)
+
+
+def _check_data_options(
+    ctx: click.Context, dataset: str | None, data: str, setting: str | None, save: bool
+) -> None:
+    """Usage errors of ``--data``: with a DATASET too, with --setting, with an explicit --save."""
+    if dataset is not None:
+        raise click.UsageError(
+            f"got both DATASET ({dataset!r}) and --data ({data!r}); give one: a released "
+            "dataset's name, or --data FILE.csv for your own points"
+        )
+    if setting is not None:
+        raise click.BadParameter(
+            "picks one experimental setting of a released dataset; with --data, fit a group "
+            "of your points with --where FIELD=VALUE",
+            param_hint="'--setting'",
+        )
+    if save and ctx.get_parameter_source("save") != ParameterSource.DEFAULT:
+        raise click.BadParameter(
+            "stores fits of released datasets only: a --data file is not in the knowledge base, "
+            "and `kb compare --include-fits` would list its fit beside the papers'; keep the "
+            "fit with --json > fit.json",
+            param_hint="'--save'",
+        )
+
+
+def _fit_data(
+    data: str, *, law: str, recipe: str, n_boot: int, seed: int, metric: str | None,
+    x_axis: str, hold: Holdout | None, wanted: dict[str, str], as_json: bool, plot: Path | None,
+) -> None:  # fmt: skip
+    """``kb fit --data``: read the file as the app reads an upload, fit, print as for a dataset."""
+    from kb.fit import fit_upload, upload_points  # imports scipy: only when fitting
+    from kb.uploads import parse_upload, read_upload
+
+    name = "<stdin>" if data == "-" else data
+    try:  # the file is an option's value: its errors are usage errors naming it
+        if data == "-":
+            raw = read_upload(sys.stdin.buffer, name)
+        else:
+            with open(data, "rb") as stream:
+                raw = read_upload(stream, name)
+        points = parse_upload(raw, name=name)
+    except BadInputError as err:
+        raise click.BadParameter(str(err), param_hint="'--data'") from err
+    with progress_bar("bootstrap") as bar:
+        result = fit_upload(
+            points, name=name, law=law, recipe=recipe, metric=metric, x=x_axis, n_boot=n_boot,
+            seed=seed, holdout=hold, on_progress=bar if n_boot else None, where=wanted,
+        )  # fmt: skip
+    fitted, chosen = upload_points(points, name=name, metric=metric, where=wanted)
+    _note_pooled(fitted, chosen, wanted)
+    if plot:
+        from kb.charts import points_fit_figure, save_chart
+
+        save_chart(points_fit_figure(result, fitted), plot)
+    _print_fit(result, {}, recipe, as_json=as_json, plot=plot, data=name)
+
+
+def _print_fit(
+    result: FitResult, reported: dict[str, dict[str, float]], recipe: str, *, as_json: bool,
+    plot: Path | None, data: str | None,
+) -> None:  # fmt: skip
+    """The fit on stdout (a table and notes, or one JSON object), ``wrote FILE`` on stderr."""
+    from kb.fit import holdout_label, holdout_sentence
+
     if plot:
         click.echo(f"wrote {plot}", err=True)
     if as_json:
-        emit_json([{**result.to_json(), "reported": reported}])
+        emit_json([{**result.to_json(), "reported": reported, "data": data}])
         return
     rows = [
         {"quantity": k, "value": v, "interval": result.intervals.get(k)}
@@ -160,7 +255,7 @@ def fit_cmd(
     emit_table(rows, ["quantity", "value", "interval", *(f"reported ({i})" for i in reported)])
     if result.intervals:
         click.echo(
-            f"interval: {float(result.options.get('level', 0.95)):.0%} bootstrap percentile "
+            f"interval: {result.level:.0%} bootstrap percentile "
             f"interval of {result.n_boot - result.n_boot_failed} refits"
         )
     chosen = result.options.get("setting")
@@ -170,7 +265,8 @@ def fit_cmd(
         click.echo(f"setting {setting_label(chosen)}")
     dropped = RECIPES[recipe].drop_highest
     click.echo(
-        f"metric {result.options.get('metric')}; objective {result.objective:.6g}; "
+        (f"data {data}; " if data is not None else "")
+        + f"metric {result.options.get('metric')}; objective {result.objective:.6g}; "
         f"{result.n_points} points"
         + (f" (the {recipe} recipe drops the {dropped} highest values first)" if dropped else "")
         + f"; {result.n_converged}/{result.n_starts} grid starts converged"
