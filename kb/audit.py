@@ -171,6 +171,7 @@ def audit_law(law: ReportedLaw, fit: FitRecord, *, is_paper_recipe: bool) -> lis
     ]
     optimum = _OPTIMUM_NAMES.get(fit.metric or "") if fit.law == "compute_optimal" else None
     tied = _tied_exponents(law, fit)
+    both_tied = fit.law == "chinchilla_tied" and law.form == "chinchilla_tied"
     seen: set[str] = set()
     for name, value, pool in reported:
         if name in seen or (optimum is not None and name not in optimum):
@@ -188,7 +189,9 @@ def audit_law(law: ReportedLaw, fit: FitRecord, *, is_paper_recipe: bool) -> lis
         elif refit is None:
             note = f"the refit has no parameter {name!r} (it fits {', '.join(fit.params)})"
         inside = None
-        if interval is not None and len(interval) == 2:
+        if both_tied and name in ("a", "b"):
+            note = "a = b = 0.5 by the tied form on both sides (alpha = beta): not a test"
+        elif interval is not None and len(interval) == 2:
             inside = bool(min(interval) <= compared <= max(interval))
         rows.append(
             AuditRow(

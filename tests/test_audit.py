@@ -241,3 +241,25 @@ def test_audit_refits_through_fit_dataset(store: Store, monkeypatch: pytest.Monk
     assert calls[0]["setting"] == {"train_dataset": "b"}
     assert calls[0]["selection"] == "all"
     assert calls[0]["save"] is False
+
+
+def test_audit_of_a_tied_law_by_a_tied_refit_does_not_count_a_and_b_as_tests() -> None:
+    """alpha = beta on both sides gives a = b = 0.5 exactly: 'inside' would hold by construction."""
+    from kb.audit import audit_law
+
+    gadre = law(
+        "gadre", "chinchilla_tied", {"E": 1.5, "A": 110.0, "B": 150.0, "alpha": 0.24, "beta": 0.24},
+        derived={"a": 0.5, "b": 0.5},
+    )  # fmt: skip
+    params = {"E": 1.6, "A": 120.0, "B": 240.0, "alpha": 0.25, "beta": 0.25}
+    base = _chinchilla_fit(params)
+    refit = base.model_copy(
+        update={"law": "chinchilla_tied", "derived": {"a": 0.5, "b": 0.5},
+                "intervals": {**base.intervals, "a": [0.5, 0.5], "b": [0.5, 0.5]}}
+    )  # fmt: skip
+    rows = {r.param: r for r in audit_law(gadre, refit, is_paper_recipe=False)}
+    for name in ("a", "b"):
+        assert rows[name].inside is None
+        assert "not a test" in rows[name].note
+    assert rows["alpha"].inside is True
+    assert rows["alpha"].note == ""
