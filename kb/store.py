@@ -517,17 +517,37 @@ def swap_count() -> int:
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
-    """SIGINT and SIGTERM held back inside (delivered on leaving), so that a few steps that
+    """SIGINT and SIGTERM held back inside and acted on when it ends, so that a few steps that
     must happen all or not at all (swapping a store and its companion files) are not cut in
-    two. Only the main thread receives Python's signals, so elsewhere this does nothing."""
+    two.
+
+    Python runs signal handlers in the main thread, whichever thread the kernel gave the
+    signal to (DuckDB's and torch's threads take them too, so masking signals in this thread
+    did not hold them back): inside, the handlers only note a signal; on leaving, the handlers
+    are put back and the first signal noted goes to its own (a ``KeyboardInterrupt`` raised
+    then, the process ended by a default action). Elsewhere than in the main thread, where
+    handlers cannot be set, this does nothing.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
+    noted: list[int] = []
+
+    def note(signum: int, frame: types.FrameType | None) -> None:
+        noted.append(signum)
+
+    before = {s: signal.signal(s, note) for s in _DEFERRED_SIGNALS}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for s, handler in before.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+        if noted:
+            handler = before[noted[0]]
+            if callable(handler):
+                handler(noted[0], None)
+            elif handler in (signal.SIG_DFL, None):
+                signal.raise_signal(noted[0])
 
 
 def store_file(path: str | os.PathLike[str]) -> Path:

@@ -358,3 +358,117 @@ def test_fit_bootstrap_stopped(tmp_path: Path, shared: Path) -> None:
     )
     assert _assert_interrupted(run, "fit").endswith("the knowledge base is unchanged")
     assert _listing(db.parent) == before
+
+
+# In-process checks of the pieces (fast): the staged copy, the swap, the cache, the CLI's exit.
+
+
+def _paper_store(path: Path, n: int = 3) -> Path:
+    from kb.records import Paper, paper_id_for
+
+    with Store(path) as store:
+        store.upsert(
+            Paper(paper_id=paper_id_for(f"Paper {i}"), title=f"Paper {i}", abstract="A. B.")
+            for i in range(n)
+        )
+    return path
+
+
+def test_a_ctrl_c_while_the_store_is_copied_leaves_no_half_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kb.store
+
+    db = _paper_store(tmp_path / "kb.duckdb")
+    Path(f"{db}.faiss").write_bytes(b"index")  # a companion, copied after the store
+    before = _listing(tmp_path)
+    real = shutil.copy2
+
+    def copy_then_interrupt(src: object, dst: object) -> object:
+        if str(src).endswith(".faiss"):
+            raise KeyboardInterrupt
+        return real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kb.store.shutil, "copy2", copy_then_interrupt)
+    with pytest.raises(KeyboardInterrupt), kb.store.staged(db):
+        pytest.fail("the body runs only once the copy is whole")
+    assert _listing(tmp_path) == before  # was: the staging copy of the store left behind
+
+
+def test_a_signal_during_the_swap_waits_until_store_and_index_are_both_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index is replaced first, then the store: a Ctrl-C between the two paired a new index
+    with the old store. Now it is delivered once both are in."""
+    import kb.store
+
+    db = _paper_store(tmp_path / "kb.duckdb")
+    Path(f"{db}.faiss").write_bytes(b"old index")
+    real = os.replace
+
+    def replace_then_signal(src: object, dst: object) -> None:
+        real(src, dst)  # type: ignore[arg-type]
+        if str(dst).endswith(".faiss"):
+            os.kill(os.getpid(), signal.SIGINT)  # between the index's replace and the store's
+            time.sleep(0.05)  # a handler would have run by now
+
+    monkeypatch.setattr(kb.store.os, "replace", replace_then_signal)
+    swaps = kb.store.swap_count()
+    with pytest.raises(KeyboardInterrupt), kb.store.staged(db) as store:
+        store.con.execute("DELETE FROM papers")
+        Path(f"{store.path}.faiss").write_bytes(b"new index")
+    assert kb.store.swap_count() == swaps + 1
+    assert Path(f"{db}.faiss").read_bytes() == b"new index"
+    with Store(db, read_only=True) as s:
+        assert s.cursor().execute("SELECT count(*) FROM papers").fetchone() == (0,)
+
+
+def test_the_embed_cache_writes_what_was_encoded_before_an_interrupt(tmp_path: Path) -> None:
+    from kb.embed import BATCH, EmbedCache
+
+    class Stops:
+        name, dim = "stops", 4
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def encode(self, texts: Sequence[str]) -> np.ndarray:
+            self.calls += 1
+            if self.calls == 3:
+                raise KeyboardInterrupt
+            return np.eye(4, dtype=np.float32)[np.arange(len(texts)) % 4]
+
+    with Store(tmp_path / "kb.duckdb") as store:
+        cache = EmbedCache(store, Stops())
+        with pytest.raises(KeyboardInterrupt):
+            cache.embed([f"text {i}" for i in range(10 * BATCH)])
+        assert cache.n_encoded == cache.n_written == 2 * BATCH
+        count = store.cursor().execute("SELECT count(*) FROM embeddings").fetchone()
+        assert count == (2 * BATCH,)  # was 0: written only every WRITE_BATCH texts
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "name"),
+    [
+        (KeyboardInterrupt(), 130, "SIGINT"),
+        (__import__("kb.errors").errors.Interrupted(signal.SIGTERM), 143, "SIGTERM"),
+    ],
+)
+def test_the_cli_exits_128_plus_the_signal_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raised: BaseException, code: int, name: str
+) -> None:
+    from click.testing import CliRunner
+
+    import kb.cli.papers
+    from kb.cli import cli
+
+    db = _paper_store(tmp_path / "kb.duckdb")
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise raised
+
+    monkeypatch.setattr(kb.cli.papers, "emit_json", interrupted)
+    result = CliRunner().invoke(cli, ["papers", "--json", "--db", str(db)])
+    assert result.exit_code == code, result.output
+    assert result.stderr == f"kb papers: interrupted by {name}; the knowledge base is unchanged\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back after

@@ -90,10 +90,10 @@ def extract_into(
 
 @contextlib.contextmanager
 def _children_ignore_sigint() -> Iterator[None]:
-    """Processes started inside ignore SIGINT from their first instruction (an ignored signal
-    stays ignored across ``exec``; the spawned interpreter imports for a second or more before
-    an initializer could say so). This process holds SIGINT back meanwhile, so a Ctrl-C then
-    is handled when it ends (Linux keeps a blocked signal pending whatever its action)."""
+    """Processes started inside ignore SIGINT from their first instruction: an ignored signal
+    stays ignored across ``exec``, and the spawned interpreter imports for a second or more
+    before an initializer could say so. This process ignores it meanwhile too (only while the
+    workers are launched, a few milliseconds), and holds SIGTERM back."""
     if threading.current_thread() is not threading.main_thread():
         yield  # signal dispositions are the main thread's to set
         return
