@@ -536,7 +536,7 @@ def signals_deferred() -> Iterator[None]:
     def note(signum: int, frame: types.FrameType | None) -> None:
         noted.append(signum)
 
-    before = {s: signal.signal(s, note) for s in _DEFERRED_SIGNALS}
+    before = {int(s): signal.signal(s, note) for s in _DEFERRED_SIGNALS}
     try:
         yield
     finally:
