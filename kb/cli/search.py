@@ -22,6 +22,7 @@ from kb.cli._common import (
 )
 from kb.errors import BadInputError
 from kb.records import DOMAINS, VARIABLES
+from kb.store import signals_deferred
 
 if TYPE_CHECKING:
     from kb.search import Mode, SearchResults
@@ -51,7 +52,8 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
 
     Only texts not embedded before (with this model) are sent to the model. The keyword
     (BM25) side is saved too, as <db>.keyword.npz, so `kb search` starts fast; `kb ingest`
-    and `kb extract` keep that file current once it exists.
+    and `kb extract` keep that file current once it exists. Stopped (Ctrl-C) while embedding,
+    it keeps the texts embedded so far, with the index as it was: the next run embeds the rest.
 
     Example:  kb index --rebuild --db data/kb.duckdb
     """
@@ -236,8 +238,10 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
             answered = 0
             try:
                 for q in queries:
-                    emit_json([_batch_row(q, searcher.search(q, k=k, filters=filters, mode=how))])
-                    answered += 1
+                    row = _batch_row(q, searcher.search(q, k=k, filters=filters, mode=how))
+                    with signals_deferred():  # a line is printed whole, and counted
+                        emit_json([row])
+                        answered += 1
             except BaseException as err:
                 if not by_signal(err):
                     raise
