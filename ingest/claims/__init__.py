@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from ingest.claims.extract import EXTRACTOR_VERSION, Extraction, SentenceReading, explain, extract
 from kb.records import Claim, Exponent, Paper, Record
-from kb.store import Store, signals_deferred
+from kb.store import Store
 
 __all__ = [
     "EXTRACTOR_VERSION",
@@ -60,10 +60,12 @@ def extract_into(
     results: list[Extraction] = []
     if workers > 1 and total >= PARALLEL_MIN_PAPERS:
         ctx = multiprocessing.get_context("spawn")  # never fork a process holding DuckDB
-        # Workers ignore SIGINT from their start: a Ctrl-C reaches the whole process group,
-        # and a worker that took it printed a KeyboardInterrupt (or, once the parent had gone,
-        # EOFError) traceback. This process handles it and stops them.
-        with _children_ignore_sigint():
+        # Workers ignore SIGINT and SIGTERM from their start: a Ctrl-C reaches the whole
+        # process group, and a worker that took it printed a KeyboardInterrupt (or, once the
+        # parent had gone, EOFError) traceback; a worker SIGTERM killed left a broken pool whose
+        # shutdown could hang (Python 3.11). This process handles both and stops them, and they
+        # end with it anyway (_exit_with_parent).
+        with _children_ignore_signals():
             pool = ProcessPoolExecutor(
                 workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
             )
@@ -88,27 +90,31 @@ def extract_into(
     return write_extractions(store, papers, results)
 
 
+_WORKER_IGNORES = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextlib.contextmanager
-def _children_ignore_sigint() -> Iterator[None]:
-    """Processes started inside ignore SIGINT from their first instruction: an ignored signal
-    stays ignored across ``exec``, and the spawned interpreter imports for a second or more
-    before an initializer could say so. This process ignores it meanwhile too (only while the
-    workers are launched, a few milliseconds), and holds SIGTERM back."""
+def _children_ignore_signals() -> Iterator[None]:
+    """Processes started inside ignore SIGINT and SIGTERM from their first instruction: an
+    ignored signal stays ignored across ``exec``, and the spawned interpreter imports for a
+    second or more before an initializer could say so. This process ignores them meanwhile
+    too, only while the workers are launched (milliseconds)."""
     if threading.current_thread() is not threading.main_thread():
         yield  # signal dispositions are the main thread's to set
         return
-    with signals_deferred():
-        before = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, before if before is not None else signal.SIG_DFL)
+    before = {int(s): signal.signal(s, signal.SIG_IGN) for s in _WORKER_IGNORES}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
 
 
 def _worker_init(parent: int) -> None:
-    """Worker initializer: SIGINT ignored (the parent stops the pool; inherited already when
-    started by ``extract_into``), and the worker ends with its parent."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Worker initializer: SIGINT and SIGTERM ignored (the parent stops the pool; inherited
+    already when started by ``extract_into``), and the worker ends with its parent."""
+    for s in _WORKER_IGNORES:
+        signal.signal(s, signal.SIG_IGN)
     _exit_with_parent(parent)
 
 
