@@ -397,12 +397,14 @@ class EmbedCache:
 
     Attributes:
         n_encoded: how many texts this cache has sent to the model (tests and logs read it).
+        n_written: how many of their vectors it has written to the table.
     """
 
     def __init__(self, store: Store, embedder: Embedder):
         self.store = store
         self.embedder = embedder
         self.n_encoded = 0
+        self.n_written = 0
 
     def lookup(self, shas: Sequence[str]) -> dict[str, FloatMatrix]:
         """Cached vectors of these content hashes for this model."""
@@ -423,7 +425,10 @@ class EmbedCache:
         """Vectors of ``texts`` (one row each, in order), encoding only the cache misses.
 
         ``on_progress(done, total)`` is called per batch of misses; it is not called at all
-        when everything is cached.
+        when everything is cached. Vectors are written to the table every ``WRITE_BATCH``
+        texts, and those encoded but not yet written are written before an exception (a
+        Ctrl-C's ``KeyboardInterrupt`` too) leaves: outside a transaction (``kb index``) they
+        stay cached, and a rerun encodes only the rest.
         """
         shas = [content_sha(t) for t in texts]
         found = self.lookup(shas)
@@ -435,23 +440,26 @@ class EmbedCache:
             logger.info("embedding %d new texts with %s", len(missing), self.embedder.name)
             todo = list(missing.items())
             pending: list[tuple[list[str], FloatMatrix]] = []  # encoded, not yet written
-            for start in range(0, len(todo), BATCH):
-                chunk = todo[start : start + BATCH]
-                vectors = self.embedder.encode([t for _, t in chunk])
-                self._check(vectors, len(chunk))
-                self.n_encoded += len(chunk)
-                for (sha, _), vec in zip(chunk, vectors, strict=True):
-                    found[sha] = vec
-                if not self.store.read_only:
-                    pending.append(([sha for sha, _ in chunk], vectors))
-                    if len(pending) * BATCH >= WRITE_BATCH or start + BATCH >= len(todo):
-                        self._write(
-                            [sha for shas_, _ in pending for sha in shas_],
-                            np.concatenate([v for _, v in pending]),
-                        )
-                        pending.clear()
-                if on_progress is not None:
-                    on_progress(min(start + BATCH, len(todo)), len(todo))
+            try:
+                for start in range(0, len(todo), BATCH):
+                    chunk = todo[start : start + BATCH]
+                    vectors = self.embedder.encode([t for _, t in chunk])
+                    self._check(vectors, len(chunk))
+                    self.n_encoded += len(chunk)
+                    for (sha, _), vec in zip(chunk, vectors, strict=True):
+                        found[sha] = vec
+                    if not self.store.read_only:
+                        pending.append(([sha for sha, _ in chunk], vectors))
+                        if len(pending) * BATCH >= WRITE_BATCH or start + BATCH >= len(todo):
+                            self._write_pending(pending)
+                    if on_progress is not None:
+                        on_progress(min(start + BATCH, len(todo)), len(todo))
+            except BaseException:
+                # The model's time is the cost of a run: what it already did is kept. A
+                # failing write (the store's own error) fails again here; the first error wins.
+                with contextlib.suppress(Exception):
+                    self._write_pending(pending)
+                raise
         out = np.zeros((len(texts), self.embedder.dim), dtype=np.float32)
         for i, sha in enumerate(shas):
             out[i] = found[sha]
@@ -463,6 +471,15 @@ class EmbedCache:
                 f"embedder {self.embedder.name} returned shape {vectors.shape}, expected "
                 f"({n}, {self.embedder.dim})"
             )
+
+    def _write_pending(self, pending: list[tuple[list[str], FloatMatrix]]) -> None:
+        """Write the encoded batches in ``pending`` in one statement, then empty it."""
+        if not pending:
+            return
+        shas = [sha for shas_, _ in pending for sha in shas_]
+        self._write(shas, np.concatenate([v for _, v in pending]))
+        pending.clear()
+        self.n_written += len(shas)
 
     def _write(self, shas: list[str], vectors: FloatMatrix) -> None:
         batch = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)

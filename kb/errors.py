@@ -33,3 +33,19 @@ class IndexMismatchError(KBError):
 
 class NotFoundError(KBError):
     """A paper, dataset or other named object is not in the knowledge base."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal (SIGINT from Ctrl-C, SIGTERM) stopped a command: raised by the ``kb`` command's
+    signal handler, a ``KeyboardInterrupt`` so that every cleanup a Ctrl-C runs runs too.
+
+    Attributes:
+        signum: the signal's number; the command exits with 128 + signum, as POSIX shells do.
+        note: what the command did before it stopped, for the user (None: nothing that lasts;
+            the CLI then says whether the store changed).
+    """
+
+    def __init__(self, signum: int, note: str | None = None):
+        super().__init__(signum)
+        self.signum = signum
+        self.note = note

@@ -53,6 +53,7 @@ _faiss: Any = faiss
 __all__ = [
     "APPROX_MIN_ROWS",
     "HNSW_MIN_ROWS",
+    "EmbeddingInterrupted",
     "IndexCheck",
     "IndexMeta",
     "IndexReport",
@@ -354,22 +355,29 @@ def build_index(
     embedder = load_embedder(model)
     rows, texts = _rows_and_texts(papers)
     cache = EmbedCache(store, embedder)
-    # No transaction of our own: the caller's (ingest's, or the CLI's staged copy) wraps it.
-    vectors = cache.embed(texts, on_progress=on_progress)
-    # The corpus terms' vectors (kb.expansion) are cached now too, so searching a read-only
-    # store never has to embed them.
-    # The keyword index just built holds the same title + abstract tokens; reuse them.
-    _, surfaces = (
-        keyword.vocabulary(TERM_MIN_DF)
-        if keyword is not None
-        else vocabulary([f"{p.title} {p.abstract}" for p in papers], TERM_MIN_DF)
-    )
     terms = EmbedCache(store, embedder)
-    done = cache.n_encoded  # the term batches continue the same progress count
-    terms.embed(
-        surfaces,
-        on_progress=None if on_progress is None else lambda d, t: on_progress(done + d, done + t),
-    )
+    # No transaction of our own: the caller's (ingest's, or the CLI's staged copy) wraps it.
+    try:
+        vectors = cache.embed(texts, on_progress=on_progress)
+        # The corpus terms' vectors (kb.expansion) are cached now too, so searching a read-only
+        # store never has to embed them.
+        # The keyword index just built holds the same title + abstract tokens; reuse them.
+        _, surfaces = (
+            keyword.vocabulary(TERM_MIN_DF)
+            if keyword is not None
+            else vocabulary([f"{p.title} {p.abstract}" for p in papers], TERM_MIN_DF)
+        )
+        done = cache.n_encoded  # the term batches continue the same progress count
+        terms.embed(
+            surfaces,
+            on_progress=None
+            if on_progress is None
+            else lambda d, t: on_progress(done + d, done + t),
+        )
+    except BaseException as err:
+        if not _is_interrupt(err):
+            raise
+        raise EmbeddingInterrupted(cache.n_written + terms.n_written) from err
     index = make_faiss_index(vectors)
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -391,6 +399,28 @@ def build_index(
                        n_embedded=cache.n_encoded, n_terms_embedded=terms.n_encoded,
                        kind=meta.kind, model=meta.model, dim=meta.dim,
                        keyword_saved=keyword is not None)  # fmt: skip
+
+
+class EmbeddingInterrupted(KeyboardInterrupt):
+    """:func:`build_index` was interrupted (Ctrl-C) while it embedded texts.
+
+    Nothing of the index was written yet: the FAISS file, its row map and its metadata are as
+    they were. The vectors embedded so far are in the ``embeddings`` table (``n_cached`` of
+    them), so a caller writing outside a transaction may keep the store (``kb index`` swaps
+    its staged copy in) and the next build embeds only the rest.
+    """
+
+    def __init__(self, n_cached: int):
+        super().__init__(n_cached)
+        self.n_cached = n_cached
+
+
+def _is_interrupt(err: BaseException) -> bool:
+    """A Ctrl-C: Python's ``KeyboardInterrupt``, or DuckDB's error for a statement a signal
+    cut short (it reports the interrupt as ``RuntimeError('Query interrupted')``)."""
+    return isinstance(err, KeyboardInterrupt) or (
+        isinstance(err, RuntimeError) and "interrupted" in str(err).lower()
+    )
 
 
 def _up_to_date(

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import threading
 import time
 import types
@@ -469,9 +470,13 @@ def _build_copy(target: Path, tmp: Path) -> Iterator[Store]:
             shutil.copy2(target, tmp)
             for comp in companion_files(target):
                 shutil.copy2(comp, tmp.with_name(tmp.name + comp.name[len(target.name) :]))
-        except OSError as err:
+        except BaseException as err:  # a Ctrl-C mid-copy too: no half copy left behind
             _remove_with_companions(tmp)
-            raise KBError(f"{target}: cannot make the working copy to write into: {err}") from err
+            if isinstance(err, OSError):
+                raise KBError(
+                    f"{target}: cannot make the working copy to write into: {err}"
+                ) from err
+            raise
     try:
         store = Store(tmp)
     except BaseException as err:
@@ -486,13 +491,63 @@ def _build_copy(target: Path, tmp: Path) -> Iterator[Store]:
         store.close()
         _remove_with_companions(tmp)
         raise
-    store.close()
-    for comp in companion_files(tmp):
-        if comp.suffix in (".wal", ".lock"):
-            continue
-        os.replace(comp, target.with_name(target.name + comp.name[len(tmp.name) :]))
-    os.replace(tmp, target)
+    global _SWAPS
+    # The store and its index are replaced one file after the other: a Ctrl-C between two
+    # replaces would pair a new index with the old store, so signals wait until both are done.
+    with signals_deferred():
+        store.close()
+        for comp in companion_files(tmp):
+            if comp.suffix in (".wal", ".lock"):
+                continue
+            os.replace(comp, target.with_name(target.name + comp.name[len(tmp.name) :]))
+        os.replace(tmp, target)
+        _SWAPS += 1
     _remove_with_companions(tmp)
+
+
+_SWAPS = 0
+_DEFERRED_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def swap_count() -> int:
+    """How many staged copies this process has swapped in (the CLI compares the count before
+    and after an interrupted command, to say whether the store changed)."""
+    return _SWAPS
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM held back inside and acted on when it ends, so that a few steps that
+    must happen all or not at all (swapping a store and its companion files) are not cut in
+    two.
+
+    Python runs signal handlers in the main thread, whichever thread the kernel gave the
+    signal to (DuckDB's and torch's threads take them too, so masking signals in this thread
+    did not hold them back): inside, the handlers only note a signal; on leaving, the handlers
+    are put back and the first signal noted goes to its own (a ``KeyboardInterrupt`` raised
+    then, the process ended by a default action). Elsewhere than in the main thread, where
+    handlers cannot be set, this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
+
+    def note(signum: int, frame: types.FrameType | None) -> None:
+        noted.append(signum)
+
+    before = {int(s): signal.signal(s, note) for s in _DEFERRED_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+        if noted:
+            handler = before[noted[0]]
+            if callable(handler):
+                handler(noted[0], None)
+            elif handler in (signal.SIG_DFL, None):
+                signal.raise_signal(noted[0])
 
 
 def store_file(path: str | os.PathLike[str]) -> Path:

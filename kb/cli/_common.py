@@ -6,7 +6,10 @@ import json
 import logging
 import math
 import os
+import signal
 import sys
+import threading
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -15,8 +18,8 @@ from typing import Any, TypeVar
 import click
 from pydantic import BaseModel
 
-from kb.errors import KBError
-from kb.store import Store, staged
+from kb.errors import Interrupted, KBError
+from kb.store import Store, staged, swap_count
 
 F = TypeVar("F", bound=Callable[..., Any])
 Progress = Callable[[int, int], None]
@@ -39,13 +42,119 @@ class Context:
 
 
 class KBGroup(click.Group):
-    """A group that turns every ``KBError`` into a one-line message and exit status 1."""
+    """A group that turns every ``KBError`` into a one-line message and exit status 1, and a
+    SIGINT (Ctrl-C) or SIGTERM into a one-line message and exit status 128 + the signal's
+    number (130, 143), as POSIX shells report a process a signal ended."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with _signals_handled():
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
+        swaps = swap_count()
         try:
-            return super().invoke(ctx)
-        except KBError as err:
-            raise click.ClickException(str(err)) from err
+            result = super().invoke(ctx)
+        except BaseException as err:
+            signum = _interrupting_signal(err)
+            if signum is None:
+                if isinstance(err, KBError):
+                    raise click.ClickException(str(err)) from err
+                raise
+            # Whatever unwound after a signal is the interrupt: DuckDB turns one that arrives
+            # mid-query into RuntimeError('Query interrupted'), a worker pool into its own.
+            _say_interrupted(ctx, err, signum, changed=swap_count() != swaps)
+            raise click.exceptions.Exit(128 + signum) from None
+        if _SIGNALS_RECEIVED:  # taken while the command was finishing, and swallowed there
+            signum = _SIGNALS_RECEIVED[0]
+            _say_interrupted(ctx, None, signum, changed=swap_count() != swaps)
+            raise click.exceptions.Exit(128 + signum)
+        return result
+
+
+_HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# The signals this run of `kb` received, in order (only the first is acted on).
+_SIGNALS_RECEIVED: list[int] = []
+
+
+@contextmanager
+def _signals_handled() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`Interrupted` in the main thread while ``kb`` runs.
+
+    Unwinding from it removes a staged copy (the store stays as it was), stops worker
+    processes and closes progress bars, as a Ctrl-C's ``KeyboardInterrupt`` does; SIGTERM's
+    default ended the process with no cleanup at all. A second signal while that runs ends
+    the process at once, as with no handler (the store is still unchanged: a staged copy
+    left behind is removed by the next writer). The previous handlers are put back after.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _SIGNALS_RECEIVED.clear()
+    before = {s: signal.getsignal(s) for s in _HANDLED_SIGNALS}
+
+    def handler(signum: int, frame: types.FrameType | None) -> None:
+        _SIGNALS_RECEIVED.append(signum)
+        if len(_SIGNALS_RECEIVED) == 1:
+            for s in _HANDLED_SIGNALS:
+                signal.signal(s, signal.SIG_DFL)
+            raise Interrupted(signum)
+
+    for s in _HANDLED_SIGNALS:
+        signal.signal(s, handler)
+    try:
+        yield
+    finally:
+        for s, previous in before.items():
+            signal.signal(s, previous if previous is not None else signal.SIG_DFL)
+
+
+def _interrupting_signal(err: BaseException) -> int | None:
+    """The signal ``err`` is the unwinding of, None if it is an ordinary error."""
+    if _SIGNALS_RECEIVED:
+        return _SIGNALS_RECEIVED[0]
+    if isinstance(err, Interrupted):
+        return err.signum
+    if isinstance(err, KeyboardInterrupt):
+        return int(signal.SIGINT)
+    return None
+
+
+def by_signal(err: BaseException) -> bool:
+    """Whether ``err`` is the unwinding of a SIGINT or SIGTERM (see ``KBGroup.invoke``)."""
+    return _interrupting_signal(err) is not None
+
+
+def interrupted(err: BaseException, note: str) -> Interrupted:
+    """The interrupt that stopped a command, carrying ``note``: what the command did before it
+    stopped, said instead of "the knowledge base is unchanged" (raise it ``from err``)."""
+    signum = _interrupting_signal(err)
+    return Interrupted(int(signal.SIGINT) if signum is None else signum, note)
+
+
+def _say_interrupted(
+    ctx: click.Context, err: BaseException | None, signum: int, *, changed: bool
+) -> None:
+    """One line on stderr: which command a signal stopped, and what became of the store."""
+    name = ctx.invoked_subcommand or ctx.info_name or "kb"
+    note = next(
+        (e.note for e in _chain(err) if isinstance(e, Interrupted) and e.note is not None), None
+    )
+    if note is None:
+        note = (
+            "it had finished its writes, and the knowledge base was updated"
+            if changed
+            else "the knowledge base is unchanged"
+        )
+    click.echo(f"kb {name}: interrupted by {signal.Signals(signum).name}; {note}", err=True)
+
+
+def _chain(err: BaseException | None) -> Iterator[BaseException]:
+    """``err`` and the exceptions it was raised from or during."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        yield err
+        err = err.__cause__ or err.__context__
 
 
 @click.group(cls=KBGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 import click
 
 from kb.cli._common import (
+    by_signal,
     cli,
     db_option,
     emit_json,
     emit_table,
+    interrupted,
     json_option,
     progress_bar,
     reading,
@@ -20,6 +22,7 @@ from kb.cli._common import (
 )
 from kb.errors import BadInputError
 from kb.records import DOMAINS, VARIABLES
+from kb.store import signals_deferred
 
 if TYPE_CHECKING:
     from kb.search import Mode, SearchResults
@@ -49,11 +52,12 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
 
     Only texts not embedded before (with this model) are sent to the model. The keyword
     (BM25) side is saved too, as <db>.keyword.npz, so `kb search` starts fast; `kb ingest`
-    and `kb extract` keep that file current once it exists.
+    and `kb extract` keep that file current once it exists. Stopped (Ctrl-C) while embedding,
+    it keeps the texts embedded so far, with the index as it was: the next run embeds the rest.
 
     Example:  kb index --rebuild --db data/kb.duckdb
     """
-    from kb.index import build_index, check_index, file_stamp
+    from kb.index import EmbeddingInterrupted, build_index, check_index, file_stamp
 
     if not Path(db_path).exists():
         raise BadInputError(f"{db_path}: no knowledge base here yet; run `kb ingest` first")
@@ -65,20 +69,36 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
         with reading(db_path) as store:
             check = check_index(store, db_path, model=model)
         report = check.report
+    stopped: EmbeddingInterrupted | None = None
     if report is None:
         with writing(db_path) as store, progress_bar("Embedding") as bar:
             # The copy is of the file just checked if it has not changed since: reuse its digests.
             same = check is not None and opened == check.stamp == file_stamp(db_path)
             known = check if check is not None and same else None
-            report = build_index(
-                store,
-                store.path,
-                rebuild=rebuild,
-                model=model,
-                on_progress=bar,
-                digest=known.digest if known else None,
-                keyword_digest=known.keyword_digest if known else None,
-            )
+            try:
+                report = build_index(
+                    store,
+                    store.path,
+                    rebuild=rebuild,
+                    model=model,
+                    on_progress=bar,
+                    digest=known.digest if known else None,
+                    keyword_digest=known.keyword_digest if known else None,
+                )
+            except EmbeddingInterrupted as err:
+                if not err.n_cached:
+                    raise
+                # Stopped while embedding: the index is untouched and the vectors made so far
+                # are cached in the copy, so the copy is swapped in to keep them.
+                stopped = err
+        if stopped is not None:
+            raise interrupted(
+                stopped,
+                f"the search index is unchanged; the {stopped.n_cached:,} texts embedded so far "
+                "are kept in the knowledge base's embedding cache, so the next `kb index` "
+                "embeds only the rest",
+            ) from stopped
+    assert report is not None
     row = report.model_dump() | {"path": f"{db_path}.faiss"}
     if as_json:
         emit_json([row])
@@ -215,8 +235,20 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
         searcher = Searcher.open(store, db_path, model=model)
         _undated_note(searcher.undated_left_out(filters))
         if batch is not None:
-            emit_json(_batch_row(q, searcher.search(q, k=k, filters=filters, mode=how))
-                      for q in queries)  # fmt: skip
+            answered = 0
+            try:
+                for q in queries:
+                    row = _batch_row(q, searcher.search(q, k=k, filters=filters, mode=how))
+                    with signals_deferred():  # a line is printed whole, and counted
+                        emit_json([row])
+                        answered += 1
+            except BaseException as err:
+                if not by_signal(err):
+                    raise
+                raise interrupted(
+                    err,
+                    f"answered {answered} of {len(queries)} queries (their lines are on stdout)",
+                ) from err
             return
         hits = searcher.search(query or "", k=k, filters=filters, mode=how)
     if not hits:  # on stderr: an empty table (or no JSON lines) alone does not say why
