@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +108,26 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _terminal_signals() -> None:
+    """In the child: SIGINT and SIGTERM as a terminal's foreground job has them. A test run
+    started in the background by a script inherits SIGINT ignored, and ``kb`` keeps an
+    inherited SIG_IGN (see ``test_a_signal_ignored_at_start_stays_ignored``)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@pytest.fixture(autouse=True)
+def _python_default_handlers() -> Iterator[None]:
+    """The in-process tests expect Python's own handlers (SIGINT raises KeyboardInterrupt),
+    whatever the test runner inherited; they are put back after."""
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    for s, handler in before.items():
+        signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+
+
 def _kb(args: Sequence[str], **env: str) -> subprocess.CompletedProcess[str]:
     """``kb ARGS`` run to its end (with the hashing encoder)."""
     return subprocess.run(
@@ -131,6 +151,7 @@ def _interrupt(
     proc = subprocess.Popen(
         [sys.executable, "-c", RUNNER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env=_env(**env), cwd=ROOT, start_new_session=True,
+        preexec_fn=_terminal_signals,
     )  # fmt: skip
     seen = threading.Event()
     out: dict[str, list[str]] = {"stdout": [], "stderr": []}
@@ -472,3 +493,29 @@ def test_the_cli_exits_128_plus_the_signal_with_one_line(
     assert result.exit_code == code, result.output
     assert result.stderr == f"kb papers: interrupted by {name}; the knowledge base is unchanged\n"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back after
+
+
+def test_a_signal_ignored_at_start_stays_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job a script started in the background has SIGINT ignored; ``kb`` must not make it
+    interruptible (Python itself keeps an inherited SIG_IGN for SIGINT)."""
+    from click.testing import CliRunner
+
+    import kb.cli.papers
+    from kb.cli import cli
+
+    db = _paper_store(tmp_path / "kb.duckdb")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    during: list[object] = []
+
+    def record(*args: object, **kwargs: object) -> None:
+        during.append(signal.getsignal(signal.SIGINT))
+        during.append(signal.getsignal(signal.SIGTERM))
+
+    monkeypatch.setattr(kb.cli.papers, "emit_json", record)
+    result = CliRunner().invoke(cli, ["papers", "--json", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert during[0] is signal.SIG_IGN
+    assert callable(during[1])  # SIGTERM, not ignored, is handled
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN

@@ -85,21 +85,24 @@ def _signals_handled() -> Iterator[None]:
     default ended the process with no cleanup at all. A second signal while that runs ends
     the process at once, as with no handler (the store is still unchanged: a staged copy
     left behind is removed by the next writer). The previous handlers are put back after.
+    A signal ignored when ``kb`` started stays ignored (a job a shell script put in the
+    background, ``nohup``-style wrappers): Python itself keeps an inherited SIG_IGN for SIGINT.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     _SIGNALS_RECEIVED.clear()
     before = {s: signal.getsignal(s) for s in _HANDLED_SIGNALS}
+    handled = [s for s in _HANDLED_SIGNALS if before[s] is not signal.SIG_IGN]
 
     def handler(signum: int, frame: types.FrameType | None) -> None:
         _SIGNALS_RECEIVED.append(signum)
         if len(_SIGNALS_RECEIVED) == 1:
-            for s in _HANDLED_SIGNALS:
+            for s in handled:
                 signal.signal(s, signal.SIG_DFL)
             raise Interrupted(signum)
 
-    for s in _HANDLED_SIGNALS:
+    for s in handled:
         signal.signal(s, handler)
     try:
         yield
