@@ -19,7 +19,14 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kb.derive import EXPONENT_NAME, PARAM_ALIASES, is_performance, power_law_variable, view_of_law
+from kb.derive import (
+    EXPONENT_NAME,
+    PARAM_ALIASES,
+    exponents_tied,
+    is_performance,
+    power_law_variable,
+    view_of_law,
+)
 from kb.errors import FitError, KBError, NotFoundError
 from kb.optima import last_points
 from kb.records import Dataset, FitRecord, Point, ReportedLaw
@@ -149,8 +156,7 @@ def _tied_exponents(law: ReportedLaw, fit: FitRecord) -> str:
     the exponents, so a = b = 0.5 by construction; a free refit answers a different model and
     its a, b say nothing against theirs.
     """
-    alpha, beta = law.params.get("alpha"), law.params.get("beta")
-    if alpha is None or beta is None or not math.isclose(alpha, beta, rel_tol=1e-9):
+    if not exponents_tied(view_of_law(law)):
         return ""
     if math.isclose(fit.params.get("alpha", 0.0), fit.params.get("beta", 1.0), rel_tol=1e-6):
         return ""

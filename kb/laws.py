@@ -597,6 +597,13 @@ _CHIN_AB = (0.0, 5.0, 10.0, 15.0, 20.0)
 _CHIN_EXP = (0.2, 0.5, 1.0)
 _CHIN_E = (-1.0, 0.0, 1.0)
 
+# log E, log A, log B: the fit-space start of the chinchilla form and of its tied variant.
+_CHIN_LOGS = (
+    Param("e", -20.0, 10.0, _CHIN_E, "log E"),
+    Param("a", -_BIG, _BIG, _CHIN_AB, "log A"),
+    Param("b", -_BIG, _BIG, _CHIN_AB, "log B"),
+)
+
 FORMS: dict[str, LawForm] = {
     "power_law": LawForm(
         name="power_law",
@@ -631,9 +638,7 @@ FORMS: dict[str, LawForm] = {
         formula="L(N, D) = E + A / N^α + B / D^β",
         inputs=("n_params", "n_tokens"),
         params=(
-            Param("e", -20.0, 10.0, _CHIN_E, "log E"),
-            Param("a", -_BIG, _BIG, _CHIN_AB, "log A"),
-            Param("b", -_BIG, _BIG, _CHIN_AB, "log B"),
+            *_CHIN_LOGS,
             Param("alpha", 0.0, 5.0, _CHIN_EXP, "exponent of N"),
             Param("beta", 0.0, 5.0, _CHIN_EXP, "exponent of D"),
         ),
@@ -650,9 +655,7 @@ FORMS: dict[str, LawForm] = {
         formula="L(N, D) = E + A / N^α + B / D^α  (β = α)",
         inputs=("n_params", "n_tokens"),
         params=(
-            Param("e", -20.0, 10.0, _CHIN_E, "log E"),
-            Param("a", -_BIG, _BIG, _CHIN_AB, "log A"),
-            Param("b", -_BIG, _BIG, _CHIN_AB, "log B"),
+            *_CHIN_LOGS,
             Param("alpha", 0.0, 5.0, _CHIN_EXP, "exponent of both N and D"),
         ),
         space="log",
