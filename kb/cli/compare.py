@@ -138,12 +138,14 @@ def compare_cmd(
     else:
         # A value at a budget says which in its quantity column (tokens_per_param@1e+24).
         table = [
-            {**r.model_dump(), "who": who[r.source_id],
+            {**r.model_dump(), "who": who[r.source_id], "reasons": "; ".join(r.reasons),
              "quantity": r.quantity + (f"@{r.at_flops:.3g}" if r.at_flops is not None else "")}
             for r in rows
         ]  # fmt: skip
+        # The verdict's reasons (what differs: response, N counting, form, data) before the
+        # provenance notes: a not_comparable row with only its notes did not say why.
         emit_table(table, ["quantity", "source_id", "who", "value", "interval", "verdict",
-                           "notes"], {"notes": 70})  # fmt: skip
+                           "reasons", "notes"], {"reasons": 60, "notes": 40})  # fmt: skip
 
 
 @cli.command("audit")
@@ -179,10 +181,17 @@ def audit_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int, see
         for (law_id, recipe, metric), error in failed.items():
             click.echo(f"{law_id} ({recipe}, {metric}): not refitted: {error}", err=True)
         table = [
-            {**r.model_dump(), "note": "not refitted (reason on stderr)" if r.error else r.note}
+            {
+                **r.model_dump(),
+                "points": r.n_points,
+                "note": "not refitted (reason on stderr)" if r.error else r.note,
+            }
             for r in rows
         ]
-        columns = ["law", "recipe", "param", "reported", "refit", "interval", "inside", "note"]
+        # points: how many the refit used; a paper may have fitted fewer (Gadre et al.'s 5 runs
+        # of each training set, against the 35 released), which `kb laws` says.
+        columns = ["law", "recipe", "points", "param", "reported", "refit", "interval", "inside",
+                   "note"]  # fmt: skip
         emit_table(table, columns, {"note": 40})
 
 

@@ -1,0 +1,158 @@
+"""A researcher's questions answered in a form one can read and share.
+
+"Show me the sentence each claim of paper X comes from", "do the conventions agree?", "how many
+points did the audit refit?": the tables say it without --json, the JSON lines carry the
+paper's title, and the Paper page downloads its claims. Papers here are invented for the tests.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from streamlit.testing.v1 import AppTest
+
+from kb.cli import cli
+from kb.query import get_paper, paper_claims
+from kb.records import Claim, Dataset, Exponent, Paper, paper_id_for
+from kb.registry import DEFAULT_REGISTRY, load_registry
+from kb.store import Store
+from tests.test_audit import law as audit_law_record
+from tests.test_audit import two_sets
+
+TITLE = "Invented Data Scaling of Loss Curves"
+PID = paper_id_for(TITLE)
+# Longer than the 70 characters a listing shows of an evidence sentence.
+LONG = (
+    "We find that the validation loss falls as a power law in the number of training tokens, "
+    "with an exponent of 0.3 that holds over four orders of magnitude of data."
+)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "kb.duckdb"
+    with Store(path) as s:
+        s.upsert(
+            [
+                Paper(paper_id=PID, title=TITLE, abstract=LONG, domain="language"),
+                Claim(claim_id="c1", paper_id=PID, response="loss", variables=["data_size"],
+                      form="power_law", direction="improves", evidence=LONG, span_start=0,
+                      span_end=len(LONG), extractor_version="t"),
+                Exponent(exponent_id="e1", paper_id=PID, claim_id="c1", value=0.3,
+                         variable="data_size", text="an exponent of 0.3", span_start=101,
+                         span_end=119, extractor_version="t"),
+            ]
+        )  # fmt: skip
+        s.upsert(load_registry(DEFAULT_REGISTRY))
+    return path
+
+
+def _run(*args: str) -> tuple[str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout, result.stderr
+
+
+def test_one_papers_claims_show_each_evidence_sentence_whole(db: Path) -> None:
+    out, _ = _run("claims", "--paper", PID, "--db", str(db))
+    assert LONG in out  # was cut to its first 69 characters and '…'
+    assert out.splitlines()[0] == f"{PID}  {TITLE}"
+
+
+def test_claim_and_exponent_listings_name_the_paper(db: Path) -> None:
+    out, _ = _run("claims", "--db", str(db))
+    header = out.splitlines()[0].split()
+    assert header[:2] == ["paper_id", "title"]
+    assert "Invented Data Scaling" in out
+    (row,) = map(json.loads, _run("claims", "--json", "--db", str(db))[0].splitlines())
+    assert row["title"] == TITLE
+    assert row["evidence"] == LONG
+    out, _ = _run("exponents", "--db", str(db))
+    assert out.splitlines()[0].split()[:2] == ["paper_id", "title"]
+    (exp,) = map(json.loads, _run("exponents", "--json", "--db", str(db))[0].splitlines())
+    assert exp["title"] == TITLE
+    assert exp["value"] == 0.3
+
+
+@pytest.mark.parametrize("command", ["claims", "exponents"])
+@pytest.mark.parametrize(
+    "paper", ["2203.15556", "https://arxiv.org/abs/2203.15556v2",
+              "Training compute-optimal large language models"],
+)  # fmt: skip
+def test_a_registry_paper_outside_the_kb_points_to_kb_laws(
+    db: Path, command: str, paper: str
+) -> None:
+    """Hoffmann et al. 2022 is in the registry, not in the seeds: say where its numbers are."""
+    result = CliRunner().invoke(cli, [command, "--paper", paper, "--db", str(db)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "kb laws --paper 2203.15556" in result.output
+    assert "Training Compute-Optimal Large Language Models" in result.output
+    # A paper named nowhere keeps the plain error.
+    other = CliRunner().invoke(cli, [command, "--paper", "2999.00001", "--db", str(db)])
+    assert other.exit_code == 1
+    assert "kb laws" not in other.output
+    assert "kb papers" in other.output
+
+
+def test_compare_table_says_why_a_value_is_not_comparable(db: Path) -> None:
+    out, _ = _run("compare", "--quantity", "beta", "--db", str(db))
+    header = out.splitlines()[0].split()
+    assert header[-2:] == ["reasons", "notes"]
+    kaplan = next(line for line in out.splitlines() if line.startswith("beta      kaplan2020_l_d"))
+    assert "not_comparable" in kaplan
+    assert "different form:" in kaplan  # the first reason, where only provenance notes were
+
+
+def test_audit_says_how_many_points_each_refit_used(tmp_path: Path) -> None:
+    path = tmp_path / "kb.duckdb"
+    with Store(path) as s:
+        s.upsert([Dataset(name="d", path="/x", adapter_version="t"), *two_sets()])
+        s.upsert([audit_law_record("a_only", "power_law", {"A": 50.0, "alpha": 0.1},
+                                   conventions={"dataset_metric": "task_loss",
+                                                "setting": '{"train_dataset": "a"}'})])  # fmt: skip
+    rows = [
+        json.loads(x)
+        for x in _run("audit", "d", "--boot", "0", "--json", "--db", str(path))[0].splitlines()
+    ]
+    assert {r["n_points"] for r in rows} == {8}  # the 8 runs of training set 'a', of 16
+    out, _ = _run("audit", "d", "--boot", "0", "--db", str(path))
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["law", "recipe", "points"]
+    assert lines[2].split()[:3] == ["a_only", "standard", "8"]
+
+
+def test_claims_export_is_what_kb_claims_json_prints(db: Path) -> None:
+    from kb.query import claims_export
+
+    with Store(db, read_only=True) as s:
+        paper = get_paper(s, PID)
+        claims, _ = paper_claims(s, PID)
+        table, lines = claims_export(paper, claims)
+    cli_lines, _ = _run("claims", "--paper", PID, "--json", "--db", str(db))
+    assert [json.loads(x) for x in lines.splitlines()] == [
+        json.loads(x) for x in cli_lines.splitlines()
+    ]
+    (row,) = csv.DictReader(io.StringIO(table))
+    assert row["title"] == TITLE
+    assert row["evidence"] == LONG
+    assert LONG[int(row["span_start"]) : int(row["span_end"])] == row["evidence"]
+    assert row["variables"] == "data_size"
+
+
+def test_paper_page_downloads_its_claims(app_db: Path) -> None:
+    pid = paper_id_for("Invented Scaling Laws for Testing")
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parent.parent / "app" / "main.py"), default_timeout=30
+    )
+    at.query_params["id"] = pid
+    at.run()
+    at.switch_page("views/paper.py").run()
+    assert not at.exception
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download claims (CSV)", "Download claims (JSON lines)"]
