@@ -109,22 +109,42 @@ def test_compare_table_says_why_a_value_is_not_comparable(db: Path) -> None:
     assert "different form:" in kaplan  # the first reason, where only provenance notes were
 
 
-def test_audit_says_how_many_points_each_refit_used(tmp_path: Path) -> None:
+@pytest.fixture
+def runs_db(tmp_path: Path) -> Path:
+    """Two training sets of 8 runs; a law fitted by its paper on 3 runs of set 'a'."""
     path = tmp_path / "kb.duckdb"
     with Store(path) as s:
         s.upsert([Dataset(name="d", path="/x", adapter_version="t"), *two_sets()])
         s.upsert([audit_law_record("a_only", "power_law", {"A": 50.0, "alpha": 0.1},
                                    conventions={"dataset_metric": "task_loss",
-                                                "setting": '{"train_dataset": "a"}'})])  # fmt: skip
-    rows = [
-        json.loads(x)
-        for x in _run("audit", "d", "--boot", "0", "--json", "--db", str(path))[0].splitlines()
-    ]
+                                                "setting": '{"train_dataset": "a"}',
+                                                "data": "set a; fit points: the 3 smallest runs"})
+                  ])  # fmt: skip
+    return path
+
+
+def test_audit_says_how_many_points_each_refit_used(runs_db: Path) -> None:
+    db = str(runs_db)
+    rows = [json.loads(x) for x in _run("audit", "d", "--boot", "0", "--json", "--db", db)[0]
+            .splitlines()]  # fmt: skip
     assert {r["n_points"] for r in rows} == {8}  # the 8 runs of training set 'a', of 16
-    out, _ = _run("audit", "d", "--boot", "0", "--db", str(path))
+    out, err = _run("audit", "d", "--boot", "0", "--db", db)
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["law", "recipe", "points"]
     assert lines[2].split()[:3] == ["a_only", "standard", "8"]
+    # What the paper fitted, beside it: 3 runs against 8 is no contradiction on its own.
+    assert "a_only: refit on 8 points; its paper's data: set a; fit points: the 3 smallest" in err
+
+
+def test_fit_beside_reported_values_says_what_the_paper_fitted(runs_db: Path) -> None:
+    args = ["fit", "d", "--law", "power_law", "--x", "n_params", "--metric", "task_loss",
+            "--where", "train_dataset=a", "--no-save", "--db", str(runs_db)]  # fmt: skip
+    out, err = _run(*args)
+    assert "reported (a_only)" in out
+    assert (
+        "Note: a_only was fitted by its paper on: set a; fit points: the 3 smallest runs; "
+        "this refit uses 8 points"
+    ) in err
 
 
 def test_claims_export_is_what_kb_claims_json_prints(db: Path) -> None:

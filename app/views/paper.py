@@ -72,7 +72,7 @@ if claims:
     # To share: the claims with their evidence sentences and spans, as `kb claims --json` gives.
     claims_csv, claims_json = claims_export(paper, claims)
     stem = "claims_" + "".join(ch if ch.isalnum() else "_" for ch in paper["paper_id"])
-    export_cols = st.columns(2)
+    export_cols = st.columns([1, 1, 2])  # side by side, not spread over the page
     export_cols[0].download_button(
         "Download claims (CSV)", claims_csv.encode("utf-8"), file_name=f"{stem}.csv",
         mime="text/csv", key="paper_claims_csv",
