@@ -23,6 +23,7 @@ __all__ = [
     "claims_export",
     "get_paper",
     "highlight_segments",
+    "hits_export",
     "list_papers",
     "paper_claims",
     "paper_record",
@@ -154,4 +155,28 @@ def claims_export(paper: Mapping[str, Any], claims: Sequence[Claim]) -> tuple[st
             {**{k: r[k] for k in _CLAIM_COLUMNS if k in r}, "variables": ";".join(c.variables),
              "span_start": c.span_start, "span_end": c.span_end}
         )  # fmt: skip
+    return out.getvalue(), lines
+
+
+_HIT_COLUMNS = ("rank", "query", "paper_id", "title", "score", "year", "domain", "snippet",
+                "exact_match", "weak_match", "notice")  # fmt: skip
+
+
+def hits_export(
+    query: str, hits: Sequence[Any], match_fields: Mapping[str, Any]
+) -> tuple[str, str]:
+    """One search's results to share: ``(csv_text, json_lines)``.
+
+    ``hits`` are ``kb.search.Hit`` records, best first; ``match_fields`` the results' notice
+    fields (``SearchResults.match_fields()``). The JSON lines are what ``kb search QUERY --json``
+    prints (every hit's fields plus those four); the CSV adds the rank and the query.
+    """
+    records = [{**h.model_dump(mode="json"), **match_fields} for h in hits]
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=_HIT_COLUMNS, lineterminator="\n",
+                            extrasaction="ignore")  # fmt: skip
+    writer.writeheader()
+    for rank, r in enumerate(records, start=1):
+        writer.writerow({**r, "rank": rank, "query": query})
     return out.getvalue(), lines

@@ -176,3 +176,43 @@ def test_paper_page_downloads_its_claims(app_db: Path) -> None:
     assert not at.exception
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Download claims (CSV)", "Download claims (JSON lines)"]
+
+
+def test_hits_export_is_what_kb_search_json_prints() -> None:
+    from kb.query import hits_export
+    from kb.search import Hit
+
+    hits = [
+        Hit(paper_id=PID, title=TITLE, score=0.61, snippet=LONG, snippet_span=(0, len(LONG)),
+            year=2024, domain="language"),
+        Hit(paper_id="t:other", title="Other, with a comma", score=0.2, snippet="x",
+            snippet_span=(0, 1)),
+    ]  # fmt: skip
+    fields = {"weak_match": False, "match_score": 0.7, "not_english": False, "notice": None}
+    table, lines = hits_export("data scaling", hits, fields)
+    # kb search --json prints h.model_dump() | hits.match_fields() per hit (kb/cli/search.py).
+    assert [json.loads(x) for x in lines.splitlines()] == [
+        json.loads(json.dumps(h.model_dump() | fields)) for h in hits
+    ]
+    rows = list(csv.DictReader(io.StringIO(table)))
+    assert [r["rank"] for r in rows] == ["1", "2"]
+    assert {r["query"] for r in rows} == {"data scaling"}
+    assert rows[0]["snippet"] == LONG
+    assert rows[1]["title"] == "Other, with a comma"
+
+
+@pytest.mark.slow
+def test_search_page_downloads_its_results(app_db: Path) -> None:
+    from kb.index import build_index
+
+    with Store(app_db) as store:
+        build_index(store, app_db)
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parent.parent / "app" / "main.py"), default_timeout=120
+    )
+    at.query_params["q"] = "power law in model size"
+    at.run()
+    at.switch_page("views/search.py").run()
+    assert not at.exception
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download results (CSV)", "Download results (JSON lines)"]
