@@ -216,3 +216,20 @@ def test_search_page_downloads_its_results(app_db: Path) -> None:
     assert not at.exception
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Download results (CSV)", "Download results (JSON lines)"]
+
+
+def test_fit_table_says_what_its_derived_rows_are(tmp_path: Path) -> None:
+    """a, b, G and N_opt@5.76e+23 were printed with no word of what they are."""
+    lines = ["n_params,n_tokens,compute_flops,value"]
+    for n in (2e7, 5e7, 1e8, 2e8, 4e8, 8e8):
+        for m in (5, 10, 20, 40, 80):
+            loss = 1.8 + 400 / n**0.33 + 1500 / (m * n) ** 0.3
+            lines.append(f"{n:g},{m * n:g},{6 * n * m * n:g},{loss:.5f}")
+    data = tmp_path / "runs.csv"
+    data.write_text("\n".join(lines) + "\n")
+    out, _ = _run("-q", "fit", "--data", str(data), "--law", "chinchilla")
+    assert "G                          " in out
+    assert "G = (alpha A/(beta B))^(1/(alpha+beta))" in out
+    assert "@C: at a budget of C FLOPs (5.76e23: Chinchilla's)" in out
+    one, _ = _run("-q", "fit", "--data", str(data), "--law", "power_law", "--x", "n_tokens")
+    assert "derived (" not in one  # no frontier, no legend

@@ -253,6 +253,13 @@ def _print_fit(
         for k, v in {**result.params, **result.derived}.items()
     ]
     emit_table(rows, ["quantity", "value", "interval", *(f"reported ({i})" for i in reported)])
+    if "G" in result.derived:  # the rows a, b, G, N_opt@C... named nowhere else
+        click.echo(
+            "derived (Hoffmann et al. 2022, eq. 4, C = 6ND): a = beta/(alpha+beta), "
+            "b = alpha/(alpha+beta), G = (alpha A/(beta B))^(1/(alpha+beta)); "
+            "N_opt = G (C/6)^a, D_opt = (C/6)^b / G; @C: at a budget of C FLOPs "
+            "(5.76e23: Chinchilla's)"
+        )
     if result.intervals:
         click.echo(
             f"interval: {result.level:.0%} bootstrap percentile "
