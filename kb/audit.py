@@ -77,6 +77,11 @@ class AuditRow(BaseModel):
     paper_recipe: bool = Field(description="the recipe is the paper's own")
     metric: str = Field(description="the dataset metric refitted")
     fit_id: str | None = Field(description="id of the refit (not saved); None if it failed")
+    n_points: int | None = Field(
+        None,
+        description="points the refit used (the law's metric, setting and points); None if it "
+        "failed. Compare it with the points the paper fitted (`kb laws`, conventions.data)",
+    )
     error: str | None = Field(None, description="why the refit failed, if it did")
     note: str = Field("", description="conversions made before comparing, e.g. a sign")
 
@@ -205,7 +210,7 @@ def audit_law(law: ReportedLaw, fit: FitRecord, *, is_paper_recipe: bool) -> lis
                 reported=value, reported_interval=law.intervals.get(name), refit=refit,
                 interval=list(interval) if interval is not None else None, inside=inside,
                 recipe=fit.recipe, paper_recipe=is_paper_recipe, metric=fit.metric or "",
-                fit_id=fit.fit_id, note=note,
+                fit_id=fit.fit_id, n_points=fit.n_points, note=note,
             )
         )  # fmt: skip
     return rows

@@ -23,7 +23,7 @@ from kb.records import (
 )
 from kb.store import Store
 
-__all__ = ["claim_record", "list_claims", "list_exponents", "resolve_paper_id"]
+__all__ = ["claim_record", "list_claims", "list_exponents", "paper_titles", "resolve_paper_id"]
 
 
 def list_claims(
@@ -101,6 +101,9 @@ def resolve_paper_id(store: Store, paper_id: str) -> str:
     for candidate in candidates:
         if store.count(Paper, "paper_id = ?", [candidate]):
             return candidate
+    hint = _registry_only_hint(store, text, norm)
+    if hint:  # Hoffmann et al. 2022 is in the registry, not in the seeds: say where it is
+        raise NotFoundError(f"no paper {text!r} in this knowledge base; {hint}")
     if norm:  # named as read: "no paper with id 'https://arxiv.org/abs/...'" hid that it was
         raise NotFoundError(
             f"no paper with arXiv id {norm} (read from {text!r}) in this knowledge base; ids "
@@ -111,6 +114,36 @@ def resolve_paper_id(store: Store, paper_id: str) -> str:
         f"no paper with id {paper_id!r}; ids are arxiv:<id> or t:<hash of the title> (a whole "
         "title is read too): list them with `kb papers --json`"
     )
+
+
+def _registry_only_hint(store: Store, text: str, norm: str | None) -> str | None:
+    """Where to look when the paper is no paper here but the registry holds its laws, or None.
+
+    A paper outside the knowledge base (Hoffmann et al. 2022 in a build from the seeds) has no
+    abstract, so no claims and no exponents, while ``kb laws --paper`` lists what it reported.
+    """
+    if norm:
+        laws = store.select(ReportedLaw, "arxiv_id = ?", [norm])
+    else:
+        wanted = normalize_title(text)
+        laws = [law for law in store.select(ReportedLaw) if normalize_title(law.title) == wanted]
+    if not laws:
+        return None
+    law = laws[0]
+    return (
+        f"the registry holds {len(laws)} reported law(s) of it (arXiv {law.arxiv_id}, "
+        f"{law.title!r}) with their values and source: kb laws --paper {law.arxiv_id}; the "
+        "papers here are listed by `kb papers --json`"
+    )
+
+
+def paper_titles(store: Store, paper_ids: Sequence[str]) -> dict[str, str]:
+    """The title of each of ``paper_ids`` that the store holds (paper id -> title)."""
+    wanted = sorted(set(paper_ids))
+    if not wanted:
+        return {}
+    papers = store.select(Paper, "list_contains(?, paper_id)", [wanted])
+    return {p.paper_id: p.title for p in papers}
 
 
 def claim_record(claim: Claim) -> dict[str, Any]:

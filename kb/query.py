@@ -6,7 +6,11 @@ look-ups that the CLI and the app share.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kb.errors import NotFoundError
@@ -16,8 +20,10 @@ from kb.store import Store
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "claims_export",
     "get_paper",
     "highlight_segments",
+    "hits_export",
     "list_papers",
     "paper_claims",
     "paper_record",
@@ -122,3 +128,55 @@ def highlight_segments(text: str, spans: list[tuple[int, int]]) -> list[tuple[st
     if cursor < len(text) or not pieces:
         pieces.append((text[cursor:], False))
     return pieces
+
+
+# The CSV's columns: `kb claims --json`'s fields and the paper's title, the span as two numbers.
+_CLAIM_COLUMNS = ("paper_id", "title", "claim_id", "response", "variables", "form", "direction",
+                  "evidence", "span_start", "span_end", "extractor_version")  # fmt: skip
+
+
+def claims_export(paper: Mapping[str, Any], claims: Sequence[Claim]) -> tuple[str, str]:
+    """One paper's claims to share: ``(csv_text, json_lines)``.
+
+    The JSON lines are what ``kb claims --paper ID --json`` prints (each claim with its evidence
+    sentence, ``span`` and the paper's ``title``); the CSV has one row per claim, variables
+    joined with ``;`` and the span as ``span_start``, ``span_end`` (character offsets into the
+    abstract, end exclusive).
+    """
+    from kb.claims import claim_record
+
+    records = [{**claim_record(c), "title": paper["title"]} for c in claims]
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=_CLAIM_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for r, c in zip(records, claims, strict=True):
+        writer.writerow(
+            {**{k: r[k] for k in _CLAIM_COLUMNS if k in r}, "variables": ";".join(c.variables),
+             "span_start": c.span_start, "span_end": c.span_end}
+        )  # fmt: skip
+    return out.getvalue(), lines
+
+
+_HIT_COLUMNS = ("rank", "query", "paper_id", "title", "score", "year", "domain", "snippet",
+                "exact_match", "weak_match", "notice")  # fmt: skip
+
+
+def hits_export(
+    query: str, hits: Sequence[Any], match_fields: Mapping[str, Any]
+) -> tuple[str, str]:
+    """One search's results to share: ``(csv_text, json_lines)``.
+
+    ``hits`` are ``kb.search.Hit`` records, best first; ``match_fields`` the results' notice
+    fields (``SearchResults.match_fields()``). The JSON lines are what ``kb search QUERY --json``
+    prints (every hit's fields plus those four); the CSV adds the rank and the query.
+    """
+    records = [{**h.model_dump(mode="json"), **match_fields} for h in hits]
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=_HIT_COLUMNS, lineterminator="\n",
+                            extrasaction="ignore")  # fmt: skip
+    writer.writeheader()
+    for rank, r in enumerate(records, start=1):
+        writer.writerow({**r, "rank": rank, "query": query})
+    return out.getvalue(), lines

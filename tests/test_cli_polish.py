@@ -99,9 +99,10 @@ def test_an_empty_store_says_why_for_every_listing(
 def test_a_listing_with_rows_keeps_its_header_and_says_nothing(db: Path) -> None:
     result = _run("claims", "--db", str(db))
     header, rule, row = result.stdout.splitlines()
-    assert header.split()[:2] == ["paper_id", "response"]
+    assert header.split()[:3] == ["paper_id", "title", "response"]
     assert set(rule.replace(" ", "")) == {"-"}
-    assert TITLE not in row  # the evidence column, not the title
+    assert TITLE in row  # a t:<hash> id alone named no paper (tests/test_cli_share.py)
+    assert "Loss falls as a power law in model size." in row  # and the evidence
     assert "no results" not in result.stderr
 
 

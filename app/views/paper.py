@@ -17,7 +17,7 @@ from app.resources import (
 )
 from app.urlstate import linked_choice
 from kb.errors import KBError
-from kb.query import get_paper, highlight_segments, paper_claims
+from kb.query import claims_export, get_paper, highlight_segments, paper_claims
 from kb.registry import laws_for_paper
 
 store = get_store()
@@ -69,6 +69,18 @@ st.html(f"<div style='line-height:1.6'>{marked}</div>")
 
 st.subheader(f"Claims ({len(claims)})")
 if claims:
+    # To share: the claims with their evidence sentences and spans, as `kb claims --json` gives.
+    claims_csv, claims_json = claims_export(paper, claims)
+    stem = "claims_" + "".join(ch if ch.isalnum() else "_" for ch in paper["paper_id"])
+    export_cols = st.columns([1, 1, 2])  # side by side, not spread over the page
+    export_cols[0].download_button(
+        "Download claims (CSV)", claims_csv.encode("utf-8"), file_name=f"{stem}.csv",
+        mime="text/csv", key="paper_claims_csv",
+    )  # fmt: skip
+    export_cols[1].download_button(
+        "Download claims (JSON lines)", claims_json.encode("utf-8"), file_name=f"{stem}.jsonl",
+        mime="application/jsonl", key="paper_claims_json",
+    )  # fmt: skip
     # One block per claim, the evidence sentence in full: a dataframe cut it to one line (at
     # 390 px wide its column was off screen) and a table squeezed it into a narrow column.
     for c in claims:

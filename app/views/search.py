@@ -21,6 +21,7 @@ from app.resources import (
 )
 from app.urlstate import UrlState
 from kb.errors import KBError
+from kb.query import hits_export
 from kb.records import DOMAINS, VARIABLES, Paper
 from kb.search import Hit, SearchFilters, is_blank
 from kb.store import Store
@@ -133,6 +134,18 @@ st.caption(
         else ""
     )
 )
+if hits:
+    # To share: what `kb search QUERY --json` prints, or a table with rank and query.
+    hits_csv, hits_json = hits_export(query.strip(), hits, hits.match_fields())
+    export_cols = st.columns([1, 1, 2])  # side by side, not spread over the page
+    export_cols[0].download_button(
+        "Download results (CSV)", hits_csv.encode("utf-8"), file_name="search_results.csv",
+        mime="text/csv", key="search_csv",
+    )  # fmt: skip
+    export_cols[1].download_button(
+        "Download results (JSON lines)", hits_json.encode("utf-8"),
+        file_name="search_results.jsonl", mime="application/jsonl", key="search_json",
+    )  # fmt: skip
 if not hits:
     st.warning("No paper matches this query and these filters. Loosen a filter or rephrase.")
 elif hits.notice:  # nothing close (kb.match): the results stay, with a word of caution

@@ -302,6 +302,8 @@ def emit_table(
 ) -> None:
     """Print rows as an aligned text table for people; long cells are cut with '…'.
 
+    ``widths``: a column's most characters (default 60); 0 prints its cells whole.
+
     No rows print nothing, not a header over an empty table: the command says why on stderr
     (``no_results``), and a header after that line read as if results followed.
     """
@@ -332,7 +334,7 @@ def _cell(value: Any, width: int) -> str:
     else:
         text = str(value)
     text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return text if width <= 0 or len(text) <= width else text[: width - 1] + "…"
 
 
 @contextmanager

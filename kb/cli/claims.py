@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from kb.claims import claim_record, list_claims, list_exponents, resolve_paper_id
+from kb.claims import claim_record, list_claims, list_exponents, paper_titles, resolve_paper_id
 from kb.cli._common import (
     cli,
     db_option,
@@ -60,15 +60,25 @@ def claims_cmd(
         if paper_id is not None:
             paper_id = resolve_paper_id(store, paper_id)  # named as stored in the notes below
         claims = list_claims(store, paper_id=paper_id, response=response, variable=variable)
-    rows = [claim_record(c) for c in claims]
+        titles = paper_titles(store, [c.paper_id for c in claims])
+    # A t:<hash> id alone named no paper a reader knows; the title travels with a shared line.
+    rows = [{**claim_record(c), "title": titles.get(c.paper_id, "")} for c in claims]
     _none_note("claims", rows, paper_id, response, variable)
     if as_json:
         emit_json(rows)
+    elif paper_id is not None:
+        # One paper's claims: its title once, and each evidence sentence whole (cut to 70
+        # characters, "the sentence each claim comes from" was not shown).
+        if rows:
+            click.echo(f"{paper_id}  {rows[0]['title']}")
+        emit_table(
+            rows, ["response", "variables", "form", "direction", "evidence"], {"evidence": 0}
+        )
     else:
         emit_table(
             rows,
-            ["paper_id", "response", "variables", "form", "direction", "evidence"],
-            {"evidence": 70},
+            ["paper_id", "title", "response", "variables", "form", "direction", "evidence"],
+            {"title": 30, "evidence": 70},
         )
 
 
@@ -86,14 +96,18 @@ def exponents_cmd(db_path: str, as_json: bool, paper_id: str | None) -> None:
             paper_id = resolve_paper_id(store, paper_id)
         exponents = list_exponents(store, paper_id=paper_id)
         registry = _registry_hint(store, paper_id) if paper_id is not None else None
+        titles = paper_titles(store, [e.paper_id for e in exponents])
     _none_note("exponents", exponents, paper_id)
     if registry:
         click.echo(registry, err=True)
+    rows = [{**e.model_dump(), "title": titles.get(e.paper_id, "")} for e in exponents]
     if as_json:
-        emit_json(exponents)
+        emit_json(rows)
     else:
-        rows = [e.model_dump() for e in exponents]
-        emit_table(rows, ["paper_id", "symbol", "value", "variable", "text"], {"text": 40})
+        emit_table(
+            rows, ["paper_id", "title", "symbol", "value", "variable", "text"],
+            {"title": 30, "text": 40},
+        )  # fmt: skip
 
 
 def _registry_hint(store: Store, paper_id: str) -> str | None:

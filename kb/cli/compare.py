@@ -138,12 +138,14 @@ def compare_cmd(
     else:
         # A value at a budget says which in its quantity column (tokens_per_param@1e+24).
         table = [
-            {**r.model_dump(), "who": who[r.source_id],
+            {**r.model_dump(), "who": who[r.source_id], "reasons": "; ".join(r.reasons),
              "quantity": r.quantity + (f"@{r.at_flops:.3g}" if r.at_flops is not None else "")}
             for r in rows
         ]  # fmt: skip
+        # The verdict's reasons (what differs: response, N counting, form, data) before the
+        # provenance notes: a not_comparable row with only its notes did not say why.
         emit_table(table, ["quantity", "source_id", "who", "value", "interval", "verdict",
-                           "notes"], {"notes": 70})  # fmt: skip
+                           "reasons", "notes"], {"reasons": 60, "notes": 40})  # fmt: skip
 
 
 @cli.command("audit")
@@ -165,6 +167,7 @@ def audit_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int, see
         _warn_stale_laws(store)
         with progress_bar("refitting") as bar:
             rows = audit(store, dataset, n_boot=n_boot, seed=seed, on_progress=bar)
+        data_notes = _paper_data_notes(store, rows)
     if not rows:
         no_results(
             "no registry law has its data in this knowledge base to refit; store the laws "
@@ -178,12 +181,43 @@ def audit_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int, see
         failed = {(r.law, r.recipe, r.metric): r.error for r in rows if r.error}
         for (law_id, recipe, metric), error in failed.items():
             click.echo(f"{law_id} ({recipe}, {metric}): not refitted: {error}", err=True)
+        for note in data_notes:
+            click.echo(note, err=True)
         table = [
-            {**r.model_dump(), "note": "not refitted (reason on stderr)" if r.error else r.note}
+            {
+                **r.model_dump(),
+                "points": r.n_points,
+                "note": "not refitted (reason on stderr)" if r.error else r.note,
+            }
             for r in rows
         ]
-        columns = ["law", "recipe", "param", "reported", "refit", "interval", "inside", "note"]
+        # points: how many the refit used; a paper may have fitted fewer (Gadre et al.'s 5 runs
+        # of each training set, against the 35 released), which `kb laws` says.
+        columns = ["law", "recipe", "points", "param", "reported", "refit", "interval", "inside",
+                   "note"]  # fmt: skip
         emit_table(table, columns, {"note": 40})
+
+
+def _paper_data_notes(store: Store, rows: list[Any]) -> list[str]:
+    """Per audited law, for stderr: the points its paper fitted beside those the refit used.
+
+    Gadre et al. fitted 5 runs per training set and the audit refits all 35 released ones: a
+    reported value outside the refit's interval is then no contradiction on that alone.
+    """
+    from kb.records import ReportedLaw
+
+    notes: list[str] = []
+    used: dict[str, set[int]] = {}
+    for r in rows:
+        if r.n_points is not None:
+            used.setdefault(r.law, set()).add(r.n_points)
+    for law_id, counts in used.items():
+        law = store.get(ReportedLaw, law_id)
+        data = law.conventions.get("data") if law is not None else None
+        if data:
+            n = "/".join(str(c) for c in sorted(counts))
+            notes.append(f"{law_id}: refit on {n} points; its paper's data: {data}")
+    return notes
 
 
 @cli.command("scoreboard")

@@ -253,6 +253,13 @@ def _print_fit(
         for k, v in {**result.params, **result.derived}.items()
     ]
     emit_table(rows, ["quantity", "value", "interval", *(f"reported ({i})" for i in reported)])
+    if "G" in result.derived:  # the rows a, b, G, N_opt@C... named nowhere else
+        click.echo(
+            "derived (Hoffmann et al. 2022, eq. 4, C = 6ND): a = beta/(alpha+beta), "
+            "b = alpha/(alpha+beta), G = (alpha A/(beta B))^(1/(alpha+beta)); "
+            "N_opt = G (C/6)^a, D_opt = (C/6)^b / G; @C: at a budget of C FLOPs "
+            "(5.76e23: Chinchilla's)"
+        )
     if result.intervals:
         click.echo(
             f"interval: {result.level:.0%} bootstrap percentile "
@@ -353,6 +360,15 @@ def _reported_beside(
         out[rep.law_id] = {n: v for n, v in values.items() if v is not None}
     for note in fitted_on_other_points(laws, points):
         click.echo(f"Note: {note}", err=True)
+    for rep in laws:
+        # Gadre et al. fitted 5 of the 35 runs of a training set: values that differ from a refit
+        # of all of them are not, on that alone, contradicted by the data.
+        if rep.conventions.get("data"):
+            click.echo(
+                f"Note: {rep.law_id} was fitted by its paper on: {rep.conventions['data']}; "
+                f"this refit uses {len(points)} points",
+                err=True,
+            )
     return out
 
 
