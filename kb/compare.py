@@ -71,7 +71,9 @@ class ComparisonRow(BaseModel):
     method: Literal["reported", "parameter", "formula", "conversion"] = Field(
         description="where the value comes from: stated by the source ('reported'), a fitted "
         "parameter of its law ('parameter'), or computed here from its parameters by a formula "
-        "of the form ('formula') or a convention conversion such as b = 1 − a ('conversion')"
+        "of the form, or from the paper's statement where the registry marks a value as derived "
+        "here (conventions.derivation; 'formula'), or by a convention conversion such as "
+        "b = 1 − a ('conversion')"
     )
     notes: str = Field(description="convention effects that explain differences")
     kind: Literal["reported", "fit"]
