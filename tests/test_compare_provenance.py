@@ -102,3 +102,15 @@ def test_no_law_outside_an_allocation_form_names_a_constant_a_or_b(
         for name in {"a", "b"} & set(law.params):
             in_formula = re.search(rf"(?<![\w^]){name}(?!\w)", law.formula)
             assert law.form == "compute_optimal" or in_formula, (law.law_id, name)
+
+
+def test_not_comparable_flags_name_known_quantities(shipped: dict[str, ReportedLaw]) -> None:
+    """A flag's quantity list that names no quantity would block every quantity of the law."""
+    from kb.derive import QUANTITIES
+
+    flags = {k: v.conventions["not_comparable"] for k, v in shipped.items()
+             if "not_comparable" in v.conventions}  # fmt: skip
+    assert set(flags) == {"porian2024_kaplan_rw", "porian2024_kaplan_owt2"}
+    for law_id, text in flags.items():
+        head = text.partition(":")[0]
+        assert {n.strip() for n in head.split(",")} <= set(QUANTITIES), law_id

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from kb.cli import cli
 from kb.compare import ComparisonRow, compare, unavailable
-from kb.derive import DEFAULT_BUDGET_FLOPS, derive, view_of_law
+from kb.derive import DEFAULT_BUDGET_FLOPS, LawView, derive, view_of_law
 from kb.errors import BadInputError
 from kb.frontier import optimal_sizes
 from kb.registry import DEFAULT_REGISTRY, load_registry
@@ -204,3 +204,43 @@ def test_a_tied_law_gives_one_ratio_at_every_budget(registry_store: Store) -> No
     )
     assert low.value == pytest.approx(high.value, rel=1e-9)
     assert low.value == pytest.approx((152.513 / 113.693) ** (1 / 0.242472), rel=1e-6)
+
+
+@pytest.mark.parametrize("reference", [None, "kumar2024_precision_training", "porian2024_tuned_rw"])
+def test_porian_kaplan_settings_are_no_tokens_per_param_estimate(
+    registry_store: Store, reference: str | None
+) -> None:
+    """Porian et al.'s 'Reproducing Kaplan et al.' settings give 0.004-0.007 tokens per
+    parameter at 1e24 FLOPs: a = 0.84, biased on purpose, extrapolated five decades past their
+    budgets (D/N ∝ C^(1 − 2a)). They were flagged only by a reference that counts N otherwise;
+    against a non-embedding reference (Kumar et al.) they read 'converted'. Whatever the
+    reference, they are not comparable, with why."""
+    rows = {
+        r.source_id: r
+        for r in compare(registry_store, quantity="tokens_per_param", reference=reference)
+    }
+    for law_id, value in (("porian2024_kaplan_rw", 0.0075), ("porian2024_kaplan_owt2", 0.0036)):
+        row = rows[law_id]
+        assert row.value == pytest.approx(value, rel=0.01)
+        assert row.verdict == "not_comparable", row.reasons
+        (why,) = [r for r in row.reasons if "Reproducing Kaplan" in r]
+        assert why.startswith(f"{law_id}: the 'Reproducing Kaplan et al.' setting reproduces")
+        assert "C^(1 − 2a)" in why
+        assert "1.28e19" in why
+    # Their exponents stay on the axis: a = 0.84 is what Kaplan's setup gives, Porian et al.'s
+    # point, and is compared with Kaplan et al.'s 0.73 as before.
+    a_rows = {r.source_id: r for r in compare(registry_store, quantity="a")}
+    assert not any("Reproducing Kaplan" in r for r in a_rows["porian2024_kaplan_rw"].reasons)
+
+
+def test_flag_applies_to_the_quantities_it_names() -> None:
+    from kb.verdicts import flagged
+
+    def view(flag: str) -> LawView:
+        return view_of_law(
+            law("x", "compute_optimal", {"a": 0.8}, conventions={"not_comparable": flag})
+        )
+
+    assert flagged(view("tokens_per_param, a: biased on purpose"), "a") == "biased on purpose"
+    assert flagged(view("tokens_per_param, a: biased on purpose"), "b") is None
+    assert flagged(view("a toy law"), "b") == "a toy law"  # no quantity list: every quantity
