@@ -46,6 +46,8 @@ __all__ = [
     "derived_here",
     "interval_kind",
     "no_tokens_per_param",
+    "pinned",
+    "rounding_range",
     "view_of_fit",
     "view_of_law",
 ]
@@ -532,6 +534,35 @@ def _fit_budgets(view: LawView) -> list[str]:
     return [k.partition("@")[2] for k in view.intervals if k.startswith(f"{TPP}@")]
 
 
+# A ratio is pinned by its law's printed digits when rounding them moves it by at most this
+# share of its value (Hoffmann et al.'s α = 0.34, β = 0.28 leave 97.7 anywhere in 45.8-208).
+ROUNDING_TOLERANCE = 0.1
+
+
+def rounding_range(view: LawView, flops: float) -> tuple[float, float] | None:
+    """[low, high] of a reported loss law's D_opt/N_opt at ``flops`` over α, β within half
+    their printed last digit, or None (a fit, Kaplan's form, no loss terms, exponents written
+    with an exponent)."""
+    terms = _loss_terms(view)
+    if view.kind != "reported" or view.form == "kaplan_nd" or terms is None:
+        return None
+    A, B, alpha, beta, _ = terms
+    step_a, step_b = _printed_step(alpha), _printed_step(beta)
+    if not (step_a and step_b) or min(A, B, alpha - step_a, beta - step_b) <= 0:
+        return None
+    corners = [
+        (lambda nd: nd[1] / nd[0])(_ratio(A, B, alpha + da, beta + db, flops))
+        for da in (-step_a, step_a)
+        for db in (-step_b, step_b)
+    ]
+    return min(corners), max(corners)
+
+
+def pinned(value: float, spread: tuple[float, float] | None) -> bool:
+    """True unless rounding moves ``value`` over more than ROUNDING_TOLERANCE of it."""
+    return spread is None or spread[1] - spread[0] <= ROUNDING_TOLERANCE * value
+
+
 def _ratio_from_loss(view: LawView, flops: float) -> list[Derived]:
     """D_opt/N_opt of a two-variable loss law at ``flops`` (Hoffmann et al. 2022, eq. 4)."""
     terms = _loss_terms(view)
@@ -557,19 +588,17 @@ def _ratio_from_loss(view: LawView, flops: float) -> list[Derived]:
             "no interval: the ratio depends on A, B, α and β jointly, whose errors are strongly "
             "correlated in such fits, so a box over their separate intervals would mean nothing"
         )
-    step_a, step_b = _printed_step(alpha), _printed_step(beta)
-    if view.kind == "reported" and view.form != "kaplan_nd" and step_a and step_b:
-        corners = [
-            (lambda nd: nd[1] / nd[0])(_ratio(A, B, alpha + da, beta + db, flops))
-            for da in (-step_a, step_a)
-            for db in (-step_b, step_b)
-        ]
-        lo, hi = min(corners), max(corners)
-        if hi - lo > 0.1 * value:
-            notes.append(
-                f"α, β as printed ({alpha:g}, {beta:g}) are rounded, and the ratio is sensitive "
-                f"to them: within half their last digit it lies anywhere in [{lo:.3g}, {hi:.3g}]"
-            )
+    spread = rounding_range(view, flops)
+    if spread is not None and not pinned(value, spread):
+        lo, hi = spread
+        notes.append(
+            f"α, β as printed ({alpha:g}, {beta:g}) are rounded, and the ratio is sensitive "
+            f"to them: within half their last digit it lies anywhere in [{lo:.3g}, {hi:.3g}]"
+        )
+    if exponents_tied(view):
+        notes.append(
+            "α = β (tied), so the ratio is (B/A)^(1/α), the same at every budget by the form"
+        )
     return [
         Derived(
             quantity=TPP, value=value, interval=interval, method="formula",

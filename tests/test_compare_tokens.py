@@ -244,3 +244,37 @@ def test_flag_applies_to_the_quantities_it_names() -> None:
     assert flagged(view("tokens_per_param, a: biased on purpose"), "a") == "biased on purpose"
     assert flagged(view("tokens_per_param, a: biased on purpose"), "b") is None
     assert flagged(view("a toy law"), "b") == "a toy law"  # no quantity list: every quantity
+
+
+def test_default_reference_is_a_value_its_digits_pin(registry_store: Store) -> None:
+    """Hoffmann et al.'s approach 3 was the axis's reference: 97.7 tokens per parameter at 1e24
+    FLOPs, but anywhere in 45.8-208 within the rounding of its printed α = 0.34, β = 0.28. The
+    checked law whose printed digits pin its ratio (Muennighoff et al.'s C4 fit) is now."""
+    rows = _rows(registry_store)
+    assert {r.reference for r in rows.values()} == {"muennighoff2023_data_constrained"}
+    ref = rows["muennighoff2023_data_constrained"]
+    assert ref.verdict == "reference"
+    assert ref.value == pytest.approx(19.61, abs=0.01)
+    assert "the same at every budget" in ref.derivation  # alpha = beta tied: say so
+    hoffmann = rows["hoffmann2022_approach3"]
+    assert hoffmann.verdict == "direct"
+    assert "anywhere in [45.8, 208]" in hoffmann.derivation
+    # The exponents keep their reference (no rounding rule there).
+    a_refs = {r.reference for r in compare(registry_store, quantity="a")}
+    assert a_refs == {"hoffmann2022_approach1"}
+
+
+def test_reference_prefers_a_pinned_ratio_to_a_loose_one(store: Store) -> None:
+    """Two checked laws, equal in every other respect: the earlier one printed its exponents
+    to two digits (its ratio at 1e24 spans a factor of four within their rounding) and lost the
+    tie-break to a later one printed to four digits, whose ratio they pin."""
+    common = {"E": 1.69, "A": 406.4, "B": 410.7}
+    store.upsert([
+        law("loose", "chinchilla", {**common, "alpha": 0.34, "beta": 0.28}, year=2020),
+        law("pinned", "chinchilla", {**common, "alpha": 0.3392, "beta": 0.2849}, year=2022),
+    ])  # fmt: skip
+    rows = _rows(store)
+    assert rows["pinned"].verdict == "reference"
+    assert rows["loose"].verdict == "direct"
+    # Exponents are the printed values themselves: the earlier law stays their reference.
+    assert {r.reference for r in compare(store, quantity="alpha")} == {"loose"}
