@@ -29,6 +29,8 @@ from kb.derive import (
     derive_all,
     interval_kind,
     no_tokens_per_param,
+    pinned,
+    rounding_range,
     view_of_fit,
     view_of_law,
 )
@@ -71,7 +73,9 @@ class ComparisonRow(BaseModel):
     method: Literal["reported", "parameter", "formula", "conversion"] = Field(
         description="where the value comes from: stated by the source ('reported'), a fitted "
         "parameter of its law ('parameter'), or computed here from its parameters by a formula "
-        "of the form ('formula') or a convention conversion such as b = 1 − a ('conversion')"
+        "of the form, or from the paper's statement where the registry marks a value as derived "
+        "here (conventions.derivation; 'formula'), or by a convention conversion such as "
+        "b = 1 − a ('conversion')"
     )
     notes: str = Field(description="convention effects that explain differences")
     kind: Literal["reported", "fit"]
@@ -274,15 +278,24 @@ def _allocation_notes(view: LawView, profile: Profile, siblings: Sequence[LawVie
     return notes
 
 
-def _pick_reference(rows: Sequence[tuple[LawView, Derived]], quantity: str) -> int:
+def _pick_reference(
+    rows: Sequence[tuple[LawView, Derived]], quantity: str, at_flops: float = DEFAULT_BUDGET_FLOPS
+) -> int:
     """Index of the reported law comparable (direct or converted) with the most others.
 
-    A paper's law is preferred to our own fits, a stated value to a converted one, and a law
-    whose numbers were checked against the paper to an unchecked one (so the axis is anchored
-    on a value we can vouch for); ties go to a law with an interval, then the earliest, then
-    by id.
+    A paper's law is preferred to our own fits, a stated value to a converted one, a law whose
+    numbers were checked against the paper to an unchecked one, and a value its printed digits
+    pin to one whose rounding leaves it loose (so the axis is anchored on a value we can vouch
+    for); ties go to a law with an interval, then the earliest, then by id.
+
+    The pinning matters for tokens_per_param: Hoffmann et al.'s approach 3, printed with
+    α = 0.34, β = 0.28, gives 97.7 tokens per parameter at 1e24 FLOPs, but anywhere in 45.8-208
+    within half those digits (the unrounded exponents give about 60 at Gopher's budget, as the
+    paper's Figure 4 does). Anchored there, the axis's reference was a rounding artefact; the
+    checked laws whose digits pin their ratio (Muennighoff et al.'s C4 fit, 19.6, exponents
+    printed to seven digits) come first now, and approach 3 stays a row that says its range.
     """
-    scores: list[tuple[int, int, int, int, int, str]] = []
+    scores: list[tuple[int, int, int, int, int, int, str]] = []
     for i, (vi, di) in enumerate(rows):
         n_ok = sum(
             verdict(quantity, vi, di, vj, dj).kind != "not_comparable"
@@ -292,7 +305,10 @@ def _pick_reference(rows: Sequence[tuple[LawView, Derived]], quantity: str) -> i
         pref = int(vi.verified) + int(di.interval is not None)
         secondhand = int(vi.kind != "reported") + int(di.method == "conversion")
         checked = int(vi.verified)
-        scores.append((secondhand, -checked, -n_ok, -pref, vi.year or 9999, vi.source_id))
+        loose = 0
+        if quantity == "tokens_per_param" and di.method == "formula":
+            loose = int(not pinned(di.value, rounding_range(vi, at_flops)))
+        scores.append((secondhand, -checked, loose, -n_ok, -pref, vi.year or 9999, vi.source_id))
     return min(range(len(rows)), key=lambda i: scores[i])
 
 
@@ -377,7 +393,7 @@ def compare(
                     "see `kb compare --json` for the rows"
                 )
         else:
-            idx = _pick_reference(rows, q)
+            idx = _pick_reference(rows, q, at_flops)
         ref_view, ref_value = rows[idx]
         for i, (view, value) in enumerate(rows):
             v: Verdict | None = None if i == idx else verdict(q, view, value, ref_view, ref_value)

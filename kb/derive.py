@@ -43,8 +43,11 @@ __all__ = [
     "LawView",
     "derive",
     "derive_all",
+    "derived_here",
     "interval_kind",
     "no_tokens_per_param",
+    "pinned",
+    "rounding_range",
     "view_of_fit",
     "view_of_law",
 ]
@@ -120,8 +123,9 @@ class Derived(BaseModel):
     interval: tuple[float, float] | None = Field(None, description="[low, high], if known")
     derivation: str = Field(description="how the value (and interval) were obtained")
     method: Literal["reported", "parameter", "formula", "conversion"] = Field(
-        description="stated by the source, a fitted parameter, a formula of the form, "
-        "or a convention conversion (e.g. b = 1 − a)"
+        description="stated by the source, a fitted parameter, a formula (of the form's "
+        "parameters, or of the paper's statement for a value the registry marks as derived "
+        "here), or a convention conversion (e.g. b = 1 − a)"
     )
     conversion: str | None = Field(None, description="the conversion used, if any")
 
@@ -353,25 +357,58 @@ def _from_power_law(view: LawView) -> list[Derived]:
     ]  # fmt: skip
 
 
+# A name before '=' in ``conventions.derivation``: "a = log10(2.5) ...", "a = b = 0.5: ...",
+# "b = exp_B + exp_S since D = B·S" (only the names of ``derived`` count, so D is no match).
+_DERIVATION_NAME = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)\s*=(?!=)")
+
+
+def derived_here(view: LawView) -> frozenset[str]:
+    """The names in a registry law's ``derived`` that we computed, not the paper: those its
+    ``conventions.derivation`` names (``a = log10(2.5) = 0.398 from Sec. 4.1 ...``)."""
+    text = view.conventions.get("derivation", "") if view.kind == "reported" else ""
+    named = set(_DERIVATION_NAME.findall(text))
+    return frozenset(k for k in view.derived if k in named)
+
+
+def _stated(view: LawView, name: str) -> tuple[str, Literal["reported", "formula"], str]:
+    """Where a value of ``derived`` comes from: (words, method, how) for ``name``.
+
+    A value the registry marks as derived here (``derived_here``) is no value the paper states:
+    it reads "derived here" with the registry's derivation, as a formula's value (Alabdulmohsin
+    et al.'s a = log10(2.5), computed from "×2.5 parameters per ×10 compute", read "reported
+    by the paper"). A law whose numbers were not checked in the paper says so.
+    """
+    if view.kind == "fit":
+        return "computed by the fit", "reported", ""
+    if name in derived_here(view):
+        how = view.conventions["derivation"]
+        return "derived here (the paper does not state it)", "formula", f"; how: {how}"
+    if not view.verified:
+        return "stated by the source (not checked against the paper)", "reported", ""
+    return "reported by the paper", "reported", ""
+
+
 def _from_allocation(view: LawView, values: Mapping[str, float], method: str) -> list[Derived]:
     """a and b stated directly (compute_optimal form or reported derived values)."""
     out: list[Derived] = []
     found = {q: _lookup(values, q) for q in ("a", "b")}
-    if method == "reported":
-        where = "reported by the paper" if view.kind == "reported" else "computed by the fit"
-    else:
-        where = "fitted parameter"
+    words: dict[str, str] = {}
     for q, hit in found.items():
         if hit is None:
             continue
         name, value = hit
+        how_method: Literal["reported", "parameter", "formula"]
+        if method == "reported":
+            where, how_method, how = _stated(view, name)
+        else:
+            where, how_method, how = "fitted parameter", "parameter", ""
+        words[q] = where
         iv = _interval(view, name)
         out.append(
             Derived(
-                quantity=q, value=value, interval=iv,
-                method="reported" if method == "reported" else "parameter",
+                quantity=q, value=value, interval=iv, method=how_method,
                 derivation=f"{where}: {name} = {value:.4g} ({QUANTITY_LABELS[q]})"
-                + (f"; {interval_kind(view)}" if iv else ""),
+                + (f"; {interval_kind(view)}" if iv else "") + how,
             )
         )  # fmt: skip
     # With C ∝ N·D, N_opt·D_opt ∝ C, so a + b = 1 and a missing one follows exactly. Our fits
@@ -389,7 +426,7 @@ def _from_allocation(view: LawView, values: Mapping[str, float], method: str) ->
                     quantity=q, value=1.0 - value,
                     interval=(1.0 - iv[1], 1.0 - iv[0]) if iv else None,
                     method="conversion", conversion=conv,
-                    derivation=f"{conv}, from {where} {name} = {value:.4g}",
+                    derivation=f"{conv}, from {words[other]} {name} = {value:.4g}",
                 )
             )  # fmt: skip
     return out
@@ -431,12 +468,14 @@ def _from_reported(view: LawView) -> list[Derived]:
             continue
         name, value = hit
         iv = _interval(view, name)
-        where = "reported by the paper" if view.kind == "reported" else "derived by the fit"
+        where, how_method, how = _stated(view, name)
+        if view.kind == "fit":
+            where = "derived by the fit"
         out.append(
             Derived(
-                quantity=q, value=abs(value), interval=iv, method="reported",
+                quantity=q, value=abs(value), interval=iv, method=how_method,
                 derivation=f"{where}: {name} = {value:.4g} ({QUANTITY_LABELS[q]})"
-                + (f"; {interval_kind(view)}" if iv else ""),
+                + (f"; {interval_kind(view)}" if iv else "") + how,
             )
         )  # fmt: skip
     # a + b = 1 conversions for stated allocations, after the direct ones.
@@ -495,6 +534,35 @@ def _fit_budgets(view: LawView) -> list[str]:
     return [k.partition("@")[2] for k in view.intervals if k.startswith(f"{TPP}@")]
 
 
+# A ratio is pinned by its law's printed digits when rounding them moves it by at most this
+# share of its value (Hoffmann et al.'s α = 0.34, β = 0.28 leave 97.7 anywhere in 45.8-208).
+ROUNDING_TOLERANCE = 0.1
+
+
+def rounding_range(view: LawView, flops: float) -> tuple[float, float] | None:
+    """[low, high] of a reported loss law's D_opt/N_opt at ``flops`` over α, β within half
+    their printed last digit, or None (a fit, Kaplan's form, no loss terms, exponents written
+    with an exponent)."""
+    terms = _loss_terms(view)
+    if view.kind != "reported" or view.form == "kaplan_nd" or terms is None:
+        return None
+    A, B, alpha, beta, _ = terms
+    step_a, step_b = _printed_step(alpha), _printed_step(beta)
+    if not (step_a and step_b) or min(A, B, alpha - step_a, beta - step_b) <= 0:
+        return None
+    corners = [
+        (lambda nd: nd[1] / nd[0])(_ratio(A, B, alpha + da, beta + db, flops))
+        for da in (-step_a, step_a)
+        for db in (-step_b, step_b)
+    ]
+    return min(corners), max(corners)
+
+
+def pinned(value: float, spread: tuple[float, float] | None) -> bool:
+    """True unless rounding moves ``value`` over more than ROUNDING_TOLERANCE of it."""
+    return spread is None or spread[1] - spread[0] <= ROUNDING_TOLERANCE * value
+
+
 def _ratio_from_loss(view: LawView, flops: float) -> list[Derived]:
     """D_opt/N_opt of a two-variable loss law at ``flops`` (Hoffmann et al. 2022, eq. 4)."""
     terms = _loss_terms(view)
@@ -520,19 +588,17 @@ def _ratio_from_loss(view: LawView, flops: float) -> list[Derived]:
             "no interval: the ratio depends on A, B, α and β jointly, whose errors are strongly "
             "correlated in such fits, so a box over their separate intervals would mean nothing"
         )
-    step_a, step_b = _printed_step(alpha), _printed_step(beta)
-    if view.kind == "reported" and view.form != "kaplan_nd" and step_a and step_b:
-        corners = [
-            (lambda nd: nd[1] / nd[0])(_ratio(A, B, alpha + da, beta + db, flops))
-            for da in (-step_a, step_a)
-            for db in (-step_b, step_b)
-        ]
-        lo, hi = min(corners), max(corners)
-        if hi - lo > 0.1 * value:
-            notes.append(
-                f"α, β as printed ({alpha:g}, {beta:g}) are rounded, and the ratio is sensitive "
-                f"to them: within half their last digit it lies anywhere in [{lo:.3g}, {hi:.3g}]"
-            )
+    spread = rounding_range(view, flops)
+    if spread is not None and not pinned(value, spread):
+        lo, hi = spread
+        notes.append(
+            f"α, β as printed ({alpha:g}, {beta:g}) are rounded, and the ratio is sensitive "
+            f"to them: within half their last digit it lies anywhere in [{lo:.3g}, {hi:.3g}]"
+        )
+    if exponents_tied(view):
+        notes.append(
+            "α = β (tied), so the ratio is (B/A)^(1/α), the same at every budget by the form"
+        )
     return [
         Derived(
             quantity=TPP, value=value, interval=interval, method="formula",
@@ -604,13 +670,13 @@ def _reported_ratio(view: LawView, flops: float) -> list[Derived]:
         if value is None or not math.isfinite(value):
             continue
         iv = _interval(view, name)
-        where = "reported by the paper" if view.kind == "reported" else "computed by the fit"
+        where, how_method, how = _stated(view, name)
         at = f"at C = {flops:.3g} FLOPs" if "@" in name else "the same at every budget"
         return [
             Derived(
-                quantity=TPP, value=value, interval=iv, method="reported",
+                quantity=TPP, value=value, interval=iv, method=how_method,
                 derivation=f"{where}: {name} = {value:.4g} (D_opt/N_opt, {at})"
-                + (f"; {interval_kind(view)}" if iv else ""),
+                + (f"; {interval_kind(view)}" if iv else "") + how,
             )
         ]  # fmt: skip
     return []

@@ -6,8 +6,9 @@ plain functions, applied in :data:`RULES` order; each reads the two laws' :class
 (their conventions, normalised from free text) and their derived values, and returns findings:
 
 - ``block``: a reason the values cannot be compared (different form, a value imposed by the
-  form (a = b = 0.5 when alpha = beta is tied), N counted with vs without embeddings, compute
-  counted differently, different metric, response or modality);
+  form (a = b = 0.5 when alpha = beta is tied), a value the registry marks as no estimate
+  (``conventions.not_comparable``: a setting biased on purpose), N counted with vs without
+  embeddings, compute counted differently, different metric, response or modality);
 - ``convert``: an exact conversion that puts both on one axis (units, ``b = 1 − a``);
 - ``caveat``: a difference worth knowing that does not prevent comparison (different data).
 """
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kb.derive import (
     NOT_PERFORMANCE,
+    QUANTITIES,
     WITH_IRREDUCIBLE,
     WITHOUT_IRREDUCIBLE,
     Derived,
@@ -34,6 +36,7 @@ __all__ = [
     "Finding",
     "Profile",
     "Verdict",
+    "flagged",
     "profile_of",
     "verdict",
 ]
@@ -233,6 +236,33 @@ def rule_defined(q: str, x: Pair, y: Pair) -> list[Finding]:
     ]  # fmt: skip
 
 
+def flagged(view: LawView, quantity: str) -> str | None:
+    """Why the registry marks ``quantity`` of this law as no value to compare, or None.
+
+    ``conventions.not_comparable`` reads ``"QUANTITY[, QUANTITY...]: why"``: a value the law's
+    own setting makes meaningless whatever it is compared with (Porian et al.'s 'Reproducing
+    Kaplan et al.' settings, biased on purpose, give 0.004-0.007 tokens per parameter at 1e24
+    FLOPs). A flag with no quantity list (no ':') applies to every quantity.
+    """
+    text = next((v for k, v in view.conventions.items() if k.lower() == "not_comparable"), "")
+    if not text.strip():
+        return None
+    head, sep, why = text.partition(":")
+    names = {n.strip() for n in head.split(",")}
+    if not sep or not names <= set(QUANTITIES):  # no list: the whole text is the reason
+        return text.strip()
+    return why.strip() if quantity in names else None
+
+
+def rule_flagged(q: str, x: Pair, y: Pair) -> list[Finding]:
+    """A law the registry marks as giving no comparable value of ``q`` (``flagged``)."""
+    return [
+        Finding(rule="flagged", effect="block", text=f"{_name(v)}: {why}")
+        for v, _, _ in (x, y)
+        if (why := flagged(v, q))
+    ]
+
+
 def rule_imposed(q: str, x: Pair, y: Pair) -> list[Finding]:
     """A law that ties alpha = beta has a = b = 0.5 by construction: not an estimate to compare.
 
@@ -402,8 +432,8 @@ def rule_schedule(q: str, x: Pair, y: Pair) -> list[Finding]:
 
 
 RULES: tuple[Rule, ...] = (
-    rule_defined, rule_imposed, rule_domain, rule_metric, rule_response, rule_loss_unit,
-    rule_irreducible, rule_n_params,
+    rule_defined, rule_flagged, rule_imposed, rule_domain, rule_metric, rule_response,
+    rule_loss_unit, rule_irreducible, rule_n_params,
     rule_compute_basis, rule_compute_unit, rule_conversion, rule_data, rule_schedule,
 )  # fmt: skip
 

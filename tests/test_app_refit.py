@@ -507,3 +507,90 @@ def test_refit_fits_one_group_of_points_that_are_no_settings(app_db: Path) -> No
     assert table.loc["alpha", "reported (on_b)"] == pytest.approx(0.3)
     where = at.query_params["where"]
     assert (where[0] if isinstance(where, list) else where) == "train_dataset = b"
+
+
+def _two_metric_csv() -> bytes:
+    """20 runs of a Chinchilla law logged twice: as `val_loss` and as an `error` of another
+    scale, so one fit of both metrics is neither law."""
+    rng = np.random.default_rng(11)
+    rows = ["n_params,n_tokens,value,metric"]
+    for _ in range(20):
+        n, d = 10 ** rng.uniform(7.5, 10), 10 ** rng.uniform(9, 11.5)
+        loss = TRUE["E"] + TRUE["A"] / n ** TRUE["alpha"] + TRUE["B"] / d ** TRUE["beta"]
+        loss *= float(np.exp(rng.normal(0, 0.01)))
+        rows.append(f"{n:.6g},{d:.6g},{loss:.6g},val_loss")
+        rows.append(f"{n:.6g},{d:.6g},{0.1 + 30 / n**0.2 + 50 / d**0.15:.6g},error")
+    return ("\n".join(rows) + "\n").encode()
+
+
+def _cli_fit(tmp_path: Path, body: bytes, *extra: str) -> dict[str, float]:
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    path = tmp_path / "runs.csv"
+    path.write_bytes(body)
+    args = ["-q", "fit", "--data", str(path), "--law", "chinchilla", "--boot", "0", "--json"]
+    out = CliRunner().invoke(cli, [*args, *extra])
+    assert out.exit_code == 0, out.output
+    row = json.loads(out.stdout.splitlines()[0])
+    return {**row["params"], **row["derived"]}
+
+
+def _upload(at: AppTest, body: bytes, name: str = "runs.csv") -> AppTest:
+    at.file_uploader(key="refit_upload").set_value((name, body, "text/csv")).run()
+    assert not at.exception
+    return at
+
+
+@pytest.mark.parametrize("metric", ["val_loss", "error"])
+def test_refit_upload_of_two_metrics_fits_one_as_kb_fit_data_does(
+    refit_db: Path, tmp_path: Path, metric: str
+) -> None:
+    """A CSV holding two metrics offers a Metric box (the loss by default, as `kb fit --data`)
+    and fits that metric alone: the same parameters as `kb fit --data FILE --metric M`. Before,
+    the page fitted both metrics' rows as one cloud, labelled with the first row's metric."""
+    body = _two_metric_csv()
+    at = _upload(_refit_page({"source": "upload", "law": "chinchilla"}), body)
+    box = at.selectbox(key="refit_metric")
+    assert box.options == ["error", "val_loss"]
+    assert box.value == "val_loss"  # named like a loss: the CLI's default too
+    if metric != box.value:
+        box.set_value(metric).run()
+    assert any(f"20 points of `{metric}` from `upload`" in c.value for c in at.caption)
+    table = _fitted(at, 0)
+    assert _url(at, "metric") == metric
+    expected = _cli_fit(tmp_path, body, "--metric", metric)
+    for name in ("E", "A", "B", "alpha", "beta"):
+        assert table.loc[name, "refit"] == pytest.approx(expected[name], rel=1e-9), name
+
+
+def test_refit_upload_metric_from_a_link_and_none_by_default(refit_db: Path) -> None:
+    """A link's metric picks the upload's metric; a file whose metrics are none named like a
+    loss fits nothing until one is chosen (`kb fit --data` asks for --metric likewise)."""
+    body = _two_metric_csv()
+    at = _upload(_refit_page({"source": "upload", "law": "chinchilla", "metric": "error"}), body)
+    assert at.selectbox(key="refit_metric").value == "error"
+    assert not at.warning
+    two = body.replace(b",val_loss\n", b",perplexity\n")
+    at = _upload(_refit_page({"source": "upload", "law": "chinchilla"}), two)
+    box = at.selectbox(key="refit_metric")
+    assert box.value is None
+    assert any("choose the one to fit" in i.value for i in at.info)
+    assert not at.button  # no Fit button before a metric is chosen
+    box.set_value("perplexity").run()
+    assert any("20 points of `perplexity`" in c.value for c in at.caption)
+
+
+def test_refit_upload_of_one_metric_names_a_link_s_other_metric(refit_db: Path) -> None:
+    body = b"n_params,value,metric\n1e6,3.0,loss\n1e7,2.6,loss\n1e8,2.3,loss\n"
+    at = _upload(_refit_page({"source": "upload", "law": "power_law", "metric": "error"}), body)
+    assert "refit_metric" not in [s.key for s in at.selectbox]  # one metric: no box
+    (warning,) = at.warning
+    assert "`metric=error` (`runs.csv` holds `loss`); it is fitted." in warning.value
+    assert any("3 points of `loss`" in c.value for c in at.caption)
+    assert "metric" not in at.query_params
+    body = _two_metric_csv()
+    at = _upload(_refit_page({"source": "upload", "law": "chinchilla", "metric": "x"}), body)
+    assert at.selectbox(key="refit_metric").value == "val_loss"
+    assert "`metric=x` (`runs.csv` holds `error`, `val_loss`)" in at.warning[0].value

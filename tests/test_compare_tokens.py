@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from kb.cli import cli
 from kb.compare import ComparisonRow, compare, unavailable
-from kb.derive import DEFAULT_BUDGET_FLOPS, derive, view_of_law
+from kb.derive import DEFAULT_BUDGET_FLOPS, LawView, derive, view_of_law
 from kb.errors import BadInputError
 from kb.frontier import optimal_sizes
 from kb.registry import DEFAULT_REGISTRY, load_registry
@@ -204,3 +204,77 @@ def test_a_tied_law_gives_one_ratio_at_every_budget(registry_store: Store) -> No
     )
     assert low.value == pytest.approx(high.value, rel=1e-9)
     assert low.value == pytest.approx((152.513 / 113.693) ** (1 / 0.242472), rel=1e-6)
+
+
+@pytest.mark.parametrize("reference", [None, "kumar2024_precision_training", "porian2024_tuned_rw"])
+def test_porian_kaplan_settings_are_no_tokens_per_param_estimate(
+    registry_store: Store, reference: str | None
+) -> None:
+    """Porian et al.'s 'Reproducing Kaplan et al.' settings give 0.004-0.007 tokens per
+    parameter at 1e24 FLOPs: a = 0.84, biased on purpose, extrapolated five decades past their
+    budgets (D/N ∝ C^(1 − 2a)). They were flagged only by a reference that counts N otherwise;
+    against a non-embedding reference (Kumar et al.) they read 'converted'. Whatever the
+    reference, they are not comparable, with why."""
+    rows = {
+        r.source_id: r
+        for r in compare(registry_store, quantity="tokens_per_param", reference=reference)
+    }
+    for law_id, value in (("porian2024_kaplan_rw", 0.0075), ("porian2024_kaplan_owt2", 0.0036)):
+        row = rows[law_id]
+        assert row.value == pytest.approx(value, rel=0.01)
+        assert row.verdict == "not_comparable", row.reasons
+        (why,) = [r for r in row.reasons if "Reproducing Kaplan" in r]
+        assert why.startswith(f"{law_id}: the 'Reproducing Kaplan et al.' setting reproduces")
+        assert "C^(1 − 2a)" in why
+        assert "1.28e19" in why
+    # Their exponents stay on the axis: a = 0.84 is what Kaplan's setup gives, Porian et al.'s
+    # point, and is compared with Kaplan et al.'s 0.73 as before.
+    a_rows = {r.source_id: r for r in compare(registry_store, quantity="a")}
+    assert not any("Reproducing Kaplan" in r for r in a_rows["porian2024_kaplan_rw"].reasons)
+
+
+def test_flag_applies_to_the_quantities_it_names() -> None:
+    from kb.verdicts import flagged
+
+    def view(flag: str) -> LawView:
+        return view_of_law(
+            law("x", "compute_optimal", {"a": 0.8}, conventions={"not_comparable": flag})
+        )
+
+    assert flagged(view("tokens_per_param, a: biased on purpose"), "a") == "biased on purpose"
+    assert flagged(view("tokens_per_param, a: biased on purpose"), "b") is None
+    assert flagged(view("a toy law"), "b") == "a toy law"  # no quantity list: every quantity
+
+
+def test_default_reference_is_a_value_its_digits_pin(registry_store: Store) -> None:
+    """Hoffmann et al.'s approach 3 was the axis's reference: 97.7 tokens per parameter at 1e24
+    FLOPs, but anywhere in 45.8-208 within the rounding of its printed α = 0.34, β = 0.28. The
+    checked law whose printed digits pin its ratio (Muennighoff et al.'s C4 fit) is now."""
+    rows = _rows(registry_store)
+    assert {r.reference for r in rows.values()} == {"muennighoff2023_data_constrained"}
+    ref = rows["muennighoff2023_data_constrained"]
+    assert ref.verdict == "reference"
+    assert ref.value == pytest.approx(19.61, abs=0.01)
+    assert "the same at every budget" in ref.derivation  # alpha = beta tied: say so
+    hoffmann = rows["hoffmann2022_approach3"]
+    assert hoffmann.verdict == "direct"
+    assert "anywhere in [45.8, 208]" in hoffmann.derivation
+    # The exponents keep their reference (no rounding rule there).
+    a_refs = {r.reference for r in compare(registry_store, quantity="a")}
+    assert a_refs == {"hoffmann2022_approach1"}
+
+
+def test_reference_prefers_a_pinned_ratio_to_a_loose_one(store: Store) -> None:
+    """Two checked laws, equal in every other respect: the earlier one printed its exponents
+    to two digits (its ratio at 1e24 spans a factor of four within their rounding) and lost the
+    tie-break to a later one printed to four digits, whose ratio they pin."""
+    common = {"E": 1.69, "A": 406.4, "B": 410.7}
+    store.upsert([
+        law("loose", "chinchilla", {**common, "alpha": 0.34, "beta": 0.28}, year=2020),
+        law("pinned", "chinchilla", {**common, "alpha": 0.3392, "beta": 0.2849}, year=2022),
+    ])  # fmt: skip
+    rows = _rows(store)
+    assert rows["pinned"].verdict == "reference"
+    assert rows["loose"].verdict == "direct"
+    # Exponents are the printed values themselves: the earlier law stays their reference.
+    assert {r.reference for r in compare(store, quantity="alpha")} == {"loose"}

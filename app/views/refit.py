@@ -3,7 +3,8 @@
 Choose data, a law form and the fitting options, fit with a progress bar, then read the fit:
 data and fitted curve on log-log axes with the bootstrap extrapolation band, residuals,
 parameters with intervals next to what the papers reported, the held-out error, and downloads.
-Every control lives in the URL (app.urlstate): the data source, dataset, metric, law, recipe,
+Every control lives in the URL (app.urlstate): the data source, dataset, metric (a dataset's, or
+an uploaded file's when it holds several: one is fitted, as `kb fit --data` fits), law, recipe,
 x, the setting (for a dataset holding several experimental settings, e.g. Porian et al.'s 15)
 and the fitting options, so a shared link refits what its sender saw. The published law shown
 beside the fit is the one for the chosen setting when the registry names it
@@ -24,7 +25,7 @@ from app.resources import get_store, show_error, warn_stale_laws
 from app.urlstate import UrlState
 from kb.charts import fit_caption, fit_chart, metric_title, residual_chart
 from kb.datasets import dataset_hint, default_metric, list_datasets, metrics, points, x_axes
-from kb.errors import KBError
+from kb.errors import FitError, KBError
 from kb.fit import (
     FitResult,
     Holdout,
@@ -32,6 +33,7 @@ from kb.fit import (
     holdout_column,
     mixed_conventions,
     points_to_arrays,
+    upload_points,
 )
 from kb.frontier import AXES as HOLDOUT_AXES
 from kb.laws import FORMS, LawForm
@@ -133,7 +135,7 @@ try:
             )  # fmt: skip
         pts = points(store, data_name, metric=metric)
     else:
-        for name in ("dataset", "metric", "setting"):
+        for name in ("dataset", "setting"):
             url.unused(name, "an uploaded CSV is fitted")
         st.download_button(
             "Download the CSV template", template_csv(), file_name="scaling_points.csv",
@@ -146,9 +148,43 @@ try:
         if upload is None:
             url.save(complete=False)
             st.stop()
-        pts = parse_upload(upload.getvalue(), name=upload.name)
+        parsed = parse_upload(upload.getvalue(), name=upload.name)
         data_sig = hashlib.sha256(upload.getvalue()).hexdigest()
-        metric = pts[0].metric if pts else "value"
+        # One metric is fitted, chosen as `kb fit --data FILE --metric M` chooses it
+        # (kb.fit.upload_points): a file of `loss` and `error` rows was fitted as one cloud.
+        file_metrics = sorted({p.metric for p in parsed})
+        chosen_metric: str | None = None
+        linked = st.query_params.get("metric")
+        # The link was read before the file came (url.reload is over): its metric is named here.
+        if linked not in (None, *file_metrics) and "refit_metric" not in st.session_state:
+            st.warning(
+                f"Ignored from the link: `metric={linked}` (`{upload.name}` holds "
+                f"{', '.join(f'`{m}`' for m in file_metrics)}); "
+                + ("the default is shown instead." if len(file_metrics) > 1 else "it is fitted.")
+            )
+        if len(file_metrics) > 1:
+            try:  # the metric `kb fit --data` fits when none is named (one named like a loss)
+                by_default: str | None = upload_points(parsed, name=upload.name)[1]
+            except FitError:  # none stands out: the reader chooses
+                by_default = None
+            url.choice(
+                "metric", "refit_metric", file_metrics, by_default, always=True,
+                expected=f"a metric of `{upload.name}`: one of {', '.join(file_metrics)}",
+            )  # fmt: skip
+            chosen_metric = st.selectbox(
+                "Metric", file_metrics, key="refit_metric", placeholder="Choose a metric",
+                help="Your file holds several metrics; one is fitted.",
+            )  # fmt: skip
+            if chosen_metric is None:  # none named like a loss: the reader picks
+                url.save(complete=False)
+                st.info(
+                    f"`{upload.name}` holds the metrics {', '.join(file_metrics)}: choose the "
+                    "one to fit in the Metric box."
+                )
+                st.stop()
+        else:
+            url.unused("metric", f"`{upload.name}` holds one metric")
+        pts, metric = upload_points(parsed, name=upload.name, metric=chosen_metric)
 except KBError as err:
     url.save(complete=False)
     show_error(err)

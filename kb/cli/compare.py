@@ -56,7 +56,10 @@ def _compare_json(row: Any) -> dict[str, Any]:
 @click.option(
     "--reference", default=None, metavar="ID",
     help="law_id (`kb laws`) or fit_id (source_id in --json) to judge the others against; "
-    "without --quantity, only the quantities it has a value of are listed.",
+    "without --quantity, only the quantities it has a value of are listed. Default: the "
+    "paper's law comparable with the most others, preferring values checked in the paper and, "
+    "for tokens_per_param, pinned by their printed digits (Hoffmann et al.'s approach 3 is "
+    "not: its rounded exponents put 97.7 at 1e24 anywhere in 45.8-208).",
 )  # fmt: skip
 @click.option("--disagreements", "only_disagreements", is_flag=True,
               help="Only pairs of comparable papers whose intervals do not overlap.")  # fmt: skip
