@@ -70,6 +70,17 @@ url = UrlState("refit", (
     "boot", "seed", "holdout_axis", "holdout", "min_n",
 ))  # fmt: skip
 SOURCES = {"dataset": "Released dataset", "upload": "Upload a CSV"}
+# The fit's controls are not drawn while no file is uploaded (the page stops first), and
+# Streamlit then drops their values: drawn again after the upload, the browser showed each at
+# its first option or minimum (law power_law, Huber delta 1e-05, 0 bootstrap refits) while the
+# page read the URL's (chinchilla), and Fit sent the browser's. Re-assigning a value keeps it
+# alive across the runs that do not draw it (Streamlit's documented way).
+for _key in (
+    "refit_law", "refit_recipe", "refit_x", "refit_setting", "refit_where", "refit_delta",
+    "refit_drop", "refit_boot", "refit_seed", "refit_hold_axis", "refit_hold_frac", "refit_min_n",
+):  # fmt: skip
+    if _key in st.session_state:
+        st.session_state[_key] = st.session_state[_key]
 
 
 def _split_names(points: Sequence[Point], form: LawForm, x_axis: str) -> Callable[[str], str]:
