@@ -374,9 +374,8 @@ def test_vulgar_fraction_row_keeps_its_printed_text() -> None:
         "The loss drops by ½ as N doubles under our scaling law.",
         # a formula that relates nothing outside itself
         "The term N^{-½} appears in our appendix.",
-        # a vulgar fraction with an uncertainty, or as a value of a symbol or in words: not
-        # powers (left for a later round)
-        "The error falls as N^{-½ ± ¼} in our fits.",
+        # (a vulgar fraction with an uncertainty, ``N^{-½ ± ¼}``, is read since claims-rules-12:
+        # tests/test_claims_math4.py)
         # a superscript fraction on a word (a footnote) or a plus sign on a unit
         "Scaling laws⁻½ follow a power law.",
         "The flux follows a power law in erg s⁺½ units.",

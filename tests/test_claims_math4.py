@@ -70,7 +70,7 @@ def test_vulgar_fraction_values_are_read(
 
 
 def test_vulgar_fraction_value_rows_keep_their_printed_text() -> None:
-    text = "We fit L = A N^{-alpha} and find alpha = ½. The data exponent is ¼ in our fits."
+    text = "We fit L = A N^{-alpha} and find alpha = ½. The data-size exponent is ¼ in our fits."
     got = [(e.text, e.value, e.variable) for e in extract(paper(text)).exponents]
     assert got == [("alpha = ½", 0.5, "model_size"), ("exponent is ¼", 0.25, "data_size")]
 
