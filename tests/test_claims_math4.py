@@ -9,34 +9,10 @@ kept); a fraction of something ("½ of the runs", "a ½-day budget") is not an e
 
 from __future__ import annotations
 
-import inspect
-
 import pytest
 
-import ingest.claims.exponents as ex
 from ingest.claims import extract
-from ingest.claims.exponents import find_exponents
-from ingest.claims.sentences import sentence_spans
-from kb.records import Paper
-
-
-def paper(abstract: str) -> Paper:
-    return Paper(paper_id="t:math4", title="A Study", abstract=abstract)
-
-
-def found(text: str) -> list[tuple[float, str | None]]:
-    """(value, variable from the rule) of every exponent of ``text`` read as one abstract."""
-    return [
-        (e.value, e.variable)
-        for s, e_ in sentence_spans(text)
-        for e in find_exponents(text, (s, e_))
-    ]
-
-
-def check(text: str, expected: list[tuple[float, str | None]]) -> None:
-    got = found(text)
-    assert [v for v, _ in got] == pytest.approx([v for v, _ in expected]), got
-    assert [var for _, var in got] == [var for _, var in expected], got
+from tests.claims_cases import check, check_prefilter_agrees, found, paper, sentences_of
 
 
 # -- 1. a vulgar fraction as a symbol's value or in words --------------------------------------
@@ -314,22 +290,7 @@ def test_data_first_unpaired_values_name_no_variable(text: str) -> None:
     assert {var for _, var in found(text)} == {None}
 
 
-def _sentences() -> list[str]:
-    """Every sentence of this file's parametrised tests."""
-    texts: list[str] = []
-    for _, fn in inspect.getmembers(inspect.getmodule(_sentences), inspect.isfunction):
-        for mark in getattr(fn, "pytestmark", []):
-            if mark.name == "parametrize" and "text" in str(mark.args[0]):
-                texts += [v if isinstance(v, str) else v[0] for v in mark.args[1]]
-    return texts
-
-
 def test_the_literal_prefilter_lets_every_shape_through(monkeypatch: pytest.MonkeyPatch) -> None:
-    # the same readings with every pattern searched (what ``check_claims_identity.py
-    # --ungated`` proves on the seeds, which print none of these shapes)
-    texts = _sentences()
+    texts = sentences_of(globals())
     assert len(texts) > 60
-    gated = [found(t) for t in texts]
-    monkeypatch.setattr(ex, "finditer", lambda rx, text, folded: rx.finditer(text))
-    monkeypatch.setattr(ex, "matches", lambda rx, text, folded: rx.search(text) is not None)
-    assert [found(t) for t in texts] == gated
+    check_prefilter_agrees(texts, monkeypatch)

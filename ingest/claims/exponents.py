@@ -578,27 +578,11 @@ def _symbol_lists(
     law_sentence: bool,
 ) -> list[ExponentMatch]:
     """Values a "respectively" pairs with a list of exponent symbols, in order (``_SYMBOL_LIST``:
-    "alpha and beta are 0.34 and 0.28, respectively"): both lists as long, no symbol twice,
-    each symbol read as ``_symbol_reading`` reads one given a value by ``=``."""
+    "alpha and beta are 0.34 and 0.28, respectively"), as ``_paired_symbols`` pairs them."""
     out: list[ExponentMatch] = []
     for m in finditer(_SYMBOL_LIST, body, folded):
-        syms = [
-            (_strip(s.group("sym")), s.group("sub"))
-            for s in _SYMBOL_ITEM.finditer(body, m.start("syms"), m.end("syms"))
-        ]
         nums = [n.span() for n in _MORE_NUM.finditer(body, m.start("nums"), m.end("nums"))]
-        if len(syms) != len(nums) or len(set(syms)) != len(syms):
-            continue
-        for i, ((sym, sub), (n_start, n_end)) in enumerate(zip(syms, nums, strict=True)):
-            reading = _symbol_reading(body, m.start(), sym, sub, symbols, law_sentence)
-            value = parse_number(body[n_start:n_end])
-            if reading is None or not _plausible(body, n_start, n_end, value):
-                continue
-            assert value is not None
-            out.append(
-                ExponentMatch(value, start + (m.start() if i == 0 else n_start), start + n_end,
-                              "symbol", sym, *reading)
-            )  # fmt: skip
+        out += _paired_symbols(body, start, m, nums, m.start(), symbols, law_sentence)
     return out
 
 
@@ -610,43 +594,55 @@ def _symbol_tuples(
     law_sentence: bool,
 ) -> list[ExponentMatch]:
     """Values a tuple of exponent symbols is given, in order (``_SYMBOL_TUPLE``: ``(alpha, beta)
-    = (0.34, 0.28)``): both tuples as long, no symbol twice, not only whole numbers (an index or
-    a coordinate), every value plausible, each symbol read as ``_symbol_reading`` reads one
-    given a value by ``=``."""
+    = (0.34, 0.28)``), then any further tuples of values for the same symbols (``_TUPLE_MORE``:
+    "... for C4 and (0.31, 0.29) for RedPajama"), each paired as ``_paired_symbols`` pairs them
+    when not only whole numbers (an index or a coordinate) and every value plausible."""
     out: list[ExponentMatch] = []
     for m in finditer(_SYMBOL_TUPLE, body, folded):
-        syms = [
-            (_strip(s.group("sym")), s.group("sub"))
-            for s in _SYMBOL_ITEM.finditer(body, m.start("syms"), m.end("syms"))
+        # the first row's text starts at the symbols, a further tuple's at its first value
+        tuples: list[tuple[int | None, list[tuple[int, int]]]] = [
+            (m.start(), _items(body, m.start("nums"), m.end("nums")))
         ]
-        if len(set(syms)) != len(syms):
-            continue
-        # the first tuple of values, then any further ones for the same symbols (each checked
-        # as the first is); the first row's text starts at the symbols
-        tuples = [(m.start(), _items(body, m.start("nums"), m.end("nums")))]
         at = m.end()
         while len(tuples) <= _MAX_MORE_TUPLES and (more := _TUPLE_MORE.match(body, at)):
             if _INTERVAL_AFTER.match(body, more.end()):
                 break
-            tuples.append((-1, _items(body, more.start("nums"), more.end("nums"))))
+            tuples.append((None, _items(body, more.start("nums"), more.end("nums"))))
             at = more.end()
         for first, nums in tuples:
-            if len(syms) != len(nums):
-                continue
-            values = [parse_number(body[a:b]) for a, b in nums]
-            if _count_range(body, nums):
-                continue  # ``(alpha, beta) = (1, 2)``, or a unit after a value
-            readings = [_symbol_reading(body, m.start(), sym, sub, symbols, law_sentence)
-                        for sym, sub in syms]  # fmt: skip
-            for i, ((sym, _), reading, (n_start, n_end), value) in enumerate(
-                zip(syms, readings, nums, values, strict=True)
-            ):
-                if reading is None or value is None:
-                    continue
-                out.append(
-                    ExponentMatch(value, start + (first if i == 0 and first >= 0 else n_start),
-                                  start + n_end, "symbol", sym, *reading)
-                )  # fmt: skip
+            if not _count_range(body, nums):  # ``(alpha, beta) = (1, 2)``, or a unit
+                out += _paired_symbols(body, start, m, nums, first, symbols, law_sentence)
+    return out
+
+
+def _paired_symbols(
+    body: str,
+    start: int,
+    m: re.Match[str],
+    nums: list[tuple[int, int]],
+    first: int | None,
+    symbols: dict[str, tuple[str | None, str | None]],
+    law_sentence: bool,
+) -> list[ExponentMatch]:
+    """The symbols of ``m`` (group ``syms``) paired in order with the values at ``nums``: both
+    lists as long, no symbol twice, each symbol read as ``_symbol_reading`` reads one given a
+    value by ``=`` and each value plausible. The first row's text starts at ``first`` (else at
+    its value)."""
+    syms = [
+        (_strip(s.group("sym")), s.group("sub"))
+        for s in _SYMBOL_ITEM.finditer(body, m.start("syms"), m.end("syms"))
+    ]
+    if len(syms) != len(nums) or len(set(syms)) != len(syms):
+        return []
+    out: list[ExponentMatch] = []
+    for i, ((sym, sub), (n_start, n_end)) in enumerate(zip(syms, nums, strict=True)):
+        reading = _symbol_reading(body, m.start(), sym, sub, symbols, law_sentence)
+        value = parse_number(body[n_start:n_end])
+        if reading is None or not _plausible(body, n_start, n_end, value):
+            continue
+        assert value is not None
+        at = first if i == 0 and first is not None else n_start
+        out.append(ExponentMatch(value, start + at, start + n_end, "symbol", sym, *reading))
     return out
 
 
