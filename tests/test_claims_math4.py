@@ -37,6 +37,8 @@ from tests.claims_cases import check, check_prefilter_agrees, found, paper, sent
             [(0.5, "model_size"), (0.25, "data_size")],
         ),
         ("The exponent of model size is ½ in our fits.", [(0.5, "model_size")]),
+        # a tuple of values, as ``(alpha, beta) = (0.34, 0.28)`` is read
+        ("Our scaling law fit gives (alpha, beta) = (½, ¼).", [(0.5, None), (0.25, None)]),
     ],
 )
 def test_vulgar_fraction_values_are_read(
@@ -73,6 +75,8 @@ def test_vulgar_fraction_value_rows_keep_their_printed_text() -> None:
         "We set alpha = ½ for all runs.",
         # a unit after the fraction
         "The scaling law exponent of ½ bits per weight is fixed.",
+        # Adam's betas as a tuple of fractions
+        "In our scaling-law runs, (beta_1, beta_2) = (½, ¾) throughout.",
     ],
 )
 def test_vulgar_fraction_look_alikes_are_not_values(text: str) -> None:
