@@ -198,13 +198,14 @@ def test_second_tuple_rows_keep_their_symbols_and_text() -> None:
         "Our scaling law gives (alpha, beta) = (0.34, 0.28), (0.30, 0.38) in our fits.",
         "Our scaling law gives (alpha, beta) = (0.34, 0.28) and (0.30, 0.38) as 95% "
         "confidence intervals.",
+        "Our scaling law gives (alpha, beta) = (0.34, 0.28) and (0.05, 0.95) quantiles over seeds.",
         # whole numbers, another length, a unit
         "Our scaling law gives (alpha, beta) = (0.34, 0.28) and (1, 2) for the two indices.",
         "Our scaling law gives (alpha, beta) = (0.34, 0.28) for C4 and (0.31, 0.29, 0.1) for "
         "RedPajama.",
         "Our scaling law gives (alpha, beta) = (0.34, 0.28) for C4 and (30%, 29%) for RedPajama.",
     ],
-    ids=["interval", "no-and", "as-intervals", "whole", "length", "unit"],
+    ids=["interval", "no-and", "as-intervals", "quantiles", "whole", "length", "unit"],
 )
 def test_second_tuple_look_alikes_keep_only_the_first(text: str) -> None:
     check(text, [(0.34, None), (0.28, None)])

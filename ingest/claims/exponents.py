@@ -210,7 +210,8 @@ _TUPLE_MORE = re.compile(
 # ... unless the pair is named an interval after it ("and (0.30, 0.38) as 95% intervals").
 _INTERVAL_AFTER = re.compile(
     r"\s*(?:as\s+|are\s+)?(?:the\s+|its\s+|their\s+)?(?:\d+(?:\.\d+)?\s?%\s+)?"
-    r"(?:confidence|credible|CIs?\b|intervals?\b|bounds?\b|errors?\b|uncertaint)",
+    r"(?:confidence|credible|CIs?\b|intervals?\b|bounds?\b|errors?\b|uncertaint|quantiles?\b"
+    r"|percentiles?\b|standard deviations?\b|std\b)",
     re.IGNORECASE,
 )
 _MAX_MORE_TUPLES = 5
