@@ -109,6 +109,47 @@ def test_claims_rules_11_shapes_grow_linearly(unit: str) -> None:
     assert t_large < 3 * 4 * max(t_small, 1e-3)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # claims-rules-12: vulgar values, vulgar uncertainties, second tuples, "data" first
+        "alpha = ½ in our scaling law " * 700,
+        "the exponents of " + "½, " * 3_000 + "¼ in our law",
+        "exponent of ½ of the runs " * 700,
+        "N^{-½ ± ¼} law " * 900,
+        "N^{-½ ± " * 3_000,
+        "(alpha, beta) = (0.34, 0.28)" + " for C4 and (0.31, 0.29)" * 1_000 + " law",
+        "(alpha, beta) = (0.34, 0.28) for C4 and (0.31, 0.29) law " * 200,
+        "(alpha, beta) = (0.34, 0.28) for " + "x " * 5_000 + "and (0.3, 0.2) law",
+        "(alpha, beta) = (0.34, 0.28) and (" + "0.1, " * 3_000 + "0.2) law",
+        "the exponents for " + "data and " * 3_000 + "model size are 0.28 and 0.34",
+        "the exponents for data and model size are 0.28 and 0.34, respectively " * 160,
+        "the " + "data and " * 3_000 + "model size exponents are 0.28 and 0.34",
+    ],
+)
+def test_claims_rules_12_shapes_are_fast(text: str) -> None:
+    assert cpu_seconds(find_exponents, text, (0, len(text))) < 0.5
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "alpha = ½ in our scaling law ",
+        "N^{-½ ± ¼} law ",
+        "(alpha, beta) = (0.34, 0.28) for C4 and (0.31, 0.29) law ",
+        "the exponents for data and model size are 0.28 and 0.34, respectively ",
+        "data and ",
+    ],
+)
+def test_claims_rules_12_shapes_grow_linearly(unit: str) -> None:
+    # 4x the text in at most 12x the time (3x allows for the machine's noise)
+    small, large = unit * 150, unit * 600
+    small, large = small + " exponents are 0.3", large + " exponents are 0.3"
+    t_small = min(cpu_seconds(find_exponents, small, (0, len(small))) for _ in range(3))
+    t_large = min(cpu_seconds(find_exponents, large, (0, len(large))) for _ in range(3))
+    assert t_large < 3 * 4 * max(t_small, 1e-3)
+
+
 def test_sentences_read_are_capped() -> None:
     text = "1. " * 7000  # ~6,700 one-word sentences in 20 kB, read one by one: 1.2 s
     assert len(explain(paper(text))) == MAX_SENTENCES

@@ -9,33 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ingest.claims import extract
-from ingest.claims.exponents import find_exponents
-from ingest.claims.sentences import sentence_spans
-from kb.records import Paper
-
-
-def paper(abstract: str) -> Paper:
-    return Paper(paper_id="t:math2", title="A Study", abstract=abstract)
-
-
-def found(text: str) -> list[tuple[float, str | None]]:
-    """(value, variable from the rule) of every exponent of ``text`` read as one abstract."""
-    return [
-        (e.value, e.variable)
-        for s, e_ in sentence_spans(text)
-        for e in find_exponents(text, (s, e_))
-    ]
-
-
-def rows(text: str) -> list[tuple[float, str]]:
-    """(value, variable) of the exponent rows ``extract`` stores for ``text``."""
-    return [(e.value, e.variable) for e in extract(paper(text)).exponents]
-
-
-def check(text: str, expected: list[tuple[float, str | None]]) -> None:
-    got = found(text)
-    assert [v for v, _ in got] == pytest.approx([v for v, _ in expected]), got
-    assert [var for _, var in got] == [var for _, var in expected], got
+from tests.claims_cases import check, check_prefilter_agrees, found, paper, rows, sentences_of
 
 
 # -- 1. a parenthesised base: a ratio of a scale letter and its constant ----------------------
@@ -335,3 +309,9 @@ def test_respectively_symbol_look_alikes(text: str) -> None:
 def test_respectively_letters_need_lists_of_one_length() -> None:
     text = "Loss follows power laws with exponents of 0.34 and 0.28 for N, D and C, respectively."
     assert {var for _, var in found(text)} == {None}
+
+
+def test_the_literal_prefilter_lets_every_shape_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = sentences_of(globals())
+    assert len(texts) > 60
+    check_prefilter_agrees(texts, monkeypatch)

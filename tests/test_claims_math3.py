@@ -7,34 +7,11 @@ labelling guide of data/eval/README.md (what is and is not an exponent)."""
 
 from __future__ import annotations
 
-import inspect
-
 import pytest
 
-import ingest.claims.exponents as ex
 from ingest.claims import extract
-from ingest.claims.exponents import find_exponents, parse_number
-from ingest.claims.sentences import sentence_spans
-from kb.records import Paper
-
-
-def paper(abstract: str) -> Paper:
-    return Paper(paper_id="t:math3", title="A Study", abstract=abstract)
-
-
-def found(text: str) -> list[tuple[float, str | None]]:
-    """(value, variable from the rule) of every exponent of ``text`` read as one abstract."""
-    return [
-        (e.value, e.variable)
-        for s, e_ in sentence_spans(text)
-        for e in find_exponents(text, (s, e_))
-    ]
-
-
-def check(text: str, expected: list[tuple[float, str | None]]) -> None:
-    got = found(text)
-    assert [v for v, _ in got] == pytest.approx([v for v, _ in expected]), got
-    assert [var for _, var in got] == [var for _, var in expected], got
+from ingest.claims.exponents import parse_number
+from tests.claims_cases import check, check_prefilter_agrees, found, paper, sentences_of
 
 
 # -- 1. a tuple of exponent symbols given a tuple of values ----------------------------------
@@ -374,9 +351,8 @@ def test_vulgar_fraction_row_keeps_its_printed_text() -> None:
         "The loss drops by ½ as N doubles under our scaling law.",
         # a formula that relates nothing outside itself
         "The term N^{-½} appears in our appendix.",
-        # a vulgar fraction with an uncertainty, or as a value of a symbol or in words: not
-        # powers (left for a later round)
-        "The error falls as N^{-½ ± ¼} in our fits.",
+        # (a vulgar fraction with an uncertainty, ``N^{-½ ± ¼}``, is read since claims-rules-12:
+        # tests/test_claims_math4.py)
         # a superscript fraction on a word (a footnote) or a plus sign on a unit
         "Scaling laws⁻½ follow a power law.",
         "The flux follows a power law in erg s⁺½ units.",
@@ -394,22 +370,7 @@ def test_parse_number_reads_vulgar_fractions(printed: str, value: float | None) 
     assert parse_number(printed) == (pytest.approx(value) if value is not None else None)
 
 
-def _sentences() -> list[str]:
-    """Every sentence of this file's parametrised tests."""
-    texts: list[str] = []
-    for _, fn in inspect.getmembers(inspect.getmodule(_sentences), inspect.isfunction):
-        for mark in getattr(fn, "pytestmark", []):
-            if mark.name == "parametrize" and "text" in str(mark.args[0]):
-                texts += [v if isinstance(v, str) else v[0] for v in mark.args[1]]
-    return texts
-
-
 def test_the_literal_prefilter_lets_every_shape_through(monkeypatch: pytest.MonkeyPatch) -> None:
-    # the same readings with every pattern searched (what ``check_claims_identity.py
-    # --ungated`` proves on the seeds, which print none of these shapes)
-    texts = _sentences()
+    texts = sentences_of(globals())
     assert len(texts) > 90
-    gated = [found(t) for t in texts]
-    monkeypatch.setattr(ex, "finditer", lambda rx, text, folded: rx.finditer(text))
-    monkeypatch.setattr(ex, "matches", lambda rx, text, folded: rx.search(text) is not None)
-    assert [found(t) for t in texts] == gated
+    check_prefilter_agrees(texts, monkeypatch)

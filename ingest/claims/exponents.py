@@ -11,7 +11,9 @@ exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts,
    ∝/propto/~/"scales as"; Unicode superscripts of a single letter (``N⁻⁰·⁰⁷⁶``, ``C⁰·⁵``,
    ``d⁻¹``), never a whole unsigned one (``m²``, ``R²``, footnote markers) nor a unit's
    (``erg s⁻¹``). ``N⁻ᵅ`` marks ``α`` as an exponent symbol, like ``N^{-alpha}``. A numeric
-   fraction is a value (``N^{-1/2}``, ``N⁻¹ᐟ²``: -0.5); one with a letter (``N^{-2/d}``) is
+   fraction is a value (``N^{-1/2}``, ``N⁻¹ᐟ²``, ``N^{-½}``: -0.5), also as a symbol's value or
+   in words (``alpha = ½``, "an exponent of ¼"), but not a fraction of something in prose ("½ of
+   the runs", "a ½-day budget") nor a mixed number (``1½``); one with a letter (``N^{-2/d}``) is
    symbolic. A parenthesised base, as Kaplan et al. write their laws: a scale letter and its
    constant (``(N_c/N)^{0.076}``, ``(C_c/C_min)^{0.050}``, ``left(frac{N_c}{N}right)^{0.076}``,
    ``(N_c/N)⁰·⁰⁷⁶``, ``(1/N)^{0.5}``), stored as the power of the quantity, so the printed
@@ -21,17 +23,19 @@ exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts,
 2. ``symbol``: a Greek exponent symbol given a value, ``alpha=0.34``, ``β ≈ 0.28``, taken only when
    the symbol is used as an exponent in the abstract (``N^{-alpha}``) or the sentence speaks of
    an exponent, power law or scaling law; a list of symbols given a list of values as long,
-   "respectively" ("alpha and beta are 0.34 and 0.28, respectively"), each symbol checked so.
+   "respectively" ("alpha and beta are 0.34 and 0.28, respectively"), or a tuple of symbols
+   given one or more tuples of values (``(alpha, beta) = (0.34, 0.28) for C4 and (0.31, 0.29)
+   for RedPajama``), each symbol checked so.
 3. ``words``: "exponent(s) of/is/as/≈ 0.5[, 0.3 and 0.2]", "exponent from 0.1 to 0.4", "slope of
    -0.5" in a law sentence; ``range``: "the exponent for model size lies between 0.2 and 0.3".
 
 Ranges give both ends (``α ≈ 0.5-0.7``; a dash range grows, so ``0.3 - 0.02`` is one value and its
 error; a range of whole numbers or with a unit, "from 1 to 8 nodes", counts something); an
-uncertainty (``N^{-0.076 pm 0.003}``, ``0.34 ± 0.02``) is not a value. Not taken either: a whole
-power >= 2 (``c x^{2}``, pairs scaling as ``N^{2}``), ``e^{..}``, a power inside ``exp(..)`` or a
-learning-rate schedule being set, a Greek symbol set as a hyperparameter or naming a statistic
-("Adam with beta = 0.95", "Cohen's kappa = 0.81"), and the "exponent" of something else ("Hurst
-exponent", a schedule's, a floating-point format's with its mantissa).
+uncertainty (``N^{-0.076 pm 0.003}``, ``0.34 ± 0.02``, ``N^{-½ ± ¼}``) is not a value. Not taken
+either: a whole power >= 2 (``c x^{2}``, pairs scaling as ``N^{2}``), ``e^{..}``, a power inside
+``exp(..)`` or a learning-rate schedule being set, a Greek symbol set as a hyperparameter or
+naming a statistic ("Adam with beta = 0.95", "Cohen's kappa = 0.81"), and the "exponent" of
+something else ("Hurst exponent", a schedule's, a floating-point format's with its mantissa).
 
 Each match names its variable where a rule says it (``ExponentMatch.variable_rule``): the base
 letter as the abstract defines it in words ("the number of experts E", "with E experts",
@@ -67,21 +71,26 @@ from ingest.claims.prefilter import finditer, fold, matches, register, search_en
 
 __all__ = ["ExponentMatch", "find_exponents", "parse_number"]
 
-_NUM = (
-    r"[-−\u2013]?\s?\d+(?:\.\d+)?(?:\s?/\s?\d+(?:\.\d+)?)?"
-    r"(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
-)
-_UNSIGNED = r"\d+(?:\.\d+)?(?!\.?\d)(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
-# A vulgar fraction as a power (``N^{-½}``, ``D^{⅓}``; U+00BC-00BE, U+2150-215E): a value, like
-# ``N^{-1/2}``; never after a digit (``1½`` is a mixed number: not read).
+# A vulgar fraction (``N^{-½}``, ``D^{⅓}``, ``alpha = ½``; U+00BC-00BE, U+2150-215E): a value,
+# like ``N^{-1/2}``; never after a digit (``1½`` is a mixed number: not read, nor is its 1).
 _VULGAR = "[\u00bc-\u00be\u2150-\u215e]"
 _VULGAR_NUM = rf"[-−\u2013]?\s?{_VULGAR}(?![\d\u00bc-\u00be\u2150-\u215e])(?![A-Za-z_])"
+# Outside a power's braces a fraction may be of something, in prose ("½ of the runs", "a ½-day
+# budget"): not a value then.
+_VULGAR_PROSE = rf"{_VULGAR_NUM}(?!\s?[-\u2010]\s?[A-Za-z])(?!\s+of\b)"
+_NUM = (
+    r"[-−\u2013]?\s?\d+(?:\.\d+)?(?:\s?/\s?\d+(?:\.\d+)?)?"
+    rf"(?!\.?\d)(?!{_VULGAR})(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
+)
+# A value in prose: a number or a vulgar fraction (``alpha = ½``, "an exponent of ¼").
+_VALUE = rf"(?:{_NUM}|{_VULGAR_PROSE})"
+_UNSIGNED = rf"\d+(?:\.\d+)?(?!\.?\d)(?!{_VULGAR})(?![A-Za-z_])(?!\s?/\s?[A-Za-z])(?!\s?\^)"
 _VULGAR_VALUE = {
     chr(c): unicodedata.numeric(chr(c)) for c in [*range(0xBC, 0xBF), *range(0x2150, 0x215F)]
 }
 _GREEK = r"\\?(?:alpha|beta|gamma|nu|kappa)|α|β|γ|ν|κ"
 # An uncertainty printed after a value (``0.076 pm 0.003``, ``0.34 ± 0.02``): not a second value.
-_UNCERTAINTY = r"(?:\s?(?:±|\\?\bpm\b|\+/-)\s?\d+(?:\.\d+)?)"
+_UNCERTAINTY = rf"(?:\s?(?:±|\\?\bpm\b|\+/-)\s?(?:\d+(?:\.\d+)?(?![\d{_VULGAR[1:-1]}])|{_VULGAR}))"
 _POWER = re.compile(
     rf"(?<![\w.\\])(?P<base>\\?[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?[{{(]\s?(?P<num>{_NUM}|{_VULGAR_NUM})"
     rf"{_UNCERTAINTY}?\s?[}})]"
@@ -143,7 +152,7 @@ _POWER_BARE = re.compile(
 )
 _SYMBOL = re.compile(
     rf"(?<![A-Za-z\\])(?P<sym>{_GREEK})(?:_\{{?(?P<sub>[A-Za-z0-9]+)\}}?)?\s?"
-    rf"(?:=|≈|≃|~|\u223c|\\?approx\b|\\?simeq\b|\\?sim\b)\s?(?P<num>{_NUM})"
+    rf"(?:=|≈|≃|~|\u223c|\\?approx\b|\\?simeq\b|\\?sim\b)\s?(?P<num>{_VALUE})"
     rf"(?:\s?(?P<dash>-|\u2013|\u2014|to)\s?(?P<num2>{_UNSIGNED}))?",
 )
 _WORDS = re.compile(
@@ -151,7 +160,7 @@ _WORDS = re.compile(
     r"(?:(?:of|=|≈|~|is|are|was|were|equal to|equals|close to|near|around|about|approximately|"
     r"roughly|nearly|of about|of approximately|of roughly|at|as|between|from|ranges? from|"
     r"ranging from|lies? between|in the range(?: of)?)\s*){0,3}"
-    rf"(?P<num>{_NUM})(?P<more>(?:\s*(?:,\s*(?:and\s+)?|and\s+|or\s+|to\s+){_NUM})*)"
+    rf"(?P<num>{_VALUE})(?P<more>(?:\s*(?:,\s*(?:and\s+)?|and\s+|or\s+|to\s+){_VALUE})*)"
 )
 # "the exponent for model size lies between 0.2 and 0.3": a range a few words after "exponent".
 _RANGE = re.compile(
@@ -179,17 +188,33 @@ _OWNED = re.compile(
     r"\b[Ee]xponents?\s+(?:of|for|in|with respect to|w\.r\.t\.|along|on)\s+(?:the\s+)?"
     r"(?P<owners>[^.;:]{1,80}?)\s*(?:=|≈|\b(?:is|are|was|were)(?:\s+(?:estimated|fitted|found"
     r"|measured)\s+(?:as|to be|at))?|\bequals?|\bof)\s*"
-    rf"(?P<nums>{_NUM}{_UNCERTAINTY}?(?:{_NUM_LIST_SEP}{_NUM}{_UNCERTAINTY}?){{0,5}})"
+    rf"(?P<nums>{_VALUE}{_UNCERTAINTY}?(?:{_NUM_LIST_SEP}{_VALUE}{_UNCERTAINTY}?){{0,5}})"
 )
 # A tuple of exponent symbols given a tuple of values as long, ``(alpha, beta) = (0.34, 0.28)``
 # (``_symbol_tuples`` pairs them in order); lists of 2 to 6, as ``_SYMBOL_LIST`` reads.
-_TUPLE_NUM = rf"{_NUM}{_UNCERTAINTY}?"
+_TUPLE_NUM = rf"{_VALUE}{_UNCERTAINTY}?"
 _SYMBOL_TUPLE = re.compile(
     rf"(?<![\w\\])\(\s?(?P<syms>{_SYM_ONE}(?:\s?,\s?{_SYM_ONE}){{1,5}})\s?\)\s?"
     r"(?:=|≈|≃|~|\u223c|\\?approx\b|\\?simeq\b|\\?sim\b|are\b|were\b|of\b)\s?"
     rf"\(\s?(?P<nums>{_TUPLE_NUM}(?:\s?,\s?{_TUPLE_NUM}){{1,5}})\s?\)"
 )
-_TUPLE_ITEM = re.compile(rf"(?P<num>{_NUM}){_UNCERTAINTY}?")
+_TUPLE_ITEM = re.compile(rf"(?P<num>{_VALUE}){_UNCERTAINTY}?")
+# A further tuple of values for the same symbols: "(alpha, beta) = (0.34, 0.28) for C4 and (0.31,
+# 0.29) for RedPajama", "... = (0.34, 0.28) and (0.31, 0.29) for C4 and RedPajama, respectively".
+# After a label ("for C4") a comma or "and" joins it, else "and" must: "(0.34, 0.28), (0.30,
+# 0.38)" and "(0.34, 0.28) with 95% intervals (0.30, 0.38)" are no second tuple.
+_TUPLE_MORE = re.compile(
+    r"(?:\s?(?:for|on|in|at)\s+[^()=;.,]{1,40}?\s*(?:,\s*(?:and\s+)?|\band\s+)|\s?,?\s?and\s+)"
+    rf"\(\s?(?P<nums>{_TUPLE_NUM}(?:\s?,\s?{_TUPLE_NUM}){{1,5}})\s?\)"
+)
+# ... unless the pair is named an interval after it ("and (0.30, 0.38) as 95% intervals").
+_INTERVAL_AFTER = re.compile(
+    r"\s*(?:as\s+|are\s+)?(?:the\s+|its\s+|their\s+)?(?:\d+(?:\.\d+)?\s?%\s+)?"
+    r"(?:confidence|credible|CIs?\b|intervals?\b|bounds?\b|errors?\b|uncertaint|quantiles?\b"
+    r"|percentiles?\b|standard deviations?\b|std\b)",
+    re.IGNORECASE,
+)
+_MAX_MORE_TUPLES = 5
 # A Greek symbol set as a hyperparameter or naming a statistic, not a law's exponent ("Adam with
 # beta = 0.95", "mix the datasets with alpha = 0.3", "significance level alpha = 0.05", "Cohen's
 # kappa = 0.81", "discount factor gamma = 0.99"): read in the words before the symbol.
@@ -214,7 +239,7 @@ _FLOAT_FORMAT = re.compile(
 _SETTING_WIDTH = 60
 # Words that make numbers after "exponent" a range ("from 0.1 to 0.4", "between 0.2 and 0.3").
 _RANGE_WORD = re.compile(r"\b(?:from|between|ranges?|ranging|to)\b")
-_MORE_NUM = re.compile(_NUM)
+_MORE_NUM = re.compile(_VALUE)
 # A sentence that speaks of a law: needed before a symbol's value counts as an exponent.
 _LAW_CUE = re.compile(
     r"exponent|power[- ]?law|scaling[- ]?law|\bscal(?:es|ing)\b|propto|∝|\blaw\b", re.IGNORECASE
@@ -554,27 +579,11 @@ def _symbol_lists(
     law_sentence: bool,
 ) -> list[ExponentMatch]:
     """Values a "respectively" pairs with a list of exponent symbols, in order (``_SYMBOL_LIST``:
-    "alpha and beta are 0.34 and 0.28, respectively"): both lists as long, no symbol twice,
-    each symbol read as ``_symbol_reading`` reads one given a value by ``=``."""
+    "alpha and beta are 0.34 and 0.28, respectively"), as ``_paired_symbols`` pairs them."""
     out: list[ExponentMatch] = []
     for m in finditer(_SYMBOL_LIST, body, folded):
-        syms = [
-            (_strip(s.group("sym")), s.group("sub"))
-            for s in _SYMBOL_ITEM.finditer(body, m.start("syms"), m.end("syms"))
-        ]
         nums = [n.span() for n in _MORE_NUM.finditer(body, m.start("nums"), m.end("nums"))]
-        if len(syms) != len(nums) or len(set(syms)) != len(syms):
-            continue
-        for i, ((sym, sub), (n_start, n_end)) in enumerate(zip(syms, nums, strict=True)):
-            reading = _symbol_reading(body, m.start(), sym, sub, symbols, law_sentence)
-            value = parse_number(body[n_start:n_end])
-            if reading is None or not _plausible(body, n_start, n_end, value):
-                continue
-            assert value is not None
-            out.append(
-                ExponentMatch(value, start + (m.start() if i == 0 else n_start), start + n_end,
-                              "symbol", sym, *reading)
-            )  # fmt: skip
+        out += _paired_symbols(body, start, m, nums, m.start(), symbols, law_sentence)
     return out
 
 
@@ -586,32 +595,55 @@ def _symbol_tuples(
     law_sentence: bool,
 ) -> list[ExponentMatch]:
     """Values a tuple of exponent symbols is given, in order (``_SYMBOL_TUPLE``: ``(alpha, beta)
-    = (0.34, 0.28)``): both tuples as long, no symbol twice, not only whole numbers (an index or
-    a coordinate), every value plausible, each symbol read as ``_symbol_reading`` reads one
-    given a value by ``=``."""
+    = (0.34, 0.28)``), then any further tuples of values for the same symbols (``_TUPLE_MORE``:
+    "... for C4 and (0.31, 0.29) for RedPajama"), each paired as ``_paired_symbols`` pairs them
+    when not only whole numbers (an index or a coordinate) and every value plausible."""
     out: list[ExponentMatch] = []
     for m in finditer(_SYMBOL_TUPLE, body, folded):
-        syms = [
-            (_strip(s.group("sym")), s.group("sub"))
-            for s in _SYMBOL_ITEM.finditer(body, m.start("syms"), m.end("syms"))
+        # the first row's text starts at the symbols, a further tuple's at its first value
+        tuples: list[tuple[int | None, list[tuple[int, int]]]] = [
+            (m.start(), _items(body, m.start("nums"), m.end("nums")))
         ]
-        nums = _items(body, m.start("nums"), m.end("nums"))
-        if len(syms) != len(nums) or len(set(syms)) != len(syms):
+        at = m.end()
+        while len(tuples) <= _MAX_MORE_TUPLES and (more := _TUPLE_MORE.match(body, at)):
+            if _INTERVAL_AFTER.match(body, more.end()):
+                break
+            tuples.append((None, _items(body, more.start("nums"), more.end("nums"))))
+            at = more.end()
+        for first, nums in tuples:
+            if not _count_range(body, nums):  # ``(alpha, beta) = (1, 2)``, or a unit
+                out += _paired_symbols(body, start, m, nums, first, symbols, law_sentence)
+    return out
+
+
+def _paired_symbols(
+    body: str,
+    start: int,
+    m: re.Match[str],
+    nums: list[tuple[int, int]],
+    first: int | None,
+    symbols: dict[str, tuple[str | None, str | None]],
+    law_sentence: bool,
+) -> list[ExponentMatch]:
+    """The symbols of ``m`` (group ``syms``) paired in order with the values at ``nums``: both
+    lists as long, no symbol twice, each symbol read as ``_symbol_reading`` reads one given a
+    value by ``=`` and each value plausible. The first row's text starts at ``first`` (else at
+    its value)."""
+    syms = [
+        (_strip(s.group("sym")), s.group("sub"))
+        for s in _SYMBOL_ITEM.finditer(body, m.start("syms"), m.end("syms"))
+    ]
+    if len(syms) != len(nums) or len(set(syms)) != len(syms):
+        return []
+    out: list[ExponentMatch] = []
+    for i, ((sym, sub), (n_start, n_end)) in enumerate(zip(syms, nums, strict=True)):
+        reading = _symbol_reading(body, m.start(), sym, sub, symbols, law_sentence)
+        value = parse_number(body[n_start:n_end])
+        if reading is None or not _plausible(body, n_start, n_end, value):
             continue
-        values = [parse_number(body[a:b]) for a, b in nums]
-        if _count_range(body, nums):
-            continue  # ``(alpha, beta) = (1, 2)``, or a unit after a value
-        readings = [_symbol_reading(body, m.start(), sym, sub, symbols, law_sentence)
-                    for sym, sub in syms]  # fmt: skip
-        for i, ((sym, _), reading, (n_start, n_end), value) in enumerate(
-            zip(syms, readings, nums, values, strict=True)
-        ):
-            if reading is None or value is None:
-                continue
-            out.append(
-                ExponentMatch(value, start + (m.start() if i == 0 else n_start), start + n_end,
-                              "symbol", sym, *reading)
-            )  # fmt: skip
+        assert value is not None
+        at = first if i == 0 and first is not None else n_start
+        out.append(ExponentMatch(value, start + at, start + n_end, "symbol", sym, *reading))
     return out
 
 

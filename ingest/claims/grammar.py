@@ -5,7 +5,9 @@ quantity as the abstract defines it in words ("the number of experts E", "with E
 "vocabulary size V") or as papers write it (N, D, C, B, d...), and the grammar that ties a
 words-rule exponent to one quantity ("scales with data size with an exponent of 0.3", "the
 data-size exponent is 0.3", "an exponent of 0.07 in N", "... 0.3 and 0.5 for data size and model
-size, respectively", "the exponents of N and D are 0.34 and 0.28").
+size, respectively", "the exponents of N and D are 0.34 and 0.28"). Bare "data" listed with
+another quantity is the data size, after it or before it ("model size and data", "the exponents
+for data and model size").
 """
 
 from __future__ import annotations
@@ -236,7 +238,7 @@ def tied_variable(
         listed = None if before is None else _LISTED_BEFORE.search(body, lo, before[1])
         if before is not None and (
             listed is None
-            or _quantity_ending(body, len(body[: listed.start()].rstrip()), defined) is None
+            or _listed_item_ending(body, len(body[: listed.start()].rstrip()), defined) is None
         ):
             tied.add(before[0])  # "the data-size exponent", not "data size and model size ..."
     after_at = [kind_end] + ([numbers[-1][1]] if len(numbers) == 1 else [])
@@ -261,7 +263,11 @@ def _listed_ending(body: str, end: int, defined: dict[str, str | None]) -> list[
     """The quantities of a list ending at ``end`` ("data size and model size"), in order."""
     found: list[str] = []
     while len(found) < 6:
-        last = _quantity_ending(body, end, defined)
+        last = (
+            _listed_item_ending(body, end, defined)
+            if found
+            else _quantity_ending(body, end, defined)
+        )
         if last is None:
             return []
         found.insert(0, last[0])
@@ -274,8 +280,35 @@ def _listed_ending(body: str, end: int, defined: dict[str, str | None]) -> list[
 
 
 # "data" alone after a list word is the data size ("model size and data"), as the lexicon
-# reads "data" listed beside another scale quantity.
+# reads "data" listed beside another scale quantity; so is "data" before a list word and another
+# quantity ("the exponents for data and model size", "the data and model size exponents").
 _DATA_ITEM = re.compile(r"data\b(?![\s-]*(?:sets?|store|points?)\b)", re.IGNORECASE)
+_DATA_ENDING = re.compile(r"(?<![\w-])data$", re.IGNORECASE)
+
+
+def _listed_item_ending(
+    body: str, end: int, defined: dict[str, str | None]
+) -> tuple[str, int] | None:
+    """``_quantity_ending`` for an item listed before another one, which may be bare "data"."""
+    item = _quantity_ending(body, end, defined)
+    if item is None and (data := _DATA_ENDING.search(body, max(0, end - 4), end)) is not None:
+        return "data_size", data.start()
+    return item
+
+
+def _first_item(body: str, start: int, defined: dict[str, str | None]) -> tuple[str, int] | None:
+    """The first item of a list starting at ``start``: a quantity, or bare "data" when a list
+    word and another quantity follow it ("data and model size"; "data alone" is no list)."""
+    item = _quantity_starting(body, start, defined)
+    if item is not None:
+        return item
+    data = _DATA_ITEM.match(body, start)
+    if data is None:
+        return None
+    listed = _LISTED_AFTER.match(body, data.end())
+    if listed is None or _item_starting(body, listed.end(), defined, listed=True) is None:
+        return None
+    return "data_size", data.end()
 
 
 def _item_starting(
@@ -288,11 +321,20 @@ def _item_starting(
     return item
 
 
+def _list_item(
+    body: str, start: int, defined: dict[str, str | None], *, first: bool
+) -> tuple[str, int] | None:
+    """The list item starting at ``start``: ``_first_item`` first, then ``_item_starting``."""
+    if first:
+        return _first_item(body, start, defined)
+    return _item_starting(body, start, defined, listed=True)
+
+
 def listed_starting(body: str, start: int, defined: dict[str, str | None]) -> list[str]:
     """The quantities of a list starting at ``start``, in order."""
     found: list[str] = []
     while len(found) < 6:
-        first = _item_starting(body, start, defined, listed=bool(found))
+        first = _list_item(body, start, defined, first=not found)
         if first is None:
             return []
         found.append(first[0])
@@ -333,7 +375,7 @@ def respective(
 def list_end(body: str, start: int, defined: dict[str, str | None]) -> int:
     """Where the list of quantities starting at ``start`` ends."""
     end = first_start = start
-    while (first := _item_starting(body, start, defined, listed=start > first_start)) is not None:
+    while (first := _list_item(body, start, defined, first=start == first_start)) is not None:
         end = first[1]
         listed = _LISTED_AFTER.match(body, end)
         if listed is None:
