@@ -275,6 +275,45 @@ def test_refit_upload_another_file_drops_the_old_fit(tmp_path: Path, browser_pag
         _shot(page, "refit-upload-new-file")
 
 
+def test_refit_switching_to_an_upload_keeps_the_options(
+    tmp_path: Path, browser_page: object
+) -> None:
+    """Switching Data to "Upload a CSV" stops the page before the law box and the options until
+    a file comes, and Streamlit dropped the values of controls a run does not draw: after the
+    upload the browser showed law power_law, Huber delta 1e-05 and 0 bootstrap refits (each
+    box's first option or minimum) while the page read chinchilla from the URL, and Fit sent
+    the browser's values. AppTest keeps those values and cannot see it, hence a browser."""
+    from playwright.sync_api import expect
+
+    from kb.recipes import RECIPES
+    from tests.test_app_refit import _seed_points
+
+    csv = tmp_path / "runs.csv"
+    rows = [f"{n:.4g},{d:.4g},{2.0 + 400 * n**-0.34 + 900 * d**-0.28:.6g}"
+            for n in (1e7, 3e7, 1e8, 3e8) for d in (1e9, 3e9, 1e10)]  # fmt: skip
+    csv.write_text("n_params,n_tokens,value\n" + "\n".join(rows) + "\n")
+    db = tmp_path / "kb.duckdb"
+    seed_app_store(db)
+    _seed_points(db)
+    page = browser_page
+    with journey(db, tmp_path, page) as (server, at):
+        at.step = "open Refit on a dataset"
+        page.goto(f"{server.url}/refit")  # type: ignore[attr-defined]
+        expect(page.get_by_label("Bootstrap refits")).to_have_value("200", timeout=30_000)  # type: ignore[attr-defined]
+        _settle(page)
+        at.step = "switch to an upload"
+        page.get_by_text("Upload a CSV").click()  # type: ignore[attr-defined]
+        files = page.locator("[data-testid='stFileUploader'] input[type=file]")  # type: ignore[attr-defined]
+        files.set_input_files(str(csv), timeout=30_000)
+        expect(page.get_by_text("then press Fit")).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
+        _settle(page)
+        expect(page.get_by_label("Law form")).to_have_value("chinchilla")  # type: ignore[attr-defined]
+        expect(page.get_by_label("Bootstrap refits")).to_have_value("200")  # type: ignore[attr-defined]
+        delta = float(page.get_by_label("Huber δ").input_value())  # type: ignore[attr-defined]
+        assert delta == pytest.approx(RECIPES["standard"].delta)
+        _shot(page, "refit-switch-to-upload")
+
+
 def test_a_refit_link_with_options_reproduces_the_fit(tmp_path: Path, browser_page: object) -> None:
     """A shared Refit link carries the fitting options (recipe, delta, drops, bootstrap refits,
     seed, held-out split, N filter): opened in a browser and fitted, it gives the figures the
