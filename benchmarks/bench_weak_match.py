@@ -37,6 +37,7 @@ import itertools
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,6 +125,78 @@ def filtered_notices(searcher: Searcher, queries: list[dict]) -> tuple[int, int,
     return pairs, flagged, withdrawn
 
 
+@dataclasses.dataclass(frozen=True)
+class Pair:
+    """One (query, single filter) search: what the filtered notice is decided on."""
+
+    qid: str
+    fold: int  # the query's CV fold (every fifth query of its file): its pairs stay together
+    kind: str  # the filter's kind: variable, domain, scaling-only, has-exponent, year
+    n_allowed: int  # papers the filter leaves
+    s_f: float  # best sentence cosine among those papers (the filtered match_score)
+    s_u: float  # the same over every paper (the unfiltered match_score)
+    words: bool  # a hit holds every query word (the words rule)
+    answerable: bool  # a judged relevant paper (grade 1 or 2) survives the filter
+
+
+def measured_filters() -> list[tuple[str, SearchFilters]]:
+    """Every single filter with its kind: the 26 of ``single_filters`` and two year bounds
+    (about a quarter of the seed papers are dated: 39 from 2024 on, 24 up to 2023)."""
+    kinds = [
+        *(("variable", f) for f in single_filters() if f.variable),
+        *(("domain", f) for f in single_filters() if f.domain),
+        ("scaling-only", SearchFilters(studies_scaling_law=True)),
+        ("has-exponent", SearchFilters(has_exponent=True)),
+    ]
+    return [*kinds, ("year", SearchFilters(year_min=2024)), ("year", SearchFilters(year_max=2023))]
+
+
+def filtered_pairs(searcher: Searcher, queries: list[dict], s_u: list[float]) -> list[Pair]:
+    """Every query of one file under every measured filter (filters leaving no paper skipped).
+
+    ``searcher`` must use a probe rule whose thresholds exceed every cosine, so that the words
+    rule is evaluated on every pair; ``s_u`` are the queries' unfiltered scores."""
+    out = []
+    filters = measured_filters()
+    allowed = {i: searcher._allowed(f) or [] for i, (_, f) in enumerate(filters)}
+    ids = {i: {searcher.papers[p].paper_id for p in pos} for i, pos in allowed.items()}
+    for n, (q, su) in enumerate(zip(queries, s_u, strict=True)):
+        relevant = set(q.get("relevant", {}))
+        for i, (kind, f) in enumerate(filters):
+            if not allowed[i]:
+                continue
+            result = searcher.search(q["query"], k=10, filters=f)
+            assert result.match_score is not None
+            out.append(Pair(
+                qid=q.get("qid") or q["nid"], fold=n % FOLDS, kind=kind,
+                n_allowed=len(allowed[i]), s_f=result.match_score, s_u=su,
+                words=result.words_found, answerable=bool(relevant & ids[i]),
+            ))  # fmt: skip
+    return out
+
+
+def current_notice(p: Pair, t: float) -> bool:
+    """The shipped filtered rule: the unfiltered threshold on the filtered score, unless the
+    words rule withdraws it."""
+    return p.s_f < t and not p.words
+
+
+def notice_table(title: str, groups: dict[str, list[Pair]], notice: Callable[[Pair], bool]) -> None:
+    """Notice rate on answerable / not-answerable pairs per filter kind."""
+    print(title)
+    print(f"  {'filter kind':13s} {'dev answerable':>18s} {'dev not answ.':>18s} "
+          f"{'held answerable':>18s} {'held not answ.':>18s} {'off-topic':>18s}")  # fmt: skip
+    kinds = ["variable", "domain", "scaling-only", "has-exponent", "year", "all"]
+    for kind in kinds:
+        cells = []
+        for name, answerable in (("dev", True), ("dev", False), ("held", True), ("held", False),
+                                 ("neg", False)):  # fmt: skip
+            sel = [p for p in groups[name] if p.answerable == answerable
+                   and (kind == "all" or p.kind == kind)]  # fmt: skip
+            cells.append(pct(sum(map(notice, sel)), len(sel)) if sel else "-")
+        print(f"  {kind:13s} " + " ".join(f"{c:>18s}" for c in cells))
+
+
 def pct(a: int, n: int) -> str:
     return f"{a}/{n} ({100 * a / max(n, 1):.0f}%)"
 
@@ -195,6 +268,20 @@ def main() -> None:
             pairs, flagged, withdrawn = filtered_notices(searcher, queries)
             print(f"  {name:14s}: {pairs} (query, filter) pairs, {flagged} flagged by t, "
                   f"{withdrawn} of them withdrawn by the words rule")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / "probe.json"  # every score "weak": the words rule is always checked
+        MatchRule(encoder=encoder.name, dim=encoder.dim, threshold=2.0).save(probe)
+        searcher.tuning = dataclasses.replace(Tuning(), match_rule=str(probe))
+        groups = {
+            "dev": filtered_pairs(searcher, dev, s_dev),
+            "held": filtered_pairs(searcher, held, s_held),
+            "neg": filtered_pairs(searcher, neg, s_neg),
+        }
+    print(f"answerable (a judged relevant paper survives the filter) vs not, under each of "
+          f"{len(measured_filters())} single filters (the 26 above and --year-min 2024, "
+          "--year-max 2023):")  # fmt: skip
+    notice_table("  notice rate of the shipped rule (t on the filtered score, words rule):",
+                 groups, lambda p: current_notice(p, t))  # fmt: skip
     if args.write:
         rule = MatchRule(
             encoder=encoder.name, dim=encoder.dim, threshold=t,
