@@ -539,10 +539,19 @@ class Searcher:
     ) -> FilteredMatch:
         """A filtered search against every paper: the best score over all of them and how many
         outside ``allowed`` have a best sentence closer than ``score`` (one more index search,
-        run only when ``score`` could be weak)."""
-        sent_all = self._semantic_parts(qvec, None)[1]
-        outside = np.ones(len(sent_all), dtype=bool)
+        run only when ``score`` could be weak: a range search above ``score`` on an exact
+        index, else the usual top rows)."""
+        outside = np.ones(len(self.papers), dtype=bool)
         outside[list(allowed)] = False
+        above = self.semantic.above(self.semantic_query(qvec), score)
+        if above is not None:
+            closer = outside & (above > score)
+            best = max(score, float(above.max())) if len(above) else score
+            return FilteredMatch(
+                n_papers=len(allowed), overall_score=best,
+                closer_outside=int(np.count_nonzero(closer)), exact=True,
+            )  # fmt: skip
+        sent_all = self._semantic_parts(qvec, None)[1]
         best = float(sent_all.max())
         # Papers the index search did not reach hold its lowest cosine (the floor): the count
         # is exact when the floor is not above ``score`` or the search reached every row. Else
@@ -551,10 +560,10 @@ class Searcher:
         exact = floor <= score or (
             self.tuning.semantic_depth >= self.semantic.index.faiss_index.ntotal
         )
-        closer = int(np.count_nonzero(outside & (sent_all > (score if exact else floor))))
+        count = int(np.count_nonzero(outside & (sent_all > (score if exact else floor))))
         return FilteredMatch(
             n_papers=len(allowed), overall_score=best,
-            closer_outside=closer if exact else max(closer, int(best > score)), exact=exact,
+            closer_outside=count if exact else max(count, int(best > score)), exact=exact,
         )  # fmt: skip
 
     def words_found(self, query: str, order: Sequence[int], allowed: Sequence[int] | None) -> bool:

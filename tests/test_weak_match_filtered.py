@@ -16,6 +16,7 @@ import pytest
 from kb.index import build_index
 from kb.match import DEFAULT_MATCH_RULE, FilteredMatch, MatchRule, match_notice
 from kb.search import Searcher, SearchFilters, SearchResults, Tuning
+from kb.semantic import SemanticIndex
 from kb.store import Store
 from tests.test_search import HashEmbedder
 from tests.test_weak_match import _store_file
@@ -192,16 +193,23 @@ def test_a_high_filtered_score_skips_the_second_index_search(
     assert result.filtered is None
 
 
-def test_a_shallow_index_search_gives_a_lower_bound(
-    indexed: tuple[Path, HashEmbedder], tmp_path: Path
+def test_an_approximate_index_counts_from_its_top_rows(
+    indexed: tuple[Path, HashEmbedder], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """HNSW and IVF indexes get no range search: the count comes from the usual top rows, the
+    same as the range search's when those reach every row, a lower bound when they stop short."""
     db, embedder = indexed
     s = _scores(db, embedder, tmp_path)
+    rule = {"threshold": -1.0, "filtered_threshold": s["language"] + 0.01}
+    ranged = _search(db, embedder, tmp_path, QUERY, LANGUAGE, **rule)
+    monkeypatch.setattr(SemanticIndex, "above", lambda self, qvec, radius: None)
+    deep = _search(db, embedder, tmp_path, QUERY, LANGUAGE, **rule)
+    assert deep.filtered is not None
+    assert deep.filtered == ranged.filtered
     # One row fetched: the robotics paper's best; the count cannot see past it.
-    result = _search(db, embedder, tmp_path, QUERY, LANGUAGE, depth=1, threshold=-1.0,
-                     filtered_threshold=s["language"] + 0.01)  # fmt: skip
-    assert result.filtered is not None
-    assert result.filtered.exact is False
-    assert result.filtered.closer_outside == 1
-    assert result.notice is not None
-    assert "at least 1 paper outside the filters is closer" in result.notice
+    shallow = _search(db, embedder, tmp_path, QUERY, LANGUAGE, depth=1, **rule)
+    assert shallow.filtered is not None
+    assert shallow.filtered.exact is False
+    assert shallow.filtered.closer_outside == 1
+    assert shallow.notice is not None
+    assert "at least 1 paper outside the filters is closer" in shallow.notice
