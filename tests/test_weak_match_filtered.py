@@ -12,7 +12,9 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from kb.cli import cli
 from kb.index import build_index
 from kb.match import DEFAULT_MATCH_RULE, FilteredMatch, MatchRule, match_notice
 from kb.search import Searcher, SearchFilters, SearchResults, Tuning
@@ -213,3 +215,31 @@ def test_an_approximate_index_counts_from_its_top_rows(
     assert shallow.filtered.closer_outside == 1
     assert shallow.notice is not None
     assert "at least 1 paper outside the filters is closer" in shallow.notice
+
+
+@pytest.mark.slow
+def test_cli_names_the_filtered_papers_and_the_closer_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real model and the shipped rule: the robotics query under --domain language."""
+    monkeypatch.delenv("KB_WEAK_MATCH", raising=False)
+    db = _store_file(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["-q", "index", "--db", str(db)]).exit_code == 0
+    args = ["search", "robots grasping objects after many demonstrations", "--db", str(db)]
+    plain = runner.invoke(cli, [*args, "--domain", "language"])
+    assert plain.exit_code == 0, plain.output
+    assert plain.stderr.splitlines()[0].startswith(
+        "Note: No close match among the 3 papers the filters leave: the best sentence is only "
+    )
+    assert "1 paper outside the filters is closer" in plain.stderr  # the robotics paper
+    rows = [json.loads(x) for x in runner.invoke(cli, [*args, "--domain", "language", "--json"])
+            .stdout.splitlines() if x.startswith("{")]  # fmt: skip
+    assert rows
+    assert rows[0]["weak_match"] is True
+    assert (rows[0]["filter_papers"], rows[0]["closer_outside"]) == (3, 1)
+    assert rows[0]["overall_match_score"] > rows[0]["match_score"]
+    unfiltered = runner.invoke(cli, [*args, "--json"])
+    row = json.loads(unfiltered.stdout.splitlines()[0])
+    assert row["notice"] is None
+    assert "filter_papers" not in row
