@@ -24,6 +24,7 @@ import json
 import os
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -33,6 +34,7 @@ from kb.plotfile import write_atomic
 
 __all__ = [
     "DEFAULT_MATCH_RULE",
+    "FilteredMatch",
     "MatchRule",
     "default_match_rule_path",
     "looks_non_english",
@@ -68,6 +70,16 @@ class MatchRule(BaseModel):
         default=True, description="the model reads English: say so for a non-English query"
     )
     chosen_by: str = Field(default="", description="how the threshold was chosen, and on what")
+    filtered_threshold: float | None = Field(
+        default=None,
+        description="under a filter, weak when the best sentence cosine among the papers the "
+        "filters leave is below this (None: the threshold above)",
+    )
+    filtered_gap: float | None = Field(
+        default=None,
+        description="under a filter, filtered_threshold applies only when the best sentence "
+        "over every paper is at least this much closer (None: always)",
+    )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> MatchRule:
@@ -89,6 +101,28 @@ class MatchRule(BaseModel):
         """True when this rule was fitted for the encoder ``encoder`` of width ``dim``."""
         return self.encoder == encoder and self.dim == dim
 
+    @property
+    def filtered_ceiling(self) -> float:
+        """A filtered score at or above this is never weak (``filtered_weak`` needs it below
+        the filtered threshold or, as the overall score is never lower, below ``threshold``)."""
+        t_f = self.threshold if self.filtered_threshold is None else self.filtered_threshold
+        return max(t_f, self.threshold)
+
+    def filtered_weak(self, filtered: float, overall: float) -> float | None:
+        """The threshold a filtered search falls below, or None when it is not weak.
+
+        ``filtered`` is the best sentence cosine among the papers the filters leave,
+        ``overall`` the same over every paper (never lower). Weak when the filters left nothing
+        close (``filtered < filtered_threshold``, and when ``filtered_gap`` is set, the papers
+        outside are at least that much closer), or when nothing anywhere is close
+        (``overall < threshold``, the unfiltered rule). With neither field set this is
+        ``filtered < threshold``, the rule before filtered searches had their own threshold.
+        """
+        t_f = self.threshold if self.filtered_threshold is None else self.filtered_threshold
+        if filtered < t_f and overall - filtered >= (self.filtered_gap or 0.0):
+            return t_f
+        return self.threshold if overall < self.threshold else None
+
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the rule as indented JSON, atomically (never half a file, even on failure).
 
@@ -96,6 +130,17 @@ class MatchRule(BaseModel):
             KBError: the file could not be written (names it).
         """
         write_atomic(path, self.model_dump_json(indent=2) + "\n", "the weak-match rule")
+
+
+@dataclass(frozen=True)
+class FilteredMatch:
+    """Where a filtered search stands against every paper: what its notice says."""
+
+    n_papers: int  # papers the filters leave
+    overall_score: float  # best sentence cosine over every paper
+    closer_outside: int  # papers outside the filters with a closer best sentence
+    exact: bool  # closer_outside is the count (False: at least that many; the index search
+    # over every paper stopped at its depth above the filtered score)
 
 
 def default_match_rule_path() -> str:
@@ -134,13 +179,36 @@ def looks_non_english(query: str) -> bool:
 
 
 def match_notice(
-    *, weak_match: bool | None, not_english: bool, score: float | None, threshold: float | None
+    *,
+    weak_match: bool | None,
+    not_english: bool,
+    score: float | None,
+    threshold: float | None,
+    filtered: FilteredMatch | None = None,
 ) -> str | None:
-    """The one-line notice shown above the results, or None when there is nothing to say."""
+    """The one-line notice shown above the results, or None when there is nothing to say.
+
+    ``filtered`` (a filtered search) makes a weak-match notice name the papers searched and
+    how many outside the filters are closer; ``threshold`` is then the one that fired."""
     if not_english:
         return (
             "This query does not look like English, and the search model reads English: these "
             "results may not be about it. Try the query in English."
+        )
+    if weak_match and score is not None and threshold is not None and filtered is not None:
+        n = filtered.n_papers
+        head = (
+            f"No close match among the {n} paper{'s' if n != 1 else ''} the filters leave: the "
+            f"best sentence is only {score:.2f} similar to the query (below {threshold:.2f}); "
+        )
+        m = filtered.closer_outside
+        if not m:
+            return head + "no paper outside the filters is closer. These may not be about it."
+        count = f"{m}" if filtered.exact else f"at least {m}"
+        papers = "papers outside the filters are" if m != 1 else "paper outside the filters is"
+        return head + (
+            f"{count} {papers} closer (best {filtered.overall_score:.2f}). These may not be "
+            "about it."
         )
     if weak_match and score is not None and threshold is not None:
         return (

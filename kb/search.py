@@ -73,7 +73,13 @@ from kb.index import TERM_MIN_DF, IndexRow, LoadedIndex, open_index
 from kb.keyword import tokenize
 from kb.keyword_cache import keyword_fields, open_keyword_index
 from kb.lay_view import lay_view
-from kb.match import MatchRule, default_match_rule_path, looks_non_english, match_notice
+from kb.match import (
+    FilteredMatch,
+    MatchRule,
+    default_match_rule_path,
+    looks_non_english,
+    match_notice,
+)
 from kb.query_adapter import QueryAdapter, default_adapter_path
 from kb.query_kind import DEFAULT_MODEL as DEFAULT_KIND_MODEL
 from kb.query_kind import KINDS, QueryKindModel
@@ -167,6 +173,13 @@ class SearchResults(list[Hit]):
     knowledge base: the results are then only papers near the identifier's text, whatever the
     cosine says. ``notice`` is the one line to show above the results (the unknown identifier
     first), or None.
+
+    Under a filter, ``filtered`` (:class:`kb.match.FilteredMatch`: how many papers the filters
+    leave, the best score over every paper, how many outside the filters are closer) is set
+    when the filtered score is low enough to matter, and ``filtered_threshold`` is the
+    threshold that fired (:meth:`kb.match.MatchRule.filtered_weak`; None: not weak), which
+    then decides ``weak_match`` instead of ``threshold``; ``threshold`` stays the unfiltered
+    one.
     """
 
     def __init__(
@@ -178,16 +191,23 @@ class SearchResults(list[Hit]):
         not_english: bool = False,
         unknown_id: str | None = None,
         words_found: bool = False,
+        filtered: FilteredMatch | None = None,
+        filtered_threshold: float | None = None,
     ):
         super().__init__(hits)
         self.unknown_id = unknown_id
         self.match_score = match_score
         self.threshold = threshold
         self.words_found = words_found
+        self.filtered = filtered
+        self.filtered_threshold = filtered_threshold
+        weak = (
+            filtered_threshold is not None
+            if filtered is not None
+            else match_score is not None and threshold is not None and match_score < threshold
+        )
         self.weak_match: bool | None = (
-            None
-            if match_score is None or threshold is None
-            else match_score < threshold and not words_found
+            None if match_score is None or threshold is None else weak and not words_found
         )
         self.not_english = not_english
 
@@ -196,19 +216,32 @@ class SearchResults(list[Hit]):
         """One line saying the results may not be about the query, or None."""
         if self.unknown_id is not None:
             return self.unknown_id
+        threshold = self.threshold if self.filtered is None else self.filtered_threshold
         return match_notice(
             weak_match=self.weak_match, not_english=self.not_english,
-            score=self.match_score, threshold=self.threshold,
+            score=self.match_score, threshold=threshold, filtered=self.filtered,
         )  # fmt: skip
 
     def match_fields(self) -> dict[str, object]:
-        """``weak_match``, ``match_score``, ``not_english`` and ``notice``, for JSON output."""
-        return {
+        """``weak_match``, ``match_score``, ``not_english`` and ``notice``, for JSON output;
+        under a filter whose score was low enough to matter, also ``filter_papers`` (papers
+        the filters leave), ``overall_match_score`` (the best score over every paper) and
+        ``closer_outside`` (papers outside the filters with a closer best sentence; a lower
+        bound when ``closer_outside_exact`` is False)."""
+        fields: dict[str, object] = {
             "weak_match": self.weak_match,
             "match_score": None if self.match_score is None else round(self.match_score, 4),
             "not_english": self.not_english,
             "notice": self.notice,
         }
+        if self.filtered is not None:
+            fields |= {
+                "filter_papers": self.filtered.n_papers,
+                "overall_match_score": round(self.filtered.overall_score, 4),
+                "closer_outside": self.filtered.closer_outside,
+                "closer_outside_exact": self.filtered.exact,
+            }
+        return fields
 
 
 # Fitted by `benchmarks/fit_search_weights.py` (pairwise logistic regression, L2 0.1, 0.03 on
@@ -488,12 +521,49 @@ class Searcher:
             return SearchResults(hits, unknown_id=unknown)
         sent_sim = parts[1]  # papers outside ``allowed`` hold the lowest cosine fetched
         score = float(sent_sim.max())
+        filtered, fired = None, None
+        if allowed is not None and qvec is not None and score < rule.filtered_ceiling:
+            filtered = self._filtered_match(qvec, allowed, score)
+            fired = rule.filtered_weak(score, filtered.overall_score)
+        weak = score < rule.threshold if filtered is None else fired is not None
         # Only a weak score needs the words checked (a few abstracts tokenised): no cost else.
-        found = score < rule.threshold and self.words_found(query, order, allowed)
+        found = weak and self.words_found(query, order, allowed)
         return SearchResults(
             hits, match_score=score, threshold=rule.threshold,
             not_english=rule.english_only and looks_non_english(query), unknown_id=unknown,
-            words_found=found,
+            words_found=found, filtered=filtered, filtered_threshold=fired,
+        )  # fmt: skip
+
+    def _filtered_match(
+        self, qvec: FloatMatrix, allowed: Sequence[int], score: float
+    ) -> FilteredMatch:
+        """A filtered search against every paper: the best score over all of them and how many
+        outside ``allowed`` have a best sentence closer than ``score`` (one more index search,
+        run only when ``score`` could be weak: a range search above ``score`` on an exact
+        index, else the usual top rows)."""
+        outside = np.ones(len(self.papers), dtype=bool)
+        outside[list(allowed)] = False
+        above = self.semantic.above(self.semantic_query(qvec), score)
+        if above is not None:
+            closer = outside & (above > score)
+            best = max(score, float(above.max())) if len(above) else score
+            return FilteredMatch(
+                n_papers=len(allowed), overall_score=best,
+                closer_outside=int(np.count_nonzero(closer)), exact=True,
+            )  # fmt: skip
+        sent_all = self._semantic_parts(qvec, None)[1]
+        best = float(sent_all.max())
+        # Papers the index search did not reach hold its lowest cosine (the floor): the count
+        # is exact when the floor is not above ``score`` or the search reached every row. Else
+        # only papers above the floor are known to be closer, and the best one at least is.
+        floor = float(sent_all.min())
+        exact = floor <= score or (
+            self.tuning.semantic_depth >= self.semantic.index.faiss_index.ntotal
+        )
+        count = int(np.count_nonzero(outside & (sent_all > (score if exact else floor))))
+        return FilteredMatch(
+            n_papers=len(allowed), overall_score=best,
+            closer_outside=count if exact else max(count, int(best > score)), exact=exact,
         )  # fmt: skip
 
     def words_found(self, query: str, order: Sequence[int], allowed: Sequence[int] | None) -> bool:

@@ -84,6 +84,25 @@ class SemanticIndex:
         np.maximum.at(sent_sim, owners, sims)  # a paper row counts as its best "sentence" too
         return paper_sim, sent_sim
 
+    def above(self, qvec: FloatMatrix, radius: float) -> FloatMatrix | None:
+        """Per paper: the cosine of its best row when above ``radius``, else -inf, looking at
+        every row (a range search: cheaper than a deep top-k when few rows are that close).
+        None for the approximate index kinds, whose range search is not offered here."""
+        index = self.index.faiss_index
+        if self.index.meta.kind != "flat":
+            return None
+        out = np.full(self.n_papers, -np.inf, dtype=np.float32)
+        if index.ntotal == 0:
+            return out
+        threads = faiss.omp_get_max_threads()  # one query: no OpenMP threads (see parts)
+        faiss.omp_set_num_threads(1)
+        try:
+            _, sims, ids = index.range_search(qvec[None, :], radius)
+        finally:
+            faiss.omp_set_num_threads(threads)
+        np.maximum.at(out, self.row_paper[ids], sims)
+        return out
+
     def rocchio(
         self,
         qvec: FloatMatrix,

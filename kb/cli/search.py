@@ -191,8 +191,11 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
     KB_WEAK_MATCH names a rule file fitted for it (benchmarks/bench_weak_match.py --write
     --out PATH); KB_WEAK_MATCH='' turns it off. Keyword-only search (--mode keyword) has none.
 
-    Under a filter (--domain, --variable, ...) a hit holding every word of the query is a
-    match however low its cosine, so "kb search experts --variable num_experts" gets no notice.
+    Under a filter (--domain, --variable, ...) the notice has its own threshold and says how
+    many papers the filters leave and how many outside them are closer (when the filtered
+    cosine is that low, --json adds filter_papers, overall_match_score, closer_outside,
+    closer_outside_exact); a hit holding every word of the query is a match however low its
+    cosine, so "kb search experts --variable num_experts" gets no notice.
 
     In the table, a hit listed first because the query names it is marked "exact" in a first
     match column (with a one-line legend on stderr).
