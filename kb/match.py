@@ -178,6 +178,17 @@ def looks_non_english(query: str) -> bool:
     return foreign >= 2 and foreign * 3 >= len(words) + elisions
 
 
+def _below(score: float, threshold: float) -> tuple[str, str]:
+    """``score`` and ``threshold`` printed with the fewest decimals (two at least) that show the
+    score below the threshold: at two decimals 0.3101 and 0.3128 both read 0.31, and the notice
+    said "only 0.31 similar (below 0.31)"."""
+    for decimals in range(2, 7):
+        low, high = f"{score:.{decimals}f}", f"{threshold:.{decimals}f}"
+        if float(low) < float(high):
+            return low, high
+    return f"{score:.6g}", f"{threshold:.6g}"
+
+
 def match_notice(
     *,
     weak_match: bool | None,
@@ -195,11 +206,13 @@ def match_notice(
             "This query does not look like English, and the search model reads English: these "
             "results may not be about it. Try the query in English."
         )
+    if weak_match and score is not None and threshold is not None:
+        shown, bound = _below(score, threshold)
     if weak_match and score is not None and threshold is not None and filtered is not None:
         n = filtered.n_papers
         head = (
             f"No close match among the {n} paper{'s' if n != 1 else ''} the filters leave: the "
-            f"best sentence is only {score:.2f} similar to the query (below {threshold:.2f}); "
+            f"best sentence is only {shown} similar to the query (below {bound}); "
         )
         m = filtered.closer_outside
         if not m:
@@ -212,8 +225,8 @@ def match_notice(
         )
     if weak_match and score is not None and threshold is not None:
         return (
-            f"No close match: the best sentence in the knowledge base is only {score:.2f} "
-            f"similar to the query (below {threshold:.2f}); these are the nearest papers, "
+            f"No close match: the best sentence in the knowledge base is only {shown} "
+            f"similar to the query (below {bound}); these are the nearest papers, "
             "which may not be about it."
         )
     return None

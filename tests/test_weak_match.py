@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from kb.cli import cli
 from kb.errors import BadInputError
 from kb.index import build_index
-from kb.match import DEFAULT_MATCH_RULE, MatchRule, looks_non_english
+from kb.match import DEFAULT_MATCH_RULE, MatchRule, looks_non_english, match_notice
 from kb.records import Claim, Exponent, Paper
 from kb.search import Searcher, SearchFilters, SearchResults, Tuning
 from kb.store import Store
@@ -262,3 +262,21 @@ def test_a_query_naming_a_paper_gets_no_weak_match_notice(
     assert named.weak_match is None
     assert named.notice is None
     assert other.weak_match is True  # the same rule still flags an ordinary query
+
+
+@pytest.mark.parametrize(
+    ("score", "threshold", "shown"),
+    [
+        (0.3101, 0.3128, "only 0.310 similar to the query (below 0.313)"),
+        (0.2, 0.3128, "only 0.20 similar to the query (below 0.31)"),
+        (0.31279, 0.3128, "only 0.31279 similar to the query (below 0.31280)"),
+    ],
+)
+def test_the_notice_prints_the_score_below_the_threshold(
+    score: float, threshold: float, shown: str
+) -> None:
+    """At two decimals 0.3101 and 0.3128 both read 0.31: the notice said "only 0.31 similar
+    (below 0.31)". As many decimals as it takes to show the score below the threshold."""
+    notice = match_notice(weak_match=True, not_english=False, score=score, threshold=threshold)
+    assert notice is not None
+    assert shown in notice
