@@ -64,6 +64,12 @@ kb.search.load_query_embedder = lambda model=None: embedder
 from kb.cli import cli
 cli(prog_name="kb")
 """
+# The same, with the embedding journal writing a chunk every 256 texts (not every 1,024 texts or
+# 5 seconds), so a kill soon after the first chunk comes long before the end.
+JOURNAL_RUNNER = (
+    "import kb.embed_journal\n"
+    "kb.embed_journal.FLUSH_TEXTS, kb.embed_journal.FLUSH_SECONDS = 256, 3600.0\n" + RUNNER
+)
 
 WORDS = [
     "scaling", "law", "loss", "compute", "model", "parameters", "tokens", "data", "optimal",
@@ -143,13 +149,14 @@ def _interrupt(
     sig: signal.Signals = signal.SIGINT,
     group: bool = True,
     stream: str = "stderr",
+    runner: str = RUNNER,
     **env: str,
 ) -> Run:
     """Run ``kb ARGS`` in a session of its own, wait until ``ready`` (a regex) shows on its
     ``stream``, send ``sig`` to its process group (what a terminal's Ctrl-C does) or to it
     alone, and wait for it and for every other process of the group to end."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-c", runner, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env=_env(**env), cwd=ROOT, start_new_session=True,
         preexec_fn=_terminal_signals,
     )  # fmt: skip
@@ -323,6 +330,44 @@ def test_index_stopped_keeps_its_embeddings_and_the_rerun_embeds_only_the_rest(
     assert report["n_embedded"] + report["n_terms_embedded"] == total - kept
     assert _index_built(db) == _index_built(clean)
     assert np.array_equal(_vectors(db), _vectors(clean))
+
+
+def test_index_killed_keeps_what_its_journal_saved_and_the_rerun_embeds_only_the_rest(
+    tmp_path: Path, small: Path
+) -> None:
+    """``kill -9`` (the OOM killer, a power cut) runs no handler: the staged copy holding the
+    vectors is dropped. The embedding journal beside the store keeps them (a chunk every 256
+    texts here), so the rerun reads them back and embeds only the rest."""
+    clean = _copy(small, tmp_path / "clean")
+    built = _kb(["-q", "index", "--json", "--db", str(clean)])
+    assert built.returncode == 0, built.stderr
+    total = json.loads(built.stdout)["n_embedded"] + json.loads(built.stdout)["n_terms_embedded"]
+
+    db = _copy(small, tmp_path / "db")
+    run = _interrupt(
+        ["-v", "index", "--db", str(db)],
+        r"embedding journal: \d+ texts saved",
+        sig=signal.SIGKILL,
+        runner=JOURNAL_RUNNER,
+        KB_TEST_EMBED_DELAY="0.05",
+    )
+    assert run.returncode == -signal.SIGKILL
+    assert _index_state(db) == ({"index_meta": "", "index_file_bytes": ""}, [], 0)
+    journal = db.parent / ".kb.duckdb.embed-journal"
+    saved = sum(len(np.load(p)["shas"]) for p in journal.glob("*.npz"))
+    assert 256 <= saved < total
+
+    rerun = _kb(["-q", "index", "--json", "--db", str(db)])
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads(rerun.stdout)
+    assert report["n_recovered"] == saved
+    assert report["n_embedded"] + report["n_terms_embedded"] == total - saved
+    assert _index_built(db) == _index_built(clean)
+    assert np.array_equal(_vectors(db), _vectors(clean))
+    assert _index_state(db)[2] == _index_state(clean)[2]  # the same vectors cached
+    # The journal is cleared once its vectors are in the store; the killed copy is removed.
+    assert not journal.exists()
+    assert not [p.name for p in db.parent.iterdir() if ".building-" in p.name]
 
 
 def _index_built(db: Path) -> tuple[dict[str, object], list[tuple[object, ...]], str]:
