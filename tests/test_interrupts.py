@@ -150,11 +150,13 @@ def _interrupt(
     group: bool = True,
     stream: str = "stderr",
     runner: str = RUNNER,
+    to_worker: bool = False,
     **env: str,
 ) -> Run:
     """Run ``kb ARGS`` in a session of its own, wait until ``ready`` (a regex) shows on its
-    ``stream``, send ``sig`` to its process group (what a terminal's Ctrl-C does) or to it
-    alone, and wait for it and for every other process of the group to end."""
+    ``stream``, send ``sig`` to its process group (what a terminal's Ctrl-C does), to it alone,
+    or (``to_worker``) to one of its claim-extraction workers, and wait for it and for every
+    other process of the group to end."""
     proc = subprocess.Popen(
         [sys.executable, "-c", runner, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env=_env(**env), cwd=ROOT, start_new_session=True,
@@ -183,7 +185,9 @@ def _interrupt(
                 f"{'ended' if proc.returncode is not None else 'timed out'}:\n"
                 + "".join(out["stderr"])[-3000:]
             )
-    if group:
+    if to_worker:
+        os.kill(_a_worker_of(proc.pid), sig)
+    elif group:
         os.killpg(proc.pid, sig)
     else:
         proc.send_signal(sig)
@@ -196,6 +200,22 @@ def _interrupt(
         t.join(timeout=30)
     _group_gone(proc.pid)
     return Run(proc.returncode, "".join(out["stdout"]), "".join(out["stderr"]))
+
+
+def _a_worker_of(pid: int) -> int:
+    """The pid of a claim-extraction worker (a spawned child) of process ``pid``, once one runs."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in cmdline:
+                return int(entry.name)
+        time.sleep(0.1)
+    pytest.fail(f"no worker process of {pid} started")
 
 
 def _group_gone(pgid: int) -> None:
@@ -275,6 +295,36 @@ def test_ingest_stopped_mid_extraction(
     )
     line = _assert_interrupted(run, "ingest", sig)
     assert line.endswith("the knowledge base is unchanged"), line
+    assert _listing(db.parent) == before
+
+
+def test_ingest_killed_leaves_no_worker_behind(tmp_path: Path, corpus: Path) -> None:
+    """A kill -9 of `kb ingest` runs no handler: its extraction workers notice their parent is
+    gone and end (they watch it, ingest.claims._exit_with_parent), holding no memory for good."""
+    db = tmp_path / "db" / "kb.duckdb"
+    db.parent.mkdir()
+    run = _interrupt(["ingest", str(corpus), "--db", str(db)], "Extracting claims",
+                     sig=signal.SIGKILL, group=False)  # fmt: skip
+    assert run.returncode == -signal.SIGKILL  # and _group_gone found no worker left
+
+
+def test_ingest_whose_worker_was_killed_stops_with_an_error_not_a_hang(
+    tmp_path: Path, corpus: Path
+) -> None:
+    """The out-of-memory killer takes one extraction worker: the pool stopped the others with
+    SIGTERM, which they ignore, and waited for them for ever (kb ingest hung). Now they are
+    killed and kb ingest says what happened, exit status 1, the store unchanged."""
+    db = tmp_path / "db" / "kb.duckdb"
+    db.parent.mkdir()
+    small = _write_corpus(tmp_path / "small.jsonl", 5, seed=1)
+    with Store(db) as store:
+        ingest_paths(store, [small], extract=True, workers=1)
+    before = _listing(db.parent)
+    run = _interrupt(["ingest", str(corpus), "--db", str(db)], "Extracting claims",
+                     sig=signal.SIGKILL, to_worker=True)  # fmt: skip
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert "a worker process was killed by SIGKILL" in run.stderr, run.stderr[-3000:]
     assert _listing(db.parent) == before
 
 
