@@ -614,3 +614,41 @@ def test_a_signal_ignored_at_start_stays_ignored(
     assert during[0] is signal.SIG_IGN
     assert callable(during[1])  # SIGTERM, not ignored, is handled
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_signals_are_ignored_only_while_the_workers_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kb ingest ignores SIGINT and SIGTERM while its extraction workers start (they inherit
+    that); it had also submitted every chunk meanwhile, so a Ctrl-C in the first 2.3 s of
+    100,000 papers was lost. Now only the workers start inside: every one of them, and no
+    chunk is submitted there."""
+    import contextlib
+    from concurrent.futures import ProcessPoolExecutor
+
+    import ingest.claims as claims
+    from kb.records import Paper
+
+    real = claims._children_ignore_signals
+    pools: list[ProcessPoolExecutor] = []
+    inside: list[tuple[int, int]] = []
+    real_init = ProcessPoolExecutor.__init__
+
+    def init(self: ProcessPoolExecutor, *args: object, **kwargs: object) -> None:
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+        pools.append(self)
+
+    @contextlib.contextmanager
+    def watched() -> Iterator[None]:
+        with real():
+            yield
+            pool = pools[-1]
+            inside.append((len(pool._processes), pool._queue_count))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(ProcessPoolExecutor, "__init__", init)
+    monkeypatch.setattr(claims, "_children_ignore_signals", watched)
+    monkeypatch.setattr(claims, "PARALLEL_MIN_PAPERS", 2)
+    papers = [Paper(paper_id=f"t:{i:016x}", title=f"Paper {i}", abstract="Loss falls. " * 3)
+              for i in range(40 * claims.CHUNK)]  # fmt: skip
+    with Store(":memory:") as store:
+        store.upsert(papers)
+        claims.extract_into(store, papers, workers=2)
+    assert inside == [(2, 2)]  # both workers started; two no-op tasks, none of the 40 chunks
