@@ -87,10 +87,11 @@ class EmbedJournal:
         self._last_flush = time.monotonic()
         self._seq = 0
         self._mine: set[Path] = set()  # chunks read or written: deleted by clear()
+        self.broken: str | None = None  # why chunks can no longer be written, once they cannot
 
     def append(self, model: str, shas: Sequence[str], vectors: np.ndarray) -> None:
         """Add encoded vectors (one row per hash); writes a chunk when one is due."""
-        if not len(shas):
+        if not len(shas) or self.broken is not None:
             return
         key = (model, int(vectors.shape[1]))
         self._pending.setdefault(key, []).append((list(shas), vectors))
@@ -105,9 +106,22 @@ class EmbedJournal:
         """Write what was appended since the last chunk as one chunk per model (if anything)."""
         pending, self._pending, self._n_pending = self._pending, {}, 0
         for (model, dim), parts in pending.items():
+            if self.broken is not None:
+                break
             shas = [s for part, _ in parts for s in part]
             vectors = np.concatenate([v for _, v in parts]).astype(np.float32, copy=False)
-            self._write_chunk(model, dim, shas, vectors)
+            try:
+                self._write_chunk(model, dim, shas, vectors)
+            except OSError as err:
+                # A safety net, not the build: a full disk or a read-only folder here stops
+                # the journal, and the build goes on as before the journal existed.
+                self.broken = f"{err.strerror or err}"
+                logger.warning(
+                    "embedding journal: cannot write in %s (%s); going on without it, so a "
+                    "kill -9 from now on loses the vectors embedded by this run",
+                    self.folder, self.broken,
+                )  # fmt: skip
+                break
             self.n_saved += len(shas)
             logger.info(
                 "embedding journal: %d texts saved (%d so far) in %s",
@@ -151,12 +165,17 @@ class EmbedJournal:
         deleted; a chunk that cannot be read is deleted with a warning."""
         if not self.folder.is_dir():
             return 0
-        for leftover in self.folder.glob("*" + _TMP_SUFFIX):
-            logger.info("removing %s: a chunk a stopped build did not finish writing", leftover)
-            leftover.unlink(missing_ok=True)
+        try:
+            for leftover in self.folder.glob("*" + _TMP_SUFFIX):
+                logger.info("removing %s: a chunk a stopped build did not finish writing", leftover)
+                leftover.unlink(missing_ok=True)
+            paths = self.chunks()
+        except OSError as err:
+            logger.warning("embedding journal: cannot read %s (%s)", self.folder, err)
+            return 0
         added = 0
         batch: list[tuple[str, int, list[str], np.ndarray]] = []
-        for path in self.chunks():
+        for path in paths:
             try:
                 batch.append(_read_chunk(path))
             except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
@@ -177,7 +196,8 @@ class EmbedJournal:
         """Delete the chunks this journal read or wrote (call once the store holding their
         vectors has been swapped in), and the folder if nothing else is left in it."""
         for path in sorted(self._mine):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # left for the next build, which reads it again
+                path.unlink(missing_ok=True)
         self._mine.clear()
         with contextlib.suppress(OSError):  # not empty: another build's chunks, or missing
             self.folder.rmdir()

@@ -189,3 +189,18 @@ def test_a_build_after_a_killed_one_encodes_only_what_the_journal_lacks(tmp_path
         total = _cached(a)
         assert _cached(b) == total == saved + encoder.texts
     assert not folder.exists()
+
+
+def test_a_journal_that_cannot_be_written_warns_and_the_embedding_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the journal folder would go")
+    journal = EmbedJournal(blocked / "j", flush_texts=BATCH)
+    with Store(":memory:") as store, caplog.at_level(logging.WARNING):
+        vectors = EmbedCache(store, Counting(), journal).embed(_texts(3 * BATCH))
+        assert _cached(store) == 3 * BATCH
+    assert vectors.shape == (3 * BATCH, Counting.dim)
+    assert journal.broken is not None
+    assert journal.n_saved == 0
+    assert caplog.text.count("embedding journal: cannot write") == 1
