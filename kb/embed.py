@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from kb.embed_journal import EmbedJournal
 from kb.errors import BadInputError
 from kb.store import Store
 
@@ -394,15 +395,18 @@ class EmbedCache:
         store: a writable store (vectors are written) or a read-only one (then nothing is
             written and every miss is encoded again).
         embedder: the model.
+        journal: also save every encoded vector there, durably, as it goes (``kb index``:
+            a staged copy killed outright loses its table, not the journal).
 
     Attributes:
         n_encoded: how many texts this cache has sent to the model (tests and logs read it).
         n_written: how many of their vectors it has written to the table.
     """
 
-    def __init__(self, store: Store, embedder: Embedder):
+    def __init__(self, store: Store, embedder: Embedder, journal: EmbedJournal | None = None):
         self.store = store
         self.embedder = embedder
+        self.journal = journal
         self.n_encoded = 0
         self.n_written = 0
 
@@ -448,17 +452,24 @@ class EmbedCache:
                     self.n_encoded += len(chunk)
                     for (sha, _), vec in zip(chunk, vectors, strict=True):
                         found[sha] = vec
+                    if self.journal is not None:
+                        self.journal.append(self.embedder.name, [s for s, _ in chunk], vectors)
                     if not self.store.read_only:
                         pending.append(([sha for sha, _ in chunk], vectors))
                         if len(pending) * BATCH >= WRITE_BATCH or start + BATCH >= len(todo):
                             self._write_pending(pending)
                     if on_progress is not None:
                         on_progress(min(start + BATCH, len(todo)), len(todo))
+                if self.journal is not None:
+                    self.journal.flush()  # what follows (the FAISS build) may take minutes
             except BaseException:
                 # The model's time is the cost of a run: what it already did is kept. A
                 # failing write (the store's own error) fails again here; the first error wins.
                 with contextlib.suppress(Exception):
                     self._write_pending(pending)
+                if self.journal is not None:
+                    with contextlib.suppress(Exception):
+                        self.journal.flush()
                 raise
         out = np.zeros((len(texts), self.embedder.dim), dtype=np.float32)
         for i, sha in enumerate(shas):

@@ -39,6 +39,7 @@ from kb.embed import (
     model_name,
     require_model_folder,
 )
+from kb.embed_journal import EmbedJournal
 from kb.errors import BadInputError, IndexMismatchError
 from kb.keyword import vocabulary
 from kb.keyword_cache import keyword_cache_current, keyword_texts_digest, write_keyword_cache
@@ -154,6 +155,11 @@ class IndexReport(BaseModel):
     n_embedded: int = Field(description="texts sent to the model (cache misses)")
     n_terms_embedded: int = Field(
         default=0, description="corpus terms (kb.expansion) sent to the model (cache misses)"
+    )
+    n_recovered: int = Field(
+        default=0,
+        description="vectors read back from the embedding journal of a build that was killed "
+        "(kb.embed_journal), so not sent to the model again",
     )
     kind: IndexKind
     model: str
@@ -316,6 +322,7 @@ def build_index(
     on_progress: Progress | None = None,
     digest: str | None = None,
     keyword_digest: str | None = None,
+    journal: EmbedJournal | None = None,
 ) -> IndexReport:
     """Embed every paper (through the cache) and write ``<db_path>.faiss``.
 
@@ -330,6 +337,10 @@ def build_index(
         digest: the :func:`corpus_digest` of this store's papers if the caller has it already
             (``kb index`` checks the store first: :func:`check_index`); computed if None.
         keyword_digest: the :func:`kb.keyword_cache.keyword_texts_digest` of the same, likewise.
+        journal: an embedding journal (``kb index``: the one beside the store it stages): its
+            chunks, left by a build that was killed, are read into ``store``'s cache first, and
+            every vector encoded is saved to it as it goes. The caller clears it once
+            ``store`` is kept (:meth:`kb.embed_journal.EmbedJournal.clear`).
 
     Returns:
         An :class:`IndexReport`; ``up_to_date`` is True when nothing had to be done.
@@ -354,8 +365,9 @@ def build_index(
                            dim=meta.dim, keyword_saved=keyword is not None)  # fmt: skip
     embedder = load_embedder(model)
     rows, texts = _rows_and_texts(papers)
-    cache = EmbedCache(store, embedder)
-    terms = EmbedCache(store, embedder)
+    recovered = journal.recover(store) if journal is not None else 0
+    cache = EmbedCache(store, embedder, journal)
+    terms = EmbedCache(store, embedder, journal)
     # No transaction of our own: the caller's (ingest's, or the CLI's staged copy) wraps it.
     try:
         vectors = cache.embed(texts, on_progress=on_progress)
@@ -397,7 +409,7 @@ def build_index(
                 cache.n_encoded)  # fmt: skip
     return IndexReport(path=str(path), up_to_date=False, n_papers=len(papers), n_rows=len(rows),
                        n_embedded=cache.n_encoded, n_terms_embedded=terms.n_encoded,
-                       kind=meta.kind, model=meta.model, dim=meta.dim,
+                       n_recovered=recovered, kind=meta.kind, model=meta.model, dim=meta.dim,
                        keyword_saved=keyword is not None)  # fmt: skip
 
 

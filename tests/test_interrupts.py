@@ -64,6 +64,12 @@ kb.search.load_query_embedder = lambda model=None: embedder
 from kb.cli import cli
 cli(prog_name="kb")
 """
+# The same, with the embedding journal writing a chunk every 256 texts (not every 1,024 texts or
+# 5 seconds), so a kill soon after the first chunk comes long before the end.
+JOURNAL_RUNNER = (
+    "import kb.embed_journal\n"
+    "kb.embed_journal.FLUSH_TEXTS, kb.embed_journal.FLUSH_SECONDS = 256, 3600.0\n" + RUNNER
+)
 
 WORDS = [
     "scaling", "law", "loss", "compute", "model", "parameters", "tokens", "data", "optimal",
@@ -143,13 +149,16 @@ def _interrupt(
     sig: signal.Signals = signal.SIGINT,
     group: bool = True,
     stream: str = "stderr",
+    runner: str = RUNNER,
+    to_worker: bool = False,
     **env: str,
 ) -> Run:
     """Run ``kb ARGS`` in a session of its own, wait until ``ready`` (a regex) shows on its
-    ``stream``, send ``sig`` to its process group (what a terminal's Ctrl-C does) or to it
-    alone, and wait for it and for every other process of the group to end."""
+    ``stream``, send ``sig`` to its process group (what a terminal's Ctrl-C does), to it alone,
+    or (``to_worker``) to one of its claim-extraction workers, and wait for it and for every
+    other process of the group to end."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-c", runner, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env=_env(**env), cwd=ROOT, start_new_session=True,
         preexec_fn=_terminal_signals,
     )  # fmt: skip
@@ -176,7 +185,9 @@ def _interrupt(
                 f"{'ended' if proc.returncode is not None else 'timed out'}:\n"
                 + "".join(out["stderr"])[-3000:]
             )
-    if group:
+    if to_worker:
+        os.kill(_a_worker_of(proc.pid), sig)
+    elif group:
         os.killpg(proc.pid, sig)
     else:
         proc.send_signal(sig)
@@ -189,6 +200,22 @@ def _interrupt(
         t.join(timeout=30)
     _group_gone(proc.pid)
     return Run(proc.returncode, "".join(out["stdout"]), "".join(out["stderr"]))
+
+
+def _a_worker_of(pid: int) -> int:
+    """The pid of a claim-extraction worker (a spawned child) of process ``pid``, once one runs."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in cmdline:
+                return int(entry.name)
+        time.sleep(0.1)
+    pytest.fail(f"no worker process of {pid} started")
 
 
 def _group_gone(pgid: int) -> None:
@@ -271,6 +298,36 @@ def test_ingest_stopped_mid_extraction(
     assert _listing(db.parent) == before
 
 
+def test_ingest_killed_leaves_no_worker_behind(tmp_path: Path, corpus: Path) -> None:
+    """A kill -9 of `kb ingest` runs no handler: its extraction workers notice their parent is
+    gone and end (they watch it, ingest.claims._exit_with_parent), holding no memory for good."""
+    db = tmp_path / "db" / "kb.duckdb"
+    db.parent.mkdir()
+    run = _interrupt(["ingest", str(corpus), "--db", str(db)], "Extracting claims",
+                     sig=signal.SIGKILL, group=False)  # fmt: skip
+    assert run.returncode == -signal.SIGKILL  # and _group_gone found no worker left
+
+
+def test_ingest_whose_worker_was_killed_stops_with_an_error_not_a_hang(
+    tmp_path: Path, corpus: Path
+) -> None:
+    """The out-of-memory killer takes one extraction worker: the pool stopped the others with
+    SIGTERM, which they ignore, and waited for them for ever (kb ingest hung). Now they are
+    killed and kb ingest says what happened, exit status 1, the store unchanged."""
+    db = tmp_path / "db" / "kb.duckdb"
+    db.parent.mkdir()
+    small = _write_corpus(tmp_path / "small.jsonl", 5, seed=1)
+    with Store(db) as store:
+        ingest_paths(store, [small], extract=True, workers=1)
+    before = _listing(db.parent)
+    run = _interrupt(["ingest", str(corpus), "--db", str(db)], "Extracting claims",
+                     sig=signal.SIGKILL, to_worker=True)  # fmt: skip
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert "a worker process was killed by SIGKILL" in run.stderr, run.stderr[-3000:]
+    assert _listing(db.parent) == before
+
+
 def test_extract_stopped(tmp_path: Path, unlabelled: Path) -> None:
     db = _copy(unlabelled, tmp_path / "db")
     before = _listing(db.parent)
@@ -323,6 +380,44 @@ def test_index_stopped_keeps_its_embeddings_and_the_rerun_embeds_only_the_rest(
     assert report["n_embedded"] + report["n_terms_embedded"] == total - kept
     assert _index_built(db) == _index_built(clean)
     assert np.array_equal(_vectors(db), _vectors(clean))
+
+
+def test_index_killed_keeps_what_its_journal_saved_and_the_rerun_embeds_only_the_rest(
+    tmp_path: Path, small: Path
+) -> None:
+    """``kill -9`` (the OOM killer, a power cut) runs no handler: the staged copy holding the
+    vectors is dropped. The embedding journal beside the store keeps them (a chunk every 256
+    texts here), so the rerun reads them back and embeds only the rest."""
+    clean = _copy(small, tmp_path / "clean")
+    built = _kb(["-q", "index", "--json", "--db", str(clean)])
+    assert built.returncode == 0, built.stderr
+    total = json.loads(built.stdout)["n_embedded"] + json.loads(built.stdout)["n_terms_embedded"]
+
+    db = _copy(small, tmp_path / "db")
+    run = _interrupt(
+        ["-v", "index", "--db", str(db)],
+        r"embedding journal: \d+ texts saved",
+        sig=signal.SIGKILL,
+        runner=JOURNAL_RUNNER,
+        KB_TEST_EMBED_DELAY="0.05",
+    )
+    assert run.returncode == -signal.SIGKILL
+    assert _index_state(db) == ({"index_meta": "", "index_file_bytes": ""}, [], 0)
+    journal = db.parent / ".kb.duckdb.embed-journal"
+    saved = sum(len(np.load(p)["shas"]) for p in journal.glob("*.npz"))
+    assert 256 <= saved < total
+
+    rerun = _kb(["-q", "index", "--json", "--db", str(db)])
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads(rerun.stdout)
+    assert report["n_recovered"] == saved
+    assert report["n_embedded"] + report["n_terms_embedded"] == total - saved
+    assert _index_built(db) == _index_built(clean)
+    assert np.array_equal(_vectors(db), _vectors(clean))
+    assert _index_state(db)[2] == _index_state(clean)[2]  # the same vectors cached
+    # The journal is cleared once its vectors are in the store; the killed copy is removed.
+    assert not journal.exists()
+    assert not [p.name for p in db.parent.iterdir() if ".building-" in p.name]
 
 
 def _index_built(db: Path) -> tuple[dict[str, object], list[tuple[object, ...]], str]:
@@ -519,3 +614,41 @@ def test_a_signal_ignored_at_start_stays_ignored(
     assert during[0] is signal.SIG_IGN
     assert callable(during[1])  # SIGTERM, not ignored, is handled
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_signals_are_ignored_only_while_the_workers_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kb ingest ignores SIGINT and SIGTERM while its extraction workers start (they inherit
+    that); it had also submitted every chunk meanwhile, so a Ctrl-C in the first 2.3 s of
+    100,000 papers was lost. Now only the workers start inside: every one of them, and no
+    chunk is submitted there."""
+    import contextlib
+    from concurrent.futures import ProcessPoolExecutor
+
+    import ingest.claims as claims
+    from kb.records import Paper
+
+    real = claims._children_ignore_signals
+    pools: list[ProcessPoolExecutor] = []
+    inside: list[tuple[int, int]] = []
+    real_init = ProcessPoolExecutor.__init__
+
+    def init(self: ProcessPoolExecutor, *args: object, **kwargs: object) -> None:
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+        pools.append(self)
+
+    @contextlib.contextmanager
+    def watched() -> Iterator[None]:
+        with real():
+            yield
+            pool = pools[-1]
+            inside.append((len(pool._processes), pool._queue_count))  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(ProcessPoolExecutor, "__init__", init)
+    monkeypatch.setattr(claims, "_children_ignore_signals", watched)
+    monkeypatch.setattr(claims, "PARALLEL_MIN_PAPERS", 2)
+    papers = [Paper(paper_id=f"t:{i:016x}", title=f"Paper {i}", abstract="Loss falls. " * 3)
+              for i in range(40 * claims.CHUNK)]  # fmt: skip
+    with Store(":memory:") as store:
+        store.upsert(papers)
+        claims.extract_into(store, papers, workers=2)
+    assert inside == [(2, 2)]  # both workers started; two no-op tasks, none of the 40 chunks

@@ -54,9 +54,12 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
     (BM25) side is saved too, as <db>.keyword.npz, so `kb search` starts fast; `kb ingest`
     and `kb extract` keep that file current once it exists. Stopped (Ctrl-C) while embedding,
     it keeps the texts embedded so far, with the index as it was: the next run embeds the rest.
+    Killed outright (kill -9, out of memory, power cut), it still keeps them, but for the last
+    few seconds' worth: vectors are saved as they are made, beside the store.
 
     Example:  kb index --rebuild --db data/kb.duckdb
     """
+    from kb.embed_journal import EmbedJournal, journal_folder
     from kb.index import EmbeddingInterrupted, build_index, check_index, file_stamp
 
     if not Path(db_path).exists():
@@ -71,6 +74,9 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
         report = check.report
     stopped: EmbeddingInterrupted | None = None
     if report is None:
+        # Vectors are also saved beside the store as they are encoded: a kill -9 loses the
+        # staged copy, not them, and the next run reads them back (kb.embed_journal).
+        journal = EmbedJournal(journal_folder(db_path))
         with writing(db_path) as store, progress_bar("Embedding") as bar:
             # The copy is of the file just checked if it has not changed since: reuse its digests.
             same = check is not None and opened == check.stamp == file_stamp(db_path)
@@ -84,6 +90,7 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
                     on_progress=bar,
                     digest=known.digest if known else None,
                     keyword_digest=known.keyword_digest if known else None,
+                    journal=journal,
                 )
             except EmbeddingInterrupted as err:
                 if not err.n_cached:
@@ -91,6 +98,7 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
                 # Stopped while embedding: the index is untouched and the vectors made so far
                 # are cached in the copy, so the copy is swapped in to keep them.
                 stopped = err
+        journal.clear()  # the store swapped in holds every vector the journal had
         if stopped is not None:
             raise interrupted(
                 stopped,
@@ -109,6 +117,11 @@ def index_cmd(db_path: str, as_json: bool, rebuild: bool, model: str | None) -> 
             f"({report.kind}, {report.model}), {report.n_embedded} texts and "
             f"{report.n_terms_embedded} expansion terms embedded"
             + ("; keyword index saved" if report.keyword_saved else "")
+            + (
+                f"; {report.n_recovered:,} vectors recovered from a build that was killed"
+                if report.n_recovered
+                else ""
+            )
         )
 
 
