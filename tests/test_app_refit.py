@@ -594,4 +594,3 @@ def test_refit_upload_of_one_metric_names_a_link_s_other_metric(refit_db: Path) 
     at = _upload(_refit_page({"source": "upload", "law": "chinchilla", "metric": "x"}), body)
     assert at.selectbox(key="refit_metric").value == "val_loss"
     assert "`metric=x` (`runs.csv` holds `error`, `val_loss`)" in at.warning[0].value
-
