@@ -100,3 +100,21 @@ def test_kind_search_round3_weights_fit_its_columns() -> None:
     from benchmarks.kind_search import OLD, ROUND3
 
     assert len(OLD) == len(ROUND3) == 18
+
+
+def test_readme_python_example_names_real_functions() -> None:
+    """Every name the README's Python example imports exists, and the example is valid Python
+    (it is run by hand against a built store; the names are what drift)."""
+    import ast
+    import importlib
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    assert blocks, "the README has a Python example"
+    for block in blocks:
+        tree = ast.parse(block)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    assert hasattr(module, alias.name), f"{node.module}.{alias.name}"
