@@ -8,27 +8,13 @@ from __future__ import annotations
 import pytest
 
 from ingest.claims import extract
-from ingest.claims.exponents import find_exponents
-from ingest.claims.sentences import sentence_spans
 from kb.records import Paper
+from tests.claims_cases import found as exponents
+from tests.claims_cases import rows
 
 
 def paper(abstract: str, title: str = "A Study") -> Paper:
     return Paper(paper_id="t:unicode", title=title, abstract=abstract)
-
-
-def exponents(text: str) -> list[tuple[float, str | None]]:
-    """(value, variable from the rule) of every exponent of ``text`` read as one abstract."""
-    return [
-        (e.value, e.variable)
-        for s, e_ in sentence_spans(text)
-        for e in find_exponents(text, (s, e_))
-    ]
-
-
-def rows(text: str) -> list[tuple[float, str]]:
-    """(value, variable) of the exponent rows ``extract`` stores for ``text``."""
-    return [(e.value, e.variable) for e in extract(paper(text)).exponents]
 
 
 # -- 1. superscript and other Unicode powers -----------------------------------------------
