@@ -93,7 +93,14 @@ from kb.ranking import (
     query_adaptive,
     scale_cosine,
 )
-from kb.records import Claim, Exponent, Paper, normalize_arxiv_id, normalize_title
+from kb.records import (
+    Claim,
+    Exponent,
+    Paper,
+    ReportedLaw,
+    normalize_arxiv_id,
+    normalize_title,
+)
 from kb.semantic import SemanticIndex
 from kb.sentences import sentence_spans
 from kb.store import Store
@@ -354,6 +361,7 @@ class Searcher:
         self._embedder_lock = threading.Lock()  # one load even when warm() runs in a thread
         self._query_vectors: dict[str, FloatMatrix] = {}  # repeated queries skip the model
         self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
+        self._registry_papers: dict[str, ReportedLaw] | None = None  # loaded on first use
         self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
         self._kind_model: QueryKindModel | None = None  # loaded on first use
         self._adapter: tuple[str, QueryAdapter] | None = None  # (path, adapter), on first use
@@ -516,7 +524,9 @@ class Searcher:
             for rank, (i, score) in enumerate(zip(order, shown, strict=True))
         ]
         rule = self.match_rule if qvec is not None else None
-        unknown = unknown_id_notice(query) if pinned is None else None
+        unknown = None
+        if pinned is None:
+            unknown = self.registry_paper_notice(query) or unknown_id_notice(query)
         if rule is None or parts is None or not n or allowed == [] or exact:
             return SearchResults(hits, unknown_id=unknown)
         sent_sim = parts[1]  # papers outside ``allowed`` hold the lowest cosine fetched
@@ -600,6 +610,34 @@ class Searcher:
         if pos is None:
             pos = self.cited_title(text)
         return pos
+
+    @property
+    def registry_papers(self) -> dict[str, ReportedLaw]:
+        """The law registry's papers (as synced into the store) by ``arxiv:<id>`` and by the
+        ``kb.records.normalize_title`` of their title: one law of each paper."""
+        if self._registry_papers is None:
+            papers: dict[str, ReportedLaw] = {}
+            for law in self.store.select(ReportedLaw, validate=False):
+                papers.setdefault(f"arxiv:{law.arxiv_id}", law)
+                papers.setdefault(normalize_title(law.title), law)
+            self._registry_papers = papers
+        return self._registry_papers
+
+    def registry_paper_notice(self, query: str) -> str | None:
+        """The notice for a query that names, by arXiv id or whole title, a paper the law
+        registry holds but the knowledge base lacks, else None: searching the title of
+        Hoffmann et al. 2022 (not in the seed corpus) listed other papers with no word that
+        its laws are one command away. Call it only when :meth:`exact_match` found nothing."""
+        text = query.strip()
+        norm = normalize_arxiv_id(text) if text.split() == [text] else None
+        law = self.registry_papers.get(f"arxiv:{norm}" if norm else normalize_title(text))
+        if law is None:
+            return None
+        return (
+            f"'{law.title}' ({law.year}, arXiv {law.arxiv_id}) is not among the papers of the "
+            "knowledge base, so these results are only the papers nearest to the query; the law "
+            f"registry holds its published laws: kb laws --paper {law.arxiv_id}"
+        )
 
     def cited_title(self, query: str) -> int | None:
         """The position of the paper whose whole title ``query`` holds with an author-year

@@ -191,3 +191,41 @@ def test_a_query_starting_with_a_dash_is_told_to_go_after_double_dash(tmp_path: 
     typo = CliRunner().invoke(cli, ["search", "scaling", "--kk", "3"])
     assert typo.exit_code == 2
     assert " -- " not in typo.output
+
+
+@pytest.mark.parametrize("mode", ["fused", "keyword", "semantic"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Training Compute-Optimal Large Language Models",
+        "training compute-optimal large language models.",
+        "2203.15556",
+        "https://arxiv.org/abs/2203.15556v1",
+    ],
+)
+def test_a_registry_paper_outside_the_knowledge_base_points_to_its_laws(
+    tmp_path: Path, query: str, mode: str
+) -> None:
+    """Searching the title or arXiv id of Hoffmann et al. 2022 (in the law registry, not in the
+    seed corpus) listed other papers with no word that its laws are one command away (for the
+    arXiv id, only "no paper has this id")."""
+    from kb.registry import load_registry
+
+    db = tmp_path / "kb.duckdb"
+    embedder = HashEmbedder()
+    laws = [law for law in load_registry() if law.arxiv_id == "2203.15556"]
+    assert laws
+    with Store(db) as s:
+        s.upsert([_paper("Chinchilla Revisited", "We refit the Chinchilla law to released data.")])
+        s.upsert(laws)
+        build_index(s, db, model=embedder)
+    searcher = Searcher.open(Store(db, read_only=True), db, model=embedder)
+    hits = searcher.search(query, k=2, mode=mode)  # type: ignore[arg-type]
+    assert hits.notice is not None
+    assert "'Training Compute-Optimal Large Language Models' (2022, arXiv 2203.15556)" in (
+        hits.notice
+    )
+    assert hits.notice.endswith("kb laws --paper 2203.15556")
+    # words of the title, or a paper the knowledge base holds, get no such notice
+    for other in ("compute-optimal language models", "Chinchilla Revisited"):
+        assert searcher.search(other, k=1, mode=mode).unknown_id is None, other  # type: ignore[arg-type]
