@@ -34,7 +34,7 @@ from kb.derive import (
     view_of_fit,
     view_of_law,
 )
-from kb.errors import BadInputError, NotFoundError
+from kb.errors import BadInputError, NotFoundError, did_you_mean
 from kb.optima import OPTIMUM_METRICS, setting_of
 from kb.records import Dataset, FitRecord, Paper, Point, ReportedLaw, paper_id_for
 from kb.store import Store
@@ -371,7 +371,8 @@ def compare(
     views = _views(store)
     if reference is not None and all(v.source_id != reference for v in views):
         raise NotFoundError(
-            f"no reported law or stored fit {reference!r} to compare against; expected a "
+            f"no reported law or stored fit {reference!r} to compare against; "
+            f"{did_you_mean(reference, sorted({v.source_id for v in views}))}expected a "
             "law_id (`kb laws`) or a fit_id (source_id in `kb compare --json`)"
         )
     by_paper: dict[str | None, list[LawView]] = {}

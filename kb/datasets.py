@@ -8,11 +8,10 @@ meta table, so this module needs no knowledge of the adapters.
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Sequence
 
-from kb.errors import NotFoundError
+from kb.errors import NotFoundError, did_you_mean
 from kb.records import Dataset, Point
 from kb.store import Store
 
@@ -64,9 +63,7 @@ def dataset_hint(name: str, known: Sequence[str]) -> str:
     suggestion and how to list them, or how to ingest some when there are none."""
     if not known:
         return "this knowledge base holds none; ingest them with `kb ingest ../shared/datasets`"
-    close = difflib.get_close_matches(name, list(known), n=3)
-    hint = f"did you mean {' or '.join(close)}? " if close else ""
-    return f"{hint}list them with `kb datasets`"
+    return f"{did_you_mean(name, known)}list them with `kb datasets`"
 
 
 def metric_counts(store: Store, name: str) -> dict[str, int]:

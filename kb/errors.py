@@ -6,6 +6,9 @@ where there is one, the fix. The CLI turns any ``KBError`` into a one-line messa
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
+
 
 class KBError(Exception):
     """Base class of every error the library raises on purpose."""
@@ -49,3 +52,22 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(signum)
         self.signum = signum
         self.note = note
+
+
+def did_you_mean(name: str, known: Sequence[str], n: int = 3) -> str:
+    """ "did you mean A or B? " for the names among ``known`` close to a mistyped ``name``, else
+    "": first those that begin with it or hold it (case aside: `epoch` -> `epoch_chinchilla`,
+    `kaplan2020` -> its seven laws, whose similarity ratio is too low for difflib), then
+    difflib's close matches; at most ``n``, with the count of the rest."""
+    low = name.strip().lower()
+    if not low:
+        return ""
+    holding = sorted(
+        (k for k in known if low in k.lower()), key=lambda k: (not k.lower().startswith(low), k)
+    )
+    close = holding or difflib.get_close_matches(name, list(known), n=n)
+    if not close:
+        return ""
+    rest = len(close) - n
+    shown = " or ".join(close[:n]) + (f" (or {rest} more)" if rest > 0 else "")
+    return f"did you mean {shown}? "
