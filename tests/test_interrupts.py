@@ -324,7 +324,13 @@ def test_ingest_whose_worker_was_killed_stops_with_an_error_not_a_hang(
                      sig=signal.SIGKILL, to_worker=True)  # fmt: skip
     assert run.returncode == 1, run.stderr[-3000:]
     assert "Traceback" not in run.stderr, run.stderr[-3000:]
-    assert "a worker process was killed by SIGKILL" in run.stderr, run.stderr[-3000:]
+    # How it ended is named when the pool still holds the dead worker's exit code; when the
+    # pool's own thread reaped it first (seen once in CI on a loaded machine) the message says
+    # only that it ended abruptly. Either way: exit 1 at once, no hang, nothing stored.
+    assert (
+        "a worker process was killed by SIGKILL" in run.stderr
+        or "a worker process ended abruptly" in run.stderr
+    ), run.stderr[-3000:]
     assert _listing(db.parent) == before
 
 
