@@ -6,7 +6,7 @@ the app share one way of filtering claims by paper, response or scale variable.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kb.errors import BadInputError, NotFoundError
@@ -23,7 +23,15 @@ from kb.records import (
 )
 from kb.store import Store
 
-__all__ = ["claim_record", "list_claims", "list_exponents", "paper_titles", "resolve_paper_id"]
+__all__ = [
+    "claim_record",
+    "list_claims",
+    "list_exponents",
+    "paper_titles",
+    "registry_laws_named",
+    "registry_only_notice",
+    "resolve_paper_id",
+]
 
 
 def list_claims(
@@ -101,9 +109,9 @@ def resolve_paper_id(store: Store, paper_id: str) -> str:
     for candidate in candidates:
         if store.count(Paper, "paper_id = ?", [candidate]):
             return candidate
-    hint = _registry_only_hint(store, text, norm)
-    if hint:  # Hoffmann et al. 2022 is in the registry, not in the seeds: say where it is
-        raise NotFoundError(f"no paper {text!r} in this knowledge base; {hint}")
+    laws = registry_laws_named(store.select(ReportedLaw), text)
+    if laws:  # Hoffmann et al. 2022 is in the registry, not in the seeds: say where it is
+        raise NotFoundError(registry_only_notice(laws[0], len(laws)))
     if norm:  # named as read: "no paper with id 'https://arxiv.org/abs/...'" hid that it was
         raise NotFoundError(
             f"no paper with arXiv id {norm} (read from {text!r}) in this knowledge base; ids "
@@ -116,24 +124,26 @@ def resolve_paper_id(store: Store, paper_id: str) -> str:
     )
 
 
-def _registry_only_hint(store: Store, text: str, norm: str | None) -> str | None:
-    """Where to look when the paper is no paper here but the registry holds its laws, or None.
-
-    A paper outside the knowledge base (Hoffmann et al. 2022 in a build from the seeds) has no
-    abstract, so no claims and no exponents, while ``kb laws --paper`` lists what it reported.
-    """
+def registry_laws_named(laws: Iterable[ReportedLaw], text: str) -> list[ReportedLaw]:
+    """The laws among ``laws`` of the paper ``text`` names: by its arXiv id in any form (one
+    word), else by its whole title (case and punctuation aside, as titles are compared)."""
+    text = text.strip()
+    norm = normalize_arxiv_id(text) if text.split() == [text] else None
     if norm:
-        laws = store.select(ReportedLaw, "arxiv_id = ?", [norm])
-    else:
-        wanted = normalize_title(text)
-        laws = [law for law in store.select(ReportedLaw) if normalize_title(law.title) == wanted]
-    if not laws:
-        return None
-    law = laws[0]
+        return [law for law in laws if law.arxiv_id == norm]
+    wanted = normalize_title(text)
+    return [law for law in laws if wanted and normalize_title(law.title) == wanted]
+
+
+def registry_only_notice(law: ReportedLaw, n_laws: int | None = None) -> str:
+    """Where to look for a paper the registry holds (``law`` is one of its laws) but the
+    knowledge base lacks (Hoffmann et al. 2022 in a build from the seeds): no abstract, so no
+    claims, exponents or search hit, while ``kb laws --paper`` lists what it reported."""
+    count = f"{n_laws} reported law(s)" if n_laws is not None else "its published laws"
     return (
-        f"the registry holds {len(laws)} reported law(s) of it (arXiv {law.arxiv_id}, "
-        f"{law.title!r}) with their values and source: kb laws --paper {law.arxiv_id}; the "
-        "papers here are listed by `kb papers --json`"
+        f"'{law.title}' ({law.year}, arXiv {law.arxiv_id}) is not among the papers of this "
+        f"knowledge base; the law registry holds {count}, with their values and source: "
+        f"kb laws --paper {law.arxiv_id}"
     )
 
 

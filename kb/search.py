@@ -65,6 +65,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 from threadpoolctl import ThreadpoolController
 
+from kb.claims import registry_laws_named, registry_only_notice
 from kb.embed import EmbedCache, Embedder, FloatMatrix, load_query_embedder
 from kb.errors import BadInputError, NotFoundError
 from kb.expansion import TermExpansion
@@ -361,7 +362,7 @@ class Searcher:
         self._embedder_lock = threading.Lock()  # one load even when warm() runs in a thread
         self._query_vectors: dict[str, FloatMatrix] = {}  # repeated queries skip the model
         self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
-        self._registry_papers: dict[str, ReportedLaw] | None = None  # loaded on first use
+        self._registry_laws: list[ReportedLaw] | None = None  # loaded on first use
         self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
         self._kind_model: QueryKindModel | None = None  # loaded on first use
         self._adapter: tuple[str, QueryAdapter] | None = None  # (path, adapter), on first use
@@ -612,31 +613,22 @@ class Searcher:
         return pos
 
     @property
-    def registry_papers(self) -> dict[str, ReportedLaw]:
-        """The law registry's papers (as synced into the store) by ``arxiv:<id>`` and by the
-        ``kb.records.normalize_title`` of their title: one law of each paper."""
-        if self._registry_papers is None:
-            papers: dict[str, ReportedLaw] = {}
-            for law in self.store.select(ReportedLaw, validate=False):
-                papers.setdefault(f"arxiv:{law.arxiv_id}", law)
-                papers.setdefault(normalize_title(law.title), law)
-            self._registry_papers = papers
-        return self._registry_papers
+    def registry_laws(self) -> list[ReportedLaw]:
+        """The law registry's laws as synced into the store (read once: searched per query)."""
+        if self._registry_laws is None:
+            self._registry_laws = self.store.select(ReportedLaw, validate=False)
+        return self._registry_laws
 
     def registry_paper_notice(self, query: str) -> str | None:
         """The notice for a query that names, by arXiv id or whole title, a paper the law
         registry holds but the knowledge base lacks, else None: searching the title of
         Hoffmann et al. 2022 (not in the seed corpus) listed other papers with no word that
         its laws are one command away. Call it only when :meth:`exact_match` found nothing."""
-        text = query.strip()
-        norm = normalize_arxiv_id(text) if text.split() == [text] else None
-        law = self.registry_papers.get(f"arxiv:{norm}" if norm else normalize_title(text))
-        if law is None:
+        laws = registry_laws_named(self.registry_laws, query)
+        if not laws:
             return None
-        return (
-            f"'{law.title}' ({law.year}, arXiv {law.arxiv_id}) is not among the papers of the "
-            "knowledge base, so these results are only the papers nearest to the query; the law "
-            f"registry holds its published laws: kb laws --paper {law.arxiv_id}"
+        return "These results are only the papers nearest to the query: " + (
+            registry_only_notice(laws[0])
         )
 
     def cited_title(self, query: str) -> int | None:
