@@ -102,11 +102,16 @@ class MatchRule(BaseModel):
         return self.encoder == encoder and self.dim == dim
 
     @property
+    def filtered_bound(self) -> float:
+        """The threshold a filtered search's own score is held to (``threshold`` when the rule
+        has no ``filtered_threshold``)."""
+        return self.threshold if self.filtered_threshold is None else self.filtered_threshold
+
+    @property
     def filtered_ceiling(self) -> float:
         """A filtered score at or above this is never weak (``filtered_weak`` needs it below
         the filtered threshold or, as the overall score is never lower, below ``threshold``)."""
-        t_f = self.threshold if self.filtered_threshold is None else self.filtered_threshold
-        return max(t_f, self.threshold)
+        return max(self.filtered_bound, self.threshold)
 
     def filtered_weak(self, filtered: float, overall: float) -> float | None:
         """The threshold a filtered search falls below, or None when it is not weak.
@@ -118,7 +123,7 @@ class MatchRule(BaseModel):
         (``overall < threshold``, the unfiltered rule). With neither field set this is
         ``filtered < threshold``, the rule before filtered searches had their own threshold.
         """
-        t_f = self.threshold if self.filtered_threshold is None else self.filtered_threshold
+        t_f = self.filtered_bound
         if filtered < t_f and overall - filtered >= (self.filtered_gap or 0.0):
             return t_f
         return self.threshold if overall < self.threshold else None
@@ -206,9 +211,10 @@ def match_notice(
             "This query does not look like English, and the search model reads English: these "
             "results may not be about it. Try the query in English."
         )
-    if weak_match and score is not None and threshold is not None:
-        shown, bound = _below(score, threshold)
-    if weak_match and score is not None and threshold is not None and filtered is not None:
+    if not weak_match or score is None or threshold is None:
+        return None
+    shown, bound = _below(score, threshold)
+    if filtered is not None:
         n = filtered.n_papers
         head = (
             f"No close match among the {n} paper{'s' if n != 1 else ''} the filters leave: the "
@@ -223,10 +229,8 @@ def match_notice(
             f"{count} {papers} closer (best {filtered.overall_score:.2f}). These may not be "
             "about it."
         )
-    if weak_match and score is not None and threshold is not None:
-        return (
-            f"No close match: the best sentence in the knowledge base is only {shown} "
-            f"similar to the query (below {bound}); these are the nearest papers, "
-            "which may not be about it."
-        )
-    return None
+    return (
+        f"No close match: the best sentence in the knowledge base is only {shown} "
+        f"similar to the query (below {bound}); these are the nearest papers, "
+        "which may not be about it."
+    )
