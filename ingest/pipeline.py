@@ -95,6 +95,11 @@ class IngestReport(BaseModel):
     new_papers: int = 0
     updated_papers: int = Field(0, description="papers already stored that gained data")
     unchanged_papers: int = 0
+    removed_papers: list[str] = Field(
+        default_factory=list,
+        description="papers no input lists any more: a re-read file no longer holds them (an "
+        "edited title gives a new id) and no other file does; removed with their claims",
+    )
     skipped_files: list[str] = Field(default_factory=list, description="not an input format")
     datasets: dict[str, int] = Field(
         default_factory=dict, description="dataset folder -> points written this run"
@@ -325,6 +330,38 @@ def _with_paper_id(entry: ParsedEntry, pid: str) -> ParsedEntry:
             "appearance": entry.appearance.model_copy(update={"paper_id": pid}),
         }
     )
+
+
+def _papers_listed_in(store: Store, source: str) -> list[str]:
+    rows = store.cursor().execute(
+        "SELECT DISTINCT paper_id FROM appearances WHERE source = ?", [source]
+    )
+    return [r[0] for r in rows.fetchall()]
+
+
+def _remove_unlisted(store: Store, paper_ids: list[str], tally: _Tally) -> list[str]:
+    """Remove the papers among ``paper_ids`` that no file lists any more, with their claims.
+
+    Re-reading a file replaces its appearances; a paper only that file listed, and which it no
+    longer holds (the entry was deleted, or its title edited so its id changed), would stay as
+    a row nothing lists, found by search and counted twice beside its new id. Returns the ids.
+    """
+    if not paper_ids:
+        return []
+    cur = store.cursor()
+    gone = [
+        r[0]
+        for r in cur.execute(
+            "SELECT p.paper_id FROM papers p WHERE list_contains(?, p.paper_id) AND NOT EXISTS "
+            "(SELECT 1 FROM appearances a WHERE a.paper_id = p.paper_id) ORDER BY p.paper_id",
+            [paper_ids],
+        ).fetchall()
+    ]
+    for table in ("claims", "exponents", "papers"):
+        cur.execute(f"DELETE FROM {table} WHERE list_contains(?, paper_id)", [gone])
+    for ids in (tally.seen, tally.new, tally.updated):
+        ids.difference_update(gone)
+    return gone
 
 
 def _resolve_titles(
@@ -598,6 +635,7 @@ def ingest_paths(
     with _memory_limit(store, INGEST_MEMORY_LIMIT_MB), store.transaction():
         for i, path in enumerate(files):
             source = str(path)
+            listed_before = _papers_listed_in(store, source)
             store.delete(Appearance, "source = ?", [source])
             count = 0
             read_as = fmt
@@ -611,6 +649,7 @@ def ingest_paths(
                 _write_batch(store, batch, tally, titles, report.warnings)
                 if on_progress is not None:  # within a big file too, batch by batch
                     on_progress("listings", before + min(position.done, sizes[i]), total_bytes)
+            report.removed_papers.extend(_remove_unlisted(store, listed_before, tally))
             report.files.append(FileReport(path=source, format=read_as or "?", entries=count))
             report.entries += count
             logger.info("%s: %d entries as %s", source, count, read_as)

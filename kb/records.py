@@ -30,6 +30,7 @@ __all__ = [
     "Point",
     "Record",
     "ReportedLaw",
+    "clean_title",
     "normalize_arxiv_id",
     "normalize_title",
     "normalize_whitespace",
@@ -77,9 +78,48 @@ def normalize_whitespace(text: str) -> str:
     return " ".join(text.split())
 
 
+# LaTeX commands that only set a font or size. Listings print them with the backslash and the
+# braces stripped ("Inference Scaling {\\scriptsize F}Laws" arrives as "scriptsizeFLaws"); the
+# arXiv API keeps them. Without a backslash only names that are no English word are removed,
+# and only where glued to what they set (a capital or a brace): "Tiny Models" stays.
+_FONT_COMMANDS = (
+    "scriptsize|footnotesize|normalsize|textsc|textbf|textit|texttt|textrm|textsf|textup|"
+    "mathrm|mathbf|mathsf|mathit|mathtt"
+)
+_SIZES = "tiny|small|large|Large|LARGE|huge|Huge|em|bf|it|sc|rm"
+_FONT_BRACED = re.compile(rf"\{{\\(?:{_FONT_COMMANDS}|{_SIZES})(?![A-Za-z])\s*([^{{}}]*)\}}")
+_FONT_ARG = re.compile(
+    rf"(?:\\(?:{_FONT_COMMANDS}|emph|underline)|(?<![A-Za-z\\])(?:{_FONT_COMMANDS}))"
+    rf"\s*\{{([^{{}}]*)\}}"
+)
+_FONT_GLUED = re.compile(rf"(?<![A-Za-z\\])(?:{_FONT_COMMANDS})(?=[A-Z])")
+
+
+def clean_title(title: str) -> str:
+    """``title`` without LaTeX font and size commands (their text kept), whitespace collapsed.
+
+    >>> clean_title("Inference Scaling scriptsizeFLaws: The Limits")
+    'Inference Scaling FLaws: The Limits'
+    >>> clean_title(r"Inference Scaling {\\scriptsize F}Laws")
+    'Inference Scaling FLaws'
+    >>> clean_title(r"On textit{Capacity} and \\textbf{Tiny} Models")
+    'On Capacity and Tiny Models'
+    >>> clean_title("Tiny Models, large Gains")  # English words without a backslash stay
+    'Tiny Models, large Gains'
+    """
+    text = _FONT_BRACED.sub(r"\1", title)
+    text = _FONT_ARG.sub(r"\1", text)
+    text = normalize_whitespace(_FONT_GLUED.sub("", text))
+    return text or normalize_whitespace(title)  # a title that is only a command stays as it was
+
+
 def normalize_title(title: str) -> str:
-    """Title as an identity key: NFKC, case-folded, punctuation dropped, spaces collapsed."""
-    text = unicodedata.normalize("NFKC", title).casefold()
+    """Title as an identity key: NFKC, case-folded, punctuation dropped, spaces collapsed.
+
+    Font commands are dropped first (:func:`clean_title`), so a listing's "scriptsizeFLaws" and
+    the arXiv API's "{\\scriptsize F}Laws" give the same key as "FLaws".
+    """
+    text = unicodedata.normalize("NFKC", clean_title(title)).casefold()
     # [\W_] is exactly "not str.isalnum()" (re's \w is isalnum() or "_"); one regex pass
     # instead of a Python loop per character.
     return _NOT_ALNUM.sub(" ", text).strip()
@@ -144,10 +184,15 @@ class Paper(Record):
     domain: str | None = Field(None, description=f"one of {', '.join(DOMAINS)}")
     extractor_version: str | None = Field(None, description="claim extractor that labelled it")
 
-    @field_validator("title", "abstract")
+    @field_validator("abstract")
     @classmethod
     def _squash(cls, value: str) -> str:
         return normalize_whitespace(value)
+
+    @field_validator("title")
+    @classmethod
+    def _clean_title(cls, value: str) -> str:
+        return clean_title(value)
 
 
 class Appearance(Record):

@@ -206,3 +206,42 @@ def test_real_seeds_ingest_counts_and_is_idempotent(store: Store, shared: Path) 
     again = ingest_paths(store, [shared / "seeds"])
     assert (again.new_papers, again.updated_papers, again.unchanged_papers) == (0, 0, 270)
     assert snapshot(store) == before
+
+
+def test_reread_file_without_a_paper_removes_the_paper_nothing_lists(tmp_path: Path) -> None:
+    # A title edited in a user's file gives the paper a new id; re-ingesting must not leave the
+    # old row behind (found by search, counted twice). A paper another file lists stays.
+    mine, other = tmp_path / "mine.txt", tmp_path / "other.txt"
+    abstract = "We find that loss follows a power law in model size, L propto N^{-0.076}."
+    mine.write_text(
+        f"Scaling Laws for Old Titles\n\n{abstract}\n\n"
+        f"Scaling Laws for Tiny Test Models\n\n{abstract}\n",
+        encoding="utf-8",
+    )
+    other.write_text(f"Scaling Laws for Tiny Test Models\n\n{abstract}\n", encoding="utf-8")
+    db = tmp_path / "kb.duckdb"
+    with Store(db) as store:
+        ingest_paths(store, [mine, other])
+        old = paper_id_for("Scaling Laws for Old Titles")
+        assert store.count(Paper, "paper_id = ?", [old]) == 1
+        assert store.cursor().execute(
+            "SELECT count(*) FROM exponents WHERE paper_id = ?", [old]
+        ).fetchone() == (1,)
+    mine.write_text(f"Scaling Laws for New Titles\n\n{abstract}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-q", "ingest", str(mine), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert f"1 papers removed: no input lists them any more ({old})" in result.output
+    with Store(db, read_only=True) as store:
+        ids = {p.paper_id for p in store.select(Paper)}
+        assert ids == {paper_id_for("Scaling Laws for New Titles"), TINY}
+        for table in ("claims", "exponents"):
+            row = (
+                store.cursor()
+                .execute(f"SELECT count(*) FROM {table} WHERE paper_id = ?", [old])
+                .fetchone()
+            )
+            assert row == (0,), table
+    # Re-reading the same file again removes nothing and says nothing about it.
+    again = CliRunner().invoke(cli, ["-q", "ingest", str(mine), "--db", str(db), "--json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["removed_papers"] == []

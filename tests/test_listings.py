@@ -21,7 +21,7 @@ from ingest.listings import (
     render_listing,
 )
 from kb.errors import ParseError
-from kb.records import normalize_whitespace, paper_id_for
+from kb.records import clean_title, normalize_title, normalize_whitespace, paper_id_for
 from tests.conftest import FIXTURES
 
 LISTINGS = FIXTURES / "listings"
@@ -200,6 +200,7 @@ def _line(max_size: int) -> st.SearchStrategy[str]:
         st.text(_chars, min_size=1, max_size=max_size)
         .map(normalize_whitespace)
         .filter(lambda t: bool(t) and t not in CHROME_LINES and t != "·")
+        .filter(lambda t: clean_title(t) == t)  # font commands are dropped from titles
     )
 
 
@@ -246,3 +247,32 @@ def test_render_then_parse_round_trips(entries: list[ListingEntry], layout: str)
     for p, e in zip(parsed, entries, strict=True):
         has_year = e.raw_date is not None and "," in e.raw_date
         assert (p.paper.published is not None) == has_year
+
+
+def test_font_commands_are_dropped_from_titles_and_ids(tmp_path: Path) -> None:
+    # A listing prints "{\\scriptsize F}Laws" as "scriptsizeFLaws" (a real seed title); the arXiv
+    # API keeps the command. Both are the same paper, titled as it reads.
+    listing = tmp_path / "l.txt"
+    listing.write_text(
+        "Inference Scaling scriptsizeFLaws: The Limits of Resampling\n\n"
+        "We study resampling with imperfect verifiers.\n",
+        encoding="utf-8",
+    )
+    (entry,) = parse_listing(listing)
+    assert entry.paper.title == "Inference Scaling FLaws: The Limits of Resampling"
+    arxiv_title = r"Inference Scaling {\scriptsize F}Laws: The Limits of Resampling"
+    assert entry.paper.paper_id == paper_id_for(arxiv_title)
+    assert normalize_title(arxiv_title) == "inference scaling flaws the limits of resampling"
+    # English words are kept where no backslash marks them as commands.
+    assert clean_title("Tiny Models Learn Large Tasks") == "Tiny Models Learn Large Tasks"
+    bold = r"\textbf{Bold} Claims about \emph{Small} Models"
+    assert clean_title(bold) == "Bold Claims about Small Models"
+    assert clean_title(r"A {\em Small} Model") == "A Small Model"
+    assert clean_title("textbf") == "textbf"  # nothing left: kept as it was
+
+
+def test_no_seed_title_keeps_a_font_command(shared: Path) -> None:
+    for path in sorted((shared / "seeds").glob("*.txt")):
+        for entry in parse_listing(path):
+            assert clean_title(entry.paper.title) == entry.paper.title
+            assert "scriptsize" not in entry.paper.title

@@ -73,6 +73,13 @@ def ingest_cmd(
             f"{len(report.datasets)} datasets read ({points} points), "
             f"{len(report.unchanged_datasets)} unchanged"
         )
+    if report.removed_papers:
+        shown = ", ".join(report.removed_papers[:5])
+        more = len(report.removed_papers) - 5
+        click.echo(
+            f"{len(report.removed_papers)} papers removed: no input lists them any more "
+            f"({shown}{f' and {more} more' if more > 0 else ''})"
+        )
     click.echo(f"{report.laws} reported laws synced from the registry")
     if report.papers_labelled:
         click.echo(f"{report.claims} claims extracted from {report.papers_labelled} papers")
