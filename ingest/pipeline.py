@@ -332,35 +332,38 @@ def _with_paper_id(entry: ParsedEntry, pid: str) -> ParsedEntry:
     )
 
 
-def _papers_listed_in(store: Store, source: str) -> list[str]:
-    rows = store.cursor().execute(
-        "SELECT DISTINCT paper_id FROM appearances WHERE source = ?", [source]
+def _note_listed(store: Store, source: str) -> None:
+    """Keep the ids of the papers ``source`` lists now, for :func:`_remove_unlisted` (SQL only:
+    a million-entry file must not become a million-element parameter)."""
+    cur = store.cursor()
+    cur.execute("DROP TABLE IF EXISTS _listed_before")
+    cur.execute(
+        "CREATE TEMP TABLE _listed_before AS "
+        "SELECT DISTINCT paper_id FROM appearances WHERE source = ?",
+        [source],
     )
-    return [r[0] for r in rows.fetchall()]
 
 
-def _remove_unlisted(store: Store, paper_ids: list[str], tally: _Tally) -> list[str]:
-    """Remove the papers among ``paper_ids`` that no file lists any more, with their claims.
+def _remove_unlisted(store: Store, tally: _Tally) -> list[str]:
+    """Remove the papers :func:`_note_listed` kept that no file lists any more, with their claims.
 
     Re-reading a file replaces its appearances; a paper only that file listed, and which it no
     longer holds (the entry was deleted, or its title edited so its id changed), would stay as
     a row nothing lists, found by search and counted twice beside its new id. Returns the ids.
     """
-    if not paper_ids:
-        return []
     cur = store.cursor()
-    gone = [
-        r[0]
-        for r in cur.execute(
-            "SELECT p.paper_id FROM papers p WHERE list_contains(?, p.paper_id) AND NOT EXISTS "
-            "(SELECT 1 FROM appearances a WHERE a.paper_id = p.paper_id) ORDER BY p.paper_id",
-            [paper_ids],
-        ).fetchall()
-    ]
-    for table in ("claims", "exponents", "papers"):
-        cur.execute(f"DELETE FROM {table} WHERE list_contains(?, paper_id)", [gone])
-    for ids in (tally.seen, tally.new, tally.updated):
-        ids.difference_update(gone)
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _unlisted AS SELECT l.paper_id FROM _listed_before l "
+        "WHERE NOT EXISTS (SELECT 1 FROM appearances a WHERE a.paper_id = l.paper_id)"
+    )
+    gone = [r[0] for r in cur.execute("SELECT paper_id FROM _unlisted ORDER BY 1").fetchall()]
+    if gone:
+        for table in ("claims", "exponents", "papers"):
+            cur.execute(f"DELETE FROM {table} WHERE paper_id IN (SELECT paper_id FROM _unlisted)")
+        for ids in (tally.seen, tally.new, tally.updated):
+            ids.difference_update(gone)
+    cur.execute("DROP TABLE _unlisted")
+    cur.execute("DROP TABLE _listed_before")
     return gone
 
 
@@ -635,7 +638,7 @@ def ingest_paths(
     with _memory_limit(store, INGEST_MEMORY_LIMIT_MB), store.transaction():
         for i, path in enumerate(files):
             source = str(path)
-            listed_before = _papers_listed_in(store, source)
+            _note_listed(store, source)
             store.delete(Appearance, "source = ?", [source])
             count = 0
             read_as = fmt
@@ -649,7 +652,7 @@ def ingest_paths(
                 _write_batch(store, batch, tally, titles, report.warnings)
                 if on_progress is not None:  # within a big file too, batch by batch
                     on_progress("listings", before + min(position.done, sizes[i]), total_bytes)
-            report.removed_papers.extend(_remove_unlisted(store, listed_before, tally))
+            report.removed_papers.extend(_remove_unlisted(store, tally))
             report.files.append(FileReport(path=source, format=read_as or "?", entries=count))
             report.entries += count
             logger.info("%s: %d entries as %s", source, count, read_as)
