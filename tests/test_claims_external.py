@@ -211,3 +211,34 @@ def test_fold_refuses_an_ext_id_given_twice_and_leaves_the_file_alone(tmp_path: 
     assert stored.read_text(encoding="utf-8") == ""  # nothing written
     assert fold.fold(stored, [first]) == {fold.external_split("e902"): 1}
     assert fold.fold(stored, [first]) == {fold.external_split("e902"): 1}  # re-folding is a no-op
+
+
+def test_bootstrap_intervals_hold_the_figure_and_repeat() -> None:
+    # `bench_claims.py --intervals N`: seeded percentile intervals around each split's figure.
+    from ingest.claims import Extraction
+
+    bench = _bench()
+    rows = [
+        {"paper_id": f"p{i}", "studies_scaling_law": i % 2 == 0, "domain": "language",
+         "variables": ["model_size"] if i % 2 == 0 else [],
+         "responses": ["loss"] if i % 2 == 0 else [], "exponents": []}
+        for i in range(40)
+    ]  # fmt: skip
+    # Half the positives found at paper level (claims aside), no false positive: F1 2/3.
+    preds = {
+        r["paper_id"]: Extraction(
+            paper_id=r["paper_id"], studies_scaling_law=i % 4 == 0, domain="language",
+            claims=[], exponents=[],
+        )
+        for i, r in enumerate(rows)
+    }  # fmt: skip
+    figures = bench.evaluate(rows, preds)
+    assert round(figures["paper_f1"], 3) == 0.667
+    spans = bench.intervals(rows, preds, 300)
+    assert set(spans) == set(bench.INTERVAL_FIGURES)
+    low, high = spans["paper_f1"]
+    assert low < figures["paper_f1"] < high
+    assert high - low > 0.1
+    assert spans["variables_f1"] == (0.0, 0.0)  # no claims: every positive scores 0
+    assert spans["exponent_precision"] == (1.0, 1.0)
+    assert bench.intervals(rows, preds, 300) == spans  # seeded: the same on a rerun
