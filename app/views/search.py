@@ -21,6 +21,7 @@ from app.resources import (
 )
 from app.urlstate import UrlState
 from kb.errors import KBError
+from kb.filters import HAS_EXPONENT_HELP
 from kb.query import hits_export
 from kb.records import DOMAINS, VARIABLES, Paper
 from kb.search import Hit, SearchFilters, is_blank
@@ -75,7 +76,9 @@ with st.expander("Filters", expanded=bool(st.session_state.search_filters_open))
         "To year", min_value=1990, max_value=2100, value=None, key="search_to"
     )
     scaling_only = bottom[2].checkbox("Scaling-law papers only", key="search_scaling")
-    has_exponent = bottom[3].checkbox("Has an exponent", key="search_exponent")
+    has_exponent = bottom[3].checkbox(
+        "Has an exponent", key="search_exponent", help=f"Only papers where {HAS_EXPONENT_HELP}."
+    )
 
 url.save()
 

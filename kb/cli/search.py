@@ -177,7 +177,12 @@ class _SearchCommand(click.Command):
     default=None,
     help="Only papers with a claim or exponent about this variable.",
 )
-@click.option("--has-exponent", is_flag=True, help="Only papers stating an exponent value.")
+@click.option(
+    "--has-exponent",
+    is_flag=True,
+    help="Only papers that report a scaling exponent: stated in the abstract (kb exponents) or "
+    "held by a law of the registry (kb laws --paper).",
+)
 @_model_option
 @db_option
 @json_option

@@ -1,0 +1,129 @@
+"""A researcher's questions to the CLI and the app, and what misled them (session 13).
+
+Papers and laws here are invented (or registry ids and numbers only); no model is loaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kb.cli import cli
+from kb.filters import exponent_law_papers, law_exponents
+from kb.index import build_index
+from kb.records import Paper, ReportedLaw
+from kb.search import Searcher, SearchFilters
+from kb.store import Store
+from tests.test_search import PAPERS, HashEmbedder, _claims_and_exponents
+
+
+def _law(
+    law_id: str, paper: Paper, formula: str, params: dict[str, float], **kw: object
+) -> ReportedLaw:
+    return ReportedLaw(
+        law_id=law_id, arxiv_id="2999.00001", title=paper.title, year=2024, name=law_id,
+        formula=formula, params=params, source="invented", verified=False, **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+# -- "Has an exponent" counts the registry's laws of corpus papers ---------------------------
+
+ROBOT, PIXELS = PAPERS[1], PAPERS[3]
+LAWS = [
+    # a fitted exponent of a corpus paper whose abstract states none
+    _law("robot_law", ROBOT, "S(E) = k E^gamma", {"k": 0.2, "gamma": 0.31}),
+    # a law recording its form only: no exponent
+    _law("pixels_form", PIXELS, "E(C) = a (C + d)^(-b) + c", {}),
+]
+
+
+@pytest.fixture
+def lawful_db(tmp_path: Path) -> tuple[Path, HashEmbedder]:
+    path = tmp_path / "kb.duckdb"
+    embedder = HashEmbedder()
+    with Store(path) as s:
+        s.upsert([*PAPERS, *_claims_and_exponents(), *LAWS])
+        build_index(s, path, model=embedder)
+    return path, embedder
+
+
+def _ids(searcher: Searcher, filters: SearchFilters) -> set[str]:
+    return {h.paper_id for h in searcher.search("models scale data", k=10, filters=filters)}
+
+
+def test_has_exponent_covers_registry_laws_of_corpus_papers(
+    lawful_db: tuple[Path, HashEmbedder],
+) -> None:
+    db, embedder = lawful_db
+    with Store(db, read_only=True) as s:
+        sr = Searcher.open(s, db, model=embedder)
+        # the abstract's exponent (PAPERS[0]) and the registry's (ROBOT); not the form-only law
+        assert _ids(sr, SearchFilters(has_exponent=True)) == {PAPERS[0].paper_id, ROBOT.paper_id}
+        assert _ids(sr, SearchFilters(has_exponent=False)).isdisjoint(
+            {PAPERS[0].paper_id, ROBOT.paper_id}
+        )
+        assert PIXELS.paper_id in _ids(sr, SearchFilters(has_exponent=False))
+        assert _ids(sr, SearchFilters(has_exponent=True, domain="robotics")) == {ROBOT.paper_id}
+        assert exponent_law_papers(s) == [ROBOT.paper_id]
+
+
+def test_has_exponent_help_says_what_it_covers() -> None:
+    result = CliRunner().invoke(cli, ["search", "--help"])
+    assert "registry" in " ".join(result.output.split())
+    description = SearchFilters.model_fields["has_exponent"].description or ""
+    assert "abstract" in description
+    assert "registry" in description
+
+
+def test_where_without_registry_papers_still_reads_abstract_exponents(store: Store) -> None:
+    store.upsert([*PAPERS, *_claims_and_exponents()])
+    where, params = SearchFilters(has_exponent=True).where()
+    rows = store.cursor().execute(f"SELECT p.paper_id FROM papers p WHERE {where}", params)
+    assert [r[0] for r in rows.fetchall()] == [PAPERS[0].paper_id]
+
+
+# -- the registry's exponents: a coefficient named beta is not one ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("formula", "params", "expected"),
+    [
+        # Cherti et al.: E = beta C^alpha; beta is the coefficient
+        ("E(C) = beta C^alpha", {"alpha": -0.11, "beta": 5.9}, {"alpha": -0.11}),
+        # Kumar et al.: gamma_w is a scale inside exp(), gamma_D / gamma_N are powers
+        ("d = C_T (D^gamma_D / N^gamma_N) exp(-P / gamma_post)",
+         {"C_T": 0.06, "gamma_D": 0.5, "gamma_N": 0.34, "gamma_post": 0.59},
+         {"gamma_D": 0.5, "gamma_N": 0.34}),
+        # Kaplan et al.: both exponents inside one bracketed power
+        ("L = [ (N_c / N)^(alpha_N / alpha_D) + D_c / D ]^alpha_D",
+         {"N_c": 6e13, "D_c": 1.8e13, "alpha_N": 0.076, "alpha_D": 0.103},
+         {"alpha_N": 0.076, "alpha_D": 0.103}),
+        # a power with a plain letter name, and a named exponent the formula writes as a number
+        ("N_opt ∝ C^a", {"a": 0.7}, {"a": 0.7}),
+        ("B_opt = 0.29 C^0.33", {"B_coef": 0.29, "B_exp": 0.33}, {"B_exp": 0.33}),
+        ("E(C) = a (C + d)^(-b) + c", {}, {}),
+    ],
+)  # fmt: skip
+def test_law_exponents(formula: str, params: dict[str, float], expected: dict[str, float]) -> None:
+    assert law_exponents(_law("x", PIXELS, formula, params)) == expected
+
+
+def test_kb_laws_shows_no_coefficient_as_an_exponent(tmp_path: Path) -> None:
+    registry = tmp_path / "laws.toml"
+    registry.write_text(
+        '[[laws]]\nlaw_id = "cherti_like"\narxiv_id = "2212.07143"\ntitle = "Invented"\n'
+        'year = 2022\nname = "error vs compute"\nformula = "E(C) = beta C^alpha"\n'
+        'source = "invented"\nverified = false\nnotes = "invented, nothing checked"\n'
+        "[laws.params]\nalpha = -0.1114\nbeta = 5.858\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "kb.duckdb"
+    with Store(db):
+        pass
+    env = {"KB_REGISTRY": str(registry)}
+    table = CliRunner().invoke(cli, ["laws", "--db", str(db)], env=env)
+    assert table.exit_code == 0, table.output
+    assert "alpha=-0.1114" in table.stdout
+    assert "beta=" not in table.stdout
