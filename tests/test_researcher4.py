@@ -127,3 +127,67 @@ def test_kb_laws_shows_no_coefficient_as_an_exponent(tmp_path: Path) -> None:
     assert table.exit_code == 0, table.output
     assert "alpha=-0.1114" in table.stdout
     assert "beta=" not in table.stdout
+
+
+# -- the Paper page's law card: intervals, units, and who derived a value --------------------
+
+
+def _card_law(**kw: object) -> ReportedLaw:
+    base: dict[str, object] = {
+        "law_id": "invented_alloc", "arxiv_id": "2999.00002",
+        "title": "Invented Scaling Laws for Testing", "year": 2024, "name": "allocation",
+        "formula": "N_opt ∝ C_min^exp_N, B ∝ C_min^exp_B, S ∝ C_min^exp_S",
+        "params": {"exp_N": 0.73, "exp_B": 0.24, "exp_S": 0.03},
+        "derived": {"a": 0.73, "b": 0.27},
+        "conventions": {"n_counts": "non_embedding", "compute": "C_min in PF-days",
+                        "loss_units": "nats/token", "derivation": "b = exp_B + exp_S"},
+        "source": "invented", "verified": True,
+    }  # fmt: skip
+    return ReportedLaw.model_validate({**base, **kw})
+
+
+def test_law_card_says_who_derived_each_value_and_the_units() -> None:
+    from kb.query import law_card
+
+    lines = law_card(_card_law())
+    assert lines[0] == "exp_N = 0.73, exp_B = 0.24, exp_S = 0.03"
+    # a is the paper's (exp_N); b is ours (exp_B + exp_S): it said "derived a = 0.73, b = 0.27"
+    assert "reported by the paper: a = 0.73" in lines
+    assert any(x.startswith("derived here") and "b = 0.27" in x and "exp_B + exp_S" in x
+               for x in lines)  # fmt: skip
+    assert any("compute: C_min in PF-days" in x and "N counts: non_embedding" in x for x in lines)
+
+
+def test_law_card_shows_reported_intervals_and_their_kind() -> None:
+    from kb.query import law_card
+
+    law = _card_law(
+        formula="N_opt ∝ C^a, D_opt ∝ C^b", params={"a": 0.5, "b": 0.5},
+        derived={"a": 0.5, "b": 0.5},
+        intervals={"a": [0.488, 0.502], "b": [0.501, 0.512]},
+        conventions={"intervals": "10th-90th percentile bootstrap"}, verified=False,
+    )  # fmt: skip
+    lines = law_card(law)
+    assert lines[0] == "a = 0.5 (0.488 to 0.502), b = 0.5 (0.501 to 0.512)"
+    assert "intervals: 10th-90th percentile bootstrap" in lines
+    assert not any(x.startswith(("reported", "stated", "derived")) for x in lines)  # no repeat
+    assert lines[-1] == "not checked against the paper"
+
+
+def test_paper_page_law_card_shows_units_and_derived_here(app_db: Path) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from kb.records import paper_id_for
+
+    with Store(app_db) as s:
+        s.upsert([_card_law()])
+    main = Path(__file__).resolve().parent.parent / "app" / "main.py"
+    at = AppTest.from_file(str(main), default_timeout=30)
+    at.query_params["id"] = paper_id_for("Invented Scaling Laws for Testing")
+    at.run()
+    at.switch_page("views/paper.py").run()
+    assert not at.exception
+    text = "\n".join(c.value for c in at.caption)
+    assert "C_min in PF-days" in text
+    assert "derived here (the paper does not state it): b = 0.27" in text
+    assert "derived a = 0.73" not in text
