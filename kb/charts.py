@@ -110,6 +110,7 @@ def compare_records(rows: Iterable[ComparisonRow]) -> list[dict[str, Any]]:
             "value": r.value,
             "low": r.interval[0] if r.interval else None,
             "high": r.interval[1] if r.interval else None,
+            "interval_kind": r.interval_kind,
             "verdict": r.verdict,
             "method": r.method,
             "reasons": "; ".join(r.reasons),

@@ -65,6 +65,11 @@ class ComparisonRow(BaseModel):
     quantity: str
     value: float
     interval: list[float] | None = Field(description="[low, high] when known")
+    interval_kind: str | None = Field(
+        None, description="what the interval is, as the source gives it (10th-90th percentile "
+        "bootstrap, estimate ± 1 standard error, our fits' bootstrap percentiles); None "
+        "without an interval. Intervals of different kinds are no like-for-like test"
+    )  # fmt: skip
     at_flops: float | None = Field(
         None, description="the compute budget (FLOPs) a value at a budget is evaluated at "
         "(tokens_per_param); None for exponents, which are the same at every budget"
@@ -278,6 +283,19 @@ def _allocation_notes(view: LawView, profile: Profile, siblings: Sequence[LawVie
     return notes
 
 
+def _interval_kind(view: LawView, value: Derived) -> str | None:
+    """``ComparisonRow.interval_kind``: the source's kind of interval, or for a value computed
+    from two parameters (a = β/(α+β)) that their intervals were propagated (kb.derive)."""
+    if value.interval is None:
+        return None
+    if "interval propagated from" in value.derivation:
+        return (
+            "propagated from the parameters' intervals, ignoring their correlation "
+            f"({interval_kind(view)})"
+        )
+    return interval_kind(view)
+
+
 def _pick_reference(
     rows: Sequence[tuple[LawView, Derived]], quantity: str, at_flops: float = DEFAULT_BUDGET_FLOPS
 ) -> int:
@@ -403,6 +421,7 @@ def compare(
                     source_id=view.source_id, arxiv_id=view.arxiv_id, title=view.title,
                     dataset=view.dataset, quantity=q, value=value.value,
                     interval=list(value.interval) if value.interval else None,
+                    interval_kind=_interval_kind(view, value),
                     at_flops=at_flops if q in AT_BUDGET else None,
                     derivation=value.derivation, method=value.method,
                     notes="; ".join(
@@ -452,7 +471,7 @@ def disagreements(
                 v = verdict(q, x.view, x.derived, y.view, y.derived)
                 if v.kind == "not_comparable":
                     continue
-                kinds = (interval_kind(x.view), interval_kind(y.view))
+                kinds = (x.interval_kind, y.interval_kind)
                 unlike = (
                     [f"the two intervals are of different kinds ({kinds[0]}; {kinds[1]}): "
                      "their gap is not a like-for-like test"]

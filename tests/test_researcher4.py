@@ -5,6 +5,7 @@ Papers and laws here are invented (or registry ids and numbers only); no model i
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,68 @@ def test_paper_page_law_card_shows_units_and_derived_here(app_db: Path) -> None:
     assert "C_min in PF-days" in text
     assert "derived here (the paper does not state it): b = 0.27" in text
     assert "derived a = 0.73" not in text
+
+
+# -- kb compare: what kind each interval is ---------------------------------------------------
+
+
+@pytest.fixture
+def registry_db(tmp_path: Path) -> Path:
+    from kb.registry import load_registry
+
+    path = tmp_path / "kb.duckdb"
+    with Store(path) as s:
+        s.upsert(load_registry(Path(__file__).resolve().parent.parent / "data" / "laws.toml"))
+    return path
+
+
+def test_compare_rows_say_what_kind_their_interval_is(registry_db: Path) -> None:
+    from kb.compare import compare
+
+    with Store(registry_db, read_only=True) as s:
+        rows = {r.source_id: r for r in compare(s, quantity="a")}
+    assert rows["hoffmann2022_approach1"].interval_kind == (
+        "interval as reported (10th-90th percentile bootstrap)"
+    )
+    # a = beta/(alpha+beta) with Besiroglu et al.'s alpha, beta ± 1 standard error
+    besiroglu = rows["besiroglu2024_refit"].interval_kind or ""
+    assert besiroglu.startswith("propagated from the parameters' intervals")
+    assert "± 1 bootstrap standard error" in besiroglu
+    assert rows["kaplan2020_compute_optimal"].interval_kind is None  # no interval
+
+
+def test_compare_tables_name_the_interval_kinds(registry_db: Path) -> None:
+    """The tables showed 0.4846, 0.5406 (± 1 SE, propagated) beside 0.454, 0.455 (10th-90th
+    percentiles) with no word of their kinds; the disagreement's caveat was only in --json."""
+    runner = CliRunner()
+    found = runner.invoke(cli, ["compare", "--disagreements", "--db", str(registry_db)])
+    assert found.exit_code == 0, found.output
+    header = found.stdout.splitlines()[0].split()
+    assert header[-1] == "caveats"
+    assert "the two intervals are of different kinds" in found.stdout
+    assert "intervals of hoffmann2022_approach3 (a, b): interval as reported (10th-90th" in (
+        found.stderr
+    )
+    assert "besiroglu2024_refit (a, b): propagated" in found.stderr
+    table = runner.invoke(cli, ["compare", "--quantity", "a", "--db", str(registry_db)])
+    assert table.exit_code == 0, table.output
+    assert "hoffmann2022_approach1 (a); hoffmann2022_approach2 (a): interval as reported" in (
+        table.stderr
+    )
+    rows = runner.invoke(cli, ["compare", "--quantity", "a", "--json", "--db", str(registry_db)])
+    kinds = {
+        r["source_id"]: r["interval_kind"]
+        for r in (json.loads(x) for x in rows.stdout.splitlines())
+    }
+    assert (
+        kinds["hoffmann2022_approach2"] == "interval as reported (10th-90th percentile bootstrap)"
+    )
+
+
+def test_app_compare_table_and_csv_carry_the_interval_kind(registry_db: Path) -> None:
+    from kb.charts import compare_records
+    from kb.compare import compare
+
+    with Store(registry_db, read_only=True) as s:
+        records = {r["source"]: r for r in compare_records(compare(s, quantity="a"))}
+    assert records["hoffmann2022_approach1"]["interval_kind"].endswith("percentile bootstrap)")
