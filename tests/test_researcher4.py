@@ -257,3 +257,18 @@ def test_app_compare_table_and_csv_carry_the_interval_kind(registry_db: Path) ->
     with Store(registry_db, read_only=True) as s:
         records = {r["source"]: r for r in compare_records(compare(s, quantity="a"))}
     assert records["hoffmann2022_approach1"]["interval_kind"].endswith("percentile bootstrap)")
+
+
+# -- kb exponents: the registry's exponents exist too ----------------------------------------
+
+
+def test_exponents_listing_points_to_the_registry(registry_db: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["exponents", "--db", str(registry_db)])
+    assert result.exit_code == 0, result.output
+    assert "the registry holds" in result.stderr
+    assert "kb compare --quantity alpha|beta|a|b" in result.stderr
+    bare = tmp_path / "bare.duckdb"
+    with Store(bare):
+        pass
+    alone = CliRunner().invoke(cli, ["exponents", "--db", str(bare)])
+    assert "registry" not in alone.stderr
