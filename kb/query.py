@@ -159,18 +159,20 @@ def claims_export(paper: Mapping[str, Any], claims: Sequence[Claim]) -> tuple[st
     return out.getvalue(), lines
 
 
-_HIT_COLUMNS = ("rank", "query", "paper_id", "title", "score", "year", "domain", "snippet",
-                "exact_match", "weak_match", "notice")  # fmt: skip
+_HIT_COLUMNS = ("rank", "query", "filters", "paper_id", "title", "score", "year", "domain",
+                "snippet", "exact_match", "weak_match", "notice")  # fmt: skip
 
 
 def hits_export(
-    query: str, hits: Sequence[Any], match_fields: Mapping[str, Any]
+    query: str, hits: Sequence[Any], match_fields: Mapping[str, Any], filters: str = ""
 ) -> tuple[str, str]:
     """One search's results to share: ``(csv_text, json_lines)``.
 
     ``hits`` are ``kb.search.Hit`` records, best first; ``match_fields`` the results' notice
     fields (``SearchResults.match_fields()``). The JSON lines are what ``kb search QUERY --json``
-    prints (every hit's fields plus those four); the CSV adds the rank and the query.
+    prints (every hit's fields plus those four); the CSV adds the rank, the query and the
+    ``filters`` that restricted the results, in words ("has an exponent, years 2020 to …"):
+    without them, a file of 12 results for "scaling law" read as all the corpus holds.
     """
     records = [{**h.model_dump(mode="json"), **match_fields} for h in hits]
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
@@ -179,7 +181,7 @@ def hits_export(
                             extrasaction="ignore")  # fmt: skip
     writer.writeheader()
     for rank, r in enumerate(records, start=1):
-        writer.writerow({**r, "rank": rank, "query": query})
+        writer.writerow({**r, "rank": rank, "query": query, "filters": filters})
     return out.getvalue(), lines
 
 

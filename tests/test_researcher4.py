@@ -272,3 +272,23 @@ def test_exponents_listing_points_to_the_registry(registry_db: Path, tmp_path: P
         pass
     alone = CliRunner().invoke(cli, ["exponents", "--db", str(bare)])
     assert "registry" not in alone.stderr
+
+
+# -- the search results' CSV says which filters made them -------------------------------------
+
+
+def test_hits_csv_names_the_filters() -> None:
+    import csv
+    import io
+
+    from kb.query import hits_export
+    from kb.search import Hit
+
+    hits = [Hit(paper_id="t:x", title="X", score=0.5, snippet="s", snippet_span=(0, 1))]
+    fields = {"weak_match": False, "match_score": 0.7, "not_english": False, "notice": None}
+    table, lines = hits_export("scaling law", hits, fields, filters="has an exponent")
+    rows = list(csv.DictReader(io.StringIO(table)))
+    assert rows[0]["filters"] == "has an exponent"
+    assert "filters" not in json.loads(lines)  # the JSON lines stay what kb search --json prints
+    plain, _ = hits_export("scaling law", hits, fields)
+    assert next(csv.DictReader(io.StringIO(plain)))["filters"] == ""

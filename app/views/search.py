@@ -139,7 +139,9 @@ st.caption(
 )
 if hits:
     # To share: what `kb search QUERY --json` prints, or a table with rank and query.
-    hits_csv, hits_json = hits_export(query.strip(), hits, hits.match_fields())
+    hits_csv, hits_json = hits_export(
+        query.strip(), hits, hits.match_fields(), filters=", ".join(active)
+    )
     export_cols = st.columns([1, 1, 2])  # side by side, not spread over the page
     export_cols[0].download_button(
         "Download results (CSV)", hits_csv.encode("utf-8"), file_name="search_results.csv",
