@@ -292,3 +292,19 @@ def test_hits_csv_names_the_filters() -> None:
     assert "filters" not in json.loads(lines)  # the JSON lines stay what kb search --json prints
     plain, _ = hits_export("scaling law", hits, fields)
     assert next(csv.DictReader(io.StringIO(plain)))["filters"] == ""
+
+
+def test_forest_plot_file_names_each_source_interval_kind(registry_db: Path) -> None:
+    """A figure written by kb compare --plot has no table beside it: its subtitle said only
+    'of the kind each source gives', with Besiroglu et al.'s ± 1 SE drawn like percentiles."""
+    from kb.charts import compare_caption, compare_records
+    from kb.compare import compare
+
+    with Store(registry_db, read_only=True) as s:
+        records = compare_records(compare(s, quantity="a"))
+    subtitle = compare_caption(records, standalone=True)
+    assert "hoffmann2022_approach1, hoffmann2022_approach2: interval as reported (10th-90th" in (
+        subtitle
+    )
+    assert "besiroglu2024_refit: propagated from the parameters' intervals" in subtitle
+    assert "interval_kind column" in compare_caption(records)
