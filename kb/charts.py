@@ -160,6 +160,7 @@ def compare_caption(records: Sequence[Mapping[str, Any]], *, standalone: bool = 
             if r.get("interval_kind"):
                 kinds.setdefault(str(r["interval_kind"]), []).append(str(r["source"]))
         named = "".join(f" {', '.join(srcs)}: {kind}." for kind, srcs in kinds.items())
+        hollow = hollow.replace(" (the method column says which)", "")  # no column here
         return head + "); shapes: verdict against the reference." + named + hollow
     return (
         head

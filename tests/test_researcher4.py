@@ -308,3 +308,4 @@ def test_forest_plot_file_names_each_source_interval_kind(registry_db: Path) -> 
     )
     assert "besiroglu2024_refit: propagated from the parameters' intervals" in subtitle
     assert "interval_kind column" in compare_caption(records)
+    assert "column" not in subtitle  # a figure file has no table to point to
