@@ -309,3 +309,10 @@ def test_forest_plot_file_names_each_source_interval_kind(registry_db: Path) -> 
     assert "besiroglu2024_refit: propagated from the parameters' intervals" in subtitle
     assert "interval_kind column" in compare_caption(records)
     assert "column" not in subtitle  # a figure file has no table to point to
+
+
+def test_compare_help_says_what_every_quantity_is() -> None:
+    """--help explained a, b and tokens_per_param; alpha, beta and loss_compute were names only."""
+    text = " ".join(CliRunner().invoke(cli, ["compare", "--help"]).output.split())
+    assert "beta: data exponent of the loss (L ∝ D^-beta)" in text
+    assert "loss_compute: loss-vs-compute exponent along the optimum" in text

@@ -22,7 +22,7 @@ from kb.cli._common import (
     writing,
 )
 from kb.datasets import get_dataset
-from kb.derive import AT_BUDGET, DEFAULT_BUDGET_FLOPS, QUANTITIES
+from kb.derive import AT_BUDGET, DEFAULT_BUDGET_FLOPS, QUANTITIES, QUANTITY_LABELS
 from kb.store import Store
 
 
@@ -45,8 +45,9 @@ def _compare_json(row: Any) -> dict[str, Any]:
     "--quantity",
     type=click.Choice(QUANTITIES),
     default=None,
-    help="Only this quantity (default: all). a, b: N_opt ∝ C^a, D_opt ∝ C^b; "
-    "tokens_per_param: D_opt/N_opt at the budget --at.",
+    help="Only this quantity (default: all). "
+    + "; ".join(f"{q}: {label}" for q, label in QUANTITY_LABELS.items())
+    + " (--at).",
 )
 @click.option(
     "--at", "at_flops", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_BUDGET_FLOPS,
