@@ -232,6 +232,13 @@ def _explain(
                 f"the fitted form itself gives {quantity} = {alt.value:.3g} "
                 f"({alt.derivation}); the value shown ({best.value:.3g}) is the one stated"
             )
+    if best.interval is not None and not best.interval[0] <= best.value <= best.interval[1]:
+        # Hoffmann et al.'s a = 0.46 (0.454, 0.455): the value is rounded, the interval not.
+        notes.append(
+            f"the value {best.value:.4g} lies outside its own interval ({best.interval[0]:.4g} "
+            f"to {best.interval[1]:.4g}) as the source gives them: a rounded value beside an "
+            "unrounded interval, or a transcription to check"
+        )
     if quantity in ("a", "b", "loss_compute", "tokens_per_param"):
         notes += _allocation_notes(view, profile, siblings)
     if view.notes:

@@ -316,3 +316,16 @@ def test_compare_help_says_what_every_quantity_is() -> None:
     text = " ".join(CliRunner().invoke(cli, ["compare", "--help"]).output.split())
     assert "beta: data exponent of the loss (L ∝ D^-beta)" in text
     assert "loss_compute: loss-vs-compute exponent along the optimum" in text
+
+
+def test_a_value_outside_its_own_interval_is_noted(registry_db: Path) -> None:
+    """Hoffmann et al.'s approach 3 prints a = 0.46 (0.454, 0.455): the mark is drawn beside
+    its interval, with no word of why."""
+    from kb.compare import compare
+
+    with Store(registry_db, read_only=True) as s:
+        rows = {r.source_id: r for r in compare(s, quantity="a")}
+    assert "the value 0.46 lies outside its own interval (0.454 to 0.455)" in (
+        rows["hoffmann2022_approach3"].notes
+    )
+    assert "outside its own interval" not in rows["hoffmann2022_approach2"].notes
