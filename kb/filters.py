@@ -19,11 +19,23 @@ from kb.records import DOMAINS, VARIABLES, ReportedLaw
 from kb.registry import law_paper_id
 from kb.store import Store
 
-__all__ = ["HAS_EXPONENT_HELP", "SearchFilters", "exponent_law_papers", "law_exponents"]
+__all__ = [
+    "HAS_EXPONENT_HELP",
+    "HAS_EXPONENT_OPTION_HELP",
+    "SearchFilters",
+    "exponent_law_papers",
+    "law_exponents",
+]
 
 HAS_EXPONENT_HELP = (
     "the paper reports a scaling exponent: its abstract states an exponent value (kb exponents) "
     "or the law registry holds a law of it with a fitted exponent (kb laws --paper)"
+)
+
+# The option's and the checkbox's help (kb search --has-exponent, the app's Search page).
+HAS_EXPONENT_OPTION_HELP = (
+    "Only papers that report a scaling exponent: stated in the abstract (kb exponents) or held "
+    "by a law of the registry (kb laws --paper)."
 )
 
 # Parameter names the registry gives exponents (alpha_N, beta, gamma_D, eta_exp, exp_N, ...).

@@ -21,7 +21,7 @@ from app.resources import (
 )
 from app.urlstate import UrlState
 from kb.errors import KBError
-from kb.filters import HAS_EXPONENT_HELP
+from kb.filters import HAS_EXPONENT_OPTION_HELP
 from kb.query import hits_export
 from kb.records import DOMAINS, VARIABLES, Paper
 from kb.search import Hit, SearchFilters, is_blank
@@ -77,7 +77,7 @@ with st.expander("Filters", expanded=bool(st.session_state.search_filters_open))
     )
     scaling_only = bottom[2].checkbox("Scaling-law papers only", key="search_scaling")
     has_exponent = bottom[3].checkbox(
-        "Has an exponent", key="search_exponent", help=f"Only papers where {HAS_EXPONENT_HELP}."
+        "Has an exponent", key="search_exponent", help=HAS_EXPONENT_OPTION_HELP
     )
 
 url.save()

@@ -21,6 +21,7 @@ from kb.cli._common import (
     writing,
 )
 from kb.errors import BadInputError
+from kb.filters import HAS_EXPONENT_OPTION_HELP
 from kb.records import DOMAINS, VARIABLES
 from kb.store import signals_deferred
 
@@ -180,8 +181,7 @@ class _SearchCommand(click.Command):
 @click.option(
     "--has-exponent",
     is_flag=True,
-    help="Only papers that report a scaling exponent: stated in the abstract (kb exponents) or "
-    "held by a law of the registry (kb laws --paper).",
+    help=HAS_EXPONENT_OPTION_HELP,
 )
 @_model_option
 @db_option
