@@ -110,6 +110,7 @@ def compare_records(rows: Iterable[ComparisonRow]) -> list[dict[str, Any]]:
             "value": r.value,
             "low": r.interval[0] if r.interval else None,
             "high": r.interval[1] if r.interval else None,
+            "interval_kind": r.interval_kind,
             "verdict": r.verdict,
             "method": r.method,
             "reasons": "; ".join(r.reasons),
@@ -153,11 +154,17 @@ def compare_caption(records: Sequence[Mapping[str, Any]], *, standalone: bool = 
         if any(_computed_here(r) for r in records)
         else ""
     )
-    if standalone:
-        return head + "); shapes: verdict against the reference." + hollow
+    if standalone:  # no table beside a file: name each source's kind of interval here
+        kinds: dict[str, list[str]] = {}
+        for r in records:
+            if r.get("interval_kind"):
+                kinds.setdefault(str(r["interval_kind"]), []).append(str(r["source"]))
+        named = "".join(f" {', '.join(srcs)}: {kind}." for kind, srcs in kinds.items())
+        hollow = hollow.replace(" (the method column says which)", "")  # no column here
+        return head + "); shapes: verdict against the reference." + named + hollow
     return (
         head
-        + ": see the derivation column). Verdict against the reference: "
+        + ": the interval_kind column says which). Verdict against the reference: "
         + ", ".join(f"{VERDICT_MARKS[v]} {v.replace('_', ' ')}" for v in VERDICT_SHAPES)
         + "."
         + hollow
@@ -206,8 +213,8 @@ def compare_chart(
             scale=alt.Scale(domain=list(VERDICT_SHAPES), range=list(VERDICT_SHAPES.values())),
             legend=shape_legend,
         ),
-        "tooltip": ["title:N", "dataset:N", "value:Q", "low:Q", "high:Q", "verdict:N",
-                    "method:N", "derivation:N", "notes:N"],
+        "tooltip": ["title:N", "dataset:N", "value:Q", "low:Q", "high:Q", "interval_kind:N",
+                    "verdict:N", "method:N", "derivation:N", "notes:N"],
     }  # fmt: skip
     # Filled: a value the source states; hollow: one computed here (compare_caption). Two layers,
     # not a conditional fill, which left the verdict legend's symbols without a colour.

@@ -65,6 +65,11 @@ class ComparisonRow(BaseModel):
     quantity: str
     value: float
     interval: list[float] | None = Field(description="[low, high] when known")
+    interval_kind: str | None = Field(
+        None, description="what the interval is, as the source gives it (10th-90th percentile "
+        "bootstrap, estimate ± 1 standard error, our fits' bootstrap percentiles); None "
+        "without an interval. Intervals of different kinds are no like-for-like test"
+    )  # fmt: skip
     at_flops: float | None = Field(
         None, description="the compute budget (FLOPs) a value at a budget is evaluated at "
         "(tokens_per_param); None for exponents, which are the same at every budget"
@@ -227,6 +232,13 @@ def _explain(
                 f"the fitted form itself gives {quantity} = {alt.value:.3g} "
                 f"({alt.derivation}); the value shown ({best.value:.3g}) is the one stated"
             )
+    if best.interval is not None and not best.interval[0] <= best.value <= best.interval[1]:
+        # Hoffmann et al.'s a = 0.46 (0.454, 0.455): the value is rounded, the interval not.
+        notes.append(
+            f"the value {best.value:.4g} lies outside its own interval ({best.interval[0]:.4g} "
+            f"to {best.interval[1]:.4g}) as the source gives them: a rounded value beside an "
+            "unrounded interval, or a transcription to check"
+        )
     if quantity in ("a", "b", "loss_compute", "tokens_per_param"):
         notes += _allocation_notes(view, profile, siblings)
     if view.notes:
@@ -276,6 +288,19 @@ def _allocation_notes(view: LawView, profile: Profile, siblings: Sequence[LawVie
             "scale; careful learning-rate decay was not needed"
         )
     return notes
+
+
+def _interval_kind(view: LawView, value: Derived) -> str | None:
+    """``ComparisonRow.interval_kind``: the source's kind of interval, or for a value computed
+    from two parameters (a = β/(α+β)) that their intervals were propagated (kb.derive)."""
+    if value.interval is None:
+        return None
+    if "interval propagated from" in value.derivation:
+        return (
+            "propagated from the parameters' intervals, ignoring their correlation "
+            f"({interval_kind(view)})"
+        )
+    return interval_kind(view)
 
 
 def _pick_reference(
@@ -403,6 +428,7 @@ def compare(
                     source_id=view.source_id, arxiv_id=view.arxiv_id, title=view.title,
                     dataset=view.dataset, quantity=q, value=value.value,
                     interval=list(value.interval) if value.interval else None,
+                    interval_kind=_interval_kind(view, value),
                     at_flops=at_flops if q in AT_BUDGET else None,
                     derivation=value.derivation, method=value.method,
                     notes="; ".join(
@@ -452,7 +478,7 @@ def disagreements(
                 v = verdict(q, x.view, x.derived, y.view, y.derived)
                 if v.kind == "not_comparable":
                     continue
-                kinds = (interval_kind(x.view), interval_kind(y.view))
+                kinds = (x.interval_kind, y.interval_kind)
                 unlike = (
                     [f"the two intervals are of different kinds ({kinds[0]}; {kinds[1]}): "
                      "their gap is not a like-for-like test"]

@@ -24,6 +24,7 @@ __all__ = [
     "get_paper",
     "highlight_segments",
     "hits_export",
+    "law_card",
     "list_papers",
     "paper_claims",
     "paper_record",
@@ -158,18 +159,20 @@ def claims_export(paper: Mapping[str, Any], claims: Sequence[Claim]) -> tuple[st
     return out.getvalue(), lines
 
 
-_HIT_COLUMNS = ("rank", "query", "paper_id", "title", "score", "year", "domain", "snippet",
-                "exact_match", "weak_match", "notice")  # fmt: skip
+_HIT_COLUMNS = ("rank", "query", "filters", "paper_id", "title", "score", "year", "domain",
+                "snippet", "exact_match", "weak_match", "notice")  # fmt: skip
 
 
 def hits_export(
-    query: str, hits: Sequence[Any], match_fields: Mapping[str, Any]
+    query: str, hits: Sequence[Any], match_fields: Mapping[str, Any], filters: str = ""
 ) -> tuple[str, str]:
     """One search's results to share: ``(csv_text, json_lines)``.
 
     ``hits`` are ``kb.search.Hit`` records, best first; ``match_fields`` the results' notice
     fields (``SearchResults.match_fields()``). The JSON lines are what ``kb search QUERY --json``
-    prints (every hit's fields plus those four); the CSV adds the rank and the query.
+    prints (every hit's fields plus those four); the CSV adds the rank, the query and the
+    ``filters`` that restricted the results, in words ("has an exponent, years 2020 to …"):
+    without them, a file of 12 results for "scaling law" read as all the corpus holds.
     """
     records = [{**h.model_dump(mode="json"), **match_fields} for h in hits]
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
@@ -178,5 +181,54 @@ def hits_export(
                             extrasaction="ignore")  # fmt: skip
     writer.writeheader()
     for rank, r in enumerate(records, start=1):
-        writer.writerow({**r, "rank": rank, "query": query})
+        writer.writerow({**r, "rank": rank, "query": query, "filters": filters})
     return out.getvalue(), lines
+
+
+# A law's conventions shown beside its numbers (what N counts, the units of C and of the loss).
+_CARD_CONVENTIONS = (("response", "response"), ("n_counts", "N counts"), ("compute", "compute"),
+                     ("loss_units", "loss"), ("batch_units", "batch in"))  # fmt: skip
+
+
+def _with_interval(name: str, value: float, intervals: Mapping[str, list[float]]) -> str:
+    iv = intervals.get(name)
+    return f"{name} = {value:g}" + (f" ({iv[0]:g} to {iv[1]:g})" if iv else "")
+
+
+def law_card(law: ReportedLaw) -> list[str]:
+    """The lines the Paper page shows under a registry law's formula: its fitted values (with
+    the intervals it reports, and what kind they are), its derived values said as reported by
+    the paper, stated by an unchecked source, or derived here (with how: Kaplan et al.'s b =
+    exp_B + exp_S), the conventions that give its numbers their units (C_c_min = 3.1e8 is in
+    PF-days), and whether it was checked against the paper."""
+    from kb.derive import derived_here, view_of_law
+
+    lines = [
+        ", ".join(_with_interval(k, v, law.intervals) for k, v in law.params.items())
+        or "no values recorded (the paper gives them per setting or only in figures)"
+    ]
+    ours = derived_here(view_of_law(law))
+    stated = [
+        _with_interval(k, v, law.intervals)
+        for k, v in law.derived.items()
+        if k not in ours and law.params.get(k) != v  # Hoffmann et al.'s a, b: fitted and stated
+    ]
+    if stated:
+        source = "reported by the paper" if law.verified else "stated by the source"
+        lines.append(f"{source}: {', '.join(stated)}")
+    if ours:
+        here = ", ".join(f"{k} = {v:g}" for k, v in law.derived.items() if k in ours)
+        lines.append(f"derived here (the paper does not state it): {here}; how: "
+                     f"{law.conventions['derivation']}")  # fmt: skip
+    if law.intervals:
+        kind = law.conventions.get("intervals")
+        lines.append(f"intervals: {kind}" if kind else "intervals as reported (kind not recorded)")
+    conv = [f"{label}: {law.conventions[k]}" for k, label in _CARD_CONVENTIONS
+            if law.conventions.get(k)]  # fmt: skip
+    if conv:
+        lines.append(" · ".join(conv))
+    lines.append(
+        ("checked against the paper" if law.verified else "not checked against the paper")
+        + (f"; fitted on our dataset `{law.dataset}`" if law.dataset else "")
+    )
+    return lines

@@ -69,7 +69,7 @@ from kb.claims import registry_laws_named, registry_only_notice
 from kb.embed import EmbedCache, Embedder, FloatMatrix, load_query_embedder
 from kb.errors import BadInputError, NotFoundError
 from kb.expansion import TermExpansion
-from kb.filters import SearchFilters
+from kb.filters import SearchFilters, exponent_law_papers
 from kb.index import TERM_MIN_DF, IndexRow, LoadedIndex, open_index
 from kb.keyword import tokenize
 from kb.keyword_cache import keyword_fields, open_keyword_index
@@ -363,6 +363,7 @@ class Searcher:
         self._query_vectors: dict[str, FloatMatrix] = {}  # repeated queries skip the model
         self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
         self._registry_laws: list[ReportedLaw] | None = None  # loaded on first use
+        self._exponent_papers: list[str] | None = None  # papers of registry exponents, ditto
         self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
         self._kind_model: QueryKindModel | None = None  # loaded on first use
         self._adapter: tuple[str, QueryAdapter] | None = None  # (path, adapter), on first use
@@ -619,6 +620,15 @@ class Searcher:
             self._registry_laws = self.store.select(ReportedLaw, validate=False)
         return self._registry_laws
 
+    def _where(self, filters: SearchFilters) -> tuple[str, list[object]]:
+        """``filters.where()`` given the papers the registry holds exponents of (computed on
+        the first ``has_exponent`` filter: "Has an exponent" counts them beside abstracts')."""
+        if filters.has_exponent is None:
+            return filters.where()
+        if self._exponent_papers is None:
+            self._exponent_papers = exponent_law_papers(self.store, self.registry_laws)
+        return filters.where(self._exponent_papers)
+
     def registry_paper_notice(self, query: str) -> str | None:
         """The notice for a query that names, by arXiv id or whole title, a paper the law
         registry holds but the knowledge base lacks, else None: searching the title of
@@ -680,7 +690,7 @@ class Searcher:
         (207 of the 270 seed papers), so a year range can hide most of the corpus."""
         if filters is None or (filters.year_min is None and filters.year_max is None):
             return 0
-        where, params = filters.model_copy(update={"year_min": None, "year_max": None}).where()
+        where, params = self._where(filters.model_copy(update={"year_min": None, "year_max": None}))
         row = (
             self.store.cursor()
             .execute(f"SELECT count(*) FROM papers p WHERE p.published IS NULL AND {where}", params)
@@ -862,7 +872,7 @@ class Searcher:
     def _allowed(self, filters: SearchFilters | None) -> list[int] | None:
         if filters is None or filters.is_empty():
             return None
-        where, params = filters.where()
+        where, params = self._where(filters)
         rows = self.store.cursor().execute(f"SELECT p.paper_id FROM papers p WHERE {where}", params)
         return sorted(self._pos[pid] for (pid,) in rows.fetchall() if pid in self._pos)
 

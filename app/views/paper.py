@@ -17,7 +17,7 @@ from app.resources import (
 )
 from app.urlstate import linked_choice
 from kb.errors import KBError
-from kb.query import claims_export, get_paper, highlight_segments, paper_claims
+from kb.query import claims_export, get_paper, highlight_segments, law_card, paper_claims
 from kb.registry import laws_for_paper
 
 store = get_store()
@@ -111,18 +111,8 @@ if laws:
         with st.container(border=True):
             st.markdown(f"**{law.name}** · `{law.law_id}` · {law.source}")
             st.code(law.formula, language=None)
-            values = ", ".join(f"{k} = {v:g}" for k, v in law.params.items()) or "no values"
-            derived = ", ".join(f"{k} = {v:g}" for k, v in law.derived.items())
-            st.caption(
-                values
-                + (f"; derived {derived}" if derived else "")
-                + (
-                    "; checked against the paper"
-                    if law.verified
-                    else "; not checked against the paper"
-                )
-                + (f"; fitted on our dataset `{law.dataset}`" if law.dataset else "")
-            )
+            # Values with their intervals and units; derived values say who derived them.
+            st.caption("  \n".join(law_card(law)))
 
 st.subheader("Listing appearances")
 st.dataframe(paper["appearances"], hide_index=True, key="paper_appearances")

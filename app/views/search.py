@@ -21,6 +21,7 @@ from app.resources import (
 )
 from app.urlstate import UrlState
 from kb.errors import KBError
+from kb.filters import HAS_EXPONENT_OPTION_HELP
 from kb.query import hits_export
 from kb.records import DOMAINS, VARIABLES, Paper
 from kb.search import Hit, SearchFilters, is_blank
@@ -75,7 +76,9 @@ with st.expander("Filters", expanded=bool(st.session_state.search_filters_open))
         "To year", min_value=1990, max_value=2100, value=None, key="search_to"
     )
     scaling_only = bottom[2].checkbox("Scaling-law papers only", key="search_scaling")
-    has_exponent = bottom[3].checkbox("Has an exponent", key="search_exponent")
+    has_exponent = bottom[3].checkbox(
+        "Has an exponent", key="search_exponent", help=HAS_EXPONENT_OPTION_HELP
+    )
 
 url.save()
 
@@ -136,7 +139,9 @@ st.caption(
 )
 if hits:
     # To share: what `kb search QUERY --json` prints, or a table with rank and query.
-    hits_csv, hits_json = hits_export(query.strip(), hits, hits.match_fields())
+    hits_csv, hits_json = hits_export(
+        query.strip(), hits, hits.match_fields(), filters=", ".join(active)
+    )
     export_cols = st.columns([1, 1, 2])  # side by side, not spread over the page
     export_cols[0].download_button(
         "Download results (CSV)", hits_csv.encode("utf-8"), file_name="search_results.csv",

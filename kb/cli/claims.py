@@ -95,7 +95,7 @@ def exponents_cmd(db_path: str, as_json: bool, paper_id: str | None) -> None:
         if paper_id is not None:
             paper_id = resolve_paper_id(store, paper_id)
         exponents = list_exponents(store, paper_id=paper_id)
-        registry = _registry_hint(store, paper_id) if paper_id is not None else None
+        registry = _registry_hint(store, paper_id) if paper_id is not None else _registry_all(store)
         titles = paper_titles(store, [e.paper_id for e in exponents])
     _none_note("exponents", exponents, paper_id)
     if registry:
@@ -125,6 +125,28 @@ def _registry_hint(store: Store, paper_id: str) -> str | None:
     return (
         f"note: the registry holds {len(laws)} reported law(s) of this paper, with the "
         f"exponents read in the paper: kb laws --paper {arxiv}"
+    )
+
+
+def _registry_all(store: Store) -> str | None:
+    """How many exponents the registry's laws hold, beside the abstracts' few.
+
+    Asked which exponents people found, `kb exponents` listed the 6 numbers three seed abstracts
+    state, and nothing said that the registry holds the laws' exponents read in the papers
+    (Kaplan et al.'s alpha_N = 0.076, Hoffmann et al.'s alpha = 0.34, beta = 0.28, ...).
+    """
+    from kb.filters import law_exponents
+    from kb.records import ReportedLaw
+
+    laws = [law for law in store.select(ReportedLaw) if law_exponents(law)]
+    if not laws:
+        return None
+    n = sum(len(law_exponents(law)) for law in laws)
+    papers = len({law.arxiv_id for law in laws})
+    return (
+        f"note: these are the numbers abstracts state; the registry holds {n} exponents of "
+        f"{len(laws)} reported laws from {papers} papers (kb laws; kb compare --quantity "
+        "alpha|beta|a|b puts them on one axis)"
     )
 
 

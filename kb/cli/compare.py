@@ -22,7 +22,7 @@ from kb.cli._common import (
     writing,
 )
 from kb.datasets import get_dataset
-from kb.derive import AT_BUDGET, DEFAULT_BUDGET_FLOPS, QUANTITIES
+from kb.derive import AT_BUDGET, DEFAULT_BUDGET_FLOPS, QUANTITIES, QUANTITY_LABELS
 from kb.store import Store
 
 
@@ -45,8 +45,9 @@ def _compare_json(row: Any) -> dict[str, Any]:
     "--quantity",
     type=click.Choice(QUANTITIES),
     default=None,
-    help="Only this quantity (default: all). a, b: N_opt ∝ C^a, D_opt ∝ C^b; "
-    "tokens_per_param: D_opt/N_opt at the budget --at.",
+    help="Only this quantity (default: all). "
+    + "; ".join(f"{q}: {label}" for q, label in QUANTITY_LABELS.items())
+    + " (--at).",
 )
 @click.option(
     "--at", "at_flops", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_BUDGET_FLOPS,
@@ -124,11 +125,15 @@ def compare_cmd(
         if as_json:
             emit_json(found)
         else:
-            table = [{**d.model_dump(), "left_who": who[d.left], "right_who": who[d.right]}
+            # The caveats (intervals of different kinds: Besiroglu et al.'s ± 1 standard error
+            # against Hoffmann et al.'s 10th-90th percentiles) were only in --json.
+            table = [{**d.model_dump(), "left_who": who[d.left], "right_who": who[d.right],
+                      "caveats": "; ".join([*d.conversions, *d.caveats])}
                      for d in found]  # fmt: skip
             emit_table(table, ["quantity", "left", "left_who", "left_interval", "right",
-                               "right_who", "right_interval", "gap"], {"left_who": 30,
-                               "right_who": 30})  # fmt: skip
+                               "right_who", "right_interval", "gap", "caveats"],
+                       {"left_who": 30, "right_who": 30, "caveats": 60})  # fmt: skip
+            _interval_legend(rows, {(s, d.quantity) for d in found for s in (d.left, d.right)})
         return
     if not rows:
         no_results(
@@ -149,6 +154,20 @@ def compare_cmd(
         # provenance notes: a not_comparable row with only its notes did not say why.
         emit_table(table, ["quantity", "source_id", "who", "value", "interval", "verdict",
                            "reasons", "notes"], {"reasons": 60, "notes": 40})  # fmt: skip
+        _interval_legend(rows)
+
+
+def _interval_legend(rows: Any, only: set[tuple[str, str]] | None = None) -> None:
+    """Say on stderr what kind each interval of the table is (--json: ``interval_kind``): a
+    10th-90th percentile interval and a ± 1 standard error one look alike in a table.
+    ``only``: the (source_id, quantity) pairs the table shows."""
+    kinds: dict[str, dict[str, list[str]]] = {}
+    for r in rows:
+        if r.interval_kind and (only is None or (r.source_id, r.quantity) in only):
+            kinds.setdefault(r.interval_kind, {}).setdefault(r.source_id, []).append(r.quantity)
+    for kind, sources in kinds.items():
+        named = "; ".join(f"{sid} ({', '.join(qs)})" for sid, qs in sources.items())
+        click.echo(f"intervals of {named}: {kind}", err=True)
 
 
 @cli.command("audit")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from kb.cli._common import (
     writing,
 )
 from kb.errors import KBError
+from kb.filters import law_exponents
 from kb.records import ReportedLaw
 from kb.registry import (
     current_laws,
@@ -30,9 +30,6 @@ from kb.registry import (
     sync_registry,
 )
 from kb.store import Store
-
-# Parameter names that are exponents in the registry's entries (shown in the table).
-_EXPONENT = re.compile(r"^(alpha|beta|gamma|eta_exp|B_exp|exp_)", re.IGNORECASE)
 
 
 @cli.command("laws")
@@ -110,10 +107,10 @@ def laws_cmd(db_path: str, as_json: bool, paper_id: str | None, sync: bool) -> N
                 {
                     **r,
                     "paper": _paper_label(r),
-                    "exponents": _exponents(r),
+                    "exponents": _exponents(law_exponents(law)),
                     "verified": "yes" if r["verified"] else "no",
                 }
-                for r in rows
+                for r, law in zip(rows, laws, strict=True)
             ],
             ["law_id", "paper", "exponents", "verified"],
             {"paper": 40, "exponents": 60},
@@ -131,7 +128,5 @@ def _paper_label(row: dict[str, Any]) -> str:
     return f"{row['arxiv_id']} {row['title']}"
 
 
-def _exponents(row: dict[str, Any]) -> str:
-    shown = {k: v for k, v in row["params"].items() if _EXPONENT.match(k)}
-    shown.update({k: v for k, v in row["derived"].items() if k in ("a", "b")})
+def _exponents(shown: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.4g}" for k, v in shown.items()) or "-"

@@ -21,6 +21,7 @@ from kb.cli._common import (
     writing,
 )
 from kb.errors import BadInputError
+from kb.filters import HAS_EXPONENT_OPTION_HELP
 from kb.records import DOMAINS, VARIABLES
 from kb.store import signals_deferred
 
@@ -177,7 +178,11 @@ class _SearchCommand(click.Command):
     default=None,
     help="Only papers with a claim or exponent about this variable.",
 )
-@click.option("--has-exponent", is_flag=True, help="Only papers stating an exponent value.")
+@click.option(
+    "--has-exponent",
+    is_flag=True,
+    help=HAS_EXPONENT_OPTION_HELP,
+)
 @_model_option
 @db_option
 @json_option
