@@ -5,7 +5,8 @@ data and fitted curve on log-log axes with the bootstrap extrapolation band, res
 parameters with intervals next to what the papers reported, the held-out error, and downloads.
 Every control lives in the URL (app.urlstate): the data source, dataset, metric (a dataset's, or
 an uploaded file's when it holds several: one is fitted, as `kb fit --data` fits), law, recipe,
-x, the setting (for a dataset holding several experimental settings, e.g. Porian et al.'s 15)
+x, the setting (for a dataset holding several experimental settings, e.g. Porian et al.'s 15),
+the group of points (*Only points with*: a dataset's or an uploaded file's, as `kb fit --where`)
 and the fitting options, so a shared link refits what its sender saw. The published law shown
 beside the fit is the one for the chosen setting when the registry names it
 (``conventions.setting``).
