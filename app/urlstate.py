@@ -74,6 +74,7 @@ class UrlState:
         read: Callable[[str], Any],
         valid: Callable[[Any], bool],
         expected: str | Callable[[str], str],
+        late: bool = False,
     ) -> Any:
         if field.name not in self.names:
             raise ValueError(f"{field.name!r} is not one of this page's URL names {self.names}")
@@ -89,8 +90,9 @@ class UrlState:
                         raise _Bad
                 except (_Bad, ValueError):
                     # Only a link's value is worth a notice: a widget that was not drawn on the
-                    # last run (another law's x box) finds the page's own stale value here.
-                    if self.reload:
+                    # last run (another law's x box) finds the page's own stale value here. A
+                    # late control's first value is the link's (see choice()).
+                    if self.reload or late:
                         wants = expected(text) if callable(expected) else expected
                         self.problems.append(f"`{field.name}={text}` (expected {wants})")
                     value = field.default
@@ -109,10 +111,15 @@ class UrlState:
         always: bool = False,
         expected: str | Callable[[str], str] | None = None,
         tokens: Mapping[str, Any] | None = None,
+        late: bool = False,
     ) -> Any:
         """A selectbox or radio over ``options`` (``default`` None: nothing chosen is allowed).
 
         ``tokens`` names options in the URL when their values are not words (URL text -> option).
+        ``late``: the control is first drawn after the link was read, its options known only
+        then (an uploaded file's groups, once the file comes: the page stopped short of it with
+        ``save(complete=False)``); a link's value it cannot use is named all the same, where it
+        was dropped without a word.
         """
         to_text = {v: k for k, v in (tokens or {}).items()}
         allowed = list(options)
@@ -124,6 +131,7 @@ class UrlState:
             read=lambda text: (tokens or {}).get(text, text),
             valid=lambda v: v in allowed or (v is None and default is None),
             expected=expected or f"one of {_listing([to_text.get(o, str(o)) for o in allowed])}",
+            late=late,
         )
 
     def choices(self, name: str, key: str, options: Sequence[str], default: Sequence[str]) -> Any:
@@ -233,12 +241,15 @@ class UrlState:
         field = _Field(name, key, "", lambda v: v.strip() or None, always=False)
         return self._load(field, read=str, valid=lambda v: isinstance(v, str), expected="text")
 
-    def unused(self, name: str, why: str) -> None:
+    def unused(self, name: str, why: str, *, late_key: str | None = None) -> None:
         """A control this run does not draw (no setting box for this dataset): a link's value
-        for it is named in the notice, and it leaves the URL at :meth:`save`."""
+        for it is named in the notice, and it leaves the URL at :meth:`save`. ``late_key``: the
+        key of a late control (:meth:`choice`); while it was never drawn, the URL's value is the
+        link's."""
         self._unused.add(name)
         text = st.query_params.get(name)
-        if self.reload and text is not None:
+        linked = self.reload or (late_key is not None and late_key not in st.session_state)
+        if linked and text is not None:
             self.problems.append(f"`{name}={text}` ({why})")
 
     # -- writing the URL ----------------------------------------------------------------------

@@ -376,7 +376,9 @@ def _stated(view: LawView, name: str) -> tuple[str, Literal["reported", "formula
     A value the registry marks as derived here (``derived_here``) is no value the paper states:
     it reads "derived here" with the registry's derivation, as a formula's value (Alabdulmohsin
     et al.'s a = log10(2.5), computed from "×2.5 parameters per ×10 compute", read "reported
-    by the paper"). A law whose numbers were not checked in the paper says so.
+    by the paper"). A law whose numbers were not checked in the paper says so. Every value one
+    of our fits derived reads "computed by the fit" (the one wording: its alpha and beta read
+    "derived by the fit" while its a and b read this).
     """
     if view.kind == "fit":
         return "computed by the fit", "reported", ""
@@ -469,8 +471,6 @@ def _from_reported(view: LawView) -> list[Derived]:
         name, value = hit
         iv = _interval(view, name)
         where, how_method, how = _stated(view, name)
-        if view.kind == "fit":
-            where = "derived by the fit"
         out.append(
             Derived(
                 quantity=q, value=abs(value), interval=iv, method=how_method,

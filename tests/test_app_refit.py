@@ -594,3 +594,107 @@ def test_refit_upload_of_one_metric_names_a_link_s_other_metric(refit_db: Path) 
     at = _upload(_refit_page({"source": "upload", "law": "chinchilla", "metric": "x"}), body)
     assert at.selectbox(key="refit_metric").value == "val_loss"
     assert "`metric=x` (`runs.csv` holds `error`, `val_loss`)" in at.warning[0].value
+
+
+def _grouped_csv(extra: str = "train_set") -> bytes:
+    """8 runs on each of two training sets, a and b, of other exponents (0.1 and 0.3): a text
+    column ``extra`` a scaling fit should not pool (kb.optima.pooled_fields)."""
+    rows = [f"n_params,value,{extra}"]
+    for i in range(8):
+        n = 10 ** (6 + 0.4 * i)
+        for train, alpha in (("a", 0.1), ("b", 0.3)):
+            noise = 1 + 0.02 * np.sin(7.0 * (2 * i + (train == "b")))
+            rows.append(f"{n:.6g},{50 * n**-alpha * noise:.6g},{train}")
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_refit_upload_fits_one_group_as_kb_fit_data_where_does(
+    refit_db: Path, tmp_path: Path
+) -> None:
+    """An upload whose text column splits its runs offers the datasets' *Only points with* box
+    and fits one group: the parameters of `kb fit --data FILE --where train_set=b`. Before, the
+    box was a registry dataset's only and the page pooled both training sets."""
+    body = _grouped_csv()
+    at = _upload(_refit_page({"source": "upload", "law": "power_law", "x": "n_params"}), body)
+    box = at.selectbox(key="refit_where")
+    assert box.options == ["all points", "train_set = a", "train_set = b"]
+    assert box.value == "all points"
+    assert any("2 values of train_set" in c.value for c in at.caption)
+    box.set_value("train_set = b").run()
+    assert any("8 points of `loss` from `upload`, *train_set = b*" in c.value for c in at.caption)
+    table = _fitted(at, 0)
+    assert _url(at, "where") == "train_set = b"
+    path = tmp_path / "runs.csv"
+    path.write_bytes(body)
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    args = ["-q", "fit", "--data", str(path), "--law", "power_law", "--x", "n_params",
+            "--where", "train_set=b", "--json"]  # fmt: skip
+    out = CliRunner().invoke(cli, args)
+    assert out.exit_code == 0, out.output
+    expected = json.loads(out.stdout.splitlines()[0])["params"]
+    assert table.loc["alpha", "refit"] == pytest.approx(expected["alpha"], rel=1e-9)
+    assert table.loc["alpha", "refit"] == pytest.approx(0.3, abs=0.02)
+
+
+def test_refit_upload_group_from_a_link(refit_db: Path) -> None:
+    """A link's group is chosen once the file comes (the page read the link before it), and
+    one the file lacks is named, as for a registry dataset, where it was dropped unsaid."""
+    link = {"source": "upload", "law": "power_law", "x": "n_params", "where": "train_set = b"}
+    at = _upload(_refit_page(link), _grouped_csv())
+    assert at.selectbox(key="refit_where").value == "train_set = b"
+    assert not at.warning
+    assert any("8 points of `loss`" in c.value for c in at.caption)
+    assert _url(at, "where") == "train_set = b"
+
+    at = _upload(_refit_page({**link, "where": "train_set = z"}), _grouped_csv())
+    assert at.selectbox(key="refit_where").value == "all points"
+    (warning,) = at.warning
+    assert warning.value == (
+        "Ignored from the link: `where=train_set = z` (expected a group of `runs.csv`'s points, "
+        "as `field = value`); the default is shown instead."
+    )
+    assert any("16 points of `loss`" in c.value for c in at.caption)
+
+    plain = b"n_params,value\n1e6,3.0\n1e7,2.6\n1e8,2.3\n"
+    at = _upload(_refit_page(link), plain)
+    assert "refit_where" not in [s.key for s in at.selectbox]
+    (warning,) = at.warning
+    assert "`where=train_set = b` (`runs.csv` has no groups of points to choose from)" in (
+        warning.value
+    )
+    assert "where" not in at.query_params
+
+
+def test_refit_reads_an_upload_once(refit_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is parsed when it comes, not on every run, and each run selects its points
+    once: a file of two metrics went through upload_points twice per run (once for the
+    default metric alone)."""
+    import kb.fit
+    import kb.uploads
+
+    calls = {"parse": 0, "select": 0}
+    parse, select = kb.uploads.parse_upload, kb.fit.upload_points
+
+    def counted_parse(*args: object, **kwargs: object) -> object:
+        calls["parse"] += 1
+        return parse(*args, **kwargs)  # type: ignore[arg-type]
+
+    def counted_select(*args: object, **kwargs: object) -> object:
+        calls["select"] += 1
+        return select(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kb.uploads, "parse_upload", counted_parse)
+    monkeypatch.setattr(kb.fit, "upload_points", counted_select)
+    at = _upload(_refit_page({"source": "upload", "law": "chinchilla"}), _two_metric_csv())
+    assert calls == {"parse": 1, "select": 2}  # the default metric, once per file
+    at.selectbox(key="refit_metric").set_value("error").run()
+    assert calls == {"parse": 1, "select": 3}
+    _fitted(at, 0)
+    assert calls == {"parse": 1, "select": 4}
+    assert any("20 points of `error`" in c.value for c in at.caption)
+    # Another file (the same size, other values) is read anew.
+    _upload(at, _two_metric_csv().replace(b",val_loss\n", b",train_loss\n"))
+    assert calls["parse"] == 2

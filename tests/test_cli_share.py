@@ -132,8 +132,48 @@ def test_audit_says_how_many_points_each_refit_used(runs_db: Path) -> None:
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["law", "recipe", "points"]
     assert lines[2].split()[:3] == ["a_only", "standard", "8"]
-    # What the paper fitted, beside it: 3 runs against 8 is no contradiction on its own.
-    assert "a_only: refit on 8 points; its paper's data: set a; fit points: the 3 smallest" in err
+    # What the paper fitted, beside it: 3 runs against 8 is no contradiction on its own. The
+    # wording is kb fit's (kb.cli._common.paper_data_note); it was "a_only: refit on 8 points;
+    # its paper's data: set a; ...", which left unsaid that the paper fitted that data.
+    assert (
+        "Note: a_only was fitted by its paper on: set a; fit points: the 3 smallest runs; "
+        "this refit uses 8 points"
+    ) in err
+
+
+def test_audit_and_fit_print_the_paper_s_data_in_one_wording(runs_db: Path) -> None:
+    """The same law refitted on the same 8 points: kb audit and kb fit print the same note."""
+    db = str(runs_db)
+    _, audit_err = _run("audit", "d", "--boot", "0", "--db", db)
+    _, fit_err = _run(
+        "fit",
+        "d",
+        "--law",
+        "power_law",
+        "--x",
+        "n_params",
+        "--metric",
+        "task_loss",
+        "--where",
+        "train_dataset=a",
+        "--no-save",
+        "--db",
+        db,
+    )
+    audit_notes = [line for line in audit_err.splitlines() if "set a; fit points" in line]
+    fit_notes = [line for line in fit_err.splitlines() if "set a; fit points" in line]
+    assert audit_notes == fit_notes
+    assert len(fit_notes) == 1
+
+
+def test_paper_data_note_names_each_refit_s_count_once() -> None:
+    from kb.cli._common import paper_data_note
+
+    note = paper_data_note("law", "245 points of a figure", [245, 240, 245])
+    assert note == (
+        "Note: law was fitted by its paper on: 245 points of a figure; its refits use 240 or "
+        "245 points"
+    )
 
 
 def test_fit_beside_reported_values_says_what_the_paper_fitted(runs_db: Path) -> None:

@@ -399,3 +399,48 @@ def test_compare_csv_is_the_chosen_quantity_s_at_once(
             with page.expect_download(timeout=30_000) as download:  # type: ignore[attr-defined]
                 button.click()
             assert download.value.suggested_filename == f"compare_{quantity}.csv"
+
+
+def test_refit_link_picks_a_group_of_an_uploaded_file(tmp_path: Path, browser_page: object) -> None:
+    """A link with `where=` opened on an upload: once the file comes, *Only points with* shows
+    the link's group and Fit fits it, as `kb fit --data FILE --where` does. Before, an upload
+    had no such box (the link's group was dropped and both training sets pooled)."""
+    import json
+
+    from playwright.sync_api import expect
+
+    from kb.fit import fit_upload
+    from kb.uploads import parse_upload
+    from tests.test_app_refit import _grouped_csv
+
+    csv = tmp_path / "runs.csv"
+    csv.write_bytes(_grouped_csv())
+    expected = fit_upload(
+        parse_upload(csv.read_bytes(), name="runs.csv"), name="runs.csv", law="power_law",
+        x="n_params", where={"train_set": "b"},
+    ).to_json()  # fmt: skip
+    db = tmp_path / "kb.duckdb"
+    seed_app_store(db)
+    page = browser_page
+    with journey(db, tmp_path, page) as (server, at):
+        at.step = "open the link and upload"
+        link = "source=upload&law=power_law&x=n_params&boot=0&where=train_set+%3D+b"
+        page.goto(f"{server.url}/refit?{link}")  # type: ignore[attr-defined]
+        files = page.locator("[data-testid='stFileUploader'] input[type=file]")  # type: ignore[attr-defined]
+        files.set_input_files(str(csv), timeout=30_000)
+        expect(page.get_by_text("then press Fit")).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
+        _settle(page)
+        expect(page.get_by_label("Only points with")).to_have_value("train_set = b")  # type: ignore[attr-defined]
+        expect(page.get_by_text("8 points of loss from upload, train_set = b")).to_be_visible()  # type: ignore[attr-defined]
+        assert "where=train_set+%3D+b" in page.url, page.url  # type: ignore[attr-defined]
+        at.step = "fit"
+        page.get_by_role("button", name="Fit", exact=True).click(timeout=30_000)  # type: ignore[attr-defined]
+        expect(page.get_by_text("Fitted parameters")).to_be_visible(timeout=60_000)  # type: ignore[attr-defined]
+        _shot(page, "refit-upload-where")
+        at.step = "download the fit"
+        with page.expect_download(timeout=30_000) as download:  # type: ignore[attr-defined]
+            page.get_by_role("button", name="Download fit (JSON)").click()  # type: ignore[attr-defined]
+        got = json.loads(Path(download.value.path()).read_text())
+    assert got["where"] == {"train_set": "b"}
+    assert got["n_points"] == expected["n_points"] == 8
+    assert got["params"] == pytest.approx(expected["params"], rel=1e-9)

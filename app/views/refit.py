@@ -5,7 +5,8 @@ data and fitted curve on log-log axes with the bootstrap extrapolation band, res
 parameters with intervals next to what the papers reported, the held-out error, and downloads.
 Every control lives in the URL (app.urlstate): the data source, dataset, metric (a dataset's, or
 an uploaded file's when it holds several: one is fitted, as `kb fit --data` fits), law, recipe,
-x, the setting (for a dataset holding several experimental settings, e.g. Porian et al.'s 15)
+x, the setting (for a dataset holding several experimental settings, e.g. Porian et al.'s 15),
+the group of points (*Only points with*: a dataset's or an uploaded file's, as `kb fit --where`)
 and the fitting options, so a shared link refits what its sender saw. The published law shown
 beside the fit is the one for the chosen setting when the registry names it
 (``conventions.setting``).
@@ -112,11 +113,41 @@ def _pick(
     name: str,
     default: str | None = None,
     expected: Callable[[str], str] | None = None,
+    late: bool = False,
 ) -> str:
-    """A selectbox kept in the URL (always: a link says what it showed)."""
+    """A selectbox kept in the URL (always: a link says what it showed); ``late``: drawn only
+    once an uploaded file came (UrlState.choice)."""
     default = default if default in options else (options[0] if options else None)
-    url.choice(name, key, options, default, always=True, expected=expected)
+    url.choice(name, key, options, default, always=True, expected=expected, late=late)
     return str(st.selectbox(label, options, key=key))
+
+
+def _parsed_upload(raw: bytes, digest: str, name: str) -> tuple[list[Point], list[str], str | None]:
+    """An uploaded file's points, its metrics, and the one `kb fit --data` fits when none is
+    named (None: none stands out), read once per file (its content hash and name).
+
+    Every run parsed the file again (3.6 s for 50,000 rows), and a file of several metrics went
+    through ``upload_points`` twice per run, once only to learn its default metric. Kept in the
+    session, not ``st.cache_data`` (each run would unpickle a copy: 1.3 s for those rows) nor
+    ``st.cache_resource`` (one user's file held for every session, after they left too).
+
+    Raises:
+        BadInputError: the file cannot be read (``kb.uploads.parse_upload``); nothing is kept.
+    """
+    kept = st.session_state.get("refit_parsed")
+    if kept is not None and kept[0] == (digest, name):
+        read: tuple[list[Point], list[str], str | None] = kept[1]
+        return read
+    parsed = parse_upload(raw, name=name)
+    file_metrics = sorted({p.metric for p in parsed})
+    by_default: str | None = None
+    if len(file_metrics) > 1:
+        try:  # the metric `kb fit --data` fits when none is named (one named like a loss)
+            by_default = upload_points(parsed, name=name)[1]
+        except FitError:  # none stands out: the reader chooses
+            by_default = None
+    st.session_state["refit_parsed"] = ((digest, name), (parsed, file_metrics, by_default))
+    return parsed, file_metrics, by_default
 
 
 url.choice("source", "refit_source", list(SOURCES), "dataset")
@@ -124,10 +155,12 @@ source = st.radio(
     "Data", list(SOURCES), format_func=SOURCES.__getitem__, horizontal=True, key="refit_source"
 )
 data_name = "upload"
+data_label = ""  # the data as messages name it: the dataset, or the uploaded file's name
 data_sig = ""  # an upload's content hash: a new file with as many rows is other data
 pts = []
 try:
     if source == "dataset":
+        st.session_state.pop("refit_parsed", None)
         names = [d.name for d in list_datasets(store)]
         if not names:
             url.save(complete=False)
@@ -145,6 +178,7 @@ try:
                 default_metric(store, data_name),
             )  # fmt: skip
         pts = points(store, data_name, metric=metric)
+        data_label = data_name
     else:
         for name in ("dataset", "setting"):
             url.unused(name, "an uploaded CSV is fitted")
@@ -157,13 +191,15 @@ try:
             key="refit_upload",
         )  # fmt: skip
         if upload is None:
+            st.session_state.pop("refit_parsed", None)
             url.save(complete=False)
             st.stop()
-        parsed = parse_upload(upload.getvalue(), name=upload.name)
-        data_sig = hashlib.sha256(upload.getvalue()).hexdigest()
+        raw = upload.getvalue()
+        data_sig = hashlib.sha256(raw).hexdigest()
+        data_label = upload.name
         # One metric is fitted, chosen as `kb fit --data FILE --metric M` chooses it
         # (kb.fit.upload_points): a file of `loss` and `error` rows was fitted as one cloud.
-        file_metrics = sorted({p.metric for p in parsed})
+        parsed, file_metrics, by_default = _parsed_upload(raw, data_sig, upload.name)
         chosen_metric: str | None = None
         linked = st.query_params.get("metric")
         # The link was read before the file came (url.reload is over): its metric is named here.
@@ -174,10 +210,6 @@ try:
                 + ("the default is shown instead." if len(file_metrics) > 1 else "it is fitted.")
             )
         if len(file_metrics) > 1:
-            try:  # the metric `kb fit --data` fits when none is named (one named like a loss)
-                by_default: str | None = upload_points(parsed, name=upload.name)[1]
-            except FitError:  # none stands out: the reader chooses
-                by_default = None
             url.choice(
                 "metric", "refit_metric", file_metrics, by_default, always=True,
                 expected=f"a metric of `{upload.name}`: one of {', '.join(file_metrics)}",
@@ -242,16 +274,19 @@ else:
     if len(choices) == 1:  # one setting: it is the dataset's
         setting = json.loads(next(iter(choices.values()))) or None
 # Groups a scaling fit should not pool but that are no settings to pick (Gadre et al.'s three
-# training sets, whose runs each carry their own name; Cherti et al.'s 40 downstream tasks): one
-# box of "field = value" choices, as `kb fit --where` (kb.optima.pooled_fields).
+# training sets, whose runs each carry their own name; Cherti et al.'s 40 downstream tasks; an
+# upload's text column of a few values): one box of "field = value" choices, as `kb fit --where`
+# (kb.optima.pooled_fields). An upload's box is drawn once its file came, after the link was
+# read: a link's group it lacks is named all the same (``late``).
 where_name = ""
 where: dict[str, str] | None = None
-groups = pooled_fields(pts) if source == "dataset" and setting is None else {}
+groups = pooled_fields(pts) if setting is None else {}
+late = source == "upload"
 if groups:
     options = [ALL_POINTS] + [f"{f} = {v}" for f, values in groups.items() for v in values]
     where_name = _pick(
-        "Only points with", options, "refit_where", "where", ALL_POINTS,
-        expected=lambda text: f"a group of `{data_name}`'s points, as `field = value`",
+        "Only points with", options, "refit_where", "where", ALL_POINTS, late=late,
+        expected=lambda text: f"a group of `{data_label}`'s points, as `field = value`",
     )  # fmt: skip
     if where_name != ALL_POINTS:
         field, value = where_name.split(" = ", 1)
@@ -263,8 +298,11 @@ if groups:
             + ", ".join(f"{len(v)} values of {f}" for f, v in groups.items())
             + ": one fit pools them; *Only points with* fits one group."
         )
-elif source == "dataset":
-    url.unused("where", f"`{data_name}` has no groups of points to choose from")
+else:
+    url.unused(
+        "where", f"`{data_label}` has no groups of points to choose from",
+        late_key="refit_where" if late else None,
+    )  # fmt: skip
 st.caption(
     f"{len(pts)} points of `{metric}` from `{data_name}`"
     + (f", setting *{setting_name}*" if setting_name and setting is not None else "")

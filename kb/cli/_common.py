@@ -324,6 +324,23 @@ def no_results(why: str) -> None:
     click.echo(f"no results: {why}", err=True)
 
 
+def paper_data_note(law_id: str, data: str, n_points: Iterable[int]) -> str:
+    """The stderr note of `kb fit` and `kb audit` beside a refit of a registry law whose
+    ``conventions.data`` says what its paper fitted: that, and how many points the refit used.
+
+    Gadre et al. fitted 5 runs per training set and a refit uses all 35 released: a reported
+    value outside the refit's interval is then no contradiction on that alone. ``n_points``:
+    one count per refit (`kb audit` refits a law with each recipe: 240 or 245 points).
+    """
+    counts = sorted(set(n_points))
+    used = (
+        f"this refit uses {counts[0]} points"
+        if len(counts) == 1
+        else f"its refits use {' or '.join(map(str, counts))} points"
+    )
+    return f"Note: {law_id} was fitted by its paper on: {data}; {used}"
+
+
 def _cell(value: Any, width: int) -> str:
     if value is None:
         text = ""

@@ -16,6 +16,7 @@ from kb.cli._common import (
     emit_table,
     json_option,
     no_results,
+    paper_data_note,
     plot_option,
     progress_bar,
     reading,
@@ -221,11 +222,8 @@ def audit_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int, see
 
 
 def _paper_data_notes(store: Store, rows: list[Any]) -> list[str]:
-    """Per audited law, for stderr: the points its paper fitted beside those the refit used.
-
-    Gadre et al. fitted 5 runs per training set and the audit refits all 35 released ones: a
-    reported value outside the refit's interval is then no contradiction on that alone.
-    """
+    """Per audited law, for stderr: the points its paper fitted beside those the refits used
+    (``paper_data_note``, the note `kb fit` prints too)."""
     from kb.records import ReportedLaw
 
     notes: list[str] = []
@@ -237,8 +235,7 @@ def _paper_data_notes(store: Store, rows: list[Any]) -> list[str]:
         law = store.get(ReportedLaw, law_id)
         data = law.conventions.get("data") if law is not None else None
         if data:
-            n = "/".join(str(c) for c in sorted(counts))
-            notes.append(f"{law_id}: refit on {n} points; its paper's data: {data}")
+            notes.append(paper_data_note(law_id, data, counts))
     return notes
 
 

@@ -17,6 +17,7 @@ from kb.cli._common import (
     emit_json,
     emit_table,
     json_option,
+    paper_data_note,
     plot_option,
     progress_bar,
     reading,
@@ -361,14 +362,8 @@ def _reported_beside(
     for note in fitted_on_other_points(laws, points):
         click.echo(f"Note: {note}", err=True)
     for rep in laws:
-        # Gadre et al. fitted 5 of the 35 runs of a training set: values that differ from a refit
-        # of all of them are not, on that alone, contradicted by the data.
-        if rep.conventions.get("data"):
-            click.echo(
-                f"Note: {rep.law_id} was fitted by its paper on: {rep.conventions['data']}; "
-                f"this refit uses {len(points)} points",
-                err=True,
-            )
+        if data := rep.conventions.get("data"):
+            click.echo(paper_data_note(rep.law_id, data, [len(points)]), err=True)
     return out
 
 
