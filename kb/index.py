@@ -8,7 +8,9 @@ one sentence of a long abstract is still found, and the best row gives the snipp
 The row -> paper map lives in the ``index_rows`` table; the model name, dimension, index kind
 and a digest of the indexed texts live in ``_meta['index_meta']``. :func:`open_index` compares
 them with the store and the requested model and raises ``IndexMismatchError`` explaining what
-differs and to run ``kb index --rebuild``.
+differs and to run ``kb index --rebuild``. A staged write stamps the FAISS file and the store
+with one generation token (``kb.store.GENERATION_KEY``), so a file swapped in with another
+version of the store is told apart even when it has the same size and row count.
 """
 
 from __future__ import annotations
@@ -623,9 +625,11 @@ def open_index(
     """Load ``<db_path>.faiss`` and check it against the store and the model.
 
     Raises:
-        IndexMismatchError: no index, another model, another dimension, a row count that
-            disagrees, or papers added/changed since it was built; the message says which and
-            to run ``kb index --rebuild``.
+        IndexMismatchError: no index, another model, an index swapped in with another
+            version of the store (its generation token differs: a write killed between
+            renaming the index and the store), another dimension, a row count that disagrees,
+            or papers added/changed since it was built; the message says which and to run
+            ``kb index --rebuild``.
     """
     path = index_path(db_path if db_path is not None else store.path)
     fix = f"run `kb index --rebuild --db {db_path or store.path}`"

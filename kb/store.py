@@ -441,6 +441,11 @@ def staged(path: str | os.PathLike[str]) -> Iterator[Store]:
     Readers that already have the old file open keep reading it; new readers see the new one.
     If the body raises, the copy is deleted and ``path`` is exactly as it was. Companion files
     named ``<db>.<suffix>`` (the search index) written as ``<tmp>.<suffix>`` are swapped too.
+    The copy and its companions are flushed to disk (fsync) before they are renamed in and the
+    folder after, so a power cut leaves whole files; the renames are one after the other, so
+    each swap stamps one generation token into the store and its FAISS file
+    (:data:`GENERATION_KEY`), and a pair cut apart by a ``kill -9`` or a power cut between two
+    renames is named when the index is opened (``kb.index.open_index``).
 
     One writer at a time: a second ``staged`` on the same path (another ``kb ingest``, a
     ``kb fit`` storing its fit) waits for the first to swap, then copies its result, so neither
