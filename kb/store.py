@@ -530,13 +530,30 @@ def _build_copy(target: Path, tmp: Path) -> Iterator[Store]:
     # replaces would pair a new index with the old store, so signals wait until both are done.
     # A kill -9 or a power cut between them still can; the generation token names that pair
     # (kb.index.open_index).
+    renamed: list[Path] = []
     with signals_deferred():
-        for src, dest in moves:
-            os.replace(src, dest)
-        os.replace(tmp, target)
+        for src, dest in [*moves, (tmp, target)]:
+            try:
+                os.replace(src, dest)
+            except OSError as err:
+                _remove_with_companions(tmp)
+                raise KBError(_swap_failed(target, dest, renamed, err)) from err
+            renamed.append(dest)
         _SWAPS += 1
     _fsync_folder(target.parent)  # the renames themselves on disk
     _remove_with_companions(tmp)
+
+
+def _swap_failed(target: Path, failed: Path, renamed: list[Path], err: OSError) -> str:
+    """The message for a rename of the swap that failed (``failed``) after ``renamed``."""
+    what = f"{target}: cannot swap the new version in ({failed.name}: {err.strerror})"
+    if not renamed:
+        return f"{what}; the knowledge base is unchanged"
+    return (
+        f"{what} after replacing {', '.join(p.name for p in renamed)}: the store is as it "
+        f"was, but those files are the new version's; once the cause is fixed, run "
+        f"`kb index --rebuild --db {target}` to rebuild them from the store"
+    )
 
 
 #: ``_meta`` key of the store's generation: a random token written at each swap of a staged

@@ -141,16 +141,51 @@ def _fail_renames_after_the_index(monkeypatch: pytest.MonkeyPatch, db: Path) -> 
     return done
 
 
+# What the failed swap says: the store's name, the file that failed, what was replaced, the fix.
+_CUT = (
+    r"kb.duckdb: cannot swap the new version in \(kb.duckdb.keyword.npz: Input/output error\) "
+    r"after replacing kb.duckdb.faiss: the store is as it was, but those files are the new "
+    r"version's; once the cause is fixed, run `kb index --rebuild --db .*kb.duckdb` to rebuild"
+)
+
+
+def test_a_swap_that_fails_first_says_the_store_is_unchanged(
+    built: tuple[Path, HashEmbedder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, embedder = built
+    before = sorted((p.name, p.read_bytes()) for p in db.parent.iterdir() if p.is_file())
+    real = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        if str(dst) == str(index_path(db)):
+            raise OSError(errno.EIO, "Input/output error")
+        real(src, dst)
+
+    monkeypatch.setattr(kb.store.os, "replace", replace)
+    unchanged = (
+        r"kb.duckdb: cannot swap the new version in \(kb.duckdb.faiss: Input/output error\); "
+        r"the knowledge base is unchanged$"
+    )
+    with pytest.raises(kb.store.KBError, match=unchanged):
+        _other_model_same_width(db)
+    monkeypatch.undo()
+    after = sorted((p.name, p.read_bytes()) for p in db.parent.iterdir() if p.is_file())
+    assert after == before  # the staging copy removed too
+    with Store(db, read_only=True) as s:
+        open_index(s, db, model=embedder)
+
+
 def test_a_swap_cut_after_the_index_is_named_not_searched(
     built: tuple[Path, HashEmbedder], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db, embedder = built
     size_before = index_path(db).stat().st_size
     done = _fail_renames_after_the_index(monkeypatch, db)
-    with pytest.raises(OSError, match="Input/output error"):
+    with pytest.raises(kb.store.KBError, match=_CUT):
         _other_model_same_width(db)
     monkeypatch.undo()
     assert str(index_path(db)) in done  # the new index is in, the old store stayed
+    assert not [p.name for p in db.parent.iterdir() if ".building-" in p.name]
     # The case the old header and length checks could not see: a look-alike file.
     assert index_path(db).stat().st_size == size_before
     with Store(db, read_only=True) as s:
@@ -178,7 +213,7 @@ def test_the_fix_named_repairs_it(
 ) -> None:
     db, embedder = built
     _fail_renames_after_the_index(monkeypatch, db)
-    with pytest.raises(OSError, match="Input/output error"):
+    with pytest.raises(kb.store.KBError, match=_CUT):
         _other_model_same_width(db)
     monkeypatch.undo()
     before = embedder.n_texts
