@@ -8,7 +8,9 @@ one sentence of a long abstract is still found, and the best row gives the snipp
 The row -> paper map lives in the ``index_rows`` table; the model name, dimension, index kind
 and a digest of the indexed texts live in ``_meta['index_meta']``. :func:`open_index` compares
 them with the store and the requested model and raises ``IndexMismatchError`` explaining what
-differs and to run ``kb index --rebuild``.
+differs and to run ``kb index --rebuild``. A staged write stamps the FAISS file and the store
+with one generation token (``kb.store.GENERATION_KEY``), so a file swapped in with another
+version of the store is told apart even when it has the same size and row count.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from kb.keyword import vocabulary
 from kb.keyword_cache import keyword_cache_current, keyword_texts_digest, write_keyword_cache
 from kb.records import Paper
 from kb.sentences import MAX_SENTENCES
-from kb.store import Store, store_file
+from kb.store import GENERATION_KEY, Store, generation_of, store_file
 
 logger = logging.getLogger(__name__)
 # faiss's bundled stubs lack the SWIG search-parameter classes and downcast results used below.
@@ -359,7 +361,7 @@ def build_index(
     if not rebuild and meta is not None and up_to_date:
         logger.info("index %s is up to date (%d papers)", path, meta.n_papers)
         if _file_bytes(store) is None:  # read whole this once; the length spares that next time
-            store.set_meta(_FILE_BYTES_KEY, str(path.stat().st_size))
+            store.set_meta(_FILE_BYTES_KEY, str(generation_of(path)[1]))
         return IndexReport(path=str(path), up_to_date=True, n_papers=meta.n_papers,
                            n_rows=meta.n_rows, n_embedded=0, kind=meta.kind, model=meta.model,
                            dim=meta.dim, keyword_saved=keyword is not None)  # fmt: skip
@@ -448,6 +450,7 @@ def _up_to_date(
         and meta.model == model_name(model)
         and path.exists()
         and _readable(path, meta, _file_bytes(store))  # not truncated or overwritten
+        and _generation_clash(store, path) is None  # nor swapped in with another store
     ):
         return meta
     return None
@@ -561,8 +564,9 @@ def _readable(path: Path, meta: IndexMeta, file_bytes: int | None) -> bool:
     """True if ``path`` is the whole FAISS index ``meta`` describes (``meta.n_rows`` vectors of
     dimension ``meta.dim``) and ``file_bytes`` long.
 
-    The header must give that count and dimension and the length must be the one written, so
-    a truncated, extended or replaced file is caught without reading the vectors. With no
+    The header must give that count and dimension and the length must be the one written (the
+    generation trailer a swap appends aside: ``kb.store.generation_of``), so a truncated,
+    extended or replaced file is caught without reading the vectors. With no
     length recorded (an index written before it was) the file is read in full, and
     :func:`build_index` then records the length.
     """
@@ -575,13 +579,41 @@ def _readable(path: Path, meta: IndexMeta, file_bytes: int | None) -> bool:
     try:
         with path.open("rb") as fh:
             head = fh.read(_FAISS_HEADER.size)
-            size = os.fstat(fh.fileno()).st_size
+        size = generation_of(path)[1]  # the length as written, before a swap stamped it
     except OSError:  # unreadable, or a folder of that name: not an index to trust
         return False
     if len(head) < _FAISS_HEADER.size:
         return False
     _, dim, n_rows = _FAISS_HEADER.unpack(head)
     return dim == meta.dim and n_rows == meta.n_rows and size == file_bytes
+
+
+def _generation_clash(store: Store, path: Path) -> str | None:
+    """Why the index file ``path`` is not the one swapped in with ``store``, or None.
+
+    ``kb.store.staged`` writes one random token (the generation) into the store and into the
+    index file each time it swaps them in, one file after the other; a ``kill -9`` or a power
+    cut between the two renames leaves an index of one generation beside a store of another,
+    which may have the same size and row count (another model of the same width, an edited
+    abstract). A store or index from before the token existed has none: it is judged as before
+    (header, length, row count). An index written since by a direct (unstaged) build has none
+    either, and is the store's own.
+    """
+    try:
+        stamped = generation_of(path)[0]
+    except OSError:
+        return None  # unreadable: reading it as an index says so
+    if stamped is None:
+        return None
+    held = store.get_meta(GENERATION_KEY)
+    if stamped == held:
+        return None
+    return (
+        f"{path} was swapped in with another version of the knowledge base than {store.path} "
+        f"(the index is of generation {stamped[:12]}, the store of "
+        f"{held[:12] if held else 'none'}): a write that replaces both was cut short (killed, "
+        "or a power cut)"
+    )
 
 
 def open_index(
@@ -593,9 +625,11 @@ def open_index(
     """Load ``<db_path>.faiss`` and check it against the store and the model.
 
     Raises:
-        IndexMismatchError: no index, another model, another dimension, a row count that
-            disagrees, or papers added/changed since it was built; the message says which and
-            to run ``kb index --rebuild``.
+        IndexMismatchError: no index, another model, an index swapped in with another
+            version of the store (its generation token differs: a write killed between
+            renaming the index and the store), another dimension, a row count that disagrees,
+            or papers added/changed since it was built; the message says which and to run
+            ``kb index --rebuild``.
     """
     path = index_path(db_path if db_path is not None else store.path)
     fix = f"run `kb index --rebuild --db {db_path or store.path}`"
@@ -610,6 +644,13 @@ def open_index(
         raise IndexMismatchError(
             f"{path}: built with model {meta.model!r} but {wanted!r} was asked for; "
             f"query with the same model, or {fix}"
+        )
+    clash = _generation_clash(store, path)
+    if clash is not None:
+        raise IndexMismatchError(
+            f"{clash}; {fix} (it rebuilds the index from the vectors the store has cached, "
+            "embedding only texts it lacks); if a kb command was writing the knowledge base "
+            "just then, run this again instead"
         )
     try:
         index: Any = faiss.read_index(str(path))

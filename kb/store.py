@@ -221,9 +221,11 @@ class Store:
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        """Set a value in the key/value meta table."""
-        self.con.execute("DELETE FROM _meta WHERE key = ?", [key])
-        self.con.execute("INSERT INTO _meta VALUES (?, ?)", [key, value])
+        """Set a value in the key/value meta table (both statements or neither: see
+        :meth:`_atomic`)."""
+        with self._atomic():
+            self.con.execute("DELETE FROM _meta WHERE key = ?", [key])
+            self.con.execute("INSERT INTO _meta VALUES (?, ?)", [key, value])
 
     # -- transactions ----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -239,6 +241,18 @@ class Store:
         finally:
             self._in_transaction = False
         self.con.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """A write of several statements (a DELETE then an INSERT) done whole or not at all:
+        its own transaction, unless it is already inside :meth:`transaction` (whose commit
+        then covers it). A writer using ``Store(path)`` directly, killed between the two,
+        lost the row: DuckDB commits each statement on its own outside a transaction."""
+        if self._in_transaction:
+            yield
+            return
+        with self.transaction():
+            yield
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for one thread (DuckDB connections are not thread-safe).
@@ -277,10 +291,11 @@ class Store:
         batch = pa.table(columns)  # noqa: F841  (read by DuckDB's replacement scan)
         cols = ", ".join(fields)
         keys = " AND ".join(f"t.{k} = b.{k}" for k in model.key)
-        self.con.execute(
-            f"DELETE FROM {model.table} t WHERE EXISTS (SELECT 1 FROM batch b WHERE {keys})"
-        )
-        self.con.execute(f"INSERT INTO {model.table} ({cols}) SELECT {cols} FROM batch")
+        with self._atomic():
+            self.con.execute(
+                f"DELETE FROM {model.table} t WHERE EXISTS (SELECT 1 FROM batch b WHERE {keys})"
+            )
+            self.con.execute(f"INSERT INTO {model.table} ({cols}) SELECT {cols} FROM batch")
         return len(unique)
 
     def select(
@@ -426,6 +441,11 @@ def staged(path: str | os.PathLike[str]) -> Iterator[Store]:
     Readers that already have the old file open keep reading it; new readers see the new one.
     If the body raises, the copy is deleted and ``path`` is exactly as it was. Companion files
     named ``<db>.<suffix>`` (the search index) written as ``<tmp>.<suffix>`` are swapped too.
+    The copy and its companions are flushed to disk (fsync) before they are renamed in and the
+    folder after, so a power cut leaves whole files; the renames are one after the other, so
+    each swap stamps one generation token into the store and its FAISS file
+    (:data:`GENERATION_KEY`), and a pair cut apart by a ``kill -9`` or a power cut between two
+    renames is named when the index is opened (``kb.index.open_index``).
 
     One writer at a time: a second ``staged`` on the same path (another ``kb ingest``, a
     ``kb fit`` storing its fit) waits for the first to swap, then copies its result, so neither
@@ -486,7 +506,21 @@ def _build_copy(target: Path, tmp: Path) -> Iterator[Store]:
         raise
     try:
         yield store
+        # One token into the store and every companion that can hold it (the FAISS index):
+        # a store and an index from two different swaps are then told apart for certain.
+        generation = uuid.uuid4().hex
+        for comp in companion_files(tmp):
+            stamp_generation(comp, generation)
+        store.set_meta(GENERATION_KEY, generation)
         store.con.execute("CHECKPOINT")
+        store.close()
+        moves = [
+            (comp, target.with_name(target.name + comp.name[len(tmp.name) :]))
+            for comp in companion_files(tmp)
+            if comp.suffix not in (".wal", ".lock")
+        ]
+        # On disk before renamed in: after a power cut a renamed file may otherwise be empty.
+        _fsync_files([tmp, *(src for src, _ in moves)], target)
     except BaseException:
         store.close()
         _remove_with_companions(tmp)
@@ -494,15 +528,115 @@ def _build_copy(target: Path, tmp: Path) -> Iterator[Store]:
     global _SWAPS
     # The store and its index are replaced one file after the other: a Ctrl-C between two
     # replaces would pair a new index with the old store, so signals wait until both are done.
+    # A kill -9 or a power cut between them still can; the generation token names that pair
+    # (kb.index.open_index).
+    renamed: list[Path] = []
     with signals_deferred():
-        store.close()
-        for comp in companion_files(tmp):
-            if comp.suffix in (".wal", ".lock"):
-                continue
-            os.replace(comp, target.with_name(target.name + comp.name[len(tmp.name) :]))
-        os.replace(tmp, target)
+        for src, dest in [*moves, (tmp, target)]:
+            try:
+                os.replace(src, dest)
+            except OSError as err:
+                _remove_with_companions(tmp)
+                raise KBError(_swap_failed(target, dest, renamed, err)) from err
+            renamed.append(dest)
         _SWAPS += 1
+    _fsync_folder(target.parent)  # the renames themselves on disk
     _remove_with_companions(tmp)
+
+
+def _swap_failed(target: Path, failed: Path, renamed: list[Path], err: OSError) -> str:
+    """The message for a rename of the swap that failed (``failed``) after ``renamed``."""
+    what = f"{target}: cannot swap the new version in ({failed.name}: {err.strerror})"
+    if not renamed:
+        return f"{what}; the knowledge base is unchanged"
+    return (
+        f"{what} after replacing {', '.join(p.name for p in renamed)}: the store is as it "
+        f"was, but those files are the new version's; once the cause is fixed, run "
+        f"`kb index --rebuild --db {target}` to rebuild them from the store"
+    )
+
+
+#: ``_meta`` key of the store's generation: a random token written at each swap of a staged
+#: copy (:func:`staged`) into the store and into its FAISS index file (:func:`stamp_generation`),
+#: so an index swapped in with another store than this one is named (``kb.index.open_index``)
+#: however alike the two files look. Stores and indexes from before it have none.
+GENERATION_KEY = "generation"
+# The token is appended to the FAISS file as a trailer of fixed length: faiss reads only the
+# bytes its header announces and ignores what follows (``faiss.read_index``; tested).
+_TRAILER_HEAD = b"\n#kb-generation "
+_TRAILER = re.compile(rb"\n#kb-generation ([0-9a-f]{32})\n\Z")
+TRAILER_BYTES = len(_TRAILER_HEAD) + 32 + 1
+# Companions stamped: formats that tolerate bytes after their end. The keyword index (.npz, a
+# zip) carries a digest of the texts it was built from and is checked against the store's
+# texts (kb.keyword_cache), which already tells a mismatched one for certain.
+_STAMPED_SUFFIXES = (".faiss",)
+
+
+def generation_of(path: Path) -> tuple[str | None, int]:
+    """(the generation token stamped on the companion file ``path``, or None if it has none;
+    the file's length without the token's trailer). Raises OSError if it cannot be read."""
+    with path.open("rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size < TRAILER_BYTES:
+            return None, size
+        fh.seek(size - TRAILER_BYTES)
+        found = _TRAILER.match(fh.read(TRAILER_BYTES))
+    if found is None:
+        return None, size
+    return found[1].decode("ascii"), size - TRAILER_BYTES
+
+
+def stamp_generation(path: Path, generation: str) -> bool:
+    """Write ``generation`` (32 hex digits) into the companion file ``path`` if its format can
+    hold it (a FAISS index: replacing the trailer of an earlier swap, else appended). True if
+    stamped. A file that does not start as a FAISS index does (its four-character code begins
+    with 'I') is left alone: it fails to open as an index anyway, and says so."""
+    if not path.name.endswith(_STAMPED_SUFFIXES) or not path.is_file():
+        return False
+    trailer = _TRAILER_HEAD + generation.encode("ascii") + b"\n"
+    if _TRAILER.fullmatch(trailer) is None:
+        raise ValueError(f"a generation is 32 lower-case hex digits, not {generation!r}")
+    _, payload = generation_of(path)
+    with path.open("r+b") as fh:
+        if fh.read(1) != b"I":
+            return False
+        fh.seek(payload)
+        fh.write(trailer)
+        fh.truncate()
+    return True
+
+
+def _fsync_files(paths: Sequence[Path], target: Path) -> None:
+    """Flush ``paths`` (the staged copy and its companions) to disk before they are renamed
+    over ``target`` and its companions; a failure leaves the knowledge base as it was."""
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as err:
+            raise KBError(
+                f"{target}: cannot write the new version to disk ({path.name}: {err.strerror}); "
+                "the knowledge base is unchanged"
+            ) from err
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Flush ``folder``'s entries (the renames just made) to disk; a file system that cannot
+    (some refuse fsync on a folder) is logged, not an error: the renames are done."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as err:
+        logger.warning("%s: cannot open the folder to flush its renames: %s", folder, err)
+        return
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        logger.warning("%s: cannot flush the folder's renames to disk: %s", folder, err)
+    finally:
+        os.close(fd)
 
 
 _SWAPS = 0
