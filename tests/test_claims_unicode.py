@@ -50,7 +50,10 @@ def paper(abstract: str, title: str = "A Study") -> Paper:
         ("The optimal learning rate scales as B^(0.5) with the batch size.", [(0.5, "batch_size")]),
         # a symbol used as the exponent: its value elsewhere in the abstract is the law's
         ("We find L ∝ N^{−α} with α ≈ 0.34 across model sizes.", [(-0.34, "model_size")]),
-        ("Loss follows L ∝ N⁻ᵅ, a power law in model size, with α = 0.07.", [(-0.07, "model_size")]),
+        (
+            "Loss follows L ∝ N⁻ᵅ, a power law in model size, with α = 0.07.",
+            [(-0.07, "model_size")],
+        ),
         ("We find L ∝ D^−β; the fitted power law has β = 0.28.", [(-0.28, "data_size")]),
     ],
 )

@@ -21,11 +21,17 @@ exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts,
    quantities or of letters no rule names (``(T/T_0)^{0.5}``), ``(N_c/N)^{alpha_N}`` marks
    ``alpha_N`` as an exponent symbol.
 2. ``symbol``: a Greek exponent symbol given a value, ``alpha=0.34``, ``β ≈ 0.28``, taken only when
-   the symbol is used as an exponent in the abstract (``N^{-alpha}``) or the sentence speaks of
-   an exponent, power law or scaling law; a list of symbols given a list of values as long,
-   "respectively" ("alpha and beta are 0.34 and 0.28, respectively"), or a tuple of symbols
-   given one or more tuples of values (``(alpha, beta) = (0.34, 0.28) for C4 and (0.31, 0.29)
-   for RedPajama``), each symbol checked so.
+   the symbol is used as an exponent in the abstract (``N^{-alpha}``; not ``e^{-alpha}`` nor
+   inside ``exp(..)``) or the sentence speaks of an exponent, power law or scaling law; a list
+   of symbols given a list of values as long, "respectively" ("alpha and beta are 0.34 and
+   0.28, respectively", "... are respectively ½ and ¼"), or a tuple of symbols given one or
+   more tuples of values (``(alpha, beta) = (0.34, 0.28) for C4 and (0.31, 0.29) for
+   RedPajama``), each symbol checked so. Further letters (``delta``, ``epsilon``, ``eta``...)
+   count only where the abstract shows them as a letter's power (``D^{-delta}``), and a list
+   or tuple holding one only when every symbol in it is shown so. The value stored is the
+   power of the quantity: a symbol used as ``N^{-alpha}`` stores ``alpha = 0.076`` as -0.076,
+   as ``N^{-0.076}`` is stored (its row's text stays the printed ``alpha = 0.076``); a symbol
+   used as no power keeps its printed sign, as an exponent in words does.
 3. ``words``: "exponent(s) of/is/as/≈ 0.5[, 0.3 and 0.2]", "exponent from 0.1 to 0.4", "slope of
    -0.5" in a law sentence; ``range``: "the exponent for model size lies between 0.2 and 0.3".
 
@@ -270,9 +276,10 @@ _MAX_MORE_TUPLES = 5
 # beta = 0.95", "mix the datasets with alpha = 0.3", "significance level alpha = 0.05", "Cohen's
 # kappa = 0.81", "discount factor gamma = 0.99"): read in the words before the symbol.
 _SETTING_BEFORE = re.compile(
-    r"\b(?:adam\w*|optimi[sz]er|momentum|weight decay|decay rate|temperature|learning rate|"
-    r"mix\w*|dropout|smoothing|regulari[sz]\w*|penalty|interpolat\w*|significance|"
-    r"confidence|cohen\w*|fleiss\w*|agreement|discount\w*|dirichlet|concentration|prior)"
+    r"\b(?:adam\w*|optimi[sz]ers?|momentum|weight decay|decay rates?|temperatures?|"
+    r"learning rates?|mix\w*|dropout|smoothing|regulari[sz]\w*|penalt(?:y|ies)|interpolat\w*|"
+    r"significance|confidence|cohen\w*|fleiss\w*|agreement|discount\w*|dirichlet|concentration|"
+    r"prior)"
     r"\b[^.;]{0,30}$",
     re.IGNORECASE,
 )
@@ -468,7 +475,9 @@ def _exponent_symbols(text: str) -> dict[str, _Use]:
             continue
         variable = base_variable(m.group("base"), defined_letters(text))
         neg = m.group("neg") or m.group("bneg")
-        found.setdefault(_strip(m.group("sym") or m.group("bsym")), _Use(*variable, -1 if neg else 1))
+        found.setdefault(
+            _strip(m.group("sym") or m.group("bsym")), _Use(*variable, -1 if neg else 1)
+        )
     return found
 
 
@@ -685,7 +694,9 @@ def _symbol_lists(
     further letters too (``_SYMBOL_LIST_ALL``)."""
     out: list[ExponentMatch] = []
     after, before = (
-        (_SYMBOL_LIST_ALL, _SYMBOL_LIST_BEFORE_ALL) if further else (_SYMBOL_LIST, _SYMBOL_LIST_BEFORE)
+        (_SYMBOL_LIST_ALL, _SYMBOL_LIST_BEFORE_ALL)
+        if further
+        else (_SYMBOL_LIST, _SYMBOL_LIST_BEFORE)
     )
     for rx in (after, before):
         for m in finditer(rx, body, folded):
