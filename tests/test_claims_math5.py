@@ -10,12 +10,17 @@ the benchmark compares magnitudes."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ingest.claims import exponents as ex
 from ingest.claims import extract
 from ingest.claims.exponents import find_exponents
+from ingest.claims.prefilter import finditer, fold, matches, may_match
 from tests.claims_cases import check, check_prefilter_agrees, paper, sentences_of
 
 Expected = list[tuple[float, str | None]]
@@ -291,6 +296,34 @@ def test_other_respectively_lists_are_refused(text: str) -> None:
 # -- the literal prefilter and time ---------------------------------------------------------------
 def test_the_prefilter_changes_no_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     check_prefilter_agrees(sentences_of(globals()), monkeypatch)
+
+
+# The patterns this round adds or widens, gated as ``tests/test_claims_prefilter.py`` checks
+# the others: the literal gate never hides a match.
+_NEW_PATTERNS: list[re.Pattern[str]] = [
+    ex._SYMBOL_LIST, ex._SYMBOL_LIST_BEFORE, ex._SYMBOL_LIST_ALL, ex._SYMBOL_LIST_BEFORE_ALL,
+    ex._SYMBOL_ALL, ex._SYMBOL_TUPLE_ALL, ex._MORE_SYMBOL_POWER, ex._SYMBOL_POWER,
+    ex._SYMBOL_PAREN,
+]  # fmt: skip
+_PIECES = [
+    "alpha", "beta", "gamma", "delta", "DELTA", "δ", "ε", "epsilon", "eta", " and ", ", ", " ",
+    " are ", " are respectively ", "respectively", "RESPECTIVELY", " about ", " equal to ",
+    " being ", "½", "¼", "0.34", " ± 0.02", "(", ")", " = ", "D^{-", "D^-", "N^{", "}", "^",
+    "exp(-", "e^{", "(N_c/N)^{", "_N", "\u0131", "\u017f", "\u212a", "ß",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=14).map("".join))
+def test_the_gate_agrees_with_the_new_patterns(text: str) -> None:
+    folded = fold(text)
+    for rx in _NEW_PATTERNS:
+        expected = rx.search(text) is not None
+        assert matches(rx, text, folded) is expected, rx.pattern
+        assert may_match(rx, folded) or not expected
+        assert [m.span() for m in finditer(rx, text, folded)] == [
+            m.span() for m in rx.finditer(text)
+        ]
 
 
 def _cpu(text: str) -> float:
