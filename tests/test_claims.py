@@ -63,9 +63,9 @@ def assert_spans_exact(p: Paper, result: Extraction | None = None) -> None:
         # Unicode proportionality and minus sign, unbraced power right after ∝
         ("Loss scales as L ∝ C^−0.05 with compute.", [-0.05]),
         # symbol: a Greek exponent given a value, Unicode and spelled out
-        ("Test loss decays as N^{-alpha}, with alpha=0.34 for model size.", [0.34]),
+        ("Test loss decays as N^{-alpha}, with alpha=0.34 for model size.", [-0.34]),
         ("The loss obeys a power law with α ≈ 0.28 in data size.", [0.28]),
-        (r"Loss scales as $N^{-\alpha}$ with $\alpha = 0.5$.", [0.5]),
+        (r"Loss scales as $N^{-\alpha}$ with $\alpha = 0.5$.", [-0.5]),
         ("Theory predicts a power law (alpha=4), we measure a scaling law (alpha=1).", [4.0, 1.0]),
         # words
         ("Accuracy follows a power law in data with an exponent of 0.5.", [0.5]),

@@ -83,15 +83,16 @@ def test_parenthesised_base_row_keeps_its_printed_text() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        # a symbol used as the exponent of a parenthesised base: its value is the law's
+        # a symbol used as the exponent of a parenthesised base: its value is the law's, stored
+        # as the power of the quantity (claims-rules-13), as (N_c/N)^{0.076} is
         (
             "The loss follows L = (N_c/N)^{alpha_N}, where alpha_N = 0.076 in our sweep.",
-            [(0.076, "model_size")],
+            [(-0.076, "model_size")],
         ),
         # the symbol marks alpha as an exponent even in a sentence with no law word
         (
             "We write L = (D_c/D)^{alpha}. Here alpha = 0.095 and D_c = 5.4e13.",
-            [(0.095, "data_size")],
+            [(-0.095, "data_size")],
         ),
     ],
 )
@@ -253,7 +254,7 @@ def test_respectively_pairs_values_with_letters(
         (
             "We fit L = E + A N^{-alpha} + B D^{-beta}, where alpha and beta are 0.34 and 0.28, "
             "respectively.",
-            [(0.34, "model_size"), (0.28, "data_size")],
+            [(-0.34, "model_size"), (-0.28, "data_size")],
         ),
         (
             "Our scaling law fits give alpha_N and alpha_D of 0.076 and 0.095, respectively.",
@@ -285,7 +286,7 @@ def test_respectively_symbols_keep_their_names() -> None:
         "respectively."
     )
     got = [(e.symbol, e.value) for e in extract(paper(text)).exponents]
-    assert got == [("alpha", 0.34), ("beta", 0.28)]
+    assert got == [("alpha", -0.34), ("beta", -0.28)]  # the powers of N and D
 
 
 @pytest.mark.parametrize(

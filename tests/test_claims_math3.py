@@ -22,7 +22,7 @@ from tests.claims_cases import check, check_prefilter_agrees, found, paper, sent
     [
         (
             "We fit L = E + A N^{-alpha} + B D^{-beta} and find (alpha, beta) = (0.34, 0.28).",
-            [(0.34, "model_size"), (0.28, "data_size")],
+            [(-0.34, "model_size"), (-0.28, "data_size")],
         ),
         (
             "Our scaling law fits give (α, β) ≈ (0.34, 0.28) across scales.",
@@ -57,7 +57,7 @@ from tests.claims_cases import check, check_prefilter_agrees, found, paper, sent
         # the symbols' use as exponents marks them, with no law word in the sentence
         (
             "We write L = A N^{-alpha} + B D^{-beta}. We estimate (alpha, beta) = (0.34, 0.28).",
-            [(0.34, "model_size"), (0.28, "data_size")],
+            [(-0.34, "model_size"), (-0.28, "data_size")],
         ),
     ],
 )
@@ -68,7 +68,7 @@ def test_tuples_are_read(text: str, expected: list[tuple[float, str | None]]) ->
 def test_tuple_rows_keep_their_symbols_and_text() -> None:
     text = "We fit L = E + A N^{-alpha} + B D^{-beta} and find (alpha, beta) = (0.34, 0.28)."
     got = [(e.symbol, e.value, e.variable) for e in extract(paper(text)).exponents]
-    assert got == [("alpha", 0.34, "model_size"), ("beta", 0.28, "data_size")]
+    assert got == [("alpha", -0.34, "model_size"), ("beta", -0.28, "data_size")]
     texts = [e.text for e in extract(paper(text)).exponents]
     assert texts == ["(alpha, beta) = (0.34", "0.28"]
 
@@ -257,7 +257,7 @@ def test_quantities_before_values_look_alikes(text: str) -> None:
         # a symbol as the power, its value given elsewhere
         (
             "The loss follows L = (C_c^{min}/C_min)^{alpha_C}, with alpha_C = 0.050.",
-            [(0.05, "compute")],
+            [(-0.05, "compute")],
         ),
     ],
 )

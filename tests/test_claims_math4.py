@@ -20,9 +20,9 @@ from tests.claims_cases import check, check_prefilter_agrees, found, paper, sent
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("We fit L = A N^{-alpha} and find alpha = ½.", [(0.5, "model_size")]),
+        ("We fit L = A N^{-alpha} and find alpha = ½.", [(-0.5, "model_size")]),
         ("Our scaling law gives α ≈ ⅓ in every fit.", [(1 / 3, None)]),
-        ("We write L ∝ D^{-beta}, and the scaling law gives beta = −¾.", [(-0.75, "data_size")]),
+        ("We write L ∝ D^{-beta}, and the scaling law gives beta = −¾.", [(0.75, "data_size")]),
         ("Our scaling law fit gives alpha_D = ½ across runs.", [(0.5, "data_size")]),
         (
             "The loss follows a power law with an exponent of ½ in model size.",
@@ -50,7 +50,7 @@ def test_vulgar_fraction_values_are_read(
 def test_vulgar_fraction_value_rows_keep_their_printed_text() -> None:
     text = "We fit L = A N^{-alpha} and find alpha = ½. The data-size exponent is ¼ in our fits."
     got = [(e.text, e.value, e.variable) for e in extract(paper(text)).exponents]
-    assert got == [("alpha = ½", 0.5, "model_size"), ("exponent is ¼", 0.25, "data_size")]
+    assert got == [("alpha = ½", -0.5, "model_size"), ("exponent is ¼", 0.25, "data_size")]
 
 
 @pytest.mark.parametrize(
@@ -143,7 +143,12 @@ def test_vulgar_fraction_uncertainty_look_alikes(text: str) -> None:
         (
             "We fit L = E + A N^{-alpha} + B D^{-beta} and find (alpha, beta) = (0.34, 0.28) "
             "on C4 and (0.31, 0.29) on the Pile.",
-            [(0.34, "model_size"), (0.28, "data_size"), (0.31, "model_size"), (0.29, "data_size")],
+            [
+                (-0.34, "model_size"),
+                (-0.28, "data_size"),
+                (-0.31, "model_size"),
+                (-0.29, "data_size"),
+            ],
         ),
         (
             "The scaling law gives (α, β) ≈ (0.34, 0.28) and (0.31, 0.29) for C4 and RedPajama, "
@@ -168,7 +173,7 @@ def test_vulgar_fraction_uncertainty_look_alikes(text: str) -> None:
         (
             "We fit L = A N^{-alpha} + B D^{-beta} + C E^{-gamma}, with (alpha, beta) = "
             "(0.34, 0.28) and (gamma, nu) = (0.1, 0.2).",
-            [(0.34, "model_size"), (0.28, "data_size"), (0.1, None)],
+            [(-0.34, "model_size"), (-0.28, "data_size"), (-0.1, None)],
         ),
     ],
 )
@@ -183,10 +188,10 @@ def test_second_tuple_rows_keep_their_symbols_and_text() -> None:
     )
     got = [(e.symbol, e.value, e.text) for e in extract(paper(text)).exponents]
     assert got == [
-        ("alpha", 0.34, "(alpha, beta) = (0.34"),
-        ("beta", 0.28, "0.28"),
-        ("alpha", 0.31, "0.31"),
-        ("beta", 0.29, "0.29"),
+        ("alpha", -0.34, "(alpha, beta) = (0.34"),
+        ("beta", -0.28, "0.28"),
+        ("alpha", -0.31, "0.31"),
+        ("beta", -0.29, "0.29"),
     ]
 
 

@@ -116,13 +116,13 @@ def test_subscript_names_the_variable() -> None:
         "We fit L(N) = (N_c/N)^{alpha_N} with alpha_N = 0.076 and L(D) = (D_c/D)^{alpha_D} "
         "with alpha_D = 0.095 in this scaling law."
     )
-    assert found == [(0.076, "model_size"), (0.095, "data_size")]
+    assert found == [(-0.076, "model_size"), (-0.095, "data_size")]
     p = paper(
         "We show that retrieval loss scales as L(D) = (D_c / D)^{alpha_D} with alpha_D = 0.095. "
         "The fitted law extrapolates to 100B tokens."
     )
     (exp,) = extract(p).exponents
-    assert (exp.value, exp.variable, exp.text) == (0.095, "data_size", "alpha_D = 0.095")
+    assert (exp.value, exp.variable, exp.text) == (-0.095, "data_size", "alpha_D = 0.095")
 
 
 def test_law_powers_next_to_settings_are_kept() -> None:
@@ -135,7 +135,7 @@ def test_law_powers_next_to_settings_are_kept() -> None:
 def test_symbol_used_as_exponent_keeps_its_value_after_a_setting_word() -> None:
     # the setting check only applies to a symbol the abstract does not use as an exponent
     text = "Our law L propto N^{-alpha} fits with learning rate sweeps giving alpha = 0.34."
-    assert exponents(text) == [(0.34, "model_size")]
+    assert exponents(text) == [(-0.34, "model_size")]
 
 
 # -- paper level ---------------------------------------------------------------------------

@@ -49,9 +49,12 @@ def paper(abstract: str, title: str = "A Study") -> Paper:
         ("Test loss follows a power law L ∝ D^(−0.28) in dataset size.", [(-0.28, "data_size")]),
         ("The optimal learning rate scales as B^(0.5) with the batch size.", [(0.5, "batch_size")]),
         # a symbol used as the exponent: its value elsewhere in the abstract is the law's
-        ("We find L ∝ N^{−α} with α ≈ 0.34 across model sizes.", [(0.34, "model_size")]),
-        ("Loss follows L ∝ N⁻ᵅ, a power law in model size, with α = 0.07.", [(0.07, "model_size")]),
-        ("We find L ∝ D^−β; the fitted power law has β = 0.28.", [(0.28, "data_size")]),
+        ("We find L ∝ N^{−α} with α ≈ 0.34 across model sizes.", [(-0.34, "model_size")]),
+        (
+            "Loss follows L ∝ N⁻ᵅ, a power law in model size, with α = 0.07.",
+            [(-0.07, "model_size")],
+        ),
+        ("We find L ∝ D^−β; the fitted power law has β = 0.28.", [(-0.28, "data_size")]),
     ],
 )
 def test_unicode_powers_are_read(text: str, expected: list[tuple[float, str]]) -> None:
@@ -146,7 +149,7 @@ def test_superscript_exponent_row_keeps_its_printed_text() -> None:
         (
             "We vary the number of experts E. The loss follows L ∝ E^{-γ} at fixed compute, a "
             "power law with γ = 0.1.",
-            [(0.1, "num_experts")],
+            [(-0.1, "num_experts")],
         ),
     ],
 )

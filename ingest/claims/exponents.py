@@ -21,11 +21,17 @@ exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts,
    quantities or of letters no rule names (``(T/T_0)^{0.5}``), ``(N_c/N)^{alpha_N}`` marks
    ``alpha_N`` as an exponent symbol.
 2. ``symbol``: a Greek exponent symbol given a value, ``alpha=0.34``, ``β ≈ 0.28``, taken only when
-   the symbol is used as an exponent in the abstract (``N^{-alpha}``) or the sentence speaks of
-   an exponent, power law or scaling law; a list of symbols given a list of values as long,
-   "respectively" ("alpha and beta are 0.34 and 0.28, respectively"), or a tuple of symbols
-   given one or more tuples of values (``(alpha, beta) = (0.34, 0.28) for C4 and (0.31, 0.29)
-   for RedPajama``), each symbol checked so.
+   the symbol is used as an exponent in the abstract (``N^{-alpha}``; not ``e^{-alpha}`` nor
+   inside ``exp(..)``) or the sentence speaks of an exponent, power law or scaling law; a list
+   of symbols given a list of values as long, "respectively" ("alpha and beta are 0.34 and
+   0.28, respectively", "... are respectively ½ and ¼"), or a tuple of symbols given one or
+   more tuples of values (``(alpha, beta) = (0.34, 0.28) for C4 and (0.31, 0.29) for
+   RedPajama``), each symbol checked so. Further letters (``delta``, ``epsilon``, ``eta``...)
+   count only where the abstract shows them as a letter's power (``D^{-delta}``), and a list
+   or tuple holding one only when every symbol in it is shown so. The value stored is the
+   power of the quantity: a symbol used as ``N^{-alpha}`` stores ``alpha = 0.076`` as -0.076,
+   as ``N^{-0.076}`` is stored (its row's text stays the printed ``alpha = 0.076``); a symbol
+   used as no power keeps its printed sign, as an exponent in words does.
 3. ``words``: "exponent(s) of/is/as/≈ 0.5[, 0.3 and 0.2]", "exponent from 0.1 to 0.4", "slope of
    -0.5" in a law sentence; ``range``: "the exponent for model size lies between 0.2 and 0.3".
 
@@ -55,6 +61,7 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ingest.claims.grammar import (
     BASE_VARIABLE,
@@ -89,6 +96,16 @@ _VULGAR_VALUE = {
     chr(c): unicodedata.numeric(chr(c)) for c in [*range(0xBC, 0xBF), *range(0x2150, 0x215F)]
 }
 _GREEK = r"\\?(?:alpha|beta|gamma|nu|kappa)|α|β|γ|ν|κ"
+# Further Greek letters, read as exponent symbols only in an abstract that shows them as the
+# power of a letter (``D^{-delta}``): alone they are as often a tolerance, a gap, a learning rate
+# or a mean (``_exponent_symbols`` records them only from ``_MORE_SYMBOL_POWER``).
+_GREEK_MORE_NAMES = (
+    "delta", "epsilon", "zeta", "eta", "theta", "lambda", "mu", "xi", "rho", "tau", "phi", "omega"
+)  # fmt: skip
+_GREEK_MORE_CHARS = "δεζηθλμξρτφω"
+_GREEK_MORE = rf"\\?(?:{'|'.join(_GREEK_MORE_NAMES)})|[{_GREEK_MORE_CHARS}]"
+_MORE_KEYS = frozenset([*_GREEK_MORE_NAMES, *_GREEK_MORE_CHARS])
+_GREEK_ALL = rf"{_GREEK}|{_GREEK_MORE}"
 # An uncertainty printed after a value (``0.076 pm 0.003``, ``0.34 ± 0.02``): not a second value.
 _UNCERTAINTY = rf"(?:\s?(?:±|\\?\bpm\b|\+/-)\s?(?:\d+(?:\.\d+)?(?![\d{_VULGAR[1:-1]}])|{_VULGAR}))"
 _POWER = re.compile(
@@ -150,11 +167,19 @@ _POWER_BARE = re.compile(
     r"(?:\\?propto|∝|~|\u223c|\bscales?\s+(?:approximately\s+|roughly\s+)?(?:as|like))\s*"
     rf"(?P<base>[A-Za-z][A-Za-z0-9]*(?:_\{{?[A-Za-z0-9]+\}}?)?)\s?\^\s?(?P<num>{_NUM})"
 )
-_SYMBOL = re.compile(
-    rf"(?<![A-Za-z\\])(?P<sym>{_GREEK})(?:_\{{?(?P<sub>[A-Za-z0-9]+)\}}?)?\s?"
-    rf"(?:=|≈|≃|~|\u223c|\\?approx\b|\\?simeq\b|\\?sim\b)\s?(?P<num>{_VALUE})"
-    rf"(?:\s?(?P<dash>-|\u2013|\u2014|to)\s?(?P<num2>{_UNSIGNED}))?",
-)
+
+
+def _symbol_rx(greek: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"(?<![A-Za-z\\])(?P<sym>{greek})(?:_\{{?(?P<sub>[A-Za-z0-9]+)\}}?)?\s?"
+        rf"(?:=|≈|≃|~|\u223c|\\?approx\b|\\?simeq\b|\\?sim\b)\s?(?P<num>{_VALUE})"
+        rf"(?:\s?(?P<dash>-|\u2013|\u2014|to)\s?(?P<num2>{_UNSIGNED}))?",
+    )
+
+
+_SYMBOL = _symbol_rx(_GREEK)
+# With the further letters, searched only in an abstract showing one of them as a power.
+_SYMBOL_ALL = _symbol_rx(_GREEK_ALL)
 _WORDS = re.compile(
     r"\b(?P<kind>exponents?|slopes?)\s*"
     r"(?:(?:of|=|≈|~|is|are|was|were|equal to|equals|close to|near|around|about|approximately|"
@@ -171,16 +196,40 @@ _RANGE = re.compile(
 # as long, and "respectively" (``_symbol_lists`` pairs them in order). Lists of 2 to 6, as
 # ``grammar._listed_ending`` reads: unbounded lists backtracked cubically over a long run of
 # symbols.
-_SYMBOL_ITEM = re.compile(rf"(?<![A-Za-z\\])(?P<sym>{_GREEK})(?:_\{{?(?P<sub>[A-Za-z0-9]+)\}}?)?")
-_SYM_ONE = rf"(?:{_GREEK})(?:_\{{?[A-Za-z0-9]+\}}?)?"
-_NUM_LIST_SEP = r"(?:\s?,\s?(?:and\s+)?|\s+and\s+)"
-_SYMBOL_LIST = re.compile(
-    rf"(?<![A-Za-z\\])(?P<syms>{_SYM_ONE}(?:{_NUM_LIST_SEP}{_SYM_ONE}){{1,5}})\s?,?\s"
-    r"?(?:are|were|=|≈|of|equal|take values(?: of)?"
-    r"|(?:are|were) (?:estimated|fitted|found|measured) (?:as|to be|at))\s?"
-    rf"(?P<nums>{_NUM}(?:{_NUM_LIST_SEP}{_NUM}){{1,5}})"
-    r"\s*,?\s*(?:\([^()]{0,40}\)\s*,?\s*)?respectively\b"
+# Values may be vulgar fractions ("alpha and beta are ½ and ¼"), hedged ("are about 0.34 and
+# 0.28") or carry an uncertainty (``0.34 ± 0.02``, dropped as in a tuple); "respectively" may
+# come before the values instead ("alpha and beta are respectively 0.34 and 0.28").
+_SYMBOL_ITEM = re.compile(
+    rf"(?<![A-Za-z\\])(?P<sym>{_GREEK_ALL})(?:_\{{?(?P<sub>[A-Za-z0-9]+)\}}?)?"
 )
+_NUM_LIST_SEP = r"(?:\s?,\s?(?:and\s+)?|\s+and\s+)"
+_LIST_NUM = rf"{_VALUE}{_UNCERTAINTY}?"
+_LIST_VERB = (
+    r"(?:are|were|=|≈|of|equal(?: to)?|being|take values(?: of)?"
+    r"|(?:are|were) (?:estimated|fitted|found|measured) (?:as|to be|at))"
+)
+_LIST_HEDGE = r"(?:(?:about|approximately|around|roughly|close to|≈|~|\u223c)\s?)?"
+
+
+def _symbol_list_rx(greek: str, *, before: bool) -> re.Pattern[str]:
+    """A list of symbols (``greek``), a verb, then as many values and "respectively" (or, with
+    ``before``, "respectively" between the verb and the values)."""
+    one = rf"(?:{greek})(?:_\{{?[A-Za-z0-9]+\}}?)?"
+    nums = rf"(?P<nums>{_LIST_NUM}(?:{_NUM_LIST_SEP}{_LIST_NUM}){{1,5}})"
+    return re.compile(
+        rf"(?<![A-Za-z\\])(?P<syms>{one}(?:{_NUM_LIST_SEP}{one}){{1,5}})\s?,?\s?{_LIST_VERB}\s?"
+        + (
+            rf"respectively\s?,?\s?{_LIST_HEDGE}{nums}"
+            if before
+            else rf"{_LIST_HEDGE}{nums}\s*,?\s*(?:\([^()]{{0,40}}\)\s*,?\s*)?respectively\b"
+        )
+    )
+
+
+_SYMBOL_LIST = _symbol_list_rx(_GREEK, before=False)
+_SYMBOL_LIST_BEFORE = _symbol_list_rx(_GREEK, before=True)
+_SYMBOL_LIST_ALL = _symbol_list_rx(_GREEK_ALL, before=False)
+_SYMBOL_LIST_BEFORE_ALL = _symbol_list_rx(_GREEK_ALL, before=True)
 # "the exponents of N and D are 0.34 and 0.28[, respectively]": the quantities owning the exponents
 # before their values (``_owned``: the owners must read as a list of quantities, and pair with the
 # values in order only when as many, each once, and "respectively" or the clause's end follows).
@@ -193,11 +242,19 @@ _OWNED = re.compile(
 # A tuple of exponent symbols given a tuple of values as long, ``(alpha, beta) = (0.34, 0.28)``
 # (``_symbol_tuples`` pairs them in order); lists of 2 to 6, as ``_SYMBOL_LIST`` reads.
 _TUPLE_NUM = rf"{_VALUE}{_UNCERTAINTY}?"
-_SYMBOL_TUPLE = re.compile(
-    rf"(?<![\w\\])\(\s?(?P<syms>{_SYM_ONE}(?:\s?,\s?{_SYM_ONE}){{1,5}})\s?\)\s?"
-    r"(?:=|≈|≃|~|\u223c|\\?approx\b|\\?simeq\b|\\?sim\b|are\b|were\b|of\b)\s?"
-    rf"\(\s?(?P<nums>{_TUPLE_NUM}(?:\s?,\s?{_TUPLE_NUM}){{1,5}})\s?\)"
-)
+
+
+def _symbol_tuple_rx(greek: str) -> re.Pattern[str]:
+    one = rf"(?:{greek})(?:_\{{?[A-Za-z0-9]+\}}?)?"
+    return re.compile(
+        rf"(?<![\w\\])\(\s?(?P<syms>{one}(?:\s?,\s?{one}){{1,5}})\s?\)\s?"
+        r"(?:=|≈|≃|~|\u223c|\\?approx\b|\\?simeq\b|\\?sim\b|are\b|were\b|of\b)\s?"
+        rf"\(\s?(?P<nums>{_TUPLE_NUM}(?:\s?,\s?{_TUPLE_NUM}){{1,5}})\s?\)"
+    )
+
+
+_SYMBOL_TUPLE = _symbol_tuple_rx(_GREEK)
+_SYMBOL_TUPLE_ALL = _symbol_tuple_rx(_GREEK_ALL)
 _TUPLE_ITEM = re.compile(rf"(?P<num>{_VALUE}){_UNCERTAINTY}?")
 # A further tuple of values for the same symbols: "(alpha, beta) = (0.34, 0.28) for C4 and (0.31,
 # 0.29) for RedPajama", "... = (0.34, 0.28) and (0.31, 0.29) for C4 and RedPajama, respectively".
@@ -219,9 +276,10 @@ _MAX_MORE_TUPLES = 5
 # beta = 0.95", "mix the datasets with alpha = 0.3", "significance level alpha = 0.05", "Cohen's
 # kappa = 0.81", "discount factor gamma = 0.99"): read in the words before the symbol.
 _SETTING_BEFORE = re.compile(
-    r"\b(?:adam\w*|optimi[sz]er|momentum|weight decay|decay rate|temperature|learning rate|"
-    r"mix\w*|dropout|smoothing|regulari[sz]\w*|penalty|interpolat\w*|significance|"
-    r"confidence|cohen\w*|fleiss\w*|agreement|discount\w*|dirichlet|concentration|prior)"
+    r"\b(?:adam\w*|optimi[sz]ers?|momentum|weight decay|decay rates?|temperatures?|"
+    r"learning rates?|mix\w*|dropout|smoothing|regulari[sz]\w*|penalt(?:y|ies)|interpolat\w*|"
+    r"significance|confidence|cohen\w*|fleiss\w*|agreement|discount\w*|dirichlet|concentration|"
+    r"prior)"
     r"\b[^.;]{0,30}$",
     re.IGNORECASE,
 )
@@ -267,22 +325,39 @@ _SCHEDULE_BEFORE = re.compile(
 )
 # A Greek symbol used as an exponent: ``N^{-alpha}``.
 _SYMBOL_POWER = re.compile(
-    rf"(?P<base>[A-Za-z][A-Za-z0-9]*)(?:_\{{?[A-Za-z0-9]+\}}?)?\s?\^\s?\{{?\s?[-−]?\s?(?P<sym>{_GREEK})"
+    rf"(?P<base>[A-Za-z][A-Za-z0-9]*)(?:_\{{?[A-Za-z0-9]+\}}?)?\s?\^\s?\{{?\s?(?P<neg>[-−]?)\s?(?P<sym>{_GREEK})"
 )
 # The same on a parenthesised base, ``(N_c/N)^{alpha_N}``.
 _SYMBOL_PAREN = re.compile(
-    rf"{_PAREN_BASE}\s?\^\s?\{{?\s?[-−]?\s?(?P<sym>{_GREEK})(?:_\{{?(?P<sub>[A-Za-z0-9]+)\}}?)?"
+    rf"{_PAREN_BASE}\s?\^\s?\{{?\s?(?P<neg>[-−]?)\s?(?P<sym>{_GREEK})(?:_\{{?(?P<sub>[A-Za-z0-9]+)\}}?)?"
 )
 # The same in superscript letters, ``N⁻ᵅ`` (a symbolic exponent: no value by itself).
 _SYMBOL_SUP = re.compile(
-    r"(?<![\w\\])(?P<base>[A-Za-z])(?:_\{?[A-Za-z0-9]+\}?)?[⁺⁻]?(?P<sym>[ᵅᵝᵞ])"
+    r"(?<![\w\\])(?P<base>[A-Za-z])(?:_\{?[A-Za-z0-9]+\}?)?(?P<neg>[⁺⁻]?)(?P<sym>[ᵅᵝᵞ])"
 )
 _SUP_GREEK = {"ᵅ": ("α", "alpha"), "ᵝ": ("β", "beta"), "ᵞ": ("γ", "gamma")}
+# A further Greek letter as the whole power of a letter, ``D^{-delta}``, ``N^delta`` (not of
+# ``e``, and not inside ``exp(..)``: checked in ``_exponent_symbols``).
+_MORE_SYMBOL_POWER = re.compile(
+    rf"(?<![\w\\])(?P<base>[A-Za-z][A-Za-z0-9]*)(?:_\{{?[A-Za-z0-9]+\}}?)?\s?\^\s?"
+    rf"(?:\{{\s?(?P<neg>[-−]?)\s?(?P<sym>{_GREEK_MORE})\s?\}}|(?P<bneg>[-−]?)(?P<bsym>{_GREEK_MORE})"
+    r"(?![A-Za-z0-9_]))"
+)
 register(
     _POWER, _POWER_BARE, _POWER_UNBRACED, _POWER_PAREN, _SYMBOL, _WORDS, _RANGE, _LAW_CUE,
-    _SYMBOL_POWER, _SYMBOL_PAREN, _SYMBOL_LIST, _SYMBOL_TUPLE, _OWNED,
+    _SYMBOL_POWER, _SYMBOL_PAREN, _SYMBOL_LIST, _SYMBOL_TUPLE, _OWNED, _SYMBOL_LIST_BEFORE,
+    _MORE_SYMBOL_POWER, _SYMBOL_ALL, _SYMBOL_LIST_ALL, _SYMBOL_LIST_BEFORE_ALL, _SYMBOL_TUPLE_ALL,
 )  # fmt: skip
 _MAX_ABS = 10.0  # exponents of scaling laws are small numbers; larger ones are counts or units
+
+
+class _Use(NamedTuple):
+    """How an abstract uses a Greek symbol as a power: the (variable, rule) of its base, and
+    the sign the power takes it with (-1 for ``N^{-alpha}`` and ``(N_c/N)^{alpha_N}``)."""
+
+    variable: str | None
+    rule: str | None
+    sign: int
 
 
 @dataclass(frozen=True)
@@ -370,28 +445,54 @@ def _is_constant(side: str, other: str) -> bool:
 
 
 @functools.lru_cache(maxsize=16)
-def _exponent_symbols(text: str) -> dict[str, tuple[str | None, str | None]]:
-    """Greek symbols used as exponents (``N^{-alpha}``, ``N⁻ᵅ``), mapped to the (variable, rule)
-    of their base.
+def _exponent_symbols(text: str) -> dict[str, _Use]:
+    """Greek symbols used as exponents (``N^{-alpha}``, ``N⁻ᵅ``, ``D^{-delta}``), mapped to their
+    first use: the (variable, rule) of its base and the sign of the power (``_Use``).
 
     Cached: every sentence of one abstract asks about the same text. Callers must not mutate.
     """
-    found: dict[str, tuple[str | None, str | None]] = {}
-    for m in finditer(_SYMBOL_POWER, text, fold(text, scan=False)):
+    found: dict[str, _Use] = {}
+    folded = fold(text, scan=False)
+    for m in finditer(_SYMBOL_POWER, text, folded):
+        if _function_argument(text, m):
+            continue
         variable = base_variable(m.group("base"), defined_letters(text))
-        found.setdefault(_strip(m.group("sym")), variable)
-    for m in finditer(_SYMBOL_PAREN, text, fold(text, scan=False)) if "^" in text else ():
+        found.setdefault(_strip(m.group("sym")), _Use(*variable, -1 if m.group("neg") else 1))
+    for m in finditer(_SYMBOL_PAREN, text, folded) if "^" in text else ():
         paren = _paren_base(m, defined_letters(text))
         if paren is not None:
             # keyed with its subscript: ``alpha_N`` and ``alpha_D`` are two exponents
             sub = m.group("sub")
             key = _strip(m.group("sym")) + (f"_{sub}" if sub else "")
-            found.setdefault(key, paren[:2])
+            found.setdefault(key, _Use(*paren[:2], paren[2] * (-1 if m.group("neg") else 1)))
     if _HAS_SUP.search(text):
         for m in _SYMBOL_SUP.finditer(text):
+            variable = base_variable(m.group("base"), defined_letters(text))
             for sym in _SUP_GREEK[m.group("sym")]:
-                found.setdefault(sym, base_variable(m.group("base"), defined_letters(text)))
+                found.setdefault(sym, _Use(*variable, -1 if m.group("neg") == "⁻" else 1))
+    for m in finditer(_MORE_SYMBOL_POWER, text, folded) if "^" in text else ():
+        if _function_argument(text, m):
+            continue
+        variable = base_variable(m.group("base"), defined_letters(text))
+        neg = m.group("neg") or m.group("bneg")
+        found.setdefault(
+            _strip(m.group("sym") or m.group("bsym")), _Use(*variable, -1 if neg else 1)
+        )
     return found
+
+
+def _function_argument(text: str, m: re.Match[str]) -> bool:
+    """Whether the power ``m`` (group ``base``) is ``e^{-alpha}`` or inside ``exp(..)``: a
+    function's argument, not a law's power (as ``e^{-2}`` and ``exp(-x^{0.5})`` are no
+    exponents)."""
+    base = _strip(m.group("base"))
+    return base in ("e", "exp") or search_end(_BEFORE_EXP, text, 0, m.start("base"))
+
+
+def _further(sym: str) -> bool:
+    """Whether ``sym`` is one of the further letters (``delta``), an exponent symbol only where
+    the abstract shows it as a power."""
+    return _strip(sym) in _MORE_KEYS
 
 
 def find_exponents(
@@ -461,12 +562,14 @@ def find_exponents(
     if "(" in body and (superscripts or "^" in body):  # the gate's literal is "(" alone
         out += _paren_powers(body, start, folded, superscripts, text)
 
-    for m in finditer(_SYMBOL, body, folded):
+    # the further letters (``delta``) only where the abstract shows one as a power
+    further = any(_further(key.partition("_")[0]) for key in symbols)
+    for m in finditer(_SYMBOL_ALL if further else _SYMBOL, body, folded):
         sym = _strip(m.group("sym"))
         reading = _symbol_reading(body, m.start(), sym, m.group("sub"), symbols, law_sentence)
         if reading is None:
             continue
-        variable, named_by = reading
+        variable, named_by, sign = reading
         groups = ["num"]
         if m.group("num2") is not None:
             if _count_range(body, [m.span("num"), m.span("num2")]):
@@ -480,14 +583,14 @@ def find_exponents(
             assert value is not None
             s_start = m.start() if group == "num" else m.start(group)
             out.append(
-                ExponentMatch(value, start + s_start, start + m.end(group), "symbol", sym,
+                ExponentMatch(sign * value, start + s_start, start + m.end(group), "symbol", sym,
                               variable, named_by)
             )  # fmt: skip
 
     if "respectively" in folded:  # the gate of ``_SYMBOL_LIST``, without a call per sentence
-        out += _symbol_lists(body, start, folded, symbols, law_sentence)
+        out += _symbol_lists(body, start, folded, symbols, law_sentence, further)
     if symbols or law_sentence:  # else ``_symbol_reading`` refuses every symbol of a tuple
-        out += _symbol_tuples(body, start, folded, symbols, law_sentence)
+        out += _symbol_tuples(body, start, folded, symbols, law_sentence, further)
 
     float_format = _FLOAT_FORMAT.search(body) is not None
     for m in finditer(_WORDS, body, folded):
@@ -550,40 +653,55 @@ def _symbol_reading(
     at: int,
     sym: str,
     sub: str | None,
-    symbols: dict[str, tuple[str | None, str | None]],
+    symbols: dict[str, _Use],
     law_sentence: bool,
-) -> tuple[str | None, str | None] | None:
-    """(variable, rule) of the exponent symbol ``sym`` (subscript ``sub``) given a value at
-    ``at``, or None when its value is not an exponent: the symbol is not used as an exponent in
-    the abstract and the sentence speaks of no law, or it is a hyperparameter being set."""
+) -> tuple[str | None, str | None, int] | None:
+    """(variable, rule, sign) of the exponent symbol ``sym`` (subscript ``sub``) given a value
+    at ``at``, or None when its value is not an exponent: the symbol is not used as an exponent
+    in the abstract and the sentence speaks of no law (a further letter, ``delta``, must be used
+    as one), or it is a hyperparameter being set.
+
+    The sign is that of the power the abstract writes with the symbol, so the value stored is
+    the power of the quantity, as for a printed power: ``N^{-alpha}`` with ``alpha = 0.076`` is
+    stored -0.076, as ``N^{-0.076}`` is (the row's text keeps the printed ``alpha = 0.076``);
+    a symbol used as no power keeps its printed sign."""
     key = f"{sym}_{sub}" if sub and f"{sym}_{sub}" in symbols else sym
-    if key not in symbols and not law_sentence:
+    if key not in symbols and (not law_sentence or _further(sym)):
         return None
     if key not in symbols and sym in ("beta", "β") and sub in ("1", "2"):
         return None  # Adam's ``beta_1``/``beta_2``, unless the abstract uses them as powers
     if key not in symbols and _SETTING_BEFORE.search(body, max(0, at - _SETTING_WIDTH), at):
         return None  # a hyperparameter being set ("Adam with beta = 0.95")
     # ``alpha_D``: the subscript names the variable when the symbol's use does not.
-    variable, named_by = symbols.get(key, (None, None))
+    variable, named_by, sign = symbols.get(key, _Use(None, None, 1))
     if variable is None:
         variable = BASE_VARIABLE.get(sub or "")
         named_by = "subscript" if variable else None
-    return variable, named_by
+    return variable, named_by, sign
 
 
 def _symbol_lists(
     body: str,
     start: int,
     folded: str,
-    symbols: dict[str, tuple[str | None, str | None]],
+    symbols: dict[str, _Use],
     law_sentence: bool,
+    further: bool,
 ) -> list[ExponentMatch]:
     """Values a "respectively" pairs with a list of exponent symbols, in order (``_SYMBOL_LIST``:
-    "alpha and beta are 0.34 and 0.28, respectively"), as ``_paired_symbols`` pairs them."""
+    "alpha and beta are 0.34 and 0.28, respectively", ``_SYMBOL_LIST_BEFORE``: "... are
+    respectively 0.34 and 0.28"), as ``_paired_symbols`` pairs them; with ``further``, the
+    further letters too (``_SYMBOL_LIST_ALL``)."""
     out: list[ExponentMatch] = []
-    for m in finditer(_SYMBOL_LIST, body, folded):
-        nums = [n.span() for n in _MORE_NUM.finditer(body, m.start("nums"), m.end("nums"))]
-        out += _paired_symbols(body, start, m, nums, m.start(), symbols, law_sentence)
+    after, before = (
+        (_SYMBOL_LIST_ALL, _SYMBOL_LIST_BEFORE_ALL)
+        if further
+        else (_SYMBOL_LIST, _SYMBOL_LIST_BEFORE)
+    )
+    for rx in (after, before):
+        for m in finditer(rx, body, folded):
+            nums = _items(body, m.start("nums"), m.end("nums"))
+            out += _paired_symbols(body, start, m, nums, m.start(), symbols, law_sentence)
     return out
 
 
@@ -591,15 +709,16 @@ def _symbol_tuples(
     body: str,
     start: int,
     folded: str,
-    symbols: dict[str, tuple[str | None, str | None]],
+    symbols: dict[str, _Use],
     law_sentence: bool,
+    further: bool,
 ) -> list[ExponentMatch]:
     """Values a tuple of exponent symbols is given, in order (``_SYMBOL_TUPLE``: ``(alpha, beta)
     = (0.34, 0.28)``), then any further tuples of values for the same symbols (``_TUPLE_MORE``:
     "... for C4 and (0.31, 0.29) for RedPajama"), each paired as ``_paired_symbols`` pairs them
     when not only whole numbers (an index or a coordinate) and every value plausible."""
     out: list[ExponentMatch] = []
-    for m in finditer(_SYMBOL_TUPLE, body, folded):
+    for m in finditer(_SYMBOL_TUPLE_ALL if further else _SYMBOL_TUPLE, body, folded):
         # the first row's text starts at the symbols, a further tuple's at its first value
         tuples: list[tuple[int | None, list[tuple[int, int]]]] = [
             (m.start(), _items(body, m.start("nums"), m.end("nums")))
@@ -622,19 +741,24 @@ def _paired_symbols(
     m: re.Match[str],
     nums: list[tuple[int, int]],
     first: int | None,
-    symbols: dict[str, tuple[str | None, str | None]],
+    symbols: dict[str, _Use],
     law_sentence: bool,
 ) -> list[ExponentMatch]:
     """The symbols of ``m`` (group ``syms``) paired in order with the values at ``nums``: both
     lists as long, no symbol twice, each symbol read as ``_symbol_reading`` reads one given a
-    value by ``=`` and each value plausible. The first row's text starts at ``first`` (else at
-    its value)."""
+    value by ``=`` and each value plausible; a list holding a further letter (``(gamma,
+    delta)``) only when the abstract shows every symbol of it as a power. The first row's text
+    starts at ``first`` (else at its value)."""
     syms = [
         (_strip(s.group("sym")), s.group("sub"))
         for s in _SYMBOL_ITEM.finditer(body, m.start("syms"), m.end("syms"))
     ]
     if len(syms) != len(nums) or len(set(syms)) != len(syms):
         return []
+    if any(_further(sym) for sym, _ in syms) and not all(
+        sym in symbols or f"{sym}_{sub}" in symbols for sym, sub in syms
+    ):
+        return []  # ``(gamma, delta) = (0.1, 0.2)`` with ``delta`` shown as no power
     out: list[ExponentMatch] = []
     for i, ((sym, sub), (n_start, n_end)) in enumerate(zip(syms, nums, strict=True)):
         reading = _symbol_reading(body, m.start(), sym, sub, symbols, law_sentence)
@@ -642,8 +766,12 @@ def _paired_symbols(
         if reading is None or not _plausible(body, n_start, n_end, value):
             continue
         assert value is not None
+        variable, named_by, sign = reading
         at = first if i == 0 and first is not None else n_start
-        out.append(ExponentMatch(value, start + at, start + n_end, "symbol", sym, *reading))
+        out.append(
+            ExponentMatch(sign * value, start + at, start + n_end, "symbol", sym, variable,
+                          named_by)
+        )  # fmt: skip
     return out
 
 

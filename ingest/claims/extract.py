@@ -46,7 +46,7 @@ __all__ = [
     "read_paper",
 ]
 
-EXTRACTOR_VERSION = "claims-rules-12"
+EXTRACTOR_VERSION = "claims-rules-13"
 """Stamped on every paper label, claim and exponent row; bump when any rule changes output."""
 
 register(
