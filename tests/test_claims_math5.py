@@ -78,6 +78,26 @@ def test_a_symbols_value_is_stored_as_the_power_of_its_quantity(
     check(text, expected)
 
 
+# A divisor's power is negative: ``A/N^{0.076}`` is ``A N^{-0.076}`` (the old reading stored
+# +0.076 for it and for ``A / N^{alpha}``, against the rule above).
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("We find that the loss follows L = A/N^{0.076} + E.", [(-0.076, "model_size")]),
+        ("The loss follows L ∝ 1 / D^{0.28} over three decades.", [(-0.28, "data_size")]),
+        (
+            "The loss follows a power law L = A / N^{alpha} with alpha = 0.076.",
+            [(-0.076, "model_size")],
+        ),
+        ("The loss follows the power law L = A/N^{-0.5} here.", [(0.5, "model_size")]),
+        # a ratio's power is read from the ratio, not from its slash
+        ("Our law reads L = (N_c/N)^{0.076} for every width.", [(-0.076, "model_size")]),
+    ],
+)
+def test_a_divisors_power_is_negative(text: str, expected: Expected) -> None:
+    check(text, expected)
+
+
 def test_a_symbol_row_keeps_its_printed_text() -> None:
     text = "Our fits give L ∝ N^{-alpha} with alpha = 0.076 for every width."
     got = [(e.text, e.value, e.symbol, e.variable) for e in extract(paper(text)).exponents]

@@ -40,7 +40,7 @@ def paper(abstract: str, title: str = "A Study") -> Paper:
         ),
         (
             "We fit L = E + A/N^0.34 + B/D^0.28 to our runs.",
-            [(0.34, "model_size"), (0.28, "data_size")],
+            [(-0.34, "model_size"), (-0.28, "data_size")],  # divisors: negative powers
         ),
         # an en dash for a minus, and an uncertainty after a superscript value
         ("Loss follows L ∝ N^\u20130.07, a power law in model size.", [(-0.07, "model_size")]),

@@ -445,6 +445,18 @@ def _is_constant(side: str, other: str) -> bool:
 
 
 @functools.lru_cache(maxsize=16)
+def _divided(text: str, base_start: int) -> bool:
+    """Whether the power starting at ``base_start`` is a divisor: ``A/N^{..}``, ``1 / N^{..}``.
+
+    Only a slash right before the base (spaces aside) counts, and not one inside a ratio that a
+    parenthesis closes later (``(N_c/N)^{0.076}`` is read as the ratio's power elsewhere).
+    """
+    i = base_start - 1
+    while i >= 0 and text[i] == " ":
+        i -= 1
+    return i >= 1 and text[i] == "/" and text[i - 1] not in "/:"  # not a URL's //
+
+
 def _exponent_symbols(text: str) -> dict[str, _Use]:
     """Greek symbols used as exponents (``N^{-alpha}``, ``N⁻ᵅ``, ``D^{-delta}``), mapped to their
     first use: the (variable, rule) of its base and the sign of the power (``_Use``).
@@ -457,7 +469,10 @@ def _exponent_symbols(text: str) -> dict[str, _Use]:
         if _function_argument(text, m):
             continue
         variable = base_variable(m.group("base"), defined_letters(text))
-        found.setdefault(_strip(m.group("sym")), _Use(*variable, -1 if m.group("neg") else 1))
+        sign = -1 if m.group("neg") else 1
+        if _divided(text, m.start("base")):
+            sign = -sign  # ``A / N^{alpha}``: alpha's power of N is -alpha
+        found.setdefault(_strip(m.group("sym")), _Use(*variable, sign))
     for m in finditer(_SYMBOL_PAREN, text, folded) if "^" in text else ():
         paren = _paren_base(m, defined_letters(text))
         if paren is not None:
@@ -554,6 +569,8 @@ def find_exponents(
                 continue
             # read only when a power is found (cached per abstract: hashing a str is cached too)
             variable, named_by = base_variable(base, defined_letters(text))
+            if _divided(body, m.start("base")):
+                value = -value  # ``A/N^{0.076}`` is ``A N^{-0.076}``: the stored value is the power
             out.append(
                 ExponentMatch(value, start + m.start(), start + m.end(), "power", None, variable,
                               named_by)
