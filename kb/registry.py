@@ -303,13 +303,16 @@ def sync_registry(store: Store, path: str | os.PathLike[str] | None = None) -> i
 
     Upserts every law, deletes laws no longer in the file and records the file's digest in
     ``_meta``. A law's ``conventions.fit_runs`` is checked against its dataset's stored points
-    first (:func:`check_fit_runs`): a run the dataset lacks is refused, nothing written.
+    (:func:`check_fit_runs`): a run the dataset lacks is logged as a warning.
     Opens no transaction of its own: call it inside ``store.transaction()`` (the
     ingest pipeline does) so a bad file leaves the table untouched.
     """
     file = Path(path) if path is not None else registry_path()
     laws = load_registry(file)
-    check_fit_runs(store, laws, file)
+    # A warning, not a refusal: a partial copy of a dataset (a test fixture, an older release)
+    # must still ingest; `kb audit` then gives the same message as that law's refit error.
+    for problem in check_fit_runs(store, laws, file):
+        logger.warning("%s (kb audit cannot refit the paper's runs)", problem)
     keep = {law.law_id for law in laws}
     stale = [r[0] for r in store.con.execute("SELECT law_id FROM laws").fetchall()]
     for law_id in stale:
@@ -522,17 +525,17 @@ def run_points(
     return [p for p in points if p.run_key in wanted]
 
 
-def check_fit_runs(store: Store, laws: Iterable[ReportedLaw], file: Path | None = None) -> None:
-    """Check every law's ``conventions.fit_runs`` against its dataset's points in ``store``.
+def check_fit_runs(
+    store: Store, laws: Iterable[ReportedLaw], file: Path | None = None
+) -> list[str]:
+    """Problems of the laws' ``conventions.fit_runs`` against their datasets' points in ``store``.
 
     A named run must have points of the law's metric (the dataset's default when it names
-    none) in the law's setting. Laws whose dataset is not in the store are skipped (nothing to
-    check yet).
-
-    Raises:
-        BadInputError: naming the file and line of the law (when ``file`` is given), the runs
-            the dataset lacks and what was expected.
+    none) in the law's setting. Each problem names the file and line of the law (when ``file``
+    is given), the runs the dataset lacks and what was expected. Laws whose dataset is not in
+    the store are skipped (nothing to check yet). Empty when every selection is found.
     """
+    problems: list[str] = []
     text = None
     for law in laws:
         if law_fit_runs(law) is None or law.dataset is None:
@@ -555,7 +558,11 @@ def check_fit_runs(store: Store, laws: Iterable[ReportedLaw], file: Path | None 
             if text is None:
                 text = file.read_text(encoding="utf-8")
             where = _where(file, text, {"law_id": law.law_id}, 0)
-        paper_points(law, points, where=where)
+        try:
+            paper_points(law, points, where=where)
+        except BadInputError as err:
+            problems.append(str(err))
+    return problems
 
 
 def law_points(law: ReportedLaw) -> str | None:
