@@ -599,10 +599,11 @@ def fitted_on_other_points(laws: Iterable[ReportedLaw], points: Sequence[Point])
         paper_runs = law_fit_runs(law)
         if paper_runs is not None and runs != set(paper_runs):
             notes.append(
-                f"{law.law_id} was fitted by its paper on {len(paper_runs)} runs "
-                f"(conventions.fit_runs; {law.conventions.get(FIT_RUNS_SOURCE, '')}); this refit "
-                f"uses {len(points)} points of {len(runs)} runs, so its values are not the "
-                "paper's fit redone (`kb audit` refits the paper's runs)"
+                f"{law.law_id} was fitted by its paper on {len(paper_runs)} named runs "
+                f"(conventions.fit_runs: {', '.join(paper_runs[:2])}"
+                f"{', ...' if len(paper_runs) > 2 else ''}); this refit uses {len(points)} points "
+                f"of {len(runs)} runs, so its values are not the paper's fit redone (`kb audit` "
+                "refits the paper's runs)"
             )
     return notes
 

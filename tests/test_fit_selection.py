@@ -381,7 +381,7 @@ def test_a_refit_beside_the_law_says_the_paper_fitted_other_runs() -> None:
     """kb fit and the Refit page show the law's values beside a refit: it notes the runs."""
     pts = [p for p in runs_points() if p.extras["train_dataset"] == "a"]
     (note,) = fitted_on_other_points([paper_law()], pts)
-    assert note.startswith("own was fitted by its paper on 4 runs (conventions.fit_runs; invented")
+    assert note.startswith("own was fitted by its paper on 4 named runs (conventions.fit_runs: a-0")
     assert "this refit uses 8 points of 8 runs" in note
     assert fitted_on_other_points([paper_law()], paper_points(paper_law(), pts)) == []
     assert fitted_on_other_points([law()], pts) == []
