@@ -7,6 +7,10 @@ derived quantity, e.g. a and b) becomes one :class:`AuditRow` per recipe, with t
 its bootstrap interval and whether the reported value lies inside it. On ``epoch_chinchilla``,
 Hoffmann et al.'s approach-3 estimates fall outside the refit intervals and Besiroglu et al.'s
 inside, which is the finding of Besiroglu et al. 2024 (arXiv:2404.10102).
+
+A law naming the runs its paper fitted (``conventions.fit_runs``: Gadre et al.'s 5 of the 34-35
+runs of each training set) is refitted on those runs by default, which redoes the paper's fit
+on its own points; ``all_points=True`` refits every point of the law's metric and setting.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,7 +35,7 @@ from kb.derive import (
 from kb.errors import FitError, KBError, NotFoundError
 from kb.optima import last_points
 from kb.records import Dataset, FitRecord, Point, ReportedLaw
-from kb.registry import law_metric, law_points, law_setting
+from kb.registry import FIT_RUNS_SOURCE, law_fit_runs, law_metric, law_points, law_setting
 from kb.store import Store
 
 logger = logging.getLogger(__name__)
@@ -41,7 +46,11 @@ Progress = Callable[[int, int], None]
 
 
 class Refit(Protocol):
-    """What the audit needs to refit a law: ``kb.fit.fit_dataset``'s signature, as a record."""
+    """What the audit needs to refit a law: ``kb.fit.fit_dataset``'s signature, as a record.
+
+    ``runs`` (the runs the paper fitted) is passed only for a law that names them, so a refit
+    written before it keeps working for the other laws.
+    """
 
     def __call__(
         self,
@@ -56,6 +65,7 @@ class Refit(Protocol):
         seed: int,
         setting: Mapping[str, str] | None,
         last_per_run: bool,
+        runs: Sequence[str] | None = None,
     ) -> FitRecord: ...
 
 
@@ -84,6 +94,19 @@ class AuditRow(BaseModel):
     )
     error: str | None = Field(None, description="why the refit failed, if it did")
     note: str = Field("", description="conversions made before comparing, e.g. a sign")
+    selection: str = Field(
+        "all",
+        description="which points were refitted: 'paper_runs', the runs the paper fitted "
+        "(conventions.fit_runs); 'all', every point of the law's metric, setting and points",
+    )
+    n_points_all: int | None = Field(
+        None,
+        description="points of the law's metric, setting and points before the paper's "
+        "selection (n_points when selection is 'all'); None if the refit failed",
+    )
+    selection_source: str | None = Field(
+        None, description="where the paper's selection is stated (conventions.fit_runs_source)"
+    )
 
 
 def paper_recipe(law: ReportedLaw, recipes: Mapping[str, str]) -> str | None:
@@ -120,21 +143,29 @@ def failed_rows(
     *,
     is_paper_recipe: bool,
     only: Mapping[str, str] | None = None,
+    selection: str = "all",
 ) -> list[AuditRow]:
     """Rows for a law whose refit failed: reported values, no refit, the reason.
 
-    ``only``: the parameters this refit was for (a compute_optimal law's a or b side).
+    ``only``: the parameters this refit was for (a compute_optimal law's a or b side);
+    ``selection``: the points it was to refit ('paper_runs' or 'all').
     """
     return [
         AuditRow(
             arxiv_id=law.arxiv_id, law=law.law_id, dataset=law.dataset or "", param=name,
             reported=value, reported_interval=law.intervals.get(name), refit=None, interval=None,
             inside=None, recipe=recipe, paper_recipe=is_paper_recipe, metric=metric,
-            fit_id=None, error=error,
+            fit_id=None, error=error, selection=selection,
+            selection_source=_selection_source(law, selection),
         )
         for name, value in {**law.params, **law.derived}.items()
         if only is None or name in only
     ]  # fmt: skip
+
+
+def _selection_source(law: ReportedLaw, selection: str) -> str | None:
+    """Where the paper states the runs it fitted, when the refit used them."""
+    return law.conventions.get(FIT_RUNS_SOURCE) if selection == "paper_runs" else None
 
 
 def _opposite_sign_convention(law: ReportedLaw, name: str, reported: float, refit: float) -> bool:
@@ -182,6 +213,8 @@ def audit_law(law: ReportedLaw, fit: FitRecord, *, is_paper_recipe: bool) -> lis
     ]
     optimum = _OPTIMUM_NAMES.get(fit.metric or "") if fit.law == "compute_optimal" else None
     tied = _tied_exponents(law, fit)
+    selection = "paper_runs" if fit.options.get("runs") else "all"
+    n_all = fit.options.get("n_points_all", fit.n_points)
     both_tied = fit.law == "chinchilla_tied" and law.form == "chinchilla_tied"
     seen: set[str] = set()
     for name, value, pool in reported:
@@ -210,7 +243,8 @@ def audit_law(law: ReportedLaw, fit: FitRecord, *, is_paper_recipe: bool) -> lis
                 reported=value, reported_interval=law.intervals.get(name), refit=refit,
                 interval=list(interval) if interval is not None else None, inside=inside,
                 recipe=fit.recipe, paper_recipe=is_paper_recipe, metric=fit.metric or "",
-                fit_id=fit.fit_id, n_points=fit.n_points, note=note,
+                fit_id=fit.fit_id, n_points=fit.n_points, note=note, selection=selection,
+                n_points_all=n_all, selection_source=_selection_source(law, selection),
             )
         )  # fmt: skip
     return rows
@@ -228,11 +262,13 @@ def _fit_dataset(
     seed: int,
     setting: Mapping[str, str] | None,
     last_per_run: bool,
+    runs: Sequence[str] | None = None,
 ) -> FitRecord:
     """``kb.fit.fit_dataset`` on the law's metric, setting and points, not saved, as a record.
 
     A law naming a metric the dataset does not hold (one of several) is refused first, in the
-    law's terms.
+    law's terms. With ``runs`` (the runs the paper fitted), only their points are fitted
+    (:func:`_fit_runs`).
     """
     from kb.datasets import metrics as dataset_metrics
     from kb.fit import SINGLE_INPUT_DEFAULT, fit_dataset
@@ -243,12 +279,65 @@ def _fit_dataset(
             f"the law was fitted to {metric!r}, which dataset {dataset!r} does not hold as one "
             f"metric (its {len(held)} are listed by `kb points {dataset} --metric '*'`)"
         )
+    selection = "last_per_run" if last_per_run else "all"
+    if runs:
+        return _fit_runs(
+            store, dataset, law=law, recipe=recipe, metric=metric, x=x or SINGLE_INPUT_DEFAULT,
+            n_boot=n_boot, seed=seed, setting=setting, selection=selection, runs=runs,
+        )  # fmt: skip
     result = fit_dataset(
         store, dataset, law=law, recipe=recipe, metric=metric, x=x or SINGLE_INPUT_DEFAULT,
-        n_boot=n_boot, seed=seed, save=False, setting=setting or None,
-        selection="last_per_run" if last_per_run else "all",
+        n_boot=n_boot, seed=seed, save=False, setting=setting or None, selection=selection,
     )  # fmt: skip
     return result.to_record(dataset, metric=str(result.options["metric"]))
+
+
+def _fit_runs(
+    store: Store,
+    dataset: str,
+    *,
+    law: str,
+    recipe: str,
+    metric: str,
+    x: str,
+    n_boot: int,
+    seed: int,
+    setting: Mapping[str, str] | None,
+    selection: str,
+    runs: Sequence[str],
+) -> FitRecord:
+    """The refit of ``fit_dataset``'s points (metric, selection, setting) of ``runs`` only.
+
+    ``options`` record ``runs`` and ``n_points_all``, the points before the runs were chosen.
+
+    Raises:
+        FitError: no point has the law's setting, or a named run has no point (the registry
+            was synced before the dataset changed).
+    """
+    from kb.fit import dataset_points, fit_points, select_points
+    from kb.registry import run_points
+
+    points, metric = dataset_points(store, dataset, metric)
+    points = select_points(points, selection)
+    if setting:
+        points = setting_points(points, setting)
+        if not points:
+            raise FitError(
+                f"no point of {metric!r} in dataset {dataset!r} has the law's setting "
+                f"{json.dumps(dict(setting), sort_keys=True)} (conventions.setting)"
+            )
+    try:
+        chosen = run_points(points, runs, dataset=dataset, where="the paper's runs")
+    except KBError as err:
+        raise FitError(str(err)) from err
+    result = fit_points(chosen, law=law, recipe=recipe, x=x, n_boot=n_boot, seed=seed)
+    options: dict[str, object] = {**result.options, "dataset": dataset, "metric": metric}
+    if setting:
+        options["setting"] = dict(setting)
+    if selection != "all":
+        options["points"] = selection
+    options.update(runs=list(runs), n_points_all=len(points))
+    return replace(result, options=options).to_record(dataset, metric=metric)
 
 
 def setting_points(points: Sequence[Point], setting: Mapping[str, str]) -> list[Point]:
@@ -285,8 +374,12 @@ def audit(
     seed: int = 0,
     refit: Refit | None = None,
     on_progress: Progress | None = None,
+    all_points: bool = False,
 ) -> list[AuditRow]:
     """Audit every registry law fitted on one of our datasets (or only on ``dataset``).
+
+    A law naming the runs its paper fitted (``conventions.fit_runs``) is refitted on those runs
+    (rows say ``selection = 'paper_runs'``) unless ``all_points``.
 
     Args:
         store: the knowledge base (read-only is enough: refits are not saved).
@@ -295,6 +388,8 @@ def audit(
         seed: the refits' seed.
         refit: how to refit (default ``kb.fit.fit_dataset``); tests pass their own.
         on_progress: ``(done, total)`` over refits.
+        all_points: refit every point of each law's metric and setting, ignoring the runs
+            its paper fitted (the audit before ``conventions.fit_runs``).
 
     Raises:
         NotFoundError: ``dataset`` is not in the store, or no registry law is fitted on it.
@@ -329,24 +424,30 @@ def audit(
             plan.append((law, own, True))
         if own != "standard":
             plan.append((law, "standard", False))
-    cache: dict[tuple[str, str, str, str | None, str, str, bool], FitRecord | str] = {}
+    cache: dict[
+        tuple[str, str, str, str | None, str, str, bool, tuple[str, ...] | None], FitRecord | str
+    ] = {}
     rows: list[AuditRow] = []
     for done, (law, recipe, own_recipe) in enumerate(plan, start=1):
         assert law.dataset is not None  # filtered above
         assert law.form is not None
         setting = law_setting(law)
         last = law_points(law) == "last_per_run"
+        runs = None if all_points else law_fit_runs(law)
+        selection = "paper_runs" if runs else "all"
+        # Passed only when given: a refit written before runs existed still serves other laws.
+        extra: dict[str, tuple[str, ...]] = {"runs": runs} if runs else {}
         x = law.conventions.get("dataset_x") or _X_BY_QUANTITY.get(
             power_law_variable(view_of_law(law)) or ""
         )
         for metric in _law_metrics(store, law, default_metric):
-            key = (law.dataset, law.form, recipe, x, metric, json.dumps(setting), last)
+            key = (law.dataset, law.form, recipe, x, metric, json.dumps(setting), last, runs)
             if key not in cache:
                 logger.info("audit: refitting %s on %s with %s", law.form, law.dataset, recipe)
                 try:
                     cache[key] = refit(
                         store, law.dataset, law=law.form, recipe=recipe, metric=metric, x=x,
-                        n_boot=n_boot, seed=seed, setting=setting, last_per_run=last,
+                        n_boot=n_boot, seed=seed, setting=setting, last_per_run=last, **extra,
                     )  # fmt: skip
                 except KBError as err:
                     cache[key] = str(err)
@@ -354,7 +455,13 @@ def audit(
             if isinstance(done_fit, str):
                 only = _OPTIMUM_NAMES.get(metric) if law.form == "compute_optimal" else None
                 rows += failed_rows(
-                    law, recipe, metric, done_fit, is_paper_recipe=own_recipe, only=only
+                    law,
+                    recipe,
+                    metric,
+                    done_fit,
+                    is_paper_recipe=own_recipe,
+                    only=only,
+                    selection=selection,
                 )
             else:
                 rows += audit_law(law, done_fit, is_paper_recipe=own_recipe)

@@ -40,10 +40,14 @@ __all__ = [
     "DEFAULT_REGISTRY",
     "DIGEST_KEY",
     "EXPONENT_TOLERANCE",
+    "FIT_RUNS",
+    "FIT_RUNS_SOURCE",
     "LAW_FORMS",
+    "check_fit_runs",
     "current_laws",
     "fitted_on_other_points",
     "get_law",
+    "law_fit_runs",
     "law_metric",
     "law_paper_id",
     "law_points",
@@ -56,10 +60,12 @@ __all__ = [
     "list_laws",
     "load_registry",
     "paper_laws",
+    "paper_points",
     "registry_digest",
     "registry_is_stale",
     "registry_path",
     "reported_value",
+    "run_points",
     "stale_laws_notice",
     "sync_registry",
     "validate_entry",
@@ -206,8 +212,51 @@ def _check_law(law: ReportedLaw, where: str) -> None:
             f"{where}: field 'conventions.dataset_points': expected one of "
             f"{', '.join(repr(k) for k in DATASET_POINTS)}, got {chosen!r}"
         )
+    _check_fit_runs(law, where)
     _check_intervals(law, where)
     _check_derived(law, where)
+
+
+def _check_fit_runs(law: ReportedLaw, where: str) -> None:
+    """``conventions.fit_runs`` is a JSON array of distinct run names, and has its source."""
+    text = law.conventions.get(FIT_RUNS)
+    source = law.conventions.get(FIT_RUNS_SOURCE)
+    if text is None:
+        if source is not None:
+            raise BadInputError(
+                f"{where}: field 'conventions.{FIT_RUNS_SOURCE}' without "
+                f"'conventions.{FIT_RUNS}': name the runs the paper fitted, or drop the source"
+            )
+        return
+    try:
+        runs = json.loads(text)
+    except ValueError:
+        runs = None
+    if (
+        not isinstance(runs, list)
+        or not runs
+        or not all(isinstance(r, str) and r.strip() for r in runs)
+    ):
+        raise BadInputError(
+            f"{where}: field 'conventions.{FIT_RUNS}': expected a JSON array of the run names "
+            f"the paper fitted (the run_key `kb points DATASET` prints), e.g. "
+            f"'[\"c4_original-d=96_l=8_h=4-1.0\"]', got {text!r}"
+        )
+    twice = sorted({r for r in runs if runs.count(r) > 1})
+    if twice:
+        raise BadInputError(
+            f"{where}: field 'conventions.{FIT_RUNS}': run {twice[0]!r} is named twice"
+        )
+    if not (source or "").strip():
+        raise BadInputError(
+            f"{where}: field 'conventions.{FIT_RUNS_SOURCE}' is missing: say where the selection "
+            "of runs comes from (the paper's text, table or code, with the exact place)"
+        )
+    if law.dataset is None:
+        raise BadInputError(
+            f"{where}: field 'conventions.{FIT_RUNS}' names runs of a dataset, but the law has "
+            "no 'dataset'"
+        )
 
 
 def _check_intervals(law: ReportedLaw, where: str) -> None:
@@ -253,11 +302,17 @@ def sync_registry(store: Store, path: str | os.PathLike[str] | None = None) -> i
     """Make the ``laws`` table equal to the registry file; returns the number of laws.
 
     Upserts every law, deletes laws no longer in the file and records the file's digest in
-    ``_meta``. Opens no transaction of its own: call it inside ``store.transaction()`` (the
+    ``_meta``. A law's ``conventions.fit_runs`` is checked against its dataset's stored points
+    (:func:`check_fit_runs`): a run the dataset lacks is logged as a warning.
+    Opens no transaction of its own: call it inside ``store.transaction()`` (the
     ingest pipeline does) so a bad file leaves the table untouched.
     """
     file = Path(path) if path is not None else registry_path()
     laws = load_registry(file)
+    # A warning, not a refusal: a partial copy of a dataset (a test fixture, an older release)
+    # must still ingest; `kb audit` then gives the same message as that law's refit error.
+    for problem in check_fit_runs(store, laws, file):
+        logger.warning("%s (kb audit cannot refit the paper's runs)", problem)
     keep = {law.law_id for law in laws}
     stale = [r[0] for r in store.con.execute("SELECT law_id FROM laws").fetchall()]
     for law_id in stale:
@@ -402,6 +457,114 @@ DATASET_POINTS = {
 }
 
 
+# The runs a paper fitted, where it fitted fewer than the dataset releases (Gadre et al.: 5 of the
+# 34-35 runs of a training set): ``conventions.fit_runs``, a JSON array of run names (each
+# point's ``run_key``), and ``conventions.fit_runs_source``, where that selection is stated. A
+# list of runs and not a ``--where`` filter: ``--where`` ANDs text fields, and a paper's runs
+# (four sizes at one multiplier plus one size at another) are no conjunction of them.
+FIT_RUNS = "fit_runs"
+FIT_RUNS_SOURCE = "fit_runs_source"
+
+
+def law_fit_runs(law: ReportedLaw) -> tuple[str, ...] | None:
+    """The runs the law's paper fitted (``conventions.fit_runs``), or None: every run."""
+    text = law.conventions.get(FIT_RUNS)
+    if not text:
+        return None
+    try:
+        runs = json.loads(text)
+    except ValueError:
+        logger.warning("law %s: conventions.fit_runs is not JSON: %r", law.law_id, text)
+        return None
+    return tuple(str(r) for r in runs) if isinstance(runs, list) and runs else None
+
+
+def paper_points(
+    law: ReportedLaw, points: Sequence[Point], *, where: str | None = None
+) -> list[Point]:
+    """The ``points`` of the runs the law's paper fitted; all of them when it names none.
+
+    ``points`` are those a refit of the law reads (its metric, setting and points); ``where``
+    prefixes the message (default: the law's id).
+
+    Raises:
+        BadInputError: a named run has no point among ``points`` (the message lists them, and
+            some of the run names the points have).
+    """
+    runs = law_fit_runs(law)
+    if runs is None:
+        return list(points)
+    return run_points(points, runs, dataset=law.dataset or "", where=where or f"law '{law.law_id}'")
+
+
+def run_points(
+    points: Sequence[Point], runs: Sequence[str], *, dataset: str, where: str
+) -> list[Point]:
+    """The ``points`` whose ``run_key`` is one of ``runs`` (a law's ``conventions.fit_runs``).
+
+    Raises:
+        BadInputError: a named run has no point among ``points``; prefixed by ``where``.
+    """
+    keys = {p.run_key for p in points if p.run_key is not None}
+    missing = [r for r in runs if r not in keys]
+    if missing:
+        shown = ", ".join(repr(r) for r in missing[:3]) + (" ..." if len(missing) > 3 else "")
+        have = sorted(keys)
+        named = (
+            "its points have no run names (run_key)"
+            if not have
+            else f"its {len(have)} runs include " + ", ".join(repr(k) for k in have[:3])
+        )
+        raise BadInputError(
+            f"{where}: field 'conventions.{FIT_RUNS}': {len(missing)} of its {len(runs)} runs "
+            f"are not among the points of dataset {dataset!r} the law is refitted on (its "
+            f"metric and setting): {shown}; {named}; expected run names as `kb points "
+            f"{dataset}` prints them (run_key)"
+        )
+    wanted = set(runs)
+    return [p for p in points if p.run_key in wanted]
+
+
+def check_fit_runs(
+    store: Store, laws: Iterable[ReportedLaw], file: Path | None = None
+) -> list[str]:
+    """Problems of the laws' ``conventions.fit_runs`` against their datasets' points in ``store``.
+
+    A named run must have points of the law's metric (the dataset's default when it names
+    none) in the law's setting. Each problem names the file and line of the law (when ``file``
+    is given), the runs the dataset lacks and what was expected. Laws whose dataset is not in
+    the store are skipped (nothing to check yet). Empty when every selection is found.
+    """
+    problems: list[str] = []
+    text = None
+    for law in laws:
+        if law_fit_runs(law) is None or law.dataset is None:
+            continue
+        if store.count(Point, "dataset = ?", [law.dataset]) == 0:
+            logger.debug("law %s: dataset %s not stored; fit_runs not checked", law.law_id,
+                         law.dataset)  # fmt: skip
+            continue
+        from kb.datasets import default_metric
+
+        metric = law_metric(law) or default_metric(store, law.dataset)
+        points = store.select(Point, "dataset = ? AND metric = ?", [law.dataset, metric])
+        setting = law_setting(law)
+        if setting:
+            from kb.optima import matching
+
+            points = matching(points, setting)
+        where = None
+        if file is not None:
+            if text is None:
+                text = file.read_text(encoding="utf-8")
+            where = _where(file, text, {"law_id": law.law_id}, 0)
+        try:
+            paper_points(law, points, where=where)
+        except BadInputError as err:
+            problems.append(str(err))
+    return problems
+
+
 def law_points(law: ReportedLaw) -> str | None:
     """``conventions.dataset_points`` (a key of ``DATASET_POINTS``), or None for every point."""
     return law.conventions.get("dataset_points") or None
@@ -421,7 +584,8 @@ def fitted_on_other_points(laws: Iterable[ReportedLaw], points: Sequence[Point])
 
     Bhagia et al. fitted each run's final checkpoint (16 points); a refit of the ladder's
     logged evaluations (about 1,600 per metric) answers another question, and its parameters
-    differ from theirs for that reason too.
+    differ from theirs for that reason too. Gadre et al. fitted 5 named runs of a training set
+    (``conventions.fit_runs``); a refit of other runs is noted likewise.
     """
     runs = {p.run_key for p in points if p.run_key is not None}
     notes = []
@@ -431,6 +595,15 @@ def fitted_on_other_points(laws: Iterable[ReportedLaw], points: Sequence[Point])
                 f"{law.law_id} was fitted to each run's final point ({len(runs)} runs here); "
                 f"this refit uses all {len(points)} points, intermediate checkpoints included, "
                 "so its values are not the paper's fit redone (`kb audit` refits the final points)"
+            )
+        paper_runs = law_fit_runs(law)
+        if paper_runs is not None and runs != set(paper_runs):
+            notes.append(
+                f"{law.law_id} was fitted by its paper on {len(paper_runs)} named runs "
+                f"(conventions.fit_runs: {', '.join(paper_runs[:2])}"
+                f"{', ...' if len(paper_runs) > 2 else ''}); this refit uses {len(points)} points "
+                f"of {len(runs)} runs, so its values are not the paper's fit redone (`kb audit` "
+                "refits the paper's runs)"
             )
     return notes
 
