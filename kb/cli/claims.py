@@ -89,6 +89,11 @@ def claims_cmd(
 def exponents_cmd(db_path: str, as_json: bool, paper_id: str | None) -> None:
     """List numbers stated as exponents of a scaling law, with the text they were read from.
 
+    \b
+    `value` is the power of the quantity: `N^{-alpha}` with `alpha = 0.076`
+    and `A/N^{0.076}` are both -0.076 (`text` keeps what was printed); a
+    symbol used as no power, or an exponent in words, keeps its printed sign.
+
     Example:  kb exponents --json
     """
     with reading(db_path) as store:
