@@ -74,6 +74,11 @@ class ComparisonRow(BaseModel):
         None, description="the compute budget (FLOPs) a value at a budget is evaluated at "
         "(tokens_per_param); None for exponents, which are the same at every budget"
     )  # fmt: skip
+    beyond_data_decades: float | None = Field(
+        None, description="for a value at a budget (tokens_per_param): how many decades "
+        "at_flops lies above the largest training budget in the law's released data, when "
+        "it does by at least one (an extrapolation; the note says so too); None otherwise"
+    )  # fmt: skip
     derivation: str = Field(description="how the value was derived")
     method: Literal["reported", "parameter", "formula", "conversion"] = Field(
         description="where the value comes from: stated by the source ('reported'), a fitted "
@@ -337,6 +342,29 @@ def _pick_reference(
     return min(range(len(rows)), key=lambda i: scores[i])
 
 
+def _largest_budgets(store: Store) -> dict[str, float]:
+    """Per dataset, the largest training compute (FLOPs) among its points that state one."""
+    rows = store.cursor().execute(
+        "SELECT dataset, max(compute_flops) FROM points WHERE compute_flops > 0 GROUP BY dataset"
+    )
+    return {name: float(top) for name, top in rows.fetchall()}
+
+
+def _beyond_data(at_flops: float, largest: float) -> tuple[float | None, str | None]:
+    """Decades of ``at_flops`` above ``largest``, and a note, when it is one decade or more.
+
+    The dataset's largest budget bounds what any law fitted to it saw (a law fitted to a subset
+    saw less), so the distance is a lower bound of the extrapolation.
+    """
+    decades = math.log10(at_flops / largest)
+    if decades < 1:
+        return None, None
+    return round(decades, 2), (
+        f"evaluated at {at_flops:.3g} FLOPs, {decades:.1f} decades above the largest training "
+        f"budget in its released data ({largest:.3g} FLOPs): an extrapolation of the law"
+    )
+
+
 def _check_budget(at_flops: float) -> None:
     if not (math.isfinite(at_flops) and at_flops > 0):
         raise BadInputError(
@@ -404,6 +432,7 @@ def compare(
     for view in views:
         if view.arxiv_id:
             by_paper.setdefault(view.arxiv_id, []).append(view)
+    largest = _largest_budgets(store)
     out: list[ComparisonRow] = []
     for q in [quantity] if quantity else list(QUANTITIES):
         rows = [(v, d) for v in views for d in derive(v, q, at_flops)]
@@ -423,6 +452,13 @@ def compare(
         ref_view, ref_value = rows[idx]
         for i, (view, value) in enumerate(rows):
             v: Verdict | None = None if i == idx else verdict(q, view, value, ref_view, ref_value)
+            notes = _explain(
+                view, profile_of(view), q, value, by_paper.get(view.arxiv_id, []), at_flops
+            )
+            beyond = None
+            if q in AT_BUDGET and view.dataset in largest:
+                beyond, note = _beyond_data(at_flops, largest[view.dataset])
+                notes = [note, *notes] if note else notes  # first: the table cuts notes short
             out.append(
                 ComparisonRow(
                     source_id=view.source_id, arxiv_id=view.arxiv_id, title=view.title,
@@ -431,10 +467,7 @@ def compare(
                     interval_kind=_interval_kind(view, value),
                     at_flops=at_flops if q in AT_BUDGET else None,
                     derivation=value.derivation, method=value.method,
-                    notes="; ".join(
-                        _explain(view, profile_of(view), q, value,
-                                 by_paper.get(view.arxiv_id, []), at_flops)
-                    ),
+                    beyond_data_decades=beyond, notes="; ".join(notes),
                     kind=view.kind, domain=profile_of(view).domain, form=view.form,
                     year=view.year, verdict="reference" if v is None else v.kind,
                     reference=ref_view.source_id,

@@ -278,3 +278,32 @@ def test_reference_prefers_a_pinned_ratio_to_a_loose_one(store: Store) -> None:
     assert rows["loose"].verdict == "direct"
     # Exponents are the printed values themselves: the earlier law stays their reference.
     assert {r.reference for r in compare(store, quantity="alpha")} == {"loose"}
+
+
+def test_a_budget_far_above_the_laws_data_is_called_an_extrapolation(
+    registry_store: Store,
+) -> None:
+    # Li et al.'s runs reach 1.5e20 FLOPs; their laws' 0.038 tokens per parameter at 1e24 is
+    # four decades of extrapolation, which a reader of the table must be told.
+    from kb.records import Point
+
+    def point(i: int, flops: float) -> Point:
+        return Point(
+            point_id=f"p{i}", dataset="epoch_chinchilla", metric="loss", value=2.0,
+            unit="nats/token", compute_flops=flops, source_file="f.csv", source_row=i,
+        )  # fmt: skip
+
+    registry_store.upsert([point(1, 1e21), point(2, 1.3e22)])
+    far = _rows(registry_store, 1e24)["hoffmann2022_approach3"]
+    assert far.dataset == "epoch_chinchilla"
+    assert far.beyond_data_decades == round(math.log10(1e24 / 1.3e22), 2)
+    assert "1.9 decades above the largest training budget in its released data (1.3e+22" in (
+        far.notes
+    )
+    near = _rows(registry_store, 5e22)["hoffmann2022_approach3"]
+    assert near.beyond_data_decades is None
+    assert "decades above" not in near.notes
+    # a law whose data is not in the knowledge base: nothing to say
+    assert (
+        _rows(registry_store, 1e24)["li2025_misfitting_hoffmann_form"].beyond_data_decades is None
+    )
