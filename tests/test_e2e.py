@@ -7,6 +7,7 @@ page are kept in test-artifacts/ (not committed); on failure the server's output
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,6 +105,21 @@ def _shot(page: object, name: str) -> None:
     _settle(page)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def _fit_and_download(page: object, at: Journey, shot: str) -> dict[str, Any]:
+    """Press the Refit page's Fit, screenshot the result as ``shot``, download the fit's JSON."""
+    from playwright.sync_api import expect
+
+    at.step = "fit"
+    page.get_by_role("button", name="Fit", exact=True).click(timeout=30_000)  # type: ignore[attr-defined]
+    expect(page.get_by_text("Fitted parameters")).to_be_visible(timeout=60_000)  # type: ignore[attr-defined]
+    _shot(page, shot)
+    at.step = "download the fit"
+    with page.expect_download(timeout=30_000) as download:  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Download fit (JSON)").click()  # type: ignore[attr-defined]
+    got: dict[str, Any] = json.loads(Path(download.value.path()).read_text())
+    return got
 
 
 class Journey:
@@ -319,7 +336,6 @@ def test_a_refit_link_with_options_reproduces_the_fit(tmp_path: Path, browser_pa
     seed, held-out split, N filter): opened in a browser and fitted, it gives the figures the
     library gives for those options. Before, only dataset/law/recipe/x/setting were kept and
     the link refitted with the default options."""
-    import json
 
     from playwright.sync_api import expect
 
@@ -352,14 +368,7 @@ def test_a_refit_link_with_options_reproduces_the_fit(tmp_path: Path, browser_pa
         expect(page.get_by_label("Bootstrap refits")).to_have_value("30")  # type: ignore[attr-defined]
         _settle(page)
         assert f"?{link}" in page.url, page.url  # type: ignore[attr-defined]
-        at.step = "fit"
-        page.get_by_role("button", name="Fit", exact=True).click(timeout=30_000)  # type: ignore[attr-defined]
-        expect(page.get_by_text("Fitted parameters")).to_be_visible(timeout=60_000)  # type: ignore[attr-defined]
-        _shot(page, "refit-link-options")
-        at.step = "download the fit"
-        with page.expect_download(timeout=30_000) as download:  # type: ignore[attr-defined]
-            page.get_by_role("button", name="Download fit (JSON)").click()  # type: ignore[attr-defined]
-        got = json.loads(Path(download.value.path()).read_text())
+        got = _fit_and_download(page, at, "refit-link-options")
     assert got["n_points"] == expected["n_points"]
     assert got["options"] == expected["options"]  # delta, the 2 drops, the held-out split
     assert (got["recipe"], got["seed"], got["n_boot"]) == ("hoffmann", 7, 30)
@@ -405,7 +414,6 @@ def test_refit_link_picks_a_group_of_an_uploaded_file(tmp_path: Path, browser_pa
     """A link with `where=` opened on an upload: once the file comes, *Only points with* shows
     the link's group and Fit fits it, as `kb fit --data FILE --where` does. Before, an upload
     had no such box (the link's group was dropped and both training sets pooled)."""
-    import json
 
     from playwright.sync_api import expect
 
@@ -433,14 +441,7 @@ def test_refit_link_picks_a_group_of_an_uploaded_file(tmp_path: Path, browser_pa
         expect(page.get_by_label("Only points with")).to_have_value("train_set = b")  # type: ignore[attr-defined]
         expect(page.get_by_text("8 points of loss from upload, train_set = b")).to_be_visible()  # type: ignore[attr-defined]
         assert "where=train_set+%3D+b" in page.url, page.url  # type: ignore[attr-defined]
-        at.step = "fit"
-        page.get_by_role("button", name="Fit", exact=True).click(timeout=30_000)  # type: ignore[attr-defined]
-        expect(page.get_by_text("Fitted parameters")).to_be_visible(timeout=60_000)  # type: ignore[attr-defined]
-        _shot(page, "refit-upload-where")
-        at.step = "download the fit"
-        with page.expect_download(timeout=30_000) as download:  # type: ignore[attr-defined]
-            page.get_by_role("button", name="Download fit (JSON)").click()  # type: ignore[attr-defined]
-        got = json.loads(Path(download.value.path()).read_text())
+        got = _fit_and_download(page, at, "refit-upload-where")
     assert got["where"] == {"train_set": "b"}
     assert got["n_points"] == expected["n_points"] == 8
     assert got["params"] == pytest.approx(expected["params"], rel=1e-9)
