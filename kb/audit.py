@@ -19,7 +19,6 @@ import json
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -268,7 +267,7 @@ def _fit_dataset(
 
     A law naming a metric the dataset does not hold (one of several) is refused first, in the
     law's terms. With ``runs`` (the runs the paper fitted), only their points are fitted
-    (:func:`_fit_runs`).
+    (``fit_dataset``'s ``runs``).
     """
     from kb.datasets import metrics as dataset_metrics
     from kb.fit import SINGLE_INPUT_DEFAULT, fit_dataset
@@ -280,64 +279,12 @@ def _fit_dataset(
             f"metric (its {len(held)} are listed by `kb points {dataset} --metric '*'`)"
         )
     selection = "last_per_run" if last_per_run else "all"
-    if runs:
-        return _fit_runs(
-            store, dataset, law=law, recipe=recipe, metric=metric, x=x or SINGLE_INPUT_DEFAULT,
-            n_boot=n_boot, seed=seed, setting=setting, selection=selection, runs=runs,
-        )  # fmt: skip
     result = fit_dataset(
         store, dataset, law=law, recipe=recipe, metric=metric, x=x or SINGLE_INPUT_DEFAULT,
         n_boot=n_boot, seed=seed, save=False, setting=setting or None, selection=selection,
+        runs=runs,
     )  # fmt: skip
     return result.to_record(dataset, metric=str(result.options["metric"]))
-
-
-def _fit_runs(
-    store: Store,
-    dataset: str,
-    *,
-    law: str,
-    recipe: str,
-    metric: str,
-    x: str,
-    n_boot: int,
-    seed: int,
-    setting: Mapping[str, str] | None,
-    selection: str,
-    runs: Sequence[str],
-) -> FitRecord:
-    """The refit of ``fit_dataset``'s points (metric, selection, setting) of ``runs`` only.
-
-    ``options`` record ``runs`` and ``n_points_all``, the points before the runs were chosen.
-
-    Raises:
-        FitError: no point has the law's setting, or a named run has no point (the registry
-            was synced before the dataset changed).
-    """
-    from kb.fit import dataset_points, fit_points, select_points
-    from kb.registry import run_points
-
-    points, metric = dataset_points(store, dataset, metric)
-    points = select_points(points, selection)
-    if setting:
-        points = setting_points(points, setting)
-        if not points:
-            raise FitError(
-                f"no point of {metric!r} in dataset {dataset!r} has the law's setting "
-                f"{json.dumps(dict(setting), sort_keys=True)} (conventions.setting)"
-            )
-    try:
-        chosen = run_points(points, runs, dataset=dataset, where="the paper's runs")
-    except KBError as err:
-        raise FitError(str(err)) from err
-    result = fit_points(chosen, law=law, recipe=recipe, x=x, n_boot=n_boot, seed=seed)
-    options: dict[str, object] = {**result.options, "dataset": dataset, "metric": metric}
-    if setting:
-        options["setting"] = dict(setting)
-    if selection != "all":
-        options["points"] = selection
-    options.update(runs=list(runs), n_points_all=len(points))
-    return replace(result, options=options).to_record(dataset, metric=metric)
 
 
 def setting_points(points: Sequence[Point], setting: Mapping[str, str]) -> list[Point]:

@@ -1121,6 +1121,7 @@ def fit_dataset(
     setting: str | Mapping[str, str] | None = None,
     where: Mapping[str, str] | None = None,
     selection: str = "all",
+    runs: Sequence[str] | None = None,
 ) -> FitResult:
     """Fit ``law`` to a stored dataset's points; with ``save`` upsert the ``fits`` row.
 
@@ -1136,6 +1137,9 @@ def fit_dataset(
     subset match) and is recorded as given; no such point is a ``FitError``. ``where`` keeps
     the points whose text extras hold each ``field = value`` (``kb.optima.points_where``; it may
     pool settings, e.g. every RedPajama run of Gadre et al.), recorded as ``options['where']``.
+    ``runs`` (a law's ``conventions.fit_runs``: the runs its paper fitted) keeps, last, the
+    points of those runs only (a named run with no point is a ``FitError``), recorded as
+    ``options['runs']`` with ``options['n_points_all']``, the points before they were chosen.
     """
     from kb.optima import matching, points_where, select_setting
 
@@ -1155,6 +1159,14 @@ def fit_dataset(
                 )
     elif setting is not None:
         chosen, points = select_setting(points, setting, dataset=f"dataset {dataset!r}")
+    n_all = len(points)
+    if runs:
+        from kb.registry import run_points
+
+        try:
+            points = run_points(points, runs, dataset=dataset, where="the paper's runs")
+        except BadInputError as err:
+            raise FitError(str(err)) from err
     result = fit_points(
         points, law=law, recipe=recipe, x=x, n_boot=n_boot, seed=seed, holdout=holdout,
         on_progress=on_progress,
@@ -1166,6 +1178,8 @@ def fit_dataset(
         options["where"] = dict(sorted(where.items()))
     if selection != "all":
         options["points"] = selection
+    if runs:
+        options.update(runs=list(runs), n_points_all=n_all)
     result = _replace(result, options=options)
     if save:
         store.upsert([result.to_record(dataset, metric=metric)])

@@ -440,15 +440,21 @@ def laws_for_dataset(store: Store, name: str) -> list[ReportedLaw]:
 
 def law_setting(law: ReportedLaw) -> dict[str, str] | None:
     """The experimental setting a law was fitted on (``conventions.setting``, JSON), or None."""
-    text = law.conventions.get("setting")
+    value = _convention_json(law, "setting")
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
+
+
+def _convention_json(law: ReportedLaw, key: str) -> Any:
+    """The JSON value of ``conventions[key]``, or None when absent, empty or not JSON (logged:
+    the registry's load checks these fields, so only a hand-made law gets here)."""
+    text = law.conventions.get(key)
     if not text:
         return None
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except ValueError:
-        logger.warning("law %s: conventions.setting is not JSON: %r", law.law_id, text)
+        logger.warning("law %s: conventions.%s is not JSON: %r", law.law_id, key, text)
         return None
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
 
 
 # Which of a dataset's points a law was fitted to (``conventions.dataset_points``); absent: all.
@@ -468,14 +474,7 @@ FIT_RUNS_SOURCE = "fit_runs_source"
 
 def law_fit_runs(law: ReportedLaw) -> tuple[str, ...] | None:
     """The runs the law's paper fitted (``conventions.fit_runs``), or None: every run."""
-    text = law.conventions.get(FIT_RUNS)
-    if not text:
-        return None
-    try:
-        runs = json.loads(text)
-    except ValueError:
-        logger.warning("law %s: conventions.fit_runs is not JSON: %r", law.law_id, text)
-        return None
+    runs = _convention_json(law, FIT_RUNS)
     return tuple(str(r) for r in runs) if isinstance(runs, list) and runs else None
 
 
