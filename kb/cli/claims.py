@@ -143,10 +143,11 @@ def _registry_all(store: Store) -> str | None:
     from kb.filters import law_exponents
     from kb.records import ReportedLaw
 
-    laws = [law for law in store.select(ReportedLaw) if law_exponents(law)]
+    held = {law.law_id: (law, law_exponents(law)) for law in store.select(ReportedLaw)}
+    laws = [law for law, exps in held.values() if exps]
     if not laws:
         return None
-    n = sum(len(law_exponents(law)) for law in laws)
+    n = sum(len(exps) for _, exps in held.values())
     papers = len({law.arxiv_id for law in laws})
     return (
         f"note: these are the numbers abstracts state; the registry holds {n} exponents of "
