@@ -448,8 +448,8 @@ def _is_constant(side: str, other: str) -> bool:
 def _divided(text: str, base_start: int) -> bool:
     """Whether the power starting at ``base_start`` is a divisor: ``A/N^{..}``, ``1 / N^{..}``.
 
-    Only a slash right before the base (spaces aside) counts, and not one inside a ratio that a
-    parenthesis closes later (``(N_c/N)^{0.076}`` is read as the ratio's power elsewhere).
+    Only a slash right before the base (spaces aside) counts, not a URL's ``//``. A ratio's power
+    (``(N_c/N)^{0.076}``) never gets here: ``_paren_powers`` reads it, with the ratio's sign.
     """
     i = base_start - 1
     while i >= 0 and text[i] == " ":
