@@ -21,6 +21,12 @@ them with ``--external-texts PATH`` or ``$KB_EXTERNAL_TEXTS`` (JSON lines with `
 ``title``, ``abstract``); several files may be given (repeat the option, or separate paths with
 ``os.pathsep`` in the variable), e.g. one file per batch of the sample. Without them the external
 figures are skipped with a message.
+
+The cover sample (``data/eval/claims_cover.jsonl``, 2026-12-04: a second blind-labelled sample of
+abstracts from outside the seed corpus, made so that rules could be tuned on real unseen wording)
+adds ``cover-tune`` and ``cover-test`` the same way: ``--cover-texts PATH`` or
+``$KB_COVER_TEXTS``. Its texts files may carry the labels too; only ``ext_id``, ``title`` and
+``abstract`` are read from them.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +53,8 @@ from kb.records import Paper  # noqa: E402
 LABELS = ROOT / "data" / "eval" / "claims_dev.jsonl"
 EXTERNAL_LABELS = ROOT / "data" / "eval" / "claims_external.jsonl"
 EXTERNAL_SPLITS = ("ext-tune", "ext-test")
+COVER_LABELS = ROOT / "data" / "eval" / "claims_cover.jsonl"
+COVER_SPLITS = ("cover-tune", "cover-test")
 DEFAULT_SEEDS = Path(os.environ.get("KB_SHARED", ROOT.parent / "shared")) / "seeds"
 
 
@@ -71,6 +79,14 @@ def external_split(ext_id: str) -> str:
     """
     digest = hashlib.sha256(ext_id.encode("utf-8")).hexdigest()
     return "ext-test" if int(digest[:8], 16) % 3 == 0 else "ext-tune"
+
+
+def cover_split(ext_id: str) -> str:
+    """``cover-test`` when ``int(sha256(ext_id)[:8], 16) % 3 == 0``, else ``cover-tune``.
+
+    The external sample's rule under the cover sample's names; fixed before its labels were made.
+    """
+    return "cover-test" if external_split(ext_id) == "ext-test" else "cover-tune"
 
 
 def external_paper_id(ext_id: str) -> str:
@@ -121,9 +137,17 @@ def read_external_texts(texts_paths: Path | Sequence[Path]) -> dict[str, Paper]:
 
 
 def read_external(
-    labels_path: Path, texts_paths: Path | Sequence[Path], *, skip_missing: bool = False
+    labels_path: Path,
+    texts_paths: Path | Sequence[Path],
+    *,
+    skip_missing: bool = False,
+    split_rule: Callable[[str], str] = external_split,
+    split_names: Sequence[str] = EXTERNAL_SPLITS,
 ) -> tuple[list[dict[str, Any]], dict[str, Paper]]:
     """The external labels (with ``paper_id`` and ``split`` set) and their papers.
+
+    ``split_rule`` and ``split_names`` give the sample's split rule and names (the cover sample
+    uses :func:`cover_split` and ``COVER_SPLITS``).
 
     ``texts_paths`` is one or several JSON-lines files (:func:`read_external_texts`). Raises
     ``SystemExit`` naming the file and line when a label has no text or a line is broken; with
@@ -148,17 +172,17 @@ def read_external(
             raise SystemExit(
                 f"{labels_path}, line {number}: no text for {row['ext_id']} in {shown}"
             )
-        if row["split"] != external_split(row["ext_id"]):
+        if row["split"] != split_rule(row["ext_id"]):
             raise SystemExit(
                 f"{labels_path}, line {number}: split {row['split']!r} is not "
-                f"{external_split(row['ext_id'])!r} (sha256 rule)"
+                f"{split_rule(row['ext_id'])!r} (sha256 rule)"
             )
         rows.append({**row, "paper_id": pid})
     if skip_missing:
-        kept = {split: sum(r["split"] == split for r in rows) for split in EXTERNAL_SPLITS}
+        kept = {split: sum(r["split"] == split for r in rows) for split in split_names}
         print(
             "external texts: "
-            + ", ".join(f"{s} {kept[s]} of {kept[s] + skipped.get(s, 0)}" for s in EXTERNAL_SPLITS)
+            + ", ".join(f"{s} {kept[s]} of {kept[s] + skipped.get(s, 0)}" for s in split_names)
             + " labelled papers have a text (the rest skipped: --skip-missing-texts)"
         )
     return rows, papers
@@ -301,9 +325,10 @@ def _errors(
             print(f"DOMAIN {row['paper_id']} {title}: pred={ex.domain} gold={row['domain']}")
 
 
-def external_texts_from_env() -> list[Path] | None:
-    """``$KB_EXTERNAL_TEXTS`` as a list of paths (``os.pathsep``-separated), or None."""
-    value = os.environ.get("KB_EXTERNAL_TEXTS", "")
+def external_texts_from_env(variable: str = "KB_EXTERNAL_TEXTS") -> list[Path] | None:
+    """``$KB_EXTERNAL_TEXTS`` (or ``variable``) as a list of paths (``os.pathsep``-separated),
+    or None."""
+    value = os.environ.get(variable, "")
     paths = [Path(p) for p in value.split(os.pathsep) if p]
     return paths or None
 
@@ -317,6 +342,18 @@ def add_external_texts_option(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="JSON lines (ext_id, title, abstract) of the external sample; repeat for several "
         "files; default $KB_EXTERNAL_TEXTS (paths separated by os.pathsep)",
+    )
+
+
+def add_cover_texts_option(parser: argparse.ArgumentParser) -> None:
+    """``--cover-texts PATH`` (repeatable), defaulting to ``$KB_COVER_TEXTS``."""
+    parser.add_argument(
+        "--cover-texts",
+        type=Path,
+        action="append",
+        default=None,
+        help="JSON lines (ext_id, title, abstract) of the cover sample; repeat for several "
+        "files; default $KB_COVER_TEXTS (paths separated by os.pathsep)",
     )
 
 
@@ -351,17 +388,19 @@ def main() -> None:
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--external-labels", type=Path, default=EXTERNAL_LABELS)
     add_external_texts_option(parser)
+    parser.add_argument("--cover-labels", type=Path, default=COVER_LABELS)
+    add_cover_texts_option(parser)
     add_skip_missing_option(parser)
     parser.add_argument(
         "--errors",
-        choices=["dev", "ext-tune"],
+        choices=["dev", "ext-tune", "cover-tune"],
         help="list disagreements (only on the splits rules may be tuned on)",
     )
     parser.add_argument(
         "--splits",
         default="dev,heldout,all,ext-tune,ext-test",
-        help="comma-separated splits to print (dev, heldout, all, ext-tune, ext-test); "
-        "tune with --splits dev,ext-tune",
+        help="comma-separated splits to print (dev, heldout, all, ext-tune, ext-test, "
+        "cover-tune, cover-test); tune with --splits dev,ext-tune,cover-tune",
     )
     parser.add_argument(
         "--intervals",
@@ -378,6 +417,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.external_texts is None:
         args.external_texts = external_texts_from_env()
+    if args.cover_texts is None:
+        args.cover_texts = external_texts_from_env("KB_COVER_TEXTS")
 
     seeds = read_seed_papers(args.seeds)
     rows = [json.loads(line) for line in args.labels.read_text().splitlines() if line.strip()]
@@ -412,11 +453,31 @@ def main() -> None:
         papers.update(ext_papers)
         for name in EXTERNAL_SPLITS:
             every[name] = [r for r in ext_rows if r["split"] == name]
+    wants_cover = [s for s in chosen if s in COVER_SPLITS]
+    if wants_cover and args.cover_texts is None:
+        print(
+            f"cover splits {wants_cover} skipped: their texts are not in the repository; "
+            "give --cover-texts PATH or set KB_COVER_TEXTS"
+        )
+        chosen = [s for s in chosen if s not in COVER_SPLITS]
+        if args.errors in COVER_SPLITS:
+            raise SystemExit(f"--errors {args.errors} needs --cover-texts")
+    elif wants_cover:
+        cover_rows, cover_papers = read_external(
+            args.cover_labels,
+            args.cover_texts,
+            skip_missing=args.skip_missing_texts,
+            split_rule=cover_split,
+            split_names=COVER_SPLITS,
+        )
+        papers.update(cover_papers)
+        for name in COVER_SPLITS:
+            every[name] = [r for r in cover_rows if r["split"] == name]
     unknown = [s for s in chosen if s not in every]
     if unknown:
         raise SystemExit(
             f"--splits: unknown split(s) {unknown}; "
-            "expected dev, heldout, all, ext-tune or ext-test"
+            "expected dev, heldout, all, ext-tune, ext-test, cover-tune or cover-test"
         )
     if not chosen:
         raise SystemExit("--splits: nothing to print")

@@ -242,3 +242,39 @@ def test_bootstrap_intervals_hold_the_figure_and_repeat() -> None:
     assert spans["variables_f1"] == (0.0, 0.0)  # no claims: every positive scores 0
     assert spans["exponent_precision"] == (1.0, 1.0)
     assert bench.intervals(rows, preds, 300) == spans  # seeded: the same on a rerun
+
+
+# -- the cover sample's reader (same reader, its own split rule and names) ----------------------
+def test_read_external_reads_a_sample_with_its_own_split_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = _bench()
+    ids = [f"k{n:03d}" for n in range(1, 13)]
+    labels = tmp_path / "cover.jsonl"
+    rows = [
+        {"ext_id": i, "split": bench.cover_split(i), "studies_scaling_law": False,
+         "domain": "other", "variables": [], "responses": [], "exponents": []}
+        for i in ids
+    ]  # fmt: skip
+    labels.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    got, _papers = bench.read_external(
+        labels,
+        _texts(tmp_path, ids[1:]),
+        skip_missing=True,
+        split_rule=bench.cover_split,
+        split_names=bench.COVER_SPLITS,
+    )
+    assert [r["ext_id"] for r in got] == ids[1:]
+    assert {r["split"] for r in got} <= set(bench.COVER_SPLITS)
+    assert "cover-tune" in capsys.readouterr().out
+    # the cover rule is the external rule under other names
+    for i in ids:
+        assert bench.cover_split(i).split("-")[1] == bench.external_split(i).split("-")[1]
+    # a label whose split breaks the rule is named with its line
+    rows[0]["split"] = "cover-tune" if rows[0]["split"] == "cover-test" else "cover-test"
+    labels.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"cover.jsonl, line 1: split"):
+        bench.read_external(
+            labels, _texts(tmp_path, ids), split_rule=bench.cover_split,
+            split_names=bench.COVER_SPLITS,
+        )  # fmt: skip
