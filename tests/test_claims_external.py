@@ -278,3 +278,36 @@ def test_read_external_reads_a_sample_with_its_own_split_rule(
             labels, _texts(tmp_path, ids), split_rule=bench.cover_split,
             split_names=bench.COVER_SPLITS,
         )  # fmt: skip
+
+
+def test_cover_labels_are_labels_only_and_follow_the_split_rule() -> None:
+    bench = _bench()
+    cover = ROOT / "data" / "eval" / "claims_cover.jsonl"
+    rows = [json.loads(line) for line in cover.read_text(encoding="utf-8").splitlines() if line]
+    assert len(rows) >= 60
+    assert len({r["ext_id"] for r in rows}) == len(rows)
+    external = {r["ext_id"] for r in _rows()}
+    for number, row in enumerate(rows, start=1):
+        # a title (bibliographic, for a rebuild) but never the abstract
+        assert set(row) == FIELDS | {"title"}, f"line {number}"
+        assert row["ext_id"] not in external, f"line {number}"
+        assert row["split"] == bench.cover_split(row["ext_id"]), f"line {number}"
+        assert row["url"].startswith(("https://", "http://")), f"line {number}"
+        assert row["domain"] in DOMAINS, f"line {number}"
+        assert set(row["variables"]) <= set(VARIABLES), f"line {number}"
+        assert set(row["responses"]) <= set(RESPONSES), f"line {number}"
+        if not row["studies_scaling_law"]:
+            assert row["variables"] == row["responses"] == row["exponents"] == [], f"line {number}"
+
+
+def test_cover_papers_are_not_seed_papers() -> None:
+    bench = _bench()
+    cover = ROOT / "data" / "eval" / "claims_cover.jsonl"
+    rows = [json.loads(line) for line in cover.read_text(encoding="utf-8").splitlines() if line]
+
+    def key(title: str) -> str:
+        return "".join(ch for ch in title.lower() if ch.isalnum())
+
+    seeds = {key(p.title) for p in bench.read_seed_papers(bench.DEFAULT_SEEDS).values()}
+    assert len(seeds) >= 250
+    assert [r["ext_id"] for r in rows if key(r["title"]) in seeds] == []
