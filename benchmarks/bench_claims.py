@@ -143,11 +143,13 @@ def read_external(
     skip_missing: bool = False,
     split_rule: Callable[[str], str] = external_split,
     split_names: Sequence[str] = EXTERNAL_SPLITS,
+    only: Sequence[str] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Paper]]:
     """The external labels (with ``paper_id`` and ``split`` set) and their papers.
 
     ``split_rule`` and ``split_names`` give the sample's split rule and names (the cover sample
-    uses :func:`cover_split` and ``COVER_SPLITS``).
+    uses :func:`cover_split` and ``COVER_SPLITS``). With ``only``, labels of other splits are
+    left out before their texts are looked for (scoring the tune split needs no test texts).
 
     ``texts_paths`` is one or several JSON-lines files (:func:`read_external_texts`). Raises
     ``SystemExit`` naming the file and line when a label has no text or a line is broken; with
@@ -164,6 +166,8 @@ def read_external(
         if not line.strip():
             continue
         row = json.loads(line)
+        if only is not None and row["split"] not in only:
+            continue
         pid = external_paper_id(row["ext_id"])
         if pid not in papers and skip_missing:
             skipped[row["split"]] = skipped.get(row["split"], 0) + 1
@@ -179,10 +183,11 @@ def read_external(
             )
         rows.append({**row, "paper_id": pid})
     if skip_missing:
-        kept = {split: sum(r["split"] == split for r in rows) for split in split_names}
+        shown_splits = [s for s in split_names if only is None or s in only]
+        kept = {split: sum(r["split"] == split for r in rows) for split in shown_splits}
         print(
             "external texts: "
-            + ", ".join(f"{s} {kept[s]} of {kept[s] + skipped.get(s, 0)}" for s in split_names)
+            + ", ".join(f"{s} {kept[s]} of {kept[s] + skipped.get(s, 0)}" for s in shown_splits)
             + " labelled papers have a text (the rest skipped: --skip-missing-texts)"
         )
     return rows, papers
@@ -448,7 +453,10 @@ def main() -> None:
             raise SystemExit(f"--errors {args.errors} needs --external-texts")
     elif wants_external:
         ext_rows, ext_papers = read_external(
-            args.external_labels, args.external_texts, skip_missing=args.skip_missing_texts
+            args.external_labels,
+            args.external_texts,
+            skip_missing=args.skip_missing_texts,
+            only=wants_external,
         )
         papers.update(ext_papers)
         for name in EXTERNAL_SPLITS:
@@ -469,6 +477,7 @@ def main() -> None:
             skip_missing=args.skip_missing_texts,
             split_rule=cover_split,
             split_names=COVER_SPLITS,
+            only=wants_cover,
         )
         papers.update(cover_papers)
         for name in COVER_SPLITS:
@@ -489,14 +498,15 @@ def main() -> None:
     if args.rescue:
         preds, version = _with_rescue(Path(args.rescue), papers, preds)
     print(f"extractor {version}; labels {args.labels.relative_to(ROOT)}")
-    header = f"{'figure':<22}" + "".join(f"{s:>10}" for s in splits)
+    width = {s: max(10, len(s) + 2) for s in splits}  # "cover-tune" is as wide as a cell
+    header = f"{'figure':<22}" + "".join(f"{s:>{width[s]}}" for s in splits)
     print(header)
     results = {name: evaluate(split_rows, preds) for name, split_rows in splits.items()}
     for key in next(iter(results.values())):
         cells = "".join(
-            f"{results[s][key]:>10.3f}" if isinstance(results[s][key], float) and key not in
+            f"{results[s][key]:>{width[s]}.3f}" if isinstance(results[s][key], float) and key not in
             ("papers", "positives", "exponents_predicted", "exponents_labelled")
-            else f"{results[s][key]:>10.0f}"
+            else f"{results[s][key]:>{width[s]}.0f}"
             for s in splits
         )  # fmt: skip
         print(f"{key:<22}{cells}")
@@ -507,7 +517,9 @@ def main() -> None:
             s: intervals(split_rows, preds, args.intervals) for s, split_rows in splits.items()
         }
         for key in INTERVAL_FIGURES:
-            cells = "".join(f"{spans[s][key][0]:>5.2f}-{spans[s][key][1]:<4.2f}" for s in splits)
+            cells = "".join(
+                f"{spans[s][key][0]:>{width[s] - 5}.2f}-{spans[s][key][1]:<4.2f}" for s in splits
+            )
             print(f"{key:<22}{cells}")
     if args.errors:
         print()

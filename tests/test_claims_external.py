@@ -311,3 +311,14 @@ def test_cover_papers_are_not_seed_papers() -> None:
     seeds = {key(p.title) for p in bench.read_seed_papers(bench.DEFAULT_SEEDS).values()}
     assert len(seeds) >= 250
     assert [r["ext_id"] for r in rows if key(r["title"]) in seeds] == []
+
+
+def test_read_external_needs_texts_only_for_the_splits_asked(tmp_path: Path) -> None:
+    # scoring ext-tune needs no ext-test text (and the reverse)
+    bench = _bench()
+    rows = _rows()
+    tune = [r["ext_id"] for r in rows if r["split"] == "ext-tune"]
+    got, _ = bench.read_external(EXTERNAL, _texts(tmp_path, tune), only=["ext-tune"])
+    assert [r["ext_id"] for r in got] == tune
+    with pytest.raises(SystemExit, match="no text for"):
+        bench.read_external(EXTERNAL, _texts(tmp_path, tune))
