@@ -20,6 +20,20 @@ for the dev, held-out and all positive papers:
 
 ``--disagreements`` lists the dev papers where the annotators differ; held-out disagreements are
 not listed, so the held-out split stays unread for whoever tunes the extractor next.
+
+``--cover`` prints instead the agreement on the cover sample: annotator 1 is
+``data/eval/claims_cover.jsonl``, annotator 2 ``data/eval/claims_cover_second.jsonl`` (every
+paper, labelled blind to annotator 1 and to the extractor). Per split (``cover-tune``,
+``cover-test``, all): Cohen's kappa of ``studies_scaling_law`` and the count of papers the two
+call differently; the mean per-paper variables / response F1 and the share of identical sets over
+the papers both call positive (``_both``) and over those either calls positive (``_either``,
+where the other annotator's sets are empty); over ``_either`` the macro kappa per field and the
+share of papers with the same exponent magnitudes; the share with the same domain (all papers
+and ``_either``); then per-label kappas per split. No abstract is needed. With
+``--disagreements`` it lists the ``cover-tune`` papers the annotators label differently (never
+``cover-test``).
+
+    PYTHONPATH=. python benchmarks/agreement_claims.py --cover [--disagreements]
 """
 
 from __future__ import annotations
@@ -35,14 +49,32 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _jsonl import read_jsonl  # noqa: E402
-from bench_claims import DEFAULT_SEEDS, LABELS, evaluate, read_seed_papers, set_f1  # noqa: E402
+from _jsonl import read_jsonl, read_jsonl_lines  # noqa: E402
+from bench_claims import (  # noqa: E402
+    COVER_LABELS,
+    COVER_SPLITS,
+    DEFAULT_SEEDS,
+    LABELS,
+    _distinct,
+    cover_split,
+    evaluate,
+    read_seed_papers,
+    set_f1,
+)
 
-from kb.records import RESPONSES, VARIABLES  # noqa: E402
+from kb.records import DOMAINS, RESPONSES, VARIABLES  # noqa: E402
 
 SECOND = ROOT / "data" / "eval" / "claims_second_annotator.jsonl"
+COVER_SECOND = ROOT / "data" / "eval" / "claims_cover_second.jsonl"
 SPLITS = ("dev", "heldout", "all")
+COVER_TABLE_SPLITS = (*COVER_SPLITS, "all")
 FIELDS = {"variables": VARIABLES, "responses": RESPONSES}
+COVER_FIELDS = ("ext_id", "studies_scaling_law", "domain", "variables", "responses", "exponents")
+# Figures printed as whole numbers by _print_table.
+COUNTS = (
+    "papers", "positives", "positives_found", "positives_a1", "positives_a2",
+    "paper_disagreements", "both_positive", "either_positive",
+)  # fmt: skip
 
 
 def cohen_kappa(first: Sequence[bool], second: Sequence[bool]) -> float | None:
@@ -91,16 +123,192 @@ def agreement(
 
 
 def _print_table(title: str, results: dict[str, dict[str, float]]) -> None:
+    # A column is as wide as its split name plus two (at least 10, the dev table's width).
+    width = {s: max(10, len(s) + 2) for s in results}
     print(title)
-    print(f"{'figure':<24}" + "".join(f"{s:>10}" for s in results))
+    print(f"{'figure':<24}" + "".join(f"{s:>{width[s]}}" for s in results))
     for key in next(iter(results.values())):
         cells = "".join(
-            f"{results[s][key]:>10.0f}" if key in ("papers", "positives", "positives_found")
-            else f"{results[s][key]:>10.3f}"
+            f"{results[s][key]:>{width[s]}.0f}" if key in COUNTS
+            else f"{results[s][key]:>{width[s]}.3f}"
             for s in results
         )  # fmt: skip
         print(f"{key:<24}{cells}")
     print()
+
+
+def _check_cover_row(row: dict[str, Any], where: str) -> None:
+    """Stop with ``where`` in the message when a cover label line breaks the guide's format."""
+    missing = [f for f in COVER_FIELDS if f not in row]
+    if missing:
+        raise SystemExit(f"{where}: missing field(s) {missing}; expected {list(COVER_FIELDS)}")
+    if not isinstance(row["studies_scaling_law"], bool):
+        raise SystemExit(f"{where}: studies_scaling_law must be true or false")
+    if row["domain"] not in DOMAINS:
+        raise SystemExit(f"{where}: domain {row['domain']!r} is not one of {list(DOMAINS)}")
+    for field, vocabulary in FIELDS.items():
+        values = row[field]
+        unknown = [v for v in values if v not in vocabulary]
+        if unknown:
+            raise SystemExit(f"{where}: {field} {unknown} not in kb.records vocabulary")
+        if bool(values) != row["studies_scaling_law"]:
+            raise SystemExit(
+                f"{where}: {field} must be non-empty exactly when studies_scaling_law is true"
+            )
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in row["exponents"]):
+        raise SystemExit(f"{where}: exponents must be numbers, got {row['exponents']}")
+
+
+def read_cover_annotations(
+    first_path: Path, second_path: Path
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Both annotations of the cover sample by ``ext_id``, each row with its ``split`` set.
+
+    The split comes from ``bench_claims.cover_split``; a ``split`` written in a file must match
+    it. Stops (``SystemExit`` naming file and line) on a broken or repeated line, a value outside
+    the vocabularies, or when the two files do not label the same papers.
+    """
+    out: list[dict[str, dict[str, Any]]] = []
+    for path in (first_path, second_path):
+        rows: dict[str, dict[str, Any]] = {}
+        for row, where in read_jsonl_lines(path):
+            _check_cover_row(row, where)
+            ext_id = row["ext_id"]
+            if ext_id in rows:
+                raise SystemExit(f"{where}: {ext_id} is labelled twice")
+            split = cover_split(ext_id)
+            if row.get("split", split) != split:
+                raise SystemExit(f"{where}: split {row['split']!r} is not {split!r} (sha256 rule)")
+            rows[ext_id] = {**row, "split": split}
+        out.append(rows)
+    first, second = out
+    if set(first) != set(second):
+        only_first = sorted(set(first) - set(second))
+        only_second = sorted(set(second) - set(first))
+        raise SystemExit(
+            f"{second_path}: must label the same papers as {first_path}; missing "
+            f"{only_first[:3]}, not in {first_path.name} {only_second[:3]}"
+        )
+    return first, second
+
+
+def _same_exponents(first: Sequence[float], second: Sequence[float]) -> bool:
+    """Both annotators list the same magnitudes (the benchmark's comparison)."""
+    a, b = _distinct(first), _distinct(second)
+    return len(a) == len(b) and all(
+        abs(x - y) <= 1e-3 * max(1.0, y) for x, y in zip(a, b, strict=True)
+    )
+
+
+def cover_agreement(
+    first: dict[str, dict[str, Any]], second: dict[str, dict[str, Any]], ids: Sequence[str]
+) -> dict[str, float]:
+    """Paper-level and per-field agreement of two full annotations over ``ids``.
+
+    Field figures are over the papers both annotators call positive (``_both``) and over those
+    either calls positive (``_either``: a negative paper's sets are empty, so a paper one
+    annotator calls negative scores F1 0). Undefined figures (no such paper, kappa with chance
+    agreement 1) are NaN.
+    """
+    nan = float("nan")
+    a1 = [first[i]["studies_scaling_law"] for i in ids]
+    a2 = [second[i]["studies_scaling_law"] for i in ids]
+    both = [i for i in ids if first[i]["studies_scaling_law"] and second[i]["studies_scaling_law"]]
+    either = [i for i in ids if first[i]["studies_scaling_law"] or second[i]["studies_scaling_law"]]
+    kappa = cohen_kappa(a1, a2)
+    out: dict[str, float] = {
+        "papers": float(len(ids)),
+        "positives_a1": float(sum(a1)),
+        "positives_a2": float(sum(a2)),
+        "paper_kappa": nan if kappa is None else kappa,
+        "paper_disagreements": float(sum(x != y for x, y in zip(a1, a2, strict=True))),
+        "both_positive": float(len(both)),
+        "either_positive": float(len(either)),
+    }
+    for field, vocabulary in FIELDS.items():
+        for name, subset in (("both", both), ("either", either)):
+            pairs = [(first[i][field], second[i][field]) for i in subset]
+            out[f"{field}_f1_{name}"] = (
+                statistics.fmean(set_f1(a, b) for a, b in pairs) if pairs else nan
+            )
+            out[f"{field}_exact_{name}"] = (
+                statistics.fmean(set(a) == set(b) for a, b in pairs) if pairs else nan
+            )
+        pairs = [(first[i][field], second[i][field]) for i in either]
+        kappas = [k for _, _, k in label_kappas(pairs, vocabulary).values() if k is not None]
+        out[f"{field}_kappa_either"] = statistics.fmean(kappas) if kappas else nan
+    out["domain_same"] = (
+        statistics.fmean(first[i]["domain"] == second[i]["domain"] for i in ids) if ids else nan
+    )
+    out["domain_same_either"] = (
+        statistics.fmean(first[i]["domain"] == second[i]["domain"] for i in either)
+        if either
+        else nan
+    )
+    out["exponents_same_either"] = (
+        statistics.fmean(
+            _same_exponents(first[i]["exponents"], second[i]["exponents"]) for i in either
+        )
+        if either
+        else nan
+    )
+    return out
+
+
+def _cover_ids(first: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    return {
+        s: [i for i, r in first.items() if s == "all" or r["split"] == s]
+        for s in COVER_TABLE_SPLITS
+    }
+
+
+def _print_cover(
+    first: dict[str, dict[str, Any]], second: dict[str, dict[str, Any]], disagreements: bool
+) -> None:
+    ids = _cover_ids(first)
+    _print_table(
+        "cover sample: annotator 1 (claims_cover) vs annotator 2 (claims_cover_second)",
+        {s: cover_agreement(first, second, ids[s]) for s in COVER_TABLE_SPLITS},
+    )
+    for field, vocabulary in FIELDS.items():
+        print(f"per-label agreement on {field} over the papers either annotator calls positive")
+        print(f"{'label':<24}" + "".join(f"{s + ' a1/a2 k':>22}" for s in COVER_TABLE_SPLITS))
+        per_split = {}
+        for s in COVER_TABLE_SPLITS:
+            either = [
+                i
+                for i in ids[s]
+                if first[i]["studies_scaling_law"] or second[i]["studies_scaling_law"]
+            ]
+            pairs = [(first[i][field], second[i][field]) for i in either]
+            per_split[s] = label_kappas(pairs, vocabulary)
+        for label in vocabulary:
+            cells = ""
+            for s in COVER_TABLE_SPLITS:
+                n1, n2, kappa = per_split[s][label]
+                shown = "-" if kappa is None else f"{kappa:.2f}"
+                cells += f"{f'{n1}/{n2} {shown}':>22}"
+            print(f"{label:<24}{cells}")
+        print()
+    if disagreements:
+        print("cover-tune papers the annotators label differently (annotator 1 | annotator 2)")
+        for i in ids["cover-tune"]:
+            a, b = first[i], second[i]
+            fields = [
+                f
+                for f in ("studies_scaling_law", "domain", *FIELDS)
+                if (set(a[f]) != set(b[f]) if f in FIELDS else a[f] != b[f])
+            ]
+            if not _same_exponents(a["exponents"], b["exponents"]):
+                fields.append("exponents")
+            if not fields:
+                continue
+            print(f"{i} {str(a.get('title', ''))[:70]}")
+            for f in fields:
+                shown_a = sorted(a[f]) if isinstance(a[f], list) else a[f]
+                shown_b = sorted(b[f]) if isinstance(b[f], list) else b[f]
+                print(f"    {f}: {shown_a} | {shown_b}")
+        print()
 
 
 def main() -> None:
@@ -113,7 +321,21 @@ def main() -> None:
     parser.add_argument(
         "--disagreements", action="store_true", help="list dev papers the annotators differ on"
     )
+    parser.add_argument(
+        "--cover", action="store_true", help="agreement on the cover sample instead (no texts)"
+    )
+    parser.add_argument(
+        "--cover-labels", type=Path, default=COVER_LABELS, help="cover sample, annotator 1"
+    )
+    parser.add_argument(
+        "--cover-second", type=Path, default=COVER_SECOND, help="cover sample, annotator 2"
+    )
     args = parser.parse_args()
+
+    if args.cover:
+        first_cover, second_cover = read_cover_annotations(args.cover_labels, args.cover_second)
+        _print_cover(first_cover, second_cover, args.disagreements)
+        return
 
     rows = read_jsonl(args.labels)
     first = {r["paper_id"]: r for r in rows}
