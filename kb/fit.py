@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,7 @@ from kb.errors import BadInputError, FitError
 from kb.frontier import AXES, derived_quantities
 from kb.laws import LawForm, get_form
 from kb.recipes import RECIPES, Recipe, get_recipe
-from kb.records import Dataset, FitRecord, Point, stable_id
+from kb.records import Dataset, FitRecord, Point, ReportedLaw, stable_id
 from kb.store import Store
 
 logger = logging.getLogger(__name__)
@@ -57,8 +57,11 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "FIT_VERSION",
     "INTERVAL_LEVEL",
+    "SELECT_ALL",
+    "SELECT_PAPER_RUNS",
     "FitResult",
     "Holdout",
+    "PaperRuns",
     "compare_forms",
     "fit_arrays",
     "fit_dataset",
@@ -68,8 +71,10 @@ __all__ = [
     "mixed_conventions",
     "objective_and_grad",
     "objective_scale",
+    "paper_runs",
     "points_to_arrays",
     "select_points",
+    "selection_fields",
     "upload_points",
 ]
 
@@ -1184,6 +1189,67 @@ def fit_dataset(
     if save:
         store.upsert([result.to_record(dataset, metric=metric)])
     return result
+
+
+# How a fit chose its points among those of its metric and setting, named as `kb audit --json`
+# names them (kb.audit.AuditRow.selection): the runs a paper fitted, or every point.
+SELECT_PAPER_RUNS = "paper_runs"
+SELECT_ALL = "all"
+
+
+@dataclass(frozen=True)
+class PaperRuns:
+    """The runs the papers of the laws beside a refit fitted (``conventions.fit_runs``)."""
+
+    runs: tuple[str, ...]
+    law_ids: tuple[str, ...]
+    source: str | None  # conventions.fit_runs_source: where the selection is stated
+
+
+def paper_runs(laws: Iterable[ReportedLaw]) -> PaperRuns | None:
+    """The runs that the ``laws`` beside a refit (``kb.registry.laws_beside_refit``) were
+    fitted on by their papers, or None when none names them (every point is then fitted).
+
+    Gadre et al. fitted 5 of the 34-35 released runs of a training set; `kb fit` and the Refit
+    page refit those by default, as `kb audit` does.
+
+    Raises:
+        FitError: two laws name different runs: no one selection redoes both papers' fits.
+    """
+    from kb.registry import FIT_RUNS_SOURCE, law_fit_runs
+
+    named = [(law, runs) for law in laws if (runs := law_fit_runs(law)) is not None]
+    if not named:
+        return None
+    first = named[0][1]
+    other = [law.law_id for law, runs in named if set(runs) != set(first)]
+    if other:
+        raise FitError(
+            f"the laws beside this fit name different runs their papers fitted "
+            f"(conventions.fit_runs of {named[0][0].law_id} and {', '.join(other)}); "
+            "expected one selection: fit one law's setting, or every point (--all-points)"
+        )
+    sources = [law.conventions.get(FIT_RUNS_SOURCE) for law, _ in named]
+    return PaperRuns(
+        runs=first,
+        law_ids=tuple(law.law_id for law, _ in named),
+        source=next((s for s in sources if s), None),
+    )
+
+
+def selection_fields(selection: str, n_points_all: int, source: str | None) -> dict[str, Any]:
+    """A fit's point selection as `kb audit --json` gives it (``kb.audit.AuditRow``), for
+    `kb fit --json` and the Refit page's download.
+
+    ``selection``: ``SELECT_PAPER_RUNS`` or ``SELECT_ALL``; ``n_points_all``: the points before
+    the paper's selection (the fit's own count when every point was fitted); ``source``: where
+    the paper states its runs (kept only with ``SELECT_PAPER_RUNS``).
+    """
+    return {
+        "selection": selection,
+        "n_points_all": n_points_all,
+        "selection_source": source if selection == SELECT_PAPER_RUNS else None,
+    }
 
 
 def upload_points(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -698,3 +699,118 @@ def test_refit_reads_an_upload_once(refit_db: Path, monkeypatch: pytest.MonkeyPa
     # Another file (the same size, other values) is read anew.
     _upload(at, _two_metric_csv().replace(b",val_loss\n", b",train_loss\n"))
     assert calls["parse"] == 2
+
+
+# -- the runs a law's paper fitted (conventions.fit_runs) -------------------------------------
+
+GADRE_C4 = {
+    "dataset": "gadre2024_overtraining", "law": "chinchilla_tied",
+    "where": "train_dataset = c4_original", "boot": "0",
+}  # fmt: skip
+
+
+@pytest.fixture
+def gadre_db(app_db: Path, shared: Path) -> Path:
+    """The app's store with Gadre et al.'s released runs and the shipped registry."""
+    from ingest.released import ingest_datasets
+    from kb.registry import DEFAULT_REGISTRY, sync_registry
+
+    with Store(app_db) as s:
+        ingest_datasets(s, [shared / "datasets" / "gadre2024_overtraining"])
+        sync_registry(s, DEFAULT_REGISTRY)
+    return app_db
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """The files the page offers for download, by file name (AppTest keeps no way to read them)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    files: dict[str, bytes] = {}
+    load = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self: Any, data: Any, mimetype: str, kind: Any, filename: str | None = None) -> str:
+        if filename is not None and isinstance(data, bytes):
+            files[filename] = data
+        return load(self, data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    return files
+
+
+def test_refit_fits_the_runs_the_paper_fitted_or_every_point(
+    gadre_db: Path, downloads: dict[str, bytes]
+) -> None:
+    """Before: the page fitted all 34 C4 runs (alpha 0.2571) beside gadre2024_loss_c4's 0.2425,
+    which its paper fitted on 5; only `kb audit` refitted those 5 (alpha 0.2364)."""
+    at = _refit_page(GADRE_C4)
+    assert not at.exception
+    points = at.radio(key="refit_selection")
+    assert points.options == ["the runs the paper fitted (5 of 34)", "all released points (34)"]
+    assert points.value == "paper_runs"
+    assert _url(at, "selection") == "paper_runs"
+    assert any(c.value.startswith("Why these runs: `gadre2024_loss_c4`") and "fit_ds" in c.value
+               for c in at.caption)  # fmt: skip
+    # 5 points leave none to hold out for a 4-parameter law: no held-out check by default
+    # (Fit failed at once with the page's 20%).
+    assert at.slider(key="refit_hold_frac").value == 0.0
+    table = _fitted(at, 0)
+    assert table.loc["alpha", "refit"] == pytest.approx(0.2364, abs=5e-5)
+    assert table.loc["alpha", "reported (gadre2024_loss_c4)"] == pytest.approx(0.242472)
+    assert any("5 of 34 points: the runs the paper fitted" in c.value for c in at.caption)
+    assert not [w.value for w in at.warning if "gadre2024_loss_c4" in w.value]
+    fit = json.loads(downloads["fit_chinchilla_tied.json"])
+    assert (fit["selection"], fit["n_points"], fit["n_points_all"]) == ("paper_runs", 5, 34)
+    assert "fit_ds" in fit["selection_source"]
+
+    at.radio(key="refit_selection").set_value("all").run()
+    assert _url(at, "selection") == "all"
+    assert at.slider(key="refit_hold_frac").value == pytest.approx(0.2)
+    table = _fitted(at, 0)
+    assert table.loc["alpha", "refit"] == pytest.approx(0.2571, abs=5e-5)
+    (warning,) = [w.value for w in at.warning if "gadre2024_loss_c4" in w.value]
+    assert "fitted by its paper on 5 of these runs; this refit uses all 34 points" in warning
+    fit = json.loads(downloads["fit_chinchilla_tied.json"])
+    assert (fit["selection"], fit["n_points"], fit["n_points_all"]) == ("all", 34, 34)
+    assert fit["selection_source"] is None
+
+
+def test_refit_points_control_only_beside_a_law_naming_its_runs(
+    gadre_db: Path, downloads: dict[str, bytes]
+) -> None:
+    _seed_points(gadre_db)  # before the page opens the store
+    # The free-exponent form: no Gadre law stands beside it, so no choice and every point.
+    at = _refit_page({**GADRE_C4, "law": "chinchilla"})
+    assert not at.exception
+    with pytest.raises(KeyError):
+        at.radio(key="refit_selection")
+    assert "selection" not in at.query_params
+    assert any(c.value.startswith("34 points of `loss_c4_val`") for c in at.caption)
+    # A dataset without such a law: unchanged, and a link's selection is named as unused.
+    at = _refit_page({"dataset": "toy", "law": "chinchilla", "selection": "paper_runs"})
+    assert not at.exception
+    with pytest.raises(KeyError):
+        at.radio(key="refit_selection")
+    assert "`selection=paper_runs` (no law beside this fit names the runs" in at.warning[0].value
+    assert "selection" not in at.query_params
+    _fitted(at, 0)
+    fit = json.loads(downloads["fit_chinchilla.json"])
+    assert (fit["selection"], fit["n_points"], fit["n_points_all"]) == ("all", 40, 40)
+
+
+def test_refit_points_round_trip_through_the_url(gadre_db: Path) -> None:
+    at = _refit_page({**GADRE_C4, "selection": "all"})
+    assert not at.exception
+    assert not at.warning, [w.value for w in at.warning]
+    assert at.radio(key="refit_selection").value == "all"
+    assert any(c.value.startswith("34 points of `loss_c4_val`") for c in at.caption)
+    link = {k: _url(at, k) for k in at.query_params}
+    assert link["selection"] == "all"
+    again = _refit_page(link)
+    assert again.radio(key="refit_selection").value == "all"
+    assert {k: _url(again, k) for k in again.query_params} == link
+    # A value the page does not know: named, and the paper's runs instead.
+    at = _refit_page({**GADRE_C4, "selection": "five"})
+    assert "`selection=five` (expected paper_runs or all)" in at.warning[0].value
+    assert at.radio(key="refit_selection").value == "paper_runs"
+    assert any(c.value.startswith("5 of 34 points of `loss_c4_val`") for c in at.caption)

@@ -6,9 +6,11 @@ parameters with intervals next to what the papers reported, the held-out error, 
 Every control lives in the URL (app.urlstate): the data source, dataset, metric (a dataset's, or
 an uploaded file's when it holds several: one is fitted, as `kb fit --data` fits), law, recipe,
 x, the setting (for a dataset holding several experimental settings, e.g. Porian et al.'s 15),
-the group of points (*Only points with*: a dataset's or an uploaded file's, as `kb fit --where`)
-and the fitting options, so a shared link refits what its sender saw. The published law shown
-beside the fit is the one for the chosen setting when the registry names it
+the group of points (*Only points with*: a dataset's or an uploaded file's, as `kb fit --where`),
+the points (*Points*: where the law beside the fit names the runs its paper fitted,
+``conventions.fit_runs``, those runs by default, or every point, as `kb fit --paper-runs /
+--all-points`) and the fitting options, so a shared link refits what its sender saw. The
+published law shown beside the fit is the one for the chosen setting when the registry names it
 (``conventions.setting``).
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -28,20 +30,31 @@ from kb.charts import fit_caption, fit_chart, metric_title, residual_chart
 from kb.datasets import dataset_hint, default_metric, list_datasets, metrics, points, x_axes
 from kb.errors import FitError, KBError
 from kb.fit import (
+    SELECT_ALL,
+    SELECT_PAPER_RUNS,
     FitResult,
     Holdout,
+    PaperRuns,
     fit_points,
     holdout_column,
     mixed_conventions,
+    paper_runs,
     points_to_arrays,
+    selection_fields,
     upload_points,
 )
 from kb.frontier import AXES as HOLDOUT_AXES
 from kb.laws import FORMS, LawForm
 from kb.optima import points_where, pooled_fields, setting_choices, settings
 from kb.recipes import RECIPES
-from kb.records import Point
-from kb.registry import fitted_on_other_points, laws_beside_refit, reported_value
+from kb.records import Point, ReportedLaw
+from kb.registry import (
+    fitted_on_other_points,
+    law_fit_runs,
+    laws_beside_refit,
+    reported_value,
+    run_points,
+)
 from kb.uploads import MAX_UPLOAD_BYTES, parse_upload, template_csv
 
 MAX_BOOT = 2000
@@ -67,8 +80,8 @@ if store is None:
     st.stop()
 st.title("Refit a scaling law")
 url = UrlState("refit", (
-    "source", "dataset", "metric", "law", "recipe", "x", "setting", "where", "delta", "drop",
-    "boot", "seed", "holdout_axis", "holdout", "min_n",
+    "source", "dataset", "metric", "law", "recipe", "x", "setting", "where", "selection",
+    "delta", "drop", "boot", "seed", "holdout_axis", "holdout", "min_n",
 ))  # fmt: skip
 SOURCES = {"dataset": "Released dataset", "upload": "Upload a CSV"}
 # The fit's controls are not drawn while no file is uploaded (the page stops first), and
@@ -77,8 +90,9 @@ SOURCES = {"dataset": "Released dataset", "upload": "Upload a CSV"}
 # page read the URL's (chinchilla), and Fit sent the browser's. Re-assigning a value keeps it
 # alive across the runs that do not draw it (Streamlit's documented way).
 for _key in (
-    "refit_law", "refit_recipe", "refit_x", "refit_setting", "refit_where", "refit_delta",
-    "refit_drop", "refit_boot", "refit_seed", "refit_hold_axis", "refit_hold_frac", "refit_min_n",
+    "refit_law", "refit_recipe", "refit_x", "refit_setting", "refit_where", "refit_selection",
+    "refit_delta", "refit_drop", "refit_boot", "refit_seed", "refit_hold_axis", "refit_hold_frac",
+    "refit_min_n",
 ):  # fmt: skip
     if _key in st.session_state:
         st.session_state[_key] = st.session_state[_key]
@@ -120,6 +134,31 @@ def _pick(
     default = default if default in options else (options[0] if options else None)
     url.choice(name, key, options, default, always=True, expected=expected, late=late)
     return str(st.selectbox(label, options, key=key))
+
+
+def _other_runs_notes(
+    laws: Iterable[ReportedLaw], chosen: Sequence[Point], selection: str
+) -> list[str]:
+    """Notices for the laws naming the runs their paper fitted whose runs this fit did not use
+    (every point chosen, or the N filter dropped some): its values are then no redone fit."""
+    fitted = {p.run_key for p in chosen}
+    notes = []
+    for law_ in laws:
+        runs = law_fit_runs(law_)
+        if runs is None or fitted == set(runs):
+            continue
+        used = (
+            f"all {len(chosen)} points"
+            if selection == SELECT_ALL
+            else f"{len(fitted & set(runs))} of them (the N ≥ filter dropped the others)"
+        )
+        notes.append(
+            f"{law_.law_id} was fitted by its paper on {len(runs)} of these runs; this refit "
+            f"uses {used}, so its values are not the paper's fit redone"
+            + (": *Points: the runs the paper fitted* redoes it." if selection == SELECT_ALL
+               else ".")
+        )  # fmt: skip
+    return notes
 
 
 def _parsed_upload(raw: bytes, digest: str, name: str) -> tuple[list[Point], list[str], str | None]:
@@ -303,10 +342,51 @@ else:
         "where", f"`{data_label}` has no groups of points to choose from",
         late_key="refit_where" if late else None,
     )  # fmt: skip
+# The laws whose values stand beside the fit; where one names the runs its paper fitted (Gadre
+# et al.: 5 of the 34-35 runs of a training set), those are fitted by default, as `kb audit` and
+# `kb fit` do: a refit of every point is compared with a fit of other data.
+group = setting or where
+beside = laws_beside_refit(store, data_name, law, metric, group) if source == "dataset" else []
+released = pts  # before the paper's selection
+selection = SELECT_ALL
+paper: PaperRuns | None = None
+paper_pts: list[Point] = []
+try:
+    paper = paper_runs(beside)
+    if paper is not None:
+        paper_pts = run_points(pts, paper.runs, dataset=data_name, where=", ".join(paper.law_ids))
+except KBError as err:  # laws naming other runs, or runs this dataset lacks: every point
+    st.warning(f"{err}; every point is fitted.")
+    paper = None
+if paper is not None:
+    labels = {
+        SELECT_PAPER_RUNS: f"the runs the paper fitted ({len(paper_pts)} of {len(pts)})",
+        SELECT_ALL: f"all released points ({len(pts)})",
+    }
+    url.choice(
+        "selection", "refit_selection", list(labels), SELECT_PAPER_RUNS, always=True,
+        expected="paper_runs or all",
+    )  # fmt: skip
+    selection = st.radio(
+        "Points", list(labels), format_func=labels.__getitem__, horizontal=True,
+        key="refit_selection",
+        help="The runs the paper of the law beside this fit fitted, as `kb fit` and `kb audit` "
+        "refit them (`--all-points`: every point).",
+    )  # fmt: skip
+    st.caption(
+        f"Why these runs: {' and '.join(f'`{i}`' for i in paper.law_ids)} names them "
+        f"(conventions.fit_runs), as stated in: {paper.source or 'no source given'}"
+    )
+    if selection == SELECT_PAPER_RUNS:
+        pts = paper_pts
+else:
+    url.unused("selection", "no law beside this fit names the runs its paper fitted")
 st.caption(
-    f"{len(pts)} points of `{metric}` from `{data_name}`"
+    (f"{len(pts)} of {len(released)}" if len(pts) < len(released) else f"{len(pts)}")
+    + f" points of `{metric}` from `{data_name}`"
     + (f", setting *{setting_name}*" if setting_name and setting is not None else "")
     + (f", *{where_name}*" if where is not None else "")
+    + (", the runs the paper fitted" if len(pts) < len(released) else "")
     + "."
 )
 st.code(form.formula, language=None)
@@ -317,13 +397,21 @@ if not url.reload and st.session_state.get("refit_recipe_was") not in (None, rec
     st.session_state.refit_delta = float(recipe.delta)
     st.session_state.refit_drop = min(int(recipe.drop_highest), max_drop)
 st.session_state.refit_recipe_was = recipe_name
+# Too few points to hold any out (the 5 runs Gadre et al. fitted, for a 4-parameter law: 4 left
+# to fit is refused): no held-out check by default, where Fit failed at once. The default follows
+# the points (another selection, dataset or law resets the slider), as the recipe's above.
+fits_holdout = len(pts) > len(form.params) + 1
+default_holdout = DEFAULT_HOLDOUT if fits_holdout else 0.0
+if not url.reload and st.session_state.get("refit_hold_was") not in (None, default_holdout):
+    st.session_state.refit_hold_frac = default_holdout
+st.session_state.refit_hold_was = default_holdout
 
 url.number("delta", "refit_delta", float(recipe.delta), 1e-5, 10.0)
 url.number("drop", "refit_drop", min(int(recipe.drop_highest), max_drop), 0, max_drop, integer=True)
 url.number("boot", "refit_boot", DEFAULT_BOOT, 0, MAX_BOOT, integer=True)
 url.number("seed", "refit_seed", 0, 0, MAX_SEED, integer=True)
 url.choice("holdout_axis", "refit_hold_axis", list(HOLDOUT_AXES), HOLDOUT_AXES[0])
-url.number("holdout", "refit_hold_frac", DEFAULT_HOLDOUT, 0.0, MAX_HOLDOUT)
+url.number("holdout", "refit_hold_frac", default_holdout, 0.0, MAX_HOLDOUT)
 url.number("min_n", "refit_min_n", 0.0, 0.0)
 # Open when a link set an option, so the reader sees what differs from the defaults.
 options_set = any(
@@ -348,8 +436,11 @@ with st.expander("Options", expanded=options_set):
         format_func=_split_names(pts, form, x_axis),
     )  # fmt: skip
     holdout_frac = holdout_cols[1].slider(
-        "Held-out fraction (largest)", 0.0, MAX_HOLDOUT, step=0.05, key="refit_hold_frac"
-    )
+        "Held-out fraction (largest)", 0.0, MAX_HOLDOUT, step=0.05, key="refit_hold_frac",
+        help="The largest points along the axis, predicted by a fit of the others (0: none)."
+        + ("" if fits_holdout else f" Off by default: {len(pts)} points leave too few to fit "
+           f"the law's {len(form.params)} parameters on the others."),
+    )  # fmt: skip
     min_params = holdout_cols[2].number_input(
         "Only N ≥", min_value=0.0, format="%.3g", key="refit_min_n",
         help="Drop points of models smaller than this many parameters (0: keep all).",
@@ -357,6 +448,8 @@ with st.expander("Options", expanded=options_set):
 url.save()
 
 chosen = [p for p in pts if not min_params or (p.n_params or 0) >= min_params]
+# The points a fit of every point would use (the same N filter): `kb audit`'s n_points_all.
+n_all = sum(1 for p in released if not min_params or (p.n_params or 0) >= min_params)
 if len(chosen) < len(pts):
     st.caption(f"{len(chosen)} of {len(pts)} points kept by the N ≥ {min_params:.3g} filter.")
 if not chosen:
@@ -364,8 +457,8 @@ if not chosen:
     st.stop()
 run = st.button("Fit", type="primary", key="refit_go")
 key = json.dumps(
-    [data_name, data_sig, metric, setting_name, where_name, law, recipe_name, x_axis, delta, drop,
-     n_boot, seed, holdout_axis, holdout_frac, min_params, len(chosen)], default=str,
+    [data_name, data_sig, metric, setting_name, where_name, selection, law, recipe_name, x_axis,
+     delta, drop, n_boot, seed, holdout_axis, holdout_frac, min_params, len(chosen)], default=str,
 )  # fmt: skip
 if run:
     bar = st.progress(0.0, text="Fitting…")
@@ -397,9 +490,7 @@ X, y, _ = points_to_arrays(chosen, form, x=x_axis)
 st.subheader("Fitted parameters")
 if source == "dataset":  # the reported values beside the refit are the stored laws'
     warn_stale_laws(store)
-reported = {
-    law_.law_id: law_ for law_ in laws_beside_refit(store, data_name, law, metric, setting or where)
-} if source == "dataset" else {}  # fmt: skip
+reported = {law_.law_id: law_ for law_ in beside}
 rows = []
 for param, refit_value in {**result.params, **result.derived}.items():
     row: dict[str, Any] = {"parameter": param, "refit": refit_value}
@@ -424,7 +515,9 @@ st.dataframe(
 )  # fmt: skip
 facts = [
     f"objective {result.objective:.4g}",
-    f"{result.n_points} points",
+    f"{result.n_points} of {n_all} points: the runs the paper fitted"
+    if selection == SELECT_PAPER_RUNS
+    else f"{result.n_points} points",
     f"{result.n_converged}/{result.n_starts} starts converged",
     f"{result.n_boot} bootstrap refits",
 ]
@@ -433,7 +526,10 @@ if result.intervals:  # the columns say low and high; of what, only the JSON's o
         f"low, high: {float(result.options.get('level', 0.95)):.0%} bootstrap percentile interval"
     )
 st.caption(" · ".join(facts))
-for note in fitted_on_other_points(reported.values(), chosen):
+plain = [rep for rep in reported.values() if law_fit_runs(rep) is None]
+for note in fitted_on_other_points(plain, chosen):
+    st.warning(note)
+for note in _other_runs_notes(reported.values(), chosen, selection):
     st.warning(note)
 if result.holdout:
     h = result.holdout
@@ -456,7 +552,10 @@ if fit_plot is not None:
 st.markdown("**Residuals**")
 st.altair_chart(residual_chart(result, X, y), width="stretch")
 
-payload = {"dataset": data_name, "metric": metric, **result.to_json(), "setting": setting}
+payload = {
+    "dataset": data_name, "metric": metric, **result.to_json(), "setting": setting,
+    **selection_fields(selection, n_all, paper.source if paper else None),
+}  # fmt: skip
 if where is not None:
     payload["where"] = where
 download_cols = st.columns(2)

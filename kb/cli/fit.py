@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 from click.core import ParameterSource
@@ -29,8 +29,8 @@ from kb.recipes import RECIPES
 from kb.store import check_writable
 
 if TYPE_CHECKING:
-    from kb.fit import FitResult, Holdout
-    from kb.records import Point
+    from kb.fit import FitResult, Holdout, PaperRuns
+    from kb.records import Point, ReportedLaw
     from kb.store import Store
 
 
@@ -76,6 +76,15 @@ if TYPE_CHECKING:
               help="Fit only the points whose text extra FIELD is VALUE (repeatable; may pool "
                    "several settings), e.g. --where train_dataset=rpj; with --data, FIELD is "
                    "one of the file's other columns.")  # fmt: skip
+@click.option(
+    "--paper-runs/--all-points", "paper_runs_only", default=True, show_default=True,
+    help="Where a law beside the fit names the runs its paper fitted (conventions.fit_runs: "
+         "Gadre et al. fitted 5 of the 34-35 runs of a training set), fit those runs, as "
+         "`kb audit` refits them: the 'reported' column is then the paper's fit beside the same "
+         "fit redone, so a user comparing exponents compares like with like. --all-points fits "
+         "every point of the metric and setting (as `kb audit --all-points`). Laws that name no "
+         "runs: every point either way.",
+)  # fmt: skip
 @click.option("--save/--no-save", default=True, show_default=True,
               help="Store the fit in the fits table (a released DATASET's only: with --data "
                    "nothing is stored).")  # fmt: skip
@@ -85,7 +94,8 @@ if TYPE_CHECKING:
 def fit_cmd(
     dataset: str | None, data: str | None, law: str, recipe: str, n_boot: int, seed: int,
     metric: str | None, x_axis: str, holdout: str | None, setting: str | None,
-    where: tuple[str, ...], save: bool, db_path: str, as_json: bool, plot: Path | None,
+    where: tuple[str, ...], paper_runs_only: bool, save: bool, db_path: str, as_json: bool,
+    plot: Path | None,
 ) -> None:  # fmt: skip
     """Fit a law form to a released DATASET (or your own CSV: --data) and print parameters,
     intervals and derived values.
@@ -106,6 +116,11 @@ def fit_cmd(
       kb fit gadre2024_overtraining --law chinchilla --where train_dataset=rpj
 
     \b
+    The runs the paper fitted, where its law names them (the default: 5 of the 34 runs here,
+    beside gadre2024_loss_c4's values; --all-points fits all 34):
+      kb fit gadre2024_overtraining --law chinchilla_tied --where train_dataset=c4_original
+
+    \b
     A figure for a paper (.html, .svg, .png or .pdf; --boot draws the band):
       kb fit epoch_chinchilla --law chinchilla --boot 200 --no-save --plot chinchilla.png
 
@@ -120,9 +135,13 @@ def fit_cmd(
       n_boot, n_boot_failed   bootstrap refits asked for, and those that did not converge
       n_boot_converged        n_boot - n_boot_failed: the refits the intervals use
       data                    the --data file ('<stdin>' for -); null for a DATASET
+      selection               'paper_runs' (the runs the paper fitted) or 'all', as in kb audit
+      n_points_all            points before the paper's selection (n_points when 'all')
+      selection_source        where the paper states its runs (conventions.fit_runs_source)
     --holdout refits the smaller scales with the recipe's own estimator (holdout.estimator).
     """
-    from kb.fit import Holdout, fit_dataset  # imports scipy: only when fitting
+    # imports scipy: only when fitting
+    from kb.fit import SELECT_ALL, SELECT_PAPER_RUNS, Holdout, fit_dataset, selection_fields
 
     inputs = FORMS[law].inputs
     ctx = click.get_current_context()
@@ -138,8 +157,11 @@ def fit_cmd(
         hold = Holdout.parse(holdout) if holdout else None
     except BadInputError as err:
         raise click.BadParameter(str(err), param_hint="'--holdout'") from err
+    explicit_paper = (
+        paper_runs_only and ctx.get_parameter_source("paper_runs_only") != ParameterSource.DEFAULT
+    )
     if data is not None:
-        _check_data_options(ctx, dataset, data, setting, save)
+        _check_data_options(ctx, dataset, data, setting, save, explicit_paper)
         _fit_data(
             data, law=law, recipe=recipe, n_boot=n_boot, seed=seed, metric=metric, x_axis=x_axis,
             hold=hold, wanted=wanted, as_json=as_json, plot=plot,
@@ -164,26 +186,41 @@ def fit_cmd(
             raise KBError(f"{err}; or fit without storing the fit: --no-save") from err
     opener: AbstractContextManager[Store] = writing(db_path) if save else reading(db_path)
     with opener as store, progress_bar("bootstrap") as bar:
+        beside = _beside(store, dataset, law, metric, setting, wanted, paper_runs_only)
+        if explicit_paper and beside.paper is None:
+            raise click.BadParameter(
+                f"no law beside this fit of {law} names the runs its paper fitted "
+                "(conventions.fit_runs; Gadre et al.'s do, e.g. `kb fit gadre2024_overtraining "
+                "--law chinchilla_tied --where train_dataset=c4_original`); leave it out to fit "
+                "every point",
+                param_hint="'--paper-runs'",
+            )
         result = fit_dataset(
             store, dataset, law=law, recipe=recipe, metric=metric, x=x_axis, n_boot=n_boot,
             seed=seed, holdout=hold, save=save, on_progress=bar if n_boot else None,
-            setting=setting, where=wanted,
+            setting=setting, where=wanted, runs=beside.paper.runs if beside.paper else None,
         )  # fmt: skip
-        fitted = _fitted_points(store, dataset, result.options.get("metric"), setting, wanted)
+        fitted = beside.points
         if setting is None:
             _note_pooled(fitted, result.options.get("metric"), wanted)
-        reported = _reported_beside(store, dataset, law, result, fitted)
+        reported = _reported_beside(store, beside, result)
         if plot:  # inside the block: a failed plot leaves the store as it was
             from kb.charts import points_fit_figure, save_chart
 
             save_chart(points_fit_figure(result, fitted), plot)
-    _print_fit(result, reported, recipe, as_json=as_json, plot=plot, data=None)
+    picked = selection_fields(
+        SELECT_PAPER_RUNS if beside.paper else SELECT_ALL, beside.n_points_all,
+        beside.paper.source if beside.paper else None,
+    )  # fmt: skip
+    _print_fit(result, reported, recipe, as_json=as_json, plot=plot, data=None, selection=picked)
 
 
 def _check_data_options(
-    ctx: click.Context, dataset: str | None, data: str, setting: str | None, save: bool
-) -> None:
-    """Usage errors of ``--data``: with a DATASET too, with --setting, with an explicit --save."""
+    ctx: click.Context, dataset: str | None, data: str, setting: str | None, save: bool,
+    paper_runs: bool,
+) -> None:  # fmt: skip
+    """Usage errors of ``--data``: with a DATASET too, with --setting, with an explicit --save
+    or --paper-runs."""
     if dataset is not None:
         raise click.UsageError(
             f"got both DATASET ({dataset!r}) and --data ({data!r}); give one: a released "
@@ -202,6 +239,12 @@ def _check_data_options(
             "fit with --json > fit.json",
             param_hint="'--save'",
         )
+    if paper_runs:
+        raise click.BadParameter(
+            "fits the runs a registry law's paper fitted, of a released dataset; a --data file "
+            "is fitted whole (or one group of it: --where FIELD=VALUE)",
+            param_hint="'--paper-runs'",
+        )
 
 
 def _fit_data(
@@ -209,7 +252,8 @@ def _fit_data(
     x_axis: str, hold: Holdout | None, wanted: dict[str, str], as_json: bool, plot: Path | None,
 ) -> None:  # fmt: skip
     """``kb fit --data``: read the file as the app reads an upload, fit, print as for a dataset."""
-    from kb.fit import fit_upload, upload_points  # imports scipy: only when fitting
+    # imports scipy: only when fitting
+    from kb.fit import SELECT_ALL, fit_upload, selection_fields, upload_points
     from kb.uploads import parse_upload, read_upload
 
     name = "<stdin>" if data == "-" else data
@@ -233,20 +277,24 @@ def _fit_data(
         from kb.charts import points_fit_figure, save_chart
 
         save_chart(points_fit_figure(result, fitted), plot)
-    _print_fit(result, {}, recipe, as_json=as_json, plot=plot, data=name)
+    _print_fit(
+        result, {}, recipe, as_json=as_json, plot=plot, data=name,
+        selection=selection_fields(SELECT_ALL, result.n_points, None),
+    )  # fmt: skip
 
 
 def _print_fit(
     result: FitResult, reported: dict[str, dict[str, float]], recipe: str, *, as_json: bool,
-    plot: Path | None, data: str | None,
+    plot: Path | None, data: str | None, selection: dict[str, Any],
 ) -> None:  # fmt: skip
-    """The fit on stdout (a table and notes, or one JSON object), ``wrote FILE`` on stderr."""
-    from kb.fit import holdout_label, holdout_sentence
+    """The fit on stdout (a table and notes, or one JSON object), ``wrote FILE`` on stderr.
+    ``selection``: the point selection (``kb.fit.selection_fields``)."""
+    from kb.fit import SELECT_PAPER_RUNS, holdout_label, holdout_sentence
 
     if plot:
         click.echo(f"wrote {plot}", err=True)
     if as_json:
-        emit_json([{**result.to_json(), "reported": reported, "data": data}])
+        emit_json([{**result.to_json(), "reported": reported, "data": data, **selection}])
         return
     rows = [
         {"quantity": k, "value": v, "interval": result.intervals.get(k)}
@@ -275,7 +323,11 @@ def _print_fit(
     click.echo(
         (f"data {data}; " if data is not None else "")
         + f"metric {result.options.get('metric')}; objective {result.objective:.6g}; "
-        f"{result.n_points} points"
+        + (
+            f"{result.n_points} of {selection['n_points_all']} points (the runs its paper fitted)"
+            if selection["selection"] == SELECT_PAPER_RUNS
+            else f"{result.n_points} points"
+        )
         + (f" (the {recipe} recipe drops the {dropped} highest values first)" if dropped else "")
         + f"; {result.n_converged}/{result.n_starts} grid starts converged"
     )
@@ -325,46 +377,89 @@ def laws_forms_cmd(as_json: bool) -> None:
         emit_table(rows, ["name", "inputs", "formula", "source"], {"formula": 60, "source": 50})
 
 
-def _fitted_points(
-    store: Store, dataset: str, metric: str | None, setting: str | None, where: dict[str, str]
-) -> list[Point]:
-    """The points ``fit_dataset`` fitted (its metric, ``--where`` groups, ``--setting``), read
-    once for the notes beside the fit."""
-    from kb.fit import dataset_points
-    from kb.optima import points_where, select_setting
+class _Beside(NamedTuple):
+    """What a dataset fit is compared with, read before it: the points it fits, the stored
+    laws beside it and the runs their papers fitted (when chosen and named)."""
 
-    points, _ = dataset_points(store, dataset, metric)
-    points = points_where(points, where) if where else points
+    points: list[Point]
+    n_points_all: int  # before the paper's selection
+    laws: list[ReportedLaw]
+    paper: PaperRuns | None
+
+
+def _beside(
+    store: Store, dataset: str, law: str, metric: str | None, setting: str | None,
+    where: dict[str, str], paper_runs_only: bool,
+) -> _Beside:  # fmt: skip
+    """The points ``fit_dataset`` fits (its metric, ``--where`` groups, ``--setting``, then
+    the runs the paper fitted when ``paper_runs_only`` and a law beside names them), the laws
+    whose values stand beside the fit (the Refit page's 'reported' columns), and those runs."""
+    from kb.fit import dataset_points, paper_runs
+    from kb.optima import points_where, select_setting
+    from kb.registry import laws_beside_refit, run_points
+
+    points, metric = dataset_points(store, dataset, metric)
+    if where:  # as fit_dataset chooses them, so its errors read the same
+        points = points_where(points, where, dataset=f"dataset {dataset!r} ({metric})")
+    chosen: dict[str, str] | None = None
     if setting is not None:
-        _, points = select_setting(points, setting)
-    return points
+        chosen, points = select_setting(points, setting, dataset=f"dataset {dataset!r}")
+    laws = laws_beside_refit(store, dataset, law, metric, chosen or where or None)
+    paper = paper_runs(laws) if paper_runs_only else None
+    n_all = len(points)
+    if paper is not None:
+        points = run_points(points, paper.runs, dataset=dataset, where="the paper's runs")
+    return _Beside(points, n_all, laws, paper)
 
 
 def _reported_beside(
-    store: Store, dataset: str, law: str, result: FitResult, points: list[Point]
+    store: Store, beside: _Beside, result: FitResult
 ) -> dict[str, dict[str, float]]:
     """The stored laws' values beside the refit's parameters, by law id (the Refit page's
-    'reported' columns); the notices the page shows go to stderr. ``points``: those fitted."""
+    'reported' columns); one note per law on stderr says which points its paper fitted."""
     from kb.cli.compare import _warn_stale_laws
-    from kb.registry import fitted_on_other_points, laws_beside_refit, reported_value
+    from kb.registry import fitted_on_other_points, law_fit_runs, reported_value
 
-    metric = result.options.get("metric")
-    group = result.options.get("setting") or result.options.get("where")
-    laws = laws_beside_refit(store, dataset, law, metric, group)
-    if not laws:
+    if not beside.laws:
         return {}
+    metric = result.options.get("metric")
     _warn_stale_laws(store)
     names = [*result.params, *result.derived]
     out: dict[str, dict[str, float]] = {}
-    for rep in laws:
+    for rep in beside.laws:
         values = {n: reported_value(rep, n, metric) for n in names}
         out[rep.law_id] = {n: v for n, v in values.items() if v is not None}
-    for note in fitted_on_other_points(laws, points):
+    plain = [rep for rep in beside.laws if law_fit_runs(rep) is None]
+    for note in fitted_on_other_points(plain, beside.points):
         click.echo(f"Note: {note}", err=True)
-    for rep in laws:
-        if data := rep.conventions.get("data"):
-            click.echo(paper_data_note(rep.law_id, data, [len(points)]), err=True)
+    for rep in beside.laws:
+        data = rep.conventions.get("data")
+        if law_fit_runs(rep) is not None:
+            click.echo(_runs_note(rep, beside), err=True)
+        elif data:
+            click.echo(paper_data_note(rep.law_id, data, [len(beside.points)]), err=True)
     return out
+
+
+def _runs_note(law: ReportedLaw, beside: _Beside) -> str:
+    """The one note beside a law naming the runs its paper fitted: what the paper fitted, and
+    whether this fit redid that (the default) or fitted every point (--all-points)."""
+    from kb.registry import law_fit_runs
+
+    runs = law_fit_runs(law) or ()
+    fitted_by = law.conventions.get("data") or f"{len(runs)} named runs (conventions.fit_runs)"
+    head = f"Note: {law.law_id} was fitted by its paper on: {fitted_by}; "
+    n, n_all = len(beside.points), beside.n_points_all
+    if beside.paper is not None:
+        return (
+            head + f"this refit uses those {len(runs)} runs (conventions.fit_runs; --json's "
+            f"selection_source says where they are stated): {n} of {n_all} points; "
+            f"--all-points fits all {n_all}"
+        )
+    return (
+        head + f"this refit uses all {n} points (--all-points), so its values are not the "
+        f"paper's fit redone; without --all-points `kb fit` refits its {len(runs)} runs"
+    )
 
 
 def _parse_where(items: tuple[str, ...]) -> dict[str, str]:
