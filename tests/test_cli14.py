@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+import kb.index
 from kb.audit import audit_law
 from kb.cli import cli
+from kb.datasets import DEFAULT_METRIC_KEY
 from kb.filters import (
     HAS_EXPONENT_HELP,
     HAS_EXPONENT_OPTION_HELP,
@@ -23,9 +25,9 @@ from kb.filters import (
     law_exponent_rows,
     law_exponent_variables,
 )
-from kb.index import build_index
+from kb.index import build_index, check_index
 from kb.records import Dataset, FitRecord, Paper, Point, ReportedLaw
-from kb.registry import load_registry
+from kb.registry import check_fit_runs, load_registry
 from kb.search import Searcher, SearchFilters
 from kb.store import Store
 from tests.test_search import PAPERS, HashEmbedder, _claims_and_exponents
@@ -259,6 +261,73 @@ def test_has_exponent_has_one_wording_everywhere() -> None:
     variable = SearchFilters.model_fields["variable"].description or ""
     assert "registry" in variable
     assert "exponent of a law of the registry" in shown
+
+
+# -- 6. speed: one points query per sync, one trailer read per index check ---------------------
+
+
+def test_fit_runs_are_checked_with_one_points_query(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """At ingest, the registry sync read a dataset's points once per law naming runs (Gadre
+    et al.'s six laws: six reads of one dataset). One query now, and the same problems."""
+    pts = [
+        Point(point_id=f"p{i}-{m}", dataset="d", metric=m, value=1.0 + i, unit="nats",
+              source_file="f.csv", source_row=i, n_params=1e6 * (i + 1), run_key=f"run{i}",
+              n_params_kind="total")
+        for i in range(3) for m in ("loss", "err")
+    ]  # fmt: skip
+    store.upsert([Dataset(name="d", path="/x", adapter_version="t"), *pts])
+    store.set_meta(DEFAULT_METRIC_KEY.format("d"), "loss")
+
+    def with_runs(law_id: str, runs: list[str], **conv: str) -> ReportedLaw:
+        return _law(law_id, "L = A N^-alpha", {"A": 1.0, "alpha": 0.1}, form="power_law",
+                    dataset="d", conventions={"fit_runs": json.dumps(runs),
+                                              "fit_runs_source": "here", **conv})  # fmt: skip
+
+    laws = [
+        with_runs("ok", ["run0", "run1"]),
+        with_runs("ok_err", ["run2"], dataset_metric="err"),
+        with_runs("missing", ["run0", "run9"]),
+        with_runs("elsewhere", ["x"]).model_copy(update={"dataset": "not_stored"}),
+    ]
+    file = tmp_path / "laws.toml"
+    file.write_text("".join(f'[[laws]]\nlaw_id = "{law.law_id}"\n' for law in laws))
+    queries: list[str] = []
+    select = Store.select
+
+    def counting(self: Store, model: type, *args: Any, **kw: Any) -> Any:
+        if model is Point:
+            queries.append(str(args[:1]))
+        return select(self, model, *args, **kw)
+
+    monkeypatch.setattr(Store, "select", counting)
+    problems = check_fit_runs(store, laws, file)
+    assert len(queries) == 1
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{file}:6: law 'missing': field 'conventions.fit_runs': 1 of")
+    assert "'run9'" in problems[0]
+
+
+def test_an_index_check_reads_the_trailer_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "kb.duckdb"
+    embedder = HashEmbedder()
+    with Store(path) as s:
+        s.upsert(PAPERS)
+        build_index(s, path, model=embedder)
+    reads: list[Path] = []
+    original = kb.index.generation_of
+
+    def counting(p: Path) -> tuple[str | None, int]:
+        reads.append(p)
+        return original(p)
+
+    monkeypatch.setattr(kb.index, "generation_of", counting)
+    with Store(path, read_only=True) as s:
+        assert check_index(s, path, model=embedder).report is not None
+    assert len(reads) == 1
 
 
 # -- 1b. a year filter reads the registry's year of a paper the listings gave no date ---------
