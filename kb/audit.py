@@ -27,8 +27,10 @@ from kb.derive import (
     EXPONENT_NAME,
     PARAM_ALIASES,
     exponents_tied,
+    interval_kind,
     is_performance,
     power_law_variable,
+    view_of_fit,
     view_of_law,
 )
 from kb.errors import FitError, KBError, NotFoundError
@@ -106,6 +108,16 @@ class AuditRow(BaseModel):
     selection_source: str | None = Field(
         None, description="where the paper's selection is stated (conventions.fit_runs_source)"
     )
+    interval_kind: str | None = Field(
+        None,
+        description="what kind of interval `interval` is (kb compare's interval_kind): the "
+        "refit's bootstrap percentile interval, with its level and resamples; None without one",
+    )
+    reported_interval_kind: str | None = Field(
+        None,
+        description="what kind of interval `reported_interval` is: the paper's own, as "
+        "conventions.intervals says (e.g. '10th-90th percentile bootstrap'); None without one",
+    )
 
 
 def paper_recipe(law: ReportedLaw, recipes: Mapping[str, str]) -> str | None:
@@ -156,10 +168,28 @@ def failed_rows(
             inside=None, recipe=recipe, paper_recipe=is_paper_recipe, metric=metric,
             fit_id=None, error=error, selection=selection,
             selection_source=_selection_source(law, selection),
+            reported_interval_kind=_reported_interval_kind(law, name),
         )
         for name, value in {**law.params, **law.derived}.items()
         if only is None or name in only
     ]  # fmt: skip
+
+
+def _reported_interval_kind(law: ReportedLaw, name: str) -> str | None:
+    """``AuditRow.reported_interval_kind``: kb compare's wording of the paper's interval."""
+    return interval_kind(view_of_law(law)) if name in law.intervals else None
+
+
+def _refit_interval_kind(fit: FitRecord) -> str:
+    """``AuditRow.interval_kind`` of a refit's interval: kb compare's wording of a fit's
+    interval, with the coverage and resamples the fit records (``options``)."""
+    level, n_boot = fit.options.get("level"), fit.options.get("n_boot")
+    extra = [
+        f"{float(level):.0%}" if level is not None else "",
+        f"{n_boot} resamples" if n_boot else "",
+    ]
+    shown = ", ".join(e for e in extra if e)
+    return interval_kind(view_of_fit(fit, {})) + (f" ({shown})" if shown else "")
 
 
 def _selection_source(law: ReportedLaw, selection: str) -> str | None:
@@ -244,6 +274,8 @@ def audit_law(law: ReportedLaw, fit: FitRecord, *, is_paper_recipe: bool) -> lis
                 recipe=fit.recipe, paper_recipe=is_paper_recipe, metric=fit.metric or "",
                 fit_id=fit.fit_id, n_points=fit.n_points, note=note, selection=selection,
                 n_points_all=n_all, selection_source=_selection_source(law, selection),
+                interval_kind=_refit_interval_kind(fit) if interval is not None else None,
+                reported_interval_kind=_reported_interval_kind(law, name),
             )
         )  # fmt: skip
     return rows

@@ -9,8 +9,9 @@ page build one from their options/widgets.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -22,20 +23,28 @@ from kb.store import Store
 __all__ = [
     "HAS_EXPONENT_HELP",
     "HAS_EXPONENT_OPTION_HELP",
+    "VARIABLE_HELP",
     "SearchFilters",
     "exponent_law_papers",
+    "law_domain_papers",
+    "law_exponent_rows",
+    "law_exponent_variables",
     "law_exponents",
+    "law_paper_years",
 ]
 
+# The one wording of the filter, for the model's field, `kb search --has-exponent` and the app's
+# "Has an exponent" checkbox (two wordings of it had drifted apart).
 HAS_EXPONENT_HELP = (
-    "the paper reports a scaling exponent: its abstract states an exponent value (kb exponents) "
-    "or the law registry holds a law of it with a fitted exponent (kb laws --paper)"
-)
-
-# The option's and the checkbox's help (kb search --has-exponent, the app's Search page).
-HAS_EXPONENT_OPTION_HELP = (
     "Only papers that report a scaling exponent: stated in the abstract (kb exponents) or held "
     "by a law of the registry (kb laws --paper)."
+)
+#: The same text under the name the app's Search page imports.
+HAS_EXPONENT_OPTION_HELP = HAS_EXPONENT_HELP
+# `kb search --variable` and the model's field.
+VARIABLE_HELP = (
+    "Only papers with a claim or exponent about this variable: in the abstract (kb claims, "
+    "kb exponents) or an exponent of a law of the registry (kb laws --json: exponents)."
 )
 
 # Parameter names the registry gives exponents (alpha_N, beta, gamma_D, eta_exp, exp_N, ...).
@@ -43,6 +52,29 @@ _EXPONENT_NAME = re.compile(r"^(alpha|beta|gamma|eta_exp|B_exp|exp_)", re.IGNORE
 # One power in a formula: what follows a '^', a bracketed group or one signed name/number.
 _POWER = re.compile(r"\^\s*(\([^()]*\)|-?\s*[A-Za-z_][A-Za-z0-9_']*)")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A power with its base: a bracketed group or one name before '^', then the exponent (a bracketed
+# group, a signed name or a signed number: Kaplan et al.'s "C_min^0.73").
+_BASED_POWER = re.compile(
+    r"(\([^()]*\)|[A-Za-z_][A-Za-z0-9_']*)\s*\^\s*"
+    r"(\([^()]*\)|-?\s*[A-Za-z_][A-Za-z0-9_']*|-?\s*\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
+)
+# The quantity a power's base stands for, by the convention papers write laws in (N_c, N_eff,
+# C_min, S_min are N, N, C, S). ingest.claims.grammar.BASE_VARIABLE is the abstracts'
+# counterpart; kb may not import ingest, and the registry's formulas use fewer letters.
+_BASE_VARIABLE = {
+    "N": "model_size", "D": "data_size", "C": "compute", "B": "batch_size",
+    "S": "training_steps", "width": "width", "depth": "depth", "mlp": "width",
+}  # fmt: skip
+# Words of a law's name after " vs " (or its conventions.variable) naming one quantity: the
+# last resort for an exponent whose power has no conventional base (Hestness et al.'s m^beta_g,
+# "error vs training set size").
+_NAMED_VARIABLE = {
+    "compute": ("compute", "flop"),
+    "data_size": ("training set", "dataset", "tokens", "data"),
+    "model_size": ("parameters", "model size"),
+    "training_steps": ("steps",),
+    "batch_size": ("batch size",),
+}
 
 
 def law_exponents(law: ReportedLaw) -> dict[str, float]:
@@ -64,11 +96,113 @@ def law_exponents(law: ReportedLaw) -> dict[str, float]:
     return found
 
 
-def exponent_law_papers(store: Store, laws: Iterable[ReportedLaw] | None = None) -> list[str]:
+def law_exponent_variables(law: ReportedLaw) -> dict[str, str | None]:
+    """The scale quantity (one of ``kb.records.VARIABLES``) of each exponent of
+    :func:`law_exponents`, or None when the law does not say.
+
+    As an abstract's exponent (``kb exponents``), an exponent is of the quantity it is the power
+    of: the base of the power whose whole exponent it is (``B / D^beta``: data_size;
+    ``N_opt ∝ C_min^0.73`` with ``exp_N = 0.73``: compute), else its name's suffix (``alpha_N``
+    inside Kaplan et al.'s ``(alpha_N / alpha_D)``: model_size; ``alpha_B``: batch_size), else,
+    for the allocation exponents ``a`` and ``b`` (``N_opt ∝ C^a``), compute, else the one
+    quantity the law's name puts after " vs " ("error vs training set size": data_size).
+    """
+    exponents = law_exponents(law)
+    bases: dict[str, set[str]] = {}
+    for base, power in _BASED_POWER.findall(law.formula):
+        bare = power.strip("() ").lstrip("-").strip()
+        names = {n for n in exponents if n == bare or _same_number(bare, exponents[n])}
+        found = {_BASE_VARIABLE.get(_letter(n)) for n in _NAME.findall(base)} - {None}
+        for name in names:
+            bases.setdefault(name, set()).update(v for v in found if v is not None)
+    named = _named_variable(law)
+    out: dict[str, str | None] = {}
+    for name in exponents:
+        of_base = bases.get(name, set())
+        suffix = _BASE_VARIABLE.get(_letter(name.partition("_")[2])) if "_" in name else None
+        if len(of_base) == 1:
+            out[name] = next(iter(of_base))
+        elif suffix is not None:
+            out[name] = suffix
+        elif name in ("a", "b") and not of_base:
+            out[name] = "compute"
+        else:
+            out[name] = named
+    return out
+
+
+def law_exponent_rows(law: ReportedLaw) -> list[dict[str, Any]]:
+    """The law's exponents as rows: ``symbol`` (the registry's parameter name), ``value``,
+    ``variable`` (:func:`law_exponent_variables`; None: not said) and ``derived`` (True for the
+    allocation exponents a, b the registry derives rather than the paper's fitted values)."""
+    variables = law_exponent_variables(law)
+    return [
+        {
+            "symbol": name,
+            "value": value,
+            "variable": variables[name],
+            "derived": name not in law.params,
+        }
+        for name, value in law_exponents(law).items()
+    ]
+
+
+def _letter(name: str) -> str:
+    """A name as its quantity's letter: ``N_c`` and ``N_eff`` are N, ``C_min`` is C."""
+    return name if name in _BASE_VARIABLE else name.split("_")[0]
+
+
+def _same_number(text: str, value: float) -> bool:
+    try:
+        return math.isclose(float(text.replace(" ", "")), abs(value), rel_tol=1e-6)
+    except ValueError:
+        return False
+
+
+def _named_variable(law: ReportedLaw) -> str | None:
+    text = (law.conventions.get("variable", "") + " " + law.name.split(" vs ")[-1]).lower()
+    if " vs " not in law.name and "variable" not in law.conventions:
+        return None
+    found = {v for v, words in _NAMED_VARIABLE.items() if any(w in text for w in words)}
+    return next(iter(found)) if len(found) == 1 else None
+
+
+def exponent_law_papers(
+    store: Store, laws: Iterable[ReportedLaw] | None = None, *, variable: str | None = None
+) -> list[str]:
     """Ids of the corpus papers that reported a law with an exponent, among ``laws`` (default:
-    the store's ``laws`` table); laws whose paper is not in the corpus are left out."""
+    the store's ``laws`` table); laws whose paper is not in the corpus are left out. With
+    ``variable``, only exponents of that quantity count (:func:`law_exponent_variables`)."""
     pool = store.select(ReportedLaw) if laws is None else laws
-    found = {law_paper_id(store, law) for law in pool if law_exponents(law)}
+    found = {
+        law_paper_id(store, law)
+        for law in pool
+        if (variable in law_exponent_variables(law).values() if variable else law_exponents(law))
+    }
+    return sorted(p for p in found if p is not None)
+
+
+def law_paper_years(store: Store, laws: Iterable[ReportedLaw] | None = None) -> dict[str, int]:
+    """The year the registry gives each corpus paper it holds laws of (the earliest, if its
+    laws disagree), among ``laws`` (default: the store's ``laws`` table). A year filter reads
+    it for a paper the listings gave no date: 207 of the 270 seed papers have none, Kaplan et
+    al. 2020 among them, while the registry records its year."""
+    years: dict[str, int] = {}
+    for law in store.select(ReportedLaw) if laws is None else laws:
+        paper = law_paper_id(store, law)
+        if paper is not None:
+            years[paper] = min(law.year, years.get(paper, law.year))
+    return years
+
+
+def law_domain_papers(
+    store: Store, domain: str, laws: Iterable[ReportedLaw] | None = None
+) -> list[str]:
+    """Ids of the corpus papers with a registry law of ``domain`` (``conventions.domain``),
+    among ``laws`` (default: the store's). A paper has one domain label; Hestness et al. 2017,
+    labelled language, reports an ImageNet law the registry files under vision."""
+    pool = store.select(ReportedLaw) if laws is None else laws
+    found = {law_paper_id(store, law) for law in pool if law.conventions.get("domain") == domain}
     return sorted(p for p in found if p is not None)
 
 
@@ -84,7 +218,7 @@ class SearchFilters(BaseModel):
         None, description="only papers labelled as studying (True) or not (False) a scaling law"
     )
     variable: str | None = Field(
-        None, description=f"a claim or exponent concerns this variable: {', '.join(VARIABLES)}"
+        None, description=f"{VARIABLE_HELP} One of {', '.join(VARIABLES)}."
     )
     has_exponent: bool | None = Field(None, description=HAS_EXPONENT_HELP)
 
@@ -106,23 +240,43 @@ class SearchFilters(BaseModel):
         """True when no filter is set."""
         return all(v is None for v in self.model_dump().values())
 
-    def where(self, exponent_papers: Sequence[str] = ()) -> tuple[str, list[Any]]:
+    def where(
+        self,
+        exponent_papers: Sequence[str] = (),
+        variable_papers: Sequence[str] = (),
+        paper_years: Mapping[str, int] | None = None,
+        domain_papers: Sequence[str] = (),
+    ) -> tuple[str, list[Any]]:
         """SQL condition over ``papers p`` with its parameters.
 
         ``exponent_papers``: the papers the law registry holds exponents of
         (:func:`exponent_law_papers`), which ``has_exponent`` counts beside the abstracts'.
+        ``variable_papers``: those it holds an exponent of ``variable`` of
+        (``exponent_law_papers(..., variable=...)``), which ``variable`` counts likewise.
+        ``paper_years``: the registry's year of a paper (:func:`law_paper_years`), which the
+        year filters read when the paper has no publication date. ``domain_papers``: those
+        with a law of ``domain`` (:func:`law_domain_papers`), which ``domain`` counts beside
+        the paper's own label.
         """
         parts: list[str] = []
         params: list[Any] = []
+        year = "year(p.published)"
+        year_params: list[Any] = []
+        if paper_years:
+            year = (
+                "coalesce(year(p.published), list_extract(?::INTEGER[], "
+                "list_position(?::VARCHAR[], p.paper_id)))"
+            )
+            year_params = [list(paper_years.values()), list(paper_years)]
         if self.year_min is not None:
-            parts.append("year(p.published) >= ?")
-            params.append(self.year_min)
+            parts.append(f"{year} >= ?")
+            params += [*year_params, self.year_min]
         if self.year_max is not None:
-            parts.append("year(p.published) <= ?")
-            params.append(self.year_max)
+            parts.append(f"{year} <= ?")
+            params += [*year_params, self.year_max]
         if self.domain is not None:
-            parts.append("p.domain = ?")
-            params.append(self.domain)
+            parts.append("(p.domain = ? OR list_contains(?::VARCHAR[], p.paper_id))")
+            params += [self.domain, list(domain_papers)]
         if self.studies_scaling_law is not None:
             parts.append("p.studies_scaling_law = ?")
             params.append(self.studies_scaling_law)
@@ -130,9 +284,10 @@ class SearchFilters(BaseModel):
             parts.append(
                 "(EXISTS (SELECT 1 FROM claims c WHERE c.paper_id = p.paper_id "
                 "AND list_contains(c.variables, ?)) OR EXISTS (SELECT 1 FROM exponents e "
-                "WHERE e.paper_id = p.paper_id AND e.variable = ?))"
+                "WHERE e.paper_id = p.paper_id AND e.variable = ?) "
+                "OR list_contains(?, p.paper_id))"
             )
-            params += [self.variable, self.variable]
+            params += [self.variable, self.variable, list(variable_papers)]
         if self.has_exponent is not None:
             exists = (
                 "(EXISTS (SELECT 1 FROM exponents e WHERE e.paper_id = p.paper_id) "

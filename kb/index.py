@@ -444,13 +444,20 @@ def _up_to_date(
     whose :func:`corpus_digest` is ``digest``, embedded by ``model``; else None."""
     meta = get_meta(store)
     if (
-        meta is not None
-        and meta.layout >= INDEX_LAYOUT
-        and meta.digest == digest
-        and meta.model == model_name(model)
-        and path.exists()
-        and _readable(path, meta, _file_bytes(store))  # not truncated or overwritten
-        and _generation_clash(store, path) is None  # nor swapped in with another store
+        meta is None
+        or meta.layout < INDEX_LAYOUT
+        or meta.digest != digest
+        or meta.model != model_name(model)
+        or not path.exists()
+    ):
+        return None
+    try:
+        trailer: tuple[str | None, int] | None = generation_of(path)  # read once for both checks
+    except OSError:  # unreadable, or a folder of that name: not an index to trust
+        return None
+    if (
+        _readable(path, meta, _file_bytes(store), trailer)  # not truncated or overwritten
+        and _generation_clash(store, path, trailer) is None  # nor swapped in with another store
     ):
         return meta
     return None
@@ -560,7 +567,12 @@ def _file_bytes(store: Store) -> int | None:
     return None if raw is None else int(raw)
 
 
-def _readable(path: Path, meta: IndexMeta, file_bytes: int | None) -> bool:
+def _readable(
+    path: Path,
+    meta: IndexMeta,
+    file_bytes: int | None,
+    trailer: tuple[str | None, int] | None = None,
+) -> bool:
     """True if ``path`` is the whole FAISS index ``meta`` describes (``meta.n_rows`` vectors of
     dimension ``meta.dim``) and ``file_bytes`` long.
 
@@ -568,7 +580,8 @@ def _readable(path: Path, meta: IndexMeta, file_bytes: int | None) -> bool:
     generation trailer a swap appends aside: ``kb.store.generation_of``), so a truncated,
     extended or replaced file is caught without reading the vectors. With no
     length recorded (an index written before it was) the file is read in full, and
-    :func:`build_index` then records the length.
+    :func:`build_index` then records the length. ``trailer``: :func:`kb.store.generation_of`
+    of ``path`` when the caller read it already (one read serves this and the generation check).
     """
     if file_bytes is None:
         try:
@@ -579,7 +592,8 @@ def _readable(path: Path, meta: IndexMeta, file_bytes: int | None) -> bool:
     try:
         with path.open("rb") as fh:
             head = fh.read(_FAISS_HEADER.size)
-        size = generation_of(path)[1]  # the length as written, before a swap stamped it
+        # the length as written, before a swap stamped it
+        size = (trailer if trailer is not None else generation_of(path))[1]
     except OSError:  # unreadable, or a folder of that name: not an index to trust
         return False
     if len(head) < _FAISS_HEADER.size:
@@ -588,7 +602,9 @@ def _readable(path: Path, meta: IndexMeta, file_bytes: int | None) -> bool:
     return dim == meta.dim and n_rows == meta.n_rows and size == file_bytes
 
 
-def _generation_clash(store: Store, path: Path) -> str | None:
+def _generation_clash(
+    store: Store, path: Path, trailer: tuple[str | None, int] | None = None
+) -> str | None:
     """Why the index file ``path`` is not the one swapped in with ``store``, or None.
 
     ``kb.store.staged`` writes one random token (the generation) into the store and into the
@@ -597,10 +613,11 @@ def _generation_clash(store: Store, path: Path) -> str | None:
     which may have the same size and row count (another model of the same width, an edited
     abstract). A store or index from before the token existed has none: it is judged as before
     (header, length, row count). An index written since by a direct (unstaged) build has none
-    either, and is the store's own.
+    either, and is the store's own. ``trailer``: :func:`kb.store.generation_of` of ``path``
+    when the caller read it already.
     """
     try:
-        stamped = generation_of(path)[0]
+        stamped = (trailer if trailer is not None else generation_of(path))[0]
     except OSError:
         return None  # unreadable: reading it as an index says so
     if stamped is None:

@@ -56,7 +56,7 @@ import os
 import re
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -69,7 +69,12 @@ from kb.claims import registry_laws_named, registry_only_notice
 from kb.embed import EmbedCache, Embedder, FloatMatrix, load_query_embedder
 from kb.errors import BadInputError, NotFoundError
 from kb.expansion import TermExpansion
-from kb.filters import SearchFilters, exponent_law_papers
+from kb.filters import (
+    SearchFilters,
+    exponent_law_papers,
+    law_domain_papers,
+    law_paper_years,
+)
 from kb.index import TERM_MIN_DF, IndexRow, LoadedIndex, open_index
 from kb.keyword import tokenize
 from kb.keyword_cache import keyword_fields, open_keyword_index
@@ -363,7 +368,10 @@ class Searcher:
         self._query_vectors: dict[str, FloatMatrix] = {}  # repeated queries skip the model
         self._titles: FloatMatrix | None = None  # title vectors, loaded on first use
         self._registry_laws: list[ReportedLaw] | None = None  # loaded on first use
-        self._exponent_papers: list[str] | None = None  # papers of registry exponents, ditto
+        # The corpus papers of registry laws a filter counts (with an exponent, of a variable,
+        # of a domain: Searcher._where's keys) and the registry's years of papers, ditto.
+        self._registry_papers: dict[tuple[str, ...], list[str]] = {}
+        self._paper_years: dict[str, int] | None = None
         self._terms: TermExpansion | None = None  # corpus term vectors, loaded on first use
         self._kind_model: QueryKindModel | None = None  # loaded on first use
         self._adapter: tuple[str, QueryAdapter] | None = None  # (path, adapter), on first use
@@ -621,13 +629,39 @@ class Searcher:
         return self._registry_laws
 
     def _where(self, filters: SearchFilters) -> tuple[str, list[object]]:
-        """``filters.where()`` given the papers the registry holds exponents of (computed on
-        the first ``has_exponent`` filter: "Has an exponent" counts them beside abstracts')."""
-        if filters.has_exponent is None:
-            return filters.where()
-        if self._exponent_papers is None:
-            self._exponent_papers = exponent_law_papers(self.store, self.registry_laws)
-        return filters.where(self._exponent_papers)
+        """``filters.where()`` given what the law registry says of corpus papers: the papers it
+        holds exponents of, of ``filters.variable``, laws of ``filters.domain``, and the years
+        of its papers (each read on the first filter that needs it: every filter counts the
+        registry's laws beside the abstracts and listings)."""
+        laws = self.registry_laws
+        exponent_papers, variable_papers, domain_papers = [], [], []
+        if filters.has_exponent is not None:
+            exponent_papers = self._registry(("exponent",), lambda: exponent_law_papers(
+                self.store, laws))  # fmt: skip
+        if (variable := filters.variable) is not None:
+            variable_papers = self._registry(("variable", variable), lambda: exponent_law_papers(
+                self.store, laws, variable=variable))  # fmt: skip
+        if (domain := filters.domain) is not None:
+            domain_papers = self._registry(("domain", domain), lambda: law_domain_papers(
+                self.store, domain, laws))  # fmt: skip
+        years = None
+        if filters.year_min is not None or filters.year_max is not None:
+            years = self.registry_paper_years
+        return filters.where(exponent_papers, variable_papers, years, domain_papers)
+
+    def _registry(self, key: tuple[str, ...], compute: Callable[[], list[str]]) -> list[str]:
+        """The papers ``compute`` finds among the registry's laws, computed once per ``key``."""
+        if key not in self._registry_papers:
+            self._registry_papers[key] = compute()
+        return self._registry_papers[key]
+
+    @property
+    def registry_paper_years(self) -> dict[str, int]:
+        """The registry's year of each corpus paper it holds laws of (read on the first year
+        filter: a paper with no publication date is placed by it)."""
+        if self._paper_years is None:
+            self._paper_years = law_paper_years(self.store, self.registry_laws)
+        return self._paper_years
 
     def registry_paper_notice(self, query: str) -> str | None:
         """The notice for a query that names, by arXiv id or whole title, a paper the law
@@ -686,14 +720,19 @@ class Searcher:
 
     def undated_left_out(self, filters: SearchFilters | None) -> int:
         """How many papers a year filter leaves out only because they have no publication date
-        (they pass every other filter); 0 without a year filter. Listings often give no date
-        (207 of the 270 seed papers), so a year range can hide most of the corpus."""
+        (they pass every other filter) and the law registry gives no year of them either; 0
+        without a year filter. Listings often give no date (207 of the 270 seed papers), so a
+        year range can hide most of the corpus."""
         if filters is None or (filters.year_min is None and filters.year_max is None):
             return 0
         where, params = self._where(filters.model_copy(update={"year_min": None, "year_max": None}))
         row = (
             self.store.cursor()
-            .execute(f"SELECT count(*) FROM papers p WHERE p.published IS NULL AND {where}", params)
+            .execute(
+                "SELECT count(*) FROM papers p WHERE p.published IS NULL AND NOT "
+                f"list_contains(?::VARCHAR[], p.paper_id) AND {where}",
+                [list(self.registry_paper_years), *params],
+            )
             .fetchone()
         )
         return int(row[0]) if row else 0

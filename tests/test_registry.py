@@ -423,6 +423,7 @@ def test_linking_to_corpus(store: Store) -> None:
 JSON_FIELDS = {
     "law_id", "arxiv_id", "title", "name", "form", "formula", "params", "intervals", "derived",
     "conventions", "dataset", "source", "verified", "notes", "in_corpus", "paper_id", "year",
+    "exponents",
 }  # fmt: skip
 
 

@@ -230,9 +230,9 @@ def audit_cmd(
         # points: how many the refit used; a paper may have fitted fewer (Gadre et al.'s 5 runs
         # of each training set, against the 35 released): those are refitted unless
         # --all-points, and stderr says which.
-        columns = ["law", "recipe", "points", "param", "reported", "refit", "interval", "inside",
-                   "note"]  # fmt: skip
-        emit_table(table, columns, {"note": 40})
+        columns = ["law", "recipe", "points", "param", "reported", "refit", "interval",
+                   "interval_kind", "inside", "note"]  # fmt: skip
+        emit_table(table, columns, {"interval_kind": 0, "note": 40})
 
 
 def _paper_data_notes(store: Store, rows: list[Any]) -> list[str]:

@@ -19,7 +19,7 @@ from kb.cli._common import (
     writing,
 )
 from kb.errors import KBError
-from kb.filters import law_exponents
+from kb.filters import law_exponent_rows, law_exponents
 from kb.records import ReportedLaw
 from kb.registry import (
     current_laws,
@@ -118,9 +118,11 @@ def laws_cmd(db_path: str, as_json: bool, paper_id: str | None, sync: bool) -> N
 
 
 def _row(store: Store, law: ReportedLaw) -> dict[str, Any]:
+    """A law's JSON line: its record, its corpus paper and its exponents (``exponents``: symbol,
+    value, variable, derived; the exponents `kb exponents`'s registry note counts)."""
     paper = law_paper_id(store, law)
     row = law.model_dump(mode="json")
-    row.update(paper_id=paper, in_corpus=paper is not None)
+    row.update(paper_id=paper, in_corpus=paper is not None, exponents=law_exponent_rows(law))
     return row
 
 

@@ -21,7 +21,7 @@ from kb.cli._common import (
     writing,
 )
 from kb.errors import BadInputError
-from kb.filters import HAS_EXPONENT_OPTION_HELP
+from kb.filters import HAS_EXPONENT_HELP, VARIABLE_HELP
 from kb.records import DOMAINS, VARIABLES
 from kb.store import signals_deferred
 
@@ -176,13 +176,9 @@ class _SearchCommand(click.Command):
     "--variable",
     type=click.Choice(VARIABLES),
     default=None,
-    help="Only papers with a claim or exponent about this variable.",
+    help=VARIABLE_HELP,
 )
-@click.option(
-    "--has-exponent",
-    is_flag=True,
-    help=HAS_EXPONENT_OPTION_HELP,
-)
+@click.option("--has-exponent", is_flag=True, help=HAS_EXPONENT_HELP)
 @_model_option
 @db_option
 @json_option
