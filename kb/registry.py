@@ -634,8 +634,8 @@ def fitted_on_other_points(laws: Iterable[ReportedLaw], points: Sequence[Point])
                 f"{law.law_id} was fitted by its paper on {len(paper_runs)} named runs "
                 f"(conventions.fit_runs: {', '.join(paper_runs[:2])}"
                 f"{', ...' if len(paper_runs) > 2 else ''}); this refit uses {len(points)} points "
-                f"of {len(runs)} runs, so its values are not the paper's fit redone (`kb audit` "
-                "refits the paper's runs)"
+                f"of {len(runs)} runs, so its values are not the paper's fit redone (`kb fit` and "
+                "`kb audit` fit the paper's runs unless told --all-points)"
             )
     return notes
 

@@ -383,6 +383,7 @@ def test_a_refit_beside_the_law_says_the_paper_fitted_other_runs() -> None:
     (note,) = fitted_on_other_points([paper_law()], pts)
     assert note.startswith("own was fitted by its paper on 4 named runs (conventions.fit_runs: a-0")
     assert "this refit uses 8 points of 8 runs" in note
+    assert note.endswith("(`kb fit` and `kb audit` fit the paper's runs unless told --all-points)")
     assert fitted_on_other_points([paper_law()], paper_points(paper_law(), pts)) == []
     assert fitted_on_other_points([law()], pts) == []
 
