@@ -39,7 +39,8 @@ if quantity in AT_BUDGET:
     at_flops = st.number_input(
         "Compute budget (FLOPs)", min_value=1.0, format="%.3g", key="compare_at",
         help="The budget C at which D_opt(C)/N_opt(C) is evaluated (C = 6ND); default "
-        f"{DEFAULT_BUDGET_FLOPS:.0e}. Chinchilla and Gopher were trained with 5.76e23.",
+        f"{DEFAULT_BUDGET_FLOPS:.0e}. Chinchilla and Gopher were trained with 5.76e23, one of "
+        "the budgets of Hoffmann et al.'s Table 3 (Approach 1's ratios, given only there).",
     )  # fmt: skip
 else:
     url.unused("at", f"{quantity} is an exponent, the same at every budget")
