@@ -6,12 +6,18 @@ No model is loaded.
 
 from __future__ import annotations
 
-import pytest
+import json
+from pathlib import Path
 
-from kb.compare import compare, unavailable
+import pytest
+from click.testing import CliRunner
+
+from kb.cli import cli
+from kb.compare import compare, coverage, disagreements, unavailable
 from kb.derive import derived_here, view_of_law
 from kb.registry import DEFAULT_REGISTRY, load_registry
 from kb.store import Store
+from tests.test_compare import law
 
 GOPHER = 5.76e23  # FLOPs of Gopher and Chinchilla (Hoffmann et al. 2022)
 
@@ -63,3 +69,46 @@ def test_approach1_without_a_ratio_at_the_budget_names_the_budgets_it_has(
     assert "not at 1e+24" in reason
     # Approach 2 states no sizes at all: its reason is unchanged
     assert "without their coefficients" in missing["hoffmann2022_approach2"]
+
+
+# -- "What data exponents were reported, and do they agree?" -----------------------------------
+# `kb compare --quantity beta --disagreements` said only "no two comparable papers' intervals of
+# beta fail to overlap": 1 of 22 values had an interval, so no pair was tested, and Hoffmann et
+# al.'s beta = 0.28 lies outside Besiroglu et al.'s 0.3458-0.3858 (the replication's point).
+
+
+def _beta_laws() -> list[object]:
+    chin = {"E": 1.8, "A": 400.0, "B": 400.0, "alpha": 0.34}
+    return [
+        law("with_interval", "chinchilla", {**chin, "beta": 0.366}, arxiv_id="2404.10102",
+            intervals={"beta": [0.346, 0.386]}),
+        law("outside", "chinchilla", {**chin, "beta": 0.28}, arxiv_id="2203.15556"),
+        law("inside", "chinchilla", {**chin, "beta": 0.35}, arxiv_id="2305.16264"),
+    ]  # fmt: skip
+
+
+def test_coverage_counts_testable_pairs_and_names_values_outside(store: Store) -> None:
+    store.upsert(_beta_laws())
+    rows = compare(store, quantity="beta")
+    assert disagreements(rows) == []  # nothing to test: one interval
+    (cov,) = coverage(rows)
+    assert (cov.quantity, cov.n_values, cov.n_with_interval, cov.n_tested) == ("beta", 3, 1, 0)
+    assert [(o.source_id, o.other) for o in cov.outside] == [("outside", "with_interval")]
+    assert cov.outside[0].other_interval == [0.346, 0.386]
+
+
+def test_cli_disagreements_says_what_it_could_test(store: Store, tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    with Store(db) as s:
+        s.upsert(_beta_laws())
+    args = ["compare", "--quantity", "beta", "--disagreements", "--db", str(db)]
+    out = CliRunner().invoke(cli, args)
+    assert out.exit_code == 0, out.output
+    assert out.stdout == ""
+    assert "beta: 1 of 3 values has an interval, 0 comparable pairs of papers tested" in out.stderr
+    assert "outside 0.28 outside with_interval [0.346, 0.386]" in out.stderr
+    assert "inside 0.35" not in out.stderr
+    # --json stays one disagreement per line (none here); the note is on stderr
+    js = CliRunner().invoke(cli, [*args, "--json"])
+    assert [json.loads(x) for x in js.stdout.splitlines()] == []
+    assert "0 comparable pairs" in js.stderr

@@ -123,6 +123,7 @@ def compare_cmd(
                 + " fail to overlap"
                 + ("" if include_fits else " (--include-fits pairs our own refits too)")
             )
+        _coverage_notes(rows, include_fits, shown=None if quantity else 5)
         if as_json:
             emit_json(found)
         else:
@@ -156,6 +157,37 @@ def compare_cmd(
         emit_table(table, ["quantity", "source_id", "who", "value", "interval", "verdict",
                            "reasons", "notes"], {"reasons": 60, "notes": 40})  # fmt: skip
         _interval_legend(rows)
+
+
+def _coverage_notes(rows: Any, include_fits: bool, shown: int | None) -> None:
+    """Say on stderr what --disagreements could test: only values with an interval can
+    disagree, and "no results" for beta, where 1 of 22 values had one, read as agreement while
+    Hoffmann et al.'s 0.28 lies outside Besiroglu et al.'s 0.346-0.386."""
+    from kb.compare import coverage
+
+    for c in coverage(rows, include_fits=include_fits):
+        click.echo(
+            f"{c.quantity}: {c.n_with_interval} of {c.n_values} values "
+            f"{'has' if c.n_with_interval == 1 else 'have'} an interval, "
+            f"{c.n_tested} comparable pair{'s' if c.n_tested != 1 else ''} of papers tested",
+            err=True,
+        )
+        if c.outside:
+            named = "; ".join(
+                f"{o.source_id} {o.value:.4g} outside {o.other} "
+                f"[{o.other_interval[0]:.4g}, {o.other_interval[1]:.4g}]"
+                for o in c.outside[:shown]
+            )
+            more = (
+                f"; and {len(c.outside) - shown} more (--quantity {c.quantity} lists them)"
+                if shown is not None and len(c.outside) > shown
+                else ""
+            )
+            click.echo(
+                f"  not tested, as they have no interval of their own, but outside a comparable "
+                f"paper's interval: {named}{more}",
+                err=True,
+            )
 
 
 def _interval_legend(rows: Any, only: set[tuple[str, str]] | None = None) -> None:
