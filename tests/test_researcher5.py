@@ -15,9 +15,11 @@ from click.testing import CliRunner
 from kb.cli import cli
 from kb.compare import compare, coverage, disagreements, unavailable
 from kb.derive import derived_here, view_of_law
+from kb.index import build_index
 from kb.registry import DEFAULT_REGISTRY, load_registry
 from kb.store import Store
 from tests.test_compare import law
+from tests.test_search import PAPERS, HashEmbedder
 
 GOPHER = 5.76e23  # FLOPs of Gopher and Chinchilla (Hoffmann et al. 2022)
 
@@ -112,3 +114,57 @@ def test_cli_disagreements_says_what_it_could_test(store: Store, tmp_path: Path)
     js = CliRunner().invoke(cli, [*args, "--json"])
     assert [json.loads(x) for x in js.stdout.splitlines()] == []
     assert "0 comparable pairs" in js.stderr
+
+
+# -- "I added my own abstracts; now search them" -----------------------------------------------
+# `kb ingest my.csv` reported "1 new" and nothing else; the next `kb search` stopped with
+# "stale, built for 270 papers ...". The ingest now says the index lags and how to update it.
+
+MINE = "title,abstract\nMy Scaling Paper,Loss falls as a power law in model size.\n"
+
+
+def test_ingest_says_when_the_search_index_lags(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    with Store(db) as s:
+        s.upsert(PAPERS)
+        build_index(s, db, model=HashEmbedder())
+    mine = tmp_path / "mine.csv"
+    mine.write_text(MINE, encoding="utf-8")
+    args = ["ingest", str(mine), "--db", str(db), "--no-extract"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert f"kb index --db {db}" in first.stderr
+    assert "search index does not cover" in first.stderr
+    # unchanged the second time, but the index still lags: said again; --json has a field
+    again = CliRunner().invoke(cli, args)
+    assert "0 new" in again.stdout
+    assert "search index does not cover" in again.stderr
+    as_json = CliRunner().invoke(cli, [*args, "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    (report,) = [json.loads(x) for x in as_json.stdout.splitlines()]
+    assert "search index" not in as_json.stderr  # scripts read the field
+    assert report["new_papers"] == 0
+    assert report["search_index"] == "stale"
+
+
+def test_ingest_into_a_new_store_says_to_build_the_index(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    mine = tmp_path / "mine.csv"
+    mine.write_text(MINE, encoding="utf-8")
+    out = CliRunner().invoke(cli, ["ingest", str(mine), "--db", str(db), "--no-extract"])
+    assert out.exit_code == 0, out.output
+    assert f"no search index yet; build it for `kb search` with `kb index --db {db}`" in out.stderr
+
+
+def test_ingest_with_a_current_index_says_nothing_of_it(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    mine = tmp_path / "mine.csv"
+    mine.write_text(MINE, encoding="utf-8")
+    args = ["ingest", str(mine), "--db", str(db), "--no-extract"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    with Store(db) as s:
+        build_index(s, db, model=HashEmbedder())
+    out = CliRunner().invoke(cli, [*args, "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["search_index"] == "current"
+    assert "search index" not in out.stderr
