@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from kb.cli import cli
-from kb.compare import compare, coverage, disagreements, unavailable
+from kb.compare import compare, disagreements, unavailable
 from kb.derive import derived_here, view_of_law
 from kb.index import build_index
 from kb.registry import DEFAULT_REGISTRY, load_registry
@@ -90,6 +90,8 @@ def _beta_laws() -> list[object]:
 
 
 def test_coverage_counts_testable_pairs_and_names_values_outside(store: Store) -> None:
+    from kb.compare import coverage
+
     store.upsert(_beta_laws())
     rows = compare(store, quantity="beta")
     assert disagreements(rows) == []  # nothing to test: one interval
@@ -168,3 +170,21 @@ def test_ingest_with_a_current_index_says_nothing_of_it(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["search_index"] == "current"
     assert "search index" not in out.stderr
+
+
+# -- "Does the fit follow the data?" (kb fit --plot) -------------------------------------------
+# The figure's residual panel had its own x domain, ending at the last point, while the fit
+# panel ran on into the extrapolation: a point and its residual were not one above the other.
+
+
+def test_fit_figure_panels_share_one_x_scale() -> None:
+    from kb.charts import fit_figure
+    from kb.fit import fit_points, points_to_arrays
+    from tests.test_fit import _points
+
+    pts = _points()
+    result = fit_points(pts, law="chinchilla", n_boot=0)
+    X, y, _ = points_to_arrays(pts, result.form)
+    spec = fit_figure(result, X, y, metric="loss").to_dict()
+    assert len(spec["vconcat"]) == 2
+    assert spec["resolve"]["scale"]["x"] == "shared"
