@@ -188,3 +188,33 @@ def test_fit_figure_panels_share_one_x_scale() -> None:
     spec = fit_figure(result, X, y, metric="loss").to_dict()
     assert len(spec["vconcat"]) == 2
     assert spec["resolve"]["scale"]["x"] == "shared"
+
+
+# -- "... for language models" -----------------------------------------------------------------
+# The app's Compare page has a Domain box; `kb compare` had no way to leave out the vision laws.
+
+
+def test_cli_compare_domain(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    vision = {"domain": "vision"}
+    chin = {"E": 1.8, "A": 400.0, "B": 400.0, "alpha": 0.34, "beta": 0.28}
+    with Store(db) as s:
+        s.upsert(
+            [
+                law("lm", "chinchilla", chin, conventions={"domain": "language"}),
+                law("vit", "chinchilla", chin, arxiv_id="2106.04560", conventions=vision),
+            ]
+        )
+    args = ["compare", "--quantity", "beta", "--json", "--db", str(db)]
+    both = CliRunner().invoke(cli, args)
+    assert {json.loads(x)["source_id"] for x in both.stdout.splitlines()} == {"lm", "vit"}
+    out = CliRunner().invoke(cli, [*args, "--domain", "language"])
+    assert out.exit_code == 0, out.output
+    rows = [json.loads(x) for x in out.stdout.splitlines()]
+    assert [r["source_id"] for r in rows] == ["lm"]
+    none = CliRunner().invoke(cli, [*args, "--domain", "speech"])
+    assert none.exit_code == 0
+    assert none.stdout == ""
+    assert "no reported law or stored fit of domain speech has a value of beta" in none.stderr
+    assert "values exist in: language, vision" in none.stderr
+    assert CliRunner().invoke(cli, [*args, "--domain", "chemistry"]).exit_code == 2

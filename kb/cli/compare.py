@@ -24,6 +24,7 @@ from kb.cli._common import (
 )
 from kb.datasets import get_dataset
 from kb.derive import AT_BUDGET, DEFAULT_BUDGET_FLOPS, QUANTITIES, QUANTITY_LABELS
+from kb.records import DOMAINS
 from kb.store import Store
 
 
@@ -63,6 +64,12 @@ def _compare_json(row: Any) -> dict[str, Any]:
     "for tokens_per_param, pinned by their printed digits (Hoffmann et al.'s approach 3 is "
     "not: its rounded exponents put 97.7 at 1e24 anywhere in 45.8-208).",
 )  # fmt: skip
+@click.option(
+    "--domain", type=click.Choice(DOMAINS), default=None,
+    help="Only laws and fits of this domain (language, vision, ...) and those of no stated "
+    "domain, as the app's Domain box; verdicts stay against the reference chosen over all "
+    "domains.",
+)  # fmt: skip
 @click.option("--disagreements", "only_disagreements", is_flag=True,
               help="Only pairs of comparable papers whose intervals do not overlap.")  # fmt: skip
 @click.option("--include-fits", is_flag=True,
@@ -79,6 +86,7 @@ def compare_cmd(
     include_fits: bool,
     plot: Path | None,
     at_flops: float,
+    domain: str | None,
 ) -> None:
     """Put every reported law and stored fit on one axis per quantity, with verdicts and notes.
 
@@ -101,6 +109,9 @@ def compare_cmd(
     with reading(db_path) as store:
         _warn_stale_laws(store)
         rows = compare(store, quantity=quantity, reference=reference, at_flops=at_flops)
+        elsewhere = sorted({r.domain for r in rows if r.domain and r.domain != domain})
+        if domain is not None:  # after compare: the same reference and verdicts as the app's
+            rows = [r for r in rows if r.domain in (domain, None)]
         at_budget = quantity is not None and quantity in AT_BUDGET and not only_disagreements
         missing = unavailable(store, quantity, at_flops=at_flops) if quantity and at_budget else []
     if at_budget:
@@ -137,7 +148,13 @@ def compare_cmd(
                        {"left_who": 30, "right_who": 30, "caveats": 60})  # fmt: skip
             _interval_legend(rows, {(s, d.quantity) for d in found for s in (d.left, d.right)})
         return
-    if not rows:
+    if not rows and domain is not None and elsewhere:
+        no_results(
+            f"no reported law or stored fit of domain {domain} has a value"
+            + (f" of {quantity}" if quantity else "")
+            + f"; values exist in: {', '.join(elsewhere)} (--domain)"
+        )
+    elif not rows:
         no_results(
             (f"no reported law or stored fit has a value of {quantity}" if quantity else
              "no reported laws or stored fits in this knowledge base")
