@@ -218,3 +218,31 @@ def test_cli_compare_domain(tmp_path: Path) -> None:
     assert "no reported law or stored fit of domain speech has a value of beta" in none.stderr
     assert "values exist in: language, vision" in none.stderr
     assert CliRunner().invoke(cli, [*args, "--domain", "chemistry"]).exit_code == 2
+
+
+# -- "How many points will a fit of this dataset use?" -----------------------------------------
+# `kb datasets` showed rows 143949 for Bhagia et al.'s ladder, the points of all 111 metrics; a
+# fit reads the default metric's 1,579. The table and --json now give that count too.
+
+
+def test_datasets_gives_the_default_metrics_point_count(tmp_path: Path) -> None:
+    from kb.records import Dataset, Point
+
+    db = tmp_path / "kb.duckdb"
+    with Store(db) as s:
+        s.upsert([Dataset(name="toy", arxiv_id="2999.00001", paper_title="Toy", source_repo="r",
+                          source_commit="c", source_paths=["p"], license="none", caveats="",
+                          n_points=5, path="/x", adapter_version="1")])  # fmt: skip
+        s.upsert(
+            [Point(point_id=f"p{i}", dataset="toy", source_file="f", source_row=i,
+                   run_key=f"r{i}", metric="loss" if i < 2 else "acc", value=1.0 + i,
+                   unit="nats/token" if i < 2 else "fraction")
+             for i in range(5)]
+        )  # fmt: skip
+    out = CliRunner().invoke(cli, ["datasets", "--json", "--db", str(db)])
+    assert out.exit_code == 0, out.output
+    (row,) = [json.loads(x) for x in out.stdout.splitlines()]
+    assert row["rows"] == 5
+    assert row["default_points"] == row["metrics"][row["default_metric"]] < row["rows"]
+    table = CliRunner().invoke(cli, ["datasets", "--db", str(db)])
+    assert "default_points" in table.stdout
