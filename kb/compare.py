@@ -154,7 +154,9 @@ class Coverage(BaseModel):
     quantity: str
     n_values: int = Field(description="rows considered (papers', and fits' with include_fits)")
     n_with_interval: int
-    n_tested: int = Field(description="pairs of comparable rows of two papers, both intervals")
+    n_tested: int = Field(
+        description="comparable pairs (two papers, or a paper and a fit) with both intervals"
+    )
     outside: list[Outside] = Field(
         default_factory=list,
         description="comparable pairs not tested because one side has no interval, where its "

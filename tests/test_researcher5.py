@@ -109,7 +109,7 @@ def test_cli_disagreements_says_what_it_could_test(store: Store, tmp_path: Path)
     out = CliRunner().invoke(cli, args)
     assert out.exit_code == 0, out.output
     assert out.stdout == ""
-    assert "beta: 1 of 3 values has an interval, 0 comparable pairs of papers tested" in out.stderr
+    assert "beta: 1 of 3 values has an interval, 0 comparable pairs tested" in out.stderr
     assert "outside 0.28 outside with_interval [0.346, 0.386]" in out.stderr
     assert "inside 0.35" not in out.stderr
     # --json stays one disagreement per line (none here); the note is on stderr

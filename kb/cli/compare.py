@@ -186,7 +186,7 @@ def _coverage_notes(rows: Any, include_fits: bool, shown: int | None) -> None:
         click.echo(
             f"{c.quantity}: {c.n_with_interval} of {c.n_values} values "
             f"{'has' if c.n_with_interval == 1 else 'have'} an interval, "
-            f"{c.n_tested} comparable pair{'s' if c.n_tested != 1 else ''} of papers tested",
+            f"{c.n_tested} comparable pair{'s' if c.n_tested != 1 else ''} tested",
             err=True,
         )
         if c.outside:
