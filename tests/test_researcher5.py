@@ -246,3 +246,37 @@ def test_datasets_gives_the_default_metrics_point_count(tmp_path: Path) -> None:
     assert row["default_points"] == row["metrics"][row["default_metric"]] < row["rows"]
     table = CliRunner().invoke(cli, ["datasets", "--db", str(db)])
     assert "default_points" in table.stdout
+
+
+# -- "Which settings reproduce Kaplan's 0.73?" (kb optima) -------------------------------------
+# The table listed every setting's a, then every setting's b, in two unrelated orders, and did
+# not say what its intervals were.
+
+
+def test_optima_table_pairs_a_and_b_and_names_its_intervals(tmp_path: Path) -> None:
+    from kb.records import Dataset, Point
+
+    db = tmp_path / "kb.duckdb"
+    pts = []
+    for setting, exponent in (("Kaplan-like", 0.85), ("Chinchilla-like", 0.5), ("Mid", 0.7)):
+        for i in range(6):
+            c = 1e16 * 4**i
+            for metric, value in (
+                ("n_opt", 0.1 * c**exponent),
+                ("n_tokens_opt", c ** (1 - exponent)),
+            ):
+                pts.append(Point(
+                    point_id=f"{setting}-{metric}-{i}", dataset="por", metric=metric,
+                    value=value, unit="parameters", compute_flops=c, source_file="o.csv",
+                    source_row=i, extras={"setting": setting},
+                ))  # fmt: skip
+    with Store(db) as s:
+        s.upsert([*pts, Dataset(name="por", path="/x", adapter_version="t")])
+    out = CliRunner().invoke(cli, ["-q", "optima", "por", "--boot", "10", "--db", str(db)])
+    assert out.exit_code == 0, out.output
+    body = [line.split() for line in out.stdout.splitlines()[2:]]
+    settings = [row[1] for row in body]
+    exponents = [row[2] for row in body]
+    assert settings == sorted(settings)  # one setting's a and b together
+    assert exponents == ["a", "b"] * 3
+    assert "interval: 95% bootstrap percentile interval of 10 refits per setting" in out.stderr

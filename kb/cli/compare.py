@@ -422,6 +422,18 @@ def optima_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int) ->
             }
             for r in records
         ]
+        # a and b of one setting one above the other (they were listed in two unrelated orders,
+        # so a setting's a + b ≈ 1, C ∝ N·D, could not be read off)
+        rows.sort(key=lambda r: (r["dataset"], r["setting"], r["exponent"] or ""))
         emit_table(
-            rows, ["dataset", "metric", "exponent", "value", "interval", "setting"], {"setting": 90}
+            rows, ["dataset", "setting", "exponent", "value", "interval", "metric"], {"setting": 90}
+        )
+        from kb.fit import INTERVAL_LEVEL
+
+        click.echo(
+            f"interval: {INTERVAL_LEVEL:.0%} bootstrap percentile interval of {n_boot} refits "
+            "per setting"
+            if n_boot
+            else "no intervals (--boot 0)",
+            err=True,
         )
