@@ -280,3 +280,24 @@ def test_optima_table_pairs_a_and_b_and_names_its_intervals(tmp_path: Path) -> N
     assert settings == sorted(settings)  # one setting's a and b together
     assert exponents == ["a", "b"] * 3
     assert "interval: 95% bootstrap percentile interval of 10 refits per setting" in out.stderr
+
+
+# -- options that did nothing, silently ----------------------------------------------------------
+
+
+def test_compare_says_when_at_or_include_fits_do_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    with Store(db) as s:
+        s.upsert(_beta_laws())
+    base = ["compare", "--db", str(db)]
+    at = CliRunner().invoke(cli, [*base, "--quantity", "beta", "--at", "5e23"])
+    assert at.exit_code == 0, at.output
+    assert "note: --at applies to tokens_per_param only; beta is an exponent" in at.stderr
+    tpp = CliRunner().invoke(cli, [*base, "--quantity", "tokens_per_param", "--at", "5e23"])
+    assert "note: --at" not in tpp.stderr
+    plain = CliRunner().invoke(cli, [*base, "--quantity", "beta"])
+    assert "note:" not in plain.stderr
+    fits = CliRunner().invoke(cli, [*base, "--quantity", "beta", "--include-fits"])
+    assert "note: --include-fits applies with --disagreements" in fits.stderr
+    both = CliRunner().invoke(cli, [*base, "--disagreements", "--include-fits"])
+    assert "note: --include-fits" not in both.stderr

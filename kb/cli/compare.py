@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from kb.cli._common import (
     boot_option,
@@ -26,6 +27,8 @@ from kb.datasets import get_dataset
 from kb.derive import AT_BUDGET, DEFAULT_BUDGET_FLOPS, QUANTITIES, QUANTITY_LABELS
 from kb.records import DOMAINS
 from kb.store import Store
+
+EXPONENTS = tuple(q for q in QUANTITIES if q not in AT_BUDGET)
 
 
 def _warn_stale_laws(store: Store) -> None:
@@ -101,6 +104,20 @@ def compare_cmd(
     """
     from kb.compare import compare, disagreements, unavailable
 
+    given = click.get_current_context().get_parameter_source
+    if given("at_flops") == ParameterSource.COMMANDLINE and quantity in EXPONENTS:
+        # it was dropped without a word: `--quantity beta --at 5e23` read as a value at 5e23
+        click.echo(
+            f"note: --at applies to {', '.join(sorted(AT_BUDGET))} only; {quantity} is an "
+            "exponent, the same at every budget",
+            err=True,
+        )
+    if include_fits and not only_disagreements:
+        click.echo(
+            "note: --include-fits applies with --disagreements; the listing shows stored fits "
+            "anyway",
+            err=True,
+        )
     if plot and (only_disagreements or quantity is None):
         raise click.UsageError(
             "--plot draws one quantity's values: give --quantity "
