@@ -431,6 +431,7 @@ def compare(
     quantity: str | None = None,
     reference: str | None = None,
     at_flops: float = DEFAULT_BUDGET_FLOPS,
+    domain: str | None = None,
 ) -> list[ComparisonRow]:
     """Every registry law and stored fit, one row per quantity its form allows.
 
@@ -443,6 +444,9 @@ def compare(
             quantities the reference has a value of are listed (a compute-optimal law has a
             and b, no alpha: one missing quantity refused them all).
         at_flops: the compute budget (FLOPs) ``tokens_per_param`` is evaluated at.
+        domain: only laws and fits of this domain (and of none stated); the reference is
+            then picked among them (over every domain, each vision law was "not comparable:
+            different modality" with a language reference).
 
     Raises:
         BadInputError: an unknown quantity, or a budget that is not a positive number.
@@ -455,6 +459,8 @@ def compare(
         )
     _check_budget(at_flops)
     views = _views(store)
+    if domain is not None:
+        views = [v for v in views if profile_of(v).domain in (domain, None)]
     if reference is not None and all(v.source_id != reference for v in views):
         raise NotFoundError(
             f"no reported law or stored fit {reference!r} to compare against; "

@@ -218,6 +218,30 @@ def test_cli_compare_domain(tmp_path: Path) -> None:
     assert "no reported law or stored fit of domain speech has a value of beta" in none.stderr
     assert "values exist in: language, vision" in none.stderr
     assert CliRunner().invoke(cli, [*args, "--domain", "chemistry"]).exit_code == 2
+    # The reference is one of the domain's own laws: against a language reference every vision
+    # law read "not comparable: different modality", which said nothing among vision laws
+    vit = CliRunner().invoke(cli, [*args, "--domain", "vision"])
+    (row,) = [json.loads(x) for x in vit.stdout.splitlines()]
+    assert (row["source_id"], row["verdict"]) == ("vit", "reference")
+
+
+def test_compare_in_a_domain_picks_its_reference_there(store: Store) -> None:
+    chin = {"E": 1.8, "A": 400.0, "B": 400.0, "alpha": 0.34}
+    vision = {"domain": "vision"}
+    store.upsert(
+        [law("lm1", "chinchilla", {**chin, "beta": 0.28}, conventions={"domain": "language"}),
+         law("lm2", "chinchilla", {**chin, "beta": 0.30}, arxiv_id="2404.10102",
+             conventions={"domain": "language"}),
+         law("vit1", "chinchilla", {**chin, "beta": 0.40}, arxiv_id="2106.04560",
+             conventions=vision),
+         law("vit2", "chinchilla", {**chin, "beta": 0.45}, arxiv_id="2305.13035",
+             conventions=vision)]
+    )  # fmt: skip
+    every = {r.source_id: r.verdict for r in compare(store, quantity="beta")}
+    assert every["vit1"] == every["vit2"] == "not_comparable"  # different modality
+    rows = {r.source_id: r.verdict for r in compare(store, quantity="beta", domain="vision")}
+    assert set(rows) == {"vit1", "vit2"}
+    assert sorted(rows.values()) == ["direct", "reference"]
 
 
 # -- "How many points will a fit of this dataset use?" -----------------------------------------
@@ -301,3 +325,28 @@ def test_compare_says_when_at_or_include_fits_do_nothing(tmp_path: Path) -> None
     assert "note: --include-fits applies with --disagreements" in fits.stderr
     both = CliRunner().invoke(cli, [*base, "--disagreements", "--include-fits"])
     assert "note: --include-fits" not in both.stderr
+
+
+def test_app_compare_one_domain_has_its_own_reference(app_db: Path) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    chin = {"E": 1.8, "A": 400.0, "B": 400.0, "alpha": 0.34}
+    vision = {"domain": "vision"}
+    with Store(app_db) as s:
+        s.upsert(
+            [law("lm1", "chinchilla", {**chin, "beta": 0.28}, conventions={"domain": "language"}),
+             law("vit1", "chinchilla", {**chin, "beta": 0.40}, arxiv_id="2106.04560",
+                 conventions=vision),
+             law("vit2", "chinchilla", {**chin, "beta": 0.45}, arxiv_id="2305.13035",
+                 conventions=vision)]
+        )  # fmt: skip
+    main = Path(__file__).resolve().parent.parent / "app" / "main.py"
+    at = AppTest.from_file(str(main), default_timeout=60)
+    at.query_params["quantity"] = "beta"
+    at.query_params["domain"] = "vision"
+    at.run()
+    at.switch_page("views/compare.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("source")
+    assert set(table.index) == {"vit1", "vit2"}
+    assert sorted(table["verdict"]) == ["direct", "reference"]

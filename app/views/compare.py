@@ -69,6 +69,17 @@ domains = sorted(d for d in frame["domain"].dropna().unique())
 url.choices("domain", "compare_domains", domains, domains)
 picked = cols[1].multiselect("Domain", domains, key="compare_domains")
 url.save()
+if len(picked) == 1 and len(domains) > 1:
+    # One domain: its own reference (against a language one every vision law read "not
+    # comparable: different modality", as `kb compare --domain` now avoids too).
+    try:
+        frame = pd.DataFrame(
+            compare_records(compare(store, quantity=quantity, at_flops=float(at_flops),
+                                    domain=picked[0]))
+        )  # fmt: skip
+    except KBError as err:
+        show_error(err)
+        st.stop()
 shown = frame[frame["kind"].isin(kinds) & (frame["domain"].isin(picked) | frame["domain"].isna())]
 if shown.empty:  # an empty chart drew only axes (and Altair warned it could not type them)
     st.info("No value matches these filters: choose a kind under **Show** or a **Domain**.")

@@ -70,8 +70,7 @@ def _compare_json(row: Any) -> dict[str, Any]:
 @click.option(
     "--domain", type=click.Choice(DOMAINS), default=None,
     help="Only laws and fits of this domain (language, vision, ...) and those of no stated "
-    "domain, as the app's Domain box; verdicts stay against the reference chosen over all "
-    "domains.",
+    "domain; the reference is chosen among them (--reference must be one of them).",
 )  # fmt: skip
 @click.option("--disagreements", "only_disagreements", is_flag=True,
               help="Only pairs of comparable papers whose intervals do not overlap.")  # fmt: skip
@@ -125,10 +124,13 @@ def compare_cmd(
         )
     with reading(db_path) as store:
         _warn_stale_laws(store)
-        rows = compare(store, quantity=quantity, reference=reference, at_flops=at_flops)
-        elsewhere = sorted({r.domain for r in rows if r.domain and r.domain != domain})
-        if domain is not None:  # after compare: the same reference and verdicts as the app's
-            rows = [r for r in rows if r.domain in (domain, None)]
+        rows = compare(
+            store, quantity=quantity, reference=reference, at_flops=at_flops, domain=domain
+        )
+        elsewhere: list[str] = []
+        if domain is not None and not rows:
+            every = compare(store, quantity=quantity, at_flops=at_flops)
+            elsewhere = sorted({r.domain for r in every if r.domain and r.domain != domain})
         at_budget = quantity is not None and quantity in AT_BUDGET and not only_disagreements
         missing = unavailable(store, quantity, at_flops=at_flops) if quantity and at_budget else []
     if at_budget:
