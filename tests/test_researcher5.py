@@ -334,7 +334,8 @@ def test_app_compare_one_domain_has_its_own_reference(app_db: Path) -> None:
     vision = {"domain": "vision"}
     with Store(app_db) as s:
         s.upsert(
-            [law("lm1", "chinchilla", {**chin, "beta": 0.28}, conventions={"domain": "language"}),
+            [*(law(f"lm{i}", "chinchilla", {**chin, "beta": 0.28}, arxiv_id=f"2401.0000{i}",
+                   conventions={"domain": "language"}) for i in range(3)),
              law("vit1", "chinchilla", {**chin, "beta": 0.40}, arxiv_id="2106.04560",
                  conventions=vision),
              law("vit2", "chinchilla", {**chin, "beta": 0.45}, arxiv_id="2305.13035",
