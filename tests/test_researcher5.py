@@ -351,3 +351,24 @@ def test_app_compare_one_domain_has_its_own_reference(app_db: Path) -> None:
     table = at.dataframe[0].value.set_index("source")
     assert set(table.index) == {"vit1", "vit2"}
     assert sorted(table["verdict"]) == ["direct", "reference"]
+
+
+# -- "Does the released data support the published law?" (kb audit) ----------------------------
+# The table's interval column did not say what it was; kb fit names its own.
+
+
+def test_audit_names_its_intervals(tmp_path: Path) -> None:
+    from kb.records import Dataset
+    from tests.test_audit import law as audit_law
+    from tests.test_audit import two_sets
+
+    db = tmp_path / "kb.duckdb"
+    with Store(db) as s:
+        s.upsert([Dataset(name="d", path="/x", adapter_version="t"), *two_sets()])
+        s.upsert([audit_law("c4", "power_law", {"A": 9.0, "alpha": 0.05},
+                            conventions={"dataset_metric": "c4_loss"})])  # fmt: skip
+    out = CliRunner().invoke(cli, ["-q", "audit", "d", "--boot", "20", "--db", str(db)])
+    assert out.exit_code == 0, out.output
+    assert "interval: 95% bootstrap percentile interval of 20 refits" in out.stderr
+    none = CliRunner().invoke(cli, ["-q", "audit", "d", "--boot", "0", "--db", str(db)])
+    assert "no intervals (--boot 0)" in none.stderr

@@ -301,6 +301,16 @@ def audit_cmd(
         columns = ["law", "recipe", "points", "param", "reported", "refit", "interval", "inside",
                    "note"]  # fmt: skip
         emit_table(table, columns, {"note": 40})
+        if rows:
+            from kb.fit import INTERVAL_LEVEL
+
+            # The table's intervals were unnamed (kb fit names its own): how wide, from what.
+            click.echo(
+                f"interval: {INTERVAL_LEVEL:.0%} bootstrap percentile interval of {n_boot} "
+                "refits of the refit's recipe; inside: the reported value lies in it"
+                if n_boot else "no intervals (--boot 0), so no inside/outside",
+                err=True,
+            )  # fmt: skip
 
 
 def _paper_data_notes(store: Store, rows: list[Any]) -> list[str]:
