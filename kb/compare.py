@@ -406,15 +406,22 @@ def _check_budget(at_flops: float) -> None:
 
 
 def unavailable(
-    store: Store, quantity: str = "tokens_per_param", *, at_flops: float = DEFAULT_BUDGET_FLOPS
+    store: Store,
+    quantity: str = "tokens_per_param",
+    *,
+    at_flops: float = DEFAULT_BUDGET_FLOPS,
+    domain: str | None = None,
 ) -> list[Unavailable]:
     """The laws and fits with a compute-optimal allocation (a or b) that cannot give
-    ``quantity`` (only ``tokens_per_param`` can be missing so), each with its reason."""
+    ``quantity`` (only ``tokens_per_param`` can be missing so), each with its reason;
+    ``domain``: only those of that domain (and of none stated), as ``compare``."""
     _check_budget(at_flops)
     if quantity != "tokens_per_param":
         return []
     out = []
     for view in _views(store):
+        if domain is not None and profile_of(view).domain not in (domain, None):
+            continue
         reason = no_tokens_per_param(view, at_flops)
         if reason:
             out.append(

@@ -372,3 +372,11 @@ def test_audit_names_its_intervals(tmp_path: Path) -> None:
     assert "interval: 95% bootstrap percentile interval of 20 refits" in out.stderr
     none = CliRunner().invoke(cli, ["-q", "audit", "d", "--boot", "0", "--db", str(db)])
     assert "no intervals (--boot 0)" in none.stderr
+
+
+def test_compare_domain_names_only_its_own_laws_without_a_ratio(store: Store) -> None:
+    store.upsert(load_registry(DEFAULT_REGISTRY))
+    every = {m.source_id for m in unavailable(store, "tokens_per_param")}
+    language = {m.source_id for m in unavailable(store, "tokens_per_param", domain="language")}
+    assert "alabdulmohsin2023_vit_shape" in every - language  # ViT shape: a vision law
+    assert "hoffmann2022_approach2" in language

@@ -132,7 +132,11 @@ def compare_cmd(
             every = compare(store, quantity=quantity, at_flops=at_flops)
             elsewhere = sorted({r.domain for r in every if r.domain and r.domain != domain})
         at_budget = quantity is not None and quantity in AT_BUDGET and not only_disagreements
-        missing = unavailable(store, quantity, at_flops=at_flops) if quantity and at_budget else []
+        missing = (
+            unavailable(store, quantity, at_flops=at_flops, domain=domain)
+            if quantity and at_budget
+            else []
+        )
     if at_budget:
         click.echo(f"{quantity}: D_opt/N_opt at C = {at_flops:.3g} FLOPs (--at)", err=True)
     for m in missing:
