@@ -77,6 +77,7 @@ if len(picked) == 1 and len(domains) > 1:
             compare_records(compare(store, quantity=quantity, at_flops=float(at_flops),
                                     domain=picked[0]))
         )  # fmt: skip
+        missing = unavailable(store, quantity, at_flops=float(at_flops), domain=picked[0])
     except KBError as err:
         show_error(err)
         st.stop()
