@@ -407,7 +407,12 @@ def fit_figure(result: FitResult, X: Mapping[str, Any], y: Any, *, metric: str) 
     if top is not None:
         charts.append(top)
     charts.append(residual_chart(result, X, y, standalone=True))
-    figure: alt.VConcatChart = alt.VConcatChart(vconcat=charts, spacing=24)
+    # One x scale for both panels: the residuals' own domain ended at the last point while the
+    # fit's ran on into its extrapolation, so a point and its residual were not one above the
+    # other (Gadre et al.'s rpj runs: the fit's axis to 8e22, the residuals' to 1e22).
+    figure: alt.VConcatChart = alt.VConcatChart(vconcat=charts, spacing=24).resolve_scale(
+        x="shared"
+    )
     return figure
 
 

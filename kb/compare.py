@@ -44,9 +44,11 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "ComparisonRow",
+    "Coverage",
     "Disagreement",
     "Unavailable",
     "compare",
+    "coverage",
     "dataset_conventions",
     "disagreements",
     "unavailable",
@@ -130,6 +132,37 @@ class Disagreement(BaseModel):
     verdict: Literal["direct", "converted"]
     conversions: list[str] = Field(default_factory=list)
     caveats: list[str] = Field(default_factory=list)
+
+
+class Outside(BaseModel):
+    """A value with no interval of its own outside a comparable paper's interval."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source_id: str = Field(description="the row without an interval")
+    value: float
+    other: str = Field(description="the comparable row whose interval it lies outside")
+    other_interval: list[float]
+
+
+class Coverage(BaseModel):
+    """What ``disagreements`` could test for one quantity: only rows with an interval can
+    disagree, so an empty list of disagreements says little when few rows have one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    quantity: str
+    n_values: int = Field(description="rows considered (papers', and fits' with include_fits)")
+    n_with_interval: int
+    n_tested: int = Field(
+        description="comparable pairs (two papers, or a paper and a fit) with both intervals"
+    )
+    outside: list[Outside] = Field(
+        default_factory=list,
+        description="comparable pairs not tested because one side has no interval, where its "
+        "value lies outside the other's interval (Hoffmann et al.'s beta = 0.28 beside "
+        "Besiroglu et al.'s 0.3458-0.3858): a hint, not a test, as its own spread is unknown",
+    )
 
 
 def _form_inputs(form: str) -> tuple[str, ...]:
@@ -373,15 +406,22 @@ def _check_budget(at_flops: float) -> None:
 
 
 def unavailable(
-    store: Store, quantity: str = "tokens_per_param", *, at_flops: float = DEFAULT_BUDGET_FLOPS
+    store: Store,
+    quantity: str = "tokens_per_param",
+    *,
+    at_flops: float = DEFAULT_BUDGET_FLOPS,
+    domain: str | None = None,
 ) -> list[Unavailable]:
     """The laws and fits with a compute-optimal allocation (a or b) that cannot give
-    ``quantity`` (only ``tokens_per_param`` can be missing so), each with its reason."""
+    ``quantity`` (only ``tokens_per_param`` can be missing so), each with its reason;
+    ``domain``: only those of that domain (and of none stated), as ``compare``."""
     _check_budget(at_flops)
     if quantity != "tokens_per_param":
         return []
     out = []
     for view in _views(store):
+        if domain is not None and profile_of(view).domain not in (domain, None):
+            continue
         reason = no_tokens_per_param(view, at_flops)
         if reason:
             out.append(
@@ -398,6 +438,7 @@ def compare(
     quantity: str | None = None,
     reference: str | None = None,
     at_flops: float = DEFAULT_BUDGET_FLOPS,
+    domain: str | None = None,
 ) -> list[ComparisonRow]:
     """Every registry law and stored fit, one row per quantity its form allows.
 
@@ -410,6 +451,9 @@ def compare(
             quantities the reference has a value of are listed (a compute-optimal law has a
             and b, no alpha: one missing quantity refused them all).
         at_flops: the compute budget (FLOPs) ``tokens_per_param`` is evaluated at.
+        domain: only laws and fits of this domain (and of none stated); the reference is
+            then picked among them (over every domain, each vision law was "not comparable:
+            different modality" with a language reference).
 
     Raises:
         BadInputError: an unknown quantity, or a budget that is not a positive number.
@@ -422,6 +466,8 @@ def compare(
         )
     _check_budget(at_flops)
     views = _views(store)
+    if domain is not None:
+        views = [v for v in views if profile_of(v).domain in (domain, None)]
     if reference is not None and all(v.source_id != reference for v in views):
         raise NotFoundError(
             f"no reported law or stored fit {reference!r} to compare against; "
@@ -527,4 +573,39 @@ def disagreements(
                 )  # fmt: skip
     counts = Counter(d.quantity for d in out)
     logger.info("disagreements: %s", dict(counts))
+    return out
+
+
+def coverage(rows: Sequence[ComparisonRow], *, include_fits: bool = False) -> list[Coverage]:
+    """Per quantity, how many of the rows ``disagreements`` reads have an interval, how many
+    comparable pairs it could test, and the untested pairs whose interval-less value lies
+    outside the other's interval (same pairing rules: two papers, not ``not_comparable``)."""
+    by_q: dict[str, list[ComparisonRow]] = {}
+    for row in rows:
+        if row.kind != "fit" or include_fits:
+            by_q.setdefault(row.quantity, []).append(row)
+    out: list[Coverage] = []
+    for q, group in by_q.items():
+        tested, outside = 0, []
+        for i, x in enumerate(group):
+            for y in group[i + 1 :]:
+                if (x.interval is None and y.interval is None) or (
+                    x.view.arxiv_id and x.view.arxiv_id == y.view.arxiv_id
+                ):
+                    continue
+                if verdict(q, x.view, x.derived, y.view, y.derived).kind == "not_comparable":
+                    continue
+                if x.interval is not None and y.interval is not None:
+                    tested += 1
+                    continue
+                bare, held = (x, y) if x.interval is None else (y, x)
+                assert held.interval is not None
+                if not held.interval[0] <= bare.value <= held.interval[1]:
+                    outside.append(
+                        Outside(source_id=bare.source_id, value=bare.value,
+                                other=held.source_id, other_interval=held.interval)
+                    )  # fmt: skip
+        n_iv = sum(r.interval is not None for r in group)
+        out.append(Coverage(quantity=q, n_values=len(group), n_with_interval=n_iv,
+                            n_tested=tested, outside=outside))  # fmt: skip
     return out

@@ -358,8 +358,9 @@ def _from_power_law(view: LawView) -> list[Derived]:
 
 
 # A name before '=' in ``conventions.derivation``: "a = log10(2.5) ...", "a = b = 0.5: ...",
-# "b = exp_B + exp_S since D = B·S" (only the names of ``derived`` count, so D is no match).
-_DERIVATION_NAME = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)\s*=(?!=)")
+# "b = exp_B + exp_S since D = B·S" (only the names of ``derived`` count, so D is no match),
+# also at a budget: "tokens_per_param@5.76e+23 = 1.5T / 67B = 22.4" (Hoffmann et al.'s Table 3).
+_DERIVATION_NAME = re.compile(r"([A-Za-z_][A-Za-z_0-9]*(?:@[0-9.]+(?:e[+-]?[0-9]+)?)?)\s*=(?!=)")
 
 
 def derived_here(view: LawView) -> frozenset[str]:
@@ -688,6 +689,14 @@ def no_tokens_per_param(view: LawView, at_flops: float = DEFAULT_BUDGET_FLOPS) -
     found = {d.quantity for d in derive_all(view, at_flops)}
     if TPP in found or not found & {"a", "b"}:
         return None
+    stated_at = sorted(float(k.partition("@")[2]) for k in view.derived if k.startswith(f"{TPP}@"))
+    if stated_at:
+        # Hoffmann et al.'s Table 3: sizes at nine budgets, the exponents without coefficients.
+        return (
+            f"it gives D_opt/N_opt only at C = {', '.join(f'{c:.3g}' for c in stated_at)} "
+            f"FLOPs, not at {at_flops:.3g} (between them its N_opt ∝ C^a and D_opt ∝ C^b come "
+            "without coefficients); evaluate at one of those budgets"
+        )
     p = view.params
     has_n = _coefficient(p, _N_COEFFICIENTS) is not None or (
         "k" in p and bool(_K_IS_N.search(view.formula))

@@ -454,8 +454,8 @@ def test_cli_compare_json_shape(tmp_path: Path) -> None:
         assert "view" not in row
     result = CliRunner().invoke(cli, ["compare", "--disagreements", "--json", "--db", str(db)])
     assert result.exit_code == 0, result.output
-    assert all(
-        json.loads(x)["verdict"] in ("direct", "converted") for x in result.output.splitlines()
+    assert all(  # stdout: stderr says what could be tested (test_researcher5)
+        json.loads(x)["verdict"] in ("direct", "converted") for x in result.stdout.splitlines()
     )
     bad = CliRunner().invoke(cli, ["compare", "--quantity", "zz", "--db", str(db)])
     assert bad.exit_code == 2

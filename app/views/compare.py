@@ -39,7 +39,8 @@ if quantity in AT_BUDGET:
     at_flops = st.number_input(
         "Compute budget (FLOPs)", min_value=1.0, format="%.3g", key="compare_at",
         help="The budget C at which D_opt(C)/N_opt(C) is evaluated (C = 6ND); default "
-        f"{DEFAULT_BUDGET_FLOPS:.0e}. Chinchilla and Gopher were trained with 5.76e23.",
+        f"{DEFAULT_BUDGET_FLOPS:.0e}. Chinchilla and Gopher were trained with 5.76e23, one of "
+        "the budgets of Hoffmann et al.'s Table 3 (Approach 1's ratios, given only there).",
     )  # fmt: skip
 else:
     url.unused("at", f"{quantity} is an exponent, the same at every budget")
@@ -68,6 +69,18 @@ domains = sorted(d for d in frame["domain"].dropna().unique())
 url.choices("domain", "compare_domains", domains, domains)
 picked = cols[1].multiselect("Domain", domains, key="compare_domains")
 url.save()
+if len(picked) == 1 and len(domains) > 1:
+    # One domain: its own reference (against a language one every vision law read "not
+    # comparable: different modality", as `kb compare --domain` now avoids too).
+    try:
+        frame = pd.DataFrame(
+            compare_records(compare(store, quantity=quantity, at_flops=float(at_flops),
+                                    domain=picked[0]))
+        )  # fmt: skip
+        missing = unavailable(store, quantity, at_flops=float(at_flops), domain=picked[0])
+    except KBError as err:
+        show_error(err)
+        st.stop()
 shown = frame[frame["kind"].isin(kinds) & (frame["domain"].isin(picked) | frame["domain"].isna())]
 if shown.empty:  # an empty chart drew only axes (and Altair warned it could not type them)
     st.info("No value matches these filters: choose a kind under **Show** or a **Domain**.")

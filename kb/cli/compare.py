@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from kb.cli._common import (
     boot_option,
@@ -24,7 +25,10 @@ from kb.cli._common import (
 )
 from kb.datasets import get_dataset
 from kb.derive import AT_BUDGET, DEFAULT_BUDGET_FLOPS, QUANTITIES, QUANTITY_LABELS
+from kb.records import DOMAINS
 from kb.store import Store
+
+EXPONENTS = tuple(q for q in QUANTITIES if q not in AT_BUDGET)
 
 
 def _warn_stale_laws(store: Store) -> None:
@@ -63,6 +67,11 @@ def _compare_json(row: Any) -> dict[str, Any]:
     "for tokens_per_param, pinned by their printed digits (Hoffmann et al.'s approach 3 is "
     "not: its rounded exponents put 97.7 at 1e24 anywhere in 45.8-208).",
 )  # fmt: skip
+@click.option(
+    "--domain", type=click.Choice(DOMAINS), default=None,
+    help="Only laws and fits of this domain (language, vision, ...) and those of no stated "
+    "domain; the reference is chosen among them (--reference must be one of them).",
+)  # fmt: skip
 @click.option("--disagreements", "only_disagreements", is_flag=True,
               help="Only pairs of comparable papers whose intervals do not overlap.")  # fmt: skip
 @click.option("--include-fits", is_flag=True,
@@ -79,6 +88,7 @@ def compare_cmd(
     include_fits: bool,
     plot: Path | None,
     at_flops: float,
+    domain: str | None,
 ) -> None:
     """Put every reported law and stored fit on one axis per quantity, with verdicts and notes.
 
@@ -93,6 +103,20 @@ def compare_cmd(
     """
     from kb.compare import compare, disagreements, unavailable
 
+    given = click.get_current_context().get_parameter_source
+    if given("at_flops") == ParameterSource.COMMANDLINE and quantity in EXPONENTS:
+        # it was dropped without a word: `--quantity beta --at 5e23` read as a value at 5e23
+        click.echo(
+            f"note: --at applies to {', '.join(sorted(AT_BUDGET))} only; {quantity} is an "
+            "exponent, the same at every budget",
+            err=True,
+        )
+    if include_fits and not only_disagreements:
+        click.echo(
+            "note: --include-fits applies with --disagreements; the listing shows stored fits "
+            "anyway",
+            err=True,
+        )
     if plot and (only_disagreements or quantity is None):
         raise click.UsageError(
             "--plot draws one quantity's values: give --quantity "
@@ -100,9 +124,19 @@ def compare_cmd(
         )
     with reading(db_path) as store:
         _warn_stale_laws(store)
-        rows = compare(store, quantity=quantity, reference=reference, at_flops=at_flops)
+        rows = compare(
+            store, quantity=quantity, reference=reference, at_flops=at_flops, domain=domain
+        )
+        elsewhere: list[str] = []
+        if domain is not None and not rows:
+            every = compare(store, quantity=quantity, at_flops=at_flops)
+            elsewhere = sorted({r.domain for r in every if r.domain and r.domain != domain})
         at_budget = quantity is not None and quantity in AT_BUDGET and not only_disagreements
-        missing = unavailable(store, quantity, at_flops=at_flops) if quantity and at_budget else []
+        missing = (
+            unavailable(store, quantity, at_flops=at_flops, domain=domain)
+            if quantity and at_budget
+            else []
+        )
     if at_budget:
         click.echo(f"{quantity}: D_opt/N_opt at C = {at_flops:.3g} FLOPs (--at)", err=True)
     for m in missing:
@@ -123,6 +157,7 @@ def compare_cmd(
                 + " fail to overlap"
                 + ("" if include_fits else " (--include-fits pairs our own refits too)")
             )
+        _coverage_notes(rows, include_fits, shown=None if quantity else 5)
         if as_json:
             emit_json(found)
         else:
@@ -136,7 +171,13 @@ def compare_cmd(
                        {"left_who": 30, "right_who": 30, "caveats": 60})  # fmt: skip
             _interval_legend(rows, {(s, d.quantity) for d in found for s in (d.left, d.right)})
         return
-    if not rows:
+    if not rows and domain is not None and elsewhere:
+        no_results(
+            f"no reported law or stored fit of domain {domain} has a value"
+            + (f" of {quantity}" if quantity else "")
+            + f"; values exist in: {', '.join(elsewhere)} (--domain)"
+        )
+    elif not rows:
         no_results(
             (f"no reported law or stored fit has a value of {quantity}" if quantity else
              "no reported laws or stored fits in this knowledge base")
@@ -156,6 +197,37 @@ def compare_cmd(
         emit_table(table, ["quantity", "source_id", "who", "value", "interval", "verdict",
                            "reasons", "notes"], {"reasons": 60, "notes": 40})  # fmt: skip
         _interval_legend(rows)
+
+
+def _coverage_notes(rows: Any, include_fits: bool, shown: int | None) -> None:
+    """Say on stderr what --disagreements could test: only values with an interval can
+    disagree, and "no results" for beta, where 1 of 22 values had one, read as agreement while
+    Hoffmann et al.'s 0.28 lies outside Besiroglu et al.'s 0.346-0.386."""
+    from kb.compare import coverage
+
+    for c in coverage(rows, include_fits=include_fits):
+        click.echo(
+            f"{c.quantity}: {c.n_with_interval} of {c.n_values} values "
+            f"{'has' if c.n_with_interval == 1 else 'have'} an interval, "
+            f"{c.n_tested} comparable pair{'s' if c.n_tested != 1 else ''} tested",
+            err=True,
+        )
+        if c.outside:
+            named = "; ".join(
+                f"{o.source_id} {o.value:.4g} outside {o.other} "
+                f"[{o.other_interval[0]:.4g}, {o.other_interval[1]:.4g}]"
+                for o in c.outside[:shown]
+            )
+            more = (
+                f"; and {len(c.outside) - shown} more (--quantity {c.quantity} lists them)"
+                if shown is not None and len(c.outside) > shown
+                else ""
+            )
+            click.echo(
+                f"  not tested, as they have no interval of their own, but outside a comparable "
+                f"paper's interval: {named}{more}",
+                err=True,
+            )
 
 
 def _interval_legend(rows: Any, only: set[tuple[str, str]] | None = None) -> None:
@@ -233,6 +305,16 @@ def audit_cmd(
         columns = ["law", "recipe", "points", "param", "reported", "refit", "interval",
                    "interval_kind", "inside", "note"]  # fmt: skip
         emit_table(table, columns, {"interval_kind": 0, "note": 40})
+        if rows:
+            from kb.fit import INTERVAL_LEVEL
+
+            # The table's intervals were unnamed (kb fit names its own): how wide, from what.
+            click.echo(
+                f"interval: {INTERVAL_LEVEL:.0%} bootstrap percentile interval of {n_boot} "
+                "refits of the refit's recipe; inside: the reported value lies in it"
+                if n_boot else "no intervals (--boot 0), so no inside/outside",
+                err=True,
+            )  # fmt: skip
 
 
 def _paper_data_notes(store: Store, rows: list[Any]) -> list[str]:
@@ -373,6 +455,18 @@ def optima_cmd(db_path: str, as_json: bool, dataset: str | None, n_boot: int) ->
             }
             for r in records
         ]
+        # a and b of one setting one above the other (they were listed in two unrelated orders,
+        # so a setting's a + b ≈ 1, C ∝ N·D, could not be read off)
+        rows.sort(key=lambda r: (r["dataset"], r["setting"], r["exponent"] or ""))
         emit_table(
-            rows, ["dataset", "metric", "exponent", "value", "interval", "setting"], {"setting": 90}
+            rows, ["dataset", "setting", "exponent", "value", "interval", "metric"], {"setting": 90}
+        )
+        from kb.fit import INTERVAL_LEVEL
+
+        click.echo(
+            f"interval: {INTERVAL_LEVEL:.0%} bootstrap percentile interval of {n_boot} refits "
+            "per setting"
+            if n_boot
+            else "no intervals (--boot 0)",
+            err=True,
         )

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ingest.formats import FORMATS
 from kb.cli._common import cli, db_option, emit_json, json_option, staged_progress_bars, writing
+from kb.store import Store
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestReport
 
 STAGE_LABELS = {
     "listings": "Reading listings",
@@ -57,8 +63,9 @@ def ingest_cmd(
             on_progress=progress,
         )
         refresh_keyword_cache(store)  # papers or claims changed: keep a saved index current
+        index_state = _index_state(store, report)
     if as_json:
-        emit_json([report])
+        emit_json([{**report.model_dump(mode="json"), "search_index": index_state}])
         return
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -83,7 +90,39 @@ def ingest_cmd(
     click.echo(f"{report.laws} reported laws synced from the registry")
     if report.papers_labelled:
         click.echo(f"{report.claims} claims extracted from {report.papers_labelled} papers")
+    if index_state != "current":
+        click.echo(_index_note(index_state, db_path), err=True)
     if report.skipped_files:
         n = len(report.skipped_files)
         names = ", ".join(report.skipped_files[:3]) + (f" and {n - 3} more" if n > 3 else "")
         click.echo(f"{n} file{'s' if n != 1 else ''} of no input format skipped: {names}")
+
+
+def _index_state(store: Store, report: IngestReport) -> str:
+    """'missing' (no search index built yet), 'stale' (the papers changed since it was built:
+    `kb search` then refuses it) or 'current'. The papers are hashed (seconds at 100k) only
+    when this ingest changed some or their count differs from the index's (an earlier ingest
+    left it behind)."""
+    from kb.index import corpus_digest, get_meta
+    from kb.records import Paper
+
+    meta = get_meta(store)
+    if meta is None:
+        return "missing"
+    changed = report.new_papers or report.updated_papers or report.removed_papers
+    if not changed and store.count(Paper) == meta.n_papers:
+        return "current"
+    same = corpus_digest(store.select(Paper, validate=False)) == meta.digest
+    return "current" if same else "stale"
+
+
+def _index_note(state: str, db_path: str) -> str:
+    """The stderr line after an ingest that left the search index behind its papers: the next
+    `kb search` stopped with 'stale, built for 270 papers ...' and no word of it here."""
+    if state == "missing":
+        return f"note: no search index yet; build it for `kb search` with `kb index --db {db_path}`"
+    return (
+        "note: the search index does not cover every paper now stored (added, changed or "
+        f"removed), and `kb search` refuses it until `kb index --db {db_path}` (which embeds "
+        "only those papers) updates it"
+    )
