@@ -646,14 +646,21 @@ def open_index(
             version of the store (its generation token differs: a write killed between
             renaming the index and the store), another dimension, a row count that disagrees,
             or papers added/changed since it was built; the message says which and to run
-            ``kb index --rebuild``.
+            ``kb index --rebuild`` (``kb index`` where none is built or papers were added or
+            changed: it embeds only what the store has no vectors for).
     """
     path = index_path(db_path if db_path is not None else store.path)
     fix = f"run `kb index --rebuild --db {db_path or store.path}`"
+    # A missing or stale index needs no --rebuild: a plain `kb index` builds it, embedding only
+    # the texts whose vectors the store has not cached (new or edited papers).
+    update = (
+        f"run `kb index --db {db_path or store.path}` (it embeds only new or edited papers' "
+        "texts)"
+    )
     meta = get_meta(store)
     if meta is None or not path.exists():
         what = "no search index has been built" if meta is None else f"{path} is missing"
-        raise IndexMismatchError(f"{store.path}: {what}; {fix}")
+        raise IndexMismatchError(f"{store.path}: {what}; {update}")
     wanted = model_name(model)
     if meta.model != wanted:
         if not isinstance(model, Embedder):
@@ -694,7 +701,7 @@ def open_index(
         raise IndexMismatchError(
             f"{path}: stale, built for {meta.n_papers} papers on {meta.built_at:%Y-%m-%d %H:%M}; "
             f"the store now has {len(papers)} ({new} not indexed, the rest possibly edited); "
-            f"{fix}"
+            f"{update}"
         )
     if meta.kind == "hnsw":
         index.hnsw.efSearch = HNSW_EF_SEARCH
