@@ -654,8 +654,7 @@ def open_index(
     # A missing or stale index needs no --rebuild: a plain `kb index` builds it, embedding only
     # the texts whose vectors the store has not cached (new or edited papers).
     update = (
-        f"run `kb index --db {db_path or store.path}` (it embeds only new or edited papers' "
-        "texts)"
+        f"run `kb index --db {db_path or store.path}` (it embeds only new or edited papers' texts)"
     )
     meta = get_meta(store)
     if meta is None or not path.exists():
