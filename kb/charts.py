@@ -161,12 +161,15 @@ def compare_caption(records: Sequence[Mapping[str, Any]], *, standalone: bool = 
                 kinds.setdefault(str(r["interval_kind"]), []).append(str(r["source"]))
         named = "".join(f" {', '.join(srcs)}: {kind}." for kind, srcs in kinds.items())
         hollow = hollow.replace(" (the method column says which)", "")  # no column here
-        return head + "); shapes: verdict against the reference." + named + hollow
+        return (
+            head + "); shapes: verdict against the reference (its value: the dashed line)."
+            + named + hollow
+        )  # fmt: skip
     return (
         head
         + ": the interval_kind column says which). Verdict against the reference: "
         + ", ".join(f"{VERDICT_MARKS[v]} {v.replace('_', ' ')}" for v in VERDICT_SHAPES)
-        + "."
+        + "; the dashed line is the reference's value."
         + hollow
     )
 
@@ -221,8 +224,16 @@ def compare_chart(
     computed = " || ".join(f"datum.method == '{m}'" for m in COMPUTED_METHODS)
     stated = base.transform_filter(f"!({computed})").mark_point(filled=True, size=80)
     ours = base.transform_filter(computed).mark_point(filled=False, size=80, strokeWidth=2)
+    # The reference's value as a dashed line down the plot: the verdicts are judged against it,
+    # and without the line a reader had to find its diamond and carry its x by eye.
+    reference = (
+        alt.Chart(data)
+        .transform_filter("datum.verdict == 'reference'")
+        .mark_rule(strokeDash=[4, 3], color="#888888", strokeWidth=1)
+        .encode(x=alt.X("value:Q", scale=scale), tooltip=["title:N", "value:Q"])
+    )
     chart = alt.LayerChart(
-        layer=[bars, stated.encode(**encoding), ours.encode(**encoding)]
+        layer=[reference, bars, stated.encode(**encoding), ours.encode(**encoding)]
     ).properties(height=max(160, 28 * len(records)))
     if standalone:
         chart = chart.properties(

@@ -58,8 +58,18 @@ def test_forest_plot_draws_computed_values_hollow(store: Store) -> None:
     assert "conversion" in filled[False]
     assert filled[True].startswith("!(")  # the stated values, filled as before
     # The rows keep their order whichever layer draws them.
-    order = spec["layer"][0]["encoding"]["y"]["sort"]
-    assert order == [r["source"] for r in records]
+    (order,) = {
+        str(layer["encoding"]["y"]["sort"]) for layer in spec["layer"] if "y" in layer["encoding"]
+    }
+    assert order == str([r["source"] for r in records])
+    # the reference's value is a dashed line down the plot, drawn under the marks
+    rule = spec["layer"][0]
+    assert rule["mark"]["type"] == "rule" and rule["mark"]["strokeDash"] == [4, 3]
+    assert rule["transform"] == [{"filter": "datum.verdict == 'reference'"}]
+    assert rule["encoding"]["x"]["field"] == "value"
+    assert any(r["verdict"] == "reference" for r in records)
+    assert "dashed line is the reference's value" in compare_caption(records)
+    assert "its value: the dashed line" in compare_caption(records, standalone=True)
     assert "Hollow marks: computed here" in compare_caption(records)
     assert "Hollow marks" in compare_caption(records, standalone=True)
     stated = [r for r in records if r["method"] not in ("formula", "conversion")]
