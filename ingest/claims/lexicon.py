@@ -60,6 +60,9 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     ),
     "scales_as": (
         _rx(
+            # "scales" after a quantifier is the noun ("tasks at various scales with ..."), no verb
+            r"(?<!various )(?<!different )(?<!multiple )(?<!several )(?<!many )(?<!all )"
+            r"(?<!arbitrary )(?<!other )(?<!these )(?<!those )(?<!its )(?<!their )"
             r"\bscal(?:es|ed)\s+(?:approximately\s+|roughly\s+)?(?:as\b|like\b|linearly"
             r"|sublinearly|"
             r"superlinearly|log-linearly|logarithmically|proportionally|inversely|predictably|"
@@ -179,6 +182,12 @@ BACKGROUND = _rx(
     r"|\bis (?:commonly|widely) believed|\binspired by\b|\bdriven by (?:the )?(?:data )?scaling"
     r"|\bet al\b|\bprior (?:work|studies)|\bprevious (?:work|studies|research)"
     r"|\bknown as (?:a |the )?neural scaling law"
+    # a field's laws stated in general ("Deep learning scaling laws predict how ..."); not ours
+    # ("our", "these", "the fitted" scaling laws) nor one named after its result
+    r"|^(?:(?!(?:these|this|such|our|its|their|resulting|fitted|derived|proposed|obtained|new"
+    r"|same|both|we|two|three)\b)[\w-]+\s+){1,3}scaling[- ]laws?\s+(?:have|are|offer|provide"
+    r"|predict|describe|suggest|indicate|show|relate|characteri[sz]e|govern|dictate|prescribe"
+    r"|quantify)\b"
 )
 # Sentences about releasing code, data or models state no finding.
 RELEASE = _rx(
@@ -251,6 +260,7 @@ ML_CONTEXT = _rx(
     r"neural|deep learning|machine learning|\blearn\w*|\btrain\w*|\bLLMs?\b|transformer"
     r"|pre-?train|fine-?tun|language models?|\bGPT|\bBERT|\bSGD\b|gradient descent|\bAI\b"
     r"|artificial intelligence|reinforcement|embedding|\binference\b|benchmark"
+    r"|batch[- ]sizes?|learning[- ]rates?|hyper-?parameters?|optimi[sz]ers?\b"
 )
 # A sentence describing the experimental grid: the quantities it names are the ones varied.
 SETUP = _rx(
@@ -302,6 +312,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|thinking (?:budgets?|tokens|length)|reasoning (?:length|tokens|budgets?)"
         r"|chain[- ]of[- ]thought length|\bTTS\b"
         r"|parallel sampling|scaling budget|samples at inference"
+        # a diffusion model's steps at generation time, not training steps
+        r"|\b(?:sampling|denoising) steps\b"
     ),
     "finetuning_data": _rx(
         r"fine-?tuning (?:examples|data(?:set)?s?(?: size)?|samples|set size)|number of finetuning"
@@ -340,7 +352,9 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "depth": _rx(
         # not "in-depth" or "depth-wise" convolutions
-        r"(?<!in-)\bdepth\b(?!-(?:wise|first))|number of layers|adding layers"
+        # nor a measurement's depth (sequencing or sampling depth of a sample, a colour's bits)
+        r"(?<!in-)(?<!sampling )(?<!sequencing )(?<!read )(?<!coverage )(?<!bit )(?<!color )"
+        r"(?<!colour )\bdepth\b(?!-(?:wise|first))|number of layers|adding layers"
         r"|(?:more|fewer) layers|layer counts?"
         r"|deeper (?:models|networks|transformers)"
     ),
@@ -349,6 +363,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?<!bit-)\bwidths?\b|hidden (?:dimensions?|sizes?|units)|model dimensions?"
         r"|\bfan-(?:in|out)\b"
         r"|channel numbers|width scaling|number of (?:neurons|hidden units|channels)"
+        # a sparse autoencoder's hidden units: its latents, its dictionary
+        r"|number of (?:SAE )?latents|dictionary sizes?|\bSAE (?:width|size)s?\b"
         r"|embedding dimensions?"
     ),
     "data_size": _rx(
@@ -370,11 +386,16 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|\bsize of (?:the )?(?:training )?(?:data(?!store)|corpus)"
         # "data" listed beside another scale quantity: "compute and data", "parameters, or data"
         r"|\b(?:compute|parameters|model size|size),? (?:and|or) data\b"
+        # ... or before one, as a list's item: "data and compute", "parameter, data, and compute"
+        # (lookarounds: the match is the word "data" alone, so the grammar's lists still split)
+        r"|(?:(?<=parameter, )|(?<=parameters, )|(?<=compute, ))data(?=,? (?:and|or)\b)"
+        r"|\bdata(?=,? (?:and|or) (?:compute|parameters|model size)\b)"
     ),
     "model_size": _rx(
         r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?"
         r"|sizes? of (?:the )?(?:models?|networks?)|"
         r"number of (?:model |trainable |non-embedding )?parameters|\bparameter (?:count|scal\w*)"
+        r"|\bparameter(?=, (?:data|compute)\b)"
         r"|(?<!hyper-)(?<!meta-)\bparameters\b"
         r"|(?:larger|bigger|smaller) (?:language |vision |transformer )?(?:models"
         r"|LMs|LLMs|networks)|scaling up (?:\w+ )?models|"
@@ -433,6 +454,9 @@ RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?<!plasticity )(?<!information )(?<!compression )\bloss(?:es)?\b"
         r"(?! of generality| landscape| function)|cross[- ]entropy|perplexity|\bnats\b|\bMSE\b|"
         r"log-likelihood|reconstruction"
+        # the statistical learning name of the expected loss
+        r"|\b(?:population|excess|test|generali[sz]ation|expected|prediction|Bayes|empirical)"
+        r" risks?\b"
     ),
     "error": _rx(r"\berrors?\b(?! correction)|error rates?|\bWER\b|hallucinat\w*"),
     "accuracy": _rx(r"\baccuracy\b|\baccuracies\b"),
