@@ -151,3 +151,94 @@ def test_statistical_risk_is_a_loss(sentence: str) -> None:
 def test_other_risks_are_no_loss() -> None:
     (reading,) = explain(paper("We find the risk of misuse grows with model size."))
     assert "loss" not in reading.responses
+
+
+# -- a scale quantity's growth with a plural or "number of" subject ----------------------------
+@pytest.mark.parametrize(
+    ("sentence", "variable"),
+    [
+        ("We measure how the benefit of extra reasoning changes as compute budgets increase.",
+         "compute"),
+        ("We show the gap between the two designs narrows as the number of parameters grows.",
+         "model_size"),
+        ("We find the accuracy gain shrinks as the amount of training data increases.",
+         "data_size"),
+    ],
+)  # fmt: skip
+def test_growth_of_a_quantity_is_a_trend(sentence: str, variable: str) -> None:
+    (reading,) = explain(paper(sentence))
+    assert "trend" in reading.relations
+    assert reading.is_claim
+    assert variable in reading.variables
+
+
+def test_growth_of_something_else_is_no_claim() -> None:
+    # the trend cue is weak: without a scale quantity it makes no claim
+    assert not extract(paper("We retry as the number of failures increases.")).claims
+
+
+# -- a question of dependence: "how X influences Y" ---------------------------------------------
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "We investigate how model size influences sampling efficiency across settings.",
+        "We study how the number of parameters affects robustness.",
+    ],
+)
+def test_how_a_quantity_influences_a_measure_is_a_claim(sentence: str) -> None:
+    assert extract(paper(sentence)).studies_scaling_law
+
+
+def test_how_something_else_influences_is_no_claim() -> None:
+    text = "We study how prompt wording affects answers, using a fixed model."
+    assert not extract(paper(text)).studies_scaling_law
+
+
+# -- a title naming scaling laws: the abstract's own ranges of a scale quantity -----------------
+def test_scaling_law_title_takes_the_varied_range() -> None:
+    abstract = (
+        "Foundation models for satellite images are popular. "
+        "We pretrain encoders ranging from 40M to 300M parameters on three archives. "
+        "Convolutional encoders remain competitive in the low-data setting."
+    )
+    result = extract(paper(abstract, title="Scaling Laws for Satellite Foundation Models"))
+    assert result.studies_scaling_law
+    assert {v for c in result.claims for v in c.variables} == {"model_size"}
+
+
+def test_varied_range_without_a_law_title_is_no_claim() -> None:
+    abstract = "We pretrain encoders ranging from 40M to 300M parameters on three archives."
+    assert not extract(paper(abstract, title="Satellite Foundation Models")).studies_scaling_law
+
+
+# -- depth of a task, size of a network of any kind, and the size of each input -----------------
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "We find that training compute follows a power law in the depth of the required proof.",
+        "We find that compute follows a power law in reasoning depth.",
+        "We find that solve rate follows a power law in search depth.",
+    ],
+)
+def test_depth_of_a_task_is_not_network_depth(sentence: str) -> None:
+    (reading,) = explain(paper(sentence))
+    assert "depth" not in reading.variables
+
+
+@pytest.mark.parametrize(
+    ("sentence", "variable"),
+    [
+        ("We find accuracy improves with larger vision transformer backbones.",
+         "model_size"),
+        ("We find scaling laws that relate the size of language models to their loss.",
+         "model_size"),
+        ("We find loss follows a power law in the number of frames and tokens per frame.",
+         "other"),
+        ("We find tool-call accuracy follows a power law in context length.", "other"),
+        ("We find error follows a power law in the number of visual tokens.", "other"),
+    ],
+)  # fmt: skip
+def test_more_guide_synonyms(sentence: str, variable: str) -> None:
+    (reading,) = explain(paper(sentence))
+    assert reading.is_claim
+    assert variable in reading.variables

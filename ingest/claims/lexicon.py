@@ -107,7 +107,11 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     ),
     "log_linear": (_rx(r"log-linear(?:ly)?|logarithmic(?:ally)?\b|inversely proportional"), False),
     "function_of": (
-        _rx(r"\bas (?:a )?functions? of|in terms of the scale|relationships? between"),
+        _rx(
+            r"\bas (?:a )?functions? of|in terms of the scale|relationships? between"
+            # a question of dependence: "how model size influences sampling efficiency"
+            r"|\bhow (?:the )?[\w-]+(?: [\w-]+){0,2} (?:influences?|affects?|impacts?|shapes?)\b"
+        ),
         False,
     ),
     "trend": (
@@ -116,9 +120,11 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
             r"plateau|saturat|level(?:s|ed)? off|diminish|hallucinate less|rises?\b)\w*"
             r"(?:\s+[\w-]+){0,6}\s+(?:as|with)\s+(?:the\s+)?(?:increas|more|larger|bigger|longer|"
             r"additional|scal|growing|model|data|pre-?training|(?:the\s+)?(?:number|amount|size))"
+            # "as the model size increases", "as compute budgets increase", "as the number of
+            # parameters grows": a scale quantity's growth, the verb singular or plural
             r"|\bas\s+(?:the\s+)?(?:model|data(?:set)?|training|compute"
-            r"|pre-?training)[\w\s-]{0,40}?"
-            r"(?:increases|grows|scales)\b"
+            r"|pre-?training|number|amount|size)[\w\s-]{0,40}?"
+            r"(?:increases?|grows?|scales?)\b"
             r"|\bwith\s+(?:increas\w+|more)\s+[\w\s-]{0,30}?,\s"
             r"|\b(?:improv|gain|decreas|reduc|degrad)\w*\s+(?:\w+\s+){0,3}with\s+"
             r"(?:more|increas\w*|larger|additional|parallel|longer|growing)\s+(?:\w+\s+)?"
@@ -354,7 +360,10 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         # not "in-depth" or "depth-wise" convolutions
         # nor a measurement's depth (sequencing or sampling depth of a sample, a colour's bits)
         r"(?<!in-)(?<!sampling )(?<!sequencing )(?<!read )(?<!coverage )(?<!bit )(?<!color )"
-        r"(?<!colour )\bdepth\b(?!-(?:wise|first))|number of layers|adding layers"
+        r"(?<!colour )(?<!reasoning )(?<!proof )(?<!search )(?<!tree )(?<!recursion )"
+        # nor a task's depth ("the depth of the required proof", "reasoning depth")
+        r"\bdepth\b(?!-(?:wise|first))(?! of (?:the )?(?:required |needed )?(?:proofs?|reasoning"
+        r"|search|trees?|recursion|planning))|number of layers|adding layers"
         r"|(?:more|fewer) layers|layer counts?"
         r"|deeper (?:models|networks|transformers)"
     ),
@@ -393,12 +402,14 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "model_size": _rx(
         r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?"
-        r"|sizes? of (?:the )?(?:models?|networks?)|"
+        r"|sizes? of (?:the )?(?:[\w-]+ ){0,2}(?:models?|networks?|LMs|LLMs)\b|"
         r"number of (?:model |trainable |non-embedding )?parameters|\bparameter (?:count|scal\w*)"
         r"|\bparameter(?=, (?:data|compute)\b)"
         r"|(?<!hyper-)(?<!meta-)\bparameters\b"
         r"|(?:larger|bigger|smaller) (?:language |vision |transformer )?(?:models"
         r"|LMs|LLMs|networks)|scaling up (?:\w+ )?models|"
+        # a larger one of any kind of network ("progressively larger vision transformer backbones")
+        r"(?:larger|bigger) (?:[\w()-]+ ){0,3}(?:backbones|transformers|ViTs|encoders|decoders)\b|"
         r"(?:network|autoencoder|encoder|decoder|teacher|student|detector|backbone) sizes?"
         r"|\bmodel scale\b|\bscale of the (?:LM|model|network)|\bscaled up\b|\bmodel scaling\b"
         r"|\b\d+(?:\.\d+)?[MBK] parameters?|\b\d+(?:\.\d+)?[MBK]?\s?(?:to|-)\s?\d+(?:\.\d+)?[MB]\b"
@@ -417,6 +428,9 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"\bP parallel|number of (?:training )?(?:environments|objects|languages)|adding languages"
         # the guide's "resolution" (of images or inputs) as a scale quantity
         r"|\b(?:image|input|spatial) resolutions?\b"
+        # the size of each input, like its resolution: frames of a video, tokens per image
+        r"|number of (?:input |video |sampled )?frames|\b(?:number of |count of )?(?:visual|image)"
+        r" tokens\b|tokens per (?:frame|image)|\bcontext (?:length|size)s?\b"
     ),
 }
 
