@@ -242,3 +242,22 @@ def test_more_guide_synonyms(sentence: str, variable: str) -> None:
     (reading,) = explain(paper(sentence))
     assert reading.is_claim
     assert variable in reading.variables
+
+
+# -- a conventional letter names its quantity only in an abstract that names it ----------------
+def test_conventional_letter_in_an_abstract_naming_no_model_size_names_nothing() -> None:
+    abstract = (
+        "We fine-tune an assistant on instruction data about retinal photographs. "
+        "We reveal a scaling law between annotation quality and diagnostic skill "
+        "(L propto N^{0.068}), with N the photographs per disease."
+    )
+    result = extract(paper(abstract))
+    (row,) = result.exponents
+    assert row.value == pytest.approx(0.068)
+    assert row.variable != "model_size"
+
+
+def test_conventional_letter_kept_where_the_abstract_names_the_quantity() -> None:
+    abstract = "We find the loss follows L propto N^{-0.07} as the number of parameters grows."
+    (row,) = extract(paper(abstract)).exponents
+    assert row.variable == "model_size"

@@ -46,7 +46,9 @@ something else ("Hurst exponent", a schedule's, a floating-point format's with i
 Each match names its variable where a rule says it (``ExponentMatch.variable_rule``): the base
 letter as the abstract defines it in words ("the number of experts E", "with E experts",
 "vocabulary size V": ``defined``; a letter defined as two quantities names none), else as
-papers write it (N, D, C, B, d...: ``convention``); a symbol's subscript (``alpha_D``); for an
+papers write it (N, D, C, B, d...: ``convention``; not in an abstract whose scale quantities in
+words are all others, e.g. only fine-tuning data, where N counts images or patients); a
+symbol's subscript (``alpha_D``); for an
 exponent in words, the one quantity its sentence's grammar ties it to ("scales with data size
 with an exponent of 0.3", "the data-size exponent is 0.3", "an exponent of 0.3 in data size",
 "... 0.3 and 0.5 for data size and model size, respectively": ``grammar``), which may be a
@@ -57,12 +59,14 @@ grammar live in ``ingest.claims.grammar``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from ingest.claims import lexicon as lx
 from ingest.claims.grammar import (
     BASE_VARIABLE,
     CLAUSE_END,
@@ -662,7 +666,34 @@ def find_exponents(
             out.append(ExponentMatch(value, start + s_start, start + m.end(group), "range", None,
                                      tied, "grammar" if tied else None))  # fmt: skip
 
-    return _dedupe(out)
+    return [_unconventional(text, m) for m in _dedupe(out)]
+
+
+_CONVENTIONAL = frozenset(BASE_VARIABLE.values())
+
+
+@functools.lru_cache(maxsize=16)
+def _named_quantities(text: str) -> frozenset[str]:
+    """The scale quantities the abstract names in words (``lexicon.VARIABLE_PATTERNS``)."""
+    return frozenset(name for name, rx in lx.VARIABLE_PATTERNS.items() if rx.search(text))
+
+
+def _unconventional(text: str, match: ExponentMatch) -> ExponentMatch:
+    """``match`` without its conventional variable when the abstract names its scale quantities
+    in words and none of them is one the conventions stand for.
+
+    The convention (N for parameters, D for data, C for compute...) is the pre-training
+    literature's; an abstract whose only scale quantities are others (fine-tuning data, test-time
+    samples) uses its N for something else (images, patients), so the letter says nothing about
+    the quantity. An abstract naming none keeps the convention (a bare formula is read as papers
+    write it), and so does one naming any conventional quantity.
+    """
+    if match.variable_rule != "convention":
+        return match
+    named = _named_quantities(text)
+    if not named or named & _CONVENTIONAL:
+        return match
+    return dataclasses.replace(match, variable=None, variable_rule=None)
 
 
 def _symbol_reading(
