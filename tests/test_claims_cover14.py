@@ -261,3 +261,21 @@ def test_conventional_letter_kept_where_the_abstract_names_the_quantity() -> Non
     abstract = "We find the loss follows L propto N^{-0.07} as the number of parameters grows."
     (row,) = extract(paper(abstract)).exponents
     assert row.variable == "model_size"
+
+
+# -- a dash range after an exponent in words gives both ends -------------------------------------
+@pytest.mark.parametrize(
+    ("sentence", "values"),
+    [
+        ("We find accuracy decays as a power law with an exponent in the range 0.12-0.27.",
+         [0.12, 0.27]),
+        ("We find the loss follows a power law with an exponent of 0.4\u20130.6.", [0.4, 0.6]),
+        # a value and its error, printed high to low, is one value
+        ("We find the loss follows a power law with an exponent of 0.30 - 0.02.", [0.3]),
+        # whole numbers count something
+        ("We find power laws whose exponents range from 1-2 across runs.", []),
+    ],
+)  # fmt: skip
+def test_dash_range_after_an_exponent_in_words(sentence: str, values: list[float]) -> None:
+    (reading,) = explain(paper(sentence))
+    assert [m.value for m in reading.exponents] == pytest.approx(values)
