@@ -37,8 +37,8 @@ exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts,
 
 Ranges give both ends (``α ≈ 0.5-0.7``, "an exponent in the range 0.18-0.31"; a dash range grows,
 so ``0.3 - 0.02`` is one value and its error; a range of whole numbers or with a unit, "from 1 to 8
-nodes", counts something); an uncertainty (``N^{-0.076 pm 0.003}``, ``0.34 ± 0.02``, ``N^{-½ ±
-¼}``) is not a value. Not taken either: a whole power >= 2 (``c x^{2}``, pairs scaling as
+nodes", counts something); an uncertainty (``N^{-0.076 pm 0.003}``, ``0.34 ± 0.02``,
+``N^{-½ ± ¼}``) is not a value. Not taken either: a whole power >= 2 (``c x^{2}``, pairs scaling as
 ``N^{2}``), ``e^{..}``, a power inside ``exp(..)`` or a learning-rate schedule being set, a Greek
 symbol set as a hyperparameter or naming a statistic ("Adam with beta = 0.95", "Cohen's kappa =
 0.81"), and the "exponent" of something else ("Hurst exponent", a schedule's, a floating-point
