@@ -30,7 +30,7 @@ def variables_of(abstract: str, title: str = "A Study") -> set[str]:
 
 
 def test_version_is_bumped() -> None:
-    assert EXTRACTOR_VERSION == "claims-rules-13"
+    assert EXTRACTOR_VERSION == "claims-rules-14"
 
 
 # -- variable synonyms from the labelling guide ----------------------------------------------

@@ -35,18 +35,21 @@ exponents but are not (``10^{38}`` erg, ``O(n^{2})`` costs, percentages, counts,
 3. ``words``: "exponent(s) of/is/as/≈ 0.5[, 0.3 and 0.2]", "exponent from 0.1 to 0.4", "slope of
    -0.5" in a law sentence; ``range``: "the exponent for model size lies between 0.2 and 0.3".
 
-Ranges give both ends (``α ≈ 0.5-0.7``; a dash range grows, so ``0.3 - 0.02`` is one value and its
-error; a range of whole numbers or with a unit, "from 1 to 8 nodes", counts something); an
-uncertainty (``N^{-0.076 pm 0.003}``, ``0.34 ± 0.02``, ``N^{-½ ± ¼}``) is not a value. Not taken
-either: a whole power >= 2 (``c x^{2}``, pairs scaling as ``N^{2}``), ``e^{..}``, a power inside
-``exp(..)`` or a learning-rate schedule being set, a Greek symbol set as a hyperparameter or
-naming a statistic ("Adam with beta = 0.95", "Cohen's kappa = 0.81"), and the "exponent" of
-something else ("Hurst exponent", a schedule's, a floating-point format's with its mantissa).
+Ranges give both ends (``α ≈ 0.5-0.7``, "an exponent in the range 0.18-0.31"; a dash range grows,
+so ``0.3 - 0.02`` is one value and its error; a range of whole numbers or with a unit, "from 1 to 8
+nodes", counts something); an uncertainty (``N^{-0.076 pm 0.003}``, ``0.34 ± 0.02``,
+``N^{-½ ± ¼}``) is not a value. Not taken either: a whole power >= 2 (``c x^{2}``, pairs scaling as
+``N^{2}``), ``e^{..}``, a power inside ``exp(..)`` or a learning-rate schedule being set, a Greek
+symbol set as a hyperparameter or naming a statistic ("Adam with beta = 0.95", "Cohen's kappa =
+0.81"), and the "exponent" of something else ("Hurst exponent", a schedule's, a floating-point
+format's with its mantissa).
 
 Each match names its variable where a rule says it (``ExponentMatch.variable_rule``): the base
 letter as the abstract defines it in words ("the number of experts E", "with E experts",
 "vocabulary size V": ``defined``; a letter defined as two quantities names none), else as
-papers write it (N, D, C, B, d...: ``convention``); a symbol's subscript (``alpha_D``); for an
+papers write it (N, D, C, B, d...: ``convention``; not in an abstract whose scale quantities in
+words are all others, e.g. only fine-tuning data, where N counts images or patients); a
+symbol's subscript (``alpha_D``); for an
 exponent in words, the one quantity its sentence's grammar ties it to ("scales with data size
 with an exponent of 0.3", "the data-size exponent is 0.3", "an exponent of 0.3 in data size",
 "... 0.3 and 0.5 for data size and model size, respectively": ``grammar``), which may be a
@@ -57,12 +60,14 @@ grammar live in ``ingest.claims.grammar``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from ingest.claims import lexicon as lx
 from ingest.claims.grammar import (
     BASE_VARIABLE,
     CLAUSE_END,
@@ -622,6 +627,7 @@ def find_exponents(
         numbers += [
             (offset + n.start(), offset + n.end()) for n in _MORE_NUM.finditer(m.group("more"))
         ]
+        numbers += _dash_end(body, numbers)
         if _RANGE_WORD.search(body, m.end("kind"), m.end()) and _count_range(body, numbers):
             continue  # "exponents from 5 to 7 datasets"
         defined = defined_letters(text)  # cached per abstract, read only when needed
@@ -662,7 +668,34 @@ def find_exponents(
             out.append(ExponentMatch(value, start + s_start, start + m.end(group), "range", None,
                                      tied, "grammar" if tied else None))  # fmt: skip
 
-    return _dedupe(out)
+    return [_unconventional(text, m) for m in _dedupe(out)]
+
+
+_CONVENTIONAL = frozenset(BASE_VARIABLE.values())
+
+
+@functools.lru_cache(maxsize=16)
+def _named_quantities(text: str) -> frozenset[str]:
+    """The scale quantities the abstract names in words (``lexicon.VARIABLE_PATTERNS``)."""
+    return frozenset(name for name, rx in lx.VARIABLE_PATTERNS.items() if rx.search(text))
+
+
+def _unconventional(text: str, match: ExponentMatch) -> ExponentMatch:
+    """``match`` without its conventional variable when the abstract names its scale quantities
+    in words and none of them is one the conventions stand for.
+
+    The convention (N for parameters, D for data, C for compute...) is the pre-training
+    literature's; an abstract whose only scale quantities are others (fine-tuning data, test-time
+    samples) uses its N for something else (images, patients), so the letter says nothing about
+    the quantity. An abstract naming none keeps the convention (a bare formula is read as papers
+    write it), and so does one naming any conventional quantity.
+    """
+    if match.variable_rule != "convention":
+        return match
+    named = _named_quantities(text)
+    if not named or named & _CONVENTIONAL:
+        return match
+    return dataclasses.replace(match, variable=None, variable_rule=None)
 
 
 def _symbol_reading(
@@ -876,6 +909,24 @@ def _paren_powers(
                           variable, named_by)
         )  # fmt: skip
     return out
+
+
+# The upper end of a dash range printed after a words-rule value ("an exponent in the range
+# 0.18-0.31"): read only when it grows, as for a symbol's value (``0.3 - 0.02`` is a value and
+# its error).
+_DASH_END = re.compile(rf"\s?[-\u2013]\s?(?P<num>{_UNSIGNED})")
+
+
+def _dash_end(body: str, numbers: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``[(start, end)]`` of the upper end of a growing dash range after a single value."""
+    if len(numbers) != 1:
+        return []
+    dash = _DASH_END.match(body, numbers[0][1])
+    low = parse_number(body[numbers[0][0] : numbers[0][1]])
+    if dash is None or low is None:
+        return []
+    high = parse_number(dash.group("num"))
+    return [dash.span("num")] if high is not None and high > abs(low) else []
 
 
 def _count_range(body: str, numbers: list[tuple[int, int]]) -> bool:

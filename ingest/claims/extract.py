@@ -5,7 +5,9 @@ A sentence states a claim when it carries a relation cue (a strong one such as "
 increases" together with a scale variable) and is not background (a sentence recalling what
 others found, with no first person). Each claim gets one row per response the sentence names;
 the paper studies a scaling law when it has a claim, or its title names a law and its abstract
-has a relation cue (a title naming "scaling laws" also accepts its law sentences). In a paper
+has a relation cue (a title naming "scaling laws" also accepts its law sentences, else its own
+sentences varying a scale quantity across a range); a paper naming no ML term and no scale
+quantity is from another field, whatever its power laws. In a paper
 that has a claim, its own sentences naming a scale quantity with a support cue ("we find", "is
 related to", "predict") are further claims. A claim naming no
 scale quantity takes the title's, else those the abstract varies, else those a background law is
@@ -46,7 +48,7 @@ __all__ = [
     "read_paper",
 ]
 
-EXTRACTOR_VERSION = "claims-rules-13"
+EXTRACTOR_VERSION = "claims-rules-14"
 """Stamped on every paper label, claim and exponent row; bump when any rule changes output."""
 
 register(
@@ -225,6 +227,19 @@ def _other_field(title: str, abstract: str) -> bool:
     return not lx.ML_CONTEXT.search(text) and bool(lx.OTHER_FIELD.search(text))
 
 
+def _outside_ml(title: str, abstract: str, claim_readings: list[SentenceReading]) -> bool:
+    """Whether the paper is from outside machine learning: another field (``_other_field``),
+    or no ML term and no scale quantity in its title, its claims or their exponents' bases,
+    and a title not naming "scaling laws" (a power law of cascades or of a random walk is a law
+    of something, but not of a model's scale)."""
+    if _other_field(title, abstract):
+        return True
+    quantities = any(r.variables or any(m.variable for m in r.exponents) for r in claim_readings)
+    if quantities or lx.TITLE_SCALING_LAW.search(title):
+        return False  # a law in a scale quantity, or the field's own name for its laws
+    return not lx.ML_CONTEXT.search(f"{title}\n{abstract}") and not _variables(title)
+
+
 def _names_setup(body: str) -> bool:
     return matches(lx.SETUP, body, fold(body, scan=False))
 
@@ -374,6 +389,7 @@ def read_paper(paper: Paper, *, with_candidates: bool = False) -> PaperReading:
     """Apply the rules to one paper: its claim sentences and (``with_candidates``, for a
     scaling paper) every quantity it names with its features."""
     readings = explain(paper)
+    text = paper.abstract
     title_law = bool(lx.TITLE_LAW.search(paper.title))
     claim_readings = [r for r in readings if r.is_claim]
     if not claim_readings and title_law:
@@ -382,6 +398,14 @@ def read_paper(paper: Paper, *, with_candidates: bool = False) -> PaperReading:
         # The title says the paper is about scaling laws: its sentences naming one state it,
         # even when they open like background ("Scaling laws for X are ...").
         claim_readings = [r for r in readings if r.strong and not r.release]
+        if not claim_readings:
+            # ... and so are its own sentences varying a scale quantity across a range ("models
+            # ranging from 44M to 300M parameters"): the range the laws are fitted over
+            claim_readings = [
+                r for r in readings
+                if r.variables and not r.background and not r.release
+                and _names_setup(text[r.start : r.end])
+            ]  # fmt: skip
     if not claim_readings:
         # Our own finding about an optimal setting across a scale quantity ("we find the optimal
         # batch size for each model size"), stated without a relation cue: the guide counts an
@@ -391,12 +415,13 @@ def read_paper(paper: Paper, *, with_candidates: bool = False) -> PaperReading:
             if r.first_person and r.variables and _OPTIMAL_SETTINGS & set(r.responses)
             and not r.background and not r.release
         ]  # fmt: skip
-    if claim_readings and _other_field(paper.title, paper.abstract[:MAX_ABSTRACT_CHARS]):
+    if claim_readings and _outside_ml(
+        paper.title, paper.abstract[:MAX_ABSTRACT_CHARS], claim_readings
+    ):
         claim_readings = []  # another field's power laws (the guide: astrophysics, CFT)
     studies = bool(claim_readings)
     if studies:
         claim_readings = _supporting(readings, claim_readings)
-    text = paper.abstract
     # Measures named anywhere outside background sentences resolve a bare "performance".
     named = [r for reading in readings if not reading.background for r in reading.responses]
     # A claim naming "the (scaling) law" without its shape has the one shape the paper's claims

@@ -60,6 +60,9 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     ),
     "scales_as": (
         _rx(
+            # "scales" after a quantifier is the noun ("tasks at various scales with ..."), no verb
+            r"(?<!various )(?<!different )(?<!multiple )(?<!several )(?<!many )(?<!all )"
+            r"(?<!arbitrary )(?<!other )(?<!these )(?<!those )(?<!its )(?<!their )"
             r"\bscal(?:es|ed)\s+(?:approximately\s+|roughly\s+)?(?:as\b|like\b|linearly"
             r"|sublinearly|"
             r"superlinearly|log-linearly|logarithmically|proportionally|inversely|predictably|"
@@ -104,7 +107,11 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
     ),
     "log_linear": (_rx(r"log-linear(?:ly)?|logarithmic(?:ally)?\b|inversely proportional"), False),
     "function_of": (
-        _rx(r"\bas (?:a )?functions? of|in terms of the scale|relationships? between"),
+        _rx(
+            r"\bas (?:a )?functions? of|in terms of the scale|relationships? between"
+            # a question of dependence: "how model size influences sampling efficiency"
+            r"|\bhow (?:the )?[\w-]+(?: [\w-]+){0,2} (?:influences?|affects?|impacts?|shapes?)\b"
+        ),
         False,
     ),
     "trend": (
@@ -113,9 +120,11 @@ RELATION_PATTERNS: dict[str, tuple[re.Pattern[str], bool]] = {
             r"plateau|saturat|level(?:s|ed)? off|diminish|hallucinate less|rises?\b)\w*"
             r"(?:\s+[\w-]+){0,6}\s+(?:as|with)\s+(?:the\s+)?(?:increas|more|larger|bigger|longer|"
             r"additional|scal|growing|model|data|pre-?training|(?:the\s+)?(?:number|amount|size))"
+            # "as the model size increases", "as compute budgets increase", "as the number of
+            # parameters grows": a scale quantity's growth, the verb singular or plural
             r"|\bas\s+(?:the\s+)?(?:model|data(?:set)?|training|compute"
-            r"|pre-?training)[\w\s-]{0,40}?"
-            r"(?:increases|grows|scales)\b"
+            r"|pre-?training|number|amount|size)[\w\s-]{0,40}?"
+            r"(?:increases?|grows?|scales?)\b"
             r"|\bwith\s+(?:increas\w+|more)\s+[\w\s-]{0,30}?,\s"
             r"|\b(?:improv|gain|decreas|reduc|degrad)\w*\s+(?:\w+\s+){0,3}with\s+"
             r"(?:more|increas\w*|larger|additional|parallel|longer|growing)\s+(?:\w+\s+)?"
@@ -179,6 +188,12 @@ BACKGROUND = _rx(
     r"|\bis (?:commonly|widely) believed|\binspired by\b|\bdriven by (?:the )?(?:data )?scaling"
     r"|\bet al\b|\bprior (?:work|studies)|\bprevious (?:work|studies|research)"
     r"|\bknown as (?:a |the )?neural scaling law"
+    # a field's laws stated in general ("Deep learning scaling laws predict how ..."); not ours
+    # ("our", "these", "the fitted" scaling laws) nor one named after its result
+    r"|^(?:(?!(?:these|this|such|our|its|their|resulting|fitted|derived|proposed|obtained|new"
+    r"|same|both|we|two|three)\b)[\w-]+\s+){1,3}scaling[- ]laws?\s+(?:have|are|offer|provide"
+    r"|predict|describe|suggest|indicate|show|relate|characteri[sz]e|govern|dictate|prescribe"
+    r"|quantify)\b"
 )
 # Sentences about releasing code, data or models state no finding.
 RELEASE = _rx(
@@ -251,6 +266,7 @@ ML_CONTEXT = _rx(
     r"neural|deep learning|machine learning|\blearn\w*|\btrain\w*|\bLLMs?\b|transformer"
     r"|pre-?train|fine-?tun|language models?|\bGPT|\bBERT|\bSGD\b|gradient descent|\bAI\b"
     r"|artificial intelligence|reinforcement|embedding|\binference\b|benchmark"
+    r"|batch[- ]sizes?|learning[- ]rates?|hyper-?parameters?|optimi[sz]ers?\b"
 )
 # A sentence describing the experimental grid: the quantities it names are the ones varied.
 SETUP = _rx(
@@ -302,6 +318,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|thinking (?:budgets?|tokens|length)|reasoning (?:length|tokens|budgets?)"
         r"|chain[- ]of[- ]thought length|\bTTS\b"
         r"|parallel sampling|scaling budget|samples at inference"
+        # a diffusion model's steps at generation time, not training steps
+        r"|\b(?:sampling|denoising) steps\b"
     ),
     "finetuning_data": _rx(
         r"fine-?tuning (?:examples|data(?:set)?s?(?: size)?|samples|set size)|number of finetuning"
@@ -340,7 +358,12 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "depth": _rx(
         # not "in-depth" or "depth-wise" convolutions
-        r"(?<!in-)\bdepth\b(?!-(?:wise|first))|number of layers|adding layers"
+        # nor a measurement's depth (sequencing or sampling depth of a sample, a colour's bits)
+        r"(?<!in-)(?<!sampling )(?<!sequencing )(?<!read )(?<!coverage )(?<!bit )(?<!color )"
+        r"(?<!colour )(?<!reasoning )(?<!proof )(?<!search )(?<!tree )(?<!recursion )"
+        # nor a task's depth ("the depth of the required proof", "reasoning depth")
+        r"\bdepth\b(?!-(?:wise|first))(?! of (?:the )?(?:required |needed )?(?:proofs?|reasoning"
+        r"|search|trees?|recursion|planning))|number of layers|adding layers"
         r"|(?:more|fewer) layers|layer counts?"
         r"|deeper (?:models|networks|transformers)"
     ),
@@ -349,6 +372,8 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?<!bit-)\bwidths?\b|hidden (?:dimensions?|sizes?|units)|model dimensions?"
         r"|\bfan-(?:in|out)\b"
         r"|channel numbers|width scaling|number of (?:neurons|hidden units|channels)"
+        # a sparse autoencoder's hidden units: its latents, its dictionary
+        r"|number of (?:SAE )?latents|dictionary sizes?|\bSAE (?:width|size)s?\b"
         r"|embedding dimensions?"
     ),
     "data_size": _rx(
@@ -370,14 +395,21 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|\bsize of (?:the )?(?:training )?(?:data(?!store)|corpus)"
         # "data" listed beside another scale quantity: "compute and data", "parameters, or data"
         r"|\b(?:compute|parameters|model size|size),? (?:and|or) data\b"
+        # ... or before one, as a list's item: "data and compute", "parameter, data, and compute"
+        # (lookarounds: the match is the word "data" alone, so the grammar's lists still split)
+        r"|(?:(?<=parameter, )|(?<=parameters, )|(?<=compute, ))data(?=,? (?:and|or)\b)"
+        r"|\bdata(?=,? (?:and|or) (?:compute|parameters|model size)\b)"
     ),
     "model_size": _rx(
         r"model(?:[- ]parameter)?[- ](?:size|scale|capacity|count|grade)s?"
-        r"|sizes? of (?:the )?(?:models?|networks?)|"
+        r"|sizes? of (?:the )?(?:[\w-]+ ){0,2}(?:models?|networks?|LMs|LLMs)\b|"
         r"number of (?:model |trainable |non-embedding )?parameters|\bparameter (?:count|scal\w*)"
+        r"|\bparameter(?=, (?:data|compute)\b)"
         r"|(?<!hyper-)(?<!meta-)\bparameters\b"
         r"|(?:larger|bigger|smaller) (?:language |vision |transformer )?(?:models"
         r"|LMs|LLMs|networks)|scaling up (?:\w+ )?models|"
+        # a larger one of any kind of network ("progressively larger vision transformer backbones")
+        r"(?:larger|bigger) (?:[\w()-]+ ){0,3}(?:backbones|transformers|ViTs|encoders|decoders)\b|"
         r"(?:network|autoencoder|encoder|decoder|teacher|student|detector|backbone) sizes?"
         r"|\bmodel scale\b|\bscale of the (?:LM|model|network)|\bscaled up\b|\bmodel scaling\b"
         r"|\b\d+(?:\.\d+)?[MBK] parameters?|\b\d+(?:\.\d+)?[MBK]?\s?(?:to|-)\s?\d+(?:\.\d+)?[MB]\b"
@@ -396,6 +428,9 @@ VARIABLE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"\bP parallel|number of (?:training )?(?:environments|objects|languages)|adding languages"
         # the guide's "resolution" (of images or inputs) as a scale quantity
         r"|\b(?:image|input|spatial) resolutions?\b"
+        # the size of each input, like its resolution: frames of a video, tokens per image
+        r"|number of (?:input |video |sampled )?frames|\b(?:number of |count of )?(?:visual|image)"
+        r" tokens\b|tokens per (?:frame|image)|\bcontext (?:length|size)s?\b"
     ),
 }
 
@@ -433,6 +468,9 @@ RESPONSE_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?<!plasticity )(?<!information )(?<!compression )\bloss(?:es)?\b"
         r"(?! of generality| landscape| function)|cross[- ]entropy|perplexity|\bnats\b|\bMSE\b|"
         r"log-likelihood|reconstruction"
+        # the statistical learning name of the expected loss
+        r"|\b(?:population|excess|test|generali[sz]ation|expected|prediction|Bayes|empirical)"
+        r" risks?\b"
     ),
     "error": _rx(r"\berrors?\b(?! correction)|error rates?|\bWER\b|hallucinat\w*"),
     "accuracy": _rx(r"\baccuracy\b|\baccuracies\b"),
