@@ -64,7 +64,8 @@ def test_forest_plot_draws_computed_values_hollow(store: Store) -> None:
     assert order == str([r["source"] for r in records])
     # the reference's value is a dashed line down the plot, drawn under the marks
     rule = spec["layer"][0]
-    assert rule["mark"]["type"] == "rule" and rule["mark"]["strokeDash"] == [4, 3]
+    assert rule["mark"]["type"] == "rule"
+    assert rule["mark"]["strokeDash"] == [4, 3]
     assert rule["transform"] == [{"filter": "datum.verdict == 'reference'"}]
     assert rule["encoding"]["x"]["field"] == "value"
     assert any(r["verdict"] == "reference" for r in records)
