@@ -92,16 +92,12 @@ def test_our_laws_are_not_background(sentence: str) -> None:
     assert not reading.background
 
 
-# -- outside machine learning: no ML term and no scale quantity ----------------------------------
-def test_power_law_of_no_scale_quantity_outside_ml_is_not_a_scaling_paper() -> None:
-    text = (
-        "We derive a power law for the length of queues at a toll booth. "
-        "Starting from a birth-death process, the law follows with an exponent of 1.5. "
-        "The power law holds over four decades of queue length."
-    )
-    assert not extract(paper(text, "Power laws of queues")).studies_scaling_law
-
-
+# -- a power law outside ML ---------------------------------------------------------------------
+# cover14 also wrote a rule dropping the power laws of papers with no ML term and no scale
+# quantity (queues, cascades). Declared before the one held-out scoring: if held-out paper F1
+# fell below 0.90, that rule alone would be taken out. It fell to 0.893 (one held-out positive
+# lost), so it was taken out (data/eval/README.md, claims-rules-14). Only a named other field
+# (astrophysics, CFT: ``lexicon.OTHER_FIELD``) drops a paper's power laws.
 def test_ml_paper_without_a_scale_quantity_keeps_its_law() -> None:
     text = "We derive a power law for the test loss of transformers trained with SGD."
     assert extract(paper(text, "A power law for transformers")).studies_scaling_law

@@ -6,8 +6,7 @@ increases" together with a scale variable) and is not background (a sentence rec
 others found, with no first person). Each claim gets one row per response the sentence names;
 the paper studies a scaling law when it has a claim, or its title names a law and its abstract
 has a relation cue (a title naming "scaling laws" also accepts its law sentences, else its own
-sentences varying a scale quantity across a range); a paper naming no ML term and no scale
-quantity is from another field, whatever its power laws. In a paper
+sentences varying a scale quantity across a range). In a paper
 that has a claim, its own sentences naming a scale quantity with a support cue ("we find", "is
 related to", "predict") are further claims. A claim naming no
 scale quantity takes the title's, else those the abstract varies, else those a background law is
@@ -227,19 +226,6 @@ def _other_field(title: str, abstract: str) -> bool:
     return not lx.ML_CONTEXT.search(text) and bool(lx.OTHER_FIELD.search(text))
 
 
-def _outside_ml(title: str, abstract: str, claim_readings: list[SentenceReading]) -> bool:
-    """Whether the paper is from outside machine learning: another field (``_other_field``),
-    or no ML term and no scale quantity in its title, its claims or their exponents' bases,
-    and a title not naming "scaling laws" (a power law of cascades or of a random walk is a law
-    of something, but not of a model's scale)."""
-    if _other_field(title, abstract):
-        return True
-    quantities = any(r.variables or any(m.variable for m in r.exponents) for r in claim_readings)
-    if quantities or lx.TITLE_SCALING_LAW.search(title):
-        return False  # a law in a scale quantity, or the field's own name for its laws
-    return not lx.ML_CONTEXT.search(f"{title}\n{abstract}") and not _variables(title)
-
-
 def _names_setup(body: str) -> bool:
     return matches(lx.SETUP, body, fold(body, scan=False))
 
@@ -415,9 +401,7 @@ def read_paper(paper: Paper, *, with_candidates: bool = False) -> PaperReading:
             if r.first_person and r.variables and _OPTIMAL_SETTINGS & set(r.responses)
             and not r.background and not r.release
         ]  # fmt: skip
-    if claim_readings and _outside_ml(
-        paper.title, paper.abstract[:MAX_ABSTRACT_CHARS], claim_readings
-    ):
+    if claim_readings and _other_field(paper.title, paper.abstract[:MAX_ABSTRACT_CHARS]):
         claim_readings = []  # another field's power laws (the guide: astrophysics, CFT)
     studies = bool(claim_readings)
     if studies:
