@@ -477,6 +477,13 @@ def _atom_entries(source: str, pos: ReadPosition) -> Iterator[tuple[ET.Element, 
                 events = cast(list[tuple[str, ET.Element]], list(parser.read_events()))
             except ET.ParseError as err:
                 raise _xml_error(err, source) from err
+            except LookupError as err:  # expat's unknown encoding is Python's codec lookup
+                # The XML declaration (line 1) names an encoding no codec has, e.g. a listing's
+                # "Subscribe" glued to "UTF-8"; it escaped as a traceback.
+                raise ParseError(
+                    f"{source}:1: the XML declaration names an encoding Python does not know "
+                    f"({err}); expected an Atom feed in UTF-8 or another known encoding"
+                ) from err
             for event, elem in events:  # start and end events carry elements
                 if event == "start":
                     if root is None:

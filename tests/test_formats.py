@@ -178,3 +178,17 @@ def test_non_utf8_jsonl_names_line(tmp_path: Path) -> None:
     path.write_bytes(good + b"\n" + '{"title": "Caf\u00e9", "abstract": "x"}'.encode("latin-1"))
     with pytest.raises(ParseError, match=r"latin.jsonl:2: not UTF-8"):
         read_papers(path)
+
+
+@pytest.mark.parametrize("fmt", [None, "atom"])
+def test_atom_with_an_unknown_declared_encoding_names_file_and_line(
+    tmp_path: Path, fmt: str | None
+) -> None:
+    # Found by tests/test_formats_fuzz.py: expat's LookupError escaped as a traceback.
+    path = tmp_path / "feed.xml"
+    path.write_bytes(
+        b'<?xml version="1.0" encoding="SubscribeUTF-8"?>\n'
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>T</title></entry></feed>\n'
+    )
+    with pytest.raises(ParseError, match=r"feed\.xml:1: the XML declaration names an encoding"):
+        read_papers(path, fmt=fmt)
