@@ -98,6 +98,7 @@ def _rows(abstract: str) -> list[tuple[str | None, float, str]]:
         "L(N, D) = E + (A / N)^{\\alpha} + B D^{-0.27}",
         "L(N, D) = E + \\frac{A}{N^{\\alpha}} + B D^{-0.27}",
         "L(N, D) = E + frac{A}{N^{alpha}} + B D^{-0.27}",  # backslashes stripped
+        "L(N, D) = E + \\dfrac{A}{N^{\\alpha}} + B D^{-0.27}",
         "L(N, D) = E + A N^{-alpha} + B D^{-0.27}",  # as the brief wrote it: read right before too
     ],
 )

@@ -465,10 +465,10 @@ def _is_constant(side: str, other: str) -> bool:
     return letter == other[0] and sub.strip("{}") in _CONSTANT_SUB
 
 
-# The opening of a fraction's denominator, ``\\frac{A}{``, ``frac{B}{ ``: a power opening the
-# denominator divides (``\\frac{A}{N^{\\alpha}}`` is ``A N^{-alpha}``). A second power inside it
-# (``\\frac{A}{N^{a} D^{b}}``) is not seen as divided: read as before this rule, unsigned.
-_FRAC_DENOMINATOR = re.compile(r"(?:\\|\b)frac\s?\{[^{}]{1,40}\}\s?\{$")
+# The opening of a fraction's denominator, ``\\frac{A}{``, ``\\dfrac{A}{``, ``frac{B}{ ``: a power
+# opening the denominator divides (``\\frac{A}{N^{\\alpha}}`` is ``A N^{-alpha}``). A second power
+# in it (``\\frac{A}{N^{a} D^{b}}``) is not seen as divided: it keeps its printed sign, as before.
+_FRAC_DENOMINATOR = re.compile(r"(?:\\|\b)[dt]?frac\s?\{[^{}]{1,40}\}\s?\{$")
 _FRAC_WIDTH = 60
 
 
