@@ -51,6 +51,13 @@ VARIABLE_HELP = (
 _EXPONENT_NAME = re.compile(r"^(alpha|beta|gamma|eta_exp|B_exp|exp_)", re.IGNORECASE)
 # One power in a formula: what follows a '^', a bracketed group or one signed name/number.
 _POWER = re.compile(r"\^\s*(\([^()]*\)|-?\s*[A-Za-z_][A-Za-z0-9_']*)")
+# A power printed as a number, ``C_min^0.73``, ``t^0.22`` (a parameter holding that value is an
+# exponent whatever its name: Alabdulmohsin et al.'s ``width ∝ t^0.22`` with ``s_width = 0.22``).
+_NUMBER_POWER = re.compile(r"\^\s*\(?\s*-?\s*(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)")
+# An indexed power, ``t^s_k``: a stem with a generic index letter (k, i, j), standing for each
+# parameter ``s_<name>`` of the stem (``s_width``, ``s_depth``). Not a quantity's subscript:
+# Kumar et al.'s ``D^gamma_D`` names gamma_D alone, not their ``gamma_post``.
+_INDEXED = re.compile(r"^([A-Za-z]+)_([ijk])$")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A power with its base: a bracketed group or one name before '^', then the exponent (a bracketed
 # group, a signed name or a signed number: Kaplan et al.'s "C_min^0.73").
@@ -65,6 +72,11 @@ _BASE_VARIABLE = {
     "N": "model_size", "D": "data_size", "C": "compute", "B": "batch_size",
     "S": "training_steps", "width": "width", "depth": "depth", "mlp": "width",
 }  # fmt: skip
+# "mlp" is width: the MLP (feed-forward) dimension is the width of the MLP block, a layer's size
+# as the model width is the attention block's, and VARIABLES has no quantity of its own for it;
+# Alabdulmohsin et al. scale it as one of the shape's widths (s_mlp beside s_width, s_depth).
+# Their ``width ∝ t^0.22`` has base t (compute), which this table leaves out, so s_width,
+# s_depth and s_mlp take their names' suffixes: the shape dimension each exponent allocates.
 # Words of a law's name after " vs " (or its conventions.variable) naming one quantity: the
 # last resort for an exponent whose power has no conventional base (Hestness et al.'s m^beta_g,
 # "error vs training set size").
@@ -79,18 +91,25 @@ _NAMED_VARIABLE = {
 
 def law_exponents(law: ReportedLaw) -> dict[str, float]:
     """The exponents a registry law holds: its parameters that stand in a power of its formula
-    (``N^alpha``, ``(N_c/N)^alpha_N``, ``x^-c0``), or whose name says exponent (``alpha``,
+    (``N^alpha``, ``(N_c/N)^alpha_N``, ``x^-c0``; an indexed ``t^s_k`` stands for every ``s_*``
+    parameter; a power printed as a number, ``t^0.22``, for the parameter holding it), or whose
+    name says exponent (``alpha``,
     ``gamma_D``, ``exp_N``, ``eta_exp``) where the formula does not use that name elsewhere
     (Cherti et al.'s ``E(C) = beta C^alpha``: beta is a coefficient; Kumar et al.'s
     ``exp(-P_w/gamma_w)``: a scale), then the derived allocation exponents ``a`` and ``b``.
     A law that records only its form (``params = {}``) holds none.
     """
     in_power = {n for group in _POWER.findall(law.formula) for n in _NAME.findall(group)}
+    stems = {m.group(1) + "_" for n in in_power if (m := _INDEXED.match(n))}
+    numbers = _NUMBER_POWER.findall(law.formula)
     named = set(_NAME.findall(law.formula))
     found = {
         k: v
         for k, v in law.params.items()
-        if k in in_power or (k not in named and _EXPONENT_NAME.match(k))
+        if k in in_power
+        or k.startswith(tuple(stems))
+        or any(_same_number(n, v) for n in numbers)
+        or (k not in named and _EXPONENT_NAME.match(k))
     }
     found.update({k: v for k, v in law.derived.items() if k in ("a", "b")})
     return found

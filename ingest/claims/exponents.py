@@ -426,7 +426,7 @@ def _paren_base(
     bottom = m.group("bottom") or m.group("fbottom")
     constants = [_is_constant(side, other) for side, other in ((top, bottom), (bottom, top))]
     if constants.count(True) != 1:
-        return None
+        return _coefficient_ratio(top, bottom, defined)
     scale = bottom if constants[0] else top
     if "^" in scale:
         return None  # only the constant names its quantity by a superscript
@@ -434,6 +434,22 @@ def _paren_base(
     if variable is None:
         return None
     return variable, rule, -1 if constants[0] else 1
+
+
+def _coefficient_ratio(
+    top: str, bottom: str, defined: dict[str, str | None]
+) -> tuple[str | None, str | None, int] | None:
+    """(variable, rule, -1) of ``(A/N)``: a coefficient letter over a scale letter, the law
+    ``(A/N)^{alpha}`` being ``A^alpha N^{-alpha}``; else None. The coefficient is one bare letter
+    that stands for no quantity here (``(B/D)`` stays unread: B is batch size by convention,
+    unless the abstract defines it otherwise), the scale letter bare or subscripted (``N_eff``).
+    """
+    if len(top) != 1 or not top.isalpha() or "^" in bottom or top == bottom[0]:
+        return None
+    if base_variable(top, defined)[0] is not None:
+        return None
+    variable, rule = base_variable(bottom.split("_")[0], defined)
+    return None if variable is None else (variable, rule, -1)
 
 
 def _is_constant(side: str, other: str) -> bool:
@@ -449,9 +465,17 @@ def _is_constant(side: str, other: str) -> bool:
     return letter == other[0] and sub.strip("{}") in _CONSTANT_SUB
 
 
+# The opening of a fraction's denominator, ``\\frac{A}{``, ``\\dfrac{A}{``, ``frac{B}{ ``: a power
+# opening the denominator divides (``\\frac{A}{N^{\\alpha}}`` is ``A N^{-alpha}``). A second power
+# in it (``\\frac{A}{N^{a} D^{b}}``) is not seen as divided: it keeps its printed sign, as before.
+_FRAC_DENOMINATOR = re.compile(r"(?:\\|\b)[dt]?frac\s?\{[^{}]{1,40}\}\s?\{$")
+_FRAC_WIDTH = 60
+
+
 @functools.lru_cache(maxsize=16)
 def _divided(text: str, base_start: int) -> bool:
-    """Whether the power starting at ``base_start`` is a divisor: ``A/N^{..}``, ``1 / N^{..}``.
+    """Whether the power starting at ``base_start`` is a divisor: ``A/N^{..}``, ``1 / N^{..}``,
+    or the whole denominator of a fraction, ``\\frac{A}{N^{\\alpha}}`` (backslash kept or not).
 
     Only a slash right before the base (spaces aside) counts, not a URL's ``//``. A ratio's power
     (``(N_c/N)^{0.076}``) never gets here: ``_paren_powers`` reads it, with the ratio's sign.
@@ -459,6 +483,8 @@ def _divided(text: str, base_start: int) -> bool:
     i = base_start - 1
     while i >= 0 and text[i] == " ":
         i -= 1
+    if i >= 0 and text[i] == "{":
+        return _FRAC_DENOMINATOR.search(text, max(0, i - _FRAC_WIDTH), i + 1) is not None
     return i >= 1 and text[i] == "/" and text[i - 1] not in "/:"  # not a URL's //
 
 
