@@ -196,3 +196,5 @@ def test_paper_page_shows_the_units_of_a_laws_constants(app_db: Path) -> None:
     assert not at.exception
     text = "\n".join(c.value for c in at.caption)
     assert "N_c = 8.8e+13 non-embedding parameters" in text
+    # the paper's listing gives no date: the page said "date not given" and no more
+    assert "date not given (its laws in the registry: 2020)" in at.caption[0].value

@@ -146,7 +146,9 @@ if hits:
     hits_csv, hits_json = hits_export(
         query.strip(), hits, hits.match_fields(), filters=", ".join(active)
     )
-    export_cols = st.columns([1, 1, 2])  # side by side, not spread over the page
+    # side by side, not spread over the page; a third each: at 1280 px a quarter cut the
+    # JSON button's label to "Download results (JSON li…"
+    export_cols = st.columns(3)
     export_cols[0].download_button(
         "Download results (CSV)", hits_csv.encode("utf-8"), file_name="search_results.csv",
         mime="text/csv", key="search_csv",
