@@ -198,3 +198,5 @@ def test_paper_page_shows_the_units_of_a_laws_constants(app_db: Path) -> None:
     assert "N_c = 8.8e+13 non-embedding parameters" in text
     # the paper's listing gives no date: the page said "date not given" and no more
     assert "date not given (its laws in the registry: 2020)" in at.caption[0].value
+    assert at.code[0].value == "L(N) = (N_c / N)^alpha_N"
+    assert at.code[0].proto.wrap_lines  # a long formula was cut at 390 px

@@ -115,7 +115,9 @@ if laws:
     for law in laws:
         with st.container(border=True):
             st.markdown(f"**{law.name}** · `{law.law_id}` · {law.source}")
-            st.code(law.formula, language=None)
+            # Wrapped: at 390 px a long formula (Kaplan et al.'s compute-optimal allocation)
+            # was cut at the card's edge, its end behind a horizontal scroll.
+            st.code(law.formula, language=None, wrap_lines=True)
             # Values with their intervals and units; derived values say who derived them.
             st.caption("  \n".join(law_card(law)))
 
