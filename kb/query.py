@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "claims_export",
+    "constant_units",
     "get_paper",
     "highlight_segments",
     "hits_export",
@@ -159,8 +161,8 @@ def claims_export(paper: Mapping[str, Any], claims: Sequence[Claim]) -> tuple[st
     return out.getvalue(), lines
 
 
-_HIT_COLUMNS = ("rank", "query", "filters", "paper_id", "title", "score", "year", "domain",
-                "snippet", "exact_match", "weak_match", "notice")  # fmt: skip
+_HIT_COLUMNS = ("rank", "query", "filters", "paper_id", "title", "score", "year", "year_source",
+                "domain", "snippet", "exact_match", "weak_match", "notice")  # fmt: skip
 
 
 def hits_export(
@@ -195,18 +197,88 @@ def _with_interval(name: str, value: float, intervals: Mapping[str, list[float]]
     return f"{name} = {value:g}" + (f" ({iv[0]:g} to {iv[1]:g})" if iv else "")
 
 
+# A scale constant: the value of a scale quantity a law is written against (Kaplan et al.'s
+# N_c, D_c, C_c_min, S_c, B_star), in that quantity's units.
+_SCALE_CONSTANT = re.compile(r"^([NDCSB])_(?:c(?:_\w+)?|star|crit)$")
+# Compute units as the conventions write them, most specific first (C_c_min: "C_min in PF-days
+# (1 PF-day = 8.64e19 FLOP)" is in PF-days, not FLOP).
+_COMPUTE_UNITS = ("PF-days", "TPUv3 core-days", "GFLOPs", "GMACs", "FLOP")
+# A loss unit inside conventions.loss_units ("nats/token, WebText2 test"; "bits per byte of ...").
+_LOSS_UNIT = re.compile(r"\b(?:nats|bits)(?:/| per )(?:token|byte|word)s?\b")
+
+
+def _n_unit(conv: Mapping[str, str]) -> str | None:
+    counts = conv.get("n_counts", "").lower()
+    if counts.startswith(("non_embedding", "non-embedding")):
+        return "non-embedding parameters"
+    return "parameters (total count)" if counts.startswith("total") else None
+
+
+def _d_unit(conv: Mapping[str, str]) -> str | None:
+    # D counts tokens where compute is counted per token of it ("6N per token") or the data
+    # convention says tokens; nothing else in the conventions says what a data point is.
+    said = f"{conv.get('compute', '')} {conv.get('data', '')}".lower()
+    return "tokens" if "per token" in said or re.search(r"\btokens\b", said) else None
+
+
+def _constant_unit(law: ReportedLaw, name: str) -> str | None:
+    conv = law.conventions
+    if name == "E" and re.search(r"(^|[=+]\s*)E\s*\+|\+\s*E\b", law.formula):
+        found = _LOSS_UNIT.search(conv.get("loss_units", ""))  # the irreducible loss
+        return found.group(0) if found else None
+    scale = _SCALE_CONSTANT.match(name)
+    letter = scale.group(1) if scale else None
+    if letter == "N":
+        return _n_unit(conv)
+    if letter == "D":
+        return _d_unit(conv)
+    if letter == "C":
+        return next((u for u in _COMPUTE_UNITS if u in conv.get("compute", "")), None)
+    if letter == "S":
+        return "steps" if any("steps" in v for v in conv.values()) else None
+    if letter == "B":  # batch_units, or Kaplan et al.'s loss_units "...; B_crit in tokens"
+        said = re.search(r"\bB\w* in (tokens|sequences|examples)\b", " ".join(conv.values()))
+        return conv.get("batch_units") or (said.group(1) if said else None)
+    return None
+
+
+def constant_units(law: ReportedLaw) -> dict[str, str | None]:
+    """The unit of each constant of a registry law (its parameters that are not exponents,
+    ``kb.filters.law_exponents``), as its ``conventions`` record it, or None when they do not.
+
+    Scale constants take their quantity's convention: N_c what ``n_counts`` counts
+    ("non-embedding parameters"), D_c tokens where compute is counted per token, C_c the
+    compute convention's unit (PF-days, FLOP, GMACs ...), S_c steps, B_star ``batch_units``
+    (or "B_crit in tokens"); an additive E (the irreducible loss) the loss's unit (nats/token).
+    Coefficients whose units mix quantities (Chinchilla's A and B) are None: nothing records
+    them, and none is made up.
+    """
+    from kb.filters import law_exponents
+
+    exponents = law_exponents(law)
+    return {k: _constant_unit(law, k) for k in law.params if k not in exponents}
+
+
 def law_card(law: ReportedLaw) -> list[str]:
     """The lines the Paper page shows under a registry law's formula: its fitted values (with
     the intervals it reports, and what kind they are), its derived values said as reported by
     the paper, stated by an unchecked source, or derived here (with how: Kaplan et al.'s b =
     exp_B + exp_S), the conventions that give its numbers their units (C_c_min = 3.1e8 is in
-    PF-days), and whether it was checked against the paper."""
+    PF-days), and whether it was checked against the paper. Each constant carries its unit
+    where the conventions record it (:func:`constant_units`: "N_c = 8.8e+13 non-embedding
+    parameters"); the constants they give none are named on a "units not recorded" line."""
     from kb.derive import derived_here, view_of_law
 
+    units = constant_units(law)
     lines = [
-        ", ".join(_with_interval(k, v, law.intervals) for k, v in law.params.items())
+        ", ".join(
+            _with_interval(k, v, law.intervals) + (f" {units[k]}" if units.get(k) else "")
+            for k, v in law.params.items()
+        )
         or "no values recorded (the paper gives them per setting or only in figures)"
     ]
+    if unrecorded := [k for k, u in units.items() if u is None]:
+        lines.append(f"units not recorded: {', '.join(unrecorded)}")
     ours = derived_here(view_of_law(law))
     stated = [
         _with_interval(k, v, law.intervals)

@@ -159,12 +159,21 @@ class Hit(BaseModel):
     snippet: str = Field(description="best-matching abstract sentence (the title if none)")
     snippet_span: tuple[int, int] = Field(description="(start, end) of the snippet in its field")
     snippet_field: Literal["abstract", "title"] = "abstract"
-    year: int | None = None
+    year: int | None = Field(
+        None,
+        description="publication year: the listing's date, else the year the law registry "
+        "gives the paper (year_source says which; None: neither has one)",
+    )
     domain: str | None = None
     exact_match: bool = Field(
         False,
         description="first because the query is this paper's id, arXiv id or whole title "
         "(kb.search.Searcher.exact_match); its score is then at least the next hit's",
+    )
+    year_source: Literal["listing", "registry"] | None = Field(
+        None,
+        description="where year comes from: the listing's publication date, or the law "
+        "registry's year of the paper's laws (the listing gives no date); None: no year",
     )
 
 
@@ -658,7 +667,7 @@ class Searcher:
     @property
     def registry_paper_years(self) -> dict[str, int]:
         """The registry's year of each corpus paper it holds laws of (read on the first year
-        filter: a paper with no publication date is placed by it)."""
+        filter or hit: a paper with no publication date is placed, and dated, by it)."""
         if self._paper_years is None:
             self._paper_years = law_paper_years(self.store, self.registry_laws)
         return self._paper_years
@@ -1118,11 +1127,16 @@ class Searcher:
     ) -> Hit:
         paper = self.papers[pos]
         snippet, span, field = self._snippet(pos, terms, qvec)
+        # Most listings give no date (207 of the 270 seed papers); the year filters place such
+        # a paper by its registry laws' year, and the hit shows that year, marked as such.
+        year = paper.published.year if paper.published else None
+        source: Literal["listing", "registry"] | None = "listing" if year is not None else None
+        if year is None and (year := self.registry_paper_years.get(paper.paper_id)) is not None:
+            source = "registry"
         return Hit(
             paper_id=paper.paper_id, title=paper.title, score=round(score, 6), snippet=snippet,
-            snippet_span=span, snippet_field=field,
-            year=paper.published.year if paper.published else None, domain=paper.domain,
-            exact_match=exact,
+            snippet_span=span, snippet_field=field, year=year, year_source=source,
+            domain=paper.domain, exact_match=exact,
         )  # fmt: skip
 
     def _snippet(

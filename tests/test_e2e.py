@@ -210,7 +210,9 @@ def test_search_open_paper_and_refit(tmp_path: Path, built_db: Path, browser_pag
         _shot(page, "refit")
         at.step = "compare"
         page.goto(f"{server.url}/compare?quantity=a")  # type: ignore[attr-defined]
-        expect(page.get_by_text("Compare exponents across papers")).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
+        expect(
+            page.get_by_text("Compare exponents and tokens per parameter across papers")
+        ).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
         _shot(page, "compare")
 
 

@@ -17,7 +17,9 @@ store = get_store()
 if store is None:
     st.stop()
 
-st.title("Compare exponents across papers")
+# What the page compares: exponents (a, b, alpha, beta, loss_compute) and tokens per parameter
+# at a budget (kb.derive.QUANTITIES); the home page's link says the same.
+st.title("Compare exponents and tokens per parameter across papers")
 warn_stale_laws(store)
 url = UrlState("compare", ("quantity", "at", "show", "domain"))
 names = list(QUANTITIES)

@@ -29,7 +29,9 @@ if query.strip():
     st.switch_page("views/search.py", query_params={"q": query.strip()})
 st.page_link("views/search.py", label="Search papers and findings", icon=":material/search:")
 st.page_link(
-    "views/compare.py", label="Compare exponents across papers", icon=":material/bar_chart:"
+    "views/compare.py",
+    label="Compare exponents and tokens per parameter across papers",
+    icon=":material/bar_chart:",
 )
 st.page_link("views/refit.py", label="Refit a law to released data", icon=":material/functions:")
 prewarm_search()  # the page is drawn: load the search model while the user reads

@@ -44,9 +44,12 @@ except KBError as err:
     st.stop()
 
 st.title(paper["title"])
+# No listed date (most seed listings give none): the year of its registry laws, as Search and
+# the year filters take it (kb.filters.law_paper_years).
+dated_by_laws = f" (its laws in the registry: {min(law.year for law in laws)})" if laws else ""
 meta = [
     f"`{paper['paper_id']}`",
-    f"published {paper['published']}" if paper["published"] else "date not given",
+    f"published {paper['published']}" if paper["published"] else "date not given" + dated_by_laws,
 ]
 if paper["n_authors"]:
     meta.append(f"{paper['n_authors']} authors")
@@ -72,7 +75,9 @@ if claims:
     # To share: the claims with their evidence sentences and spans, as `kb claims --json` gives.
     claims_csv, claims_json = claims_export(paper, claims)
     stem = "claims_" + "".join(ch if ch.isalnum() else "_" for ch in paper["paper_id"])
-    export_cols = st.columns([1, 1, 2])  # side by side, not spread over the page
+    # side by side, not spread over the page; a third each: at 1280 px a quarter cut the
+    # JSON button's label to "Download results (JSON li…"
+    export_cols = st.columns(3)
     export_cols[0].download_button(
         "Download claims (CSV)", claims_csv.encode("utf-8"), file_name=f"{stem}.csv",
         mime="text/csv", key="paper_claims_csv",
@@ -110,7 +115,9 @@ if laws:
     for law in laws:
         with st.container(border=True):
             st.markdown(f"**{law.name}** · `{law.law_id}` · {law.source}")
-            st.code(law.formula, language=None)
+            # Wrapped: at 390 px a long formula (Kaplan et al.'s compute-optimal allocation)
+            # was cut at the card's edge, its end behind a horizontal scroll.
+            st.code(law.formula, language=None, wrap_lines=True)
             # Values with their intervals and units; derived values say who derived them.
             st.caption("  \n".join(law_card(law)))
 

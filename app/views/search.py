@@ -39,6 +39,10 @@ st.caption(
 
 
 DEFAULT_K = 10
+# Under results with a starred year (kb.search.Hit.year_source "registry").
+REGISTRY_YEAR_NOTE = (
+    "\\* The listing gives no date: the year of the paper's laws in the law registry."
+)
 url = UrlState("search", ("q", "domain", "variable", "k", "from", "to", "scaling", "exponent"))
 url.text("q", "search_q")
 url.choice("domain", "search_domain", DOMAINS)
@@ -142,7 +146,9 @@ if hits:
     hits_csv, hits_json = hits_export(
         query.strip(), hits, hits.match_fields(), filters=", ".join(active)
     )
-    export_cols = st.columns([1, 1, 2])  # side by side, not spread over the page
+    # side by side, not spread over the page; a third each: at 1280 px a quarter cut the
+    # JSON button's label to "Download results (JSON li…"
+    export_cols = st.columns(3)
     export_cols[0].download_button(
         "Download results (CSV)", hits_csv.encode("utf-8"), file_name="search_results.csv",
         mime="text/csv", key="search_csv",
@@ -167,7 +173,9 @@ for rank, hit in enumerate(hits, start=1):
         if hit.exact_match:  # first by its id or title, not its score (kb.search.Hit)
             facts.insert(0, "exact id or title match")
         if hit.year:
-            facts.append(str(hit.year))
+            facts.append(f"{hit.year}*" if hit.year_source == "registry" else str(hit.year))
         if hit.domain:
             facts.append(hit.domain)
         st.caption(" · ".join(facts))
+if any(hit.year_source == "registry" for hit in hits):
+    st.caption(REGISTRY_YEAR_NOTE)

@@ -212,7 +212,9 @@ def search_cmd(db_path: str, as_json: bool, query: str | None, k: int, batch: Bi
     cosine, so "kb search experts --variable num_experts" gets no notice.
 
     In the table, a hit listed first because the query names it is marked "exact" in a first
-    match column (with a one-line legend on stderr).
+    match column (with a one-line legend on stderr). A paper whose listing gives no date shows
+    the year of its laws in the law registry, starred (2020*, with a legend on stderr;
+    year_source "registry" in --json, "listing" for a listed date).
 
     \b
     Example:
@@ -293,18 +295,32 @@ PINNED_LEGEND = (
 )
 
 
+# What a starred year means, said once under a table that has one.
+REGISTRY_YEAR_LEGEND = (
+    "year*: the listing gives no date; the year of the paper's laws in the law registry "
+    '(year_source "registry" in --json)'
+)
+
+
 def _emit_hits(hits: SearchResults) -> None:
     """The hits as a table; a pinned hit (``exact_match``) is marked `exact` in a first
-    `match` column, shown, with a one-line legend on stderr, only when there is one."""
+    `match` column, shown, with a one-line legend on stderr, only when there is one. A year
+    the law registry gives (the listing has no date) is starred, with its own legend."""
     rows = [h.model_dump() for h in hits]
     columns = ["score", "year", "title", "snippet"]
     if any(h.exact_match for h in hits):
         columns.insert(0, "match")
         for row in rows:
             row["match"] = "exact" if row["exact_match"] else ""
+    starred = False
+    for row in rows:
+        if row["year_source"] == "registry":
+            row["year"], starred = f"{row['year']}*", True
     emit_table(rows, columns, {"title": 60, "snippet": 70})
     if "match" in columns:
         click.echo(PINNED_LEGEND, err=True)
+    if starred:
+        click.echo(REGISTRY_YEAR_LEGEND, err=True)
 
 
 def _batch_row(query: str, hits: SearchResults) -> dict[str, object]:
