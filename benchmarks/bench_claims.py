@@ -442,46 +442,34 @@ def main() -> None:
     chosen = [s.strip() for s in args.splits.split(",") if s.strip()]
     if args.errors and args.errors not in chosen:
         chosen.append(args.errors)
-    wants_external = [s for s in chosen if s in EXTERNAL_SPLITS]
-    if wants_external and args.external_texts is None:
-        print(
-            f"external splits {wants_external} skipped: their texts are not in the repository; "
-            "give --external-texts PATH or set KB_EXTERNAL_TEXTS"
-        )
-        chosen = [s for s in chosen if s not in EXTERNAL_SPLITS]
-        if args.errors in EXTERNAL_SPLITS:
-            raise SystemExit(f"--errors {args.errors} needs --external-texts")
-    elif wants_external:
-        ext_rows, ext_papers = read_external(
-            args.external_labels,
-            args.external_texts,
-            skip_missing=args.skip_missing_texts,
-            only=wants_external,
-        )
-        papers.update(ext_papers)
-        for name in EXTERNAL_SPLITS:
-            every[name] = [r for r in ext_rows if r["split"] == name]
-    wants_cover = [s for s in chosen if s in COVER_SPLITS]
-    if wants_cover and args.cover_texts is None:
-        print(
-            f"cover splits {wants_cover} skipped: their texts are not in the repository; "
-            "give --cover-texts PATH or set KB_COVER_TEXTS"
-        )
-        chosen = [s for s in chosen if s not in COVER_SPLITS]
-        if args.errors in COVER_SPLITS:
-            raise SystemExit(f"--errors {args.errors} needs --cover-texts")
-    elif wants_cover:
-        cover_rows, cover_papers = read_external(
-            args.cover_labels,
-            args.cover_texts,
-            skip_missing=args.skip_missing_texts,
-            split_rule=cover_split,
-            split_names=COVER_SPLITS,
-            only=wants_cover,
-        )
-        papers.update(cover_papers)
-        for name in COVER_SPLITS:
-            every[name] = [r for r in cover_rows if r["split"] == name]
+    # The two external samples, each scored only when its texts are given.
+    for option, variable, labels, texts, split_rule, names in (
+        ("--external-texts", "KB_EXTERNAL_TEXTS", args.external_labels, args.external_texts,
+         external_split, EXTERNAL_SPLITS),
+        ("--cover-texts", "KB_COVER_TEXTS", args.cover_labels, args.cover_texts, cover_split,
+         COVER_SPLITS),
+    ):  # fmt: skip
+        wanted = [s for s in chosen if s in names]
+        if wanted and texts is None:
+            print(
+                f"splits {wanted} skipped: their texts are not in the repository; "
+                f"give {option} PATH or set {variable}"
+            )
+            chosen = [s for s in chosen if s not in names]
+            if args.errors in names:
+                raise SystemExit(f"--errors {args.errors} needs {option}")
+        elif wanted:
+            sample_rows, sample_papers = read_external(
+                labels,
+                texts,
+                skip_missing=args.skip_missing_texts,
+                split_rule=split_rule,
+                split_names=names,
+                only=wanted,
+            )
+            papers.update(sample_papers)
+            for name in names:
+                every[name] = [r for r in sample_rows if r["split"] == name]
     unknown = [s for s in chosen if s not in every]
     if unknown:
         raise SystemExit(

@@ -30,7 +30,13 @@ from kb.records import Dataset, FitRecord, Paper, Point, ReportedLaw
 from kb.registry import check_fit_runs, load_registry
 from kb.search import Searcher, SearchFilters
 from kb.store import Store
-from tests.test_search import PAPERS, HashEmbedder, _claims_and_exponents
+from tests.test_search import (
+    PAPERS,
+    HashEmbedder,
+    _claims_and_exponents,
+    filtered_ids,
+    store_with_laws,
+)
 
 TOKENIZER, PIXELS = PAPERS[2], PAPERS[3]
 
@@ -60,16 +66,7 @@ LAWS = [
 
 @pytest.fixture
 def lawful_db(tmp_path: Path) -> tuple[Path, HashEmbedder]:
-    path = tmp_path / "kb.duckdb"
-    embedder = HashEmbedder()
-    with Store(path) as s:
-        s.upsert([*PAPERS, *_claims_and_exponents(), *LAWS])
-        build_index(s, path, model=embedder)
-    return path, embedder
-
-
-def _ids(searcher: Searcher, filters: SearchFilters) -> set[str]:
-    return {h.paper_id for h in searcher.search("models scale data", k=10, filters=filters)}
+    return store_with_laws(tmp_path / "kb.duckdb", LAWS)
 
 
 def test_variable_counts_a_registry_laws_exponent(lawful_db: tuple[Path, HashEmbedder]) -> None:
@@ -79,17 +76,19 @@ def test_variable_counts_a_registry_laws_exponent(lawful_db: tuple[Path, HashEmb
     with Store(db, read_only=True) as s:
         sr = Searcher.open(s, db, model=embedder)
         # the robotics paper's claim (data_size) and the pixels paper's law (B / D^beta)
-        assert _ids(sr, SearchFilters(variable="data_size")) == {
+        assert filtered_ids(sr, SearchFilters(variable="data_size")) == {
             PAPERS[1].paper_id,
             PIXELS.paper_id,
         }
         # the abstract's exponent (PAPERS[0]) and the pixels law's N^alpha
-        assert _ids(sr, SearchFilters(variable="model_size")) == {
+        assert filtered_ids(sr, SearchFilters(variable="model_size")) == {
             PAPERS[0].paper_id,
             PIXELS.paper_id,
         }
-        assert _ids(sr, SearchFilters(variable="compute")) == {TOKENIZER.paper_id}
-        assert _ids(sr, SearchFilters(variable="data_size", domain="vision")) == {PIXELS.paper_id}
+        assert filtered_ids(sr, SearchFilters(variable="compute")) == {TOKENIZER.paper_id}
+        assert filtered_ids(sr, SearchFilters(variable="data_size", domain="vision")) == {
+            PIXELS.paper_id
+        }
         assert exponent_law_papers(s, variable="compute") == [TOKENIZER.paper_id]
         assert exponent_law_papers(s, variable="batch_size") == []
         # a year filter's undated count reads the same condition (nothing undated here)
@@ -345,9 +344,9 @@ def test_year_filters_read_the_registry_year_of_an_undated_paper(tmp_path: Path)
         build_index(s, path, model=embedder)
     with Store(path, read_only=True) as s:
         sr = Searcher.open(s, path, model=embedder)
-        assert undated.paper_id in _ids(sr, SearchFilters(year_min=2024))  # the law's year
-        assert undated.paper_id in _ids(sr, SearchFilters(year_min=2024, year_max=2024))
-        assert undated.paper_id not in _ids(sr, SearchFilters(year_max=2023))
+        assert undated.paper_id in filtered_ids(sr, SearchFilters(year_min=2024))  # the law's year
+        assert undated.paper_id in filtered_ids(sr, SearchFilters(year_min=2024, year_max=2024))
+        assert undated.paper_id not in filtered_ids(sr, SearchFilters(year_max=2023))
         assert sr.undated_left_out(SearchFilters(year_min=2024)) == 0
     # the condition alone, without registry years, leaves it out as before
     with Store(path, read_only=True) as s:
@@ -364,8 +363,11 @@ def test_domain_counts_the_domain_of_a_papers_registry_laws(
     db, embedder = lawful_db
     with Store(db, read_only=True) as s:
         sr = Searcher.open(s, db, model=embedder)
-        assert _ids(sr, SearchFilters(domain="vision")) == {PIXELS.paper_id, TOKENIZER.paper_id}
-        language = _ids(sr, SearchFilters(domain="language"))
+        assert filtered_ids(sr, SearchFilters(domain="vision")) == {
+            PIXELS.paper_id,
+            TOKENIZER.paper_id,
+        }
+        language = filtered_ids(sr, SearchFilters(domain="language"))
         assert TOKENIZER.paper_id in language  # its own label still counts
         where, params = SearchFilters(domain="vision").where()  # without registry papers
         rows = s.cursor().execute(f"SELECT p.paper_id FROM papers p WHERE {where}", params)

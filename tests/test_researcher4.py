@@ -13,11 +13,16 @@ from click.testing import CliRunner
 
 from kb.cli import cli
 from kb.filters import exponent_law_papers, law_exponents
-from kb.index import build_index
 from kb.records import Paper, ReportedLaw
 from kb.search import Searcher, SearchFilters
 from kb.store import Store
-from tests.test_search import PAPERS, HashEmbedder, _claims_and_exponents
+from tests.test_search import (
+    PAPERS,
+    HashEmbedder,
+    _claims_and_exponents,
+    filtered_ids,
+    store_with_laws,
+)
 
 
 def _law(
@@ -42,16 +47,7 @@ LAWS = [
 
 @pytest.fixture
 def lawful_db(tmp_path: Path) -> tuple[Path, HashEmbedder]:
-    path = tmp_path / "kb.duckdb"
-    embedder = HashEmbedder()
-    with Store(path) as s:
-        s.upsert([*PAPERS, *_claims_and_exponents(), *LAWS])
-        build_index(s, path, model=embedder)
-    return path, embedder
-
-
-def _ids(searcher: Searcher, filters: SearchFilters) -> set[str]:
-    return {h.paper_id for h in searcher.search("models scale data", k=10, filters=filters)}
+    return store_with_laws(tmp_path / "kb.duckdb", LAWS)
 
 
 def test_has_exponent_covers_registry_laws_of_corpus_papers(
@@ -61,12 +57,17 @@ def test_has_exponent_covers_registry_laws_of_corpus_papers(
     with Store(db, read_only=True) as s:
         sr = Searcher.open(s, db, model=embedder)
         # the abstract's exponent (PAPERS[0]) and the registry's (ROBOT); not the form-only law
-        assert _ids(sr, SearchFilters(has_exponent=True)) == {PAPERS[0].paper_id, ROBOT.paper_id}
-        assert _ids(sr, SearchFilters(has_exponent=False)).isdisjoint(
+        assert filtered_ids(sr, SearchFilters(has_exponent=True)) == {
+            PAPERS[0].paper_id,
+            ROBOT.paper_id,
+        }
+        assert filtered_ids(sr, SearchFilters(has_exponent=False)).isdisjoint(
             {PAPERS[0].paper_id, ROBOT.paper_id}
         )
-        assert PIXELS.paper_id in _ids(sr, SearchFilters(has_exponent=False))
-        assert _ids(sr, SearchFilters(has_exponent=True, domain="robotics")) == {ROBOT.paper_id}
+        assert PIXELS.paper_id in filtered_ids(sr, SearchFilters(has_exponent=False))
+        assert filtered_ids(sr, SearchFilters(has_exponent=True, domain="robotics")) == {
+            ROBOT.paper_id
+        }
         assert exponent_law_papers(s) == [ROBOT.paper_id]
 
 

@@ -43,7 +43,7 @@ from kb.index import (
     search_params,
     sentence_spans,
 )
-from kb.records import Claim, Exponent, Paper, paper_id_for
+from kb.records import Claim, Exponent, Paper, ReportedLaw, paper_id_for
 from kb.search import Searcher, SearchFilters, tokenize
 from kb.store import Store, staged
 from kb.vocabulary import expand_query, query_variables
@@ -107,6 +107,22 @@ def _claims_and_exponents() -> list[Claim | Exponent]:
               evidence="Success grows with the number of environments.", span_start=0,
               span_end=10, extractor_version="t"),
     ]  # fmt: skip
+
+
+def store_with_laws(path: Path, laws: Sequence[ReportedLaw]) -> tuple[Path, HashEmbedder]:
+    """A store at ``path`` with the invented papers, their claims and exponent, the registry
+    ``laws`` beside them and an index built by a fresh HashEmbedder (the filter tests that count
+    registry laws: tests/test_researcher4.py, tests/test_cli14.py)."""
+    embedder = HashEmbedder()
+    with Store(path) as s:
+        s.upsert([*PAPERS, *_claims_and_exponents(), *laws])
+        build_index(s, path, model=embedder)
+    return path, embedder
+
+
+def filtered_ids(searcher: Searcher, filters: SearchFilters) -> set[str]:
+    """The papers a broad query returns under ``filters``."""
+    return {h.paper_id for h in searcher.search("models scale data", k=10, filters=filters)}
 
 
 @pytest.fixture
