@@ -192,6 +192,20 @@ _CARD_CONVENTIONS = (("response", "response"), ("n_counts", "N counts"), ("compu
                      ("loss_units", "loss"), ("batch_units", "batch in"))  # fmt: skip
 
 
+# The registry's keys for what N counts, which comparisons match on, as the card says them.
+_N_COUNTS_WORDS = {"non_embedding": "non-embedding parameters", "total": "total parameters"}
+
+
+def _card_value(key: str, value: str) -> str:
+    """A convention as a reader reads it: ``n_counts = "non_embedding (Kaplan counting)"`` is
+    "non-embedding parameters (Kaplan counting)"; a value in words of its own stays as written."""
+    if key != "n_counts":
+        return value
+    head, sep, rest = value.partition(" (")
+    words = _N_COUNTS_WORDS.get(head)
+    return f"{words}{sep}{rest}" if words else value
+
+
 def _with_interval(name: str, value: float, intervals: Mapping[str, list[float]]) -> str:
     iv = intervals.get(name)
     return f"{name} = {value:g}" + (f" ({iv[0]:g} to {iv[1]:g})" if iv else "")
@@ -295,7 +309,7 @@ def law_card(law: ReportedLaw) -> list[str]:
     if law.intervals:
         kind = law.conventions.get("intervals")
         lines.append(f"intervals: {kind}" if kind else "intervals as reported (kind not recorded)")
-    conv = [f"{label}: {law.conventions[k]}" for k, label in _CARD_CONVENTIONS
+    conv = [f"{label}: {_card_value(k, str(law.conventions[k]))}" for k, label in _CARD_CONVENTIONS
             if law.conventions.get(k)]  # fmt: skip
     if conv:
         lines.append(" · ".join(conv))

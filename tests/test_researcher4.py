@@ -157,7 +157,10 @@ def test_law_card_says_who_derived_each_value_and_the_units() -> None:
     assert "reported by the paper: a = 0.73" in lines
     assert any(x.startswith("derived here") and "b = 0.27" in x and "exp_B + exp_S" in x
                for x in lines)  # fmt: skip
-    assert any("compute: C_min in PF-days" in x and "N counts: non_embedding" in x for x in lines)
+    assert any(
+        "compute: C_min in PF-days" in x and "N counts: non-embedding parameters" in x
+        for x in lines
+    )
 
 
 def test_law_card_shows_reported_intervals_and_their_kind() -> None:

@@ -200,3 +200,16 @@ def test_paper_page_shows_the_units_of_a_laws_constants(app_db: Path) -> None:
     assert "date not given (its laws in the registry: 2020)" in at.caption[0].value
     assert at.code[0].value == "L(N) = (N_c / N)^alpha_N"
     assert at.code[0].proto.wrap_lines  # a long formula was cut at 390 px
+
+
+def test_a_law_card_says_what_n_counts_in_words() -> None:
+    # The card showed the registry's key, "N counts: non_embedding".
+    from kb.query import _card_value
+
+    assert _card_value("n_counts", "non_embedding") == "non-embedding parameters"
+    assert _card_value("n_counts", "total (embeddings included)") == (
+        "total parameters (embeddings included)"
+    )
+    # words of the registry's own stay as written
+    assert _card_value("n_counts", "total ViT parameter count") == "total ViT parameter count"
+    assert _card_value("compute", "non_embedding") == "non_embedding"
