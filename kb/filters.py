@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kb.records import DOMAINS, VARIABLES, ReportedLaw
-from kb.registry import law_paper_id
+from kb.registry import law_paper_ids
 from kb.store import Store
 
 __all__ = [
@@ -192,13 +192,12 @@ def exponent_law_papers(
     """Ids of the corpus papers that reported a law with an exponent, among ``laws`` (default:
     the store's ``laws`` table); laws whose paper is not in the corpus are left out. With
     ``variable``, only exponents of that quantity count (:func:`law_exponent_variables`)."""
-    pool = store.select(ReportedLaw) if laws is None else laws
-    found = {
-        law_paper_id(store, law)
-        for law in pool
+    pool = [
+        law
+        for law in (store.select(ReportedLaw) if laws is None else laws)
         if (variable in law_exponent_variables(law).values() if variable else law_exponents(law))
-    }
-    return sorted(p for p in found if p is not None)
+    ]
+    return sorted({p for p in law_paper_ids(store, pool).values() if p is not None})
 
 
 def law_paper_years(store: Store, laws: Iterable[ReportedLaw] | None = None) -> dict[str, int]:
@@ -206,9 +205,11 @@ def law_paper_years(store: Store, laws: Iterable[ReportedLaw] | None = None) -> 
     laws disagree), among ``laws`` (default: the store's ``laws`` table). A year filter reads
     it for a paper the listings gave no date: 207 of the 270 seed papers have none, Kaplan et
     al. 2020 among them, while the registry records its year."""
+    pool = list(store.select(ReportedLaw) if laws is None else laws)
+    papers = law_paper_ids(store, pool)
     years: dict[str, int] = {}
-    for law in store.select(ReportedLaw) if laws is None else laws:
-        paper = law_paper_id(store, law)
+    for law in pool:
+        paper = papers[law.law_id]
         if paper is not None:
             years[paper] = min(law.year, years.get(paper, law.year))
     return years
@@ -220,9 +221,12 @@ def law_domain_papers(
     """Ids of the corpus papers with a registry law of ``domain`` (``conventions.domain``),
     among ``laws`` (default: the store's). A paper has one domain label; Hestness et al. 2017,
     labelled language, reports an ImageNet law the registry files under vision."""
-    pool = store.select(ReportedLaw) if laws is None else laws
-    found = {law_paper_id(store, law) for law in pool if law.conventions.get("domain") == domain}
-    return sorted(p for p in found if p is not None)
+    pool = [
+        law
+        for law in (store.select(ReportedLaw) if laws is None else laws)
+        if law.conventions.get("domain") == domain
+    ]
+    return sorted({p for p in law_paper_ids(store, pool).values() if p is not None})
 
 
 class SearchFilters(BaseModel):
