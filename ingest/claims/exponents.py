@@ -948,11 +948,10 @@ def _dash_end(body: str, numbers: list[tuple[int, int]]) -> list[tuple[int, int]
     if len(numbers) != 1:
         return []
     dash = _DASH_END.match(body, numbers[0][1])
-    low = parse_number(body[numbers[0][0] : numbers[0][1]])
-    if dash is None or low is None:
+    if dash is None:
         return []
-    high = parse_number(dash.group("num"))
-    return [dash.span("num")] if high is not None and high > abs(low) else []
+    low = body[numbers[0][0] : numbers[0][1]]
+    return [dash.span("num")] if _grows(low, dash.group("num")) else []
 
 
 def _count_range(body: str, numbers: list[tuple[int, int]]) -> bool:
@@ -966,7 +965,13 @@ def _count_range(body: str, numbers: list[tuple[int, int]]) -> bool:
 
 def _ascending(m: re.Match[str]) -> bool:
     """Whether the two values of a range ``num-num2`` grow in magnitude (0.5-0.7)."""
-    low, high = parse_number(m.group("num")), parse_number(m.group("num2"))
+    return _grows(m.group("num"), m.group("num2"))
+
+
+def _grows(low_text: str, high_text: str) -> bool:
+    """Whether a printed range ``low-high`` grows in magnitude (a range, not a value and its
+    error: ``0.3 - 0.02``)."""
+    low, high = parse_number(low_text), parse_number(high_text)
     return low is not None and high is not None and abs(high) > abs(low)
 
 
