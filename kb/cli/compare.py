@@ -98,6 +98,8 @@ def compare_cmd(
     Compute-optimal tokens per parameter at 1e24 FLOPs (laws that give no N_opt(C) and
     D_opt(C) are named on stderr, with why):
       kb compare --quantity tokens_per_param --at 1e24
+    Language models' data exponents only, judged against a language law:
+      kb compare --quantity beta --domain language
 
     Example:  kb compare --quantity a --json
     """
